@@ -1,0 +1,304 @@
+"""The public entry points and the pipeline that connects the stages.
+
+    parse → normalize → trace → reverse → optimize → emit → load
+
+`PIPELINE` lists the stages in order; `compile_gradient` runs them and caches the
+result per (function, wrt, options).
+"""
+import inspect
+import threading
+import weakref
+
+import numpy as np
+
+from . import emit, load as load_mod, nodes
+from .errors import GradientError, S2SGradError, CheckError
+from .normalize import normalize
+from .parse import parse_function, unwrap
+from .reverse import reverse, gradient_function, bar
+from . import trace as trace_mod
+from . import calls
+
+PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
+
+
+def stop_gradient(x):
+    """Identity in the forward pass; no gradient flows through it."""
+    return x
+
+
+# ------------------------------------------------------------------ wrt handling
+
+def _param_names(func):
+    fn = unwrap(func)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        raise S2SGradError(f"cannot read the signature of {func!r}") from None
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def resolve_wrt(func, wrt):
+    """(indices, is_tuple) for an int, a name, or a tuple of either."""
+    names = _param_names(func)
+    single = not isinstance(wrt, (tuple, list))
+    items = [wrt] if single else list(wrt)
+    if not items:
+        raise S2SGradError("wrt must name at least one argument")
+    out = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise S2SGradError(f"wrt entries must be argument indices or names, not {w!r}")
+        if isinstance(w, str):
+            if w not in names:
+                raise S2SGradError(
+                    f"{getattr(func, '__name__', func)} has no argument named {w!r} "
+                    f"(its arguments: {', '.join(names)})")
+            out.append(names.index(w))
+        else:
+            idx = w + len(names) if w < 0 else w
+            if not 0 <= idx < len(names):
+                raise S2SGradError(
+                    f"wrt={w} is out of range: {getattr(func, '__name__', func)} takes "
+                    f"{len(names)} argument(s)")
+            out.append(idx)
+    return tuple(out), not single
+
+
+# ------------------------------------------------------------------- compiling
+
+class Compiled:
+    """One generated module: the gradient function, its value-returning twin, and
+    the source the user reads."""
+
+    def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
+        self.source = source
+        self.grad_fn = grad_fn
+        self.value_grad_fn = value_grad_fn
+        self.full_text = full_text
+        self.filename = filename
+        self.trace = trace
+
+
+def build_trace(parsed, wrt):
+    fn = normalize(parsed)
+    return trace_mod.build(parsed, fn, wrt)
+
+
+def compile_gradient(func, wrt, is_tuple, optimize=True):
+    parsed = parse_function(func)
+    tr = build_trace(parsed, wrt)
+    tr.tuple_wrt = is_tuple
+    generator = calls.CallGraph(optimize=optimize)
+    adj = reverse(tr, call_hook=generator.hook)
+    name = f"grad_{tr.name}"
+    doc = _docstring(tr, parsed)
+    fdef = gradient_function(adj, name, doc=doc)
+    vdef = gradient_function(adj, f"value_and_{name}", with_value=True, doc=doc)
+    if optimize:
+        from .optimize import optimize_function
+        fdef, vdef = optimize_function(fdef), optimize_function(vdef)
+    callee_defs = generator.definitions()
+    shown = emit.source(fdef)
+    pieces = [emit.source(d) for d in callee_defs] + [shown, emit.source(vdef)]
+    text = "\n\n".join(pieces)
+    bindings = load_mod.runtime_bindings(text, parsed.namespace, adj.env | generator.env)
+    bindings.update(parsed.closure)
+    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {tr.name}"
+    made, full, filename = load_mod.load(text, [name, f"value_and_{name}"],
+                                         parsed.namespace, bindings, label)
+    user_defaults = unwrap(func).__defaults__ or ()
+    for f in made.values():
+        f.__defaults__ = tuple(user_defaults) + (1.0,)
+    if callee_defs:
+        shown = "\n\n".join([emit.source(d) for d in callee_defs] + [shown])
+    return Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
+
+
+def _short(path):
+    import os
+    return os.path.basename(path) if path else "?"
+
+
+def _docstring(tr, parsed):
+    where = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', '?')}"
+    names = ", ".join(tr.params[i] for i in tr.wrt)
+    return f"Gradient of {tr.name} ({where}) with respect to {names}."
+
+
+_CACHE = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+
+
+def cached_compile(func, wrt, is_tuple, optimize=True):
+    key = (wrt, is_tuple, optimize)
+    base = unwrap(func)
+    with _LOCK:
+        per_func = _CACHE.get(base)
+        if per_func is not None:
+            entry = per_func.get(key)
+            if entry is not None and entry[0] is base.__code__:
+                return entry[1]
+    compiled = compile_gradient(func, wrt, is_tuple, optimize)
+    with _LOCK:
+        per_func = _CACHE.setdefault(base, {})
+        per_func.setdefault(key, (base.__code__, compiled))
+        return per_func[key][1]
+
+
+# ------------------------------------------------------------- gradient objects
+
+class GradientFunction:
+    """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
+
+    def __init__(self, func, wrt=0, optimize=True, with_value=False):
+        self.func = func
+        self.wrt_spec = wrt
+        self.wrt, self.is_tuple = resolve_wrt(func, wrt)
+        self.optimize = optimize
+        self.with_value = with_value
+        self._compiled = None
+        self.__name__ = ("value_and_grad_" if with_value else "grad_") + \
+            getattr(func, "__name__", "f")
+        self.__doc__ = f"Gradient of {getattr(func, '__name__', 'f')} (generated by s2sgrad)."
+        self.__wrapped__ = None
+
+    @property
+    def compiled(self):
+        if self._compiled is None:
+            self._compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize)
+        return self._compiled
+
+    @property
+    def source(self):
+        return self.compiled.source
+
+    @property
+    def function(self):
+        """The generated gradient function itself (no checks, no conversion)."""
+        return self.compiled.grad_fn
+
+    def show(self):
+        print(self.source, end="")
+
+    def _repr_markdown_(self):
+        return "```python\n" + self.source + "```\n"
+
+    def __repr__(self):
+        return f"<s2sgrad gradient of {getattr(self.func, '__qualname__', self.func)} " \
+               f"wrt {self.wrt_spec!r}>"
+
+    def __call__(self, *args, **kwargs):
+        fn = (self._compiled or self.compiled).value_grad_fn
+        for i in self.wrt:
+            if i < len(args):
+                _check_wrt_arg(args[i], i, self.func)
+        value, grads = fn(*args, **kwargs)
+        if type(value) is not float and np.ndim(value) != 0:
+            raise GradientError(
+                f"grad needs a scalar output, but {self.func.__name__} returned an "
+                f"array of shape {np.shape(value)}; reduce it (np.sum, np.mean) or use "
+                f"s2sgrad.vjp with an output cotangent")
+        if self.with_value:
+            return value, grads
+        return grads
+
+    def __reduce__(self):
+        return (_rebuild, (self.func, self.wrt_spec, self.optimize, self.with_value))
+
+
+def _rebuild(func, wrt, optimize, with_value):
+    return GradientFunction(func, wrt, optimize, with_value)
+
+
+def _check_wrt_arg(x, i, func):
+    t = type(x)
+    if t is float or t is int:
+        return
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fc":
+            raise GradientError(
+                f"argument {i} of {func.__name__} is an array of dtype {x.dtype}; "
+                "gradients need floating-point inputs: pass x.astype(float)")
+    elif isinstance(x, (bool, np.bool_)):
+        raise GradientError(f"argument {i} of {func.__name__} is a boolean and cannot "
+                            "be differentiated")
+    elif isinstance(x, np.integer):
+        return
+
+
+def grad(func=None, wrt=0, optimize=True):
+    """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`."""
+    if func is None:
+        return lambda f: GradientFunction(f, wrt, optimize)
+    return GradientFunction(func, wrt, optimize)
+
+
+def value_and_grad(func=None, wrt=0, optimize=True):
+    """Like `grad`, but the call returns `(value, gradient(s))`."""
+    if func is None:
+        return lambda f: GradientFunction(f, wrt, optimize, with_value=True)
+    return GradientFunction(func, wrt, optimize, with_value=True)
+
+
+def source(func, wrt=0, optimize=True):
+    """The generated gradient code of `func` as a string."""
+    return GradientFunction(func, wrt, optimize).source
+
+
+# ------------------------------------------------------------------ check_grad
+
+def numerical_grad(func, args, i, eps=1e-6):
+    """Centered finite differences of scalar `func` in argument i (float64)."""
+    args = list(args)
+    x = args[i]
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        h = eps * max(1.0, abs(x))
+        args[i] = float(x) + h
+        up = float(np.sum(func(*args)))
+        args[i] = float(x) - h
+        down = float(np.sum(func(*args)))
+        return (up - down) / (2 * h)
+    base = np.array(x, dtype=np.float64)
+    out = np.zeros(base.shape)
+    for idx in np.ndindex(base.shape):
+        h = eps * max(1.0, abs(base[idx]))
+        plus, minus = base.copy(), base.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        args[i] = plus.astype(x.dtype) if isinstance(x, np.ndarray) and \
+            x.dtype == np.float64 else (plus if isinstance(x, np.ndarray) else plus.tolist())
+        up = float(np.sum(func(*args)))
+        args[i] = minus if isinstance(x, np.ndarray) else minus.tolist()
+        down = float(np.sum(func(*args)))
+        out[idx] = (up - down) / (2 * h)
+    return out
+
+
+def check_grad(func, *args, wrt=0, rtol=1e-5, atol=1e-7):
+    """Compare s2sgrad's gradient with centered finite differences; raise `CheckError`
+    naming the worst element on mismatch. Returns the worst relative error."""
+    indices, is_tuple = resolve_wrt(func, wrt)
+    got = grad(func, wrt=wrt)(*args)
+    got = got if is_tuple else (got,)
+    worst = 0.0
+    for i, g in zip(indices, got):
+        num = numerical_grad(func, [np.array(a, dtype=float) if isinstance(a, np.ndarray)
+                                    else a for a in args], i)
+        g = np.asarray(g, dtype=float)
+        num = np.asarray(num, dtype=float)
+        if g.shape != num.shape:
+            raise CheckError(f"gradient of argument {i} has shape {g.shape}, expected "
+                             f"{num.shape}")
+        err = np.abs(g - num)
+        bound = atol + rtol * np.abs(num)
+        rel = err / np.maximum(np.abs(num), 1e-12)
+        worst = max(worst, float(np.max(rel)) if rel.size else 0.0)
+        if np.any(err > bound):
+            k = np.unravel_index(np.argmax(err - bound), err.shape) if err.ndim else ()
+            raise CheckError(
+                f"gradient of argument {i} ({_param_names(func)[i]}) disagrees with finite "
+                f"differences at index {tuple(int(j) for j in k)}: s2sgrad {g[k]!r}, "
+                f"numerical {num[k]!r} (abs error {err[k]:.3g})")
+    return worst

@@ -1,0 +1,186 @@
+"""The only module that builds AST nodes.
+
+Every other stage talks to these small constructors, so a change in `gast` touches
+this file alone. Nodes are gast nodes; `emit` turns them into source text.
+"""
+import copy
+
+import gast
+
+COMMENT_MARK = "__s2sgrad_comment__:"
+
+
+def name(id_, store=False):
+    ctx = gast.Store() if store else gast.Load()
+    return gast.Name(id=id_, ctx=ctx, annotation=None, type_comment=None)
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def operand(x):
+    """A name for a str, a constant otherwise (the two kinds of ANF operand)."""
+    if isinstance(x, Const):
+        return const(x.value)
+    return name(x)
+
+
+class Const:
+    """A literal operand of a trace statement (kept apart from variable names)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Const) and type(other.value) is type(self.value) \
+            and other.value == self.value
+
+    def __hash__(self):
+        return hash((type(self.value), repr(self.value)))
+
+    def __repr__(self):
+        return f"Const({self.value!r})"
+
+
+def assign(target, value):
+    tgt = name(target, store=True) if isinstance(target, str) else target
+    return gast.Assign(targets=[tgt], value=value, type_comment=None)
+
+
+def tuple_(elts, store=False):
+    ctx = gast.Store() if store else gast.Load()
+    return gast.Tuple(elts=list(elts), ctx=ctx)
+
+
+def list_(elts):
+    return gast.List(elts=list(elts), ctx=gast.Load())
+
+
+def call(func, args=(), keywords=None):
+    if isinstance(func, str):
+        func = parse_expr(func)
+    kws = [gast.keyword(arg=k, value=v) for k, v in (keywords or {}).items()]
+    return gast.Call(func=func, args=list(args), keywords=kws)
+
+
+def attribute(value, attr):
+    return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
+
+
+def subscript(value, index, store=False):
+    ctx = gast.Store() if store else gast.Load()
+    return gast.Subscript(value=value, slice=index, ctx=ctx)
+
+
+def expr_stmt(value):
+    return gast.Expr(value=value)
+
+
+def comment(text):
+    """A statement that `emit` prints as a `# text` comment line."""
+    return gast.Expr(value=const(COMMENT_MARK + text))
+
+
+def return_(value):
+    return gast.Return(value=value)
+
+
+def if_(test, body, orelse=()):
+    return gast.If(test=test, body=list(body) or [gast.Pass()], orelse=list(orelse))
+
+
+def for_(target, iter_, body):
+    tgt = name(target, store=True) if isinstance(target, str) else target
+    return gast.For(target=tgt, iter=iter_, body=list(body) or [gast.Pass()],
+                    orelse=[], type_comment=None)
+
+
+def while_(test, body):
+    return gast.While(test=test, body=list(body) or [gast.Pass()], orelse=[])
+
+
+def pass_():
+    return gast.Pass()
+
+
+def break_():
+    return gast.Break()
+
+
+def function_def(fname, params, body, defaults=(), docstring=None):
+    """`def fname(params...):` with trailing `defaults` as constants/nodes."""
+    args = gast.arguments(
+        args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+              for p in params],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+        defaults=[d if isinstance(d, gast.AST) else const(d) for d in defaults])
+    stmts = list(body)
+    if docstring:
+        stmts.insert(0, gast.Expr(value=const(docstring)))
+    return gast.FunctionDef(name=fname, args=args, body=stmts or [gast.Pass()],
+                            decorator_list=[], returns=None, type_comment=None,
+                            type_params=[])
+
+
+def module(body):
+    return gast.Module(body=list(body), type_ignores=[])
+
+
+def parse_stmts(text):
+    return gast.parse(text).body
+
+
+def parse_expr(text):
+    return gast.parse(text).body[0].value
+
+
+def clone(node):
+    return copy.deepcopy(node)
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            new = self.mapping[node.id]
+            if isinstance(new, str):
+                return gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
+            return clone(new)
+        return node
+
+
+def substitute(tree, mapping):
+    """Replace names in (a copy of) `tree`: str values rename, nodes replace."""
+    return _Substitute(mapping).visit(clone(tree))
+
+
+def names_in(tree, ctx=None):
+    """Ids of the Name nodes in `tree` (Load, Store or any), in source order."""
+    out = []
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name):
+            if ctx is None or isinstance(n.ctx, ctx):
+                out.append(n.id)
+    return out
+
+
+def copy_location(new, old):
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(old, attr) and not hasattr(new, attr):
+            setattr(new, attr, getattr(old, attr))
+    return new
+
+
+def is_name(node, id_=None):
+    return isinstance(node, gast.Name) and (id_ is None or node.id == id_)
+
+
+def is_const(node):
+    return isinstance(node, gast.Constant)
+
+
+LOAD, STORE = gast.Load, gast.Store

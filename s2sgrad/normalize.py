@@ -1,0 +1,713 @@
+"""Stage 2 — normalize: desugar the user's function and put it in A-normal form.
+
+Takes a `Parsed` function; returns a new gast `FunctionDef` (the *execution trace* of
+the lecture notes, still as Python). Afterwards every statement has one of these shapes,
+where an *atom* is a name or a literal (constant, tuple of constants, slice of atoms):
+
+    name = atom                          a copy
+    name = atom OP atom | OP atom        one arithmetic operation (BinOp, UnaryOp)
+    name = atom CMP atom [CMP atom ...]  a comparison (never differentiated)
+    name = f(atom, ..., kw=atom)         f a name, a module attribute (`np.sin`) or a
+                                         method of an atom (`x.sum`)
+    name = atom.attr | atom[index]       index: atom, slice of atoms, or tuple of those
+    name = [atom, ...] | (atom, ...) | {"key": atom, ...}
+    name[index] = atom                   a store into a local container
+    atom.append(atom) | f(atom, ...)     a call for its effect (appends, prints)
+    if name: ... else: ...
+    for name in range(atom, atom, atom): ...
+    while name: ...                      the test's statements run before the loop and
+                                         again at the end of the body
+    assert ...                           kept for the forward pass only
+    return atom                          exactly once, last
+
+Desugared on the way: augmented assignment, tuple unpacking, multiple targets,
+`elif`, conditional expressions, `and`/`or`, comprehensions and generator expressions,
+`for` over sequences/`zip`/`enumerate`/`reversed`, `break`/`continue`/early `return`
+(lowered to boolean flags). Anything else is refused with a `TransformError`.
+"""
+import gast
+
+from . import nodes
+
+_UNSUPPORTED = {
+    gast.Try: ("`try` blocks", "move the exception handling outside the differentiated function"),
+    gast.With: ("`with` blocks", "move the `with` outside the differentiated function"),
+    gast.AsyncWith: ("`async with`", None),
+    gast.AsyncFor: ("`async for`", None),
+    gast.AsyncFunctionDef: ("async functions", None),
+    gast.ClassDef: ("class definitions", "define the class at module level"),
+    gast.FunctionDef: ("nested function definitions",
+                       "define the helper at module level and call it"),
+    gast.Global: ("`global` statements", "pass the value in as an argument and return it"),
+    gast.Nonlocal: ("`nonlocal` statements", "pass the value in as an argument and return it"),
+    gast.Delete: ("`del` statements", "let the name go out of scope instead"),
+    gast.Raise: ("`raise` statements", "check inputs before calling the gradient"),
+    gast.Import: ("imports inside the function", "import at module level"),
+    gast.ImportFrom: ("imports inside the function", "import at module level"),
+    gast.Yield: ("generators (`yield`)", "return a list instead"),
+    gast.YieldFrom: ("generators (`yield from`)", "return a list instead"),
+    gast.Await: ("`await`", None),
+    gast.Lambda: ("lambda expressions", "define a function with `def` at module level"),
+    gast.SetComp: ("set comprehensions", "use a list comprehension"),
+    gast.Set: ("set displays", "use a list or a tuple"),
+    gast.Starred: ("starred expressions (`*args`)", "pass the arguments one by one"),
+    gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its own"),
+    gast.JoinedStr: ("f-strings", "build strings outside the differentiated function"),
+}
+
+_RANGE_LIKE = {"range", "zip", "enumerate", "reversed"}
+
+
+def unsupported_constructs(func_node):
+    """Every construct in `func_node` that s2sgrad refuses: [(node, what, hint)]."""
+    found = []
+    args = func_node.args
+    if args.vararg or args.kwarg or args.kwonlyargs:
+        found.append((func_node, "`*args`, `**kwargs` and keyword-only parameters",
+                      "list the parameters explicitly"))
+    for node in _walk_body(func_node):
+        kind = _UNSUPPORTED.get(type(node))
+        if kind:
+            found.append((node, kind[0], kind[1]))
+        elif isinstance(node, (gast.For, gast.While)) and node.orelse:
+            found.append((node, "`else` clauses on loops",
+                          "use a flag set before `break` and test it after the loop"))
+        elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
+            found.append((node, "`match` statements", "use if/elif/else"))
+    return found
+
+
+def _walk_body(func_node):
+    for stmt in func_node.body:
+        yield from gast.walk(stmt)
+
+
+class Normalizer:
+    """Rewrites one function into A-normal form.
+
+    State: `parsed` (for error messages and name resolution), `used` (every name in the
+    function, so fresh names never collide), `counter` (next `v<n>` temporary), and the
+    jump flags of the loop being lowered.
+    """
+
+    def __init__(self, parsed):
+        self.parsed = parsed
+        self.used = set(nodes.names_in(parsed.node)) | {
+            a.id for a in parsed.node.args.args}
+        self.counter = 0
+        self.ret_flag = None      # name of the "has returned" flag, when needed
+        self.ret_value = None     # name holding the return value, when needed
+        self.loop_flags = []      # stack of (break_flag, continue_flag) per loop
+        self.depth = 0            # nesting depth of compound statements
+
+    # -- names -------------------------------------------------------------
+    def fresh(self, hint="v"):
+        if hint == "v":
+            while True:
+                self.counter += 1
+                cand = f"v{self.counter}"
+                if cand not in self.used:
+                    break
+        else:
+            cand, n = hint, 1
+            while cand in self.used:
+                n += 1
+                cand = f"{hint}{n}"
+        self.used.add(cand)
+        return cand
+
+    def error(self, message, node, hint=None):
+        return self.parsed.error(message, node, hint)
+
+    # -- entry ---------------------------------------------------------------
+    def run(self):
+        fn = self.parsed.node
+        problems = unsupported_constructs(fn)
+        if problems:
+            node, what, hint = problems[0]
+            raise self.error(f"s2sgrad cannot differentiate {what}", node, hint)
+        body = list(fn.body)
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]                      # docstring
+        if _has_early_return(body):
+            self.ret_flag = self.fresh("returned")
+            self.ret_value = self.fresh("result")
+            out = [nodes.assign(self.ret_flag, nodes.const(False)),
+                   nodes.assign(self.ret_value, nodes.const(None))]
+            out += self.block(body)
+            out.append(nodes.return_(nodes.name(self.ret_value)))
+        else:
+            out = self.block(body)
+            if not out or not isinstance(out[-1], gast.Return):
+                out.append(nodes.return_(nodes.const(None)))
+        new = nodes.function_def(fn.name, [a.id for a in fn.args.args], out,
+                                 defaults=[nodes.clone(d) for d in fn.args.defaults])
+        nodes.copy_location(new, fn)
+        return new
+
+    # -- statements ------------------------------------------------------------
+    def block(self, stmts):
+        """Normalize a statement list, lowering jumps: after a statement that may
+        break/continue/return, the rest of the block runs under `if not flag:`."""
+        out = []
+        for idx, stmt in enumerate(stmts):
+            new = self.stmt(stmt)
+            out.extend(new)
+            if isinstance(stmt, (gast.Break, gast.Continue)) or (
+                    isinstance(stmt, gast.Return) and self.ret_flag):
+                return out                                   # the rest is dead
+            guard = self.jump_guard(stmt)
+            if guard is not None:
+                rest = self.block(stmts[idx + 1:])
+                if rest:
+                    out.extend(self.guarded(guard, rest, stmt))
+                return out
+        return out
+
+    def jump_guard(self, stmt):
+        """The flags a compound statement may set that must stop the rest of the block."""
+        flags = []
+        if self.ret_flag and _contains(stmt, gast.Return, into_loops=True):
+            flags.append(self.ret_flag)
+        if self.loop_flags and not isinstance(stmt, (gast.For, gast.While)):
+            brk, cont = self.loop_flags[-1]
+            if _contains(stmt, gast.Break):
+                flags.append(brk)
+            if _contains(stmt, gast.Continue):
+                flags.append(cont)
+        return flags or None
+
+    def guarded(self, flags, rest, loc):
+        """`if not (f1 or f2): rest`, with the test in A-normal form."""
+        stmts = []
+        test = nodes.name(flags[0])
+        for f in flags[1:]:
+            t = self.fresh("stop")
+            stmts.append(nodes.copy_location(nodes.assign(t, gast.BoolOp(
+                op=gast.Or(), values=[test, nodes.name(f)])), loc))
+            test = nodes.name(t)
+        go = self.fresh("go")
+        stmts.append(nodes.copy_location(
+            nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=test)), loc))
+        stmts.append(nodes.copy_location(nodes.if_(nodes.name(go), rest), loc))
+        return stmts
+
+    def stmt(self, s):
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            raise self.error(f"s2sgrad cannot differentiate a `{type(s).__name__}` statement", s)
+        out = method(s)
+        for new in out:
+            nodes.copy_location(new, s)
+        return out
+
+    def stmt_Pass(self, s):
+        return []
+
+    def stmt_Expr(self, s):
+        if isinstance(s.value, gast.Constant):
+            return []                                     # stray string / docstring
+        pre = []
+        value = s.value
+        if isinstance(value, gast.Call):
+            call = self.call(value, pre)
+            return pre + [nodes.expr_stmt(call)]
+        self.atom(value, pre)
+        return pre
+
+    def stmt_Assert(self, s):
+        return [s]
+
+    def stmt_AnnAssign(self, s):
+        if s.value is None:
+            return []
+        return self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value,
+                                            type_comment=None))
+
+    def stmt_Assign(self, s):
+        pre = []
+        if len(s.targets) > 1:                   # a = b = expr
+            first = self.fresh()
+            value = self.expr(s.value, pre)
+            pre.append(nodes.assign(first, value))
+            for t in s.targets:
+                pre += self.store(t, nodes.name(first), s)
+            return pre
+        target = s.targets[0]
+        if isinstance(target, gast.Name):
+            value = self.expr(s.value, pre)
+            if self.depth and target.id in nodes.names_in(value):
+                # `s = s + x` inside a block: keep old and new value apart
+                tmp = self.fresh(target.id + "_new")
+                pre.append(nodes.assign(tmp, value))
+                value = nodes.name(tmp)
+            pre.append(nodes.assign(target.id, value))
+            return pre
+        value = self.atom(s.value, pre)
+        return pre + self.store(target, value, s)
+
+    def store(self, target, value_atom, loc):
+        """Assign an atom to an arbitrary target (name, subscript, tuple)."""
+        if isinstance(target, gast.Name):
+            return [nodes.assign(target.id, value_atom)]
+        if isinstance(target, (gast.Tuple, gast.List)):
+            out = []
+            if not isinstance(value_atom, gast.Name):
+                tmp = self.fresh()
+                out.append(nodes.assign(tmp, value_atom))
+                value_atom = nodes.name(tmp)
+            for k, elt in enumerate(target.elts):
+                part = self.fresh() if not isinstance(elt, gast.Name) else elt.id
+                out.append(nodes.assign(part, nodes.subscript(
+                    nodes.clone(value_atom), nodes.const(k))))
+                if not isinstance(elt, gast.Name):
+                    out += self.store(elt, nodes.name(part), loc)
+            return out
+        if isinstance(target, gast.Subscript):
+            pre = []
+            if not isinstance(target.value, gast.Name):
+                raise self.error("s2sgrad can only store into a subscript of a local name",
+                                 target, "assign the container to a name first")
+            index = self.index(target.slice, pre)
+            return pre + [nodes.assign(
+                nodes.subscript(nodes.name(target.value.id), index, store=True), value_atom)]
+        if isinstance(target, gast.Attribute):
+            raise self.error("s2sgrad cannot differentiate attribute assignment", target,
+                             "use a local variable or a dict")
+        raise self.error("unsupported assignment target", target)
+
+    def stmt_AugAssign(self, s):
+        t = s.target
+        if isinstance(t, gast.Name):
+            return self.stmt_Assign(gast.Assign(
+                targets=[nodes.name(t.id, store=True)],
+                value=gast.BinOp(left=nodes.name(t.id), op=s.op, right=s.value),
+                type_comment=None))
+        if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+            pre = []
+            index = self.index(t.slice, pre)
+            old = self.fresh()
+            pre.append(nodes.assign(old, nodes.subscript(nodes.name(t.value.id),
+                                                         nodes.clone(index))))
+            rhs = self.atom(s.value, pre)
+            new = self.fresh()
+            pre.append(nodes.assign(new, gast.BinOp(left=nodes.name(old), op=s.op, right=rhs)))
+            pre.append(nodes.assign(nodes.subscript(nodes.name(t.value.id), index, store=True),
+                                    nodes.name(new)))
+            return pre
+        raise self.error("unsupported augmented assignment target", t,
+                         "assign to a local name or a subscript of one")
+
+    def stmt_Return(self, s):
+        pre = []
+        value = self.atom(s.value, pre) if s.value is not None else nodes.const(None)
+        if self.ret_flag is None:
+            return pre + [nodes.return_(value)]
+        pre.append(nodes.assign(self.ret_value, value))
+        pre.append(nodes.assign(self.ret_flag, nodes.const(True)))
+        for brk, _ in self.loop_flags:       # leave every enclosing loop
+            if brk:
+                pre.append(nodes.assign(brk, nodes.const(True)))
+        return pre
+
+    def stmt_Break(self, s):
+        if not self.loop_flags:
+            raise self.error("`break` outside a loop", s)
+        return [nodes.assign(self.loop_flags[-1][0], nodes.const(True))]
+
+    def stmt_Continue(self, s):
+        if not self.loop_flags:
+            raise self.error("`continue` outside a loop", s)
+        return [nodes.assign(self.loop_flags[-1][1], nodes.const(True))]
+
+    def stmt_If(self, s):
+        pre = []
+        test = self.test(s.test, pre)
+        self.depth += 1
+        body, orelse = self.block(s.body), self.block(s.orelse)
+        self.depth -= 1
+        if not body and not orelse:
+            return pre
+        return pre + [nodes.if_(test, body or [nodes.pass_()], orelse)]
+
+    def test(self, expr, pre):
+        """A branch/loop test as a name holding a bool."""
+        value = self.expr(expr, pre)
+        if isinstance(value, gast.Name):
+            return value
+        t = self.fresh("cond")
+        pre.append(nodes.assign(t, value))
+        return nodes.name(t)
+
+    def stmt_While(self, s):
+        pre = []
+        test_stmts = []
+        test = self.test(s.test, test_stmts)
+        brk, cont, body = self.loop_body(s, s.body)
+        if brk:
+            go = self.fresh("go")
+            test_stmts.append(nodes.assign(go, gast.BoolOp(
+                op=gast.And(), values=[gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk)),
+                                       test])))
+            test = nodes.name(go)
+            pre.append(nodes.assign(brk, nodes.const(False)))
+        loop_body = body + [nodes.clone(t) for t in test_stmts]
+        return pre + test_stmts + [nodes.while_(test, loop_body)]
+
+    def loop_body(self, loop, body):
+        """Normalize a loop body with its own break/continue flags (None when unused)."""
+        needs_break = _contains_jump(body, gast.Break) or (
+            self.ret_flag and _contains(loop, gast.Return, into_loops=True))
+        needs_cont = _contains_jump(body, gast.Continue)
+        brk = self.fresh("stop") if needs_break else None
+        cont = self.fresh("skip") if needs_cont else None
+        self.loop_flags.append((brk, cont))
+        self.depth += 1
+        new = self.block(body)
+        self.depth -= 1
+        self.loop_flags.pop()
+        if cont:
+            new = [nodes.assign(cont, nodes.const(False))] + new
+        return brk, cont, new
+
+    def stmt_For(self, s):
+        pre = []
+        header, per_item = self.for_header(s, pre)
+        brk, cont, body = self.loop_body(s, s.body)
+        body = per_item + body
+        if brk:
+            pre.append(nodes.assign(brk, nodes.const(False)))
+            go = self.fresh("go")
+            body = [nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
+                    nodes.if_(nodes.name(go), body)]
+        index, range_args = header
+        return pre + [nodes.for_(index, nodes.call("range", range_args), body)]
+
+    def for_header(self, s, pre):
+        """Lower `for target in iterable` to an index loop over `range(...)`.
+
+        Returns ((index_name, range_args), statements binding the target per step)."""
+        it, target = s.iter, s.target
+        func = it.func.id if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+            and it.func.id in _RANGE_LIKE and self._is_builtin(it.func.id) else None
+        if func == "range" and isinstance(target, gast.Name):
+            if it.keywords or not 1 <= len(it.args) <= 3:
+                raise self.error("unsupported call to range()", it)
+            args = [self.atom(a, pre) for a in it.args]
+            return (target.id, args), []
+        if func == "reversed" and len(it.args) == 1:
+            seq = self.sequence(it.args[0], pre)
+            n = self.length(seq, pre)
+            index = self.fresh("i")
+            last = self.fresh()
+            pre.append(nodes.assign(last, gast.BinOp(left=nodes.name(n), op=gast.Sub(),
+                                                     right=nodes.const(1))))
+            return (index, [nodes.name(last), nodes.const(-1), nodes.const(-1)]), \
+                self.bind(target, seq, index, s)
+        if func == "enumerate":
+            if len(it.args) not in (1, 2) or it.keywords:
+                raise self.error("unsupported call to enumerate()", it)
+            if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
+                raise self.error("unpack enumerate() into two names", target,
+                                 "write `for i, x in enumerate(xs):`")
+            seq = self.sequence(it.args[0], pre)
+            n = self.length(seq, pre)
+            index = self.fresh("i")
+            binds = []
+            count = target.elts[0]
+            if not isinstance(count, gast.Name):
+                raise self.error("the counter of enumerate() must be a name", count)
+            if len(it.args) == 2:
+                start = self.atom(it.args[1], pre)
+                binds.append(nodes.assign(count.id, gast.BinOp(
+                    left=nodes.name(index), op=gast.Add(), right=start)))
+            else:
+                binds.append(nodes.assign(count.id, nodes.name(index)))
+            binds += self.bind(target.elts[1], seq, index, s)
+            return (index, [nodes.name(n)]), binds
+        if func == "zip":
+            if not it.args or it.keywords:
+                raise self.error("unsupported call to zip()", it)
+            seqs = [self.sequence(a, pre) for a in it.args]
+            lens = [self.length(q, pre) for q in seqs]
+            if len(lens) == 1:
+                n = lens[0]
+            else:
+                n = self.fresh("n")
+                pre.append(nodes.assign(n, nodes.call("min", [nodes.name(x) for x in lens])))
+            if not (isinstance(target, (gast.Tuple, gast.List))
+                    and len(target.elts) == len(seqs)):
+                raise self.error("unpack zip() into one name per sequence", target)
+            index = self.fresh("i")
+            binds = []
+            for elt, seq in zip(target.elts, seqs):
+                binds += self.bind(elt, seq, index, s)
+            return (index, [nodes.name(n)]), binds
+        seq = self.sequence(it, pre)
+        n = self.length(seq, pre)
+        index = self.fresh("i")
+        return (index, [nodes.name(n)]), self.bind(target, seq, index, s)
+
+    def _is_builtin(self, id_):
+        import builtins
+        try:
+            return self.parsed.resolve(id_) is getattr(builtins, id_)
+        except KeyError:
+            return False
+
+    def sequence(self, expr, pre):
+        atom = self.atom(expr, pre)
+        if isinstance(atom, gast.Name):
+            return atom.id
+        t = self.fresh("seq")
+        pre.append(nodes.assign(t, atom))
+        return t
+
+    def length(self, seq, pre):
+        n = self.fresh("n")
+        pre.append(nodes.assign(n, nodes.call("len", [nodes.name(seq)])))
+        return n
+
+    def bind(self, target, seq, index, loc):
+        item = nodes.subscript(nodes.name(seq), nodes.name(index))
+        if isinstance(target, gast.Name):
+            return [nodes.assign(target.id, item)]
+        tmp = self.fresh()
+        return [nodes.assign(tmp, item)] + self.store(target, nodes.name(tmp), loc)
+
+    # -- expressions -----------------------------------------------------------
+    def atom(self, expr, pre):
+        """Normalize `expr` to an atom, emitting statements for its parts into `pre`."""
+        if _is_literal(expr) or isinstance(expr, gast.Name):
+            return nodes.clone(expr)
+        value = self.expr(expr, pre)
+        if isinstance(value, gast.Name) or _is_literal(value):
+            return value
+        t = self.fresh()
+        pre.append(nodes.copy_location(nodes.assign(t, value), expr))
+        return nodes.name(t)
+
+    def expr(self, e, pre):
+        """Normalize `e` to one operation over atoms (the right side of a statement)."""
+        if _is_literal(e) or isinstance(e, gast.Name):
+            return nodes.clone(e)
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is None:
+            kind = _UNSUPPORTED.get(type(e))
+            what = kind[0] if kind else f"`{type(e).__name__}` expressions"
+            raise self.error(f"s2sgrad cannot differentiate {what}", e,
+                             kind[1] if kind else None)
+        return method(e, pre)
+
+    def expr_BinOp(self, e, pre):
+        return gast.BinOp(left=self.atom(e.left, pre), op=e.op, right=self.atom(e.right, pre))
+
+    def expr_UnaryOp(self, e, pre):
+        return gast.UnaryOp(op=e.op, operand=self.atom(e.operand, pre))
+
+    def expr_Compare(self, e, pre):
+        left = self.atom(e.left, pre)
+        return gast.Compare(left=left, ops=list(e.ops),
+                            comparators=[self.atom(c, pre) for c in e.comparators])
+
+    def expr_BoolOp(self, e, pre):
+        # `a and b` evaluates b only when a is true: an if statement keeps that.
+        t = self.fresh()
+        pre.append(nodes.assign(t, self.expr(e.values[0], pre)))
+        for v in e.values[1:]:
+            inner = []
+            inner.append(nodes.assign(t, self.expr(v, inner)))
+            test = nodes.name(t)
+            if isinstance(e.op, gast.Or):
+                neg = self.fresh("cond")
+                pre.append(nodes.assign(neg, gast.UnaryOp(op=gast.Not(), operand=test)))
+                test = nodes.name(neg)
+            pre.append(nodes.if_(test, inner))
+        return nodes.name(t)
+
+    def expr_IfExp(self, e, pre):
+        test = self.test(e.test, pre)
+        t = self.fresh()
+        body, orelse = [], []
+        body.append(nodes.assign(t, self.expr(e.body, body)))
+        orelse.append(nodes.assign(t, self.expr(e.orelse, orelse)))
+        pre.append(nodes.copy_location(nodes.if_(test, body, orelse), e))
+        return nodes.name(t)
+
+    def expr_Call(self, e, pre):
+        return self.call(e, pre)
+
+    def call(self, e, pre):
+        func = e.func
+        if isinstance(func, gast.Attribute) and not _is_dotted_global(func, self.parsed):
+            func = gast.Attribute(value=self.atom(func.value, pre), attr=func.attr,
+                                  ctx=gast.Load())
+        elif not isinstance(func, (gast.Name, gast.Attribute)):
+            func = self.atom(func, pre)
+        if isinstance(func, gast.Name) and func.id in ("max", "min") and len(e.args) > 2 \
+                and not e.keywords and self._is_builtin(func.id):
+            # max(a, b, c) → max(max(a, b), c): the binary rule routes the adjoint
+            inner = gast.Call(func=nodes.clone(func), args=e.args[:-1], keywords=[])
+            nodes.copy_location(inner, e)
+            return gast.Call(func=nodes.clone(func), args=[self.atom(inner, pre),
+                                                           self.atom(e.args[-1], pre)],
+                             keywords=[])
+        if _is_comprehension_arg(e):
+            args = [self.comprehension(e.args[0], pre)]
+        else:
+            args = [self.atom(a, pre) for a in e.args]
+        keywords = []
+        for kw in e.keywords:
+            if kw.arg is None:
+                raise self.error("`**kwargs` in calls is not supported", kw.value,
+                                 "pass the keyword arguments one by one")
+            keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, pre)))
+        return gast.Call(func=nodes.clone(func), args=args, keywords=keywords)
+
+    def expr_Attribute(self, e, pre):
+        if _is_dotted_global(e, self.parsed):
+            return nodes.clone(e)
+        return gast.Attribute(value=self.atom(e.value, pre), attr=e.attr, ctx=gast.Load())
+
+    def expr_Subscript(self, e, pre):
+        return nodes.subscript(self.atom(e.value, pre), self.index(e.slice, pre))
+
+    def index(self, idx, pre):
+        if isinstance(idx, gast.Slice):
+            return gast.Slice(lower=self._opt_atom(idx.lower, pre),
+                              upper=self._opt_atom(idx.upper, pre),
+                              step=self._opt_atom(idx.step, pre))
+        if isinstance(idx, gast.Tuple):
+            return gast.Tuple(elts=[self.index(x, pre) for x in idx.elts], ctx=gast.Load())
+        return self.atom(idx, pre)
+
+    def _opt_atom(self, e, pre):
+        return None if e is None else self.atom(e, pre)
+
+    def expr_Tuple(self, e, pre):
+        return nodes.tuple_([self.atom(x, pre) for x in e.elts])
+
+    def expr_List(self, e, pre):
+        return nodes.list_([self.atom(x, pre) for x in e.elts])
+
+    def expr_Dict(self, e, pre):
+        keys = []
+        for k in e.keys:
+            if k is None:
+                raise self.error("`**` in dict displays is not supported", e)
+            keys.append(self.atom(k, pre))
+        return gast.Dict(keys=keys, values=[self.atom(v, pre) for v in e.values])
+
+    def expr_ListComp(self, e, pre):
+        return nodes.name(self.comprehension(e, pre).id)
+
+    expr_GeneratorExp = expr_ListComp
+
+    def comprehension(self, e, pre):
+        """`[elt for x in xs if c]` → a list built by a loop with `append`."""
+        if isinstance(e, gast.DictComp):
+            raise self.error("dict comprehensions are not supported", e,
+                             "build the dict with a loop")
+        result = self.fresh("items")
+        pre.append(nodes.copy_location(nodes.assign(result, nodes.list_([])), e))
+        inner = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=nodes.name(result), attr="append", ctx=gast.Load()),
+            args=[e.elt], keywords=[]))
+        stmt = inner
+        for gen in reversed(e.generators):
+            body = [stmt]
+            for cond in reversed(gen.ifs):
+                body = [gast.If(test=cond, body=body, orelse=[])]
+            if gen.is_async:
+                raise self.error("async comprehensions are not supported", e)
+            stmt = gast.For(target=gen.target, iter=gen.iter, body=body, orelse=[],
+                            type_comment=None)
+        _locate(stmt, e)
+        pre.extend(self.stmt(stmt))
+        return nodes.name(result)
+
+    def expr_DictComp(self, e, pre):
+        return self.comprehension(e, pre)
+
+
+def _locate(tree, loc):
+    for n in gast.walk(tree):
+        if not hasattr(n, "lineno") and hasattr(loc, "lineno"):
+            nodes.copy_location(n, loc)
+
+
+def _is_literal(e):
+    if isinstance(e, gast.Constant):
+        return True
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, (gast.USub, gast.UAdd)) \
+            and isinstance(e.operand, gast.Constant) \
+            and isinstance(e.operand.value, (int, float, complex)) \
+            and not isinstance(e.operand.value, bool):
+        return True
+    if isinstance(e, gast.Tuple):
+        return all(_is_literal(x) for x in e.elts)
+    return False
+
+
+def _is_comprehension_arg(call):
+    return len(call.args) == 1 and isinstance(call.args[0], gast.GeneratorExp)
+
+
+def _is_dotted_global(e, parsed):
+    """`np.linalg.norm`: an attribute chain rooted at a module-level name (not a local)."""
+    while isinstance(e, gast.Attribute):
+        e = e.value
+    if not isinstance(e, gast.Name):
+        return False
+    local = e.id in _local_names(parsed)
+    if local:
+        return False
+    try:
+        import types
+        return isinstance(parsed.resolve(e.id), types.ModuleType)
+    except KeyError:
+        return False
+
+
+def _local_names(parsed):
+    cache = getattr(parsed, "_locals", None)
+    if cache is None:
+        cache = set(nodes.names_in(parsed.node, nodes.STORE)) | {
+            a.id for a in parsed.node.args.args}
+        parsed._locals = cache
+    return cache
+
+
+def _contains(node, kind, into_loops=False):
+    """Does `node` contain a `kind` statement that jumps out of it (not one that
+    belongs to a nested loop, unless `into_loops`)?"""
+    if isinstance(node, kind):
+        return True
+    for child in gast.iter_child_nodes(node):
+        if not isinstance(child, gast.stmt):
+            continue
+        if isinstance(child, (gast.For, gast.While)) and not into_loops:
+            continue
+        if _contains(child, kind, into_loops):
+            return True
+    return False
+
+
+def _contains_jump(body, kind):
+    return any(_contains(s, kind) if not isinstance(s, (gast.For, gast.While))
+               else False for s in body)
+
+
+def _has_early_return(body):
+    for i, s in enumerate(body):
+        if isinstance(s, gast.Return):
+            if i != len(body) - 1:
+                return True
+        elif _contains(s, gast.Return, into_loops=True):
+            return True
+    return False
+
+
+def normalize(parsed):
+    return Normalizer(parsed).run()

@@ -1,0 +1,120 @@
+"""Stage 1 — parse: a live function → its gast `FunctionDef` plus a name resolver.
+
+Takes a Python function; returns a `Parsed` record: the function's AST (line numbers
+shifted to the user's file), the file name and its lines (for error carets), and
+`resolve(name)` which maps every free name to the object it denotes (closure cells,
+globals, builtins). Nothing is executed.
+"""
+import builtins
+import functools
+import inspect
+import linecache
+import textwrap
+from dataclasses import dataclass, field
+
+import gast
+
+from .errors import SourceUnavailableError, TransformError
+
+
+@dataclass
+class Parsed:
+    func: object                 # the user's function (None when parsed from a file)
+    node: gast.FunctionDef
+    filename: str
+    lines: list                  # the file's lines, for error messages
+    namespace: dict              # globals the generated code runs in
+    closure: dict = field(default_factory=dict)
+
+    def resolve(self, id_):
+        """The object a free name denotes, or raise KeyError."""
+        if id_ in self.closure:
+            return self.closure[id_]
+        if id_ in self.namespace:
+            return self.namespace[id_]
+        if hasattr(builtins, id_):
+            return getattr(builtins, id_)
+        raise KeyError(id_)
+
+    def error(self, message, node=None, hint=None, cls=TransformError):
+        lineno = getattr(node, "lineno", None)
+        col = getattr(node, "col_offset", None)
+        line = None
+        if lineno is not None and 0 < lineno <= len(self.lines):
+            line = self.lines[lineno - 1]
+        return cls(message, self.filename, lineno, col, line, hint)
+
+
+def unwrap(func):
+    """The plain Python function behind decorators and bound methods."""
+    while True:
+        if isinstance(func, functools.partial):
+            raise SourceUnavailableError(
+                "cannot differentiate a functools.partial object",
+                hint="differentiate the underlying function and pass the fixed "
+                     "arguments explicitly")
+        inner = getattr(func, "__s2sgrad_wrapped__", None) or getattr(func, "__wrapped__", None)
+        if inner is None:
+            return func
+        func = inner
+
+
+def parse_function(func):
+    func = unwrap(func)
+    if not inspect.isfunction(func):
+        raise SourceUnavailableError(
+            f"cannot differentiate {func!r}: it is not a Python function with source code",
+            hint="pass a function defined with `def` in a file")
+    if func.__name__ == "<lambda>":
+        raise SourceUnavailableError(
+            "cannot differentiate a lambda: its source is not a statement s2sgrad can read",
+            _filename(func), func.__code__.co_firstlineno, None, None,
+            "define it with `def` in a file")
+    try:
+        src_lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise SourceUnavailableError(
+            f"source code of {func.__qualname__} is not available ({exc})",
+            _filename(func), func.__code__.co_firstlineno, None, None,
+            "define the function in a .py file (functions typed at the interactive "
+            "prompt or created by exec() have no source s2sgrad can read)") from None
+    filename = _filename(func)
+    text = textwrap.dedent("".join(src_lines))
+    try:
+        tree = gast.parse(text)
+    except SyntaxError as exc:
+        raise SourceUnavailableError(
+            f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,
+            first + (exc.lineno or 1) - 1, None, None) from None
+    node = tree.body[0]
+    if not isinstance(node, gast.FunctionDef):
+        raise SourceUnavailableError(
+            f"{func.__qualname__} is not defined by a plain `def` statement",
+            filename, first, None, None)
+    gast.increment_lineno(tree, first - 1)
+    node.decorator_list = []
+    closure = {}
+    if func.__closure__:
+        for cname, cell in zip(func.__code__.co_freevars, func.__closure__):
+            try:
+                closure[cname] = cell.cell_contents
+            except ValueError:       # an empty cell: defined later
+                pass
+    lines = linecache.getlines(filename) or text.splitlines(True)
+    return Parsed(func, node, filename, lines, func.__globals__, closure)
+
+
+def parse_file_function(path, fname, namespace=None):
+    """Parse one top-level function out of a file without importing it (CLI)."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    tree = gast.parse(text, filename=path)
+    for node in tree.body:
+        if isinstance(node, gast.FunctionDef) and node.name == fname:
+            node.decorator_list = []
+            return Parsed(None, node, path, text.splitlines(True), namespace or {})
+    raise TransformError(f"no function named {fname!r} in {path}")
+
+
+def _filename(func):
+    return func.__code__.co_filename

@@ -1,0 +1,559 @@
+"""Stage 4 — reverse: the trace → the forward pass and the backward pass (adjoint code).
+
+Takes a `Trace`; returns an `Adjoint` record with the forward statements (the
+trace, plus `saved_x.append(x)` before each assignment whose old value the backward
+pass still needs) and the backward statements (for each statement of the trace, in
+reverse order, the inlined template of its rule under a `# grad of:` comment).
+
+Invariant of the backward pass: when the adjoint of statement S runs, every variable
+holds the value it had just after S ran forward. Statements that overwrite a needed
+value push the old one; the backward pass pops it right after S's adjoint. Loops run
+backwards (`for i in reversed(range(...))`, `while` loops by their trip count),
+branches replay the recorded test.
+
+Adjoints start undefined; a rule's first `x_bar += e` becomes `x_bar = e`. Where a
+block may or may not write an adjoint, it is set to `0.0` before the block; a zero
+adjoint is the float `0.0` (broadcasts against anything) until a value arrives.
+"""
+from dataclasses import dataclass, field
+
+import gast
+
+from . import nodes, rules
+from .nodes import Const
+from .trace import Assign, SetItem, Append, Forward, If, For, While, Return, walk, defs
+
+
+@dataclass
+class Adjoint:
+    trace: object
+    forward: list
+    backward: list
+    seed: str                     # name of the output adjoint parameter
+    grads: list                   # adjoint names of the wrt inputs, in wrt order
+    stacks: list = field(default_factory=list)
+    callees: list = field(default_factory=list)   # (key, callee Trace) generated pairs
+    env: dict = field(default_factory=dict)       # names templates need -> objects
+
+
+_ITEM = "<vararg item>"
+
+
+class _Restore:
+    """Placeholder in the backward code: pop `name` if the forward pass saved it."""
+
+    def __init__(self, name, kind="pop"):
+        self.name = name
+        self.kind = kind
+
+
+def bar(name):
+    return name + "_bar"
+
+
+class Reverse:
+    """Generates the backward pass of one trace.
+
+    State: `defined` (adjoints definitely assigned at the current point of the
+    backward code), `temps` (fresh template temporaries), `env` (objects the inlined
+    templates refer to by name), `calls` (user functions called, for their own pairs).
+    """
+
+    def __init__(self, trace, call_hook=None):
+        self.trace = trace
+        self.defined = set()
+        self.used = set(trace.user_names) | set(trace.params)
+        self.env = {}
+        self.call_hook = call_hook
+        self.callees = []
+
+    def fresh(self, hint):
+        cand, n = hint, 1
+        while cand in self.used:
+            n += 1
+            cand = f"{hint}{n}"
+        self.used.add(cand)
+        return cand
+
+    # ---------------------------------------------------------------- driver
+    def run(self):
+        tr = self.trace
+        result = tr.result
+        if isinstance(result, str):
+            seed = bar(result)
+            self.used.add(seed)
+        else:
+            seed = self.fresh("out_bar")
+        body = tr.body[:-1]
+        if isinstance(result, str) and result in tr.active:
+            self.defined.add(seed)
+        backward = self.block(body)
+        grads = []
+        for i in tr.wrt:
+            p = tr.params[i]
+            grads.append(bar(p) if bar(p) in self.defined else None)
+        backward = self.finish(backward)
+        forward, stacks = self.forward_pass(body, backward)
+        backward = self.resolve_restores(backward, stacks)
+        return Adjoint(tr, forward, backward, seed, grads, stacks, self.callees, self.env)
+
+    # ------------------------------------------------------------- backward
+    def block(self, stmts):
+        out = []
+        for s in reversed(stmts):
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, Assign):
+            return self.assign(s)
+        if isinstance(s, SetItem):
+            return self.setitem(s)
+        if isinstance(s, Append):
+            return self.append(s)
+        if isinstance(s, Forward):
+            return []
+        if isinstance(s, If):
+            return self.if_(s)
+        if isinstance(s, For):
+            return self.for_(s)
+        if isinstance(s, While):
+            return self.while_(s)
+        raise TypeError(s)
+
+    def header(self, s):
+        text = _source_of(s.node)
+        line = getattr(s.node, "lineno", None)
+        return nodes.comment(f"grad of: {text}" + (f"  (line {line})" if line else ""))
+
+    def assign(self, s):
+        tr = self.trace
+        t = s.target
+        out = []
+        if t in tr.active and bar(t) in self.defined and s.kind in ("op", "copy", "call"):
+            if s.kind == "copy":
+                out += self.accumulate(s.args[0], nodes.name(bar(t)))
+            elif s.kind == "call":
+                out += self.call(s)
+            else:
+                out += self.inline(s)
+            if out:
+                out.insert(0, self.header(s))
+            if t in tr.overwritten:
+                out.append(nodes.assign(bar(t), nodes.const(0.0)))
+        if t in tr.overwritten:
+            out.append(_Restore(t))
+        return out
+
+    def accumulate(self, x, value):
+        """`x_bar += value`, as a definition when x_bar has no value yet."""
+        if not isinstance(x, str) or x not in self.trace.active:
+            return []
+        xb = bar(x)
+        if xb not in self.defined:
+            self.defined.add(xb)
+            return [nodes.assign(xb, value)]
+        if x in self.trace.maybe_container:
+            return [nodes.assign(xb, nodes.call("add_grads", [nodes.name(xb), value]))]
+        return [nodes.assign(xb, gast.BinOp(left=nodes.name(xb), op=gast.Add(), right=value))]
+
+    # --------------------------------------------------------- rule inlining
+    def bind(self, s):
+        """Map the rule's template parameters to the statement's operands."""
+        rule = s.rule
+        mapping = {rule.output: s.target}
+        args = list(s.args)
+        params = rule.params
+        varargs = []
+        for i, a in enumerate(args):
+            if i < len(params):
+                mapping[params[i]] = a
+            elif rule.vararg:
+                varargs.append(a)
+            else:
+                raise self.trace.parsed.error(
+                    f"too many arguments for the adjoint rule of `{rule.name}`", s.node)
+        for k, a in s.kwargs.items():
+            if k in params or k in rule.kwonly:
+                mapping[k] = a
+            elif not rule.varkw:
+                raise self.trace.parsed.error(
+                    f"s2sgrad does not support the keyword `{k}=` of `{rule.name}`", s.node)
+        for p in params + rule.kwonly:
+            if p not in mapping:
+                if p in rule.defaults:
+                    mapping[p] = Const(rule.defaults[p])
+                else:
+                    raise self.trace.parsed.error(
+                        f"missing argument `{p}` for `{rule.name}`", s.node)
+        if rule.name == "getitem":
+            mapping["index"] = _index_value(s.expr.slice)
+        return mapping, varargs
+
+    def inline(self, s):
+        rule = s.rule
+        mapping, varargs = self.bind(s)
+        self._note_env(rule)
+        out = []
+        temps = {}
+        for stmt in rule.body:
+            stores = {n.id for n in gast.walk(stmt)
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            vararg_bar = rule.vararg and bar(rule.vararg) in stores
+            if vararg_bar:
+                for k, a in enumerate(varargs):
+                    extra = {"k": Const(k), _ITEM: a}
+                    if s.keys is not None:
+                        extra["key"] = Const(s.keys[k])
+                    out += self.instantiate(stmt, {**mapping, **extra}, temps, s,
+                                            whole=(rule.vararg, varargs))
+            else:
+                out += self.instantiate(stmt, mapping, temps, s,
+                                        whole=(rule.vararg, varargs))
+        return out
+
+    def instantiate(self, stmt, mapping, temps, s, whole):
+        """One template statement with names replaced; [] when it writes an adjoint of
+        an inactive operand."""
+        from .optimize import fold_template
+        subst = {}
+        mapping = dict(mapping)
+        vname, vargs = whole
+        item = mapping.pop(_ITEM, None)
+        for p, a in mapping.items():
+            subst[p] = a if isinstance(a, (str, gast.AST)) else _const_node(a)
+            if isinstance(a, str):
+                subst[bar(p)] = bar(a)
+        if vname:
+            subst[vname] = nodes.tuple_([nodes.operand(a) for a in vargs])
+            if item is not None:
+                mapping[vname] = item
+                if isinstance(item, str):
+                    subst[bar(vname)] = bar(item)
+        subst[bar(s.rule.output)] = bar(s.target)
+        for n in gast.walk(stmt):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
+                    and not n.id.endswith("_bar") and n.id not in temps:
+                temps[n.id] = self.fresh(f"{s.target}_{n.id}")
+        subst.update(temps)
+        # which adjoint does this statement write?
+        if isinstance(stmt, gast.AugAssign):
+            written = stmt.target.id
+            operand = mapping.get(written[:-4])
+            if not isinstance(operand, str) or operand not in self.trace.active:
+                return []
+            value = fold_template(nodes.substitute(stmt.value, subst))
+            return self.accumulate(operand, value)
+        if isinstance(stmt, gast.Assign):
+            writes = [n.id for n in gast.walk(stmt.targets[0])
+                      if isinstance(n, gast.Name) and n.id.endswith("_bar")]
+            for w in writes:
+                operand = mapping.get(w[:-4])
+                if not isinstance(operand, str) or operand not in self.trace.active:
+                    return []
+            new = nodes.substitute(stmt, subst)
+            for w in writes:
+                xb = bar(mapping[w[:-4]])
+                if xb not in self.defined:
+                    new.value = nodes.substitute(new.value, {xb: nodes.const(0.0)})
+                    self.defined.add(xb)
+            new.value = fold_template(new.value)
+            return [new]
+        raise TypeError("adjoint templates may only assign")
+
+    def _note_env(self, rule):
+        for n in gast.walk(gast.Module(body=rule.body, type_ignores=[])):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                    and n.id in rule.namespace:
+                self.env.setdefault(n.id, rule.namespace[n.id])
+
+    # ------------------------------------------------------------ user calls
+    def call(self, s):
+        if self.call_hook is None:
+            raise self.trace.parsed.error("calls to user functions are not supported here",
+                                          s.node)
+        return self.call_hook(self, s)
+
+    # --------------------------------------------------------- containers
+    def setitem(self, s):
+        tr = self.trace
+        out = []
+        c = s.container
+        if c in tr.active and bar(c) in self.defined:
+            idx = _index_value(s.index)
+            piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx])
+            if isinstance(s.value, str) and s.value in tr.active:
+                out += self.accumulate(s.value, nodes.call(
+                    "unbroadcast", [piece, nodes.name(s.value)]))
+            out.append(nodes.assign(bar(c), nodes.call(
+                "set_zero", [nodes.name(bar(c)), nodes.name(c), nodes.clone(idx)])))
+            out.insert(0, self.header(s))
+        restore = _Restore(c, "setitem")
+        restore.index = s.index
+        out.append(restore)
+        return out
+
+    def append(self, s):
+        tr = self.trace
+        out = []
+        c = s.container
+        if c in tr.active and bar(c) in self.defined:
+            part = self.fresh(f"{c}_last_bar")
+            out.append(self.header(s))
+            out.append(nodes.assign(nodes.tuple_([nodes.name(bar(c), store=True),
+                                                  nodes.name(part, store=True)], store=True),
+                                    nodes.call("unappend", [nodes.name(bar(c))])))
+            if isinstance(s.value, str) and s.value in tr.active:
+                out += self.accumulate(s.value, nodes.name(part))
+        out.append(_Restore(c, "append"))
+        return out
+
+    # ------------------------------------------------------------ control
+    def writes_of(self, stmts):
+        """Adjoints a block's backward code writes (dry run on a copy of the state)."""
+        saved = (set(self.defined), set(self.used), dict(self.env), list(self.callees))
+        code = self.block(stmts)
+        self.defined, self.used, self.env, self.callees = saved
+        out = set()
+        for st in _flatten(code):
+            if isinstance(st, gast.Assign):
+                for n in gast.walk(st.targets[0]):
+                    if isinstance(n, gast.Name) and n.id.endswith("_bar"):
+                        out.add(n.id)
+        return out
+
+    def prepare(self, blocks):
+        """Set to 0.0 the adjoints a block may write but that have no value yet."""
+        written = set()
+        for b in blocks:
+            written |= self.writes_of(b)
+        init = sorted(written - self.defined)
+        self.defined |= set(init)
+        return [nodes.assign(n, nodes.const(0.0)) for n in init]
+
+    def if_(self, s):
+        pre = self.prepare([s.body, s.orelse])
+        body = self.block(s.body)
+        orelse = self.block(s.orelse)
+        out = pre
+        if _has_code(body) or _has_code(orelse):
+            out.append(nodes.if_(nodes.name(s.test), body or [nodes.pass_()], orelse))
+        else:
+            out += [r for r in body + orelse if isinstance(r, _Restore)]
+        if s.test in self.trace.overwritten:
+            out.append(_Restore(s.test))
+        return out
+
+    def for_(self, s):
+        pre = self.prepare([s.body])
+        body = self.block(s.body)
+        rng = nodes.call("reversed", [nodes.call("range", [nodes.operand(a)
+                                                           for a in s.range_args])])
+        loop = nodes.for_(s.target, rng, body)
+        loop.s2s_backward = True
+        out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"), loop]
+        if s.target in self.trace.overwritten:
+            out.append(_Restore(s.target, "loop"))
+        return out
+
+    def while_(self, s):
+        pre = self.prepare([s.body])
+        body = self.block(s.body)
+        count = s.count_name
+        loop = nodes.for_("_", nodes.call("range", [nodes.name(count)]), body)
+        out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"),
+                     _Restore(count, "count"), loop]
+        return out
+
+    # -------------------------------------------------------------- finish
+    def finish(self, backward):
+        return backward
+
+    def needed_names(self, backward):
+        """Primal names that the backward code reads."""
+        primal = set(self.trace.user_names) | set(self.trace.params)
+        out = set()
+        for st in _flatten(backward):
+            if isinstance(st, _Restore):
+                continue
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                        and n.id in primal:
+                    out.add(n.id)
+            if isinstance(st, gast.For) and getattr(st, "s2s_backward", False):
+                pass
+        return out
+
+    def forward_pass(self, body, backward):
+        needed = self.needed_names(backward)
+        tr = self.trace
+        save = {n for n in needed if n in tr.overwritten}
+        # loop counters of while loops nested in other loops are saved per run
+        stacks = {}
+        for n in sorted(save):
+            stacks[n] = self.fresh(f"saved_{n}")
+        self._save = save
+        self._stacks = stacks
+        code = self.emit_forward(body, in_loop=False)
+        first = [nodes.assign(stacks[n], nodes.list_([])) for n in sorted(stacks)]
+        # values saved before their first assignment start as None
+        undefined = sorted(n for n in save if n not in tr.params and
+                           not _assigned_before_blocks(tr.body, n))
+        first += [nodes.assign(n, nodes.const(None)) for n in undefined]
+        return first + code, stacks
+
+    def emit_forward(self, body, in_loop):
+        out = []
+        for s in body:
+            if isinstance(s, Assign):
+                if s.target in self._save:
+                    out.append(self.push(s.target))
+                out.append(s.node)
+            elif isinstance(s, SetItem):
+                if s.container in self._save:
+                    out.append(nodes.expr_stmt(nodes.call(
+                        nodes.attribute(nodes.name(self._stacks[s.container]), "append"),
+                        [nodes.call("copy_item", [nodes.name(s.container),
+                                                  _index_value(s.index)])])))
+                out.append(s.node)
+            elif isinstance(s, (Append, Forward)):
+                out.append(s.node)
+            elif isinstance(s, If):
+                out.append(nodes.copy_location(nodes.if_(
+                    nodes.name(s.test), self.emit_forward(s.body, in_loop),
+                    self.emit_forward(s.orelse, in_loop)), s.node))
+            elif isinstance(s, For):
+                if s.target in self._save:
+                    out.append(self.push(s.target))
+                loop = nodes.for_(s.target, nodes.call("range", [
+                    nodes.operand(a) for a in s.range_args]), self.emit_forward(s.body, True))
+                out.append(nodes.copy_location(loop, s.node))
+            elif isinstance(s, While):
+                c = s.count_name
+                out.append(nodes.assign(c, nodes.const(0)))
+                body = [nodes.assign(c, gast.BinOp(left=nodes.name(c), op=gast.Add(),
+                                                   right=nodes.const(1)))]
+                body += self.emit_forward(s.body, True)
+                out.append(nodes.copy_location(nodes.while_(nodes.name(s.test), body),
+                                               s.node))
+                if c in self._save:
+                    out.append(self.push(c))
+        return out
+
+    def push(self, n):
+        return nodes.expr_stmt(nodes.call(
+            nodes.attribute(nodes.name(self._stacks[n]), "append"), [nodes.name(n)]))
+
+    def resolve_restores(self, backward, stacks):
+        def fix(stmts):
+            out = []
+            for st in stmts:
+                if isinstance(st, _Restore):
+                    if st.name not in stacks:
+                        if st.kind == "append" and st.name in self._needed_all:
+                            out.append(nodes.expr_stmt(nodes.call(
+                                nodes.attribute(nodes.name(st.name), "pop"))))
+                        continue
+                    pop = nodes.call(nodes.attribute(nodes.name(stacks[st.name]), "pop"))
+                    if st.kind == "setitem":
+                        out.append(nodes.assign(nodes.subscript(
+                            nodes.name(st.name), nodes.clone(st.index), store=True), pop))
+                    elif st.kind == "append":
+                        out.append(nodes.expr_stmt(nodes.call(
+                            nodes.attribute(nodes.name(st.name), "pop"))))
+                    else:
+                        out.append(nodes.assign(st.name, pop))
+                    continue
+                if isinstance(st, gast.If):
+                    st.body = fix(st.body) or [nodes.pass_()]
+                    st.orelse = fix(st.orelse)
+                elif isinstance(st, (gast.For, gast.While)):
+                    st.body = fix(st.body) or [nodes.pass_()]
+                out.append(st)
+            return out
+        self._needed_all = self.needed_names(backward)
+        return fix(backward)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _flatten(stmts):
+    for st in stmts:
+        yield st
+        if isinstance(st, gast.If):
+            yield from _flatten(st.body)
+            yield from _flatten(st.orelse)
+        elif isinstance(st, (gast.For, gast.While)):
+            yield from _flatten(st.body)
+
+
+def _has_code(stmts):
+    return any(not isinstance(s, _Restore) for s in stmts)
+
+
+def _assigned_before_blocks(body, n):
+    for s in body:
+        if isinstance(s, (If, For, While)):
+            return False
+        if n in defs(s):
+            return True
+    return False
+
+
+def _const_node(c):
+    v = c.value
+    if isinstance(v, tuple):
+        return nodes.tuple_([_const_node(Const(x)) for x in v])
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=nodes.const(-v))
+    return nodes.const(v)
+
+
+def _index_value(idx):
+    """An index expression as a value that can be passed to a function."""
+    if isinstance(idx, gast.Slice):
+        parts = [nodes.clone(p) if p is not None else nodes.const(None)
+                 for p in (idx.lower, idx.upper, idx.step)]
+        return nodes.call("slice", parts)
+    if isinstance(idx, gast.Tuple):
+        return nodes.tuple_([_index_value(e) for e in idx.elts])
+    return nodes.clone(idx)
+
+
+def _source_of(node):
+    from .emit import expression_source
+    return expression_source(node)
+
+
+def _loop_text(s):
+    from .emit import expression_source
+    return expression_source(s.node).splitlines()[0].rstrip(":")
+
+
+def reverse(trace, call_hook=None):
+    return Reverse(trace, call_hook).run()
+
+
+def gradient_function(adj, fname, with_value=False, doc=None):
+    """Assemble `def grad_f(params..., y_bar=1.0)`: forward pass, backward pass and
+    the gradients of the `wrt` inputs in their arguments' types."""
+    tr = adj.trace
+    body = [nodes.comment("forward pass")] + [nodes.clone(s) for s in adj.forward]
+    result = tr.body[-1].value
+    result_node = nodes.operand(result)
+    body.append(nodes.comment("backward pass"))
+    body += [nodes.clone(s) for s in adj.backward]
+    outs = []
+    for i, g in zip(tr.wrt, adj.grads):
+        p = tr.params[i]
+        if g is None:
+            outs.append(nodes.call("zero_grad", [nodes.name(p)]))
+        else:
+            outs.append(nodes.call("grad_like", [nodes.name(g), nodes.name(p)]))
+    ret = outs[0] if len(outs) == 1 and not getattr(tr, "tuple_wrt", False) \
+        else nodes.tuple_(outs)
+    if with_value:
+        ret = nodes.tuple_([result_node, ret])
+    body.append(nodes.return_(ret))
+    defaults = [nodes.clone(d) for d in tr.defaults] + [nodes.const(1.0)]
+    return nodes.function_def(fname, tr.params + [adj.seed], body, defaults, doc)

@@ -1,0 +1,161 @@
+"""The gradient tables: adjoint rules written as Python templates.
+
+A rule is an ordinary function whose parameters are the output followed by the
+inputs in call order, and whose body only *adds* to input adjoints:
+
+    @defadjoint(np.sin)
+    def sin(y, x):
+        \"\"\"y = sin(x)  →  x̄ += ȳ·cos(x)\"\"\"
+        x_bar += y_bar * np.cos(x)
+
+The body is never run: its source is inlined into generated code with `y`, `x`,
+`y_bar`, `x_bar` replaced by the names of the statement being differentiated.
+Parameters with defaults are non-differentiable options (`axis=None`). Names that
+the body assigns other than `*_bar` are temporaries, renamed per use.
+
+Three registries map what the trace sees to rules: callables (`np.sin`, `math.exp`,
+user functions registered with `@adjoint`), operators (`"add"`, `"getitem"`, ...)
+and array methods (`"sum"` for `x.sum()`, with `x` as the first input).
+"""
+import inspect
+import textwrap
+
+import gast
+
+from ..errors import S2SGradError
+
+CALLABLES = {}      # id(object) -> Rule  (ids: ufuncs are not all hashable-stable)
+_KEEP = {}          # id(object) -> object, keeps registered objects alive
+OPERATORS = {}      # "add", "getitem", ... -> Rule
+METHODS = {}        # "sum", "reshape", ... -> Rule
+ATTRIBUTES = {}     # "T", "real" -> Rule
+NONDIFF = set()     # ids of callables whose outputs carry no gradient
+NONDIFF_METHODS = set()
+NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+TANGENTS = {}       # filled by forward mode
+
+
+class Rule:
+    """One adjoint template. `params` are the template's inputs (after the output);
+    `defaults` maps option parameters to their default values."""
+
+    def __init__(self, template, name=None, user=False):
+        self.template = template
+        self.name = name or template.__name__
+        sig = inspect.signature(template)
+        params = list(sig.parameters.values())
+        if not params:
+            raise S2SGradError(f"adjoint rule {self.name} needs an output parameter")
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self.output = params[0].name
+        self.params = [p.name for p in params[1:] if p.kind in kinds]
+        self.defaults = {p.name: p.default for p in params
+                         if p.default is not inspect.Parameter.empty}
+        self.vararg = next((p.name for p in params
+                            if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+        self.kwonly = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        self.varkw = next((p.name for p in params
+                           if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+        self.doc = inspect.getdoc(template) or ""
+        self.user = user
+        self.namespace = template.__globals__
+        self._body = None
+
+    @property
+    def body(self):
+        """The template's statements as gast nodes (parsed on first use)."""
+        if self._body is None:
+            src = textwrap.dedent(inspect.getsource(self.template))
+            fn = gast.parse(src).body[0]
+            body = fn.body
+            if body and isinstance(body[0], gast.Expr) and isinstance(
+                    body[0].value, gast.Constant):
+                body = body[1:]
+            self._body = body
+        return self._body
+
+    def adjoint_names(self):
+        """Inputs whose adjoint the template writes (`x` for `x_bar += ...`)."""
+        out = set()
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                    and node.id.endswith("_bar"):
+                out.add(node.id[:-4])
+        return out
+
+    def __repr__(self):
+        return f"<rule {self.name}>"
+
+
+def _register(table, keys, rule):
+    for key in keys:
+        if isinstance(key, str):
+            table[key] = rule
+        else:
+            CALLABLES[id(key)] = rule
+            _KEEP[id(key)] = key
+
+
+def defadjoint(*funcs, ops=(), methods=(), attributes=()):
+    """Register a built-in rule for callables, operator names and method names."""
+    def deco(template):
+        rule = Rule(template)
+        _register(CALLABLES, funcs, rule)
+        _register(OPERATORS, ops, rule)
+        _register(METHODS, methods, rule)
+        _register(ATTRIBUTES, attributes, rule)
+        return template
+    return deco
+
+
+def adjoint(func):
+    """Register a user's reverse rule for `func` (public API: `@s2sgrad.adjoint`).
+
+        @s2sgrad.adjoint(softplus)
+        def softplus_adjoint(y, x):
+            x_bar += y_bar / (1 + np.exp(-x))
+    """
+    def deco(template):
+        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True)
+        CALLABLES[id(func)] = rule
+        _KEEP[id(func)] = func
+        return template
+    return deco
+
+
+def nondifferentiable(*funcs, methods=()):
+    """Callables whose results never carry a gradient (comparisons, len, argmax...)."""
+    for f in funcs:
+        NONDIFF.add(id(f))
+        _KEEP[id(f)] = f
+    NONDIFF_METHODS.update(methods)
+
+
+def lookup(obj):
+    return CALLABLES.get(id(obj))
+
+
+def is_nondifferentiable(obj):
+    return id(obj) in NONDIFF
+
+
+def all_rules():
+    """Every registered rule once, in a stable order (for the printed table)."""
+    seen, out = set(), []
+    for table in (OPERATORS, METHODS, ATTRIBUTES):
+        for rule in table.values():
+            if id(rule) not in seen:
+                seen.add(id(rule))
+                out.append(rule)
+    for rule in CALLABLES.values():
+        if id(rule) not in seen:
+            seen.add(id(rule))
+            out.append(rule)
+    return out
+
+
+def _load_builtin_tables():
+    from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa
+
+
+_load_builtin_tables()

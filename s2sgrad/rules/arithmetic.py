@@ -1,0 +1,69 @@
+"""Python's arithmetic operators (on floats and, elementwise, on arrays).
+
+Broadcasting operators reduce each adjoint to its operand's shape with `unbroadcast`.
+"""
+import operator
+
+import numpy as np
+
+from . import defadjoint, nondifferentiable
+from ..runtime import unbroadcast  # noqa: F401  (used by the templates)
+
+
+# ---------------------------------------------------------------- + - * / **
+@defadjoint(operator.add, np.add, ops=["add"])
+def add(y, a, b):
+    """y = a + b  →  ā += ȳ ;  b̄ += ȳ"""
+    a_bar += unbroadcast(y_bar, a)
+    b_bar += unbroadcast(y_bar, b)
+
+
+@defadjoint(operator.sub, np.subtract, ops=["sub"])
+def subtract(y, a, b):
+    """y = a - b  →  ā += ȳ ;  b̄ += -ȳ"""
+    a_bar += unbroadcast(y_bar, a)
+    b_bar += unbroadcast(-y_bar, b)
+
+
+@defadjoint(operator.mul, np.multiply, ops=["mul"])
+def multiply(y, a, b):
+    """y = a * b  →  ā += ȳ·b ;  b̄ += ȳ·a"""
+    a_bar += unbroadcast(y_bar * b, a)
+    b_bar += unbroadcast(y_bar * a, b)
+
+
+@defadjoint(operator.truediv, np.divide, np.true_divide, ops=["truediv"])
+def divide(y, a, b):
+    """y = a / b  →  ā += ȳ / b ;  b̄ += -ȳ·y / b"""
+    a_bar += unbroadcast(y_bar / b, a)
+    b_bar += unbroadcast(-y_bar * y / b, b)
+
+
+@defadjoint(operator.pow, np.power, ops=["pow"])
+def power(y, a, b):
+    """y = a ** b  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·log(a)"""
+    a_bar += unbroadcast(y_bar * b * a ** (b - 1), a)
+    b_bar += unbroadcast(y_bar * y * np.log(a), b)
+
+
+@defadjoint(operator.neg, np.negative, ops=["neg"])
+def negative(y, x):
+    """y = -x  →  x̄ += -ȳ"""
+    x_bar += -y_bar
+
+
+@defadjoint(operator.pos, np.positive, ops=["pos"])
+def positive(y, x):
+    """y = +x  →  x̄ += ȳ"""
+    x_bar += y_bar
+
+
+@defadjoint(operator.mod, np.mod, np.remainder, ops=["mod"])
+def mod(y, a, b):
+    """y = a % b = a - b·floor(a/b)  →  ā += ȳ ;  b̄ += -ȳ·floor(a/b)   (away from jumps)"""
+    a_bar += unbroadcast(y_bar, a)
+    b_bar += unbroadcast(-y_bar * np.floor_divide(a, b), b)
+
+
+# `//` is piecewise constant: its gradient is zero wherever it exists.
+nondifferentiable(operator.floordiv, np.floor_divide)

@@ -1,0 +1,56 @@
+"""Lists, tuples and dicts: displays, concatenation, append, stacking arrays."""
+import numpy as np
+
+from . import defadjoint
+from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
+                       split_concat, getitem_grad, unappend)
+
+
+@defadjoint(ops=["list", "tuple"])
+def display(y, *items):
+    """y = [a, b, …]  →  ā += ȳ[0] ;  b̄ += ȳ[1] ; …"""
+    items_bar += getitem_grad(y_bar, k)
+
+
+@defadjoint(ops=["dict"])
+def dict_display(y, *values):
+    """y = {"k₁": a, …}  →  ā += ȳ["k₁"] ; …"""
+    values_bar += getitem_grad(y_bar, key)
+
+
+@defadjoint(ops=["concat"])
+def concat(y, a, b):
+    """y = a + b for lists  →  ā += ȳ[:len(a)] ;  b̄ += ȳ[len(a):]"""
+    a_bar += split_concat(y_bar, a, b)[0]
+    b_bar += split_concat(y_bar, a, b)[1]
+
+
+@defadjoint(ops=["append"])
+def append(y, xs, x):
+    """xs.append(x)  →  x̄ += x̄s[-1] ;  x̄s drops its last entry"""
+    xs_bar, x_bar_part = unappend(xs_bar)
+    x_bar += x_bar_part
+
+
+@defadjoint(np.concatenate)
+def concatenate(y, xs, axis=0):
+    """y = concatenate(xs, axis)  →  x̄ᵢ += the slice of ȳ where xᵢ went"""
+    xs_bar += concat_grads(y_bar, xs, axis)
+
+
+@defadjoint(np.stack)
+def stack(y, xs, axis=0):
+    """y = stack(xs, axis)  →  x̄ᵢ += ȳ taken at i along axis"""
+    xs_bar += stack_grads(y_bar, xs, axis)
+
+
+@defadjoint(np.hstack)
+def hstack(y, xs):
+    """y = hstack(xs)  →  x̄ᵢ += the columns of ȳ where xᵢ went"""
+    xs_bar += hstack_grads(y_bar, xs)
+
+
+@defadjoint(np.vstack)
+def vstack(y, xs):
+    """y = vstack(xs)  →  x̄ᵢ += the rows of ȳ where xᵢ went"""
+    xs_bar += vstack_grads(y_bar, xs)

@@ -1,0 +1,54 @@
+"""Shapes and indexing: transpose, reshape, squeeze, slicing, integer-array reads."""
+import builtins
+
+import numpy as np
+
+from . import defadjoint
+from ..runtime import add_at, getitem_grad, transpose_grad, split_grad  # noqa: F401
+
+
+@defadjoint(ops=["getitem"])
+def getitem(y, x, index):
+    """y = x[index]  →  x̄[index] += ȳ   (repeated indices accumulate)"""
+    x_bar = add_at(x_bar, x, index, y_bar)
+
+
+@defadjoint(np.transpose, methods=["transpose"])
+def transpose(y, x, *order, axes=None):
+    """y = transpose(x, axes)  →  x̄ += transpose(ȳ, inverse of axes)"""
+    x_bar += transpose_grad(y_bar, order if axes is None else (axes,))
+
+
+@defadjoint(attributes=["T"])
+def T(y, x):
+    """y = x.T  →  x̄ += ȳ.T"""
+    x_bar += np.transpose(y_bar)
+
+
+@defadjoint(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
+            methods=["reshape", "ravel", "flatten", "squeeze"])
+def reshape(y, x, *shape, **options):
+    """y = reshape(x, shape)  →  x̄ += reshape(ȳ, shape of x)"""
+    x_bar += np.reshape(y_bar, np.shape(x))
+
+
+@defadjoint(np.broadcast_to)
+def broadcast_to(y, x, shape):
+    """y = broadcast_to(x, shape)  →  x̄ += ȳ summed over the broadcast axes"""
+    x_bar += unbroadcast(y_bar, x)
+
+
+@defadjoint(np.array, np.asarray, builtins.list, builtins.tuple, np.asanyarray, np.copy, np.float64, np.float32,
+            methods=["copy", "astype"])
+def copy(y, x, *options, **keywords):
+    """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint)"""
+    x_bar += y_bar if not isinstance(x, (list, tuple)) else list(y_bar)
+
+
+@defadjoint(np.split, np.array_split)
+def split(y, x, indices_or_sections, axis=0):
+    """ys = split(x, …)  →  x̄ += concatenate(ȳs)"""
+    x_bar += split_grad(y_bar, x, indices_or_sections, axis)
+
+
+from ..runtime import unbroadcast  # noqa: E402,F401

@@ -1,0 +1,202 @@
+"""NumPy's elementwise functions (ufuncs and friends)."""
+import numpy as np
+
+from . import defadjoint, nondifferentiable
+from ..runtime import unbroadcast, choose_grad  # noqa: F401  (used by the templates)
+
+
+# ---------------------------------------------------------------- exp and log
+@defadjoint(np.exp)
+def exp(y, x):
+    """y = exp(x)  →  x̄ += ȳ·y"""
+    x_bar += y_bar * y
+
+
+@defadjoint(np.exp2)
+def exp2(y, x):
+    """y = 2^x  →  x̄ += ȳ·y·ln 2"""
+    x_bar += y_bar * y * np.log(2.0)
+
+
+@defadjoint(np.expm1)
+def expm1(y, x):
+    """y = exp(x) - 1  →  x̄ += ȳ·(y + 1)"""
+    x_bar += y_bar * (y + 1.0)
+
+
+@defadjoint(np.log)
+def log(y, x):
+    """y = ln x  →  x̄ += ȳ / x"""
+    x_bar += y_bar / x
+
+
+@defadjoint(np.log2)
+def log2(y, x):
+    """y = log2(x)  →  x̄ += ȳ / (x·ln 2)"""
+    x_bar += y_bar / (x * np.log(2.0))
+
+
+@defadjoint(np.log10)
+def log10(y, x):
+    """y = log10(x)  →  x̄ += ȳ / (x·ln 10)"""
+    x_bar += y_bar / (x * np.log(10.0))
+
+
+@defadjoint(np.log1p)
+def log1p(y, x):
+    """y = ln(1 + x)  →  x̄ += ȳ / (1 + x)"""
+    x_bar += y_bar / (1.0 + x)
+
+
+@defadjoint(np.logaddexp)
+def logaddexp(y, a, b):
+    """y = ln(eᵃ + eᵇ)  →  ā += ȳ·e^(a-y) ;  b̄ += ȳ·e^(b-y)"""
+    a_bar += unbroadcast(y_bar * np.exp(a - y), a)
+    b_bar += unbroadcast(y_bar * np.exp(b - y), b)
+
+
+@defadjoint(np.sqrt)
+def sqrt(y, x):
+    """y = √x  →  x̄ += ȳ / (2y)"""
+    x_bar += y_bar / (2.0 * y)
+
+
+@defadjoint(np.cbrt)
+def cbrt(y, x):
+    """y = ∛x  →  x̄ += ȳ / (3y²)"""
+    x_bar += y_bar / (3.0 * y * y)
+
+
+@defadjoint(np.square)
+def square(y, x):
+    """y = x²  →  x̄ += 2·ȳ·x"""
+    x_bar += 2.0 * y_bar * x
+
+
+@defadjoint(np.reciprocal)
+def reciprocal(y, x):
+    """y = 1/x  →  x̄ += -ȳ·y²"""
+    x_bar += -y_bar * y * y
+
+
+# ---------------------------------------------------------------- trigonometry
+@defadjoint(np.sin)
+def sin(y, x):
+    """y = sin(x)  →  x̄ += ȳ·cos(x)"""
+    x_bar += y_bar * np.cos(x)
+
+
+@defadjoint(np.cos)
+def cos(y, x):
+    """y = cos(x)  →  x̄ += -ȳ·sin(x)"""
+    x_bar += -y_bar * np.sin(x)
+
+
+@defadjoint(np.tan)
+def tan(y, x):
+    """y = tan(x)  →  x̄ += ȳ·(1 + y²)"""
+    x_bar += y_bar * (1.0 + y * y)
+
+
+@defadjoint(np.arcsin)
+def arcsin(y, x):
+    """y = asin(x)  →  x̄ += ȳ / √(1 - x²)"""
+    x_bar += y_bar / np.sqrt(1.0 - x * x)
+
+
+@defadjoint(np.arccos)
+def arccos(y, x):
+    """y = acos(x)  →  x̄ += -ȳ / √(1 - x²)"""
+    x_bar += -y_bar / np.sqrt(1.0 - x * x)
+
+
+@defadjoint(np.arctan)
+def arctan(y, x):
+    """y = atan(x)  →  x̄ += ȳ / (1 + x²)"""
+    x_bar += y_bar / (1.0 + x * x)
+
+
+@defadjoint(np.arctan2)
+def arctan2(y, a, b):
+    """y = atan2(a, b)  →  ā += ȳ·b / (a² + b²) ;  b̄ += -ȳ·a / (a² + b²)"""
+    a_bar += unbroadcast(y_bar * b / (a * a + b * b), a)
+    b_bar += unbroadcast(-y_bar * a / (a * a + b * b), b)
+
+
+@defadjoint(np.hypot)
+def hypot(y, a, b):
+    """y = √(a² + b²)  →  ā += ȳ·a / y ;  b̄ += ȳ·b / y"""
+    a_bar += unbroadcast(y_bar * a / y, a)
+    b_bar += unbroadcast(y_bar * b / y, b)
+
+
+# ---------------------------------------------------------------- hyperbolic
+@defadjoint(np.sinh)
+def sinh(y, x):
+    """y = sinh(x)  →  x̄ += ȳ·cosh(x)"""
+    x_bar += y_bar * np.cosh(x)
+
+
+@defadjoint(np.cosh)
+def cosh(y, x):
+    """y = cosh(x)  →  x̄ += ȳ·sinh(x)"""
+    x_bar += y_bar * np.sinh(x)
+
+
+@defadjoint(np.tanh)
+def tanh(y, x):
+    """y = tanh(x)  →  x̄ += ȳ·(1 - y²)"""
+    x_bar += y_bar * (1.0 - y * y)
+
+
+@defadjoint(np.arcsinh)
+def arcsinh(y, x):
+    """y = asinh(x)  →  x̄ += ȳ / √(x² + 1)"""
+    x_bar += y_bar / np.sqrt(x * x + 1.0)
+
+
+@defadjoint(np.arctanh)
+def arctanh(y, x):
+    """y = atanh(x)  →  x̄ += ȳ / (1 - x²)"""
+    x_bar += y_bar / (1.0 - x * x)
+
+
+# ---------------------------------------------------------------- piecewise
+@defadjoint(np.maximum, np.fmax)
+def maximum(y, a, b):
+    """y = max(a, b) elementwise  →  ȳ goes to the larger input (ties: to a)"""
+    a_bar += unbroadcast(choose_grad(y_bar, a >= b), a)
+    b_bar += unbroadcast(choose_grad(y_bar, a < b), b)
+
+
+@defadjoint(np.minimum, np.fmin)
+def minimum(y, a, b):
+    """y = min(a, b) elementwise  →  ȳ goes to the smaller input (ties: to a)"""
+    a_bar += unbroadcast(choose_grad(y_bar, a <= b), a)
+    b_bar += unbroadcast(choose_grad(y_bar, a > b), b)
+
+
+@defadjoint(np.where)
+def where(y, condition, a, b):
+    """y = where(c, a, b)  →  ā += ȳ where c ;  b̄ += ȳ where not c"""
+    a_bar += unbroadcast(choose_grad(y_bar, condition), a)
+    b_bar += unbroadcast(choose_grad(y_bar, np.logical_not(condition)), b)
+
+
+@defadjoint(np.clip, methods=["clip"])
+def clip(y, x, a_min, a_max):
+    """y = clip(x, lo, hi)  →  x̄ += ȳ where lo ≤ x ≤ hi"""
+    x_bar += choose_grad(y_bar, (x >= a_min) & (x <= a_max)) \
+        if a_min is not None and a_max is not None else \
+        choose_grad(y_bar, x >= a_min) if a_min is not None else choose_grad(y_bar, x <= a_max)
+
+
+nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
+                  np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
+                  np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf,
+                  np.isfinite, np.argmax, np.argmin, np.argsort, np.shape, np.ndim, np.size,
+                  np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+                  np.full, np.full_like, np.arange, np.linspace, np.eye, np.identity,
+                  np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
+                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.heaviside,
+                  methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int"])

@@ -1,0 +1,589 @@
+"""Stage 3 — trace: the A-normal-form function → the typed execution trace (IR).
+
+Takes the normalized `FunctionDef` and the `Parsed` record; returns a `Trace`:
+a list of statements (`Assign`, `SetItem`, `Append`, `Forward`, and the structured
+blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages need:
+
+- every call is resolved to its adjoint rule (or to a user function, or marked
+  non-differentiable); an unknown call is refused here, with the user's line;
+- names assigned only in straight-line top-level code are renamed so that each is
+  assigned once (SSA: `h`, `h_1`, `h_2`); names assigned inside blocks keep their name
+  and are `overwritten` (the reverse pass saves them when it needs their old values);
+- `active`: names that depend on a `wrt` input and reach the output;
+- `maybe_container`: names that may hold a list, tuple or dict (their adjoints are
+  added elementwise).
+"""
+import builtins
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from . import nodes, rules
+from .nodes import Const
+from .parse import parse_function
+
+# --------------------------------------------------------------------------- the IR
+
+
+@dataclass
+class Assign:
+    """`target = expr`, one primitive operation."""
+    target: str
+    expr: object                  # the forward expression (gast), operands as atoms
+    kind: str                     # op | copy | const | nondiff | stop | call
+    rule: object = None           # rules.Rule for kind == "op"
+    args: list = field(default_factory=list)       # operands: str (a name) or Const
+    kwargs: dict = field(default_factory=dict)
+    node: object = None           # the ANF statement (location, forward emission)
+    callee: object = None         # Parsed, for kind == "call"
+    keys: list = None             # dict display keys
+
+    def reads(self):
+        return [a for a in list(self.args) + list(self.kwargs.values()) if isinstance(a, str)] \
+            + _index_names(self)
+
+
+@dataclass
+class SetItem:
+    """`container[index] = value` into a local container."""
+    container: str
+    index: object                 # gast index expression
+    value: object                 # operand
+    node: object = None
+
+    def reads(self):
+        return ([self.value] if isinstance(self.value, str) else []) + \
+            [self.container] + nodes.names_in(self.index)
+
+
+@dataclass
+class Append:
+    """`container.append(value)` on a local list."""
+    container: str
+    value: object
+    node: object = None
+
+    def reads(self):
+        return [self.container] + ([self.value] if isinstance(self.value, str) else [])
+
+
+@dataclass
+class Forward:
+    """A statement kept for the forward pass only (print, assert)."""
+    node: object
+
+    def reads(self):
+        return nodes.names_in(self.node)
+
+
+@dataclass
+class If:
+    test: str
+    body: list
+    orelse: list
+    node: object = None
+
+
+@dataclass
+class For:
+    target: str
+    range_args: list              # operands of range(...)
+    body: list
+    node: object = None
+
+
+@dataclass
+class While:
+    test: str
+    body: list
+    node: object = None
+    count_name: str = None        # how many times the body ran (for the backward loop)
+
+
+@dataclass
+class Return:
+    value: object                 # operand
+    node: object = None
+
+
+@dataclass
+class Trace:
+    name: str
+    params: list
+    defaults: list
+    body: list
+    parsed: object
+    wrt: tuple = ()
+    active: set = field(default_factory=set)
+    overwritten: set = field(default_factory=set)
+    maybe_container: set = field(default_factory=set)
+    user_names: set = field(default_factory=set)
+
+    @property
+    def result(self):
+        return self.body[-1].value
+
+
+_BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
+           gast.Pow: "pow", gast.Mod: "mod", gast.MatMult: "matmul"}
+_UNARY = {gast.USub: "neg", gast.UAdd: "pos"}
+_NONDIFF_BINOPS = (gast.FloorDiv, gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift,
+                   gast.RShift)
+_CONTAINER_USES = {"getitem", "sum_list", "concatenate", "stack", "hstack", "vstack", "copy",
+                   "concat", "append"}
+_CONTAINER_METHODS = {"copy", "pop", "index", "count", "keys", "values", "items", "get"}
+
+
+def _index_names(stmt):
+    if stmt.kind == "op" and stmt.rule is rules.OPERATORS.get("getitem"):
+        return nodes.names_in(stmt.expr.slice)
+    return []
+
+
+# ------------------------------------------------------------------- building the IR
+
+class Builder:
+    """Turns ANF statements into IR statements, resolving every call."""
+
+    def __init__(self, parsed, fn):
+        self.parsed = parsed
+        self.fn = fn
+        self.locals = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
+        self.current = None
+
+    def error(self, msg, node, hint=None):
+        if getattr(node, "lineno", None) is None:
+            node = self.current
+        return self.parsed.error(msg, node, hint)
+
+    def fresh(self, hint):
+        cand, n = hint, 1
+        while cand in self.locals:
+            n += 1
+            cand = f"{hint}{n}"
+        self.locals.add(cand)
+        return cand
+
+    def block(self, stmts):
+        return [self.stmt(s) for s in stmts]
+
+    def stmt(self, s):
+        self.current = s
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                return self.assign(t.id, s.value, s)
+            if isinstance(t, gast.Subscript):
+                return SetItem(t.value.id, t.slice, _operand(s.value), s)
+        if isinstance(s, gast.If):
+            return If(s.test.id, self.block(s.body), self.block(s.orelse), s)
+        if isinstance(s, gast.For):
+            return For(s.target.id, [_operand(a) for a in s.iter.args], self.block(s.body), s)
+        if isinstance(s, gast.While):
+            count = self.fresh("n_while")
+            return While(s.test.id, self.block(s.body), s, count)
+        if isinstance(s, gast.Return):
+            return Return(_operand(s.value), s)
+        if isinstance(s, gast.Expr):
+            call = s.value
+            if isinstance(call.func, gast.Attribute) and call.func.attr == "append" \
+                    and isinstance(call.func.value, gast.Name) \
+                    and call.func.value.id in self.locals:
+                if len(call.args) != 1 or call.keywords:
+                    raise self.error("append takes exactly one argument", s)
+                return Append(call.func.value.id, _operand(call.args[0]), s)
+            if isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name) \
+                    and call.func.value.id in self.locals:
+                raise self.error(
+                    f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
+                    s, "write the result to a new name (e.g. `ys = ys + [x]`)")
+            return Forward(s)
+        if isinstance(s, gast.Assert):
+            return Forward(s)
+        raise self.error(f"unsupported statement {type(s).__name__}", s)
+
+    def assign(self, target, e, s):
+        if isinstance(e, gast.Name):
+            return Assign(target, e, "copy", args=[e.id], node=s)
+        if nodes.is_const(e) or _is_literal(e):
+            return Assign(target, e, "const", node=s)
+        if isinstance(e, gast.BinOp):
+            args = [_operand(e.left), _operand(e.right)]
+            if isinstance(e.op, _NONDIFF_BINOPS):
+                return Assign(target, e, "nondiff", args=args, node=s)
+            key = _BINOPS.get(type(e.op))
+            if key is None:
+                raise self.error(f"unsupported operator {type(e.op).__name__}", e)
+            if key == "add" and (_is_display(e.left, self.fn) or _is_display(e.right, self.fn)):
+                key = "concat"
+            return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
+        if isinstance(e, gast.UnaryOp):
+            key = _UNARY.get(type(e.op))
+            args = [_operand(e.operand)]
+            if key is None:
+                return Assign(target, e, "nondiff", args=args, node=s)
+            return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
+        if isinstance(e, (gast.Compare, gast.BoolOp)):
+            return Assign(target, e, "nondiff", args=[
+                n for n in nodes.names_in(e)], node=s)
+        if isinstance(e, gast.Subscript):
+            return Assign(target, e, "op", rules.OPERATORS["getitem"],
+                          [_operand(e.value), Const(None)], node=s)
+        if isinstance(e, (gast.List, gast.Tuple)):
+            key = "list" if isinstance(e, gast.List) else "tuple"
+            return Assign(target, e, "op", rules.OPERATORS[key],
+                          [_operand(x) for x in e.elts], node=s)
+        if isinstance(e, gast.Dict):
+            keys = []
+            for k in e.keys:
+                if not nodes.is_const(k):
+                    raise self.error("dict keys must be constants (e.g. strings)", k)
+                keys.append(k.value)
+            return Assign(target, e, "op", rules.OPERATORS["dict"],
+                          [_operand(v) for v in e.values], node=s, keys=keys)
+        if isinstance(e, gast.Attribute):
+            return self.attribute(target, e, s)
+        if isinstance(e, gast.Call):
+            return self.call(target, e, s)
+        raise self.error(f"unsupported expression {type(e).__name__}", e)
+
+    def attribute(self, target, e, s):
+        if not isinstance(e.value, gast.Name) or e.value.id not in self.locals:
+            try:
+                self._resolve(e)
+            except KeyError:
+                raise self.error(f"unknown name in `{_dotted(e)}`", e) from None
+            return Assign(target, e, "const", node=s)       # a module constant: np.pi
+        if e.attr in rules.ATTRIBUTES:
+            return Assign(target, e, "op", rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
+        if e.attr in rules.NONDIFF_ATTRIBUTES:
+            return Assign(target, e, "nondiff", args=[e.value.id], node=s)
+        raise self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
+                         "use the equivalent NumPy function")
+
+    def _resolve(self, func):
+        if isinstance(func, gast.Name):
+            if func.id in self.locals:
+                raise KeyError(func.id)
+            return self.parsed.resolve(func.id)
+        if isinstance(func, gast.Attribute):
+            base = self._resolve(func.value)
+            if not hasattr(base, func.attr):
+                raise KeyError(func.attr)
+            return getattr(base, func.attr)
+        raise KeyError(None)
+
+    def call(self, target, e, s):
+        func = e.func
+        args = [_operand(a) for a in e.args]
+        kwargs = {k.arg: _operand(k.value) for k in e.keywords}
+        method = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+            and func.value.id in self.locals
+        if method:
+            name = func.attr
+            args = [func.value.id] + args
+            if name in rules.METHODS:
+                return Assign(target, e, "op", rules.METHODS[name], args, kwargs, s)
+            if name in rules.NONDIFF_METHODS or name in ("astype_int",):
+                return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            if name in _CONTAINER_METHODS:
+                raise self.error(f"s2sgrad cannot differentiate the method `.{name}()`", e,
+                                 "index the container explicitly")
+            raise self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
+                             "use the equivalent NumPy function, or register a rule with "
+                             "@s2sgrad.adjoint")
+        try:
+            obj = self._resolve(func)
+        except KeyError:
+            if isinstance(func, gast.Name) and func.id in self.locals:
+                raise self.error(f"cannot differentiate a call through the local variable "
+                                 f"`{func.id}`", e, "call the function by its global name") \
+                    from None
+            raise self.error(f"unknown function `{_dotted(func)}`", e) from None
+        from .api import stop_gradient
+        if obj is stop_gradient:
+            return Assign(target, e, "stop", args=args, node=s)
+        rule = rules.lookup(obj)
+        if obj in (builtins.max, builtins.min) and len(args) == 1:
+            import numpy as np
+            rule = rules.lookup(np.max if obj is builtins.max else np.min)
+        elif obj in (builtins.max, builtins.min) and len(args) > 2:
+            raise self.error(f"{obj.__name__}() of more than two arguments", e,
+                             f"nest the calls: {obj.__name__}({obj.__name__}(a, b), c)")
+        if rule is not None:
+            return Assign(target, e, "op", rule, args, kwargs, s)
+        if rules.is_nondifferentiable(obj):
+            return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+        if isinstance(obj, types.FunctionType):
+            return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
+                          callee=obj)
+        if isinstance(obj, type) and obj in (bool, int, str, slice, range):
+            return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+        label = getattr(obj, "__module__", None)
+        label = f"{label}.{getattr(obj, '__name__', obj)}" if label else _dotted(func)
+        raise self.error(f"no adjoint for `{label}`", e,
+                         "register one with @s2sgrad.adjoint, or wrap a value that needs "
+                         "no gradient in s2sgrad.stop_gradient")
+
+
+def _dotted(e):
+    if isinstance(e, gast.Name):
+        return e.id
+    if isinstance(e, gast.Attribute):
+        return _dotted(e.value) + "." + e.attr
+    return "<expression>"
+
+
+def _operand(e):
+    if isinstance(e, gast.Name):
+        return e.id
+    if isinstance(e, gast.Constant):
+        return Const(e.value)
+    if _is_literal(e):
+        return Const(_literal_value(e))
+    raise ValueError(f"not an atom: {gast.dump(e)}")
+
+
+def _is_literal(e):
+    if isinstance(e, gast.Constant):
+        return True
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, (gast.USub, gast.UAdd)) \
+            and isinstance(e.operand, gast.Constant):
+        return True
+    if isinstance(e, gast.Tuple):
+        return all(_is_literal(x) for x in e.elts)
+    return False
+
+
+def _literal_value(e):
+    if isinstance(e, gast.Constant):
+        return e.value
+    if isinstance(e, gast.UnaryOp):
+        v = _literal_value(e.operand)
+        return -v if isinstance(e.op, gast.USub) else v
+    return tuple(_literal_value(x) for x in e.elts)
+
+
+def _is_display(e, fn):
+    """Is the operand statically a list/tuple (a display or a name bound only to one)?"""
+    if isinstance(e, (gast.List,)):
+        return True
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id in ("list", "tuple"):
+        return True
+    if not isinstance(e, gast.Name):
+        return False
+    defs = [s.value for s in gast.walk(fn) if isinstance(s, gast.Assign)
+            and isinstance(s.targets[0], gast.Name) and s.targets[0].id == e.id]
+    return bool(defs) and all(isinstance(d, gast.List) or _is_display(d, fn) or (
+        isinstance(d, gast.Tuple) and not _is_literal(d)) for d in defs)
+
+
+# ------------------------------------------------------------------------- analyses
+
+def walk(body):
+    """Every IR statement in `body`, blocks included, in order."""
+    for s in body:
+        yield s
+        if isinstance(s, If):
+            yield from walk(s.body)
+            yield from walk(s.orelse)
+        elif isinstance(s, (For, While)):
+            yield from walk(s.body)
+
+
+def defs(s):
+    """Names a statement (re)binds."""
+    if isinstance(s, Assign):
+        return [s.target]
+    if isinstance(s, (SetItem, Append)):
+        return [s.container]
+    if isinstance(s, For):
+        return [s.target]
+    return []
+
+
+def _rename_top_level(trace):
+    """Give each straight-line top-level reassignment its own name (SSA)."""
+    top = {}
+    nested = set()
+    for s in trace.body:
+        for d in defs(s):
+            top[d] = top.get(d, 0) + 1
+        if isinstance(s, (If, For, While)):
+            nested.update(d for x in walk([s]) for d in defs(x))
+    params = set(trace.params)
+    used = set(trace.user_names)
+    version = {}
+    counts = {}
+    for s in trace.body:
+        _apply_renames(s, version)
+        if isinstance(s, Assign):
+            t = s.target
+            if t in nested or (top.get(t, 0) < 2 and t not in params):
+                continue
+            if t not in version and t not in params and counts.get(t) is None:
+                counts[t] = 0
+                version[t] = t           # the first definition keeps the user's name
+                continue
+            n = counts.get(t, 0)
+            while True:
+                n += 1
+                cand = f"{t}_{n}"
+                if cand not in used:
+                    break
+            counts[t] = n
+            used.add(cand)
+            version[t] = cand
+            s.target = cand
+            s.node = nodes.assign(cand, s.expr) if s.node is None else \
+                nodes.copy_location(nodes.assign(cand, s.node.value), s.node)
+    trace.user_names = used
+
+
+def _apply_renames(s, version):
+    if not version:
+        return
+    mapping = {k: v for k, v in version.items() if k != v}
+    if not mapping:
+        return
+    ren = lambda a: mapping.get(a, a) if isinstance(a, str) else a  # noqa: E731
+    for x in walk([s]):
+        if isinstance(x, Assign):
+            x.args = [ren(a) for a in x.args]
+            x.kwargs = {k: ren(v) for k, v in x.kwargs.items()}
+            x.expr = nodes.substitute(x.expr, mapping)
+            x.node = nodes.copy_location(nodes.assign(x.target, x.expr), x.node)
+        elif isinstance(x, SetItem):
+            x.container, x.value = ren(x.container), ren(x.value)
+            x.index = nodes.substitute(x.index, mapping)
+            x.node = nodes.substitute(x.node, mapping)
+        elif isinstance(x, (Append, Forward)):
+            if isinstance(x, Append):
+                x.container, x.value = ren(x.container), ren(x.value)
+            x.node = nodes.substitute(x.node, mapping)
+        elif isinstance(x, If):
+            x.test = ren(x.test)
+        elif isinstance(x, While):
+            x.test = ren(x.test)
+        elif isinstance(x, For):
+            x.range_args = [ren(a) for a in x.range_args]
+        elif isinstance(x, Return):
+            x.value = ren(x.value)
+
+
+def _dependencies(s):
+    """(defined names, names whose value flows differentiably into them)."""
+    if isinstance(s, Assign):
+        if s.kind in ("nondiff", "const", "stop"):
+            return [s.target], []
+        if s.kind == "op":
+            keep = s.rule.adjoint_names()
+            flows = []
+            params = s.rule.params
+            for i, a in enumerate(s.args):
+                pname = params[i] if i < len(params) else s.rule.vararg
+                if isinstance(a, str) and (pname in keep or pname is None):
+                    flows.append(a)
+            for k, a in s.kwargs.items():
+                if isinstance(a, str) and k in keep:
+                    flows.append(a)
+            return [s.target], flows
+        return [s.target], [a for a in s.reads()]
+    if isinstance(s, SetItem):
+        return [s.container], [s.container] + ([s.value] if isinstance(s.value, str) else [])
+    if isinstance(s, Append):
+        return [s.container], s.reads()
+    return [], []
+
+
+def analyse(trace):
+    """Fill in `active`, `overwritten` and `maybe_container` (flow-insensitive)."""
+    stmts = list(walk(trace.body))
+    # overwritten: assigned at more than one site, or inside a loop, or a reassigned param
+    counts = {}
+    for s in stmts:
+        for d in defs(s):
+            counts[d] = counts.get(d, 0) + 1
+    in_loop = set()
+    for s in stmts:
+        if isinstance(s, (For, While)):
+            for x in walk(s.body):
+                in_loop.update(defs(x))
+                if isinstance(x, While):
+                    in_loop.add(x.count_name)
+    trace.overwritten = {n for n, c in counts.items() if c > 1} | in_loop | \
+        (set(counts) & set(trace.params))
+    # varied: depends on a wrt input
+    varied = {trace.params[i] for i in trace.wrt}
+    deps = [_dependencies(s) for s in stmts]
+    changed = True
+    while changed:
+        changed = False
+        for targets, flows in deps:
+            if any(f in varied for f in flows):
+                for t in targets:
+                    if t not in varied:
+                        varied.add(t)
+                        changed = True
+    # useful: reaches the returned value
+    useful = {trace.result} if isinstance(trace.result, str) else set()
+    changed = True
+    while changed:
+        changed = False
+        for targets, flows in deps:
+            if any(t in useful for t in targets):
+                for f in flows:
+                    if f not in useful:
+                        useful.add(f)
+                        changed = True
+    trace.active = varied & useful
+    # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
+    # when the function uses it as a container (indexes it, sums it, passes it on).
+    mc = set()
+    for s in stmts:
+        if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
+            if s.kind == "call":
+                mc.update(a for a in s.args if isinstance(a, str))
+            elif s.kind == "op" and s.rule.name in _CONTAINER_USES:
+                mc.add(s.args[0])
+            elif s.kind == "nondiff" and isinstance(s.expr, gast.Call) \
+                    and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
+                mc.add(s.args[0])
+    mc &= set(trace.params)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, Assign) or s.target in mc:
+                continue
+            container = False
+            if s.kind == "call":
+                container = True
+            elif s.kind == "copy":
+                container = s.args[0] in mc
+            elif s.kind == "op":
+                name = s.rule.name
+                if name in ("display", "dict_display", "concat", "split"):
+                    container = True
+                elif name == "getitem":
+                    container = s.args[0] in mc
+            if container:
+                mc.add(s.target)
+                changed = True
+    trace.maybe_container = mc
+
+
+def build(parsed, fn, wrt):
+    builder = Builder(parsed, fn)
+    body = builder.block(fn.body)
+    params = [a.id for a in fn.args.args]
+    trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
+                  user_names=set(builder.locals))
+    _rename_top_level(trace)
+    analyse(trace)
+    return trace
+
+
+def resolve_callee(obj):
+    return parse_function(obj)
