@@ -90,7 +90,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True):
     parsed = parse_function(func)
     tr = build_trace(parsed, wrt)
     tr.tuple_wrt = is_tuple
-    generator = calls.CallGraph(optimize=optimize)
+    generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)

@@ -1,16 +1,201 @@
-"""Calls to the user's own functions: each callee gets a generated forward/backward
-pair (`f_fwd` returns its result and what its backward needs; `f_bwd` takes that and
-the result's adjoint and returns the adjoints of the arguments)."""
+"""Calls to the user's own functions.
+
+Each callee gets a generated forward/backward pair instead of being inlined:
+
+    def g_fwd(a, b):            # g's forward pass; also returns what its backward needs
+        ...
+        return y, (saved_v, v1, b)
+
+    def g_bwd(saved, y_bar):    # g's backward pass
+        saved_v, v1, b = saved
+        ...
+        return a_bar, b_bar
+
+At the call site, `y = g(a, b)` becomes `y, y_saved = g_fwd(a, b)` in the forward pass
+and `a_bar_g, b_bar_g = g_bwd(y_saved, y_bar)` in the backward pass. A pair is made
+once per (function, differentiated argument positions), so recursion and functions
+called from several places work and nothing is recomputed.
+"""
+import inspect
+
+import gast
+
+from . import nodes
+from .parse import parse_function
+from .trace import walk, Assign
+
+
+class Pair:
+    def __init__(self, func, fwd, bwd, active):
+        self.func = func
+        self.fwd = fwd
+        self.bwd = bwd
+        self.active = active
+        self.defs = []
 
 
 class CallGraph:
-    def __init__(self, optimize=True):
+    """The pairs generated while differentiating one function (and its callees).
+
+    State: `pairs` by (function, active positions), `order` (definition order,
+    callees first), `env` (objects callee code needs that the root's globals name
+    differently), `names` (function names taken)."""
+
+    def __init__(self, optimize=True, root_globals=None):
         self.optimize = optimize
-        self.env = {}
         self.pairs = {}
+        self.order = []
+        self.env = {}
+        self.names = set()
+        self.root_globals = root_globals
 
     def hook(self, rev, s):
-        raise rev.trace.parsed.error("calls to user functions are not supported yet", s.node)
+        from .reverse import bar
+        tr = rev.trace
+        func = s.callee
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):
+            raise tr.parsed.error(f"cannot read the signature of {func.__name__}", s.node) \
+                from None
+        params = [p.name for p in sig.parameters.values()]
+        binding = {}
+        for i, a in enumerate(s.args):
+            if i >= len(params):
+                raise tr.parsed.error(f"too many arguments in the call to {func.__name__}",
+                                      s.node)
+            binding[params[i]] = a
+        for k, a in s.kwargs.items():
+            if k not in params:
+                raise tr.parsed.error(f"{func.__name__} has no parameter {k!r}", s.node)
+            binding[k] = a
+        active = tuple(i for i, p in enumerate(params)
+                       if isinstance(binding.get(p), str) and binding[p] in tr.active)
+        if not active:
+            return []
+        pair = self.pair(func, active, tr.parsed)
+        saved = rev.fresh(f"{s.target}_saved")
+        s.fwd_node = nodes.copy_location(nodes.assign(
+            nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
+                         store=True),
+            nodes.call(pair.fwd, [nodes.operand(a) for a in s.args],
+                       {k: nodes.operand(a) for k, a in s.kwargs.items()})), s.node)
+        s.extra_targets = [saved]
+        if s.target in tr.overwritten:
+            tr.overwritten.add(saved)
+        tr.user_names.add(saved)
+        parts = [rev.fresh(f"{binding[params[i]]}_bar_{func.__name__}") for i in active]
+        out = [nodes.assign(nodes.tuple_([nodes.name(p, store=True) for p in parts] +
+                                         ([] if len(parts) > 1 else []), store=True)
+                            if len(parts) > 1 else parts[0],
+                            nodes.call(pair.bwd, [nodes.name(saved), nodes.name(bar(s.target))])
+                            if len(parts) > 1 else
+                            nodes.subscript(nodes.call(pair.bwd, [nodes.name(saved),
+                                                                  nodes.name(bar(s.target))]),
+                                            nodes.const(0)))]
+        for i, part in zip(active, parts):
+            out += rev.accumulate(binding[params[i]], nodes.name(part))
+        return out
+
+    def _fresh_name(self, base):
+        cand, n = base, 1
+        while cand in self.names:
+            n += 1
+            cand = f"{base}{n}"
+        self.names.add(cand)
+        return cand
+
+    def pair(self, func, active, caller_parsed):
+        key = (func, active)
+        if key in self.pairs:
+            return self.pairs[key]
+        from .api import build_trace
+        from .reverse import Reverse, bar
+        parsed = parse_function(func)
+        self._check_namespace(parsed, caller_parsed)
+        pair = Pair(func, self._fresh_name(f"{func.__name__}_fwd"),
+                    self._fresh_name(f"{func.__name__}_bwd"), active)
+        self.pairs[key] = pair
+        tr = build_trace(parsed, active)
+        rev = Reverse(tr, call_hook=self.hook)
+        adj = rev.run()
+        # what the backward pass reads from the forward pass
+        primal = set(tr.user_names) | set(tr.params) | set(adj.stacks.values())
+        reads = set()
+        for st in adj.backward:
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in primal:
+                    reads.add(n.id)
+        reads.discard(adj.seed)
+        saved = sorted(reads)
+        result = nodes.operand(tr.result)
+        already = {x.targets[0].id for x in adj.forward if isinstance(x, gast.Assign)
+                   and isinstance(x.targets[0], gast.Name)
+                   and isinstance(x.value, gast.Constant) and x.value.value is None}
+        inits = [nodes.assign(n, nodes.const(None)) for n in saved
+                 if n not in tr.params and n not in adj.stacks.values()
+                 and n not in already and not _bound_before_blocks(tr.body, n)]
+        doc = f"Forward pass of {func.__name__}, keeping what {pair.bwd} needs."
+        fwd = nodes.function_def(
+            pair.fwd, tr.params, inits + [nodes.clone(x) for x in adj.forward] +
+            [nodes.return_(nodes.tuple_([result, nodes.tuple_([nodes.name(n)
+                                                               for n in saved])]))],
+            [nodes.clone(d) for d in tr.defaults], doc)
+        outs = [nodes.name(g) if g is not None else nodes.const(0.0) for g in adj.grads]
+        bwd_body = []
+        if saved:
+            bwd_body.append(nodes.assign(
+                nodes.tuple_([nodes.name(n, store=True) for n in saved] if len(saved) > 1
+                             else [nodes.name(saved[0], store=True)], store=True),
+                nodes.name("saved")))
+        bwd_body += [nodes.clone(x) for x in adj.backward]
+        bwd_body.append(nodes.return_(nodes.tuple_(outs)))
+        doc = f"Backward pass of {func.__name__}: adjoints of " + \
+            ", ".join(tr.params[i] for i in active) + "."
+        seed = adj.seed if isinstance(tr.result, str) else "out_bar"
+        bwd = nodes.function_def(pair.bwd, ["saved", seed], bwd_body, (), doc)
+        pair.defs = [fwd, bwd]
+        self.env.update(adj.env)
+        self.order.append(key)
+        return pair
+
+    def _check_namespace(self, parsed, caller):
+        """A callee from another module runs among the caller's globals: bind the names
+        it uses, and refuse a name that means different things in the two modules."""
+        if parsed.namespace is caller.namespace or self.root_globals is None:
+            return
+        for n in set(nodes.names_in(parsed.node, nodes.LOAD)):
+            try:
+                obj = parsed.resolve(n)
+            except KeyError:
+                continue
+            mine = self.root_globals.get(n, _MISSING)
+            if mine is _MISSING:
+                self.env[n] = obj
+            elif mine is not obj:
+                raise parsed.error(
+                    f"`{n}` means different things in {parsed.filename} and in the "
+                    f"differentiated function's module", parsed.node,
+                    "import it under the same name in both modules")
 
     def definitions(self):
-        return []
+        out = []
+        for key in self.order:
+            out += self.pairs[key].defs
+        return out
+
+
+_MISSING = object()
+
+
+def _bound_before_blocks(body, n):
+    from .trace import If, For, While, defs
+    for s in body:
+        if isinstance(s, (If, For, While)):
+            return False
+        if n in defs(s):
+            return True
+    return False
+
+
+__all__ = ["CallGraph", "walk", "Assign"]

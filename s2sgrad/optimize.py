@@ -12,6 +12,10 @@ from . import nodes
 def _const_value(n):
     if isinstance(n, gast.Constant):
         return True, n.value
+    if isinstance(n, gast.Tuple):
+        vals = [_const_value(e) for e in n.elts]
+        if all(ok for ok, _ in vals):
+            return True, tuple(v for _, v in vals)
     return False, None
 
 

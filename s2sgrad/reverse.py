@@ -141,8 +141,11 @@ class Reverse:
                 out.insert(0, self.header(s))
             if t in tr.overwritten:
                 out.append(nodes.assign(bar(t), nodes.const(0.0)))
-        if t in tr.overwritten:
+        if t in tr.overwritten and not getattr(s, "first_def", False):
             out.append(_Restore(t))
+        for extra in getattr(s, "extra_targets", ()):
+            if extra in tr.overwritten:
+                out.append(_Restore(extra))
         return out
 
     def accumulate(self, x, value):
@@ -406,9 +409,10 @@ class Reverse:
         out = []
         for s in body:
             if isinstance(s, Assign):
-                if s.target in self._save:
-                    out.append(self.push(s.target))
-                out.append(s.node)
+                for t in [s.target] + list(getattr(s, "extra_targets", ())):
+                    if t in self._save and not (t == s.target and getattr(s, "first_def", 0)):
+                        out.append(self.push(t))
+                out.append(getattr(s, "fwd_node", None) or s.node)
             elif isinstance(s, SetItem):
                 if s.container in self._save:
                     out.append(nodes.expr_stmt(nodes.call(

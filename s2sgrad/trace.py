@@ -514,6 +514,13 @@ def analyse(trace):
                     in_loop.add(x.count_name)
     trace.overwritten = {n for n, c in counts.items() if c > 1} | in_loop | \
         (set(counts) & set(trace.params))
+    # a top-level first definition has no old value worth saving
+    seen = set(trace.params)
+    for s in trace.body:
+        if isinstance(s, Assign) and s.target not in seen:
+            s.first_def = True
+        for x in walk([s]):
+            seen.update(defs(x))
     # varied: depends on a wrt input
     varied = {trace.params[i] for i in trace.wrt}
     deps = [_dependencies(s) for s in stmts]
