@@ -86,6 +86,27 @@ def build_trace(parsed, wrt):
     return trace_mod.build(parsed, fn, wrt)
 
 
+def stage_sources(func, wrt=0, parsed=None):
+    """The code after each stage of the pipeline, for `s2sgrad show --stage`:
+    {"parse", "anf", "ssa", "reverse", "optimized"} → source text."""
+    from .optimize import optimize_function
+    indices, is_tuple = resolve_wrt(func, wrt) if parsed is None else (wrt, False)
+    parsed = parsed or parse_function(func)
+    out = {"parse": emit.source(parsed.node)}
+    fn = normalize(parsed)
+    out["anf"] = emit.source(fn)
+    tr = trace_mod.build(parsed, fn, indices)
+    tr.tuple_wrt = is_tuple
+    out["ssa"] = trace_mod.render(tr)
+    generator = calls.CallGraph(root_globals=parsed.namespace)
+    adj = reverse(tr, call_hook=generator.hook)
+    fdef = gradient_function(adj, f"grad_{tr.name}", doc=_docstring(tr, parsed))
+    callees = "".join(emit.source(d) + "\n\n" for d in generator.definitions())
+    out["reverse"] = callees + emit.source(fdef)
+    out["optimized"] = callees + emit.source(optimize_function(fdef))
+    return out
+
+
 def compile_gradient(func, wrt, is_tuple, optimize=True):
     parsed = parse_function(func)
     tr = build_trace(parsed, wrt)
@@ -100,20 +121,30 @@ def compile_gradient(func, wrt, is_tuple, optimize=True):
         from .optimize import optimize_function
         fdef, vdef = optimize_function(fdef), optimize_function(vdef)
     callee_defs = generator.definitions()
-    shown = emit.source(fdef)
-    pieces = [emit.source(d) for d in callee_defs] + [shown, emit.source(vdef)]
-    text = "\n\n".join(pieces)
-    bindings = load_mod.runtime_bindings(text, parsed.namespace, adj.env | generator.env)
-    bindings.update(parsed.closure)
-    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {tr.name}"
-    made, full, filename = load_mod.load(text, [name, f"value_and_{name}"],
-                                         parsed.namespace, bindings, label)
+    made, full, filename, bindings = load_definitions(
+        parsed, callee_defs + [fdef, vdef], [name, f"value_and_{name}"],
+        adj.env | generator.env, tr.name)
     user_defaults = unwrap(func).__defaults__ or ()
     for f in made.values():
         f.__defaults__ = tuple(user_defaults) + (1.0,)
-    if callee_defs:
-        shown = "\n\n".join([emit.source(d) for d in callee_defs] + [shown])
-    return Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
+    shown = "\n\n".join(emit.source(d) for d in callee_defs + [fdef])
+    compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
+    compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
+    compiled.callee_defs = callee_defs
+    compiled.functions = made
+    return compiled
+
+
+def load_definitions(parsed, defs, names, env, label_name):
+    """Emit, compile and load generated defs in the user's globals; returns
+    ({name: function}, full text, file name, bindings)."""
+    text = "\n\n".join(emit.source(d) for d in defs)
+    bindings = load_mod.runtime_bindings(text, parsed.namespace, env)
+    bindings.update(parsed.closure)
+    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {label_name}"
+    names = [d.name for d in defs]
+    made, full, filename = load_mod.load(text, names, parsed.namespace, bindings, label)
+    return made, full, filename, bindings
 
 
 def _short(path):
@@ -231,7 +262,10 @@ def _check_wrt_arg(x, i, func):
 def grad(func=None, wrt=0, optimize=True):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`."""
     if func is None:
-        return lambda f: GradientFunction(f, wrt, optimize)
+        return lambda f: grad(f, wrt, optimize)
+    if isinstance(func, GradientFunction):
+        from .compose import SecondDerivative
+        return SecondDerivative(func, wrt)
     return GradientFunction(func, wrt, optimize)
 
 

@@ -199,7 +199,9 @@ class Normalizer:
             raise self.error(f"s2sgrad cannot differentiate a `{type(s).__name__}` statement", s)
         out = method(s)
         for new in out:
-            nodes.copy_location(new, s)
+            for n in gast.walk(new):
+                if isinstance(n, (gast.stmt, gast.expr)):
+                    nodes.copy_location(n, s)
         return out
 
     def stmt_Pass(self, s):

@@ -21,7 +21,8 @@ import gast
 
 from . import nodes, rules
 from .nodes import Const
-from .trace import Assign, SetItem, Append, Forward, If, For, While, Return, walk, defs
+from .trace import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return,  # noqa
+                    walk, defs)
 
 
 @dataclass
@@ -113,6 +114,10 @@ class Reverse:
             return self.append(s)
         if isinstance(s, Forward):
             return []
+        if isinstance(s, Pop):
+            raise self.trace.parsed.error(
+                "reverse mode cannot differentiate `.pop()`", s.node,
+                "build a new list instead of popping from one")
         if isinstance(s, If):
             return self.if_(s)
         if isinstance(s, For):
@@ -130,6 +135,14 @@ class Reverse:
         tr = self.trace
         t = s.target
         out = []
+        if s.kind == "pop" and t in tr.active:
+            raise tr.parsed.error("reverse mode cannot differentiate `.pop()`", s.node,
+                                  "index the list instead (xs[-1]) and build a new list")
+        if getattr(s, "tangent_only", False) and t in tr.active and bar(t) in self.defined:
+            raise tr.parsed.error(
+                f"reverse mode has no adjoint for `{s.rule.name}` (a helper of generated "
+                "code)", s.node, "differentiate generated gradients in forward mode "
+                "(s2sgrad.hvp, s2sgrad.hessian)")
         if t in tr.active and bar(t) in self.defined and s.kind in ("op", "copy", "call"):
             if s.kind == "copy":
                 out += self.accumulate(s.args[0], nodes.name(bar(t)))
@@ -162,36 +175,7 @@ class Reverse:
 
     # --------------------------------------------------------- rule inlining
     def bind(self, s):
-        """Map the rule's template parameters to the statement's operands."""
-        rule = s.rule
-        mapping = {rule.output: s.target}
-        args = list(s.args)
-        params = rule.params
-        varargs = []
-        for i, a in enumerate(args):
-            if i < len(params):
-                mapping[params[i]] = a
-            elif rule.vararg:
-                varargs.append(a)
-            else:
-                raise self.trace.parsed.error(
-                    f"too many arguments for the adjoint rule of `{rule.name}`", s.node)
-        for k, a in s.kwargs.items():
-            if k in params or k in rule.kwonly:
-                mapping[k] = a
-            elif not rule.varkw:
-                raise self.trace.parsed.error(
-                    f"s2sgrad does not support the keyword `{k}=` of `{rule.name}`", s.node)
-        for p in params + rule.kwonly:
-            if p not in mapping:
-                if p in rule.defaults:
-                    mapping[p] = Const(rule.defaults[p])
-                else:
-                    raise self.trace.parsed.error(
-                        f"missing argument `{p}` for `{rule.name}`", s.node)
-        if rule.name == "getitem":
-            mapping["index"] = _index_value(s.expr.slice)
-        return mapping, varargs
+        return bind_rule(s.rule, s, self.trace.parsed)
 
     def inline(self, s):
         rule = s.rule
@@ -480,6 +464,36 @@ class Reverse:
 
 
 # ------------------------------------------------------------------ helpers
+
+def bind_rule(rule, s, parsed):
+    """Map a rule's template parameters to the operands of statement `s`:
+    ({param: name | Const | index node}, [vararg operands])."""
+    mapping = {rule.output: s.target}
+    params = rule.params
+    varargs = []
+    for i, a in enumerate(s.args):
+        if i < len(params):
+            mapping[params[i]] = a
+        elif rule.vararg:
+            varargs.append(a)
+        else:
+            raise parsed.error(f"too many arguments for the rule of `{rule.name}`", s.node)
+    for k, a in s.kwargs.items():
+        if k in params or k in rule.kwonly:
+            mapping[k] = a
+        elif not rule.varkw:
+            raise parsed.error(f"s2sgrad does not support the keyword `{k}=` of "
+                               f"`{rule.name}`", s.node)
+    for p in params + rule.kwonly:
+        if p not in mapping:
+            if p in rule.defaults:
+                mapping[p] = Const(rule.defaults[p])
+            else:
+                raise parsed.error(f"missing argument `{p}` for `{rule.name}`", s.node)
+    if rule.name == "getitem":
+        mapping["index"] = _index_value(s.expr.slice)
+    return mapping, varargs
+
 
 def _flatten(stmts):
     for st in stmts:

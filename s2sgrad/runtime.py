@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .errors import GradientError
+
 
 def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast."""
@@ -19,7 +21,6 @@ def unbroadcast(g, x):
     if gs == xs:
         return g
     if type(x) in (list, tuple) and type(g) in (list, tuple):
-        from s2sgrad.errors import GradientError
         raise GradientError(
             "`+` joined two lists that s2sgrad could not tell apart from numbers; "
             "write list(a) + list(b) or [*a, *b] so the concatenation is explicit")
@@ -30,6 +31,13 @@ def unbroadcast(g, x):
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return g
+
+
+def match_shape(t, y):
+    """A tangent broadcast to the shape of the value `y` it belongs to."""
+    if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
+        return t
+    return np.broadcast_to(t, np.shape(y))
 
 
 def add_grads(a, b):
@@ -369,7 +377,6 @@ def transpose_grad(g, axes=()):
 def check_scalar(y):
     """`grad` needs a scalar output: refuse anything else with a clear message."""
     if np.ndim(y) != 0 and not (np.size(y) == 1 and isinstance(y, np.ndarray)):
-        from s2sgrad.errors import GradientError
         raise GradientError(
             f"grad needs a scalar output, but the function returned shape {np.shape(y)}; "
             "reduce it (e.g. np.sum) or use s2sgrad.vjp with an output cotangent")

@@ -69,6 +69,16 @@ class Append:
 
 
 @dataclass
+class Pop:
+    """`container.pop()` as a statement (undoing an append)."""
+    container: str
+    node: object = None
+
+    def reads(self):
+        return [self.container]
+
+
+@dataclass
 class Forward:
     """A statement kept for the forward pass only (print, assert)."""
     node: object
@@ -193,6 +203,10 @@ class Builder:
                 if len(call.args) != 1 or call.keywords:
                     raise self.error("append takes exactly one argument", s)
                 return Append(call.func.value.id, _operand(call.args[0]), s)
+            if isinstance(call.func, gast.Attribute) and call.func.attr == "pop" \
+                    and not call.args and isinstance(call.func.value, gast.Name) \
+                    and call.func.value.id in self.locals:
+                return Pop(call.func.value.id, s)
             if isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name) \
                     and call.func.value.id in self.locals:
                 raise self.error(
@@ -285,6 +299,8 @@ class Builder:
             args = [func.value.id] + args
             if name in rules.METHODS:
                 return Assign(target, e, "op", rules.METHODS[name], args, kwargs, s)
+            if name == "pop" and len(args) == 1 and not kwargs:
+                return Assign(target, e, "pop", args=args, node=s)
             if name in rules.NONDIFF_METHODS or name in ("astype_int",):
                 return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
             if name in _CONTAINER_METHODS:
@@ -315,6 +331,10 @@ class Builder:
             return Assign(target, e, "op", rule, args, kwargs, s)
         if rules.is_nondifferentiable(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+        if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
+            a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
+            a.tangent_only = True
+            return a
         if isinstance(obj, types.FunctionType):
             return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
                           callee=obj)
@@ -396,7 +416,7 @@ def defs(s):
     """Names a statement (re)binds."""
     if isinstance(s, Assign):
         return [s.target]
-    if isinstance(s, (SetItem, Append)):
+    if isinstance(s, (SetItem, Append, Pop)):
         return [s.container]
     if isinstance(s, For):
         return [s.target]
@@ -494,6 +514,8 @@ def _dependencies(s):
         return [s.container], [s.container] + ([s.value] if isinstance(s.value, str) else [])
     if isinstance(s, Append):
         return [s.container], s.reads()
+    if isinstance(s, Pop):
+        return [s.container], [s.container]
     return [], []
 
 
@@ -594,3 +616,50 @@ def build(parsed, fn, wrt):
 
 def resolve_callee(obj):
     return parse_function(obj)
+
+
+def render(trace):
+    """The trace as readable source: the SSA statements, with the analysis facts."""
+    from . import emit
+
+    def lines(body, indent):
+        out = []
+        pad = "    " * indent
+        for s in body:
+            if isinstance(s, If):
+                out.append(f"{pad}if {s.test}:")
+                out += lines(s.body, indent + 1) or [pad + "    pass"]
+                if s.orelse:
+                    out.append(f"{pad}else:")
+                    out += lines(s.orelse, indent + 1)
+            elif isinstance(s, For):
+                args = ", ".join(a if isinstance(a, str) else repr(a.value) for a in s.range_args)
+                out.append(f"{pad}for {s.target} in range({args}):")
+                out += lines(s.body, indent + 1) or [pad + "    pass"]
+            elif isinstance(s, While):
+                out.append(f"{pad}while {s.test}:    # trip count kept in {s.count_name}")
+                out += lines(s.body, indent + 1) or [pad + "    pass"]
+            elif isinstance(s, Return):
+                v = s.value if isinstance(s.value, str) else repr(s.value.value)
+                out.append(f"{pad}return {v}")
+            else:
+                text = emit.expression_source(getattr(s, "fwd_node", None) or s.node)
+                tags = []
+                if isinstance(s, Assign):
+                    if s.target in trace.active:
+                        tags.append("active")
+                    if s.target in trace.overwritten:
+                        tags.append("overwritten")
+                    if s.kind == "op":
+                        tags.append(f"rule {s.rule.name}")
+                    elif s.kind != "copy":
+                        tags.append(s.kind)
+                line = getattr(s.node, "lineno", None)
+                if line:
+                    tags.append(f"line {line}")
+                out.append(f"{pad}{text}" + (f"    # {', '.join(tags)}" if tags else ""))
+        return out
+
+    wrt = ", ".join(trace.params[i] for i in trace.wrt)
+    head = f"def {trace.name}({', '.join(trace.params)}):    # wrt {wrt}"
+    return "\n".join([head] + lines(trace.body, 1)) + "\n"

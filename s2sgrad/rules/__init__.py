@@ -32,7 +32,11 @@ ATTRIBUTES = {}     # "T", "real" -> Rule
 NONDIFF = set()     # ids of callables whose outputs carry no gradient
 NONDIFF_METHODS = set()
 NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
-TANGENTS = {}       # filled by forward mode
+# Tangent (forward-mode) rules, keyed like the adjoint tables.
+T_CALLABLES = {}
+T_OPERATORS = {}
+T_METHODS = {}
+T_ATTRIBUTES = {}
 
 
 class Rule:
@@ -81,6 +85,9 @@ class Rule:
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
                     and node.id.endswith("_bar"):
                 out.add(node.id[:-4])
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and node.id.endswith("_dot") and node.id != self.output + "_dot":
+                out.add(node.id[:-4])            # a tangent rule: inputs it reads
         return out
 
     def __repr__(self):
@@ -106,6 +113,54 @@ def defadjoint(*funcs, ops=(), methods=(), attributes=()):
         _register(ATTRIBUTES, attributes, rule)
         return template
     return deco
+
+
+def deftangent(*funcs, ops=(), methods=(), attributes=()):
+    """Register a built-in tangent rule. The body only adds to the output tangent,
+    one term per input, so that terms of inputs without a tangent can be dropped:
+
+        @deftangent(operator.mul, np.multiply, ops=["mul"])
+        def multiply(y, a, b):
+            \"\"\"y = a * b  →  ẏ = ȧ·b + a·ḃ\"\"\"
+            y_dot += a_dot * b
+            y_dot += a * b_dot
+    """
+    def deco(template):
+        rule = Rule(template)
+        for key in funcs:
+            T_CALLABLES[id(key)] = rule
+            _KEEP[id(key)] = key
+        for table, keys in ((T_OPERATORS, ops), (T_METHODS, methods),
+                            (T_ATTRIBUTES, attributes)):
+            for key in keys:
+                table[key] = rule
+        return template
+    return deco
+
+
+def tangent(func):
+    """Register a user's forward rule for `func` (public API: `@s2sgrad.tangent`)."""
+    def deco(template):
+        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True)
+        T_CALLABLES[id(func)] = rule
+        _KEEP[id(func)] = func
+        return template
+    return deco
+
+
+def tangent_for(adjoint_rule, obj=None):
+    """The tangent rule matching an adjoint rule (same registry key)."""
+    if obj is not None and id(obj) in T_CALLABLES:
+        return T_CALLABLES[id(obj)]
+    for table, ttable in ((OPERATORS, T_OPERATORS), (METHODS, T_METHODS),
+                          (ATTRIBUTES, T_ATTRIBUTES)):
+        for key, rule in table.items():
+            if rule is adjoint_rule and key in ttable:
+                return ttable[key]
+    for key, rule in CALLABLES.items():
+        if rule is adjoint_rule and key in T_CALLABLES:
+            return T_CALLABLES[key]
+    return None
 
 
 def adjoint(func):
@@ -156,6 +211,10 @@ def all_rules():
 
 def _load_builtin_tables():
     from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa
+    try:
+        from . import tangents  # noqa: F401
+    except ImportError:         # the tangent table is optional while it is being written
+        pass
 
 
 _load_builtin_tables()

@@ -1,0 +1,284 @@
+"""Stage 5 — forward: the trace → tangent code (forward mode, the dual numbers of the
+lecture notes).
+
+Takes a `Trace` whose `wrt` inputs carry tangents; returns the statements of
+`jvp_f(params..., x_dot, ...)`: every statement of the trace, followed (for active
+targets) by its tangent rule inlined from `rules/tangents.py`, e.g.
+
+    v2 = np.sin(v1)
+    v2_dot = v1_dot * np.cos(v1)
+
+Control flow keeps its shape (no stacks are needed: tangents travel with the values).
+Calls to the user's functions get their own `g_jvp` functions. An active value
+computed without any active input gets a concrete zero tangent (`zero_grad(y)`), so
+after every statement each active name has a tangent of its value's structure.
+"""
+import inspect
+
+import gast
+
+from . import nodes, rules
+from .nodes import Const
+from .parse import parse_function
+from .reverse import bind_rule, _const_node, _index_value, _ITEM
+from .trace import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
+
+
+def dot(name):
+    return name + "_dot"
+
+
+class Tangent:
+    """Writes the tangent code of one trace. State: `used` names, `env` (objects the
+    templates refer to), `jvps` (the JvpGraph making callee functions)."""
+
+    def __init__(self, trace, graph):
+        self.trace = trace
+        self.graph = graph
+        self.used = set(trace.user_names) | set(trace.params)
+        self.env = {}
+
+    def fresh(self, hint):
+        cand, n = hint, 1
+        while cand in self.used:
+            n += 1
+            cand = f"{hint}{n}"
+        self.used.add(cand)
+        return cand
+
+    def active(self, x):
+        return isinstance(x, str) and x in self.trace.active
+
+    def run(self):
+        body = self.block(self.trace.body)
+        return body
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def zero(self, t):
+        return nodes.assign(dot(t), nodes.call("zero_grad", [nodes.name(t)]))
+
+    def stmt(self, s):
+        tr = self.trace
+        if isinstance(s, Assign):
+            if s.kind == "call" and s.target in tr.active:
+                return self.call(s)
+            out = [s.node]
+            if s.target in tr.active:
+                out += self.tangent(s)
+            return out
+        if isinstance(s, SetItem):
+            out = [s.node]
+            if s.container in tr.active:
+                value = nodes.name(dot(s.value)) if self.active(s.value) else \
+                    nodes.call("zero_grad", [nodes.operand(s.value)])
+                out.append(nodes.assign(nodes.subscript(nodes.name(dot(s.container)),
+                                                        nodes.clone(s.index), store=True), value))
+            return out
+        if isinstance(s, Append):
+            out = [s.node]
+            if s.container in tr.active:
+                value = nodes.name(dot(s.value)) if self.active(s.value) else \
+                    nodes.call("zero_grad", [nodes.operand(s.value)])
+                out.append(nodes.expr_stmt(nodes.call(nodes.attribute(
+                    nodes.name(dot(s.container)), "append"), [value])))
+            return out
+        if isinstance(s, Pop):
+            out = [s.node]
+            if s.container in tr.active:
+                out.append(nodes.expr_stmt(nodes.call(nodes.attribute(
+                    nodes.name(dot(s.container)), "pop"))))
+            return out
+        if isinstance(s, Forward):
+            return [s.node]
+        if isinstance(s, If):
+            return [nodes.copy_location(nodes.if_(nodes.name(s.test), self.block(s.body),
+                                                  self.block(s.orelse)), s.node)]
+        if isinstance(s, For):
+            loop = nodes.for_(s.target, nodes.call("range", [nodes.operand(a)
+                                                             for a in s.range_args]),
+                              self.block(s.body))
+            return [nodes.copy_location(loop, s.node)]
+        if isinstance(s, While):
+            return [nodes.copy_location(nodes.while_(nodes.name(s.test), self.block(s.body)),
+                                        s.node)]
+        if isinstance(s, Return):
+            return []
+        raise TypeError(s)
+
+    # ------------------------------------------------------------ tangents
+    def tangent(self, s):
+        t = s.target
+        if s.kind == "copy":
+            a = s.args[0]
+            return [nodes.assign(dot(t), nodes.name(dot(a)))] if self.active(a) \
+                else [self.zero(t)]
+        if s.kind == "pop":
+            return [nodes.assign(dot(t), nodes.call(nodes.attribute(
+                nodes.name(dot(s.args[0])), "pop")))] if self.active(s.args[0]) \
+                else [self.zero(t)]
+        if s.kind != "op":
+            return [self.zero(t)]
+        rule = rules.tangent_for(s.rule, _callee_object(s, self.trace))
+        if rule is None:
+            raise self.trace.parsed.error(
+                f"no tangent (forward-mode) rule for `{s.rule.name}`", s.node,
+                "register one with @s2sgrad.tangent")
+        return self.inline(rule, s) or [self.zero(t)]
+
+    def inline(self, rule, s):
+        mapping, varargs = bind_rule(rule, s, self.trace.parsed)
+        for n in gast.walk(gast.Module(body=rule.body, type_ignores=[])):
+            if isinstance(n, gast.Name) and n.id in rule.namespace and not n.id.endswith("_dot"):
+                self.env.setdefault(n.id, rule.namespace[n.id])
+        terms = []
+        for stmt in rule.body:
+            if not isinstance(stmt, gast.AugAssign):
+                raise TypeError(f"tangent rule {rule.name} may only add to the output tangent")
+            reads = {n.id[:-4] for n in gast.walk(stmt.value)
+                     if isinstance(n, gast.Name) and n.id.endswith("_dot")}
+            if rule.vararg and rule.vararg in reads:
+                for k, a in enumerate(varargs):
+                    if self.active(a):
+                        extra = {"k": Const(k), _ITEM: a}
+                        if s.keys is not None:
+                            extra["key"] = Const(s.keys[k])
+                        terms.append(self.term(stmt.value, {**mapping, **extra}, rule,
+                                               varargs, s))
+                continue
+            operands = [mapping.get(r) for r in reads]
+            if operands and all(self.active(o) for o in operands):
+                terms.append(self.term(stmt.value, mapping, rule, varargs, s))
+        out = []
+        t = s.target
+        for value in terms:
+            if not out:
+                out.append(nodes.assign(dot(t), value))
+            elif t in self.trace.maybe_container:
+                out.append(nodes.assign(dot(t), nodes.call("add_grads", [nodes.name(dot(t)),
+                                                                          value])))
+            else:
+                out.append(nodes.assign(dot(t), gast.BinOp(left=nodes.name(dot(t)),
+                                                           op=gast.Add(), right=value)))
+        return out
+
+    def term(self, expr, mapping, rule, varargs, s):
+        from .optimize import fold_template
+        mapping = dict(mapping)
+        item = mapping.pop(_ITEM, None)
+        subst = {}
+        for p, a in mapping.items():
+            subst[p] = a if isinstance(a, (str, gast.AST)) else _const_node(a)
+            if isinstance(a, str):
+                subst[dot(p)] = dot(a)
+        if rule.vararg:
+            subst[rule.vararg] = nodes.tuple_([nodes.operand(a) for a in varargs])
+            if item is not None:
+                subst[dot(rule.vararg)] = dot(item)
+        subst[dot(rule.output)] = dot(s.target)
+        return fold_template(nodes.substitute(expr, subst))
+
+    # ------------------------------------------------------------- calls
+    def call(self, s):
+        func = s.callee
+        params = list(inspect.signature(func).parameters)
+        binding = {}
+        for i, a in enumerate(s.args):
+            binding[params[i]] = a
+        binding.update(s.kwargs)
+        active = tuple(i for i, p in enumerate(params) if self.active(binding.get(p)))
+        if not active:
+            return [s.node, self.zero(s.target)]
+        name = self.graph.jvp_function(func, active)
+        args = [nodes.operand(a) for a in s.args]
+        kwargs = {k: nodes.operand(a) for k, a in s.kwargs.items()}
+        kwargs.update({dot(params[i]): nodes.name(dot(binding[params[i]])) for i in active})
+        target = nodes.tuple_([nodes.name(s.target, store=True),
+                               nodes.name(dot(s.target), store=True)], store=True)
+        return [nodes.copy_location(nodes.assign(target, nodes.call(name, args, kwargs)),
+                                    s.node)]
+
+
+def _callee_object(s, trace):
+    """The callable a statement calls (for user-registered tangent rules)."""
+    e = s.expr
+    if not isinstance(e, gast.Call):
+        return None
+    func = e.func
+    try:
+        if isinstance(func, gast.Name):
+            return trace.parsed.resolve(func.id)
+        if isinstance(func, gast.Attribute):
+            chain = []
+            while isinstance(func, gast.Attribute):
+                chain.append(func.attr)
+                func = func.value
+            if isinstance(func, gast.Name):
+                obj = trace.parsed.resolve(func.id)
+                for attr in reversed(chain):
+                    obj = getattr(obj, attr)
+                return obj
+    except (KeyError, AttributeError):
+        return None
+    return None
+
+
+class JvpGraph:
+    """The jvp functions generated for one root function and its callees."""
+
+    def __init__(self, root_globals=None):
+        self.functions = {}
+        self.order = []
+        self.env = {}
+        self.names = set()
+        self.root_globals = root_globals
+
+    def jvp_function(self, func, active):
+        key = (func, active)
+        if key in self.functions:
+            return self.functions[key][0]
+        base, n = f"{func.__name__}_jvp", 1
+        name = base
+        while name in self.names:
+            n += 1
+            name = f"{base}{n}"
+        self.names.add(name)
+        self.functions[key] = (name, None)
+        parsed = parse_function(func)
+        fdef, env = jvp_definition(parsed, active, name, self)
+        self.env.update(env)
+        self.functions[key] = (name, fdef)
+        self.order.append(key)
+        return name
+
+    def definitions(self):
+        return [self.functions[k][1] for k in self.order]
+
+
+def jvp_definition(parsed, wrt, name, graph, doc=None):
+    """`def name(params..., <wrt>_dot...)` returning (value, tangent)."""
+    from .api import build_trace
+    tr = build_trace(parsed, wrt)
+    gen = Tangent(tr, graph)
+    body = gen.run()
+    result = tr.result
+    if isinstance(result, str) and result in tr.active:
+        out_dot = nodes.name(dot(result))
+    else:
+        out_dot = nodes.call("zero_grad", [nodes.operand(result)])
+    body.append(nodes.return_(nodes.tuple_([nodes.operand(result), out_dot])))
+    dots = [dot(tr.params[i]) for i in wrt]
+    params = tr.params + dots
+    defaults = [nodes.clone(d) for d in tr.defaults]
+    if defaults:
+        defaults += [nodes.const(None)] * len(dots)
+    doc = doc or (f"Value and tangent (forward mode) of {tr.name} along "
+                  + ", ".join(dots) + ".")
+    return nodes.function_def(name, params, body, defaults, doc), gen.env
+
+
+__all__ = ["Tangent", "JvpGraph", "jvp_definition", "dot", "_index_value"]
