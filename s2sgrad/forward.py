@@ -94,6 +94,16 @@ class Tangent:
                     nodes.name(dot(s.container)), "pop"))))
             return out
         if isinstance(s, Forward):
+            call = s.node.value if isinstance(s.node, gast.Expr) else None
+            if isinstance(call, gast.Call) and nodes.is_name(call.func, "restore_item") \
+                    and len(call.args) == 3 and isinstance(call.args[0], gast.Name) \
+                    and call.args[0].id in tr.active:
+                # generated reverse code undoing a store: undo it on the tangent too
+                old = call.args[2]
+                old_dot = nodes.name(dot(old.id)) if isinstance(old, gast.Name) and \
+                    old.id in tr.active else nodes.call("zero_grad", [nodes.clone(old)])
+                return [s.node, nodes.expr_stmt(nodes.call("restore_item", [
+                    nodes.name(dot(call.args[0].id)), nodes.clone(call.args[1]), old_dot]))]
             return [s.node]
         if isinstance(s, If):
             return [nodes.copy_location(nodes.if_(nodes.name(s.test), self.block(s.body),
@@ -180,7 +190,9 @@ class Tangent:
             if item is not None:
                 subst[dot(rule.vararg)] = dot(item)
         subst[dot(rule.output)] = dot(s.target)
-        return fold_template(nodes.substitute(expr, subst))
+        from .optimize import drop_broadcast
+        return drop_broadcast(fold_template(nodes.substitute(expr, subst)), s,
+                              self.trace.scalars)
 
     # ------------------------------------------------------------- calls
     def call(self, s):

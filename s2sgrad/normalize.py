@@ -99,6 +99,7 @@ class Normalizer:
         self.ret_value = None     # name holding the return value, when needed
         self.loop_flags = []      # stack of (break_flag, continue_flag) per loop
         self.depth = 0            # nesting depth of compound statements
+        self.nested = _assigned_in_blocks(parsed.node)
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -239,7 +240,7 @@ class Normalizer:
         target = s.targets[0]
         if isinstance(target, gast.Name):
             value = self.expr(s.value, pre)
-            if self.depth and target.id in nodes.names_in(value):
+            if (self.depth or target.id in self.nested) and target.id in nodes.names_in(value):
                 # `s = s + x` inside a block: keep old and new value apart
                 tmp = self.fresh(target.id + "_new")
                 pre.append(nodes.assign(tmp, value))
@@ -408,11 +409,28 @@ class Normalizer:
             return (index, [nodes.name(last), nodes.const(-1), nodes.const(-1)]), \
                 self.bind(target, seq, index, s)
         if func == "enumerate":
-            if len(it.args) not in (1, 2) or it.keywords:
+            start_kw = [k for k in it.keywords if k.arg == "start"]
+            if len(it.args) + len(start_kw) not in (1, 2) or len(it.keywords) != len(start_kw):
                 raise self.error("unsupported call to enumerate()", it)
             if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
                 raise self.error("unpack enumerate() into two names", target,
                                  "write `for i, x in enumerate(xs):`")
+            if start_kw:
+                it = gast.Call(func=it.func, args=[it.args[0], start_kw[0].value], keywords=[])
+            inner = it.args[0]
+            if isinstance(inner, gast.Call) and isinstance(inner.func, gast.Name) \
+                    and inner.func.id == "zip" and self._is_builtin("zip"):
+                # enumerate(zip(a, b)): one index for the counter and every sequence
+                fake = gast.For(target=target.elts[1], iter=inner, body=[], orelse=[],
+                                type_comment=None)
+                nodes.copy_location(fake, s)
+                (index, rng), binds = self.for_header(fake, pre)
+                count = target.elts[0]
+                if not isinstance(count, gast.Name):
+                    raise self.error("the counter of enumerate() must be a name", count)
+                value = nodes.name(index) if len(it.args) == 1 else gast.BinOp(
+                    left=nodes.name(index), op=gast.Add(), right=self.atom(it.args[1], pre))
+                return (index, rng), [nodes.assign(count.id, value)] + binds
             seq = self.sequence(it.args[0], pre)
             n = self.length(seq, pre)
             index = self.fresh("i")
@@ -631,6 +649,18 @@ class Normalizer:
 
     def expr_DictComp(self, e, pre):
         return self.comprehension(e, pre)
+
+
+def _assigned_in_blocks(fn):
+    """Names stored inside compound statements (those cannot be renamed to SSA)."""
+    out = set()
+    for stmt in fn.body:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            out.update(nodes.names_in(stmt, nodes.STORE))
+        for n in gast.walk(stmt):
+            if isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
+                out.update(nodes.names_in(n, nodes.STORE))
+    return out
 
 
 def _locate(tree, loc):

@@ -87,11 +87,22 @@ def parse_function(func):
             f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,
             first + (exc.lineno or 1) - 1, None, None) from None
     node = tree.body[0]
+    if isinstance(node, gast.AsyncFunctionDef):
+        raise SourceUnavailableError(
+            f"s2sgrad cannot differentiate async functions ({func.__qualname__})",
+            filename, first, _indent(src_lines[0]), src_lines[0],
+            "differentiate a plain function and await outside it")
     if not isinstance(node, gast.FunctionDef):
         raise SourceUnavailableError(
             f"{func.__qualname__} is not defined by a plain `def` statement",
             filename, first, None, None)
     gast.increment_lineno(tree, first - 1)
+    indent = _indent(src_lines[0])
+    if indent:                       # columns of the dedented text → the file's columns
+        for n in gast.walk(tree):
+            for attr in ("col_offset", "end_col_offset"):
+                if getattr(n, attr, None) is not None:
+                    setattr(n, attr, getattr(n, attr) + indent)
     node.decorator_list = []
     closure = {}
     if func.__closure__:
@@ -114,6 +125,10 @@ def parse_file_function(path, fname, namespace=None):
             node.decorator_list = []
             return Parsed(None, node, path, text.splitlines(True), namespace or {})
     raise TransformError(f"no function named {fname!r} in {path}")
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
 
 
 def _filename(func):

@@ -152,8 +152,9 @@ class Reverse:
                 out += self.inline(s)
             if out:
                 out.insert(0, self.header(s))
-            if t in tr.overwritten:
-                out.append(nodes.assign(bar(t), nodes.const(0.0)))
+        if t in tr.active and bar(t) in self.defined and t in tr.overwritten:
+            # the value before this statement is another value: its adjoint starts at 0
+            out.append(nodes.assign(bar(t), nodes.const(0.0)))
         if t in tr.overwritten and not getattr(s, "first_def", False):
             out.append(_Restore(t))
         for extra in getattr(s, "extra_targets", ()):
@@ -202,7 +203,7 @@ class Reverse:
     def instantiate(self, stmt, mapping, temps, s, whole):
         """One template statement with names replaced; [] when it writes an adjoint of
         an inactive operand."""
-        from .optimize import fold_template
+        from .optimize import fold_template, drop_broadcast
         subst = {}
         mapping = dict(mapping)
         vname, vargs = whole
@@ -230,6 +231,7 @@ class Reverse:
             if not isinstance(operand, str) or operand not in self.trace.active:
                 return []
             value = fold_template(nodes.substitute(stmt.value, subst))
+            value = drop_broadcast(value, s, self.trace.scalars)
             return self.accumulate(operand, value)
         if isinstance(stmt, gast.Assign):
             writes = [n.id for n in gast.walk(stmt.targets[0])
@@ -323,12 +325,8 @@ class Reverse:
         body = self.block(s.body)
         orelse = self.block(s.orelse)
         out = pre
-        if _has_code(body) or _has_code(orelse):
+        if body or orelse:           # restores stay under their branch
             out.append(nodes.if_(nodes.name(s.test), body or [nodes.pass_()], orelse))
-        else:
-            out += [r for r in body + orelse if isinstance(r, _Restore)]
-        if s.test in self.trace.overwritten:
-            out.append(_Restore(s.test))
         return out
 
     def for_(self, s):
@@ -444,8 +442,8 @@ class Reverse:
                         continue
                     pop = nodes.call(nodes.attribute(nodes.name(stacks[st.name]), "pop"))
                     if st.kind == "setitem":
-                        out.append(nodes.assign(nodes.subscript(
-                            nodes.name(st.name), nodes.clone(st.index), store=True), pop))
+                        out.append(nodes.expr_stmt(nodes.call("restore_item", [
+                            nodes.name(st.name), _index_value(st.index), pop])))
                     elif st.kind == "append":
                         out.append(nodes.expr_stmt(nodes.call(
                             nodes.attribute(nodes.name(st.name), "pop"))))
@@ -453,8 +451,11 @@ class Reverse:
                         out.append(nodes.assign(st.name, pop))
                     continue
                 if isinstance(st, gast.If):
-                    st.body = fix(st.body) or [nodes.pass_()]
+                    st.body = fix(st.body)
                     st.orelse = fix(st.orelse)
+                    if not st.body and not st.orelse:
+                        continue                         # nothing left to undo
+                    st.body = st.body or [nodes.pass_()]
                 elif isinstance(st, (gast.For, gast.While)):
                     st.body = fix(st.body) or [nodes.pass_()]
                 out.append(st)
@@ -559,7 +560,8 @@ def gradient_function(adj, fname, with_value=False, doc=None):
     body = [nodes.comment("forward pass")] + [nodes.clone(s) for s in adj.forward]
     result = tr.body[-1].value
     result_node = nodes.operand(result)
-    body.append(nodes.comment("backward pass"))
+    backward_mark = nodes.comment("backward pass")
+    body.append(backward_mark)
     body += [nodes.clone(s) for s in adj.backward]
     outs = []
     for i, g in zip(tr.wrt, adj.grads):
@@ -571,6 +573,13 @@ def gradient_function(adj, fname, with_value=False, doc=None):
     ret = outs[0] if len(outs) == 1 and not getattr(tr, "tuple_wrt", False) \
         else nodes.tuple_(outs)
     if with_value:
+        if isinstance(result, str) and result in tr.overwritten:
+            # the backward pass restores overwritten names: keep the value first
+            value = "value"
+            while value in tr.user_names or value in tr.params:
+                value += "_"
+            body.insert(body.index(backward_mark), nodes.assign(value, result_node))
+            result_node = nodes.name(value)
         ret = nodes.tuple_([result_node, ret])
     body.append(nodes.return_(ret))
     defaults = [nodes.clone(d) for d in tr.defaults] + [nodes.const(1.0)]

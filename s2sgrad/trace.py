@@ -129,6 +129,7 @@ class Trace:
     overwritten: set = field(default_factory=set)
     maybe_container: set = field(default_factory=set)
     user_names: set = field(default_factory=set)
+    scalars: set = field(default_factory=set)
 
     @property
     def result(self):
@@ -176,7 +177,18 @@ class Builder:
         return cand
 
     def block(self, stmts):
-        return [self.stmt(s) for s in stmts]
+        out = []
+        for s in stmts:
+            new = self.stmt(s)
+            if isinstance(new, If) and any(new.test in defs(x) for x in walk(new.body + new.orelse)):
+                # the branch reassigns its own test: keep the tested value apart
+                keep = self.fresh("branch")
+                node = nodes.copy_location(nodes.assign(keep, nodes.name(new.test)), s)
+                out.append(Assign(keep, node.value, "copy", args=[new.test], node=node))
+                new.test = keep
+                new.node = nodes.copy_location(nodes.if_(nodes.name(keep), s.body, s.orelse), s)
+            out.append(new)
+        return out
 
     def stmt(self, s):
         self.current = s
@@ -385,17 +397,22 @@ def _literal_value(e):
     return tuple(_literal_value(x) for x in e.elts)
 
 
-def _is_display(e, fn):
-    """Is the operand statically a list/tuple (a display or a name bound only to one)?"""
-    if isinstance(e, (gast.List,)):
+def _is_display(e, fn, seen=None):
+    """Is the operand statically a list/tuple (a display, `list(...)`, a concatenation
+    with one, or a name bound only to such values)?"""
+    seen = set() if seen is None else seen
+    if isinstance(e, gast.List):
         return True
     if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id in ("list", "tuple"):
         return True
-    if not isinstance(e, gast.Name):
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Add):
+        return _is_display(e.left, fn, seen) or _is_display(e.right, fn, seen)
+    if not isinstance(e, gast.Name) or e.id in seen:
         return False
+    seen.add(e.id)
     defs = [s.value for s in gast.walk(fn) if isinstance(s, gast.Assign)
             and isinstance(s.targets[0], gast.Name) and s.targets[0].id == e.id]
-    return bool(defs) and all(isinstance(d, gast.List) or _is_display(d, fn) or (
+    return bool(defs) and all(_is_display(d, fn, seen) or (
         isinstance(d, gast.Tuple) and not _is_literal(d)) for d in defs)
 
 
@@ -587,8 +604,8 @@ def analyse(trace):
             if not isinstance(s, Assign) or s.target in mc:
                 continue
             container = False
-            if s.kind == "call":
-                container = True
+            if s.kind == "call" or getattr(s, "tangent_only", False):
+                container = True            # may return a tuple
             elif s.kind == "copy":
                 container = s.args[0] in mc
             elif s.kind == "op":
@@ -603,15 +620,134 @@ def analyse(trace):
     trace.maybe_container = mc
 
 
-def build(parsed, fn, wrt):
+_FRESH_RULES = {"display", "dict_display", "concat", "concatenate", "stack", "hstack",
+                "vstack"}
+_VIEW_CALLS = {"asarray", "asanyarray", "atleast_1d", "atleast_2d"}
+
+
+def _is_fresh(s):
+    """Does statement `s` bind its target to a new object (not a view or an alias)?"""
+    if s.kind in ("const", "nondiff"):
+        return True
+    if s.kind != "op":
+        return False
+    if s.rule.name in _FRESH_RULES:
+        return True
+    if s.rule.name == "copy":
+        f = s.expr.func if isinstance(s.expr, gast.Call) else None
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
+        return name not in _VIEW_CALLS
+    module = s.rule.template.__module__.rsplit(".", 1)[-1]
+    return module in ("arithmetic", "math_", "numpy_", "reductions", "linalg")
+
+
+def check_stores(trace):
+    """Stores (`x[i] = v`, `xs.append(v)`) only into containers the function created:
+    writing into an argument, or into a view or alias of one, is refused."""
+    stmts = list(walk(trace.body))
+    defs_of = {}
+    for s in stmts:
+        if isinstance(s, Assign):
+            defs_of.setdefault(s.target, []).append(s)
+    for s in stmts:
+        if not isinstance(s, (SetItem, Append)):
+            continue
+        c = s.container
+        what = "append to" if isinstance(s, Append) else "store into"
+        if c in trace.params:
+            raise trace.parsed.error(
+                f"s2sgrad does not {what} the argument `{c}` (the caller's data)", s.node,
+                f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
+                else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
+        for d in defs_of.get(c, []):
+            if not _is_fresh(d):
+                raise trace.parsed.error(
+                    f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
+                    f"(it was assigned from `{emit_expr(d)}`)", s.node,
+                    f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
+
+
+def emit_expr(s):
+    from . import emit
+    return emit.expression_source(s.expr)
+
+
+def build(parsed, fn, wrt, scalar_params=()):
+    """The trace of normalized `fn`; `scalar_params` names the parameters known to be
+    numbers (not arrays) for this compilation, which lets `scalars` be inferred."""
     builder = Builder(parsed, fn)
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
                   user_names=set(builder.locals))
     _rename_top_level(trace)
+    check_stores(trace)
     analyse(trace)
+    trace.scalars = infer_scalars(trace, set(scalar_params))
+    trace.maybe_container -= trace.scalars
     return trace
+
+
+_ELEMENTWISE_MODULES = ("arithmetic", "math_", "numpy_")
+_FULL_REDUCTIONS = {"sum_", "mean", "prod", "max_", "min_", "var", "std"}
+
+
+def _scalar_output(s, scal):
+    """Does statement `s` produce a number, given the names in `scal` are numbers?"""
+    def is_scalar(a):
+        if isinstance(a, Const):
+            return isinstance(a.value, (int, float)) or a.value is None
+        return a in scal
+    if s.kind == "const":
+        return isinstance(s.expr, gast.Constant) and isinstance(s.expr.value, (int, float))
+    if s.kind == "copy":
+        return is_scalar(s.args[0])
+    if s.kind == "op":
+        module = s.rule.template.__module__.rsplit(".", 1)[-1]
+        if s.rule.name == "float_":
+            return True
+        if module in _ELEMENTWISE_MODULES:
+            return all(is_scalar(a) for a in s.args) and \
+                all(is_scalar(a) for a in s.kwargs.values())
+        if s.rule.name in _FULL_REDUCTIONS:
+            axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(None))
+            keep = s.kwargs.get("keepdims", Const(False))
+            return isinstance(axis, Const) and axis.value is None and \
+                isinstance(keep, Const) and not keep.value
+        return False
+    if s.kind == "nondiff":
+        e = s.expr
+        if isinstance(e, (gast.Compare, gast.BoolOp, gast.UnaryOp, gast.BinOp)):
+            return all(is_scalar(a) for a in s.args)
+        if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and \
+                e.func.id in ("len", "int", "round", "bool"):
+            return True
+    return False
+
+
+def infer_scalars(trace, scalar_params):
+    """Names that hold numbers (0-d) on every path: the greatest fixpoint."""
+    stmts = list(walk(trace.body))
+    candidates = set(scalar_params)
+    for s in stmts:
+        for d in defs(s):
+            candidates.add(d)
+        if isinstance(s, While):
+            candidates.add(s.count_name)
+    candidates -= set(trace.params) - set(scalar_params)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, (SetItem, Append, Pop)):
+                bad = s.container in candidates
+                candidates.discard(s.container)
+                changed |= bad
+            elif isinstance(s, Assign) and s.target in candidates \
+                    and not _scalar_output(s, candidates):
+                candidates.discard(s.target)
+                changed = True
+    return candidates
 
 
 def resolve_callee(obj):

@@ -52,3 +52,9 @@ def split(y, x, indices_or_sections, axis=0):
 
 
 from ..runtime import unbroadcast  # noqa: E402,F401
+
+
+@defadjoint(np.flip)
+def flip(y, x, axis=None):
+    """y = flip(x, axis)  →  x̄ += flip(ȳ, axis)"""
+    x_bar += np.flip(y_bar, axis)

@@ -155,7 +155,7 @@ def min_(y, a, b):
     b_bar += 0.0 * y_bar if a <= b else y_bar
 
 
-@defadjoint(builtins.float, math.fsum)
+@defadjoint(builtins.float)
 def float_(y, x):
     """y = float(x)  →  x̄ += ȳ"""
     x_bar += y_bar

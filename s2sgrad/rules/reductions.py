@@ -1,5 +1,6 @@
 """Reductions: sum, mean, prod, max, min, var, std (functions and array methods)."""
 import builtins
+import math
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def std(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         x - np.mean(x, axis=axis, keepdims=True)) / (count_reduced(x, axis) - ddof)
 
 
-@defadjoint(builtins.sum)
+@defadjoint(builtins.sum, math.fsum)
 def sum_list(y, xs, start=0):
     """y = sum(xs)  →  x̄ᵢ += ȳ for every element"""
     xs_bar += sum_list_grad(y_bar, xs)

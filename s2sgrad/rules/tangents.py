@@ -1,0 +1,816 @@
+"""The tangent (forward-mode, JVP) table: one rule per adjoint rule, same keys.
+
+A tangent rule has the same parameters as the adjoint rule it mirrors (output
+first, then the inputs in call order, options with defaults). Its body only adds
+to the output tangent, one term per input tangent:
+
+    @deftangent(np.sin)
+    def sin(y, x):
+        \"\"\"y = sin(x)  →  ẏ = ẋ·cos(x)\"\"\"
+        y_dot += x_dot * np.cos(x)
+
+so that the forward transformer drops the term of an input without a tangent, and
+turns the first remaining term into a definition. Every term is shaped like the
+output (`match_shape` where a tangent would otherwise keep a broadcast operand's
+shape); container outputs get full-length terms padded with zeros, added with
+`add_grads`. `<vararg>_dot` in a term means the k-th variadic input's tangent, `k`
+its index (and `key` its key in a dict display).
+
+The last section gives tangent rules to the runtime helpers that generated
+*reverse* code calls, so that gradient code can itself be differentiated in forward
+mode (Hessian-vector products by forward-over-reverse).
+
+Template names never shadow a name a body uses (the bodies run in this module's
+namespace), hence `math_sin` beside `sin`, and `unbroadcast_` for the rule of
+`unbroadcast`.
+"""
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from . import deftangent, nondifferentiable
+from .. import runtime
+from ..runtime import (  # noqa: F401  (used by the templates)
+    add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
+    concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent,
+    dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
+    extremum_tangent, getitem_grad, grad_like, hstack_grads, item_tangent, match_grad,
+    match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
+    set_zero, split_concat, split_grad, stack_grads, sum_list_grad, tangents_like,
+    tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast, unreduce,
+    vstack_grads, zero_grad)
+
+
+# ================================================================ arithmetic operators
+@deftangent(operator.add, np.add, ops=["add"])
+def add(y, a, b):
+    """y = a + b  →  ẏ = ȧ + ḃ"""
+    y_dot += match_shape(a_dot, y)
+    y_dot += match_shape(b_dot, y)
+
+
+@deftangent(operator.sub, np.subtract, ops=["sub"])
+def subtract(y, a, b):
+    """y = a - b  →  ẏ = ȧ - ḃ"""
+    y_dot += match_shape(a_dot, y)
+    y_dot += match_shape(-b_dot, y)
+
+
+@deftangent(operator.mul, np.multiply, ops=["mul"])
+def multiply(y, a, b):
+    """y = a * b  →  ẏ = ȧ·b + a·ḃ"""
+    y_dot += a_dot * b
+    y_dot += a * b_dot
+
+
+@deftangent(operator.truediv, np.divide, np.true_divide, ops=["truediv"])
+def divide(y, a, b):
+    """y = a / b  →  ẏ = ȧ / b - ḃ·y / b"""
+    y_dot += a_dot / b
+    y_dot += -b_dot * y / b
+
+
+@deftangent(operator.pow, np.power, ops=["pow"])
+def power(y, a, b):
+    """y = a ** b  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
+    y_dot += a_dot * b * a ** (b - 1)
+    y_dot += b_dot * y * np.log(a)
+
+
+@deftangent(operator.neg, np.negative, ops=["neg"])
+def negative(y, x):
+    """y = -x  →  ẏ = -ẋ"""
+    y_dot += -x_dot
+
+
+@deftangent(operator.pos, np.positive, ops=["pos"])
+def positive(y, x):
+    """y = +x  →  ẏ = ẋ"""
+    y_dot += x_dot
+
+
+@deftangent(operator.mod, np.mod, np.remainder, ops=["mod"])
+def mod(y, a, b):
+    """y = a % b = a - b·floor(a/b)  →  ẏ = ȧ - ḃ·floor(a/b)   (away from jumps)"""
+    y_dot += match_shape(a_dot, y)
+    y_dot += -b_dot * np.floor_divide(a, b)
+
+
+# ================================================================ math module (scalars)
+@deftangent(math.sin)
+def math_sin(y, x):
+    """y = sin(x)  →  ẏ = ẋ·cos(x)"""
+    y_dot += x_dot * math.cos(x)
+
+
+@deftangent(math.cos)
+def math_cos(y, x):
+    """y = cos(x)  →  ẏ = -ẋ·sin(x)"""
+    y_dot += -x_dot * math.sin(x)
+
+
+@deftangent(math.tan)
+def math_tan(y, x):
+    """y = tan(x)  →  ẏ = ẋ·(1 + y²)"""
+    y_dot += x_dot * (1.0 + y * y)
+
+
+@deftangent(math.asin)
+def math_asin(y, x):
+    """y = asin(x)  →  ẏ = ẋ / √(1 - x²)"""
+    y_dot += x_dot / math.sqrt(1.0 - x * x)
+
+
+@deftangent(math.acos)
+def math_acos(y, x):
+    """y = acos(x)  →  ẏ = -ẋ / √(1 - x²)"""
+    y_dot += -x_dot / math.sqrt(1.0 - x * x)
+
+
+@deftangent(math.atan)
+def math_atan(y, x):
+    """y = atan(x)  →  ẏ = ẋ / (1 + x²)"""
+    y_dot += x_dot / (1.0 + x * x)
+
+
+@deftangent(math.atan2)
+def math_atan2(y, a, b):
+    """y = atan2(a, b)  →  ẏ = (ȧ·b - ḃ·a) / (a² + b²)"""
+    y_dot += a_dot * b / (a * a + b * b)
+    y_dot += -b_dot * a / (a * a + b * b)
+
+
+@deftangent(math.exp)
+def math_exp(y, x):
+    """y = exp(x)  →  ẏ = ẋ·y"""
+    y_dot += x_dot * y
+
+
+@deftangent(math.expm1)
+def math_expm1(y, x):
+    """y = exp(x) - 1  →  ẏ = ẋ·(y + 1)"""
+    y_dot += x_dot * (y + 1.0)
+
+
+@deftangent(math.log)
+def math_log(y, x, base=None):
+    """y = log(x) or log(x, base)  →  ẏ = ẋ / (x·ln base) - ḃase·y / (base·ln base)"""
+    y_dot += x_dot / x if base is None else x_dot / (x * math.log(base))
+    y_dot += -base_dot * y / (base * math.log(base))
+
+
+@deftangent(math.log1p)
+def math_log1p(y, x):
+    """y = ln(1 + x)  →  ẏ = ẋ / (1 + x)"""
+    y_dot += x_dot / (1.0 + x)
+
+
+@deftangent(math.log2)
+def math_log2(y, x):
+    """y = log2(x)  →  ẏ = ẋ / (x·ln 2)"""
+    y_dot += x_dot / (x * math.log(2.0))
+
+
+@deftangent(math.log10)
+def math_log10(y, x):
+    """y = log10(x)  →  ẏ = ẋ / (x·ln 10)"""
+    y_dot += x_dot / (x * math.log(10.0))
+
+
+@deftangent(math.sqrt)
+def math_sqrt(y, x):
+    """y = √x  →  ẏ = ẋ / (2y)"""
+    y_dot += x_dot / (2.0 * y)
+
+
+@deftangent(math.pow)
+def math_pow(y, a, b):
+    """y = a ** b  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
+    y_dot += a_dot * b * math.pow(a, b - 1.0)
+    y_dot += b_dot * y * math.log(a)
+
+
+@deftangent(math.tanh)
+def math_tanh(y, x):
+    """y = tanh(x)  →  ẏ = ẋ·(1 - y²)"""
+    y_dot += x_dot * (1.0 - y * y)
+
+
+@deftangent(math.sinh)
+def math_sinh(y, x):
+    """y = sinh(x)  →  ẏ = ẋ·cosh(x)"""
+    y_dot += x_dot * math.cosh(x)
+
+
+@deftangent(math.cosh)
+def math_cosh(y, x):
+    """y = cosh(x)  →  ẏ = ẋ·sinh(x)"""
+    y_dot += x_dot * math.sinh(x)
+
+
+@deftangent(math.hypot)
+def math_hypot(y, a, b):
+    """y = √(a² + b²)  →  ẏ = (ȧ·a + ḃ·b) / y"""
+    y_dot += a_dot * a / y
+    y_dot += b_dot * b / y
+
+
+@deftangent(math.erf)
+def math_erf(y, x):
+    """y = erf(x)  →  ẏ = ẋ·2/√π·exp(-x²)"""
+    y_dot += x_dot * 1.1283791670955126 * math.exp(-x * x)
+
+
+# ---------------------------------------------------------------- builtins
+@deftangent(math.fabs, builtins.abs, np.abs, np.absolute)
+def abs_(y, x):
+    """y = |x|  →  ẏ = ẋ·sign(x)"""
+    y_dot += x_dot * np.sign(x)
+
+
+@deftangent(builtins.max)
+def max_(y, a, b):
+    """y = max(a, b)  →  ẏ = the tangent of the larger input (ties: the first)"""
+    y_dot += choose_grad(a_dot, a >= b)
+    y_dot += choose_grad(b_dot, a < b)
+
+
+@deftangent(builtins.min)
+def min_(y, a, b):
+    """y = min(a, b)  →  ẏ = the tangent of the smaller input (ties: the first)"""
+    y_dot += choose_grad(a_dot, a <= b)
+    y_dot += choose_grad(b_dot, a > b)
+
+
+@deftangent(builtins.float)
+def float_(y, x):
+    """y = float(x)  →  ẏ = ẋ"""
+    y_dot += float(np.sum(x_dot))
+
+
+# ================================================================ NumPy elementwise
+# ---------------------------------------------------------------- exp and log
+@deftangent(np.exp)
+def exp(y, x):
+    """y = exp(x)  →  ẏ = ẋ·y"""
+    y_dot += x_dot * y
+
+
+@deftangent(np.exp2)
+def exp2(y, x):
+    """y = 2^x  →  ẏ = ẋ·y·ln 2"""
+    y_dot += x_dot * y * np.log(2.0)
+
+
+@deftangent(np.expm1)
+def expm1(y, x):
+    """y = exp(x) - 1  →  ẏ = ẋ·(y + 1)"""
+    y_dot += x_dot * (y + 1.0)
+
+
+@deftangent(np.log)
+def log(y, x):
+    """y = ln x  →  ẏ = ẋ / x"""
+    y_dot += x_dot / x
+
+
+@deftangent(np.log2)
+def log2(y, x):
+    """y = log2(x)  →  ẏ = ẋ / (x·ln 2)"""
+    y_dot += x_dot / (x * np.log(2.0))
+
+
+@deftangent(np.log10)
+def log10(y, x):
+    """y = log10(x)  →  ẏ = ẋ / (x·ln 10)"""
+    y_dot += x_dot / (x * np.log(10.0))
+
+
+@deftangent(np.log1p)
+def log1p(y, x):
+    """y = ln(1 + x)  →  ẏ = ẋ / (1 + x)"""
+    y_dot += x_dot / (1.0 + x)
+
+
+@deftangent(np.logaddexp)
+def logaddexp(y, a, b):
+    """y = ln(eᵃ + eᵇ)  →  ẏ = ȧ·e^(a-y) + ḃ·e^(b-y)"""
+    y_dot += a_dot * np.exp(a - y)
+    y_dot += b_dot * np.exp(b - y)
+
+
+@deftangent(np.sqrt)
+def sqrt(y, x):
+    """y = √x  →  ẏ = ẋ / (2y)"""
+    y_dot += x_dot / (2.0 * y)
+
+
+@deftangent(np.cbrt)
+def cbrt(y, x):
+    """y = ∛x  →  ẏ = ẋ / (3y²)"""
+    y_dot += x_dot / (3.0 * y * y)
+
+
+@deftangent(np.square)
+def square(y, x):
+    """y = x²  →  ẏ = 2·x·ẋ"""
+    y_dot += 2.0 * x * x_dot
+
+
+@deftangent(np.reciprocal)
+def reciprocal(y, x):
+    """y = 1/x  →  ẏ = -ẋ·y²"""
+    y_dot += -x_dot * y * y
+
+
+# ---------------------------------------------------------------- trigonometry
+@deftangent(np.sin)
+def sin(y, x):
+    """y = sin(x)  →  ẏ = ẋ·cos(x)"""
+    y_dot += x_dot * np.cos(x)
+
+
+@deftangent(np.cos)
+def cos(y, x):
+    """y = cos(x)  →  ẏ = -ẋ·sin(x)"""
+    y_dot += -x_dot * np.sin(x)
+
+
+@deftangent(np.tan)
+def tan(y, x):
+    """y = tan(x)  →  ẏ = ẋ·(1 + y²)"""
+    y_dot += x_dot * (1.0 + y * y)
+
+
+@deftangent(np.arcsin)
+def arcsin(y, x):
+    """y = asin(x)  →  ẏ = ẋ / √(1 - x²)"""
+    y_dot += x_dot / np.sqrt(1.0 - x * x)
+
+
+@deftangent(np.arccos)
+def arccos(y, x):
+    """y = acos(x)  →  ẏ = -ẋ / √(1 - x²)"""
+    y_dot += -x_dot / np.sqrt(1.0 - x * x)
+
+
+@deftangent(np.arctan)
+def arctan(y, x):
+    """y = atan(x)  →  ẏ = ẋ / (1 + x²)"""
+    y_dot += x_dot / (1.0 + x * x)
+
+
+@deftangent(np.arctan2)
+def arctan2(y, a, b):
+    """y = atan2(a, b)  →  ẏ = (ȧ·b - ḃ·a) / (a² + b²)"""
+    y_dot += a_dot * b / (a * a + b * b)
+    y_dot += -b_dot * a / (a * a + b * b)
+
+
+@deftangent(np.hypot)
+def hypot(y, a, b):
+    """y = √(a² + b²)  →  ẏ = (ȧ·a + ḃ·b) / y"""
+    y_dot += a_dot * a / y
+    y_dot += b_dot * b / y
+
+
+# ---------------------------------------------------------------- hyperbolic
+@deftangent(np.sinh)
+def sinh(y, x):
+    """y = sinh(x)  →  ẏ = ẋ·cosh(x)"""
+    y_dot += x_dot * np.cosh(x)
+
+
+@deftangent(np.cosh)
+def cosh(y, x):
+    """y = cosh(x)  →  ẏ = ẋ·sinh(x)"""
+    y_dot += x_dot * np.sinh(x)
+
+
+@deftangent(np.tanh)
+def tanh(y, x):
+    """y = tanh(x)  →  ẏ = ẋ·(1 - y²)"""
+    y_dot += x_dot * (1.0 - y * y)
+
+
+@deftangent(np.arcsinh)
+def arcsinh(y, x):
+    """y = asinh(x)  →  ẏ = ẋ / √(x² + 1)"""
+    y_dot += x_dot / np.sqrt(x * x + 1.0)
+
+
+@deftangent(np.arctanh)
+def arctanh(y, x):
+    """y = atanh(x)  →  ẏ = ẋ / (1 - x²)"""
+    y_dot += x_dot / (1.0 - x * x)
+
+
+# ---------------------------------------------------------------- piecewise
+@deftangent(np.maximum, np.fmax)
+def maximum(y, a, b):
+    """y = max(a, b) elementwise  →  ẏ = the tangent of the larger input (ties: a)"""
+    y_dot += match_shape(choose_grad(a_dot, a >= b), y)
+    y_dot += match_shape(choose_grad(b_dot, a < b), y)
+
+
+@deftangent(np.minimum, np.fmin)
+def minimum(y, a, b):
+    """y = min(a, b) elementwise  →  ẏ = the tangent of the smaller input (ties: a)"""
+    y_dot += match_shape(choose_grad(a_dot, a <= b), y)
+    y_dot += match_shape(choose_grad(b_dot, a > b), y)
+
+
+@deftangent(np.where)
+def where(y, condition, a, b):
+    """y = where(c, a, b)  →  ẏ = ȧ where c, ḃ where not c"""
+    y_dot += match_shape(choose_grad(a_dot, condition), y)
+    y_dot += match_shape(choose_grad(b_dot, np.logical_not(condition)), y)
+
+
+@deftangent(np.clip, methods=["clip"])
+def clip(y, x, a_min, a_max):
+    """y = clip(x, lo, hi)  →  ẏ = ẋ where lo ≤ x ≤ hi, l̇o where x < lo, ḣi where x > hi"""
+    y_dot += match_shape(choose_grad(x_dot, clip_mask(x, a_min, a_max)), y)
+    y_dot += match_shape(choose_grad(a_min_dot, x < a_min), y)
+    y_dot += match_shape(choose_grad(a_max_dot, x > a_max), y)
+
+
+# ================================================================ reductions
+@deftangent(np.sum, methods=["sum"])
+def sum_(y, x, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Σ x  →  ẏ = Σ ẋ"""
+    y_dot += np.sum(x_dot, axis=axis, keepdims=keepdims)
+
+
+@deftangent(np.mean, methods=["mean"])
+def mean(y, x, axis=None, dtype=None, out=None, keepdims=False):
+    """y = mean(x)  →  ẏ = mean(ẋ)"""
+    y_dot += np.mean(x_dot, axis=axis, keepdims=keepdims)
+
+
+@deftangent(np.prod, methods=["prod"])
+def prod(y, x, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Π x  →  ẏ = Σᵢ ẋᵢ·Π_{j≠i} xⱼ"""
+    y_dot += prod_tangent(x_dot, y, x, axis, keepdims)
+
+
+@deftangent(np.max, np.amax, methods=["max"])
+def reduce_max(y, x, axis=None, out=None, keepdims=False):
+    """y = max(x)  →  ẏ = ẋ at the maximal elements (averaged over ties)"""
+    y_dot += extremum_tangent(x_dot, y, x, axis, keepdims)
+
+
+@deftangent(np.min, np.amin, methods=["min"])
+def reduce_min(y, x, axis=None, out=None, keepdims=False):
+    """y = min(x)  →  ẏ = ẋ at the minimal elements (averaged over ties)"""
+    y_dot += extremum_tangent(x_dot, y, x, axis, keepdims)
+
+
+@deftangent(np.var, methods=["var"])
+def var(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = Σ(x - mean(x))² / (n - ddof)  →  ẏ = 2·Σ ẋ·(x - mean(x)) / (n - ddof)"""
+    y_dot += 2.0 * np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)),
+                          axis=axis, keepdims=keepdims) / (count_reduced(x, axis) - ddof)
+
+
+@deftangent(np.std, methods=["std"])
+def std(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = √var(x)  →  ẏ = Σ ẋ·(x - mean(x)) / ((n - ddof)·y)"""
+    y_dot += np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)),
+                    axis=axis, keepdims=keepdims) / ((count_reduced(x, axis) - ddof) * y)
+
+
+@deftangent(builtins.sum, math.fsum)
+def sum_list(y, xs, start=0):
+    """y = sum(xs, start) or fsum(xs)  →  ẏ = Σ ẋᵢ + ṡtart"""
+    y_dot += match_shape(sum(xs_dot), y)
+    y_dot += match_shape(start_dot, y)
+
+
+@deftangent(np.cumsum, methods=["cumsum"])
+def cumsum(y, x, axis=None):
+    """y = cumsum(x)  →  ẏ = cumsum(ẋ)"""
+    y_dot += np.cumsum(x_dot, axis)
+
+
+# ================================================================ products
+@deftangent(operator.matmul, np.matmul, ops=["matmul"])
+def matmul(y, a, b):
+    """y = a @ b  →  ẏ = ȧ @ b + a @ ḃ"""
+    y_dot += a_dot @ b
+    y_dot += a @ b_dot
+
+
+@deftangent(np.dot, methods=["dot"])
+def dot(y, a, b):
+    """y = dot(a, b)  →  ẏ = dot(ȧ, b) + dot(a, ḃ)"""
+    y_dot += np.dot(a_dot, b)
+    y_dot += np.dot(a, b_dot)
+
+
+@deftangent(np.inner)
+def inner(y, a, b):
+    """y = inner(a, b)  →  ẏ = inner(ȧ, b) + inner(a, ḃ)"""
+    y_dot += np.inner(a_dot, b)
+    y_dot += np.inner(a, b_dot)
+
+
+@deftangent(np.outer)
+def outer(y, a, b):
+    """y = a ⊗ b  →  ẏ = ȧ ⊗ b + a ⊗ ḃ"""
+    y_dot += np.outer(a_dot, b)
+    y_dot += np.outer(a, b_dot)
+
+
+@deftangent(np.tensordot)
+def tensordot(y, a, b, axes=2):
+    """y = tensordot(a, b, axes)  →  ẏ = tensordot(ȧ, b) + tensordot(a, ḃ)"""
+    y_dot += np.tensordot(a_dot, b, axes)
+    y_dot += np.tensordot(a, b_dot, axes)
+
+
+@deftangent(np.einsum)
+def einsum(y, subscripts, *operands):
+    """y = einsum(spec, x₁, x₂, …)  →  ẏ = Σₖ einsum(spec, …, ẋₖ, …)"""
+    y_dot += einsum_tangent(subscripts, operands, k, operands_dot)
+
+
+# ================================================================ shapes and indexing
+@deftangent(ops=["getitem"])
+def getitem(y, x, index):
+    """y = x[index]  →  ẏ = ẋ[index]"""
+    y_dot += x_dot[index]
+
+
+@deftangent(np.transpose, methods=["transpose"])
+def transpose(y, x, *order, axes=None):
+    """y = transpose(x, axes)  →  ẏ = transpose(ẋ, axes)"""
+    y_dot += transpose_tangent(x_dot, order if axes is None else (axes,))
+
+
+@deftangent(attributes=["T"])
+def T(y, x):
+    """y = x.T  →  ẏ = ẋ.T"""
+    y_dot += np.transpose(x_dot)
+
+
+@deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
+            methods=["reshape", "ravel", "flatten", "squeeze"])
+def reshape(y, x, *shape, **options):
+    """y = reshape(x, shape)  →  ẏ = reshape(ẋ, shape of y)"""
+    y_dot += np.reshape(x_dot, np.shape(y))
+
+
+@deftangent(np.flip)
+def flip(y, m, axis=None):
+    """y = flip(m, axis)  →  ẏ = flip(ṁ, axis)   (generated reverse code of cumsum calls it)"""
+    y_dot += np.flip(m_dot, axis)
+
+
+@deftangent(np.broadcast_to)
+def broadcast_to(y, x, shape):
+    """y = broadcast_to(x, shape)  →  ẏ = broadcast_to(ẋ, shape)"""
+    y_dot += np.broadcast_to(x_dot, shape)
+
+
+@deftangent(np.array, np.asarray, builtins.list, builtins.tuple, np.asanyarray, np.copy,
+            np.float64, np.float32, methods=["copy", "astype"])
+def copy(y, x, *options, **keywords):
+    """y = array(x), list(x), x.astype(…)…  →  ẏ = ẋ converted like x was"""
+    y_dot += copy_tangent(x_dot, y)
+
+
+@deftangent(np.split, np.array_split)
+def split(y, x, indices_or_sections, axis=0):
+    """ys = split(x, …)  →  ẏs = split(ẋ, …)   (array_split cuts like split where both work)"""
+    y_dot += np.array_split(x_dot, indices_or_sections, axis)
+
+
+# ================================================================ containers
+@deftangent(ops=["list", "tuple"])
+def display(y, *items):
+    """y = [a, b, …]  →  ẏ = [ȧ, ḃ, …]   (one term per item, zeros elsewhere)"""
+    y_dot += item_tangent(items_dot, k, y)
+
+
+@deftangent(ops=["dict"])
+def dict_display(y, *values):
+    """y = {"k₁": a, …}  →  ẏ = {"k₁": ȧ, …}   (one term per value, zeros elsewhere)"""
+    y_dot += dict_item_tangent(values_dot, key, y)
+
+
+@deftangent(ops=["concat"])
+def concat(y, a, b):
+    """y = a + b for lists  →  ẏ = ȧ + ḃ   (each padded with zeros for the other list)"""
+    y_dot += concat_tangent_left(a_dot, b)
+    y_dot += concat_tangent_right(a, b_dot)
+
+
+@deftangent(np.concatenate)
+def concatenate(y, xs, axis=0):
+    """y = concatenate(xs, axis)  →  ẏ = concatenate(ẋs, axis)"""
+    y_dot += np.concatenate(tangents_like(xs_dot, xs), axis)
+
+
+@deftangent(np.stack)
+def stack(y, xs, axis=0):
+    """y = stack(xs, axis)  →  ẏ = stack(ẋs, axis)"""
+    y_dot += np.stack(tangents_like(xs_dot, xs), axis)
+
+
+@deftangent(np.hstack)
+def hstack(y, xs):
+    """y = hstack(xs)  →  ẏ = hstack(ẋs)"""
+    y_dot += np.hstack(tangents_like(xs_dot, xs))
+
+
+@deftangent(np.vstack)
+def vstack(y, xs):
+    """y = vstack(xs)  →  ẏ = vstack(ẋs)"""
+    y_dot += np.vstack(tangents_like(xs_dot, xs))
+
+
+# `xs.append(x)` is differentiated by the forward transformer itself (no rule).
+
+
+# ================================================================ runtime helpers
+# Tangents of the helpers that generated reverse code calls (forward-over-reverse).
+# Most are linear in the adjoint they transform: the tangent applies the same helper
+# to the adjoint's tangent. Shape-only arguments (the `x` of unbroadcast(g, x)) carry
+# no tangent.
+nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.clip_mask)
+
+
+@deftangent(runtime.unbroadcast)
+def unbroadcast_(y, g, x):
+    """y = unbroadcast(g, x)  →  ẏ = unbroadcast(ġ, x)"""
+    y_dot += unbroadcast(g_dot, x)
+
+
+@deftangent(runtime.unreduce)
+def unreduce_(y, g, x, axis=None, keepdims=False):
+    """y = unreduce(g, x, axis, keepdims)  →  ẏ = unreduce(ġ, x, axis, keepdims)"""
+    y_dot += unreduce(g_dot, x, axis, keepdims)
+
+
+@deftangent(runtime.add_grads)
+def add_grads_(y, a, b):
+    """y = add_grads(a, b)  →  ẏ = ȧ + ḃ"""
+    y_dot += match_grad(a_dot, y)
+    y_dot += match_grad(b_dot, y)
+
+
+@deftangent(runtime.grad_like)
+def grad_like_(y, g, x):
+    """y = grad_like(g, x)  →  ẏ = grad_like(ġ, x)"""
+    y_dot += grad_like(g_dot, x)
+
+
+@deftangent(runtime.getitem_grad)
+def getitem_grad_(y, g, index):
+    """y = getitem_grad(g, index)  →  ẏ = getitem_grad(ġ, index)"""
+    y_dot += getitem_grad(g_dot, index)
+
+
+@deftangent(runtime.add_at)
+def add_at_(y, g, x, index, v):
+    """y = add_at(g, x, index, v)  →  ẏ = add_at(ġ, x, index, 0) + add_at(0, x, index, v̇)"""
+    y_dot += add_at(g_dot, x, index, zero_grad(v))
+    y_dot += add_at(0.0, x, index, v_dot)
+
+
+@deftangent(runtime.set_zero)
+def set_zero_(y, g, x, index):
+    """y = set_zero(g, x, index)  →  ẏ = set_zero(ġ, x, index)"""
+    y_dot += set_zero(g_dot, x, index)
+
+
+@deftangent(runtime.copy_item)
+def copy_item_(y, x, index):
+    """y = copy_item(x, index)  →  ẏ = copy_item(ẋ, index)"""
+    y_dot += copy_item(x_dot, index)
+
+
+@deftangent(runtime.unappend)
+def unappend_(y, g):
+    """(rest, last) = unappend(g)  →  (ṙest, l̇ast) = unappend(ġ)"""
+    y_dot += unappend(g_dot)
+
+
+@deftangent(runtime.split_concat)
+def split_concat_(y, g, a, b):
+    """(ā, b̄) = split_concat(g, a, b)  →  split_concat(ġ, a, b)"""
+    y_dot += split_concat(g_dot, a, b)
+
+
+@deftangent(runtime.sum_list_grad)
+def sum_list_grad_(y, g, xs):
+    """y = sum_list_grad(g, xs)  →  ẏ = sum_list_grad(ġ, xs)"""
+    y_dot += sum_list_grad(g_dot, xs)
+
+
+@deftangent(runtime.extremum_grad)
+def extremum_grad_(out, g, y, x, axis=None, keepdims=False):
+    """out = extremum_grad(g, y, x, …)  →  ȯut = extremum_grad(ġ, y, x, …)
+    (the tie mask is piecewise constant in y and x)"""
+    out_dot += extremum_grad(g_dot, y, x, axis, keepdims)
+
+
+@deftangent(runtime.choose_grad)
+def choose_grad_(y, g, mask):
+    """y = choose_grad(g, mask)  →  ẏ = choose_grad(ġ, mask)"""
+    y_dot += choose_grad(g_dot, mask)
+
+
+@deftangent(runtime.prod_grad)
+def prod_grad_(y, g, x, axis=None, keepdims=False):
+    """yᵢ = g·Π_{j≠i} xⱼ  →  ẏᵢ = ġ·Π_{j≠i} xⱼ + g·Σ_{j≠i} ẋⱼ·Π_{l≠i,j} xₗ"""
+    y_dot += prod_grad(g_dot, x, axis, keepdims)
+    y_dot += prod_grad_dx(g, x, x_dot, axis, keepdims)
+
+
+@deftangent(runtime.matmul_left)
+def matmul_left_(y, g, b, a):
+    """y = g @ bᵀ (adjoint of a in a @ b)  →  ẏ = ġ @ bᵀ + g @ ḃᵀ"""
+    y_dot += matmul_left(g_dot, b, a)
+    y_dot += matmul_left(g, b_dot, a)
+
+
+@deftangent(runtime.matmul_right)
+def matmul_right_(y, g, a, b):
+    """y = aᵀ @ g (adjoint of b in a @ b)  →  ẏ = aᵀ @ ġ + ȧᵀ @ g"""
+    y_dot += matmul_right(g_dot, a, b)
+    y_dot += matmul_right(g, a_dot, b)
+
+
+@deftangent(runtime.dot_left)
+def dot_left_(y, g, b, a):
+    """y = dot_left(g, b, a)  →  ẏ = dot_left(ġ, b, a) + dot_left(g, ḃ, a)"""
+    y_dot += dot_left(g_dot, b, a)
+    y_dot += dot_left(g, b_dot, a)
+
+
+@deftangent(runtime.dot_right)
+def dot_right_(y, g, a, b):
+    """y = dot_right(g, a, b)  →  ẏ = dot_right(ġ, a, b) + dot_right(g, ȧ, b)"""
+    y_dot += dot_right(g_dot, a, b)
+    y_dot += dot_right(g, a_dot, b)
+
+
+@deftangent(runtime.tensordot_grads)
+def tensordot_grads_(y, g, a, b, axes=2):
+    """(ā, b̄) = tensordot_grads(g, a, b)  →  ā is bilinear in (g, b), b̄ in (g, a)"""
+    y_dot += tensordot_grads(g_dot, a, b, axes)
+    y_dot += (zero_grad(a), tensordot_grads(g, a_dot, b, axes)[1])
+    y_dot += (tensordot_grads(g, a, b_dot, axes)[0], zero_grad(b))
+
+
+@deftangent(runtime.einsum_grad)
+def einsum_grad_(y, g, spec, operands, k):
+    """y = einsum_grad(g, spec, operands, k)  →  linear in g and in each other operand"""
+    y_dot += einsum_grad(g_dot, spec, operands, k)
+    y_dot += einsum_grad_tangent(g, spec, operands, k, operands_dot)
+
+
+@deftangent(runtime.transpose_grad)
+def transpose_grad_(y, g, axes=()):
+    """y = transpose_grad(g, axes)  →  ẏ = transpose_grad(ġ, axes)"""
+    y_dot += transpose_grad(g_dot, axes)
+
+
+@deftangent(runtime.concat_grads)
+def concat_grads_(y, g, xs, axis=0):
+    """ys = concat_grads(g, xs, axis)  →  ẏs = concat_grads(ġ, xs, axis)"""
+    y_dot += concat_grads(g_dot, xs, axis)
+
+
+@deftangent(runtime.stack_grads)
+def stack_grads_(y, g, xs, axis=0):
+    """ys = stack_grads(g, xs, axis)  →  ẏs = stack_grads(ġ, xs, axis)"""
+    y_dot += stack_grads(g_dot, xs, axis)
+
+
+@deftangent(runtime.hstack_grads)
+def hstack_grads_(y, g, xs):
+    """ys = hstack_grads(g, xs)  →  ẏs = hstack_grads(ġ, xs)"""
+    y_dot += hstack_grads(g_dot, xs)
+
+
+@deftangent(runtime.vstack_grads)
+def vstack_grads_(y, g, xs):
+    """ys = vstack_grads(g, xs)  →  ẏs = vstack_grads(ġ, xs)"""
+    y_dot += vstack_grads(g_dot, xs)
+
+
+@deftangent(runtime.split_grad)
+def split_grad_(y, gs, x, indices_or_sections, axis=0):
+    """y = split_grad(gs, x, …)  →  ẏ = split_grad(ġs, x, …)"""
+    y_dot += split_grad(gs_dot, x, indices_or_sections, axis)
+
+
+@deftangent(runtime.match_shape)
+def match_shape_(out, t, y):
+    """out = match_shape(t, y)  →  ȯut = match_shape(ṫ, y)"""
+    out_dot += match_shape(t_dot, y)

@@ -1,0 +1,455 @@
+"""Working from a file: load a user's module, lint it, and write a stand-alone gradient
+module (`s2sgrad transform`) whose only imports are NumPy, `math` and the standard library.
+
+`load_file` works *statically* by default: it never runs the module's top level. It
+executes only the top-level imports of NumPy, `math` and standard-library modules,
+simple constant assignments (literals, arithmetic, calls of NumPy/`math` functions), and
+compiles each top-level `def` (decorators stripped) under the file's real name, so that
+`inspect.getsource` and error carets point into the user's file. `load_file(...,
+import_module=True)` imports the module instead (its top level runs, so rules registered
+there with `@s2sgrad.adjoint` take effect).
+"""
+import ast
+import builtins
+import importlib.util
+import inspect
+import linecache
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+from . import runtime
+from .errors import S2SGradError, TransformError
+
+
+class UsageError(S2SGradError):
+    """The command line names something that does not exist (exit status 2)."""
+
+
+_DENY = {"load", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt",
+         "fromfile", "memmap", "tofile", "fromregex", "DataSource", "open", "system"}
+_SAFE_BUILTINS = {"float", "int", "complex", "bool", "tuple", "list", "dict", "range",
+                  "abs", "min", "max", "len", "round", "sum", "slice", "pow"}
+
+
+@dataclass
+class SourceFile:
+    path: str
+    text: str
+    tree: ast.Module
+    namespace: dict
+    functions: dict                    # name -> live function object
+    kept: list = field(default_factory=list)       # top-level statements made live
+    skipped: dict = field(default_factory=dict)    # name -> line of a skipped definition
+    imported: bool = False
+
+    def function(self, name):
+        if name not in self.functions:
+            have = ", ".join(sorted(self.functions)) or "none"
+            raise UsageError(f"{self.path} has no top-level function named {name!r} "
+                             f"(functions: {have})")
+        return self.functions[name]
+
+    def public(self):
+        """Top-level functions transformed by default: public, with parameters, not
+        an adjoint rule."""
+        out = []
+        for node in self.tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") \
+                    and node.name in self.functions and node.args.args \
+                    and not _is_rule(node):
+                out.append(node.name)
+        return out
+
+
+def _is_rule(node):
+    for d in node.decorator_list:
+        f = d.func if isinstance(d, ast.Call) else d
+        if (getattr(f, "attr", None) or getattr(f, "id", None)) in ("adjoint", "defadjoint"):
+            return True
+    return False
+
+
+def syntax_error(exc, path):
+    line = exc.text if exc.text else None
+    col = (exc.offset - 1) if exc.offset else None
+    return TransformError(f"syntax error: {exc.msg}", path, exc.lineno, col, line)
+
+
+def load_file(path, import_module=False):
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        raise syntax_error(exc, path) from None
+    path_abs = os.path.abspath(path)
+    linecache.cache[path_abs] = (len(text), None, text.splitlines(True), path_abs)
+    if import_module:
+        return _import(path, path_abs, text, tree)
+    ns = {"__name__": "_s2sgrad_static_" + _stem(path), "__file__": path_abs,
+          "__builtins__": builtins}
+    sf = SourceFile(path, text, tree, ns, {})
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if _allowed_import(node):
+                _run(node, path_abs, ns) and sf.kept.append(node)
+            else:
+                for a in node.names:
+                    sf.skipped[(a.asname or a.name).split(".")[0]] = node.lineno
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if _simple(node.value, ns) and _run(node, path_abs, ns):
+                sf.kept.append(node)
+            else:
+                sf.skipped.update({n: node.lineno for n in names})
+        elif isinstance(node, ast.FunctionDef):
+            bare = ast.FunctionDef(**{**node.__dict__, "decorator_list": []})
+            if _run(bare, path_abs, ns):
+                sf.functions[node.name] = ns[node.name]
+                sf.kept.append(node)
+    return sf
+
+
+def _stem(path):
+    return re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+
+
+def _import(path, path_abs, text, tree):
+    name = _stem(path)
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) != path_abs:
+        name = "_s2sgrad_user_" + name
+    folder = os.path.dirname(path_abs)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, path_abs)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise S2SGradError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
+    funcs = {n.name: getattr(module, n.name) for n in tree.body
+             if isinstance(n, ast.FunctionDef) and inspect.isfunction(
+                 getattr(module, n.name, None))}
+    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef))
+            or (isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value is not None
+                and _simple(n.value, vars(module)))]
+    return SourceFile(path, text, tree, vars(module), funcs, kept, {}, True)
+
+
+def _root(node, alias):
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] if not node.level else None
+    return alias.name.split(".")[0]
+
+
+def _allowed_import(node):
+    roots = {_root(node, a) for a in node.names}
+    ok = set(sys.stdlib_module_names) | {"numpy", "s2sgrad"}
+    return None not in roots and roots <= ok
+
+
+def _run(node, path, ns):
+    try:
+        exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), ns)
+        return True
+    except Exception:
+        return False
+
+
+def _simple(value, ns):
+    """Is `value` a constant expression: literals, names already bound, arithmetic,
+    and calls of NumPy/`math` functions (nothing that reads files)?"""
+    for n in ast.walk(value):
+        if isinstance(n, (ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.ListComp,
+                          ast.GeneratorExp, ast.DictComp, ast.SetComp, ast.JoinedStr)):
+            return False
+        if isinstance(n, ast.Attribute) and (n.attr.startswith("_") or n.attr in _DENY):
+            return False
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Name):
+                if f.id not in _SAFE_BUILTINS or f.id in ns:
+                    return False
+                continue
+            root = f
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            mod = ns.get(root.id) if isinstance(root, ast.Name) else None
+            if getattr(mod, "__name__", "").split(".")[0] not in ("numpy", "math"):
+                return False
+    return True
+
+
+# ------------------------------------------------------------ writing a module
+
+
+def split_defs(text):
+    """[(name, source)] of the top-level functions in generated text."""
+    tree = ast.parse(text)
+    lines = text.splitlines(True)
+    return [(n.name, "".join(lines[n.lineno - 1:n.end_lineno]).rstrip() + "\n")
+            for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+
+def runtime_sources(names):
+    """Source of the runtime helpers `names`, with the helpers they call, in file order."""
+    pool = {n: v for n, v in vars(runtime).items()
+            if inspect.isfunction(v) and v.__module__ == runtime.__name__}
+    need, todo = set(), [n for n in names if n in pool]
+    while todo:
+        n = todo.pop()
+        if n in need:
+            continue
+        need.add(n)
+        src = inspect.getsource(pool[n])
+        todo += [m for m in set(re.findall(r"[A-Za-z_]\w*", src)) if m in pool]
+    order = sorted(need, key=lambda n: pool[n].__code__.co_firstlineno)
+    text = "".join(inspect.getsource(pool[n]) + "\n\n" for n in order)
+    return order, text
+
+
+_ERROR_CLASS = '''class GradientError(ValueError):
+    """A gradient that does not make sense at run time (as s2sgrad.GradientError)."""
+'''
+
+
+def bindings_code(bindings):
+    """Python that binds the names generated code takes from s2sgrad's runtime, and the
+    runtime helpers among them."""
+    from . import api
+    imports, helpers, extra = [], [], []
+    for name, obj in sorted(bindings.items()):
+        mod = getattr(obj, "__module__", None) or ""
+        if inspect.ismodule(obj):
+            line = f"import {obj.__name__}" + ("" if obj.__name__ == name else f" as {name}")
+            imports.append(line)
+        elif mod == runtime.__name__ and inspect.isfunction(obj) and obj.__name__ == name:
+            helpers.append(name)
+        elif obj is api.stop_gradient:
+            extra.append(f"def {name}(x):\n    return x\n")
+        elif name == "GradientError":
+            continue
+        elif mod and not mod.startswith("s2sgrad") and hasattr(obj, "__qualname__"):
+            imports.append(f"from {mod} import {obj.__qualname__}"
+                           + ("" if obj.__qualname__ == name else f" as {name}"))
+        else:
+            raise S2SGradError(f"cannot write a stand-alone module: the generated code "
+                               f"needs `{name}` = {obj!r}")
+    order, text = runtime_sources(helpers)
+    if "GradientError" in text or "GradientError" in bindings:
+        text = _ERROR_CLASS + "\n\n" + text
+    return imports, order, text + "".join(x + "\n\n" for x in extra)
+
+
+def user_code(sf):
+    """The user's imports, constants and functions, copied for the generated code to
+    call (imports of s2sgrad replaced by what generated code may use of it)."""
+    lines = sf.text.splitlines(True)
+    out = []
+    for node in sf.kept:
+        if isinstance(node, ast.FunctionDef) and _is_rule(node):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                _root(node, a) == "s2sgrad" for a in node.names):
+            for a in node.names:
+                if isinstance(node, ast.ImportFrom) and a.name == "stop_gradient":
+                    out.append(f"def {a.asname or a.name}(x):\n    return x\n")
+                elif isinstance(node, ast.Import):
+                    out.append(f"import types as _types\n{a.asname or 's2sgrad'} = "
+                               f"_types.SimpleNamespace(stop_gradient=lambda x: x)\n")
+            continue
+        out.append("".join(lines[node.lineno - 1:node.end_lineno]).rstrip() + "\n")
+    return out
+
+
+def transform(sf, names, wrt, command):
+    """The text of a module with `grad_<name>` for each function in `names`."""
+    from . import api, __version__
+    from .explain import closure_bindings
+    taken = {n.id for node in sf.kept for n in ast.walk(node) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)} | set(sf.functions)
+    emitted, pieces, bindings, grads = {}, [], {}, []
+    for fname in names:
+        func = sf.function(fname)
+        try:
+            indices, is_tuple = api.resolve_wrt(func, wrt)
+        except S2SGradError as exc:
+            raise UsageError(str(exc)) from None
+        comp = api.compile_gradient(func, indices, is_tuple)
+        for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
+            if k in bindings and bindings[k] is not v or k in taken:
+                raise S2SGradError(f"cannot write one module: the name `{k}` means "
+                                   f"different things in {sf.path} and in generated code")
+            bindings[k] = v
+        renames = {}
+        for name, src in split_defs(comp.source):
+            src = _rename(src, renames)
+            if name.startswith("grad_") and name == f"grad_{fname}":
+                if name in taken:
+                    raise S2SGradError(f"{sf.path} already defines {name}; rename it")
+                grads.append(name)
+            elif name in emitted and emitted[name] != src:
+                n = 2
+                while f"{name}{n}" in emitted or f"{name}{n}" in taken:
+                    n += 1
+                renames[name] = f"{name}{n}"
+                name, src = renames[name], _rename(src, {name: renames[name]})
+            elif name in emitted:
+                continue
+            emitted[name] = src
+            pieces.append(src)
+    imports, helpers, helper_text = bindings_code(bindings)
+    base = os.path.basename(sf.path)
+    head = [f"# Generated by s2sgrad {__version__} from {base}. Do not edit: regenerate.",
+            f"# Command:    {command}",
+            f"# Regenerate: run the same command again after changing {base}.",
+            "# Needs NumPy and the standard library only; it does not import s2sgrad.",
+            f'"""Gradients of {base}: {", ".join(grads)}.', "",
+            "grad_<f>(<f's arguments>, <output>_bar=1.0) returns the gradient of f with",
+            f"respect to argument(s) {wrt!r}, scaled by the output adjoint.", '"""',
+            "import math", "", "import numpy as np"] + imports
+    parts = ["\n".join(head) + "\n"]
+    parts.append(f"# {'-' * 20} copied from {base} (imports, constants, functions)\n\n"
+                 + _join(user_code(sf)))
+    if helper_text:
+        parts.append(f"# {'-' * 20} runtime helpers copied from s2sgrad.runtime\n\n"
+                     + helper_text.rstrip() + "\n")
+    parts.append(f"# {'-' * 20} generated gradient code\n\n" + "\n\n".join(pieces))
+    parts.append(f"__all__ = {grads!r}\n")
+    text = "\n\n".join(p.rstrip() + "\n" for p in parts)
+    compile(text, "<generated>", "exec")
+    return text
+
+
+def _join(pieces):
+    """Imports and constants on consecutive lines, two blank lines around functions."""
+    out = ""
+    for p in pieces:
+        is_def = p.startswith(("def ", "class "))
+        if out and (is_def or out.endswith("\n\n\n")):
+            out = out.rstrip("\n") + "\n\n\n"
+        out += p + ("\n\n" if is_def else "")
+    return out
+
+
+def _rename(src, renames):
+    for old, new in renames.items():
+        src = re.sub(rf"\b{re.escape(old)}\b", new, src)
+    return src
+
+
+# ------------------------------------------------------------------------ lint
+
+
+@dataclass
+class Problem:
+    path: str
+    line: int
+    col: int
+    message: str
+    hint: str = None
+
+    def __str__(self):
+        text = f"{self.path}:{self.line}:{(self.col or 0) + 1}: {self.message}"
+        return text + (f"\n    instead: {self.hint}" if self.hint else "")
+
+
+def lint(sf):
+    """Every construct in the file's functions that s2sgrad cannot differentiate."""
+    from .normalize import unsupported_constructs
+    from .parse import parse_file_function
+    found = []
+    for node in sf.tree.body:
+        if not isinstance(node, ast.FunctionDef) or _is_rule(node):
+            continue
+        parsed = parse_file_function(sf.path, node.name, sf.namespace)
+        problems = unsupported_constructs(parsed.node)
+        for n, what, hint in problems:
+            found.append(Problem(sf.path, getattr(n, "lineno", node.lineno),
+                                 getattr(n, "col_offset", 0),
+                                 f"s2sgrad cannot differentiate {what}", hint))
+        _strip(parsed.node, {id(n) for n, _, _ in problems})
+        found += [_problem(e, sf) for e in _dry_run(parsed)]
+    seen, out = set(), []
+    unknown = {p.line for p in found if p.message.startswith("unknown name")}
+    for p in sorted(found, key=lambda p: (p.line, p.col or 0)):
+        if p.line in unknown and not p.message.startswith(("unknown name", "s2sgrad cannot")):
+            continue            # a consequence of the unknown name on the same line
+        if (p.line, p.col, p.message) not in seen:
+            seen.add((p.line, p.col, p.message))
+            out.append(p)
+    return out
+
+
+def _problem(e, sf):
+    hint = e.hint
+    m = re.search(r"`([A-Za-z_]\w*)", e.message)
+    if m and m.group(1) in sf.skipped and "unknown" in e.message:
+        hint = (f"the static reading skipped line {sf.skipped[m.group(1)]}, which defines "
+                f"`{m.group(1)}`; run with --import to execute the module")
+    return Problem(e.filename or sf.path, e.lineno or 0, e.col, e.message, hint)
+
+
+def _strip(fn, bad):
+    """Replace the statements holding refused constructs by `pass` (in place)."""
+    import gast
+    fn.args.vararg = fn.args.kwarg = None
+    fn.args.kwonlyargs, fn.args.kw_defaults = [], []
+
+    def holds(st):
+        if id(st) in bad:
+            return True
+        fields = [getattr(st, f) for f in st._fields if f not in ("body", "orelse",
+                                                                   "finalbody", "handlers")]
+        return any(id(n) in bad for v in fields for x in (v if isinstance(v, list) else [v])
+                   if isinstance(x, gast.AST) for n in gast.walk(x))
+
+    def block(body):
+        out = []
+        for st in body:
+            if holds(st):
+                out.append(gast.copy_location(gast.Pass(), st))
+                continue
+            for f in ("body", "orelse"):
+                if isinstance(getattr(st, f, None), list) and getattr(st, f):
+                    setattr(st, f, block(getattr(st, f)) or [gast.Pass()])
+            out.append(st)
+        return out
+    fn.body = block(fn.body) or [gast.Pass()]
+
+
+def _dry_run(parsed):
+    """Normalize and build the trace, collecting every refusal instead of the first."""
+    from . import trace as trace_mod
+    from .normalize import normalize
+    errors = []
+
+    class Collecting(trace_mod.Builder):
+        def stmt(self, s):
+            try:
+                return super().stmt(s)
+            except TransformError as exc:
+                errors.append(exc)
+                return trace_mod.Forward(s)
+    try:
+        fn = normalize(parsed)
+        Collecting(parsed, fn).block(fn.body)
+    except TransformError as exc:
+        errors.append(exc)
+    if errors or not parsed.node.args.args:
+        return errors
+    try:
+        from . import calls
+        from .reverse import reverse
+        tr = trace_mod.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
+        reverse(tr, call_hook=calls.CallGraph(root_globals=parsed.namespace).hook)
+    except TransformError as exc:
+        errors.append(exc)
+    return errors

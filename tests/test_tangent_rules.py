@@ -1,0 +1,585 @@
+"""Every tangent (forward-mode) rule checked directly against finite differences.
+
+The forward transformer is not needed: each rule's template body is run as it
+would be inlined. For a case `f(*args)` the harness binds the rule's parameters to
+the arguments, `y` to the output and `<input>_dot` to a random direction for each
+active input, evaluates every `y_dot += <term>` (one term per input tangent, the
+k-th variadic input's term with `k` bound), adds the terms like generated code does
+(`add_grads`), and compares the sum with the centred difference
+(f(x + h·v) - f(x - h·v)) / 2h in float64. Each term alone must already have the
+output's shape (the transformer turns the first term into the definition).
+
+A registered key (callable, operator, method or attribute) without a case here
+fails the suite, and so does an adjoint rule without a tangent rule.
+"""
+import ast
+import builtins
+import inspect
+import math
+import operator
+
+import gast
+import numpy as np
+import pytest
+
+from s2sgrad import rules, runtime
+
+#: What template bodies may use: NumPy, math, the builtins and the runtime helpers.
+NAMESPACE = {"np": np, "math": math,
+             **{n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")}}
+
+RNG = np.random.default_rng(20240601)
+
+
+# ----------------------------------------------------------------------------
+# inputs
+
+
+def u(*shape, lo=-1.0, hi=1.0):
+    """Uniform in [lo, hi]: a Python float for no shape, else a float64 array."""
+    x = RNG.uniform(lo, hi, size=shape)
+    return float(x) if shape == () else x
+
+
+def pos(*shape):
+    return u(*shape, lo=0.5, hi=2.0)
+
+
+def signed(*shape):
+    """|x| in [0.3, 1.5] with a random sign (away from the kink at 0)."""
+    x = u(*shape, lo=0.3, hi=1.5) * RNG.choice([-1.0, 1.0], size=shape)
+    return float(x) if shape == () else x
+
+
+def distinct(*shape):
+    """No two entries within 0.1 of each other (no ties for max/min)."""
+    n = int(np.prod(shape))
+    return (RNG.permutation(n) * 0.2 + RNG.uniform(-0.05, 0.05, n) - 0.1 * n).reshape(shape)
+
+
+class Case:
+    """One call `f(*args, **kw)` of a registered key. `active` lists the argument
+    slots (positions or keyword names) that get a tangent (default: every slot that
+    holds floats); `dirs` overrides the random direction of some slots."""
+
+    def __init__(self, kind, key, args, kw=None, active=None, dirs=None, keys=None,
+                 h=1e-6, rtol=1e-6, atol=1e-8):
+        self.kind, self.key, self.args, self.kw = kind, key, list(args), dict(kw or {})
+        self.active, self.dirs, self.keys = active, dict(dirs or {}), keys
+        self.h, self.rtol, self.atol = h, rtol, atol
+
+    @property
+    def label(self):
+        if self.kind == "callable":
+            mod = getattr(self.key, "__module__", None) or ""
+            name = getattr(self.key, "__name__", repr(self.key))
+            return f"{mod.split('.')[-1]}.{name}" if mod else name
+        return f"{self.kind}:{self.key}"
+
+    def rule(self):
+        table = {"callable": None, "op": rules.T_OPERATORS, "method": rules.T_METHODS,
+                 "attr": rules.T_ATTRIBUTES}[self.kind]
+        if table is None:
+            return rules.T_CALLABLES.get(id(self.key))
+        return table.get(self.key)
+
+    def call(self, args, kw):
+        if self.kind == "callable":
+            return self.key(*args, **kw)
+        if self.kind == "op":
+            if self.key == "dict":
+                return dict(zip(self.keys, args))
+            return OPS[self.key](*args, **kw)
+        if self.kind == "method":
+            return getattr(args[0], self.key)(*args[1:], **kw)
+        return getattr(args[0], self.key)
+
+
+OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+       "truediv": operator.truediv, "pow": operator.pow, "neg": operator.neg,
+       "pos": operator.pos, "mod": operator.mod, "matmul": operator.matmul,
+       "getitem": lambda x, index: x[index], "list": lambda *items: list(items),
+       "tuple": lambda *items: tuple(items), "concat": operator.add}
+
+
+def C(func, *args, **kw):
+    opts = {k: kw.pop(k) for k in ("active", "dirs", "h", "rtol", "atol") if k in kw}
+    return Case("callable", func, args, kw, **opts)
+
+
+def OP(name, *args, keys=None, **opts):
+    return Case("op", name, args, keys=keys, **opts)
+
+
+def M(name, *args, **kw):
+    opts = {k: kw.pop(k) for k in ("active", "dirs") if k in kw}
+    return Case("method", name, args, kw, **opts)
+
+
+def A(name, x):
+    return Case("attr", name, [x])
+
+
+# ----------------------------------------------------------------------------
+# trees of floats and arrays (lists, tuples, dicts)
+
+
+def rand_like(x):
+    """A random direction with the structure of x; None if x holds no floats."""
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, float):
+        return float(RNG.normal())
+    if isinstance(x, np.floating):
+        return type(x)(RNG.normal())
+    if isinstance(x, np.ndarray):
+        return RNG.normal(size=x.shape).astype(x.dtype) if x.dtype.kind == "f" else None
+    if isinstance(x, (list, tuple)):
+        vs = [rand_like(v) for v in x]
+        if not vs or all(v is None for v in vs):
+            return None
+        return type(x)(0.0 if v is None else v for v in vs)
+    if isinstance(x, dict):
+        vs = {k: rand_like(v) for k, v in x.items()}
+        if all(v is None for v in vs.values()):
+            return None
+        return {k: 0.0 if v is None else v for k, v in vs.items()}
+    return None
+
+
+def axpy(x, v, s):
+    """x + s·v leaf by leaf (a 0.0 leaf of v leaves x's leaf as it is)."""
+    if isinstance(v, float) and v == 0.0:
+        return x
+    if isinstance(x, (list, tuple)):
+        return type(x)(axpy(a, b, s) for a, b in zip(x, v))
+    if isinstance(x, dict):
+        return {k: axpy(x[k], v[k], s) for k in x}
+    return x + s * v
+
+
+def fd_diff(p, m, h):
+    """(p - m) / 2h leaf by leaf."""
+    if isinstance(p, (list, tuple)):
+        return type(p)(fd_diff(a, b, h) for a, b in zip(p, m))
+    if isinstance(p, dict):
+        return {k: fd_diff(p[k], m[k], h) for k in p}
+    return (np.asarray(p, dtype=np.float64) - np.asarray(m, dtype=np.float64)) / (2 * h)
+
+
+def is_zero(t):
+    return isinstance(t, float) and t == 0.0
+
+
+def assert_like(t, y, where="y"):
+    """A tangent term has the structure, shape and float dtype of the value y (a
+    float 0.0 stands for a zero of any shape; a dict term may miss keys)."""
+    if is_zero(t):
+        return
+    if isinstance(y, (list, tuple)):
+        assert type(t) is type(y) and len(t) == len(y), \
+            f"{where}: tangent {type(t).__name__}[{len(t)}] for {type(y).__name__}[{len(y)}]"
+        for i, (a, b) in enumerate(zip(t, y)):
+            assert_like(a, b, f"{where}[{i}]")
+        return
+    if isinstance(y, dict):
+        assert isinstance(t, dict) and set(t) <= set(y), f"{where}: keys {set(t)} vs {set(y)}"
+        for k in t:
+            assert_like(t[k], y[k], f"{where}[{k!r}]")
+        return
+    assert not isinstance(t, (list, tuple, dict)), f"{where}: container tangent for an array"
+    assert np.shape(t) == np.shape(y), f"{where}: tangent shape {np.shape(t)} != {np.shape(y)}"
+    if isinstance(y, (np.ndarray, np.floating)) and y.dtype.kind == "f":
+        assert np.asarray(t).dtype == y.dtype, f"{where}: dtype {np.asarray(t).dtype} != {y.dtype}"
+
+
+def assert_close(t, fd, rtol, atol, where="y"):
+    if isinstance(fd, (list, tuple)):
+        for i, b in enumerate(fd):
+            assert_close(0.0 if is_zero(t) else t[i], b, rtol, atol, f"{where}[{i}]")
+        return
+    if isinstance(fd, dict):
+        for k, b in fd.items():
+            a = 0.0 if is_zero(t) else t.get(k, 0.0)
+            assert_close(a, b, rtol, atol, f"{where}[{k!r}]")
+        return
+    got = np.broadcast_to(np.asarray(t, dtype=np.float64), np.shape(fd))
+    np.testing.assert_allclose(got, fd, rtol=rtol, atol=atol, err_msg=where)
+
+
+# ----------------------------------------------------------------------------
+# running a template
+
+
+def terms_of(rule):
+    """[(input parameter, compiled term)] for the statements `<out>_dot += term`."""
+    inputs = set(rule.params) | set(rule.kwonly) | {rule.vararg} - {None}
+    out = []
+    for stmt in rule.body:
+        node = gast.gast_to_ast(stmt)
+        assert isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and \
+            isinstance(node.target, ast.Name) and node.target.id == rule.output + "_dot", \
+            f"{rule.name}: not `{rule.output}_dot += ...`: {ast.unparse(node)}"
+        dots = {n.id for n in ast.walk(node.value)
+                if isinstance(n, ast.Name) and n.id.endswith("_dot")}
+        assert len(dots) == 1, f"{rule.name}: a term must use exactly one tangent: {dots}"
+        stores = [n for n in ast.walk(node.value)
+                  if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
+        assert not stores, f"{rule.name}: a term may not assign"
+        (dot,) = dots
+        assert dot[:-4] in inputs, f"{rule.name}: {dot} is not the tangent of an input"
+        code = compile(ast.Expression(node.value), f"<tangent {rule.name}>", "eval")
+        out.append((dot[:-4], code))
+    return out
+
+
+def bind(rule, case):
+    """(env of parameter values, {parameter: slot}, [vararg slots])"""
+    env, slots, varslots, extra = {}, {}, [], {}
+    for i, a in enumerate(case.args):
+        if i < len(rule.params):
+            env[rule.params[i]] = a
+            slots[rule.params[i]] = i
+        else:
+            assert rule.vararg, f"{rule.name}: too many arguments"
+            varslots.append(i)
+    for k, v in case.kw.items():
+        if k in rule.params or k in rule.kwonly:
+            env[k], slots[k] = v, k
+        else:
+            assert rule.varkw, f"{rule.name}: unexpected keyword {k}"
+            extra[k] = v
+    for p in rule.params + rule.kwonly:
+        if p not in env:
+            assert p in rule.defaults, f"{rule.name}: missing argument {p}"
+            env[p] = rule.defaults[p]
+    if rule.vararg:
+        env[rule.vararg] = tuple(case.args[i] for i in varslots)
+    if rule.varkw:
+        env[rule.varkw] = extra
+    if rule.name == "getitem":
+        env["index"] = case.args[1]
+    return env, slots, varslots
+
+
+def run_case(case):
+    rule = case.rule()
+    assert rule is not None, f"no tangent rule registered for {case.label}"
+    values = {i: a for i, a in enumerate(case.args)}
+    values.update(case.kw)
+    active = case.active if case.active is not None else \
+        [s for s, v in values.items() if rand_like(v) is not None]
+    assert active, f"{case.label}: no active input"
+    dirs = {s: case.dirs[s] if s in case.dirs else rand_like(values[s]) for s in active}
+
+    y = case.call(case.args, case.kw)
+    env, slots, varslots = bind(rule, case)
+    env = {**NAMESPACE, **env, rule.output: y}
+    total, used = None, set()
+    for p, code in terms_of(rule):
+        if p == rule.vararg:
+            todo = [(k, s) for k, s in enumerate(varslots) if s in dirs]
+        else:
+            todo = [(None, slots[p])] if p in slots and slots[p] in dirs else []
+        for k, s in todo:
+            local = dict(env)
+            local[p + "_dot"] = dirs[s]
+            if k is not None:
+                local["k"] = k
+                if case.keys is not None:
+                    local["key"] = case.keys[k]
+            term = eval(code, local)
+            assert_like(term, y, f"{case.label}: term of {p}")
+            total = term if total is None else runtime.add_grads(total, term)
+            used.add(s)
+    missing = set(active) - used
+    assert not missing, f"{case.label}: no term for the tangent of argument(s) {missing}"
+
+    def shifted(s):
+        args = [axpy(a, dirs[i], s) if i in dirs else a for i, a in enumerate(case.args)]
+        kw = {k: axpy(v, dirs[k], s) if k in dirs else v for k, v in case.kw.items()}
+        return case.call(args, kw)
+
+    fd = fd_diff(shifted(case.h), shifted(-case.h), case.h)
+    assert_close(total, fd, case.rtol, case.atol, case.label)
+
+
+# ----------------------------------------------------------------------------
+# the cases: at least one for every registered key
+
+MOD_A, MOD_B = np.array([2.3, 0.4, -5.2]), np.array([1.0, 0.9, 1.5])   # a/b far from integers
+TIED = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 2.0]])
+WITH_ZEROS = np.array([[1.2, 0.0, -0.7, 0.9], [0.0, 0.0, 1.1, 0.8], [0.5, 1.3, -1.1, 0.6]])
+CLIP_X = np.array([[-1.7, -0.2, 0.3, 1.9], [0.45, -0.45, 0.0, 1.1]])
+
+CASES = [
+    # ---------------------------------------------------------- arithmetic
+    C(operator.add, u(3, 4), u(4)), C(np.add, u(), u(3)), OP("add", u(3), u(3, 1)),
+    OP("add", u(), u()),
+    C(operator.sub, u(4), u(3, 4)), C(np.subtract, u(2, 3), u()), OP("sub", u(), u()),
+    C(operator.mul, u(3, 4), u(4)), C(np.multiply, u(), u(3)), OP("mul", u(), u()),
+    C(operator.truediv, u(3, 4), pos(4)), C(np.divide, u(), pos(3)),
+    C(np.true_divide, u(3), pos()), OP("truediv", u(), pos()),
+    C(operator.pow, pos(3, 4), u(4)), C(np.power, pos(3), 3), C(np.power, u(3), 2.0, active=[0]),
+    OP("pow", pos(), u()),
+    C(operator.neg, u(3)), C(np.negative, u(2, 2)), OP("neg", u()),
+    C(operator.pos, u(3)), C(np.positive, u(2, 2)), OP("pos", u()),
+    C(operator.mod, MOD_A, MOD_B), C(np.mod, MOD_A, 0.7), C(np.remainder, 2.3, MOD_B),
+    OP("mod", 2.3, 0.9),
+    # ---------------------------------------------------------- math module
+    C(math.sin, 0.7), C(math.cos, 0.7), C(math.tan, 0.7), C(math.asin, 0.4),
+    C(math.acos, -0.6), C(math.atan, 1.9), C(math.atan2, 0.7, -1.3), C(math.atan2, -0.4, 0.9),
+    C(math.exp, -0.4), C(math.expm1, 0.4), C(math.log, 1.7), C(math.log, 3.5, 2.5),
+    C(math.log1p, -0.3), C(math.log2, 1.7), C(math.log10, 1.7), C(math.sqrt, 2.3),
+    C(math.pow, 1.7, 0.6), C(math.pow, -1.5, 3.0, active=[0]),
+    C(math.tanh, 0.6), C(math.sinh, -0.8), C(math.cosh, -0.8), C(math.hypot, 1.2, -0.5),
+    C(math.erf, 0.3),
+    C(math.fabs, -1.2), C(builtins.abs, signed(3)), C(builtins.abs, 1.2),
+    C(np.abs, signed(3, 4)), C(np.absolute, signed(4)),
+    C(builtins.max, 1.5, -0.5), C(builtins.max, -0.5, 1.5),
+    C(builtins.min, 1.5, -0.5), C(builtins.min, -0.5, 1.5),
+    C(builtins.float, 0.7), C(builtins.float, np.float64(-0.3)), C(builtins.float, np.array(0.4)),
+    C(math.fsum, [u(), u(), u()]), C(math.fsum, u(4)),
+    # ---------------------------------------------------------- numpy elementwise
+    C(np.exp, u(3, 4)), C(np.exp2, u(3)), C(np.expm1, u(3)), C(np.log, pos(3, 4)),
+    C(np.log2, pos(3)), C(np.log10, pos(3)), C(np.log1p, u(3, lo=-0.5)),
+    C(np.logaddexp, u(3, 4), u(4)), C(np.logaddexp, u(), u(3)),
+    C(np.sqrt, pos(3, 4)), C(np.cbrt, signed(3)), C(np.square, u(3)), C(np.reciprocal, signed(3)),
+    C(np.sin, u(3, 4)), C(np.cos, u(3)), C(np.tan, u(3)), C(np.arcsin, u(3, lo=-0.9, hi=0.9)),
+    C(np.arccos, u(3, lo=-0.9, hi=0.9)), C(np.arctan, u(3)),
+    C(np.arctan2, u(3, 4), signed(4)), C(np.hypot, u(3, 4), signed(4)),
+    C(np.sinh, u(3)), C(np.cosh, u(3)), C(np.tanh, u(3)), C(np.arcsinh, u(3)),
+    C(np.arctanh, u(3, lo=-0.9, hi=0.9)),
+    C(np.maximum, np.array([[0.1, 0.9], [-0.6, 0.5]]), np.array([0.4, -0.2])),
+    C(np.maximum, 0.3, np.array([0.1, 0.9, -0.6])),
+    C(np.fmax, np.array([0.1, 0.9, -0.6]), np.array([0.4, -0.2, 0.0])),
+    C(np.minimum, np.array([[0.1, 0.9], [-0.6, 0.5]]), np.array([0.4, -0.2])),
+    C(np.minimum, np.array([0.1, 0.9, -0.6]), 0.3),
+    C(np.fmin, np.array([0.1, 0.9, -0.6]), np.array([0.4, -0.2, 0.0])),
+    C(np.where, np.array([True, False, True, False]), u(3, 4), u()),
+    C(np.where, np.array([True, False, True]), u(), u(2, 3)),
+    C(np.clip, CLIP_X, -0.5, 0.5), C(np.clip, CLIP_X, None, 0.5), C(np.clip, CLIP_X, -0.5, None),
+    C(np.clip, CLIP_X[0], np.array([-0.5, -0.4, 0.5, -0.3]), 1.0),
+    M("clip", CLIP_X, -0.5, 0.5),
+    # ---------------------------------------------------------- reductions
+    C(np.sum, u(3, 4), axis=1), C(np.sum, [u(), u(), u()]),
+    C(np.sum, u(2, 3, 4), axis=(0, 2), keepdims=True), M("sum", u(3, 4)),
+    C(np.mean, u(3, 4), axis=0), M("mean", u(5)), M("mean", u(3, 4), axis=1, keepdims=True),
+    C(np.prod, u(3, 4), axis=1), M("prod", u(5)), C(np.prod, WITH_ZEROS, axis=1),
+    C(np.prod, WITH_ZEROS), C(np.prod, WITH_ZEROS[:2], axis=0, keepdims=True),
+    C(np.prod, u(2, 3, 2), axis=(0, 2)),
+    C(np.max, distinct(3, 4), axis=1), C(np.amax, distinct(5)),
+    M("max", distinct(3, 4), axis=0, keepdims=True),
+    C(np.min, distinct(3, 4), axis=1), C(np.amin, distinct(5)), M("min", distinct(3, 4)),
+    C(np.var, u(3, 4), axis=1, ddof=1), M("var", u(5)),
+    C(np.std, u(3, 4), axis=0), M("std", u(5), ddof=1),
+    C(builtins.sum, [u(), u(), u()]), C(builtins.sum, [u(3), u(), u(2, 3)]),
+    C(builtins.sum, [u(3), u(3)], 0.5),
+    C(np.cumsum, u(3, 4), axis=1), M("cumsum", u(3, 4)),
+    # ---------------------------------------------------------- products
+    C(operator.matmul, u(3, 4), u(4, 2)), C(np.matmul, u(2, 3, 4), u(4)),
+    C(np.matmul, u(3, 4), u(2, 4, 5)), OP("matmul", u(4), u(2, 4, 3)), OP("matmul", u(4), u(4)),
+    C(np.dot, u(3, 4), u(4)), C(np.dot, u(), u(3)), M("dot", u(3, 4), u(4, 2)),
+    C(np.inner, u(4), u(4)), C(np.inner, u(2, 4), u(3, 4)),
+    C(np.outer, u(3), u(4)),
+    C(np.tensordot, u(2, 3, 4), u(3, 4, 5)), C(np.tensordot, u(3, 4), u(4, 3), axes=([0], [1])),
+    C(np.einsum, "ij,jk->ik", u(2, 3), u(3, 4)), C(np.einsum, "i,i", u(3), u(3)),
+    C(np.einsum, "ij,jk,k->i", u(2, 3), u(3, 4), u(4)), C(np.einsum, "ii->i", u(3, 3)),
+    # ---------------------------------------------------------- shapes and indexing
+    OP("getitem", u(3, 4), (1, slice(None, 2))), OP("getitem", [u(), u(3)], 1),
+    OP("getitem", {"a": u(), "b": u(2)}, "b"), OP("getitem", u(5), np.array([0, 2, 2])),
+    OP("getitem", (u(), u()), slice(0, 1)),
+    C(np.transpose, u(2, 3, 4), (2, 0, 1)), C(np.transpose, u(3, 4)),
+    C(np.transpose, u(2, 3, 4), axes=(1, 0, 2)), M("transpose", u(2, 3, 4), 1, 2, 0),
+    M("transpose", u(3, 4)),
+    A("T", u(3, 4)),
+    C(np.reshape, u(3, 4), (2, 6)), C(np.ravel, u(3, 4)), C(np.squeeze, u(3, 1, 4), axis=1),
+    C(np.expand_dims, u(3), 0), C(np.atleast_1d, u()), C(np.atleast_2d, u(3)),
+    M("reshape", u(3, 4), 4, 3), M("ravel", u(3, 4)), M("flatten", u(3, 4)), M("squeeze", u(1, 4)),
+    C(np.flip, u(3, 4)), C(np.flip, u(3, 4), 1),
+    C(np.broadcast_to, u(4), (3, 4)),
+    C(np.array, [u(), u(), u()]), C(np.asarray, u(3)), C(builtins.list, u(3)),
+    C(builtins.list, (u(), u())), C(builtins.tuple, [u(), u()]), C(np.asanyarray, u(2, 2)),
+    C(np.copy, u(3)), C(np.float64, u()), C(np.float32, u(), h=1e-2, rtol=1e-4, atol=1e-6),
+    M("copy", u(3)), M("astype", u(3), np.float64),
+    C(np.split, u(6), 3), C(np.split, u(2, 6), [1, 4], axis=1), C(np.array_split, u(7), 3),
+    # ---------------------------------------------------------- containers
+    OP("list", u(), u(3), 2), OP("tuple", u(2), u()),
+    OP("dict", u(), u(3), keys=("a", "b")),
+    OP("concat", [u(), u(2)], [u()]), OP("concat", (u(),), (u(), u())),
+    C(np.concatenate, [u(2, 3), u(1, 3)]), C(np.concatenate, [u(2, 3), u(2, 2)], axis=1),
+    C(np.concatenate, [u(2, 3), u(1, 3)], dirs={0: [0.0, RNG.normal(size=(1, 3))]}),
+    C(np.concatenate, [u(2, 2), u(3)], axis=None),
+    C(np.stack, [u(3), u(3)], axis=1), C(np.stack, (u(2, 2), u(2, 2))),
+    C(np.hstack, [u(3), u(2)]), C(np.hstack, [u(2, 3), u(2, 1)]),
+    C(np.vstack, [u(3), u(2, 3)]),
+    # ---------------------------------------------------------- runtime helpers (reverse code)
+    C(runtime.unbroadcast, u(3, 4), u(4), active=[0]),
+    C(runtime.unbroadcast, u(2, 3, 4), u(3, 1), active=[0]),
+    C(runtime.unbroadcast, u(), u(), active=[0]),
+    C(runtime.unreduce, u(3), u(3, 4), 1, False, active=[0]),
+    C(runtime.unreduce, u(), u(3, 4), active=[0]),
+    C(runtime.add_grads, u(3), u(3)), C(runtime.add_grads, u(), u(3)),
+    C(runtime.add_grads, [u(), u(2)], [u(), u(2)]),
+    C(runtime.add_grads, {"a": u()}, {"a": u(), "b": u(2)}),
+    C(runtime.grad_like, u(3, 4), u(3, 4), active=[0]),
+    C(runtime.grad_like, u(3), 0.5, active=[0]),
+    C(runtime.grad_like, [u(), u()], (0.3, 0.4), active=[0]),
+    C(runtime.getitem_grad, [u(), u(2)], 1), C(runtime.getitem_grad, {"a": u()}, "a"),
+    C(runtime.getitem_grad, u(3, 4), (0, 1)),
+    C(runtime.add_at, u(5), u(5), np.array([0, 2, 2]), u(3), active=[0, 3]),
+    C(runtime.add_at, 0.0, u(4), 1, u(), active=[3]),
+    C(runtime.add_at, [u(), u(2)], [0.0, np.zeros(2)], 1, u(2), active=[0, 3]),
+    C(runtime.add_at, [u(), u(), u()], [0.0] * 3, slice(0, 2), [u(), u()], active=[0, 3]),
+    C(runtime.add_at, {"a": u()}, {"a": 0.0, "b": 0.0}, "b", u(), active=[0, 3]),
+    C(runtime.set_zero, u(5), u(5), slice(1, 3), active=[0]),
+    C(runtime.set_zero, [u(), u(2)], [0.0, 0.0], 0, active=[0]),
+    C(runtime.set_zero, {"a": u(), "b": u()}, {}, "a", active=[0]),
+    C(runtime.copy_item, u(3, 4), 1), C(runtime.copy_item, [u(), u(2)], 1),
+    C(runtime.unappend, [u(), u(2), u()]),
+    C(runtime.split_concat, [u(), u(), u()], [0.0], [0.0, 0.0], active=[0]),
+    C(runtime.sum_list_grad, u(2, 3), [u(3), u(), u(2, 3)], active=[0]),
+    C(runtime.extremum_grad, u(2), TIED.max(axis=1), TIED, 1, active=[0]),
+    C(runtime.extremum_grad, u(), TIED.min(), TIED, active=[0]),
+    C(runtime.choose_grad, u(3, 4), u(3, 4) > 0), C(runtime.choose_grad, u(), False),
+    C(runtime.choose_grad, u(), True),
+    C(runtime.prod_grad, u(3), WITH_ZEROS, 1), C(runtime.prod_grad, u(), WITH_ZEROS),
+    C(runtime.prod_grad, u(1, 4), WITH_ZEROS, 0, True), C(runtime.prod_grad, u(), u(5)),
+    C(runtime.prod_grad, u(2), pos(2, 3, 2), (1, 2)),
+    C(runtime.matmul_left, u(3, 2), u(4, 2), u(3, 4), active=[0, 1]),
+    C(runtime.matmul_left, u(), u(4), u(4), active=[0, 1]),
+    C(runtime.matmul_left, u(2, 3), u(4), u(2, 3, 4), active=[0, 1]),
+    C(runtime.matmul_left, u(2, 3), u(2, 4, 3), u(4), active=[0, 1]),
+    C(runtime.matmul_left, u(2, 3, 5), u(2, 4, 5), u(3, 4), active=[0, 1]),
+    C(runtime.matmul_right, u(3, 2), u(3, 4), u(4, 2), active=[0, 1]),
+    C(runtime.matmul_right, u(), u(4), u(4), active=[0, 1]),
+    C(runtime.matmul_right, u(2, 3), u(4), u(2, 4, 3), active=[0, 1]),
+    C(runtime.matmul_right, u(2, 3), u(2, 3, 4), u(4), active=[0, 1]),
+    C(runtime.matmul_right, u(2, 3, 5), u(3, 4), u(2, 4, 5), active=[0, 1]),
+    C(runtime.dot_left, u(3), u(3), u(), active=[0, 1]),
+    C(runtime.dot_left, u(3, 2), u(4, 2), u(3, 4), active=[0, 1]),
+    C(runtime.dot_right, u(3), u(), u(3), active=[0, 1]),
+    C(runtime.dot_right, u(3), u(3, 4), u(4), active=[0, 1]),
+    C(runtime.tensordot_grads, u(2, 5), u(2, 3, 4), u(3, 4, 5)),
+    C(runtime.tensordot_grads, u(4, 2), u(3, 4), u(2, 3), ([0], [1])),
+    C(runtime.einsum_grad, u(2, 4), "ij,jk->ik", (u(2, 3), u(3, 4)), 0),
+    C(runtime.einsum_grad, u(2), "ij,jk,k->i", (u(2, 3), u(3, 4), u(4)), 1),
+    C(runtime.einsum_grad, u(3), "ij,j->j", (u(2, 3), u(3)), 0),
+    C(runtime.transpose_grad, u(2, 3, 4), ((2, 0, 1),)), C(runtime.transpose_grad, u(3, 4)),
+    C(runtime.concat_grads, u(5, 3), [u(2, 3), u(3, 3)], 0, active=[0]),
+    C(runtime.concat_grads, u(7), [u(2, 2), u(3)], None, active=[0]),
+    C(runtime.stack_grads, u(2, 3), [u(3), u(3)], 0, active=[0]),
+    C(runtime.hstack_grads, u(5), [u(2), u(3)], active=[0]),
+    C(runtime.vstack_grads, u(2, 3), [u(3), u(1, 3)], active=[0]),
+    C(runtime.split_grad, [u(2), 0.0, u(2)], u(6), 3, active=[0],
+      dirs={0: [RNG.normal(size=2), 0.0, RNG.normal(size=2)]}),
+    C(runtime.split_grad, [u(2), u(4)], u(6), [2], active=[0]),
+    C(runtime.match_shape, u(4), u(3, 4), active=[0]),
+    C(runtime.match_shape, u(), u(), active=[0]),
+]
+
+
+def _ids():
+    seen = {}
+    out = []
+    for c in CASES:
+        seen[c.label] = seen.get(c.label, 0) + 1
+        out.append(f"{c.label}-{seen[c.label]}")
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids())
+def test_tangent_matches_finite_differences(case):
+    run_case(case)
+
+
+# ----------------------------------------------------------------------------
+# coverage and shape of the tables
+
+
+def _builtin(table):
+    return {k: r for k, r in table.items() if not r.user}
+
+
+def _registered_tangent_keys():
+    keys = {("callable", k) for k in _builtin(rules.T_CALLABLES)}
+    for kind, table in (("op", rules.T_OPERATORS), ("method", rules.T_METHODS),
+                        ("attr", rules.T_ATTRIBUTES)):
+        keys |= {(kind, k) for k in _builtin(table)}
+    return keys
+
+
+def _describe(kind, key):
+    if kind == "callable":
+        obj = rules._KEEP.get(key)
+        return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__name__', obj)}"
+    return f"{kind} {key!r}"
+
+
+def test_every_tangent_rule_has_a_case():
+    covered = {("callable", id(c.key)) if c.kind == "callable" else (c.kind, c.key)
+               for c in CASES}
+    missing = _registered_tangent_keys() - covered
+    assert not missing, "tangent rules without a test case: " + ", ".join(
+        sorted(_describe(*m) for m in missing))
+
+
+def test_every_adjoint_rule_has_a_tangent_rule():
+    missing = []
+    for kind, table, ttable in (("callable", rules.CALLABLES, rules.T_CALLABLES),
+                                ("op", rules.OPERATORS, rules.T_OPERATORS),
+                                ("method", rules.METHODS, rules.T_METHODS),
+                                ("attr", rules.ATTRIBUTES, rules.T_ATTRIBUTES)):
+        for key in _builtin(table):
+            if key not in ttable and not (kind == "op" and key == "append"):
+                missing.append(_describe(kind, key))
+    assert not missing, "adjoint rules without a tangent rule: " + ", ".join(sorted(missing))
+
+
+def _signature(template):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(template).parameters.values()]
+
+
+def test_tangent_parameters_match_the_adjoint_rule():
+    """The transformer binds a statement to both tables the same way."""
+    wrong = []
+    for kind, table, ttable in (("callable", rules.CALLABLES, rules.T_CALLABLES),
+                                ("op", rules.OPERATORS, rules.T_OPERATORS),
+                                ("method", rules.METHODS, rules.T_METHODS),
+                                ("attr", rules.ATTRIBUTES, rules.T_ATTRIBUTES)):
+        for key, rule in _builtin(table).items():
+            trule = ttable.get(key)
+            if trule is not None and _signature(rule.template) != _signature(trule.template):
+                wrong.append(f"{_describe(kind, key)}: {inspect.signature(rule.template)} vs "
+                             f"{inspect.signature(trule.template)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_runtime_helper_rules_take_the_helpers_parameters():
+    """A helper's rule is `(output, *the helper's parameters)`, defaults included."""
+    wrong = []
+    for key, trule in _builtin(rules.T_CALLABLES).items():
+        obj = rules._KEEP[key]
+        if getattr(obj, "__module__", None) != runtime.__name__:
+            continue
+        want = _signature(obj)
+        got = _signature(trule.template)[1:]
+        if want != got:
+            wrong.append(f"{obj.__name__}{inspect.signature(obj)} vs "
+                         f"{trule.name}{inspect.signature(trule.template)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_template_is_a_sum_of_single_tangent_terms():
+    seen = set()
+    for table in (rules.T_CALLABLES, rules.T_OPERATORS, rules.T_METHODS, rules.T_ATTRIBUTES):
+        for rule in _builtin(table).values():
+            if id(rule) not in seen:
+                seen.add(id(rule))
+                assert terms_of(rule), f"{rule.name}: empty template"
+                assert rule.doc, f"{rule.name}: the docstring states the math"
+
+
+def test_runtime_constants_are_nondifferentiable():
+    assert rules.is_nondifferentiable(runtime.zero_grad)
+    assert rules.is_nondifferentiable(runtime.count_reduced)
