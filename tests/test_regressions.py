@@ -6,7 +6,8 @@ imports it from its file (s2sgrad reads the source) and compares
 gradient values, type/shape/dtype).  Files are written by the fuzzer's long mode
 (``S2SGRAD_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz.py``) or by hand.
 
-A file that documents a bug not fixed yet sets ``XFAIL = "reason"``: the test is then
+A file that documents a bug not fixed yet sets ``XFAIL = "reason"`` (keep it on one line,
+so that deleting the line un-marks it): the test is then
 ``xfail(strict=True)``, so fixing the bug makes it XPASS-fail until the line is removed.
 """
 import glob

@@ -564,9 +564,9 @@ def reshape(y, x, *shape, **options):
 
 
 @deftangent(np.flip)
-def flip(y, m, axis=None):
-    """y = flip(m, axis)  →  ẏ = flip(ṁ, axis)   (generated reverse code of cumsum calls it)"""
-    y_dot += np.flip(m_dot, axis)
+def flip(y, x, axis=None):
+    """y = flip(x, axis)  →  ẏ = flip(ẋ, axis)"""
+    y_dot += np.flip(x_dot, axis)
 
 
 @deftangent(np.broadcast_to)

@@ -7,8 +7,7 @@
 # Expected: (d/dx, d/dy) = (0.0, 1.0) at x = 0.1.
 import numpy as np
 
-XFAIL = "compiler bug: a dead assignment `y = np.sin(v0)` in the branch not taken " \
-        "makes the backward pass read v0_bar before it is set (UnboundLocalError)"
+XFAIL = "compiler bug: a dead assignment in the branch not taken makes the backward pass read v0_bar before it is set (UnboundLocalError)"
 
 
 def main(x, y):

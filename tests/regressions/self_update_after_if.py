@@ -1,12 +1,13 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Observed: gradient (0.0, 1.0) -- silently wrong.  x is reassigned in an if/else, so
+# Status: passes since the concurrent compiler edits of this session
+# (kept as a permanent regression test).
+# Observed when found: gradient (0.0, 1.0) -- silently wrong.  x is reassigned in an if/else, so
 #   it is saved/restored rather than renamed; the backward pass of the later
 #   top-level `x = x * 1.0` becomes `x_bar = 0.0` (the adjoint of `x * x` is dropped).
 #   Probably the same root cause as self_update_after_loop.py.
 # Expected: (d/dx, d/dy) = (5.4, 1.0)  (x -> 3x, result 9x^2 + y at x = 0.3).
 import numpy as np
 
-        "reassigned in an if/else loses the adjoint (x_bar = 0.0)"
 
 
 def main(x, y):

@@ -1,5 +1,7 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Observed: gradient (0.0, 0.0) -- silently wrong.  The generated backward pass for
+# Status: passes since the concurrent compiler edits of this session
+# (kept as a permanent regression test).
+# Observed when found: gradient (0.0, 0.0) -- silently wrong.  The generated backward pass for
 #   the top-level `v = v * 3.0` (v is also assigned inside the loop, so it is not
 #   renamed) reads `v_bar = v_bar + v_bar * 3.0; v_bar = 0.0`, which throws the
 #   adjoint away.  The same happens when the self-update comes *before* the loop
@@ -7,8 +9,6 @@
 # Expected: (d/dx, d/dy) = (1.5, 0.0).
 import numpy as np
 
-        "assigned in a loop gets adjoint `v_bar = v_bar + v_bar * 3.0; v_bar = 0.0` " \
-        "(wrong gradient, 0 instead of 1.5)"
 
 
 def main(x, y):

@@ -1,5 +1,7 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Observed: gradient (1.0, 0.0) -- silently wrong.  y is updated in place
+# Status: passes since the concurrent compiler edits of this session
+# (kept as a permanent regression test).
+# Observed when found: gradient (1.0, 0.0) -- silently wrong.  y is updated in place
 #   (`y = x - y`) and later reassigned under an if, so it is saved/restored rather
 #   than renamed; the adjoint of the parameter y and of the new y share `y_bar`
 #   and the contribution through v0 is lost.  (The fuzzer also hit the array
@@ -8,7 +10,6 @@
 # Expected: (d/dx, d/dy) = (1.0, -1.0).
 import numpy as np
 
-        "an if loses the adjoint of the parameter (d/dy 0 instead of -1)"
 
 
 def main(x, y):
