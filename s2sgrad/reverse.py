@@ -313,12 +313,17 @@ class Reverse:
 
     def prepare(self, blocks):
         """Set to 0.0 the adjoints a block may write but that have no value yet."""
-        written = set()
-        for b in blocks:
-            written |= self.writes_of(b)
-        init = sorted(written - self.defined)
-        self.defined |= set(init)
-        return [nodes.assign(n, nodes.const(0.0)) for n in init]
+        init = []
+        while True:             # a zero adjoint may switch on more rules: iterate
+            written = set()
+            for b in blocks:
+                written |= self.writes_of(b)
+            new = sorted(written - self.defined)
+            if not new:
+                break
+            init += new
+            self.defined |= set(new)
+        return [nodes.assign(n, nodes.const(0.0)) for n in sorted(init)]
 
     def if_(self, s):
         pre = self.prepare([s.body, s.orelse])

@@ -7,7 +7,6 @@
 # Expected: (d/dx, d/dy) = (0.0, 1.0) at x = 0.1.
 import numpy as np
 
-XFAIL = "compiler bug: a dead assignment in the branch not taken makes the backward pass read v0_bar before it is set (UnboundLocalError)"
 
 
 def main(x, y):
