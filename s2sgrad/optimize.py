@@ -61,6 +61,31 @@ class _Fold(gast.NodeTransformer):
             return node.body if v else node.orelse
         return node
 
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        ok_l, left = _const_value(node.left)
+        ok_r, right = _const_value(node.right)
+        numbers = (int, float)
+        if ok_l and ok_r and type(left) in numbers and type(right) in numbers:
+            op = _ARITH.get(type(node.op))
+            if op is not None:
+                try:
+                    value = op(left, right)
+                except (ArithmeticError, ValueError):
+                    return node
+                return nodes.const(value) if value >= 0 else gast.UnaryOp(
+                    op=gast.USub(), operand=nodes.const(-value))
+        if isinstance(node.op, gast.Pow) and ok_r and type(right) in numbers:
+            if right == 1:
+                return node.left
+            if right == 0:
+                return nodes.const(1.0)
+        return node
+
+
+_ARITH = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+          gast.Mult: lambda a, b: a * b, gast.Pow: lambda a, b: a ** b}
+
 
 def fold_template(expr):
     """Fold constant tests left by binding template options to constants."""
@@ -72,7 +97,117 @@ def optimize_function(fdef):
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
+    fdef.body = accumulate_in_place(fdef.body)
     return fdef
+
+
+# ------------------------------------------------------- in-place accumulation
+
+def _add_at_target(st):
+    """`g = add_at(g, x, index, v)` → g (the adjoint updated), else None."""
+    if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+            and isinstance(st.value, gast.Call) and nodes.is_name(st.value.func, "add_at") \
+            and len(st.value.args) == 4:
+        first = st.value.args[0]
+        name = st.targets[0].id
+        if nodes.is_name(first, name) or _is_zero(first):
+            return name
+    return None
+
+
+def _other_loads(st, name):
+    """Does `st` read `name` other than as the first argument of its own add_at?"""
+    target = _add_at_target(st)
+    if target == name:
+        return any(name in _loads(a) for a in st.value.args[1:])
+    return name in _loads(st)
+
+
+def accumulate_in_place(body, owned=None):
+    """`g = add_at(g, x, i, v)` copies g so that no other holder of g sees the change.
+    Where g is provably held by nobody else (it was made by `add_at` and has not been
+    read since), the update is done in place: `g = add_at(g, x, i, v, True)`."""
+    owned = set() if owned is None else owned
+    out = []
+    for st in body:
+        if isinstance(st, (gast.For, gast.While)):
+            # inside a loop: names touched only by their own add_at updates stay owned
+            candidates = {n for n in owned | _add_at_names(st.body)
+                          if all(not _other_loads(x, n) for x in _flat(st.body))
+                          and _only_add_at_stores(st.body, n)}
+            entry = (owned | {n for n in candidates if _starts_fresh(out, n)}) & candidates
+            _in_place_loop(st.body, entry)
+            owned = (owned - _stores_all(st.body)) | entry
+            out.append(st)
+            continue
+        if isinstance(st, gast.If):
+            accumulate_in_place(st.body, set(owned))
+            accumulate_in_place(st.orelse, set(owned))
+            owned -= _stores_all([st])
+            out.append(st)
+            continue
+        target = _add_at_target(st)
+        if target is not None:
+            if target in owned and len(st.value.args) == 4:
+                st.value.args.append(nodes.const(True))
+            owned.discard(target)
+            for n in list(owned):
+                if _other_loads(st, n):
+                    owned.discard(n)
+            owned.add(target)            # add_at returns an array nobody else holds
+            out.append(st)
+            continue
+        for n in list(owned):
+            if _other_loads(st, n) or n in _stores(st):
+                owned.discard(n)
+        out.append(st)
+    return body
+
+
+def _flat(stmts):
+    for st in stmts:
+        yield st
+        if isinstance(st, gast.If):
+            yield from _flat(st.body)
+            yield from _flat(st.orelse)
+        elif isinstance(st, (gast.For, gast.While)):
+            yield from _flat(st.body)
+
+
+def _add_at_names(stmts):
+    return {n for n in (_add_at_target(x) for x in _flat(stmts)) if n}
+
+
+def _only_add_at_stores(stmts, name):
+    for x in _flat(stmts):
+        if name in _stores(x) and _add_at_target(x) != name:
+            return False
+    return True
+
+
+def _stores_all(stmts):
+    out = set()
+    for x in _flat(stmts):
+        out |= _stores(x)
+    return out
+
+
+def _starts_fresh(before, name):
+    """Is `name` 0.0 (or unset) at this point of the straight-line code `before`?"""
+    for st in reversed(before):
+        if name in _stores(st):
+            return isinstance(st, gast.Assign) and _is_zero(st.value)
+        if not isinstance(st, gast.Expr) and not isinstance(st, gast.Assign):
+            return False
+    return False
+
+
+def _in_place_loop(stmts, owned):
+    for x in _flat(stmts):
+        target = _add_at_target(x)
+        if target in owned and len(x.value.args) == 4 and nodes.is_name(
+                x.value.args[0], target):
+            x.value.args.append(nodes.const(True))
 
 
 # ------------------------------------------------------------ first writes

@@ -105,9 +105,15 @@ def getitem_grad(g, index):
     return g[index]
 
 
-def add_at(g, x, index, v):
-    """The adjoint of `x` after adding `v` at `x[index]` (a new value: never in place
-    on an adjoint somebody else may hold)."""
+def add_at(g, x, index, v, in_place=False):
+    """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
+    updated when the optimizer proved nobody else holds it (`in_place`)."""
+    if in_place and isinstance(g, np.ndarray) and g.shape == np.shape(x):
+        if _is_basic_index(index):
+            g[index] += v
+        else:
+            np.add.at(g, index, v)
+        return g
     if isinstance(x, dict):
         out = dict(g) if isinstance(g, dict) else {}
         out[index] = add_grads(out[index], v) if index in out else v

@@ -675,7 +675,7 @@ def getitem_grad_(y, g, index):
 
 
 @deftangent(runtime.add_at)
-def add_at_(y, g, x, index, v):
+def add_at_(y, g, x, index, v, in_place=False):
     """y = add_at(g, x, index, v)  →  ẏ = add_at(ġ, x, index, 0) + add_at(0, x, index, v̇)"""
     y_dot += add_at(g_dot, x, index, zero_grad(v))
     y_dot += add_at(0.0, x, index, v_dot)
