@@ -377,7 +377,7 @@ class Reverse:
     def forward_pass(self, body, backward):
         needed = self.needed_names(backward)
         tr = self.trace
-        save = {n for n in needed if n in tr.overwritten}
+        save = {n for n in needed if n in tr.overwritten and n not in tr.invariant}
         # loop counters of while loops nested in other loops are saved per run
         stacks = {}
         for n in sorted(save):

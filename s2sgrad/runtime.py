@@ -16,10 +16,12 @@ def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast."""
     if type(g) is float:
         return g
-    xs = np.shape(x)
-    gs = np.shape(g)
+    xs = x.shape if type(x) is np.ndarray else np.shape(x)
+    gs = g.shape if type(g) is np.ndarray else np.shape(g)
     if gs == xs:
         return g
+    if not xs and type(x) is not list:
+        return np.sum(g)
     if type(x) in (list, tuple) and type(g) in (list, tuple):
         raise GradientError(
             "`+` joined two lists that s2sgrad could not tell apart from numbers; "
@@ -75,8 +77,12 @@ def zero_grad(x):
 
 def grad_like(g, x):
     """The adjoint `g` converted to the type, shape and dtype of its argument `x`."""
+    if type(x) is float and type(g) is float:
+        return g
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape:
+            return g
         g = np.asarray(g, dtype=dtype)
         if g.shape != x.shape:
             g = np.broadcast_to(g, x.shape).copy()
@@ -210,8 +216,12 @@ def sum_list_grad(g, xs):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
-    shape = np.shape(x)
-    if axis is not None and not keepdims:
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if axis is None:
+        if np.ndim(g) == 0:
+            return np.full(shape, g)
+        return np.broadcast_to(g, shape)
+    if not keepdims:
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes)
@@ -220,9 +230,9 @@ def unreduce(g, x, axis=None, keepdims=False):
 
 def count_reduced(x, axis=None):
     """How many elements a reduction over `axis` combines."""
-    shape = np.shape(x)
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if axis is None:
-        return int(np.prod(shape, dtype=np.int64)) if shape else 1
+        return math.prod(shape)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     n = 1
     for a in axes:

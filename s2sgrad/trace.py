@@ -130,6 +130,7 @@ class Trace:
     maybe_container: set = field(default_factory=set)
     user_names: set = field(default_factory=set)
     scalars: set = field(default_factory=set)
+    invariant: set = field(default_factory=set)
 
     @property
     def result(self):
@@ -536,6 +537,15 @@ def _dependencies(s):
     return [], []
 
 
+def _outermost_loops(body):
+    for s in body:
+        if isinstance(s, (For, While)):
+            yield s
+        elif isinstance(s, If):
+            yield from _outermost_loops(s.body)
+            yield from _outermost_loops(s.orelse)
+
+
 def analyse(trace):
     """Fill in `active`, `overwritten` and `maybe_container` (flow-insensitive)."""
     stmts = list(walk(trace.body))
@@ -553,6 +563,18 @@ def analyse(trace):
                     in_loop.add(x.count_name)
     trace.overwritten = {n for n, c in counts.items() if c > 1} | in_loop | \
         (set(counts) & set(trace.params))
+    # a loop-invariant value (defined once, inside a loop, from operands the loop never
+    # changes) is the same in every iteration: nothing to save per iteration
+    trace.invariant = set()
+    for loop in _outermost_loops(trace.body):
+        changed_in_loop = {d for x in walk(loop.body) for d in defs(x)} | set(defs(loop))
+        changed_in_loop |= {x.count_name for x in walk([loop]) if isinstance(x, While)}
+        for s in walk(loop.body):
+            if isinstance(s, Assign) and counts.get(s.target) == 1 \
+                    and s.kind in ("op", "copy", "const", "nondiff") \
+                    and not getattr(s, "tangent_only", False) \
+                    and not set(s.reads()) & changed_in_loop:
+                trace.invariant.add(s.target)
     # a top-level first definition has no old value worth saving
     seen = set(trace.params)
     for s in trace.body:

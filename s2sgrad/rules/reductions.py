@@ -18,7 +18,7 @@ def sum_(y, x, axis=None, dtype=None, out=None, keepdims=False):
 @defadjoint(np.mean, methods=["mean"])
 def mean(y, x, axis=None, dtype=None, out=None, keepdims=False):
     """y = mean(x)  →  x̄ += ȳ / n broadcast back to x's shape"""
-    x_bar += unreduce(y_bar, x, axis, keepdims) / count_reduced(x, axis)
+    x_bar += unreduce(y_bar / count_reduced(x, axis), x, axis, keepdims)
 
 
 @defadjoint(np.prod, methods=["prod"])
