@@ -24,5 +24,8 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]' || echo "optional peers not installed; benchmarking what is there"
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) benchmarks/run.py
 
+fuzz: $(STAMP)
+	S2SGRAD_FUZZ_EXAMPLES=$${EXAMPLES:-5000} $(PY) -m pytest -q tests/test_fuzz.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

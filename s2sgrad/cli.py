@@ -65,7 +65,8 @@ def build_parser():
                    help="function to differentiate (repeatable; default: every public "
                    "top-level function)")
     c.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
-                   help="reverse mode (gradients); forward mode is not available yet")
+                   help="reverse mode writes grad_<f> (gradients); forward mode writes "
+                        "jvp_<f> (value and directional derivative)")
     c.add_argument("-o", "--output", help="where to write (default: FILE_grad.py)")
     c.set_defaults(handler=cmd_transform)
 
@@ -179,8 +180,6 @@ def highlight(text, color):
 
 def cmd_transform(args):
     from .standalone import load_file, transform
-    if args.mode == "forward":
-        raise UsageError("forward mode is not available yet (use --mode reverse)")
     sf = load_file(args.file, args.import_)
     names = args.functions or sf.public()
     if not names:
@@ -189,13 +188,14 @@ def cmd_transform(args):
     out = args.output or os.path.splitext(args.file)[0] + "_grad.py"
     command = "s2sgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv[1:2] == ["transform"] else _rebuild_command(args, out)
-    text = transform(sf, names, 0 if wrt is None else wrt, command)
+    text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode)
     folder = os.path.dirname(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, out)
-    print(f"wrote {out}: {', '.join('grad_' + n for n in names)}", file=sys.stderr)
+    prefix = "grad_" if args.mode == "reverse" else "jvp_"
+    print(f"wrote {out}: {', '.join(prefix + n for n in names)}", file=sys.stderr)
     return 0
 
 

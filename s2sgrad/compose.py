@@ -35,14 +35,34 @@ def _is_float_like(x):
     return False
 
 
-def _compile_jvp(parsed, active, name, extra_closure=None):
+def _compile_jvp(parsed, active, name, extra_closure=None, full=False):
     graph = JvpGraph(root_globals=parsed.namespace)
     fdef, env = jvp_definition(parsed, active, name, graph)
     defs = graph.definitions() + [fdef]
-    made, full, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
+    made, text, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
                                                    name)
     source = "\n\n".join(emit.source(d) for d in defs)
+    if full:
+        return made[name], source, filename
     return made[name], source
+
+
+class CompiledTangent:
+    """Forward-mode code of one function, shaped like `api.Compiled` for the CLI."""
+
+    def __init__(self, fn, source, filename):
+        self.grad_fn = fn
+        self.source = source
+        self.filename = filename
+
+
+def compile_tangent(func, active):
+    """`jvp_f(params..., <active>_dot...)` → (value, tangent), for `s2sgrad transform
+    --mode forward`."""
+    parsed = parse_function(func)
+    fn, source, filename = _compile_jvp(parsed, tuple(active),
+                                        f"jvp_{unwrap(func).__name__}", full=True)
+    return CompiledTangent(fn, source, filename)
 
 
 class JVPFunction:

@@ -269,8 +269,10 @@ def user_code(sf):
     return out
 
 
-def transform(sf, names, wrt, command):
-    """The text of a module with `grad_<name>` for each function in `names`."""
+def transform(sf, names, wrt, command, mode="reverse"):
+    """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
+    each function in `names`."""
+    prefix = "grad_" if mode == "reverse" else "jvp_"
     from . import api, __version__
     from .explain import closure_bindings
     taken = {n.id for node in sf.kept for n in ast.walk(node) if isinstance(n, ast.Name)
@@ -282,7 +284,11 @@ def transform(sf, names, wrt, command):
             indices, is_tuple = api.resolve_wrt(func, wrt)
         except S2SGradError as exc:
             raise UsageError(str(exc)) from None
-        comp = api.compile_gradient(func, indices, is_tuple)
+        if mode == "reverse":
+            comp = api.compile_gradient(func, indices, is_tuple)
+        else:
+            from .compose import compile_tangent
+            comp = compile_tangent(func, indices)
         for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
             if k in bindings and bindings[k] is not v or k in taken:
                 raise S2SGradError(f"cannot write one module: the name `{k}` means "
@@ -291,7 +297,7 @@ def transform(sf, names, wrt, command):
         renames = {}
         for name, src in split_defs(comp.source):
             src = _rename(src, renames)
-            if name.startswith("grad_") and name == f"grad_{fname}":
+            if name == f"{prefix}{fname}":
                 if name in taken:
                     raise S2SGradError(f"{sf.path} already defines {name}; rename it")
                 grads.append(name)
@@ -312,8 +318,11 @@ def transform(sf, names, wrt, command):
             f"# Regenerate: run the same command again after changing {base}.",
             "# Needs NumPy and the standard library only; it does not import s2sgrad.",
             f'"""Gradients of {base}: {", ".join(grads)}.', "",
-            "grad_<f>(<f's arguments>, <output>_bar=1.0) returns the gradient of f with",
-            f"respect to argument(s) {wrt!r}, scaled by the output adjoint.", '"""',
+            *(["grad_<f>(<f's arguments>, <output>_bar=1.0) returns the gradient of f with",
+               f"respect to argument(s) {wrt!r}, scaled by the output adjoint."]
+              if mode == "reverse" else
+              ["jvp_<f>(<f's arguments>, <x>_dot, ...) returns (f(...), the derivative of f",
+               f"along the tangents of argument(s) {wrt!r})."]), '"""',
             "import math", "", "import numpy as np"] + imports
     parts = ["\n".join(head) + "\n"]
     parts.append(f"# {'-' * 20} copied from {base} (imports, constants, functions)\n\n"

@@ -133,9 +133,18 @@ def test_import_runs_the_top_level(model, tmp_path, capsys):
     assert code == 0 and (tmp_path / "marker.txt").exists()
 
 
-def test_forward_mode_is_a_usage_error(model, capsys):
-    code, _, err = run(["transform", model, "--mode", "forward"], capsys)
-    assert code == 2 and "forward mode is not available yet" in err
+def test_forward_mode_writes_jvp_functions(model, tmp_path, capsys):
+    out = tmp_path / "j.py"
+    code, _, _ = run(["transform", model, "-f", "griewank", "--mode", "forward",
+                      "--wrt", "0,1", "-o", out], capsys)
+    assert code == 0
+    ns = {}
+    exec(compile(out.read_text(), str(out), "exec"), ns)
+    assert "import s2sgrad" not in out.read_text()
+    value, tangent = ns["jvp_griewank"](1.5, 0.5, 1.0, 0.0)
+    assert tangent == pytest.approx(3.01184, abs=1e-4)       # d/dx1, the notes' value
+    value, tangent = ns["jvp_griewank"](1.5, 0.5, 0.0, 1.0)
+    assert tangent == pytest.approx(-13.72396, abs=1e-4)     # d/dx2
 
 
 def test_refused_function_writes_nothing(tmp_path, capsys):
