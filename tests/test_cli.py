@@ -140,7 +140,7 @@ def test_forward_mode_writes_jvp_functions(model, tmp_path, capsys):
     assert code == 0
     ns = {}
     exec(compile(out.read_text(), str(out), "exec"), ns)
-    assert "\nimport s2sgrad" not in out.read_text() and "from s2sgrad" not in out.read_text()
+    assert not re.search(r"^\s*(import|from) s2sgrad", out.read_text(), re.MULTILINE)
     value, tangent = ns["jvp_griewank"](1.5, 0.5, 1.0, 0.0)
     assert tangent == pytest.approx(3.01184, abs=1e-4)       # d/dx1, the notes' value
     value, tangent = ns["jvp_griewank"](1.5, 0.5, 0.0, 1.0)
