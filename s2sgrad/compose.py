@@ -283,7 +283,8 @@ class SecondDerivative:
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
-        (self.j,), self.is_tuple = api.resolve_wrt(inner.func, wrt), False
+        (self.j,), _ = api.resolve_wrt(inner.func, wrt)
+        self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)
 
     @property

@@ -384,6 +384,8 @@ class Reverse:
             stacks[n] = self.fresh(f"saved_{n}")
         self._save = save
         self._stacks = stacks
+        self._shape_only = {n for n in save if n not in tr.scalars
+                            and _only_shape_reads(backward, n)}
         code = self.emit_forward(body, in_loop=False)
         first = [nodes.assign(stacks[n], nodes.list_([])) for n in sorted(stacks)]
         # values saved before their first assignment start as None
@@ -432,8 +434,11 @@ class Reverse:
         return out
 
     def push(self, n):
+        value = nodes.name(n)
+        if n in self._shape_only:
+            value = nodes.call("ShapeOf", [value])       # the backward pass needs no more
         return nodes.expr_stmt(nodes.call(
-            nodes.attribute(nodes.name(self._stacks[n]), "append"), [nodes.name(n)]))
+            nodes.attribute(nodes.name(self._stacks[n]), "append"), [value]))
 
     def resolve_restores(self, backward, stacks):
         def fix(stmts):
@@ -509,6 +514,27 @@ def _flatten(stmts):
             yield from _flatten(st.orelse)
         elif isinstance(st, (gast.For, gast.While)):
             yield from _flatten(st.body)
+
+
+_SHAPE_ARGS = {"unbroadcast": 1, "unreduce": 1, "count_reduced": 0}
+
+
+def _only_shape_reads(backward, name):
+    """Is `name` read by the backward code only for its shape (`unbroadcast(g, name)`)?"""
+    shape_uses = 0
+    loads = 0
+    for st in _flatten(backward):
+        if isinstance(st, _Restore):
+            continue
+        for n in gast.walk(st):
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
+                    and n.func.id in _SHAPE_ARGS and len(n.args) > _SHAPE_ARGS[n.func.id]:
+                arg = n.args[_SHAPE_ARGS[n.func.id]]
+                if isinstance(arg, gast.Name) and arg.id == name:
+                    shape_uses += 1
+            elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == name:
+                loads += 1
+    return loads == shape_uses
 
 
 def _has_code(stmts):

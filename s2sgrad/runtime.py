@@ -42,6 +42,18 @@ def match_shape(t, y):
     return np.broadcast_to(t, np.shape(y))
 
 
+class ShapeOf:
+    """What the backward pass keeps of a value it only needs the shape of."""
+    __slots__ = ("shape", "ndim")
+
+    def __init__(self, x):
+        self.shape = x.shape if type(x) is np.ndarray else np.shape(x)
+        self.ndim = len(self.shape)
+
+    def __repr__(self):
+        return f"ShapeOf{self.shape}"
+
+
 def add_grads(a, b):
     """a + b for adjoints, elementwise for lists, tuples and dicts."""
     if type(a) is float and type(b) is float:

@@ -201,7 +201,8 @@ def split_defs(text):
 def runtime_sources(names):
     """Source of the runtime helpers `names`, with the helpers they call, in file order."""
     pool = {n: v for n, v in vars(runtime).items()
-            if inspect.isfunction(v) and v.__module__ == runtime.__name__}
+            if (inspect.isfunction(v) or inspect.isclass(v))
+            and v.__module__ == runtime.__name__}
     need, todo = set(), [n for n in names if n in pool]
     while todo:
         n = todo.pop()
@@ -210,7 +211,7 @@ def runtime_sources(names):
         need.add(n)
         src = inspect.getsource(pool[n])
         todo += [m for m in set(re.findall(r"[A-Za-z_]\w*", src)) if m in pool]
-    order = sorted(need, key=lambda n: pool[n].__code__.co_firstlineno)
+    order = sorted(need, key=lambda n: inspect.getsourcelines(pool[n])[1])
     text = "".join(inspect.getsource(pool[n]) + "\n\n" for n in order)
     return order, text
 

@@ -640,7 +640,7 @@ def vstack(y, xs):
 # Most are linear in the adjoint they transform: the tangent applies the same helper
 # to the adjoint's tangent. Shape-only arguments (the `x` of unbroadcast(g, x)) carry
 # no tangent.
-nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.clip_mask)
+nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.clip_mask, runtime.ShapeOf)
 
 
 @deftangent(runtime.unbroadcast)
