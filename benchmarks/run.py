@@ -5,6 +5,8 @@
     python benchmarks/run.py --quick         # a few samples: smoke test
     python benchmarks/run.py --only mlp,rnn  # some workloads
     python benchmarks/run.py --json out.json # also write every number as JSON
+    python benchmarks/run.py --plot          # also draw benchmarks/results.png (matplotlib)
+    python benchmarks/run.py --readme        # also rewrite the tables in the top-level README.md
 
 Everything runs in one process.  For each workload the implementations are
 timed round-robin (one sample of each, then the next round, with the starting
@@ -28,10 +30,13 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
+import shlex  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 import numpy as np  # noqa: E402

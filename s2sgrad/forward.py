@@ -277,6 +277,10 @@ def jvp_definition(parsed, wrt, name, graph, doc=None):
     tr = build_trace(parsed, wrt)
     gen = Tangent(tr, graph)
     body = gen.run()
+    # parameters without a tangent that later carry one (an accumulator passed in) start at 0
+    for i, p in enumerate(tr.params):
+        if i not in wrt and p in tr.active:
+            body.insert(0, nodes.assign(dot(p), nodes.call("zero_grad", [nodes.name(p)])))
     result = tr.result
     if isinstance(result, str) and result in tr.active:
         out_dot = nodes.name(dot(result))
