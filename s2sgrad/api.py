@@ -18,6 +18,7 @@ from .parse import parse_function, unwrap
 from .reverse import reverse, gradient_function, bar
 from . import trace as trace_mod
 from . import calls
+from .optimize_trace import optimize_trace
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
 
@@ -119,6 +120,10 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
     tr = build_trace(parsed, wrt, [p for p, k in zip(params, kinds) if k])
+    if optimize and optimize_trace(tr):
+        trace_mod.analyse(tr)                   # the facts follow the rewritten trace
+        tr.scalars = trace_mod.infer_scalars(tr, {p for p, k in zip(params, kinds) if k})
+        tr.maybe_container -= tr.scalars
     tr.tuple_wrt = is_tuple
     generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
     adj = reverse(tr, call_hook=generator.hook)

@@ -48,6 +48,7 @@ class CallGraph:
         self.env = {}
         self.names = set()
         self.root_globals = root_globals
+        self.has_stores = False       # does any generated pair store into arrays?
 
     def hook(self, rev, s):
         from .reverse import bar
@@ -117,6 +118,8 @@ class CallGraph:
                     self._fresh_name(f"{func.__name__}_bwd"), active)
         self.pairs[key] = pair
         tr = build_trace(parsed, active)
+        from .trace import SetItem
+        self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
         rev = Reverse(tr, call_hook=self.hook)
         adj = rev.run()
         # what the backward pass reads from the forward pass

@@ -134,19 +134,36 @@ class VJPFunction:
                     parsed, defs, [pair.fwd, pair.bwd], graph.env, pair.fwd)
                 self.source = "\n\n".join(emit.source(d) for d in defs)
                 self._pair = (made[pair.fwd], made[pair.bwd])
+                self._copy_arrays = graph.has_stores
             return self._pair
 
     def __call__(self, *args, **kwargs):
         fwd, bwd = self._get()
         value, saved = fwd(*args, **kwargs)
         wrt, is_tuple, bound = self.wrt, self.is_tuple, args
+        copy_arrays, keep = self._copy_arrays, {id(a) for a in args}
 
         def pullback(cotangent):
             from .runtime import grad_like
-            raw = bwd(saved, cotangent)
+            # the backward pass pops its stacks: run it on a copy so pullback can be
+            # called again
+            raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
             outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
             return outs if is_tuple else outs[0]
         return value, pullback
+
+
+def _fresh(value, copy_arrays, keep):
+    """A copy of saved forward state deep enough for the backward pass to consume."""
+    if isinstance(value, list):
+        return [_fresh(v, copy_arrays, keep) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_fresh(v, copy_arrays, keep) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v, copy_arrays, keep) for k, v in value.items()}
+    if copy_arrays and isinstance(value, np.ndarray) and id(value) not in keep:
+        return value.copy()
+    return value
 
 
 def vjp(func, wrt=0):

@@ -129,7 +129,10 @@ class Reverse:
     def header(self, s):
         text = _source_of(s.node)
         line = getattr(s.node, "lineno", None)
-        return nodes.comment(f"grad of: {text}" + (f"  (line {line})" if line else ""))
+        note = f"line {line}" if line else ""
+        if getattr(s, "fused", None):
+            note += f"; fused: {s.fused}, adjoint y·(1 - y)"
+        return nodes.comment(f"grad of: {text}" + (f"  ({note.lstrip('; ')})" if note else ""))
 
     def assign(self, s):
         tr = self.trace

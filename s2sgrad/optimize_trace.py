@@ -1,0 +1,152 @@
+"""Optimizations on the trace, before the reverse pass (part of stage 6).
+
+- `eliminate_common_subexpressions`: in straight-line top-level code, a statement that
+  repeats an earlier pure operation on the same operands (`v3 = x1 / x2` after
+  `v1 = x1 / x2`) is dropped and its name replaced by the earlier one. The value is then
+  computed once and its adjoint accumulates in one place.
+- `fuse_sigmoid`: `1 / (1 + exp(-x))` written out by hand gets the cheap derivative of
+  the notes, `x̄ += ȳ·y·(1 - y)`, instead of the chain of four adjoints.
+
+Both take a `Trace` and change it in place; the facts (`active`, ...) are recomputed by
+the caller afterwards.
+"""
+import math
+
+import gast
+import numpy as np
+
+from . import emit, rules
+from .nodes import Const
+from .trace import Assign, If, For, While, Return, walk, defs, _apply_renames
+
+_PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg")
+
+
+def _key(s):
+    if s.kind != "op" or getattr(s, "tangent_only", False):
+        return None
+    module = s.rule.template.__module__.rsplit(".", 1)[-1]
+    if module not in _PURE_MODULES:
+        return None
+    return emit.expression_source(s.expr)
+
+
+def eliminate_common_subexpressions(trace):
+    counts = {}
+    for s in walk(trace.body):
+        for d in defs(s):
+            counts[d] = counts.get(d, 0) + 1
+    stored = {d for s in walk(trace.body) if not isinstance(s, Assign) for d in defs(s)}
+    seen = {}
+    mapping = {}
+    body = []
+    for s in trace.body:
+        if mapping:
+            _apply_renames(s, mapping)
+        if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
+            key = _key(s)
+            operands = [a for a in s.reads()]
+            if key is not None and all(counts.get(a, 0) <= 1 for a in operands):
+                if key in seen:
+                    mapping[s.target] = seen[key]
+                    continue
+                seen[key] = s.target
+        body.append(s)
+    trace.body = body
+    return bool(mapping)
+
+
+_EXPS = {id(np.exp), id(math.exp)}
+
+
+def fuse_sigmoid(trace):
+    """Find y = 1 / (1 + exp(-x)) as four straight-line statements whose temporaries
+    are used once, and give the last one the sigmoid adjoint."""
+    uses = {}
+    for s in walk(trace.body):
+        for r in (s.reads() if hasattr(s, "reads") else []):
+            uses[r] = uses.get(r, 0) + 1
+        if isinstance(s, (If, While)):
+            uses[s.test] = uses.get(s.test, 0) + 1
+        if isinstance(s, For):
+            for a in s.range_args:
+                if isinstance(a, str):
+                    uses[a] = uses.get(a, 0) + 1
+        if isinstance(s, Return) and isinstance(s.value, str):
+            uses[s.value] = uses.get(s.value, 0) + 1
+    found = False
+    for block in _blocks(trace.body):
+        by_target = {s.target: s for s in block if isinstance(s, Assign)}
+        for s in block:
+            if not _is_op(s, "divide") or s.args[0] != Const(1) and s.args[0] != Const(1.0):
+                continue
+            den = by_target.get(s.args[1])
+            if den is None or uses.get(den.target) != 1 or not _is_op(den, "add"):
+                continue
+            one, e = den.args
+            if isinstance(one, str):
+                one, e = e, one
+            if one not in (Const(1), Const(1.0)) or not isinstance(e, str):
+                continue
+            ex = by_target.get(e)
+            if ex is None or uses.get(e) != 1 or not _is_exp(ex):
+                continue
+            neg = by_target.get(ex.args[0]) if isinstance(ex.args[0], str) else None
+            if neg is None or uses.get(neg.target) != 1 or not _is_op(neg, "negative"):
+                continue
+            if not isinstance(neg.args[0], str):
+                continue
+            for temp in (neg, ex, den):
+                temp.kind = "nondiff"            # no adjoint of its own
+            s.rule = SIGMOID
+            s.args = [neg.args[0]]
+            s.kwargs = {}
+            s.fused = f"sigmoid of {neg.args[0]}"
+            found = True
+    return found
+
+
+def _blocks(body):
+    yield body
+    for s in body:
+        if isinstance(s, If):
+            yield from _blocks(s.body)
+            yield from _blocks(s.orelse)
+        elif isinstance(s, (For, While)):
+            yield from _blocks(s.body)
+
+
+def _is_op(s, name):
+    return isinstance(s, Assign) and s.kind == "op" and s.rule.name == name and not s.kwargs
+
+
+def _is_exp(s):
+    if not (isinstance(s, Assign) and s.kind == "op" and len(s.args) == 1 and not s.kwargs):
+        return False
+    return s.rule is rules.CALLABLES.get(id(np.exp)) or s.rule is rules.CALLABLES.get(
+        id(math.exp))
+
+
+def _sigmoid(y, x):
+    """y = 1 / (1 + e⁻ˣ)  →  x̄ += ȳ·y·(1 - y)"""
+    x_bar += y_bar * y * (1.0 - y)  # noqa: F821
+
+
+def _sigmoid_tangent(y, x):
+    """y = 1 / (1 + e⁻ˣ)  →  ẏ = ẋ·y·(1 - y)"""
+    y_dot += x_dot * y * (1.0 - y)  # noqa: F821
+
+
+SIGMOID = rules.Rule(_sigmoid, name="sigmoid")
+SIGMOID_TANGENT = rules.Rule(_sigmoid_tangent, name="sigmoid")
+
+
+def optimize_trace(trace):
+    """Run the trace passes; True if anything changed."""
+    changed = eliminate_common_subexpressions(trace)
+    changed |= fuse_sigmoid(trace)
+    return changed
+
+
+__all__ = ["optimize_trace", "eliminate_common_subexpressions", "fuse_sigmoid", "SIGMOID",
+           "gast"]
