@@ -1,0 +1,261 @@
+"""The optimizer: each pass as source in → source out, and the corpus run optimized and
+unoptimized (a difference points at the optimizer)."""
+import math
+import textwrap
+
+import gast
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad import emit, optimize
+
+try:
+    from .numeric import numerical_grad
+except ImportError:
+    from numeric import numerical_grad
+
+
+def run_pass(fn, source):
+    tree = gast.parse(textwrap.dedent(source))
+    fdef = tree.body[0]
+    fdef.body = fn(fdef.body)
+    return emit.source(fdef)
+
+
+def same(a, b):
+    assert textwrap.dedent(a).strip() == textwrap.dedent(b).strip()
+
+
+def test_first_write_turns_an_add_to_a_known_zero_into_a_definition():
+    out = run_pass(optimize.first_writes, """
+        def f(g):
+            x_bar = 0.0
+            x_bar = x_bar + g * 2
+            y_bar = x_bar + 1
+        """)
+    same(out, """
+        def f(g):
+            x_bar = 0.0
+            x_bar = g * 2
+            y_bar = x_bar + 1
+        """)
+
+
+def test_first_write_inside_a_loop_after_a_reset():
+    out = run_pass(optimize.first_writes, """
+        def f(n, g):
+            a_bar = 0.0
+            for i in range(n):
+                a_bar = a_bar + g
+                b = a_bar
+                a_bar = 0.0
+        """)
+    same(out, """
+        def f(n, g):
+            a_bar = 0.0
+            for i in range(n):
+                a_bar = g
+                b = a_bar
+                a_bar = 0.0
+        """)
+
+
+def test_first_write_keeps_the_sum_when_a_branch_may_have_written():
+    src = """
+        def f(c, g):
+            a_bar = 0.0
+            if c:
+                a_bar = g
+            a_bar = a_bar + g
+        """
+    same(run_pass(optimize.first_writes, src), src)
+
+
+def test_algebra():
+    out = run_pass(optimize.simplify, """
+        def f(a, b, g):
+            x = a + -b
+            y = g * 1.0
+            z = -(-g)
+            w = a - -b
+            v = a + -g * b / 2
+        """)
+    same(out, """
+        def f(a, b, g):
+            x = a - b
+            y = g
+            z = g
+            w = a + b
+            v = a - g * b / 2
+        """)
+
+
+def test_dead_adjoints_are_removed_but_pops_stay():
+    out = run_pass(lambda b: optimize.dead_adjoints(b, set()), """
+        def f(g, saved):
+            a_bar = g * 2
+            b_bar = g * 3
+            c = saved.pop()
+            return b_bar
+        """)
+    same(out, """
+        def f(g, saved):
+            b_bar = g * 3
+            c = saved.pop()
+            return b_bar
+        """)
+
+
+def test_dead_adjoint_reset_in_a_loop_that_is_overwritten_before_use():
+    out = run_pass(lambda b: optimize.dead_adjoints(b, set()), """
+        def f(n, g):
+            for i in range(n):
+                a_bar = g
+                h = a_bar * 2
+                a_bar = 0.0
+            return h
+        """)
+    same(out, """
+        def f(n, g):
+            for i in range(n):
+                a_bar = g
+                h = a_bar * 2
+            return h
+        """)
+
+
+def test_in_place_accumulation_only_for_unshared_adjoints():
+    out = run_pass(optimize.accumulate_in_place, """
+        def f(x, g, h):
+            x_bar = add_at(0.0, x, 0, g)
+            x_bar = add_at(x_bar, x, 1, h)
+            y_bar = x_bar
+            x_bar = add_at(x_bar, x, 2, h)
+        """)
+    same(out, """
+        def f(x, g, h):
+            x_bar = add_at(0.0, x, 0, g)
+            x_bar = add_at(x_bar, x, 1, h, True)
+            y_bar = x_bar
+            x_bar = add_at(x_bar, x, 2, h)
+        """)
+
+
+def test_in_place_accumulation_in_a_loop():
+    out = run_pass(optimize.accumulate_in_place, """
+        def f(xs, g, n):
+            xs_bar = 0.0
+            for t in range(n):
+                xs_bar = add_at(xs_bar, xs, t, g)
+            return xs_bar
+        """)
+    same(out, """
+        def f(xs, g, n):
+            xs_bar = 0.0
+            for t in range(n):
+                xs_bar = add_at(xs_bar, xs, t, g, True)
+            return xs_bar
+        """)
+
+
+def test_constant_folding_of_rule_options():
+    expr = gast.parse("y_bar * 2 * a ** (2 - 1) if None is None else 0").body[0].value
+    assert emit.expression_source(optimize.fold_template(expr)).strip("()") == "y_bar * 2 * a"
+
+
+# ------------------------------------------------------------- trace passes
+
+def griewank(x1, x2):
+    return (np.sin(x1 / x2) + x1 / x2 - np.exp(x2)) * (x1 / x2 - np.exp(x2))
+
+
+def code_only(source):
+    return "\n".join(line for line in source.splitlines() if not line.strip().startswith("#"))
+
+
+def test_common_subexpressions_are_computed_once():
+    source = code_only(s2sgrad.grad(griewank, wrt=(0, 1)).source)
+    assert source.count("x1 / x2") == 1
+    assert source.count("np.exp(x2)") == 1
+    unoptimized = code_only(s2sgrad.grad(griewank, wrt=(0, 1), optimize=False).source)
+    assert unoptimized.count("x1 / x2") == 3
+
+
+def sigmoid_sum(w, x):
+    return np.sum(1.0 / (1.0 + np.exp(-(x @ w))))
+
+
+def test_sigmoid_is_fused_into_its_cheap_derivative():
+    g = s2sgrad.grad(sigmoid_sum)
+    w, x = np.array([0.3, -0.2]), np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.1]])
+    np.testing.assert_allclose(g(w, x), numerical_grad(sigmoid_sum, (w, x), 0), rtol=1e-7)
+    assert "* (1.0 - v5)" in g.source and "np.exp" not in g.source.split("backward")[1]
+
+
+# ------------------------------------------------- optimized == unoptimized
+
+def loop_fn(x, n):
+    y = x
+    for i in range(n):
+        y = np.sin(y) * x + 0.1 * i
+    return np.sum(y)
+
+
+def branchy(x, y):
+    s = 0.0
+    for i in range(4):
+        if s < 1.0:
+            s = s + x * y
+        else:
+            s = s - math.sin(x)
+    return s
+
+
+def stores(x):
+    out = np.zeros(len(x))
+    for i in range(len(x)):
+        out[i] = x[i] * x[i] + (out[i - 1] if i > 0 else 0.0)
+    return np.sum(np.tanh(out))
+
+
+def lists(w, x):
+    acc = 0.0
+    for wi, xi in zip(w, [1.0] + x):
+        acc = acc + wi * xi
+    return 1.0 / (1.0 + math.exp(-acc))
+
+
+def mlp(W1, W2, X):
+    h = np.tanh(X @ W1)
+    z = h @ W2
+    z = z - np.max(z, axis=1, keepdims=True)
+    return -np.sum(z - np.log(np.sum(np.exp(z), axis=1, keepdims=True)))
+
+
+rng = np.random.default_rng(3)
+CORPUS = [
+    (griewank, (1.5, 0.5), (0, 1)),
+    (loop_fn, (rng.normal(size=3), 4), 0),
+    (branchy, (0.7, 0.4), (0, 1)),
+    (stores, (rng.normal(size=5),), 0),
+    (lists, ([0.1, 0.2, -0.3], [1.0, 2.0]), (0, 1)),
+    (mlp, (rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=(6, 4))), (0, 1)),
+    (sigmoid_sum, (rng.normal(size=2), rng.normal(size=(3, 2))), 0),
+]
+
+
+@pytest.mark.parametrize("f,args,wrt", CORPUS, ids=[c[0].__name__ for c in CORPUS])
+def test_optimized_and_unoptimized_agree(f, args, wrt):
+    fast = s2sgrad.grad(f, wrt=wrt)(*args)
+    slow = s2sgrad.grad(f, wrt=wrt, optimize=False)(*args)
+    fast = fast if isinstance(wrt, tuple) else (fast,)
+    slow = slow if isinstance(wrt, tuple) else (slow,)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float),
+                                   rtol=1e-12, atol=1e-13)
+    for i, a in zip(wrt if isinstance(wrt, tuple) else (wrt,), fast):
+        if isinstance(args[i], list):
+            continue
+        np.testing.assert_allclose(np.asarray(a, float), numerical_grad(f, args, i),
+                                   rtol=1e-5, atol=1e-7)
