@@ -142,6 +142,8 @@ class Tangent:
 
     def inline(self, rule, s):
         mapping, varargs = bind_rule(rule, s, self.trace.parsed)
+        if rule.name == "getitem" and isinstance(s.expr, gast.Subscript):
+            mapping["index"] = nodes.clone(s.expr.slice)   # x_dot[1:], as the user wrote
         for n in gast.walk(gast.Module(body=rule.body, type_ignores=[])):
             if isinstance(n, gast.Name) and n.id in rule.namespace and not n.id.endswith("_dot"):
                 self.env.setdefault(n.id, rule.namespace[n.id])
