@@ -15,7 +15,7 @@ import math
 import gast
 import numpy as np
 
-from . import emit, rules
+from . import emit, nodes, rules
 from .nodes import Const
 from .trace import Assign, If, For, While, Return, walk, defs, _apply_renames
 
@@ -141,9 +141,44 @@ SIGMOID = rules.Rule(_sigmoid, name="sigmoid")
 SIGMOID_TANGENT = rules.Rule(_sigmoid_tangent, name="sigmoid")
 
 
+def renumber(trace, user_names):
+    """After statements were dropped, number the temporaries v1, v2, ... again in
+    order of definition (names the user wrote are left alone)."""
+    import re
+    temps = []
+    for s in walk(trace.body):
+        for d in defs(s):
+            if re.fullmatch(r"v\d+", d) and d not in user_names and d not in temps:
+                temps.append(d)
+    mapping = {}
+    taken = set(user_names)
+    n = 0
+    for t in temps:
+        n += 1
+        while f"v{n}" in taken:
+            n += 1
+        mapping[t] = f"v{n}"
+    mapping = {k: v for k, v in mapping.items() if k != v}
+    if not mapping:
+        return
+    # two-step rename so that v3 → v2 and v2 → v1 cannot collide
+    step = {k: f"__renumber_{v}" for k, v in mapping.items()}
+    final = {f"__renumber_{v}": v for v in mapping.values()}
+    for m in (step, final):
+        for s in trace.body:
+            _apply_renames(s, m)
+            for x in walk([s]):
+                if isinstance(x, Assign) and x.target in m:
+                    x.target = m[x.target]
+                    x.node = nodes.copy_location(nodes.assign(x.target, x.expr), x.node)
+    trace.user_names = (set(trace.user_names) - set(mapping)) | set(mapping.values())
+
+
 def optimize_trace(trace):
     """Run the trace passes; True if anything changed."""
     changed = eliminate_common_subexpressions(trace)
+    if changed:
+        renumber(trace, set(nodes.names_in(trace.parsed.node)))
     changed |= fuse_sigmoid(trace)
     return changed
 
