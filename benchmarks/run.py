@@ -372,6 +372,287 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log):
 
 
 # ---------------------------------------------------------------------------
+# peak memory of one gradient call
+# ---------------------------------------------------------------------------
+
+MEMORY_WORKLOAD = "rnn"
+MEMORY_IMPLS = ("forward", "hand", "s2sgrad", "autograd", "torch", "jax.jit")
+
+
+def traced_peak(call, repeats=3):
+    """Peak bytes allocated during one call, as seen by tracemalloc.
+
+    NumPy reports its data buffers to tracemalloc, so this counts array
+    memory as well as Python objects (tapes, boxes, stacks, lists).  Tracing
+    starts right before the call, so memory that exists before it (inputs,
+    parameters) is not counted: the figure is the call's own extra memory.
+    Returns (peak, retained) in bytes; retained is what the result holds."""
+    call()                                  # warm: caches, lazy imports, compiled code
+    best = None
+    for _ in range(repeats):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            r = call()
+            cur, peak = tracemalloc.get_traced_memory()
+            del r
+        finally:
+            tracemalloc.stop()
+        got = (peak - base, cur - base)
+        best = got if best is None or got[0] < best[0] else best
+    return best
+
+
+def torch_tensor_peak(call):
+    """Peak bytes of tensor storage allocated during one call (torch.profiler memory
+    events, replayed in time order): PyTorch's CPU allocator bypasses tracemalloc."""
+    torch = peers.torch
+    from torch.profiler import ProfilerActivity, profile
+    call()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        r = call()
+        del r
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events.sort(key=lambda e: e.start_ns())
+    cur = peak = 0
+    for e in events:
+        if getattr(e, "device_type", None) is not None and "cpu" not in str(e.device_type()).lower():
+            continue
+        cur += e.nbytes()
+        peak = max(peak, cur)
+    del torch
+    return peak
+
+
+def measure_memory(s2sgrad, s2s_reason, use_peers, log):
+    """Peak extra memory of one gradient call on the RNN workload, per implementation."""
+    w = workloads.BY_NAME[MEMORY_WORKLOAD]
+    args = w.make_data()
+    reference = w.hand_grad(*args)
+    xs = args[4]
+    T, B = xs.shape[0], xs.shape[1]
+    H = args[1].shape[0]
+    out = {"workload": w.name, "description": w.description,
+           "hidden_states_bytes": int(T * B * H * 8),
+           "inputs_bytes": int(sum(np.asarray(a).nbytes for a in args)),
+           "impls": {}}
+    calls = {"forward": lambda: w.loss(*args), "hand": lambda: w.hand_grad(*args)}
+    reasons = {}
+    if s2sgrad is None:
+        reasons["s2sgrad"] = s2s_reason
+    else:
+        try:
+            g = s2sgrad.grad(w.loss, wrt=w.wrt_arg)
+            check(as_grad_tuple(g(*args), len(w.wrt)), reference)
+            calls["s2sgrad"] = lambda: g(*args)
+        except Exception as e:
+            reasons["s2sgrad"] = short_reason(e)
+    for p in ("autograd", "torch"):
+        if p not in use_peers:
+            reasons[p] = "skipped"
+            continue
+        try:
+            call, to_numpy = peers.make_peer(p, w, args)
+            check(to_numpy(call()), reference)
+            calls[p] = call
+        except Exception as e:
+            reasons[p] = short_reason(e)
+    reasons["jax.jit"] = "XLA allocates outside tracemalloc; no CPU memory stats"
+    for k in MEMORY_IMPLS:
+        rec = {"status": "ok"}
+        if k in calls:
+            try:
+                log(f"  memory: {k}")
+                rec["traced_peak_bytes"], rec["traced_retained_bytes"] = traced_peak(calls[k])
+                if k == "torch":
+                    rec["tensor_peak_bytes"] = torch_tensor_peak(calls[k])
+            except Exception as e:
+                rec = {"status": "n/a", "reason": short_reason(e)}
+        else:
+            rec = {"status": "n/a", "reason": reasons.get(k, "not available")}
+        out["impls"][k] = rec
+    return out
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "–"
+    for unit, scale in (("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if abs(n) >= scale:
+            v = n / scale
+            return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
+    return f"{n} B"
+
+
+def memory_report(mem):
+    if not mem:
+        return ""
+    hand = mem["impls"].get("hand", {})
+    hand_total = hand.get("traced_peak_bytes")
+    rows = []
+    for k in MEMORY_IMPLS:
+        r = mem["impls"].get(k)
+        if r is None or (r["status"] != "ok" and r.get("reason") in ("skipped", "not installed")):
+            continue
+        if r["status"] != "ok":
+            rows.append([LABELS[k], f"n/a: {r.get('reason', '')}", "–", "–", "–"])
+            continue
+        traced = r["traced_peak_bytes"]
+        tensor = r.get("tensor_peak_bytes")
+        total = traced + (tensor or 0)
+        ratio = fmt_ratio(total / hand_total) if hand_total and k != "hand" else (
+            "1×" if k == "hand" else "–")
+        rows.append([LABELS[k], fmt_bytes(traced), fmt_bytes(tensor) if tensor is not None else "–",
+                     ("≤ " if tensor is not None else "") + fmt_bytes(total), ratio])
+    lines = [f"### Peak memory of one gradient call (`{mem['workload']}`: {mem['description']})\n",
+             table(["implementation", "tracemalloc peak (NumPy buffers + Python objects)",
+                    "tensor storage peak (torch.profiler)", "total", "× hand"], rows),
+             "",
+             f"Extra memory allocated during one call, above the inputs "
+             f"({fmt_bytes(mem['inputs_bytes'])}), lowest of 3 calls after a warm-up. "
+             f"The T·B·H hidden states a reverse pass must keep are "
+             f"{fmt_bytes(mem['hidden_states_bytes'])}. PyTorch's tensors bypass tracemalloc, so "
+             f"its total adds the peak of its tensor storage (from torch.profiler memory events) "
+             f"to its Python-side peak (an upper bound). JAX is not measured: XLA's CPU buffers "
+             f"are invisible to tracemalloc and its CPU device reports no memory statistics."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------
+
+PLOT_IMPLS = ("s2sgrad",) + peers.PEERS
+
+
+def plot(results, path, machine, log):
+    """Grouped bars: time / hand-written gradient time, per workload and library (log scale)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception as e:
+        log(f"plot skipped: matplotlib not available ({type(e).__name__})")
+        return False
+    names = list(results)
+    impls = [k for k in PLOT_IMPLS
+             if any(results[n]["derived"].get(f"{k}/hand") for n in names)]
+    if not impls:
+        log("plot skipped: no ratios to plot")
+        return False
+    colors = {"s2sgrad": "#d62728", "autograd": "#7f7f7f", "jax": "#9ecae1",
+              "jax.jit": "#3182bd", "torch": "#ff7f0e"}
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.4 * len(names) + 2), 4.6))
+    width = 0.8 / len(impls)
+    for j, k in enumerate(impls):
+        xs, ys = [], []
+        for i, n in enumerate(names):
+            v = results[n]["derived"].get(f"{k}/hand")
+            if v:
+                xs.append(i - 0.4 + width * (j + 0.5))
+                ys.append(v)
+        bars = ax.bar(xs, ys, width, label=LABELS[k], color=colors.get(k), edgecolor="black",
+                      linewidth=0.4)
+        if k == "s2sgrad":
+            for b_, v in zip(bars, ys):
+                ax.annotate(f"{v:.2g}×", (b_.get_x() + b_.get_width() / 2, v),
+                            ha="center", va="bottom", fontsize=7, xytext=(0, 1),
+                            textcoords="offset points")
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names)
+    ax.set_ylabel("gradient time / hand-written NumPy gradient")
+    ax.set_title("Gradient time relative to a hand-written NumPy gradient (lower is better; 1 = hand)",
+                 fontsize=10)
+    ax.legend(fontsize=8, ncol=min(len(impls), 5), loc="upper left")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.text(0.01, 0.01, f"{machine['cpu']}, single-thread BLAS; medians", fontsize=7, alpha=0.7)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    log(f"wrote {path}")
+    return True
+
+
+# ---------------------------------------------------------------------------
+# modes.py (optional, written separately): forward vs reverse mode etc.
+# ---------------------------------------------------------------------------
+
+def run_modes(quick, log):
+    """Call benchmarks/modes.py's run(quick) when it exists; return (markdown, data)."""
+    if not os.path.exists(os.path.join(HERE, "modes.py")):
+        return None, None
+    try:
+        import importlib
+        modes = importlib.import_module("modes")
+        run = getattr(modes, "run", None)
+        if not callable(run):
+            log("modes.py has no run(); skipped")
+            return None, None
+        log("[modes] modes.run(quick=%s)" % quick)
+        res = run(quick)
+    except Exception as e:
+        log(f"modes.py failed: {short_reason(e)}")
+        return f"_modes.py failed: {short_reason(e)}_", None
+    if isinstance(res, str):
+        return res, None
+    if isinstance(res, tuple) and res and isinstance(res[0], str):
+        return res[0], (res[1] if len(res) > 1 else None)
+    if isinstance(res, dict):
+        md = res.get("markdown") or res.get("table")
+        return (md if isinstance(md, str) else None), res
+    return None, res
+
+
+# ---------------------------------------------------------------------------
+# README block
+# ---------------------------------------------------------------------------
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+README_PLACEHOLDER = "BENCHMARK-TABLE"
+
+
+def command_line(argv):
+    args = [a for a in argv]
+    return ("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/run.py"
+            + (" " + shlex.join(args) if args else ""))
+
+
+def readme_block(body, argv, plotted, plot_path, readme_path):
+    parts = [README_START,
+             "<!-- written by benchmarks/run.py --readme; edits between these markers are overwritten -->",
+             "",
+             f"Command: `{command_line(argv)}` (what `make bench` runs, plus `--readme`), "
+             f"{time.strftime('%Y-%m-%d')}.",
+             ""]
+    if plotted:
+        rel = os.path.relpath(plot_path, os.path.dirname(os.path.abspath(readme_path)))
+        parts += [f"![gradient time relative to the hand-written gradient]({rel})", ""]
+    parts += [body.strip(), "", README_END]
+    return "\n".join(parts)
+
+
+def write_readme(path, block):
+    with open(path) as fh:
+        text = fh.read()
+    if README_START in text and README_END in text:
+        i = text.index(README_START)
+        j = text.index(README_END, i) + len(README_END)
+        text = text[:i] + block + text[j:]
+    elif re.search(rf"^{README_PLACEHOLDER}$", text, flags=re.M):
+        text = re.sub(rf"^{README_PLACEHOLDER}$", lambda m: block, text, count=1, flags=re.M)
+    else:
+        raise SystemExit(f"{path}: no {README_START} ... {README_END} block and no "
+                         f"{README_PLACEHOLDER} line to replace")
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+# ---------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------
 

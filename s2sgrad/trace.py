@@ -342,7 +342,7 @@ class Builder:
                              f"nest the calls: {obj.__name__}({obj.__name__}(a, b), c)")
         if rule is not None:
             return Assign(target, e, "op", rule, args, kwargs, s)
-        if rules.is_nondifferentiable(obj):
+        if rules.is_nondifferentiable(obj) or _is_random(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
         if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
             a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
@@ -358,6 +358,16 @@ class Builder:
         raise self.error(f"no adjoint for `{label}`", e,
                          "register one with @s2sgrad.adjoint, or wrap a value that needs "
                          "no gradient in s2sgrad.stop_gradient")
+
+
+def _is_random(obj):
+    """NumPy's random numbers (module functions, Generator/RandomState methods) are
+    constants for the gradient."""
+    import numpy as np
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return True
+    return str(getattr(obj, "__module__", "") or "").startswith("numpy.random")
 
 
 def _dotted(e):
