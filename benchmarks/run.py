@@ -769,7 +769,16 @@ def main(argv=None):
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="run only these workloads (repeatable or comma-separated): "
                          + ", ".join(workloads.BY_NAME))
-    ap.add_argument("--json", metavar="PATH", help="write all results as JSON")
+    ap.add_argument("--json", metavar="PATH", nargs="?", const=os.path.join(HERE, "results.json"),
+                    help="write all results as JSON (default path benchmarks/results.json)")
+    ap.add_argument("--plot", metavar="PATH", nargs="?", const=os.path.join(HERE, "results.png"),
+                    help="draw the ratios to the hand-written gradient (matplotlib; default "
+                         "path benchmarks/results.png)")
+    ap.add_argument("--readme", metavar="PATH", nargs="?", const=os.path.join(ROOT, "README.md"),
+                    help="rewrite the block between <!-- bench:start --> and <!-- bench:end --> "
+                         "in README.md (default: the top-level README.md) with the tables")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    ap.add_argument("--no-modes", action="store_true", help="skip benchmarks/modes.py")
     ap.add_argument("--samples", type=int, help="samples per implementation (default 30, quick 5)")
     ap.add_argument("--target-ms", type=float, help="minimum duration of one sample (default 2, quick 0.5)")
     ap.add_argument("--no-peers", action="store_true", help="skip autograd, JAX and PyTorch")
@@ -816,12 +825,39 @@ def main(argv=None):
 
     settings = {"samples": samples, "target_ms": target_ms, "quick": opts.quick,
                 "grad_tol": GRAD_TOL}
-    print(report(results, machine, settings, peer_versions))
+    body = report(results, machine, settings, peer_versions)
+    print(body)
+
+    mem = None
+    if not opts.no_memory and (not only or MEMORY_WORKLOAD in only):
+        log(f"[memory] {MEMORY_WORKLOAD}")
+        mem = measure_memory(s2sgrad, s2s_reason, use_peers, log)
+        mem_md = memory_report(mem)
+        print("\n" + mem_md)
+        body += "\n\n" + mem_md
+
+    modes_md, modes_data = (None, None) if opts.no_modes else run_modes(opts.quick, log)
+    if modes_md:
+        print("\n" + modes_md)
+        body += "\n\n" + modes_md
+
+    plotted = False
+    if opts.plot:
+        try:
+            plotted = plot(results, opts.plot, machine, log)
+        except Exception as e:
+            log(f"plot failed: {short_reason(e)}")
+
+    if opts.readme:
+        argv_shown = sys.argv[1:] if argv is None else list(argv)
+        write_readme(opts.readme, readme_block(body, argv_shown, plotted, opts.plot, opts.readme))
+        log(f"rewrote the benchmark block in {opts.readme}")
 
     if opts.json:
         with open(opts.json, "w") as fh:
             json.dump({"machine": machine, "settings": settings, "peers": peer_versions,
-                       "workloads": results}, fh, indent=2, default=str)
+                       "workloads": results, "memory": mem, "modes": modes_data},
+                      fh, indent=2, default=str)
         log(f"wrote {opts.json}")
     return 0
 

@@ -131,6 +131,8 @@ class Tangent:
             return [nodes.assign(dot(t), nodes.call(nodes.attribute(
                 nodes.name(dot(s.args[0])), "pop")))] if self.active(s.args[0]) \
                 else [self.zero(t)]
+        if s.kind == "opaque":
+            raise s.error
         if s.kind != "op":
             return [self.zero(t)]
         rule = rules.tangent_for(s.rule, _callee_object(s, self.trace))

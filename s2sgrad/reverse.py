@@ -138,6 +138,8 @@ class Reverse:
         tr = self.trace
         t = s.target
         out = []
+        if s.kind == "opaque" and t in tr.active:
+            raise s.error
         if s.kind == "pop" and t in tr.active:
             raise tr.parsed.error("reverse mode cannot differentiate `.pop()`", s.node,
                                   "index the list instead (xs[-1]) and build a new list")

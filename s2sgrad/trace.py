@@ -348,16 +348,31 @@ class Builder:
             a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
             a.tangent_only = True
             return a
-        if isinstance(obj, types.FunctionType):
+        if isinstance(obj, types.FunctionType) and not _library(obj):
             return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
                           callee=obj)
         if isinstance(obj, type) and obj in (bool, int, str, slice, range):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+        inner = getattr(obj, "__wrapped__", None)
+        if isinstance(inner, types.FunctionType) and not _library(inner):
+            return Assign(target, e, "call", args=args, kwargs=kwargs, node=s, callee=inner)
         label = getattr(obj, "__module__", None)
         label = f"{label}.{getattr(obj, '__name__', obj)}" if label else _dotted(func)
-        raise self.error(f"no adjoint for `{label}`", e,
-                         "register one with @s2sgrad.adjoint, or wrap a value that needs "
-                         "no gradient in s2sgrad.stop_gradient")
+        # refused only if a gradient has to flow through it (see `opaque_error`)
+        a = Assign(target, e, "opaque", args=args, kwargs=kwargs, node=s)
+        a.error = self.error(f"no adjoint for `{label}`", e,
+                             "register one with @s2sgrad.adjoint, or wrap a value that "
+                             "needs no gradient in s2sgrad.stop_gradient")
+        return a
+
+
+_LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
+
+
+def _library(func):
+    """A library's own Python function: its source is not the user's to differentiate."""
+    module = getattr(func, "__module__", None) or ""
+    return module.split(".")[0] in _LIBRARIES
 
 
 def _is_random(obj):

@@ -977,3 +977,257 @@ def test_jvp_source_is_stable():
 def test_hvp_source_is_forward_over_reverse():
     src = s2sgrad.hvp(rosenbrock).source
     assert "_bar" in src and "_dot" in src
+
+
+# ---------------------------------------------------------------- more higher order
+
+
+def h_setitem(x):
+    y = np.zeros(4)
+    y[0] = x[1] * x[0]
+    y[1:3] = np.sin(x[:2]) * x[2]
+    y[3] = y[0] * x[2]
+    return np.sum(y ** 2)
+
+
+def h_setitem_loop(x):
+    y = x.copy()
+    for i in range(1, 3):
+        y[i] = y[i - 1] * y[i] + np.sin(y[i])
+    return np.sum(y * y)
+
+
+def h_list(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[(i + 1) % 3])
+    return parts[0] * parts[1] + parts[2] ** 2
+
+
+def h_dict(x):
+    d = {"a": x[0] * x[1], "b": np.exp(x[2])}
+    return d["a"] * d["b"] + d["a"] ** 2
+
+
+def h_matrix(X):
+    return np.sum(np.tanh(X @ X.T)) + np.sum(X ** 3)
+
+
+def h_recursion(x):
+    return np.sum(power(x, 4)) + np.sum(np.sin(power(x, 2)))
+
+
+def h_max_abs(x):
+    return np.max(x) ** 2 + np.sum(np.maximum(x, 0.5) ** 2) + np.sum(np.abs(x) ** 3)
+
+
+def h_where(x):
+    return np.sum(np.where(x > 0, x ** 3, np.exp(x)))
+
+
+def h_broadcast(x):
+    m = x.reshape(2, 2)
+    return np.sum((m[:, :1] * m + m[:1, :]) ** 2) + np.sum(m.mean(axis=0, keepdims=True) * m)
+
+
+def h_softmax_ce(x):
+    z = x - np.max(x)
+    p = np.exp(z) / np.sum(np.exp(z))
+    return -np.log(p[1]) + np.sum(p * p)
+
+
+def h_fancy_index(x):
+    idx = np.array([0, 2, 2, 1])
+    return np.sum(x[idx] ** 3) + x[-1] * x[0] ** 2
+
+
+def h_break(x):
+    acc = 0.0
+    for i in range(len(x)):
+        acc = acc + x[i] ** 3 * acc + x[i]
+        if acc > 1.0:
+            break
+    return acc * acc
+
+
+H_CASES = [(h_setitem, lambda: r(3)), (h_setitem_loop, lambda: r(3)), (h_list, lambda: r(3)),
+           (h_dict, lambda: r(3)), (h_matrix, lambda: r(2, 3)), (h_recursion, lambda: r(3)),
+           (h_max_abs, lambda: np.array([0.9, -0.2, 0.3])),
+           (h_where, lambda: np.array([0.4, -0.3, 1.1])), (h_broadcast, lambda: r(4)),
+           (h_softmax_ce, lambda: r(4)), (h_fancy_index, lambda: r(3)),
+           (h_break, lambda: np.array([0.5, 0.6, 0.4, 0.3]))]
+
+
+@pytest.mark.parametrize("f,make", H_CASES, ids=[f.__name__ for f, _ in H_CASES])
+def test_hessian_more_vs_fd(f, make):
+    x = make()
+    H = s2sgrad.hessian(f)(x)
+    expected = fd_hessian(f, x)
+    assert H.shape == x.shape + x.shape
+    assert_close(H, expected, rtol=1e-5, atol=1e-5)
+    v = r(*x.shape)
+    hv = s2sgrad.hvp(f)(x, v)
+    assert hv.shape == x.shape
+    assert_close(hv, np.tensordot(expected, v, axes=x.ndim), rtol=1e-5, atol=1e-5)
+
+
+def test_hvp_float32_keeps_dtype():
+    x = r(3).astype(np.float32)
+    hv = s2sgrad.hvp(d_quartic_sum)(x, np.ones(3))
+    assert hv.dtype == np.float32
+    assert_close(hv, 12 * x.astype(float) ** 2, rtol=1e-5, atol=1e-5)
+
+
+def d_quartic_sum(x):
+    return np.sum(x ** 4)
+
+
+def test_hvp_reused_for_other_shapes():
+    h = s2sgrad.hvp(d_quartic_sum)
+    for n in (2, 5):
+        x, v = r(n), r(n)
+        assert_close(h(x, v), 12 * x ** 2 * v, rtol=1e-12, atol=1e-12)
+
+
+def scalar_two(x, y):
+    return x * x * y + math.exp(x * y)
+
+
+def test_hessian_wrt_name_and_scalar_hvp():
+    x, y = 0.3, 0.8
+    assert s2sgrad.hessian(scalar_two, wrt="y")(x, y) == pytest.approx(x * x * math.exp(x * y))
+    hv = s2sgrad.hvp(scalar_two)(x, y, 1.0)
+    assert isinstance(hv, float)
+    assert hv == pytest.approx(2 * y + y * y * math.exp(x * y), rel=1e-12)
+
+
+def loop_n(x, n):
+    y = x
+    for i in range(n):
+        y = y * math.sin(y) + x
+    return y
+
+
+def test_grad_of_grad_with_int_argument():
+    x, h = 0.7, 1e-4
+    fd = (loop_n(x + h, 3) - 2 * loop_n(x, 3) + loop_n(x - h, 3)) / h ** 2
+    assert s2sgrad.grad(s2sgrad.grad(loop_n))(x, 3) == pytest.approx(fd, rel=1e-5)
+
+
+def sp_sum(x):
+    return np.sum(softplus_floor(x) * x)
+
+
+def sp_smooth(x):
+    return np.sum(np.log1p(np.exp(x)) * x)
+
+
+def test_hessian_through_user_rules():
+    """Forward over reverse: the inlined adjoint rule is differentiated in forward mode."""
+    x = r(3)
+    assert_close(s2sgrad.hessian(sp_sum)(x), fd_hessian(sp_smooth, x), rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------- more user tangent rules
+
+
+def mul_floor(a, b):
+    return np.floor(a * b * 2.0 ** 40) / 2.0 ** 40
+
+
+@s2sgrad.tangent(mul_floor)
+def _mul_floor_tangent(y, a, b):
+    y_dot += a_dot * b  # noqa: F821
+    y_dot += a * b_dot  # noqa: F821
+
+
+def uses_mul_floor(a, b):
+    return mul_floor(np.sin(a), b) + a
+
+
+def exp_floor(x):
+    return np.floor(np.exp(x) * 2.0 ** 40) / 2.0 ** 40
+
+
+@s2sgrad.tangent(exp_floor)
+def _exp_floor_tangent(y, x):
+    y_dot += x_dot * y  # noqa: F821  (uses the output)
+
+
+def uses_exp_floor(x):
+    return exp_floor(x * 2.0)
+
+
+def test_user_tangent_rule_two_inputs():
+    a, b, va, vb = r(3), r(3), r(3), r(3)
+    _, t = s2sgrad.jvp(uses_mul_floor)((a, b), (va, vb))
+    assert_close(t, np.cos(a) * va * b + np.sin(a) * vb + va, rtol=1e-10, atol=1e-12)
+    _, t = s2sgrad.jvp(uses_mul_floor)((a, b), (None, vb))
+    assert_close(t, np.sin(a) * vb, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("x", [0.3, np.array([0.1, -0.4, 0.7])], ids=["float", "array"])
+def test_user_tangent_rule_using_output(x):
+    v = np.ones_like(x) * 0.5 if isinstance(x, np.ndarray) else 0.5
+    _, t = s2sgrad.jvp(uses_exp_floor)((x,), (v,))
+    assert_close(t, 2 * np.exp(2 * x) * v, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------- jacobian corner cases
+
+
+def sq_sum(x):
+    return np.sum(x ** 2)
+
+
+def curve(t):
+    return np.array([t, t ** 2, math.sin(t)])
+
+
+def list_out(x):
+    return [x[0] * x[1], np.sin(x[2])]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_scalar_in_or_out(mode):
+    x = r(3)
+    assert_close(s2sgrad.jacobian(sq_sum, mode=mode)(x), 2 * x, rtol=1e-12, atol=1e-12)
+    assert_close(s2sgrad.jacobian(curve, mode=mode)(0.4), [1.0, 0.8, math.cos(0.4)],
+                 rtol=1e-12, atol=1e-12)
+    J = s2sgrad.jacobian(list_out, mode=mode)(x)
+    assert_close(J, [[x[1], x[0], 0.0], [0.0, 0.0, math.cos(x[2])]], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="compose bug: jacobian(f, mode=\"sideways\") is accepted silently (any unknown mode falls back to reverse) instead of raising")
+def test_jacobian_rejects_unknown_mode():
+    with pytest.raises((ValueError, s2sgrad.S2SGradError)):
+        s2sgrad.jacobian(sq_sum, mode="sideways")(r(3))
+
+
+# ------------------------------------------------- aliasing and mutation
+
+
+def reshape_t(x):
+    y = x.reshape(2, 2)
+    return y.T
+
+
+@pytest.mark.xfail(strict=True, reason="compose bug: jvp's tangent output is a read-only view of the caller's tangent (np.broadcast_to in _as_tangent), so writing to it raises 'assignment destination is read-only'")
+def test_jvp_tangent_output_is_writable_and_not_a_view():
+    x, v = r(4), r(4)
+    _, t = s2sgrad.jvp(reshape_t)((x,), (v,))
+    assert_close(t, v.reshape(2, 2).T)
+    t[0, 0] = 42.0                       # must not raise nor change v
+    assert v[0] != 42.0
+
+
+def square(x):
+    return x * x
+
+
+@pytest.mark.xfail(strict=True, reason="compose bug: vjp saves a reference to the caller's input array, so mutating it after vjp(f)(x) silently changes what pullback returns (wrong gradient)")
+def test_vjp_pullback_is_at_the_point_of_evaluation():
+    x = np.array([1.0, 2.0])
+    _, pull = s2sgrad.vjp(square)(x)
+    x[:] = 0.0                            # e.g. an optimiser step in place
+    assert_close(pull(np.ones(2)), [2.0, 4.0])
