@@ -289,8 +289,8 @@ def grad(func=None, wrt=0, optimize=True):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`."""
     if func is None:
         return lambda f: grad(f, wrt, optimize)
-    if isinstance(func, GradientFunction):
-        from .compose import SecondDerivative
+    from .compose import SecondDerivative
+    if isinstance(func, (GradientFunction, SecondDerivative)):
         return SecondDerivative(func, wrt)
     return GradientFunction(func, wrt, optimize)
 

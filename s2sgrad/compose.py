@@ -70,15 +70,26 @@ class JVPFunction:
 
     def __init__(self, func):
         self.func = func
-        self.params = api._param_names(func)
+        if isinstance(func, api.GradientFunction):          # jvp(grad(f)): forward over reverse
+            compiled = api.cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
+            self._parsed = gradient_parsed(compiled)
+            self.params = [a.id for a in self._parsed.node.args.args]
+        elif isinstance(func, (SecondDerivative, JVPFunction, HVPFunction)):
+            raise S2SGradError("s2sgrad composes at most two derivatives: forward over "
+                               "reverse (jvp(grad(f)), hvp, hessian)")
+        else:
+            self._parsed = None
+            self.params = api._param_names(func)
         self._cache = {}
 
     def _get(self, active):
         with _LOCK:
             hit = self._cache.get(active)
             if hit is None:
-                parsed = parse_function(self.func)
-                hit = _compile_jvp(parsed, active, f"jvp_{unwrap(self.func).__name__}")
+                parsed = self._parsed or parse_function(self.func)
+                name = getattr(unwrap(self.func), "__name__", "f") if self._parsed is None \
+                    else parsed.node.name
+                hit = _compile_jvp(parsed, active, f"jvp_{name}")
                 self._cache[active] = hit
             return hit
 
@@ -103,8 +114,8 @@ class JVPFunction:
 
 
 def _as_tangent(t, x):
-    if isinstance(x, np.ndarray):
-        return np.asarray(np.broadcast_to(t, x.shape), dtype=np.result_type(x.dtype, float))
+    if isinstance(x, np.ndarray):       # a fresh array: results never alias the caller's
+        return np.array(np.broadcast_to(t, x.shape), dtype=np.result_type(x.dtype, float))
     if isinstance(x, (float, np.floating)):
         return float(t)
     return t
@@ -139,6 +150,8 @@ class VJPFunction:
 
     def __call__(self, *args, **kwargs):
         fwd, bwd = self._get()
+        # the pullback may run long after this call: keep our own copy of the arrays
+        args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         value, saved = fwd(*args, **kwargs)
         wrt, is_tuple, bound = self.wrt, self.is_tuple, args
         copy_arrays, keep = self._copy_arrays, {id(a) for a in args}
@@ -259,6 +272,8 @@ def jacobian(func, wrt=0, mode="auto"):
     """The Jacobian of f w.r.t. `wrt`, shaped out.shape + in.shape. mode 'auto' builds
     it by columns (forward mode) when the inputs are fewer than the outputs, else by
     rows (reverse mode)."""
+    if mode not in ("auto", "forward", "reverse"):
+        raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     indices, is_tuple = api.resolve_wrt(func, wrt)
     forward = JVPFunction(func)
 
@@ -297,6 +312,9 @@ class SecondDerivative:
     applied to the generated gradient code."""
 
     def __init__(self, inner, wrt=0):
+        if not isinstance(inner, api.GradientFunction):
+            raise S2SGradError("s2sgrad composes at most two derivatives: grad(grad(f)) "
+                               "works, a third needs more than forward over reverse")
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
