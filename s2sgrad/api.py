@@ -72,6 +72,8 @@ def resolve_wrt(func, wrt):
 class Compiled:
     """One generated module: the gradient function, its value-returning twin, and
     the source the user reads."""
+    code_deps = ()
+    name_deps = ()
 
     def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
         self.source = source
@@ -80,6 +82,9 @@ class Compiled:
         self.full_text = full_text
         self.filename = filename
         self.trace = trace
+
+    def is_current(self):
+        return _is_current(self)
 
 
 def build_trace(parsed, wrt, scalar_params=()):
@@ -148,6 +153,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
     compiled.callee_defs = callee_defs
     compiled.functions = made
+    _record_dependencies(compiled, unwrap(func), tr, generator)
     return compiled
 
 
@@ -179,19 +185,41 @@ _LOCK = threading.RLock()
 
 
 def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
+    """The compiled gradient, from the cache while the function, the functions it calls
+    and the names it calls them by are unchanged. One compilation per key even when
+    many threads ask at once (compiling holds the lock)."""
     key = (wrt, is_tuple, optimize, kinds)
     base = unwrap(func)
     with _LOCK:
         per_func = _CACHE.get(base)
-        if per_func is not None:
-            entry = per_func.get(key)
-            if entry is not None and entry[0] is base.__code__:
-                return entry[1]
-    compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds)
-    with _LOCK:
-        per_func = _CACHE.setdefault(base, {})
-        per_func.setdefault(key, (base.__code__, compiled))
-        return per_func[key][1]
+        entry = per_func.get(key) if per_func is not None else None
+        if entry is not None and entry.is_current():
+            return entry
+        compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds)
+        _CACHE.setdefault(base, {})[key] = compiled
+        return compiled
+
+
+def _record_dependencies(compiled, base, tr, generator):
+    """What must stay the same for this compiled code to stay right: the code objects
+    of the function and its callees, and the global names the calls go through. Held
+    through weak references, so that the cache never keeps a function alive."""
+    funcs = [base] + [p.func for p in generator.pairs.values()]
+    compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    compiled.name_deps = [(ns, name, weakref.ref(obj)) for ns, name, obj in
+                          list(tr.deps) + list(generator.deps)]
+    tr.parsed.func = None
+
+
+def _is_current(self):
+    for ref, code in self.code_deps:
+        f = ref()
+        if f is None or f.__code__ is not code:
+            return False
+    for ns, name, ref in self.name_deps:
+        if ns.get(name) is not ref():
+            return False
+    return True
 
 
 # ------------------------------------------------------------- gradient objects
@@ -242,7 +270,7 @@ class GradientFunction:
     def __call__(self, *args, **kwargs):
         kinds = tuple(type(a) in _NUMBER_TYPES for a in args)
         compiled = self._by_kinds.get(kinds)
-        if compiled is None:
+        if compiled is None or not compiled.is_current():
             compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
                                       kinds)
             self._by_kinds[kinds] = compiled
@@ -252,6 +280,8 @@ class GradientFunction:
             if i < len(args):
                 _check_wrt_arg(args[i], i, self.func)
         value, grads = fn(*args, **kwargs)
+        if self.is_tuple:
+            grads = _distinct(grads)
         if type(value) is not float and np.ndim(value) != 0:
             raise GradientError(
                 f"grad needs a scalar output, but {self.func.__name__} returned an "
@@ -269,10 +299,28 @@ def _rebuild(func, wrt, optimize, with_value):
     return GradientFunction(func, wrt, optimize, with_value)
 
 
+def _distinct(grads):
+    """No two returned gradients may be one array (adjoints are shared freely inside
+    the generated code)."""
+    seen = set()
+    out = []
+    for g in grads:
+        if isinstance(g, np.ndarray):
+            if id(g) in seen:
+                g = g.copy()
+            seen.add(id(g))
+        out.append(g)
+    return tuple(out)
+
+
 def _check_wrt_arg(x, i, func):
     t = type(x)
     if t is float or t is int:
         return
+    if x is None or isinstance(x, (str, bytes)):
+        raise GradientError(
+            f"argument {i} of {func.__name__} is {type(x).__name__}, not a number, an "
+            "array or a container of numbers: it cannot be differentiated")
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "fc":
             raise GradientError(

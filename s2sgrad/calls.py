@@ -49,6 +49,7 @@ class CallGraph:
         self.names = set()
         self.root_globals = root_globals
         self.has_stores = False       # does any generated pair store into arrays?
+        self.deps = []                # (namespace, name, function) the calls go through
 
     def hook(self, rev, s):
         from .reverse import bar
@@ -118,6 +119,7 @@ class CallGraph:
                     self._fresh_name(f"{func.__name__}_bwd"), active)
         self.pairs[key] = pair
         tr = build_trace(parsed, active)
+        self.deps += tr.deps
         from .trace import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
         rev = Reverse(tr, call_hook=self.hook)

@@ -70,6 +70,7 @@ def parse_function(func):
             "cannot differentiate a lambda: its source is not a statement s2sgrad can read",
             _filename(func), func.__code__.co_firstlineno, None, None,
             "define it with `def` in a file")
+    linecache.checkcache(func.__code__.co_filename)     # the file may have been edited
     try:
         src_lines, first = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
@@ -87,6 +88,11 @@ def parse_function(func):
             f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,
             first + (exc.lineno or 1) - 1, None, None) from None
     node = tree.body[0]
+    if isinstance(node, gast.FunctionDef) and not _same_code(func, text, first):
+        raise SourceUnavailableError(
+            f"the source of {func.__qualname__} in {filename} has changed since the "
+            "function was defined", filename, first, None, None,
+            "reload the module (importlib.reload) or run the definition again")
     if isinstance(node, gast.AsyncFunctionDef):
         raise SourceUnavailableError(
             f"s2sgrad cannot differentiate async functions ({func.__qualname__})",
@@ -125,6 +131,43 @@ def parse_file_function(path, fname, namespace=None):
             node.decorator_list = []
             return Parsed(None, node, path, text.splitlines(True), namespace or {})
     raise TransformError(f"no function named {fname!r} in {path}")
+
+
+def _fingerprint(code):
+    """The constants and names a code object uses, with nested code by name (robust to
+    how it was compiled: scopes, method-call opcodes, jump layout)."""
+    import dis
+    consts, names = [], set()
+    for ins in dis.get_instructions(code):
+        arg = ins.argval
+        if ins.opname == "LOAD_CONST":
+            consts.append(arg.co_name if hasattr(arg, "co_code") else repr(arg))
+        elif isinstance(arg, str) and ins.opcode in dis.hasname + dis.haslocal + dis.hasfree:
+            names.add(arg)
+    return sorted(consts), names
+
+
+def _same_code(func, text, first):
+    """Does the source text read now compile to the code the function runs? (A file
+    edited after import must not give the gradient of the new text.)"""
+    try:
+        module = compile(text, func.__code__.co_filename, "exec")
+    except SyntaxError:
+        return True
+    found = None
+    for const in module.co_consts:
+        if hasattr(const, "co_code") and const.co_name == func.__code__.co_name:
+            found = const
+            break
+    if found is None:
+        return False
+    try:
+        running = _fingerprint(func.__code__)
+        if any(n.startswith("@py") for n in running[1]):
+            return True                      # rewritten by pytest: not comparable
+        return _fingerprint(found) == running
+    except Exception:                        # an unexpected code shape: do not refuse
+        return True
 
 
 def _indent(line):

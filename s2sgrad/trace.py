@@ -131,6 +131,7 @@ class Trace:
     user_names: set = field(default_factory=set)
     scalars: set = field(default_factory=set)
     invariant: set = field(default_factory=set)
+    deps: list = field(default_factory=list)
 
     @property
     def result(self):
@@ -163,11 +164,27 @@ class Builder:
         self.fn = fn
         self.locals = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
         self.current = None
+        self.deps = []
+        self.display = {}          # memo of `_is_display` per name
 
     def error(self, msg, node, hint=None):
         if getattr(node, "lineno", None) is None:
             node = self.current
         return self.parsed.error(msg, node, hint)
+
+    def note_dependency(self, func, obj):
+        """Remember the global name a user function was called by (the compiled code is
+        stale once that name is rebound)."""
+        if isinstance(func, gast.Name) and func.id not in self.parsed.closure \
+                and func.id in self.parsed.namespace:
+            self.deps.append((self.parsed.namespace, func.id, obj))
+        elif isinstance(func, gast.Attribute):
+            try:
+                base = self._resolve(func.value)
+            except KeyError:
+                return
+            if isinstance(base, types.ModuleType):
+                self.deps.append((vars(base), func.attr, obj))
 
     def fresh(self, hint):
         cand, n = hint, 1
@@ -242,7 +259,8 @@ class Builder:
             key = _BINOPS.get(type(e.op))
             if key is None:
                 raise self.error(f"unsupported operator {type(e.op).__name__}", e)
-            if key == "add" and (_is_display(e.left, self.fn) or _is_display(e.right, self.fn)):
+            if key == "add" and (_is_display(e.left, self.fn, memo=self.display)
+                                 or _is_display(e.right, self.fn, memo=self.display)):
                 key = "concat"
             return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
         if isinstance(e, gast.UnaryOp):
@@ -349,6 +367,7 @@ class Builder:
             a.tangent_only = True
             return a
         if isinstance(obj, types.FunctionType) and not _library(obj):
+            self.note_dependency(func, obj)
             return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
                           callee=obj)
         if isinstance(obj, type) and obj in (bool, int, str, slice, range):
@@ -423,23 +442,44 @@ def _literal_value(e):
     return tuple(_literal_value(x) for x in e.elts)
 
 
-def _is_display(e, fn, seen=None):
+def _is_display(e, fn, seen=None, memo=None):
     """Is the operand statically a list/tuple (a display, `list(...)`, a concatenation
-    with one, or a name bound only to such values)?"""
-    seen = set() if seen is None else seen
+    with one, or a name bound only to such values)? `memo` caches, per function, the
+    set of names that hold lists on every path (one fixpoint over all definitions)."""
     if isinstance(e, gast.List):
         return True
     if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id in ("list", "tuple"):
         return True
     if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Add):
-        return _is_display(e.left, fn, seen) or _is_display(e.right, fn, seen)
-    if not isinstance(e, gast.Name) or e.id in seen:
+        return _is_display(e.left, fn, memo=memo) or _is_display(e.right, fn, memo=memo)
+    if not isinstance(e, gast.Name):
         return False
-    seen.add(e.id)
-    defs = [s.value for s in gast.walk(fn) if isinstance(s, gast.Assign)
-            and isinstance(s.targets[0], gast.Name) and s.targets[0].id == e.id]
-    return bool(defs) and all(_is_display(d, fn, seen) or (
-        isinstance(d, gast.Tuple) and not _is_literal(d)) for d in defs)
+    memo = {} if memo is None else memo
+    if "<lists>" not in memo:
+        memo["<lists>"] = _list_names(fn)
+    return e.id in memo["<lists>"]
+
+
+def _list_names(fn):
+    table = {}
+    for st in gast.walk(fn):
+        if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+            table.setdefault(st.targets[0].id, []).append(st.value)
+    lists = set()                # least fixpoint: a cycle of `+` proves nothing
+    memo = {"<lists>": lists}
+
+    def listy(d):
+        if isinstance(d, gast.Tuple):
+            return not _is_literal(d)
+        return _is_display(d, fn, memo=memo)
+    changed = True
+    while changed:
+        changed = False
+        for name, values in table.items():
+            if name not in lists and all(listy(d) for d in values):
+                lists.add(name)
+                changed = True
+    return lists
 
 
 # ------------------------------------------------------------------------- analyses
@@ -726,7 +766,7 @@ def build(parsed, fn, wrt, scalar_params=()):
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
-                  user_names=set(builder.locals))
+                  user_names=set(builder.locals), deps=builder.deps)
     _rename_top_level(trace)
     check_stores(trace)
     analyse(trace)

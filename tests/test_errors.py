@@ -224,12 +224,12 @@ def test_method_without_rule():
     assert_refused(uses_cumprod_method, X3, words=("cumprod",))
 
 
-def uses_sort_function(x):
-    return np.sum(np.sort(x) * np.arange(3.0))  # <- HERE
+def uses_cumprod_function(x):
+    return np.sum(np.cumprod(x) * np.arange(3.0))  # <- HERE
 
 
 def test_unknown_call_on_active_value():
-    assert_refused(uses_sort_function, X3, words=("sort",))
+    assert_refused(uses_cumprod_function, X3, words=("cumprod",))
 
 
 # ----------------------------------------------------------------------------

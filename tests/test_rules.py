@@ -864,3 +864,198 @@ def test_value_and_grad_array():
 def test_value_and_grad_by_name():
     v, g = assert_value_and_grad_matches(three, *_abc(), wrt=("b", "c"))
     assert isinstance(g, tuple) and len(g) == 2
+
+
+# ============================================================================
+# linear algebra, copies and selections, random numbers
+
+
+def wellcond(shape, seed=0):
+    """Square matrices (batched) far from singular: uniform [-1, 1] + 3·I."""
+    return data(shape, seed=seed) + 3.0 * np.eye(shape[-1])
+
+
+NEG_DET = np.array([[0.3, 2.1, -0.4], [1.7, 0.2, 0.5], [-0.6, 0.8, 2.4]])   # det < 0
+
+
+def la_norm(x): return np.linalg.norm(x)
+def la_norm_fro(x): return np.linalg.norm(x, "fro")
+def la_norm_ord2(x): return np.linalg.norm(x, 2)
+def la_norm_axis1(x, w): return np.sum(np.linalg.norm(x, axis=1) * w)
+def la_norm_axis0_keep(x, w): return np.sum(np.linalg.norm(x, axis=0, keepdims=True) * w)
+def la_norm_ord2_axis(x, w): return np.sum(np.linalg.norm(x, ord=2, axis=-1) * w)
+def la_norm_axes(x, w): return np.sum(np.linalg.norm(x, axis=(0, 2)) * w)
+def la_norm_diff(x, y): return np.linalg.norm(x - y) ** 2 + np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("fn, shapes, so", [
+    P(la_norm, [(5,)], None), P(la_norm, [(3, 4)], None), P(la_norm, [(2, 3, 4)], None),
+    P(la_norm_fro, [(3, 4)], None), P(la_norm_ord2, [(5,)], None),
+    P(la_norm_axis1, [(3, 4)], (3,)), P(la_norm_axis0_keep, [(3, 4)], (1, 4)),
+    P(la_norm_ord2_axis, [(2, 3, 4)], (2, 3)), P(la_norm_axes, [(2, 3, 4)], (3,)),
+    P(la_norm_diff, [(4,), (4,)], None)])
+def test_norm(fn, shapes, so):
+    check(fn, *shapes, w=so)
+
+
+def la_norm_ord1(x): return np.linalg.norm(x, 1)
+def la_norm_spectral(x): return np.linalg.norm(x, 2)
+
+
+@pytest.mark.parametrize("fn, shape", [P(la_norm_ord1, (5,)), P(la_norm_spectral, (3, 4))])
+def test_norm_other_orders_are_refused_clearly(fn, shape):
+    with pytest.raises(NotImplementedError, match="np.linalg.norm with ord="):
+        s2sgrad.grad(fn)(data(shape))
+
+
+def la_inv(a, w): return np.sum(np.linalg.inv(a) * w)
+def la_inv_solve(a, b, w): return np.sum((np.linalg.inv(a) @ b) * w)
+def la_det(a): return np.linalg.det(a)
+def la_det_w(a, w): return np.sum(np.linalg.det(a) * w)
+def la_det_log(a): return np.log(np.linalg.det(a)) + np.sum(a)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(la_inv, (3, 3), (3, 3)), P(la_inv, (1, 1), (1, 1)), P(la_inv, (2, 3, 3), (2, 3, 3)),
+    P(la_inv, (2, 2, 4, 4), (2, 2, 4, 4)),
+    P(la_det, (3, 3), None), P(la_det, (2, 2), None), P(la_det_w, (4, 3, 3), (4,)),
+    P(la_det_log, (3, 3), None)])
+def test_inv_det(fn, shape, so):
+    args = [wellcond(shape)] + ([weights(so)] if so is not None else [])
+    assert_grad_matches(fn, *args)
+
+
+def test_inv_then_matmul_both_inputs():
+    assert_grad_matches(la_inv_solve, wellcond((3, 3)), data((3, 2), seed=1), weights((3, 2)),
+                        wrt=(0, 1))
+
+
+def test_det_of_a_matrix_with_negative_determinant():
+    assert np.linalg.det(NEG_DET) < 0
+    assert_grad_matches(la_det, NEG_DET)
+
+
+def la_slogdet(a):
+    sign, logdet = np.linalg.slogdet(a)
+    return logdet
+def la_slogdet_index(a): return np.linalg.slogdet(a)[1] * 2.0
+def la_slogdet_both(a, w):
+    sign, logdet = np.linalg.slogdet(a)
+    return np.sum(sign * logdet * w)
+
+
+@pytest.mark.parametrize("fn, a, so", [
+    P(la_slogdet, wellcond((3, 3)), None), P(la_slogdet, NEG_DET, None),
+    P(la_slogdet, wellcond((1, 1)), None), P(la_slogdet_index, wellcond((4, 4)), None),
+    P(la_slogdet_both, wellcond((2, 3, 3)), (2,)),
+    P(la_slogdet_both, np.stack([NEG_DET, wellcond((3, 3))]), (2,))])
+def test_slogdet(fn, a, so):
+    args = [a] + ([weights(so)] if so is not None else [])
+    assert_grad_matches(fn, *args)
+
+
+def la_solve(a, b, w): return np.sum(np.linalg.solve(a, b) * w)
+
+
+@pytest.mark.parametrize("sa, sb, so", [
+    pytest.param((3, 3), (3,), (3,), id="vector"),
+    pytest.param((3, 3), (3, 2), (3, 2), id="matrix"),
+    pytest.param((1, 1), (1,), (1,), id="1x1"),
+    pytest.param((2, 3, 3), (2, 3, 4), (2, 3, 4), id="batched-matrix"),
+    pytest.param((2, 3, 3), (3,), (2, 3), id="batched-a-vector-b"),
+    pytest.param((3, 3), (2, 3, 2), (2, 3, 2), id="broadcast-a"),
+    pytest.param((2, 3, 3), (3, 2), (2, 3, 2), id="broadcast-b")])
+def test_solve(sa, sb, so):
+    assert_grad_matches(la_solve, wellcond(sa), data(sb, seed=1), weights(so), wrt=(0, 1))
+
+
+def la_trace(a): return np.trace(a)
+def la_trace_offset(a): return np.trace(a, 1) * 2.0 + np.trace(a, offset=-1)
+def la_trace_method(a): return a.trace()
+def la_trace_batched(a, w): return np.sum(np.trace(a, axis1=1, axis2=2) * w)
+def la_diag_1to2(v, w): return np.sum(np.diag(v) * w)
+def la_diag_1to2_k(v, w): return np.sum(np.diag(v, -1) * w)
+def la_diag_2to1(a, w): return np.sum(np.diag(a) * w)
+def la_diag_2to1_k(a, w): return np.sum(np.diag(a, k=1) * w)
+def la_diagonal(a, w): return np.sum(np.diagonal(a) * w)
+def la_diagonal_axes(a, w): return np.sum(np.diagonal(a, 1, 1, 2) * w)
+def la_diagonal_method(a, w): return np.sum(a.diagonal(offset=-1) * w)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(la_trace, (3, 3), None), P(la_trace, (3, 5), None), P(la_trace_offset, (4, 4), None),
+    P(la_trace_method, (4, 3), None), P(la_trace_batched, (2, 3, 3), (2,)),
+    P(la_diag_1to2, (4,), (4, 4)), P(la_diag_1to2_k, (3,), (4, 4)),
+    P(la_diag_2to1, (3, 3), (3,)), P(la_diag_2to1, (3, 5), (3,)),
+    P(la_diag_2to1_k, (4, 3), (2,)),
+    P(la_diagonal, (3, 4), (3,)), P(la_diagonal_axes, (2, 3, 4), (2, 3)),
+    P(la_diagonal_method, (4, 3), (3,))])
+def test_trace_and_diagonals(fn, shape, so):
+    check(fn, shape, w=so)
+
+
+def sel_tile(x, w): return np.sum(np.tile(x, 3) * w)
+def sel_tile_2d(x, w): return np.sum(np.tile(x, (2, 1, 3)) * w)
+def sel_repeat(x, w): return np.sum(np.repeat(x, 2) * w)
+def sel_repeat_axis(x, w): return np.sum(np.repeat(x, [2, 0, 1], axis=1) * w)
+def sel_repeat_method(x, w): return np.sum(x.repeat(3, axis=0) * w)
+def sel_diff(x, w): return np.sum(np.diff(x) * w)
+def sel_diff2(x, w): return np.sum(np.diff(x, n=2, axis=0) * w)
+def sel_roll(x, w): return np.sum(np.roll(x, 2) * w)
+def sel_roll_axis(x, w): return np.sum(np.roll(x, -1, axis=1) * w)
+def sel_roll_tuple(x, w): return np.sum(np.roll(x, (1, 2), axis=(0, 1)) * w)
+def sel_sort(x, w): return np.sum(np.sort(x) * w)
+def sel_sort0(x, w): return np.sum(np.sort(x, axis=0) * w)
+def sel_sort_none(x, w): return np.sum(np.sort(x, axis=None) * w)
+def sel_take(x, w): return np.sum(np.take(x, [4, 0, 0, 2]) * w)
+def sel_take_axis(x, w): return np.sum(np.take(x, np.array([[2, 0], [2, 3]]), axis=1) * w)
+def sel_take_method(x, w): return np.sum(x.take([1, 1, -1], axis=0) * w)
+def sel_take_scalar(x): return np.take(x, 5) * 3.0
+def sel_item(x): return x.item(3) * 2.0 + x.item(0)
+def sel_item_2d(x): return x.item(1, 2) ** 2 + x.item((0, 1))
+def sel_item_single(x): return math.sin(x.item())
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(sel_tile, (4,), (12,)), P(sel_tile, (2, 3), (2, 9)), P(sel_tile_2d, (2, 3), (2, 2, 9)),
+    P(sel_repeat, (4,), (8,)), P(sel_repeat, (2, 3), (12,)), P(sel_repeat_axis, (2, 3), (2, 3)),
+    P(sel_repeat_method, (2, 3), (6, 3)),
+    P(sel_diff, (5,), (4,)), P(sel_diff, (3, 4), (3, 3)), P(sel_diff2, (5, 3), (3, 3)),
+    P(sel_roll, (5,), (5,)), P(sel_roll, (3, 4), (3, 4)), P(sel_roll_axis, (3, 4), (3, 4)),
+    P(sel_roll_tuple, (3, 4), (3, 4)),
+    P(sel_take, (5,), (4,)), P(sel_take, (2, 3), (4,)), P(sel_take_axis, (3, 4), (3, 2, 2)),
+    P(sel_take_method, (3, 4), (3, 4)), P(sel_take_scalar, (2, 3), None),
+    P(sel_item, (5,), None), P(sel_item_2d, (3, 4), None), P(sel_item_single, (1, 1), None)])
+def test_copies_and_selections(fn, shape, so):
+    check(fn, shape, w=so)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(sel_sort, (6,), (6,)), P(sel_sort, (3, 4), (3, 4)), P(sel_sort0, (3, 4), (3, 4)),
+    P(sel_sort_none, (3, 4), (12,))])
+def test_sort(fn, shape, so):
+    check(fn, shape, w=so, distinct=True)
+
+
+def test_take_repeated_indices_accumulate():
+    g = assert_grad_matches(sel_take, data((5,)), np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_allclose(g, [2.0 + 3.0, 0.0, 4.0, 0.0, 1.0], rtol=1e-12)
+
+
+def rnd_noise(x):
+    np.random.seed(3)
+    e = np.random.randn(3) + np.random.standard_normal(3) + np.random.rand(3)
+    u = np.random.uniform(0.5, 1.5, size=3) * np.random.random(3)
+    z = np.random.normal(0.0, 0.1, size=3) + np.random.binomial(4, 0.5, size=3)
+    i = np.random.randint(0, 3)
+    p = np.random.permutation(3)
+    c = np.random.choice([0.5, 1.0, 2.0])
+    return np.sum((x + 0.1 * e) ** 2 * u + z * x) + c * x[i] + np.sum(x[p] * u)
+
+
+def test_random_numbers_are_constants():
+    assert_grad_matches(rnd_noise, data((3,)))
+    for f in (np.random.rand, np.random.randn, np.random.normal, np.random.uniform,
+              np.random.random, np.random.randint, np.random.choice, np.random.permutation,
+              np.random.standard_normal, np.random.binomial, np.random.seed):
+        assert s2sgrad.rules.is_nondifferentiable(f), f

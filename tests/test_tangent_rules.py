@@ -161,7 +161,8 @@ def axpy(x, v, s):
 def fd_diff(p, m, h):
     """(p - m) / 2h leaf by leaf."""
     if isinstance(p, (list, tuple)):
-        return type(p)(fd_diff(a, b, h) for a, b in zip(p, m))
+        items = [fd_diff(a, b, h) for a, b in zip(p, m)]
+        return type(p)(*items) if hasattr(type(p), "_fields") else type(p)(items)
     if isinstance(p, dict):
         return {k: fd_diff(p[k], m[k], h) for k in p}
     return (np.asarray(p, dtype=np.float64) - np.asarray(m, dtype=np.float64)) / (2 * h)
@@ -312,6 +313,14 @@ TIED = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 2.0]])
 WITH_ZEROS = np.array([[1.2, 0.0, -0.7, 0.9], [0.0, 0.0, 1.1, 0.8], [0.5, 1.3, -1.1, 0.6]])
 CLIP_X = np.array([[-1.7, -0.2, 0.3, 1.9], [0.45, -0.45, 0.0, 1.1]])
 
+
+def wellcond(*shape):
+    """Square matrices (batched) far from singular: u + 3·I."""
+    return u(*shape) + 3.0 * np.eye(shape[-1])
+
+
+NEG_DET = np.array([[0.3, 2.1, -0.4], [1.7, 0.2, 0.5], [-0.6, 0.8, 2.4]])   # det < 0
+
 CASES = [
     # ---------------------------------------------------------- arithmetic
     C(operator.add, u(3, 4), u(4)), C(np.add, u(), u(3)), OP("add", u(3), u(3, 1)),
@@ -403,6 +412,34 @@ CASES = [
     C(np.copy, u(3)), C(np.float64, u()), C(np.float32, u(), h=1e-2, rtol=1e-4, atol=1e-6),
     M("copy", u(3)), M("astype", u(3), np.float64),
     C(np.split, u(6), 3), C(np.split, u(2, 6), [1, 4], axis=1), C(np.array_split, u(7), 3),
+    # ---------------------------------------------------------- linear algebra
+    C(np.linalg.norm, u(5)), C(np.linalg.norm, u(3, 4)), C(np.linalg.norm, u(3, 4), "fro"),
+    C(np.linalg.norm, u(3, 4), 2, 1), C(np.linalg.norm, u(2, 3, 4), axis=(0, 2), keepdims=True),
+    C(np.linalg.norm, u(3, 4), axis=0),
+    C(np.linalg.inv, wellcond(3, 3)), C(np.linalg.inv, wellcond(2, 3, 3)),
+    C(np.linalg.det, wellcond(3, 3)), C(np.linalg.det, wellcond(2, 3, 3)),
+    C(np.linalg.slogdet, wellcond(3, 3)), C(np.linalg.slogdet, NEG_DET),
+    C(np.linalg.slogdet, wellcond(2, 3, 3)),
+    C(np.linalg.solve, wellcond(3, 3), u(3)), C(np.linalg.solve, wellcond(3, 3), u(3, 2)),
+    C(np.linalg.solve, wellcond(2, 3, 3), u(2, 3, 2)), C(np.linalg.solve, wellcond(2, 3, 3), u(3)),
+    C(np.linalg.solve, wellcond(3, 3), u(2, 3, 4)),
+    C(np.trace, u(3, 3)), C(np.trace, u(3, 4), 1), C(np.trace, u(2, 3, 3), axis1=1, axis2=2),
+    M("trace", u(4, 3), -1),
+    C(np.diagonal, u(3, 4)), C(np.diagonal, u(2, 3, 4), 1, 1, 2), M("diagonal", u(4, 3), -1),
+    C(np.diag, u(3)), C(np.diag, u(3), -1), C(np.diag, u(3, 4)), C(np.diag, u(4, 3), 1),
+    # ---------------------------------------------------------- copies and selections
+    C(np.tile, u(3), 2), C(np.tile, u(2, 3), (2, 1)), C(np.tile, u(3), (2, 2)),
+    C(np.tile, u(2, 3), 2),
+    C(np.repeat, u(3), 2), C(np.repeat, u(2, 3), [1, 0, 2], axis=1), C(np.repeat, u(2, 3), 2),
+    M("repeat", u(2, 3), 3, axis=0),
+    C(np.diff, u(5)), C(np.diff, u(3, 5), 2), C(np.diff, u(4, 3), axis=0),
+    C(np.roll, u(5), 2), C(np.roll, u(3, 4), -1, 1), C(np.roll, u(3, 4), (1, 2), (0, 1)),
+    C(np.roll, u(3, 4), 5),
+    C(np.sort, distinct(6)), C(np.sort, distinct(3, 4), axis=0), C(np.sort, distinct(3, 4), None),
+    C(np.take, u(5), np.array([0, 3, 3, 1])), C(np.take, u(3, 4), np.array([[0, 2], [1, 1]]), 1),
+    C(np.take, u(3, 4), 5), C(np.take, u(3, 4), np.array([-1, 4]), axis=0, mode="wrap"),
+    M("take", u(2, 3, 4), [2, 0], axis=-1),
+    M("item", u(1, 1)), M("item", u(3, 4), 5), M("item", u(3, 4), 1, 2), M("item", u(2, 3), (1, 0)),
     # ---------------------------------------------------------- containers
     OP("list", u(), u(3), 2), OP("tuple", u(2), u()),
     OP("dict", u(), u(3), keys=("a", "b")),
@@ -474,6 +511,27 @@ CASES = [
     C(runtime.split_grad, [u(2), 0.0, u(2)], u(6), 3, active=[0],
       dirs={0: [RNG.normal(size=2), 0.0, RNG.normal(size=2)]}),
     C(runtime.split_grad, [u(2), u(4)], u(6), [2], active=[0]),
+    C(runtime.norm_grad, u(), 1.3, u(5), active=[0, 1, 2]),
+    C(runtime.norm_grad, u(3), pos(3), u(3, 4), None, 1, active=[0, 1, 2]),
+    C(runtime.inv_grad, u(3, 3), u(3, 3)), C(runtime.inv_grad, u(2, 3, 3), u(2, 3, 3)),
+    C(runtime.det_grad, u(), 1.7, wellcond(3, 3)),
+    C(runtime.det_grad, u(2), pos(2), wellcond(2, 3, 3)),
+    C(runtime.slogdet_grad, (0.0, u()), wellcond(3, 3), dirs={0: (0.0, 0.7)}),
+    C(runtime.slogdet_grad, [0.0, u(2)], wellcond(2, 3, 3), dirs={0: [0.0, RNG.normal(size=2)]}),
+    C(runtime.solve_grad_a, u(3), u(3), wellcond(3, 3), u(3), active=[0, 1, 2]),
+    C(runtime.solve_grad_a, u(2, 3, 2), u(2, 3, 2), wellcond(3, 3), u(2, 3, 2), active=[0, 1, 2]),
+    C(runtime.solve_grad_b, u(3), wellcond(3, 3), u(3), active=[0, 1]),
+    C(runtime.solve_grad_b, u(2, 3), wellcond(2, 3, 3), u(3), active=[0, 1]),
+    C(runtime.trace_grad, u(), u(3, 4), 1, active=[0]),
+    C(runtime.diagonal_grad, u(2, 3), u(2, 3, 4), 1, 1, 2, active=[0]),
+    C(runtime.diag_grad, u(3, 3), u(3), active=[0]),
+    C(runtime.diag_grad, u(3), u(3, 4), active=[0]),
+    C(runtime.tile_grad, u(2, 6), u(3), (2, 2), active=[0]),
+    C(runtime.repeat_grad, u(2, 3), u(2, 3), [1, 0, 2], 1, active=[0]),
+    C(runtime.diff_grad, u(3, 3), u(3, 5), 2, active=[0]),
+    C(runtime.sort_grad, u(3, 4), distinct(3, 4), 0, active=[0]),
+    C(runtime.take_grad, u(4), u(5), np.array([0, 3, 3, 1]), active=[0]),
+    C(runtime.item_grad, u(), u(3, 4), (1, 2), active=[0]),
     C(runtime.match_shape, u(4), u(3, 4), active=[0]),
     C(runtime.match_shape, u(), u(), active=[0]),
 ]

@@ -1,4 +1,5 @@
-"""Shapes and indexing: transpose, reshape, squeeze, slicing, integer-array reads."""
+"""Shapes and indexing: transpose, reshape, squeeze, slicing, integer-array reads;
+tile, repeat, diff, roll, sort, take and `.item()`."""
 import builtins
 
 import numpy as np
@@ -58,3 +59,50 @@ from ..runtime import unbroadcast  # noqa: E402,F401
 def flip(y, x, axis=None):
     """y = flip(x, axis)  →  x̄ += flip(ȳ, axis)"""
     x_bar += np.flip(y_bar, axis)
+
+
+# ---------------------------------------------------------------- copies and selections
+from ..runtime import (tile_grad, repeat_grad, diff_grad, sort_grad, take_grad,  # noqa: E402,F401
+                       item_grad)
+
+
+@defadjoint(np.tile)
+def tile(y, x, reps):
+    """y = tile(x, reps)  →  x̄ += Σ over the copies of ȳ"""
+    x_bar += tile_grad(y_bar, x, reps)
+
+
+@defadjoint(np.repeat, methods=["repeat"])
+def repeat(y, x, repeats, axis=None):
+    """y = repeat(x, repeats, axis)  →  x̄ᵢ += Σ ȳ over the copies of xᵢ"""
+    x_bar += repeat_grad(y_bar, x, repeats, axis)
+
+
+@defadjoint(np.diff)
+def diff(y, x, n=1, axis=-1):
+    """yᵢ = xᵢ₊₁ - xᵢ (n times, along axis)  →  x̄ᵢ += ȳᵢ₋₁ - ȳᵢ (n times)"""
+    x_bar += diff_grad(y_bar, x, n, axis)
+
+
+@defadjoint(np.roll)
+def roll(y, x, shift, axis=None):
+    """y = roll(x, shift, axis)  →  x̄ += roll(ȳ, -shift, axis)"""
+    x_bar += np.roll(y_bar, np.negative(shift), axis)
+
+
+@defadjoint(np.sort)
+def sort(y, x, axis=-1, kind=None, order=None):
+    """y = x[argsort(x)] along axis  →  x̄[argsort(x)] += ȳ"""
+    x_bar += sort_grad(y_bar, x, axis, kind)
+
+
+@defadjoint(np.take, methods=["take"])
+def take(y, x, indices, axis=None, out=None, mode="raise"):
+    """y = take(x, indices, axis)  →  x̄[indices] += ȳ along axis (repeats accumulate)"""
+    x_bar += take_grad(y_bar, x, indices, axis, mode)
+
+
+@defadjoint(methods=["item"])
+def item(y, x, *index):
+    """y = x.item(*index)  →  x̄[index] += ȳ"""
+    x_bar += item_grad(y_bar, x, index)

@@ -1,11 +1,14 @@
-"""Products: @, dot, inner, outer, tensordot, einsum (incl. batched, broadcast)."""
+"""Products: @, dot, inner, outer, tensordot, einsum (incl. batched, broadcast);
+norms, inverses, determinants, solves, traces and diagonals."""
 import operator
 
 import numpy as np
 
 from . import defadjoint
 from ..runtime import (matmul_left, matmul_right, dot_left, dot_right,  # noqa: F401
-                       tensordot_grads, einsum_grad, unbroadcast)
+                       tensordot_grads, einsum_grad, unbroadcast, norm_grad, inv_grad,
+                       det_grad, slogdet_grad, solve_grad_a, solve_grad_b, trace_grad,
+                       diagonal_grad, diag_grad)
 
 
 @defadjoint(operator.matmul, np.matmul, ops=["matmul"])
@@ -51,3 +54,54 @@ def tensordot(y, a, b, axes=2):
 def einsum(y, subscripts, *operands):
     """y = einsum(spec, x₁, x₂, …)  →  x̄ₖ += einsum of ȳ with the other operands"""
     operands_bar += einsum_grad(y_bar, subscripts, operands, k)
+
+
+# ---------------------------------------------------------------- np.linalg
+@defadjoint(np.linalg.norm)
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    """y = ‖x‖₂ (vector 2-norm or Frobenius, over axis)  →  x̄ += ȳ·x / y
+    (other norms are refused when the gradient is computed)"""
+    x_bar += norm_grad(y_bar, y, x, ord, axis, keepdims)
+
+
+@defadjoint(np.linalg.inv)
+def inv(y, a):
+    """y = a⁻¹ (batched)  →  ā += -yᵀ·ȳ·yᵀ"""
+    a_bar += inv_grad(y_bar, y)
+
+
+@defadjoint(np.linalg.det)
+def det(y, a):
+    """y = det(a) (batched)  →  ā += ȳ·y·a⁻ᵀ"""
+    a_bar += det_grad(y_bar, y, a)
+
+
+@defadjoint(np.linalg.slogdet)
+def slogdet(y, a):
+    """(s, l) = slogdet(a), l = ln|det a|  →  ā += l̄·a⁻ᵀ   (the sign carries no gradient)"""
+    a_bar += slogdet_grad(y_bar, a)
+
+
+@defadjoint(np.linalg.solve)
+def solve(y, a, b):
+    """y = a⁻¹b (b a vector or matrices, batched)  →  b̄ += a⁻ᵀȳ ;  ā += -b̄·yᵀ"""
+    a_bar += solve_grad_a(y_bar, y, a, b)
+    b_bar += solve_grad_b(y_bar, a, b)
+
+
+@defadjoint(np.trace, methods=["trace"])
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """y = Σᵢ a[i, i + offset]  →  ā += ȳ on that diagonal"""
+    a_bar += trace_grad(y_bar, a, offset, axis1, axis2)
+
+
+@defadjoint(np.diagonal, methods=["diagonal"])
+def diagonal(y, a, offset=0, axis1=0, axis2=1):
+    """yᵢ = a[i, i + offset]  →  ā[i, i + offset] += ȳᵢ"""
+    a_bar += diagonal_grad(y_bar, a, offset, axis1, axis2)
+
+
+@defadjoint(np.diag)
+def diag(y, v, k=0):
+    """y = diag(v, k): 1-D v → v̄ += diag(ȳ, k) ;  2-D v → v̄ += ȳ on the k-th diagonal"""
+    v_bar += diag_grad(y_bar, v, k)

@@ -200,3 +200,9 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
                   np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
                   np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.heaviside,
                   methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int"])
+
+# Random numbers are constants for the gradient (bound methods of a Generator are
+# recognised by the tracer).
+nondifferentiable(np.random.rand, np.random.randn, np.random.normal, np.random.uniform,
+                  np.random.random, np.random.randint, np.random.choice, np.random.permutation,
+                  np.random.standard_normal, np.random.binomial, np.random.seed)

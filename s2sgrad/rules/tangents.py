@@ -588,6 +588,107 @@ def split(y, x, indices_or_sections, axis=0):
     y_dot += np.array_split(x_dot, indices_or_sections, axis)
 
 
+# ================================================================ linear algebra
+from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402,F401
+                       solve_tangent_a, solve_tangent_b, sort_tangent, norm_grad,
+                       norm_grad_dy, inv_grad, inv_grad_dy, det_grad, det_grad_da,
+                       slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
+                       solve_grad_b, solve_grad_b_da, trace_grad, diagonal_grad, diag_grad,
+                       tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
+
+
+@deftangent(np.linalg.norm)
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    """y = ‖x‖₂ (vector 2-norm or Frobenius, over axis)  →  ẏ = Σ x·ẋ / y"""
+    y_dot += norm_tangent(x_dot, y, x, ord, axis, keepdims)
+
+
+@deftangent(np.linalg.inv)
+def inv(y, a):
+    """y = a⁻¹ (batched)  →  ẏ = -y·ȧ·y"""
+    y_dot += -(y @ a_dot @ y)
+
+
+@deftangent(np.linalg.det)
+def det(y, a):
+    """y = det(a) (batched)  →  ẏ = y·tr(a⁻¹ȧ)"""
+    y_dot += det_tangent(a_dot, y, a)
+
+
+@deftangent(np.linalg.slogdet)
+def slogdet(y, a):
+    """(s, l) = slogdet(a)  →  (ṡ, l̇) = (0, tr(a⁻¹ȧ))"""
+    y_dot += slogdet_tangent(a_dot, y, a)
+
+
+@deftangent(np.linalg.solve)
+def solve(y, a, b):
+    """y = a⁻¹b  →  ẏ = -a⁻¹·ȧ·y + a⁻¹·ḃ"""
+    y_dot += solve_tangent_a(a_dot, y, a, b)
+    y_dot += match_shape(solve_tangent_b(a, b_dot, b), y)
+
+
+@deftangent(np.trace, methods=["trace"])
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """y = Σᵢ a[i, i + offset]  →  ẏ = trace(ȧ)"""
+    y_dot += np.trace(a_dot, offset, axis1, axis2)
+
+
+@deftangent(np.diagonal, methods=["diagonal"])
+def diagonal(y, a, offset=0, axis1=0, axis2=1):
+    """y = diagonal(a)  →  ẏ = diagonal(ȧ)"""
+    y_dot += np.diagonal(a_dot, offset, axis1, axis2)
+
+
+@deftangent(np.diag)
+def diag(y, v, k=0):
+    """y = diag(v, k)  →  ẏ = diag(v̇, k)"""
+    y_dot += np.diag(v_dot, k)
+
+
+# ================================================================ copies and selections
+@deftangent(np.tile)
+def tile(y, x, reps):
+    """y = tile(x, reps)  →  ẏ = tile(ẋ, reps)"""
+    y_dot += np.tile(x_dot, reps)
+
+
+@deftangent(np.repeat, methods=["repeat"])
+def repeat(y, x, repeats, axis=None):
+    """y = repeat(x, repeats, axis)  →  ẏ = repeat(ẋ, repeats, axis)"""
+    y_dot += np.repeat(x_dot, repeats, axis)
+
+
+@deftangent(np.diff)
+def diff(y, x, n=1, axis=-1):
+    """y = diff(x, n, axis)  →  ẏ = diff(ẋ, n, axis)"""
+    y_dot += np.diff(x_dot, n, axis)
+
+
+@deftangent(np.roll)
+def roll(y, x, shift, axis=None):
+    """y = roll(x, shift, axis)  →  ẏ = roll(ẋ, shift, axis)"""
+    y_dot += np.roll(x_dot, shift, axis)
+
+
+@deftangent(np.sort)
+def sort(y, x, axis=-1, kind=None, order=None):
+    """y = x[argsort(x)] along axis  →  ẏ = ẋ[argsort(x)]"""
+    y_dot += sort_tangent(x_dot, x, axis, kind)
+
+
+@deftangent(np.take, methods=["take"])
+def take(y, x, indices, axis=None, out=None, mode="raise"):
+    """y = take(x, indices, axis)  →  ẏ = take(ẋ, indices, axis)"""
+    y_dot += np.take(x_dot, indices, axis, mode=mode)
+
+
+@deftangent(methods=["item"])
+def item(y, x, *index):
+    """y = x.item(*index)  →  ẏ = ẋ.item(*index)"""
+    y_dot += np.asarray(x_dot).item(*index)
+
+
 # ================================================================ containers
 @deftangent(ops=["list", "tuple"])
 def display(y, *items):
@@ -814,3 +915,104 @@ def split_grad_(y, gs, x, indices_or_sections, axis=0):
 def match_shape_(out, t, y):
     """out = match_shape(t, y)  →  ȯut = match_shape(ṫ, y)"""
     out_dot += match_shape(t_dot, y)
+
+
+
+# ---------------------------------------------------------------- helpers of linalg / selections
+@deftangent(runtime.norm_grad)
+def norm_grad_(out, g, y, x, ord=None, axis=None, keepdims=False):
+    """out = ḡ·x / y  →  ȯut = ġ·x / y - ḡ·x·ẏ / y² + ḡ·ẋ / y"""
+    out_dot += norm_grad(g_dot, y, x, ord, axis, keepdims)
+    out_dot += norm_grad_dy(g, y, x, y_dot, ord, axis, keepdims)
+    out_dot += norm_grad(g, y, x_dot, ord, axis, keepdims)
+
+
+@deftangent(runtime.inv_grad)
+def inv_grad_(out, g, y):
+    """out = -yᵀ·g·yᵀ  →  ȯut = -yᵀ·ġ·yᵀ - ẏᵀ·g·yᵀ - yᵀ·g·ẏᵀ"""
+    out_dot += inv_grad(g_dot, y)
+    out_dot += inv_grad_dy(g, y, y_dot)
+
+
+@deftangent(runtime.det_grad)
+def det_grad_(out, g, y, a):
+    """out = g·y·a⁻ᵀ  →  ȯut = ġ·y·a⁻ᵀ + g·ẏ·a⁻ᵀ - g·y·(a⁻¹ȧa⁻¹)ᵀ"""
+    out_dot += det_grad(g_dot, y, a)
+    out_dot += det_grad(g, y_dot, a)
+    out_dot += det_grad_da(g, y, a, a_dot)
+
+
+@deftangent(runtime.slogdet_grad)
+def slogdet_grad_(out, g, a):
+    """out = g₁·a⁻ᵀ  →  ȯut = ġ₁·a⁻ᵀ - g₁·(a⁻¹ȧa⁻¹)ᵀ"""
+    out_dot += slogdet_grad(g_dot, a)
+    out_dot += slogdet_grad_da(g, a, a_dot)
+
+
+@deftangent(runtime.solve_grad_a)
+def solve_grad_a_(out, g, y, a, b):
+    """out = -solve(aᵀ, g)·yᵀ  →  linear in g and in y, plus the change of solve(aᵀ, ·)"""
+    out_dot += solve_grad_a(g_dot, y, a, b)
+    out_dot += solve_grad_a(g, y_dot, a, b)
+    out_dot += solve_grad_a_da(g, y, a, b, a_dot)
+
+
+@deftangent(runtime.solve_grad_b)
+def solve_grad_b_(out, g, a, b):
+    """out = solve(aᵀ, g)  →  ȯut = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·out)"""
+    out_dot += solve_grad_b(g_dot, a, b)
+    out_dot += solve_grad_b_da(g, a, b, a_dot)
+
+
+@deftangent(runtime.trace_grad)
+def trace_grad_(out, g, a, offset=0, axis1=0, axis2=1):
+    """out = trace_grad(g, a, …)  →  ȯut = trace_grad(ġ, a, …)"""
+    out_dot += trace_grad(g_dot, a, offset, axis1, axis2)
+
+
+@deftangent(runtime.diagonal_grad)
+def diagonal_grad_(out, g, a, offset=0, axis1=0, axis2=1):
+    """out = diagonal_grad(g, a, …)  →  ȯut = diagonal_grad(ġ, a, …)"""
+    out_dot += diagonal_grad(g_dot, a, offset, axis1, axis2)
+
+
+@deftangent(runtime.diag_grad)
+def diag_grad_(out, g, v, k=0):
+    """out = diag_grad(g, v, k)  →  ȯut = diag_grad(ġ, v, k)"""
+    out_dot += diag_grad(g_dot, v, k)
+
+
+@deftangent(runtime.tile_grad)
+def tile_grad_(out, g, x, reps):
+    """out = tile_grad(g, x, reps)  →  ȯut = tile_grad(ġ, x, reps)"""
+    out_dot += tile_grad(g_dot, x, reps)
+
+
+@deftangent(runtime.repeat_grad)
+def repeat_grad_(out, g, x, repeats, axis=None):
+    """out = repeat_grad(g, x, …)  →  ȯut = repeat_grad(ġ, x, …)"""
+    out_dot += repeat_grad(g_dot, x, repeats, axis)
+
+
+@deftangent(runtime.diff_grad)
+def diff_grad_(out, g, x, n=1, axis=-1):
+    """out = diff_grad(g, x, …)  →  ȯut = diff_grad(ġ, x, …)"""
+    out_dot += diff_grad(g_dot, x, n, axis)
+
+
+@deftangent(runtime.sort_grad)
+def sort_grad_(out, g, x, axis=-1, kind=None):
+    """out = sort_grad(g, x, …)  →  ȯut = sort_grad(ġ, x, …)   (the order is locally constant)"""
+    out_dot += sort_grad(g_dot, x, axis, kind)
+
+
+@deftangent(runtime.take_grad)
+def take_grad_(out, g, x, indices, axis=None, mode="raise"):
+    """out = take_grad(g, x, …)  →  ȯut = take_grad(ġ, x, …)"""
+    out_dot += take_grad(g_dot, x, indices, axis, mode)
+
+
+@deftangent(runtime.item_grad)
+def item_grad_(out, g, x, index=()):
+    """out = item_grad(g, x, index)  →  ȯut = item_grad(ġ, x, index)"""
+    out_dot += item_grad(g_dot, x, index)
