@@ -15,7 +15,7 @@ from . import emit, load as load_mod, nodes
 from .errors import GradientError, S2SGradError, CheckError
 from .normalize import normalize
 from .parse import parse_function, unwrap
-from .reverse import reverse, gradient_function, bar
+from .reverse import reverse, gradient_function, value_twin, bar
 from . import trace as trace_mod
 from . import calls
 from .optimize_trace import optimize_trace
@@ -134,11 +134,11 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    fdef = gradient_function(adj, name, doc=doc)
-    vdef = gradient_function(adj, f"value_and_{name}", with_value=True, doc=doc)
     from .optimize import optimize_function
+    fdef = gradient_function(adj, name, doc=doc)
     if optimize:
-        fdef, vdef = optimize_function(fdef), optimize_function(vdef)
+        fdef = optimize_function(fdef)
+    vdef = value_twin(fdef, adj, f"value_and_{name}")
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

@@ -593,12 +593,12 @@ def gradient_function(adj, fname, with_value=False, doc=None):
     """Assemble `def grad_f(params..., y_bar=1.0)`: forward pass, backward pass and
     the gradients of the `wrt` inputs in their arguments' types."""
     tr = adj.trace
-    body = [nodes.comment("forward pass")] + [nodes.clone(s) for s in adj.forward]
+    body = [nodes.comment("forward pass")] + list(adj.forward)
     result = tr.body[-1].value
     result_node = nodes.operand(result)
     backward_mark = nodes.comment("backward pass")
     body.append(backward_mark)
-    body += [nodes.clone(s) for s in adj.backward]
+    body += list(adj.backward)
     outs = []
     for i, g in zip(tr.wrt, adj.grads):
         p = tr.params[i]
@@ -620,3 +620,28 @@ def gradient_function(adj, fname, with_value=False, doc=None):
     body.append(nodes.return_(ret))
     defaults = [nodes.clone(d) for d in tr.defaults] + [nodes.const(1.0)]
     return nodes.function_def(fname, tr.params + [adj.seed], body, defaults, doc)
+
+
+def value_twin(fdef, adj, fname):
+    """`value_and_grad_f`: the same statements as `grad_f`, returning (value, grads)."""
+    tr = adj.trace
+    result = tr.body[-1].value
+    body = list(fdef.body[:-1])
+    result_node = nodes.operand(result)
+    if isinstance(result, str) and result in tr.overwritten:
+        # the backward pass restores overwritten names: keep the value first
+        value = "value"
+        while value in tr.user_names or value in tr.params:
+            value += "_"
+        mark = next(i for i, st in enumerate(body) if _is_backward_mark(st))
+        body.insert(mark, nodes.assign(value, result_node))
+        result_node = nodes.name(value)
+    body.append(nodes.return_(nodes.tuple_([result_node, fdef.body[-1].value])))
+    new = nodes.function_def(fname, [], body)
+    new.args = fdef.args
+    return new
+
+
+def _is_backward_mark(st):
+    return isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant) \
+        and st.value.value == nodes.COMMENT_MARK + "backward pass"

@@ -662,9 +662,9 @@ def analyse(trace):
     # useful: reaches the returned value
     useful = {trace.result} if isinstance(trace.result, str) else set()
     changed = True
-    while changed:
+    while changed:                       # backwards: one pass for straight-line code
         changed = False
-        for targets, flows in deps:
+        for targets, flows in reversed(deps):
             if any(t in useful for t in targets):
                 for f in flows:
                     if f not in useful:
