@@ -11,11 +11,11 @@ import weakref
 
 import numpy as np
 
-from . import emit, load as load_mod, nodes
+from . import emit, load as load_mod
 from .errors import GradientError, S2SGradError, CheckError
 from .normalize import normalize
 from .parse import parse_function, unwrap
-from .reverse import reverse, gradient_function, value_twin, bar
+from .reverse import reverse, gradient_function, value_twin
 from . import trace as trace_mod
 from . import calls
 from .optimize_trace import optimize_trace

@@ -100,19 +100,14 @@ class CallGraph:
         return out
 
     def _fresh_name(self, base):
-        cand, n = base, 1
-        while cand in self.names:
-            n += 1
-            cand = f"{base}{n}"
-        self.names.add(cand)
-        return cand
+        return nodes.fresh_name(base, self.names)
 
     def pair(self, func, active, caller_parsed):
         key = (func, active)
         if key in self.pairs:
             return self.pairs[key]
         from .api import build_trace
-        from .reverse import Reverse, bar
+        from .reverse import Reverse, _assigned_before_blocks
         parsed = parse_function(func)
         self._check_namespace(parsed, caller_parsed)
         pair = Pair(func, self._fresh_name(f"{func.__name__}_fwd"),
@@ -139,7 +134,7 @@ class CallGraph:
                    and isinstance(x.value, gast.Constant) and x.value.value is None}
         inits = [nodes.assign(n, nodes.const(None)) for n in saved
                  if n not in tr.params and n not in adj.stacks.values()
-                 and n not in already and not _bound_before_blocks(tr.body, n)]
+                 and n not in already and not _assigned_before_blocks(tr.body, n)]
         doc = f"Forward pass of {func.__name__}, keeping what {pair.bwd} needs."
         fwd = nodes.function_def(
             pair.fwd, tr.params, inits + [nodes.clone(x) for x in adj.forward] +
@@ -191,16 +186,6 @@ class CallGraph:
 
 
 _MISSING = object()
-
-
-def _bound_before_blocks(body, n):
-    from .trace import If, For, While, defs
-    for s in body:
-        if isinstance(s, (If, For, While)):
-            return False
-        if n in defs(s):
-            return True
-    return False
 
 
 __all__ = ["CallGraph", "walk", "Assign"]

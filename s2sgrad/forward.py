@@ -39,12 +39,7 @@ class Tangent:
         self.env = {}
 
     def fresh(self, hint):
-        cand, n = hint, 1
-        while cand in self.used:
-            n += 1
-            cand = f"{hint}{n}"
-        self.used.add(cand)
-        return cand
+        return nodes.fresh_name(hint, self.used)
 
     def active(self, x):
         return isinstance(x, str) and x in self.trace.active

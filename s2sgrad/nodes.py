@@ -3,8 +3,6 @@
 Every other stage talks to these small constructors, so a change in `gast` touches
 this file alone. Nodes are gast nodes; `emit` turns them into source text.
 """
-import copy
-
 import gast
 
 COMMENT_MARK = "__s2sgrad_comment__:"
@@ -13,6 +11,16 @@ COMMENT_MARK = "__s2sgrad_comment__:"
 def name(id_, store=False):
     ctx = gast.Store() if store else gast.Load()
     return gast.Name(id=id_, ctx=ctx, annotation=None, type_comment=None)
+
+
+def fresh_name(hint, taken):
+    """`hint`, or `hint2`, `hint3`, ... : the first not in `taken` (which it joins)."""
+    cand, n = hint, 1
+    while cand in taken:
+        n += 1
+        cand = f"{hint}{n}"
+    taken.add(cand)
+    return cand
 
 
 def const(value):

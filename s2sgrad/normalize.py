@@ -109,13 +109,9 @@ class Normalizer:
                 cand = f"v{self.counter}"
                 if cand not in self.used:
                     break
-        else:
-            cand, n = hint, 1
-            while cand in self.used:
-                n += 1
-                cand = f"{hint}{n}"
-        self.used.add(cand)
-        return cand
+            self.used.add(cand)
+            return cand
+        return nodes.fresh_name(hint, self.used)
 
     def error(self, message, node, hint=None):
         return self.parsed.error(message, node, hint)

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import nodes, rules
+from . import nodes
 from .nodes import Const
-from .trace import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return,  # noqa
-                    walk, defs)
+from .trace import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
 
 
 @dataclass
@@ -69,12 +68,7 @@ class Reverse:
         self.callees = []
 
     def fresh(self, hint):
-        cand, n = hint, 1
-        while cand in self.used:
-            n += 1
-            cand = f"{hint}{n}"
-        self.used.add(cand)
-        return cand
+        return nodes.fresh_name(hint, self.used)
 
     # ---------------------------------------------------------------- driver
     def run(self):

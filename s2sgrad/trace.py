@@ -187,12 +187,7 @@ class Builder:
                 self.deps.append((vars(base), func.attr, obj))
 
     def fresh(self, hint):
-        cand, n = hint, 1
-        while cand in self.locals:
-            n += 1
-            cand = f"{hint}{n}"
-        self.locals.add(cand)
-        return cand
+        return nodes.fresh_name(hint, self.locals)
 
     def block(self, stmts):
         out = []
