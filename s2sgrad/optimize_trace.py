@@ -19,11 +19,11 @@ from . import emit, nodes, rules
 from .nodes import Const
 from .trace import Assign, If, For, While, Return, walk, defs, _apply_renames
 
-_PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg")
+_PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "indexing")
 
 
 def _key(s):
-    if s.kind != "op" or getattr(s, "tangent_only", False):
+    if s.kind != "op" or getattr(s, "tangent_only", False) or s.rule.name == "copy":
         return None
     module = s.rule.template.__module__.rsplit(".", 1)[-1]
     if module not in _PURE_MODULES:
