@@ -514,7 +514,7 @@ class Normalizer:
             what = kind[0] if kind else f"`{type(e).__name__}` expressions"
             raise self.error(f"s2sgrad cannot differentiate {what}", e,
                              kind[1] if kind else None)
-        return method(e, pre)
+        return nodes.copy_location(method(e, pre), e)     # carets point at the operation
 
     def expr_BinOp(self, e, pre):
         return gast.BinOp(left=self.atom(e.left, pre), op=e.op, right=self.atom(e.right, pre))

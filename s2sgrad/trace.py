@@ -299,8 +299,13 @@ class Builder:
             return Assign(target, e, "op", rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
         if e.attr in rules.NONDIFF_ATTRIBUTES:
             return Assign(target, e, "nondiff", args=[e.value.id], node=s)
-        raise self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
-                         "use the equivalent NumPy function")
+        # an attribute of a value without gradient (a config object, `self`) is a
+        # constant; refused only if a gradient would have to flow through it
+        a = Assign(target, e, "opaque", args=[e.value.id], node=s)
+        a.error = self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
+                             "use the equivalent NumPy function, or pass the value as an "
+                             "argument")
+        return a
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
