@@ -231,7 +231,8 @@ def bindings_code(bindings):
         if inspect.ismodule(obj):
             line = f"import {obj.__name__}" + ("" if obj.__name__ == name else f" as {name}")
             imports.append(line)
-        elif mod == runtime.__name__ and inspect.isfunction(obj) and obj.__name__ == name:
+        elif mod == runtime.__name__ and (inspect.isfunction(obj) or inspect.isclass(obj)) \
+                and obj.__name__ == name:
             helpers.append(name)
         elif obj is api.stop_gradient:
             extra.append(f"def {name}(x):\n    return x\n")
@@ -259,7 +260,15 @@ def user_code(sf):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
                 _root(node, a) == "s2sgrad" for a in node.names):
+            # keep the other names of the statement; stand in for s2sgrad's
+            others = [a for a in node.names if _root(node, a) != "s2sgrad"]
+            if others:
+                kept = ast.Import(names=others) if isinstance(node, ast.Import) else \
+                    ast.ImportFrom(module=node.module, names=others, level=node.level)
+                out.append(ast.unparse(kept) + "\n")
             for a in node.names:
+                if _root(node, a) != "s2sgrad":
+                    continue
                 if isinstance(node, ast.ImportFrom) and a.name == "stop_gradient":
                     out.append(f"def {a.asname or a.name}(x):\n    return x\n")
                 elif isinstance(node, ast.Import):

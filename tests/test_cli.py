@@ -298,3 +298,36 @@ def test_lint_lists_every_problem(tmp_path, capsys):
     clean.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x ** 2)\n")
     code, out, _ = run(["lint", clean], capsys)
     assert code == 0 and out == ""
+
+
+def test_transform_keeps_numpy_imported_beside_s2sgrad_and_array_loops(tmp_path, capsys):
+    path = tmp_path / "multi.py"
+    path.write_text(
+        "import numpy as np, math, s2sgrad\n\n"
+        "def rnn(W, xs):\n"
+        "    h = np.zeros(W.shape[0])\n"
+        "    for t in range(len(xs)):\n"
+        "        h = np.tanh(W @ h + xs[t])\n"
+        "    return np.sum(h * h) + math.pi\n")
+    out = tmp_path / "multi_grad.py"
+    code, _, err = run(["transform", path, "-o", out], capsys)
+    assert code == 0, err
+    text = out.read_text()
+    assert not re.search(r"^\s*(import|from) s2sgrad", text, re.MULTILINE)
+    ns = {}
+    exec(compile(text, str(out), "exec"), ns)
+    rng = np.random.default_rng(0)
+    W, xs = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(4, 3))
+
+    def rnn(W):
+        h = np.zeros(3)
+        for t in range(4):
+            h = np.tanh(W @ h + xs[t])
+        return np.sum(h * h)
+    got = ns["grad_rnn"](W, xs)
+    want = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        e = np.zeros_like(W)
+        e[idx] = 1e-6
+        want[idx] = (rnn(W + e) - rnn(W - e)) / 2e-6
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
