@@ -250,10 +250,14 @@ class Reverse:
         raise TypeError("adjoint templates may only assign")
 
     def _note_env(self, rule):
-        for n in gast.walk(gast.Module(body=rule.body, type_ignores=[])):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
-                    and n.id in rule.namespace:
-                self.env.setdefault(n.id, rule.namespace[n.id])
+        names = getattr(rule, "_env_names", None)
+        if names is None:
+            names = rule._env_names = {
+                n.id for n in gast.walk(gast.Module(body=rule.body, type_ignores=[]))
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+                and n.id in rule.namespace}
+        for n in names:
+            self.env.setdefault(n, rule.namespace[n])
 
     # ------------------------------------------------------------ user calls
     def call(self, s):

@@ -520,7 +520,8 @@ def _rename_top_level(trace):
     version = {}
     counts = {}
     for s in trace.body:
-        _apply_renames(s, version)
+        _apply_renames(s, {k: v for k, v in version.items() if k != v} if
+                       len(version) < 64 else _Renamed(version))
         if isinstance(s, Assign):
             t = s.target
             if t in nested or (top.get(t, 0) < 2 and t not in params):
@@ -544,10 +545,31 @@ def _rename_top_level(trace):
     trace.user_names = used
 
 
-def _apply_renames(s, version):
-    if not version:
-        return
-    mapping = {k: v for k, v in version.items() if k != v}
+class _Renamed(dict):
+    """A view of a version map holding only the names that changed (built lazily)."""
+
+    def __init__(self, version):
+        super().__init__()
+        self.version = version
+
+    def __contains__(self, k):
+        return self.version.get(k, k) != k
+
+    def __getitem__(self, k):
+        return self.version[k]
+
+    def get(self, k, default=None):
+        v = self.version.get(k, default)
+        return default if v == k else v
+
+    def items(self):
+        return ((k, v) for k, v in self.version.items() if k != v)
+
+    def __bool__(self):
+        return any(k != v for k, v in self.version.items())
+
+
+def _apply_renames(s, mapping):
     if not mapping:
         return
     ren = lambda a: mapping.get(a, a) if isinstance(a, str) else a  # noqa: E731

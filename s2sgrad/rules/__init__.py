@@ -80,6 +80,8 @@ class Rule:
 
     def adjoint_names(self):
         """Inputs whose adjoint the template writes (`x` for `x_bar += ...`)."""
+        if getattr(self, "_adjoint_names", None) is not None:
+            return self._adjoint_names
         out = set()
         for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
@@ -88,6 +90,7 @@ class Rule:
             elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                     and node.id.endswith("_dot") and node.id != self.output + "_dot":
                 out.add(node.id[:-4])            # a tangent rule: inputs it reads
+        self._adjoint_names = out
         return out
 
     def __repr__(self):
