@@ -358,16 +358,39 @@ def source(func, wrt=0, optimize=True):
 # ------------------------------------------------------------------ check_grad
 
 def numerical_grad(func, args, i, eps=1e-6):
-    """Centered finite differences of scalar `func` in argument i (float64)."""
+    """Centered finite differences of scalar `func` in argument i (float64). Floats give
+    a float, arrays an array, lists/tuples/dicts the same structure of derivatives."""
     args = list(args)
-    x = args[i]
-    if isinstance(x, (float, int)) and not isinstance(x, bool):
-        h = eps * max(1.0, abs(x))
-        args[i] = float(x) + h
-        up = float(np.sum(func(*args)))
-        args[i] = float(x) - h
-        down = float(np.sum(func(*args)))
-        return (up - down) / (2 * h)
+
+    def value_with(leaf_value):
+        args[i] = leaf_value
+        return float(np.sum(func(*args)))
+    return _fd_of(args[i], value_with, eps)
+
+
+def _fd_of(x, value_with, eps):
+    """Derivatives of value_with(x') in every number of x (a number, array or container)."""
+    if isinstance(x, (list, tuple)):
+        out = []
+        for k in range(len(x)):
+            def inner(v, k=k):
+                items = list(x)
+                items[k] = v
+                return value_with(type(x)(items) if isinstance(x, tuple) else items)
+            out.append(_fd_of(x[k], inner, eps))
+        return type(x)(out) if isinstance(x, tuple) else out
+    if isinstance(x, dict):
+        out = {}
+        for key in x:
+            def inner(v, key=key):
+                new = dict(x)
+                new[key] = v
+                return value_with(new)
+            out[key] = _fd_of(x[key], inner, eps)
+        return out
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
+        h = eps * max(1.0, abs(float(x)))
+        return (value_with(float(x) + h) - value_with(float(x) - h)) / (2 * h)
     base = np.array(x, dtype=np.float64)
     out = np.zeros(base.shape)
     for idx in np.ndindex(base.shape):
@@ -375,13 +398,16 @@ def numerical_grad(func, args, i, eps=1e-6):
         plus, minus = base.copy(), base.copy()
         plus[idx] += h
         minus[idx] -= h
-        args[i] = plus.astype(x.dtype) if isinstance(x, np.ndarray) and \
-            x.dtype == np.float64 else (plus if isinstance(x, np.ndarray) else plus.tolist())
-        up = float(np.sum(func(*args)))
-        args[i] = minus if isinstance(x, np.ndarray) else minus.tolist()
-        down = float(np.sum(func(*args)))
-        out[idx] = (up - down) / (2 * h)
+        out[idx] = (value_with(plus) - value_with(minus)) / (2 * h)
     return out
+
+
+def _leaves(x):
+    if isinstance(x, (list, tuple)):
+        return [leaf for v in x for leaf in _leaves(v)]
+    if isinstance(x, dict):
+        return [leaf for k in x for leaf in _leaves(x[k])]
+    return [np.asarray(x, dtype=float)]
 
 
 def check_grad(func, *args, wrt=0, rtol=1e-5, atol=1e-7):
@@ -394,6 +420,9 @@ def check_grad(func, *args, wrt=0, rtol=1e-5, atol=1e-7):
     for i, g in zip(indices, got):
         num = numerical_grad(func, [np.array(a, dtype=float) if isinstance(a, np.ndarray)
                                     else a for a in args], i)
+        if isinstance(num, (list, tuple, dict)):     # compare containers leaf by leaf
+            g = np.concatenate([np.ravel(v) for v in _leaves(g)]) if _leaves(g) else np.zeros(0)
+            num = np.concatenate([np.ravel(v) for v in _leaves(num)])
         g = np.asarray(g, dtype=float)
         num = np.asarray(num, dtype=float)
         if g.shape != num.shape:
