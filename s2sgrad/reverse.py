@@ -387,7 +387,8 @@ class Reverse:
             stacks[n] = self.fresh(f"saved_{n}")
         self._save = save
         self._stacks = stacks
-        self._shape_only = {n for n in save if n not in tr.scalars
+        # (parameters are read again when the gradients are returned: keep them whole)
+        self._shape_only = {n for n in save if n not in tr.scalars and n not in tr.params
                             and _only_shape_reads(backward, n)}
         code = self.emit_forward(body, in_loop=False)
         first = [nodes.assign(stacks[n], nodes.list_([])) for n in sorted(stacks)]
