@@ -97,6 +97,20 @@ def run_program(program):
     msg = compare(got, expected, args)
     if msg:
         problems.append(msg)
+    # forward mode on the same program: <J v> must equal <grad, v> for a direction v
+    rng = np.random.default_rng(len(program.source))
+    direction = tuple(rng.normal(size=np.shape(a)) if isinstance(a, np.ndarray)
+                      else float(rng.normal()) for a in args)
+    try:
+        _, jv = s2sgrad.jvp(main)(copy_args(args), direction)
+    except Exception:
+        problems.append("s2sgrad.jvp raised:\n" + traceback.format_exc(limit=-4))
+    else:
+        expected_jv = sum(float(np.sum(np.asarray(e) * np.asarray(d)))
+                          for e, d in zip(expected, direction))
+        if not np.isclose(float(np.sum(jv)), expected_jv, rtol=1e-5, atol=1e-6):
+            problems.append("jvp %r, but finite differences give %r" % (float(np.sum(jv)),
+                                                                       expected_jv))
     return "\n".join(problems) or None
 
 
