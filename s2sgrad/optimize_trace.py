@@ -46,7 +46,9 @@ def eliminate_common_subexpressions(trace):
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
             operands = [a for a in s.reads()]
-            if key is not None and all(counts.get(a, 0) <= 1 for a in operands):
+            # an operand reassigned anywhere (a loop, a branch, a parameter given a new
+            # value) may differ between the two occurrences
+            if key is not None and not any(a in trace.overwritten for a in operands):
                 if key in seen:
                     mapping[s.target] = seen[key]
                     continue

@@ -259,3 +259,17 @@ def test_optimized_and_unoptimized_agree(f, args, wrt):
             continue
         np.testing.assert_allclose(np.asarray(a, float), numerical_grad(f, args, i),
                                    rtol=1e-5, atol=1e-7)
+
+
+def sum_before_and_after_a_loop(x):
+    first = np.sum(x)
+    for i in range(2):
+        x = x * 0.9 + np.sin(x)
+    return np.sum(x) + 0.0 * first
+
+
+def test_common_subexpressions_never_merge_across_a_reassignment():
+    x = np.array([0.1, -0.2, 0.3])
+    np.testing.assert_allclose(s2sgrad.grad(sum_before_and_after_a_loop)(x),
+                               numerical_grad(sum_before_and_after_a_loop, (x,), 0),
+                               rtol=1e-6)
