@@ -98,6 +98,11 @@ def fuse_sigmoid(trace):
                 continue
             if not isinstance(neg.args[0], str):
                 continue
+            # the four statements must follow each other: nothing may change x between
+            pos = {id(st): k for k, st in enumerate(block)}
+            if [pos.get(id(t)) for t in (neg, ex, den, s)] != \
+                    list(range(pos[id(neg)], pos[id(neg)] + 4)):
+                continue
             for temp in (neg, ex, den):
                 temp.kind = "nondiff"            # no adjoint of its own
             s.rule = SIGMOID
