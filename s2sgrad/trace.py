@@ -658,6 +658,7 @@ def analyse(trace):
         changed_in_loop |= {x.count_name for x in walk([loop]) if isinstance(x, While)}
         for s in walk(loop.body):
             if isinstance(s, Assign) and counts.get(s.target) == 1 \
+                    and s.target not in trace.params \
                     and s.kind in ("op", "copy", "const", "nondiff") \
                     and not getattr(s, "tangent_only", False) \
                     and not set(s.reads()) & changed_in_loop:
