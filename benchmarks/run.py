@@ -503,7 +503,7 @@ def memory_report(mem):
         tensor = r.get("tensor_peak_bytes")
         total = traced + (tensor or 0)
         ratio = fmt_ratio(total / hand_total) if hand_total and k != "hand" else (
-            "1×" if k == "hand" else "–")
+            "1.00×" if k == "hand" else "–")
         rows.append([LABELS[k], fmt_bytes(traced), fmt_bytes(tensor) if tensor is not None else "–",
                      ("≤ " if tensor is not None else "") + fmt_bytes(total), ratio])
     lines = [f"### Peak memory of one gradient call (`{mem['workload']}`: {mem['description']})\n",
@@ -562,6 +562,9 @@ def plot(results, path, machine, log):
                             textcoords="offset points")
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_yscale("log")
+    allv = [results[n]["derived"][f"{k}/hand"] for n in names for k in impls
+            if results[n]["derived"].get(f"{k}/hand")]
+    ax.set_ylim(min(0.5, min(allv) * 0.7), max(allv) * 40)     # headroom for the legend
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names)
     ax.set_ylabel("gradient time / hand-written NumPy gradient")
@@ -599,6 +602,12 @@ def run_modes(quick, log):
         return f"_modes.py failed: {short_reason(e)}_", None
     if isinstance(res, str):
         return res, None
+    if isinstance(res, list):                   # rows; modes.markdown(rows) formats them
+        fmt = getattr(modes, "markdown", None)
+        md = fmt(res) if callable(fmt) else None
+        if isinstance(md, str):
+            md = "### Forward mode and higher order (`benchmarks/modes.py`)\n\n" + md.rstrip()
+        return md, res
     if isinstance(res, tuple) and res and isinstance(res[0], str):
         return res[0], (res[1] if len(res) > 1 else None)
     if isinstance(res, dict):
@@ -838,8 +847,9 @@ def main(argv=None):
 
     modes_md, modes_data = (None, None) if opts.no_modes else run_modes(opts.quick, log)
     if modes_md:
+        # printed and kept in the JSON; not put into the README block, which holds this
+        # script's own tables (the README has a section of its own for modes.py)
         print("\n" + modes_md)
-        body += "\n\n" + modes_md
 
     plotted = False
     if opts.plot:
