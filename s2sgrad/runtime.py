@@ -12,6 +12,17 @@ import numpy as np
 from .errors import GradientError
 
 
+def is_zero(g):
+    """Whether `g` is the zero adjoint `0.0` (no gradient has arrived yet).  Every rule is
+    linear in its output's adjoint, so a helper given it returns zero without looking at
+    shapes: `0.0` for one input, a list of them for several."""
+    if type(g) is float:
+        return g == 0.0
+    if type(g) is np.ndarray:
+        return g.ndim == 0 and g == 0.0
+    return isinstance(g, np.floating) and g == 0.0
+
+
 def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast."""
     if type(g) is float:
@@ -223,11 +234,15 @@ def split_concat(g, a, b):
 
 def sum_list_grad(g, xs):
     """Adjoint of every element of `xs` from the adjoint of `sum(xs)`."""
+    if is_zero(g):
+        return [0.0] * len(xs)
     return [unbroadcast(g, x) for x in xs]
 
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
+    if is_zero(g):
+        return 0.0
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if axis is None:
         if np.ndim(g) == 0:
@@ -254,6 +269,8 @@ def count_reduced(x, axis=None):
 
 def prod_grad(g, x, axis=None, keepdims=False):
     """Adjoint of np.prod: the product of all the *other* elements (exact with zeros)."""
+    if is_zero(g):
+        return 0.0
     x = np.asarray(x)
     g = unreduce(g, x, axis, keepdims)
     if axis is None:
@@ -275,6 +292,8 @@ def prod_grad(g, x, axis=None, keepdims=False):
 
 def extremum_grad(g, y, x, axis=None, keepdims=False):
     """Adjoint of max/min reductions: shared equally among the tied extreme elements."""
+    if is_zero(g):
+        return 0.0
     y_full = unreduce(y, x, axis, keepdims)
     mask = (np.asarray(x) == y_full)
     count = np.sum(mask, axis=axis, keepdims=True)
@@ -288,6 +307,8 @@ def choose_grad(g, mask):
 
 def matmul_left(g, b, a):
     """Adjoint of `a` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if is_zero(g):
+        return 0.0
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b                                  # inner product
@@ -299,6 +320,8 @@ def matmul_left(g, b, a):
 
 def matmul_right(g, a, b):
     """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if is_zero(g):
+        return 0.0
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
@@ -311,6 +334,8 @@ def matmul_right(g, a, b):
 
 def dot_left(g, b, a):
     """Adjoint of `a` in y = np.dot(a, b)."""
+    if is_zero(g):
+        return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
@@ -321,6 +346,8 @@ def dot_left(g, b, a):
 
 def dot_right(g, a, b):
     """Adjoint of `b` in y = np.dot(a, b)."""
+    if is_zero(g):
+        return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
@@ -331,6 +358,8 @@ def dot_right(g, a, b):
 
 def tensordot_grads(g, a, b, axes=2):
     """Adjoints (a_bar, b_bar) of y = np.tensordot(a, b, axes)."""
+    if is_zero(g):
+        return 0.0, 0.0
     na, nb = np.ndim(a), np.ndim(b)
     if isinstance(axes, int):
         a_axes = list(range(na - axes, na))
@@ -358,6 +387,8 @@ def tensordot_grads(g, a, b, axes=2):
 
 def einsum_grad(g, spec, operands, k):
     """Adjoint of operand `k` of y = np.einsum(spec, *operands)."""
+    if is_zero(g):
+        return 0.0
     spec = spec.replace(" ", "")
     if "." in spec:
         raise NotImplementedError("einsum gradients with '...' are not supported")
@@ -387,6 +418,8 @@ def einsum_grad(g, spec, operands, k):
 
 def split_grad(gs, x, indices_or_sections, axis=0):
     """Adjoint of `x` from the adjoints of the pieces of np.split(x, ...)."""
+    if is_zero(gs):
+        return 0.0
     pieces = np.split(np.zeros(np.shape(x)), indices_or_sections, axis)
     parts = [np.broadcast_to(gi, p.shape) if not (isinstance(gi, float) and gi == 0.0)
              else p for gi, p in zip(gs, pieces)] if isinstance(gs, (list, tuple)) else pieces
@@ -395,6 +428,8 @@ def split_grad(gs, x, indices_or_sections, axis=0):
 
 def concat_grads(g, xs, axis=0):
     """Adjoints of the pieces of np.concatenate(xs, axis)."""
+    if is_zero(g):
+        return [0.0] * len(xs)
     if axis is None:
         sizes = np.cumsum([np.size(x) for x in xs])[:-1]
         return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(np.ravel(g), sizes), xs)]
@@ -404,26 +439,88 @@ def concat_grads(g, xs, axis=0):
 
 def stack_grads(g, xs, axis=0):
     """Adjoints of the pieces of np.stack(xs, axis)."""
+    if is_zero(g):
+        return [0.0] * len(xs)
     return [np.take(g, k, axis=axis) for k in range(len(xs))]
 
 
 def hstack_grads(g, xs):
+    if is_zero(g):
+        return [0.0] * len(xs)
     axis = 0 if all(np.ndim(x) <= 1 for x in xs) else 1
     return concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
 
 
 def vstack_grads(g, xs):
+    if is_zero(g):
+        return [0.0] * len(xs)
     parts = concat_grads(g, [np.atleast_2d(x) for x in xs], 0)
     return [np.reshape(p, np.shape(x)) for p, x in zip(parts, xs)]
 
 
 def transpose_grad(g, axes=()):
     """Adjoint of transpose(x, *axes): transpose back by the inverse permutation."""
+    if is_zero(g):
+        return 0.0
     if len(axes) == 1:
         axes = axes[0]
     if axes is None or len(axes) == 0:
         return np.transpose(g)
     return np.transpose(g, np.argsort(axes))
+
+
+def unreshape(g, x):
+    """Adjoint of a reshape (ravel, squeeze, expand_dims, ...) of `x`: ȳ in x's shape."""
+    if is_zero(g):
+        return 0.0
+    return np.reshape(g, x.shape if type(x) is np.ndarray else np.shape(x))
+
+
+def flip_grad(g, axis=None):
+    """Adjoint of y = flip(x, axis): flip ȳ back."""
+    if is_zero(g):
+        return 0.0
+    return np.flip(g, axis)
+
+
+def roll_grad(g, shift, axis=None):
+    """Adjoint of y = roll(x, shift, axis): roll ȳ back by -shift."""
+    if is_zero(g):
+        return 0.0
+    return np.roll(g, np.negative(shift), axis)
+
+
+def cumsum_grad(g, x, axis=None):
+    """Adjoint of y = cumsum(x, axis): the reversed cumulative sum of ȳ."""
+    if is_zero(g):
+        return 0.0
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def inner_grads(g, a, b):
+    """Adjoints (ā, b̄) of y = np.inner(a, b), the sum over the last axes of a and b."""
+    if is_zero(g):
+        return 0.0, 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a), unbroadcast(g * a, b)
+    return tensordot_grads(g, a, b, ([np.ndim(a) - 1], [np.ndim(b) - 1]))
+
+
+def outer_grads(g, a, b):
+    """Adjoints (ā, b̄) of y = np.outer(a, b) (a and b flattened, as NumPy does)."""
+    if is_zero(g):
+        return 0.0, 0.0
+    return (np.reshape(g @ np.ravel(b), np.shape(a)),
+            np.reshape(np.ravel(a) @ g, np.shape(b)))
+
+
+def copy_grad(g, x):
+    """Adjoint of y = array(x) / list(x) / x.copy(): ȳ, as a list when x is a list."""
+    if is_zero(g) or not isinstance(x, (list, tuple)):
+        return g
+    return list(g)
 
 
 def check_scalar(y):
@@ -587,10 +684,6 @@ def clip_mask(x, a_min, a_max):
 # diagonals, tile/repeat/diff, sort and take, `.item()`). Like the helpers above they
 # use only NumPy and accept the zero adjoint 0.0 where one may still be zero.
 
-def _is_zero(g):
-    return type(g) is float and g == 0.0
-
-
 def _as_like(y, items):
     """A tuple with the type of the tuple `y` (namedtuples such as SlogdetResult too)."""
     if hasattr(type(y), "_fields"):
@@ -616,6 +709,8 @@ def _norm_axes(x, ord=None, axis=None):
 
 def norm_grad(g, y, x, ord=None, axis=None, keepdims=False):
     """Adjoint of y = ‖x‖₂ (vector or Frobenius, over `axis`): x̄ = ȳ·x / y (0 at y = 0)."""
+    if is_zero(g):
+        return 0.0
     axes = _norm_axes(x, ord, axis)
     x = np.asarray(x)
     n = unreduce(y, x, axes, keepdims)
@@ -632,12 +727,16 @@ def norm_tangent(t, y, x, ord=None, axis=None, keepdims=False):
 
 def inv_grad(g, y):
     """Adjoint of y = inv(a) (batched): ā = -yᵀ·ȳ·yᵀ."""
+    if is_zero(g):
+        return 0.0
     yt = np.swapaxes(y, -1, -2)
     return -(yt @ g @ yt)
 
 
 def det_grad(g, y, a):
     """Adjoint of y = det(a) (batched): ā = ȳ·y·a⁻ᵀ."""
+    if is_zero(g):
+        return 0.0
     gy = np.asarray(g * y)[..., None, None]
     return gy * np.swapaxes(np.linalg.inv(a), -1, -2)
 
@@ -651,7 +750,7 @@ def slogdet_grad(g, a):
     """Adjoint of (sign, logabsdet) = slogdet(a) from the pair's adjoint `g`: only
     logabsdet carries a gradient, ā = ḡ₁·a⁻ᵀ."""
     g1 = getitem_grad(g, 1)
-    if _is_zero(g1):
+    if is_zero(g1):
         return zero_grad(np.asarray(a, dtype=float))
     return np.asarray(g1)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
 
@@ -677,11 +776,15 @@ def _solve_adjoint(g, a, b):
 
 def solve_grad_b(g, a, b):
     """Adjoint of b in y = solve(a, b): b̄ = solve(aᵀ, ȳ) (summed over broadcast batches)."""
+    if is_zero(g):
+        return 0.0
     return unbroadcast(_solve_adjoint(g, a, b), b)
 
 
 def solve_grad_a(g, y, a, b):
     """Adjoint of a in y = solve(a, b): ā = -b̄·yᵀ with b̄ = solve(aᵀ, ȳ)."""
+    if is_zero(g):
+        return 0.0
     gb = _solve_adjoint(g, a, b)
     if _solve_vector(a, b):
         return unbroadcast(-(gb[..., :, None] * y[..., None, :]), a)
@@ -704,25 +807,31 @@ def solve_tangent_b(a, t, b):
 
 def diagonal_grad(g, a, offset=0, axis1=0, axis2=1):
     """Adjoint of y = diagonal(a, offset, axis1, axis2): ȳ put back on that diagonal."""
+    if is_zero(g):
+        return 0.0
     shape = np.shape(a)
     out = np.zeros(shape, np.result_type(np.asarray(a).dtype, float)
                    if np.asarray(a).dtype.kind in "fc" else float)
     moved = np.moveaxis(out, (axis1, axis2), (-2, -1))        # a view: writes go to out
     n = np.shape(np.diagonal(out, offset, axis1, axis2))[-1]
     i = np.arange(n)
-    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g if _is_zero(g) else \
+    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g if is_zero(g) else \
         np.broadcast_to(g, moved.shape[:-2] + (n,))
     return out
 
 
 def trace_grad(g, a, offset=0, axis1=0, axis2=1):
     """Adjoint of y = trace(a, offset, axis1, axis2): ȳ on every element of the diagonal."""
+    if is_zero(g):
+        return 0.0
     return diagonal_grad(np.asarray(g)[..., None], a, offset, axis1, axis2)
 
 
 def diag_grad(g, v, k=0):
     """Adjoint of y = diag(v, k): the k-th diagonal of ȳ for a 1-D v, ȳ placed on the
     k-th diagonal of zeros for a 2-D v."""
+    if is_zero(g):
+        return 0.0
     if np.ndim(v) == 1:
         return np.diag(g, k)
     return diagonal_grad(g, v, k, 0, 1)
@@ -730,6 +839,8 @@ def diag_grad(g, v, k=0):
 
 def tile_grad(g, x, reps):
     """Adjoint of y = tile(x, reps): the sum of ȳ over the copies."""
+    if is_zero(g):
+        return 0.0
     xs = np.shape(x)
     reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
     d = max(len(reps), len(xs))
@@ -741,6 +852,8 @@ def tile_grad(g, x, reps):
 
 def repeat_grad(g, x, repeats, axis=None):
     """Adjoint of y = repeat(x, repeats, axis): the sum of ȳ over each element's copies."""
+    if is_zero(g):
+        return 0.0
     xs = np.shape(x)
     if axis is None:
         n, rest, gm = int(np.prod(xs, dtype=np.int64)), (), np.ravel(g)
@@ -755,6 +868,8 @@ def repeat_grad(g, x, repeats, axis=None):
 
 def diff_grad(g, x, n=1, axis=-1):
     """Adjoint of y = diff(x, n, axis): n times x̄ᵢ = ȳᵢ₋₁ - ȳᵢ (zero-padded ends)."""
+    if is_zero(g):
+        return 0.0
     nd = np.ndim(x)
     axis = axis % nd
     for _ in range(n):
@@ -768,6 +883,8 @@ def diff_grad(g, x, n=1, axis=-1):
 
 def sort_grad(g, x, axis=-1, kind=None):
     """Adjoint of y = sort(x, axis): ȳ scattered back to where each element came from."""
+    if is_zero(g):
+        return 0.0
     if axis is None:
         return np.reshape(sort_grad(g, np.ravel(x), -1, kind), np.shape(x))
     order = np.argsort(x, axis=axis, kind=kind)
@@ -796,6 +913,8 @@ def _take_indices(indices, n, mode="raise"):
 def take_grad(g, x, indices, axis=None, mode="raise"):
     """Adjoint of y = take(x, indices, axis): x̄[indices] += ȳ along axis (repeated
     indices accumulate)."""
+    if is_zero(g):
+        return 0.0
     xs = np.shape(x)
     out = np.zeros(xs, np.result_type(g, float))
     if axis is None:
@@ -812,6 +931,8 @@ def take_grad(g, x, indices, axis=None, mode="raise"):
 
 def item_grad(g, x, index=()):
     """Adjoint of y = x.item(*index): ȳ at that one element of x."""
+    if is_zero(g):
+        return 0.0
     out = np.zeros(np.shape(x), np.result_type(np.asarray(x).dtype, float)
                    if np.asarray(x).dtype.kind in "fc" else float)
     if len(index) == 0:
@@ -848,7 +969,7 @@ def det_grad_da(g, y, a, t):
 def slogdet_grad_da(g, a, t):
     """Tangent of slogdet_grad(g, a) along ȧ = t (g held fixed)."""
     g1 = getitem_grad(g, 1)
-    if _is_zero(g1):
+    if is_zero(g1):
         return zero_grad(np.asarray(a, dtype=float))
     return np.asarray(g1)[..., None, None] * np.swapaxes(_inv_tangent(a, t), -1, -2)
 

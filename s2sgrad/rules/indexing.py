@@ -5,7 +5,8 @@ import builtins
 import numpy as np
 
 from . import defadjoint
-from ..runtime import add_at, getitem_grad, transpose_grad, split_grad  # noqa: F401
+from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
+                       flip_grad, roll_grad, copy_grad)
 
 
 @defadjoint(ops=["getitem"])
@@ -23,14 +24,14 @@ def transpose(y, x, *order, axes=None):
 @defadjoint(attributes=["T"])
 def T(y, x):
     """y = x.T  →  x̄ += ȳ.T"""
-    x_bar += np.transpose(y_bar)
+    x_bar += transpose_grad(y_bar)
 
 
 @defadjoint(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
             methods=["reshape", "ravel", "flatten", "squeeze"])
 def reshape(y, x, *shape, **options):
     """y = reshape(x, shape)  →  x̄ += reshape(ȳ, shape of x)"""
-    x_bar += np.reshape(y_bar, np.shape(x))
+    x_bar += unreshape(y_bar, x)
 
 
 @defadjoint(np.broadcast_to)
@@ -43,7 +44,7 @@ def broadcast_to(y, x, shape):
             methods=["copy", "astype"])
 def copy(y, x, *options, **keywords):
     """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint)"""
-    x_bar += y_bar if not isinstance(x, (list, tuple)) else list(y_bar)
+    x_bar += copy_grad(y_bar, x)
 
 
 @defadjoint(np.split, np.array_split)
@@ -58,7 +59,7 @@ from ..runtime import unbroadcast  # noqa: E402,F401
 @defadjoint(np.flip)
 def flip(y, x, axis=None):
     """y = flip(x, axis)  →  x̄ += flip(ȳ, axis)"""
-    x_bar += np.flip(y_bar, axis)
+    x_bar += flip_grad(y_bar, axis)
 
 
 # ---------------------------------------------------------------- copies and selections
@@ -87,7 +88,7 @@ def diff(y, x, n=1, axis=-1):
 @defadjoint(np.roll)
 def roll(y, x, shift, axis=None):
     """y = roll(x, shift, axis)  →  x̄ += roll(ȳ, -shift, axis)"""
-    x_bar += np.roll(y_bar, np.negative(shift), axis)
+    x_bar += roll_grad(y_bar, shift, axis)
 
 
 @defadjoint(np.sort)

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import defadjoint
 from ..runtime import (matmul_left, matmul_right, dot_left, dot_right,  # noqa: F401
-                       tensordot_grads, einsum_grad, unbroadcast, norm_grad, inv_grad,
+                       tensordot_grads, einsum_grad, inner_grads, outer_grads,
+                       unbroadcast, norm_grad, inv_grad,
                        det_grad, slogdet_grad, solve_grad_a, solve_grad_b, trace_grad,
                        diagonal_grad, diag_grad)
 
@@ -28,19 +29,15 @@ def dot(y, a, b):
 @defadjoint(np.inner)
 def inner(y, a, b):
     """y = Σₖ a[..., k] b[..., k]  →  ā += ȳ·b ;  b̄ += ȳ·a   (1-D and 2-D)"""
-    a_bar += np.tensordot(y_bar, b, axes=(list(range(np.ndim(a) - 1, np.ndim(y_bar))),
-                                         list(range(np.ndim(b) - 1)))) if np.ndim(a) > 1 \
-        or np.ndim(b) > 1 else y_bar * b
-    b_bar += np.tensordot(y_bar, a, axes=(list(range(np.ndim(a) - 1)),
-                                         list(range(np.ndim(a) - 1)))) if np.ndim(a) > 1 \
-        or np.ndim(b) > 1 else y_bar * a
+    a_bar += inner_grads(y_bar, a, b)[0]
+    b_bar += inner_grads(y_bar, a, b)[1]
 
 
 @defadjoint(np.outer)
 def outer(y, a, b):
     """y = a ⊗ b  →  ā += ȳ·b ;  b̄ += ȳᵀ·a"""
-    a_bar += np.reshape(y_bar @ np.ravel(b), np.shape(a))
-    b_bar += np.reshape(np.ravel(a) @ y_bar, np.shape(b))
+    a_bar += outer_grads(y_bar, a, b)[0]
+    b_bar += outer_grads(y_bar, a, b)[1]
 
 
 @defadjoint(np.tensordot)

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import defadjoint
 from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
-                       prod_grad)
+                       prod_grad, cumsum_grad)
 
 
 @defadjoint(np.sum, methods=["sum"])
@@ -63,5 +63,4 @@ def sum_list(y, xs, start=0):
 @defadjoint(np.cumsum, methods=["cumsum"])
 def cumsum(y, x, axis=None):
     """y = cumsum(x)  →  x̄ += reversed cumulative sum of ȳ"""
-    x_bar += np.flip(np.cumsum(np.flip(y_bar, axis), axis), axis) if axis is not None \
-        else np.reshape(np.flip(np.cumsum(np.flip(np.ravel(y_bar)))), np.shape(x))
+    x_bar += cumsum_grad(y_bar, x, axis)
