@@ -98,7 +98,26 @@ def optimize_function(fdef):
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
     fdef.body = accumulate_in_place(fdef.body)
+    fill_blocks(fdef.body)
     return fdef
+
+
+def _is_comment(st):
+    return isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant) \
+        and isinstance(st.value.value, str) and st.value.value.startswith(nodes.COMMENT_MARK)
+
+
+def fill_blocks(body):
+    """Give `pass` to every block the passes left with comments only (Python needs a
+    statement there); an empty `else` stays empty."""
+    for st in body:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            fill_blocks(st.body)
+            fill_blocks(st.orelse)
+            if all(_is_comment(s) for s in st.body):
+                st.body.append(gast.Pass())
+            if st.orelse and all(_is_comment(s) for s in st.orelse):
+                st.orelse.append(gast.Pass())
 
 
 # ------------------------------------------------------- in-place accumulation

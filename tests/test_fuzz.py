@@ -13,10 +13,10 @@ A failure prints the whole program and its arguments.
 
 Entry points (no Makefile needed):
 
-    .venv/bin/python -m pytest tests/test_fuzz.py          # CI: 200 programs, fixed seed
+    .venv/bin/python -m pytest tests/test_fuzz.py          # CI: 300 programs, fixed seed
     S2SGRAD_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz.py   # long mode
 
-``make fuzz`` runs the second line.  CI mode (no variable) draws 200 programs from a
+``make fuzz`` runs the second line.  CI mode (no variable) draws 300 programs from a
 fixed seed and does not shrink, so it stays under a minute on two slow cores even when it
 fails.  Long mode uses a random seed, shrinks, and writes every failing program to
 ``tests/regressions/<hash>.py``; those files are checked on every run by
@@ -45,7 +45,7 @@ except ImportError:
                                programs, write_regression)
 
 _LONG = os.environ.get("S2SGRAD_FUZZ_EXAMPLES")
-EXAMPLES = int(_LONG) if _LONG else 200
+EXAMPLES = int(_LONG) if _LONG else 300
 REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressions")
 
 #: Skip a point whose branch decisions are closer than this to their thresholds.
