@@ -23,7 +23,10 @@ where an *atom* is a name or a literal (constant, tuple of constants, slice of a
 Desugared on the way: augmented assignment, tuple unpacking, multiple targets,
 `elif`, conditional expressions, `and`/`or`, comprehensions and generator expressions,
 `for` over sequences/`zip`/`enumerate`/`reversed`, `break`/`continue`/early `return`
-(lowered to boolean flags). Anything else is refused with a `TransformError`.
+(lowered to boolean flags), and local functions (`def` or `name = lambda ...` in the
+function body, only ever called): each call is inlined, its locals renamed apart and
+its free names read where the call happens, as Python's closures do. Anything else is
+refused with a `TransformError`.
 """
 import gast
 
@@ -58,14 +61,18 @@ _UNSUPPORTED = {
 _RANGE_LIKE = {"range", "zip", "enumerate", "reversed"}
 
 
-def unsupported_constructs(func_node):
-    """Every construct in `func_node` that s2sgrad refuses: [(node, what, hint)]."""
+def unsupported_constructs(func_node, local_functions=()):
+    """Every construct in `func_node` that s2sgrad refuses: [(node, what, hint)]
+    (`local_functions`: the def/lambda nodes that will be inlined, checked inside only)."""
     found = []
     args = func_node.args
     if args.vararg or args.kwarg or args.kwonlyargs:
         found.append((func_node, "`*args`, `**kwargs` and keyword-only parameters",
                       "list the parameters explicitly"))
+    inlined = {id(n) for n in local_functions}
     for node in _walk_body(func_node):
+        if id(node) in inlined:
+            continue
         kind = _UNSUPPORTED.get(type(node))
         if kind:
             found.append((node, kind[0], kind[1]))
@@ -100,6 +107,8 @@ class Normalizer:
         self.loop_flags = []      # stack of (break_flag, continue_flag) per loop
         self.depth = 0            # nesting depth of compound statements
         self.nested = _assigned_in_blocks(parsed.node)
+        self.local_functions = {}  # name -> FunctionDef or Lambda, inlined where called
+        self.inlining = []        # names of the local functions being inlined (no recursion)
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -119,7 +128,8 @@ class Normalizer:
     # -- entry ---------------------------------------------------------------
     def run(self):
         fn = self.parsed.node
-        problems = unsupported_constructs(fn)
+        self.local_functions = _local_functions(fn)
+        problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
             node, what, hint = problems[0]
             raise self.error(f"s2sgrad cannot differentiate {what}", node, hint)
@@ -127,6 +137,7 @@ class Normalizer:
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
                 and isinstance(body[0].value.value, str):
             body = body[1:]                      # docstring
+        body = [st for st in body if not self.defines_local_function(st)]
         if _has_early_return(body):
             self.ret_flag = self.fresh("returned")
             self.ret_value = self.fresh("result")
@@ -211,7 +222,9 @@ class Normalizer:
         value = s.value
         if isinstance(value, gast.Call):
             call = self.call(value, pre)
-            return pre + [nodes.expr_stmt(call)]
+            if isinstance(call, gast.Call):
+                pre.append(nodes.expr_stmt(call))
+            return pre                                    # (an inlined call leaves a name)
         self.atom(value, pre)
         return pre
 
@@ -301,6 +314,8 @@ class Normalizer:
     def stmt_Return(self, s):
         pre = []
         value = self.atom(s.value, pre) if s.value is not None else nodes.const(None)
+        if self.ret_flag is None and self.ret_value is not None:    # last line of a local function
+            return pre + [nodes.assign(self.ret_value, value)]
         if self.ret_flag is None:
             return pre + [nodes.return_(value)]
         pre.append(nodes.assign(self.ret_value, value))
@@ -556,6 +571,8 @@ class Normalizer:
 
     def call(self, e, pre):
         func = e.func
+        if isinstance(func, gast.Name) and func.id in self.local_functions:
+            return self.inline(e, pre)
         if isinstance(func, gast.Attribute) and not _is_dotted_global(func, self.parsed):
             func = gast.Attribute(value=self.atom(func.value, pre), attr=func.attr,
                                   ctx=gast.Load())
@@ -580,6 +597,76 @@ class Normalizer:
                                  "pass the keyword arguments one by one")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, pre)))
         return gast.Call(func=nodes.clone(func), args=args, keywords=keywords)
+
+    # -- local functions -------------------------------------------------------
+    def defines_local_function(self, st):
+        """Is `st` the `def f(...)` or `f = lambda ...` of a local function (dropped:
+        its calls are inlined)?"""
+        if isinstance(st, gast.FunctionDef):
+            return self.local_functions.get(st.name) is st
+        return isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name) \
+            and self.local_functions.get(st.targets[0].id) is st.value
+
+    def inline(self, e, pre):
+        """`f(a, b)` of a local function f: bind fresh copies of its parameters, run its
+        body with its locals renamed apart, and give the value it returns."""
+        name = e.func.id
+        fn = self.local_functions[name]
+        if name in self.inlining:
+            raise self.error(f"the local function `{name}` calls itself", e,
+                             "define it at module level: module-level functions may recurse")
+        params = [a.id for a in fn.args.args]
+        if len(e.args) > len(params):
+            raise self.error(f"`{name}` takes {len(params)} arguments, "
+                             f"{len(e.args)} given", e)
+        bound = {p: self.atom(a, pre) for p, a in zip(params, e.args)}
+        for kw in e.keywords:
+            if kw.arg not in params or kw.arg in bound:
+                raise self.error(f"`{name}` has no parameter `{kw.arg}` left to pass by name"
+                                 if kw.arg is not None else "`**kwargs` in calls is not "
+                                 "supported", kw.value)
+            bound[kw.arg] = self.atom(kw.value, pre)
+        defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
+        renames = {}
+        for p in params:
+            if p not in bound and p not in defaults:
+                raise self.error(f"`{name}` is called without its argument `{p}`", e)
+            renames[p] = self.fresh(p)
+            value = bound[p] if p in bound else self.atom(nodes.clone(defaults[p]), pre)
+            pre.append(nodes.copy_location(nodes.assign(renames[p], value), e))
+        if isinstance(fn, gast.Lambda):
+            body = _renamed(fn.body, renames)
+            self.inlining.append(name)
+            try:
+                return self.expr(body, pre)
+            finally:
+                self.inlining.pop()
+        for local in sorted(nodes.names_in(fn, nodes.STORE)):
+            if local not in renames and local != name:
+                renames[local] = self.fresh(local)
+        body = [_renamed(st, renames) for st in fn.body]
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+            body = body[1:]                          # docstring
+        result = self.fresh("result")
+        saved = (self.ret_flag, self.ret_value, self.loop_flags)
+        self.ret_flag = self.fresh("returned") if _has_early_return(body) else None
+        self.ret_value, self.loop_flags = result, []
+        self.inlining.append(name)
+        falls_off = not body or not isinstance(body[-1], gast.Return)
+        try:
+            if self.ret_flag or falls_off:
+                pre.append(nodes.copy_location(nodes.assign(result, nodes.const(None)), e))
+            if self.ret_flag:
+                pre.append(nodes.copy_location(
+                    nodes.assign(self.ret_flag, nodes.const(False)), e))
+            self.depth += 1              # the body may run many times (in a loop, twice)
+            pre.extend(self.block(body))
+        finally:
+            self.depth -= 1
+            self.inlining.pop()
+            self.ret_flag, self.ret_value, self.loop_flags = saved
+        return nodes.name(result)
 
     def expr_Attribute(self, e, pre):
         if _is_dotted_global(e, self.parsed):
@@ -627,24 +714,75 @@ class Normalizer:
                              "build the dict with a loop")
         result = self.fresh("items")
         pre.append(nodes.copy_location(nodes.assign(result, nodes.list_([])), e))
-        inner = gast.Expr(value=gast.Call(
-            func=gast.Attribute(value=nodes.name(result), attr="append", ctx=gast.Load()),
-            args=[e.elt], keywords=[]))
-        stmt = inner
-        for gen in reversed(e.generators):
-            body = [stmt]
-            for cond in reversed(gen.ifs):
-                body = [gast.If(test=cond, body=body, orelse=[])]
+        # the loop variables belong to the comprehension: renamed apart from the function's
+        renames, gens = {}, []
+        for gen in e.generators:
             if gen.is_async:
                 raise self.error("async comprehensions are not supported", e)
-            stmt = gast.For(target=gen.target, iter=gen.iter, body=body, orelse=[],
-                            type_comment=None)
+            it = _renamed(gen.iter, renames)
+            for n in sorted(nodes.names_in(gen.target, nodes.STORE)):
+                renames[n] = self.fresh(n)
+            gens.append((_renamed(gen.target, renames), it,
+                         [_renamed(c, renames) for c in gen.ifs]))
+        inner = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=nodes.name(result), attr="append", ctx=gast.Load()),
+            args=[_renamed(e.elt, renames)], keywords=[]))
+        stmt = inner
+        for target, it, ifs in reversed(gens):
+            body = [stmt]
+            for cond in reversed(ifs):
+                body = [gast.If(test=cond, body=body, orelse=[])]
+            stmt = gast.For(target=target, iter=it, body=body, orelse=[], type_comment=None)
         _locate(stmt, e)
         pre.extend(self.stmt(stmt))
         return nodes.name(result)
 
     def expr_DictComp(self, e, pre):
         return self.comprehension(e, pre)
+
+
+def _local_functions(fn):
+    """The local functions s2sgrad inlines: `def f(...)` or `f = lambda ...` at the top
+    level of the body, `f` bound only there and only ever called (`f(...)`), with plain
+    parameters (defaults allowed) and no decorators. Others stay refused."""
+    found = {}
+    for st in fn.body:
+        if isinstance(st, gast.FunctionDef) and not st.decorator_list:
+            found[st.name] = st
+        elif isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Lambda):
+            found[st.targets[0].id] = st.value
+    for name, node in list(found.items()):
+        a = node.args
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            del found[name]
+    if not found:
+        return found
+    binds, calls = {}, set()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
+            calls.add(id(n.func))
+        if isinstance(n, (gast.FunctionDef, gast.Lambda)):
+            for a in n.args.args:
+                binds[a.id] = binds.get(a.id, 0) + 1      # a parameter shadows the name
+        if isinstance(n, gast.FunctionDef) and n is not fn:
+            binds[n.name] = binds.get(n.name, 0) + 1
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name) and n.id in found:
+            if isinstance(n.ctx, gast.Store):
+                binds[n.id] = binds.get(n.id, 0) + 1
+            elif isinstance(n.ctx, gast.Load) and id(n) not in calls:
+                binds[n.id] = binds.get(n.id, 0) + 2      # used as a value: not inlined
+    return {k: v for k, v in found.items() if binds.get(k, 0) == 1}
+
+
+def _renamed(tree, renames):
+    """A copy of `tree` with the names in `renames` replaced."""
+    tree = nodes.clone(tree)
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name) and n.id in renames:
+            n.id = renames[n.id]
+    return tree
 
 
 def _assigned_in_blocks(fn):

@@ -159,11 +159,50 @@ def test_caret_for_function_defined_in_a_function():
 def uses_nested_def(x):
     def inner(t):  # <- HERE
         return t * t
-    return inner(x) + x
+    return sum(map(inner, [x, x])) + x      # passed as a value: cannot be inlined
 
 
-def test_nested_def():
+def test_nested_def_used_as_a_value():
     assert_refused(uses_nested_def, 1.5, words=("def",))
+
+
+def uses_recursive_local(x):
+    def power(t, n):
+        return 1.0 if n == 0 else t * power(t, n - 1)  # <- HERE
+    return power(x, 3)
+
+
+def test_recursive_local_function():
+    err = assert_refused(uses_recursive_local, 1.5, words=("itself", "module level"))
+    assert "power" in str(err)
+
+
+def uses_nonlocal(x):
+    total = 0.0
+
+    def add(t):
+        nonlocal total  # <- HERE
+        total = total + t
+    add(x)
+    return total
+
+
+def test_nonlocal_in_local_function():
+    assert_refused(uses_nonlocal, 1.5, words=("nonlocal",))
+
+
+def uses_def_in_branch(x):
+    if x > 0:
+        def sq(t):  # <- HERE
+            return t * t
+    else:
+        def sq(t):
+            return -t
+    return sq(x)
+
+
+def test_local_function_defined_in_a_branch():
+    assert_refused(uses_def_in_branch, 1.5, words=("def",))
 
 
 def uses_nested_class(x):
@@ -178,7 +217,7 @@ def test_nested_class():
 
 def uses_lambda(x):
     sq = lambda t: t * t  # noqa: E731  # <- HERE
-    return sq(x) + x
+    return sum(map(sq, [x, x])) + x
 
 
 def test_lambda_in_body():
