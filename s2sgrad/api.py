@@ -228,9 +228,15 @@ class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
     def __init__(self, func, wrt=0, optimize=True, with_value=False):
-        self.func = func
+        self.original = func
+        self.bound_to = ()
         self.wrt_spec = wrt
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
+        if inspect.ismethod(func):      # model.loss: differentiate the function, self given
+            self.bound_to = (func.__self__,)
+            func = func.__func__
+            self.wrt = tuple(i + 1 for i in self.wrt)
+        self.func = func
         self.optimize = optimize
         self.with_value = with_value
         self._compiled = None
@@ -268,6 +274,7 @@ class GradientFunction:
                f"wrt {self.wrt_spec!r}>"
 
     def __call__(self, *args, **kwargs):
+        args = self.bound_to + args
         kinds = tuple(type(a) in _NUMBER_TYPES for a in args)
         compiled = self._by_kinds.get(kinds)
         if compiled is None or not compiled.is_current():
@@ -278,7 +285,7 @@ class GradientFunction:
         fn = compiled.value_grad_fn
         for i in self.wrt:
             if i < len(args):
-                _check_wrt_arg(args[i], i, self.func)
+                _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
         value, grads = fn(*args, **kwargs)
         if self.is_tuple:
             grads = _distinct(grads)
@@ -292,7 +299,7 @@ class GradientFunction:
         return grads
 
     def __reduce__(self):
-        return (_rebuild, (self.func, self.wrt_spec, self.optimize, self.with_value))
+        return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value))
 
 
 def _rebuild(func, wrt, optimize, with_value):

@@ -475,10 +475,41 @@ class Normalizer:
             for elt, seq in zip(target.elts, seqs):
                 binds += self.bind(elt, seq, index, s)
             return (index, [nodes.name(n)]), binds
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) \
+                and it.func.attr in ("items", "keys", "values") and not it.args \
+                and not it.keywords:
+            return self.dict_loop(it.func.attr, self.atom(it.func.value, pre), target, s, pre)
         seq = self.sequence(it, pre)
         n = self.length(seq, pre)
         index = self.fresh("i")
         return (index, [nodes.name(n)]), self.bind(target, seq, index, s)
+
+    def dict_loop(self, kind, d, target, loc, pre):
+        """`for k, v in d.items()` (or `.keys()`, `.values()`): an index loop over the
+        list of keys, reading `d[k]` each step (the keys carry no gradient)."""
+        view, keys = self.fresh("keys"), self.fresh("keys")
+        pre.append(nodes.assign(view, nodes.call(nodes.attribute(d, "keys"))))
+        pre.append(nodes.assign(keys, nodes.call("list", [nodes.name(view)])))
+        n = self.length(keys, pre)
+        index = self.fresh("i")
+        key = self.fresh("key")
+        binds = [nodes.assign(key, nodes.subscript(nodes.name(keys), nodes.name(index)))]
+        value = nodes.subscript(nodes.clone(d), nodes.name(key))
+        if kind == "items":
+            if not (isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2):
+                raise self.error("unpack .items() into two names", target,
+                                 "write `for key, value in d.items():`")
+            binds += self.store(target.elts[0], nodes.name(key), loc)
+            item = self.fresh()
+            binds.append(nodes.assign(item, value))
+            binds += self.store(target.elts[1], nodes.name(item), loc)
+        elif kind == "keys":
+            binds += self.store(target, nodes.name(key), loc)
+        else:
+            item = self.fresh()
+            binds.append(nodes.assign(item, value))
+            binds += self.store(target, nodes.name(item), loc)
+        return (index, [nodes.name(n)]), binds
 
     def _is_builtin(self, id_):
         import builtins

@@ -132,7 +132,8 @@ class Reverse:
         tr = self.trace
         t = s.target
         out = []
-        if s.kind == "opaque" and t in tr.active:
+        if s.kind == "opaque" and (t in tr.active or (
+                getattr(s, "mutable_receiver", False) and s.args[0] in tr.active)):
             raise s.error
         if s.kind == "pop" and t in tr.active:
             raise tr.parsed.error("reverse mode cannot differentiate `.pop()`", s.node,

@@ -337,9 +337,15 @@ class Builder:
             if name in _CONTAINER_METHODS:
                 raise self.error(f"s2sgrad cannot differentiate the method `.{name}()`", e,
                                  "index the container explicitly")
-            raise self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
-                             "use the equivalent NumPy function, or register a rule with "
-                             "@s2sgrad.adjoint")
+            # a method of a value without gradient (a local random Generator, a config
+            # object) gives a constant; refused if a gradient would flow through the call
+            # or into its receiver, which the method might change in place
+            a = Assign(target, e, "opaque", args=args, kwargs=kwargs, node=s)
+            a.mutable_receiver = True       # args[0]
+            a.error = self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
+                                 "use the equivalent NumPy function, or register a rule "
+                                 "with @s2sgrad.adjoint")
+            return a
         try:
             obj = self._resolve(func)
         except KeyError:

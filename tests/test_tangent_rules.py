@@ -340,7 +340,7 @@ CASES = [
     C(math.acos, -0.6), C(math.atan, 1.9), C(math.atan2, 0.7, -1.3), C(math.atan2, -0.4, 0.9),
     C(math.exp, -0.4), C(math.expm1, 0.4), C(math.log, 1.7), C(math.log, 3.5, 2.5),
     C(math.log1p, -0.3), C(math.log2, 1.7), C(math.log10, 1.7), C(math.sqrt, 2.3),
-    C(math.pow, 1.7, 0.6), C(math.pow, -1.5, 3.0, active=[0]),
+    C(math.pow, 1.7, 0.6), C(math.pow, -1.5, 3.0, active=[0]), C(builtins.pow, 1.7, 0.6),
     C(math.tanh, 0.6), C(math.sinh, -0.8), C(math.cosh, -0.8), C(math.hypot, 1.2, -0.5),
     C(math.erf, 0.3),
     C(math.fabs, -1.2), C(builtins.abs, signed(3)), C(builtins.abs, 1.2),

@@ -2,6 +2,7 @@
 
 Broadcasting operators reduce each adjoint to its operand's shape with `unbroadcast`.
 """
+import builtins
 import operator
 
 import numpy as np
@@ -39,7 +40,7 @@ def divide(y, a, b):
     b_bar += unbroadcast(-y_bar * y / b, b)
 
 
-@defadjoint(operator.pow, np.power, ops=["pow"])
+@defadjoint(operator.pow, np.power, builtins.pow, ops=["pow"])
 def power(y, a, b):
     """y = a ** b  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·log(a)"""
     a_bar += unbroadcast(y_bar * b * a ** (b - 1), a)

@@ -199,7 +199,8 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
                   np.full, np.full_like, np.arange, np.linspace, np.eye, np.identity,
                   np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
                   np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.heaviside,
-                  methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int"])
+                  methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int",
+                           "keys"])      # a dict's keys: `for k, v in d.items()` loops over them
 
 # Random numbers are constants for the gradient (bound methods of a Generator are
 # recognised by the tracer).

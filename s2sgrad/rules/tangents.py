@@ -72,7 +72,7 @@ def divide(y, a, b):
     y_dot += -b_dot * y / b
 
 
-@deftangent(operator.pow, np.power, ops=["pow"])
+@deftangent(operator.pow, np.power, builtins.pow, ops=["pow"])
 def power(y, a, b):
     """y = a ** b  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
     y_dot += a_dot * b * a ** (b - 1)
