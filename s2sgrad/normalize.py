@@ -138,6 +138,13 @@ class Normalizer:
                 and isinstance(body[0].value.value, str):
             body = body[1:]                      # docstring
         body = [st for st in body if not self.defines_local_function(st)]
+        # an argument the body stores into is copied first: the caller's data stays as it was
+        copies = []
+        for p in _stored_arguments(fn, body):
+            copy = gast.Assign(targets=[nodes.name(p, store=True)], value=nodes.call(
+                nodes.attribute(nodes.name(p), "copy")), type_comment=None)
+            copies.append(nodes.copy_location(copy, body[0] if body else fn))
+        body = copies + body
         if _has_early_return(body):
             self.ret_flag = self.fresh("returned")
             self.ret_value = self.fresh("result")
@@ -604,6 +611,11 @@ class Normalizer:
         func = e.func
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(e, pre)
+        if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
+                and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
+            # dict(a=x, b=y) is the display {"a": x, "b": y}
+            return self.expr_Dict(gast.Dict(keys=[nodes.const(k.arg) for k in e.keywords],
+                                            values=[k.value for k in e.keywords]), pre)
         if isinstance(func, gast.Attribute) and not _is_dotted_global(func, self.parsed):
             func = gast.Attribute(value=self.atom(func.value, pre), attr=func.attr,
                                   ctx=gast.Load())
@@ -805,6 +817,30 @@ def _local_functions(fn):
             elif isinstance(n.ctx, gast.Load) and id(n) not in calls:
                 binds[n.id] = binds.get(n.id, 0) + 2      # used as a value: not inlined
     return {k: v for k, v in found.items() if binds.get(k, 0) == 1}
+
+
+def _stored_arguments(fn, body):
+    """Arguments that `body` writes into (`x[i] = v`, `x[i] += v`, `xs.append(v)`), in
+    parameter order."""
+    params = [a.id for a in fn.args.args]
+    hit = set()
+    for st in body:
+        for n in gast.walk(st):
+            targets = n.targets if isinstance(n, gast.Assign) else \
+                [n.target] if isinstance(n, gast.AugAssign) else []
+            for t in targets:
+                for sub in gast.walk(t):
+                    if isinstance(sub, gast.Subscript) and isinstance(sub.ctx, gast.Store):
+                        base = sub.value
+                        while isinstance(base, gast.Subscript):
+                            base = base.value
+                        if isinstance(base, gast.Name):
+                            hit.add(base.id)
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in ("append", "extend") \
+                    and isinstance(n.func.value, gast.Name):
+                hit.add(n.func.value.id)
+    return [p for p in params if p in hit]
 
 
 def _renamed(tree, renames):

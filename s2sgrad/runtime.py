@@ -224,6 +224,19 @@ def unappend(g):
     return list(g[:-1]), g[-1]
 
 
+def repeat_list_grad(g, a, b):
+    """Adjoints (ā, b̄) of y = a * b where one of them is a list repeated (the other, an
+    int) times: the list's adjoint sums the copies of ȳ, the count gets none."""
+    if is_zero(g):
+        return 0.0, 0.0
+    first = isinstance(a, (list, tuple))
+    k = len(a if first else b)
+    out = [0.0] * k
+    for j, gj in enumerate(g):
+        out[j % k] = add_grads(out[j % k], gj)
+    return (out, 0.0) if first else (0.0, out)
+
+
 def split_concat(g, a, b):
     """Adjoints of `a` and `b` from the adjoint of `a + b` (lists or tuples)."""
     if isinstance(g, float) and g == 0.0:

@@ -254,9 +254,9 @@ class Builder:
             key = _BINOPS.get(type(e.op))
             if key is None:
                 raise self.error(f"unsupported operator {type(e.op).__name__}", e)
-            if key == "add" and (_is_display(e.left, self.fn, memo=self.display)
-                                 or _is_display(e.right, self.fn, memo=self.display)):
-                key = "concat"
+            if key in ("add", "mul") and (_is_display(e.left, self.fn, memo=self.display)
+                                          or _is_display(e.right, self.fn, memo=self.display)):
+                key = "concat" if key == "add" else "repeat"      # [a, b] + xs, [0.0] * n
             return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
         if isinstance(e, gast.UnaryOp):
             key = _UNARY.get(type(e.op))
@@ -456,7 +456,7 @@ def _is_display(e, fn, seen=None, memo=None):
         return True
     if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id in ("list", "tuple"):
         return True
-    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Add):
+    if isinstance(e, gast.BinOp) and isinstance(e.op, (gast.Add, gast.Mult)):
         return _is_display(e.left, fn, memo=memo) or _is_display(e.right, fn, memo=memo)
     if not isinstance(e, gast.Name):
         return False
@@ -726,17 +726,23 @@ def analyse(trace):
                 container = s.args[0] in mc
             elif s.kind == "op":
                 name = s.rule.name
-                if name in ("display", "dict_display", "concat", "split"):
+                if name in ("display", "dict_display", "concat", "repeat", "split"):
                     container = True
-                elif name == "getitem":
-                    container = s.args[0] in mc
+                elif name in ("getitem", "copy"):     # xs[i], xs.copy(), np.array(xs)
+                    container = s.args[0] in mc or _builds_list(s)
             if container:
                 mc.add(s.target)
                 changed = True
     trace.maybe_container = mc
 
 
-_FRESH_RULES = {"display", "dict_display", "concat", "concatenate", "stack", "hstack",
+def _builds_list(s):
+    """`list(x)` or `tuple(x)`: a container whatever x is."""
+    f = s.expr.func if isinstance(s.expr, gast.Call) else None
+    return isinstance(f, gast.Name) and f.id in ("list", "tuple")
+
+
+_FRESH_RULES = {"display", "dict_display", "concat", "repeat", "concatenate", "stack", "hstack",
                 "vstack"}
 _VIEW_CALLS = {"asarray", "asanyarray", "atleast_1d", "atleast_2d"}
 

@@ -716,3 +716,52 @@ def enumerate_zip(x, y):
 
 def test_enumerate_of_zip():
     assert_grad_matches(enumerate_zip, X3, X3[::-1].copy(), wrt=(0, 1))
+
+
+# ----------------------------------------------------------------------------
+# lists made by list()/tuple()/.copy() and by repetition: their adjoints are lists
+# and must be added elementwise (once, `+` concatenated them: a wrong gradient)
+
+
+def list_copy_then_append(xs):
+    ys = list(xs)
+    ys.append(1.0)
+    return sum(ys) * ys[0]
+
+
+def method_copy_then_append(xs):
+    ys = xs.copy()
+    ys.append(xs[1] * 2.0)
+    return sum(ys) * ys[0]
+
+
+def repeated_then_stored(x):
+    ys = [0.0] * 3
+    for i in range(3):
+        ys[i] = x * (i + 1)
+    return sum(ys) * ys[1]
+
+
+def repeated_list_of_values(x):
+    ws = [x * 1.0, x * x]
+    ws2 = 2 * ws
+    return sum(ws2) * ws2[3]
+
+
+def tuple_of_list(xs):
+    a, b, c = tuple(xs)
+    return a * b + c
+
+
+@pytest.mark.parametrize("f, arg", [
+    (list_copy_then_append, [0.5, 1.5]), (method_copy_then_append, [0.5, 1.5]),
+    (repeated_then_stored, 0.7), (repeated_list_of_values, 0.7),
+    (tuple_of_list, [0.5, 1.5, -0.3])])
+def test_copied_and_repeated_lists(f, arg):
+    assert_container_grad(f, arg)
+
+
+def test_repeated_list_forward_mode():
+    _, derivative = s2sgrad.jvp(repeated_list_of_values)((0.7,), (1.0,))
+    assert derivative == pytest.approx(numerical_grad(repeated_list_of_values, (0.7,), 0),
+                                       rel=1e-6)

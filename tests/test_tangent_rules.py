@@ -99,7 +99,7 @@ OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
        "truediv": operator.truediv, "pow": operator.pow, "neg": operator.neg,
        "pos": operator.pos, "mod": operator.mod, "matmul": operator.matmul,
        "getitem": lambda x, index: x[index], "list": lambda *items: list(items),
-       "tuple": lambda *items: tuple(items), "concat": operator.add}
+       "tuple": lambda *items: tuple(items), "concat": operator.add, "repeat": operator.mul}
 
 
 def C(func, *args, **kw):
@@ -444,6 +444,7 @@ CASES = [
     OP("list", u(), u(3), 2), OP("tuple", u(2), u()),
     OP("dict", u(), u(3), keys=("a", "b")),
     OP("concat", [u(), u(2)], [u()]), OP("concat", (u(),), (u(), u())),
+    OP("repeat", [u(), u(2)], 3, active=[0]), OP("repeat", 2, [u(), u()], active=[1]),
     C(np.concatenate, [u(2, 3), u(1, 3)]), C(np.concatenate, [u(2, 3), u(2, 2)], axis=1),
     C(np.concatenate, [u(2, 3), u(1, 3)], dirs={0: [0.0, RNG.normal(size=(1, 3))]}),
     C(np.concatenate, [u(2, 2), u(3)], axis=None),

@@ -3,7 +3,7 @@ import numpy as np
 
 from . import defadjoint
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
-                       split_concat, getitem_grad, unappend)
+                       split_concat, getitem_grad, unappend, repeat_list_grad)
 
 
 @defadjoint(ops=["list", "tuple"])
@@ -23,6 +23,13 @@ def concat(y, a, b):
     """y = a + b for lists  →  ā += ȳ[:len(a)] ;  b̄ += ȳ[len(a):]"""
     a_bar += split_concat(y_bar, a, b)[0]
     b_bar += split_concat(y_bar, a, b)[1]
+
+
+@defadjoint(ops=["repeat"])
+def repeat(y, a, b):
+    """y = xs * n (or n * xs) for a list xs  →  x̄sᵢ += Σ over the n copies of ȳ"""
+    a_bar += repeat_list_grad(y_bar, a, b)[0]
+    b_bar += repeat_list_grad(y_bar, a, b)[1]
 
 
 @defadjoint(ops=["append"])

@@ -702,6 +702,13 @@ def dict_display(y, *values):
     y_dot += dict_item_tangent(values_dot, key, y)
 
 
+@deftangent(ops=["repeat"])
+def repeat(y, a, b):
+    """y = xs * n for a list xs  →  ẏ = ẋs * n   (the copies carry the same tangent)"""
+    y_dot += a_dot * b
+    y_dot += a * b_dot
+
+
 @deftangent(ops=["concat"])
 def concat(y, a, b):
     """y = a + b for lists  →  ẏ = ȧ + ḃ   (each padded with zeros for the other list)"""
