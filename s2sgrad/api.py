@@ -142,13 +142,14 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]
+    texts = emit.sources(callee_defs + [fdef, vdef])
     made, full, filename, bindings = load_definitions(
         parsed, callee_defs + [fdef, vdef], [name, f"value_and_{name}"],
-        adj.env | generator.env, tr.name)
+        adj.env | generator.env, tr.name, texts)
     user_defaults = unwrap(func).__defaults__ or ()
     for n in (name, f"value_and_{name}"):
         made[n].__defaults__ = tuple(user_defaults) + (1.0,)
-    shown = "\n\n".join(emit.source(d) for d in callee_defs + [fdef])
+    shown = "\n\n".join(texts[:-1])
     compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
     compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
     compiled.callee_defs = callee_defs
@@ -157,10 +158,10 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     return compiled
 
 
-def load_definitions(parsed, defs, names, env, label_name):
-    """Emit, compile and load generated defs in the user's globals; returns
-    ({name: function}, full text, file name, bindings)."""
-    text = "\n\n".join(emit.source(d) for d in defs)
+def load_definitions(parsed, defs, names, env, label_name, texts=None):
+    """Emit (unless their `texts` are given), compile and load generated defs in the
+    user's globals; returns ({name: function}, full text, file name, bindings)."""
+    text = "\n\n".join(texts if texts is not None else emit.sources(defs))
     bindings = load_mod.runtime_bindings(text, parsed.namespace, env)
     bindings.update(parsed.closure)
     label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {label_name}"

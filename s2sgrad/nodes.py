@@ -161,22 +161,25 @@ def clone(node):
     return new
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            new = self.mapping[node.id]
-            if isinstance(new, str):
-                return gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
-            return clone(new)
-        return node
-
-
 def substitute(tree, mapping):
     """Replace names in (a copy of) `tree`: str values rename, nodes replace."""
-    return _Substitute(mapping).visit(clone(tree))
+    if isinstance(tree, gast.Name) and tree.id in mapping:
+        new = mapping[tree.id]
+        if isinstance(new, str):
+            return gast.Name(id=new, ctx=clone(tree.ctx), annotation=None, type_comment=None)
+        return clone(new)
+    if not isinstance(tree, gast.AST):
+        return clone(tree)
+    new = tree.__class__.__new__(tree.__class__)
+    fields = tree._fields
+    for name, value in tree.__dict__.items():
+        if name not in fields:
+            setattr(new, name, clone(value))      # locations, marks: copied as they are
+        elif isinstance(value, list):
+            setattr(new, name, [substitute(x, mapping) for x in value])
+        else:
+            setattr(new, name, substitute(value, mapping))
+    return new
 
 
 def names_in(tree, ctx=None):
