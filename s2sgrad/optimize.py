@@ -97,6 +97,10 @@ def optimize_function(fdef):
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
+    changed = []
+    fdef.body = propagate_copies(fdef.body, changed)
+    if changed:
+        fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
     fdef.body = accumulate_in_place(fdef.body)
     fill_blocks(fdef.body)
     return fdef
@@ -227,6 +231,62 @@ def _in_place_loop(stmts, owned):
         if target in owned and len(x.value.args) == 4 and nodes.is_name(
                 x.value.args[0], target):
             x.value.args.append(nodes.const(True))
+
+
+# ------------------------------------------------------------ copy propagation
+
+def _adjoint_copy(st):
+    """(a, b) for `a_bar = b` with b a name, else None."""
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name) and st.targets[0].id.endswith("_bar") \
+            and isinstance(st.value, gast.Name):
+        return st.targets[0].id, st.value.id
+    return None
+
+
+def _substitute_loads(node, copies, changed):
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in copies:
+            n.id = copies[n.id]
+            changed.append(n.id)
+
+
+def propagate_copies(body, changed):
+    """After `a_bar = b`, read b where the code reads a_bar, until either is assigned
+    again (within straight-line code; a branch or loop starts afresh). The copies that
+    nothing reads any more are then removed as dead adjoints; `x = x` goes at once.
+    Appends to `changed` when it rewrites anything."""
+    copies = {}
+    out = []
+    for st in body:
+        if isinstance(st, (gast.If, gast.While)):
+            _substitute_loads(st.test, copies, changed)
+        elif isinstance(st, gast.For):
+            _substitute_loads(st.iter, copies, changed)
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            st.body = propagate_copies(st.body, changed)
+            st.orelse = propagate_copies(st.orelse, changed)
+            copies = {}
+            out.append(st)
+            continue
+        if isinstance(st, gast.Assign):
+            _substitute_loads(st.value, copies, changed)
+            for t in st.targets:
+                if not isinstance(t, gast.Name):
+                    _substitute_loads(t, copies, changed)     # the index of `g[i] = v`
+        elif not isinstance(st, gast.Return) and not (
+                isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant)):
+            _substitute_loads(st, copies, changed)    # (`return` keeps x_bar, y_bar)
+        pair = _adjoint_copy(st)
+        if pair and pair[0] == pair[1]:
+            changed.append(pair[0])
+            continue                                  # `a_bar = a_bar`
+        stored = _stores(st)
+        copies = {a: b for a, b in copies.items() if a not in stored and b not in stored}
+        if pair:
+            copies[pair[0]] = pair[1]
+        out.append(st)
+    return out
 
 
 # ------------------------------------------------------------ first writes
