@@ -91,6 +91,53 @@ def test_algebra():
         """)
 
 
+def _propagate(body):
+    return optimize.propagate_copies(body, [])
+
+
+def test_copy_propagation_reads_the_source_until_either_name_changes():
+    out = run_pass(_propagate, """
+        def f(g, h):
+            a_bar = g_bar
+            b_bar = a_bar * 2
+            g_bar = a_bar
+            h_bar = h
+            g_bar = h_bar
+            c_bar = a_bar + g_bar
+            return a_bar
+        """)
+    same(out, """
+        def f(g, h):
+            a_bar = g_bar
+            b_bar = g_bar * 2
+            h_bar = h
+            g_bar = h_bar
+            c_bar = a_bar + h_bar
+            return a_bar
+        """)
+
+
+def test_copy_propagation_starts_afresh_in_branches_and_loops():
+    out = run_pass(_propagate, """
+        def f(n, c):
+            a_bar = b_bar
+            if c:
+                d_bar = a_bar
+                e_bar = d_bar * 3
+            for i in range(n):
+                x_bar = a_bar
+        """)
+    same(out, """
+        def f(n, c):
+            a_bar = b_bar
+            if c:
+                d_bar = a_bar
+                e_bar = a_bar * 3
+            for i in range(n):
+                x_bar = a_bar
+        """)
+
+
 def test_dead_adjoints_are_removed_but_pops_stay():
     out = run_pass(lambda b: optimize.dead_adjoints(b, set()), """
         def f(g, saved):
