@@ -111,8 +111,8 @@ def test_copy_propagation_reads_the_source_until_either_name_changes():
             a_bar = g_bar
             b_bar = g_bar * 2
             h_bar = h
-            g_bar = h_bar
-            c_bar = a_bar + h_bar
+            g_bar = h
+            c_bar = a_bar + h
             return a_bar
         """)
 
