@@ -134,11 +134,14 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize import optimize_function
+    from .optimize import optimize_function, dead_forward
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         fdef = optimize_function(fdef)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
+    scalar_output = _returns_number(tr, {p for p, k in zip(params, kinds) if k})
+    if optimize and scalar_output:
+        fdef.body = dead_forward(fdef.body)     # grad_f need not compute the value
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]
@@ -153,9 +156,19 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
     compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
     compiled.callee_defs = callee_defs
+    compiled.scalar_output = scalar_output
     compiled.functions = made
     _record_dependencies(compiled, unwrap(func), tr, generator)
     return compiled
+
+
+def _returns_number(tr, scalar_params):
+    """Is the function's value a number whatever the arrays it is given (a full
+    reduction, arithmetic on numbers, a literal)? Then calls need not check it."""
+    result = tr.body[-1].value
+    if isinstance(result, trace_mod.Const):
+        return isinstance(result.value, (int, float)) and not isinstance(result.value, bool)
+    return isinstance(result, str) and result in trace_mod.infer_scalars(tr, scalar_params)
 
 
 def load_definitions(parsed, defs, names, env, label_name, texts=None):
@@ -283,14 +296,18 @@ class GradientFunction:
                                       kinds)
             self._by_kinds[kinds] = compiled
         self._compiled = compiled
-        fn = compiled.value_grad_fn
+        plain = compiled.scalar_output and not self.with_value
+        fn = compiled.grad_fn if plain else compiled.value_grad_fn
         for i in self.wrt:
             if i < len(args):
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
+        if plain:
+            grads = fn(*args, **kwargs)
+            return _distinct(grads) if self.is_tuple else grads
         value, grads = fn(*args, **kwargs)
         if self.is_tuple:
             grads = _distinct(grads)
-        if type(value) is not float and np.ndim(value) != 0:
+        if type(value) is not float and type(value) is not np.float64 and np.ndim(value) != 0:
             raise GradientError(
                 f"grad needs a scalar output, but {self.func.__name__} returned an "
                 f"array of shape {np.shape(value)}; reduce it (np.sum, np.mean) or use "

@@ -467,6 +467,51 @@ def _live_block(stmts, live_out, remove):
     return list(reversed(out)), live
 
 
+_PURE_MODULES = ("np", "math", "numpy")
+
+
+def _pure(expr):
+    """Can `expr` be dropped when its value is unused: operators, subscripts, attributes
+    and calls of NumPy/math functions (not random numbers), nothing that has an effect."""
+    for n in gast.walk(expr):
+        if isinstance(n, gast.Call):
+            f, root = n.func, n.func
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if not (isinstance(f, gast.Attribute) and isinstance(root, gast.Name)
+                    and root.id in _PURE_MODULES and not _mentions(f, "random")):
+                return False
+        elif isinstance(n, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.Await)):
+            return False
+    return True
+
+
+def _mentions(attr, name):
+    while isinstance(attr, gast.Attribute):
+        if attr.attr == name:
+            return True
+        attr = attr.value
+    return False
+
+
+def dead_forward(body):
+    """Drop top-level forward assignments whose value nothing reads (the final value,
+    in `grad_f`): only pure expressions, and not inside loops or branches, whose
+    statements `value_and_grad_f` shares."""
+    live = set()
+    out = []
+    for st in reversed(body):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) \
+                and st.targets[0].id not in live and _pure(st.value):
+            continue
+        if isinstance(st, gast.Assign) and all(isinstance(t, gast.Name) for t in st.targets):
+            live -= {t.id for t in st.targets}
+        live |= _loads(st)
+        out.append(st)
+    return list(reversed(out))
+
+
 def dead_adjoints(body, live_out):
     """Remove adjoint assignments whose value is never read."""
     new, _ = _live_block(body, live_out, True)
