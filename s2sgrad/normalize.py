@@ -638,6 +638,10 @@ class Normalizer:
             if kw.arg is None:
                 raise self.error("`**kwargs` in calls is not supported", kw.value,
                                  "pass the keyword arguments one by one")
+            if kw.arg == "out" and not (isinstance(kw.value, gast.Constant)
+                                        and kw.value.value is None):
+                raise self.error("s2sgrad does not follow writes through `out=`", kw.value,
+                                 "assign the result instead: `y = np.multiply(x, 2.0)`")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, pre)))
         return gast.Call(func=nodes.clone(func), args=args, keywords=keywords)
 

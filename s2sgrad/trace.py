@@ -237,6 +237,11 @@ class Builder:
                 raise self.error(
                     f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
                     s, "write the result to a new name (e.g. `ys = ys + [x]`)")
+            if _writes_in_place(self, call.func):
+                raise self.error(f"s2sgrad cannot differentiate `{_dotted(call.func)}`, which "
+                                 "writes into an array in place", s,
+                                 "build the new array instead (np.where, indexing, "
+                                 "np.concatenate) and assign it to a name")
             return Forward(s)
         if isinstance(s, gast.Assert):
             return Forward(s)
@@ -392,6 +397,24 @@ class Builder:
 
 
 _LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
+
+
+def _writes_in_place(tracer, func):
+    """Is `func` (a call for its effect) a NumPy function that changes its arguments
+    (np.copyto, np.put, np.add.at, np.random.shuffle, ...)?"""
+    try:
+        obj = tracer._resolve(func)
+    except KeyError:
+        return False
+    import numpy as np
+    mutating = (np.copyto, np.put, np.put_along_axis, np.putmask, np.place,
+                np.fill_diagonal, np.random.shuffle)
+    if any(obj is m for m in mutating):
+        return True
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, np.random.Generator) and getattr(obj, "__name__", "") == "shuffle":
+        return True
+    return isinstance(owner, np.ufunc) and getattr(obj, "__name__", "") == "at"
 
 
 def _library(func):

@@ -384,3 +384,35 @@ def test_function_created_by_exec():
 def test_errors_are_not_raised_for_unrelated_ok_code():
     # sanity: the helper accepts a function without problems
     assert s2sgrad.grad(scalar_fn)(2.0, 3.0) == 3.0
+
+
+# ----------------------------------------------------------------------------
+# writes the trace cannot see: `out=` and NumPy's in-place functions
+
+
+def writes_through_out(x):
+    y = np.zeros(3)
+    np.multiply(x, 2.0, out=y)  # <- HERE
+    return np.sum(y * x)
+
+
+def writes_with_copyto(x):
+    y = np.zeros(3)
+    np.copyto(y, x)  # <- HERE
+    return np.sum(y * x)
+
+
+def writes_with_ufunc_at(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 0], x[:2])  # <- HERE
+    return np.sum(y * x)
+
+
+def test_out_keyword_is_refused():
+    assert_refused(writes_through_out, X3, words=("out=",))
+
+
+@pytest.mark.parametrize("f, word", [(writes_with_copyto, "copyto"),
+                                     (writes_with_ufunc_at, "add.at")])
+def test_in_place_numpy_functions_are_refused(f, word):
+    assert_refused(f, X3, words=(word, "in place"))
