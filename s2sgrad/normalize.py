@@ -86,7 +86,7 @@ def unsupported_constructs(func_node, local_functions=()):
 
 def _walk_body(func_node):
     for stmt in func_node.body:
-        yield from gast.walk(stmt)
+        yield from nodes.walk(stmt)
 
 
 class Normalizer:
@@ -214,7 +214,7 @@ class Normalizer:
             raise self.error(f"s2sgrad cannot differentiate a `{type(s).__name__}` statement", s)
         out = method(s)
         for new in out:
-            for n in gast.walk(new):
+            for n in nodes.walk(new):
                 if isinstance(n, (gast.stmt, gast.expr)):
                     nodes.copy_location(n, s)
         return out
@@ -806,7 +806,7 @@ def _local_functions(fn):
     if not found:
         return found
     binds, calls = {}, set()
-    for n in gast.walk(fn):
+    for n in nodes.walk(fn):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
             calls.add(id(n.func))
         if isinstance(n, (gast.FunctionDef, gast.Lambda)):
@@ -814,7 +814,7 @@ def _local_functions(fn):
                 binds[a.id] = binds.get(a.id, 0) + 1      # a parameter shadows the name
         if isinstance(n, gast.FunctionDef) and n is not fn:
             binds[n.name] = binds.get(n.name, 0) + 1
-    for n in gast.walk(fn):
+    for n in nodes.walk(fn):
         if isinstance(n, gast.Name) and n.id in found:
             if isinstance(n.ctx, gast.Store):
                 binds[n.id] = binds.get(n.id, 0) + 1
@@ -829,11 +829,11 @@ def _stored_arguments(fn, body):
     params = [a.id for a in fn.args.args]
     hit = set()
     for st in body:
-        for n in gast.walk(st):
+        for n in nodes.walk(st):
             targets = n.targets if isinstance(n, gast.Assign) else \
                 [n.target] if isinstance(n, gast.AugAssign) else []
             for t in targets:
-                for sub in gast.walk(t):
+                for sub in nodes.walk(t):
                     if isinstance(sub, gast.Subscript) and isinstance(sub.ctx, gast.Store):
                         base = sub.value
                         while isinstance(base, gast.Subscript):
@@ -850,7 +850,7 @@ def _stored_arguments(fn, body):
 def _renamed(tree, renames):
     """A copy of `tree` with the names in `renames` replaced."""
     tree = nodes.clone(tree)
-    for n in gast.walk(tree):
+    for n in nodes.walk(tree):
         if isinstance(n, gast.Name) and n.id in renames:
             n.id = renames[n.id]
     return tree
@@ -862,14 +862,14 @@ def _assigned_in_blocks(fn):
     for stmt in fn.body:
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
             out.update(nodes.names_in(stmt, nodes.STORE))
-        for n in gast.walk(stmt):
+        for n in nodes.walk(stmt):
             if isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
                 out.update(nodes.names_in(n, nodes.STORE))
     return out
 
 
 def _locate(tree, loc):
-    for n in gast.walk(tree):
+    for n in nodes.walk(tree):
         if not hasattr(n, "lineno") and hasattr(loc, "lineno"):
             nodes.copy_location(n, loc)
 

@@ -245,7 +245,7 @@ def _adjoint_copy(st):
 
 
 def _substitute_loads(node, copies, changed):
-    for n in gast.walk(node):
+    for n in nodes.walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in copies:
             n.id = copies[n.id]
             changed.append(n.id)
@@ -257,6 +257,7 @@ def propagate_copies(body, changed):
     nothing reads any more are then removed as dead adjoints; `x = x` goes at once.
     Appends to `changed` when it rewrites anything."""
     copies = {}
+    readers = {}           # b → the names a that were copied from b (copies[a] may be gone)
     out = []
     for st in body:
         if isinstance(st, (gast.If, gast.While)):
@@ -266,7 +267,7 @@ def propagate_copies(body, changed):
         if isinstance(st, (gast.If, gast.For, gast.While)):
             st.body = propagate_copies(st.body, changed)
             st.orelse = propagate_copies(st.orelse, changed)
-            copies = {}
+            copies, readers = {}, {}
             out.append(st)
             continue
         if isinstance(st, gast.Assign):
@@ -281,10 +282,14 @@ def propagate_copies(body, changed):
         if pair and pair[0] == pair[1]:
             changed.append(pair[0])
             continue                                  # `a_bar = a_bar`
-        stored = _stores(st)
-        copies = {a: b for a, b in copies.items() if a not in stored and b not in stored}
+        for name in _stores(st):      # forget the copies to or from a reassigned name
+            copies.pop(name, None)
+            for a in readers.pop(name, ()):
+                if copies.get(a) == name:
+                    del copies[a]
         if pair:
             copies[pair[0]] = pair[1]
+            readers.setdefault(pair[1], []).append(pair[0])
         out.append(st)
     return out
 
@@ -310,7 +315,7 @@ def _accumulation(stmt):
 
 
 def _stores(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)}
 
 
@@ -414,14 +419,14 @@ def _removable(st):
     name = st.targets[0].id
     if not name.endswith("_bar"):
         return None
-    for n in gast.walk(st.value):
+    for n in nodes.walk(st.value):
         if isinstance(n, gast.Attribute) and n.attr in ("pop", "append"):
             return None
     return name
 
 
 def _loads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 

@@ -168,16 +168,14 @@ def renumber(trace, user_names):
     mapping = {k: v for k, v in mapping.items() if k != v}
     if not mapping:
         return
-    # two-step rename so that v3 → v2 and v2 → v1 cannot collide
-    step = {k: f"__renumber_{v}" for k, v in mapping.items()}
-    final = {f"__renumber_{v}": v for v in mapping.values()}
-    for m in (step, final):
-        for s in trace.body:
-            _apply_renames(s, m)
-            for x in walk([s]):
-                if isinstance(x, Assign) and x.target in m:
-                    x.target = m[x.target]
-                    x.node = nodes.copy_location(nodes.assign(x.target, x.expr), x.node)
+    # one simultaneous rename (each name is looked up once), so v3 → v2 and v2 → v1
+    # cannot collide
+    for s in trace.body:
+        _apply_renames(s, mapping)
+        for x in walk([s]):
+            if isinstance(x, Assign) and x.target in mapping:
+                x.target = mapping[x.target]
+                x.node = nodes.copy_location(nodes.assign(x.target, x.expr), x.node)
     trace.user_names = (set(trace.user_names) - set(mapping)) | set(mapping.values())
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from . import nodes
 from .errors import SourceUnavailableError, TransformError
 
 
@@ -105,7 +106,7 @@ def parse_function(func):
     gast.increment_lineno(tree, first - 1)
     indent = _indent(src_lines[0])
     if indent:                       # columns of the dedented text → the file's columns
-        for n in gast.walk(tree):
+        for n in nodes.walk(tree):
             for attr in ("col_offset", "end_col_offset"):
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + indent)
@@ -147,6 +148,17 @@ def _fingerprint(code):
     return sorted(consts), names
 
 
+def _identical(a, b):
+    """The same bytecode over the same constants and names (so the same fingerprint)."""
+    return a.co_code == b.co_code and a.co_names == b.co_names \
+        and a.co_varnames == b.co_varnames and a.co_freevars == b.co_freevars \
+        and a.co_cellvars == b.co_cellvars and _constants(a) == _constants(b)
+
+
+def _constants(code):
+    return [(type(c), c.co_name if hasattr(c, "co_code") else repr(c)) for c in code.co_consts]
+
+
 def _same_code(func, text, first):
     """Does the source text read now compile to the code the function runs? (A file
     edited after import must not give the gradient of the new text.)"""
@@ -162,6 +174,8 @@ def _same_code(func, text, first):
     if found is None:
         return False
     try:
+        if _identical(found, func.__code__):
+            return True                      # the usual case, without disassembling
         running = _fingerprint(func.__code__)
         if any(n.startswith("@py") for n in running[1]):
             return True                      # rewritten by pytest: not comparable

@@ -184,10 +184,9 @@ class Reverse:
         self._note_env(rule)
         out = []
         temps = {}
+        facts = _template_names(rule)
         for stmt in rule.body:
-            stores = {n.id for n in gast.walk(stmt)
-                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-            vararg_bar = rule.vararg and bar(rule.vararg) in stores
+            vararg_bar = rule.vararg and bar(rule.vararg) in facts[id(stmt)][0]
             if vararg_bar:
                 for k, a in enumerate(varargs):
                     extra = {"k": Const(k), _ITEM: a}
@@ -219,10 +218,10 @@ class Reverse:
                 if isinstance(item, str):
                     subst[bar(vname)] = bar(item)
         subst[bar(s.rule.output)] = bar(s.target)
-        for n in gast.walk(stmt):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
-                    and not n.id.endswith("_bar") and n.id not in temps:
-                temps[n.id] = self.fresh(f"{s.target}_{n.id}")
+        stores, writes = _template_names(s.rule)[id(stmt)]
+        for n in stores:
+            if not n.endswith("_bar") and n not in temps:
+                temps[n] = self.fresh(f"{s.target}_{n}")
         subst.update(temps)
         # which adjoint does this statement write?
         if isinstance(stmt, gast.AugAssign):
@@ -234,8 +233,6 @@ class Reverse:
             value = drop_broadcast(value, s, self.trace.scalars)
             return self.accumulate(operand, value)
         if isinstance(stmt, gast.Assign):
-            writes = [n.id for n in gast.walk(stmt.targets[0])
-                      if isinstance(n, gast.Name) and n.id.endswith("_bar")]
             for w in writes:
                 operand = mapping.get(w[:-4])
                 if not isinstance(operand, str) or operand not in self.trace.active:
@@ -310,7 +307,7 @@ class Reverse:
         out = set()
         for st in _flatten(code):
             if isinstance(st, gast.Assign):
-                for n in gast.walk(st.targets[0]):
+                for n in nodes.walk(st.targets[0]):
                     if isinstance(n, gast.Name) and n.id.endswith("_bar"):
                         out.add(n.id)
         return out
@@ -370,7 +367,7 @@ class Reverse:
         for st in _flatten(backward):
             if isinstance(st, _Restore):
                 continue
-            for n in gast.walk(st):
+            for n in nodes.walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
                         and n.id in primal:
                     out.add(n.id)
@@ -379,7 +376,7 @@ class Reverse:
         return out
 
     def forward_pass(self, body, backward):
-        needed = self.needed_names(backward)
+        needed = self._needed_all = self.needed_names(backward)   # resolve_restores too
         tr = self.trace
         save = {n for n in needed if n in tr.overwritten and n not in tr.invariant}
         # loop counters of while loops nested in other loops are saved per run
@@ -389,8 +386,8 @@ class Reverse:
         self._save = save
         self._stacks = stacks
         # (parameters are read again when the gradients are returned: keep them whole)
-        self._shape_only = {n for n in save if n not in tr.scalars and n not in tr.params
-                            and _only_shape_reads(backward, n)}
+        shape_only = {n for n in save if n not in tr.scalars and n not in tr.params}
+        self._shape_only = shape_only - _read_beyond_shape(backward) if shape_only else set()
         code = self.emit_forward(body, in_loop=False)
         first = [nodes.assign(stacks[n], nodes.list_([])) for n in sorted(stacks)]
         # values saved before their first assignment start as None
@@ -475,7 +472,6 @@ class Reverse:
                     st.body = fix(st.body) or [nodes.pass_()]
                 out.append(st)
             return out
-        self._needed_all = self.needed_names(backward)
         return fix(backward)
 
 
@@ -524,22 +520,39 @@ def _flatten(stmts):
 _SHAPE_ARGS = {"unbroadcast": 1, "unreduce": 1, "count_reduced": 0}
 
 
-def _only_shape_reads(backward, name):
-    """Is `name` read by the backward code only for its shape (`unbroadcast(g, name)`)?"""
-    shape_uses = 0
-    loads = 0
+def _read_beyond_shape(backward):
+    """The names the backward code reads other than for their shape (a name read only
+    as in `unbroadcast(g, name)` needs only its shape saved)."""
+    shape_uses = {}
+    loads = {}
     for st in _flatten(backward):
         if isinstance(st, _Restore):
             continue
-        for n in gast.walk(st):
+        for n in nodes.walk(st):
             if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
                     and n.func.id in _SHAPE_ARGS and len(n.args) > _SHAPE_ARGS[n.func.id]:
                 arg = n.args[_SHAPE_ARGS[n.func.id]]
-                if isinstance(arg, gast.Name) and arg.id == name:
-                    shape_uses += 1
-            elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == name:
-                loads += 1
-    return loads == shape_uses
+                if isinstance(arg, gast.Name):
+                    shape_uses[arg.id] = shape_uses.get(arg.id, 0) + 1
+            elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                loads[n.id] = loads.get(n.id, 0) + 1
+    return {n for n in set(loads) | set(shape_uses) if loads.get(n, 0) != shape_uses.get(n, 0)}
+
+
+def _template_names(rule):
+    """{id(statement): (names it stores, in walk order; the adjoint names its target
+    holds)} for the statements of a rule's template, which never change."""
+    facts = getattr(rule, "_names_by_statement", None)
+    if facts is None:
+        facts = rule._names_by_statement = {}
+        for stmt in rule.body:
+            stores = [n.id for n in nodes.walk(stmt)
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+            writes = [n.id for n in nodes.walk(stmt.targets[0])
+                      if isinstance(n, gast.Name) and n.id.endswith("_bar")] \
+                if isinstance(stmt, gast.Assign) else []
+            facts[id(stmt)] = stores, writes
+    return facts
 
 
 def _has_code(stmts):

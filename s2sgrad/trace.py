@@ -491,7 +491,7 @@ def _is_display(e, fn, seen=None, memo=None):
 
 def _list_names(fn):
     table = {}
-    for st in gast.walk(fn):
+    for st in nodes.walk(fn):
         if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
             table.setdefault(st.targets[0].id, []).append(st.value)
     lists = set()                # least fixpoint: a cycle of `+` proves nothing
