@@ -1059,3 +1059,226 @@ def test_random_numbers_are_constants():
               np.random.random, np.random.randint, np.random.choice, np.random.permutation,
               np.random.standard_normal, np.random.binomial, np.random.seed):
         assert s2sgrad.rules.is_nondifferentiable(f), f
+
+
+# ============================================================================
+# triangles, padding, axes and along-axis selections
+
+
+def ar_tril(x, w): return np.sum(np.tril(x) * w)
+def ar_tril_k(x, w): return np.sum(np.tril(x, -1) * w)
+def ar_triu(x, w): return np.sum(np.triu(x) * w)
+def ar_triu_k(x, w): return np.sum(np.triu(x, k=1) * w)
+def ar_pad(x, w): return np.sum(np.pad(x, 2) * w)
+def ar_pad_pairs(x, w): return np.sum(np.pad(x, ((1, 0), (2, 1))) * w)
+def ar_pad_mode(x, w): return np.sum(np.pad(x, (1, 2), mode="constant", constant_values=0.5) * w)
+def ar_swapaxes(x, w): return np.sum(np.swapaxes(x, 0, 2) * w)
+def ar_swapaxes_method(x, w): return np.sum(x.swapaxes(1, 0) * w)
+def ar_moveaxis(x, w): return np.sum(np.moveaxis(x, 0, -1) * w)
+def ar_moveaxis_many(x, w): return np.sum(np.moveaxis(x, [0, 1], [2, 0]) * w)
+def ar_fliplr(x, w): return np.sum(np.fliplr(x) * w)
+def ar_flipud(x, w): return np.sum(np.flipud(x) * w)
+def ar_rot90(x, w): return np.sum(np.rot90(x) * w)
+def ar_rot90_k(x, w): return np.sum(np.rot90(x, -1) * w)
+def ar_rot90_axes(x, w): return np.sum(np.rot90(x, 2, axes=(1, 2)) * w)
+
+
+TAKE_ROWS = np.array([[2, 0, 2], [1, 1, 0]])            # repeats: the adjoint accumulates
+TAKE_COLS = np.array([[3, 0], [1, 1], [0, 2]])
+
+
+def ar_take_along0(x, w): return np.sum(np.take_along_axis(x, TAKE_ROWS, axis=0) * w)
+def ar_take_along1(x, w): return np.sum(np.take_along_axis(x, TAKE_COLS, 1) * w)
+def ar_take_along_none(x, w):
+    return np.sum(np.take_along_axis(x, np.array([5, 0, 5, 11]), None) * w)
+def ar_take_along_sorted(x, w):
+    return np.sum(np.take_along_axis(x, np.argsort(x, axis=1), axis=1) * w)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(ar_tril, (3, 4), (3, 4)), P(ar_tril, (4,), (4, 4)), P(ar_tril_k, (4, 3), (4, 3)),
+    P(ar_tril_k, (2, 3, 3), (2, 3, 3)), P(ar_triu, (3, 4), (3, 4)), P(ar_triu_k, (3, 3), (3, 3)),
+    P(ar_triu_k, (4,), (4, 4)),
+    P(ar_pad, (3,), (7,)), P(ar_pad, (2, 3), (6, 7)), P(ar_pad_pairs, (3, 4), (4, 7)),
+    P(ar_pad_mode, (4,), (7,)),
+    P(ar_swapaxes, (2, 3, 4), (4, 3, 2)), P(ar_swapaxes_method, (3, 4), (4, 3)),
+    P(ar_moveaxis, (2, 3, 4), (3, 4, 2)), P(ar_moveaxis_many, (2, 3, 4), (3, 4, 2)),
+    P(ar_fliplr, (3, 4), (3, 4)), P(ar_flipud, (3, 4), (3, 4)), P(ar_flipud, (5,), (5,)),
+    P(ar_rot90, (3, 4), (4, 3)), P(ar_rot90_k, (3, 4), (4, 3)),
+    P(ar_rot90_axes, (2, 3, 4), (2, 3, 4)),
+    P(ar_take_along0, (3, 3), (2, 3)), P(ar_take_along1, (3, 4), (3, 2)),
+    P(ar_take_along_none, (3, 4), (4,))])
+def test_triangles_padding_axes(fn, shape, so):
+    check(fn, shape, w=so)
+
+
+def test_take_along_axis_of_argsort():
+    check(ar_take_along_sorted, (3, 4), w=(3, 4), distinct=True)
+
+
+def ar_pad_value(x, c, w): return np.sum(np.pad(x, 1, constant_values=c) * w)
+def ar_pad_value_pairs(x, c, w):
+    return np.sum(np.pad(x, ((1, 2), (0, 1)), constant_values=(c, 2.0 * c)) * w)
+
+
+@pytest.mark.parametrize("fn, shape, so", [P(ar_pad_value, (3,), (5,)),
+                                           P(ar_pad_value, (2, 3), (4, 5)),
+                                           P(ar_pad_value_pairs, (2, 3), (5, 4))])
+def test_pad_constant_values(fn, shape, so):
+    assert_grad_matches(fn, data(shape), 0.7, weights(so), wrt=(0, 1))
+
+
+def ar_pad_edge(x): return np.sum(np.pad(x, 1, mode="edge") ** 2)
+
+
+def test_pad_other_modes_are_refused_clearly():
+    with pytest.raises(NotImplementedError, match="np.pad with mode='edge'"):
+        s2sgrad.grad(ar_pad_edge)(data((3,)))
+
+
+# ============================================================================
+# cumulative products, averages, integration, polynomials, interpolation, convolution
+
+
+def sq_cumprod(x, w): return np.sum(np.cumprod(x) * w)
+def sq_cumprod1(x, w): return np.sum(np.cumprod(x, axis=1) * w)
+def sq_cumprod_method(x, w): return np.sum(x.cumprod(axis=0) * w)
+def sq_average(x): return np.average(x) * 3.0
+def sq_average_axis(x, w): return np.sum(np.average(x, axis=1) * w)
+def sq_average_keep(x, w): return np.sum(np.average(x, axis=0, keepdims=True) * w)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(sq_cumprod, (5,), (5,)), P(sq_cumprod, (3, 4), (12,)), P(sq_cumprod1, (3, 4), (3, 4)),
+    P(sq_cumprod_method, (3, 4), (3, 4)),
+    P(sq_average, (5,), None), P(sq_average, (3, 4), None), P(sq_average_axis, (3, 4), (3,)),
+    P(sq_average_keep, (3, 4), (1, 4))])
+def test_cumprod_and_average(fn, shape, so):
+    check(fn, shape, w=so, lo=0.5, hi=1.5, signed=True)
+
+
+def test_cumprod_with_zero_entries():
+    x = np.array([[1.2, 0.0, -0.7, 0.9], [0.0, 0.0, 1.1, 0.8], [0.5, 1.3, -1.1, 0.0]])
+    assert_grad_matches(sq_cumprod1, x, weights((3, 4)))
+    assert_grad_matches(sq_cumprod, x, weights((12,)))
+
+
+def sq_wavg(x, wt): return np.average(x, weights=wt) ** 2
+def sq_wavg_axis(x, wt, w): return np.sum(np.average(x, axis=0, weights=wt) * w)
+def sq_wavg_axes(x, wt, w): return np.sum(np.average(x, axis=(2, 0), weights=wt) * w)
+def sq_wavg_full(x, wt, w): return np.sum(np.average(x, axis=1, weights=wt, keepdims=True) * w)
+def sq_wavg_returned(x, wt, w):
+    avg, total = np.average(x, axis=1, weights=wt, returned=True)
+    return np.sum(avg * w) + np.sum(total * total * w)
+
+
+@pytest.mark.parametrize("fn, sx, swt, so", [
+    P(sq_wavg, (5,), (5,), None), P(sq_wavg, (3, 4), (3, 4), None),
+    P(sq_wavg_axis, (3, 4), (3,), (4,)), P(sq_wavg_axes, (2, 3, 4), (4, 2), (3,)),
+    P(sq_wavg_full, (3, 4), (3, 4), (3, 1)), P(sq_wavg_returned, (3, 4), (4,), (3,))])
+def test_weighted_average(fn, sx, swt, so):
+    args = [data(sx), data(swt, 0.5, 2.0, seed=1)] + ([weights(so)] if so else [])
+    assert_grad_matches(fn, *args, wrt=(0, 1))
+
+
+TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz
+
+
+def sq_trapz(y): return TRAPEZOID(y) * 2.0
+def sq_trapz_x(y, x): return TRAPEZOID(y, x)
+def sq_trapz_dx(y, dx): return TRAPEZOID(y, dx=dx)
+def sq_trapz_axis0(y, x, w): return np.sum(TRAPEZOID(y, x, axis=0) * w)
+def sq_trapz_grid(y, x, w): return np.sum(TRAPEZOID(y, x, axis=1) * w)
+
+
+def test_trapezoid():
+    assert_grad_matches(sq_trapz, data((5,)))
+    assert_grad_matches(sq_trapz_x, data((5,)), np.sort(data((5,), seed=1)), wrt=(0, 1))
+    assert_grad_matches(sq_trapz_dx, data((6,)), 0.3, wrt=(0, 1))
+    assert_grad_matches(sq_trapz_axis0, data((4, 3)), data((4,), seed=1), weights((3,)),
+                        wrt=(0, 1))
+    assert_grad_matches(sq_trapz_grid, data((3, 4)), data((3, 4), seed=1), weights((3,)),
+                        wrt=(0, 1))
+
+
+def sq_polyval(p, x, w): return np.sum(np.polyval(p, x) * w)
+def sq_polyval_scalar(p, x): return np.polyval(p, x)
+def sq_polyval_list(a, x): return np.polyval([a, -1.0, 2.0 * a], x)
+
+
+def test_polyval():
+    assert_grad_matches(sq_polyval, data((4,)), data((5,), seed=1), weights((5,)), wrt=(0, 1))
+    assert_grad_matches(sq_polyval, data((3,)), data((2, 3), seed=1), weights((2, 3)),
+                        wrt=(0, 1))
+    assert_grad_matches(sq_polyval_scalar, data((5,)), 0.7, wrt=(0, 1))
+    assert_grad_matches(sq_polyval_list, 1.3, 0.4, wrt=(0, 1))
+
+
+XP = np.array([-1.0, -0.3, 0.2, 0.9, 1.5])
+FP = np.array([0.4, -0.8, 1.1, 0.6, -0.2])
+XQ = np.array([-1.4, -0.7, 0.0, 0.31, 0.95, 1.2, 1.8])    # two beyond the ends, none at a knot
+
+
+def sq_interp(x, xp, fp, w): return np.sum(np.interp(x, xp, fp) * w)
+def sq_interp_ends(x, left, right, w): return np.sum(np.interp(x, XP, FP, left, right=right) * w)
+def sq_interp_scalar(x): return np.interp(x, XP, FP) ** 2
+
+
+def test_interp():
+    assert_grad_matches(sq_interp, XQ, XP, FP, weights((7,)), wrt=(0, 1, 2))
+    assert_grad_matches(sq_interp_ends, XQ, -0.5, 2.0, weights((7,)), wrt=(0, 1, 2))
+    assert_grad_matches(sq_interp_scalar, 0.45)
+
+
+def sq_convolve(a, v, w, mode): return np.sum(np.convolve(a, v, mode) * w)
+def sq_correlate(a, v, w, mode): return np.sum(np.correlate(a, v, mode) * w)
+
+
+@pytest.mark.parametrize("fn", [P(sq_convolve), P(sq_correlate)])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("n, m", [(5, 3), (3, 5), (4, 2), (2, 3), (4, 6), (1, 4)])
+def test_convolve_correlate(fn, mode, n, m):
+    size = {"full": n + m - 1, "same": max(n, m), "valid": max(n, m) - min(n, m) + 1}[mode]
+    assert_grad_matches(fn, data((n,)), data((m,), seed=1), weights((size,)), mode,
+                        wrt=(0, 1))
+
+
+def sq_convolve_default(a, v, w): return np.sum(np.convolve(a, v) * w)
+def sq_correlate_default(a, v): return np.sum(np.correlate(a, v)) * 2.0
+
+
+def test_convolve_correlate_default_modes():
+    assert_grad_matches(sq_convolve_default, data((4,)), data((3,), seed=1), weights((6,)),
+                        wrt=(0, 1))
+    assert_grad_matches(sq_correlate_default, data((5,)), data((2,), seed=1), wrt=(0, 1))
+
+
+# ============================================================================
+# kron, vdot, cross
+
+
+def pr_kron(a, b, w): return np.sum(np.kron(a, b) * w)
+def pr_vdot(a, b): return np.vdot(a, b) * 2.0
+def pr_cross(a, b, w): return np.sum(np.cross(a, b) * w)
+def pr_cross_axis(a, b, w): return np.sum(np.cross(a, b, axis=0) * w)
+def pr_cross_axes(a, b, w): return np.sum(np.cross(a, b, axisa=0, axisc=0) * w)
+
+
+@pytest.mark.parametrize("fn, sa, sb, so", [
+    P(pr_kron, (2, 3), (3, 2), (6, 6)), P(pr_kron, (3,), (2, 2), (2, 6)),
+    P(pr_kron, (2,), (3,), (6,)), P(pr_kron, (2, 1, 2), (3, 2), (2, 3, 4)),
+    P(pr_vdot, (3, 4), (2, 6), None), P(pr_vdot, (5,), (5,), None),
+    P(pr_cross, (3,), (3,), (3,)), P(pr_cross, (4, 3), (3,), (4, 3)),
+    P(pr_cross, (2, 1, 3), (4, 3), (2, 4, 3)), P(pr_cross_axis, (3, 4), (3, 4), (3, 4)),
+    P(pr_cross_axes, (3, 2), (2, 3), (3, 2))])
+def test_kron_vdot_cross(fn, sa, sb, so):
+    check(fn, sa, sb, w=so)
+
+
+def pr_cross_2d(a, b): return np.sum(np.cross(a, b) ** 2)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")     # NumPy 2 deprecates 2-vectors
+def test_cross_of_2_vectors_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="3-vectors"):
+        s2sgrad.grad(pr_cross_2d)(np.array([[1.0, 2.0], [0.5, -0.2]]), np.array([0.3, 0.4]))

@@ -538,6 +538,72 @@ CASES = [
 ]
 
 
+# ---------------------------------------------------------- more NumPy and math (appended, so
+# that the random inputs and directions of the cases above stay as they were)
+XP = np.array([-1.0, -0.3, 0.2, 0.9, 1.5])
+FP = np.array([0.4, -0.8, 1.1, 0.6, -0.2])
+XQ = np.array([-1.4, -0.7, 0.0, 0.31, 0.95, 1.2, 1.8])    # two beyond the ends, none at a knot
+TRAPEZOIDS = [f for f in (getattr(np, "trapezoid", None), getattr(np, "trapz", None)) if f]
+ALONG = np.array([[3, 0], [1, 1], [0, 2]])
+
+CASES += [
+    # triangles, padding, axes, along-axis selections
+    C(np.tril, u(3, 4)), C(np.tril, u(4), -1), C(np.triu, u(2, 3, 3), 1), C(np.triu, u(3)),
+    C(np.pad, u(3), 2), C(np.pad, u(2, 3), ((1, 0), (2, 1)), constant_values=0.5),
+    C(np.pad, u(2, 3), 1, "constant", constant_values=(0.2, 0.7)),
+    C(np.swapaxes, u(2, 3, 4), 0, 2), M("swapaxes", u(3, 4), 1, 0),
+    C(np.moveaxis, u(2, 3, 4), 0, -1), C(np.moveaxis, u(2, 3, 4), [0, 1], [2, 0]),
+    C(np.fliplr, u(3, 4)), C(np.flipud, u(3, 4)), C(np.rot90, u(3, 4)),
+    C(np.rot90, u(2, 3, 4), -1, (1, 2)),
+    C(np.take_along_axis, u(3, 4), ALONG, 1),
+    C(np.take_along_axis, u(3, 4), np.array([5, 0, 5]), None),
+    # cumulative products, averages, integration, polynomials, interpolation, convolution
+    C(np.cumprod, u(5)), C(np.cumprod, WITH_ZEROS, axis=1), M("cumprod", u(3, 4), axis=0),
+    C(np.average, u(3, 4)), C(np.average, u(3, 4), axis=1, weights=pos(4)),
+    C(np.average, u(2, 3, 4), axis=(2, 0), weights=pos(4, 2)),
+    C(np.average, u(3, 4), axis=1, weights=pos(3, 4), returned=True),
+    C(np.average, u(3, 4), axis=0, keepdims=True),
+    *[C(f, u(5), np.sort(u(5))) for f in TRAPEZOIDS], *[C(f, u(6), dx=0.3) for f in TRAPEZOIDS],
+    *[C(f, u(4, 3), u(4), axis=0) for f in TRAPEZOIDS],
+    *[C(f, u(3, 4), u(3, 4)) for f in TRAPEZOIDS],
+    C(np.polyval, u(4), u(5)), C(np.polyval, u(3), 0.7), C(np.polyval, [0.5, u(), -1.0], u(2, 3)),
+    C(np.interp, XQ, XP, FP), C(np.interp, XQ, XP, FP, -0.5, 2.0), C(np.interp, 0.45, XP, FP),
+    C(np.convolve, u(5), u(3)), C(np.convolve, u(3), u(5), "same"),
+    C(np.convolve, u(4), u(2), "valid"),
+    C(np.correlate, u(5), u(3)), C(np.correlate, u(2), u(3), "same"),
+    C(np.correlate, u(4), u(6), "full"),
+    # kron, vdot, cross
+    C(np.kron, u(2, 3), u(3, 2)), C(np.kron, u(3), u(2, 2)), C(np.vdot, u(3, 4), u(2, 6)),
+    C(np.cross, u(3), u(3)), C(np.cross, u(4, 3), u(3)),
+    C(np.cross, u(3, 2), u(2, 3), axisa=0, axisc=0),
+    # runtime helpers of the rules above (reverse code)
+    C(runtime.tril_grad, u(3, 4), u(3, 4), active=[0]),
+    C(runtime.tril_grad, u(4, 4), u(4), -1, active=[0]),
+    C(runtime.triu_grad, u(3, 3), u(3, 3), 1, active=[0]),
+    C(runtime.pad_grad, u(5), u(3), 1, active=[0]),
+    C(runtime.pad_values_grad, u(4, 5), u(2, 3), 1, 0.5, active=[0]),
+    C(runtime.swapaxes_grad, u(4, 3, 2), 0, 2), C(runtime.moveaxis_grad, u(3, 4, 2), 0, -1),
+    C(runtime.rot90_grad, u(4, 3)),
+    C(runtime.take_along_axis_grad, u(3, 2), u(3, 4), ALONG, 1, active=[0]),
+    C(runtime.convolve_grad, u(7), u(3), u(5), active=[0, 1]),
+    C(runtime.convolve_grad, u(5), u(3), u(5), "same", active=[0, 1]),
+    C(runtime.correlate_grad_a, u(3), u(3), u(5), active=[0, 1]),
+    C(runtime.correlate_grad_v, u(3), u(2), u(3), "same", active=[0, 1]),
+    C(runtime.kron_grad_a, u(6, 6), u(3, 2), u(2, 3), active=[0, 1]),
+    C(runtime.kron_grad_b, u(6, 6), u(2, 3), u(3, 2), active=[0, 1]),
+    C(runtime.vdot_grad, u(), u(2, 6), u(3, 4), active=[0, 1]),
+    C(runtime.cross_grad_a, u(4, 3), u(3), u(4, 3), active=[0, 1]),
+    C(runtime.cross_grad_b, u(4, 3), u(4, 3), u(3), active=[0, 1]),
+    C(runtime.flip_grad, u(3, 4), 1), C(runtime.flip_grad, u(3, 4)),
+    C(runtime.trapezoid_grad_y, u(3), u(3, 4), u(4), axis=1, active=[0, 2]),
+    C(runtime.trapezoid_grad_y, u(), u(5), None, 0.3, active=[0, 3]),
+    C(runtime.trapezoid_grad_y, u(4), u(3, 4), u(3, 4), 1.0, 0, active=[0, 2]),
+    C(runtime.trapezoid_grad_x, u(3), u(3, 4), u(4), axis=1, active=[0, 1]),
+    C(runtime.trapezoid_grad_x, u(4), u(3, 4), u(3, 4), 1.0, 0, active=[0, 1]),
+    C(runtime.trapezoid_grad_dx, u(), u(5), None, 0.3, active=[0, 1]),
+]
+
+
 def _ids():
     seen = {}
     out = []

@@ -83,6 +83,31 @@ OPS = [
     ("maximum", "np.maximum(x, 0.1)", None),
     ("clip", "np.clip(x, -0.5, 0.5)", None),
     ("item", "x.item(5)", None),
+    ("tril", "np.tril(x)", None),
+    ("triu_k", "np.triu(x, 1)", None),
+    ("pad", "np.pad(x, 1)", None),
+    ("pad_value", "np.pad(x, 1, constant_values=c)", None),
+    ("swapaxes", "np.swapaxes(x, 0, 1)", None),
+    ("swapaxes_method", "x.swapaxes(1, 0)", None),
+    ("moveaxis", "np.moveaxis(x[None], 0, -1)", None),
+    ("fliplr", "np.fliplr(x)", None),
+    ("flipud", "np.flipud(x)", None),
+    ("rot90", "np.rot90(x)", None),
+    ("take_along_axis", "np.take_along_axis(x, np.argsort(x, axis=1), axis=1)", None),
+    ("cumprod", "np.cumprod(x, axis=1)", None),
+    ("cumprod_flat", "x.cumprod()", None),
+    ("average", "np.average(x, axis=0)", None),
+    ("average_weights", "np.average(x, axis=1, weights=x[0] * x[0] + 1.0)", None),
+    ("average_returned", "np.average(x, axis=0, weights=x * x + 1.0, returned=True)",
+     "np.sum(v[0]) + np.sum(v[1] ** 2)"),
+    ("trapezoid", "trapezoid(x, x[0] * x[0], axis=1)", None),
+    ("polyval", "np.polyval(x[0], x[1:])", None),
+    ("interp", "np.interp(x[1], np.linspace(-1.0, 1.0, 4), x[0])", None),
+    ("convolve", "np.convolve(x[0], x[1])", None),
+    ("correlate_same", "np.correlate(x[0], x[2, :3], 'same')", None),
+    ("kron", "np.kron(x[:2, :2], x[2:, 2:])", None),
+    ("vdot", "np.vdot(x, x[::-1])", None),
+    ("cross", "np.cross(x[:, :3], x[::-1, 1:])", None),
     ("user_function", "helper(x)", None),
 ]
 
@@ -90,6 +115,7 @@ PRELUDE = '''\
 import numpy as np
 
 W = np.linspace(-1.0, 1.0, 8).reshape(4, 2)
+trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 
 def helper(a):

@@ -1,0 +1,186 @@
+"""Triangles, padding, axes and along-axis selections: tril, triu, pad, swapaxes, moveaxis,
+fliplr, flipud, rot90, take_along_axis.
+
+Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
+runtime helpers the adjoints call (for forward-over-reverse) close the module.
+"""
+import numpy as np
+
+from . import defadjoint, deftangent
+from .. import runtime
+from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
+                       pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,
+                       rot90_grad, flip_grad, take_along_axis_grad)
+
+
+# ---------------------------------------------------------------- triangles
+@defadjoint(np.tril)
+def tril(y, m, k=0):
+    """y = tril(m, k)  →  m̄ += tril(ȳ, k)"""
+    m_bar += tril_grad(y_bar, m, k)
+
+
+@deftangent(np.tril)
+def tril_dot(y, m, k=0):
+    """y = tril(m, k)  →  ẏ = tril(ṁ, k)"""
+    y_dot += np.tril(m_dot, k)
+
+
+@defadjoint(np.triu)
+def triu(y, m, k=0):
+    """y = triu(m, k)  →  m̄ += triu(ȳ, k)"""
+    m_bar += triu_grad(y_bar, m, k)
+
+
+@deftangent(np.triu)
+def triu_dot(y, m, k=0):
+    """y = triu(m, k)  →  ẏ = triu(ṁ, k)"""
+    y_dot += np.triu(m_dot, k)
+
+
+# ---------------------------------------------------------------- padding
+@defadjoint(np.pad)
+def pad(y, array, pad_width, mode="constant", constant_values=0, **options):
+    """y = pad(x, pad_width, constant_values=c)  →  x̄ += ȳ without the padding ;
+    c̄ += Σ ȳ over the padding   (mode 'constant' only; others are refused)"""
+    array_bar += pad_grad(y_bar, array, pad_width, mode)
+    constant_values_bar += pad_values_grad(y_bar, array, pad_width, constant_values)
+
+
+@deftangent(np.pad)
+def pad_dot(y, array, pad_width, mode="constant", constant_values=0, **options):
+    """y = pad(x, pad_width, constant_values=c)  →  ẏ = pad(ẋ) + ċ on the padding"""
+    y_dot += pad_tangent(array_dot, pad_width, mode)
+    y_dot += pad_values_tangent(constant_values_dot, array, pad_width)
+
+
+# ---------------------------------------------------------------- axes
+@defadjoint(np.swapaxes, methods=["swapaxes"])
+def swapaxes(y, a, axis1, axis2):
+    """y = swapaxes(a, i, j)  →  ā += swapaxes(ȳ, i, j)"""
+    a_bar += swapaxes_grad(y_bar, axis1, axis2)
+
+
+@deftangent(np.swapaxes, methods=["swapaxes"])
+def swapaxes_dot(y, a, axis1, axis2):
+    """y = swapaxes(a, i, j)  →  ẏ = swapaxes(ȧ, i, j)"""
+    y_dot += np.swapaxes(a_dot, axis1, axis2)
+
+
+@defadjoint(np.moveaxis)
+def moveaxis(y, a, source, destination):
+    """y = moveaxis(a, src, dst)  →  ā += moveaxis(ȳ, dst, src)"""
+    a_bar += moveaxis_grad(y_bar, source, destination)
+
+
+@deftangent(np.moveaxis)
+def moveaxis_dot(y, a, source, destination):
+    """y = moveaxis(a, src, dst)  →  ẏ = moveaxis(ȧ, src, dst)"""
+    y_dot += np.moveaxis(a_dot, source, destination)
+
+
+@defadjoint(np.fliplr)
+def fliplr(y, m):
+    """y = fliplr(m) = flip(m, 1)  →  m̄ += flip(ȳ, 1)"""
+    m_bar += flip_grad(y_bar, 1)
+
+
+@deftangent(np.fliplr)
+def fliplr_dot(y, m):
+    """y = fliplr(m)  →  ẏ = fliplr(ṁ)"""
+    y_dot += np.fliplr(m_dot)
+
+
+@defadjoint(np.flipud)
+def flipud(y, m):
+    """y = flipud(m) = flip(m, 0)  →  m̄ += flip(ȳ, 0)"""
+    m_bar += flip_grad(y_bar, 0)
+
+
+@deftangent(np.flipud)
+def flipud_dot(y, m):
+    """y = flipud(m)  →  ẏ = flipud(ṁ)"""
+    y_dot += np.flipud(m_dot)
+
+
+@defadjoint(np.rot90)
+def rot90(y, m, k=1, axes=(0, 1)):
+    """y = rot90(m, k, axes)  →  m̄ += rot90(ȳ, -k, axes)"""
+    m_bar += rot90_grad(y_bar, k, axes)
+
+
+@deftangent(np.rot90)
+def rot90_dot(y, m, k=1, axes=(0, 1)):
+    """y = rot90(m, k, axes)  →  ẏ = rot90(ṁ, k, axes)"""
+    y_dot += np.rot90(m_dot, k, axes)
+
+
+# ---------------------------------------------------------------- selections
+@defadjoint(np.take_along_axis)
+def take_along_axis(y, arr, indices, axis=-1):
+    """y = take_along_axis(x, indices, axis)  →  x̄ += ȳ added back where it was read
+    (repeated indices accumulate)"""
+    arr_bar += take_along_axis_grad(y_bar, arr, indices, axis)
+
+
+@deftangent(np.take_along_axis)
+def take_along_axis_dot(y, arr, indices, axis=-1):
+    """y = take_along_axis(x, indices, axis)  →  ẏ = take_along_axis(ẋ, indices, axis)"""
+    y_dot += np.take_along_axis(arr_dot, indices, axis)
+
+
+# ---------------------------------------------------------------- helpers (forward-over-reverse)
+# Each helper is linear in the adjoint it transforms: its tangent is the same helper
+# applied to the adjoint's tangent.
+@deftangent(runtime.tril_grad)
+def tril_grad_(out, g, m, k=0):
+    """out = tril_grad(g, m, k)  →  ȯut = tril_grad(ġ, m, k)"""
+    out_dot += tril_grad(g_dot, m, k)
+
+
+@deftangent(runtime.triu_grad)
+def triu_grad_(out, g, m, k=0):
+    """out = triu_grad(g, m, k)  →  ȯut = triu_grad(ġ, m, k)"""
+    out_dot += triu_grad(g_dot, m, k)
+
+
+@deftangent(runtime.pad_grad)
+def pad_grad_(out, g, array, pad_width, mode="constant"):
+    """out = pad_grad(g, x, pad_width, mode)  →  ȯut = pad_grad(ġ, x, pad_width, mode)"""
+    out_dot += pad_grad(g_dot, array, pad_width, mode)
+
+
+@deftangent(runtime.pad_values_grad)
+def pad_values_grad_(out, g, array, pad_width, constant_values=0):
+    """out = pad_values_grad(g, x, pad_width, c)  →  ȯut = pad_values_grad(ġ, x, pad_width, c)"""
+    out_dot += pad_values_grad(g_dot, array, pad_width, constant_values)
+
+
+@deftangent(runtime.swapaxes_grad)
+def swapaxes_grad_(out, g, axis1, axis2):
+    """out = swapaxes_grad(g, i, j)  →  ȯut = swapaxes_grad(ġ, i, j)"""
+    out_dot += swapaxes_grad(g_dot, axis1, axis2)
+
+
+@deftangent(runtime.moveaxis_grad)
+def moveaxis_grad_(out, g, source, destination):
+    """out = moveaxis_grad(g, src, dst)  →  ȯut = moveaxis_grad(ġ, src, dst)"""
+    out_dot += moveaxis_grad(g_dot, source, destination)
+
+
+@deftangent(runtime.rot90_grad)
+def rot90_grad_(out, g, k=1, axes=(0, 1)):
+    """out = rot90_grad(g, k, axes)  →  ȯut = rot90_grad(ġ, k, axes)"""
+    out_dot += rot90_grad(g_dot, k, axes)
+
+
+@deftangent(runtime.take_along_axis_grad)
+def take_along_axis_grad_(out, g, arr, indices, axis=-1):
+    """out = take_along_axis_grad(g, x, indices, axis)  →  ȯut = take_along_axis_grad(ġ, …)"""
+    out_dot += take_along_axis_grad(g_dot, arr, indices, axis)
+
+
+@deftangent(runtime.flip_grad)
+def flip_grad_(out, g, axis=None):
+    """out = flip_grad(g, axis)  →  ȯut = flip_grad(ġ, axis)"""
+    out_dot += flip_grad(g_dot, axis)
