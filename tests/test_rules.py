@@ -1282,3 +1282,118 @@ def pr_cross_2d(a, b): return np.sum(np.cross(a, b) ** 2)
 def test_cross_of_2_vectors_is_refused_clearly():
     with pytest.raises(NotImplementedError, match="3-vectors"):
         s2sgrad.grad(pr_cross_2d)(np.array([[1.0, 2.0], [0.5, -0.2]]), np.array([0.3, 0.4]))
+
+
+# ============================================================================
+# matrix decompositions and powers
+# Symmetric inputs are read from one triangle by LAPACK: finite differences of the NumPy
+# function see the other triangle as unused, and so must the gradient.
+
+
+def spd(n, seed=0, batch=()):
+    """Symmetric positive definite matrices with well separated eigenvalues."""
+    b = data(batch + (n, n), seed=seed)
+    return b @ np.swapaxes(b, -1, -2) + np.diag(np.arange(1.0, n + 1.0)) * 1.5
+
+
+def lower_only(a):
+    """a with junk above the diagonal (never read by cholesky/eigh with the default 'L')."""
+    return np.tril(a) + np.triu(data(np.shape(a), seed=7), 1)
+
+
+def dc_chol(a, w): return np.sum(np.linalg.cholesky(a) * w)
+def dc_chol_upper(a, w): return np.sum(np.linalg.cholesky(a, upper=True) * w)
+def dc_chol_logdet(x):
+    c = np.linalg.cholesky(x @ x.T + 3.0 * np.eye(3))
+    return 2.0 * np.sum(np.log(np.diagonal(c)))
+def dc_eigh_w(a, w): return np.sum(np.linalg.eigh(a)[0] * w)
+def dc_eigh_both(a, w):
+    vals, vecs = np.linalg.eigh(a)
+    return (np.sum(vals * w[0]) + np.sum(vecs ** 2 * w)
+            + np.sum(np.outer(vecs[:, 0], vecs[:, 0]) * w))
+def dc_eigh_vecs(a, w): return np.sum(np.linalg.eigh(a)[1] * w)
+def dc_eigh_upper(a, w):
+    vals, vecs = np.linalg.eigh(a, UPLO="U")
+    return np.sum(vals * w[0]) + np.sum(vecs ** 2 * w)
+def dc_eigh_batched(a, w):
+    vals, vecs = np.linalg.eigh(a)
+    return np.sum(vals * w[..., 0]) + np.sum(vecs[..., 1] ** 2 * w[..., 2])
+def dc_eigvalsh(a, w): return np.sum(np.linalg.eigvalsh(a) * w)
+def dc_eigvalsh_upper(a, w): return np.sum(np.linalg.eigvalsh(a, "U") * w)
+
+
+@pytest.mark.parametrize("fn, a, so", [
+    P(dc_chol, spd(3), (3, 3)), P(dc_chol, lower_only(spd(4)), (4, 4)),
+    P(dc_chol, spd(3, batch=(2,)), (2, 3, 3)), P(dc_chol_upper, spd(3), (3, 3)),
+    P(dc_eigh_w, spd(3), (3,)), P(dc_eigh_w, lower_only(spd(4)), (4,)),
+    P(dc_eigh_both, spd(4), (4, 4)), P(dc_eigh_vecs, spd(3), (3, 3)),
+    P(dc_eigh_upper, spd(3), (3, 3)), P(dc_eigh_batched, spd(3, batch=(2,)), (2, 3, 3)),
+    P(dc_eigvalsh, spd(4), (4,)), P(dc_eigvalsh, spd(3, batch=(2,)), (2, 3)),
+    P(dc_eigvalsh_upper, np.triu(spd(3)), (3,))])
+def test_cholesky_and_eigh(fn, a, so):
+    assert_grad_matches(fn, a, weights(so))
+
+
+def test_cholesky_of_a_product():
+    assert_grad_matches(dc_chol_logdet, data((3, 3)))
+
+
+def dc_svd_s(a, w): return np.sum(np.linalg.svd(a, compute_uv=False) * w)
+def dc_svd_s_full(a, w): return np.sum(np.linalg.svd(a)[1] * w)
+def dc_svd(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    k = s.shape[-1]
+    return (np.sum(s * w[..., 0, :k]) + np.sum(u ** 2 * w[..., :u.shape[-2], :k] * 0.5)
+            + np.sum(vh ** 2 * w[..., :k, :vh.shape[-1]])
+            + np.sum(u[..., :, :1] * vh[..., :1, :] * w[..., :u.shape[-2], :vh.shape[-1]]))
+def dc_svd_u_full(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(u ** 2 * np.arange(u.size).reshape(u.shape))
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(dc_svd_s, (4, 3), (3,)), P(dc_svd_s, (3, 5), (3,)), P(dc_svd_s, (2, 3, 3), (2, 3)),
+    P(dc_svd_s_full, (4, 3), (3,)), P(dc_svd_s_full, (3, 3), (3,)),
+    P(dc_svd, (4, 3), (4, 4)), P(dc_svd, (3, 5), (5, 5)), P(dc_svd, (3, 3), (3, 3)),
+    P(dc_svd, (2, 4, 3), (2, 4, 4))])
+def test_svd(fn, shape, so):
+    assert_grad_matches(fn, data(shape), weights(so))
+
+
+def test_svd_full_matrices_of_a_non_square_matrix_through_u_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        s2sgrad.grad(dc_svd_u_full)(data((4, 3)))
+
+
+def dc_pinv(a, w): return np.sum(np.linalg.pinv(a) * w)
+def dc_mpow(a, w, n): return np.sum(np.linalg.matrix_power(a, n) * w)
+def dc_qr(a, w):
+    q, r = np.linalg.qr(a)
+    return np.sum(q * w[..., :q.shape[-1]]) + np.sum(r * w[..., :r.shape[-2], :] ** 2)
+def dc_qr_r(a, w): return np.sum(np.linalg.qr(a, mode="r") * w)
+
+
+@pytest.mark.parametrize("fn, shape, so", [
+    P(dc_pinv, (4, 3), (3, 4)), P(dc_pinv, (3, 5), (5, 3)), P(dc_pinv, (3, 3), (3, 3)),
+    P(dc_pinv, (2, 4, 3), (2, 3, 4)),
+    P(dc_qr, (4, 3), (4, 3)), P(dc_qr, (3, 3), (3, 3)), P(dc_qr, (2, 5, 3), (2, 5, 3)),
+    P(dc_qr_r, (4, 3), (3, 3))])
+def test_pinv_and_qr(fn, shape, so):
+    assert_grad_matches(fn, data(shape) + np.eye(*shape[-2:]), weights(so))
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, -1, -2])
+def test_matrix_power(n):
+    assert_grad_matches(dc_mpow, wellcond((3, 3)) / 3.0, weights((3, 3)), n)
+    assert_grad_matches(dc_mpow, wellcond((2, 3, 3)) / 3.0, weights((2, 3, 3)), n)
+
+
+def dc_qr_wide(a): return np.sum(np.linalg.qr(a)[1])
+def dc_pinv_low_rank(a): return np.sum(np.linalg.pinv(a))
+
+
+def test_qr_wide_and_pinv_rank_deficient_are_refused_clearly():
+    with pytest.raises(NotImplementedError, match="np.linalg.qr"):
+        s2sgrad.grad(dc_qr_wide)(data((2, 4)))
+    with pytest.raises(NotImplementedError, match="rank-deficient"):
+        s2sgrad.grad(dc_pinv_low_rank)(np.outer(data((3,)), data((2,), seed=1)))

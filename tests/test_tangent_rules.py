@@ -540,6 +540,12 @@ CASES = [
 
 # ---------------------------------------------------------- more NumPy and math (appended, so
 # that the random inputs and directions of the cases above stay as they were)
+def spd(*shape):
+    """Symmetric positive definite matrices (batched) with well separated eigenvalues."""
+    b = u(*shape)
+    return b @ np.swapaxes(b, -1, -2) + 1.5 * np.diag(np.arange(1.0, shape[-1] + 1.0))
+
+
 XP = np.array([-1.0, -0.3, 0.2, 0.9, 1.5])
 FP = np.array([0.4, -0.8, 1.1, 0.6, -0.2])
 XQ = np.array([-1.4, -0.7, 0.0, 0.31, 0.95, 1.2, 1.8])    # two beyond the ends, none at a knot
@@ -576,6 +582,19 @@ CASES += [
     C(np.kron, u(2, 3), u(3, 2)), C(np.kron, u(3), u(2, 2)), C(np.vdot, u(3, 4), u(2, 6)),
     C(np.cross, u(3), u(3)), C(np.cross, u(4, 3), u(3)),
     C(np.cross, u(3, 2), u(2, 3), axisa=0, axisc=0),
+    # decompositions and powers (random, non-symmetric directions: one triangle is read)
+    C(np.linalg.cholesky, spd(3, 3)), C(np.linalg.cholesky, spd(2, 3, 3)),
+    C(np.linalg.cholesky, spd(3, 3), upper=True),
+    C(np.linalg.eigh, spd(3, 3)), C(np.linalg.eigh, spd(2, 3, 3), "U"),
+    C(np.linalg.eigvalsh, spd(4, 4)), C(np.linalg.eigvalsh, spd(3, 3), UPLO="U"),
+    C(np.linalg.svd, u(4, 3), full_matrices=False), C(np.linalg.svd, u(3, 3)),
+    C(np.linalg.svd, u(3, 5), False), C(np.linalg.svd, u(2, 4, 3), compute_uv=False),
+    C(np.linalg.pinv, u(4, 3)), C(np.linalg.pinv, u(2, 3, 5)),
+    C(np.linalg.matrix_power, wellcond(3, 3) / 3.0, 3),
+    C(np.linalg.matrix_power, wellcond(2, 3, 3) / 3.0, -2),
+    C(np.linalg.matrix_power, wellcond(3, 3), 0),
+    C(np.linalg.qr, u(4, 3) + np.eye(4, 3)), C(np.linalg.qr, wellcond(2, 3, 3)),
+    C(np.linalg.qr, u(4, 3) + np.eye(4, 3), mode="r"),
     # runtime helpers of the rules above (reverse code)
     C(runtime.tril_grad, u(3, 4), u(3, 4), active=[0]),
     C(runtime.tril_grad, u(4, 4), u(4), -1, active=[0]),

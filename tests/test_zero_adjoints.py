@@ -108,6 +108,16 @@ OPS = [
     ("kron", "np.kron(x[:2, :2], x[2:, 2:])", None),
     ("vdot", "np.vdot(x, x[::-1])", None),
     ("cross", "np.cross(x[:, :3], x[::-1, 1:])", None),
+    ("cholesky", "np.linalg.cholesky(x[:, :3] @ x[:, :3].T + 3.0 * np.eye(3))", None),
+    ("eigh", "np.linalg.eigh(x[:, :3] + x[:, :3].T + np.diag([0.0, 2.0, 4.0]))",
+     "np.sum(v[0]) + np.sum(v[1][:, 0] ** 2 * np.array([1.0, 2.0, 3.0]))"),
+    ("eigvalsh", "np.linalg.eigvalsh(x[:, :3] + x[:, :3].T + np.diag([0.0, 2.0, 4.0]))", None),
+    ("svd", "np.linalg.svd(x, full_matrices=False)",
+     "np.sum(v[1] ** 2) + np.sum(np.outer(v[0][:, 0], v[2][0]))"),
+    ("svd_values", "np.linalg.svd(x, compute_uv=False)", None),
+    ("pinv", "np.linalg.pinv(x)", None),
+    ("matrix_power", "np.linalg.matrix_power(x[:, :3], 3)", None),
+    ("qr", "np.linalg.qr(x.T)", "np.sum(v[0] * v[0][:, :1]) + np.sum(v[1])"),
     ("user_function", "helper(x)", None),
 ]
 

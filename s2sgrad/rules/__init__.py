@@ -214,7 +214,7 @@ def all_rules():
 
 def _load_builtin_tables():
     from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa
-    from . import arrays, series, products  # noqa: F401
+    from . import arrays, series, products, decompositions  # noqa: F401
     try:
         from . import tangents  # noqa: F401
     except ImportError:         # the tangent table is optional while it is being written
