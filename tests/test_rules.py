@@ -1397,3 +1397,56 @@ def test_qr_wide_and_pinv_rank_deficient_are_refused_clearly():
         s2sgrad.grad(dc_qr_wide)(data((2, 4)))
     with pytest.raises(NotImplementedError, match="rank-deficient"):
         s2sgrad.grad(dc_pinv_low_rank)(np.outer(data((3,)), data((2,), seed=1)))
+
+
+# ============================================================================
+# special functions, hyperbolic and angle conversions
+
+
+def m_erfc(x): return math.erfc(x)
+def m_gamma(x): return math.gamma(x)
+def m_lgamma(x): return math.lgamma(x)
+def m_asinh(x): return math.asinh(x)
+def m_acosh(x): return math.acosh(x)
+def m_atanh(x): return math.atanh(x)
+def m_degrees(x): return math.degrees(x) * 2.0
+def m_radians(x): return math.radians(x) * 2.0
+
+
+@pytest.mark.parametrize("fn, x", [
+    P(m_erfc, 0.3), P(m_erfc, -1.2), P(m_gamma, 2.3), P(m_gamma, 0.4), P(m_gamma, -1.5),
+    P(m_gamma, 7.9), P(m_lgamma, 0.7), P(m_lgamma, 13.5), P(m_lgamma, -2.5),
+    P(m_lgamma, 0.05), P(m_asinh, -0.8), P(m_acosh, 1.7), P(m_atanh, 0.4),
+    P(m_degrees, 0.3), P(m_radians, 40.0)])
+def test_math_special(fn, x):
+    assert_grad_matches(fn, x)
+
+
+def test_digamma_matches_known_values():
+    from s2sgrad.runtime import digamma
+    euler = 0.5772156649015329
+    for x, want in [(1.0, -euler), (0.5, -euler - 2.0 * math.log(2.0)),
+                    (2.0, 1.0 - euler), (10.0, 2.251752589066721),
+                    (0.25, -euler - math.pi / 2.0 - 3.0 * math.log(2.0)),
+                    (-0.5, 0.03648997397857652), (1e-3, -1000.5755719318103)]:
+        assert abs(digamma(x) - want) <= 1e-13 * max(1.0, abs(want)), (x, digamma(x), want)
+
+
+def np_arccosh(x, w): return np.sum(np.arccosh(x) * w)
+def np_deg2rad(x, w): return np.sum(np.deg2rad(x) * w)
+def np_radians(x, w): return np.sum(np.radians(x) * w)
+def np_rad2deg(x, w): return np.sum(np.rad2deg(x) * w)
+def np_degrees(x, w): return np.sum(np.degrees(x) * w)
+def np_sinc(x, w): return np.sum(np.sinc(x) * w)
+
+
+@pytest.mark.parametrize("fn, lo, hi", [P(np_arccosh, 1.2, 3.0), P(np_deg2rad, -90, 90),
+                                        P(np_radians, -90, 90), P(np_rad2deg, -2, 2),
+                                        P(np_degrees, -2, 2), P(np_sinc, -2.5, 2.5)])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_numpy_angles_and_sinc(fn, lo, hi, shape):
+    check(fn, shape, w=shape, lo=lo, hi=hi)
+
+
+def test_sinc_at_and_near_zero():
+    assert_grad_matches(np_sinc, np.array([0.0, 1e-4, -2e-3, 1e-9]), weights((4,)))

@@ -553,6 +553,14 @@ TRAPEZOIDS = [f for f in (getattr(np, "trapezoid", None), getattr(np, "trapz", N
 ALONG = np.array([[3, 0], [1, 1], [0, 2]])
 
 CASES += [
+    # math module
+    C(math.erfc, 0.3), C(math.gamma, 2.3), C(math.gamma, -1.5), C(math.lgamma, 0.7),
+    C(math.lgamma, -2.5), C(math.asinh, -0.8), C(math.acosh, 1.7), C(math.atanh, 0.4),
+    C(math.degrees, 0.3), C(math.radians, 0.3),
+    # angles, sinc, arccosh
+    C(np.arccosh, u(3, lo=1.2, hi=3.0)), C(np.deg2rad, u(3)), C(np.radians, u(2, 2)),
+    C(np.rad2deg, u(3)), C(np.degrees, u(2, 2)), C(np.sinc, u(5, lo=-2.5, hi=2.5)),
+    C(np.sinc, np.array([0.0, 1e-4, 0.7])),
     # triangles, padding, axes, along-axis selections
     C(np.tril, u(3, 4)), C(np.tril, u(4), -1), C(np.triu, u(2, 3, 3), 1), C(np.triu, u(3)),
     C(np.pad, u(3), 2), C(np.pad, u(2, 3), ((1, 0), (2, 1)), constant_values=0.5),

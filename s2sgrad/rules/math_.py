@@ -5,6 +5,7 @@ import math
 import numpy as np  # noqa: F401
 
 from . import defadjoint, nondifferentiable
+from ..runtime import digamma  # noqa: F401  (used by the templates)
 
 
 # ---------------------------------------------------------------- trigonometry
@@ -132,6 +133,54 @@ def hypot(y, a, b):
 def erf(y, x):
     """y = erf(x)  →  x̄ += ȳ·2/√π·exp(-x²)"""
     x_bar += y_bar * 1.1283791670955126 * math.exp(-x * x)
+
+
+@defadjoint(math.erfc)
+def erfc(y, x):
+    """y = erfc(x) = 1 - erf(x)  →  x̄ += -ȳ·2/√π·exp(-x²)"""
+    x_bar += -y_bar * 1.1283791670955126 * math.exp(-x * x)
+
+
+@defadjoint(math.gamma)
+def gamma(y, x):
+    """y = Γ(x)  →  x̄ += ȳ·Γ(x)·ψ(x)   (ψ the digamma function)"""
+    x_bar += y_bar * y * digamma(x)
+
+
+@defadjoint(math.lgamma)
+def lgamma(y, x):
+    """y = ln|Γ(x)|  →  x̄ += ȳ·ψ(x)"""
+    x_bar += y_bar * digamma(x)
+
+
+@defadjoint(math.asinh)
+def asinh(y, x):
+    """y = asinh(x)  →  x̄ += ȳ / √(x² + 1)"""
+    x_bar += y_bar / math.sqrt(x * x + 1.0)
+
+
+@defadjoint(math.acosh)
+def acosh(y, x):
+    """y = acosh(x)  →  x̄ += ȳ / √(x² - 1)"""
+    x_bar += y_bar / math.sqrt(x * x - 1.0)
+
+
+@defadjoint(math.atanh)
+def atanh(y, x):
+    """y = atanh(x)  →  x̄ += ȳ / (1 - x²)"""
+    x_bar += y_bar / (1.0 - x * x)
+
+
+@defadjoint(math.degrees)
+def degrees(y, x):
+    """y = x·180/π  →  x̄ += ȳ·180/π"""
+    x_bar += y_bar * 57.29577951308232
+
+
+@defadjoint(math.radians)
+def radians(y, x):
+    """y = x·π/180  →  x̄ += ȳ·π/180"""
+    x_bar += y_bar * 0.017453292519943295
 
 
 # ---------------------------------------------------------------- builtins

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import defadjoint, nondifferentiable
-from ..runtime import unbroadcast, choose_grad  # noqa: F401  (used by the templates)
+from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
 
 
 # ---------------------------------------------------------------- exp and log
@@ -159,6 +159,31 @@ def arcsinh(y, x):
 def arctanh(y, x):
     """y = atanh(x)  →  x̄ += ȳ / (1 - x²)"""
     x_bar += y_bar / (1.0 - x * x)
+
+
+@defadjoint(np.arccosh)
+def arccosh(y, x):
+    """y = acosh(x)  →  x̄ += ȳ / √(x² - 1)"""
+    x_bar += y_bar / np.sqrt(x * x - 1.0)
+
+
+# ---------------------------------------------------------------- angles and sinc
+@defadjoint(np.deg2rad, np.radians)
+def deg2rad(y, x):
+    """y = x·π/180  →  x̄ += ȳ·π/180"""
+    x_bar += y_bar * (np.pi / 180.0)
+
+
+@defadjoint(np.rad2deg, np.degrees)
+def rad2deg(y, x):
+    """y = x·180/π  →  x̄ += ȳ·180/π"""
+    x_bar += y_bar * (180.0 / np.pi)
+
+
+@defadjoint(np.sinc)
+def sinc(y, x):
+    """y = sin(πx)/(πx)  →  x̄ += ȳ·(cos(πx) - y)/x   (0 at x = 0)"""
+    x_bar += y_bar * sinc_deriv(x)
 
 
 # ---------------------------------------------------------------- piecewise

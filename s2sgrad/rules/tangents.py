@@ -34,13 +34,13 @@ from . import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
     add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
-    concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent,
+    concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
     extremum_tangent, getitem_grad, grad_like, hstack_grads, item_tangent, match_grad,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    set_zero, split_concat, split_grad, stack_grads, sum_list_grad, tangents_like,
-    tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast, unreduce,
-    vstack_grads, zero_grad)
+    set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
+    tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
+    unreduce, vstack_grads, zero_grad)
 
 
 # ================================================================ arithmetic operators
@@ -221,6 +221,54 @@ def math_hypot(y, a, b):
 def math_erf(y, x):
     """y = erf(x)  →  ẏ = ẋ·2/√π·exp(-x²)"""
     y_dot += x_dot * 1.1283791670955126 * math.exp(-x * x)
+
+
+@deftangent(math.erfc)
+def math_erfc(y, x):
+    """y = erfc(x)  →  ẏ = -ẋ·2/√π·exp(-x²)"""
+    y_dot += -x_dot * 1.1283791670955126 * math.exp(-x * x)
+
+
+@deftangent(math.gamma)
+def math_gamma(y, x):
+    """y = Γ(x)  →  ẏ = ẋ·Γ(x)·ψ(x)"""
+    y_dot += x_dot * y * digamma(x)
+
+
+@deftangent(math.lgamma)
+def math_lgamma(y, x):
+    """y = ln|Γ(x)|  →  ẏ = ẋ·ψ(x)"""
+    y_dot += x_dot * digamma(x)
+
+
+@deftangent(math.asinh)
+def math_asinh(y, x):
+    """y = asinh(x)  →  ẏ = ẋ / √(x² + 1)"""
+    y_dot += x_dot / math.sqrt(x * x + 1.0)
+
+
+@deftangent(math.acosh)
+def math_acosh(y, x):
+    """y = acosh(x)  →  ẏ = ẋ / √(x² - 1)"""
+    y_dot += x_dot / math.sqrt(x * x - 1.0)
+
+
+@deftangent(math.atanh)
+def math_atanh(y, x):
+    """y = atanh(x)  →  ẏ = ẋ / (1 - x²)"""
+    y_dot += x_dot / (1.0 - x * x)
+
+
+@deftangent(math.degrees)
+def math_degrees(y, x):
+    """y = x·180/π  →  ẏ = ẋ·180/π"""
+    y_dot += x_dot * 57.29577951308232
+
+
+@deftangent(math.radians)
+def math_radians(y, x):
+    """y = x·π/180  →  ẏ = ẋ·π/180"""
+    y_dot += x_dot * 0.017453292519943295
 
 
 # ---------------------------------------------------------------- builtins
@@ -405,6 +453,31 @@ def arcsinh(y, x):
 def arctanh(y, x):
     """y = atanh(x)  →  ẏ = ẋ / (1 - x²)"""
     y_dot += x_dot / (1.0 - x * x)
+
+
+@deftangent(np.arccosh)
+def arccosh(y, x):
+    """y = acosh(x)  →  ẏ = ẋ / √(x² - 1)"""
+    y_dot += x_dot / np.sqrt(x * x - 1.0)
+
+
+# ---------------------------------------------------------------- angles and sinc
+@deftangent(np.deg2rad, np.radians)
+def deg2rad(y, x):
+    """y = x·π/180  →  ẏ = ẋ·π/180"""
+    y_dot += x_dot * (np.pi / 180.0)
+
+
+@deftangent(np.rad2deg, np.degrees)
+def rad2deg(y, x):
+    """y = x·180/π  →  ẏ = ẋ·180/π"""
+    y_dot += x_dot * (180.0 / np.pi)
+
+
+@deftangent(np.sinc)
+def sinc(y, x):
+    """y = sin(πx)/(πx)  →  ẏ = ẋ·(cos(πx) - y)/x   (0 at x = 0)"""
+    y_dot += x_dot * sinc_deriv(x)
 
 
 # ---------------------------------------------------------------- piecewise
