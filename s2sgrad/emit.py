@@ -17,13 +17,14 @@ def to_ast(node):
     """The `ast` tree of a gast tree: the tree `gast.gast_to_ast` builds, several times
     faster (generated functions run to thousands of statements, and emitting them is
     most of the compile time)."""
+    convert = _CONVERTERS.get(type(node))
+    if convert is not None:
+        return convert(node)
     if isinstance(node, list):
         return [to_ast(x) for x in node]
     if not isinstance(node, gast.AST):
         return node
-    convert = _CONVERTERS.get(type(node))
-    if convert is None:
-        convert = _CONVERTERS[type(node)] = _converter(type(node))
+    convert = _CONVERTERS[type(node)] = _converter(type(node))
     return convert(node)
 
 
@@ -33,6 +34,8 @@ def _converter(cls):
     if cls.__name__ in _BY_GAST or not hasattr(ast, cls.__name__):
         return gast.gast_to_ast
     target, fields, attributes = getattr(ast, cls.__name__), cls._fields, cls._attributes
+    if not fields and not attributes:           # contexts and operators
+        return lambda node: target()
 
     def convert(node):
         new = target(**{f: to_ast(v) for f in fields

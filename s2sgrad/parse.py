@@ -139,24 +139,14 @@ def _fingerprint(code):
     how it was compiled: scopes, method-call opcodes, jump layout)."""
     import dis
     consts, names = [], set()
+    name_ops = set(dis.hasname + dis.haslocal + dis.hasfree)
     for ins in dis.get_instructions(code):
         arg = ins.argval
         if ins.opname == "LOAD_CONST":
             consts.append(arg.co_name if hasattr(arg, "co_code") else repr(arg))
-        elif isinstance(arg, str) and ins.opcode in dis.hasname + dis.haslocal + dis.hasfree:
+        elif isinstance(arg, str) and ins.opcode in name_ops:
             names.add(arg)
     return sorted(consts), names
-
-
-def _identical(a, b):
-    """The same bytecode over the same constants and names (so the same fingerprint)."""
-    return a.co_code == b.co_code and a.co_names == b.co_names \
-        and a.co_varnames == b.co_varnames and a.co_freevars == b.co_freevars \
-        and a.co_cellvars == b.co_cellvars and _constants(a) == _constants(b)
-
-
-def _constants(code):
-    return [(type(c), c.co_name if hasattr(c, "co_code") else repr(c)) for c in code.co_consts]
 
 
 def _same_code(func, text, first):
@@ -174,8 +164,6 @@ def _same_code(func, text, first):
     if found is None:
         return False
     try:
-        if _identical(found, func.__code__):
-            return True                      # the usual case, without disassembling
         running = _fingerprint(func.__code__)
         if any(n.startswith("@py") for n in running[1]):
             return True                      # rewritten by pytest: not comparable
