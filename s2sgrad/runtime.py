@@ -104,11 +104,14 @@ def grad_like(g, x):
         return g
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape:
+        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape \
+                and g.flags.writeable:
             return g
         g = np.asarray(g, dtype=dtype)
         if g.shape != x.shape:
             g = np.broadcast_to(g, x.shape).copy()
+        elif not g.flags.writeable:         # a broadcast view (the seed of a sum)
+            g = g.copy()
         return g
     if isinstance(x, (list, tuple)):
         if isinstance(g, float) and g == 0.0:
@@ -155,15 +158,20 @@ def add_at(g, x, index, v, in_place=False):
         else:
             out[index] = add_grads(out[index], v)
         return tuple(out) if isinstance(x, tuple) else out   # namedtuples too
+    fresh = False
     if isinstance(g, np.ndarray) and g.shape == np.shape(x):
         out = g.astype(np.result_type(g, v, float), copy=True)
     else:
-        out = np.zeros(np.shape(x), np.result_type(np.asarray(x).dtype, float)
-                       if np.asarray(x).dtype.kind in "fc" else float)
-        if not (isinstance(g, float) and g == 0.0):
+        xa = x if type(x) is np.ndarray else np.asarray(x)
+        out = np.zeros(xa.shape, xa.dtype if xa.dtype.kind in "fc" else float)
+        fresh = is_zero(g)
+        if not fresh:
             out = out + g
     if _is_basic_index(index):
-        out[index] += v             # distinct positions: a plain in-place add is exact
+        if fresh:
+            out[index] = v          # into zeros: no need to read them
+        else:
+            out[index] += v         # distinct positions: a plain in-place add is exact
     else:
         np.add.at(out, index, v)    # integer arrays may repeat positions
     return out
@@ -259,7 +267,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if axis is None:
         if np.ndim(g) == 0:
-            return np.full(shape, g)
+            return np.full(shape, g)        # (a stride-0 view is slower to compute with)
         return np.broadcast_to(g, shape)
     if not keepdims:
         axes = (axis,) if isinstance(axis, int) else tuple(axis)
