@@ -160,23 +160,7 @@ class CallGraph:
         return pair
 
     def _check_namespace(self, parsed, caller):
-        """A callee from another module runs among the caller's globals: bind the names
-        it uses, and refuse a name that means different things in the two modules."""
-        if parsed.namespace is caller.namespace or self.root_globals is None:
-            return
-        for n in set(nodes.names_in(parsed.node, nodes.LOAD)):
-            try:
-                obj = parsed.resolve(n)
-            except KeyError:
-                continue
-            mine = self.root_globals.get(n, _MISSING)
-            if mine is _MISSING:
-                self.env[n] = obj
-            elif mine is not obj:
-                raise parsed.error(
-                    f"`{n}` means different things in {parsed.filename} and in the "
-                    f"differentiated function's module", parsed.node,
-                    "import it under the same name in both modules")
+        bind_callee_names(parsed, self.root_globals, self.env)
 
     def definitions(self):
         out = []
@@ -188,4 +172,25 @@ class CallGraph:
 _MISSING = object()
 
 
-__all__ = ["CallGraph", "walk", "Assign"]
+def bind_callee_names(parsed, root_globals, env):
+    """Generated code for a callee runs among the root function's globals: bind into
+    `env` the names a callee from another module uses, and refuse a name that means
+    different things in the two modules."""
+    if root_globals is None or parsed.namespace is root_globals:
+        return
+    for n in set(nodes.names_in(parsed.node, nodes.LOAD)):
+        try:
+            obj = parsed.resolve(n)
+        except KeyError:
+            continue
+        mine = root_globals.get(n, _MISSING)
+        if mine is _MISSING:
+            env[n] = obj
+        elif mine is not obj:
+            raise parsed.error(
+                f"`{n}` means different things in {parsed.filename} and in the "
+                f"differentiated function's module", parsed.node,
+                "import it under the same name in both modules")
+
+
+__all__ = ["CallGraph", "walk", "Assign", "bind_callee_names"]

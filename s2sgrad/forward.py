@@ -260,6 +260,8 @@ class JvpGraph:
         self.names.add(name)
         self.functions[key] = (name, None)
         parsed = parse_function(func)
+        from .calls import bind_callee_names
+        bind_callee_names(parsed, self.root_globals, self.env)
         fdef, env = jvp_definition(parsed, active, name, self)
         self.env.update(env)
         self.functions[key] = (name, fdef)
