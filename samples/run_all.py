@@ -14,6 +14,7 @@ SAMPLES = [
     "mlp.py",
     "rnn.py",
     "hvp.py",
+    "model_class.py",
 ]
 
 
