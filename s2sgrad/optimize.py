@@ -538,17 +538,24 @@ def drop_broadcast(expr, s, scalars):
                 return False
         return True
 
-    class _Drop(gast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            f = node.func
-            if isinstance(f, gast.Name) and len(node.args) == 2 and not node.keywords:
-                if f.id == "unbroadcast" and isinstance(node.args[1], gast.Name) \
-                        and others_scalar(node.args[1].id):
-                    return node.args[0]
-                if f.id == "match_shape" and isinstance(node.args[0], gast.Name) \
-                        and node.args[0].id.endswith("_dot") \
-                        and others_scalar(node.args[0].id[:-4]):
-                    return node.args[0]
-            return node
-    return _Drop().visit(expr)
+    return _Drop(others_scalar).visit(expr)
+
+
+class _Drop(gast.NodeTransformer):
+    """The rewrite of `drop_broadcast` (a class made once: it runs per adjoint term)."""
+
+    def __init__(self, others_scalar):
+        self.others_scalar = others_scalar
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, gast.Name) and len(node.args) == 2 and not node.keywords:
+            if f.id == "unbroadcast" and isinstance(node.args[1], gast.Name) \
+                    and self.others_scalar(node.args[1].id):
+                return node.args[0]
+            if f.id == "match_shape" and isinstance(node.args[0], gast.Name) \
+                    and node.args[0].id.endswith("_dot") \
+                    and self.others_scalar(node.args[0].id[:-4]):
+                return node.args[0]
+        return node

@@ -601,7 +601,6 @@ def _transform_in_subprocess(tmp_path, modname, text, fname, limit):
     assert report["seconds"] < limit, f"{fname}: transform took {report['seconds']:.1f} s"
 
 
-@pytest.mark.xfail(strict=True, reason="linear now, but ~1.7 ms per ANF statement: 2,000 source lines (~8,000 operations) take ~15 s, over the limit")
 def test_2000_statement_function_transforms_quickly(tmp_path):
     _transform_in_subprocess(tmp_path, "rel_huge", straight_line_source(2000), "big",
                              HUGE_LIMIT_S)
