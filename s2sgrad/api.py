@@ -89,17 +89,22 @@ class Compiled:
         return _is_current(self)
 
 
-def build_trace(parsed, wrt, scalar_params=()):
+def build_trace(parsed, wrt, scalar_params=(), array_params=()):
     fn = normalize(parsed)
-    return trace_mod.build(parsed, fn, wrt, scalar_params)
+    return trace_mod.build(parsed, fn, wrt, scalar_params, array_params)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
+NUMBER, ARRAY, OTHER = 1, 2, 0
+
+
 def kinds_of(args):
-    """Which positional arguments are plain numbers (the code is specialized on it)."""
-    return tuple(type(a) in _NUMBER_TYPES for a in args)
+    """What each positional argument is: a plain number, a NumPy array, or anything else
+    (the code is specialized on it)."""
+    return tuple(NUMBER if type(a) in _NUMBER_TYPES else ARRAY if type(a) is np.ndarray
+                 else OTHER for a in args)
 
 
 def stage_sources(func, wrt=0, parsed=None):
@@ -126,11 +131,15 @@ def stage_sources(func, wrt=0, parsed=None):
 def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
-    tr = build_trace(parsed, wrt, [p for p, k in zip(params, kinds) if k])
+    numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
+    arrays = [p for p, k in zip(params, kinds) if k == ARRAY]
+    tr = build_trace(parsed, wrt, numbers, arrays)
     if optimize and optimize_trace(tr):
         trace_mod.analyse(tr)                   # the facts follow the rewritten trace
-        tr.scalars = trace_mod.infer_scalars(tr, {p for p, k in zip(params, kinds) if k})
+        tr.scalars = trace_mod.infer_scalars(tr, numbers)
         tr.maybe_container -= tr.scalars
+    if optimize:
+        tr.shape_class = trace_mod.shape_classes(tr, arrays)
     tr.tuple_wrt = is_tuple
     generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
     adj = reverse(tr, call_hook=generator.hook)
@@ -141,7 +150,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     if optimize:
         fdef = optimize_function(fdef)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
-    scalar_output = _returns_number(tr, {p for p, k in zip(params, kinds) if k})
+    scalar_output = _returns_number(tr, numbers)
     if optimize and scalar_output:
         fdef.body = dead_forward(fdef.body)     # grad_f need not compute the value
     callee_defs = generator.definitions()
@@ -306,7 +315,7 @@ class GradientFunction:
 
     def __call__(self, *args, **kwargs):
         args = self.bound_to + args
-        kinds = tuple(type(a) in _NUMBER_TYPES for a in args)
+        kinds = kinds_of(args)
         compiled = self._by_kinds.get(kinds)
         if compiled is None or not compiled.is_current():
             compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,

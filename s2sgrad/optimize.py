@@ -523,13 +523,17 @@ def dead_adjoints(body, live_out):
     return new
 
 
-def drop_broadcast(expr, s, scalars):
+def drop_broadcast(expr, s, scalars, classes=None):
     """`unbroadcast(e, a)` → `e` and `match_shape(t, y)` → `t` where the shapes agree
-    statically: every other operand of statement `s` is a number (or `a` itself)."""
+    statically: every other operand of statement `s` is a number (or `a` itself), or
+    `a` and the result are of one shape class (`trace.shape_classes`)."""
     operands = [a for a in list(s.args) + list(s.kwargs.values())]
+    same = classes.get(s.target) if classes else None
 
     def others_scalar(name):
         from .nodes import Const
+        if same is not None and classes.get(name) == same:
+            return True
         for a in operands:
             if isinstance(a, Const):
                 if not isinstance(a.value, (int, float)) and a.value is not None:

@@ -230,7 +230,7 @@ class Reverse:
             if not isinstance(operand, str) or operand not in self.trace.active:
                 return []
             value = fold_template(nodes.substitute(stmt.value, subst))
-            value = drop_broadcast(value, s, self.trace.scalars)
+            value = drop_broadcast(value, s, self.trace.scalars, self.trace.shape_class)
             return self.accumulate(operand, value)
         if isinstance(stmt, gast.Assign):
             for w in writes:

@@ -18,6 +18,7 @@ import types
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from . import nodes, rules
 from .nodes import Const
@@ -130,6 +131,8 @@ class Trace:
     maybe_container: set = field(default_factory=set)
     user_names: set = field(default_factory=set)
     scalars: set = field(default_factory=set)
+    shape_class: dict = field(default_factory=dict)   # see `shape_classes`
+    array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
 
@@ -262,6 +265,10 @@ class Builder:
             if key in ("add", "mul") and (_is_display(e.left, self.fn, memo=self.display)
                                           or _is_display(e.right, self.fn, memo=self.display)):
                 key = "concat" if key == "add" else "repeat"      # [a, b] + xs, [0.0] * n
+            if key == "mul" and isinstance(e.left, gast.Name) and isinstance(e.right, gast.Name) \
+                    and e.left.id == e.right.id:
+                # x * x: one adjoint term 2·ȳ·x instead of two ȳ·x
+                return Assign(target, e, "op", rules.lookup(np.square), [e.left.id], node=s)
             return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
         if isinstance(e, gast.UnaryOp):
             key = _UNARY.get(type(e.op))
@@ -726,16 +733,21 @@ def analyse(trace):
     # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
     # when the function uses it as a container (indexes it, sums it, passes it on).
     mc = set()
+    listy = set()         # used in ways whose adjoint may come back as a list
     for s in stmts:
         if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
             if s.kind == "call":
                 mc.update(a for a in s.args if isinstance(a, str))
+                listy.update(a for a in s.args if isinstance(a, str))
             elif s.kind == "op" and s.rule.name in _CONTAINER_USES:
                 mc.add(s.args[0])
+                if s.rule.name != "getitem":
+                    listy.add(s.args[0])
             elif s.kind == "nondiff" and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])
-    mc &= set(trace.params)
+    # a parameter that is an array in this compilation and is only indexed is no container
+    mc &= set(trace.params) - (set(trace.array_params) - listy)
     changed = True
     while changed:
         changed = False
@@ -817,14 +829,16 @@ def emit_expr(s):
     return emit.expression_source(s.expr)
 
 
-def build(parsed, fn, wrt, scalar_params=()):
+def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
-    numbers (not arrays) for this compilation, which lets `scalars` be inferred."""
+    numbers (not arrays) for this compilation, which lets `scalars` be inferred;
+    `array_params` those known to be NumPy arrays (so not lists)."""
     builder = Builder(parsed, fn)
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
                   user_names=set(builder.locals), deps=builder.deps)
+    trace.array_params = tuple(array_params)
     _rename_top_level(trace)
     check_stores(trace)
     analyse(trace)
@@ -868,6 +882,60 @@ def _scalar_output(s, scal):
                 e.func.id in ("len", "int", "round", "bool"):
             return True
     return False
+
+
+# Rules whose output has the broadcast shape of their array operands.
+_ELEMENTWISE_RULES = {
+    "add", "subtract", "multiply", "divide", "mod", "power", "negative", "positive",
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cbrt", "clip",
+    "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "hypot", "log", "log10", "log1p",
+    "log2", "logaddexp", "maximum", "minimum", "rad2deg", "reciprocal", "sin", "sinc", "sinh",
+    "sqrt", "square", "tan", "tanh", "where"}
+SCALAR = "<number>"
+
+
+def shape_classes(trace, array_params):
+    """{name: class}: names of one class have the same shape whenever both hold a value
+    computed in the same step (a class is a name whose own shape it shares, or SCALAR).
+    Elementwise operations over operands of one class (numbers aside) stay in it; any
+    other value starts a class of its own. Only names bound once (parameters that are
+    arrays in this compilation, single definitions) get a class, so a class never
+    changes under the code's feet; the backward pass drops `unbroadcast` between names
+    of one class."""
+    from collections import Counter
+    stmts = list(walk(trace.body))
+    count = Counter(d for s in stmts for d in defs(s))
+    count.update(trace.params)
+    once = {n for n, c in count.items() if c == 1}
+    cls = {n: SCALAR for n in trace.scalars}
+    cls.update({p: p for p in array_params if p in once and p not in trace.scalars})
+    containers = trace.maybe_container
+
+    def of(a):
+        if isinstance(a, Const):
+            v = a.value
+            return SCALAR if isinstance(v, (int, float)) else None
+        return cls.get(a)
+
+    for s in stmts:
+        if not isinstance(s, Assign) or s.target not in once or s.target in cls:
+            continue
+        if s.target in containers:
+            continue
+        c = None
+        elementwise = (s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES
+                       and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))) or (
+            s.kind == "nondiff" and isinstance(s.expr, (gast.Compare, gast.BinOp, gast.UnaryOp)))
+        if elementwise:
+            found = {of(a) for a in list(s.args) + list(s.kwargs.values())} - {SCALAR}
+            if not found:
+                c = SCALAR if s.target in trace.scalars else None
+            elif len(found) == 1 and None not in found:
+                c = found.pop()
+        elif s.kind == "copy" and not isinstance(s.args[0], Const):
+            c = cls.get(s.args[0])
+        cls[s.target] = c if c is not None else s.target
+    return cls
 
 
 def infer_scalars(trace, scalar_params):

@@ -320,3 +320,43 @@ def test_common_subexpressions_never_merge_across_a_reassignment():
     np.testing.assert_allclose(s2sgrad.grad(sum_before_and_after_a_loop)(x),
                                numerical_grad(sum_before_and_after_a_loop, (x,), 0),
                                rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------
+# shapes known by relation: elementwise operations on one array keep its shape, so
+# their adjoints need no `unbroadcast`; an operand that was broadcast keeps it
+
+
+def same_shape_chain(x, b):
+    a = np.sin(x) * x
+    c = np.tanh(a) + x * 0.5
+    d = c * a + b
+    return np.sum(d * d)
+
+
+def test_unbroadcast_only_where_an_operand_was_broadcast():
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    b = np.array([0.1, -0.2, 0.3, 0.4])
+    g = s2sgrad.grad(same_shape_chain, wrt=(0, 1))
+    got = g(x, b)
+    for k, arg in enumerate((x, b)):
+        np.testing.assert_allclose(got[k], numerical_grad(same_shape_chain, (x, b), k),
+                                   rtol=1e-6, atol=1e-9)
+    src = g.source
+    # only the sum with b, the one operation whose operands may differ in shape
+    assert src.count("unbroadcast(") == 2 and "b_bar = unbroadcast(d_bar, b)" in src, src
+    # with a list for b (not an array) the relation is not assumed
+    got_list = s2sgrad.grad(same_shape_chain, wrt=0)(x, list(b))
+    np.testing.assert_allclose(got_list, got[0], rtol=1e-12)
+
+
+def squares(x):
+    y = x * x
+    return np.sum(y)
+
+
+def test_product_of_a_value_with_itself_is_one_adjoint_term():
+    x = np.array([0.3, -1.2, 2.0])
+    g = s2sgrad.grad(squares)
+    np.testing.assert_allclose(g(x), numerical_grad(squares, (x,), 0), rtol=1e-6)
+    assert "x_bar = 2.0 * y_bar * x" in g.source, g.source
