@@ -102,8 +102,93 @@ def optimize_function(fdef):
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
     fdef.body = accumulate_in_place(fdef.body)
+    batch_saves(fdef)
     fill_blocks(fdef.body)
     return fdef
+
+
+# ------------------------------------------------------------ one save per loop step
+
+def _stack_op(st, method):
+    """The stack name of `saved_x.append(v)` (method "append") or `x = saved_x.pop()`."""
+    call = st.value if isinstance(st, (gast.Expr, gast.Assign)) else None
+    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+            and call.func.attr == method and isinstance(call.func.value, gast.Name)):
+        return None
+    if method == "append" and isinstance(st, gast.Expr) and len(call.args) == 1:
+        return call.func.value.id
+    if method == "pop" and isinstance(st, gast.Assign) and not call.args \
+            and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name):
+        return call.func.value.id
+    return None
+
+
+def _stores_name(stmts, name):
+    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
+               for st in stmts for n in nodes.walk(st))
+
+
+def _mentions_name(stmts, name):
+    return any(isinstance(n, gast.Name) and n.id == name for st in stmts
+               for n in nodes.walk(st))
+
+
+def batch_saves(fdef):
+    """In a loop that saves several values per step (`saved_a.append(a)` ...
+    `a = saved_a.pop()`), push one tuple at the start of the step and pop it at the end
+    of the backward step: `saved.append((a, b))` ... `a, b = saved.pop()`. Only for
+    stacks with one unconditional push and one pop, whose values do not change before
+    the push and are not read after the pop in their step."""
+    inits = {st.targets[0].id: st for st in fdef.body
+             if isinstance(st, gast.Assign) and len(st.targets) == 1
+             and isinstance(st.targets[0], gast.Name) and st.targets[0].id.startswith("saved_")
+             and isinstance(st.value, gast.List) and not st.value.elts}
+    if len(inits) < 2:
+        return
+    uses, sites = {}, {}
+    for n in nodes.walk(fdef):
+        if isinstance(n, gast.Name) and n.id in inits:
+            uses[n.id] = uses.get(n.id, 0) + 1
+    for loop in nodes.walk(fdef):
+        if not isinstance(loop, gast.For):
+            continue
+        backward = getattr(loop, "s2s_backward", False)
+        for i, st in enumerate(loop.body):
+            name = _stack_op(st, "pop" if backward else "append")
+            if name in inits:
+                sites.setdefault(name, []).append((loop, i, backward))
+    groups = {}
+    for name, found in sites.items():
+        if uses.get(name) != 3 or len(found) != 2 or found[0][2] == found[1][2]:
+            continue                    # (the init, one push, one pop: nothing else)
+        (fwd, i, _), (bwd, j, _) = sorted(found, key=lambda f: f[2])
+        push, pop = fwd.body[i], bwd.body[j]
+        value = pop.targets[0].id
+        arg = push.value.args[0]
+        if {x.id for x in nodes.walk(arg) if isinstance(x, gast.Name)} - {value, "ShapeOf"}:
+            continue
+        if _stores_name(fwd.body[:i], value) or _mentions_name(bwd.body[j + 1:], value):
+            continue
+        groups.setdefault((id(fwd), id(bwd)), (fwd, bwd, []))[2].append((name, push, pop))
+    taken = set(nodes.names_in(fdef))
+    for fwd, bwd, members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda m: fwd.body.index(m[1]))
+        stack = nodes.fresh_name("saved", taken)
+        pushes = {id(m[1]) for m in members}
+        pops = {id(m[2]) for m in members}
+        fwd.body = [nodes.expr_stmt(nodes.call(nodes.attribute(nodes.name(stack), "append"), [
+            nodes.tuple_([m[1].value.args[0] for m in members])]))] + \
+            [st for st in fwd.body if id(st) not in pushes]
+        bwd.body = [st for st in bwd.body if id(st) not in pops] + [gast.Assign(
+            targets=[gast.Tuple(elts=[nodes.name(m[2].targets[0].id, store=True)
+                                      for m in members], ctx=gast.Store())],
+            value=nodes.call(nodes.attribute(nodes.name(stack), "pop")), type_comment=None)]
+        first = fdef.body.index(inits[members[0][0]])
+        dropped = {id(inits[m[0]]) for m in members}
+        fdef.body.insert(first, nodes.assign(stack, nodes.list_([])))
+        fdef.body = [st for st in fdef.body if id(st) not in dropped]
 
 
 def _is_comment(st):

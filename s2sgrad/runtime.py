@@ -25,7 +25,7 @@ def is_zero(g):
 
 def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast."""
-    if type(g) is float:
+    if type(g) is float or is_zero(g):
         return g
     xs = x.shape if type(x) is np.ndarray else np.shape(x)
     gs = g.shape if type(g) is np.ndarray else np.shape(g)

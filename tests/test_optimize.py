@@ -360,3 +360,33 @@ def test_product_of_a_value_with_itself_is_one_adjoint_term():
     g = s2sgrad.grad(squares)
     np.testing.assert_allclose(g(x), numerical_grad(squares, (x,), 0), rtol=1e-6)
     assert "x_bar = 2.0 * y_bar * x" in g.source, g.source
+
+
+# ----------------------------------------------------------------------------
+# one push and one pop per loop step for all the values a step overwrites
+
+
+def three_carried(x, n):
+    a = 0.0
+    b = 0.0
+    c = x
+    for i in range(n):
+        a = np.sin(c) * x
+        b = a * a + b * 0.5
+        c = np.cos(a) + b
+    return c
+
+
+def test_loop_saves_are_batched_into_one_tuple_per_step():
+    g = s2sgrad.grad(three_carried)
+    for x in (0.3, -1.1):
+        expected = numerical_grad(three_carried, (x, 4), 0)
+        assert g(x, 4) == pytest.approx(expected, rel=1e-7)
+        value, grad = s2sgrad.value_and_grad(three_carried)(x, 4)
+        assert value == pytest.approx(three_carried(x, 4), rel=1e-12)
+    src = g.source
+    # v1 and a go in one tuple; c keeps its own stack: its old value is read in the step
+    assert "saved.append((v1, a))" in src and "v1, a = saved.pop()" in src, src
+    assert src.count(".append(") == 2 and src.count(".pop()") == 2, src
+    unoptimized = s2sgrad.grad(three_carried, optimize=False)(0.3, 4)
+    assert unoptimized == pytest.approx(g(0.3, 4), rel=1e-12)
