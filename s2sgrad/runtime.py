@@ -25,6 +25,8 @@ def is_zero(g):
 
 def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g                                          # nothing was broadcast
     if type(g) is float or is_zero(g):
         return g
     xs = x.shape if type(x) is np.ndarray else np.shape(x)
@@ -328,6 +330,9 @@ def choose_grad(g, mask):
 
 def matmul_left(g, b, a):
     """Adjoint of `a` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
+        return g @ b.T                                    # matrices: the common case
     if is_zero(g):
         return 0.0
     if np.ndim(b) == 1:
@@ -341,6 +346,9 @@ def matmul_left(g, b, a):
 
 def matmul_right(g, a, b):
     """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
+        return a.T @ g                                    # matrices: the common case
     if is_zero(g):
         return 0.0
     if np.ndim(a) == 1:
