@@ -264,6 +264,8 @@ def sum_list_grad(g, xs):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
+    if axis is None and type(x) is np.ndarray and (type(g) is float or type(g) is np.float64):
+        return np.full(x.shape, g)                        # the usual seed of a loss
     if is_zero(g):
         return 0.0
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
@@ -280,6 +282,8 @@ def unreduce(g, x, axis=None, keepdims=False):
 
 def count_reduced(x, axis=None):
     """How many elements a reduction over `axis` combines."""
+    if axis is None and type(x) is np.ndarray:
+        return x.size
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if axis is None:
         return math.prod(shape)
@@ -347,8 +351,8 @@ def matmul_left(g, b, a):
 def matmul_right(g, a, b):
     """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
-            and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
-        return a.T @ g                                    # matrices: the common case
+            and a.ndim == 2 and b.ndim == g.ndim and g.ndim <= 2:
+        return a.T @ g                                    # matrix @ matrix or vector
     if is_zero(g):
         return 0.0
     if np.ndim(a) == 1:
