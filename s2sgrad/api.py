@@ -145,14 +145,16 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize import optimize_function, dead_forward
+    from .optimize import optimize_function, dead_forward, read_shapes_elsewhere
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         fdef = optimize_function(fdef)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr, numbers)
     if optimize and scalar_output:
-        fdef.body = dead_forward(fdef.body)     # grad_f need not compute the value
+        # grad_f need not compute the value, nor what only gives shapes known otherwise
+        fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
+        fdef.body = dead_forward(fdef.body)
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

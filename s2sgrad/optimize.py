@@ -584,6 +584,26 @@ def _mentions(attr, name):
     return False
 
 
+_SHAPE_ONLY_ARG = {"unreduce": 1, "unbroadcast": 1, "count_reduced": 0}
+
+
+def read_shapes_elsewhere(body, representatives):
+    """In `unreduce(g, v9, ...)`, `unbroadcast(g, v9)` and `count_reduced(v9)`, which
+    only read v9's shape, read an earlier name of the same shape instead (see
+    `trace.shape_representatives`), so that `dead_forward` may drop v9."""
+    if not representatives:
+        return body
+    for st in body:
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
+                    and n.func.id in _SHAPE_ONLY_ARG:
+                k = _SHAPE_ONLY_ARG[n.func.id]
+                if len(n.args) > k and isinstance(n.args[k], gast.Name) \
+                        and n.args[k].id in representatives:
+                    n.args[k] = nodes.name(representatives[n.args[k].id])
+    return body
+
+
 def dead_forward(body):
     """Drop top-level forward assignments whose value nothing reads (the final value,
     in `grad_f`): only pure expressions, and not inside loops or branches, whose

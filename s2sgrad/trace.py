@@ -934,8 +934,60 @@ def shape_classes(trace, array_params):
                 c = found.pop()
         elif s.kind == "copy" and not isinstance(s.args[0], Const):
             c = cls.get(s.args[0])
+        elif s.kind == "op" and s.rule.name == "getitem" and isinstance(s.args[0], str):
+            k = _slice_shrink(s.expr)
+            base = cls.get(s.args[0])
+            if k is not None and base is not None and base != SCALAR:
+                c = f"{base}[{k}:]"          # x[1:] and x[:-1] have one shape
         cls[s.target] = c if c is not None else s.target
     return cls
+
+
+def _slice_shrink(expr):
+    """For `x[a:b]` with constant a ≥ 0 (or none), b < 0 (or none) and no step: how many
+    leading entries the slice drops in all (a - b); its length is max(len(x) - k, 0)."""
+    sl = expr.slice if isinstance(expr, gast.Subscript) else None
+    if not isinstance(sl, gast.Slice) or sl.step is not None:
+        return None
+
+    def number(e):
+        if e is None:
+            return 0
+        if isinstance(e, gast.Constant) and type(e.value) is int:
+            return e.value
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
+                and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
+            return -e.operand.value
+        return None
+    lo, hi = number(sl.lower), number(sl.upper)
+    if lo is None or hi is None or lo < 0 or hi > 0 or (sl.upper is not None and hi == 0):
+        return None
+    return lo - hi
+
+
+def shape_representatives(trace):
+    """{name: another name of the same shape}, both bound once at the top level of the
+    function (so both hold their one value when the backward pass runs): shape-only uses
+    of the first (`unreduce(g, v9)`) can read the second, and v9 may then be dead."""
+    cls = trace.shape_class
+    if not cls:
+        return {}
+    from collections import Counter
+    count = Counter(d for s in walk(trace.body) for d in defs(s))
+    count.update(trace.params)
+    top = [p for p in trace.params if count[p] == 1] + [
+        s.target for s in trace.body if isinstance(s, Assign) and count[s.target] == 1]
+    first = {}
+    out = {}
+    for n in top:
+        c = cls.get(n)
+        if c is None or c == SCALAR:
+            continue
+        if c in first:
+            out[n] = first[c]
+        else:
+            first[c] = n
+    return out
 
 
 def infer_scalars(trace, scalar_params):

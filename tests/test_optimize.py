@@ -390,3 +390,23 @@ def test_loop_saves_are_batched_into_one_tuple_per_step():
     assert src.count(".append(") == 2 and src.count(".pop()") == 2, src
     unoptimized = s2sgrad.grad(three_carried, optimize=False)(0.3, 4)
     assert unoptimized == pytest.approx(g(0.3, 4), rel=1e-12)
+
+
+def stencil(x):
+    d = x[1:] - x[:-1]                   # n - 1 entries
+    e = x[2:] - x[:-2]                   # n - 2 entries
+    return np.sum(d[1:] * d[:-1] * 3.0 + np.sin(e) ** 2)
+
+
+def test_shape_only_values_are_not_computed_by_grad_f():
+    x = np.linspace(-1.0, 2.0, 9)
+    g = s2sgrad.grad(stencil)
+    np.testing.assert_allclose(g(x), numerical_grad(stencil, (x,), 0), rtol=1e-6, atol=1e-9)
+    value, grad = s2sgrad.value_and_grad(stencil)(x)
+    assert value == pytest.approx(stencil(x), rel=1e-12)
+    src = g.source
+    forward = src.split("# backward pass")[0]
+    assert "np.sum" not in forward, src            # grad_f does not compute the value
+    # slices that drop as many entries have one shape; d[1:] and e are not known to
+    # (both drop two from x, through different routes): only their sum keeps unbroadcast
+    assert src.count("unbroadcast(") == 2, src
