@@ -145,9 +145,11 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize import optimize_function, dead_forward, read_shapes_elsewhere
+    from .optimize import (optimize_function, dead_forward, read_shapes_elsewhere,
+                           uniform_seeds)
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
+        uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
         fdef = optimize_function(fdef)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr, numbers)

@@ -584,6 +584,20 @@ def _mentions(attr, name):
     return False
 
 
+def uniform_seeds(body, ok):
+    """`v_bar = unreduce(s_bar, v, None, False)` (the adjoint of a full sum: s̄ in every
+    entry) → `v_bar = s_bar` where `ok(v)`: the number stands for the uniform array, and
+    every operation it meets broadcasts it (see `trace.uniform_adjoint_ok`)."""
+    for st in body:
+        v = st.value if isinstance(st, gast.Assign) else None
+        if isinstance(v, gast.Call) and nodes.is_name(v.func, "unreduce") and len(v.args) == 4 \
+                and isinstance(v.args[1], gast.Name) and isinstance(v.args[2], gast.Constant) \
+                and v.args[2].value is None and isinstance(v.args[3], gast.Constant) \
+                and v.args[3].value is False and ok(v.args[1].id):
+            st.value = v.args[0]
+    return body
+
+
 _SHAPE_ONLY_ARG = {"unreduce": 1, "unbroadcast": 1, "count_reduced": 0}
 
 

@@ -965,6 +965,56 @@ def _slice_shrink(expr):
     return lo - hi
 
 
+def uniform_adjoint_ok(trace, name):
+    """May the adjoint of `name`, the argument of a full reduction (`np.sum(v)`), be the
+    number ȳ itself instead of an array full of it? Yes when every value that adjoint
+    reaches is bound once at the top level by an elementwise operation whose active
+    operands share its shape class (so no `unbroadcast` would have to sum it), by
+    indexing an array (its adjoint adds the number into place), or is an array argument."""
+    cls = trace.shape_class
+    if not cls or name not in cls:
+        return False
+    from collections import Counter
+    count = Counter(d for s in walk(trace.body) for d in defs(s))
+    count.update(trace.params)
+    top = {s.target: s for s in trace.body if isinstance(s, Assign)}
+    todo, seen = [name], set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in trace.params:
+            if n not in trace.array_params or count[n] != 1:
+                return False
+            continue
+        s = top.get(n)
+        if s is None or count[n] != 1 or n in trace.maybe_container:
+            return False
+        if s.kind in ("const", "nondiff", "stop"):
+            continue
+        if s.kind == "copy":
+            if isinstance(s.args[0], str):
+                todo.append(s.args[0])
+            continue
+        if s.kind == "op" and s.rule.name == "getitem":
+            base = s.args[0]                  # an array: its adjoint adds the number in place
+            if base in trace.array_params or (cls.get(base) not in (None, base, SCALAR)
+                                              and base not in trace.maybe_container):
+                continue
+            return False
+        if not (s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES
+                and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))):
+            return False
+        for a in list(s.args) + list(s.kwargs.values()):
+            if isinstance(a, Const) or a not in trace.active:
+                continue
+            if cls.get(a) != cls.get(n) or cls.get(n) in (None, SCALAR):
+                return False
+            todo.append(a)
+    return True
+
+
 def shape_representatives(trace):
     """{name: another name of the same shape}, both bound once at the top level of the
     function (so both hold their one value when the backward pass runs): shape-only uses

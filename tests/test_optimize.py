@@ -359,7 +359,9 @@ def test_product_of_a_value_with_itself_is_one_adjoint_term():
     x = np.array([0.3, -1.2, 2.0])
     g = s2sgrad.grad(squares)
     np.testing.assert_allclose(g(x), numerical_grad(squares, (x,), 0), rtol=1e-6)
-    assert "x_bar = 2.0 * y_bar * x" in g.source, g.source
+    # the sum's adjoint is the seed itself (a number), and y is not even computed
+    assert "x_bar = 2.0 * v1_bar * x" in g.source, g.source
+    assert "y = " not in g.source.split("# backward pass")[0], g.source
 
 
 # ----------------------------------------------------------------------------
@@ -410,3 +412,26 @@ def test_shape_only_values_are_not_computed_by_grad_f():
     # slices that drop as many entries have one shape; d[1:] and e are not known to
     # (both drop two from x, through different routes): only their sum keeps unbroadcast
     assert src.count("unbroadcast(") == 2, src
+
+
+def test_the_seed_of_a_sum_stays_a_number_only_where_nothing_must_sum_it():
+    x = np.linspace(-1.0, 2.0, 9)
+    b = np.array([0.5])
+    g = s2sgrad.grad(neighbours)
+    np.testing.assert_allclose(g(x), numerical_grad(neighbours, (x,), 0), rtol=1e-6)
+    assert "unreduce(" not in g.source and "unbroadcast(" not in g.source, g.source
+    # b has its own shape class: the adjoint of x * 2.0 + b must be summed into b's
+    # shape, so the sum's seed is an array again
+    h = s2sgrad.grad(shifted, wrt=(0, 1))
+    got = h(x, b)
+    assert "unreduce(" in h.source, h.source
+    for k, arg in enumerate((x, b)):
+        np.testing.assert_allclose(got[k], numerical_grad(shifted, (x, b), k), rtol=1e-6)
+
+
+def neighbours(x):
+    return np.sum(np.sin(x[1:]) * x[:-1] + x[1:] ** 2)
+
+
+def shifted(x, b):
+    return np.sum(np.tanh(x * 2.0 + b))
