@@ -178,3 +178,20 @@ class _Config:
 
 def _uses_object_method(x, cfg):
     return np.sum(cfg.bump(x) ** 2)
+
+
+def _same(u, v):
+    if isinstance(u, dict):
+        return all(_same(u[k], v[k]) for k in u)
+    if isinstance(u, (list, tuple)):
+        return all(_same(p, q) for p, q in zip(u, v))
+    return np.allclose(u, v, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    pytest.param(f, a, w, id=f"{f.__name__}-{i}") for i, (f, a, w) in enumerate(CASES)])
+def test_unoptimized_code_agrees(f, args, wrt):
+    import copy
+    plain = s2sgrad.grad(f, wrt=wrt, optimize=False)(*copy.deepcopy(args))
+    optimized = s2sgrad.grad(f, wrt=wrt)(*copy.deepcopy(args))
+    assert _same(plain, optimized)
