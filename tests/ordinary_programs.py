@@ -350,3 +350,128 @@ def dict_values_keys(p):
     for k in p.keys():
         t = t + p[k][0] * len(k)
     return t
+
+
+G = 9.81
+
+
+def projectile(v0, angle):
+    vx = v0 * math.cos(angle)
+    vy = v0 * math.sin(angle)
+    x = 0.0
+    y = 0.0
+    dt = 0.01
+    steps = 0
+    while y >= 0.0 and steps < 10000:
+        x += vx * dt
+        vy -= G * dt
+        y += vy * dt
+        steps += 1
+    return x
+
+
+def spring_chain(k, positions):
+    energy = 0.0
+    n = len(positions)
+    for i in range(n - 1):
+        stretch = positions[i + 1] - positions[i] - 1.0
+        energy += 0.5 * k * stretch ** 2
+    return energy
+
+
+def verlet(x0, v0, k):
+    x, v = x0, v0
+    dt = 0.05
+    a = -k * x
+    for _ in range(40):
+        x = x + v * dt + 0.5 * a * dt * dt
+        a_new = -k * x
+        v = v + 0.5 * (a + a_new) * dt
+        a = a_new
+    return x * x + v * v
+
+
+def kmeans_loss(centers, X):
+    d = np.sum((X[:, None, :] - centers[None, :, :]) ** 2, axis=2)
+    return np.sum(np.min(d, axis=1))
+
+
+def attention(Q, K, V):
+    scores = Q @ K.T / np.sqrt(Q.shape[1])
+    scores = scores - np.max(scores, axis=1, keepdims=True)
+    w = np.exp(scores)
+    w = w / np.sum(w, axis=1, keepdims=True)
+    return np.sum((w @ V) ** 2)
+
+
+def layer_norm(x, g, b):
+    mu = np.mean(x, axis=-1, keepdims=True)
+    var = np.var(x, axis=-1, keepdims=True)
+    y = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum((y * g + b) ** 3)
+
+
+def huber(r, delta):
+    total = 0.0
+    for v in r:
+        if abs(v) <= delta:
+            total += 0.5 * v * v
+        else:
+            total += delta * (abs(v) - 0.5 * delta)
+    return total
+
+
+def poly_fit_loss(coef, xs, ys):
+    pred = np.zeros_like(xs)
+    for p, c in enumerate(coef):
+        pred = pred + c * xs ** p
+    return np.mean((pred - ys) ** 2)
+
+
+def running_max(x):
+    best = x[0]
+    acc = 0.0
+    for v in x[1:]:
+        best = max(best, v)
+        acc = acc + best
+    return acc
+
+
+def nested_lists(ws):
+    total = 0.0
+    for row in ws:
+        for v in row:
+            total = total + v * v
+    return total
+
+
+def early_break(x):
+    s = 0.0
+    for i in range(10):
+        s = s + x * i
+        if s > 5.0:
+            break
+    return s * x
+
+
+def continue_loop(xs):
+    s = 0.0
+    for v in xs:
+        if v < 0:
+            continue
+        s += math.sqrt(v)
+    return s
+
+
+def matrix_build(a, b):
+    M = np.array([[a, b], [b * b, a * b]])
+    return np.linalg.det(M) + np.trace(M @ M)
+
+
+def softplus_sum(x):
+    return np.sum(np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0))
+
+
+def gaussian_nll(mu, log_sigma, x):
+    sigma = np.exp(log_sigma)
+    return np.sum(0.5 * ((x - mu) / sigma) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi))

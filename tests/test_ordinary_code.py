@@ -89,6 +89,21 @@ CASES = [
     (P.squeeze_newaxis, (r(3),), 0),
     (P.negative_index, (r(5),), 0),
     (P.trig_np, (r(3) * 0.5,), 0),
+    (P.projectile, (10.0, 0.7), (0, 1)),
+    (P.spring_chain, (2.0, [0.0, 1.3, 2.1, 3.5]), (0, 1)),
+    (P.verlet, (1.0, 0.3, 2.0), (0, 1, 2)),
+    (P.kmeans_loss, (r(3, 2), r(10, 2)), 0),
+    (P.attention, (r(4, 3), r(5, 3), r(5, 2)), (0, 1, 2)),
+    (P.layer_norm, (r(3, 5), r(5), r(5)), (0, 1, 2)),
+    (P.huber, (np.array([0.1, -0.9, 0.3, 1.4, -0.2]), 0.5), 0),
+    (P.poly_fit_loss, (r(4), r(8), r(8)), 0),
+    (P.running_max, (np.array([0.3, -1.0, 0.8, 0.5, 1.7]),), 0),
+    (P.nested_lists, ([[0.5, 1.5], [2.0, -1.0, 0.3]],), 0),
+    (P.early_break, (0.7,), 0),
+    (P.continue_loop, ([0.5, -1.0, 2.0],), 0),
+    (P.matrix_build, (0.7, 1.3), (0, 1)),
+    (P.softplus_sum, (r(5),), 0),
+    (P.gaussian_nll, (0.3, -0.2, r(6)), (0, 1)),
 ]
 
 
@@ -138,14 +153,17 @@ def container_fd(f, args, i, h=1e-6):
 @pytest.mark.parametrize("f, args, wrt", [
     pytest.param(f, a, w, id=f"{f.__name__}-{i}") for i, (f, a, w) in enumerate(CASES)])
 def test_matches_finite_differences(f, args, wrt):
-    if not isinstance(args[wrt if isinstance(wrt, int) else wrt[0]], (list, tuple, dict)):
+    indices = (wrt,) if isinstance(wrt, int) else wrt
+    if not any(isinstance(args[i], (list, tuple, dict)) for i in indices):
         assert_value_and_grad_matches(f, *args, wrt=wrt)
         return
     got = s2sgrad.grad(f, wrt=wrt)(*args)
-    expected = container_fd(f, args, wrt)
-    assert {p for p, _ in _leaves(got)} == set(expected)
-    for path, g in _leaves(got):
-        np.testing.assert_allclose(g, expected[path], rtol=1e-5, atol=1e-6)
+    got = (got,) if isinstance(wrt, int) else got
+    for i, g_i in zip(indices, got):
+        expected = container_fd(f, args, i)
+        assert {p for p, _ in _leaves(g_i)} == set(expected)
+        for path, g in _leaves(g_i):
+            np.testing.assert_allclose(g, expected[path], rtol=1e-5, atol=1e-6)
 
 
 def test_every_program_is_checked():
