@@ -14,7 +14,7 @@ import weakref
 import numpy as np
 
 from . import emit, load as load_mod
-from .errors import GradientError, S2SGradError, CheckError
+from .errors import GradientError, S2SGradError, CheckError, TransformError
 from .normalize import normalize
 from .parse import parse_function, unwrap
 from .reverse import reverse, gradient_function, value_twin
@@ -224,10 +224,34 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
         entry = per_func.get(key) if per_func is not None else None
         if entry is not None and entry.is_current():
             return entry
-        with _collector_paused():
+        with _collector_paused(), deep_expressions(func):
             compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled
+
+
+_DEEP = 30000     # frames: the compiler's walks recurse once or twice per nesting level
+
+
+@contextlib.contextmanager
+def deep_expressions(func):
+    """Room for expressions nested thousands deep (`a + b + ... ` with 2,000 terms is a
+    tree 2,000 deep); deeper still, a TransformError that says what to do, not a
+    RecursionError from inside the compiler."""
+    import sys
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, _DEEP))
+    try:
+        yield
+    except RecursionError:
+        code = getattr(unwrap(func), "__code__", None)
+        raise TransformError(
+            f"{getattr(func, '__name__', func)} has an expression nested too deeply for "
+            "s2sgrad (thousands of levels, e.g. a sum of thousands of terms written out)",
+            getattr(code, "co_filename", None), getattr(code, "co_firstlineno", None),
+            hint="split it into several statements, or use np.sum or a loop") from None
+    finally:
+        sys.setrecursionlimit(old)
 
 
 @contextlib.contextmanager

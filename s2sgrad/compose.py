@@ -83,7 +83,7 @@ class JVPFunction:
         self._cache = {}
 
     def _get(self, active):
-        with _LOCK:
+        with _LOCK, api.deep_expressions(self.func):
             hit = self._cache.get(active)
             if hit is None:
                 parsed = self._parsed or parse_function(self.func)
@@ -135,7 +135,7 @@ class VJPFunction:
         self._pair = None
 
     def _get(self):
-        with _LOCK:
+        with _LOCK, api.deep_expressions(self.func):
             if self._pair is None:
                 parsed = parse_function(self.func)
                 graph = CallGraph(root_globals=parsed.namespace)

@@ -770,3 +770,23 @@ def test_dask_sample():
                           timeout=120, cwd=os.path.dirname(sample))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "matches the single-process gradient" in proc.stdout, proc.stdout
+
+
+def test_sum_of_1500_terms_and_a_deeper_one(tmp_path, monkeypatch):
+    terms = " + ".join(f"x * {k % 7}.5" for k in range(1500))
+    (tmp_path / "rel_wide.py").write_text(
+        f"import numpy as np\n\n\ndef wide(x):\n    return np.sum({terms})\n\n\n"
+        f"def wide_again(x):\n    return np.sum({terms})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("rel_wide", None)
+    mod = importlib.import_module("rel_wide")
+    x = np.array([0.1, 0.2])
+    expected = sum((k % 7) + 0.5 for k in range(1500))
+    np.testing.assert_allclose(s2sgrad.grad(mod.wide)(x), [expected, expected], rtol=1e-12)
+    # deeper than the compiler's room (made small here): a TransformError, not a
+    # RecursionError from inside the compiler
+    monkeypatch.setattr(s2sgrad.api, "_DEEP", 1200)
+    monkeypatch.setattr(sys, "getrecursionlimit", lambda: 1000)
+    with pytest.raises(s2sgrad.TransformError, match="nested too deeply"):
+        s2sgrad.grad(mod.wide_again)(x)
+    sys.modules.pop("rel_wide", None)
