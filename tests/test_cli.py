@@ -295,9 +295,12 @@ def test_lint_lists_every_problem(tmp_path, capsys):
     assert lines == [5, 9, 10, 11, 18, 19, 20], out
     assert "instead:" in out and "`try` blocks" in out and "np.frobnicate" in out
     clean = tmp_path / "clean.py"
-    clean.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x ** 2)\n")
+    clean.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(x ** 2)\n\n\n"
+                     "def g(x):\n    act = lambda z: np.tanh(z)\n\n"
+                     "    def layer(h):\n        return act(h) * 2.0\n"
+                     "    return np.sum(layer(x))\n")
     code, out, _ = run(["lint", clean], capsys)
-    assert code == 0 and out == ""
+    assert code == 0 and out == ""          # local functions that are only called are fine
 
 
 def test_transform_keeps_numpy_imported_beside_s2sgrad_and_array_loops(tmp_path, capsys):
