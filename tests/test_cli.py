@@ -271,7 +271,7 @@ def g(x):
     except ValueError:
         y = x
     q = np.frobnicate(x)
-    f = lambda t: t * 2
+    f = list(map(lambda t: t * 2, [x]))
     return y + q + mystery(x)
 
 
