@@ -798,6 +798,87 @@ def _is_fresh(s):
     return module in ("arithmetic", "math_", "numpy_", "reductions", "linalg")
 
 
+_VIEW_RULES = {"getitem", "reshape", "transpose", "T", "swapaxes", "moveaxis", "broadcast_to",
+               "diagonal", "flip", "fliplr", "flipud", "rot90"}
+
+
+def _placed(body, loops=()):
+    """(statement, the loops around it) for every statement, in program order."""
+    for s in body:
+        yield s, loops
+        if isinstance(s, If):
+            yield from _placed(s.body, loops)
+            yield from _placed(s.orelse, loops)
+        elif isinstance(s, (For, While)):
+            yield from _placed(s.body, loops + (id(s),))
+
+
+def _reads_of(s):
+    if isinstance(s, (If, While)):
+        return [s.test]
+    if isinstance(s, For):
+        return [a for a in s.range_args if isinstance(a, str)]
+    reads = getattr(s, "reads", None)
+    return list(reads()) if reads else []
+
+
+def _is_view(s):
+    if not (isinstance(s, Assign) and s.kind == "op" and s.args
+            and isinstance(s.args[0], str)):
+        return False
+    if s.rule.name == "copy":
+        f = s.expr.func if isinstance(s.expr, gast.Call) else None
+        return (f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")) in _VIEW_CALLS
+    if s.rule.name == "getitem":
+        # slices are views; an element y[i] is taken as a copy (it is one for a vector;
+        # a row of a matrix is a view that this check does not see)
+        idx = s.expr.slice if isinstance(s.expr, gast.Subscript) else None
+        parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
+        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
+                   for p in parts)
+    return s.rule.name in _VIEW_RULES
+
+
+def check_views(trace):
+    """A store into an array changes every view of it (`v = y[1:]`, `y.T`, `y.reshape`):
+    refused while such a view is still read after the store, since the backward pass
+    would take the view for the value it had when it was made."""
+    placed = list(_placed(trace.body))
+    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s)]
+    if not views:
+        return
+    for j, (st, st_loops) in enumerate(placed):
+        if not isinstance(st, SetItem):
+            continue
+        base = {st.container}
+        changed = True
+        while changed:                    # views of views, copies of views
+            changed = False
+            for s, _, _ in views:
+                if s.args[0] in base and s.target not in base:
+                    base.add(s.target)
+                    changed = True
+            for s, _ in placed:
+                if isinstance(s, Assign) and s.kind == "copy" and s.args[0] in base \
+                        and s.target not in base:
+                    base.add(s.target)
+                    changed = True
+        for v, i, v_loops in views:
+            if v.target not in base or v.target == st.container:
+                continue
+            for k, (r, r_loops) in enumerate(placed):
+                if v.target not in _reads_of(r):
+                    continue
+                later = i < j < k
+                around = set(v_loops) & set(r_loops) & set(st_loops)
+                if later or (around and k < i):
+                    line = getattr(v.node, "lineno", "?")
+                    raise trace.parsed.error(
+                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
+                        f"view of it (line {line}), is read after the store", st.node,
+                        f"take a copy for the view: `{v.target} = ....copy()`")
+
+
 def check_stores(trace):
     """Stores (`x[i] = v`, `xs.append(v)`) only into containers the function created:
     writing into an argument, or into a view or alias of one, is refused."""
@@ -841,6 +922,7 @@ def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     trace.array_params = tuple(array_params)
     _rename_top_level(trace)
     check_stores(trace)
+    check_views(trace)
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params))
     trace.maybe_container -= trace.scalars

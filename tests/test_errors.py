@@ -416,3 +416,54 @@ def test_out_keyword_is_refused():
                                      (writes_with_ufunc_at, "add.at")])
 def test_in_place_numpy_functions_are_refused(f, word):
     assert_refused(f, X3, words=(word, "in place"))
+
+
+# ----------------------------------------------------------------------------
+# a store into an array changes its views: refused while a view is read afterwards
+
+
+def store_under_a_slice_view(x):
+    y = x.copy()
+    v = y[1:]
+    y[1] = 5.0 * x[0]  # <- HERE
+    return np.sum(v * x[1:])
+
+
+def store_under_a_reshape_view(x):
+    y = x * 1.0
+    v = y.reshape(1, 3)
+    y[0] = x[1] ** 2  # <- HERE
+    return np.sum(v ** 2)
+
+
+def store_under_a_transpose(x):
+    y = x.copy()
+    t = y.T
+    y[0] = 3.0 * x[0]  # <- HERE
+    return np.sum(t * x)
+
+
+@pytest.mark.parametrize("f", [store_under_a_slice_view, store_under_a_reshape_view,
+                               store_under_a_transpose])
+def test_store_while_a_view_is_read_later_is_refused(f):
+    assert_refused(f, X3, words=("view", ".copy()"))
+
+
+def element_read_then_store(x):
+    y = x.copy()
+    total = 0.0
+    for i in range(3):
+        a = y[i]
+        y[i] = a * a
+        total = total + a * y[i]
+    return total
+
+
+def test_element_read_then_store_is_fine():
+    try:
+        from .numeric import numerical_grad
+    except ImportError:
+        from numeric import numerical_grad
+    got = s2sgrad.grad(element_read_then_store)(X3)
+    np.testing.assert_allclose(got, numerical_grad(element_read_then_store, (X3,), 0),
+                               rtol=1e-6)
