@@ -66,6 +66,7 @@ class Reverse:
         self.env = {}
         self.call_hook = call_hook
         self.callees = []
+        self._dry = {}                 # dry-run code by (block, state), see writes_of
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -299,10 +300,18 @@ class Reverse:
         return out
 
     # ------------------------------------------------------------ control
+    def _state(self, stmts):
+        return (id(stmts), frozenset(self.defined), frozenset(self.used),
+                frozenset((k, id(v)) for k, v in self.env.items()), len(self.callees))
+
     def writes_of(self, stmts):
-        """Adjoints a block's backward code writes (dry run on a copy of the state)."""
+        """Adjoints a block's backward code writes (dry run on a copy of the state). The
+        code is kept: the real run from the same state takes it (`block_again`), so a
+        loop nest is not generated once more per level for each enclosing level."""
         saved = (set(self.defined), set(self.used), dict(self.env), list(self.callees))
+        key = self._state(stmts)
         code = self.block(stmts)
+        self._dry[key] = (code, (self.defined, self.used, self.env, self.callees))
         self.defined, self.used, self.env, self.callees = saved
         out = set()
         for st in _flatten(code):
@@ -311,6 +320,16 @@ class Reverse:
                     if isinstance(n, gast.Name) and n.id.endswith("_bar"):
                         out.add(n.id)
         return out
+
+    def block_again(self, stmts):
+        """`block(stmts)`, or the code a dry run made from this very state."""
+        hit = self._dry.pop(self._state(stmts), None)
+        if hit is None:
+            return self.block(stmts)
+        code, (defined, used, env, callees) = hit
+        self.defined, self.used, self.env, self.callees = \
+            set(defined), set(used), dict(env), list(callees)
+        return code
 
     def prepare(self, blocks):
         """Set to 0.0 the adjoints a block may write but that have no value yet."""
@@ -328,8 +347,8 @@ class Reverse:
 
     def if_(self, s):
         pre = self.prepare([s.body, s.orelse])
-        body = self.block(s.body)
-        orelse = self.block(s.orelse)
+        body = self.block_again(s.body)
+        orelse = self.block_again(s.orelse)
         out = pre
         if body or orelse:           # restores stay under their branch
             out.append(nodes.if_(nodes.name(s.test), body or [nodes.pass_()], orelse))
@@ -337,7 +356,7 @@ class Reverse:
 
     def for_(self, s):
         pre = self.prepare([s.body])
-        body = self.block(s.body)
+        body = self.block_again(s.body)
         rng = nodes.call("reversed", [nodes.call("range", [nodes.operand(a)
                                                            for a in s.range_args])])
         loop = nodes.for_(s.target, rng, body)
@@ -349,7 +368,7 @@ class Reverse:
 
     def while_(self, s):
         pre = self.prepare([s.body])
-        body = self.block(s.body)
+        body = self.block_again(s.body)
         count = s.count_name
         loop = nodes.for_("_", nodes.call("range", [nodes.name(count)]), body)
         out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"),

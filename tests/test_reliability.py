@@ -790,3 +790,17 @@ def test_sum_of_1500_terms_and_a_deeper_one(tmp_path, monkeypatch):
     with pytest.raises(s2sgrad.TransformError, match="nested too deeply"):
         s2sgrad.grad(mod.wide_again)(x)
     sys.modules.pop("rel_wide", None)
+
+
+def test_twelve_nested_loops_transform_quickly(tmp_path):
+    lines = ["import numpy as np", "", "", "def nest(x):", "    s = 0.0"]
+    ind = "    "
+    for d in range(12):
+        lines.append(ind + f"for i{d} in range(2):")
+        ind += "    "
+        lines.append(ind + f"s = s + np.sum(np.sin(x * {d + 1}.0)) * 0.5")
+        lines.append(ind + "if s > 100.0:")
+        lines.append(ind + "    s = s * 0.5")
+    lines.append("    return s")
+    _transform_in_subprocess(tmp_path, "rel_nest", "\n".join(lines) + "\n", "nest",
+                             HUGE_LIMIT_S)
