@@ -123,14 +123,24 @@ def _stack_op(st, method):
     return None
 
 
-def _stores_name(stmts, name):
-    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
-               for st in stmts for n in nodes.walk(st))
+def _first_stores(stmts):
+    """{name: index of the first statement of `stmts` that assigns it}."""
+    out = {}
+    for i, st in enumerate(stmts):
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                out.setdefault(n.id, i)
+    return out
 
 
-def _mentions_name(stmts, name):
-    return any(isinstance(n, gast.Name) and n.id == name for st in stmts
-               for n in nodes.walk(st))
+def _last_mentions(stmts):
+    """{name: index of the last statement of `stmts` that mentions it}."""
+    out = {}
+    for i, st in enumerate(stmts):
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Name):
+                out[n.id] = i
+    return out
 
 
 def batch_saves(fdef):
@@ -157,7 +167,7 @@ def batch_saves(fdef):
             name = _stack_op(st, "pop" if backward else "append")
             if name in inits:
                 sites.setdefault(name, []).append((loop, i, backward))
-    groups = {}
+    groups, facts = {}, {}
     for name, found in sites.items():
         if uses.get(name) != 3 or len(found) != 2 or found[0][2] == found[1][2]:
             continue                    # (the init, one push, one pop: nothing else)
@@ -167,7 +177,11 @@ def batch_saves(fdef):
         arg = push.value.args[0]
         if {x.id for x in nodes.walk(arg) if isinstance(x, gast.Name)} - {value, "ShapeOf"}:
             continue
-        if _stores_name(fwd.body[:i], value) or _mentions_name(bwd.body[j + 1:], value):
+        if id(fwd) not in facts:
+            facts[id(fwd)] = _first_stores(fwd.body)
+        if id(bwd) not in facts:
+            facts[id(bwd)] = _last_mentions(bwd.body)
+        if facts[id(fwd)].get(value, i) < i or facts[id(bwd)].get(value, j) > j:
             continue
         groups.setdefault((id(fwd), id(bwd)), (fwd, bwd, []))[2].append((name, push, pop))
     taken = set(nodes.names_in(fdef))
