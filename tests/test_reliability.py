@@ -804,3 +804,14 @@ def test_twelve_nested_loops_transform_quickly(tmp_path):
     lines.append("    return s")
     _transform_in_subprocess(tmp_path, "rel_nest", "\n".join(lines) + "\n", "nest",
                              HUGE_LIMIT_S)
+
+
+def test_500_line_loop_body_transforms_quickly(tmp_path):
+    lines = ["import numpy as np", "", "", "def body(x, y):", "    v = x * y",
+             "    for i in range(3):"]
+    for k in range(1, 500):
+        lines.append("        v = v * 0.999 + np.sin(x) * 0.001" if k % 2
+                     else "        v = np.tanh(v) + v * 0.5")
+    lines.append("    return np.sum(v)")
+    _transform_in_subprocess(tmp_path, "rel_body", "\n".join(lines) + "\n", "body",
+                             HUGE_LIMIT_S)
