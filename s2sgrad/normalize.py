@@ -791,7 +791,7 @@ class Normalizer:
 def _local_functions(fn):
     """The local functions s2sgrad inlines: `def f(...)` or `f = lambda ...` at the top
     level of the body, `f` bound only there and only ever called (`f(...)`), with plain
-    parameters (defaults allowed) and no decorators. Others stay refused."""
+    parameters (constant defaults allowed) and no decorators. Others stay refused."""
     found = {}
     for st in fn.body:
         if isinstance(st, gast.FunctionDef) and not st.decorator_list:
@@ -801,8 +801,9 @@ def _local_functions(fn):
             found[st.targets[0].id] = st.value
     for name, node in list(found.items()):
         a = node.args
-        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
-            del found[name]
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs \
+                or not all(_is_literal(d) for d in a.defaults):
+            del found[name]     # (a default other than a constant is read where defined)
     if not found:
         return found
     binds, calls = {}, set()

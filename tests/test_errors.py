@@ -467,3 +467,17 @@ def test_element_read_then_store_is_fine():
     got = s2sgrad.grad(element_read_then_store)(X3)
     np.testing.assert_allclose(got, numerical_grad(element_read_then_store, (X3,), 0),
                                rtol=1e-6)
+
+
+def local_function_with_a_computed_default(x):
+    k = 2.0
+
+    def g(t, s=k):  # <- HERE
+        return t * s
+    k = 5.0
+    return g(x) * k
+
+
+def test_local_function_default_read_at_definition_is_refused():
+    # Python reads `s=k` where g is defined (2.0); inlining would read it at the call
+    assert_refused(local_function_with_a_computed_default, 1.5, words=("nested function",))
