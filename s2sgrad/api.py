@@ -145,8 +145,8 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize import (optimize_function, dead_forward, read_shapes_elsewhere,
-                           uniform_seeds)
+    from .optimize import (optimize_function, dead_forward, dead_forward_in_blocks,
+                           read_shapes_elsewhere, uniform_seeds)
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
@@ -157,6 +157,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
         # grad_f need not compute the value, nor what only gives shapes known otherwise
         fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
         fdef.body = dead_forward(fdef.body)
+        fdef.body = dead_forward_in_blocks(fdef.body)
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

@@ -650,6 +650,71 @@ def dead_forward(body):
     return list(reversed(out))
 
 
+def _removable_forward(st):
+    """The name a pure single-target assignment binds, else None."""
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name) and _pure(st.value):
+        return st.targets[0].id
+    return None
+
+
+def dead_forward_in_blocks(body):
+    """Inside loops and branches of `grad_f`: drop pure assignments to names that
+    nothing else needs (a running loss `loss = loss + v7` that only the value used).
+    Liveness by name over the whole function (flow-insensitive, so safe): the names read
+    by every statement that stays, closed under the reads of the assignments they need.
+    Returns the body, with the compound statements that lose statements copied first
+    (`value_and_grad_f` shares the originals and needs the value)."""
+    removable, others = {}, []
+    for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
+        if not isinstance(st, gast.stmt):
+            continue
+        name = _removable_forward(st)
+        if name is not None:
+            removable.setdefault(name, []).append(st)
+        elif not isinstance(st, (gast.If, gast.For, gast.While)):
+            others.append(st)
+    live = set()
+    for st in others:
+        live |= _loads(st)
+    for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(st, (gast.If, gast.While)):
+            live |= _loads(st.test)
+        elif isinstance(st, gast.For):
+            live |= _loads(st.iter) | _stores(st.target)
+    todo = list(live)
+    while todo:
+        n = todo.pop()
+        for st in removable.get(n, ()):
+            for m in _loads(st.value) - live:
+                live.add(m)
+                todo.append(m)
+    dead = {id(st) for n, sts in removable.items() if n not in live for st in sts}
+    if not dead:
+        return body
+
+    def prune(stmts):
+        out = []
+        for st in stmts:
+            if id(st) in dead:
+                continue
+            if isinstance(st, (gast.If, gast.For, gast.While)) and any(
+                    id(x) in dead for x in nodes.walk(st) if isinstance(x, gast.stmt)):
+                # a new node over pruned copies of the blocks: value_and_grad_f keeps
+                # the original statement, whose blocks compute the value
+                fields = {f: getattr(st, f) for f in st._fields}
+                fields["body"] = prune(st.body) or [gast.Pass()]
+                fields["orelse"] = prune(st.orelse)
+                new = type(st)(**fields)
+                nodes.copy_location(new, st)
+                if getattr(st, "s2s_backward", False):
+                    new.s2s_backward = True
+                st = new
+            out.append(st)
+        return out
+    return prune(body)
+
+
 def dead_adjoints(body, live_out):
     """Remove adjoint assignments whose value is never read."""
     new, _ = _live_block(body, live_out, True)
