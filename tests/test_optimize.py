@@ -435,3 +435,22 @@ def neighbours(x):
 
 def shifted(x, b):
     return np.sum(np.tanh(x * 2.0 + b))
+
+
+def running_loss(x, n):
+    loss = 0.0
+    a = x
+    for i in range(n):
+        a = np.sin(a) * 1.5
+        loss = loss + a * a
+    return loss
+
+
+def test_grad_f_drops_the_running_value_but_value_and_grad_keeps_it():
+    g = s2sgrad.grad(running_loss)
+    assert g(0.7, 5) == pytest.approx(numerical_grad(running_loss, (0.7, 5), 0), rel=1e-7)
+    forward = g.source.split("# backward pass")[0]
+    assert "loss" not in forward.split('"""')[-1], g.source
+    value, grad = s2sgrad.value_and_grad(running_loss)(0.7, 5)
+    assert value == pytest.approx(running_loss(0.7, 5), rel=1e-12)
+    assert grad == pytest.approx(g(0.7, 5), rel=1e-12)
