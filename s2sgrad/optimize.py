@@ -577,7 +577,7 @@ _PURE_MODULES = ("np", "math", "numpy")
 def _pure(expr):
     """Can `expr` be dropped when its value is unused: operators, subscripts, attributes
     and calls of NumPy/math functions (not random numbers), nothing that has an effect."""
-    for n in gast.walk(expr):
+    for n in nodes.walk(expr):
         if isinstance(n, gast.Call):
             f, root = n.func, n.func
             while isinstance(root, gast.Attribute):
@@ -639,9 +639,8 @@ def dead_forward(body):
     live = set()
     out = []
     for st in reversed(body):
-        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-                and isinstance(st.targets[0], gast.Name) \
-                and st.targets[0].id not in live and _pure(st.value):
+        name = _removable_forward(st)
+        if name is not None and name not in live:
             continue
         if isinstance(st, gast.Assign) and all(isinstance(t, gast.Name) for t in st.targets):
             live -= {t.id for t in st.targets}

@@ -454,7 +454,7 @@ def split_grad(gs, x, indices_or_sections, axis=0):
     if is_zero(gs):
         return 0.0
     pieces = np.split(np.zeros(np.shape(x)), indices_or_sections, axis)
-    parts = [np.broadcast_to(gi, p.shape) if not (isinstance(gi, float) and gi == 0.0)
+    parts = [np.broadcast_to(gi, p.shape) if not is_zero(gi)
              else p for gi, p in zip(gs, pieces)] if isinstance(gs, (list, tuple)) else pieces
     return np.concatenate(parts, axis)
 

@@ -847,28 +847,33 @@ def check_views(trace):
     views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s)]
     if not views:
         return
+    links = [(s.args[0], s.target) for s, _, _ in views] + [
+        (s.args[0], s.target) for s, _ in placed
+        if isinstance(s, Assign) and s.kind == "copy" and isinstance(s.args[0], str)]
+    readers = {}                          # name → positions of the statements reading it
+    for k, (r, _) in enumerate(placed):
+        for n in _reads_of(r):
+            readers.setdefault(n, []).append(k)
+    aliases = {}                          # container → itself, its views, views of those…
     for j, (st, st_loops) in enumerate(placed):
         if not isinstance(st, SetItem):
             continue
-        base = {st.container}
-        changed = True
-        while changed:                    # views of views, copies of views
-            changed = False
-            for s, _, _ in views:
-                if s.args[0] in base and s.target not in base:
-                    base.add(s.target)
-                    changed = True
-            for s, _ in placed:
-                if isinstance(s, Assign) and s.kind == "copy" and s.args[0] in base \
-                        and s.target not in base:
-                    base.add(s.target)
-                    changed = True
+        if st.container not in aliases:
+            base = {st.container}
+            changed = True
+            while changed:
+                changed = False
+                for a, b in links:
+                    if a in base and b not in base:
+                        base.add(b)
+                        changed = True
+            aliases[st.container] = base
+        base = aliases[st.container]
         for v, i, v_loops in views:
             if v.target not in base or v.target == st.container:
                 continue
-            for k, (r, r_loops) in enumerate(placed):
-                if v.target not in _reads_of(r):
-                    continue
+            for k in readers.get(v.target, ()):
+                r_loops = placed[k][1]
                 later = i < j < k
                 around = set(v_loops) & set(r_loops) & set(st_loops)
                 if later or (around and k < i):
@@ -976,6 +981,20 @@ _ELEMENTWISE_RULES = {
 SCALAR = "<number>"
 
 
+def _binding_counts(trace):
+    """{name: how many statements bind it}, a parameter counting as one binding."""
+    from collections import Counter
+    count = Counter(d for s in walk(trace.body) for d in defs(s))
+    count.update(trace.params)
+    return count
+
+
+def _elementwise_op(s):
+    """Is `s` an operation whose result has the broadcast shape of its array operands?"""
+    return s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES \
+        and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))
+
+
 def shape_classes(trace, array_params):
     """{name: class}: names of one class have the same shape whenever both hold a value
     computed in the same step (a class is a name whose own shape it shares, or SCALAR).
@@ -984,11 +1003,8 @@ def shape_classes(trace, array_params):
     arrays in this compilation, single definitions) get a class, so a class never
     changes under the code's feet; the backward pass drops `unbroadcast` between names
     of one class."""
-    from collections import Counter
     stmts = list(walk(trace.body))
-    count = Counter(d for s in stmts for d in defs(s))
-    count.update(trace.params)
-    once = {n for n, c in count.items() if c == 1}
+    once = {n for n, c in _binding_counts(trace).items() if c == 1}
     cls = {n: SCALAR for n in trace.scalars}
     cls.update({p: p for p in array_params if p in once and p not in trace.scalars})
     containers = trace.maybe_container
@@ -1005,8 +1021,7 @@ def shape_classes(trace, array_params):
         if s.target in containers:
             continue
         c = None
-        elementwise = (s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES
-                       and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))) or (
+        elementwise = _elementwise_op(s) or (
             s.kind == "nondiff" and isinstance(s.expr, (gast.Compare, gast.BinOp, gast.UnaryOp)))
         if elementwise:
             found = {of(a) for a in list(s.args) + list(s.kwargs.values())} - {SCALAR}
@@ -1056,9 +1071,7 @@ def uniform_adjoint_ok(trace, name):
     cls = trace.shape_class
     if not cls or name not in cls:
         return False
-    from collections import Counter
-    count = Counter(d for s in walk(trace.body) for d in defs(s))
-    count.update(trace.params)
+    count = _binding_counts(trace)
     top = {s.target: s for s in trace.body if isinstance(s, Assign)}
     todo, seen = [name], set()
     while todo:
@@ -1085,8 +1098,7 @@ def uniform_adjoint_ok(trace, name):
                                               and base not in trace.maybe_container):
                 continue
             return False
-        if not (s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES
-                and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))):
+        if not _elementwise_op(s):
             return False
         for a in list(s.args) + list(s.kwargs.values()):
             if isinstance(a, Const) or a not in trace.active:
@@ -1104,9 +1116,7 @@ def shape_representatives(trace):
     cls = trace.shape_class
     if not cls:
         return {}
-    from collections import Counter
-    count = Counter(d for s in walk(trace.body) for d in defs(s))
-    count.update(trace.params)
+    count = _binding_counts(trace)
     top = [p for p in trace.params if count[p] == 1] + [
         s.target for s in trace.body if isinstance(s, Assign) and count[s.target] == 1]
     first = {}
