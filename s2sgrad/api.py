@@ -152,7 +152,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
         fdef = optimize_function(fdef)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
-    scalar_output = _returns_number(tr, numbers)
+    scalar_output = _returns_number(tr)
     if optimize and scalar_output:
         # grad_f need not compute the value, nor what only gives shapes known otherwise
         fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
@@ -178,13 +178,13 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     return compiled
 
 
-def _returns_number(tr, scalar_params):
+def _returns_number(tr):
     """Is the function's value a number whatever the arrays it is given (a full
     reduction, arithmetic on numbers, a literal)? Then calls need not check it."""
     result = tr.body[-1].value
     if isinstance(result, trace_mod.Const):
         return isinstance(result.value, (int, float)) and not isinstance(result.value, bool)
-    return isinstance(result, str) and result in trace_mod.infer_scalars(tr, scalar_params)
+    return isinstance(result, str) and result in tr.scalars     # (inferred with the trace)
 
 
 def load_definitions(parsed, defs, names, env, label_name, texts=None):
