@@ -147,6 +147,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     doc = _docstring(tr, parsed)
     from .optimize import (optimize_function, dead_forward, dead_forward_in_blocks,
                            read_shapes_elsewhere, uniform_seeds)
+    from .fuse import fuse_loops
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
@@ -157,6 +158,9 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
         # grad_f need not compute the value, nor what only gives shapes known otherwise
         fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
         fdef.body = dead_forward(fdef.body)
+        fused = fuse_loops(fdef.body)
+        if fused is not fdef.body:
+            fdef.body = dead_forward(fused)
         fdef.body = dead_forward_in_blocks(fdef.body)
     callee_defs = generator.definitions()
     if optimize:

@@ -706,8 +706,9 @@ def dead_forward_in_blocks(body):
                 fields["orelse"] = prune(st.orelse)
                 new = type(st)(**fields)
                 nodes.copy_location(new, st)
-                if getattr(st, "s2s_backward", False):
-                    new.s2s_backward = True
+                for mark in ("s2s_backward", "s2s_pair"):
+                    if hasattr(st, mark):
+                        setattr(new, mark, getattr(st, mark))
                 st = new
             out.append(st)
         return out

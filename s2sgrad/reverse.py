@@ -361,6 +361,7 @@ class Reverse:
                                                            for a in s.range_args])])
         loop = nodes.for_(s.target, rng, body)
         loop.s2s_backward = True
+        loop.s2s_pair = id(s)                 # its forward loop has the same mark
         out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"), loop]
         if s.target in self.trace.overwritten:
             out.append(_Restore(s.target, "loop"))
@@ -441,6 +442,7 @@ class Reverse:
                     out.append(self.push(s.target))
                 loop = nodes.for_(s.target, nodes.call("range", [
                     nodes.operand(a) for a in s.range_args]), self.emit_forward(s.body, True))
+                loop.s2s_pair = id(s)
                 out.append(nodes.copy_location(loop, s.node))
             elif isinstance(s, While):
                 c = s.count_name

@@ -1,0 +1,296 @@
+"""Optimizer pass — fuse a loop's forward and backward passes when its steps are
+independent (`grad_f` only).
+
+A loop whose steps share nothing but accumulators (`loss = loss + term`) does not need
+its forward values saved: the backward pass can run the steps one by one, each step
+recomputing its own forward values and then at once its adjoint. The step's adjoint
+reads the loop-exit adjoint of the accumulator, which stays the same in every step,
+and adds into the accumulators of the inputs (`x_bar = x_bar + ...`), in any order.
+That is how a gradient like Griewank's is written by hand::
+
+    for i in range(200):              for i in reversed(range(200)):
+        saved.append((a,))               a = (x1 + 0.01 * i) / x2
+        a = (x1 + 0.01 * i) / x2   →      a_bar = loss_bar * ...
+        loss = loss + f(a)                x1_bar = x1_bar + a_bar / x2
+    for i in reversed(range(200)):
+        a_bar = loss_bar * ...
+        x1_bar = x1_bar + a_bar / x2
+        a, = saved.pop()
+
+Only when the forward loop can then go: every statement of it is a pure assignment or
+a push, and nothing after it reads what it computes (in `grad_f` the running loss is
+dead). Steps must not read a value an earlier step wrote (apart from the accumulators,
+which the fused loop does not compute), each value is assigned once per step, and
+the backward step carries no adjoint across steps but accumulators.
+
+Computations that read only values fixed for the whole loop (`e = math.exp(x2)`) move
+in front of it, under `if range(...):` unless the range is a constant one that runs.
+"""
+import gast
+
+from . import nodes
+from .optimize import _is_comment, _loads, _removable_forward, _stack_op, _stores
+
+
+def fuse_loops(body):
+    """Fuse each top-level forward/backward loop pair that qualifies. Returns a new
+    body; the statements `value_and_grad_f` shares are not changed."""
+    pairs = {}
+    for k, st in enumerate(body):
+        key = getattr(st, "s2s_pair", None)
+        if isinstance(st, gast.For) and key is not None:
+            pairs.setdefault(key, []).append(k)
+    for key, where in pairs.items():
+        if len(where) != 2:
+            continue
+        f, b = where
+        if getattr(body[f], "s2s_backward", False) or not getattr(body[b], "s2s_backward", False):
+            continue
+        fused = _fuse(body, f, b)
+        if fused is not None:
+            body = fused
+    return body
+
+
+def _fuse(body, f, b):
+    fwd, bwd = body[f], body[b]
+    if not _same_range(fwd, bwd):
+        return None
+    target = fwd.target.id
+    stacks, step = set(), []
+    for st in fwd.body:
+        if _is_comment(st):
+            continue
+        name = _stack_op(st, "append")
+        if name is not None:
+            stacks.add(name)
+        elif _removable_forward(st) is not None:
+            step.append(st)
+        else:
+            return None
+    written = [_removable_forward(st) for st in step]
+    if len(set(written)) != len(written) or target in written:
+        return None
+    computed = set(written)
+    carried = _exposed_loads(step) & computed           # read before written in a step
+    back = []
+    for st in bwd.body:
+        name = _stack_op(st, "pop")
+        if name is None and isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Tuple):
+            name = _tuple_pop(st)
+        if name is not None:
+            if name not in stacks:
+                return None
+            continue
+        if _is_comment(st):
+            back.append(st)
+        elif isinstance(st, (gast.Assign, gast.AugAssign)):
+            back.append(st)
+        else:
+            return None
+    if not _stacks_private(body, stacks, f, b):
+        return None
+    back_reads = set()
+    for st in back:
+        back_reads |= _loads(st)
+    if back_reads & carried or _stores_all(back) & (computed | {target}):
+        return None
+    recompute = _slice(step, back_reads & computed)
+    if _exposed_loads(recompute) & computed:
+        return None
+    if not _fixed_before(body, f, _exposed_loads(recompute) - {target}):
+        return None
+    if not _independent_adjoints(back):
+        return None
+    # nothing else may read what the loops compute: the forward values (gone with the
+    # forward loop, or the last step's), or the per-step adjoints (the first step's
+    # backward ran last before; now the last step's does)
+    private = computed | {target} | (_stores_all(back) - _accumulators(back))
+    for k, st in enumerate(body):
+        if k not in (f, b) and _loads(st) & private:
+            return None
+    hoisted, inside = _hoist(recompute, computed | {target})
+    if hoisted and not _runs(fwd):
+        hoisted = [nodes.if_(nodes.clone(fwd.iter), hoisted)]
+    # in the backward loop's order: the sums come out as value_and_grad_f's, bit for bit
+    loop = nodes.for_(target, nodes.clone(bwd.iter), [
+        nodes.comment("forward step, recomputed (steps are independent)")]
+        + inside + [nodes.comment("its adjoint")] + back)
+    nodes.copy_location(loop, bwd)
+    loop.s2s_backward = True
+    # the stacks, and the `a = None` that gave saved values a first value, go too
+    inits = {k for k, st in enumerate(body) if isinstance(st, gast.Assign)
+             and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+             and (st.targets[0].id in stacks or st.targets[0].id in private
+                  and isinstance(st.value, gast.Constant) and st.value.value is None)}
+    out = []
+    for k, st in enumerate(body):
+        if k == f or k in inits:
+            continue
+        if k == b:
+            out += hoisted + [loop]
+        else:
+            out.append(st)
+    return out
+
+
+def _fixed_before(body, f, names):
+    """Do `names` hold, where the backward loop runs, what they held in the forward
+    loop? Yes if each is bound at most once, by a top-level statement before it (the
+    backward pass restores only the values its own code reads)."""
+    where = {}
+    for k, st in enumerate(body):
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Store):
+                if n.id in where or k >= f or not isinstance(st, gast.Assign):
+                    return False
+                where[n.id] = k
+    return True
+
+
+def _same_range(fwd, bwd):
+    """`for i in range(a)` and `for i in reversed(range(a))`, of one target and range."""
+    it = bwd.iter
+    if not (isinstance(fwd.target, gast.Name) and isinstance(bwd.target, gast.Name)
+            and fwd.target.id == bwd.target.id):
+        return False
+    if not (isinstance(it, gast.Call) and nodes.is_name(it.func, "reversed")
+            and len(it.args) == 1 and isinstance(fwd.iter, gast.Call)
+            and nodes.is_name(fwd.iter.func, "range")):
+        return False
+    return gast.dump(it.args[0]) == gast.dump(fwd.iter)
+
+
+def _tuple_pop(st):
+    call = st.value
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+            and call.func.attr == "pop" and not call.args \
+            and isinstance(call.func.value, gast.Name) \
+            and all(isinstance(e, gast.Name) for e in st.targets[0].elts):
+        return call.func.value.id
+    return None
+
+
+def _stacks_private(body, stacks, f, b):
+    """The stacks appear only in their `saved = []`, the forward loop and the backward
+    loop (no restore after the loops)."""
+    for k, st in enumerate(body):
+        if k in (f, b):
+            continue
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Name) and n.id in stacks and not (
+                    isinstance(st, gast.Assign) and st.targets[0] is n
+                    and isinstance(st.value, gast.List) and not st.value.elts):
+                return False
+    return True
+
+
+def _stores_all(stmts):
+    out = set()
+    for st in stmts:
+        out |= _stores(st)
+    return out
+
+
+def _exposed_loads(stmts):
+    """Names straight-line `stmts` read before they write them."""
+    seen, out = set(), set()
+    for st in stmts:
+        value = st.value if isinstance(st, (gast.Assign, gast.AugAssign)) else st
+        out |= _loads(value) - seen
+        if isinstance(st, gast.AugAssign):
+            out |= _stores(st.target) - seen
+        seen |= _stores(st)
+    return out
+
+
+def _slice(step, needed):
+    """The statements of `step` that compute `needed`, with those they read."""
+    keep = []
+    needed = set(needed)
+    for st in reversed(step):
+        name = _removable_forward(st)
+        if name in needed:
+            keep.append(st)
+            needed |= _loads(st.value)
+    return list(reversed(keep))
+
+
+def _accumulation(st):
+    """`x = x + e`, `x = x - e`, `x += e`, `x -= e`, `x = add_at(x, ...)`: (x, the
+    expressions added), else None."""
+    if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) \
+            and isinstance(st.op, (gast.Add, gast.Sub)):
+        return st.target.id, [st.value]
+    if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+            and isinstance(st.targets[0], gast.Name)):
+        return None
+    x, v = st.targets[0].id, st.value
+    if isinstance(v, gast.BinOp) and isinstance(v.op, (gast.Add, gast.Sub)) \
+            and nodes.is_name(v.left, x):
+        return x, [v.right]
+    if isinstance(v, gast.Call) and nodes.is_name(v.func, "add_at") and v.args \
+            and nodes.is_name(v.args[0], x) and not v.keywords:
+        return x, v.args[1:]
+    return None
+
+
+def _accumulators(back):
+    out = set()
+    for st in back:
+        acc = _accumulation(st)
+        if acc is not None:
+            out.add(acc[0])
+    return out
+
+
+def _independent_adjoints(back):
+    """Does the backward step carry nothing across steps but sums? Every adjoint it
+    reads before writing must be either never written in it (the loop-exit adjoint of
+    an accumulator) or only ever added to, by terms that read no such sum."""
+    code = [st for st in back if not _is_comment(st)]
+    carried = _exposed_loads(code) & _stores_all(code)
+    for st in code:
+        mentioned = _loads(st) | _stores(st)
+        if not mentioned & carried:
+            continue
+        acc = _accumulation(st)
+        if acc is None or acc[0] not in carried:
+            return False
+        for e in acc[1]:
+            if _loads(e) & carried:
+                return False
+    return True
+
+
+def _hoist(recompute, varying):
+    """Split the recomputed step into what reads only values fixed for the loop and the
+    rest (which keeps the step's order)."""
+    varying = set(varying)
+    out, inside = [], []
+    for st in recompute:
+        name = _removable_forward(st)
+        if _loads(st.value) & varying:
+            inside.append(st)
+        else:
+            out.append(st)
+            varying.discard(name)
+    return [nodes.clone(st) for st in out], [nodes.clone(st) for st in inside]
+
+
+def _runs(loop):
+    """Is the loop's range made of integer constants and not empty?"""
+    args = loop.iter.args
+    values = []
+    for a in args:
+        if isinstance(a, gast.Constant) and type(a.value) is int:
+            values.append(a.value)
+        elif isinstance(a, gast.UnaryOp) and isinstance(a.op, gast.USub) \
+                and isinstance(a.operand, gast.Constant) and type(a.operand.value) is int:
+            values.append(-a.operand.value)
+        else:
+            return False
+    try:
+        return len(range(*values)) > 0
+    except (TypeError, ValueError):
+        return False

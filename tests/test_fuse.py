@@ -1,0 +1,191 @@
+"""The fused loop (s2sgrad/fuse.py): a loop whose steps share only accumulators runs
+forward step and adjoint together in `grad_f`, without saving anything.
+
+Each case checks the generated source (fused or not, what moved out of the loop) and
+the gradient against centered finite differences; the unfused `value_and_grad_f` of the
+same function must give the same gradient bit for bit.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import s2sgrad
+
+try:
+    from .numeric import assert_grad_matches
+except ImportError:
+    from numeric import assert_grad_matches
+
+FUSED = "forward step, recomputed"
+
+
+def source_of(f, *args, wrt=0):
+    g = s2sgrad.grad(f, wrt=wrt)
+    g(*args)
+    return g.source
+
+
+def same_as_value_and_grad(f, *args, wrt=0):
+    got = s2sgrad.grad(f, wrt=wrt)(*args)
+    _, other = s2sgrad.value_and_grad(f, wrt=wrt)(*args)
+    for a, b in zip(np.atleast_1d(got) if not isinstance(got, tuple) else got,
+                    np.atleast_1d(other) if not isinstance(other, tuple) else other):
+        assert np.array_equal(a, b)
+
+
+# ------------------------------------------------------------------ fused loops
+
+def griewank(x1, x2):
+    loss = 0.0
+    for i in range(20):
+        a = (x1 + 0.01 * i) / x2
+        e = math.exp(x2)
+        loss = loss + (math.sin(a) + a - e) * (a - e)
+    return loss
+
+
+def test_independent_steps_are_fused_and_nothing_is_saved():
+    src = source_of(griewank, 1.5, 0.5, wrt=(0, 1))
+    assert FUSED in src
+    assert "saved" not in src and ".pop()" not in src
+    assert_grad_matches(griewank, 1.5, 0.5, wrt=(0, 1))
+    same_as_value_and_grad(griewank, 1.5, 0.5, wrt=(0, 1))
+
+
+def test_a_value_fixed_for_the_loop_is_computed_once_before_it():
+    src = source_of(griewank, 1.5, 0.5, wrt=(0, 1))
+    lines = [ln.strip() for ln in src.splitlines()]
+    assert "e = math.exp(x2)" in lines
+    assert lines.index("e = math.exp(x2)") < lines.index("for i in reversed(range(20)):")
+
+
+def sum_over_n(x1, x2, n):
+    loss = 0.0
+    for i in range(n):
+        loss += math.exp(x2) * x1 * i
+    return loss
+
+
+def test_with_a_range_that_may_be_empty_the_hoisted_value_is_guarded():
+    src = source_of(sum_over_n, 1.5, 0.5, 4, wrt=(0, 1))
+    assert FUSED in src and "if range(n):" in src
+    assert_grad_matches(sum_over_n, 1.5, 0.5, 4, wrt=(0, 1))
+    # no step runs: math.exp(1000.0) (an OverflowError) must not run either
+    assert s2sgrad.grad(sum_over_n, wrt=(0, 1))(1.5, 1000.0, 0) == (0.0, 0.0)
+
+
+def least_squares(w, X, y):
+    loss = 0.0
+    for i in range(len(y)):
+        r = X[i] @ w - y[i]
+        loss = loss + r * r
+    return loss / len(y)
+
+
+def test_array_steps_indexing_an_input():
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(6, 3)), rng.normal(size=6), rng.normal(size=3)
+    assert_grad_matches(least_squares, w, X, y, wrt=(0, 1))
+    same_as_value_and_grad(least_squares, w, X, y, wrt=(0, 1))
+
+
+def list_loop(xs, c):
+    total = 0.0
+    for x in xs:
+        total = total + math.sin(x * c) - x
+    return total
+
+
+def test_a_loop_over_a_list():
+    # (the items' types are not known: the sum's shape is read in each step, so the
+    # steps are not provably independent and the loop keeps its saves)
+    xs = [0.3, -1.2, 2.0, 0.7]
+    assert_grad_matches(list_loop, xs, 1.3, wrt=1)
+    same_as_value_and_grad(list_loop, xs, 1.3, wrt=(0, 1))
+    assert_grad_matches(list_loop, np.array(xs), 1.3, wrt=(0, 1))
+
+
+# --------------------------------------------------------------- left unfused
+
+def carried_state(x, y):
+    h = 1.0
+    loss = 0.0
+    for i in range(5):
+        h = math.tanh(h * x + y)       # each step reads the last one's h
+        loss = loss + h
+    return loss
+
+
+def decayed(x):
+    loss = 0.0
+    for i in range(5):
+        loss = 0.9 * loss + math.sin(x * i)   # the sum is scaled: its adjoint changes
+    return loss
+
+
+def value_read_after(x):
+    loss = 0.0
+    for i in range(4):
+        a = math.sin(x + i)
+        loss = loss + a * a
+    return loss + a
+
+
+def fixed_then_changed(x):
+    c = 2.0 * x
+    loss = 0.0
+    for i in range(4):
+        loss = loss + math.sin(c * i)
+    c = 3.0 * x                           # c changes after the loop
+    return loss + c * c
+
+
+def branch_inside(x):
+    loss = 0.0
+    for i in range(4):
+        if i % 2 == 0:
+            loss = loss + math.sin(x * i)
+        else:
+            loss = loss + math.cos(x * i)
+    return loss
+
+
+def nested(x):
+    loss = 0.0
+    for i in range(3):
+        for j in range(2):
+            loss = loss + math.sin(x * i + j)
+    return loss
+
+
+@pytest.mark.parametrize("f, args", [
+    (carried_state, (0.4, 0.2)),
+    (decayed, (0.7,)),
+    (value_read_after, (0.3,)),
+    (fixed_then_changed, (0.6,)),
+    (branch_inside, (0.8,)),
+    (nested, (0.5,)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_loops_whose_steps_depend_on_each_other_are_not_fused_and_stay_right(f, args):
+    wrt = tuple(range(len(args))) if len(args) > 1 else 0
+    assert_grad_matches(f, *args, wrt=wrt)
+    same_as_value_and_grad(f, *args, wrt=wrt)
+
+
+def test_carried_values_and_scaled_sums_keep_their_saves():
+    assert FUSED not in source_of(carried_state, 0.4, 0.2, wrt=(0, 1))
+    assert FUSED not in source_of(decayed, 0.7)
+    assert FUSED not in source_of(value_read_after, 0.3)
+
+
+def test_value_and_grad_keeps_the_forward_loop():
+    vg = s2sgrad.value_and_grad(griewank, wrt=(0, 1))
+    value, _ = vg(1.5, 0.5)
+    assert value == pytest.approx(griewank(1.5, 0.5), rel=1e-14)
+
+
+def test_unoptimized_code_is_not_fused():
+    g = s2sgrad.grad(griewank, wrt=(0, 1), optimize=False)
+    g(1.5, 0.5)
+    assert FUSED not in g.source
