@@ -101,10 +101,10 @@ NUMBER, ARRAY, OTHER = 1, 2, 0
 
 
 def kinds_of(args):
-    """What each positional argument is: a plain number, a NumPy array, or anything else
-    (the code is specialized on it)."""
-    return tuple(NUMBER if type(a) in _NUMBER_TYPES else ARRAY if type(a) is np.ndarray
-                 else OTHER for a in args)
+    """What each positional argument is: a plain number, a NumPy array (with its number
+    of dimensions: `(ARRAY, ndim)`), or anything else (the code is specialized on it)."""
+    return tuple(NUMBER if type(a) in _NUMBER_TYPES else (ARRAY, a.ndim)
+                 if type(a) is np.ndarray else OTHER for a in args)
 
 
 def stage_sources(func, wrt=0, parsed=None):
@@ -132,7 +132,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
-    arrays = [p for p, k in zip(params, kinds) if k == ARRAY]
+    arrays = {p: k[1] for p, k in zip(params, kinds) if type(k) is tuple}
     tr = build_trace(parsed, wrt, numbers, arrays)
     if optimize and optimize_trace(tr):
         trace_mod.analyse(tr)                   # the facts follow the rewritten trace
