@@ -100,11 +100,16 @@ _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.in
 NUMBER, ARRAY, OTHER = 1, 2, 0
 
 
+_KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
+_ARRAY_KINDS = tuple((ARRAY, n) for n in range(65))      # (NumPy allows 64 dimensions)
+
+
 def kinds_of(args):
     """What each positional argument is: a plain number, a NumPy array (with its number
-    of dimensions: `(ARRAY, ndim)`), or anything else (the code is specialized on it)."""
-    return tuple(NUMBER if type(a) in _NUMBER_TYPES else (ARRAY, a.ndim)
-                 if type(a) is np.ndarray else OTHER for a in args)
+    of dimensions: `(ARRAY, ndim)`), or anything else (the code is specialized on it).
+    Runs on every call: a list display and table lookups, no generator."""
+    return tuple([_ARRAY_KINDS[a.ndim] if type(a) is np.ndarray
+                  else _KIND_OF_TYPE.get(type(a), OTHER) for a in args])
 
 
 def stage_sources(func, wrt=0, parsed=None):
@@ -347,7 +352,8 @@ class GradientFunction:
                f"wrt {self.wrt_spec!r}>"
 
     def __call__(self, *args, **kwargs):
-        args = self.bound_to + args
+        if self.bound_to:
+            args = self.bound_to + args
         kinds = kinds_of(args)
         compiled = self._by_kinds.get(kinds)
         if compiled is None or not compiled.is_current():
@@ -359,7 +365,10 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         for i in self.wrt:
             if i < len(args):
-                _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
+                x = args[i]
+                if type(x) is not float and not (type(x) is np.ndarray
+                                                 and x.dtype.kind == "f"):
+                    _check_wrt_arg(x, i - len(self.bound_to), self.original)
         if plain:
             grads = fn(*args, **kwargs)
             return _distinct(grads) if self.is_tuple else grads
@@ -386,14 +395,14 @@ def _rebuild(func, wrt, optimize, with_value):
 def _distinct(grads):
     """No two returned gradients may be one array (adjoints are shared freely inside
     the generated code)."""
-    seen = set()
-    out = []
-    for g in grads:
-        if isinstance(g, np.ndarray):
-            if id(g) in seen:
-                g = g.copy()
-            seen.add(id(g))
-        out.append(g)
+    out = list(grads)
+    for i in range(1, len(out)):
+        g = out[i]
+        if type(g) is np.ndarray or isinstance(g, np.ndarray):
+            for j in range(i):
+                if out[j] is g:
+                    out[i] = g = g.copy()
+                    break
     return tuple(out)
 
 

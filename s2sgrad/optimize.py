@@ -101,10 +101,125 @@ def optimize_function(fdef):
     fdef.body = propagate_copies(fdef.body, changed)
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
+    fold_negations(fdef)
     fdef.body = accumulate_in_place(fdef.body)
     batch_saves(fdef)
     fill_blocks(fdef.body)
     return fdef
+
+
+# ------------------------------------------------------------------ negations
+
+def fold_negations(fdef):
+    """The adjoint of a subtraction is a negation, one more pass over an array. Where
+    the negated adjoint is read once, the sign goes where it costs nothing:
+
+    * into the sum that reads it: `n_bar = -m_bar` ... `x_bar = x_bar + n_bar * d`
+      → `x_bar = x_bar - m_bar * d`;
+    * into the first factor of the product it negates: `m_bar = s_bar * 2 * v` ...
+      `n_bar = -m_bar` → `n_bar = -s_bar * 2 * v` (a number negated, when s̄ is one).
+
+    Only for adjoints bound once and read once, in one block, with nothing in between
+    changing what the moved expression reads."""
+    loads, stores = _name_counts(fdef)
+
+    def once(name):
+        return name.endswith("_bar") and loads.get(name) == 1 and stores.get(name) == 1
+
+    def block(stmts):
+        for st in stmts:
+            if isinstance(st, (gast.If, gast.For, gast.While)):
+                block(st.body)
+                block(st.orelse)
+        defs = {}
+        for k, st in enumerate(stmts):
+            t = _single_target(st)
+            if t is not None and once(t):
+                defs[t] = k
+        dropped = set()
+        for k, st in enumerate(stmts):
+            value = st.value if isinstance(st, gast.Assign) else None
+            if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub)):
+                lead = _leading_factor(value, "right")
+                n = lead[0].id if lead else None
+                d = defs.get(n)
+                if d is not None and d < k and _negated_name(stmts[d].value) \
+                        and _unchanged(stmts, d, k, _loads(stmts[d].value)):
+                    lead[1](nodes.name(stmts[d].value.operand.id))
+                    value.op = gast.Sub() if isinstance(value.op, gast.Add) else gast.Add()
+                    dropped.add(d)
+            elif value is not None and _negated_name(value) and once(value.operand.id):
+                d = defs.get(value.operand.id)
+                if d is not None and d < k and d not in dropped \
+                        and _unchanged(stmts, d, k, _loads(stmts[d].value)):
+                    st.value = _negate(stmts[d].value)
+                    dropped.add(d)
+        stmts[:] = [st for k, st in enumerate(stmts) if k not in dropped]
+    block(fdef.body)
+
+
+def _name_counts(tree):
+    loads, stores = {}, {}
+    for n in nodes.walk(tree):
+        if isinstance(n, gast.Name):
+            table = loads if isinstance(n.ctx, gast.Load) else stores
+            table[n.id] = table.get(n.id, 0) + 1
+    return loads, stores
+
+
+def _single_target(st):
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name):
+        return st.targets[0].id
+    return None
+
+
+def _negated_name(expr):
+    return isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub) \
+        and isinstance(expr.operand, gast.Name)
+
+
+def _leading_factor(parent, field):
+    """The leftmost operand of the `*`/`/` chain at `parent.field`, if a Name: (the
+    Name, a function that replaces it)."""
+    node = getattr(parent, field)
+    while isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        parent, field, node = node, "left", node.left
+    if isinstance(node, gast.Name):
+        return node, lambda new: setattr(parent, field, new)
+    return None
+
+
+def _negate(expr):
+    """-expr, with the sign on the first factor of a product or quotient."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
+        return gast.BinOp(left=_negate(expr.left), op=expr.op, right=expr.right)
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        return expr.operand
+    if isinstance(expr, gast.Constant) and type(expr.value) in (int, float):
+        return nodes.const(-expr.value)
+    return gast.UnaryOp(op=gast.USub(), operand=expr)
+
+
+def _unchanged(stmts, d, k, names):
+    """Does nothing strictly between statements d and k change `names`?"""
+    for st in stmts[d + 1:k]:
+        if isinstance(st, (gast.If, gast.For, gast.While)) or _effects(st) & names:
+            return False
+    return True
+
+
+def _effects(st):
+    """Names whose value `st` may change: what it binds, and what a call other than a
+    NumPy/math function may write into (`add_at(g, ..., True)`, `restore_item(x, ...)`)."""
+    out = set()
+    for n in nodes.walk(st):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            out.add(n.id)
+        elif isinstance(n, gast.Call) and not (isinstance(n.func, gast.Attribute)
+                                               and _pure(n)):
+            out |= _loads(n)
+    return out
 
 
 # ------------------------------------------------------------ one save per loop step

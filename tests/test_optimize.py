@@ -454,3 +454,80 @@ def test_grad_f_drops_the_running_value_but_value_and_grad_keeps_it():
     value, grad = s2sgrad.value_and_grad(running_loss)(0.7, 5)
     assert value == pytest.approx(running_loss(0.7, 5), rel=1e-12)
     assert grad == pytest.approx(g(0.7, 5), rel=1e-12)
+
+
+def _fold(fdef_body):
+    fdef = gast.FunctionDef(name="f", args=gast.arguments(
+        args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+        defaults=[]), body=fdef_body, decorator_list=[], returns=None, type_comment=None,
+        type_params=[])
+    optimize.fold_negations(fdef)
+    return fdef.body
+
+
+def test_a_negated_adjoint_read_by_a_sum_becomes_a_subtraction():
+    out = run_pass(_fold, """
+        def f(s, v, x):
+            v4_bar = s * 2 * v
+            v3_bar = -v4_bar
+            v2_bar = g + v3_bar * 2 * x
+            return v2_bar, v4_bar
+        """)
+    same(out, """
+        def f(s, v, x):
+            v4_bar = s * 2 * v
+            v2_bar = g - v4_bar * 2 * x
+            return v2_bar, v4_bar
+        """)
+
+
+def test_a_negated_product_puts_its_sign_on_the_first_factor():
+    out = run_pass(_fold, """
+        def f(s, v):
+            v7_bar = s * 2 * v
+            v2_bar = -v7_bar
+            return v2_bar
+        """)
+    same(out, """
+        def f(s, v):
+            v2_bar = -s * 2 * v
+            return v2_bar
+        """)
+
+
+def test_negations_stay_where_the_value_is_read_twice_or_changes_in_between():
+    src = """
+        def f(s, v, g):
+            a_bar = s * v
+            b_bar = -a_bar
+            c_bar = g + b_bar * 2
+            d_bar = g + a_bar
+            e_bar = s * v
+            s = s + 1
+            f_bar = -e_bar
+            return c_bar, d_bar, f_bar
+        """
+    out = run_pass(_fold, src)
+    assert "b_bar = -a_bar" not in out          # b̄ was read once: folded
+    assert "c_bar = g - a_bar * 2" in out
+    assert "f_bar = -e_bar" in out             # s changed between e_bar and f_bar
+    assert "e_bar = s * v" in out
+
+
+def difference_heavy(x, y):
+    r = (y[1:] - x[:-1] ** 2)
+    t = 1.0 - x[:-1]
+    return np.sum(10.0 * r * r - t * t * 3.0) - np.sum(y - x)
+
+
+def test_folded_negations_give_the_finite_difference_gradient():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=7), rng.normal(size=7)
+    g = s2sgrad.grad(difference_heavy, wrt=(0, 1))
+    gx, gy = g(x, y)
+    fx, fy = numerical_grad(difference_heavy, (x, y), wrt=(0, 1))
+    np.testing.assert_allclose(gx, fx, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gy, fy, rtol=1e-6, atol=1e-8)
+    ux, uy = s2sgrad.grad(difference_heavy, wrt=(0, 1), optimize=False)(x, y)
+    np.testing.assert_allclose(gx, ux, rtol=1e-13)
+    np.testing.assert_allclose(gy, uy, rtol=1e-13)
