@@ -374,6 +374,8 @@ def accumulate_in_place(body, owned=None):
                           and _only_add_at_stores(st.body, n)}
             entry = (owned | {n for n in candidates if _starts_fresh(out, n)}) & candidates
             _in_place_loop(st.body, entry)
+            sums = {n for n in _sum_names(st.body) if _starts_fresh(out, n)}
+            _add_in_place(st.body, sums)
             owned = (owned - _stores_all(st.body)) | entry
             out.append(st)
             continue
@@ -399,6 +401,53 @@ def accumulate_in_place(body, owned=None):
                 owned.discard(n)
         out.append(st)
     return body
+
+
+def _sum_names(stmts):
+    """Adjoints that a loop body only adds to (`g = g + e`, `g = g - e`, e not reading
+    g) and reads nowhere else: each step's sum is one nobody else holds."""
+    found, other = set(), set()
+    for x in _flat(stmts):
+        acc = _plain_sum(x)
+        mentioned = _loads(x) | _stores(x)
+        if acc is not None:
+            found.add(acc)
+            other |= mentioned - {acc}
+        else:
+            other |= mentioned
+    return found - other
+
+
+def _plain_sum(st):
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.BinOp) \
+            and isinstance(st.value.op, (gast.Add, gast.Sub)) \
+            and nodes.is_name(st.value.left, st.targets[0].id) \
+            and st.targets[0].id not in _loads(st.value.right):
+        return st.targets[0].id
+    return None
+
+
+def _add_in_place(stmts, names):
+    """`g = g + e` → `g += e` for `names`: the first step adds to 0.0 (a new value),
+    the later ones to the array that step made. Every term has g's shape (or is a
+    number), so the in-place sum is the same array as the new one."""
+    for block in _blocks(stmts):
+        for k, x in enumerate(block):
+            if _plain_sum(x) in names:
+                block[k] = nodes.copy_location(gast.AugAssign(
+                    target=nodes.name(x.targets[0].id, store=True), op=x.value.op,
+                    value=x.value.right), x)
+
+
+def _blocks(stmts):
+    yield stmts
+    for st in stmts:
+        if isinstance(st, gast.If):
+            yield from _blocks(st.body)
+            yield from _blocks(st.orelse)
+        elif isinstance(st, (gast.For, gast.While)):
+            yield from _blocks(st.body)
 
 
 def _flat(stmts):

@@ -531,3 +531,61 @@ def test_folded_negations_give_the_finite_difference_gradient():
     ux, uy = s2sgrad.grad(difference_heavy, wrt=(0, 1), optimize=False)(x, y)
     np.testing.assert_allclose(gx, ux, rtol=1e-13)
     np.testing.assert_allclose(gy, uy, rtol=1e-13)
+
+
+def test_a_sum_over_loop_steps_adds_in_place():
+    out = run_pass(optimize.accumulate_in_place, """
+        def f(n, g, W):
+            W_bar = 0.0
+            b_bar = 0.0
+            for t in range(n):
+                W_bar = W_bar + g @ W
+                b_bar = b_bar - g
+            return W_bar, b_bar
+        """)
+    same(out, """
+        def f(n, g, W):
+            W_bar = 0.0
+            b_bar = 0.0
+            for t in range(n):
+                W_bar += g @ W
+                b_bar -= g
+            return W_bar, b_bar
+        """)
+
+
+def test_a_sum_read_elsewhere_in_the_loop_or_not_starting_at_zero_is_not_updated_in_place():
+    src = """
+        def f(n, g, W, c_bar):
+            W_bar = 0.0
+            for t in range(n):
+                W_bar = W_bar + g @ W
+                h_bar = W_bar
+            c_bar = g
+            for t in range(n):
+                c_bar = c_bar + g
+            return W_bar, h_bar, c_bar
+        """
+    out = run_pass(optimize.accumulate_in_place, src)
+    assert "+=" not in out          # W̄ is read by h̄ = W̄; c̄ starts as g's array
+
+
+def steps_sharing_weights(W, xs):
+    h = np.zeros(W.shape[0])
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        total = total + np.sum(h * h)
+    return total
+
+
+def test_in_place_sums_give_the_finite_difference_gradient():
+    rng = np.random.default_rng(2)
+    W, xs = 0.5 * rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
+    g = s2sgrad.grad(steps_sharing_weights)
+    got = g(W, xs)
+    assert "W_bar +=" in g.source
+    np.testing.assert_allclose(got, numerical_grad(steps_sharing_weights, (W, xs)),
+                               rtol=1e-6, atol=1e-8)
+    again = g(W, xs)
+    np.testing.assert_array_equal(got, again)          # nothing was updated twice
