@@ -20,6 +20,7 @@ from .parse import parse_function, unwrap
 from .reverse import reverse, gradient_function, value_twin
 from . import trace as trace_mod
 from . import calls
+from . import shapes as shapes_mod
 from .optimize_trace import optimize_trace
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
@@ -101,15 +102,24 @@ NUMBER, ARRAY, OTHER = 1, 2, 0
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
-_ARRAY_KINDS = tuple((ARRAY, n) for n in range(65))      # (NumPy allows 64 dimensions)
 
 
 def kinds_of(args):
-    """What each positional argument is: a plain number, a NumPy array (with its number
-    of dimensions: `(ARRAY, ndim)`), or anything else (the code is specialized on it).
-    Runs on every call: a list display and table lookups, no generator."""
-    return tuple([_ARRAY_KINDS[a.ndim] if type(a) is np.ndarray
-                  else _KIND_OF_TYPE.get(type(a), OTHER) for a in args])
+    """What each positional argument is: a plain number, a NumPy array (its shape
+    tuple), or anything else. Runs on every call: a list display and table lookups."""
+    return tuple([a.shape if type(a) is np.ndarray else _KIND_OF_TYPE.get(type(a), OTHER)
+                  for a in args])
+
+
+def compile_kinds(kinds):
+    """The kinds the code is compiled for: each array's shape as its pattern (1 stays,
+    other sizes become symbols, equal sizes one symbol; see `shapes.pattern`), so that
+    calls whose sizes differ but follow one pattern share the code."""
+    shapes = [k for k in kinds if type(k) is tuple]
+    if not shapes:
+        return kinds
+    symbolic = iter(shapes_mod.pattern(shapes))
+    return tuple(next(symbolic) if type(k) is tuple else k for k in kinds)
 
 
 def stage_sources(func, wrt=0, parsed=None):
@@ -137,7 +147,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
-    arrays = {p: k[1] for p, k in zip(params, kinds) if type(k) is tuple}
+    arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     tr = build_trace(parsed, wrt, numbers, arrays)
     if optimize and optimize_trace(tr):
         trace_mod.analyse(tr)                   # the facts follow the rewritten trace
@@ -302,6 +312,8 @@ def _is_current(self):
 
 # ------------------------------------------------------------- gradient objects
 
+_KINDS_KEPT = 64         # argument kinds (shapes) remembered per gradient object
+
 class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
@@ -358,7 +370,9 @@ class GradientFunction:
         compiled = self._by_kinds.get(kinds)
         if compiled is None or not compiled.is_current():
             compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                      kinds)
+                                      compile_kinds(kinds))
+            if len(self._by_kinds) >= _KINDS_KEPT:
+                self._by_kinds.clear()          # many sizes: the compile cache has them
             self._by_kinds[kinds] = compiled
         self._compiled = compiled
         plain = compiled.scalar_output and not self.with_value

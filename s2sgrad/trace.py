@@ -132,8 +132,10 @@ class Trace:
     user_names: set = field(default_factory=set)
     scalars: set = field(default_factory=set)
     shape_class: dict = field(default_factory=dict)   # see `shape_classes`
+    structural_class: dict = field(default_factory=dict)  # the same, sizes aside
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     array_ndims: dict = field(default_factory=dict)   # {array parameter: its ndim}
+    array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
 
@@ -927,8 +929,9 @@ def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
                   user_names=set(builder.locals), deps=builder.deps)
     trace.array_params = tuple(array_params)
-    if isinstance(array_params, dict):
-        trace.array_ndims = dict(array_params)
+    if isinstance(array_params, dict):         # {name: symbolic shape}
+        trace.array_shapes = dict(array_params)
+        trace.array_ndims = {p: len(shape) for p, shape in array_params.items()}
     _rename_top_level(trace)
     check_stores(trace)
     check_views(trace)
@@ -1041,7 +1044,52 @@ def shape_classes(trace, array_params):
             if k is not None and base is not None and base != SCALAR:
                 c = f"{base}[{k}:]"          # x[1:] and x[:-1] have one shape
         cls[s.target] = c if c is not None else s.target
-    return cls
+    trace.structural_class = cls       # (shape_representatives: no coincidences)
+    return _merge_known_shapes(trace, cls)
+
+
+def _merge_known_shapes(trace, cls):
+    """Join the classes of names whose shapes are known to be equal (`shapes.py`:
+    from the pattern of the arrays' shapes). A class is then named by its first name
+    (parameters first, then in order)."""
+    if not trace.array_shapes:
+        return cls
+    from .shapes import infer_shapes
+    known = infer_shapes(trace, trace.array_shapes)
+    parent = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+    order = list(trace.params) + [d for s in walk(trace.body) for d in defs(s)]
+    for n in order:
+        c = cls.get(n)
+        if c is not None and c != SCALAR:
+            union(c, n)
+    first = {}
+    for n in order:
+        dims = known.get(n)
+        if not dims or n in trace.scalars or n in trace.maybe_container:
+            continue
+        if dims in first:
+            union(first[dims], n)
+        else:
+            first[dims] = n
+    rep = {}
+    names = list(dict.fromkeys(order))
+    for n in names:
+        rep.setdefault(find(n), n)          # a class is named by its first name
+    out = dict(cls)
+    for n in names:
+        if out.get(n) != SCALAR and (n in cls or known.get(n)):
+            out[n] = rep[find(n)]
+    return out
 
 
 def _slice_shrink(expr):
@@ -1116,8 +1164,11 @@ def uniform_adjoint_ok(trace, name):
 def shape_representatives(trace):
     """{name: another name of the same shape}, both bound once at the top level of the
     function (so both hold their one value when the backward pass runs): shape-only uses
-    of the first (`unreduce(g, v9)`) can read the second, and v9 may then be dead."""
-    cls = trace.shape_class
+    of the first (`unreduce(g, v9)`) can read the second, and v9 may then be dead.
+    Only classes the code makes (elementwise operations), not sizes that happen to be
+    equal in this call's shapes: `unreduce(g, v7)` should not read an unrelated `W2`
+    because the batch size equals a layer width."""
+    cls = trace.structural_class or trace.shape_class
     if not cls:
         return {}
     count = _binding_counts(trace)
@@ -1145,7 +1196,12 @@ def infer_scalars(trace, scalar_params):
         found = _scalar_fixpoint(trace, scalar_params, zero_d)
         if not trace.array_ndims:
             return found
-        more = {n for n, k in infer_ndims(trace, found).items() if k == 0} - found
+        more = {n for n, k in infer_ndims(trace, found).items() if k == 0}
+        if trace.array_shapes:
+            from .shapes import infer_shapes
+            more |= {n for n, dims in infer_shapes(trace, trace.array_shapes, found).items()
+                     if dims == ()}
+        more -= found
         if more <= zero_d:
             return found
         zero_d |= more

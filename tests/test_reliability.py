@@ -371,22 +371,24 @@ def test_dropping_the_gradient_object_frees_it():
 
 
 def test_per_function_cache_is_bounded(monkeypatch):
-    """One entry per (wrt, argument kinds), whatever the values, shapes and dtypes."""
+    """One entry per (wrt, argument kinds), whatever the values, sizes and dtypes: an
+    array's kind is its shape pattern (which sizes are 1, which are equal), so sizes
+    1, 2 and 3 give new patterns and larger ones none."""
     counts = count_compilations(monkeypatch)
     f = fresh(corpus.sum_sin)
     g = s2sgrad.grad(f)
-    after_first_round = None
+    after_three_rounds = None
     for n in range(1, 40):
         g(np.linspace(-1, 1, n))
         g(np.linspace(-1, 1, n).astype(np.float32))
         g(np.linspace(-1, 1, 2 * n).reshape(2, n))
         g(n / 7.0)
         s2sgrad.grad(f)(float(n))                 # new gradient objects share the cache
-        if after_first_round is None:
-            after_first_round = sum(counts.values())
-    # today: 2 (array kinds, float kinds); more would be fine as long as it stops growing
-    assert after_first_round <= 4, counts
-    assert sum(counts.values()) == after_first_round, counts
+        if n == 3:
+            after_three_rounds = sum(counts.values())
+    # (1,) (2, 1) | (d0,) (d0, d0) | (d0, d1), and the float kind
+    assert after_three_rounds <= 6, counts
+    assert sum(counts.values()) == after_three_rounds, counts
 
 
 # ----------------------------------------------------------------------------
@@ -547,7 +549,9 @@ def test_nan_takes_the_branch_python_takes():
 # ----------------------------------------------------------------------------
 # huge and deeply nested functions
 
-HUGE_LIMIT_S = 5.0
+# A bound against a return of the quadratic passes (13 s once), not a benchmark: the
+# 2,000-line function takes 3.2-4.6 s here depending on the load of the machine.
+HUGE_LIMIT_S = 8.0
 
 
 def straight_line_source(n):

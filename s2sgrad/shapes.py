@@ -1,0 +1,309 @@
+"""Shapes known at compile time, from the pattern of the arrays' shapes.
+
+The code is compiled per *shape pattern* of the array arguments: each dimension is the
+literal 1 or a symbol, and equal sizes share a symbol (`X` 1000×100 and `y` of 1000
+give `X: (d0, d1)`, `y: (d0,)`). Calls with other sizes of the same pattern reuse the
+code. `infer_shapes` follows the symbols through the trace:
+
+* elementwise operations broadcast (a 1 stretches; two different symbols give up);
+* `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
+* indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
+  d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
+
+Anything else has no known shape. A name bound more than once (a loop's carried `h`)
+has a shape only if every binding gives the same one (a fixpoint that starts from the
+first binding and gives up on disagreement): then it has that shape in every step.
+Values of one known shape share a shape class (`trace.shape_classes`), so the
+backward pass drops `unbroadcast` between them and needs no saved shapes.
+"""
+import gast
+
+from .nodes import Const
+
+UNKNOWN = "?"
+
+
+def pattern(shapes):
+    """The symbolic form of concrete shapes: 1 stays, other sizes become "d0", "d1", …
+    (equal sizes, one symbol)."""
+    names = {}
+    out = []
+    for shape in shapes:
+        dims = []
+        for n in shape:
+            if n == 1:
+                dims.append(1)
+            else:
+                dims.append(names.setdefault(n, f"d{len(names)}"))
+        out.append(tuple(dims))
+    return out
+
+
+def infer_shapes(trace, param_shapes, scalars=None):
+    """{name: tuple of dims} for the names whose array (or number: ()) has that shape
+    whenever they hold a value. `param_shapes`: {array parameter: symbolic shape};
+    `scalars`: the names known to be numbers (default `trace.scalars`)."""
+    from .trace import Assign, SetItem, Append, Pop, For, walk
+    scalars = trace.scalars if scalars is None else scalars
+    val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
+    val.update({p: ("arr", ()) for p in trace.params if p in scalars})
+    stmts = list(walk(trace.body))
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, For):
+                target, new = s.target, ("int", None)
+            elif isinstance(s, Assign):
+                target, new = s.target, _evaluate(s, val, scalars)
+            elif isinstance(s, (Append, Pop)):
+                target, new = s.container, UNKNOWN
+            elif isinstance(s, SetItem):
+                continue                      # an item changes, the shape does not
+            else:
+                continue
+            old = val.get(target)
+            if old is None:
+                val[target] = new
+                changed = True
+            elif old != UNKNOWN and old != new:
+                val[target] = UNKNOWN
+                changed = True
+    return {n: v[1] if v[0] == "arr" else () for n, v in val.items()
+            if v != UNKNOWN and v[0] in ("arr", "int")}
+
+
+def _evaluate(s, val, scalars):
+    """The abstract value s computes: ("arr", dims), ("int", dim or None),
+    ("tup", dims), or UNKNOWN."""
+    def of(a):
+        if isinstance(a, Const):
+            v = a.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return UNKNOWN
+            return ("int", v) if type(v) is int else ("arr", ())
+        return val.get(a, UNKNOWN)
+
+    if s.kind == "copy":
+        return of(s.args[0])
+    if s.kind == "const":
+        e = s.expr
+        if isinstance(e, gast.Constant) and type(e.value) in (int, float):
+            return of(Const(e.value))
+        return UNKNOWN
+    if s.kind == "nondiff":
+        return _nondiff(s, of, scalars)
+    if s.kind != "op":
+        return UNKNOWN
+    from .trace import _elementwise_op, _FULL_REDUCTIONS
+    name = s.rule.name
+    operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
+    if name == "display" and isinstance(s.expr, gast.Tuple):
+        if all(o != UNKNOWN and o[0] == "int" and o[1] is not None for o in operands):
+            return ("tup", tuple(o[1] for o in operands))
+        return UNKNOWN
+    if name in ("add", "subtract", "multiply", "negative") and operands \
+            and all(o != UNKNOWN and o[0] == "int" for o in operands):
+        return ("int", None)                  # i + 1: still an integer
+    if _elementwise_op(s):
+        shapes = [o[1] if o != UNKNOWN and o[0] == "arr" else
+                  () if o != UNKNOWN and o[0] == "int" else None for o in operands]
+        if None in shapes:
+            return UNKNOWN
+        return _arr(broadcast(shapes))
+    if name == "getitem" and isinstance(s.expr, gast.Subscript):
+        return _getitem(of(s.args[0]), s.expr.slice, of)
+    if name in ("matmul", "dot") and len(s.args) == 2 and not s.kwargs:
+        a, b = operands
+        if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
+            return UNKNOWN
+        return _arr(matmul_shape(a[1], b[1], name == "dot"))
+    if name in _FULL_REDUCTIONS and len(s.args) == 1:
+        base = operands[0]
+        axis = s.kwargs.get("axis", Const(None))
+        keep = s.kwargs.get("keepdims", Const(False))
+        if base == UNKNOWN or base[0] != "arr" or not isinstance(axis, Const) \
+                or not isinstance(keep, Const):
+            return UNKNOWN
+        return _arr(reduced(base[1], axis.value, bool(keep.value)))
+    if name in ("transpose", "T") and len(s.args) == 1 and not s.kwargs:
+        base = operands[0]
+        if base != UNKNOWN and base[0] == "arr":
+            return ("arr", tuple(reversed(base[1])))
+    return UNKNOWN
+
+
+def _arr(dims):
+    return UNKNOWN if dims is None else ("arr", dims)
+
+
+def _nondiff(s, of, scalars):
+    e = s.expr
+    if isinstance(e, gast.Attribute) and e.attr == "shape" and isinstance(e.value, gast.Name):
+        base = of(e.value.id)
+        if base != UNKNOWN and base[0] == "arr":
+            return ("tup", base[1])
+        return UNKNOWN
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id == "len" \
+            and len(e.args) == 1 and isinstance(e.args[0], gast.Name):
+        base = of(e.args[0].id)
+        if base != UNKNOWN and base[0] == "arr" and base[1]:
+            return ("int", base[1][0])
+        return ("int", None) if s.target in scalars else UNKNOWN
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) \
+            and isinstance(e.func.value, gast.Name) and e.func.value.id in ("np", "numpy") \
+            and not e.keywords and e.args:
+        shape = _shape_operand(e.args[0], of)
+        if e.func.attr in ("zeros", "ones", "empty") and len(e.args) == 1 and shape:
+            return ("arr", shape)
+        if e.func.attr == "full" and len(e.args) == 2 and shape:
+            fill = _operand_value(e.args[1], of)
+            if fill != UNKNOWN and fill[0] in ("arr", "int") and (fill[0] == "int" or not fill[1]):
+                return ("arr", shape)
+        if e.func.attr in ("zeros_like", "ones_like", "empty_like") and len(e.args) == 1 \
+                and isinstance(e.args[0], gast.Name):
+            base = of(e.args[0].id)
+            if base != UNKNOWN and base[0] == "arr":
+                return base
+    if isinstance(e, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+        # integer arithmetic (`i + 1`), or an elementwise mask (`x > 0`)
+        found = [of(a) for a in s.args]
+        if found and all(v != UNKNOWN and v[0] == "int" for v in found) \
+                and isinstance(e, gast.BinOp) and isinstance(e.op, (gast.FloorDiv, gast.Mod)):
+            return ("int", None)
+        if found and all(v != UNKNOWN and v[0] in ("arr", "int") for v in found):
+            dims = broadcast([v[1] if v[0] == "arr" else () for v in found])
+            if dims:
+                return ("arr", dims)
+    if s.target in scalars:
+        return ("arr", ())
+    return UNKNOWN
+
+
+def _operand_value(node, of):
+    if isinstance(node, gast.Name):
+        return of(node.id)
+    if isinstance(node, gast.Constant):
+        return of(Const(node.value))
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and isinstance(node.operand, gast.Constant) and type(node.operand.value) is int:
+        return ("int", -node.operand.value)
+    return UNKNOWN
+
+
+def _shape_operand(node, of):
+    """The dims a shape argument (`(n, m)`, a name of a tuple, an int) stands for."""
+    if isinstance(node, gast.Tuple):
+        dims = []
+        for e in node.elts:
+            v = _operand_value(e, of)
+            if v == UNKNOWN or v[0] != "int" or v[1] is None:
+                return None
+            dims.append(v[1])
+        return tuple(dims)
+    v = _operand_value(node, of)
+    if v == UNKNOWN:
+        return None
+    if v[0] == "tup":
+        return v[1]
+    if v[0] == "int" and v[1] is not None:
+        return (v[1],)
+    return None
+
+
+def broadcast(shapes):
+    """NumPy's broadcast of symbolic shapes, or None where it depends on the sizes."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(ndim):
+        dims = {s[len(s) - ndim + k] for s in shapes if len(s) - ndim + k >= 0}
+        dims.discard(1)
+        if len(dims) > 1:
+            return None
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def matmul_shape(a, b, is_dot=False):
+    if not a or not b or (is_dot and (len(a) > 2 or len(b) > 2)):
+        return None
+    if len(a) == 1 and len(b) == 1:
+        return () if a[0] == b[0] else None
+    if len(b) == 1:
+        return a[:-1] if a[-1] == b[0] else None
+    if len(a) == 1:
+        return b[:-2] + b[-1:] if a[0] == b[-2] else None
+    if a[-1] != b[-2]:
+        return None
+    batch = broadcast([a[:-2], b[:-2]])
+    return None if batch is None else batch + (a[-2], b[-1])
+
+
+def reduced(dims, axis, keepdims):
+    if axis is None:
+        return tuple(1 for _ in dims) if keepdims else ()
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if not all(type(a) is int for a in axes):
+        return None
+    try:
+        axes = {a % len(dims) if -len(dims) <= a < len(dims) else None for a in axes}
+    except ZeroDivisionError:
+        return None
+    if None in axes:
+        return None
+    return tuple(1 if k in axes else d for k, d in enumerate(dims)
+                 if keepdims or k not in axes)
+
+
+def _getitem(base, index, of):
+    if base == UNKNOWN:
+        return UNKNOWN
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    if base[0] == "tup":
+        if len(parts) == 1 and isinstance(parts[0], gast.Constant) \
+                and type(parts[0].value) is int and -len(base[1]) <= parts[0].value < len(base[1]):
+            return ("int", base[1][parts[0].value])
+        return UNKNOWN
+    if base[0] != "arr" or len(parts) > len(base[1]):
+        return UNKNOWN
+    dims = list(base[1])
+    out = []
+    for k, p in enumerate(parts):
+        if isinstance(p, gast.Slice):
+            d = _sliced(dims[k], p)
+            if d is None:
+                return UNKNOWN
+            out.append(d)
+            continue
+        v = _operand_value(p, of) if isinstance(p, (gast.Name, gast.Constant)) else UNKNOWN
+        if v == UNKNOWN or v[0] != "int" or (isinstance(p, gast.Constant) and type(p.value)
+                                              is not int):
+            return UNKNOWN
+    return ("arr", tuple(out) + tuple(dims[len(parts):]))
+
+
+def _sliced(dim, sl):
+    """The length of `x[lo:hi]` along a dimension: the same for `:`, the dimension less
+    k for constant ends (`1:`, `:-1`, `2:-1`), else None."""
+    def number(e):
+        if e is None:
+            return 0
+        if isinstance(e, gast.Constant) and type(e.value) is int:
+            return e.value
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
+                and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
+            return -e.operand.value
+        return None
+    if sl.step is not None:
+        return None
+    lo, hi = number(sl.lower), number(sl.upper)
+    if lo is None or hi is None or lo < 0 or hi > 0 or (sl.upper is not None and hi == 0):
+        return None
+    k = lo - hi
+    if k == 0:
+        return dim
+    if dim == 1:
+        return None
+    if isinstance(dim, tuple):                  # already shrunk: (symbol, k)
+        return (dim[0], dim[1] + k)
+    return (dim, k)

@@ -1,0 +1,189 @@
+"""Specialization on the arrays' numbers of dimensions (`trace.infer_ndims`).
+
+The code is compiled per argument kind, arrays with their ndim; values with no
+dimension left (`X[i] @ w`, `x[0]` of a vector, `np.sum(v)`) are numbers, so their
+adjoints need no `unbroadcast` and their saves no shapes. A wrong ndim would drop a
+sum a gradient needs: every case is checked against centered finite differences.
+"""
+import numpy as np
+import pytest
+
+import s2sgrad
+
+try:
+    from .numeric import assert_grad_matches
+except ImportError:
+    from numeric import assert_grad_matches
+
+R = np.random.default_rng(3)
+
+
+def first_times_all(x):
+    return np.sum(x[0] * x)
+
+
+def test_one_function_called_with_a_vector_then_a_matrix():
+    g = s2sgrad.grad(first_times_all)
+    v, m = R.normal(size=4), R.normal(size=(3, 4))
+    for x in (v, m, v):
+        got = g(x)
+        expected = np.zeros_like(x)
+        expected[0] += x.sum(axis=0) if x.ndim == 2 else np.sum(x)
+        expected += x[0]
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert_grad_matches(first_times_all, v)
+    assert_grad_matches(first_times_all, m)
+
+
+def rows_dot(w, X, y):
+    total = 0.0
+    for i in range(X.shape[0]):
+        total = total + np.tanh(X[i] @ w - y[i]) ** 2
+    return total
+
+
+def matrix_vector_shapes(A, x, B):
+    u = A @ x               # (m,)
+    v = x @ B               # (k,)
+    s = x @ x               # number
+    C = B.T @ A.T           # (k, m)
+    return np.sum(u) * s + np.sum(v * v) + np.sum(C.T[0]) + np.mean(A, axis=0) @ x
+
+
+def axis_reductions(X):
+    col = np.sum(X, axis=0)        # (n,)
+    row = np.max(X, axis=1)        # (m,)
+    keep = np.mean(X, axis=1, keepdims=True)
+    return np.sum(col * col) + np.sum(row) + np.sum(X * keep)
+
+
+def index_kinds(X, c):
+    a = X[1]                 # a row
+    b = X[1, 2]              # a number
+    d = X[:, 1]              # a column
+    e = X[1:]                # rows
+    return np.sum(a * b) + np.sum(d * c) + np.sum(e) * b
+
+
+def boolean_index(x):
+    m = x[0] > 0.0           # a boolean: x[m] adds an axis, it is no number
+    y = x[m]
+    return np.sum(y * x)
+
+
+def broadcast_into_number(x, s):
+    t = s * x                # a vector, though s is a number
+    u = t[2] + s             # a number
+    return u * np.sum(t)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (rows_dot, (R.normal(size=3), R.normal(size=(5, 3)), R.normal(size=5)), (0, 1, 2)),
+    (matrix_vector_shapes, (R.normal(size=(4, 3)), R.normal(size=3), R.normal(size=(3, 2))),
+     (0, 1, 2)),
+    (axis_reductions, (R.normal(size=(3, 4)),), 0),
+    (index_kinds, (R.normal(size=(4, 3)), R.normal(size=4)), (0, 1)),
+    (boolean_index, (np.array([0.5, -1.0, 2.0]),), 0),
+    (broadcast_into_number, (R.normal(size=4), 0.7), (0, 1)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_gradients_with_dimensions_known(f, args, wrt):
+    assert_grad_matches(f, *args, wrt=wrt)
+
+
+def test_a_loop_over_rows_needs_no_unbroadcast_and_is_fused():
+    X, y, w = R.normal(size=(5, 3)), R.normal(size=5), R.normal(size=3)
+    g = s2sgrad.grad(rows_dot, wrt=(0, 1, 2))
+    g(w, X, y)
+    assert "unbroadcast" not in g.source
+    assert "forward step, recomputed" in g.source
+
+
+# ---------------------------------------------------------------- shape patterns
+
+from s2sgrad import shapes
+
+
+def test_patterns_keep_ones_and_name_equal_sizes_alike():
+    assert shapes.pattern([(1000, 100), (100,), (1000,), (1, 100)]) == [
+        ("d0", "d1"), ("d1",), ("d0",), (1, "d1")]
+
+
+def test_broadcast_matmul_and_reductions_of_symbolic_shapes():
+    assert shapes.broadcast([("a", "b"), ("b",)]) == ("a", "b")
+    assert shapes.broadcast([("a", 1), (1, "b")]) == ("a", "b")
+    assert shapes.broadcast([("a",), ("b",)]) is None        # depends on the sizes
+    assert shapes.broadcast([(("a", 1),), ("a",)]) is None   # a - 1 may be 1
+    assert shapes.matmul_shape(("n", "d"), ("d",)) == ("n",)
+    assert shapes.matmul_shape(("d",), ("d",)) == ()
+    assert shapes.matmul_shape(("d",), ("d", "h")) == ("h",)
+    assert shapes.matmul_shape(("b", "n", "d"), ("d", "h")) == ("b", "n", "h")
+    assert shapes.matmul_shape(("n", "d"), ("e", "h")) is None
+    assert shapes.reduced(("n", "d"), 1, True) == ("n", 1)
+    assert shapes.reduced(("n", "d"), -1, False) == ("n",)
+    assert shapes.reduced(("n", "d"), None, False) == ()
+
+
+def grows_in_the_loop(x):
+    acc = 0.0                     # a number, then an array: no one shape
+    h = np.zeros((x.shape[0], 1))
+    for i in range(3):
+        acc = acc + x * i
+        h = h * x[:, None] + 1.0  # (n, 1) times (n, 1): keeps its shape
+    return np.sum(acc * acc) + np.sum(h)
+
+
+def same_sizes_by_chance(W, X):
+    h = np.tanh(X @ W)            # (n, k), and W is (k, k) when n == k
+    return np.sum(h * h) + np.sum(W * W)
+
+
+def broadcast_against_ones(a, b):
+    c = a * b                     # (3, 1) * (1, 4) -> (3, 4)
+    return np.sum(np.sin(c) * a)
+
+
+@pytest.mark.parametrize("f, args", [
+    (grows_in_the_loop, (R.normal(size=4),)),
+    (broadcast_against_ones, (R.normal(size=(3, 1)), R.normal(size=(1, 4)))),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_shapes_that_change_or_broadcast(f, args):
+    wrt = tuple(range(len(args))) if len(args) > 1 else 0
+    assert_grad_matches(f, *args, wrt=wrt)
+
+
+def test_equal_sizes_by_chance_then_different_sizes():
+    g = s2sgrad.grad(same_sizes_by_chance, wrt=(0, 1))
+    for n in (3, 5, 3):                    # (3, 3) @ (3, 3), then (5, 3) @ (3, 3)
+        W, X = R.normal(size=(3, 3)), R.normal(size=(n, 3))
+        got = g(W, X)
+        assert got[0].shape == (3, 3) and got[1].shape == (n, 3)
+        assert_grad_matches(same_sizes_by_chance, W, X, wrt=(0, 1))
+
+
+def test_one_compilation_per_pattern():
+    g = s2sgrad.grad(broadcast_against_ones, wrt=(0, 1))
+    g(R.normal(size=(3, 1)), R.normal(size=(1, 4)))
+    first = g.source
+    g(R.normal(size=(6, 1)), R.normal(size=(1, 7)))     # the same pattern: same code
+    assert g.source is first or g.source == first
+    assert "unbroadcast" in first                        # both operands were broadcast
+
+
+def rnn(Wx, Wh, b, xs):
+    h = np.zeros((xs.shape[1], Wh.shape[0]))
+    for t in range(len(xs)):
+        h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+    return np.mean(h ** 2)
+
+
+def test_a_recurrent_state_keeps_its_shape_through_the_loop():
+    Wx, Wh, b = R.normal(size=(2, 3)), 0.5 * R.normal(size=(3, 3)), R.normal(size=3)
+    xs = R.normal(size=(4, 5, 2))
+    g = s2sgrad.grad(rnn, wrt=(0, 1, 2))
+    g(Wx, Wh, b, xs)
+    src = g.source
+    # h is (batch, hidden) in every step: only b's adjoint is summed over the batch,
+    # and no step saves shapes
+    assert src.count("unbroadcast(") == 1 and "unbroadcast(v11_bar, b)" in src, src
+    assert "ShapeOf" not in src
+    assert_grad_matches(rnn, Wx, Wh, b, xs, wrt=(0, 1, 2))
