@@ -1152,6 +1152,8 @@ def uniform_adjoint_ok(trace, name):
             return False
         if not _elementwise_op(s):
             return False
+        if cls.get(n) not in (None, SCALAR) and _full_terms(trace, s, cls):
+            continue                    # ȳ times a full array: arrays from here on
         for a in list(s.args) + list(s.kwargs.values()):
             if isinstance(a, Const) or a not in trace.active:
                 continue
@@ -1159,6 +1161,44 @@ def uniform_adjoint_ok(trace, name):
                 return False
             todo.append(a)
     return True
+
+
+def _full_terms(trace, s, cls):
+    """Does the adjoint term of each active operand of elementwise `s` multiply ȳ by a
+    value of s's whole shape (its output, as in exp's ȳ·y, or an operand of its class,
+    as in sin's ȳ·cos(x))? Then a number ȳ gives full arrays."""
+    rule = s.rule
+    reads = _term_reads(rule)
+    own = cls.get(s.target)
+    for k, a in enumerate(s.args):
+        if not isinstance(a, str) or a not in trace.active:
+            continue
+        if k >= len(rule.params):
+            return False
+        names = reads.get(rule.params[k])
+        if not names:
+            return False
+        if rule.output in names:
+            continue
+        if not any(isinstance(b, str) and cls.get(b) == own and rule.params[j] in names
+                   for j, b in enumerate(s.args[:len(rule.params)])):
+            return False
+    return True
+
+
+def _term_reads(rule):
+    """{parameter: the plain names its adjoint terms read} (no adjoints, no globals)."""
+    reads = getattr(rule, "_term_reads", None)
+    if reads is None:
+        reads = {}
+        for st in rule.body:
+            if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) \
+                    and st.target.id.endswith("_bar"):
+                names = {n.id for n in gast.walk(st.value) if isinstance(n, gast.Name)
+                         and not n.id.endswith("_bar") and n.id not in rule.namespace}
+                reads.setdefault(st.target.id[:-4], set()).update(names)
+        rule._term_reads = reads
+    return reads
 
 
 def shape_representatives(trace):
