@@ -602,3 +602,41 @@ def test_in_place_sums_give_the_finite_difference_gradient():
                                rtol=1e-6, atol=1e-8)
     again = g(W, xs)
     np.testing.assert_array_equal(got, again)          # nothing was updated twice
+
+
+def test_a_sign_travels_through_products_read_once_to_the_sum_that_takes_it():
+    out = run_pass(_fold, """
+        def f(c_bar, s, q, y, y_bar):
+            b_bar = -(c_bar * s)
+            a_bar = b_bar / q
+            y_bar = y_bar + 2.0 * a_bar * y
+            return y_bar
+        """)
+    same(out, """
+        def f(c_bar, s, q, y, y_bar):
+            neg_b_bar = c_bar * s
+            neg_a_bar = neg_b_bar / q
+            y_bar = y_bar - 2.0 * neg_a_bar * y
+            return y_bar
+        """)
+    # no sum takes it (a_bar is returned): nothing changes
+    src = """
+        def f(c_bar, s, q):
+            b_bar = -(c_bar * s)
+            a_bar = b_bar / q
+            return a_bar
+        """
+    same(run_pass(_fold, src), src)
+
+
+def cos_chain(x):
+    y = x
+    for _ in range(3):
+        y = y * np.cos(np.log1p(y * y))
+    return np.sum(y)
+
+
+def test_carried_signs_give_the_finite_difference_gradient():
+    x = np.linspace(-0.7, 0.9, 5)
+    g = s2sgrad.grad(cos_chain)
+    np.testing.assert_allclose(g(x), numerical_grad(cos_chain, (x,), 0), rtol=1e-6, atol=1e-9)
