@@ -409,6 +409,11 @@ def _rebuild(func, wrt, optimize, with_value):
 def _distinct(grads):
     """No two returned gradients may be one array (adjoints are shared freely inside
     the generated code)."""
+    if len(grads) == 2:                      # (the common case, without a loop)
+        a, b = grads
+        if a is b and isinstance(b, np.ndarray):
+            return a, b.copy()
+        return a, b
     out = list(grads)
     for i in range(1, len(out)):
         g = out[i]

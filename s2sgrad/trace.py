@@ -1194,11 +1194,26 @@ def _term_reads(rule):
         for st in rule.body:
             if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) \
                     and st.target.id.endswith("_bar"):
-                names = {n.id for n in gast.walk(st.value) if isinstance(n, gast.Name)
-                         and not n.id.endswith("_bar") and n.id not in rule.namespace}
+                names = {n for n in _value_names(st.value)
+                         if not n.endswith("_bar") and n not in rule.namespace}
                 reads.setdefault(st.target.id[:-4], set()).update(names)
         rule._term_reads = reads
     return reads
+
+
+def _value_names(expr):
+    """Names whose values `expr` computes with: not the second argument of
+    `unbroadcast(g, a)`, which gives only a's shape (add's `unbroadcast(ȳ, a)` does not
+    make ȳ full)."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
+            and expr.func.id == "unbroadcast" and expr.args:
+        return _value_names(expr.args[0])
+    out = set()
+    for child in gast.iter_child_nodes(expr):
+        out |= _value_names(child)
+    return out
 
 
 def shape_representatives(trace):
