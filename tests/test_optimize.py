@@ -640,3 +640,28 @@ def test_carried_signs_give_the_finite_difference_gradient():
     x = np.linspace(-0.7, 0.9, 5)
     g = s2sgrad.grad(cos_chain)
     np.testing.assert_allclose(g(x), numerical_grad(cos_chain, (x,), 0), rtol=1e-6, atol=1e-9)
+
+
+def seed_through_sum(x, y):
+    v0 = (x + y) + y              # x a number: its adjoint sums over y's entries
+    return x + np.sum(v0)
+
+
+def seed_through_broadcast_product(a, b):
+    return np.mean(np.exp(a) * b)          # (3, 1) * (1, 4): the seed is (3, 4)
+
+
+def seed_through_scaled_tanh(x, s):
+    return np.sum(s * np.tanh(x))          # s a number: ȳ·s is no full array
+
+
+@pytest.mark.parametrize("f, args", [
+    (seed_through_sum, (0.3, np.array([0.1, -0.4, 0.9]))),
+    (seed_through_broadcast_product, (np.linspace(-1, 1, 3).reshape(3, 1),
+                                      np.linspace(0.5, 2, 4).reshape(1, 4))),
+    (seed_through_scaled_tanh, (np.linspace(-1, 1, 5), 1.7)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_number_seed_only_where_the_shapes_allow_it(f, args):
+    got = s2sgrad.grad(f, wrt=(0, 1))(*args)
+    for k in range(2):
+        np.testing.assert_allclose(got[k], numerical_grad(f, args, k), rtol=1e-6, atol=1e-9)
