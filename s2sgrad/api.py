@@ -173,7 +173,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
         # grad_f need not compute the value, nor what only gives shapes known otherwise
         fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
         fdef.body = dead_forward(fdef.body)
-        fused = fuse_loops(fdef.body)
+        fused = fuse_loops(fdef.body, tr.scalars)
         if fused is not fdef.body:
             fdef.body = dead_forward(fused)
         fdef.body = dead_forward_in_blocks(fdef.body)

@@ -26,15 +26,19 @@ the backward step carries no adjoint across steps but accumulators.
 Computations that read only values fixed for the whole loop (`e = math.exp(x2)`) move
 in front of it, under `if range(...):` unless the range is a constant one that runs.
 """
+import re
+
 import gast
 
 from . import nodes
 from .optimize import _is_comment, _loads, _removable_forward, _stack_op, _stores
 
 
-def fuse_loops(body):
+def fuse_loops(body, numbers=frozenset()):
     """Fuse each top-level forward/backward loop pair that qualifies. Returns a new
-    body; the statements `value_and_grad_f` shares are not changed."""
+    body; the statements `value_and_grad_f` shares are not changed. `numbers`: the
+    values known to be numbers, whose one-use temporaries the fused step folds back
+    into the expressions that read them."""
     pairs = {}
     for k, st in enumerate(body):
         key = getattr(st, "s2s_pair", None)
@@ -46,13 +50,13 @@ def fuse_loops(body):
         f, b = where
         if getattr(body[f], "s2s_backward", False) or not getattr(body[b], "s2s_backward", False):
             continue
-        fused = _fuse(body, f, b)
+        fused = _fuse(body, f, b, numbers)
         if fused is not None:
             body = fused
     return body
 
 
-def _fuse(body, f, b):
+def _fuse(body, f, b, numbers=frozenset()):
     fwd, bwd = body[f], body[b]
     if not _same_range(fwd, bwd):
         return None
@@ -112,6 +116,10 @@ def _fuse(body, f, b):
     hoisted, inside = _hoist(recompute, computed | {target})
     if hoisted and not _runs(fwd):
         hoisted = [nodes.if_(nodes.clone(fwd.iter), hoisted)]
+    inside = _fold_temporaries(inside, inside + back, lambda n: _TEMP.match(n)
+                               and n in numbers)
+    back = _fold_temporaries(back, inside + back, lambda n: n.endswith("_bar")
+                             and n[:-4] in numbers)
     # in the backward loop's order: the sums come out as value_and_grad_f's, bit for bit
     loop = nodes.for_(target, nodes.clone(bwd.iter), [
         nodes.comment("forward step, recomputed (steps are independent)")]
@@ -146,6 +154,49 @@ def _fixed_before(body, f, names):
                     return False
                 where[n.id] = k
     return True
+
+
+_TEMP = re.compile(r"v\d+$")          # the temporaries of A-normal form
+
+
+def _fold_temporaries(stmts, scope, eligible):
+    """`v1 = 0.01 * i`; `v2 = x1 + v1` → `v2 = x1 + 0.01 * i` for eligible names (numbers:
+    a Python loop pays for every name it stores and loads) read once in `scope`, by a
+    later statement of `stmts`, with nothing in between changing what they read. The
+    operations and their order stay the same: the sums are bit for bit the same. Returns
+    new statements; a changed reader is a copy (the originals may be shared)."""
+    loads = {}
+    for st in scope:
+        for n in nodes.walk(st):
+            if isinstance(n, gast.Name):
+                key = (n.id, isinstance(n.ctx, gast.Load))
+                loads[key] = loads.get(key, 0) + 1
+    out = list(stmts)
+    k = 0
+    while k < len(out):
+        st = out[k]
+        t = _removable_forward(st)
+        if t is None or not eligible(t) or loads.get((t, True)) != 1 \
+                or loads.get((t, False)) != 1:
+            k += 1
+            continue
+        reads = _loads(st.value)
+        for j in range(k + 1, len(out)):
+            reader = out[j]
+            if t in _loads(reader):
+                if isinstance(reader, (gast.Assign, gast.AugAssign)) \
+                        and isinstance(getattr(reader, "target", None) or reader.targets[0],
+                                       gast.Name):
+                    new = nodes.clone(reader)
+                    new.value = nodes.substitute(new.value, {t: nodes.clone(st.value)})
+                    out[j] = nodes.copy_location(new, reader)
+                    del out[k]
+                    k -= 1
+                break
+            if _stores(reader) & reads:
+                break
+        k += 1
+    return out
 
 
 def _same_range(fwd, bwd):

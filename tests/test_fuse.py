@@ -193,3 +193,12 @@ def test_unoptimized_code_is_not_fused():
     g = s2sgrad.grad(griewank, wrt=(0, 1), optimize=False)
     g(1.5, 0.5)
     assert FUSED not in g.source
+
+
+def test_the_fused_step_folds_its_number_temporaries_back():
+    src = source_of(griewank, 1.5, 0.5, wrt=(0, 1))
+    lines = [ln.strip() for ln in src.splitlines()]
+    assert "a = (x1 + 0.01 * i) / x2" in lines          # the user's line, not v1, v2
+    assert "x1_bar += a_bar / x2" in lines               # no v2_bar in between
+    assert not any(ln.startswith(("v1 =", "v2 =", "v2_bar =")) for ln in lines)
+    same_as_value_and_grad(griewank, 1.5, 0.5, wrt=(0, 1))
