@@ -31,7 +31,8 @@ import re
 import gast
 
 from . import nodes
-from .optimize import _is_comment, _loads, _removable_forward, _stack_op, _stores
+from .optimize import (_is_comment, _loads, _removable_forward, _stack_op, _stores,
+                       _stores_all)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -236,13 +237,6 @@ def _stacks_private(body, stacks, f, b):
     return True
 
 
-def _stores_all(stmts):
-    out = set()
-    for st in stmts:
-        out |= _stores(st)
-    return out
-
-
 def _exposed_loads(stmts):
     """Names straight-line `stmts` read before they write them."""
     seen, out = set(), set()
@@ -331,16 +325,10 @@ def _hoist(recompute, varying):
 
 def _runs(loop):
     """Is the loop's range made of integer constants and not empty?"""
-    args = loop.iter.args
-    values = []
-    for a in args:
-        if isinstance(a, gast.Constant) and type(a.value) is int:
-            values.append(a.value)
-        elif isinstance(a, gast.UnaryOp) and isinstance(a.op, gast.USub) \
-                and isinstance(a.operand, gast.Constant) and type(a.operand.value) is int:
-            values.append(-a.operand.value)
-        else:
-            return False
+    from .shapes import int_constant
+    values = [int_constant(a) for a in loop.iter.args]
+    if None in values:
+        return False
     try:
         return len(range(*values)) > 0
     except (TypeError, ValueError):

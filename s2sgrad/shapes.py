@@ -185,10 +185,8 @@ def _operand_value(node, of):
         return of(node.id)
     if isinstance(node, gast.Constant):
         return of(Const(node.value))
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
-            and isinstance(node.operand, gast.Constant) and type(node.operand.value) is int:
-        return ("int", -node.operand.value)
-    return UNKNOWN
+    value = int_constant(node)
+    return UNKNOWN if value is None else ("int", value)
 
 
 def _shape_operand(node, of):
@@ -285,21 +283,9 @@ def _getitem(base, index, of):
 def _sliced(dim, sl):
     """The length of `x[lo:hi]` along a dimension: the same for `:`, the dimension less
     k for constant ends (`1:`, `:-1`, `2:-1`), else None."""
-    def number(e):
-        if e is None:
-            return 0
-        if isinstance(e, gast.Constant) and type(e.value) is int:
-            return e.value
-        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
-                and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
-            return -e.operand.value
+    k = slice_shrink(sl)
+    if k is None:
         return None
-    if sl.step is not None:
-        return None
-    lo, hi = number(sl.lower), number(sl.upper)
-    if lo is None or hi is None or lo < 0 or hi > 0 or (sl.upper is not None and hi == 0):
-        return None
-    k = lo - hi
     if k == 0:
         return dim
     if dim == 1:
@@ -307,3 +293,26 @@ def _sliced(dim, sl):
     if isinstance(dim, tuple):                  # already shrunk: (symbol, k)
         return (dim[0], dim[1] + k)
     return (dim, k)
+
+
+def slice_shrink(sl):
+    """For a slice `a:b` with constant a ≥ 0 (or none), b < 0 (or none) and no step: how
+    many entries it drops in all (a - b); else None."""
+    if not isinstance(sl, gast.Slice) or sl.step is not None:
+        return None
+    lo, hi = int_constant(sl.lower, 0), int_constant(sl.upper, 0)
+    if lo is None or hi is None or lo < 0 or hi > 0 or (sl.upper is not None and hi == 0):
+        return None
+    return lo - hi
+
+
+def int_constant(e, default=None):
+    """The value of an integer literal (`3`, `-1`); `default` for no node, else None."""
+    if e is None:
+        return default
+    if isinstance(e, gast.Constant) and type(e.value) is int:
+        return e.value
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
+            and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
+        return -e.operand.value
+    return None

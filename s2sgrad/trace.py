@@ -134,7 +134,6 @@ class Trace:
     shape_class: dict = field(default_factory=dict)   # see `shape_classes`
     structural_class: dict = field(default_factory=dict)  # the same, sizes aside
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
-    array_ndims: dict = field(default_factory=dict)   # {array parameter: its ndim}
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
@@ -931,7 +930,6 @@ def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     trace.array_params = tuple(array_params)
     if isinstance(array_params, dict):         # {name: symbolic shape}
         trace.array_shapes = dict(array_params)
-        trace.array_ndims = {p: len(shape) for p, shape in array_params.items()}
     _rename_top_level(trace)
     check_stores(trace)
     check_views(trace)
@@ -1095,23 +1093,8 @@ def _merge_known_shapes(trace, cls):
 def _slice_shrink(expr):
     """For `x[a:b]` with constant a ≥ 0 (or none), b < 0 (or none) and no step: how many
     leading entries the slice drops in all (a - b); its length is max(len(x) - k, 0)."""
-    sl = expr.slice if isinstance(expr, gast.Subscript) else None
-    if not isinstance(sl, gast.Slice) or sl.step is not None:
-        return None
-
-    def number(e):
-        if e is None:
-            return 0
-        if isinstance(e, gast.Constant) and type(e.value) is int:
-            return e.value
-        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
-                and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
-            return -e.operand.value
-        return None
-    lo, hi = number(sl.lower), number(sl.upper)
-    if lo is None or hi is None or lo < 0 or hi > 0 or (sl.upper is not None and hi == 0):
-        return None
-    return lo - hi
+    from .shapes import slice_shrink
+    return slice_shrink(expr.slice) if isinstance(expr, gast.Subscript) else None
 
 
 def uniform_adjoint_ok(trace, name):
@@ -1244,19 +1227,16 @@ def shape_representatives(trace):
 
 def infer_scalars(trace, scalar_params):
     """Names that hold numbers (0-d) on every path: the greatest fixpoint. Where the
-    arrays' numbers of dimensions are known (`trace.array_ndims`), values they give
-    with no dimension left (`X[i] @ w` of a matrix and a vector) count as numbers too."""
+    arrays' shapes are known (`trace.array_shapes`), values they give with no dimension
+    left (`X[i] @ w` of a matrix and a vector) count as numbers too."""
     zero_d = set()
     while True:
         found = _scalar_fixpoint(trace, scalar_params, zero_d)
-        if not trace.array_ndims:
+        if not trace.array_shapes:
             return found
-        more = {n for n, k in infer_ndims(trace, found).items() if k == 0}
-        if trace.array_shapes:
-            from .shapes import infer_shapes
-            more |= {n for n, dims in infer_shapes(trace, trace.array_shapes, found).items()
-                     if dims == ()}
-        more -= found
+        from .shapes import infer_shapes
+        more = {n for n, dims in infer_shapes(trace, trace.array_shapes, found).items()
+                if dims == ()} - found
         if more <= zero_d:
             return found
         zero_d |= more
@@ -1284,89 +1264,6 @@ def _scalar_fixpoint(trace, scalar_params, zero_d):
                 candidates.discard(s.target)
                 changed = True
     return candidates
-
-
-def infer_ndims(trace, scalars):
-    """{name: number of dimensions} for the names bound once whose value has a known
-    number of dimensions whatever the shapes: array arguments (the code is specialized
-    on their ndim), numbers (0), and what elementwise operations, matmul, reductions
-    and integer or slice indexing make of them."""
-    count = _binding_counts(trace)
-    nd = {p: k for p, k in trace.array_ndims.items() if count[p] == 1}
-    nd.update((n, 0) for n in scalars)
-    ints = _integer_names(trace)
-    for s in walk(trace.body):
-        if isinstance(s, Assign) and count[s.target] == 1 and s.target not in nd:
-            k = _ndim_of(s, nd, ints)
-            if k is not None:
-                nd[s.target] = k
-    return nd
-
-
-def _integer_names(trace):
-    """Names that hold Python ints: range loop targets and `len(...)`/`int(...)`."""
-    out = set()
-    for s in walk(trace.body):
-        if isinstance(s, For):
-            out.add(s.target)
-        elif isinstance(s, Assign) and s.kind == "nondiff" and isinstance(s.expr, gast.Call) \
-                and isinstance(s.expr.func, gast.Name) and s.expr.func.id in ("len", "int"):
-            out.add(s.target)
-    count = _binding_counts(trace)
-    return {n for n in out if count[n] == 1}
-
-
-def _ndim_of(s, nd, ints):
-    def of(a):
-        if isinstance(a, Const):
-            v = a.value
-            return 0 if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-        return nd.get(a)
-    if s.kind == "copy":
-        return of(s.args[0])
-    if s.kind != "op":
-        return None
-    name = s.rule.name
-    operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
-    if _elementwise_op(s) and name != "where":
-        return max(operands) if operands and None not in operands else None
-    if name == "getitem" and isinstance(s.expr, gast.Subscript):
-        base = of(s.args[0])
-        index = s.expr.slice
-        parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        if base is None or len(parts) > base:
-            return None
-        drop = 0
-        for p in parts:
-            if isinstance(p, gast.Slice):
-                continue
-            if (isinstance(p, gast.Name) and p.id in ints) or (
-                    isinstance(p, gast.Constant) and type(p.value) is int):
-                drop += 1
-            else:
-                return None
-        return base - drop
-    if name in ("matmul", "dot") and len(s.args) == 2 and not s.kwargs:
-        a, b = operands
-        if a is None or b is None or a == 0 or b == 0 or (name == "dot" and max(a, b) > 2):
-            return None
-        if a == 1 and b == 1:
-            return 0
-        if a == 1 or b == 1:
-            return max(a, b) - 1
-        return max(a, b)
-    if name in _FULL_REDUCTIONS and len(s.args) == 1:
-        axis = s.kwargs.get("axis", Const(None))
-        keep = s.kwargs.get("keepdims", Const(False))
-        if not (isinstance(axis, Const) and isinstance(keep, Const)) or operands[0] is None:
-            return None
-        if axis.value is None:
-            return operands[0] if keep.value else 0
-        if type(axis.value) is int:
-            return operands[0] if keep.value else operands[0] - 1
-    if name in ("transpose", "T") and len(s.args) == 1 and not s.kwargs:
-        return operands[0]
-    return None
 
 
 def resolve_callee(obj):

@@ -1,9 +1,10 @@
-"""Specialization on the arrays' numbers of dimensions (`trace.infer_ndims`).
+"""Specialization on the arrays' shape patterns (`s2sgrad/shapes.py`).
 
-The code is compiled per argument kind, arrays with their ndim; values with no
-dimension left (`X[i] @ w`, `x[0]` of a vector, `np.sum(v)`) are numbers, so their
-adjoints need no `unbroadcast` and their saves no shapes. A wrong ndim would drop a
-sum a gradient needs: every case is checked against centered finite differences.
+The code is compiled per argument kind, arrays by their shape pattern; values with no
+dimension left (`X[i] @ w`, `x[0]` of a vector, `np.sum(v)`) are numbers, and values of
+one known shape need no `unbroadcast` between them and no saved shapes. A wrong shape
+would drop a sum a gradient needs: every case is checked against centered finite
+differences.
 """
 import numpy as np
 import pytest
