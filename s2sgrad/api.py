@@ -166,7 +166,8 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
-        fdef = optimize_function(fdef)
+        arrays = set(tr.array_params) | {n for n, dims in tr.known_shapes.items() if dims}
+        fdef = optimize_function(fdef, arrays - tr.maybe_container)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr)
     if optimize and scalar_output:

@@ -133,6 +133,7 @@ class Trace:
     scalars: set = field(default_factory=set)
     shape_class: dict = field(default_factory=dict)   # see `shape_classes`
     structural_class: dict = field(default_factory=dict)  # the same, sizes aside
+    known_shapes: dict = field(default_factory=dict)      # {name: symbolic shape}
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
     invariant: set = field(default_factory=set)
@@ -1054,6 +1055,7 @@ def _merge_known_shapes(trace, cls):
         return cls
     from .shapes import infer_shapes
     known = infer_shapes(trace, trace.array_shapes)
+    trace.known_shapes = known
     parent = {}
 
     def find(x):

@@ -665,3 +665,24 @@ def test_a_number_seed_only_where_the_shapes_allow_it(f, args):
     got = s2sgrad.grad(f, wrt=(0, 1))(*args)
     for k in range(2):
         np.testing.assert_allclose(got[k], numerical_grad(f, args, k), rtol=1e-6, atol=1e-9)
+
+
+def neighbour_sum(x, xs):
+    return np.sum(np.sin(x[1:]) * x[:-1]) + x[0] * sum(xs[1:])
+
+
+def test_adjoints_of_basic_indexing_into_arrays_are_written_as_by_hand():
+    x = np.linspace(-1.0, 2.0, 7)
+    xs = [0.5, 1.5, -0.25]
+    g = s2sgrad.grad(neighbour_sum, wrt=(0, 1))
+    got = g(x, xs)
+    src = g.source
+    assert "x_bar = np.zeros_like(x)" in src and "x_bar[0] = " in src, src
+    assert "x_bar[:-1] += " in src and "x_bar[1:] += " in src, src
+    assert "add_at(0.0, xs," in src          # a list keeps the helper
+    np.testing.assert_allclose(got[0], numerical_grad(neighbour_sum, (x, xs), 0),
+                               rtol=1e-6, atol=1e-9)
+    expected = [0.0] + [float(x[0])] * 2
+    np.testing.assert_allclose(got[1], expected, rtol=1e-12)
+    general = s2sgrad.grad(neighbour_sum, wrt=(0, 1), optimize=False)(x, xs)
+    np.testing.assert_allclose(got[0], general[0], rtol=1e-12)
