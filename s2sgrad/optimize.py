@@ -92,9 +92,10 @@ def fold_template(expr):
     return _Fold().visit(expr)
 
 
-def optimize_function(fdef, arrays=frozenset()):
-    """The optimizer's entry: runs the passes over one generated function. `arrays`:
-    names known to hold NumPy arrays in this compilation (see `index_adjoints`)."""
+def optimize_function(fdef, arrays=frozenset(), numbers=frozenset()):
+    """The optimizer's entry: runs the passes over one generated function. `arrays`
+    and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
+    (see `index_adjoints`, `spell_out_helpers`)."""
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
@@ -106,6 +107,8 @@ def optimize_function(fdef, arrays=frozenset()):
     fdef.body = accumulate_in_place(fdef.body)
     if arrays:
         fdef.body = index_adjoints(fdef.body, arrays)
+    if arrays or numbers:
+        spell_out_helpers(fdef.body, arrays, numbers)
     batch_saves(fdef)
     fill_blocks(fdef.body)
     return fdef
@@ -158,6 +161,28 @@ def index_adjoints(body, arrays):
         made -= _stores(st)
         out.append(st)
     return out
+
+
+def spell_out_helpers(body, arrays, numbers):
+    """Helpers whose work the known kinds settle, written as NumPy: `count_reduced(v,
+    None)` of an array is `v.size`; `unbroadcast(g, b)` for a number b is `np.sum(g)`."""
+    class Spell(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            args = node.args
+            if node.keywords or len(args) != 2 or not isinstance(node.func, gast.Name) \
+                    or not isinstance(args[1 if node.func.id == "unbroadcast" else 0],
+                                      gast.Name):
+                return node
+            if node.func.id == "count_reduced" and args[0].id in arrays \
+                    and _is_none(args[1]):
+                return nodes.attribute(args[0], "size")
+            if node.func.id == "unbroadcast" and args[1].id in numbers:
+                return nodes.call(nodes.attribute(nodes.name("np"), "sum"), [args[0]])
+            return node
+    spell = Spell()
+    for st in body:
+        spell.visit(st)
 
 
 def _is_true(node):
@@ -997,14 +1022,18 @@ _SHAPE_ONLY_ARG = {"unreduce": 1, "unbroadcast": 1, "count_reduced": 0}
 
 
 def read_shapes_elsewhere(body, representatives):
-    """In `unreduce(g, v9, ...)`, `unbroadcast(g, v9)` and `count_reduced(v9)`, which
-    only read v9's shape, read an earlier name of the same shape instead (see
+    """In `unreduce(g, v9, ...)`, `unbroadcast(g, v9)`, `count_reduced(v9)` and
+    `v9.size`, which only read v9's shape, read an earlier name of the same shape instead (see
     `trace.shape_representatives`), so that `dead_forward` may drop v9."""
     if not representatives:
         return body
     for st in body:
         for n in nodes.walk(st):
-            if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
+            if isinstance(n, gast.Attribute) and n.attr in ("size", "shape") \
+                    and isinstance(n.value, gast.Name) and n.value.id in representatives \
+                    and isinstance(n.ctx, gast.Load):
+                n.value = nodes.name(representatives[n.value.id])
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
                     and n.func.id in _SHAPE_ONLY_ARG:
                 k = _SHAPE_ONLY_ARG[n.func.id]
                 if len(n.args) > k and isinstance(n.args[k], gast.Name) \

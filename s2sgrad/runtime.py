@@ -63,6 +63,10 @@ class ShapeOf:
         self.shape = x.shape if type(x) is np.ndarray else np.shape(x)
         self.ndim = len(self.shape)
 
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
     def __repr__(self):
         return f"ShapeOf{self.shape}"
 
