@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad import emit, optimize
+from s2sgrad import emit, optimize, optimize_signs
 
 try:
     from .numeric import numerical_grad
@@ -474,7 +474,7 @@ def _fold(fdef_body):
         args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
         defaults=[]), body=fdef_body, decorator_list=[], returns=None, type_comment=None,
         type_params=[])
-    optimize.fold_negations(fdef)
+    optimize_signs.fold_negations(fdef)
     return fdef.body
 
 
