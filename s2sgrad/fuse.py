@@ -31,8 +31,8 @@ import re
 import gast
 
 from . import nodes
-from .optimize import (_is_comment, _loads, _removable_forward, _stack_op, _stores,
-                       _stores_all)
+from .optimize import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
+                       _stack_op, _stores, _stores_all)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -166,19 +166,13 @@ def _fold_temporaries(stmts, scope, eligible):
     later statement of `stmts`, with nothing in between changing what they read. The
     operations and their order stay the same: the sums are bit for bit the same. Returns
     new statements; a changed reader is a copy (the originals may be shared)."""
-    loads = {}
-    for st in scope:
-        for n in nodes.walk(st):
-            if isinstance(n, gast.Name):
-                key = (n.id, isinstance(n.ctx, gast.Load))
-                loads[key] = loads.get(key, 0) + 1
+    loads, stores = _name_counts(gast.Module(body=list(scope), type_ignores=[]))
     out = list(stmts)
     k = 0
     while k < len(out):
         st = out[k]
         t = _removable_forward(st)
-        if t is None or not eligible(t) or loads.get((t, True)) != 1 \
-                or loads.get((t, False)) != 1:
+        if t is None or not eligible(t) or loads.get(t) != 1 or stores.get(t) != 1:
             k += 1
             continue
         reads = _loads(st.value)
@@ -194,7 +188,7 @@ def _fold_temporaries(stmts, scope, eligible):
                     del out[k]
                     k -= 1
                 break
-            if _stores(reader) & reads:
+            if _effects(reader) & reads:
                 break
         k += 1
     return out

@@ -823,3 +823,51 @@ class _Drop(gast.NodeTransformer):
                     and self.others_scalar(node.args[0].id[:-4]):
                 return node.args[0]
         return node
+
+
+# ------------------------------------------------------------ shared facts
+
+def _name_counts(tree):
+    """({name: times read}, {name: times bound}) in `tree`."""
+    loads, stores = {}, {}
+    for n in nodes.walk(tree):
+        if isinstance(n, gast.Name):
+            table = loads if isinstance(n.ctx, gast.Load) else stores
+            table[n.id] = table.get(n.id, 0) + 1
+    return loads, stores
+
+
+def _single_target(st):
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name):
+        return st.targets[0].id
+    return None
+
+
+def _unchanged(stmts, d, k, names):
+    """Does nothing strictly between statements d and k change `names`?"""
+    for st in stmts[d + 1:k]:
+        if isinstance(st, (gast.If, gast.For, gast.While)) or _effects(st) & names:
+            return False
+    return True
+
+
+def _effects(st):
+    """Names whose value `st` may change: what it binds, the array it stores into
+    (`x_bar[1:] += w`), and what a call other than a NumPy/math function may write into
+    (`add_at(g, ..., True)`, `restore_item(x, ...)`)."""
+    out = set()
+    for n in nodes.walk(st):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            out.add(n.id)
+        elif isinstance(n, (gast.Subscript, gast.Attribute)) \
+                and isinstance(n.ctx, (gast.Store, gast.Del)):
+            base = n.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                out.add(base.id)
+        elif isinstance(n, gast.Call) and not (isinstance(n.func, gast.Attribute)
+                                               and _pure(n)):
+            out |= _loads(n)
+    return out

@@ -9,7 +9,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from . import nodes
-from .optimize import _is_zero, _stores, _stores_all
+from .optimize import _is_zero, _single_target, _stores, _stores_all
 
 
 def index_adjoints(body, arrays):
@@ -31,13 +31,12 @@ def index_adjoints(body, arrays):
             made -= _stores_all([st])
             out.append(st)
             continue
-        call = st.value if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-            and isinstance(st.targets[0], gast.Name) else None
+        t = _single_target(st)
+        call = st.value if t is not None else None
         if isinstance(call, gast.Call) and nodes.is_name(call.func, "add_at") \
                 and not call.keywords and len(call.args) in (4, 5) \
                 and isinstance(call.args[1], gast.Name) and call.args[1].id in arrays:
             g, x, index, v = call.args[:4]
-            t = st.targets[0].id
             subscript = _basic_subscript(index)
             fresh = len(call.args) == 4 and _is_zero(g)
             updated = len(call.args) == 5 and _is_true(call.args[4]) and t in made \

@@ -7,7 +7,7 @@ sign goes where it costs nothing (a sum that subtracts instead, a number factor)
 import gast
 
 from . import nodes
-from .optimize import _loads, _pure
+from .optimize import _loads, _name_counts, _single_target, _unchanged
 
 
 def fold_negations(fdef):
@@ -195,20 +195,6 @@ def _negation(expr):
     return isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub)
 
 
-def _name_counts(tree):
-    loads, stores = {}, {}
-    for n in nodes.walk(tree):
-        if isinstance(n, gast.Name):
-            table = loads if isinstance(n.ctx, gast.Load) else stores
-            table[n.id] = table.get(n.id, 0) + 1
-    return loads, stores
-
-
-def _single_target(st):
-    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-            and isinstance(st.targets[0], gast.Name):
-        return st.targets[0].id
-    return None
 
 
 def _negated_name(expr):
@@ -236,24 +222,3 @@ def _negate(expr):
     if isinstance(expr, gast.Constant) and type(expr.value) in (int, float):
         return nodes.const(-expr.value)
     return gast.UnaryOp(op=gast.USub(), operand=expr)
-
-
-def _unchanged(stmts, d, k, names):
-    """Does nothing strictly between statements d and k change `names`?"""
-    for st in stmts[d + 1:k]:
-        if isinstance(st, (gast.If, gast.For, gast.While)) or _effects(st) & names:
-            return False
-    return True
-
-
-def _effects(st):
-    """Names whose value `st` may change: what it binds, and what a call other than a
-    NumPy/math function may write into (`add_at(g, ..., True)`, `restore_item(x, ...)`)."""
-    out = set()
-    for n in nodes.walk(st):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-            out.add(n.id)
-        elif isinstance(n, gast.Call) and not (isinstance(n.func, gast.Attribute)
-                                               and _pure(n)):
-            out |= _loads(n)
-    return out

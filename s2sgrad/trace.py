@@ -133,7 +133,7 @@ class Trace:
     scalars: set = field(default_factory=set)
     shape_class: dict = field(default_factory=dict)   # see `shape_classes`
     structural_class: dict = field(default_factory=dict)  # the same, sizes aside
-    known_shapes: dict = field(default_factory=dict)      # {name: symbolic shape}
+    known_shapes: dict = field(default_factory=dict)      # {name: shape}, infer_scalars
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
     invariant: set = field(default_factory=set)
@@ -1053,9 +1053,7 @@ def _merge_known_shapes(trace, cls):
     (parameters first, then in order)."""
     if not trace.array_shapes:
         return cls
-    from .shapes import infer_shapes
-    known = infer_shapes(trace, trace.array_shapes)
-    trace.known_shapes = known
+    known = trace.known_shapes        # (inferred with the scalars, `infer_scalars`)
     parent = {}
 
     def find(x):
@@ -1237,8 +1235,8 @@ def infer_scalars(trace, scalar_params):
         if not trace.array_shapes:
             return found
         from .shapes import infer_shapes
-        more = {n for n, dims in infer_shapes(trace, trace.array_shapes, found).items()
-                if dims == ()} - found
+        trace.known_shapes = infer_shapes(trace, trace.array_shapes, found)
+        more = {n for n, dims in trace.known_shapes.items() if dims == ()} - found
         if more <= zero_d:
             return found
         zero_d |= more
