@@ -167,7 +167,9 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     if optimize:
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
         arrays = set(tr.array_params) | {n for n, dims in tr.known_shapes.items() if dims}
-        fdef = optimize_function(fdef, arrays - tr.maybe_container, tr.scalars)
+        shapes = {n: d for n, d in tr.known_shapes.items() if n not in tr.maybe_container}
+        fdef = optimize_function(fdef, arrays - tr.maybe_container, tr.scalars | {adj.seed},
+                                 shapes)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr)
     if optimize and scalar_output:

@@ -92,10 +92,11 @@ def fold_template(expr):
     return _Fold().visit(expr)
 
 
-def optimize_function(fdef, arrays=frozenset(), numbers=frozenset()):
+def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None):
     """The optimizer's entry: runs the passes over one generated function. `arrays`
     and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
-    (see `index_adjoints`, `spell_out_helpers`)."""
+    (see `index_adjoints`, `spell_out_helpers`); `shapes`: {name: dims} of the trace's
+    names of known shape (see `spell_out_shapes`)."""
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
@@ -103,7 +104,7 @@ def optimize_function(fdef, arrays=frozenset(), numbers=frozenset()):
     fdef.body = propagate_copies(fdef.body, changed)
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
-    from .optimize_kinds import index_adjoints, spell_out_helpers
+    from .optimize_kinds import index_adjoints, spell_out_helpers, spell_out_shapes
     from .optimize_signs import fold_negations
     fold_negations(fdef)
     fdef.body = accumulate_in_place(fdef.body)
@@ -111,6 +112,8 @@ def optimize_function(fdef, arrays=frozenset(), numbers=frozenset()):
         fdef.body = index_adjoints(fdef.body, arrays)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
+    if shapes:
+        spell_out_shapes(fdef, shapes, numbers)
     batch_saves(fdef)
     fill_blocks(fdef.body)
     return fdef

@@ -105,3 +105,264 @@ def _int_literal(node):
 
 def _is_none(node):
     return isinstance(node, gast.Constant) and node.value is None
+
+
+# ------------------------------------------------------------ shapes of the adjoints
+
+_UFUNCS = {
+    "abs", "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "cbrt", "clip", "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "fabs",
+    "hypot", "log", "log10", "log1p", "log2", "logaddexp", "maximum", "minimum", "negative",
+    "rad2deg", "reciprocal", "sign", "sin", "sinc", "sinh", "sqrt", "square", "tan", "tanh",
+    "where"}
+_ARITHMETIC = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+_NONE = object()             # no binding seen yet (the start of the fixpoint)
+
+
+def code_shapes(fdef, known, numbers=()):
+    """{name: dims} for the names of a generated function whose value has those
+    (symbolic) dims whenever it is read, `()` for a number: the shapes of the adjoints.
+
+    `known`: the trace's names of known shape (`trace.known_shapes`, arrays only where
+    they cannot be containers), which hold for every binding of those names (a pop from
+    a loop's stack restores a value of the same shape). Every other name gets the join
+    of what its bindings compute (`x = e`, `x += e`), starting from no binding at all
+    (so loop-carried adjoints get a shape when every step keeps it); a name bound any
+    other way has none. Expressions: numbers, names, arithmetic and NumPy's ufuncs
+    (broadcasting), `@`, `.T`, and the helpers `spell_out_shapes` rewrites, evaluated
+    as what they are rewritten to (or, for `unreduce`, as what they return)."""
+    from collections import Counter
+    shapes = dict(known)
+    shapes.update({n: () for n in numbers})
+    bindings, stores = [], Counter()
+    for node in nodes.walk(fdef):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            bindings.append((node.targets[0].id, node.value))
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name) \
+                and isinstance(node.op, _ARITHMETIC):
+            t = node.target
+            bindings.append((t.id, gast.BinOp(left=nodes.name(t.id), op=node.op,
+                                              right=node.value)))
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            stores[node.id] += 1
+        elif isinstance(node, gast.arguments):
+            stores.update(a.id for a in node.args)
+    simple = Counter(t for t, _ in bindings)
+    # bound another way too (a for target, tuple unpacking, a parameter): no shape
+    opaque = {n for n, c in stores.items() if c > simple[n]} - set(shapes)
+    bindings = [(t, v) for t, v in bindings if t not in shapes and t not in opaque]
+    pending = {t for t, _ in bindings}
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for target, value in bindings:
+                new = _shape(value, shapes, pending)
+                if new is _NONE:
+                    continue
+                old = shapes.get(target, _NONE)
+                if old is _NONE:
+                    shapes[target] = new
+                    changed = True
+                elif old is not None and old != new:
+                    shapes[target] = None
+                    changed = True
+        # a binding that still reads names with no value: its target has no known shape
+        # (and what was derived from the target's other bindings is redone)
+        stuck = {t for t, v in bindings if _shape(v, shapes, pending) is _NONE
+                 and shapes.get(t) is not None}
+        if not stuck:
+            break
+        shapes.update(dict.fromkeys(stuck))
+    return {n: d for n, d in shapes.items() if d is not None and n not in opaque}
+
+
+def _shape(e, shapes, pending=frozenset()):
+    """The dims of expression e (None: unknown; _NONE: reads a name with no binding
+    evaluated yet)."""
+    from .shapes import broadcast, matmul_shape
+
+    def all_of(parts):
+        dims = [_shape(p, shapes, pending) for p in parts]
+        if any(d is _NONE for d in dims):
+            return _NONE
+        return None if any(d is None for d in dims) else dims
+
+    if isinstance(e, gast.Constant):
+        return () if type(e.value) in (int, float) else None
+    if isinstance(e, gast.Name):
+        return shapes.get(e.id, _NONE if e.id in pending else None)
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, (gast.USub, gast.UAdd)):
+        return _shape(e.operand, shapes, pending)
+    if isinstance(e, gast.BinOp) and isinstance(e.op, _ARITHMETIC + (gast.MatMult,)):
+        dims = all_of([e.left, e.right])
+        if dims is None or dims is _NONE:
+            return dims
+        if isinstance(e.op, gast.MatMult):
+            return matmul_shape(*dims)
+        return broadcast(dims)
+    if isinstance(e, gast.Attribute) and e.attr == "T":
+        dims = _shape(e.value, shapes, pending)
+        return dims if dims is None or dims is _NONE else tuple(reversed(dims))
+    if isinstance(e, gast.Attribute) and e.attr == "size":
+        dims = _shape(e.value, shapes, pending)
+        return dims if dims is None or dims is _NONE else ()
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) \
+            and nodes.is_name(e.func.value, "np") and e.func.attr in ("sum", "mean") \
+            and len(e.args) == 1:
+        return _reduction_shape(e, shapes, pending)
+    if isinstance(e, gast.Call) and not e.keywords:
+        f = e.func
+        if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
+                and f.attr in _UFUNCS and e.args:
+            dims = all_of(e.args)
+            return dims if dims is None or dims is _NONE else broadcast(dims)
+        if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
+                and f.attr == "zeros_like" and len(e.args) == 1:
+            return _shape(e.args[0], shapes, pending)
+        if isinstance(f, gast.Name) and f.id in _SPELLED:
+            dims = all_of([a for a in e.args if not isinstance(a, gast.Constant)])
+            if dims is not None and dims is not _NONE:
+                dims = iter(dims)      # (constants are options: axis, keepdims)
+                dims = [() if isinstance(a, gast.Constant) else next(dims) for a in e.args]
+            if dims is None or dims is _NONE:
+                return dims
+            spelled = _SPELLED[f.id](e.args, dims)
+            return None if spelled is None else spelled[1]
+    return None
+
+
+def _reduction_shape(e, shapes, pending):
+    """np.sum(x, axis=k, keepdims=b) with constant options."""
+    from .shapes import reduced
+    options = {k.arg: k.value for k in e.keywords}
+    if set(options) - {"axis", "keepdims"} or not all(
+            isinstance(v, gast.Constant) or (isinstance(v, gast.Tuple) and all(
+                isinstance(x, gast.Constant) for x in v.elts)) for v in options.values()):
+        return None
+    dims = _shape(e.args[0], shapes, pending)
+    if dims is None or dims is _NONE:
+        return dims
+    axis = options.get("axis", nodes.const(None))
+    axis = tuple(x.value for x in axis.elts) if isinstance(axis, gast.Tuple) else axis.value
+    keep = options.get("keepdims", nodes.const(False)).value
+    if axis is not None and not all(type(a) is int for a in
+                                    (axis if isinstance(axis, tuple) else (axis,))):
+        return None
+    return reduced(dims, axis, bool(keep))
+
+
+# Each helper's spelled-out form for argument dims it settles: (expression, its dims),
+# else None. `g` of the full shape the rule expects (never the zero 0.0, a number).
+
+def _matmul_left(args, dims):
+    """a_bar of y = a @ b: g @ b.T (matrices), b @ g (vector @ matrix),
+    np.outer(g, b) (matrix @ vector)."""
+    g, b, a = args
+    gd, bd, ad = dims
+    if _matmul_dims(ad, bd) != gd:
+        return None
+    if len(ad) == 2 and len(bd) == 2:
+        return gast.BinOp(left=g, op=gast.MatMult(), right=nodes.attribute(b, "T")), ad
+    if len(ad) == 1 and len(bd) == 2:
+        return gast.BinOp(left=b, op=gast.MatMult(), right=g), ad
+    if len(ad) == 2 and len(bd) == 1:
+        return nodes.call(nodes.attribute(nodes.name("np"), "outer"), [g, b]), ad
+    return None
+
+
+def _matmul_right(args, dims):
+    """b_bar of y = a @ b: a.T @ g (a a matrix), np.outer(a, g) (vector @ matrix)."""
+    g, a, b = args
+    gd, ad, bd = dims
+    if _matmul_dims(ad, bd) != gd:
+        return None
+    if len(ad) == 2 and len(bd) in (1, 2):
+        return gast.BinOp(left=nodes.attribute(a, "T"), op=gast.MatMult(), right=g), bd
+    if len(ad) == 1 and len(bd) == 2:
+        return nodes.call(nodes.attribute(nodes.name("np"), "outer"), [a, g]), bd
+    return None
+
+
+def _unbroadcast(args, dims):
+    """g summed over the axes x was broadcast along: np.sum(g, axis=0) for leading axes,
+    np.sum(g, axis=k, keepdims=True) for x's axes of length 1; g itself if none."""
+    from .shapes import broadcast
+    g, x = args
+    gd, xd = dims
+    if not gd or broadcast([gd, xd]) != gd:
+        return None
+    extra = len(gd) - len(xd)
+    ones = tuple(k for k, n in enumerate(xd) if n == 1 and gd[extra + k] != 1)
+    if extra and ones:
+        return None
+    np_sum = nodes.attribute(nodes.name("np"), "sum")
+    if extra:
+        return nodes.call(np_sum, [g], {"axis": _axes(range(extra))}), xd
+    if ones:
+        return nodes.call(np_sum, [g], {"axis": _axes(ones),
+                                         "keepdims": nodes.const(True)}), xd
+    return g, xd
+
+
+def _unreduce(args, dims):
+    """The adjoint of a reduction of x over `axis`, given one of the reduced shape, has
+    x's shape (the helper stays: a broadcast view). extremum_grad(g, y, x, axis,
+    keepdims) likewise."""
+    from .shapes import reduced
+    if len(args) < 4:
+        return None
+    g, x, axis, keep = args[0], args[-3], args[-2], args[-1]
+    gd, xd = dims[0], dims[-3]
+    if not xd or not isinstance(axis, gast.Constant) or not isinstance(keep, gast.Constant):
+        return None
+    want = reduced(xd, axis.value, bool(keep.value))
+    if not gd or want != gd:
+        return None
+    return None, xd
+
+
+_SPELLED = {"matmul_left": _matmul_left, "matmul_right": _matmul_right,
+            "unbroadcast": _unbroadcast, "unreduce": _unreduce, "extremum_grad": _unreduce}
+
+
+def _matmul_dims(a, b):
+    from .shapes import matmul_shape
+    if len(a) > 2 or len(b) > 2 or not a or not b:
+        return None
+    return matmul_shape(a, b)
+
+
+def _axes(axes):
+    axes = list(axes)
+    if len(axes) == 1:
+        return nodes.const(axes[0])
+    return nodes.tuple_([nodes.const(k) for k in axes])
+
+
+def spell_out_shapes(fdef, known, numbers=()):
+    """Helpers whose every case the shapes settle (`code_shapes`), written as NumPy:
+
+        h_bar = matmul_left(v11_bar, Wh, h)      →   h_bar = v11_bar @ Wh.T
+        Wh_bar += matmul_right(v11_bar, h, Wh)   →   Wh_bar += h.T @ v11_bar
+        b_bar += unbroadcast(v11_bar, b)         →   b_bar += np.sum(v11_bar, axis=0)
+
+    Only where the adjoint has the full shape of the operation's result (an array, not
+    the zero 0.0) and the operands are vectors or matrices."""
+    shapes = code_shapes(fdef, known, numbers)
+
+    class Spell(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            f = node.func
+            if node.keywords or not isinstance(f, gast.Name) or f.id not in _SPELLED:
+                return node
+            dims = [() if isinstance(a, gast.Constant) else _shape(a, shapes)
+                    for a in node.args]
+            if any(d is None or d is _NONE for d in dims):
+                return node
+            spelled = _SPELLED[f.id](node.args, dims)
+            return node if spelled is None or spelled[0] is None else spelled[0]
+    Spell().visit(fdef)
+    return fdef
