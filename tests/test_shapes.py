@@ -191,3 +191,102 @@ def test_a_recurrent_state_keeps_its_shape_through_the_loop():
     assert "matmul_left" not in src and "matmul_right" not in src, src
     assert "ShapeOf" not in src
     assert_grad_matches(rnn, Wx, Wh, b, xs, wrt=(0, 1, 2))
+
+
+# ----------------------------------------------------------------------------
+# shapes of the adjoints in the generated code (`optimize_kinds.spell_out_shapes`):
+# where they settle every case of a helper, the helper is written as NumPy
+
+
+def vector_times_matrix(v, M, u):
+    return np.sum(np.tanh(v @ M) * u)
+
+
+def matrix_times_vector(M, v):
+    return np.sum(np.sin(M @ v))
+
+
+def matrix_times_matrix(A, B, c):
+    return np.sum(np.tanh(A @ B + c) ** 2)
+
+
+def test_products_of_vectors_and_matrices_are_written_as_by_hand():
+    v, M, u = R.normal(size=3), R.normal(size=(3, 4)), R.normal(size=4)
+    g = s2sgrad.grad(vector_times_matrix, wrt=(0, 1))
+    g(v, M, u)
+    assert "v_bar = M @ v1_bar" in g.source and "np.outer(v, v1_bar)" in g.source, g.source
+    assert_grad_matches(vector_times_matrix, v, M, u, wrt=(0, 1))
+
+    M2, w = R.normal(size=(4, 3)), R.normal(size=3)
+    g = s2sgrad.grad(matrix_times_vector, wrt=(0, 1))
+    g(M2, w)
+    assert "np.outer(v1_bar, v)" in g.source and "v_bar = M.T @ v1_bar" in g.source, g.source
+    assert_grad_matches(matrix_times_vector, M2, w, wrt=(0, 1))
+
+    A, B = R.normal(size=(5, 3)), R.normal(size=(3, 4))
+    for c in (R.normal(size=4), R.normal(size=(1, 4)), R.normal(size=(5, 1)), 0.5):
+        g = s2sgrad.grad(matrix_times_matrix, wrt=(0, 1, 2))
+        g(A, B, c)
+        src = g.source
+        assert "matmul_left" not in src and "matmul_right" not in src, src
+        assert "unbroadcast" not in src, src
+        assert_grad_matches(matrix_times_matrix, A, B, c, wrt=(0, 1, 2))
+
+
+def batched(A, B):
+    return np.sum(np.tanh(A @ B))
+
+
+def leading_and_ones(x, b):
+    return np.sum(np.sin(x * b))
+
+
+def test_the_helpers_stay_where_the_shapes_leave_cases_open():
+    # a batch of matrices: the helper handles the broadcast batch dimensions
+    A, B = R.normal(size=(2, 3, 4)), R.normal(size=(4, 5))
+    g = s2sgrad.grad(batched, wrt=(0, 1))
+    g(A, B)
+    assert "matmul_left(" in g.source and "matmul_right(" in g.source, g.source
+    assert_grad_matches(batched, A, B, wrt=(0, 1))
+    # b (1, 4) against x (2, 3, 4): a leading axis and an axis of length 1 to sum
+    x, b = R.normal(size=(2, 3, 4)), R.normal(size=(1, 4))
+    g = s2sgrad.grad(leading_and_ones, wrt=(0, 1))
+    g(x, b)
+    assert "unbroadcast(" in g.source, g.source
+    assert_grad_matches(leading_and_ones, x, b, wrt=(0, 1))
+
+
+def product_used_in_one_branch(A, B, c):
+    M = A @ B
+    out = np.sum(c * c)
+    if np.sum(c) > 0.0:
+        out = out + np.sum(np.tanh(M))
+    return out
+
+
+def loop_changes_the_adjoints_shape(A, v, n):
+    total = 0.0
+    y = v
+    for i in range(n):
+        y = np.sum(A * y, axis=1) if i % 2 == 0 else np.sum(A * y, axis=0)
+        total = total + np.sum(y)
+    return total
+
+
+def test_an_adjoint_that_may_be_the_zero_keeps_the_helper():
+    # M's adjoint is 0.0 when the branch is not taken: `0.0 @ B.T` would be an error
+    A, B = R.normal(size=(3, 4)), R.normal(size=(4, 2))
+    g = s2sgrad.grad(product_used_in_one_branch, wrt=(0, 1))
+    for c in (np.array([1.0, 2.0]), np.array([-1.0, -2.0])):
+        got = g(A, B, c)
+        assert "matmul_left(" in g.source, g.source
+        assert_grad_matches(product_used_in_one_branch, A, B, c, wrt=(0, 1))
+        if c[0] < 0:
+            assert np.all(got[0] == 0.0) and np.all(got[1] == 0.0)
+
+
+def test_adjoints_whose_shape_changes_between_steps_are_not_spelled_out():
+    A = R.normal(size=(3, 3))
+    v = R.normal(size=3)
+    for n in (1, 2, 3):
+        assert_grad_matches(loop_changes_the_adjoints_shape, A, v, n, wrt=(0, 1))
