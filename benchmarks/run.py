@@ -823,8 +823,7 @@ def report(results, machine, settings, peer_versions):
            "hand-written gradient and autograd; JAX and PyTorch each in another, beside the "
            "forward pass and the hand-written gradient timed again, their ratios taken "
            "to that (the time columns show each figure from its own process). ")
-        + f"All gradients are float64 and were checked against the hand-written gradient "
-        f"All gradients are float64 and were checked against the hand-written gradient "
+        + "All gradients are float64 and were checked against the hand-written gradient "
         f"(max rel. error < {GRAD_TOL:g}) before timing.")
     return "\n".join(lines)
 

@@ -370,22 +370,16 @@ class GradientFunction:
         if self.bound_to:
             args = self.bound_to + args
         kinds = kinds_of(args)
-        compiled = self._by_kinds.get(kinds)
-        if compiled is None or not compiled.is_current():
-            compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                      compile_kinds(kinds))
-            if len(self._by_kinds) >= _KINDS_KEPT:
-                self._by_kinds.clear()          # many sizes: the compile cache has them
-            self._by_kinds[kinds] = compiled
+        entry = self._by_kinds.get(kinds)
+        if entry is None or not _is_current(entry[0]):
+            entry = self._entry(kinds)
+        compiled, fn, plain, arrays, others = entry
         self._compiled = compiled
-        plain = compiled.scalar_output and not self.with_value
-        fn = compiled.grad_fn if plain else compiled.value_grad_fn
-        for i in self.wrt:
-            if i < len(args):
-                x = args[i]
-                if type(x) is not float and not (type(x) is np.ndarray
-                                                 and x.dtype.kind == "f"):
-                    _check_wrt_arg(x, i - len(self.bound_to), self.original)
+        for i in arrays:                    # arrays of a dtype but float
+            if args[i].dtype.kind != "f":
+                _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
+        for i in others:
+            _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
         if plain:
             grads = fn(*args, **kwargs)
             return _distinct(grads) if self.is_tuple else grads
@@ -400,6 +394,23 @@ class GradientFunction:
         if self.with_value:
             return value, grads
         return grads
+
+    def _entry(self, kinds):
+        """What a call with arguments of these kinds runs: (compiled, the function,
+        whether it returns the gradients alone, the wrt arguments to check: arrays
+        (their dtype), other values). Numbers need no check."""
+        compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
+                                  compile_kinds(kinds))
+        plain = compiled.scalar_output and not self.with_value
+        fn = compiled.grad_fn if plain else compiled.value_grad_fn
+        present = [i for i in self.wrt if i < len(kinds)]
+        arrays = tuple(i for i in present if type(kinds[i]) is tuple)
+        others = tuple(i for i in present if kinds[i] == OTHER)
+        entry = (compiled, fn, plain, arrays, others)
+        if len(self._by_kinds) >= _KINDS_KEPT:
+            self._by_kinds.clear()          # many sizes: the compile cache has them
+        self._by_kinds[kinds] = entry
+        return entry
 
     def __reduce__(self):
         return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value))
