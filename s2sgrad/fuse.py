@@ -32,7 +32,7 @@ import gast
 
 from . import nodes
 from .optimize import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
-                       _stack_op, _stores, _stores_all)
+                       _single_target, _stack_op, _stores, _stores_all)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -115,13 +115,20 @@ def _fuse(body, f, b, numbers=frozenset()):
         if k not in (f, b) and _loads(st) & private:
             return None
     hoisted, inside = _hoist(recompute, computed | {target})
+    back = [nodes.clone(st) for st in back]
+    back, zeros, sunk = _sink_hoisted_adjoints(
+        back, {_removable_forward(st) for st in hoisted},
+        _stores_all(inside + back) | {target})
     if hoisted and not _runs(fwd):
         hoisted = [nodes.if_(nodes.clone(fwd.iter), hoisted)]
+        if sunk:
+            sunk = [nodes.if_(nodes.clone(fwd.iter), sunk)]
+    hoisted += zeros
     inside = _fold_temporaries(inside, inside + back, lambda n: _TEMP.match(n)
                                and n in numbers)
     back = _fold_temporaries(back, inside + back, lambda n: n.endswith("_bar")
                              and n[:-4] in numbers)
-    # in the backward loop's order: the sums come out as value_and_grad_f's, bit for bit
+    # in the backward loop's order
     loop = nodes.for_(target, nodes.clone(bwd.iter), [
         nodes.comment("forward step, recomputed (steps are independent)")]
         + inside + [nodes.comment("its adjoint")] + back)
@@ -137,7 +144,7 @@ def _fuse(body, f, b, numbers=frozenset()):
         if k == f or k in inits:
             continue
         if k == b:
-            out += hoisted + [loop]
+            out += hoisted + [loop] + sunk
         else:
             out.append(st)
     return out
@@ -315,6 +322,119 @@ def _hoist(recompute, varying):
             out.append(st)
             varying.discard(name)
     return [nodes.clone(st) for st in out], [nodes.clone(st) for st in inside]
+
+
+def _sink_hoisted_adjoints(back, hoisted, varying):
+    """The adjoint of a value hoisted out of the loop (`e = math.exp(x2)`) runs once
+    after it, on the sum of what the steps gave:
+
+        for i in ...:                          e_bar = 0.0
+            e_bar = -v6_bar                    for i in ...:
+            e_bar = e_bar - v5_bar     →           e_bar = e_bar - v6_bar
+            x2_bar += e_bar * e                    e_bar = e_bar - v5_bar
+                                               x2_bar += e_bar * e
+
+    which is right because an adjoint rule is linear in its output's adjoint:
+    Σᵢ ēᵢ·e = (Σᵢ ēᵢ)·e. Moved: statements that read one hoisted value's adjoint, as
+    a factor, and otherwise only what the loop leaves fixed, and add into an adjoint
+    (or define the adjoint of another hoisted value). Only if every read of such an
+    adjoint moves, each of them is defined afresh in every step (not carried), and
+    the sums the moved statements add into are only added to in the loop. The sums
+    then add in another order (differences in the last bits). Returns (the step's
+    statements, the zeros to put before the loop, the statements after it)."""
+    bars = {n + "_bar" for n in hoisted if n}
+    code = [st for st in back if not _is_comment(st)]
+
+    def movable(st):
+        acc = _accumulation(st)
+        if acc is not None and len(acc[1]) == 1 and not (      # (not add_at)
+                isinstance(st, gast.Assign) and isinstance(st.value, gast.Call)):
+            target, term = acc[0], acc[1][0]
+        elif isinstance(st, gast.Assign) and _single_target(st) in bars:
+            target, term = _single_target(st), st.value
+        else:
+            return None
+        reads = _loads(term)
+        factor = reads & bars
+        if len(factor) != 1 or target in reads:
+            return None
+        m = factor.pop()
+        if (reads - {m} - hoisted) & varying or not _linear_in(term, m):
+            return None
+        return m, target
+
+    moved = {id(st): movable(st) for st in code}
+    moved = {k: v for k, v in moved.items() if v is not None}
+    if not moved:
+        return back, [], []
+    stay = [st for st in code if id(st) not in moved]
+    factors = {m for m, _ in moved.values()}
+    targets = {t for _, t in moved.values()}
+    for st in stay:
+        # what the moved statements read or add into: only added to in the step
+        for t in _loads(st) & (factors | targets):
+            acc = _accumulation(st)
+            if acc is None or acc[0] != t or any(t in _loads(e) for e in acc[1]):
+                return back, [], []
+    defined_after = {_single_target(st) for st in code if id(st) in moved
+                     and _accumulation(st) is None}
+    if defined_after & _stores_all(stay):
+        return back, [], []
+    zeros = []
+    for m in sorted(factors - defined_after):
+        first = next((st for st in stay if m in _loads(st) | _stores(st)), None)
+        if first is None or _single_target(first) != m or m in _loads(first.value):
+            return back, [], []             # carried from step to step, or never set
+    for m in sorted(factors - defined_after):
+        first = next(st for st in stay if m in _stores(st))
+        v = first.value
+        if isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
+            first.value = gast.BinOp(left=nodes.name(m), op=gast.Sub(), right=v.operand)
+        else:
+            first.value = gast.BinOp(left=nodes.name(m), op=gast.Add(), right=v)
+        zeros.append(nodes.assign(m, nodes.const(0.0)))
+    # comments go with their block: after the loop when all its statements move
+    step, after, pending = [], [], []
+    for st in back + [None]:
+        if st is None or _is_comment(st):
+            block = pending
+            if block and all(id(x) in moved for x in block[1:] if not _is_comment(x)) \
+                    and any(not _is_comment(x) for x in block[1:]):
+                after += block
+            else:
+                for x in block:
+                    (after if id(x) in moved else step).append(x)
+            pending = [st]
+        else:
+            pending.append(st)
+    return step, zeros, after
+
+
+def _linear_in(e, name):
+    """Is expression e a product (or quotient) with `name` as one factor?"""
+    if nodes.is_name(e, name):
+        return True
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+        return _linear_in(e.operand, name)
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Mult):
+        return (_linear_in(e.left, name) and name not in _loads(e.right)) or \
+            (_linear_in(e.right, name) and name not in _loads(e.left))
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Div):
+        return _linear_in(e.left, name) and name not in _loads(e.right)
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.MatMult):
+        return (_linear_in(e.left, name) and name not in _loads(e.right)) or \
+            (_linear_in(e.right, name) and name not in _loads(e.left))
+    if isinstance(e, gast.Call) and e.args and (
+            isinstance(e.func, gast.Name) and e.func.id in _LINEAR_HELPERS
+            or isinstance(e.func, gast.Attribute) and nodes.is_name(e.func.value, "np")
+            and e.func.attr == "sum"):
+        rest = e.args[1:] + [k.value for k in e.keywords]
+        return _linear_in(e.args[0], name) and not any(name in _loads(a) for a in rest)
+    return False
+
+
+# runtime helpers linear in their first argument (an adjoint), the others fixed
+_LINEAR_HELPERS = {"unbroadcast", "unreduce", "matmul_left", "matmul_right"}
 
 
 def _runs(loop):

@@ -323,7 +323,9 @@ def test_inputs_are_never_mutated(case):
     assert_deep_equal(before, args)
     # an earlier result is not overwritten by a later call
     assert_deep_equal(first_copy, first, "first result")
-    assert_close(first, second, rtol=0, atol=0)
+    # (grad_f's fused loops add the adjoints of values fixed for the loop once, after
+    # it: the same sums in another order, so the last bits may differ)
+    assert_close(first, second, rtol=1e-13, atol=1e-15)
     assert_close(value, f(*copy.deepcopy(before)), rtol=1e-12, atol=0, where="value")
     assert_close(first, fd_grad(f, copy.deepcopy(before), wrt))
     # no returned gradient is (a view of) an input
