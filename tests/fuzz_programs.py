@@ -348,7 +348,7 @@ class Gen:
         """An update of a loop-carried name (one of `outer`) that stays bounded."""
         name = self.choice(sorted(n for n in outer if n in env))
         t = env[name]
-        form = self.choice(["decay", "decay", "squash", "add"])
+        form = self.choice(["decay", "decay", "squash", "add", "sum"])
         e = self.expr(t, env, self.choice([1, 2]), ints)
         if form == "decay":
             rhs = "{} * {} + {}".format(name, self.choice(["0.9", "0.5", "-0.7"]),
@@ -356,8 +356,20 @@ class Gen:
                                          self.choice(["math.sin({})", "np.sin({})"])).format(e))
         elif form == "squash":
             rhs = ("np.tanh({})" if t != SCALAR else "math.tanh({})").format(e)
-        else:
+        elif form == "add":
             rhs = "{} + {} * np.tanh({})".format(name, self.const(), e)
+        else:
+            # a sum whose terms have a factor fixed for the loop (hoisted when the loop
+            # is fused, its adjoint applied once after the loop)
+            # and a step term that does not read the sum (steps independent: fused)
+            others = {n: s for n, s in env.items() if n != name}
+            try:
+                step = self.expr(t, others, 1, ints)
+                fixed = self.expr(t, {n: s for n, s in outer.items() if n != name}, 1, ())
+            except AssertionError:            # no way to that shape without the sum
+                step, fixed = e, self.expr(t, outer, 1, ())
+            rhs = "{} + np.tanh({}) * np.sin({} * {})".format(
+                name, fixed, self.const(), _p(step))
         return name, rhs
 
     def stmt_for(self, env, ints, nest, out):

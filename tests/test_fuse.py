@@ -10,13 +10,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import s2sgrad
 
 try:
     from .numeric import assert_grad_matches
+    from .fuzz_programs import load_module
 except ImportError:
     from numeric import assert_grad_matches
+    from fuzz_programs import load_module
 
 FUSED = "forward step, recomputed"
 
@@ -294,3 +297,37 @@ def hoisted_read_by_a_step(x1, x2, n):
 def test_hoisted_adjoints_stay_right_where_they_cannot_move():
     for n in (0, 1, 4):
         assert_grad_matches(hoisted_read_by_a_step, 0.8, 0.6, n, wrt=(0, 1))
+
+
+# ------------------------------------------------ fused loops drawn at random
+
+FIXED = ["math.exp(x2)", "x1 * x2", "math.sin(x2) + x1", "math.tanh(x1 * x2)", "x2 * x2"]
+DERIVED = ["{} * x1", "math.cos({})", "{} / (1.0 + x2 * x2)", "({}) ** 2"]
+STEP = ["math.sin(x1 * i)", "(x2 + 0.1 * i) / (1.0 + x1 * x1)", "math.cos(0.3 * i) * x2",
+        "x1 * i"]
+COMBINE = ["{f} * {s}", "{f} * {s} + {g}", "math.sin({f} + {s})", "{g} * {s} - {f}"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(FIXED), st.sampled_from(DERIVED), st.sampled_from(STEP),
+       st.sampled_from(COMBINE), st.integers(0, 4), st.booleans())
+def test_random_fused_loops_match_finite_differences(tmp_path_factory, fixed, derived,
+                                                     step, combine, n, augmented):
+    update = "loss += {}" if augmented else "loss = loss + {}"
+    source = "\n".join([
+        "import math", "", "",
+        "def f(x1, x2, n):",
+        "    loss = 0.0",
+        "    for i in range(n):",
+        "        e = " + fixed,
+        "        g = " + derived.format("e"),
+        "        s = " + step,
+        "        " + update.format(combine.format(f="e", g="g", s="s")),
+        "    return loss", ""])
+    path = tmp_path_factory.mktemp("fused") / "drawn.py"
+    path.write_text(source)
+    mod = load_module(str(path), "drawn_fused")
+    assert_grad_matches(mod.f, 0.6, 0.4, n, wrt=(0, 1))
+    got = s2sgrad.grad(mod.f, wrt=(0, 1))(0.6, 0.4, n)
+    _, other = s2sgrad.value_and_grad(mod.f, wrt=(0, 1))(0.6, 0.4, n)
+    np.testing.assert_allclose(got, other, rtol=1e-13, atol=1e-15)
