@@ -13,7 +13,8 @@ with the hand-written gradient, the forward pass and autograd in one, JAX and Py
 each in another beside the forward pass and the hand-written gradient again
 (`run_worker`).  In a process the implementations are timed round-robin: one sample of
 each, in a fresh random order every round.  A sample repeats the call enough times to
-last at least ~2 ms; the figure reported is the median over the samples (30 or more).
+last at least ~2 ms; the figure reported is the median over the samples (60: 12 rounds
+in each of 5 processes with layouts of their own, see `run_worker`).
 Before each round a few blocks of random size are allocated and kept for the round, so
 that the arrays land elsewhere each time (`layout_padding`; `--fixed-layout` turns it
 off).  Every gradient is checked against the hand-written one before it is timed: a
@@ -249,13 +250,16 @@ def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
         del padding
         if r % 10 == 9:
             gc.collect()
-    out = {}
-    for k in names:
-        ts = sorted(times[k])
-        q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
-        out[k] = dict(median_s=statistics.median(ts), min_s=ts[0], q1_s=q[0], q3_s=q[2],
-                      samples=len(ts), inner=inner[k])
-    return out
+    return {k: dict(summary(times[k]), inner=inner[k]) for k in names}
+
+
+def summary(times):
+    """Median, min, quartiles and the samples themselves (kept, so that samples from
+    several processes can be pooled)."""
+    ts = sorted(times)
+    q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
+    return dict(median_s=statistics.median(ts), min_s=ts[0], q1_s=q[0], q3_s=q[2],
+                samples=len(ts), times_s=list(times))
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +404,12 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
     for k, s in stats.items():
         rec[k].update(s)
 
-    # derived figures
+    return {"title": w.title, "description": w.description, "impls": rec,
+            "derived": derived_figures(rec)}
+
+
+def derived_figures(rec):
+    """Ratios of medians, the transform time and the wrapper's overhead."""
     med = {k: rec[k].get("median_s") for k in IMPLS}
     derived = {}
     if med["forward"]:
@@ -417,7 +426,7 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
         derived["s2sgrad_call_overhead_s"] = med["s2sgrad"] - med["s2sgrad.direct"]
     if med["jax.jit"] and "first_call_s" in rec["jax.jit"]:
         derived["jax_jit_compile_s"] = rec["jax.jit"]["first_call_s"] - med["jax.jit"]
-    return {"title": w.title, "description": w.description, "impls": rec, "derived": derived}
+    return derived
 
 
 # ---------------------------------------------------------------------------
@@ -813,8 +822,12 @@ def report(results, machine, settings, peer_versions):
         + (f" Peers: {vers}." if vers else "")
         + (f" Not installed or not run: {', '.join(absent)}." if absent else ""))
     lines.append(
-        f"Each figure is the median of {settings['samples']} samples taken round-robin across "
-        f"implementations, in a random order each round"
+        (f"Each figure is the median of {settings['samples']} samples"
+         if settings.get("processes", 1) == 1 else
+         f"Each figure is the median of {settings['samples'] * settings['processes']} samples "
+         f"({settings['samples']} rounds in each of {settings['processes']} processes, "
+         f"each process with its own layout seed)")
+        + " taken round-robin across implementations, in a random order each round"
         + (", the heap layout moved before each round (`layout_padding`)"
            if settings.get("layout_seed") is not None else "")
         + f"; a sample repeats the call for ≥ {settings['target_ms']:g} ms. "
@@ -849,26 +862,44 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     JSON."""
     import subprocess
 
-    def worker(peer_list, with_s2sgrad):
+    def worker(peer_list, with_s2sgrad, seed):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
-               "--samples", str(samples), "--target-ms", str(target_ms)]
+               "--samples", str(samples), "--target-ms", str(target_ms),
+               "--layout-seed", str(seed)]
         cmd += ["--peers", ",".join(peer_list)] if peer_list else ["--no-peers"]
         if not with_s2sgrad:
             cmd.append("--without-s2sgrad")
         for flag in ("no_pin", "default_malloc", "fixed_layout"):
             if getattr(opts, flag):
                 cmd.append("--" + flag.replace("_", "-"))
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        # the size of the environment shifts where the process's memory starts, and
+        # with it every array's placement: another random size for every process
+        import random
+        env = dict(os.environ, S2SGRAD_BENCH_LAYOUT="x" * random.Random(seed).randrange(4096))
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
         if done.returncode != 0:
             raise SystemExit(f"the worker for {name} failed (exit status {done.returncode})")
         return json.loads(done.stdout)
 
+    def pooled(peer_list, with_s2sgrad):
+        """The group timed in `opts.processes` processes, each with its own layout
+        seed; every figure from the samples of all of them together."""
+        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k)
+                for k in range(opts.processes)]
+        result = runs[0]
+        for impl, rec in result["impls"].items():
+            if "times_s" in rec:
+                times = [t for r in runs for t in r["impls"][impl].get("times_s", ())]
+                rec.update(summary(times), processes=len(runs))
+        result["derived"] = derived_figures(result["impls"])
+        return result
+
     groups = [[p for p in g if p in use_peers] for g in PROCESS_GROUPS]
-    result = worker(groups[0], True)
+    result = pooled(groups[0], True)
     for group in groups[1:]:
         if not group:
             continue
-        other = worker(group, False)
+        other = pooled(group, False)
         hand_there = other["impls"]["hand"].get("median_s")
         for p in group:
             result["impls"][p] = dict(other["impls"][p], hand_in_its_process_s=hand_there)
@@ -898,7 +929,7 @@ def main(argv=None):
                          "in README.md (default: the top-level README.md) with the tables")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     ap.add_argument("--no-modes", action="store_true", help="skip benchmarks/modes.py")
-    ap.add_argument("--samples", type=int, help="samples per implementation (default 30, quick 5)")
+    ap.add_argument("--samples", type=int, help="rounds per process (default 12, quick 5)")
     ap.add_argument("--target-ms", type=float, help="minimum duration of one sample (default 2, quick 0.5)")
     ap.add_argument("--no-peers", action="store_true", help="skip autograd, JAX and PyTorch")
     ap.add_argument("--peers", default=",".join(peers.PEERS),
@@ -910,11 +941,16 @@ def main(argv=None):
                     help="do not move the heap layout between rounds (see layout_padding)")
     ap.add_argument("--one-process", action="store_true",
                     help="time every workload in this process instead of one process each")
+    ap.add_argument("--processes", type=int, default=5,
+                    help="processes per workload and group, their samples pooled (default 5)")
+    ap.add_argument("--layout-seed", type=int, default=LAYOUT_SEED, help=argparse.SUPPRESS)
     ap.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     ap.add_argument("--without-s2sgrad", action="store_true", help=argparse.SUPPRESS)
     opts = ap.parse_args(argv)
 
-    samples = opts.samples or (5 if opts.quick else 30)
+    samples = opts.samples or (5 if opts.quick else 12)
+    if opts.quick:
+        opts.processes = 1
     target_ms = opts.target_ms or (0.5 if opts.quick else 2.0)
     only = [n.strip() for item in opts.only for n in item.split(",") if n.strip()]
     unknown = [n for n in only if n not in workloads.BY_NAME]
@@ -943,7 +979,7 @@ def main(argv=None):
         peer_versions[lib] = peers.version(lib) if reason is None else f"n/a: {reason}"
         log(f"{lib}: {peer_versions[lib]}")
 
-    layout_seed = None if opts.fixed_layout else LAYOUT_SEED
+    layout_seed = None if opts.fixed_layout else opts.layout_seed
     if opts.worker:
         w = workloads.BY_NAME[opts.worker]
         if opts.without_s2sgrad:
@@ -966,7 +1002,8 @@ def main(argv=None):
 
     settings = {"samples": samples, "target_ms": target_ms, "quick": opts.quick,
                 "grad_tol": GRAD_TOL, "one_process": opts.one_process,
-                "layout_seed": layout_seed}
+                "layout_seed": layout_seed,
+                "processes": 1 if opts.one_process else opts.processes}
     body = report(results, machine, settings, peer_versions)
     print(body)
 
