@@ -858,8 +858,10 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     and PyTorch keep thread pools and allocators of their own. The first process has
     s2sgrad and the NumPy-based peers; each other group of `PROCESS_GROUPS` gets one
     with the forward pass and the hand-written gradient, and its ratios are to the
-    hand-written gradient timed there. Progress goes to stderr; results come back as
-    JSON."""
+    hand-written gradient timed there. Each group runs in `opts.processes` processes,
+    each with an environment of another size and its own layout seed (see
+    benchmarks/README.md, *Heap layout*), and its figures come from their samples
+    pooled. Progress goes to stderr; results come back as JSON."""
     import subprocess
 
     def worker(peer_list, with_s2sgrad, seed):
