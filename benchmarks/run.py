@@ -615,7 +615,7 @@ def plot(results, path, machine, log):
                       linewidth=0.4)
         if k == "s2sgrad":
             for b_, v in zip(bars, ys):
-                ax.annotate(f"{v:.2g}×", (b_.get_x() + b_.get_width() / 2, v),
+                ax.annotate(f"{v:.2f}×", (b_.get_x() + b_.get_width() / 2, v),
                             ha="center", va="bottom", fontsize=7, xytext=(0, 1),
                             textcoords="offset points")
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
@@ -756,6 +756,13 @@ def table(header, rows):
     return "\n".join(out)
 
 
+def geomean(ratios):
+    """The geometric mean, or None unless every workload has the ratio."""
+    if not ratios or any(not r for r in ratios):
+        return None
+    return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+
+
 def report(results, machine, settings, peer_versions):
     lines = []
     names = list(results)
@@ -773,6 +780,9 @@ def report(results, machine, settings, peer_versions):
                   ("s2sgrad/hand", "**s2sgrad / hand**")]
     ratio_cols += [(f"{p}/hand", f"{LABELS[p]} / hand") for p in shown_peers]
     rows = [[n] + [fmt_ratio(results[n]["derived"].get(k)) for k, _ in ratio_cols] for n in names]
+    if len(names) > 1:
+        rows.append(["**geometric mean**"] + [fmt_ratio(geomean(
+            [results[n]["derived"].get(k) for n in names])) for k, _ in ratio_cols])
     lines.append(table(["workload"] + [h for _, h in ratio_cols], rows))
 
     s2s_loaded = any("first_call_s" in results[n]["impls"]["s2sgrad"] for n in names)
