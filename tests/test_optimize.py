@@ -689,3 +689,141 @@ def test_adjoints_of_basic_indexing_into_arrays_are_written_as_by_hand():
     np.testing.assert_allclose(got[1], expected, rtol=1e-12)
     general = s2sgrad.grad(neighbour_sum, wrt=(0, 1), optimize=False)(x, xs)
     np.testing.assert_allclose(got[0], general[0], rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# shapes of the adjoints (optimize_kinds.spell_out_shapes), source in → source out
+
+def spell(source, known, numbers=()):
+    from s2sgrad.optimize_kinds import spell_out_shapes
+    tree = gast.parse(textwrap.dedent(source))
+    return emit.source(spell_out_shapes(tree.body[0], known, numbers))
+
+
+def test_helpers_the_adjoints_shapes_settle_are_written_as_numpy():
+    out = spell("""
+        def f(W, b, h, g, t_bar=1.0):
+            v_bar = t_bar * (1.0 - h * h)
+            b_bar = unbroadcast(v_bar, b)
+            h_bar = matmul_left(v_bar, W, h)
+            W_bar = matmul_right(v_bar, h, W)
+            c_bar = unbroadcast(v_bar, g)
+        """, {"W": ("d1", "d1"), "b": ("d1",), "h": ("d0", "d1"), "g": (1, "d1")},
+        {"t_bar"})
+    same(out, """
+        def f(W, b, h, g, t_bar=1.0):
+            v_bar = t_bar * (1.0 - h * h)
+            b_bar = np.sum(v_bar, axis=0)
+            h_bar = v_bar @ W.T
+            W_bar = h.T @ v_bar
+            c_bar = np.sum(v_bar, axis=0, keepdims=True)
+        """)
+
+
+def test_a_loop_carried_adjoint_gets_the_shape_every_step_keeps():
+    out = spell("""
+        def f(Wh, h, n, t_bar=1.0):
+            h_bar = t_bar * h
+            Wh_bar = 0.0
+            for i in reversed(range(n)):
+                v_bar = h_bar * (1.0 - h * h)
+                h_bar = matmul_left(v_bar, Wh, h)
+                Wh_bar += matmul_right(v_bar, h, Wh)
+        """, {"Wh": ("d1", "d1"), "h": ("d0", "d1"), "n": ()}, {"t_bar"})
+    same(out, """
+        def f(Wh, h, n, t_bar=1.0):
+            h_bar = t_bar * h
+            Wh_bar = 0.0
+            for i in reversed(range(n)):
+                v_bar = h_bar * (1.0 - h * h)
+                h_bar = v_bar @ Wh.T
+                Wh_bar += h.T @ v_bar
+        """)
+
+
+def test_helpers_stay_where_an_adjoint_may_be_zero_or_its_shape_changes():
+    source = """
+        def f(W, h, n, flag, t_bar=1.0):
+            a_bar = 0.0
+            if flag:
+                a_bar = t_bar * h
+            x_bar = matmul_left(a_bar, W, h)
+            y_bar = t_bar * h
+            for i in range(n):
+                y_bar = np.sum(y_bar, axis=0)
+            z_bar = matmul_right(y_bar, h, W)
+            u_bar, w_bar = pair(h)
+            q_bar = matmul_left(u_bar, W, h)
+            r_bar = matmul_left(t_bar * h, W, glob)
+        """
+    out = spell(source, {"W": ("d1", "d1"), "h": ("d0", "d1"), "n": (), "flag": ()},
+                {"t_bar"})
+    same(out, source)
+
+
+# ----------------------------------------------------------------------------
+# the adjoints of hoisted values after a fused loop (fuse._sink_hoisted_adjoints)
+
+def sink(source, hoisted):
+    from s2sgrad.fuse import _sink_hoisted_adjoints
+    from s2sgrad.optimize import _stores_all
+    tree = gast.parse(textwrap.dedent(source))
+    back = tree.body
+    step, zeros, after = _sink_hoisted_adjoints(back, set(hoisted), _stores_all(back) | {"i"})
+    text = lambda stmts: emit.source(gast.Module(body=stmts, type_ignores=[])).strip()
+    return text(zeros) if zeros else "", text(step), text(after) if after else ""
+
+
+def test_a_hoisted_values_adjoint_sums_the_steps_and_runs_once():
+    zeros, step, after = sink("""
+        v5_bar = s_bar * v6
+        e_bar = -v5_bar
+        e_bar = e_bar - v6
+        a_bar = v5_bar * math.cos(a)
+        x2_bar += e_bar * e
+        x1_bar += a_bar / x2
+        """, {"e"})
+    assert zeros == "e_bar = 0.0"
+    same(step, """
+        v5_bar = s_bar * v6
+        e_bar = e_bar - v5_bar
+        e_bar = e_bar - v6
+        a_bar = v5_bar * math.cos(a)
+        x1_bar += a_bar / x2
+        """)
+    assert after == "x2_bar += e_bar * e"
+
+
+@pytest.mark.parametrize("source", [
+    # a step reads the hoisted value's adjoint other than to add to it
+    """
+    e_bar = s_bar * a
+    a_bar = e_bar * 2.0
+    x2_bar += e_bar * e
+    """,
+    # the adjoint is carried from step to step (added to before it is set)
+    """
+    e_bar = e_bar + s_bar * a
+    x2_bar += e_bar * e
+    """,
+    # the moved statement is not linear in the adjoint
+    """
+    e_bar = s_bar * a
+    x2_bar += e_bar * e_bar
+    """,
+    # it reads a value of the step
+    """
+    a = x1 * i
+    e_bar = s_bar * a
+    x2_bar += e_bar * a
+    """,
+    # the sum it adds into is read in the step
+    """
+    e_bar = s_bar * a
+    x2_bar += e_bar * e
+    y = x2_bar * 2.0
+    """])
+def test_hoisted_adjoints_stay_in_the_step_where_moving_them_would_change_the_sums(source):
+    zeros, step, after = sink(source, {"e"})
+    assert zeros == "" and after == ""
+    same(step, source)
