@@ -827,3 +827,30 @@ def test_hoisted_adjoints_stay_in_the_step_where_moving_them_would_change_the_su
     zeros, step, after = sink(source, {"e"})
     assert zeros == "" and after == ""
     same(step, source)
+
+
+def squares_of_numbers(x, y):
+    return x ** 2 + math.sin(y) ** 2 * x + y ** 3
+
+
+def test_the_square_of_a_number_is_a_product():
+    g = s2sgrad.grad(squares_of_numbers, wrt=(0, 1))
+    got = g(1.2, 0.4)
+    src = g.source
+    assert "v3 = v2 * v2" in src and "3 * (y * y)" in src and "** 2" not in src.replace(
+        "# grad of: v3 = v2 ** 2", "").replace("# grad of: v1 = x ** 2", ""), src
+    for k in (0, 1):
+        assert got[k] == pytest.approx(numerical_grad(squares_of_numbers, (1.2, 0.4), k),
+                                       rel=1e-7)
+    # an array keeps NumPy's square (its own fast path), a number beside it is a product
+    h = s2sgrad.grad(summed_squares, wrt=(0, 1))
+    x = np.array([1.2, -0.5])
+    got = h(x, 0.4)
+    assert "x ** 2" in h.source and "v2 * v2" in h.source, h.source
+    for k in (0, 1):
+        np.testing.assert_allclose(got[k], numerical_grad(summed_squares, (x, 0.4), k),
+                                   rtol=1e-7)
+
+
+def summed_squares(x, y):
+    return np.sum(x ** 2 + math.sin(y) ** 2 * x)
