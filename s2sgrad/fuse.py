@@ -393,21 +393,27 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
         else:
             first.value = gast.BinOp(left=nodes.name(m), op=gast.Add(), right=v)
         zeros.append(nodes.assign(m, nodes.const(0.0)))
-    # comments go with their block: after the loop when all its statements move
-    step, after, pending = [], [], []
-    for st in back + [None]:
-        if st is None or _is_comment(st):
-            block = pending
-            if block and all(id(x) in moved for x in block[1:] if not _is_comment(x)) \
-                    and any(not _is_comment(x) for x in block[1:]):
-                after += block
-            else:
-                for x in block:
-                    (after if id(x) in moved else step).append(x)
-            pending = [st]
+    # a comment goes with the statements under it: after the loop when all of them move
+    step, after = [], []
+    for block in _comment_blocks(back):
+        statements = [x for x in block if not _is_comment(x)]
+        if statements and all(id(x) in moved for x in statements):
+            after += block
         else:
-            pending.append(st)
+            for x in block:
+                (after if id(x) in moved else step).append(x)
     return step, zeros, after
+
+
+def _comment_blocks(stmts):
+    """`stmts` cut before each comment: [[comment, statements...], ...] (the first
+    block has no comment when `stmts` does not start with one)."""
+    blocks = [[]]
+    for st in stmts:
+        if _is_comment(st) and blocks[-1]:
+            blocks.append([])
+        blocks[-1].append(st)
+    return [b for b in blocks if b]
 
 
 def _linear_in(e, name):

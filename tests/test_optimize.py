@@ -854,3 +854,14 @@ def test_the_square_of_a_number_is_a_product():
 
 def summed_squares(x, y):
     return np.sum(x ** 2 + math.sin(y) ** 2 * x)
+
+
+def test_a_step_statement_ahead_of_the_first_comment_stays_in_the_step():
+    # no comment heads the statements: the share e_bar is still computed in the step
+    zeros, step, after = sink("""
+        e_bar = s_bar * a
+        x2_bar += e_bar * e
+        """, {"e"})
+    assert zeros == "e_bar = 0.0"
+    assert step == "e_bar = e_bar + s_bar * a"
+    assert after == "x2_bar += e_bar * e"
