@@ -347,8 +347,7 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
 
     def movable(st):
         acc = _accumulation(st)
-        if acc is not None and len(acc[1]) == 1 and not (      # (not add_at)
-                isinstance(st, gast.Assign) and isinstance(st.value, gast.Call)):
+        if acc is not None and len(acc[1]) == 1:     # (add_at adds more than one term)
             target, term = acc[0], acc[1][0]
         elif isinstance(st, gast.Assign) and _single_target(st) in bars:
             target, term = _single_target(st), st.value
@@ -380,13 +379,14 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
                      and _accumulation(st) is None}
     if defined_after & _stores_all(stay):
         return back, [], []
-    zeros = []
+    firsts = {}                              # the step's definition of each share
     for m in sorted(factors - defined_after):
         first = next((st for st in stay if m in _loads(st) | _stores(st)), None)
         if first is None or _single_target(first) != m or m in _loads(first.value):
             return back, [], []             # carried from step to step, or never set
-    for m in sorted(factors - defined_after):
-        first = next(st for st in stay if m in _stores(st))
+        firsts[m] = first
+    zeros = []
+    for m, first in firsts.items():
         v = first.value
         if isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub):
             first.value = gast.BinOp(left=nodes.name(m), op=gast.Sub(), right=v.operand)
@@ -417,19 +417,17 @@ def _comment_blocks(stmts):
 
 
 def _linear_in(e, name):
-    """Is expression e a product (or quotient) with `name` as one factor?"""
+    """Is expression e a product (`*`, `@`, or a quotient, a sum over axes, a linear
+    helper) with `name` as one factor?"""
     if nodes.is_name(e, name):
         return True
     if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
         return _linear_in(e.operand, name)
-    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Mult):
+    if isinstance(e, gast.BinOp) and isinstance(e.op, (gast.Mult, gast.MatMult)):
         return (_linear_in(e.left, name) and name not in _loads(e.right)) or \
             (_linear_in(e.right, name) and name not in _loads(e.left))
     if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Div):
         return _linear_in(e.left, name) and name not in _loads(e.right)
-    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.MatMult):
-        return (_linear_in(e.left, name) and name not in _loads(e.right)) or \
-            (_linear_in(e.right, name) and name not in _loads(e.left))
     if isinstance(e, gast.Call) and e.args and (
             isinstance(e.func, gast.Name) and e.func.id in _LINEAR_HELPERS
             or isinstance(e.func, gast.Attribute) and nodes.is_name(e.func.value, "np")

@@ -233,15 +233,22 @@ def _shape(e, shapes, pending=frozenset()):
                 and f.attr == "zeros_like" and len(e.args) == 1:
             return _shape(e.args[0], shapes, pending)
         if isinstance(f, gast.Name) and f.id in _SPELLED:
-            dims = all_of([a for a in e.args if not isinstance(a, gast.Constant)])
-            if dims is not None and dims is not _NONE:
-                dims = iter(dims)      # (constants are options: axis, keepdims)
-                dims = [() if isinstance(a, gast.Constant) else next(dims) for a in e.args]
+            dims = _helper_dims(e.args, shapes, pending)
             if dims is None or dims is _NONE:
                 return dims
             spelled = _SPELLED[f.id](e.args, dims)
             return None if spelled is None else spelled[1]
     return None
+
+
+def _helper_dims(args, shapes, pending=frozenset()):
+    """The dims of a helper's arguments, its constants (options: axis, keepdims) as
+    `()`; None or _NONE as `_shape` gives them for any argument."""
+    dims = [() if isinstance(a, gast.Constant) else _shape(a, shapes, pending)
+            for a in args]
+    if any(d is _NONE for d in dims):
+        return _NONE
+    return None if any(d is None for d in dims) else dims
 
 
 def _reduction_shape(e, shapes, pending):
@@ -369,9 +376,8 @@ def spell_out_shapes(fdef, known, numbers=()):
             f = node.func
             if node.keywords or not isinstance(f, gast.Name) or f.id not in _SPELLED:
                 return node
-            dims = [() if isinstance(a, gast.Constant) else _shape(a, shapes)
-                    for a in node.args]
-            if any(d is None or d is _NONE for d in dims):
+            dims = _helper_dims(node.args, shapes)
+            if dims is None or dims is _NONE:
                 return node
             spelled = _SPELLED[f.id](node.args, dims)
             return node if spelled is None or spelled[0] is None else spelled[0]
