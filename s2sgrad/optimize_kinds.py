@@ -10,6 +10,7 @@ import gast
 
 from . import nodes
 from .optimize import _is_zero, _single_target, _stores, _stores_all
+from .shapes import broadcast, int_constant, matmul_shape, reduced
 
 
 def index_adjoints(body, arrays):
@@ -110,7 +111,6 @@ def _basic_subscript(index):
 
 
 def _int_literal(node):
-    from .shapes import int_constant
     return int_constant(node) is not None
 
 
@@ -192,7 +192,6 @@ def code_shapes(fdef, known, numbers=()):
 def _shape(e, shapes, pending=frozenset()):
     """The dims of expression e (None: unknown; _NONE: reads a name with no binding
     evaluated yet)."""
-    from .shapes import broadcast, matmul_shape
 
     def all_of(parts):
         dims = [_shape(p, shapes, pending) for p in parts]
@@ -253,7 +252,6 @@ def _helper_dims(args, shapes, pending=frozenset()):
 
 def _reduction_shape(e, shapes, pending):
     """np.sum(x, axis=k, keepdims=b) with constant options."""
-    from .shapes import reduced
     options = {k.arg: k.value for k in e.keywords}
     if set(options) - {"axis", "keepdims"} or not all(
             isinstance(v, gast.Constant) or (isinstance(v, gast.Tuple) and all(
@@ -306,7 +304,6 @@ def _matmul_right(args, dims):
 def _unbroadcast(args, dims):
     """g summed over the axes x was broadcast along: np.sum(g, axis=0) for leading axes,
     np.sum(g, axis=k, keepdims=True) for x's axes of length 1; g itself if none."""
-    from .shapes import broadcast
     g, x = args
     gd, xd = dims
     if not gd or broadcast([gd, xd]) != gd:
@@ -328,7 +325,6 @@ def _unreduce(args, dims):
     """The adjoint of a reduction of x over `axis`, given one of the reduced shape, has
     x's shape (the helper stays: a broadcast view). extremum_grad(g, y, x, axis,
     keepdims) likewise."""
-    from .shapes import reduced
     if len(args) < 4:
         return None
     g, x, axis, keep = args[0], args[-3], args[-2], args[-1]
@@ -346,7 +342,6 @@ _SPELLED = {"matmul_left": _matmul_left, "matmul_right": _matmul_right,
 
 
 def _matmul_dims(a, b):
-    from .shapes import matmul_shape
     if len(a) > 2 or len(b) > 2 or not a or not b:
         return None
     return matmul_shape(a, b)
