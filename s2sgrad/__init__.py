@@ -12,9 +12,9 @@
 from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # noqa: F401
                   GradientFunction, numerical_grad)
 from .errors import S2SGradError, TransformError, GradientError, CheckError  # noqa: F401
-from .explain import explain  # noqa: F401
+from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
-from .compose import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
+from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",

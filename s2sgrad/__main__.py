@@ -1,6 +1,6 @@
-"""`python -m s2sgrad ...` runs the command line (see s2sgrad.cli)."""
+"""`python -m s2sgrad ...` runs the command line (see s2sgrad.tools.cli)."""
 import sys
 
-from .cli import main
+from .tools.cli import main
 
 sys.exit(main())

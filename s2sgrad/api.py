@@ -13,15 +13,15 @@ import weakref
 
 import numpy as np
 
-from . import emit, load as load_mod
+from .backend import emit, load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
-from .normalize import normalize
-from .parse import parse_function, unwrap
-from .reverse import reverse, gradient_function, value_twin
-from . import trace as trace_mod
-from . import calls
-from . import shapes as shapes_mod
-from .optimize_trace import optimize_trace
+from .frontend.normalize import normalize
+from .frontend.parse import parse_function, unwrap
+from .ad.reverse import reverse, gradient_function, value_twin
+from .ir import trace as trace_mod
+from .ad import callees as calls
+from .ir import shapes as shapes_mod
+from .optimize.trace_passes import optimize_trace
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
 
@@ -129,7 +129,7 @@ def compile_kinds(kinds):
 def stage_sources(func, wrt=0, parsed=None):
     """The code after each stage of the pipeline, for `s2sgrad show --stage`:
     {"parse", "anf", "ssa", "reverse", "optimized"} → source text."""
-    from .optimize import optimize_function
+    from .optimize.code_passes import optimize_function
     indices, is_tuple = resolve_wrt(func, wrt) if parsed is None else (wrt, False)
     parsed = parsed or parse_function(func)
     out = {"parse": emit.source(parsed.node)}
@@ -164,9 +164,10 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize import (optimize_function, dead_forward, dead_forward_in_blocks,
-                           read_shapes_elsewhere, uniform_seeds)
-    from .fuse import fuse_loops
+    from .optimize.code_passes import (optimize_function, dead_forward,
+                                       dead_forward_in_blocks, read_shapes_elsewhere,
+                                       uniform_seeds)
+    from .optimize.fuse import fuse_loops
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
@@ -467,7 +468,7 @@ def grad(func=None, wrt=0, optimize=True):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`."""
     if func is None:
         return lambda f: grad(f, wrt, optimize)
-    from .compose import SecondDerivative
+    from .operators import SecondDerivative
     if isinstance(func, (GradientFunction, SecondDerivative)):
         return SecondDerivative(func, wrt)
     return GradientFunction(func, wrt, optimize)

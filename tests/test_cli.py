@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from s2sgrad.cli import main
+from s2sgrad.tools.cli import main
 
 MODEL = '''\
 """A small model."""

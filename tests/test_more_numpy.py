@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad.cli import main
+from s2sgrad.tools.cli import main
 
 try:
     from .numeric import numerical_grad

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad import emit, optimize, optimize_signs
+from s2sgrad.backend import emit
+from s2sgrad.optimize import code_passes as optimize, signs as optimize_signs
 
 try:
     from .numeric import numerical_grad
@@ -695,7 +696,7 @@ def test_adjoints_of_basic_indexing_into_arrays_are_written_as_by_hand():
 # shapes of the adjoints (optimize_kinds.spell_out_shapes), source in → source out
 
 def spell(source, known, numbers=()):
-    from s2sgrad.optimize_kinds import spell_out_shapes
+    from s2sgrad.optimize.kinds import spell_out_shapes
     tree = gast.parse(textwrap.dedent(source))
     return emit.source(spell_out_shapes(tree.body[0], known, numbers))
 
@@ -765,8 +766,8 @@ def test_helpers_stay_where_an_adjoint_may_be_zero_or_its_shape_changes():
 # the adjoints of hoisted values after a fused loop (fuse._sink_hoisted_adjoints)
 
 def sink(source, hoisted):
-    from s2sgrad.fuse import _sink_hoisted_adjoints
-    from s2sgrad.optimize import _stores_all
+    from s2sgrad.optimize.fuse import _sink_hoisted_adjoints
+    from s2sgrad.optimize.code_passes import _stores_all
     tree = gast.parse(textwrap.dedent(source))
     back = tree.body
     step, zeros, after = _sink_hoisted_adjoints(back, set(hoisted), _stores_all(back) | {"i"})

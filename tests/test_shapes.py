@@ -101,7 +101,7 @@ def test_a_loop_over_rows_needs_no_unbroadcast_and_is_fused():
 
 # ---------------------------------------------------------------- shape patterns
 
-from s2sgrad import shapes
+from s2sgrad.ir import shapes
 
 
 def test_patterns_keep_ones_and_name_equal_sizes_alike():

@@ -9,7 +9,7 @@ being written into the user's module.
 import hashlib
 import linecache
 
-from . import runtime
+from .. import runtime
 
 FACTORY = "_s2sgrad_factory"
 

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import calls, emit, load, nodes, trace as trace_mod
-from .normalize import normalize
-from .parse import Parsed, parse_function
-from .reverse import reverse, gradient_function
+from ..ad import callees as calls
+from ..backend import emit, load
+from .. import nodes
+from ..ir import trace as trace_mod
+from ..frontend.normalize import normalize
+from ..frontend.parse import Parsed, parse_function
+from ..ad.reverse import reverse, gradient_function
 
 MACRON = "\u0304"
 
@@ -394,7 +397,7 @@ def pretty(text, display):
 def explain(func, *args, wrt=None):
     """The execution trace and adjoint table of `func` at `args` (public API).
     `wrt` defaults to every argument that is a float or a float array."""
-    from .api import resolve_wrt
+    from ..api import resolve_wrt
     if wrt is None:
         wrt = tuple(i for i, a in enumerate(args) if _is_real(a)) or (0,)
     else:

@@ -12,11 +12,12 @@ import threading
 
 import numpy as np
 
-from . import api, emit, nodes
+from . import api, nodes
+from .backend import emit
 from .errors import GradientError, S2SGradError
-from .forward import JvpGraph, jvp_definition, dot
-from .parse import Parsed, parse_function, unwrap
-from .calls import CallGraph
+from .ad.tangent import JvpGraph, jvp_definition, dot
+from .frontend.parse import Parsed, parse_function, unwrap
+from .ad.callees import CallGraph
 
 _LOCK = threading.RLock()
 

@@ -16,8 +16,8 @@ import tempfile
 
 import numpy as np
 
-from .errors import S2SGradError, TransformError
-from .standalone import UsageError
+from ..errors import S2SGradError, TransformError
+from ..backend.module_writer import UsageError
 
 EPILOG = """exit status: 0 ok, 1 a function could not be differentiated (or a check or
 lint failed), 2 usage error (bad option, missing file or function)."""
@@ -124,7 +124,7 @@ def parse_value(text):
 
 
 def load_target(args):
-    from .standalone import load_file
+    from ..backend.module_writer import load_file
     path, sep, name = args.target.rpartition(":")
     if not sep or not path:
         path, name = args.target, None
@@ -139,7 +139,7 @@ def load_target(args):
 
 
 def values_at(args, func, wrt):
-    from .api import resolve_wrt
+    from ..api import resolve_wrt
     vals = [parse_value(t) for t in args.at]
     indices = resolve_wrt(func, wrt)[0] if wrt is not None else \
         tuple(i for i, v in enumerate(vals) if isinstance(v, float) or
@@ -179,7 +179,7 @@ def highlight(text, color):
 
 
 def cmd_transform(args):
-    from .standalone import load_file, transform
+    from ..backend.module_writer import load_file, transform
     sf = load_file(args.file, args.import_)
     names = args.functions or sf.public()
     if not names:
@@ -212,7 +212,7 @@ def _rebuild_command(args, out):
 
 
 def cmd_show(args):
-    from . import api
+    from .. import api
     from .explain import closure_bindings, run_instrumented
     sf, func = load_target(args)
     wrt = parse_wrt(args.wrt)
@@ -256,7 +256,7 @@ def cmd_graph(args):
         vals, indices = values_at(args, func, parse_wrt(args.wrt))
         r = run(func, vals, indices)
     else:
-        from .api import resolve_wrt
+        from ..api import resolve_wrt
         wrt = parse_wrt(args.wrt)
         params = func.__code__.co_varnames[:func.__code__.co_argcount]
         indices = resolve_wrt(func, wrt)[0] if wrt is not None else tuple(range(len(params)))
@@ -295,7 +295,7 @@ def _static_run(func, indices):
 
 
 def cmd_check(args):
-    from . import api
+    from .. import api
     from .graph import local_rule_checks
     sf, func = load_target(args)
     vals, indices = values_at(args, func, parse_wrt(args.wrt))
@@ -329,7 +329,7 @@ def cmd_check(args):
 
 
 def cmd_lint(args):
-    from .standalone import lint, load_file
+    from ..backend.module_writer import lint, load_file
     sf = load_file(args.file, args.import_)
     problems = lint(sf)
     for p in problems:

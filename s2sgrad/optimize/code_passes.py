@@ -6,7 +6,7 @@ same meaning.
 """
 import gast
 
-from . import nodes
+from .. import nodes
 
 
 def _const_value(n):
@@ -104,8 +104,8 @@ def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None
     fdef.body = propagate_copies(fdef.body, changed)
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
-    from .optimize_kinds import index_adjoints, spell_out_helpers, spell_out_shapes
-    from .optimize_signs import fold_negations
+    from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
+    from .signs import fold_negations
     fold_negations(fdef)
     fdef.body = accumulate_in_place(fdef.body)
     if arrays:
@@ -794,7 +794,7 @@ def drop_broadcast(expr, s, scalars, classes=None):
     same = classes.get(s.target) if classes else None
 
     def others_scalar(name):
-        from .nodes import Const
+        from ..nodes import Const
         if same is not None and classes.get(name) == same:
             return True
         for a in operands:

@@ -9,7 +9,8 @@ statement alone, so that a wrong gradient is pinned to one line of the user's co
 """
 import numpy as np
 
-from . import emit, trace as trace_mod
+from ..backend import emit
+from ..ir import trace as trace_mod
 from .explain import fmt, show_name, run as explain_run
 
 
@@ -132,7 +133,7 @@ def _check_statement(s, inputs, tr, parsed, rng):
     of ⟨ȳ, f(x + h·d)⟩, with random ȳ and directions d."""
     import gast
     from .explain import prepare
-    from .parse import Parsed
+    from ..frontend.parse import Parsed
     names = [n for n in dict.fromkeys(s.reads()) if n in inputs]
     active = [i for i, n in enumerate(names) if n in tr.active and _real(inputs[n])]
     if not active:

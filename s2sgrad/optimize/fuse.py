@@ -30,9 +30,9 @@ import re
 
 import gast
 
-from . import nodes
-from .optimize import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
-                       _single_target, _stack_op, _stores, _stores_all)
+from .. import nodes
+from .code_passes import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
+                          _single_target, _stack_op, _stores, _stores_all)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -443,7 +443,7 @@ _LINEAR_HELPERS = {"unbroadcast", "unreduce", "matmul_left", "matmul_right"}
 
 def _runs(loop):
     """Is the loop's range made of integer constants and not empty?"""
-    from .shapes import int_constant
+    from ..ir.shapes import int_constant
     values = [int_constant(a) for a in loop.iter.args]
     if None in values:
         return False

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import nodes, rules
-from .nodes import Const
-from .parse import parse_function
+from .. import nodes, rules
+from ..nodes import Const
+from ..frontend.parse import parse_function
 
 # --------------------------------------------------------------------------- the IR
 
@@ -369,7 +369,7 @@ class Builder:
                                  f"`{func.id}`", e, "call the function by its global name") \
                     from None
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
-        from .api import stop_gradient
+        from ..api import stop_gradient
         if obj is stop_gradient:
             return Assign(target, e, "stop", args=args, node=s)
         rule = rules.lookup(obj)
@@ -914,7 +914,7 @@ def check_stores(trace):
 
 
 def emit_expr(s):
-    from . import emit
+    from ..backend import emit
     return emit.expression_source(s.expr)
 
 
@@ -1272,7 +1272,7 @@ def resolve_callee(obj):
 
 def render(trace):
     """The trace as readable source: the SSA statements, with the analysis facts."""
-    from . import emit
+    from ..backend import emit
 
     def lines(body, indent):
         out = []

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import nodes
-from .nodes import Const
-from .trace import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
+from .. import nodes
+from ..nodes import Const
+from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
 
 
 @dataclass
@@ -203,7 +203,7 @@ class Reverse:
     def instantiate(self, stmt, mapping, temps, s, whole):
         """One template statement with names replaced; [] when it writes an adjoint of
         an inactive operand."""
-        from .optimize import fold_template, drop_broadcast
+        from ..optimize.code_passes import fold_template, drop_broadcast
         subst = {}
         mapping = dict(mapping)
         vname, vargs = whole
@@ -610,12 +610,12 @@ def _index_value(idx):
 
 
 def _source_of(node):
-    from .emit import expression_source
+    from ..backend.emit import expression_source
     return expression_source(node)
 
 
 def _loop_text(s):
-    from .emit import expression_source
+    from ..backend.emit import expression_source
     return expression_source(s.node).splitlines()[0].rstrip(":")
 
 

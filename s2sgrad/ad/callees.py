@@ -20,9 +20,9 @@ import inspect
 
 import gast
 
-from . import nodes
-from .parse import parse_function
-from .trace import walk, Assign
+from .. import nodes
+from ..frontend.parse import parse_function
+from ..ir.trace import walk, Assign
 
 
 class Pair:
@@ -106,7 +106,7 @@ class CallGraph:
         key = (func, active)
         if key in self.pairs:
             return self.pairs[key]
-        from .api import build_trace
+        from ..api import build_trace
         from .reverse import Reverse, _assigned_before_blocks
         parsed = parse_function(func)
         self._check_namespace(parsed, caller_parsed)
@@ -115,7 +115,7 @@ class CallGraph:
         self.pairs[key] = pair
         tr = build_trace(parsed, active)
         self.deps += tr.deps
-        from .trace import SetItem
+        from ..ir.trace import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
         rev = Reverse(tr, call_hook=self.hook)
         adj = rev.run()

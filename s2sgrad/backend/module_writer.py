@@ -19,8 +19,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from . import runtime
-from .errors import S2SGradError, TransformError
+from .. import runtime
+from ..errors import S2SGradError, TransformError
 
 
 class UsageError(S2SGradError):
@@ -224,7 +224,7 @@ _ERROR_CLASS = '''class GradientError(ValueError):
 def bindings_code(bindings):
     """Python that binds the names generated code takes from s2sgrad's runtime, and the
     runtime helpers among them."""
-    from . import api
+    from .. import api
     imports, helpers, extra = [], [], []
     for name, obj in sorted(bindings.items()):
         mod = getattr(obj, "__module__", None) or ""
@@ -283,8 +283,8 @@ def transform(sf, names, wrt, command, mode="reverse"):
     """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
     each function in `names`."""
     prefix = "grad_" if mode == "reverse" else "jvp_"
-    from . import api, __version__
-    from .explain import closure_bindings
+    from .. import api, __version__
+    from ..tools.explain import closure_bindings
     taken = {n.id for node in sf.kept for n in ast.walk(node) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)} | set(sf.functions)
     emitted, pieces, bindings, grads = {}, [], {}, []
@@ -297,7 +297,7 @@ def transform(sf, names, wrt, command, mode="reverse"):
         if mode == "reverse":
             comp = api.compile_gradient(func, indices, is_tuple)
         else:
-            from .compose import compile_tangent
+            from ..operators import compile_tangent
             comp = compile_tangent(func, indices)
         for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
             if k in bindings and bindings[k] is not v or k in taken:
@@ -382,8 +382,8 @@ class Problem:
 
 def lint(sf):
     """Every construct in the file's functions that s2sgrad cannot differentiate."""
-    from .normalize import unsupported_constructs, _local_functions
-    from .parse import parse_file_function
+    from ..frontend.normalize import unsupported_constructs, _local_functions
+    from ..frontend.parse import parse_file_function
     found = []
     for node in sf.tree.body:
         if not isinstance(node, ast.FunctionDef) or _is_rule(node):
@@ -446,8 +446,8 @@ def _strip(fn, bad):
 
 def _dry_run(parsed):
     """Normalize and build the trace, collecting every refusal instead of the first."""
-    from . import trace as trace_mod
-    from .normalize import normalize
+    from ..ir import trace as trace_mod
+    from ..frontend.normalize import normalize
     errors = []
 
     class Collecting(trace_mod.Builder):
@@ -465,8 +465,8 @@ def _dry_run(parsed):
     if errors or not parsed.node.args.args:
         return errors
     try:
-        from . import calls
-        from .reverse import reverse
+        from ..ad import callees as calls
+        from ..ad.reverse import reverse
         tr = trace_mod.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
         reverse(tr, call_hook=calls.CallGraph(root_globals=parsed.namespace).hook)
     except TransformError as exc:

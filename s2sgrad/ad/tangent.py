@@ -17,11 +17,11 @@ import inspect
 
 import gast
 
-from . import nodes, rules
-from .nodes import Const
-from .parse import parse_function
+from .. import nodes, rules
+from ..nodes import Const
+from ..frontend.parse import parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
-from .trace import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
+from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
 
 
 def dot(name):
@@ -176,7 +176,7 @@ class Tangent:
         return out
 
     def term(self, expr, mapping, rule, varargs, s):
-        from .optimize import fold_template
+        from ..optimize.code_passes import fold_template
         mapping = dict(mapping)
         item = mapping.pop(_ITEM, None)
         subst = {}
@@ -189,7 +189,7 @@ class Tangent:
             if item is not None:
                 subst[dot(rule.vararg)] = dot(item)
         subst[dot(rule.output)] = dot(s.target)
-        from .optimize import drop_broadcast
+        from ..optimize.code_passes import drop_broadcast
         return drop_broadcast(fold_template(nodes.substitute(expr, subst)), s,
                               self.trace.scalars)
 
@@ -260,7 +260,7 @@ class JvpGraph:
         self.names.add(name)
         self.functions[key] = (name, None)
         parsed = parse_function(func)
-        from .calls import bind_callee_names
+        from .callees import bind_callee_names
         bind_callee_names(parsed, self.root_globals, self.env)
         fdef, env = jvp_definition(parsed, active, name, self)
         self.env.update(env)
@@ -274,7 +274,7 @@ class JvpGraph:
 
 def jvp_definition(parsed, wrt, name, graph, doc=None):
     """`def name(params..., <wrt>_dot...)` returning (value, tangent)."""
-    from .api import build_trace
+    from ..api import build_trace
     tr = build_trace(parsed, wrt)
     gen = Tangent(tr, graph)
     body = gen.run()

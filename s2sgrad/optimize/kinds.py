@@ -8,9 +8,9 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 """
 import gast
 
-from . import nodes
-from .optimize import _is_zero, _single_target, _stores, _stores_all
-from .shapes import broadcast, int_constant, matmul_shape, reduced
+from .. import nodes
+from .code_passes import _is_zero, _single_target, _stores, _stores_all
+from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
 def index_adjoints(body, arrays):

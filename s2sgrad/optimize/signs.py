@@ -6,8 +6,8 @@ sign goes where it costs nothing (a sum that subtracts instead, a number factor)
 """
 import gast
 
-from . import nodes
-from .optimize import _loads, _name_counts, _single_target, _unchanged
+from .. import nodes
+from .code_passes import _loads, _name_counts, _single_target, _unchanged
 
 
 def fold_negations(fdef):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import nodes
-from .errors import SourceUnavailableError, TransformError
+from .. import nodes
+from ..errors import SourceUnavailableError, TransformError
 
 
 @dataclass
