@@ -13,7 +13,8 @@ import weakref
 
 import numpy as np
 
-from .backend import emit, load as load_mod
+from .syntax import emit
+from .backend import load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
 from .frontend.normalize import normalize
 from .frontend.parse import parse_function, unwrap

@@ -12,8 +12,9 @@ import threading
 
 import numpy as np
 
-from . import api, nodes
-from .backend import emit
+from . import api
+from .syntax import nodes
+from .syntax import emit
 from .errors import GradientError, S2SGradError
 from .ad.tangent import JvpGraph, jvp_definition, dot
 from .frontend.parse import Parsed, parse_function, unwrap

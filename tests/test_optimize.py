@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad.backend import emit
+from s2sgrad.syntax import emit
 from s2sgrad.optimize import code_passes as optimize, signs as optimize_signs
 
 try:

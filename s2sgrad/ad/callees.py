@@ -20,7 +20,7 @@ import inspect
 
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 from ..frontend.parse import parse_function
 from ..ir.trace import walk, Assign
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .. import nodes
-from ..nodes import Const
+from ..syntax import nodes
+from ..syntax.nodes import Const
 from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
 
 
@@ -610,12 +610,12 @@ def _index_value(idx):
 
 
 def _source_of(node):
-    from ..backend.emit import expression_source
+    from ..syntax.emit import expression_source
     return expression_source(node)
 
 
 def _loop_text(s):
-    from ..backend.emit import expression_source
+    from ..syntax.emit import expression_source
     return expression_source(s.node).splitlines()[0].rstrip(":")
 
 

@@ -17,8 +17,9 @@ import inspect
 
 import gast
 
-from .. import nodes, rules
-from ..nodes import Const
+from ..syntax import nodes
+from .. import rules
+from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
 from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, Return

@@ -30,7 +30,7 @@ refused with a `TransformError`.
 """
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 
 _UNSUPPORTED = {
     gast.Try: ("`try` blocks", "move the exception handling outside the differentiated function"),

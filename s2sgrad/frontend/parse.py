@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 from ..errors import SourceUnavailableError, TransformError
 
 

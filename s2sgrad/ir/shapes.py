@@ -18,7 +18,7 @@ backward pass drops `unbroadcast` between them and needs no saved shapes.
 """
 import gast
 
-from ..nodes import Const
+from ..syntax.nodes import Const
 
 UNKNOWN = "?"
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from .. import nodes, rules
-from ..nodes import Const
+from ..syntax import nodes
+from .. import rules
+from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
 
 # --------------------------------------------------------------------------- the IR
@@ -914,7 +915,7 @@ def check_stores(trace):
 
 
 def emit_expr(s):
-    from ..backend import emit
+    from ..syntax import emit
     return emit.expression_source(s.expr)
 
 
@@ -1272,7 +1273,7 @@ def resolve_callee(obj):
 
 def render(trace):
     """The trace as readable source: the SSA statements, with the analysis facts."""
-    from ..backend import emit
+    from ..syntax import emit
 
     def lines(body, indent):
         out = []

@@ -6,7 +6,7 @@ same meaning.
 """
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 
 
 def _const_value(n):
@@ -794,7 +794,7 @@ def drop_broadcast(expr, s, scalars, classes=None):
     same = classes.get(s.target) if classes else None
 
     def others_scalar(name):
-        from ..nodes import Const
+        from ..syntax.nodes import Const
         if same is not None and classes.get(name) == same:
             return True
         for a in operands:

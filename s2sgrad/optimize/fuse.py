@@ -30,7 +30,7 @@ import re
 
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 from .code_passes import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
                           _single_target, _stack_op, _stores, _stores_all)
 

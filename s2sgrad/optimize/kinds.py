@@ -8,7 +8,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 """
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 from .code_passes import _is_zero, _single_target, _stores, _stores_all
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 

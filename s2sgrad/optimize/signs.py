@@ -6,7 +6,7 @@ sign goes where it costs nothing (a sum that subtracts instead, a number factor)
 """
 import gast
 
-from .. import nodes
+from ..syntax import nodes
 from .code_passes import _loads, _name_counts, _single_target, _unchanged
 
 

@@ -15,9 +15,10 @@ import math
 import gast
 import numpy as np
 
-from ..backend import emit
-from .. import nodes, rules
-from ..nodes import Const
+from ..syntax import emit
+from ..syntax import nodes
+from .. import rules
+from ..syntax.nodes import Const
 from ..ir.trace import Assign, If, For, While, Return, walk, defs, _apply_renames
 
 _PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "indexing")

@@ -20,8 +20,9 @@ import gast
 import numpy as np
 
 from ..ad import callees as calls
-from ..backend import emit, load
-from .. import nodes
+from ..syntax import emit
+from ..backend import load
+from ..syntax import nodes
 from ..ir import trace as trace_mod
 from ..frontend.normalize import normalize
 from ..frontend.parse import Parsed, parse_function

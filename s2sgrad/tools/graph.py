@@ -9,7 +9,7 @@ statement alone, so that a wrong gradient is pinned to one line of the user's co
 """
 import numpy as np
 
-from ..backend import emit
+from ..syntax import emit
 from ..ir import trace as trace_mod
 from .explain import fmt, show_name, run as explain_run
 

@@ -10,7 +10,7 @@ import astor
 import gast
 from astor.code_gen import SourceGenerator
 
-from ..nodes import COMMENT_MARK
+from .nodes import COMMENT_MARK
 
 
 def to_ast(node):
