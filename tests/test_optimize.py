@@ -9,6 +9,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.syntax import emit
+from s2sgrad.ad import templates
 from s2sgrad.optimize import code_passes as optimize, signs as optimize_signs
 
 try:
@@ -209,7 +210,7 @@ def test_in_place_accumulation_in_a_loop():
 
 def test_constant_folding_of_rule_options():
     expr = gast.parse("y_bar * 2 * a ** (2 - 1) if None is None else 0").body[0].value
-    assert emit.expression_source(optimize.fold_template(expr)).strip("()") == "y_bar * 2 * a"
+    assert emit.expression_source(templates.fold_template(expr)).strip("()") == "y_bar * 2 * a"
 
 
 # ------------------------------------------------------------- trace passes
@@ -767,10 +768,10 @@ def test_helpers_stay_where_an_adjoint_may_be_zero_or_its_shape_changes():
 
 def sink(source, hoisted):
     from s2sgrad.optimize.fuse import _sink_hoisted_adjoints
-    from s2sgrad.optimize.code_passes import _stores_all
+    from s2sgrad.optimize.code_passes import stores_all
     tree = gast.parse(textwrap.dedent(source))
     back = tree.body
-    step, zeros, after = _sink_hoisted_adjoints(back, set(hoisted), _stores_all(back) | {"i"})
+    step, zeros, after = _sink_hoisted_adjoints(back, set(hoisted), stores_all(back) | {"i"})
     text = lambda stmts: emit.source(gast.Module(body=stmts, type_ignores=[])).strip()
     return text(zeros) if zeros else "", text(step), text(after) if after else ""
 

@@ -203,7 +203,7 @@ class Reverse:
     def instantiate(self, stmt, mapping, temps, s, whole):
         """One template statement with names replaced; [] when it writes an adjoint of
         an inactive operand."""
-        from ..optimize.code_passes import fold_template, drop_broadcast
+        from .templates import fold_template, drop_broadcast
         subst = {}
         mapping = dict(mapping)
         vname, vargs = whole

@@ -177,7 +177,7 @@ class Tangent:
         return out
 
     def term(self, expr, mapping, rule, varargs, s):
-        from ..optimize.code_passes import fold_template
+        from .templates import fold_template
         mapping = dict(mapping)
         item = mapping.pop(_ITEM, None)
         subst = {}
@@ -190,7 +190,7 @@ class Tangent:
             if item is not None:
                 subst[dot(rule.vararg)] = dot(item)
         subst[dot(rule.output)] = dot(s.target)
-        from ..optimize.code_passes import drop_broadcast
+        from .templates import drop_broadcast
         return drop_broadcast(fold_template(nodes.substitute(expr, subst)), s,
                               self.trace.scalars)
 

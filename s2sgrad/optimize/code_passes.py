@@ -1,95 +1,12 @@
 """Stage 6 — optimize: passes over generated statements.
 
-`fold_template` folds what rule inlining leaves constant (`y_bar / x if None is None
-else ...` → `y_bar / x`). Each pass takes gast nodes and returns gast nodes with the
-same meaning.
+Each pass takes gast nodes and returns gast nodes with the same meaning; the facts they
+share (what a statement reads, writes, or does besides) are in `facts`.
 """
 import gast
 
 from ..syntax import nodes
-
-
-def _const_value(n):
-    if isinstance(n, gast.Constant):
-        return True, n.value
-    if isinstance(n, gast.UnaryOp) and isinstance(n.op, gast.USub) \
-            and isinstance(n.operand, gast.Constant):
-        return True, -n.operand.value
-    if isinstance(n, gast.Tuple):
-        vals = [_const_value(e) for e in n.elts]
-        if all(ok for ok, _ in vals):
-            return True, tuple(v for _, v in vals)
-    return False, None
-
-
-class _Fold(gast.NodeTransformer):
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) != 1:
-            return node
-        ok_l, left = _const_value(node.left)
-        ok_r, right = _const_value(node.comparators[0])
-        if not (ok_l and ok_r):
-            return node
-        op = node.ops[0]
-        if isinstance(op, gast.Is):
-            return nodes.const(left is right)
-        if isinstance(op, gast.IsNot):
-            return nodes.const(left is not right)
-        return node
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        ok, v = _const_value(node.operand)
-        if ok and isinstance(node.op, gast.Not):
-            return nodes.const(not v)
-        return node
-
-    def visit_BoolOp(self, node):
-        self.generic_visit(node)
-        vals = [_const_value(v) for v in node.values]
-        if all(ok for ok, _ in vals):
-            if isinstance(node.op, gast.And):
-                return nodes.const(all(v for _, v in vals))
-            return nodes.const(any(v for _, v in vals))
-        return node
-
-    def visit_IfExp(self, node):
-        self.generic_visit(node)
-        ok, v = _const_value(node.test)
-        if ok:
-            return node.body if v else node.orelse
-        return node
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        ok_l, left = _const_value(node.left)
-        ok_r, right = _const_value(node.right)
-        numbers = (int, float)
-        if ok_l and ok_r and type(left) in numbers and type(right) in numbers:
-            op = _ARITH.get(type(node.op))
-            if op is not None:
-                try:
-                    value = op(left, right)
-                except (ArithmeticError, ValueError):
-                    return node
-                return nodes.const(value) if value >= 0 else gast.UnaryOp(
-                    op=gast.USub(), operand=nodes.const(-value))
-        if isinstance(node.op, gast.Pow) and ok_r and type(right) in numbers:
-            if right == 1:
-                return node.left
-            if right == 0:
-                return nodes.const(1.0)
-        return node
-
-
-_ARITH = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
-          gast.Mult: lambda a, b: a * b, gast.Pow: lambda a, b: a ** b}
-
-
-def fold_template(expr):
-    """Fold constant tests left by binding template options to constants."""
-    return _Fold().visit(expr)
+from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
 
 
 def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None):
@@ -120,19 +37,6 @@ def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None
 
 
 # ------------------------------------------------------------ one save per loop step
-
-def _stack_op(st, method):
-    """The stack name of `saved_x.append(v)` (method "append") or `x = saved_x.pop()`."""
-    call = st.value if isinstance(st, (gast.Expr, gast.Assign)) else None
-    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
-            and call.func.attr == method and isinstance(call.func.value, gast.Name)):
-        return None
-    if method == "append" and isinstance(st, gast.Expr) and len(call.args) == 1:
-        return call.func.value.id
-    if method == "pop" and isinstance(st, gast.Assign) and not call.args \
-            and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name):
-        return call.func.value.id
-    return None
 
 
 def _first_stores(stmts):
@@ -176,7 +80,7 @@ def batch_saves(fdef):
             continue
         backward = getattr(loop, "s2s_backward", False)
         for i, st in enumerate(loop.body):
-            name = _stack_op(st, "pop" if backward else "append")
+            name = stack_op(st, "pop" if backward else "append")
             if name in inits:
                 sites.setdefault(name, []).append((loop, i, backward))
     groups, facts = {}, {}
@@ -217,11 +121,6 @@ def batch_saves(fdef):
         fdef.body = [st for st in fdef.body if id(st) not in dropped]
 
 
-def _is_comment(st):
-    return isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant) \
-        and isinstance(st.value.value, str) and st.value.value.startswith(nodes.COMMENT_MARK)
-
-
 def fill_blocks(body):
     """Give `pass` to every block the passes left with comments only (Python needs a
     statement there); an empty `else` stays empty."""
@@ -229,9 +128,9 @@ def fill_blocks(body):
         if isinstance(st, (gast.If, gast.For, gast.While)):
             fill_blocks(st.body)
             fill_blocks(st.orelse)
-            if all(_is_comment(s) for s in st.body):
+            if all(is_comment(s) for s in st.body):
                 st.body.append(gast.Pass())
-            if st.orelse and all(_is_comment(s) for s in st.orelse):
+            if st.orelse and all(is_comment(s) for s in st.orelse):
                 st.orelse.append(gast.Pass())
 
 
@@ -244,7 +143,7 @@ def _add_at_target(st):
             and len(st.value.args) == 4:
         first = st.value.args[0]
         name = st.targets[0].id
-        if nodes.is_name(first, name) or _is_zero(first):
+        if nodes.is_name(first, name) or is_zero(first):
             return name
     return None
 
@@ -253,8 +152,8 @@ def _other_loads(st, name):
     """Does `st` read `name` other than as the first argument of its own add_at?"""
     target = _add_at_target(st)
     if target == name:
-        return any(name in _loads(a) for a in st.value.args[1:])
-    return name in _loads(st)
+        return any(name in loads(a) for a in st.value.args[1:])
+    return name in loads(st)
 
 
 def accumulate_in_place(body, owned=None):
@@ -267,19 +166,19 @@ def accumulate_in_place(body, owned=None):
         if isinstance(st, (gast.For, gast.While)):
             # inside a loop: names touched only by their own add_at updates stay owned
             candidates = {n for n in owned | _add_at_names(st.body)
-                          if all(not _other_loads(x, n) for x in _flat(st.body))
+                          if all(not _other_loads(x, n) for x in flat(st.body))
                           and _only_add_at_stores(st.body, n)}
             entry = (owned | {n for n in candidates if _starts_fresh(out, n)}) & candidates
             _in_place_loop(st.body, entry)
             sums = {n for n in _sum_names(st.body) if _starts_fresh(out, n)}
             _add_in_place(st.body, sums)
-            owned = (owned - _stores_all(st.body)) | entry
+            owned = (owned - stores_all(st.body)) | entry
             out.append(st)
             continue
         if isinstance(st, gast.If):
             accumulate_in_place(st.body, set(owned))
             accumulate_in_place(st.orelse, set(owned))
-            owned -= _stores_all([st])
+            owned -= stores_all([st])
             out.append(st)
             continue
         target = _add_at_target(st)
@@ -294,7 +193,7 @@ def accumulate_in_place(body, owned=None):
             out.append(st)
             continue
         for n in list(owned):
-            if _other_loads(st, n) or n in _stores(st):
+            if _other_loads(st, n) or n in stores(st):
                 owned.discard(n)
         out.append(st)
     return body
@@ -304,9 +203,9 @@ def _sum_names(stmts):
     """Adjoints that a loop body only adds to (`g = g + e`, `g = g - e`, e not reading
     g) and reads nowhere else: each step's sum is one nobody else holds."""
     found, other = set(), set()
-    for x in _flat(stmts):
+    for x in flat(stmts):
         acc = _plain_sum(x)
-        mentioned = _loads(x) | _stores(x)
+        mentioned = loads(x) | stores(x)
         if acc is not None:
             found.add(acc)
             other |= mentioned - {acc}
@@ -320,7 +219,7 @@ def _plain_sum(st):
             and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.BinOp) \
             and isinstance(st.value.op, (gast.Add, gast.Sub)) \
             and nodes.is_name(st.value.left, st.targets[0].id) \
-            and st.targets[0].id not in _loads(st.value.right):
+            and st.targets[0].id not in loads(st.value.right):
         return st.targets[0].id
     return None
 
@@ -347,46 +246,29 @@ def _blocks(stmts):
             yield from _blocks(st.body)
 
 
-def _flat(stmts):
-    for st in stmts:
-        yield st
-        if isinstance(st, gast.If):
-            yield from _flat(st.body)
-            yield from _flat(st.orelse)
-        elif isinstance(st, (gast.For, gast.While)):
-            yield from _flat(st.body)
-
-
 def _add_at_names(stmts):
-    return {n for n in (_add_at_target(x) for x in _flat(stmts)) if n}
+    return {n for n in (_add_at_target(x) for x in flat(stmts)) if n}
 
 
 def _only_add_at_stores(stmts, name):
-    for x in _flat(stmts):
-        if name in _stores(x) and _add_at_target(x) != name:
+    for x in flat(stmts):
+        if name in stores(x) and _add_at_target(x) != name:
             return False
     return True
-
-
-def _stores_all(stmts):
-    out = set()
-    for x in _flat(stmts):
-        out |= _stores(x)
-    return out
 
 
 def _starts_fresh(before, name):
     """Is `name` 0.0 (or unset) at this point of the straight-line code `before`?"""
     for st in reversed(before):
-        if name in _stores(st):
-            return isinstance(st, gast.Assign) and _is_zero(st.value)
+        if name in stores(st):
+            return isinstance(st, gast.Assign) and is_zero(st.value)
         if not isinstance(st, gast.Expr) and not isinstance(st, gast.Assign):
             return False
     return False
 
 
 def _in_place_loop(stmts, owned):
-    for x in _flat(stmts):
+    for x in flat(stmts):
         target = _add_at_target(x)
         if target in owned and len(x.value.args) == 4 and nodes.is_name(
                 x.value.args[0], target):
@@ -442,7 +324,7 @@ def propagate_copies(body, changed):
         if pair and pair[0] == pair[1]:
             changed.append(pair[0])
             continue                                  # `a_bar = a_bar`
-        for name in _stores(st):      # forget the copies to or from a reassigned name
+        for name in stores(st):      # forget the copies to or from a reassigned name
             copies.pop(name, None)
             for a in readers.pop(name, ()):
                 if copies.get(a) == name:
@@ -456,10 +338,6 @@ def propagate_copies(body, changed):
 
 # ------------------------------------------------------------ first writes
 
-def _is_zero(node):
-    return isinstance(node, gast.Constant) and type(node.value) in (int, float) \
-        and node.value == 0
-
 
 def _accumulation(stmt):
     """(name, added value) for `x_bar = x_bar + e` / `x_bar = add_grads(x_bar, e)`."""
@@ -472,11 +350,6 @@ def _accumulation(stmt):
             and nodes.is_name(v.args[0], name):
         return name, v.args[1]
     return None
-
-
-def _stores(stmt):
-    return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
 
 
 def _zeros(stmts, zero, rewrite):
@@ -508,17 +381,17 @@ def _zeros(stmts, zero, rewrite):
             zero.discard(acc[0])
             continue
         if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
-                and _is_zero(st.value):
+                and is_zero(st.value):
             zero.add(st.targets[0].id)
             continue
-        zero -= _stores(st)
+        zero -= stores(st)
     return zero
 
 
 def _stores_shallow(loop):
     out = set()
     if isinstance(loop, gast.For):
-        out |= _stores(loop.target)
+        out |= stores(loop.target)
     return out
 
 
@@ -585,11 +458,6 @@ def _removable(st):
     return name
 
 
-def _loads(node):
-    return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
-
-
 def _live_block(stmts, live_out, remove):
     """Backward liveness over a block; with `remove`, drop dead adjoint assignments.
     Returns (new statements, live-in set)."""
@@ -602,11 +470,11 @@ def _live_block(stmts, live_out, remove):
             if remove:
                 st.body = body or [gast.Pass()]
                 st.orelse = orelse
-            live = lb | lo | _loads(st.test)
+            live = lb | lo | loads(st.test)
             out.append(st)
             continue
         if isinstance(st, (gast.For, gast.While)):
-            head = _loads(st.iter) if isinstance(st, gast.For) else _loads(st.test)
+            head = loads(st.iter) if isinstance(st, gast.For) else loads(st.test)
             entry = set(live)
             while True:
                 _, inner = _live_block(st.body, entry | live, False)
@@ -625,38 +493,11 @@ def _live_block(stmts, live_out, remove):
             if not remove:
                 out.append(st)
             continue
-        live -= _stores(st) if isinstance(st, gast.Assign) and not isinstance(
+        live -= stores(st) if isinstance(st, gast.Assign) and not isinstance(
             st.targets[0], gast.Subscript) else set()
-        live |= _loads(st)
+        live |= loads(st)
         out.append(st)
     return list(reversed(out)), live
-
-
-_PURE_MODULES = ("np", "math", "numpy")
-
-
-def _pure(expr):
-    """Can `expr` be dropped when its value is unused: operators, subscripts, attributes
-    and calls of NumPy/math functions (not random numbers), nothing that has an effect."""
-    for n in nodes.walk(expr):
-        if isinstance(n, gast.Call):
-            f, root = n.func, n.func
-            while isinstance(root, gast.Attribute):
-                root = root.value
-            if not (isinstance(f, gast.Attribute) and isinstance(root, gast.Name)
-                    and root.id in _PURE_MODULES and not _mentions(f, "random")):
-                return False
-        elif isinstance(n, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.Await)):
-            return False
-    return True
-
-
-def _mentions(attr, name):
-    while isinstance(attr, gast.Attribute):
-        if attr.attr == name:
-            return True
-        attr = attr.value
-    return False
 
 
 def uniform_seeds(body, ok):
@@ -704,22 +545,14 @@ def dead_forward(body):
     live = set()
     out = []
     for st in reversed(body):
-        name = _removable_forward(st)
+        name = removable_forward(st)
         if name is not None and name not in live:
             continue
         if isinstance(st, gast.Assign) and all(isinstance(t, gast.Name) for t in st.targets):
             live -= {t.id for t in st.targets}
-        live |= _loads(st)
+        live |= loads(st)
         out.append(st)
     return list(reversed(out))
-
-
-def _removable_forward(st):
-    """The name a pure single-target assignment binds, else None."""
-    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-            and isinstance(st.targets[0], gast.Name) and _pure(st.value):
-        return st.targets[0].id
-    return None
 
 
 def dead_forward_in_blocks(body):
@@ -733,24 +566,24 @@ def dead_forward_in_blocks(body):
     for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
         if not isinstance(st, gast.stmt):
             continue
-        name = _removable_forward(st)
+        name = removable_forward(st)
         if name is not None:
             removable.setdefault(name, []).append(st)
         elif not isinstance(st, (gast.If, gast.For, gast.While)):
             others.append(st)
     live = set()
     for st in others:
-        live |= _loads(st)
+        live |= loads(st)
     for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(st, (gast.If, gast.While)):
-            live |= _loads(st.test)
+            live |= loads(st.test)
         elif isinstance(st, gast.For):
-            live |= _loads(st.iter) | _stores(st.target)
+            live |= loads(st.iter) | stores(st.target)
     todo = list(live)
     while todo:
         n = todo.pop()
         for st in removable.get(n, ()):
-            for m in _loads(st.value) - live:
+            for m in loads(st.value) - live:
                 live.add(m)
                 todo.append(m)
     dead = {id(st) for n, sts in removable.items() if n not in live for st in sts}
@@ -786,91 +619,6 @@ def dead_adjoints(body, live_out):
     return new
 
 
-def drop_broadcast(expr, s, scalars, classes=None):
-    """`unbroadcast(e, a)` → `e` and `match_shape(t, y)` → `t` where the shapes agree
-    statically: every other operand of statement `s` is a number (or `a` itself), or
-    `a` and the result are of one shape class (`trace.shape_classes`)."""
-    operands = [a for a in list(s.args) + list(s.kwargs.values())]
-    same = classes.get(s.target) if classes else None
-
-    def others_scalar(name):
-        from ..syntax.nodes import Const
-        if same is not None and classes.get(name) == same:
-            return True
-        for a in operands:
-            if isinstance(a, Const):
-                if not isinstance(a.value, (int, float)) and a.value is not None:
-                    return False
-            elif a != name and a not in scalars:
-                return False
-        return True
-
-    return _Drop(others_scalar).visit(expr)
-
-
-class _Drop(gast.NodeTransformer):
-    """The rewrite of `drop_broadcast` (a class made once: it runs per adjoint term)."""
-
-    def __init__(self, others_scalar):
-        self.others_scalar = others_scalar
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        f = node.func
-        if isinstance(f, gast.Name) and len(node.args) == 2 and not node.keywords:
-            if f.id == "unbroadcast" and isinstance(node.args[1], gast.Name) \
-                    and self.others_scalar(node.args[1].id):
-                return node.args[0]
-            if f.id == "match_shape" and isinstance(node.args[0], gast.Name) \
-                    and node.args[0].id.endswith("_dot") \
-                    and self.others_scalar(node.args[0].id[:-4]):
-                return node.args[0]
-        return node
-
-
 # ------------------------------------------------------------ shared facts
 
-def _name_counts(tree):
-    """({name: times read}, {name: times bound}) in `tree`."""
-    loads, stores = {}, {}
-    for n in nodes.walk(tree):
-        if isinstance(n, gast.Name):
-            table = loads if isinstance(n.ctx, gast.Load) else stores
-            table[n.id] = table.get(n.id, 0) + 1
-    return loads, stores
 
-
-def _single_target(st):
-    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-            and isinstance(st.targets[0], gast.Name):
-        return st.targets[0].id
-    return None
-
-
-def _unchanged(stmts, d, k, names):
-    """Does nothing strictly between statements d and k change `names`?"""
-    for st in stmts[d + 1:k]:
-        if isinstance(st, (gast.If, gast.For, gast.While)) or _effects(st) & names:
-            return False
-    return True
-
-
-def _effects(st):
-    """Names whose value `st` may change: what it binds, the array it stores into
-    (`x_bar[1:] += w`), and what a call other than a NumPy/math function may write into
-    (`add_at(g, ..., True)`, `restore_item(x, ...)`)."""
-    out = set()
-    for n in nodes.walk(st):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-            out.add(n.id)
-        elif isinstance(n, (gast.Subscript, gast.Attribute)) \
-                and isinstance(n.ctx, (gast.Store, gast.Del)):
-            base = n.value
-            while isinstance(base, (gast.Subscript, gast.Attribute)):
-                base = base.value
-            if isinstance(base, gast.Name):
-                out.add(base.id)
-        elif isinstance(n, gast.Call) and not (isinstance(n.func, gast.Attribute)
-                                               and _pure(n)):
-            out |= _loads(n)
-    return out

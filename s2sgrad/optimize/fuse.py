@@ -31,8 +31,8 @@ import re
 import gast
 
 from ..syntax import nodes
-from .code_passes import (_effects, _is_comment, _loads, _name_counts, _removable_forward,
-                          _single_target, _stack_op, _stores, _stores_all)
+from .facts import (effects, is_comment, loads, name_counts, removable_forward,
+                    single_target, stack_op, stores, stores_all)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -64,30 +64,30 @@ def _fuse(body, f, b, numbers=frozenset()):
     target = fwd.target.id
     stacks, step = set(), []
     for st in fwd.body:
-        if _is_comment(st):
+        if is_comment(st):
             continue
-        name = _stack_op(st, "append")
+        name = stack_op(st, "append")
         if name is not None:
             stacks.add(name)
-        elif _removable_forward(st) is not None:
+        elif removable_forward(st) is not None:
             step.append(st)
         else:
             return None
-    written = [_removable_forward(st) for st in step]
+    written = [removable_forward(st) for st in step]
     if len(set(written)) != len(written) or target in written:
         return None
     computed = set(written)
     carried = _exposed_loads(step) & computed           # read before written in a step
     back = []
     for st in bwd.body:
-        name = _stack_op(st, "pop")
+        name = stack_op(st, "pop")
         if name is None and isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Tuple):
             name = _tuple_pop(st)
         if name is not None:
             if name not in stacks:
                 return None
             continue
-        if _is_comment(st):
+        if is_comment(st):
             back.append(st)
         elif isinstance(st, (gast.Assign, gast.AugAssign)):
             back.append(st)
@@ -97,8 +97,8 @@ def _fuse(body, f, b, numbers=frozenset()):
         return None
     back_reads = set()
     for st in back:
-        back_reads |= _loads(st)
-    if back_reads & carried or _stores_all(back) & (computed | {target}):
+        back_reads |= loads(st)
+    if back_reads & carried or stores_all(back) & (computed | {target}):
         return None
     recompute = _slice(step, back_reads & computed)
     if _exposed_loads(recompute) & computed:
@@ -110,15 +110,15 @@ def _fuse(body, f, b, numbers=frozenset()):
     # nothing else may read what the loops compute: the forward values (gone with the
     # forward loop, or the last step's), or the per-step adjoints (the first step's
     # backward ran last before; now the last step's does)
-    private = computed | {target} | (_stores_all(back) - _accumulators(back))
+    private = computed | {target} | (stores_all(back) - _accumulators(back))
     for k, st in enumerate(body):
-        if k not in (f, b) and _loads(st) & private:
+        if k not in (f, b) and loads(st) & private:
             return None
     hoisted, inside = _hoist(recompute, computed | {target})
     back = [nodes.clone(st) for st in back]
     back, zeros, sunk = _sink_hoisted_adjoints(
-        back, {_removable_forward(st) for st in hoisted},
-        _stores_all(inside + back) | {target})
+        back, {removable_forward(st) for st in hoisted},
+        stores_all(inside + back) | {target})
     if hoisted and not _runs(fwd):
         hoisted = [nodes.if_(nodes.clone(fwd.iter), hoisted)]
         if sunk:
@@ -173,19 +173,19 @@ def _fold_temporaries(stmts, scope, eligible):
     later statement of `stmts`, with nothing in between changing what they read. The
     operations and their order stay the same: the sums are bit for bit the same. Returns
     new statements; a changed reader is a copy (the originals may be shared)."""
-    loads, stores = _name_counts(gast.Module(body=list(scope), type_ignores=[]))
+    n_loads, n_stores = name_counts(gast.Module(body=list(scope), type_ignores=[]))
     out = list(stmts)
     k = 0
     while k < len(out):
         st = out[k]
-        t = _removable_forward(st)
-        if t is None or not eligible(t) or loads.get(t) != 1 or stores.get(t) != 1:
+        t = removable_forward(st)
+        if t is None or not eligible(t) or n_loads.get(t) != 1 or n_stores.get(t) != 1:
             k += 1
             continue
-        reads = _loads(st.value)
+        reads = loads(st.value)
         for j in range(k + 1, len(out)):
             reader = out[j]
-            if t in _loads(reader):
+            if t in loads(reader):
                 if isinstance(reader, (gast.Assign, gast.AugAssign)) \
                         and isinstance(getattr(reader, "target", None) or reader.targets[0],
                                        gast.Name):
@@ -195,7 +195,7 @@ def _fold_temporaries(stmts, scope, eligible):
                     del out[k]
                     k -= 1
                 break
-            if _effects(reader) & reads:
+            if effects(reader) & reads:
                 break
         k += 1
     return out
@@ -243,10 +243,10 @@ def _exposed_loads(stmts):
     seen, out = set(), set()
     for st in stmts:
         value = st.value if isinstance(st, (gast.Assign, gast.AugAssign)) else st
-        out |= _loads(value) - seen
+        out |= loads(value) - seen
         if isinstance(st, gast.AugAssign):
-            out |= _stores(st.target) - seen
-        seen |= _stores(st)
+            out |= stores(st.target) - seen
+        seen |= stores(st)
     return out
 
 
@@ -255,10 +255,10 @@ def _slice(step, needed):
     keep = []
     needed = set(needed)
     for st in reversed(step):
-        name = _removable_forward(st)
+        name = removable_forward(st)
         if name in needed:
             keep.append(st)
-            needed |= _loads(st.value)
+            needed |= loads(st.value)
     return list(reversed(keep))
 
 
@@ -294,17 +294,17 @@ def _independent_adjoints(back):
     """Does the backward step carry nothing across steps but sums? Every adjoint it
     reads before writing must be either never written in it (the loop-exit adjoint of
     an accumulator) or only ever added to, by terms that read no such sum."""
-    code = [st for st in back if not _is_comment(st)]
-    carried = _exposed_loads(code) & _stores_all(code)
+    code = [st for st in back if not is_comment(st)]
+    carried = _exposed_loads(code) & stores_all(code)
     for st in code:
-        mentioned = _loads(st) | _stores(st)
+        mentioned = loads(st) | stores(st)
         if not mentioned & carried:
             continue
         acc = _accumulation(st)
         if acc is None or acc[0] not in carried:
             return False
         for e in acc[1]:
-            if _loads(e) & carried:
+            if loads(e) & carried:
                 return False
     return True
 
@@ -315,8 +315,8 @@ def _hoist(recompute, varying):
     varying = set(varying)
     out, inside = [], []
     for st in recompute:
-        name = _removable_forward(st)
-        if _loads(st.value) & varying:
+        name = removable_forward(st)
+        if loads(st.value) & varying:
             inside.append(st)
         else:
             out.append(st)
@@ -343,17 +343,17 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
     then add in another order (differences in the last bits). Returns (the step's
     statements, the zeros to put before the loop, the statements after it)."""
     bars = {n + "_bar" for n in hoisted if n}
-    code = [st for st in back if not _is_comment(st)]
+    code = [st for st in back if not is_comment(st)]
 
     def movable(st):
         acc = _accumulation(st)
         if acc is not None and len(acc[1]) == 1:     # (add_at adds more than one term)
             target, term = acc[0], acc[1][0]
-        elif isinstance(st, gast.Assign) and _single_target(st) in bars:
-            target, term = _single_target(st), st.value
+        elif isinstance(st, gast.Assign) and single_target(st) in bars:
+            target, term = single_target(st), st.value
         else:
             return None
-        reads = _loads(term)
+        reads = loads(term)
         factor = reads & bars
         if len(factor) != 1 or target in reads:
             return None
@@ -371,18 +371,18 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
     targets = {t for _, t in moved.values()}
     for st in stay:
         # what the moved statements read or add into: only added to in the step
-        for t in _loads(st) & (factors | targets):
+        for t in loads(st) & (factors | targets):
             acc = _accumulation(st)
-            if acc is None or acc[0] != t or any(t in _loads(e) for e in acc[1]):
+            if acc is None or acc[0] != t or any(t in loads(e) for e in acc[1]):
                 return back, [], []
-    defined_after = {_single_target(st) for st in code if id(st) in moved
+    defined_after = {single_target(st) for st in code if id(st) in moved
                      and _accumulation(st) is None}
-    if defined_after & _stores_all(stay):
+    if defined_after & stores_all(stay):
         return back, [], []
     firsts = {}                              # the step's definition of each share
     for m in sorted(factors - defined_after):
-        first = next((st for st in stay if m in _loads(st) | _stores(st)), None)
-        if first is None or _single_target(first) != m or m in _loads(first.value):
+        first = next((st for st in stay if m in loads(st) | stores(st)), None)
+        if first is None or single_target(first) != m or m in loads(first.value):
             return back, [], []             # carried from step to step, or never set
         firsts[m] = first
     zeros = []
@@ -396,7 +396,7 @@ def _sink_hoisted_adjoints(back, hoisted, varying):
     # a comment goes with the statements under it: after the loop when all of them move
     step, after = [], []
     for block in _comment_blocks(back):
-        statements = [x for x in block if not _is_comment(x)]
+        statements = [x for x in block if not is_comment(x)]
         if statements and all(id(x) in moved for x in statements):
             after += block
         else:
@@ -410,7 +410,7 @@ def _comment_blocks(stmts):
     block has no comment when `stmts` does not start with one)."""
     blocks = [[]]
     for st in stmts:
-        if _is_comment(st) and blocks[-1]:
+        if is_comment(st) and blocks[-1]:
             blocks.append([])
         blocks[-1].append(st)
     return [b for b in blocks if b]
@@ -424,16 +424,16 @@ def _linear_in(e, name):
     if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
         return _linear_in(e.operand, name)
     if isinstance(e, gast.BinOp) and isinstance(e.op, (gast.Mult, gast.MatMult)):
-        return (_linear_in(e.left, name) and name not in _loads(e.right)) or \
-            (_linear_in(e.right, name) and name not in _loads(e.left))
+        return (_linear_in(e.left, name) and name not in loads(e.right)) or \
+            (_linear_in(e.right, name) and name not in loads(e.left))
     if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Div):
-        return _linear_in(e.left, name) and name not in _loads(e.right)
+        return _linear_in(e.left, name) and name not in loads(e.right)
     if isinstance(e, gast.Call) and e.args and (
             isinstance(e.func, gast.Name) and e.func.id in _LINEAR_HELPERS
             or isinstance(e.func, gast.Attribute) and nodes.is_name(e.func.value, "np")
             and e.func.attr == "sum"):
         rest = e.args[1:] + [k.value for k in e.keywords]
-        return _linear_in(e.args[0], name) and not any(name in _loads(a) for a in rest)
+        return _linear_in(e.args[0], name) and not any(name in loads(a) for a in rest)
     return False
 
 

@@ -9,7 +9,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .code_passes import _is_zero, _single_target, _stores, _stores_all
+from .facts import is_zero, single_target, stores, stores_all
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
@@ -29,17 +29,17 @@ def index_adjoints(body, arrays):
         if isinstance(st, (gast.If, gast.For, gast.While)):
             st.body = index_adjoints(st.body, arrays)
             st.orelse = index_adjoints(st.orelse, arrays)
-            made -= _stores_all([st])
+            made -= stores_all([st])
             out.append(st)
             continue
-        t = _single_target(st)
+        t = single_target(st)
         call = st.value if t is not None else None
         if isinstance(call, gast.Call) and nodes.is_name(call.func, "add_at") \
                 and not call.keywords and len(call.args) in (4, 5) \
                 and isinstance(call.args[1], gast.Name) and call.args[1].id in arrays:
             g, x, index, v = call.args[:4]
             subscript = _basic_subscript(index)
-            fresh = len(call.args) == 4 and _is_zero(g)
+            fresh = len(call.args) == 4 and is_zero(g)
             updated = len(call.args) == 5 and _is_true(call.args[4]) and t in made \
                 and nodes.is_name(g, t)
             if subscript is not None and (fresh or updated):
@@ -54,7 +54,7 @@ def index_adjoints(body, arrays):
                     out.append(nodes.copy_location(gast.AugAssign(
                         target=target, op=gast.Add(), value=v), st))
                 continue
-        made -= _stores(st)
+        made -= stores(st)
         out.append(st)
     return out
 
@@ -145,7 +145,7 @@ def code_shapes(fdef, known, numbers=()):
     from collections import Counter
     shapes = dict(known)
     shapes.update({n: () for n in numbers})
-    bindings, stores = [], Counter()
+    bindings, n_stores = [], Counter()
     for node in nodes.walk(fdef):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name):
@@ -156,12 +156,12 @@ def code_shapes(fdef, known, numbers=()):
             bindings.append((t.id, gast.BinOp(left=nodes.name(t.id), op=node.op,
                                               right=node.value)))
         elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            stores[node.id] += 1
+            n_stores[node.id] += 1
         elif isinstance(node, gast.arguments):
-            stores.update(a.id for a in node.args)
+            n_stores.update(a.id for a in node.args)
     simple = Counter(t for t, _ in bindings)
     # bound another way too (a for target, tuple unpacking, a parameter): no shape
-    opaque = {n for n, c in stores.items() if c > simple[n]} - set(shapes)
+    opaque = {n for n, c in n_stores.items() if c > simple[n]} - set(shapes)
     bindings = [(t, v) for t, v in bindings if t not in shapes and t not in opaque]
     pending = {t for t, _ in bindings}
     while True:

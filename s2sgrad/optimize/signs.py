@@ -7,7 +7,7 @@ sign goes where it costs nothing (a sum that subtracts instead, a number factor)
 import gast
 
 from ..syntax import nodes
-from .code_passes import _loads, _name_counts, _single_target, _unchanged
+from .facts import loads, name_counts, single_target, unchanged
 
 
 def fold_negations(fdef):
@@ -24,11 +24,11 @@ def fold_negations(fdef):
 
     Only for adjoints bound once and read once, in one block, with nothing in between
     changing what a moved expression reads."""
-    loads, stores = _name_counts(fdef)
-    taken = set(loads) | set(stores) | {a.id for a in fdef.args.args}
+    n_loads, n_stores = name_counts(fdef)
+    taken = set(n_loads) | set(n_stores) | {a.id for a in fdef.args.args}
 
     def once(name):
-        return name.endswith("_bar") and loads.get(name) == 1 and stores.get(name) == 1
+        return name.endswith("_bar") and n_loads.get(name) == 1 and n_stores.get(name) == 1
 
     def block(stmts):
         for st in stmts:
@@ -51,7 +51,7 @@ def _carry_sign(stmts, d, once, taken):
     does: `neg_n = e`, `neg_m = neg_n / q`, and the sum subtracts (for `n = -m`, the
     readers read m instead). Returns whether it rewrote."""
     head = stmts[d]
-    n = _single_target(head)
+    n = single_target(head)
     if n is None or not once(n) or not _negation(head.value):
         return False
     chain = [(d, n)]                    # statements whose names hold the negative
@@ -63,7 +63,7 @@ def _carry_sign(stmts, d, once, taken):
             return False
         if how[0] != "define":
             break
-        m = _single_target(stmts[reader])
+        m = single_target(stmts[reader])
         if not once(m):
             return False
         chain.append((reader, m))
@@ -72,7 +72,7 @@ def _carry_sign(stmts, d, once, taken):
     if isinstance(operand, gast.Name):
         # `n = -m`: the negative of n has a name already: read m where n was read
         first = chain[1][0] if len(chain) > 1 else reader
-        if not _unchanged(stmts, d, first, {operand.id}):
+        if not unchanged(stmts, d, first, {operand.id}):
             return False
         renamed[n] = operand.id
         chain = chain[1:]
@@ -115,7 +115,7 @@ def _flip(st, how, name, new):
 
 def _reader(stmts, k, n):
     for j in range(k + 1, len(stmts)):
-        if n in _loads(stmts[j]):
+        if n in loads(stmts[j]):
             return j
     return None
 
@@ -182,8 +182,8 @@ def _sign_into_product(stmts, k, once):
     if value is None or not _negated_name(value) or not once(value.operand.id):
         return False
     for d in range(k - 1, -1, -1):
-        if _single_target(stmts[d]) == value.operand.id:
-            if not _unchanged(stmts, d, k, _loads(stmts[d].value)):
+        if single_target(stmts[d]) == value.operand.id:
+            if not unchanged(stmts, d, k, loads(stmts[d].value)):
                 return False
             st.value = _negate(stmts[d].value)
             del stmts[d]

@@ -1,0 +1,139 @@
+"""Facts about generated statements that several optimizer passes share: which names a
+statement reads and writes, how often a name is read, whether an expression is pure, what a
+statement does besides binding its targets. Each is a query; none changes code.
+"""
+import gast
+
+from ..syntax import nodes
+
+
+def is_comment(st):
+    return isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant) \
+        and isinstance(st.value.value, str) and st.value.value.startswith(nodes.COMMENT_MARK)
+
+
+def stack_op(st, method):
+    """The stack name of `saved_x.append(v)` (method "append") or `x = saved_x.pop()`."""
+    call = st.value if isinstance(st, (gast.Expr, gast.Assign)) else None
+    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+            and call.func.attr == method and isinstance(call.func.value, gast.Name)):
+        return None
+    if method == "append" and isinstance(st, gast.Expr) and len(call.args) == 1:
+        return call.func.value.id
+    if method == "pop" and isinstance(st, gast.Assign) and not call.args \
+            and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name):
+        return call.func.value.id
+    return None
+
+
+def stores(stmt):
+    return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Store)}
+
+
+def flat(stmts):
+    for st in stmts:
+        yield st
+        if isinstance(st, gast.If):
+            yield from flat(st.body)
+            yield from flat(st.orelse)
+        elif isinstance(st, (gast.For, gast.While)):
+            yield from flat(st.body)
+
+
+def stores_all(stmts):
+    out = set()
+    for x in flat(stmts):
+        out |= stores(x)
+    return out
+
+
+def loads(node):
+    return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+
+
+def is_zero(node):
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) \
+        and node.value == 0
+
+
+def name_counts(tree):
+    """({name: times read}, {name: times bound}) in `tree`."""
+    reads, binds = {}, {}
+    for n in nodes.walk(tree):
+        if isinstance(n, gast.Name):
+            table = reads if isinstance(n.ctx, gast.Load) else binds
+            table[n.id] = table.get(n.id, 0) + 1
+    return reads, binds
+
+
+def single_target(st):
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name):
+        return st.targets[0].id
+    return None
+
+
+_PURE_MODULES = ("np", "math", "numpy")
+
+
+def _mentions(attr, name):
+    while isinstance(attr, gast.Attribute):
+        if attr.attr == name:
+            return True
+        attr = attr.value
+    return False
+
+
+def pure(expr):
+    """Can `expr` be dropped when its value is unused: operators, subscripts, attributes
+    and calls of NumPy/math functions (not random numbers), nothing that has an effect."""
+    for n in nodes.walk(expr):
+        if isinstance(n, gast.Call):
+            f, root = n.func, n.func
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if not (isinstance(f, gast.Attribute) and isinstance(root, gast.Name)
+                    and root.id in _PURE_MODULES and not _mentions(f, "random")):
+                return False
+        elif isinstance(n, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.Await)):
+            return False
+    return True
+
+
+def effects(st):
+    """Names whose value `st` may change: what it binds, the array it stores into
+    (`x_bar[1:] += w`), and what a call other than a NumPy/math function may write into
+    (`add_at(g, ..., True)`, `restore_item(x, ...)`)."""
+    out = set()
+    for n in nodes.walk(st):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            out.add(n.id)
+        elif isinstance(n, (gast.Subscript, gast.Attribute)) \
+                and isinstance(n.ctx, (gast.Store, gast.Del)):
+            base = n.value
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if isinstance(base, gast.Name):
+                out.add(base.id)
+        elif isinstance(n, gast.Call) and not (isinstance(n.func, gast.Attribute)
+                                               and pure(n)):
+            out |= loads(n)
+    return out
+
+
+def unchanged(stmts, d, k, names):
+    """Does nothing strictly between statements d and k change `names`?"""
+    for st in stmts[d + 1:k]:
+        if isinstance(st, (gast.If, gast.For, gast.While)) or effects(st) & names:
+            return False
+    return True
+
+
+def removable_forward(st):
+    """The name a pure single-target assignment binds, else None."""
+    if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+            and isinstance(st.targets[0], gast.Name) and pure(st.value):
+        return st.targets[0].id
+    return None
