@@ -16,7 +16,7 @@ from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
 from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
            "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
            "S2SGradError", "TransformError", "GradientError", "CheckError", "explain"]

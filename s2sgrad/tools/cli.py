@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 
 from ..errors import S2SGradError, TransformError
-from ..backend.module_writer import UsageError
+from .files import UsageError
 
 EPILOG = """exit status: 0 ok, 1 a function could not be differentiated (or a check or
 lint failed), 2 usage error (bad option, missing file or function)."""
@@ -124,7 +124,7 @@ def parse_value(text):
 
 
 def load_target(args):
-    from ..backend.module_writer import load_file
+    from .files import load_file
     path, sep, name = args.target.rpartition(":")
     if not sep or not path:
         path, name = args.target, None
@@ -179,7 +179,7 @@ def highlight(text, color):
 
 
 def cmd_transform(args):
-    from ..backend.module_writer import load_file, transform
+    from .files import load_file, transform
     sf = load_file(args.file, args.import_)
     names = args.functions or sf.public()
     if not names:
@@ -329,7 +329,7 @@ def cmd_check(args):
 
 
 def cmd_lint(args):
-    from ..backend.module_writer import lint, load_file
+    from .files import lint, load_file
     sf = load_file(args.file, args.import_)
     problems = lint(sf)
     for p in problems:

@@ -283,8 +283,9 @@ def transform(sf, names, wrt, command, mode="reverse"):
     """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
     each function in `names`."""
     prefix = "grad_" if mode == "reverse" else "jvp_"
-    from .. import api, __version__
-    from ..tools.explain import closure_bindings
+    from .. import api
+    from ..version import __version__
+    from .explain import closure_bindings
     taken = {n.id for node in sf.kept for n in ast.walk(node) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)} | set(sf.functions)
     emitted, pieces, bindings, grads = {}, [], {}, []
