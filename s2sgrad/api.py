@@ -19,7 +19,7 @@ from .errors import GradientError, S2SGradError, CheckError, TransformError
 from .frontend.normalize import normalize
 from .frontend.parse import parse_function, unwrap
 from .ad.reverse import reverse, gradient_function, value_twin
-from .ir import trace as trace_mod
+from . import ir
 from .ad import callees as calls
 from .ir import shapes as shapes_mod
 from .optimize.trace_passes import optimize_trace
@@ -93,7 +93,7 @@ class Compiled:
 
 def build_trace(parsed, wrt, scalar_params=(), array_params=()):
     fn = normalize(parsed)
-    return trace_mod.build(parsed, fn, wrt, scalar_params, array_params)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
@@ -136,9 +136,9 @@ def stage_sources(func, wrt=0, parsed=None):
     out = {"parse": emit.source(parsed.node)}
     fn = normalize(parsed)
     out["anf"] = emit.source(fn)
-    tr = trace_mod.build(parsed, fn, indices)
+    tr = ir.build(parsed, fn, indices)
     tr.tuple_wrt = is_tuple
-    out["ssa"] = trace_mod.render(tr)
+    out["ssa"] = ir.render(tr)
     generator = calls.CallGraph(root_globals=parsed.namespace)
     adj = reverse(tr, call_hook=generator.hook)
     fdef = gradient_function(adj, f"grad_{tr.name}", doc=_docstring(tr, parsed))
@@ -155,11 +155,11 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     tr = build_trace(parsed, wrt, numbers, arrays)
     if optimize and optimize_trace(tr):
-        trace_mod.analyse(tr)                   # the facts follow the rewritten trace
-        tr.scalars = trace_mod.infer_scalars(tr, numbers)
+        ir.analyse(tr)                   # the facts follow the rewritten trace
+        tr.scalars = ir.infer_scalars(tr, numbers)
         tr.maybe_container -= tr.scalars
     if optimize:
-        tr.shape_class = trace_mod.shape_classes(tr, arrays)
+        tr.shape_class = ir.shape_classes(tr, arrays)
     tr.tuple_wrt = is_tuple
     generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
     adj = reverse(tr, call_hook=generator.hook)
@@ -171,7 +171,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     from .optimize.fuse import fuse_loops
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
-        uniform_seeds(fdef.body, lambda v: trace_mod.uniform_adjoint_ok(tr, v))
+        uniform_seeds(fdef.body, lambda v: ir.uniform_adjoint_ok(tr, v))
         arrays = set(tr.array_params) | {n for n, dims in tr.known_shapes.items() if dims}
         shapes = {n: d for n, d in tr.known_shapes.items() if n not in tr.maybe_container}
         fdef = optimize_function(fdef, arrays - tr.maybe_container, tr.scalars | {adj.seed},
@@ -180,7 +180,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     scalar_output = _returns_number(tr)
     if optimize and scalar_output:
         # grad_f need not compute the value, nor what only gives shapes known otherwise
-        fdef.body = read_shapes_elsewhere(list(fdef.body), trace_mod.shape_representatives(tr))
+        fdef.body = read_shapes_elsewhere(list(fdef.body), ir.shape_representatives(tr))
         fdef.body = dead_forward(fdef.body)
         fused = fuse_loops(fdef.body, tr.scalars)
         if fused is not fdef.body:
@@ -210,7 +210,7 @@ def _returns_number(tr):
     """Is the function's value a number whatever the arrays it is given (a full
     reduction, arithmetic on numbers, a literal)? Then calls need not check it."""
     result = tr.body[-1].value
-    if isinstance(result, trace_mod.Const):
+    if isinstance(result, ir.Const):
         return isinstance(result.value, (int, float)) and not isinstance(result.value, bool)
     return isinstance(result, str) and result in tr.scalars     # (inferred with the trace)
 

@@ -22,7 +22,7 @@ import gast
 
 from ..syntax import nodes
 from ..frontend.parse import parse_function
-from ..ir.trace import walk, Assign
+from ..ir import walk, Assign
 
 
 class Pair:
@@ -115,7 +115,7 @@ class CallGraph:
         self.pairs[key] = pair
         tr = build_trace(parsed, active)
         self.deps += tr.deps
-        from ..ir.trace import SetItem
+        from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
         rev = Reverse(tr, call_hook=self.hook)
         adj = rev.run()

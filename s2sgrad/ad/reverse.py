@@ -21,7 +21,7 @@ import gast
 
 from ..syntax import nodes
 from ..syntax.nodes import Const
-from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
+from ..ir import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
 
 
 @dataclass

@@ -22,7 +22,7 @@ from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
-from ..ir.trace import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
+from ..ir import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
 
 
 def dot(name):

@@ -19,8 +19,27 @@ backward pass drops `unbroadcast` between them and needs no saved shapes.
 import gast
 
 from ..syntax.nodes import Const
+from .statements import Assign, SetItem, Append, Pop, For, walk
 
 UNKNOWN = "?"
+
+ELEMENTWISE_MODULES = ("arithmetic", "math_", "numpy_")
+FULL_REDUCTIONS = {"sum_", "mean", "prod", "max_", "min_", "var", "std"}
+
+# Rules whose output has the broadcast shape of their array operands.
+_ELEMENTWISE_RULES = {
+    "add", "subtract", "multiply", "divide", "mod", "power", "negative", "positive",
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cbrt", "clip",
+    "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "hypot", "log", "log10", "log1p",
+    "log2", "logaddexp", "maximum", "minimum", "rad2deg", "reciprocal", "sin", "sinc", "sinh",
+    "sqrt", "square", "tan", "tanh", "where"}
+
+
+def elementwise_op(s):
+    """Is `s` an operation whose result has the broadcast shape of its array operands?"""
+    return s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES \
+        and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))
+
 
 
 def pattern(shapes):
@@ -43,7 +62,6 @@ def infer_shapes(trace, param_shapes, scalars=None):
     """{name: tuple of dims} for the names whose array (or number: ()) has that shape
     whenever they hold a value. `param_shapes`: {array parameter: symbolic shape};
     `scalars`: the names known to be numbers (default `trace.scalars`)."""
-    from .trace import Assign, SetItem, Append, Pop, For, walk
     scalars = trace.scalars if scalars is None else scalars
     val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
     val.update({p: ("arr", ()) for p in trace.params if p in scalars})
@@ -95,7 +113,6 @@ def _evaluate(s, val, scalars):
         return _nondiff(s, of, scalars)
     if s.kind != "op":
         return UNKNOWN
-    from .trace import _elementwise_op, _FULL_REDUCTIONS
     name = s.rule.name
     operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
     if name == "display" and isinstance(s.expr, gast.Tuple):
@@ -105,7 +122,7 @@ def _evaluate(s, val, scalars):
     if name in ("add", "subtract", "multiply", "negative") and operands \
             and all(o != UNKNOWN and o[0] == "int" for o in operands):
         return ("int", None)                  # i + 1: still an integer
-    if _elementwise_op(s):
+    if elementwise_op(s):
         shapes = [o[1] if o != UNKNOWN and o[0] == "arr" else
                   () if o != UNKNOWN and o[0] == "int" else None for o in operands]
         if None in shapes:
@@ -118,7 +135,7 @@ def _evaluate(s, val, scalars):
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
             return UNKNOWN
         return _arr(matmul_shape(a[1], b[1], name == "dot"))
-    if name in _FULL_REDUCTIONS and len(s.args) == 1:
+    if name in FULL_REDUCTIONS and len(s.args) == 1:
         base = operands[0]
         axis = s.kwargs.get("axis", Const(None))
         keep = s.kwargs.get("keepdims", Const(False))

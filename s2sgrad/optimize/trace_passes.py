@@ -19,7 +19,7 @@ from ..syntax import emit
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..ir.trace import Assign, If, For, While, Return, walk, defs, _apply_renames
+from ..ir import Assign, If, For, While, Return, walk, defs, apply_renames
 
 _PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "indexing")
 
@@ -44,7 +44,7 @@ def eliminate_common_subexpressions(trace):
     body = []
     for s in trace.body:
         if mapping:
-            _apply_renames(s, mapping)
+            apply_renames(s, mapping)
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
             operands = [a for a in s.reads()]
@@ -173,7 +173,7 @@ def renumber(trace, user_names):
     # one simultaneous rename (each name is looked up once), so v3 → v2 and v2 → v1
     # cannot collide
     for s in trace.body:
-        _apply_renames(s, mapping)
+        apply_renames(s, mapping)
         for x in walk([s]):
             if isinstance(x, Assign) and x.target in mapping:
                 x.target = mapping[x.target]

@@ -23,7 +23,7 @@ from ..ad import callees as calls
 from ..syntax import emit
 from ..backend import load
 from ..syntax import nodes
-from ..ir import trace as trace_mod
+from .. import ir
 from ..frontend.normalize import normalize
 from ..frontend.parse import Parsed, parse_function
 from ..ad.reverse import reverse, gradient_function
@@ -192,9 +192,9 @@ def merge_repeated(tr):
     seen, mapping, body = {}, {}, []
     for s in tr.body:
         if mapping:
-            trace_mod._apply_renames(s, mapping)
-        if not isinstance(s, trace_mod.Assign) or s.kind == "call":
-            if not isinstance(s, (trace_mod.Forward, trace_mod.Return)):
+            ir.apply_renames(s, mapping)
+        if not isinstance(s, ir.Assign) or s.kind == "call":
+            if not isinstance(s, (ir.Forward, ir.Return)):
                 seen.clear()
             body.append(s)
             continue
@@ -206,7 +206,7 @@ def merge_repeated(tr):
             seen[key] = s.target
         body.append(s)
     tr.body = body
-    trace_mod.analyse(tr)
+    ir.analyse(tr)
     return tr
 
 
@@ -214,7 +214,7 @@ def prepare(func, wrt, merge=True):
     """(parsed, trace, text, fname, namespace): the reading pipeline's generated code."""
     parsed = func if isinstance(func, Parsed) else parse_function(func)
     fn = normalize(parsed)
-    tr = trace_mod.build(parsed, fn, tuple(wrt))
+    tr = ir.build(parsed, fn, tuple(wrt))
     if merge:
         merge_repeated(tr)
     tr.tuple_wrt = True
@@ -247,7 +247,7 @@ def _display_names(tr, parsed):
     user = set(nodes.names_in(parsed.node)) | set(tr.params)
     if any(re.fullmatch(r"v\d+", n) for n in user):
         return {}
-    temps = [s.target for s in trace_mod.walk(tr.body) if isinstance(s, trace_mod.Assign)
+    temps = [s.target for s in ir.walk(tr.body) if isinstance(s, ir.Assign)
              and re.fullmatch(r"v\d+", s.target)]
     out = {}
     for t in temps:
@@ -422,11 +422,11 @@ def build_explanation(r, args):
     tr, rec, disp = r.trace, r.records, r.display
     fdef = _fdef(ast.parse(r.text), r.fname)
     user_text = {}
-    for s in trace_mod.walk(tr.body):
-        if isinstance(s, trace_mod.Assign):
+    for s in ir.walk(tr.body):
+        if isinstance(s, ir.Assign):
             shown = emit.expression_source(getattr(s, "fwd_node", None) or s.node)
             user_text[shown] = (emit.expression_source(s.node), getattr(s.node, "lineno", None))
-    counts = {w.count_name for w in trace_mod.walk(tr.body) if isinstance(w, trace_mod.While)}
+    counts = {w.count_name for w in ir.walk(tr.body) if isinstance(w, ir.While)}
 
     def rows(body, lo, hi, depth, backward):
         out = []
@@ -521,16 +521,16 @@ def _all_edges(tr):
 
     def block(body, ctrl):
         for s in body:
-            if isinstance(s, (trace_mod.If, trace_mod.While)):
+            if isinstance(s, (ir.If, ir.While)):
                 inner = [s.test] + ctrl
                 block(s.body, inner)
                 block(getattr(s, "orelse", []), inner)
-            elif isinstance(s, trace_mod.For):
+            elif isinstance(s, ir.For):
                 inner = [a for a in s.range_args if isinstance(a, str)] + ctrl
                 edges.append((inner, [s.target]))
                 block(s.body, inner)
             elif hasattr(s, "reads"):
-                edges.append((list(s.reads()) + ctrl, trace_mod.defs(s)))
+                edges.append((list(s.reads()) + ctrl, ir.defs(s)))
     block(tr.body, [])
     return edges
 
@@ -538,8 +538,8 @@ def _all_edges(tr):
 def zero_gradient_notes(tr, grads):
     """For each wrt input whose gradient is zero: the statement that cut its path."""
     notes = []
-    stmts = list(trace_mod.walk(tr.body))
-    diff = [(flows, targets) for targets, flows in map(trace_mod._dependencies, stmts)]
+    stmts = list(ir.walk(tr.body))
+    diff = [(flows, targets) for targets, flows in map(ir.dependencies, stmts)]
     edges = _all_edges(tr)
     res = tr.result if isinstance(tr.result, str) else None
     reaches = _closure({res} if res else set(), [(d, s) for s, d in edges])
@@ -553,7 +553,7 @@ def zero_gradient_notes(tr, grads):
                          "differentiable path to the output exists (a branch, max/min or "
                          "a piecewise rule selected another input here)")
             continue
-        cuts = [s for s in stmts if isinstance(s, trace_mod.Assign)
+        cuts = [s for s in stmts if isinstance(s, ir.Assign)
                 and any(a in varied for a in s.reads()) and s.target not in varied
                 and s.target in reaches]
         if not cuts:
@@ -601,8 +601,8 @@ def _cut_reason(s, varied, tr):
 def loop_notes(r, fdef):
     """What each forward loop pushes per iteration, and the bytes held at this point."""
     notes = []
-    loops = [s for s in trace_mod.walk(r.trace.body)
-             if isinstance(s, (trace_mod.For, trace_mod.While))]
+    loops = [s for s in ir.walk(r.trace.body)
+             if isinstance(s, (ir.For, ir.While))]
     fwd_loops = [n for n in ast.walk(fdef) if isinstance(n, (ast.For, ast.While))
                  and r.forward_span[0] <= n.lineno <= r.forward_span[1]]
     fwd_loops.sort(key=lambda n: n.lineno)

@@ -447,17 +447,17 @@ def _strip(fn, bad):
 
 def _dry_run(parsed):
     """Normalize and build the trace, collecting every refusal instead of the first."""
-    from ..ir import trace as trace_mod
+    from .. import ir
     from ..frontend.normalize import normalize
     errors = []
 
-    class Collecting(trace_mod.Builder):
+    class Collecting(ir.Builder):
         def stmt(self, s):
             try:
                 return super().stmt(s)
             except TransformError as exc:
                 errors.append(exc)
-                return trace_mod.Forward(s)
+                return ir.Forward(s)
     try:
         fn = normalize(parsed)
         Collecting(parsed, fn).block(fn.body)
@@ -468,7 +468,7 @@ def _dry_run(parsed):
     try:
         from ..ad import callees as calls
         from ..ad.reverse import reverse
-        tr = trace_mod.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
+        tr = ir.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
         reverse(tr, call_hook=calls.CallGraph(root_globals=parsed.namespace).hook)
     except TransformError as exc:
         errors.append(exc)

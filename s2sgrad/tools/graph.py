@@ -10,7 +10,7 @@ statement alone, so that a wrong gradient is pinned to one line of the user's co
 import numpy as np
 
 from ..syntax import emit
-from ..ir import trace as trace_mod
+from .. import ir
 from .explain import fmt, show_name, run as explain_run
 
 
@@ -58,26 +58,26 @@ def dot(r, values=True):
         for s in body:
             counter[0] += 1
             k = counter[0]
-            if isinstance(s, (trace_mod.If, trace_mod.For, trace_mod.While)):
+            if isinstance(s, (ir.If, ir.For, ir.While)):
                 head = emit.expression_source(s.node).splitlines()[0].rstrip(":")
                 out.append(f"{pad}subgraph cluster_{k} {{")
                 out.append(f"{pad}  label={_q(head)}; style=rounded;")
-                tests = [s.test] if not isinstance(s, trace_mod.For) else \
+                tests = [s.test] if not isinstance(s, ir.For) else \
                     [a for a in s.range_args if isinstance(a, str)]
                 out.append(f"{pad}  ctl{k} [shape=diamond, label={_q(head)}];")
                 for t in tests:
                     edge(t, f"ctl{k}", dashed=True)
-                if isinstance(s, trace_mod.For):
+                if isinstance(s, ir.For):
                     producer[s.target] = f"ctl{k}"
                 block(s.body, indent + 1)
-                if isinstance(s, trace_mod.If):
+                if isinstance(s, ir.If):
                     block(s.orelse, indent + 1)
                 out.append(f"{pad}}}")
-            elif isinstance(s, trace_mod.Return):
+            elif isinstance(s, ir.Return):
                 out.append(f"{pad}out [shape=doubleoctagon, label=\"output\"];")
                 if isinstance(s.value, str):
                     edge(s.value, "out")
-            elif isinstance(s, (trace_mod.Assign, trace_mod.SetItem, trace_mod.Append)):
+            elif isinstance(s, (ir.Assign, ir.SetItem, ir.Append)):
                 text = emit.expression_source(s.node)
                 for n, shown in sorted(disp.items(), key=lambda kv: -len(kv[0])):
                     text = _word_sub(text, n, shown)
@@ -86,7 +86,7 @@ def dot(r, values=True):
                 out.append(f"{pad}s{k} [shape=box, label={_q(label)}];")
                 for a in dict.fromkeys(s.reads()):
                     edge(a, f"s{k}")
-                for d in trace_mod.defs(s):
+                for d in ir.defs(s):
                     producer[d] = f"s{k}"
     block(tr.body, 1)
     return "\n".join(out + edges + ["}"]) + "\n"
@@ -111,8 +111,8 @@ def local_rule_checks(func, args, wrt, rtol=1e-4, seed=0):
     for line in range(r.forward_span[0], r.forward_span[1] + 1):
         texts.setdefault(r.lines[line - 1].strip(), line)
     bad = []
-    for s in trace_mod.walk(tr.body):
-        if not isinstance(s, trace_mod.Assign) or s.kind != "op" or s.target not in tr.active:
+    for s in ir.walk(tr.body):
+        if not isinstance(s, ir.Assign) or s.kind != "op" or s.target not in tr.active:
             continue
         line = texts.get(emit.expression_source(getattr(s, "fwd_node", None) or s.node))
         inputs = r.records.first_inputs.get(line)

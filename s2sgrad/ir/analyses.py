@@ -1,0 +1,385 @@
+"""Analyses of a built trace: SSA renaming of straight-line code, the facts later stages
+read (`active`, `overwritten`, `maybe_container`), and the checks that refuse stores into
+views or aliases of other values.
+"""
+import gast
+
+from ..syntax import nodes
+from .statements import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return,
+                         walk, defs)
+
+_CONTAINER_USES = {"getitem", "sum_list", "concatenate", "stack", "hstack", "vstack", "copy",
+                   "concat", "append"}
+
+
+def rename_top_level(trace):
+    """Give each straight-line top-level reassignment its own name (SSA)."""
+    top = {}
+    nested = set()
+    for s in trace.body:
+        for d in defs(s):
+            top[d] = top.get(d, 0) + 1
+        if isinstance(s, (If, For, While)):
+            nested.update(d for x in walk([s]) for d in defs(x))
+    params = set(trace.params)
+    used = set(trace.user_names)
+    version = {}
+    counts = {}
+    for s in trace.body:
+        apply_renames(s, {k: v for k, v in version.items() if k != v} if
+                       len(version) < 64 else _Renamed(version))
+        if isinstance(s, Assign):
+            t = s.target
+            if t in nested or (top.get(t, 0) < 2 and t not in params):
+                continue
+            if t not in version and t not in params and counts.get(t) is None:
+                counts[t] = 0
+                version[t] = t           # the first definition keeps the user's name
+                continue
+            n = counts.get(t, 0)
+            while True:
+                n += 1
+                cand = f"{t}_{n}"
+                if cand not in used:
+                    break
+            counts[t] = n
+            used.add(cand)
+            version[t] = cand
+            s.target = cand
+            s.node = nodes.assign(cand, s.expr) if s.node is None else \
+                nodes.copy_location(nodes.assign(cand, s.node.value), s.node)
+    trace.user_names = used
+
+
+class _Renamed(dict):
+    """A view of a version map holding only the names that changed (built lazily)."""
+
+    def __init__(self, version):
+        super().__init__()
+        self.version = version
+
+    def __contains__(self, k):
+        return self.version.get(k, k) != k
+
+    def __getitem__(self, k):
+        return self.version[k]
+
+    def get(self, k, default=None):
+        v = self.version.get(k, default)
+        return default if v == k else v
+
+    def items(self):
+        return ((k, v) for k, v in self.version.items() if k != v)
+
+    def __bool__(self):
+        return any(k != v for k, v in self.version.items())
+
+
+def apply_renames(s, mapping):
+    if not mapping:
+        return
+    ren = lambda a: mapping.get(a, a) if isinstance(a, str) else a  # noqa: E731
+    for x in walk([s]):
+        if isinstance(x, Assign):
+            x.args = [ren(a) for a in x.args]
+            x.kwargs = {k: ren(v) for k, v in x.kwargs.items()}
+            x.expr = nodes.substitute(x.expr, mapping)
+            x.node = nodes.copy_location(nodes.assign(x.target, x.expr), x.node)
+        elif isinstance(x, SetItem):
+            x.container, x.value = ren(x.container), ren(x.value)
+            x.index = nodes.substitute(x.index, mapping)
+            x.node = nodes.substitute(x.node, mapping)
+        elif isinstance(x, (Append, Forward)):
+            if isinstance(x, Append):
+                x.container, x.value = ren(x.container), ren(x.value)
+            x.node = nodes.substitute(x.node, mapping)
+        elif isinstance(x, If):
+            x.test = ren(x.test)
+        elif isinstance(x, While):
+            x.test = ren(x.test)
+        elif isinstance(x, For):
+            x.range_args = [ren(a) for a in x.range_args]
+        elif isinstance(x, Return):
+            x.value = ren(x.value)
+
+
+def dependencies(s):
+    """(defined names, names whose value flows differentiably into them)."""
+    if isinstance(s, Assign):
+        if s.kind in ("nondiff", "const", "stop"):
+            return [s.target], []
+        if s.kind == "op":
+            keep = s.rule.adjoint_names()
+            flows = []
+            params = s.rule.params
+            for i, a in enumerate(s.args):
+                pname = params[i] if i < len(params) else s.rule.vararg
+                if isinstance(a, str) and (pname in keep or pname is None):
+                    flows.append(a)
+            for k, a in s.kwargs.items():
+                if isinstance(a, str) and k in keep:
+                    flows.append(a)
+            return [s.target], flows
+        return [s.target], [a for a in s.reads()]
+    if isinstance(s, SetItem):
+        return [s.container], [s.container] + ([s.value] if isinstance(s.value, str) else [])
+    if isinstance(s, Append):
+        return [s.container], s.reads()
+    if isinstance(s, Pop):
+        return [s.container], [s.container]
+    return [], []
+
+
+def _outermost_loops(body):
+    for s in body:
+        if isinstance(s, (For, While)):
+            yield s
+        elif isinstance(s, If):
+            yield from _outermost_loops(s.body)
+            yield from _outermost_loops(s.orelse)
+
+
+def analyse(trace):
+    """Fill in `active`, `overwritten` and `maybe_container` (flow-insensitive)."""
+    stmts = list(walk(trace.body))
+    # overwritten: assigned at more than one site, or inside a loop, or a reassigned param
+    counts = {}
+    for s in stmts:
+        for d in defs(s):
+            counts[d] = counts.get(d, 0) + 1
+    in_loop = set()
+    for s in stmts:
+        if isinstance(s, (For, While)):
+            for x in walk(s.body):
+                in_loop.update(defs(x))
+                if isinstance(x, While):
+                    in_loop.add(x.count_name)
+    trace.overwritten = {n for n, c in counts.items() if c > 1} | in_loop | \
+        (set(counts) & set(trace.params))
+    # a loop-invariant value (defined once, inside a loop, from operands the loop never
+    # changes) is the same in every iteration: nothing to save per iteration
+    trace.invariant = set()
+    for loop in _outermost_loops(trace.body):
+        changed_in_loop = {d for x in walk(loop.body) for d in defs(x)} | set(defs(loop))
+        changed_in_loop |= {x.count_name for x in walk([loop]) if isinstance(x, While)}
+        for s in walk(loop.body):
+            if isinstance(s, Assign) and counts.get(s.target) == 1 \
+                    and s.target not in trace.params \
+                    and s.kind in ("op", "copy", "const", "nondiff") \
+                    and not getattr(s, "tangent_only", False) \
+                    and not set(s.reads()) & changed_in_loop:
+                trace.invariant.add(s.target)
+    # a top-level first definition has no old value worth saving
+    seen = set(trace.params)
+    for s in trace.body:
+        if isinstance(s, Assign) and s.target not in seen:
+            s.first_def = True
+        for x in walk([s]):
+            seen.update(defs(x))
+    # varied: depends on a wrt input
+    varied = {trace.params[i] for i in trace.wrt}
+    deps = [dependencies(s) for s in stmts]
+    changed = True
+    while changed:
+        changed = False
+        for targets, flows in deps:
+            if any(f in varied for f in flows):
+                for t in targets:
+                    if t not in varied:
+                        varied.add(t)
+                        changed = True
+    # useful: reaches the returned value
+    useful = {trace.result} if isinstance(trace.result, str) else set()
+    changed = True
+    while changed:                       # backwards: one pass for straight-line code
+        changed = False
+        for targets, flows in reversed(deps):
+            if any(t in useful for t in targets):
+                for f in flows:
+                    if f not in useful:
+                        useful.add(f)
+                        changed = True
+    trace.active = varied & useful
+    # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
+    # when the function uses it as a container (indexes it, sums it, passes it on).
+    mc = set()
+    listy = set()         # used in ways whose adjoint may come back as a list
+    for s in stmts:
+        if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
+            if s.kind == "call":
+                mc.update(a for a in s.args if isinstance(a, str))
+                listy.update(a for a in s.args if isinstance(a, str))
+            elif s.kind == "op" and s.rule.name in _CONTAINER_USES:
+                mc.add(s.args[0])
+                if s.rule.name != "getitem":
+                    listy.add(s.args[0])
+            elif s.kind == "nondiff" and isinstance(s.expr, gast.Call) \
+                    and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
+                mc.add(s.args[0])
+    # a parameter that is an array in this compilation and is only indexed is no container
+    mc &= set(trace.params) - (set(trace.array_params) - listy)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, Assign) or s.target in mc:
+                continue
+            container = False
+            if s.kind == "call" or getattr(s, "tangent_only", False):
+                container = True            # may return a tuple
+            elif s.kind == "copy":
+                container = s.args[0] in mc
+            elif s.kind == "op":
+                name = s.rule.name
+                if name in ("display", "dict_display", "concat", "repeat", "split"):
+                    container = True
+                elif name in ("getitem", "copy"):     # xs[i], xs.copy(), np.array(xs)
+                    container = s.args[0] in mc or _builds_list(s)
+            if container:
+                mc.add(s.target)
+                changed = True
+    trace.maybe_container = mc
+
+
+def _builds_list(s):
+    """`list(x)` or `tuple(x)`: a container whatever x is."""
+    f = s.expr.func if isinstance(s.expr, gast.Call) else None
+    return isinstance(f, gast.Name) and f.id in ("list", "tuple")
+
+
+_FRESH_RULES = {"display", "dict_display", "concat", "repeat", "concatenate", "stack", "hstack",
+                "vstack"}
+_VIEW_CALLS = {"asarray", "asanyarray", "atleast_1d", "atleast_2d"}
+
+
+def _is_fresh(s):
+    """Does statement `s` bind its target to a new object (not a view or an alias)?"""
+    if s.kind in ("const", "nondiff"):
+        return True
+    if s.kind != "op":
+        return False
+    if s.rule.name in _FRESH_RULES:
+        return True
+    if s.rule.name == "copy":
+        f = s.expr.func if isinstance(s.expr, gast.Call) else None
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
+        return name not in _VIEW_CALLS
+    module = s.rule.template.__module__.rsplit(".", 1)[-1]
+    return module in ("arithmetic", "math_", "numpy_", "reductions", "linalg")
+
+
+_VIEW_RULES = {"getitem", "reshape", "transpose", "T", "swapaxes", "moveaxis", "broadcast_to",
+               "diagonal", "flip", "fliplr", "flipud", "rot90"}
+
+
+def _placed(body, loops=()):
+    """(statement, the loops around it) for every statement, in program order."""
+    for s in body:
+        yield s, loops
+        if isinstance(s, If):
+            yield from _placed(s.body, loops)
+            yield from _placed(s.orelse, loops)
+        elif isinstance(s, (For, While)):
+            yield from _placed(s.body, loops + (id(s),))
+
+
+def _reads_of(s):
+    if isinstance(s, (If, While)):
+        return [s.test]
+    if isinstance(s, For):
+        return [a for a in s.range_args if isinstance(a, str)]
+    reads = getattr(s, "reads", None)
+    return list(reads()) if reads else []
+
+
+def _is_view(s):
+    if not (isinstance(s, Assign) and s.kind == "op" and s.args
+            and isinstance(s.args[0], str)):
+        return False
+    if s.rule.name == "copy":
+        f = s.expr.func if isinstance(s.expr, gast.Call) else None
+        return (f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")) in _VIEW_CALLS
+    if s.rule.name == "getitem":
+        # slices are views; an element y[i] is taken as a copy (it is one for a vector;
+        # a row of a matrix is a view that this check does not see)
+        idx = s.expr.slice if isinstance(s.expr, gast.Subscript) else None
+        parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
+        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
+                   for p in parts)
+    return s.rule.name in _VIEW_RULES
+
+
+def check_views(trace):
+    """A store into an array changes every view of it (`v = y[1:]`, `y.T`, `y.reshape`):
+    refused while such a view is still read after the store, since the backward pass
+    would take the view for the value it had when it was made."""
+    placed = list(_placed(trace.body))
+    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s)]
+    if not views:
+        return
+    links = [(s.args[0], s.target) for s, _, _ in views] + [
+        (s.args[0], s.target) for s, _ in placed
+        if isinstance(s, Assign) and s.kind == "copy" and isinstance(s.args[0], str)]
+    readers = {}                          # name → positions of the statements reading it
+    for k, (r, _) in enumerate(placed):
+        for n in _reads_of(r):
+            readers.setdefault(n, []).append(k)
+    aliases = {}                          # container → itself, its views, views of those…
+    for j, (st, st_loops) in enumerate(placed):
+        if not isinstance(st, SetItem):
+            continue
+        if st.container not in aliases:
+            base = {st.container}
+            changed = True
+            while changed:
+                changed = False
+                for a, b in links:
+                    if a in base and b not in base:
+                        base.add(b)
+                        changed = True
+            aliases[st.container] = base
+        base = aliases[st.container]
+        for v, i, v_loops in views:
+            if v.target not in base or v.target == st.container:
+                continue
+            for k in readers.get(v.target, ()):
+                r_loops = placed[k][1]
+                later = i < j < k
+                around = set(v_loops) & set(r_loops) & set(st_loops)
+                if later or (around and k < i):
+                    line = getattr(v.node, "lineno", "?")
+                    raise trace.parsed.error(
+                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
+                        f"view of it (line {line}), is read after the store", st.node,
+                        f"take a copy for the view: `{v.target} = ....copy()`")
+
+
+def check_stores(trace):
+    """Stores (`x[i] = v`, `xs.append(v)`) only into containers the function created:
+    writing into an argument, or into a view or alias of one, is refused."""
+    stmts = list(walk(trace.body))
+    defs_of = {}
+    for s in stmts:
+        if isinstance(s, Assign):
+            defs_of.setdefault(s.target, []).append(s)
+    for s in stmts:
+        if not isinstance(s, (SetItem, Append)):
+            continue
+        c = s.container
+        what = "append to" if isinstance(s, Append) else "store into"
+        if c in trace.params:
+            raise trace.parsed.error(
+                f"s2sgrad does not {what} the argument `{c}` (the caller's data)", s.node,
+                f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
+                else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
+        for d in defs_of.get(c, []):
+            if not _is_fresh(d):
+                raise trace.parsed.error(
+                    f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
+                    f"(it was assigned from `{emit_expr(d)}`)", s.node,
+                    f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
+
+
+def emit_expr(s):
+    from ..syntax import emit
+    return emit.expression_source(s.expr)

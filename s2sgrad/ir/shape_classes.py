@@ -1,0 +1,319 @@
+"""Which values are numbers and which share a shape: `infer_scalars`, `shape_classes`,
+`uniform_adjoint_ok`, `shape_representatives` (facts the reverse pass and the optimizer
+read to drop broadcasting wrappers and saved shapes).
+"""
+import gast
+
+from ..syntax.nodes import Const
+from .shapes import ELEMENTWISE_MODULES, FULL_REDUCTIONS, elementwise_op, infer_shapes, slice_shrink
+from .statements import Assign, SetItem, Append, Pop, While, walk, defs
+
+
+
+
+def _scalar_output(s, scal):
+    """Does statement `s` produce a number, given the names in `scal` are numbers?"""
+    def is_scalar(a):
+        if isinstance(a, Const):
+            return isinstance(a.value, (int, float)) or a.value is None
+        return a in scal
+    if s.kind == "const":
+        return isinstance(s.expr, gast.Constant) and isinstance(s.expr.value, (int, float))
+    if s.kind == "copy":
+        return is_scalar(s.args[0])
+    if s.kind == "op":
+        module = s.rule.template.__module__.rsplit(".", 1)[-1]
+        if s.rule.name == "float_":
+            return True
+        if module in ELEMENTWISE_MODULES:
+            return all(is_scalar(a) for a in s.args) and \
+                all(is_scalar(a) for a in s.kwargs.values())
+        if s.rule.name in FULL_REDUCTIONS:
+            axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(None))
+            keep = s.kwargs.get("keepdims", Const(False))
+            return isinstance(axis, Const) and axis.value is None and \
+                isinstance(keep, Const) and not keep.value
+        return False
+    if s.kind == "nondiff":
+        e = s.expr
+        if isinstance(e, (gast.Compare, gast.BoolOp, gast.UnaryOp, gast.BinOp)):
+            return all(is_scalar(a) for a in s.args)
+        if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and \
+                e.func.id in ("len", "int", "round", "bool"):
+            return True
+    return False
+
+
+SCALAR = "<number>"
+
+
+def _binding_counts(trace):
+    """{name: how many statements bind it}, a parameter counting as one binding."""
+    from collections import Counter
+    count = Counter(d for s in walk(trace.body) for d in defs(s))
+    count.update(trace.params)
+    return count
+
+
+def shape_classes(trace, array_params):
+    """{name: class}: names of one class have the same shape whenever both hold a value
+    computed in the same step (a class is a name whose own shape it shares, or SCALAR).
+    Elementwise operations over operands of one class (numbers aside) stay in it; any
+    other value starts a class of its own. Only names bound once (parameters that are
+    arrays in this compilation, single definitions) get a class, so a class never
+    changes under the code's feet; the backward pass drops `unbroadcast` between names
+    of one class."""
+    stmts = list(walk(trace.body))
+    once = {n for n, c in _binding_counts(trace).items() if c == 1}
+    cls = {n: SCALAR for n in trace.scalars}
+    cls.update({p: p for p in array_params if p in once and p not in trace.scalars})
+    containers = trace.maybe_container
+
+    def of(a):
+        if isinstance(a, Const):
+            v = a.value
+            return SCALAR if isinstance(v, (int, float)) else None
+        return cls.get(a)
+
+    for s in stmts:
+        if not isinstance(s, Assign) or s.target not in once or s.target in cls:
+            continue
+        if s.target in containers:
+            continue
+        c = None
+        elementwise = elementwise_op(s) or (
+            s.kind == "nondiff" and isinstance(s.expr, (gast.Compare, gast.BinOp, gast.UnaryOp)))
+        if elementwise:
+            found = {of(a) for a in list(s.args) + list(s.kwargs.values())} - {SCALAR}
+            if not found:
+                c = SCALAR if s.target in trace.scalars else None
+            elif len(found) == 1 and None not in found:
+                c = found.pop()
+        elif s.kind == "copy" and not isinstance(s.args[0], Const):
+            c = cls.get(s.args[0])
+        elif s.kind == "op" and s.rule.name == "getitem" and isinstance(s.args[0], str):
+            k = _slice_shrink(s.expr)
+            base = cls.get(s.args[0])
+            if k is not None and base is not None and base != SCALAR:
+                c = f"{base}[{k}:]"          # x[1:] and x[:-1] have one shape
+        cls[s.target] = c if c is not None else s.target
+    trace.structural_class = cls       # (shape_representatives: no coincidences)
+    return _merge_known_shapes(trace, cls)
+
+
+def _merge_known_shapes(trace, cls):
+    """Join the classes of names whose shapes are known to be equal (`shapes.py`:
+    from the pattern of the arrays' shapes). A class is then named by its first name
+    (parameters first, then in order)."""
+    if not trace.array_shapes:
+        return cls
+    known = trace.known_shapes        # (inferred with the scalars, `infer_scalars`)
+    parent = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+    order = list(trace.params) + [d for s in walk(trace.body) for d in defs(s)]
+    for n in order:
+        c = cls.get(n)
+        if c is not None and c != SCALAR:
+            union(c, n)
+    first = {}
+    for n in order:
+        dims = known.get(n)
+        if not dims or n in trace.scalars or n in trace.maybe_container:
+            continue
+        if dims in first:
+            union(first[dims], n)
+        else:
+            first[dims] = n
+    rep = {}
+    names = list(dict.fromkeys(order))
+    for n in names:
+        rep.setdefault(find(n), n)          # a class is named by its first name
+    out = dict(cls)
+    for n in names:
+        if out.get(n) != SCALAR and (n in cls or known.get(n)):
+            out[n] = rep[find(n)]
+    return out
+
+
+def _slice_shrink(expr):
+    """For `x[a:b]` with constant a ≥ 0 (or none), b < 0 (or none) and no step: how many
+    leading entries the slice drops in all (a - b); its length is max(len(x) - k, 0)."""
+    return slice_shrink(expr.slice) if isinstance(expr, gast.Subscript) else None
+
+
+def uniform_adjoint_ok(trace, name):
+    """May the adjoint of `name`, the argument of a full reduction (`np.sum(v)`), be the
+    number ȳ itself instead of an array full of it? Yes when every value that adjoint
+    reaches is bound once at the top level by an elementwise operation whose active
+    operands share its shape class (so no `unbroadcast` would have to sum it), by
+    indexing an array (its adjoint adds the number into place), or is an array argument."""
+    cls = trace.shape_class
+    if not cls or name not in cls:
+        return False
+    count = _binding_counts(trace)
+    top = {s.target: s for s in trace.body if isinstance(s, Assign)}
+    todo, seen = [name], set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in trace.params:
+            if n not in trace.array_params or count[n] != 1:
+                return False
+            continue
+        s = top.get(n)
+        if s is None or count[n] != 1 or n in trace.maybe_container:
+            return False
+        if s.kind in ("const", "nondiff", "stop"):
+            continue
+        if s.kind == "copy":
+            if isinstance(s.args[0], str):
+                todo.append(s.args[0])
+            continue
+        if s.kind == "op" and s.rule.name == "getitem":
+            base = s.args[0]                  # an array: its adjoint adds the number in place
+            if base in trace.array_params or (cls.get(base) not in (None, base, SCALAR)
+                                              and base not in trace.maybe_container):
+                continue
+            return False
+        if not elementwise_op(s):
+            return False
+        if cls.get(n) not in (None, SCALAR) and _full_terms(trace, s, cls):
+            continue                    # ȳ times a full array: arrays from here on
+        for a in list(s.args) + list(s.kwargs.values()):
+            if isinstance(a, Const) or a not in trace.active:
+                continue
+            if cls.get(a) != cls.get(n) or cls.get(n) in (None, SCALAR):
+                return False
+            todo.append(a)
+    return True
+
+
+def _full_terms(trace, s, cls):
+    """Does the adjoint term of each active operand of elementwise `s` multiply ȳ by a
+    value of s's whole shape (its output, as in exp's ȳ·y, or an operand of its class,
+    as in sin's ȳ·cos(x))? Then a number ȳ gives full arrays."""
+    rule = s.rule
+    reads = _term_reads(rule)
+    own = cls.get(s.target)
+    for k, a in enumerate(s.args):
+        if not isinstance(a, str) or a not in trace.active:
+            continue
+        if k >= len(rule.params):
+            return False
+        names = reads.get(rule.params[k])
+        if not names:
+            return False
+        if rule.output in names:
+            continue
+        if not any(isinstance(b, str) and cls.get(b) == own and rule.params[j] in names
+                   for j, b in enumerate(s.args[:len(rule.params)])):
+            return False
+    return True
+
+
+def _term_reads(rule):
+    """{parameter: the plain names its adjoint terms read} (no adjoints, no globals)."""
+    reads = getattr(rule, "_term_reads", None)
+    if reads is None:
+        reads = {}
+        for st in rule.body:
+            if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) \
+                    and st.target.id.endswith("_bar"):
+                names = {n for n in _value_names(st.value)
+                         if not n.endswith("_bar") and n not in rule.namespace}
+                reads.setdefault(st.target.id[:-4], set()).update(names)
+        rule._term_reads = reads
+    return reads
+
+
+def _value_names(expr):
+    """Names whose values `expr` computes with: not the second argument of
+    `unbroadcast(g, a)`, which gives only a's shape (add's `unbroadcast(ȳ, a)` does not
+    make ȳ full)."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
+            and expr.func.id == "unbroadcast" and expr.args:
+        return _value_names(expr.args[0])
+    out = set()
+    for child in gast.iter_child_nodes(expr):
+        out |= _value_names(child)
+    return out
+
+
+def shape_representatives(trace):
+    """{name: another name of the same shape}, both bound once at the top level of the
+    function (so both hold their one value when the backward pass runs): shape-only uses
+    of the first (`unreduce(g, v9)`) can read the second, and v9 may then be dead.
+    Only classes the code makes (elementwise operations), not sizes that happen to be
+    equal in this call's shapes: `unreduce(g, v7)` should not read an unrelated `W2`
+    because the batch size equals a layer width."""
+    cls = trace.structural_class or trace.shape_class
+    if not cls:
+        return {}
+    count = _binding_counts(trace)
+    top = [p for p in trace.params if count[p] == 1] + [
+        s.target for s in trace.body if isinstance(s, Assign) and count[s.target] == 1]
+    first = {}
+    out = {}
+    for n in top:
+        c = cls.get(n)
+        if c is None or c == SCALAR:
+            continue
+        if c in first:
+            out[n] = first[c]
+        else:
+            first[c] = n
+    return out
+
+
+def infer_scalars(trace, scalar_params):
+    """Names that hold numbers (0-d) on every path: the greatest fixpoint. Where the
+    arrays' shapes are known (`trace.array_shapes`), values they give with no dimension
+    left (`X[i] @ w` of a matrix and a vector) count as numbers too."""
+    zero_d = set()
+    while True:
+        found = _scalar_fixpoint(trace, scalar_params, zero_d)
+        if not trace.array_shapes:
+            return found
+        trace.known_shapes = infer_shapes(trace, trace.array_shapes, found)
+        more = {n for n, dims in trace.known_shapes.items() if dims == ()} - found
+        if more <= zero_d:
+            return found
+        zero_d |= more
+
+
+def _scalar_fixpoint(trace, scalar_params, zero_d):
+    stmts = list(walk(trace.body))
+    candidates = set(scalar_params)
+    for s in stmts:
+        for d in defs(s):
+            candidates.add(d)
+        if isinstance(s, While):
+            candidates.add(s.count_name)
+    candidates -= set(trace.params) - set(scalar_params)
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, (SetItem, Append, Pop)):
+                bad = s.container in candidates
+                candidates.discard(s.container)
+                changed |= bad
+            elif isinstance(s, Assign) and s.target in candidates \
+                    and s.target not in zero_d and not _scalar_output(s, candidates):
+                candidates.discard(s.target)
+                changed = True
+    return candidates
+

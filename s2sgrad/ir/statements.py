@@ -1,0 +1,159 @@
+"""The intermediate representation: the execution trace's statements.
+
+A `Trace` is a list of statements — `Assign` (one primitive operation), `SetItem`,
+`Append`, `Pop`, `Forward` (a statement run for its effect), the structured blocks `If`,
+`For`, `While` — ending in one `Return`, plus the facts the analyses attach. `walk` visits
+every statement, blocks included; `defs` says which names a statement binds.
+"""
+from dataclasses import dataclass, field
+
+from .. import rules
+from ..syntax import nodes
+
+# --------------------------------------------------------------------------- the IR
+
+
+@dataclass
+class Assign:
+    """`target = expr`, one primitive operation."""
+    target: str
+    expr: object                  # the forward expression (gast), operands as atoms
+    kind: str                     # op | copy | const | nondiff | stop | call
+    rule: object = None           # rules.Rule for kind == "op"
+    args: list = field(default_factory=list)       # operands: str (a name) or Const
+    kwargs: dict = field(default_factory=dict)
+    node: object = None           # the ANF statement (location, forward emission)
+    callee: object = None         # Parsed, for kind == "call"
+    keys: list = None             # dict display keys
+
+    def reads(self):
+        return [a for a in list(self.args) + list(self.kwargs.values()) if isinstance(a, str)] \
+            + _index_names(self)
+
+
+@dataclass
+class SetItem:
+    """`container[index] = value` into a local container."""
+    container: str
+    index: object                 # gast index expression
+    value: object                 # operand
+    node: object = None
+
+    def reads(self):
+        return ([self.value] if isinstance(self.value, str) else []) + \
+            [self.container] + nodes.names_in(self.index)
+
+
+@dataclass
+class Append:
+    """`container.append(value)` on a local list."""
+    container: str
+    value: object
+    node: object = None
+
+    def reads(self):
+        return [self.container] + ([self.value] if isinstance(self.value, str) else [])
+
+
+@dataclass
+class Pop:
+    """`container.pop()` as a statement (undoing an append)."""
+    container: str
+    node: object = None
+
+    def reads(self):
+        return [self.container]
+
+
+@dataclass
+class Forward:
+    """A statement kept for the forward pass only (print, assert)."""
+    node: object
+
+    def reads(self):
+        return nodes.names_in(self.node)
+
+
+@dataclass
+class If:
+    test: str
+    body: list
+    orelse: list
+    node: object = None
+
+
+@dataclass
+class For:
+    target: str
+    range_args: list              # operands of range(...)
+    body: list
+    node: object = None
+
+
+@dataclass
+class While:
+    test: str
+    body: list
+    node: object = None
+    count_name: str = None        # how many times the body ran (for the backward loop)
+
+
+@dataclass
+class Return:
+    value: object                 # operand
+    node: object = None
+
+
+@dataclass
+class Trace:
+    name: str
+    params: list
+    defaults: list
+    body: list
+    parsed: object
+    wrt: tuple = ()
+    active: set = field(default_factory=set)
+    overwritten: set = field(default_factory=set)
+    maybe_container: set = field(default_factory=set)
+    user_names: set = field(default_factory=set)
+    scalars: set = field(default_factory=set)
+    shape_class: dict = field(default_factory=dict)   # see `shape_classes`
+    structural_class: dict = field(default_factory=dict)  # the same, sizes aside
+    known_shapes: dict = field(default_factory=dict)      # {name: shape}, infer_scalars
+    array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
+    array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
+    invariant: set = field(default_factory=set)
+    deps: list = field(default_factory=list)
+
+    @property
+    def result(self):
+        return self.body[-1].value
+
+
+def _index_names(stmt):
+    if stmt.kind == "op" and stmt.rule is rules.OPERATORS.get("getitem"):
+        return nodes.names_in(stmt.expr.slice)
+    return []
+
+
+def walk(body):
+    """Every IR statement in `body`, blocks included, in order."""
+    for s in body:
+        yield s
+        if isinstance(s, If):
+            yield from walk(s.body)
+            yield from walk(s.orelse)
+        elif isinstance(s, (For, While)):
+            yield from walk(s.body)
+
+
+def defs(s):
+    """Names a statement (re)binds."""
+    if isinstance(s, Assign):
+        return [s.target]
+    if isinstance(s, (SetItem, Append, Pop)):
+        return [s.container]
+    if isinstance(s, For):
+        return [s.target]
+    return []
+
