@@ -21,7 +21,7 @@ import gast
 
 from ..syntax import nodes
 from ..syntax.nodes import Const
-from ..ir import Assign, SetItem, Append, Pop, Forward, If, For, While, defs
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, defs
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Reverse:
             return self.setitem(s)
         if isinstance(s, Append):
             return self.append(s)
-        if isinstance(s, Forward):
+        if isinstance(s, Effect):
             return []
         if isinstance(s, Pop):
             raise self.trace.parsed.error(
@@ -125,7 +125,7 @@ class Reverse:
         text = _source_of(s.node)
         line = getattr(s.node, "lineno", None)
         note = f"line {line}" if line else ""
-        if getattr(s, "fused", None):
+        if isinstance(s, Assign) and s.fused:
             note += f"; fused: {s.fused}, adjoint y·(1 - y)"
         return nodes.comment(f"grad of: {text}" + (f"  ({note.lstrip('; ')})" if note else ""))
 
@@ -134,12 +134,12 @@ class Reverse:
         t = s.target
         out = []
         if s.kind == "opaque" and (t in tr.active or (
-                getattr(s, "mutable_receiver", False) and s.args[0] in tr.active)):
+                s.mutable_receiver and s.args[0] in tr.active)):
             raise s.error
         if s.kind == "pop" and t in tr.active:
             raise tr.parsed.error("reverse mode cannot differentiate `.pop()`", s.node,
                                   "index the list instead (xs[-1]) and build a new list")
-        if getattr(s, "tangent_only", False) and t in tr.active and bar(t) in self.defined:
+        if s.tangent_only and t in tr.active and bar(t) in self.defined:
             raise tr.parsed.error(
                 f"reverse mode has no adjoint for `{s.rule.name}` (a helper of generated "
                 "code)", s.node, "differentiate generated gradients in forward mode "
@@ -156,9 +156,9 @@ class Reverse:
         if t in tr.active and bar(t) in self.defined and t in tr.overwritten:
             # the value before this statement is another value: its adjoint starts at 0
             out.append(nodes.assign(bar(t), nodes.const(0.0)))
-        if t in tr.overwritten and not getattr(s, "first_def", False):
+        if t in tr.overwritten and not s.first_def:
             out.append(_Restore(t))
-        for extra in getattr(s, "extra_targets", ()):
+        for extra in s.extra_targets:
             if extra in tr.overwritten:
                 out.append(_Restore(extra))
         return out
@@ -420,10 +420,10 @@ class Reverse:
         out = []
         for s in body:
             if isinstance(s, Assign):
-                for t in [s.target] + list(getattr(s, "extra_targets", ())):
-                    if t in self._save and not (t == s.target and getattr(s, "first_def", 0)):
+                for t in [s.target] + s.extra_targets:
+                    if t in self._save and not (t == s.target and s.first_def):
                         out.append(self.push(t))
-                out.append(getattr(s, "fwd_node", None) or s.node)
+                out.append(s.fwd_node or s.node)
             elif isinstance(s, SetItem):
                 if s.container in self._save:
                     out.append(nodes.expr_stmt(nodes.call(
@@ -431,7 +431,7 @@ class Reverse:
                         [nodes.call("copy_item", [nodes.name(s.container),
                                                   _index_value(s.index)])])))
                 out.append(s.node)
-            elif isinstance(s, (Append, Forward)):
+            elif isinstance(s, (Append, Effect)):
                 out.append(s.node)
             elif isinstance(s, If):
                 out.append(nodes.copy_location(nodes.if_(
@@ -640,7 +640,7 @@ def gradient_function(adj, fname, with_value=False, doc=None):
             outs.append(nodes.call("zero_grad", [nodes.name(p)]))
         else:
             outs.append(nodes.call("grad_like", [nodes.name(g), nodes.name(p)]))
-    ret = outs[0] if len(outs) == 1 and not getattr(tr, "tuple_wrt", False) \
+    ret = outs[0] if len(outs) == 1 and not tr.tuple_wrt \
         else nodes.tuple_(outs)
     if with_value:
         if isinstance(result, str) and result in tr.overwritten:

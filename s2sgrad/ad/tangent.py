@@ -22,7 +22,7 @@ from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
-from ..ir import Assign, SetItem, Append, Pop, Forward, If, For, While, Return
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Return
 
 
 def dot(name):
@@ -89,7 +89,7 @@ class Tangent:
                 out.append(nodes.expr_stmt(nodes.call(nodes.attribute(
                     nodes.name(dot(s.container)), "pop"))))
             return out
-        if isinstance(s, Forward):
+        if isinstance(s, Effect):
             call = s.node.value if isinstance(s.node, gast.Expr) else None
             if isinstance(call, gast.Call) and nodes.is_name(call.func, "restore_item") \
                     and len(call.args) == 3 and isinstance(call.args[0], gast.Name) \

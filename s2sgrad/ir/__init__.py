@@ -10,12 +10,12 @@ from .analyses import analyse, apply_renames, dependencies
 from .render import render
 from .shape_classes import (infer_scalars, shape_classes, shape_representatives,
                             uniform_adjoint_ok)
-from .statements import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return,
+from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
                          Trace, walk, defs)
 from .trace import Builder, build
 from ..syntax.nodes import Const
 
-__all__ = ["Assign", "SetItem", "Append", "Pop", "Forward", "If", "For", "While", "Return",
+__all__ = ["Assign", "SetItem", "Append", "Pop", "Effect", "If", "For", "While", "Return",
            "Trace", "Const", "walk", "defs", "build", "Builder", "analyse", "apply_renames",
            "dependencies", "infer_scalars", "shape_classes", "shape_representatives",
            "uniform_adjoint_ok", "render"]

@@ -5,7 +5,7 @@ views or aliases of other values.
 import gast
 
 from ..syntax import nodes
-from .statements import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return,
+from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
                          walk, defs)
 
 _CONTAINER_USES = {"getitem", "sum_list", "concatenate", "stack", "hstack", "vstack", "copy",
@@ -89,7 +89,7 @@ def apply_renames(s, mapping):
             x.container, x.value = ren(x.container), ren(x.value)
             x.index = nodes.substitute(x.index, mapping)
             x.node = nodes.substitute(x.node, mapping)
-        elif isinstance(x, (Append, Forward)):
+        elif isinstance(x, (Append, Effect)):
             if isinstance(x, Append):
                 x.container, x.value = ren(x.container), ren(x.value)
             x.node = nodes.substitute(x.node, mapping)
@@ -166,7 +166,7 @@ def analyse(trace):
             if isinstance(s, Assign) and counts.get(s.target) == 1 \
                     and s.target not in trace.params \
                     and s.kind in ("op", "copy", "const", "nondiff") \
-                    and not getattr(s, "tangent_only", False) \
+                    and not s.tangent_only \
                     and not set(s.reads()) & changed_in_loop:
                 trace.invariant.add(s.target)
     # a top-level first definition has no old value worth saving
@@ -225,7 +225,7 @@ def analyse(trace):
             if not isinstance(s, Assign) or s.target in mc:
                 continue
             container = False
-            if s.kind == "call" or getattr(s, "tangent_only", False):
+            if s.kind == "call" or s.tangent_only:
                 container = True            # may return a tuple
             elif s.kind == "copy":
                 container = s.args[0] in mc

@@ -1,11 +1,12 @@
 """The intermediate representation: the execution trace's statements.
 
 A `Trace` is a list of statements — `Assign` (one primitive operation), `SetItem`,
-`Append`, `Pop`, `Forward` (a statement run for its effect), the structured blocks `If`,
+`Append`, `Pop`, `Effect` (a statement run for its effect), the structured blocks `If`,
 `For`, `While` — ending in one `Return`, plus the facts the analyses attach. `walk` visits
 every statement, blocks included; `defs` says which names a statement binds.
 """
 from dataclasses import dataclass, field
+from enum import Enum
 
 from .. import rules
 from ..syntax import nodes
@@ -13,18 +14,44 @@ from ..syntax import nodes
 # --------------------------------------------------------------------------- the IR
 
 
+class Kind(str, Enum):
+    """What an `Assign` does, which decides how each stage treats it."""
+    OP = "op"                # a primitive with an adjoint rule (`rule`)
+    COPY = "copy"            # `y = x`
+    CONST = "const"          # a literal or a module constant (`np.pi`)
+    NONDIFF = "nondiff"      # integers, booleans, comparisons, shapes: never differentiated
+    STOP = "stop"            # `s2sgrad.stop_gradient(x)`
+    CALL = "call"            # a call of the user's own function (`callee`)
+    OPAQUE = "opaque"        # no rule: a constant unless a gradient must flow (`error`)
+    POP = "pop"              # `xs.pop()`
+
+    def __str__(self):
+        return self.value
+
+
 @dataclass
 class Assign:
     """`target = expr`, one primitive operation."""
     target: str
     expr: object                  # the forward expression (gast), operands as atoms
-    kind: str                     # op | copy | const | nondiff | stop | call
-    rule: object = None           # rules.Rule for kind == "op"
+    kind: Kind
+    rule: object = None           # rules.Rule for kind OP
     args: list = field(default_factory=list)       # operands: str (a name) or Const
     kwargs: dict = field(default_factory=dict)
     node: object = None           # the ANF statement (location, forward emission)
-    callee: object = None         # Parsed, for kind == "call"
+    callee: object = None         # the user's function, for kind CALL
     keys: list = None             # dict display keys
+    # facts later stages attach
+    error: Exception = None       # OPAQUE: the refusal to raise if a gradient flows
+    mutable_receiver: bool = False    # OPAQUE method call: it may change args[0] in place
+    tangent_only: bool = False    # a helper of generated code: forward mode only
+    first_def: bool = False       # a top-level first definition: no old value to save
+    fused: str = None             # what the trace optimizer fused here (sigmoid of x)
+    fwd_node: object = None       # the statement the forward sweep runs instead of `node`
+    extra_targets: list = field(default_factory=list)  # names the forward node also binds
+
+    def __post_init__(self):
+        self.kind = Kind(self.kind)
 
     def reads(self):
         return [a for a in list(self.args) + list(self.kwargs.values()) if isinstance(a, str)] \
@@ -66,7 +93,7 @@ class Pop:
 
 
 @dataclass
-class Forward:
+class Effect:
     """A statement kept for the forward pass only (print, assert)."""
     node: object
 
@@ -124,6 +151,7 @@ class Trace:
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
+    tuple_wrt: bool = False       # gradients returned as a tuple (wrt given as a tuple)
 
     @property
     def result(self):

@@ -1,7 +1,7 @@
 """Stage 3 — trace: the A-normal-form function → the typed execution trace (IR).
 
 Takes the normalized `FunctionDef` and the `Parsed` record; returns a `Trace`:
-a list of statements (`Assign`, `SetItem`, `Append`, `Forward`, and the structured
+a list of statements (`Assign`, `SetItem`, `Append`, `Effect`, and the structured
 blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages need:
 
 - every call is resolved to its adjoint rule (or to a user function, or marked
@@ -25,7 +25,7 @@ from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
 from .analyses import analyse, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
-from .statements import (Assign, SetItem, Append, Pop, Forward, If, For, While, Return, Trace,
+from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
                          walk, defs)
 
 
@@ -126,9 +126,9 @@ class Builder:
                                  "writes into an array in place", s,
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
-            return Forward(s)
+            return Effect(s)
         if isinstance(s, gast.Assert):
-            return Forward(s)
+            return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
 
     def assign(self, target, e, s):

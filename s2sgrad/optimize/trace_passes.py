@@ -25,7 +25,7 @@ _PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "index
 
 
 def _key(s):
-    if s.kind != "op" or getattr(s, "tangent_only", False) or s.rule.name == "copy":
+    if s.kind != "op" or s.tangent_only or s.rule.name == "copy":
         return None
     module = s.rule.template.__module__.rsplit(".", 1)[-1]
     if module not in _PURE_MODULES:

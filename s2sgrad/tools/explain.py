@@ -194,7 +194,7 @@ def merge_repeated(tr):
         if mapping:
             ir.apply_renames(s, mapping)
         if not isinstance(s, ir.Assign) or s.kind == "call":
-            if not isinstance(s, (ir.Forward, ir.Return)):
+            if not isinstance(s, (ir.Effect, ir.Return)):
                 seen.clear()
             body.append(s)
             continue

@@ -457,7 +457,7 @@ def _dry_run(parsed):
                 return super().stmt(s)
             except TransformError as exc:
                 errors.append(exc)
-                return ir.Forward(s)
+                return ir.Effect(s)
     try:
         fn = normalize(parsed)
         Collecting(parsed, fn).block(fn.body)
