@@ -12,7 +12,7 @@ import os
 import types
 
 MODULES = ("factories", "flat_params", "linalg_losses", "control_flow", "containers",
-           "scalar_math", "shadowing", "numpy_idioms", "dtypes")
+           "scalar_math", "shadowing", "numpy_idioms", "dtypes", "everyday")
 
 
 def load():

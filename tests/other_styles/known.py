@@ -29,6 +29,15 @@ REFUSED = {
     "shadowing.helper_default_reads_global": "nested function definitions",
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "numpy_idioms.abs_sign": "no adjoint for `numpy.fabs`",
+    "everyday.star_unpacking_call": "starred expressions",
+    "everyday.partial_helper": "nested function definitions",
+    "everyday.bound_method_loss": r"no adjoint for the method `\.predict\(\)`",
+    "everyday.method_calls_method": r"no adjoint for the method `\.forward\(\)`",
+    "everyday.column_stack_dstack": "no adjoint for `numpy.dstack`",
+    "everyday.try_except_inside": "`try` blocks",
+    "everyday.conj_and_real": "no adjoint for `numpy.real`",
+    "everyday.nonlocal_accumulator": "`nonlocal` statements",
+    "everyday.with_errstate": "`with` blocks",
 }
 
 _SCOPE_CRASH = ("crash (closure scoping): NameError in generated code, a helper's free "
@@ -77,6 +86,15 @@ DEFECTS = {
         "crash (internal TypeError in add_grads): sum/max/min of a list of array elements",
     "numpy_idioms.array_split_unequal":
         "crash (internal ValueError): np.array_split into unequal parts",
+    "everyday.builtin_sum_over_array":
+        "crash (internal ValueError in generated code): builtin sum(x ** 2) of an array",
+    "everyday.matrix_2_norm":
+        "crash (call-time NotImplementedError): np.linalg.norm(A, 2) of a matrix",
+    "everyday.vector_norm_ord3": "crash (call-time NotImplementedError): np.linalg.norm(x, 3)",
+    "everyday.dot_3d": "crash (call-time NotImplementedError): np.dot of 3-D arrays",
+    "everyday.power_zero_base":
+        "wrong (NaN): d/dy np.power(0.0, y) is NaN (0 * log 0) where it is 0 for y > 0",
+    "everyday.std_of_scalar": "wrong (NaN): np.std of a scalar gives a NaN gradient, not 0",
 }
 
 _DOT = "autograd's ArrayBox has no .dot method"
@@ -127,6 +145,15 @@ NO_AUTOGRAD = {
     "dtypes.returns_python_float": _FLOAT,
     "dtypes.returns_item": "autograd's ArrayBox has no .item method",
     "dtypes.asarray_dtype_float": "autograd: no VJP for asarray with a dtype",
+    "everyday.loss_with_isinstance":
+        "isinstance(box, np.ndarray) is False under autograd: it takes the other branch",
+    "everyday.helper_from_other_module":
+        "the helper imported from another corpus module is plain NumPy in the autograd twin",
+    "everyday.helper_from_other_module_active":
+        "the helper imported from another corpus module is plain NumPy in the autograd twin",
+    "everyday.array_methods_many": "autograd: trace/diagonal of a box (make_diagonal)",
+    "everyday.qr_r_diag": "autograd: no VJP for qr",
+    "everyday.matrix_2_norm": "autograd: matrix norm gradient not implemented for ord=2",
 }
 for _name in ("math_sin_cos", "math_log_sqrt", "math_tanh_pow", "math_inverse_trig",
               "math_atan2_hypot", "math_log_bases", "math_hyperbolic", "math_erf", "stirling",
