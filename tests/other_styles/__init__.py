@@ -12,7 +12,8 @@ import os
 import types
 
 MODULES = ("factories", "flat_params", "linalg_losses", "control_flow", "containers",
-           "scalar_math", "shadowing", "numpy_idioms", "dtypes", "everyday")
+           "scalar_math", "shadowing", "numpy_idioms", "dtypes", "everyday",
+           "views_keywords")
 
 
 def load():

@@ -38,6 +38,11 @@ REFUSED = {
     "everyday.conj_and_real": "no adjoint for `numpy.real`",
     "everyday.nonlocal_accumulator": "`nonlocal` statements",
     "everyday.with_errstate": "`with` blocks",
+    "views_keywords.max_initial": "keyword `initial=`",
+    "views_keywords.sum_where": "keyword `where=`",
+    "views_keywords.mean_where": "keyword `where=`",
+    "views_keywords.zip_star_rows": "starred expressions",
+    "views_keywords.hsplit_vsplit": "no adjoint for `numpy.hsplit`",
 }
 
 _SCOPE_CRASH = ("crash (closure scoping): NameError in generated code, a helper's free "
@@ -95,6 +100,18 @@ DEFECTS = {
     "everyday.power_zero_base":
         "wrong (NaN): d/dy np.power(0.0, y) is NaN (0 * log 0) where it is 0 for y > 0",
     "everyday.std_of_scalar": "wrong (NaN): np.std of a scalar gives a NaN gradient, not 0",
+    "views_keywords.view_slice_inplace":
+        "wrong (aliasing): `v = z[:2]; v *= 3` does not update z (value and gradient wrong)",
+    "views_keywords.alias_second_name_inplace":
+        "wrong (aliasing): `w = z; w += 1` does not update z (value and gradient wrong)",
+    "views_keywords.loop_rows_inplace":
+        "wrong (aliasing): `for row in B: row *= 2` does not update B",
+    "views_keywords.ravel_order_F":
+        "wrong (ignored keyword): ravel(order='F') is differentiated as order='C'",
+    "views_keywords.flatten_F":
+        "wrong (ignored keyword): flatten('F') is differentiated as order='C'",
+    "views_keywords.np_reshape_order_F":
+        "wrong (ignored keyword): np.reshape(x, s, order='F') is differentiated as order='C'",
 }
 
 _DOT = "autograd's ArrayBox has no .dot method"
@@ -154,6 +171,22 @@ NO_AUTOGRAD = {
     "everyday.array_methods_many": "autograd: trace/diagonal of a box (make_diagonal)",
     "everyday.qr_r_diag": "autograd: no VJP for qr",
     "everyday.matrix_2_norm": "autograd: matrix norm gradient not implemented for ord=2",
+    "views_keywords.view_slice_inplace": "autograd's in-place operators rebind, views are lost",
+    "views_keywords.alias_second_name_inplace":
+        "autograd's in-place operators rebind, aliases are lost",
+    "views_keywords.loop_rows_inplace": "autograd's in-place operators rebind, views are lost",
+    "views_keywords.reversed_slice_assign": _SETITEM,
+    "views_keywords.setitem_duplicates_loop": _SETITEM,
+    "views_keywords.transpose_methods": "autograd: transpose(*axes) form unsupported",
+    "views_keywords.diagonal_offset": "autograd: diagonal with an offset unsupported",
+    "views_keywords.roll_tuple_shift": "autograd: roll with a tuple shift unsupported",
+    "views_keywords.flip_no_axis": "autograd: no VJP for flip",
+    "views_keywords.take_axis": "autograd: no VJP for take",
+    "views_keywords.concatenate_axis_none": "autograd: concatenate(axis=None) unsupported",
+    "views_keywords.repeat_array_counts": "autograd: repeat with a list of counts unsupported",
+    "views_keywords.trace_axes": "autograd: trace(axis1=, axis2=) unsupported",
+    "views_keywords.sort_axis0": "autograd: sort gradient only for 1-D arrays",
+    "views_keywords.copy_function": "autograd: no VJP for np.copy",
 }
 for _name in ("math_sin_cos", "math_log_sqrt", "math_tanh_pow", "math_inverse_trig",
               "math_atan2_hypot", "math_log_bases", "math_hyperbolic", "math_erf", "stirling",
