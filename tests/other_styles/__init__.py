@@ -13,7 +13,7 @@ import types
 
 MODULES = ("factories", "flat_params", "linalg_losses", "control_flow", "containers",
            "scalar_math", "shadowing", "numpy_idioms", "dtypes", "everyday",
-           "views_keywords")
+           "views_keywords", "import_styles")
 
 
 def load():
@@ -42,7 +42,9 @@ def load_with(np_module_name, name):
     path = mod.__file__
     with open(path) as fh:
         text = fh.read()
-    text = text.replace("import numpy as np\n", "import %s as np\n" % np_module_name)
+    for plain in ("import numpy as np\n", "import numpy.linalg as la\n",
+                  "from numpy import ", "from numpy.linalg import "):
+        text = text.replace(plain, plain.replace("numpy", np_module_name))
     copy = types.ModuleType(mod.__name__ + "_" + np_module_name.replace(".", "_"))
     copy.__file__ = path
     copy.__package__ = __name__

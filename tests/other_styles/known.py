@@ -187,6 +187,9 @@ NO_AUTOGRAD = {
     "views_keywords.trace_axes": "autograd: trace(axis1=, axis2=) unsupported",
     "views_keywords.sort_axis0": "autograd: sort gradient only for 1-D arrays",
     "views_keywords.copy_function": "autograd: no VJP for np.copy",
+    "import_styles.setitem_on_argument": _SETITEM,
+    "import_styles.imul_slice_of_argument": _SETITEM,
+    "import_styles.inplace_row_of_argument": _SETITEM,
 }
 for _name in ("math_sin_cos", "math_log_sqrt", "math_tanh_pow", "math_inverse_trig",
               "math_atan2_hypot", "math_log_bases", "math_hyperbolic", "math_erf", "stirling",
