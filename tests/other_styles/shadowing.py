@@ -225,3 +225,84 @@ def make_mutated_cell():
 
 
 register(make_mutated_cell(), V(3), name="cell_value_at_call_time")
+
+
+@entry(V(3), V())
+def param_named_like_global_function(w, loss):
+    return np.sum(w ** 2) * loss
+
+
+@entry(V(3), V())
+def param_named_like_global_float(v, scale):
+    return np.sum(head(v)) + scale * np.sum(v)
+
+
+@entry(V(3), V(3))
+def keyword_call_reordered(a, b):
+    def combine(p, q, r=1.0):
+        return np.sum(p * 2.0 + q ** 2) * r
+    return combine(q=a, p=b) + combine(b, a, r=3.0)
+
+
+def scaled_output(func):
+    """A decorator that changes what the helper returns."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(v):
+        return 10.0 * func(v)
+    return wrapper
+
+
+@scaled_output
+def decorated_helper(v):
+    return v ** 2
+
+
+@entry(V(3))
+def calls_decorated_helper(v):
+    return np.sum(decorated_helper(v))
+
+
+class Scale:
+    def __init__(self, s):
+        self.s = s
+
+    def __call__(self, v):
+        return v * self.s
+
+
+_triple = Scale(3.0)
+
+
+@entry(V(3))
+def calls_callable_object(v):
+    return np.sum(_triple(v) ** 2)
+
+
+_default_array = np.array([1.0, 2.0, 3.0])
+
+
+def weighted(v, w=_default_array):
+    return np.sum(v * w)
+
+
+@entry(V(3))
+def helper_array_default(v):
+    return weighted(v ** 2) + weighted(v, w=np.ones(3))
+
+
+counter = 0
+
+
+@entry(V(3))
+def global_statement(v):
+    global counter
+    counter = counter + 1
+    return np.sum(v ** 2)
+
+
+@entry(V(3))
+@scaled_output
+def decorated_entry_point(v):
+    return np.sum(np.sin(v))
