@@ -109,7 +109,8 @@ def _autograd_params():
     try:
         import autograd  # noqa: F401
     except ImportError:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="autograd not installed"))]
+        return [pytest.param(None, None, id="autograd",
+                             marks=pytest.mark.skip(reason="autograd is not installed"))]
     twins = {}
     for name in other_styles.MODULES:
         twins.update({(name, k): v for k, v in
