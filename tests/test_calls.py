@@ -3,7 +3,7 @@ several call sites, closures and module constants, user-registered adjoint
 rules, and the lecture-notes `dot`/`f` example.
 
 Gradients are compared with the independent finite-difference oracle in
-``tests/numeric.py`` or with a hand derivation.
+``tests/support/numeric.py`` or with a hand derivation.
 """
 import math
 
@@ -12,10 +12,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
-except ImportError:
-    from numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
 
 
 CALLEE_DEFAULTS = ("compiler bug: compile_gradient sets __defaults__ of every generated "

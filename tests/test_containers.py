@@ -3,7 +3,7 @@ locals, comprehensions, generator expressions, append-then-stack, tuple
 packing/unpacking, subscript assignment into local arrays and lists, and
 augmented assignment.
 
-The finite-difference oracle of ``tests/numeric.py`` differentiates float and
+The finite-difference oracle of ``tests/support/numeric.py`` differentiates float and
 array arguments only; for container arguments ``container_fd`` below flattens
 the container into one float64 vector, differentiates a wrapper with
 ``numerical_grad`` and rebuilds the container shape.  Nothing here uses
@@ -16,10 +16,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
-except ImportError:
-    from numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
 
 
 # ----------------------------------------------------------------------------

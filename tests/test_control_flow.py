@@ -2,7 +2,7 @@
 returns, for loops over every kind of iterable, while loops, break/continue.
 
 Every gradient is compared with the independent finite-difference oracle in
-``tests/numeric.py``; inputs are chosen away from branch switch points so that
+``tests/support/numeric.py``; inputs are chosen away from branch switch points so that
 the finite differences see a smooth function.
 """
 import math
@@ -12,10 +12,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
-except ImportError:
-    from numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
 
 
 # Compiler bugs found while writing these tests (see the xfail reasons).

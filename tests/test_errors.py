@@ -460,10 +460,7 @@ def element_read_then_store(x):
 
 
 def test_element_read_then_store_is_fine():
-    try:
-        from .numeric import numerical_grad
-    except ImportError:
-        from numeric import numerical_grad
+    from support.numeric import numerical_grad
     got = s2sgrad.grad(element_read_then_store)(X3)
     np.testing.assert_allclose(got, numerical_grad(element_read_then_store, (X3,), 0),
                                rtol=1e-6)

@@ -18,10 +18,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import assert_grad_matches, numerical_grad
-except ImportError:
-    from numeric import assert_grad_matches, numerical_grad
+from support.numeric import assert_grad_matches, numerical_grad
 
 
 # ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 user tangent rules.
 
 Every derivative is compared with an independent oracle: centred finite differences
-(``tests/numeric.py`` for gradients, the directional and second-order differences
+(``tests/support/numeric.py`` for gradients, the directional and second-order differences
 below, written in plain NumPy) or a closed form written by hand. The only place
 where s2sgrad is compared with itself is the explicit dot-product consistency test
 ``<J v, u> == <v, Jᵀ u>`` (jvp against vjp).
@@ -14,10 +14,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import numerical_grad
-except ImportError:
-    from numeric import numerical_grad
+from support.numeric import numerical_grad
 
 
 RNG = np.random.default_rng(12345)

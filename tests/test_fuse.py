@@ -14,12 +14,8 @@ from hypothesis import given, settings, strategies as st
 
 import s2sgrad
 
-try:
-    from .numeric import assert_grad_matches
-    from .fuzz_programs import load_module
-except ImportError:
-    from numeric import assert_grad_matches
-    from fuzz_programs import load_module
+from support.numeric import assert_grad_matches
+from support.fuzz_programs import load_module
 
 FUSED = "forward step, recomputed"
 

@@ -1,6 +1,6 @@
 """Differential fuzz test: s2sgrad's gradient vs finite differences on random programs.
 
-Each example is a random, well-typed module drawn by ``fuzz_programs.programs()``
+Each example is a random, well-typed module drawn by ``support.fuzz_programs.programs()``
 (helper functions + ``main(x, y)`` with scalar/array arithmetic, NumPy reductions and
 ``@``, if/else on data, for loops with loop-carried values, while loops, lists, calls).
 It is written to a real ``.py`` file in a temporary directory (s2sgrad reads source with
@@ -37,12 +37,8 @@ from hypothesis.control import current_build_context
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .fuzz_programs import (branch_margins, compare, copy_args, fd_grad, load_module,
-                                programs, write_regression)
-except ImportError:
-    from fuzz_programs import (branch_margins, compare, copy_args, fd_grad, load_module,
-                               programs, write_regression)
+from support.fuzz_programs import (branch_margins, compare, copy_args, fd_grad, load_module,
+                           programs, write_regression)
 
 _LONG = os.environ.get("S2SGRAD_FUZZ_EXAMPLES")
 EXAMPLES = int(_LONG) if _LONG else 300

@@ -8,7 +8,7 @@ matching section of ``tests/golden/<name>.expected``, byte for byte.
 
 The golden files document what the generated code looks like (readability, stable
 formatting); they are not a correctness oracle.  So the same test also checks the
-gradient values against finite differences (tests/numeric.py).
+gradient values against finite differences (tests/support/numeric.py).
 
 When a change to the compiler changes the generated code on purpose, regenerate the
 expected files and review the diff before committing it::
@@ -28,10 +28,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import check_grads
-except ImportError:
-    from numeric import check_grads
+from support.numeric import check_grads
 
 GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 NAMES = sorted(n[:-3] for n in os.listdir(GOLDEN_DIR) if n.endswith(".py"))

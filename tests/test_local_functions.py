@@ -4,7 +4,7 @@ the scope of comprehension variables.
 A local function that is only ever called is inlined at each call: its parameters and
 locals are renamed apart from the caller's, and its free names are read where the call
 happens (Python's late-binding closures). Every gradient is compared with centered
-finite differences (tests/numeric.py); refusals are in tests/test_errors.py.
+finite differences (tests/support/numeric.py); refusals are in tests/test_errors.py.
 """
 import math
 
@@ -13,10 +13,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
-except ImportError:
-    from numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
 
 
 def lambda_activation(W, x):
@@ -142,7 +139,8 @@ def test_generated_code_shows_the_inlined_body():
     assert "def sq" not in src                 # inlined, not defined
     assert "u2 = t2 * t2" in src               # sq's `u` and `t`, renamed apart
     assert "u = x + 1.0" in src                # the caller's own `u`
-    assert "# grad of: u2 = t2 * t2  (line 29)" in src   # the comment points into sq
+    line = def_with_local_named_like_caller.__code__.co_firstlineno + 2
+    assert f"# grad of: u2 = t2 * t2  (line {line})" in src   # the comment points into sq
 
 
 @pytest.mark.parametrize("f, args, wrt", CASES[1:4])

@@ -18,10 +18,7 @@ import pytest
 import s2sgrad
 from s2sgrad.tools.cli import main
 
-try:
-    from .numeric import numerical_grad
-except ImportError:
-    from numeric import numerical_grad
+from support.numeric import numerical_grad
 
 trapezoid = getattr(np, "trapezoid", None) or np.trapz
 KNOTS = np.array([-1.0, 0.0, 0.5, 1.0])

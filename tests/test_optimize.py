@@ -12,10 +12,7 @@ from s2sgrad.syntax import emit
 from s2sgrad.ad import templates
 from s2sgrad.optimize import code_passes as optimize, signs as optimize_signs
 
-try:
-    from .numeric import numerical_grad
-except ImportError:
-    from numeric import numerical_grad
+from support.numeric import numerical_grad
 
 
 def run_pass(fn, source):

@@ -4,19 +4,15 @@ Each program is what a newcomer would write without s2sgrad in mind: softmax and
 cross-entropy, Newton iterations, while loops with tolerances, list and generator
 comprehensions, dicts of parameters (`.items()`), local helper functions and lambdas,
 `math` and builtin functions, a random Generator made inside the function, a bound
-method of a model object. The oracle is centered finite differences (tests/numeric.py).
+method of a model object. The oracle is centered finite differences (tests/support/numeric.py).
 """
 import numpy as np
 import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from . import ordinary_programs as P
-    from .numeric import assert_value_and_grad_matches, numerical_grad
-except ImportError:
-    import ordinary_programs as P
-    from numeric import assert_value_and_grad_matches, numerical_grad
+from support import ordinary_programs as P
+from support.numeric import assert_value_and_grad_matches, numerical_grad
 
 R = np.random.default_rng(0)
 A = R.normal(size=(3, 3)) + 3.0 * np.eye(3)

@@ -1,7 +1,7 @@
 """Other people's differentiable NumPy code (tests/other_styles) against independent oracles.
 
 Every corpus entry is differentiated with respect to each of its floating arguments and
-compared with centered finite differences in float64 (tests/numeric.py); the unoptimized
+compared with centered finite differences in float64 (tests/support/numeric.py); the unoptimized
 generated code must give the same numbers as the optimized code; and, when autograd is
 importable, the same source run with ``autograd.numpy`` is a second oracle.
 
@@ -18,12 +18,8 @@ import pytest
 import s2sgrad
 from s2sgrad.errors import TransformError
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from . import other_styles
-    from .numeric import check_grads, numerical_grad
-except ImportError:
-    import other_styles
-    from numeric import check_grads, numerical_grad
+import other_styles
+from support.numeric import check_grads, numerical_grad
 
 ENTRIES = other_styles.load()
 

@@ -18,10 +18,7 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .fuzz_programs import compare, copy_args, fd_grad, load_module
-except ImportError:
-    from fuzz_programs import compare, copy_args, fd_grad, load_module
+from support.fuzz_programs import compare, copy_args, fd_grad, load_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = sorted(glob.glob(os.path.join(HERE, "regressions", "*.py")))

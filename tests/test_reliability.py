@@ -31,13 +31,9 @@ import s2sgrad
 import s2sgrad.api
 from s2sgrad import GradientError, S2SGradError, TransformError
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from . import corpus, shipping_funcs
-    from .numeric import numerical_grad
-except ImportError:
-    import corpus
-    import shipping_funcs
-    from numeric import numerical_grad
+from support import corpus
+from support import shipping_funcs
+from support.numeric import numerical_grad
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TESTS_DIR)
@@ -163,7 +159,8 @@ def run_python(code, env_extra=None, timeout=60):
 # determinism
 
 DETERMINISM_SCRIPT = r"""
-import numpy as np, s2sgrad, corpus
+import numpy as np, s2sgrad
+from support import corpus
 X = np.array([0.3, -0.7, 1.2])
 cases = [
     (corpus.nested_loops, (X, 3), 0),                                  # loops
@@ -581,7 +578,7 @@ def deep_source(n_sin, n_add):
 HUGE_SCRIPT = r"""
 import importlib, json, sys, time
 import numpy as np, s2sgrad
-from numeric import numerical_grad
+from support.numeric import numerical_grad
 sys.path.insert(0, sys.argv[1])
 mod = importlib.import_module(sys.argv[2])
 unit_mod = importlib.import_module(sys.argv[2] + "_unit")

@@ -14,12 +14,8 @@ import pytest
 
 import s2sgrad
 
-try:  # tests/ as a package or as a rootdir-inserted directory
-    from .numeric import (assert_grad_matches, assert_value_and_grad_matches,
-                          check_grads, numerical_grad)
-except ImportError:
-    from numeric import (assert_grad_matches, assert_value_and_grad_matches,
-                         check_grads, numerical_grad)
+from support.numeric import (assert_grad_matches, assert_value_and_grad_matches,
+                     check_grads, numerical_grad)
 
 
 # ----------------------------------------------------------------------------

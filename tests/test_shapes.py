@@ -11,10 +11,7 @@ import pytest
 
 import s2sgrad
 
-try:
-    from .numeric import assert_grad_matches
-except ImportError:
-    from numeric import assert_grad_matches
+from support.numeric import assert_grad_matches
 
 R = np.random.default_rng(3)
 

@@ -19,10 +19,7 @@ import pytest
 
 import s2sgrad
 
-try:
-    from .fuzz_programs import compare, copy_args, fd_grad, load_module
-except ImportError:
-    from fuzz_programs import compare, copy_args, fd_grad, load_module
+from support.fuzz_programs import compare, copy_args, fd_grad, load_module
 
 # (id, expression over x of shape (3, 4), expression reducing `v` to a float)
 OPS = [
