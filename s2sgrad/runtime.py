@@ -453,6 +453,42 @@ def einsum_grad(g, spec, operands, k):
     return np.broadcast_to(grad, np.shape(operands[k]))
 
 
+def _concat_items(index, k, item):
+    """np.r_/np.c_'s index items with item `k` replaced by `item` and every other array
+    zeroed (ranges and directives kept: they are the same in both builds)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    out = [v if isinstance(v, (slice, str)) else np.zeros(np.shape(v)) for v in items]
+    out[k] = item
+    return tuple(out)
+
+
+def index_concat_grad(g, maker, index, k):
+    """Adjoint of item `k` of y = np.r_[…] or np.c_[…] (`maker`). Each element of y is a
+    copy of one element of one item, so y is built again with the item's elements
+    numbered 1, 2, … (the other items zeroed), and the item's adjoint gathers ȳ where
+    each number went."""
+    if is_zero(g):
+        return 0.0
+    items = index if isinstance(index, tuple) else (index,)
+    shape = np.shape(items[k])
+    numbers = np.arange(1.0, np.size(items[k]) + 1.0).reshape(shape)
+    where = np.asarray(maker[_concat_items(index, k, numbers)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(shape))])
+    g = np.broadcast_to(g, where.shape)
+    hit = where != 0
+    out = np.zeros(np.size(items[k]))
+    np.add.at(out, where[hit].astype(np.intp) - 1, g[hit])
+    return out.reshape(shape) if shape else out[0]
+
+
+def index_concat_tangent(maker, index, k, t):
+    """Tangent of y = np.r_[…] / np.c_[…] along item `k` (linear: the others zeroed)."""
+    items = index if isinstance(index, tuple) else (index,)
+    t = np.broadcast_to(t, np.shape(items[k]))
+    return np.asarray(maker[_concat_items(index, k, t)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(np.shape(t)))])
+
+
 def split_grad(gs, x, indices_or_sections, axis=0):
     """Adjoint of `x` from the adjoints of the pieces of np.split(x, ...)."""
     if is_zero(gs):

@@ -36,7 +36,8 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
-    extremum_tangent, getitem_grad, grad_like, hstack_grads, item_tangent, match_grad,
+    extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
+    index_concat_tangent, item_tangent, match_grad,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
     set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
@@ -617,6 +618,12 @@ def getitem(y, x, index):
     y_dot += x_dot[index]
 
 
+@deftangent(ops=["index_concat"])
+def index_concat(y, maker, index, *items):
+    """y = np.r_[a, b, …] / np.c_[…]  →  ẏ = Σₖ the same build of ẋₖ alone"""
+    y_dot += index_concat_tangent(maker, index, k, items_dot)
+
+
 @deftangent(np.transpose, methods=["transpose"])
 def transpose(y, x, *order, axes=None):
     """y = transpose(x, axes)  →  ẏ = transpose(ẋ, axes)"""
@@ -946,6 +953,12 @@ def tensordot_grads_(y, g, a, b, axes=2):
     y_dot += tensordot_grads(g_dot, a, b, axes)
     y_dot += (zero_grad(a), tensordot_grads(g, a_dot, b, axes)[1])
     y_dot += (tensordot_grads(g, a, b_dot, axes)[0], zero_grad(b))
+
+
+@deftangent(runtime.index_concat_grad)
+def index_concat_grad_(y, g, maker, index, k):
+    """y = index_concat_grad(g, …)  →  linear in g (the items give only their shapes)"""
+    y_dot += index_concat_grad(g_dot, maker, index, k)
 
 
 @deftangent(runtime.einsum_grad)
