@@ -293,10 +293,9 @@ class Builder:
             if isinstance(e, gast.BoolOp):      # `a or b` is one of its operands
                 a.cut_what = "`and`/`or` (its value is one of its operands)"
             return a
-        if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Name) \
-                and self.bindings[e.value.id] == 1 and e.value.id in self.objects \
-                and not isinstance(self.objects[e.value.id], np.ndarray):
-            return self.index_object(target, e, s, self.objects[e.value.id])
+        obj = self._indexed_object(e) if isinstance(e, gast.Subscript) else None
+        if obj is not None:
+            return self.index_object(target, e, s, obj)
         if isinstance(e, gast.Subscript):
             return Assign(target, e, "op", rules.OPERATORS["getitem"],
                           [_operand(e.value), Const(None)], node=s)
@@ -338,6 +337,24 @@ class Builder:
                              "use the equivalent NumPy function, or pass the value as an "
                              "argument")
         return a
+
+    def _indexed_object(self, e):
+        """The library object a subscript indexes (np.r_, `from numpy import s_`), or
+        None for arrays, containers and local values."""
+        if not isinstance(e.value, gast.Name):
+            return None
+        name = e.value.id
+        if name in self.objects and self.bindings[name] == 1:
+            obj = self.objects[name]
+        elif name not in self.locals:
+            try:
+                obj = self._resolve(e.value)
+            except KeyError:
+                return None
+        else:
+            return None
+        plain = (np.ndarray, np.generic, list, tuple, dict, str, int, float, complex)
+        return None if isinstance(obj, plain) else obj
 
     def index_object(self, target, e, s, obj):
         """A subscript of a library object: np.r_[a, b] and np.c_[a, b] concatenate

@@ -7,6 +7,7 @@ TransformError at transform time (before any call of the function).
 """
 import numpy as np
 import pytest
+from numpy import r_
 
 import s2sgrad
 from s2sgrad.errors import TransformError
@@ -34,6 +35,10 @@ def r_mixed(x):
     return np.sum(np.r_[0:3, x, 2.0, x[0]] ** 3 * np.arange(1.0, 8.0))
 
 
+def r_imported(x):
+    return np.sum(r_[x, 1.0] ** 2)
+
+
 def r_matrices(x):
     return np.sum(np.r_[x, 2 * x] * np.arange(8.0).reshape(4, 2))
 
@@ -50,6 +55,7 @@ def r_unpack(theta):
 
 @pytest.mark.parametrize("f, x", [
     (r_twice, np.array([1.0, -2.0])),
+    (r_imported, np.array([1.0, -2.0])),
     (c_columns, np.array([0.5, 1.5])),
     (r_mixed, np.array([1.0, 2.0])),
     (r_matrices, W4),
