@@ -281,7 +281,7 @@ class Builder:
                     and e.left.id == e.right.id:
                 # x * x: one adjoint term 2·ȳ·x instead of two ȳ·x
                 return Assign(target, e, "op", rules.lookup(np.square), [e.left.id], node=s)
-            return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
+            return self._power(Assign(target, e, "op", rules.OPERATORS[key], args, node=s))
         if isinstance(e, gast.UnaryOp):
             key = _UNARY.get(type(e.op))
             args = [_operand(e.operand)]
@@ -336,6 +336,20 @@ class Builder:
         a.error = self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
                              "use the equivalent NumPy function, or pass the value as an "
                              "argument")
+        return a
+
+    @staticmethod
+    def _power(a):
+        """a ** 0 is the constant 1 (no a^(-1) in its adjoint); a power whose exponent is
+        not a constant gets the rule that is 0, not NaN, at b = 0 and at a = 0."""
+        if a.rule is not rules.OPERATORS["pow"] or len(a.args) != 2 or a.kwargs:
+            return a
+        b = a.args[1]
+        if isinstance(b, Const) and not isinstance(b.value, (tuple, str)) \
+                and np.all(np.equal(b.value, 0)):
+            a.kind, a.rule = "nondiff", None
+        elif isinstance(b, str):
+            a.rule = rules.OPERATORS["pow_var"]
         return a
 
     def _indexed_object(self, e):
@@ -448,7 +462,7 @@ class Builder:
                                               and isinstance(args[0].value, str)):
             args = [Const(self._einsum_spec(e))] + args[0::2][:len(args) // 2]
         if rule is not None:
-            return Assign(target, e, "op", rule, args, kwargs, s)
+            return self._power(Assign(target, e, "op", rule, args, kwargs, s))
         if rules.is_nondifferentiable(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
         if id(obj) in rules.CONSTANT_ARGS:      # np.full, np.arange: constants of constants
@@ -511,7 +525,9 @@ def _sublist(node):
         return None
     out = []
     for x in node.elts:
-        if isinstance(x, gast.Constant) and (x.value is Ellipsis or (
+        if isinstance(x, gast.Name) and x.id == "Ellipsis":
+            out.append(Ellipsis)
+        elif isinstance(x, gast.Constant) and (x.value is Ellipsis or (
                 isinstance(x.value, int) and not isinstance(x.value, bool)
                 and 0 <= x.value < 52)):
             out.append(x.value)

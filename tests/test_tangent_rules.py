@@ -97,7 +97,7 @@ class Case:
 
 OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
        "truediv": operator.truediv, "pow": operator.pow, "neg": operator.neg,
-       "pos": operator.pos, "mod": operator.mod, "matmul": operator.matmul,
+       "pos": operator.pos, "pow_var": operator.pow, "mod": operator.mod, "matmul": operator.matmul,
        "getitem": lambda x, index: x[index], "list": lambda *items: list(items),
        "tuple": lambda *items: tuple(items), "concat": operator.add, "repeat": operator.mul,
        "index_concat": lambda maker, index, *items: maker[items]}
@@ -333,7 +333,8 @@ CASES = [
     C(operator.truediv, u(3, 4), pos(4)), C(np.divide, u(), pos(3)),
     C(np.true_divide, u(3), pos()), OP("truediv", u(), pos()),
     C(operator.pow, pos(3, 4), u(4)), C(np.power, pos(3), 3), C(np.power, u(3), 2.0, active=[0]),
-    OP("pow", pos(), u()),
+    OP("pow", pos(), u()), OP("pow_var", pos(3), u(3)),
+    C(runtime.pow_base_deriv, pos(3), u(3)), C(runtime.log_or_zero, pos(3)),
     C(operator.neg, u(3)), C(np.negative, u(2, 2)), OP("neg", u()),
     C(operator.pos, u(3)), C(np.positive, u(2, 2)), OP("pos", u()),
     C(operator.mod, MOD_A, MOD_B), C(np.mod, MOD_A, 0.7), C(np.remainder, 2.3, MOD_B),
