@@ -7,8 +7,6 @@ something concrete arrives; helpers accept it wherever an adjoint may still be z
 """
 import math
 
-import string
-
 import numpy as np
 
 from .errors import GradientError
@@ -452,7 +450,8 @@ def _einsum_terms(spec, shapes):
     spec = spec.replace(" ", "")
     inputs, output = spec.split("->") if "->" in spec else (spec, None)
     terms = inputs.split(",")
-    spare = [c for c in string.ascii_letters if c not in spec]
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    spare = [c for c in letters if c not in spec]
     widths = [len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t]
     ell = "".join(spare[:max(widths, default=0)])
     terms = [t.replace("...", ell[len(ell) - (len(s) - (len(t) - 3)):]) if "..." in t else t
