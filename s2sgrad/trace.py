@@ -825,13 +825,14 @@ def _refuse_cut_gradients(trace, stmts, varied, useful):
                 if new:
                     reaching |= new
                     changed = True
+    written = set(nodes.names_in(trace.parsed.node, nodes.STORE)) | set(trace.params)
     for s in stmts:
         targets = defs(s)
         if not any(t in reaching for t in targets):
             continue
         for name, what in _cut_inputs(s):
             if name in varied:
-                shown = f"`{name}`, which" if name in trace.user_names else "a value that"
+                shown = f"`{name}`, which" if name in written else "a value that"
                 raise trace.parsed.error(
                     f"s2sgrad has no derivative for {what}, and it receives {shown} "
                     "depends on the differentiated input", s.node,
