@@ -15,6 +15,7 @@ blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages
 """
 import builtins
 import collections
+import math
 import types
 from dataclasses import dataclass, field
 
@@ -342,7 +343,8 @@ class Builder:
     def _power(a):
         """a ** 0 is the constant 1 (no a^(-1) in its adjoint); a power whose exponent is
         not a constant gets the rule that is 0, not NaN, at b = 0 and at a = 0."""
-        if a.rule is not rules.OPERATORS["pow"] or len(a.args) != 2 or a.kwargs:
+        if a.rule not in (rules.OPERATORS["pow"], rules.lookup(math.pow)) \
+                or len(a.args) != 2 or a.kwargs:
             return a
         b = a.args[1]
         if isinstance(b, Const) and not isinstance(b.value, (tuple, str)) \

@@ -3,6 +3,8 @@ ZeroDivisionError), each against centered finite differences or a closed form:
 np.linalg.norm of every order, einsum with `...` and with a letter repeated in one
 operand, np.dot of arrays of three or more dimensions, and the power at 0 (the
 convention autograd and JAX document: 0, not NaN)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,14 @@ def test_variable_exponent_hessian():
     expected = [[b * (b - 1) * a ** (b - 2), a ** (b - 1) * (1 + b * np.log(a))],
                 [a ** (b - 1) * (1 + b * np.log(a)), a ** b * np.log(a) ** 2]]
     np.testing.assert_allclose(h, expected, rtol=1e-10)
+
+
+def math_power(x, y):
+    return math.pow(x, y) + math.pow(x, 0.0)
+
+
+def test_math_pow_at_zero():
+    """math.pow follows the same convention: no ValueError from math.log(0)."""
+    assert s2sgrad.grad(math_power, wrt=(0, 1))(0.0, 2.0) == (0.0, 0.0)
+    assert s2sgrad.grad(math_power, wrt=(0, 1))(0.0, 0.0) == (0.0, 0.0)
+    assert_grad_matches(math_power, 1.3, 2.5, wrt=(0, 1))
