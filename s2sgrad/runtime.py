@@ -376,8 +376,7 @@ def dot_left(g, b, a):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise NotImplementedError("gradient of np.dot on arrays of more than 2 dimensions: "
-                                  "use np.matmul or np.tensordot")
+        return tensordot_grads(g, a, b, _dot_axes(a, b))[0]
     return matmul_left(g, b, a)
 
 
@@ -388,9 +387,14 @@ def dot_right(g, a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise NotImplementedError("gradient of np.dot on arrays of more than 2 dimensions: "
-                                  "use np.matmul or np.tensordot")
+        return tensordot_grads(g, a, b, _dot_axes(a, b))[1]
     return matmul_right(g, a, b)
+
+
+def _dot_axes(a, b):
+    """np.dot of N-D arrays is a tensordot: the last axis of a with the second-to-last
+    of b (the only axis of a 1-D b); the free axes keep dot's order."""
+    return [np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]
 
 
 def tensordot_grads(g, a, b, axes=2):
@@ -422,35 +426,109 @@ def tensordot_grads(g, a, b, axes=2):
     return a_bar, b_bar
 
 
+def pow_base_deriv(a, b):
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0 (a⁰ = 1 for every a, 0 included: the
+    convention autograd and JAX document)."""
+    if type(a) in (int, float) and type(b) in (int, float) and a != 0:
+        return b * a ** (b - 1) if b != 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0, b - 1.0)))
+
+
+def log_or_zero(a):
+    """ln a, and 0 where a = 0: ∂(aᵇ)/∂b = aᵇ·ln a has the limit 0 there for b > 0 (the
+    convention autograd and JAX document, instead of 0·(-∞) = NaN)."""
+    if type(a) in (int, float) and a > 0:
+        return math.log(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.where(np.equal(a, 0), 1.0, a))
+
+
+def _einsum_terms(spec, shapes):
+    """The input terms and output of an einsum spec, with `...` written out as letters
+    (the broadcast axes, aligned from the right) and the implicit output made explicit."""
+    spec = spec.replace(" ", "")
+    inputs, output = spec.split("->") if "->" in spec else (spec, None)
+    terms = inputs.split(",")
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    spare = [c for c in letters if c not in spec]
+    widths = [len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t]
+    ell = "".join(spare[:max(widths, default=0)])
+    terms = [t.replace("...", ell[len(ell) - (len(s) - (len(t) - 3)):]) if "..." in t else t
+             for t, s in zip(terms, shapes)]
+    if output is None:
+        letters = "".join(terms)
+        output = ell + "".join(sorted(c for c in set(letters)
+                                      if letters.count(c) == 1 and c not in ell))
+    return terms, output.replace("...", ell)
+
+
 def einsum_grad(g, spec, operands, k):
-    """Adjoint of operand `k` of y = np.einsum(spec, *operands)."""
+    """Adjoint of operand `k` of y = np.einsum(spec, *operands): ȳ contracted with the
+    other operands onto the operand's distinct letters, broadcast along letters only it
+    has, summed along axes it broadcast, and written on the diagonal for a letter it
+    repeats (a trace 'ii->', a diagonal 'ii->i')."""
     if is_zero(g):
         return 0.0
-    spec = spec.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError("einsum gradients with '...' are not supported")
-    if "->" in spec:
-        inputs, output = spec.split("->")
-    else:
-        inputs = spec
-        letters = inputs.replace(",", "")
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    terms = inputs.split(",")
-    target = terms[k]
-    if len(set(target)) != len(target):
-        raise NotImplementedError("einsum gradients with a repeated index in one operand "
-                                  "(traces, diagonals) are not supported")
+    shapes = [np.shape(o) for o in operands]
+    terms, output = _einsum_terms(spec, shapes)
+    target, shape = terms[k], shapes[k]
+    letters = "".join(dict.fromkeys(target))             # distinct, in order
+    size = {c: shape[target.index(c)] for c in letters}
     others = [t for i, t in enumerate(terms) if i != k]
     other_ops = [o for i, o in enumerate(operands) if i != k]
     known = set(output).union(*others)
-    kept = "".join(c for c in target if c in known)
+    kept = "".join(c for c in letters if c in known)
     grad = np.einsum(",".join([output] + others) + "->" + kept, g, *other_ops)
-    if kept == target:
-        return grad
-    for pos, c in enumerate(target):          # letters summed away by this operand alone
-        if c not in known:
+    for pos, c in enumerate(letters):
+        if c not in known:                               # summed away by this operand alone
             grad = np.expand_dims(grad, pos)
-    return np.broadcast_to(grad, np.shape(operands[k]))
+    wide = tuple(pos for pos, c in enumerate(letters)    # this operand broadcast (size 1)
+                 if size[c] == 1 and np.shape(grad)[pos] != 1)
+    if wide:
+        grad = np.sum(grad, axis=wide, keepdims=True)
+    grad = np.broadcast_to(grad, tuple(size[c] for c in letters))
+    if letters == target:
+        return grad
+    out = np.zeros(shape, np.result_type(grad, operands[k], float))
+    np.einsum(target + "->" + letters, out)[...] = grad  # a writeable view: the diagonal
+    return out
+
+
+def _concat_items(index, k, item):
+    """np.r_/np.c_'s index items with item `k` replaced by `item` and every other array
+    zeroed (ranges and directives kept: they are the same in both builds)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    out = [v if isinstance(v, (slice, str)) else np.zeros(np.shape(v)) for v in items]
+    out[k] = item
+    return tuple(out)
+
+
+def index_concat_grad(g, maker, index, k):
+    """Adjoint of item `k` of y = np.r_[…] or np.c_[…] (`maker`). Each element of y is a
+    copy of one element of one item, so y is built again with the item's elements
+    numbered 1, 2, … (the other items zeroed), and the item's adjoint gathers ȳ where
+    each number went."""
+    if is_zero(g):
+        return 0.0
+    items = index if isinstance(index, tuple) else (index,)
+    shape = np.shape(items[k])
+    numbers = np.arange(1.0, np.size(items[k]) + 1.0).reshape(shape)
+    where = np.asarray(maker[_concat_items(index, k, numbers)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(shape))])
+    g = np.broadcast_to(g, where.shape)
+    hit = where != 0
+    out = np.zeros(np.size(items[k]))
+    np.add.at(out, where[hit].astype(np.intp) - 1, g[hit])
+    return out.reshape(shape) if shape else out[0]
+
+
+def index_concat_tangent(maker, index, k, t):
+    """Tangent of y = np.r_[…] / np.c_[…] along item `k` (linear: the others zeroed)."""
+    items = index if isinstance(index, tuple) else (index,)
+    t = np.broadcast_to(t, np.shape(items[k]))
+    return np.asarray(maker[_concat_items(index, k, t)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(np.shape(t)))])
 
 
 def split_grad(gs, x, indices_or_sections, axis=0):
@@ -729,37 +807,100 @@ def _as_like(y, items):
 
 
 def _norm_axes(x, ord=None, axis=None):
-    """The axes np.linalg.norm(x, ord, axis) reduces, when it is a 2-norm or Frobenius
-    norm; any other norm is refused (here, when the gradient is computed)."""
+    """The axes np.linalg.norm(x, ord, axis) reduces (None: all of them, flattened)."""
     nd = np.ndim(x)
-    axes = tuple(range(nd)) if axis is None else (axis,) if isinstance(axis, int) \
-        else tuple(axis)
-    vector = len(axes) == 1 or (axis is None and ord is None)
-    if (ord is None) or (ord == 2 and vector and len(axes) == 1) \
-            or (isinstance(ord, str) and ord == "fro" and len(axes) == 2):
-        return None if axis is None else tuple(a % nd for a in axes)
-    raise NotImplementedError(
-        f"gradient of np.linalg.norm with ord={ord!r} over {len(axes)} axis/axes is not "
-        "supported: only the vector 2-norm (ord None or 2) and the Frobenius norm "
-        "(ord None or 'fro') are; write it out, e.g. np.sqrt(np.sum(x ** 2))")
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(a % nd for a in axes)
+
+
+def _is_two_norm(x, ord, axis):
+    """The vector 2-norm or the Frobenius norm: ∂y/∂x = x / y."""
+    nd = np.ndim(x)
+    count = nd if axis is None else 1 if isinstance(axis, int) else len(axis)
+    if ord is None:
+        return True
+    if isinstance(ord, str):
+        return ord == "fro"
+    return ord == 2 and (count == 1 or (axis is None and nd == 1))
+
+
+def _norm_partials(y, x, ord, axis, keepdims):
+    """∂y/∂x of y = np.linalg.norm(x, ord, axis, keepdims), with the shape of x: the
+    p-norm's sign(x)·(|x|/y)^(p-1); for ±inf the entries at the extreme (shared by
+    ties); for matrix norms the extreme column or row sums (ord ±1, ±inf), U·Vᵀ of the
+    SVD ('nuc') and u₁v₁ᵀ of the largest or smallest singular value (ord ±2)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    nd = x.ndim
+    axes = _norm_axes(x, ord, axis)
+    full = tuple(range(nd)) if axes is None else axes
+    n = unreduce(y, x, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _is_two_norm(x, ord, axis):
+            return x / np.where(n == 0.0, 1.0, n)
+        if len(full) == 1:
+            return _vector_norm_partials(x, n, ord, full)
+        return _matrix_norm_partials(x, ord, full)
+
+
+def _vector_norm_partials(x, n, ord, axes):
+    ax = np.abs(x)
+    if ord == 0:
+        return np.zeros_like(x)
+    if ord in (np.inf, -np.inf):
+        hit = (ax == n).astype(x.dtype)
+        return np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+    p = float(ord)
+    ratio = np.where((n == 0.0) | (x == 0.0), 0.0, ax / np.where(n == 0.0, 1.0, n))
+    part = np.sign(x) * np.where(ratio == 0.0, 0.0, ratio ** (p - 1.0))
+    return np.where(n == 0.0, 0.0, part)
+
+
+def _matrix_norm_partials(x, ord, axes):
+    r, c = axes
+    if isinstance(ord, str) and ord == "nuc" or ord in (2, -2):
+        xm = np.moveaxis(x, (r, c), (-2, -1))
+        u, s, vt = np.linalg.svd(xm, full_matrices=False)
+        if isinstance(ord, str):
+            d = u @ vt
+        else:
+            i = 0 if ord == 2 else -1
+            d = u[..., :, i:i + 1 if i == 0 else None] @ vt[..., i:i + 1 if i == 0 else None, :]
+        return np.moveaxis(d, (-2, -1), (r, c))
+    if ord in (1, -1, np.inf, -np.inf):
+        summed = r if ord in (1, -1) else c      # column sums (ord ±1), row sums (±inf)
+        sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+        pick = np.max if ord in (1, np.inf) else np.min
+        hit = (sums == pick(sums, axis=axes, keepdims=True)).astype(x.dtype)
+        return np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+    raise ValueError(f"invalid norm order {ord!r} for matrices")
 
 
 def norm_grad(g, y, x, ord=None, axis=None, keepdims=False):
-    """Adjoint of y = ‖x‖₂ (vector or Frobenius, over `axis`): x̄ = ȳ·x / y (0 at y = 0)."""
+    """Adjoint of y = np.linalg.norm(x, ord, axis, keepdims): x̄ = ȳ·∂y/∂x (for the
+    2-norm ȳ·x / y, 0 at y = 0)."""
     if is_zero(g):
         return 0.0
     axes = _norm_axes(x, ord, axis)
-    x = np.asarray(x)
-    n = unreduce(y, x, axes, keepdims)
-    safe = np.where(n == 0.0, 1.0, n)
-    return unreduce(g, x, axes, keepdims) * x / safe
+    if _is_two_norm(x, ord, axis):
+        x = np.asarray(x)
+        n = unreduce(y, x, axes, keepdims)
+        safe = np.where(n == 0.0, 1.0, n)
+        return unreduce(g, x, axes, keepdims) * x / safe
+    return unreduce(g, np.asarray(x), axes, keepdims) * _norm_partials(y, x, ord, axis,
+                                                                       keepdims)
 
 
 def norm_tangent(t, y, x, ord=None, axis=None, keepdims=False):
-    """Tangent of y = ‖x‖₂ along ẋ = t: Σ x·ẋ / y (0 at y = 0)."""
+    """Tangent of y = ‖x‖ along ẋ = t: Σ ∂y/∂x·ẋ over the reduced axes (0 at y = 0 for
+    the 2-norm)."""
     axes = _norm_axes(x, ord, axis)
-    s = np.sum(np.asarray(x) * t, axis=axes, keepdims=keepdims)
-    return np.where(y == 0.0, 0.0, s / np.where(y == 0.0, 1.0, y))[()]
+    if _is_two_norm(x, ord, axis):
+        s = np.sum(np.asarray(x) * t, axis=axes, keepdims=keepdims)
+        return np.where(y == 0.0, 0.0, s / np.where(y == 0.0, 1.0, y))[()]
+    return np.sum(_norm_partials(y, x, ord, axis, keepdims) * t, axis=axes,
+                  keepdims=keepdims)[()]
 
 
 def inv_grad(g, y):
@@ -1035,6 +1176,9 @@ def solve_grad_a_da(g, y, a, b, t):
 
 def norm_grad_dy(g, y, x, t, ord=None, axis=None, keepdims=False):
     """Tangent of norm_grad(g, y, x, …) = ḡ·x / y along ẏ = t (g, x held fixed)."""
+    if not _is_two_norm(x, ord, axis):
+        raise GradientError(f"second derivatives of np.linalg.norm with ord={ord!r} are "
+                            "not supported (the 2-norm's and the Frobenius norm's are)")
     safe = np.where(y == 0.0, 1.0, y)
     return -norm_grad(g * t / safe, y, x, ord, axis, keepdims)
 

@@ -97,9 +97,10 @@ class Case:
 
 OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
        "truediv": operator.truediv, "pow": operator.pow, "neg": operator.neg,
-       "pos": operator.pos, "mod": operator.mod, "matmul": operator.matmul,
+       "pos": operator.pos, "pow_var": operator.pow, "mod": operator.mod, "matmul": operator.matmul,
        "getitem": lambda x, index: x[index], "list": lambda *items: list(items),
-       "tuple": lambda *items: tuple(items), "concat": operator.add, "repeat": operator.mul}
+       "tuple": lambda *items: tuple(items), "concat": operator.add, "repeat": operator.mul,
+       "index_concat": lambda maker, index, *items: maker[items]}
 
 
 def C(func, *args, **kw):
@@ -260,6 +261,8 @@ def bind(rule, case):
         env[rule.varkw] = extra
     if rule.name == "getitem":
         env["index"] = case.args[1]
+    if rule.name == "index_concat":
+        env["index"] = tuple(case.args[2:])
     return env, slots, varslots
 
 
@@ -330,7 +333,8 @@ CASES = [
     C(operator.truediv, u(3, 4), pos(4)), C(np.divide, u(), pos(3)),
     C(np.true_divide, u(3), pos()), OP("truediv", u(), pos()),
     C(operator.pow, pos(3, 4), u(4)), C(np.power, pos(3), 3), C(np.power, u(3), 2.0, active=[0]),
-    OP("pow", pos(), u()),
+    OP("pow", pos(), u()), OP("pow_var", pos(3), u(3)),
+    C(runtime.pow_base_deriv, pos(3), u(3)), C(runtime.log_or_zero, pos(3)),
     C(operator.neg, u(3)), C(np.negative, u(2, 2)), OP("neg", u()),
     C(operator.pos, u(3)), C(np.positive, u(2, 2)), OP("pos", u()),
     C(operator.mod, MOD_A, MOD_B), C(np.mod, MOD_A, 0.7), C(np.remainder, 2.3, MOD_B),
@@ -396,6 +400,8 @@ CASES = [
     C(np.einsum, "ij,jk,k->i", u(2, 3), u(3, 4), u(4)), C(np.einsum, "ii->i", u(3, 3)),
     # ---------------------------------------------------------- shapes and indexing
     OP("getitem", u(3, 4), (1, slice(None, 2))), OP("getitem", [u(), u(3)], 1),
+    OP("index_concat", np.r_, None, u(2), u(), u(3), active=[2, 3, 4]),
+    OP("index_concat", np.c_, None, u(3), u(3, 2), active=[2, 3]),
     OP("getitem", {"a": u(), "b": u(2)}, "b"), OP("getitem", u(5), np.array([0, 2, 2])),
     OP("getitem", (u(), u()), slice(0, 1)),
     C(np.transpose, u(2, 3, 4), (2, 0, 1)), C(np.transpose, u(3, 4)),
@@ -501,6 +507,8 @@ CASES = [
     C(runtime.tensordot_grads, u(2, 5), u(2, 3, 4), u(3, 4, 5)),
     C(runtime.tensordot_grads, u(4, 2), u(3, 4), u(2, 3), ([0], [1])),
     C(runtime.einsum_grad, u(2, 4), "ij,jk->ik", (u(2, 3), u(3, 4)), 0),
+    C(runtime.index_concat_grad, u(5), np.r_, (u(2), u(3)), 1, active=[0]),
+    C(runtime.index_concat_grad, u(3, 2), np.c_, (u(3), u(3)), 0, active=[0]),
     C(runtime.einsum_grad, u(2), "ij,jk,k->i", (u(2, 3), u(3, 4), u(4)), 1),
     C(runtime.einsum_grad, u(3), "ij,j->j", (u(2, 3), u(3)), 0),
     C(runtime.transpose_grad, u(2, 3, 4), ((2, 0, 1),)), C(runtime.transpose_grad, u(3, 4)),

@@ -523,7 +523,7 @@ def bind_rule(rule, s, parsed):
                 mapping[p] = Const(rule.defaults[p])
             else:
                 raise parsed.error(f"missing argument `{p}` for `{rule.name}`", s.node)
-    if rule.name == "getitem":
+    if rule.name in ("getitem", "index_concat"):
         mapping["index"] = _index_value(s.expr.slice)
     return mapping, varargs
 

@@ -130,6 +130,70 @@ def dependencies(s):
     return [], []
 
 
+def _cut_inputs(s):
+    """(name, what) for each operand that statement `s` reads but carries no gradient
+    from: an option parameter of a rule (einsum's `subscripts`, np.clip's bounds), a
+    range in np.r_ or an index object (np.s_, np.ogrid), an argument of a constant
+    built from values (np.full, np.arange, a random draw's location). Harmless for
+    integers and constants; a value that depends on the differentiated input must not
+    reach one."""
+    out = []
+    if not isinstance(s, Assign):
+        return out
+    if s.kind == "op" and not s.tangent_only:
+        keep = s.rule.adjoint_names()
+        params = s.rule.params
+        for i, a in enumerate(s.args):
+            pname = params[i] if i < len(params) else s.rule.vararg
+            if isinstance(a, str) and pname is not None and pname not in keep:
+                out.append((a, f"the argument `{pname}` of `{s.rule.name}`"))
+        for k, a in s.kwargs.items():
+            if isinstance(a, str) and k not in keep:
+                out.append((a, f"the option `{k}=` of `{s.rule.name}`"))
+        # (an index of an array or list is an integer, a boolean or a slice of them:
+        # piecewise constant, so not checked; a float index is NumPy's error)
+        if s.rule.name == "index_concat":     # bounds of np.r_[x:3] start a range at x
+            out += [(n, "a range in np.r_/np.c_") for x in gast.walk(s.expr.slice)
+                    if isinstance(x, gast.Slice) for n in nodes.names_in(x)]
+    elif s.kind == "nondiff" and s.cut_what:
+        reads = s.cut_args
+        reads = s.reads() if reads is None else [a for a in reads if isinstance(a, str)]
+        out += [(n, s.cut_what) for n in reads]
+    return out
+
+
+def _refuse_cut_gradients(trace, stmts, varied, useful):
+    """A value that depends on the differentiated input and reaches an operand without
+    a gradient would make the result's gradient silently incomplete: refused here, at
+    transform time, at the statement."""
+    # reaching: flows into the result through any operand, an index included (np.s_[...]
+    # used as an index); a value used only to branch or loop is piecewise constant
+    reaching = set(useful)
+    changed = True
+    while changed:
+        changed = False
+        for s in reversed(stmts):
+            if any(t in reaching for t in defs(s)) and isinstance(s, (Assign, SetItem)):
+                new = set(s.reads()) - reaching
+                if new:
+                    reaching |= new
+                    changed = True
+    written = set(nodes.names_in(trace.parsed.node, nodes.STORE)) | set(trace.params)
+    for s in stmts:
+        targets = defs(s)
+        if not any(t in reaching for t in targets):
+            continue
+        for name, what in _cut_inputs(s):
+            if name in varied:
+                shown = f"`{name}`, which" if name in written else "a value that"
+                raise trace.parsed.error(
+                    f"s2sgrad has no derivative for {what}, and it receives {shown} "
+                    "depends on the differentiated input", s.node,
+                    "wrap the value in s2sgrad.stop_gradient(...) if no gradient should "
+                    "flow there, or write the operation with functions s2sgrad "
+                    "differentiates (or register a rule with @s2sgrad.adjoint)")
+
+
 def _outermost_loops(body):
     for s in body:
         if isinstance(s, (For, While)):
@@ -200,6 +264,7 @@ def analyse(trace):
                         useful.add(f)
                         changed = True
     trace.active = varied & useful
+    _refuse_cut_gradients(trace, stmts, varied, useful)
     # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
     # when the function uses it as a container (indexes it, sums it, passes it on).
     mc = set()

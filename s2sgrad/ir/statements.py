@@ -8,6 +8,8 @@ every statement, blocks included; `defs` says which names a statement binds.
 from dataclasses import dataclass, field
 from enum import Enum
 
+import gast
+
 from .. import rules
 from ..syntax import nodes
 
@@ -49,6 +51,8 @@ class Assign:
     fused: str = None             # what the trace optimizer fused here (sigmoid of x)
     fwd_node: object = None       # the statement the forward sweep runs instead of `node`
     extra_targets: list = field(default_factory=list)  # names the forward node also binds
+    cut_what: str = None          # NONDIFF that a gradient must not reach: what it is
+    cut_args: list = None         # ... and which of its operands (None: all it reads)
 
     def __post_init__(self):
         self.kind = Kind(self.kind)
@@ -161,6 +165,9 @@ class Trace:
 def _index_names(stmt):
     if stmt.kind == "op" and stmt.rule is rules.OPERATORS.get("getitem"):
         return nodes.names_in(stmt.expr.slice)
+    if stmt.kind in ("op", "nondiff") and isinstance(stmt.expr, gast.Subscript) \
+            and (stmt.kind == "nondiff" or stmt.rule is rules.OPERATORS.get("index_concat")):
+        return nodes.names_in(stmt.expr.slice)      # np.r_[a, 0:n], np.s_[i:j]
     return []
 
 

@@ -14,6 +14,8 @@ blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages
   added elementwise).
 """
 import builtins
+import collections
+import math
 import types
 
 import gast
@@ -50,6 +52,11 @@ class Builder:
         self.current = None
         self.deps = []
         self.display = {}          # memo of `_is_display` per name
+        self.displays = {}         # name -> the list/tuple display it was last bound to
+        self.objects = {}          # name -> the module object it was bound to (np.r_)
+        self.bindings = collections.Counter(
+            t.id for n in gast.walk(fn) if isinstance(n, gast.Assign)
+            for t in n.targets if isinstance(t, gast.Name))
 
     def error(self, msg, node, hint=None):
         if getattr(node, "lineno", None) is None:
@@ -150,7 +157,7 @@ class Builder:
                     and e.left.id == e.right.id:
                 # x * x: one adjoint term 2·ȳ·x instead of two ȳ·x
                 return Assign(target, e, "op", rules.lookup(np.square), [e.left.id], node=s)
-            return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
+            return self._power(Assign(target, e, "op", rules.OPERATORS[key], args, node=s))
         if isinstance(e, gast.UnaryOp):
             key = _UNARY.get(type(e.op))
             args = [_operand(e.operand)]
@@ -158,12 +165,18 @@ class Builder:
                 return Assign(target, e, "nondiff", args=args, node=s)
             return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
         if isinstance(e, (gast.Compare, gast.BoolOp)):
-            return Assign(target, e, "nondiff", args=[
-                n for n in nodes.names_in(e)], node=s)
+            a = Assign(target, e, "nondiff", args=[n for n in nodes.names_in(e)], node=s)
+            if isinstance(e, gast.BoolOp):      # `a or b` is one of its operands
+                a.cut_what = "`and`/`or` (its value is one of its operands)"
+            return a
+        obj = self._indexed_object(e) if isinstance(e, gast.Subscript) else None
+        if obj is not None:
+            return self.index_object(target, e, s, obj)
         if isinstance(e, gast.Subscript):
             return Assign(target, e, "op", rules.OPERATORS["getitem"],
                           [_operand(e.value), Const(None)], node=s)
         if isinstance(e, (gast.List, gast.Tuple)):
+            self.displays[target] = e       # einsum's sublists: [0, 1] is hoisted
             key = "list" if isinstance(e, gast.List) else "tuple"
             return Assign(target, e, "op", rules.OPERATORS[key],
                           [_operand(x) for x in e.elts], node=s)
@@ -187,6 +200,7 @@ class Builder:
                 self._resolve(e)
             except KeyError:
                 raise self.error(f"unknown name in `{_dotted(e)}`", e) from None
+            self.objects[target] = self._resolve(e)
             return Assign(target, e, "const", node=s)       # a module constant: np.pi
         if e.attr in rules.ATTRIBUTES:
             return Assign(target, e, "op", rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
@@ -199,6 +213,71 @@ class Builder:
                              "use the equivalent NumPy function, or pass the value as an "
                              "argument")
         return a
+
+    @staticmethod
+    def _power(a):
+        """a ** 0 is the constant 1 (no a^(-1) in its adjoint); a power whose exponent is
+        not a constant gets the rule that is 0, not NaN, at b = 0 and at a = 0."""
+        if a.rule not in (rules.OPERATORS["pow"], rules.lookup(math.pow)) \
+                or len(a.args) != 2 or a.kwargs:
+            return a
+        b = a.args[1]
+        if isinstance(b, Const) and not isinstance(b.value, (tuple, str)) \
+                and np.all(np.equal(b.value, 0)):
+            a.kind, a.rule = "nondiff", None
+        elif isinstance(b, str):
+            a.rule = rules.OPERATORS["pow_var"]
+        return a
+
+    def _indexed_object(self, e):
+        """The library object a subscript indexes (np.r_, `from numpy import s_`), or
+        None for arrays, containers and local values."""
+        if not isinstance(e.value, gast.Name):
+            return None
+        name = e.value.id
+        if name in self.objects and self.bindings[name] == 1:
+            obj = self.objects[name]
+        elif name not in self.locals:
+            try:
+                obj = self._resolve(e.value)
+            except KeyError:
+                return None
+        else:
+            return None
+        plain = (np.ndarray, np.generic, list, tuple, dict, str, int, float, complex)
+        return None if isinstance(obj, plain) else obj
+
+    def index_object(self, target, e, s, obj):
+        """A subscript of a library object: np.r_[a, b] and np.c_[a, b] concatenate
+        (rule `index_concat`); any other (np.s_, np.ogrid, np.index_exp) builds
+        indices or grids, a constant unless a differentiated value reaches it."""
+        elts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+        if obj is np.r_ or obj is np.c_:
+            items = [_operand(x) if isinstance(x, gast.Name) or _is_literal(x)
+                     else Const(None) for x in elts]
+            return Assign(target, e, "op", rules.OPERATORS["index_concat"],
+                          [e.value.id, Const(None)] + items, node=s)
+        a = Assign(target, e, "nondiff", args=[e.value.id], node=s)
+        a.cut_what = f"the index of `{_dotted(e.value)}`"
+        return a
+
+    def _einsum_spec(self, e):
+        """The subscripts string of einsum's sublist form `einsum(a, [0, 1], b, [1, 2],
+        [0, 2])` (the same contraction, so one rule serves both forms)."""
+        if e.keywords or len(e.args) < 2:
+            raise self.error("einsum's sublist form takes operands and sublists only", e)
+        def sub(a):
+            if isinstance(a, gast.Name):         # bound once, to a display
+                a = self.displays.get(a.id) if self.bindings[a.id] == 1 else None
+            return _sublist(a)
+        subs = [sub(a) for a in e.args[1::2]]
+        out = sub(e.args[-1]) if len(e.args) % 2 == 1 else None
+        if any(x is None for x in subs) or (len(e.args) % 2 == 1 and out is None):
+            raise self.error("einsum's sublists must be written out as lists or tuples of "
+                             "integers (and ...)", e,
+                             "write the subscripts as a string, e.g. np.einsum('ij->ji', a)")
+        spec = ",".join(_sublist_letters(x) for x in subs)
+        return spec if out is None else spec + "->" + _sublist_letters(out)
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
@@ -252,15 +331,27 @@ class Builder:
             return Assign(target, e, "stop", args=args, node=s)
         rule = rules.lookup(obj)
         if obj in (builtins.max, builtins.min) and len(args) == 1:
-            import numpy as np
             rule = rules.lookup(np.max if obj is builtins.max else np.min)
         elif obj in (builtins.max, builtins.min) and len(args) > 2:
             raise self.error(f"{obj.__name__}() of more than two arguments", e,
                              f"nest the calls: {obj.__name__}({obj.__name__}(a, b), c)")
+        if obj is np.einsum and args and not (isinstance(args[0], Const)
+                                              and isinstance(args[0].value, str)):
+            args = [Const(self._einsum_spec(e))] + args[0::2][:len(args) // 2]
         if rule is not None:
-            return Assign(target, e, "op", rule, args, kwargs, s)
-        if rules.is_nondifferentiable(obj) or _is_random(obj):
+            return self._power(Assign(target, e, "op", rule, args, kwargs, s))
+        if rules.is_nondifferentiable(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+        if id(obj) in rules.CONSTANT_ARGS:      # np.full, np.arange: constants of constants
+            first = rules.CONSTANT_ARGS[id(obj)]
+            a = Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            a.cut_what = f"the arguments of `{_dotted(func)}`"
+            a.cut_args = args[first:] + list(kwargs.values())
+            return a
+        if _is_random(obj):         # a draw is a constant; its parameters are not
+            a = Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            a.cut_what = f"the parameters of the random draw `{_dotted(func)}`"
+            return a
         if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
             a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
             a.tangent_only = True
@@ -303,6 +394,28 @@ def _writes_in_place(tracer, func):
     if isinstance(owner, np.random.Generator) and getattr(obj, "__name__", "") == "shuffle":
         return True
     return isinstance(owner, np.ufunc) and getattr(obj, "__name__", "") == "at"
+
+
+def _sublist(node):
+    """The integers (and `...`) of a literal einsum sublist, or None."""
+    if not isinstance(node, (gast.Tuple, gast.List)):
+        return None
+    out = []
+    for x in node.elts:
+        if isinstance(x, gast.Name) and x.id == "Ellipsis":
+            out.append(Ellipsis)
+        elif isinstance(x, gast.Constant) and (x.value is Ellipsis or (
+                isinstance(x.value, int) and not isinstance(x.value, bool)
+                and 0 <= x.value < 52)):
+            out.append(x.value)
+        else:
+            return None
+    return out
+
+
+def _sublist_letters(sub):
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return "".join("..." if i is Ellipsis else letters[i] for i in sub)
 
 
 def _library(func):

@@ -30,6 +30,7 @@ OPERATORS = {}      # "add", "getitem", ... -> Rule
 METHODS = {}        # "sum", "reshape", ... -> Rule
 ATTRIBUTES = {}     # "T", "real" -> Rule
 NONDIFF = set()     # ids of callables whose outputs carry no gradient
+CONSTANT_ARGS = {}  # id -> first checked argument, for constants only of constant arguments
 NONDIFF_METHODS = set()
 NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 # Tangent (forward-mode) rules, keyed like the adjoint tables.
@@ -187,6 +188,16 @@ def nondifferentiable(*funcs, methods=()):
         NONDIFF.add(id(f))
         _KEEP[id(f)] = f
     NONDIFF_METHODS.update(methods)
+
+
+def constant_arguments(*funcs, first=0):
+    """Callables whose results are constants only while their arguments are: np.full's
+    fill value, np.arange's start, a random draw's location. A value that depends on
+    the differentiated input reaching argument `first` or a later one is refused (for
+    np.full_like(x, c) only `c` matters: `first=1`)."""
+    for f in funcs:
+        CONSTANT_ARGS[id(f)] = first
+        _KEEP[id(f)] = f
 
 
 def lookup(obj):

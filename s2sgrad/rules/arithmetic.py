@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from . import defadjoint, nondifferentiable
-from ..runtime import unbroadcast  # noqa: F401  (used by the templates)
+from ..runtime import unbroadcast, pow_base_deriv, log_or_zero  # noqa: F401  (templates)
 
 
 # ---------------------------------------------------------------- + - * / **
@@ -45,6 +45,14 @@ def power(y, a, b):
     """y = a ** b  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·log(a)"""
     a_bar += unbroadcast(y_bar * b * a ** (b - 1), a)
     b_bar += unbroadcast(y_bar * y * np.log(a), b)
+
+
+@defadjoint(ops=["pow_var"])
+def power_variable(y, a, b):
+    """y = a ** b, b not a constant  →  ā += ȳ·b·a^(b-1) (0 where b = 0) ;
+    b̄ += ȳ·y·log(a) (0 where a = 0)"""
+    a_bar += unbroadcast(y_bar * pow_base_deriv(a, b), a)
+    b_bar += unbroadcast(y_bar * y * log_or_zero(a), b)
 
 
 @defadjoint(operator.neg, np.negative, ops=["neg"])

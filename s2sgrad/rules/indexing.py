@@ -6,13 +6,19 @@ import numpy as np
 
 from . import defadjoint
 from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
-                       flip_grad, roll_grad, copy_grad)
+                       flip_grad, roll_grad, copy_grad, index_concat_grad)
 
 
 @defadjoint(ops=["getitem"])
 def getitem(y, x, index):
     """y = x[index]  →  x̄[index] += ȳ   (repeated indices accumulate)"""
     x_bar = add_at(x_bar, x, index, y_bar)
+
+
+@defadjoint(ops=["index_concat"])
+def index_concat(y, maker, index, *items):
+    """y = np.r_[a, b, …] or np.c_[a, b, …]  →  each item's adjoint is its block of ȳ"""
+    items_bar += index_concat_grad(y_bar, maker, index, k)
 
 
 @defadjoint(np.transpose, methods=["transpose"])

@@ -1,7 +1,7 @@
 """NumPy's elementwise functions (ufuncs and friends)."""
 import numpy as np
 
-from . import defadjoint, nondifferentiable
+from . import constant_arguments, defadjoint, nondifferentiable
 from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
 
 
@@ -221,14 +221,29 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
                   np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf,
                   np.isfinite, np.argmax, np.argmin, np.argsort, np.shape, np.ndim, np.size,
                   np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
-                  np.full, np.full_like, np.arange, np.linspace, np.eye, np.identity,
+                  np.eye, np.identity,
                   np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
-                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.heaviside,
+                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices,
+                  # dtypes, shapes, predicates and integer results
+                  np.result_type, np.promote_types, np.can_cast, np.min_scalar_type,
+                  np.common_type, np.iscomplexobj, np.isrealobj, np.isscalar, np.issubdtype,
+                  np.iscomplex, np.isreal, np.signbit, np.isposinf, np.isneginf,
+                  np.broadcast_shapes, np.array_equal, np.array_equiv, np.isin,
+                  np.argwhere, np.flatnonzero, np.argpartition, np.lexsort, np.digitize,
+                  np.unravel_index, np.ravel_multi_index, np.indices, np.diag_indices,
+                  np.diag_indices_from, np.tril_indices_from, np.triu_indices_from,
                   methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int",
                            "keys"])      # a dict's keys: `for k, v in d.items()` loops over them
 
-# Random numbers are constants for the gradient (bound methods of a Generator are
-# recognised by the tracer).
-nondifferentiable(np.random.rand, np.random.randn, np.random.normal, np.random.uniform,
-                  np.random.random, np.random.randint, np.random.choice, np.random.permutation,
-                  np.random.standard_normal, np.random.binomial, np.random.seed)
+# Constants made from constants: their values follow their arguments' (np.full(3, v) is v,
+# np.arange(a, b) starts at a), so no value that depends on the input may reach them.
+constant_arguments(np.full, np.arange, np.linspace, np.heaviside, np.logspace, np.geomspace)
+constant_arguments(np.full_like, first=1)
+
+# Random numbers are constants for the gradient, their parameters are not (a draw's
+# location or scale reached by the input is refused). Bound methods of a Generator
+# are recognised by the tracer.
+constant_arguments(np.random.rand, np.random.randn, np.random.normal, np.random.uniform,
+                   np.random.random, np.random.randint, np.random.choice,
+                   np.random.permutation, np.random.standard_normal, np.random.binomial,
+                   np.random.seed)

@@ -36,7 +36,8 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
-    extremum_tangent, getitem_grad, grad_like, hstack_grads, item_tangent, match_grad,
+    extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
+    index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
     set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
@@ -77,6 +78,13 @@ def power(y, a, b):
     """y = a ** b  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
     y_dot += a_dot * b * a ** (b - 1)
     y_dot += b_dot * y * np.log(a)
+
+
+@deftangent(ops=["pow_var"])
+def power_variable(y, a, b):
+    """y = a ** b, b not a constant  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a  (0 terms at b = 0, a = 0)"""
+    y_dot += a_dot * pow_base_deriv(a, b)
+    y_dot += b_dot * y * log_or_zero(a)
 
 
 @deftangent(operator.neg, np.negative, ops=["neg"])
@@ -617,6 +625,12 @@ def getitem(y, x, index):
     y_dot += x_dot[index]
 
 
+@deftangent(ops=["index_concat"])
+def index_concat(y, maker, index, *items):
+    """y = np.r_[a, b, …] / np.c_[…]  →  ẏ = Σₖ the same build of ẋₖ alone"""
+    y_dot += index_concat_tangent(maker, index, k, items_dot)
+
+
 @deftangent(np.transpose, methods=["transpose"])
 def transpose(y, x, *order, axes=None):
     """y = transpose(x, axes)  →  ẏ = transpose(ẋ, axes)"""
@@ -946,6 +960,25 @@ def tensordot_grads_(y, g, a, b, axes=2):
     y_dot += tensordot_grads(g_dot, a, b, axes)
     y_dot += (zero_grad(a), tensordot_grads(g, a_dot, b, axes)[1])
     y_dot += (tensordot_grads(g, a, b_dot, axes)[0], zero_grad(b))
+
+
+@deftangent(runtime.index_concat_grad)
+def index_concat_grad_(y, g, maker, index, k):
+    """y = index_concat_grad(g, …)  →  linear in g (the items give only their shapes)"""
+    y_dot += index_concat_grad(g_dot, maker, index, k)
+
+
+@deftangent(runtime.pow_base_deriv)
+def pow_base_deriv_(y, a, b):
+    """y = b·a^(b-1) (0 at b = 0)  →  ẏ = ȧ·b·(b-1)·a^(b-2) + ḃ·a^(b-1)·(1 + b·ln a)"""
+    y_dot += a_dot * b * pow_base_deriv(a, b - 1)
+    y_dot += b_dot * np.power(a, b - 1.0) * (1.0 + b * log_or_zero(a))
+
+
+@deftangent(runtime.log_or_zero)
+def log_or_zero_(y, a):
+    """y = ln a (0 at a = 0)  →  ẏ = ȧ / a (0 at a = 0)"""
+    y_dot += a_dot / np.where(np.equal(a, 0), np.inf, a)
 
 
 @deftangent(runtime.einsum_grad)

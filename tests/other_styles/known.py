@@ -55,11 +55,6 @@ DEFECTS = {
     "shadowing.factory_param_shadows_global":
         "wrong (closure scoping): the helper reads the module global `scale` = 100 instead "
         "of the factory's cell (2.0); gradient 2.0e4 where finite differences give 8",
-    "flat_params.r_concat": "wrong (unknown op as constant): np.r_[...] gives a zero gradient",
-    "flat_params.r_with_scalar": "wrong (unknown op as constant): np.r_[...] gives a zero gradient",
-    "flat_params.c_columns": "wrong (unknown op as constant): np.c_[...] gives a zero gradient",
-    "linalg_losses.einsum_sublist":
-        "wrong (unknown op as constant): sublist np.einsum(A, [0, 1], [1, 0]) gives zeros",
     "numpy_idioms.reshape_order_F":
         "wrong (ignored keyword): reshape(..., order='F') is differentiated as order='C'",
     "numpy_idioms.std_over_length_one_axis":
@@ -79,28 +74,12 @@ DEFECTS = {
         "crash (closure scoping): NameError, a default reading an enclosing local",
     "factories.bbvi_objective": _SCOPE_CRASH,
     "shadowing.closure_local_same_name_as_cell": _SCOPE_CRASH,
-    "linalg_losses.norm_ord1":
-        "crash (call-time NotImplementedError): np.linalg.norm(x, ord=1)",
-    "linalg_losses.norm_inf":
-        "crash (call-time NotImplementedError): np.linalg.norm(x, np.inf)",
-    "linalg_losses.einsum_trace":
-        "crash (call-time NotImplementedError): einsum with a repeated index ('ii')",
-    "linalg_losses.einsum_ellipsis":
-        "crash (call-time NotImplementedError): einsum with '...'",
-    "linalg_losses.einsum_sublist_two":
-        "crash (internal AttributeError): two-operand sublist einsum",
     "containers.builtin_sum_len":
         "crash (internal TypeError in add_grads): sum/max/min of a list of array elements",
     "numpy_idioms.array_split_unequal":
         "crash (internal ValueError): np.array_split into unequal parts",
     "everyday.builtin_sum_over_array":
         "crash (internal ValueError in generated code): builtin sum(x ** 2) of an array",
-    "everyday.matrix_2_norm":
-        "crash (call-time NotImplementedError): np.linalg.norm(A, 2) of a matrix",
-    "everyday.vector_norm_ord3": "crash (call-time NotImplementedError): np.linalg.norm(x, 3)",
-    "everyday.dot_3d": "crash (call-time NotImplementedError): np.dot of 3-D arrays",
-    "everyday.power_zero_base":
-        "wrong (NaN): d/dy np.power(0.0, y) is NaN (0 * log 0) where it is 0 for y > 0",
     "everyday.std_of_scalar": "wrong (NaN): np.std of a scalar gives a NaN gradient, not 0",
     "shadowing.calls_decorated_helper":
         "wrong (decorator ignored): a helper wrapped by a decorator that scales its output "
