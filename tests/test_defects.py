@@ -1,0 +1,154 @@
+"""Defects found by running other people's code: each either gets the right gradient
+(checked against finite differences or a closed form) or a located refusal, never a
+wrong number or an exception from inside s2sgrad."""
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from s2sgrad.cli import main
+from numeric import assert_grad_matches, numerical_grad
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------- s2sgrad transform: top-level statements
+
+TOP_LEVEL = '''\
+"""Top-level statements of several kinds."""
+import math; import numpy as np  # a comment; with a semicolon
+k = 2.0
+k = k * 3; m = 1.0
+k *= 2
+s = "a;b"; t = 'x = 1; y = 2'
+big = (1.0 +
+       2.0)
+if k > 1:
+    scale = 2.0
+else:
+    scale = 3.0
+w = np.array([1.0,
+              2.0])
+
+
+def _marked(f):
+    f.marked = True
+    return f
+
+
+@_marked
+def f(x):
+    return k * x * m * scale + big * x + math.sqrt(2.0) * np.sum(w) * x
+'''
+
+
+@pytest.mark.parametrize("imported", [False, True])
+def test_transform_keeps_top_level_values(tmp_path, capsys, imported):
+    src = tmp_path / "toplevel.py"
+    src.write_text(TOP_LEVEL)
+    out = tmp_path / "toplevel_grad.py"
+    argv = ["transform", str(src), "-o", str(out)] + (["--import"] if imported else [])
+    assert main(argv) == 0, capsys.readouterr().err
+    given = _load(src, "toplevel_in_" + str(imported))
+    written = _load(out, "toplevel_out_" + str(imported))
+    for name in ("k", "m", "s", "t", "big", "scale", "w", "math", "np"):
+        assert np.all(getattr(written, name) == getattr(given, name)), name
+    assert getattr(written.f, "marked", False)          # the decorator was applied
+    closed = given.k * given.m * given.scale + given.big + np.sqrt(2.0) * 3.0
+    assert written.grad_f(0.5) == pytest.approx(closed, rel=1e-12)
+    assert closed == pytest.approx(numerical_grad(given.f, (0.5,)), rel=1e-7)
+
+
+def test_transform_refuses_a_value_it_cannot_copy(tmp_path, capsys):
+    src = tmp_path / "looped.py"
+    src.write_text("k = 2.0\nfor i in range(2):\n    k = k * 3\n\n\n"
+                   "def f(x):\n    return k * x\n")
+    for extra in ([], ["--import"]):
+        code = main(["transform", str(src), "-o", str(tmp_path / "g.py")] + extra)
+        err = capsys.readouterr().err
+        assert code != 0 and "looped.py:2" in err and "`k`" in err, err
+
+
+# ------------------------------------------------------------ a value that can be None
+
+from s2sgrad import grad, value_and_grad, GradientError, TransformError, S2SGradError  # noqa: E402
+
+
+def no_return(w):
+    x = np.sum(w)  # <- END
+
+
+def returns_on_one_path(w):
+    if w > 0:
+        return w * 2.0  # <- END
+
+
+def bare_return(w):
+    y = w * 2.0
+    return  # <- RETURN
+
+
+def returns_none(w):
+    return None  # <- RETURN
+
+
+def _helper_without_return(x):
+    y = x * 2.0
+
+
+def returns_a_callees_none(x):
+    return _helper_without_return(x)
+
+
+def returns_in_every_branch(w):
+    if w > 0:
+        return w * 2.0
+    else:
+        return w * 3.0
+
+
+def _marked_line(func, marker):
+    import inspect
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if f"# <- {marker}" in line)
+
+
+@pytest.mark.parametrize("func,arg", [(no_return, np.ones(3)), (returns_on_one_path, -1.0)])
+def test_falling_off_the_end_is_refused_at_the_def(func, arg):
+    with pytest.raises(TransformError) as info:
+        grad(func)(arg)
+    err = info.value
+    assert err.lineno == func.__code__.co_firstlineno and err.filename == __file__
+    assert "without a `return`" in str(err) and f"line {_marked_line(func, 'END')}" in str(err)
+
+
+@pytest.mark.parametrize("func", [bare_return, returns_none])
+def test_returning_none_is_refused_at_the_return(func):
+    with pytest.raises(TransformError) as info:
+        grad(func)(1.0)
+    assert info.value.lineno == _marked_line(func, "RETURN")
+    assert "returns None" in str(info.value)
+
+
+def test_none_from_a_callee_is_an_error_at_call_time():
+    with pytest.raises(GradientError, match="returned None"):
+        grad(returns_a_callees_none)(1.0)
+
+
+def test_a_return_on_every_path_is_accepted():
+    assert grad(returns_in_every_branch)(1.5) == 2.0
+    assert grad(returns_in_every_branch)(-1.5) == 3.0
+
+
+def test_lint_reports_a_missing_return(tmp_path, capsys):
+    src = tmp_path / "noreturn.py"
+    src.write_text("import numpy as np\n\n\ndef f(w):\n    x = np.sum(w)\n")
+    main(["lint", str(src)])
+    out = capsys.readouterr().out
+    assert "noreturn.py:4" in out and "without a `return`" in out
