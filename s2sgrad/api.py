@@ -15,7 +15,7 @@ import numpy as np
 
 from . import emit, load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
-from .normalize import normalize
+from .normalize import normalize, check_returns_value
 from .parse import parse_function, unwrap
 from .reverse import reverse, gradient_function, value_twin
 from . import trace as trace_mod
@@ -134,6 +134,7 @@ def stage_sources(func, wrt=0, parsed=None):
     parsed = parsed or parse_function(func)
     out = {"parse": emit.source(parsed.node)}
     fn = normalize(parsed)
+    check_returns_value(parsed)
     out["anf"] = emit.source(fn)
     tr = trace_mod.build(parsed, fn, indices)
     tr.tuple_wrt = is_tuple
@@ -153,6 +154,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     tr = build_trace(parsed, wrt, numbers, arrays)
+    check_returns_value(parsed)
     if optimize and optimize_trace(tr):
         trace_mod.analyse(tr)                   # the facts follow the rewritten trace
         tr.scalars = trace_mod.infer_scalars(tr, numbers)
@@ -390,6 +392,10 @@ class GradientFunction:
         value, grads = fn(*args, **kwargs)
         if self.is_tuple:
             grads = _distinct(grads)
+        if value is None:
+            raise GradientError(
+                f"grad needs a scalar output, but {self.func.__name__} returned None "
+                "(a function it calls has no `return`?): there is nothing to differentiate")
         if type(value) is not float and type(value) is not np.float64 and np.ndim(value) != 0:
             raise GradientError(
                 f"grad needs a scalar output, but {self.func.__name__} returned an "

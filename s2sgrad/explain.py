@@ -20,7 +20,7 @@ import gast
 import numpy as np
 
 from . import calls, emit, load, nodes, trace as trace_mod
-from .normalize import normalize
+from .normalize import normalize, check_returns_value
 from .parse import Parsed, parse_function
 from .reverse import reverse, gradient_function
 
@@ -210,6 +210,7 @@ def prepare(func, wrt, merge=True):
     """(parsed, trace, text, fname, namespace): the reading pipeline's generated code."""
     parsed = func if isinstance(func, Parsed) else parse_function(func)
     fn = normalize(parsed)
+    check_returns_value(parsed)
     tr = trace_mod.build(parsed, fn, tuple(wrt))
     if merge:
         merge_repeated(tr)

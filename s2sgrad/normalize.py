@@ -949,3 +949,57 @@ def _has_early_return(body):
 
 def normalize(parsed):
     return Normalizer(parsed).run()
+
+
+def check_returns_value(parsed):
+    """Refuse a differentiated function whose value can be None: a bare `return`,
+    `return None`, or a path that reaches the end of the body. Its gradient would
+    silently be zero (nothing depends on the inputs), so it is an error at transform
+    time, located at the return or at the `def`."""
+    fn = parsed.node
+    for node in _own_statements(fn.body):
+        if isinstance(node, gast.Return) and (
+                node.value is None or (isinstance(node.value, gast.Constant)
+                                       and node.value.value is None)):
+            raise parsed.error(f"{fn.name} returns None here: there is nothing to "
+                               "differentiate", node,
+                               "return the number whose gradient you want")
+    if not _ends(fn.body):
+        last = fn.body[-1] if fn.body else fn
+        raise parsed.error(
+            f"{fn.name} can reach the end of its body without a `return` (after line "
+            f"{getattr(last, 'end_lineno', None) or last.lineno}), so its value can be None",
+            fn, "end every path with `return <the number whose gradient you want>`")
+
+
+def _ends(stmts):
+    """Can control not pass the end of this statement list (every path returns or
+    raises)?"""
+    return any(_stops(s) for s in stmts)
+
+
+def _stops(s):
+    if isinstance(s, (gast.Return, gast.Raise)):
+        return True
+    if isinstance(s, gast.If):
+        return _ends(s.body) and _ends(s.orelse)
+    if isinstance(s, gast.While):
+        forever = isinstance(s.test, gast.Constant) and bool(s.test.value)
+        return forever and not _contains_jump(s.body, gast.Break)
+    if isinstance(s, gast.With):
+        return _ends(s.body)
+    if isinstance(s, gast.Try):
+        return (_ends(s.body + s.orelse) and all(_ends(h.body) for h in s.handlers)) \
+            or _ends(s.finalbody)
+    return False
+
+
+def _own_statements(stmts):
+    """The statements of a body, nested blocks included, nested functions not."""
+    for s in stmts:
+        yield s
+        if not isinstance(s, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            for f in ("body", "orelse", "finalbody"):
+                yield from _own_statements(getattr(s, f, None) or [])
+            for h in getattr(s, "handlers", None) or []:
+                yield from _own_statements(h.body)
