@@ -319,8 +319,8 @@ def _table(rows):
 
 def fmt(v):
     """A value as the notes print it: 4 decimals; arrays by shape and a few values."""
-    if isinstance(v, bool) or v is None:
-        return repr(v)
+    if isinstance(v, (bool, np.bool_)) or v is None:
+        return repr(v if v is None else bool(v))
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.4f}"
     if isinstance(v, (int, np.integer)):

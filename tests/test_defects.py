@@ -152,3 +152,83 @@ def test_lint_reports_a_missing_return(tmp_path, capsys):
     main(["lint", str(src)])
     out = capsys.readouterr().out
     assert "noreturn.py:4" in out and "without a `return`" in out
+
+
+# ------------------------------------------------------------- outputs that are not scalars
+
+def returns_a_tuple(x):
+    return x * 2.0, x  # <- BUILT
+
+
+def returns_a_named_tuple(x):
+    t = (x * 2.0, x)  # <- BUILT
+    return t
+
+
+def returns_a_list(x):
+    return [x, x]  # <- BUILT
+
+
+def returns_a_dict(x):
+    return {"a": x}  # <- BUILT
+
+
+def returns_an_array(x):
+    return x * np.ones(3)
+
+
+@pytest.mark.parametrize("func", [returns_a_tuple, returns_a_named_tuple, returns_a_list,
+                                  returns_a_dict])
+def test_a_container_output_is_refused_where_it_is_built(func):
+    with pytest.raises(TransformError) as info:
+        grad(func)(1.0)
+    assert "needs a scalar output" in str(info.value)
+    assert info.value.lineno == _marked_line(func, "BUILT")
+
+
+def test_an_array_output_is_refused():
+    with pytest.raises(GradientError, match=r"needs a scalar output.*shape \(3,\)"):
+        grad(returns_an_array)(1.0)
+
+
+# ------------------------------------------------------------------ call-time surprises
+
+def two(x, y):
+    return x * y
+
+
+def takes_args(*args):
+    return args[0] * args[1]
+
+
+def test_a_ufunc_is_refused_with_what_to_write():
+    with pytest.raises(S2SGradError, match=r"np\.sin.*NumPy ufunc.*def f\(x\): return np\.sin\(x\)"):
+        grad(np.sin)(0.5)
+
+
+def test_varargs_wrt_says_what_is_unsupported():
+    with pytest.raises(S2SGradError, match=r"\*args"):
+        grad(takes_args, wrt=1)(1.0, 2.0)
+
+
+def test_a_missing_argument_names_the_users_function():
+    with pytest.raises(TypeError) as info:
+        value_and_grad(two, wrt=(0, 1))(1.0)
+    assert str(info.value) == "value_and_grad of two() missing 1 required positional " \
+                              "argument: 'y'"
+    with pytest.raises(TypeError, match=r"^grad of two\(\) takes 2 positional arguments "
+                                        r"but 3 were given$"):
+        grad(two)(1.0, 2.0, 3.0)
+
+
+def _floor(x):
+    return np.floor(x)
+
+
+def test_numbers_in_messages_print_as_numbers():
+    from s2sgrad import check_grad, CheckError
+    from s2sgrad.explain import fmt
+    with pytest.raises(CheckError) as info:      # a step: finite differences see a jump
+        check_grad(_floor, 1.0)
+    assert "np.float64" not in str(info.value) and "s2sgrad 0.0," in str(info.value)
+    assert fmt(np.True_) == "True" and fmt(np.float64(1.13)) == "1.1300"
