@@ -157,10 +157,11 @@ def build_trace(parsed, wrt, scalar_params=(), array_params=()):
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER = 1, 2, 0
+NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
+_KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
 
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
@@ -212,6 +213,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
+    parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
     tr = build_trace(parsed, wrt, numbers, arrays)
     check_returns_value(parsed)
     _refuse_container_output(tr, parsed)
@@ -503,7 +505,7 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] == OTHER)
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them

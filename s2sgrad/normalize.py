@@ -486,6 +486,8 @@ class Normalizer:
                 and it.func.attr in ("items", "keys", "values") and not it.args \
                 and not it.keywords:
             return self.dict_loop(it.func.attr, self.atom(it.func.value, pre), target, s, pre)
+        if is_dict(it, self.parsed):              # `for k in d`: the keys, as in Python
+            return self.dict_loop("keys", self.atom(it, pre), target, s, pre)
         seq = self.sequence(it, pre)
         n = self.length(seq, pre)
         index = self.fresh("i")
@@ -1003,3 +1005,27 @@ def _own_statements(stmts):
                 yield from _own_statements(getattr(s, f, None) or [])
             for h in getattr(s, "handlers", None) or []:
                 yield from _own_statements(h.body)
+
+
+def is_dict(expr, parsed):
+    """Is `expr` a dict wherever the function runs: a dict display or comprehension, a
+    call of `dict`, a local name only ever assigned such values, or a parameter given a
+    dict in this compilation (`parsed.dict_params`, from the argument kinds) and never
+    reassigned? Looping over it iterates its keys."""
+    if isinstance(expr, (gast.Dict, gast.DictComp)):
+        return True
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
+            and expr.func.id == "dict":
+        return True
+    if not isinstance(expr, gast.Name):
+        return False
+    fn = parsed.node
+    values = [s.value for s in _own_statements(fn.body) if isinstance(s, gast.Assign)
+              and any(isinstance(t, gast.Name) and t.id == expr.id for t in s.targets)]
+    stored = [n for n in nodes.walk(fn) if isinstance(n, gast.Name) and n.id == expr.id
+              and isinstance(n.ctx, gast.Store)]
+    if len(values) != len(stored):       # bound otherwise too (a loop, unpacking, ...)
+        return False
+    if expr.id in {a.id for a in fn.args.args}:
+        return expr.id in getattr(parsed, "dict_params", ()) and not values
+    return bool(values) and all(is_dict(v, parsed) for v in values)

@@ -322,13 +322,15 @@ def prod_grad(g, x, axis=None, keepdims=False):
 
 
 def extremum_grad(g, y, x, axis=None, keepdims=False):
-    """Adjoint of max/min reductions: shared equally among the tied extreme elements."""
+    """Adjoint of max/min reductions: shared equally among the tied extreme elements;
+    a list for the builtin max/min of a list (its adjoint adds up with other lists)."""
     if is_zero(g):
         return 0.0
     y_full = unreduce(y, x, axis, keepdims)
     mask = (np.asarray(x) == y_full)
     count = np.sum(mask, axis=axis, keepdims=True)
-    return unreduce(g, x, axis, keepdims) * mask / count
+    out = unreduce(g, x, axis, keepdims) * mask / count
+    return list(out) if isinstance(x, (list, tuple)) else out
 
 
 def choose_grad(g, mask):

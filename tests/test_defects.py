@@ -232,3 +232,63 @@ def test_numbers_in_messages_print_as_numbers():
         check_grad(_floor, 1.0)
     assert "np.float64" not in str(info.value) and "s2sgrad 0.0," in str(info.value)
     assert fmt(np.True_) == "True" and fmt(np.float64(1.13)) == "1.1300"
+
+
+# -------------------------------------------------------------- lists and dicts
+
+def list_stats(v):
+    return sum(v) / len(v) + max(v) * min(v)
+
+
+def test_builtin_reductions_of_a_list_argument():
+    v = [1.0, 2.5, 3.0, 0.5]
+    got = grad(list_stats)(v)
+    expected = [0.25] * 4
+    expected[2] += min(v)          # d(max·min)/d max-element = min
+    expected[3] += max(v)
+    assert isinstance(got, list)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    as_array = numerical_grad(lambda a: list_stats(list(a)), (np.array(v),))
+    np.testing.assert_allclose(got, as_array, rtol=1e-7)
+
+
+def loop_over_a_local_dict(x):
+    d = {"a": x, "b": x * 2.0}
+    s = 0.0
+    for k in d:
+        s = s + d[k] * d[k]
+    return s
+
+
+def loop_over_a_dict_argument(d):
+    s = 0.0
+    for k in d:
+        s = s + d[k] * d[k] * d[k]
+    return s
+
+
+def loop_over_a_list_argument(xs):
+    s = 0.0
+    for x in xs:
+        s = s + x * x * x
+    return s
+
+
+def test_for_over_a_dict_iterates_its_keys():
+    assert grad(loop_over_a_local_dict)(1.5) == pytest.approx(2 * 1.5 + 8 * 1.5)
+    d = {"a": 1.0, "b": -2.0}
+    assert grad(loop_over_a_dict_argument)(d) == {"a": 3.0, "b": 12.0}
+    ints = {0: 2.0, 1: 3.0}            # integer keys: a step must still read the key
+    assert grad(loop_over_a_dict_argument)(ints) == {0: 12.0, 1: 27.0}
+    # the same function compiled for a list argument stays a loop over the elements
+    assert grad(loop_over_a_list_argument)([1.0, 2.0]) == [3.0, 12.0]
+
+
+def test_lint_agrees_with_the_compiler_on_dict_loops(tmp_path, capsys):
+    src = tmp_path / "dictloop.py"
+    src.write_text("def f(x):\n    d = {'a': x, 'b': x * 2.0}\n    s = 0.0\n"
+                   "    for k in d:\n        s = s + d[k]\n    return s\n")
+    assert main(["lint", str(src)]) == 0
+    out, err = capsys.readouterr()
+    assert "no problems" in out + err
+    assert main(["check", f"{src}:f", "--at", "1.5"]) == 0, capsys.readouterr()
