@@ -292,3 +292,58 @@ def test_lint_agrees_with_the_compiler_on_dict_loops(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "no problems" in out + err
     assert main(["check", f"{src}:f", "--at", "1.5"]) == 0, capsys.readouterr()
+
+
+# ------------------------------------------------------------------- NumPy rules
+
+def split_unequal(x):
+    a, b, c = np.array_split(x, 3)
+    return np.sum(a ** 2) + np.sum(b * 3.0) + np.sum(c ** 3)
+
+
+def split_unequal_rows(x):
+    parts = np.array_split(x, 2, axis=1)
+    return np.sum(parts[0] ** 2) + np.sum(np.sin(parts[1]))
+
+
+def hstack_of_one_array(x):
+    return np.sum(np.hstack(x) ** 2 * np.arange(3.0))
+
+
+def hstack_of_a_matrix(x):
+    return np.sum(np.hstack(x) ** 2 * np.arange(6.0))
+
+
+def vstack_of_a_matrix(x):
+    return np.sum(np.vstack(x) ** 3)
+
+
+def std_over_length_one_axis(x):
+    return np.sum(np.std(x, axis=1) * np.array([1.0, 2.0, 3.0])) + np.sum(np.std(x, axis=0))
+
+
+def var_and_std_of_a_scalar(x):
+    return np.std(x) + np.var(x) + x * 2.0
+
+
+def std_of_a_column(x):
+    return np.sum(np.std(x, axis=1, keepdims=True) + np.var(x, axis=1))
+
+
+@pytest.mark.parametrize("func,x", [
+    (split_unequal, np.arange(7.0) / 3.0),
+    (split_unequal_rows, np.arange(15.0).reshape(3, 5) / 7.0),
+    (hstack_of_one_array, np.array([1.0, 2.0, 3.0])),
+    (hstack_of_a_matrix, np.arange(6.0).reshape(2, 3) / 5.0),
+    (vstack_of_a_matrix, np.arange(6.0).reshape(2, 3) / 5.0),
+    (std_over_length_one_axis, np.array([[1.0], [2.0], [4.0]])),
+    (var_and_std_of_a_scalar, 1.5),
+    (std_of_a_column, np.array([[1.0], [-2.0]])),
+])
+def test_numpy_rules_against_finite_differences(func, x):
+    with np.errstate(all="raise"):             # no NaN, no division by zero on the way
+        assert_grad_matches(func, x)
+
+
+def test_std_of_one_element_has_zero_second_derivative():
+    assert grad(grad(var_and_std_of_a_scalar))(1.5) == 0.0     # std, var of a scalar are 0
