@@ -347,3 +347,85 @@ def test_numpy_rules_against_finite_differences(func, x):
 
 def test_std_of_one_element_has_zero_second_derivative():
     assert grad(grad(var_and_std_of_a_scalar))(1.5) == 0.0     # std, var of a scalar are 0
+
+
+# ------------------------------------------------------------- s2sgrad graph labels
+
+GRAPHED = '''\
+import numpy as np
+
+
+def branch(x):
+    if x > 0:
+        x = x * 2.0
+    return x * x
+
+
+def loop(x):
+    for i in range(3):
+        x = x * 2.0
+    return x * x
+
+
+def array_loop(x):
+    y = x
+    for i in range(3):
+        y = np.sin(y) * x
+    return np.sum(y)
+'''
+
+
+def _edge_labels(tmp_path, capsys, name, at):
+    import re
+    src = tmp_path / "graphed.py"
+    src.write_text(GRAPHED)
+    out = tmp_path / f"{name}.dot"
+    assert main(["graph", f"{src}:{name}", "--at", *at, "-o", str(out)]) == 0
+    capsys.readouterr()
+    return re.findall(r'-> \w+ \[label="([^"]*)"', out.read_text())
+
+
+def _numbers(label):
+    import re
+    return [float(v) for v in re.findall(r"= (-?\d+\.\d+)", label)]
+
+
+def test_graph_labels_after_a_reassignment_in_a_branch(tmp_path, capsys):
+    labels = _edge_labels(tmp_path, capsys, "branch", ["3.0"])
+    # x = 3 → x_new = 6 → x (6), output 36; adjoints: x_new̄ = 2·6, output 1
+    truth = {"x": 3.0, "x_new": 6.0, "x_new_bar": 12.0, "v1": 36.0, "v̄1": 1.0}
+    shown = 0
+    for label in labels:
+        for part in label.split("\\n"):
+            name = part.split(" ")[0]
+            for v in _numbers(part):
+                assert name in truth and v == pytest.approx(truth[name]), label
+                shown += 1
+    assert shown >= 4
+    assert not any("x̄ = 24" in label for label in labels)
+
+
+def test_graph_labels_in_a_loop_are_the_last_iteration_or_nothing(tmp_path, capsys):
+    labels = _edge_labels(tmp_path, capsys, "loop", ["3.0"])
+    text = "\n".join(labels)
+    assert "ShapeOf" not in text and "None" not in text
+    assert "x_new = 24.0000 (last iteration)" in labels     # 3·2³, the third step's value
+    assert not any("_bar" in label and "last iteration" in label for label in labels)
+    labels = _edge_labels(tmp_path, capsys, "array_loop", ["[0.5, 1.5]"])
+    text = "\n".join(labels)
+    assert "ShapeOf" not in text and "None" not in text
+    x = np.array([0.5, 1.5])
+    y = x
+    for _ in range(2):
+        y = np.sin(y) * x
+    last_sin = np.sin(y)                                   # v1 in the third step
+    assert any(label.startswith("v1 = ") and "(last iteration)" in label
+               and f"[{last_sin[0]:.4f}, {last_sin[1]:.4f}]" in label for label in labels)
+
+    def array_loop(x):
+        y = x
+        for i in range(3):
+            y = np.sin(y) * x
+        return np.sum(y)
+    fd = numerical_grad(array_loop, (x,))
+    assert f"x̄ = array(2,) float64 [{fd[0]:.4f}, {fd[1]:.4f}]" in text
