@@ -425,6 +425,8 @@ def build_explanation(r, args):
             user_text[shown] = (emit.expression_source(s.node), getattr(s.node, "lineno", None))
     counts = {w.count_name for w in trace_mod.walk(tr.body) if isinstance(w, trace_mod.While)}
 
+    seen = set()         # adjoints already shown: setting one to 0 again is a reset
+
     def rows(body, lo, hi, depth, backward):
         out = []
         for st in body:
@@ -445,9 +447,10 @@ def build_explanation(r, args):
             names = list(rec.last[st.lineno])
             target = names[0]
             if backward:
-                if "_bar" not in target or (isinstance(st.value, ast.Constant)
-                                                   and st.value.value == 0.0):
+                zero = isinstance(st.value, ast.Constant) and st.value.value == 0.0
+                if "_bar" not in target or (zero and target not in seen):
                     continue
+                seen.add(target)
                 text = pretty(seg, disp)
             else:
                 if target.startswith("saved_") or target in counts or (

@@ -429,3 +429,16 @@ def test_graph_labels_in_a_loop_are_the_last_iteration_or_nothing(tmp_path, caps
         return np.sum(y)
     fd = numerical_grad(array_loop, (x,))
     assert f"x̄ = array(2,) float64 [{fd[0]:.4f}, {fd[1]:.4f}]" in text
+
+
+def test_explain_shows_an_adjoint_reset_so_rows_add_up(tmp_path, capsys):
+    src = tmp_path / "graphed.py"
+    src.write_text(GRAPHED)
+    assert main(["explain", f"{src}:branch", "--at", "3.0"]) == 0
+    rows = [r.strip() for r in capsys.readouterr().out.splitlines()]
+    back = rows[rows.index(next(r for r in rows if r.startswith("backward pass"))):]
+    values = [(r.split("=")[0].strip(), float(r.rsplit("=", 1)[1].split()[0]))
+              for r in back if r.count("=") >= 2]
+    # x̄ = 2·v̄1·x = 12 (x = 6); then the branch: x_new̄ = 12, x̄ restarts at 0 for the
+    # argument, x̄ = 0 + 2·x_new̄ = 24: each row's value follows from the rows above it
+    assert [v for _, v in values] == [1.0, 12.0, 12.0, 0.0, 24.0]
