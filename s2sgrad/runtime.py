@@ -140,7 +140,14 @@ def getitem_grad(g, index):
         return 0.0
     if isinstance(g, dict):
         return g.get(index, 0.0)
-    return g[index]
+    try:
+        return g[index]
+    except TypeError:
+        if np.ndim(g) == 0:       # a number as a container's adjoint: the output's seed
+            raise GradientError(
+                "grad needs a scalar output, but the function returned a tuple, list or "
+                "dict; return one number, or use s2sgrad.vjp for several outputs") from None
+        raise
 
 
 def add_at(g, x, index, v, in_place=False):

@@ -442,3 +442,16 @@ def test_explain_shows_an_adjoint_reset_so_rows_add_up(tmp_path, capsys):
     # x̄ = 2·v̄1·x = 12 (x = 6); then the branch: x_new̄ = 12, x̄ restarts at 0 for the
     # argument, x̄ = 0 + 2·x_new̄ = 24: each row's value follows from the rows above it
     assert [v for _, v in values] == [1.0, 12.0, 12.0, 0.0, 24.0]
+
+
+def _pair(x):
+    return x * 2.0, x
+
+
+def returns_a_callees_tuple(x):
+    return _pair(x)
+
+
+def test_a_callees_container_output_is_a_scalar_output_error():
+    with pytest.raises(GradientError, match="needs a scalar output"):
+        grad(returns_a_callees_tuple)(1.0)
