@@ -456,8 +456,10 @@ class GradientFunction:
         if self.bound_to:
             args = self.bound_to + args
         if len(args) > self.n_params:     # (the generated code would take one as ȳ)
-            raise _call_error(self.func, "value_and_grad" if self.with_value else "grad",
+            exc = _call_error(self.func, "value_and_grad" if self.with_value else "grad",
                               args, kwargs)
+            if exc is not None:
+                raise exc
         kinds = kinds_of(args)
         entry = self._by_kinds.get(kinds)
         if entry is None or not _is_current(entry[0]):
