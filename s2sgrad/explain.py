@@ -227,7 +227,11 @@ def prepare(func, wrt, merge=True):
 
 
 def run(func, args, wrt, merge=True, inputs=False):
-    parsed, tr, text, fname, ns = prepare(func, wrt, merge)
+    parsed = func if isinstance(func, Parsed) else parse_function(func)
+    # like grad's compilation for these arguments: `for k in d` over a dict argument
+    parsed.dict_params = {p.id for p, a in zip(parsed.node.args.args, args)
+                          if isinstance(a, dict)}
+    parsed, tr, text, fname, ns = prepare(parsed, wrt, merge)
     result, records = run_instrumented(text, fname, ns, args, inputs)
     lines = text.splitlines()
     start = next(i for i, ln in enumerate(lines, 1) if ln.startswith(f"def {fname}("))
@@ -425,11 +429,19 @@ def build_explanation(r, args):
             user_text[shown] = (emit.expression_source(s.node), getattr(s.node, "lineno", None))
     counts = {w.count_name for w in trace_mod.walk(tr.body) if isinstance(w, trace_mod.While)}
 
-    seen = set()         # adjoints already shown: setting one to 0 again is a reset
+    def next_adjoint(rest):
+        """The adjoint the next adjoint assignment of a block sets (None at its end)."""
+        for st in rest:
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) \
+                    and "_bar" in st.targets[0].id:
+                return st.targets[0].id
+            if not isinstance(st, ast.Assign):
+                return None
+        return None
 
     def rows(body, lo, hi, depth, backward):
         out = []
-        for st in body:
+        for idx, st in enumerate(body):
             if not lo <= st.lineno <= hi:
                 continue
             seg = r.lines[st.lineno - 1].strip()
@@ -448,9 +460,11 @@ def build_explanation(r, args):
             target = names[0]
             if backward:
                 zero = isinstance(st.value, ast.Constant) and st.value.value == 0.0
-                if "_bar" not in target or (zero and target not in seen):
+                # a reset is shown when the next adjoint line adds into it (so that
+                # the rows add up), not the resets that end a loop step
+                if "_bar" not in target or (
+                        zero and next_adjoint(body[idx + 1:]) != target):
                     continue
-                seen.add(target)
                 text = pretty(seg, disp)
             else:
                 if target.startswith("saved_") or target in counts or (
