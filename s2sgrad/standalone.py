@@ -177,8 +177,13 @@ def _import(path, path_abs, text, tree):
         if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef)) or \
                 _constant_statement(n, vars(module)):
             kept.append(n)
-            for name in _bound_names(n):
-                stale.pop(name, None)
+            reads = {m.id for m in ast.walk(n) if isinstance(m, ast.Name)
+                     and isinstance(m.ctx, ast.Load)}
+            for name in _bound_names(n):     # computed from a stale value: stale too
+                if reads & set(stale) and not isinstance(n, ast.FunctionDef):
+                    stale[name] = stale[min(reads & set(stale))]
+                else:
+                    stale.pop(name, None)
         else:
             skipped.update(dict.fromkeys(_bound_names(n), n.lineno))
             stale.update(dict.fromkeys(_bound_names(n), n.lineno))
@@ -414,14 +419,17 @@ def transform(sf, names, wrt, command, mode="reverse"):
     parts.append(f"# {'-' * 20} generated gradient code\n\n" + "\n\n".join(pieces))
     parts.append(f"__all__ = {grads!r}\n")
     text = "\n\n".join(p.rstrip() + "\n" for p in parts)
-    _check_not_stale(sf, ast.parse(text, "<generated>"))
+    pinned = _pinned_values(sf, _stale_reads(sf, ast.parse(text, "<generated>")))
+    if pinned:
+        parts.insert(2, f"# {'-' * 20} values {base} computed (imported with --import)\n\n"
+                     + pinned)
+        text = "\n\n".join(p.rstrip() + "\n" for p in parts)
     return text
 
 
-def _check_not_stale(sf, tree):
-    """Refuse a module whose functions read a name that a top-level statement the
-    module does not copy (a loop, a call, ...) gives its final value: the copy would
-    compute with another value than the user's module."""
+def _stale_reads(sf, tree):
+    """The names the written module's functions read that a top-level statement it
+    does not copy (a loop, a call, ...) gives their final value, sorted."""
     read = set()
     for f in tree.body:
         if isinstance(f, ast.FunctionDef):
@@ -430,14 +438,33 @@ def _check_not_stale(sf, tree):
                       and not isinstance(n.ctx, ast.Load)}
             read |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
                      and isinstance(n.ctx, ast.Load)} - local
-    for name in sorted(read & set(sf.stale)):
+    return sorted(read & set(sf.stale))
+
+
+_PINNABLE = (bool, int, float, complex, str, type(None))
+
+
+def _pinned_values(sf, names):
+    """Assignments giving the written module the values these names have in the
+    imported module (numbers and strings, written exactly by repr); any other value,
+    or a module read statically, is refused: the copy would compute with another value
+    than the user's module."""
+    lines = []
+    for name in names:
         line = sf.stale[name]
+        value = sf.namespace.get(name) if sf.imported else None
+        if sf.imported and name in sf.namespace and type(value) in _PINNABLE:
+            lines.append(f"{name} = {value!r}  # as {os.path.basename(sf.path)} computed it "
+                         f"(line {line})\n")
+            continue
         what = type(next(n for n in sf.tree.body if n.lineno == line)).__name__.lower()
         raise S2SGradError(
             f"cannot write a stand-alone module: {sf.path}:{line} sets `{name}` with a "
             f"`{what}` statement that the written module does not copy, so `{name}` would "
             "have another value there; compute it with constant assignments (or `if` "
-            "blocks of them) at the top level, or pass it as an argument")
+            "blocks of them) at the top level, or pass it as an argument"
+            + ("" if sf.imported else ", or run with --import to write its value"))
+    return "".join(lines)
 
 
 def _join(pieces):

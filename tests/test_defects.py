@@ -65,14 +65,40 @@ def test_transform_keeps_top_level_values(tmp_path, capsys, imported):
     assert closed == pytest.approx(numerical_grad(given.f, (0.5,)), rel=1e-7)
 
 
+LOOPED = '''\
+k = 2.0
+for i in range(2):
+    k = k * 3
+m = k * 2.0
+table = {"a": 1.0}
+
+
+def f(x):
+    return k * x * m
+
+
+def g(x):
+    return x * table["a"]
+'''
+
+
 def test_transform_refuses_a_value_it_cannot_copy(tmp_path, capsys):
     src = tmp_path / "looped.py"
-    src.write_text("k = 2.0\nfor i in range(2):\n    k = k * 3\n\n\n"
-                   "def f(x):\n    return k * x\n")
-    for extra in ([], ["--import"]):
-        code = main(["transform", str(src), "-o", str(tmp_path / "g.py")] + extra)
-        err = capsys.readouterr().err
-        assert code != 0 and "looped.py:2" in err and "`k`" in err, err
+    src.write_text(LOOPED)
+    code = main(["transform", str(src), "-o", str(tmp_path / "g.py")])
+    err = capsys.readouterr().err
+    assert code != 0 and "looped.py:2" in err and "`k`" in err, err
+
+
+def test_transform_with_import_writes_the_values_the_module_computed(tmp_path, capsys):
+    src = tmp_path / "looped.py"
+    src.write_text(LOOPED)
+    out = tmp_path / "looped_grad.py"
+    assert main(["transform", str(src), "--import", "-o", str(out), "-f", "f"]) == 0
+    capsys.readouterr()
+    given, written = _load(src, "looped_in"), _load(out, "looped_out")
+    assert (written.k, written.m) == (given.k, given.m) == (18.0, 36.0)
+    assert written.grad_f(1.0) == 18.0 * 36.0
 
 
 # ------------------------------------------------------------ a value that can be None
@@ -455,3 +481,9 @@ def returns_a_callees_tuple(x):
 def test_a_callees_container_output_is_a_scalar_output_error():
     with pytest.raises(GradientError, match="needs a scalar output"):
         grad(returns_a_callees_tuple)(1.0)
+
+
+def test_explain_of_a_dict_argument_loops_over_its_keys():
+    import s2sgrad
+    table = s2sgrad.explain(loop_over_a_dict_argument, {"a": 1.0, "b": -2.0})
+    assert "{'a': 3.0, 'b': 12.0}" in str(table)
