@@ -16,7 +16,7 @@ import numpy as np
 from .syntax import emit
 from .backend import load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
-from .frontend.normalize import normalize
+from .frontend.normalize import normalize, check_returns_value
 from .frontend.parse import parse_function, unwrap
 from .ad.reverse import reverse, gradient_function, value_twin
 from . import ir
@@ -57,6 +57,7 @@ def resolve_wrt(func, wrt):
             raise S2SGradError(f"wrt entries must be argument indices or names, not {w!r}")
         if isinstance(w, str):
             if w not in names:
+                _refuse_varargs(func, f"wrt={w!r}", names)
                 raise S2SGradError(
                     f"{getattr(func, '__name__', func)} has no argument named {w!r} "
                     f"(its arguments: {', '.join(names)})")
@@ -64,11 +65,69 @@ def resolve_wrt(func, wrt):
         else:
             idx = w + len(names) if w < 0 else w
             if not 0 <= idx < len(names):
+                _refuse_varargs(func, f"wrt={w}", names)
                 raise S2SGradError(
                     f"wrt={w} is out of range: {getattr(func, '__name__', func)} takes "
                     f"{len(names)} argument(s)")
             out.append(idx)
     return tuple(out), not single
+
+
+def _refuse_varargs(func, what, names):
+    """A `wrt` beyond the named parameters of a function taking `*args`/`**kwargs`: say
+    that these are what s2sgrad does not support."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return
+    rest = [("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name for p in params
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if rest:
+        name = getattr(func, "__name__", "f")
+        raise S2SGradError(
+            f"{what} names an argument that {name} takes through `{rest[0]}`: s2sgrad "
+            f"cannot differentiate functions with `*args`/`**kwargs` parameters; name "
+            f"each argument: def {name}({', '.join(names + ['x', 'y'])})")
+
+
+def _refuse_non_function(func):
+    """grad(np.sin): s2sgrad differentiates source code, so it needs a `def`."""
+    base = unwrap(func.__func__ if inspect.ismethod(func) else func)
+    if inspect.isfunction(base):
+        return
+    if isinstance(base, np.ufunc):
+        what, name = "a NumPy ufunc", f"np.{base.__name__}"
+    elif inspect.isbuiltin(base):
+        what, name = "a built-in function", getattr(base, "__qualname__", repr(base))
+    elif inspect.isclass(base):
+        what, name = "a class", base.__qualname__
+    else:
+        what, name = f"a {type(base).__name__} object", repr(base)
+    call = f"{name}(x)" if not inspect.isclass(base) and callable(base) else "..."
+    raise S2SGradError(
+        f"cannot differentiate {name}: it is {what}, not a Python function with source "
+        f"code (s2sgrad reads the source of what it differentiates); write it as a "
+        f"function in a file, e.g. `def f(x): return {call}`, and use grad(f)")
+
+
+def _call_error(func, label, args, kwargs):
+    """The TypeError of calling `func` with these arguments, named after the user's
+    function (`grad of f() missing 1 required positional argument: 'x'`), or None
+    when they fit its signature."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    params = [p.replace(annotation=p.empty, default=None if p.default is not p.empty
+                        else p.empty) for p in sig.parameters.values()]
+    ns = {}
+    exec(f"def {func.__name__}{sig.replace(parameters=params, return_annotation=sig.empty)}:"
+         f" pass", ns)
+    try:
+        ns[func.__name__](*args, **kwargs)
+    except TypeError as exc:
+        return TypeError(f"{label} of {exc}")
+    return None
 
 
 # ------------------------------------------------------------------- compiling
@@ -99,10 +158,11 @@ def build_trace(parsed, wrt, scalar_params=(), array_params=()):
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER = 1, 2, 0
+NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
+_KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
 
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
@@ -135,6 +195,7 @@ def stage_sources(func, wrt=0, parsed=None):
     parsed = parsed or parse_function(func)
     out = {"parse": emit.source(parsed.node)}
     fn = normalize(parsed)
+    check_returns_value(parsed)
     out["anf"] = emit.source(fn)
     tr = ir.build(parsed, fn, indices)
     tr.tuple_wrt = is_tuple
@@ -153,7 +214,10 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
+    parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
     tr = build_trace(parsed, wrt, numbers, arrays)
+    check_returns_value(parsed)
+    _refuse_container_output(tr, parsed)
     if optimize and optimize_trace(tr):
         ir.analyse(tr)                   # the facts follow the rewritten trace
         tr.scalars = ir.infer_scalars(tr, numbers)
@@ -206,6 +270,22 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     return compiled
 
 
+_CONTAINER_RULES = {"display": "a tuple or list", "dict_display": "a dict"}
+
+
+def _refuse_container_output(tr, parsed):
+    """grad of a function returning a tuple, list or dict it builds: refused where it
+    is built (the output adjoint 1.0 would otherwise be indexed like a container)."""
+    made = [s for s in tr.body if isinstance(s, ir.Assign) and s.target == tr.result]
+    rule = getattr(made[-1], "rule", None) if made else None
+    what = _CONTAINER_RULES.get(getattr(rule, "name", None))
+    if what:
+        raise parsed.error(
+            f"grad needs a scalar output, but {tr.name} returns {what} built here",
+            made[-1].node, "return one number (e.g. the sum of the parts), or use "
+            "s2sgrad.vjp for several outputs")
+
+
 def _returns_number(tr):
     """Is the function's value a number whatever the arrays it is given (a full
     reduction, arithmetic on numbers, a literal)? Then calls need not check it."""
@@ -247,6 +327,7 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
     and the names it calls them by are unchanged. One compilation per key even when
     many threads ask at once (compiling holds the lock)."""
     key = (wrt, is_tuple, optimize, kinds)
+    _refuse_non_function(func)
     base = unwrap(func)
     with _LOCK:
         per_func = _CACHE.get(base)
@@ -336,6 +417,7 @@ class GradientFunction:
             func = func.__func__
             self.wrt = tuple(i + 1 for i in self.wrt)
         self.func = func
+        self.n_params = len(_param_names(func))   # more positional arguments: an error
         self.optimize = optimize
         self.with_value = with_value
         self._compiled = None
@@ -375,6 +457,11 @@ class GradientFunction:
     def __call__(self, *args, **kwargs):
         if self.bound_to:
             args = self.bound_to + args
+        if len(args) > self.n_params:     # (the generated code would take one as ȳ)
+            exc = _call_error(self.func, "value_and_grad" if self.with_value else "grad",
+                              args, kwargs)
+            if exc is not None:
+                raise exc
         kinds = kinds_of(args)
         entry = self._by_kinds.get(kinds)
         if entry is None or not _is_current(entry[0]):
@@ -386,12 +473,23 @@ class GradientFunction:
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
         for i in others:
             _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
-        if plain:
-            grads = fn(*args, **kwargs)
-            return _distinct(grads) if self.is_tuple else grads
-        value, grads = fn(*args, **kwargs)
+        try:
+            if plain:
+                grads = fn(*args, **kwargs)
+                return _distinct(grads) if self.is_tuple else grads
+            value, grads = fn(*args, **kwargs)
+        except TypeError:
+            label = "value_and_grad" if self.with_value else "grad"
+            exc = _call_error(self.func, label, args, kwargs)
+            if exc is None:
+                raise
+            raise exc from None
         if self.is_tuple:
             grads = _distinct(grads)
+        if value is None:
+            raise GradientError(
+                f"grad needs a scalar output, but {self.func.__name__} returned None "
+                "(a function it calls has no `return`?): there is nothing to differentiate")
         if type(value) is not float and type(value) is not np.float64 and np.ndim(value) != 0:
             raise GradientError(
                 f"grad needs a scalar output, but {self.func.__name__} returned an "
@@ -411,7 +509,7 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] == OTHER)
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them
@@ -568,6 +666,6 @@ def check_grad(func, *args, wrt=0, rtol=1e-5, atol=1e-7):
             k = np.unravel_index(np.argmax(err - bound), err.shape) if err.ndim else ()
             raise CheckError(
                 f"gradient of argument {i} ({_param_names(func)[i]}) disagrees with finite "
-                f"differences at index {tuple(int(j) for j in k)}: s2sgrad {g[k]!r}, "
-                f"numerical {num[k]!r} (abs error {err[k]:.3g})")
+                f"differences at index {tuple(int(j) for j in k)}: s2sgrad {float(g[k])!r}, "
+                f"numerical {float(num[k])!r} (abs error {err[k]:.3g})")
     return worst

@@ -140,7 +140,14 @@ def getitem_grad(g, index):
         return 0.0
     if isinstance(g, dict):
         return g.get(index, 0.0)
-    return g[index]
+    try:
+        return g[index]
+    except TypeError:
+        if np.ndim(g) == 0:       # a number as a container's adjoint: the output's seed
+            raise GradientError(
+                "grad needs a scalar output, but the function returned a tuple, list or "
+                "dict; return one number, or use s2sgrad.vjp for several outputs") from None
+        raise
 
 
 def add_at(g, x, index, v, in_place=False):
@@ -284,6 +291,17 @@ def unreduce(g, x, axis=None, keepdims=False):
     return np.broadcast_to(g, shape)
 
 
+def div_or_zero(a, b):
+    """a / b, and 0 where b is 0. The adjoint of a standard deviation is ȳ/y times a
+    term that is 0 wherever y is: over one element (or a scalar) std is constant, so 0
+    is its derivative, and at equal elements 0 is a subgradient (autograd's and JAX's
+    convention for std of a single element)."""
+    if np.ndim(b) == 0:
+        return a / b if b != 0 else 0.0 * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / b, 0.0 * a)
+
+
 def count_reduced(x, axis=None):
     """How many elements a reduction over `axis` combines."""
     if axis is None and type(x) is np.ndarray:
@@ -322,13 +340,15 @@ def prod_grad(g, x, axis=None, keepdims=False):
 
 
 def extremum_grad(g, y, x, axis=None, keepdims=False):
-    """Adjoint of max/min reductions: shared equally among the tied extreme elements."""
+    """Adjoint of max/min reductions: shared equally among the tied extreme elements;
+    a list for the builtin max/min of a list (its adjoint adds up with other lists)."""
     if is_zero(g):
         return 0.0
     y_full = unreduce(y, x, axis, keepdims)
     mask = (np.asarray(x) == y_full)
     count = np.sum(mask, axis=axis, keepdims=True)
-    return unreduce(g, x, axis, keepdims) * mask / count
+    out = unreduce(g, x, axis, keepdims) * mask / count
+    return list(out) if isinstance(x, (list, tuple)) else out
 
 
 def choose_grad(g, mask):
@@ -535,7 +555,8 @@ def split_grad(gs, x, indices_or_sections, axis=0):
     """Adjoint of `x` from the adjoints of the pieces of np.split(x, ...)."""
     if is_zero(gs):
         return 0.0
-    pieces = np.split(np.zeros(np.shape(x)), indices_or_sections, axis)
+    # np.array_split cuts like np.split wherever np.split works, and also into unequal parts
+    pieces = np.array_split(np.zeros(np.shape(x)), indices_or_sections, axis)
     parts = [np.broadcast_to(gi, p.shape) if not is_zero(gi)
              else p for gi, p in zip(gs, pieces)] if isinstance(gs, (list, tuple)) else pieces
     return np.concatenate(parts, axis)
@@ -560,6 +581,8 @@ def stack_grads(g, xs, axis=0):
 
 
 def hstack_grads(g, xs):
+    if isinstance(xs, np.ndarray):
+        return _stacked_array_grad(hstack_grads, g, xs)
     if is_zero(g):
         return [0.0] * len(xs)
     axis = 0 if all(np.ndim(x) <= 1 for x in xs) else 1
@@ -567,10 +590,21 @@ def hstack_grads(g, xs):
 
 
 def vstack_grads(g, xs):
+    if isinstance(xs, np.ndarray):
+        return _stacked_array_grad(vstack_grads, g, xs)
     if is_zero(g):
         return [0.0] * len(xs)
     parts = concat_grads(g, [np.atleast_2d(x) for x in xs], 0)
     return [np.reshape(p, np.shape(x)) for p, x in zip(parts, xs)]
+
+
+def _stacked_array_grad(pieces_grad, g, x):
+    """np.hstack(x) / np.vstack(x) of one array stacks its sub-arrays x[0], x[1], …:
+    the adjoint of x is theirs, stacked back into x's shape."""
+    if is_zero(g):
+        return 0.0
+    parts = pieces_grad(g, list(x))
+    return np.reshape(np.stack([np.reshape(p, np.shape(x[0])) for p in parts]), x.shape)
 
 
 def transpose_grad(g, axes=()):

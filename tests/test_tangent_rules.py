@@ -520,6 +520,9 @@ CASES = [
     C(runtime.split_grad, [u(2), 0.0, u(2)], u(6), 3, active=[0],
       dirs={0: [RNG.normal(size=2), 0.0, RNG.normal(size=2)]}),
     C(runtime.split_grad, [u(2), u(4)], u(6), [2], active=[0]),
+    C(runtime.split_grad, [u(3), u(2), u(2)], u(7), 3, active=[0]),     # unequal parts
+    C(runtime.hstack_grads, u(3), u(3), active=[0]),                       # hstack(x) of one array
+    C(runtime.div_or_zero, u(3), pos(3)), C(runtime.div_or_zero, u(), pos()),
     C(runtime.norm_grad, u(), 1.3, u(5), active=[0, 1, 2]),
     C(runtime.norm_grad, u(3), pos(3), u(3, 4), None, 1, active=[0, 1, 2]),
     C(runtime.inv_grad, u(3, 3), u(3, 3)), C(runtime.inv_grad, u(2, 3, 3), u(2, 3, 3)),

@@ -486,6 +486,8 @@ class Normalizer:
                 and it.func.attr in ("items", "keys", "values") and not it.args \
                 and not it.keywords:
             return self.dict_loop(it.func.attr, self.atom(it.func.value, pre), target, s, pre)
+        if is_dict(it, self.parsed):              # `for k in d`: the keys, as in Python
+            return self.dict_loop("keys", self.atom(it, pre), target, s, pre)
         seq = self.sequence(it, pre)
         n = self.length(seq, pre)
         index = self.fresh("i")
@@ -949,3 +951,81 @@ def _has_early_return(body):
 
 def normalize(parsed):
     return Normalizer(parsed).run()
+
+
+def check_returns_value(parsed):
+    """Refuse a differentiated function whose value can be None: a bare `return`,
+    `return None`, or a path that reaches the end of the body. Its gradient would
+    silently be zero (nothing depends on the inputs), so it is an error at transform
+    time, located at the return or at the `def`."""
+    fn = parsed.node
+    for node in _own_statements(fn.body):
+        if isinstance(node, gast.Return) and (
+                node.value is None or (isinstance(node.value, gast.Constant)
+                                       and node.value.value is None)):
+            raise parsed.error(f"{fn.name} returns None here: there is nothing to "
+                               "differentiate", node,
+                               "return the number whose gradient you want")
+    if not _ends(fn.body):
+        last = fn.body[-1] if fn.body else fn
+        raise parsed.error(
+            f"{fn.name} can reach the end of its body without a `return` (after line "
+            f"{getattr(last, 'end_lineno', None) or last.lineno}), so its value can be None",
+            fn, "end every path with `return <the number whose gradient you want>`")
+
+
+def _ends(stmts):
+    """Can control not pass the end of this statement list (every path returns or
+    raises)?"""
+    return any(_stops(s) for s in stmts)
+
+
+def _stops(s):
+    if isinstance(s, (gast.Return, gast.Raise)):
+        return True
+    if isinstance(s, gast.If):
+        return _ends(s.body) and _ends(s.orelse)
+    if isinstance(s, gast.While):
+        forever = isinstance(s.test, gast.Constant) and bool(s.test.value)
+        return forever and not _contains_jump(s.body, gast.Break)
+    if isinstance(s, gast.With):
+        return _ends(s.body)
+    if isinstance(s, gast.Try):
+        return (_ends(s.body + s.orelse) and all(_ends(h.body) for h in s.handlers)) \
+            or _ends(s.finalbody)
+    return False
+
+
+def _own_statements(stmts):
+    """The statements of a body, nested blocks included, nested functions not."""
+    for s in stmts:
+        yield s
+        if not isinstance(s, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            for f in ("body", "orelse", "finalbody"):
+                yield from _own_statements(getattr(s, f, None) or [])
+            for h in getattr(s, "handlers", None) or []:
+                yield from _own_statements(h.body)
+
+
+def is_dict(expr, parsed):
+    """Is `expr` a dict wherever the function runs: a dict display or comprehension, a
+    call of `dict`, a local name only ever assigned such values, or a parameter given a
+    dict in this compilation (`parsed.dict_params`, from the argument kinds) and never
+    reassigned? Looping over it iterates its keys."""
+    if isinstance(expr, (gast.Dict, gast.DictComp)):
+        return True
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
+            and expr.func.id == "dict":
+        return True
+    if not isinstance(expr, gast.Name):
+        return False
+    fn = parsed.node
+    values = [s.value for s in _own_statements(fn.body) if isinstance(s, gast.Assign)
+              and any(isinstance(t, gast.Name) and t.id == expr.id for t in s.targets)]
+    stored = [n for n in nodes.walk(fn) if isinstance(n, gast.Name) and n.id == expr.id
+              and isinstance(n.ctx, gast.Store)]
+    if len(values) != len(stored):       # bound otherwise too (a loop, unpacking, ...)
+        return False
+    if expr.id in {a.id for a in fn.args.args}:
+        return expr.id in getattr(parsed, "dict_params", ()) and not values
+    return bool(values) and all(is_dict(v, parsed) for v in values)

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import defadjoint
 from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
-                       prod_grad, cumsum_grad)
+                       prod_grad, cumsum_grad, div_or_zero)
 
 
 @defadjoint(np.sum, methods=["sum"])
@@ -48,8 +48,8 @@ def var(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @defadjoint(np.std, methods=["std"])
 def std(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """y = √var(x)  →  x̄ += ȳ(x - mean(x)) / ((n - ddof)·y)"""
-    x_bar += unreduce(y_bar / y, x, axis, keepdims) * (
+    """y = √var(x)  →  x̄ += ȳ(x - mean(x)) / ((n - ddof)·y)   (0 where y = 0)"""
+    x_bar += unreduce(div_or_zero(y_bar, y), x, axis, keepdims) * (
         x - np.mean(x, axis=axis, keepdims=True)) / (count_reduced(x, axis) - ddof)
 
 

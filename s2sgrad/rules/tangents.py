@@ -35,6 +35,7 @@ from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
     add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
+    div_or_zero,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
     extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
@@ -558,9 +559,9 @@ def var(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @deftangent(np.std, methods=["std"])
 def std(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """y = √var(x)  →  ẏ = Σ ẋ·(x - mean(x)) / ((n - ddof)·y)"""
-    y_dot += np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)),
-                    axis=axis, keepdims=keepdims) / ((count_reduced(x, axis) - ddof) * y)
+    """y = √var(x)  →  ẏ = Σ ẋ·(x - mean(x)) / ((n - ddof)·y)   (0 where y = 0)"""
+    y_dot += div_or_zero(np.sum(x_dot * (x - np.mean(x, axis=axis, keepdims=True)),
+                                axis=axis, keepdims=keepdims), (count_reduced(x, axis) - ddof) * y)
 
 
 @deftangent(builtins.sum, math.fsum)
@@ -1004,6 +1005,13 @@ def concat_grads_(y, g, xs, axis=0):
 def stack_grads_(y, g, xs, axis=0):
     """ys = stack_grads(g, xs, axis)  →  ẏs = stack_grads(ġ, xs, axis)"""
     y_dot += stack_grads(g_dot, xs, axis)
+
+
+@deftangent(runtime.div_or_zero)
+def div_or_zero_(y, a, b):
+    """y = a / b (0 where b = 0)  →  ẏ = ȧ / b - ḃ·y / b   (0 where b = 0)"""
+    y_dot += div_or_zero(a_dot, b)
+    y_dot += -div_or_zero(b_dot * y, b)
 
 
 @deftangent(runtime.hstack_grads)

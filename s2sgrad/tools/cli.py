@@ -24,12 +24,14 @@ lint failed), 2 usage error (bad option, missing file or function)."""
 
 STATIC = """By default the file is read *statically*: its top level is NOT executed. Only
 top-level imports of NumPy, math and standard-library modules, simple constant
-assignments (literals, arithmetic, calls of NumPy/math functions) and the `def`
-statements (decorators stripped) are made live. Anything else at top level (data
-loading, training loops, objects built by other libraries) is skipped. --import
-imports the module instead: its top-level code RUNS, with all that it does (only use
-it on files you trust); it is needed when the functions rely on names defined
-dynamically or on rules registered with @s2sgrad.adjoint."""
+assignments (literals, arithmetic, calls of NumPy/math functions; also augmented,
+and `if` blocks of them) and the `def` statements (decorators stripped) are made
+live. Anything else at top level (data loading, training loops, objects built by
+other libraries) is skipped, and a function reading a name it sets is refused.
+--import imports the module instead: its top-level code RUNS, with all that it does
+(only use it on files you trust); it is needed when the functions rely on names
+defined dynamically or on rules registered with @s2sgrad.adjoint (`transform` then
+writes the numbers and strings such code computed as constants)."""
 
 AT_HELP = ("argument values: numbers, Python literals ('[1.0, 2.0]' becomes a float "
            "array) or NumPy expressions ('np.ones((3, 2))')")

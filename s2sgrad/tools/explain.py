@@ -24,7 +24,7 @@ from ..syntax import emit
 from ..backend import load
 from ..syntax import nodes
 from .. import ir
-from ..frontend.normalize import normalize
+from ..frontend.normalize import normalize, check_returns_value
 from ..frontend.parse import Parsed, parse_function
 from ..ad.reverse import reverse, gradient_function
 
@@ -214,6 +214,7 @@ def prepare(func, wrt, merge=True):
     """(parsed, trace, text, fname, namespace): the reading pipeline's generated code."""
     parsed = func if isinstance(func, Parsed) else parse_function(func)
     fn = normalize(parsed)
+    check_returns_value(parsed)
     tr = ir.build(parsed, fn, tuple(wrt))
     if merge:
         merge_repeated(tr)
@@ -230,7 +231,11 @@ def prepare(func, wrt, merge=True):
 
 
 def run(func, args, wrt, merge=True, inputs=False):
-    parsed, tr, text, fname, ns = prepare(func, wrt, merge)
+    parsed = func if isinstance(func, Parsed) else parse_function(func)
+    # like grad's compilation for these arguments: `for k in d` over a dict argument
+    parsed.dict_params = {p.id for p, a in zip(parsed.node.args.args, args)
+                          if isinstance(a, dict)}
+    parsed, tr, text, fname, ns = prepare(parsed, wrt, merge)
     result, records = run_instrumented(text, fname, ns, args, inputs)
     lines = text.splitlines()
     start = next(i for i, ln in enumerate(lines, 1) if ln.startswith(f"def {fname}("))
@@ -322,8 +327,8 @@ def _table(rows):
 
 def fmt(v):
     """A value as the notes print it: 4 decimals; arrays by shape and a few values."""
-    if isinstance(v, bool) or v is None:
-        return repr(v)
+    if isinstance(v, (bool, np.bool_)) or v is None:
+        return repr(v if v is None else bool(v))
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.4f}"
     if isinstance(v, (int, np.integer)):
@@ -428,9 +433,19 @@ def build_explanation(r, args):
             user_text[shown] = (emit.expression_source(s.node), getattr(s.node, "lineno", None))
     counts = {w.count_name for w in ir.walk(tr.body) if isinstance(w, ir.While)}
 
+    def next_adjoint(rest):
+        """The adjoint the next adjoint assignment of a block sets (None at its end)."""
+        for st in rest:
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) \
+                    and "_bar" in st.targets[0].id:
+                return st.targets[0].id
+            if not isinstance(st, ast.Assign):
+                return None
+        return None
+
     def rows(body, lo, hi, depth, backward):
         out = []
-        for st in body:
+        for idx, st in enumerate(body):
             if not lo <= st.lineno <= hi:
                 continue
             seg = r.lines[st.lineno - 1].strip()
@@ -448,8 +463,11 @@ def build_explanation(r, args):
             names = list(rec.last[st.lineno])
             target = names[0]
             if backward:
-                if "_bar" not in target or (isinstance(st.value, ast.Constant)
-                                                   and st.value.value == 0.0):
+                zero = isinstance(st.value, ast.Constant) and st.value.value == 0.0
+                # a reset is shown when the next adjoint line adds into it (so that
+                # the rows add up), not the resets that end a loop step
+                if "_bar" not in target or (
+                        zero and next_adjoint(body[idx + 1:]) != target):
                     continue
                 text = pretty(seg, disp)
             else:

@@ -42,6 +42,7 @@ class SourceFile:
     functions: dict                    # name -> live function object
     kept: list = field(default_factory=list)       # top-level statements made live
     skipped: dict = field(default_factory=dict)    # name -> line of a skipped definition
+    stale: dict = field(default_factory=dict)      # name -> line: last bound by a skipped one
     imported: bool = False
 
     def function(self, name):
@@ -100,19 +101,53 @@ def load_file(path, import_module=False):
             else:
                 for a in node.names:
                     sf.skipped[(a.asname or a.name).split(".")[0]] = node.lineno
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if _simple(node.value, ns) and _run(node, path_abs, ns):
-                sf.kept.append(node)
-            else:
-                sf.skipped.update({n: node.lineno for n in names})
         elif isinstance(node, ast.FunctionDef):
             bare = ast.FunctionDef(**{**node.__dict__, "decorator_list": []})
             if _run(bare, path_abs, ns):
                 sf.functions[node.name] = ns[node.name]
                 sf.kept.append(node)
+                sf.stale.pop(node.name, None)
+        elif _constant_statement(node, ns) and _run(node, path_abs, ns):
+            sf.kept.append(node)
+            for name in _bound_names(node):
+                sf.stale.pop(name, None)
+        else:
+            # a name this statement (re)binds has no value the static reading knows: an
+            # earlier constant value of it would be stale, so it is forgotten too
+            for name in _bound_names(node):
+                sf.skipped[name] = sf.stale[name] = node.lineno
+                ns.pop(name, None)
     return sf
+
+
+def _constant_statement(node, ns):
+    """Can the static reading run this top-level statement? Assignments (plain,
+    annotated, augmented) of constant expressions, and `if` blocks made of them with a
+    constant test; docstrings and `pass`."""
+    if isinstance(node, ast.Assign):
+        return _simple(node.value, ns)
+    if isinstance(node, ast.AnnAssign):
+        return node.value is not None and isinstance(node.target, ast.Name) \
+            and _simple(node.value, ns)
+    if isinstance(node, ast.AugAssign):
+        return isinstance(node.target, ast.Name) and _simple(node.value, ns)
+    if isinstance(node, ast.If):
+        return _simple(node.test, ns) and all(
+            _constant_statement(s, ns) for s in node.body + node.orelse)
+    if isinstance(node, ast.Expr):
+        return isinstance(node.value, ast.Constant)
+    return isinstance(node, ast.Pass)
+
+
+def _bound_names(node):
+    """The top-level names a statement may bind."""
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, (ast.Store, ast.Del))}
+    names |= {n.name for n in ast.walk(node) if isinstance(
+        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(node)
+              if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return names
 
 
 def _stem(path):
@@ -137,10 +172,22 @@ def _import(path, path_abs, text, tree):
     funcs = {n.name: getattr(module, n.name) for n in tree.body
              if isinstance(n, ast.FunctionDef) and inspect.isfunction(
                  getattr(module, n.name, None))}
-    kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef))
-            or (isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value is not None
-                and _simple(n.value, vars(module)))]
-    return SourceFile(path, text, tree, vars(module), funcs, kept, {}, True)
+    kept, skipped, stale = [], {}, {}
+    for n in tree.body:
+        if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef)) or \
+                _constant_statement(n, vars(module)):
+            kept.append(n)
+            reads = {m.id for m in ast.walk(n) if isinstance(m, ast.Name)
+                     and isinstance(m.ctx, ast.Load)}
+            for name in _bound_names(n):     # computed from a stale value: stale too
+                if reads & set(stale) and not isinstance(n, ast.FunctionDef):
+                    stale[name] = stale[min(reads & set(stale))]
+                else:
+                    stale.pop(name, None)
+        else:
+            skipped.update(dict.fromkeys(_bound_names(n), n.lineno))
+            stale.update(dict.fromkeys(_bound_names(n), n.lineno))
+    return SourceFile(path, text, tree, vars(module), funcs, kept, skipped, stale, True)
 
 
 def _root(node, alias):
@@ -255,6 +302,7 @@ def user_code(sf):
     call (imports of s2sgrad replaced by what generated code may use of it)."""
     lines = sf.text.splitlines(True)
     out = []
+    available = set(dir(builtins)) | {"np", "math"}
     for node in sf.kept:
         if isinstance(node, ast.FunctionDef) and _is_rule(node):
             continue
@@ -275,8 +323,36 @@ def user_code(sf):
                     out.append(f"import types as _types\n{a.asname or 's2sgrad'} = "
                                f"_types.SimpleNamespace(stop_gradient=lambda x: x)\n")
             continue
-        out.append("".join(lines[node.lineno - 1:node.end_lineno]).rstrip() + "\n")
+        head = _decorators(lines, node, available) if isinstance(node, ast.FunctionDef) else ""
+        out.append(head + _segment(lines, node) + "\n")
+        available |= _bound_names(node)
     return out
+
+
+def _segment(lines, node):
+    """The source text of one node: exactly its own columns, so that statements sharing
+    a line (`a = 1; b = 2`) are copied once each and a comment after them is left out."""
+    start, end = node.lineno - 1, node.end_lineno - 1
+    if start == end:
+        return lines[start].encode()[node.col_offset:node.end_col_offset].decode()
+    head = lines[start].encode()[node.col_offset:].decode()
+    tail = lines[end].encode()[:node.end_col_offset].decode()
+    return head + "".join(lines[start + 1:end]) + tail
+
+
+def _decorators(lines, node, available):
+    """The decorator lines of a copied function: those whose names the written module
+    defines; the others (an import it does not copy) become a comment saying so."""
+    out = []
+    for d in node.decorator_list:
+        text = _segment(lines, d)
+        names = {n.id for n in ast.walk(d) if isinstance(n, ast.Name)}
+        if names <= available:
+            out.append(f"@{text}\n")
+        else:
+            out.append(f"# @{text}  (not copied: the written module does not define "
+                       f"{', '.join(sorted(names - available))})\n")
+    return "".join(out)
 
 
 def transform(sf, names, wrt, command, mode="reverse"):
@@ -344,15 +420,59 @@ def transform(sf, names, wrt, command, mode="reverse"):
     parts.append(f"# {'-' * 20} generated gradient code\n\n" + "\n\n".join(pieces))
     parts.append(f"__all__ = {grads!r}\n")
     text = "\n\n".join(p.rstrip() + "\n" for p in parts)
-    compile(text, "<generated>", "exec")
+    pinned = _pinned_values(sf, _stale_reads(sf, ast.parse(text, "<generated>")))
+    if pinned:
+        parts.insert(2, f"# {'-' * 20} values {base} computed (imported with --import)\n\n"
+                     + pinned)
+        text = "\n\n".join(p.rstrip() + "\n" for p in parts)
     return text
+
+
+def _stale_reads(sf, tree):
+    """The names the written module's functions read that a top-level statement it
+    does not copy (a loop, a call, ...) gives their final value, sorted."""
+    read = set()
+    for f in tree.body:
+        if isinstance(f, ast.FunctionDef):
+            local = {a.arg for a in ast.walk(f.args) if isinstance(a, ast.arg)}
+            local |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+                      and not isinstance(n.ctx, ast.Load)}
+            read |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Load)} - local
+    return sorted(read & set(sf.stale))
+
+
+_PINNABLE = (bool, int, float, complex, str, type(None))
+
+
+def _pinned_values(sf, names):
+    """Assignments giving the written module the values these names have in the
+    imported module (numbers and strings, written exactly by repr); any other value,
+    or a module read statically, is refused: the copy would compute with another value
+    than the user's module."""
+    lines = []
+    for name in names:
+        line = sf.stale[name]
+        value = sf.namespace.get(name) if sf.imported else None
+        if sf.imported and name in sf.namespace and type(value) in _PINNABLE:
+            lines.append(f"{name} = {value!r}  # as {os.path.basename(sf.path)} computed it "
+                         f"(line {line})\n")
+            continue
+        what = type(next(n for n in sf.tree.body if n.lineno == line)).__name__.lower()
+        raise S2SGradError(
+            f"cannot write a stand-alone module: {sf.path}:{line} sets `{name}` with a "
+            f"`{what}` statement that the written module does not copy, so `{name}` would "
+            "have another value there; compute it with constant assignments (or `if` "
+            "blocks of them) at the top level, or pass it as an argument"
+            + ("" if sf.imported else ", or run with --import to write its value"))
+    return "".join(lines)
 
 
 def _join(pieces):
     """Imports and constants on consecutive lines, two blank lines around functions."""
     out = ""
     for p in pieces:
-        is_def = p.startswith(("def ", "class "))
+        is_def = p.startswith(("def ", "class ", "@", "# @"))
         if out and (is_def or out.endswith("\n\n\n")):
             out = out.rstrip("\n") + "\n\n\n"
         out += p + ("\n\n" if is_def else "")
@@ -448,7 +568,7 @@ def _strip(fn, bad):
 def _dry_run(parsed):
     """Normalize and build the trace, collecting every refusal instead of the first."""
     from .. import ir
-    from ..frontend.normalize import normalize
+    from ..frontend.normalize import normalize, check_returns_value
     errors = []
 
     class Collecting(ir.Builder):
@@ -461,6 +581,8 @@ def _dry_run(parsed):
     try:
         fn = normalize(parsed)
         Collecting(parsed, fn).block(fn.body)
+        if parsed.node.args.args:
+            check_returns_value(parsed)
     except TransformError as exc:
         errors.append(exc)
     if errors or not parsed.node.args.args:

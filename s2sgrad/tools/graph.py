@@ -21,11 +21,9 @@ def _q(text):
 def dot(r, values=True):
     """DOT text of the graph of `r.trace` (an `explain.Run`)."""
     tr, disp = r.trace, r.display
-    last = dict(zip(tr.params, r.args))
-    for line in sorted(r.records.last):
-        last.update(r.records.last[line])
-    if isinstance(tr.result, str) and r.records.last:
-        last.setdefault(tr.result + "_bar", 1.0)
+    last = _edge_values(r)
+    several, in_loop = _versions(tr)
+    given = dict(zip(tr.params, r.args))
     show = lambda n: show_name(n, disp)  # noqa: E731
     out = [f"digraph {_q(tr.name)} {{", "  rankdir=TB;",
            '  node [fontname="Helvetica", fontsize=11];',
@@ -44,9 +42,16 @@ def dot(r, values=True):
             return
         label = ""
         if values and r.records.last and name in last:
-            label = f"{show(name)} = {fmt(last[name])}"
-            if name + "_bar" in last:
-                label += f"\n{show(name + '_bar')} = {fmt(last[name + '_bar'])}"
+            if name in several and producer[name].startswith("in"):
+                label = f"{show(name)} = {fmt(given[name])} (the argument)"
+            elif name in several:    # one name, several values: none is the edge's
+                label = f"{show(name)} (reassigned: value not shown)"
+            elif name in in_loop:    # one value per iteration; the adjoint likewise
+                label = f"{show(name)} = {fmt(last[name])} (last iteration)"
+            else:
+                label = f"{show(name)} = {fmt(last[name])}"
+                if name + "_bar" in last:
+                    label += f"\n{show(name + '_bar')} = {fmt(last[name + '_bar'])}"
         attrs = [f"label={_q(label)}"] if label else []
         if dashed:
             attrs.append("style=dashed")
@@ -90,6 +95,48 @@ def dot(r, values=True):
                     producer[d] = f"s{k}"
     block(tr.body, 1)
     return "\n".join(out + edges + ["}"]) + "\n"
+
+
+def _edge_values(r):
+    """{name: value} of the run: forward values from the forward pass only (the
+    backward pass restores earlier values into the same names), adjoints from the
+    backward pass."""
+    tr = r.trace
+    out = dict(zip(tr.params, r.args))
+    lo, hi = r.forward_span
+    for line in sorted(r.records.last):
+        rec = r.records.last[line]
+        if lo <= line <= hi:
+            out.update((k, v) for k, v in rec.items() if not k.endswith("_bar"))
+        elif line > hi:
+            out.update((k, v) for k, v in rec.items() if k.endswith("_bar"))
+    if isinstance(tr.result, str) and r.records.last:
+        out.setdefault(tr.result + "_bar", 1.0)
+    return out
+
+
+def _versions(tr):
+    """(names given a value by more than one statement or parameter, names given
+    values inside a loop): their recorded value is not the value of every edge."""
+    count = dict.fromkeys(tr.params, 1)
+    in_loop = set()
+
+    def visit(body, looped):
+        for s in body:
+            if isinstance(s, ir.For):
+                count[s.target] = count.get(s.target, 0) + 1
+                in_loop.add(s.target)
+            if isinstance(s, (ir.If, ir.For, ir.While)):
+                inner = looped or not isinstance(s, ir.If)
+                visit(s.body, inner)
+                visit(getattr(s, "orelse", None) or [], inner)
+                continue
+            for d in ir.defs(s):
+                count[d] = count.get(d, 0) + 1
+                if looped:
+                    in_loop.add(d)
+    visit(tr.body, False)
+    return {n for n, c in count.items() if c > 1}, in_loop
 
 
 def _word_sub(text, old, new):

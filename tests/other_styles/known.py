@@ -57,8 +57,6 @@ DEFECTS = {
         "of the factory's cell (2.0); gradient 2.0e4 where finite differences give 8",
     "numpy_idioms.reshape_order_F":
         "wrong (ignored keyword): reshape(..., order='F') is differentiated as order='C'",
-    "numpy_idioms.std_over_length_one_axis":
-        "wrong (NaN): np.std over an axis of length 1 gives NaN instead of 0",
     # ---- internal exceptions
     "factories.nn_list_logprob_3_4_1": _SCOPE_CRASH,
     "factories.nn_list_logprob_2_5_3_1": _SCOPE_CRASH,
@@ -74,13 +72,8 @@ DEFECTS = {
         "crash (closure scoping): NameError, a default reading an enclosing local",
     "factories.bbvi_objective": _SCOPE_CRASH,
     "shadowing.closure_local_same_name_as_cell": _SCOPE_CRASH,
-    "containers.builtin_sum_len":
-        "crash (internal TypeError in add_grads): sum/max/min of a list of array elements",
-    "numpy_idioms.array_split_unequal":
-        "crash (internal ValueError): np.array_split into unequal parts",
     "everyday.builtin_sum_over_array":
         "crash (internal ValueError in generated code): builtin sum(x ** 2) of an array",
-    "everyday.std_of_scalar": "wrong (NaN): np.std of a scalar gives a NaN gradient, not 0",
     "shadowing.calls_decorated_helper":
         "wrong (decorator ignored): a helper wrapped by a decorator that scales its output "
         "is differentiated as the undecorated function (functools.wraps' __wrapped__)",
