@@ -22,7 +22,7 @@ from .ad.reverse import reverse, gradient_function, value_twin
 from . import ir
 from .ad import callees as calls
 from .ir import shapes as shapes_mod
-from .optimize.trace_passes import optimize_trace
+from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
 
@@ -190,7 +190,6 @@ def compile_kinds(kinds):
 def stage_sources(func, wrt=0, parsed=None):
     """The code after each stage of the pipeline, for `s2sgrad show --stage`:
     {"parse", "anf", "ssa", "reverse", "optimized"} → source text."""
-    from .optimize.code_passes import optimize_function
     indices, is_tuple = resolve_wrt(func, wrt) if parsed is None else (wrt, False)
     parsed = parsed or parse_function(func)
     out = {"parse": emit.source(parsed.node)}
@@ -229,10 +228,6 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
-    from .optimize.code_passes import (optimize_function, dead_forward,
-                                       dead_forward_in_blocks, read_shapes_elsewhere,
-                                       uniform_seeds)
-    from .optimize.fuse import fuse_loops
     fdef = gradient_function(adj, name, doc=doc)
     if optimize:
         uniform_seeds(fdef.body, lambda v: ir.uniform_adjoint_ok(tr, v))
@@ -244,12 +239,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     scalar_output = _returns_number(tr)
     if optimize and scalar_output:
         # grad_f need not compute the value, nor what only gives shapes known otherwise
-        fdef.body = read_shapes_elsewhere(list(fdef.body), ir.shape_representatives(tr))
-        fdef.body = dead_forward(fdef.body)
-        fused = fuse_loops(fdef.body, tr.scalars)
-        if fused is not fdef.body:
-            fdef.body = dead_forward(fused)
-        fdef.body = dead_forward_in_blocks(fdef.body)
+        fdef.body = optimize_gradient(fdef.body, tr.scalars, ir.shape_representatives(tr))
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

@@ -10,7 +10,8 @@ import pytest
 import s2sgrad
 from s2sgrad.syntax import emit
 from s2sgrad.ad import templates
-from s2sgrad.optimize import code_passes as optimize, signs as optimize_signs
+from s2sgrad import optimize
+from s2sgrad.optimize import signs as optimize_signs
 
 from support.numeric import numerical_grad
 
@@ -765,7 +766,7 @@ def test_helpers_stay_where_an_adjoint_may_be_zero_or_its_shape_changes():
 
 def sink(source, hoisted):
     from s2sgrad.optimize.fuse import _sink_hoisted_adjoints
-    from s2sgrad.optimize.code_passes import stores_all
+    from s2sgrad.optimize.facts import stores_all
     tree = gast.parse(textwrap.dedent(source))
     back = tree.body
     step, zeros, after = _sink_hoisted_adjoints(back, set(hoisted), stores_all(back) | {"i"})

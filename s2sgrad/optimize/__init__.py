@@ -1,1 +1,71 @@
-"""."""
+"""Stage 6 — optimize: passes over the generated code.
+
+`optimize_function` runs the passes below, in this order, over one generated function;
+`optimize_gradient` then trims what `grad_f` does not need when the function's value is
+a number (it returns the gradient only). Passes over the *trace* (common subexpressions,
+sigmoid fusion) run before the reverse pass, in `trace_passes`. Each pass takes gast
+statements and returns statements with the same meaning; what they share is in `facts`.
+
+1. `first_write` — the first contribution to an adjoint defines it (no zero-then-add).
+2. `algebra` — `g * 1.0`, `0 + g`, `a + -b`, `-(-g)`.
+3. `dead` — adjoints nobody reads.
+4. `copies` — adjoint copies propagated (then the dead copies dropped).
+5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
+6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
+7. `kinds` — helpers the known kinds and shapes settle written as NumPy.
+8. `saves` — one tuple pushed per loop step.
+
+For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
+only the value needs dropped, loops whose steps share only sums fused (`fuse`).
+"""
+from .algebra import simplify
+from .copies import propagate_copies
+from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
+                   read_shapes_elsewhere, uniform_seeds)
+from .first_write import first_writes
+from .fuse import fuse_loops
+from .in_place import accumulate_in_place
+from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
+from .saves import batch_saves
+from .signs import fold_negations
+from .trace_passes import optimize_trace
+
+__all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_seeds"]
+
+
+def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None):
+    """The optimizer's entry: runs the passes over one generated function. `arrays`
+    and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
+    (see `index_adjoints`, `spell_out_helpers`); `shapes`: {name: dims} of the trace's
+    names of known shape (see `spell_out_shapes`)."""
+    fdef.body = first_writes(fdef.body)
+    fdef.body = simplify(fdef.body)
+    fdef.body = dead_adjoints(fdef.body, set())
+    changed = []
+    fdef.body = propagate_copies(fdef.body, changed)
+    if changed:
+        fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
+    fold_negations(fdef)
+    fdef.body = accumulate_in_place(fdef.body)
+    if arrays:
+        fdef.body = index_adjoints(fdef.body, arrays)
+    if arrays or numbers:
+        spell_out_helpers(fdef.body, arrays, numbers)
+    if shapes:
+        spell_out_shapes(fdef, shapes, numbers)
+    batch_saves(fdef)
+    fill_blocks(fdef.body)
+    return fdef
+
+
+def optimize_gradient(body, scalars, representatives):
+    """What `grad_f` (the gradient alone, of a function whose value is a number) does not
+    need: values read only for their shape come from `representatives`, the forward
+    values only the function's value needs go, and loops whose steps share only sums
+    are fused (see `fuse`)."""
+    body = read_shapes_elsewhere(list(body), representatives)
+    body = dead_forward(body)
+    fused = fuse_loops(body, scalars)
+    if fused is not body:
+        body = dead_forward(fused)
+    return dead_forward_in_blocks(body)
