@@ -252,7 +252,7 @@ def cmd_explain(args):
 
 def cmd_graph(args):
     from .explain import run
-    from .graph import dot
+    from .graph import graphviz
     sf, func = load_target(args)
     if args.at:
         vals, indices = values_at(args, func, parse_wrt(args.wrt))
@@ -263,7 +263,7 @@ def cmd_graph(args):
         params = func.__code__.co_varnames[:func.__code__.co_argcount]
         indices = resolve_wrt(func, wrt)[0] if wrt is not None else tuple(range(len(params)))
         r = _static_run(func, indices)
-    text = dot(r, values=bool(args.at))
+    text = graphviz(r, values=bool(args.at))
     out = args.output
     if not out or out.endswith(".dot") or out.endswith(".gv"):
         if out:

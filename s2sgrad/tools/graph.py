@@ -1,6 +1,6 @@
 """The trace as a graph of statements, node by node.
 
-`dot(run)` draws the computational graph (inputs, one node per operation, the output;
+`graphviz(run)` draws the computational graph (inputs, one node per operation, the output;
 loops and branches as clusters), with forward values and adjoints on the edges when the
 run was made at a point. `local_rule_checks(func, args, wrt)` is the bisection step of
 `s2sgrad check`: it takes each operation of the trace at the values it saw, and
@@ -18,7 +18,7 @@ def _q(text):
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def dot(r, values=True):
+def graphviz(r, values=True):
     """DOT text of the graph of `r.trace` (an `explain.Run`)."""
     tr, disp = r.trace, r.display
     last = _edge_values(r)
