@@ -138,7 +138,8 @@ def stage_sources(func, wrt=0, parsed=None):
     tr = trace_mod.build(parsed, fn, indices)
     tr.tuple_wrt = is_tuple
     out["ssa"] = trace_mod.render(tr)
-    generator = calls.CallGraph(root_globals=parsed.namespace)
+    generator = calls.CallGraph(root_globals=parsed.namespace,
+                                root_closure=parsed.closure)
     adj = reverse(tr, call_hook=generator.hook)
     fdef = gradient_function(adj, f"grad_{tr.name}", doc=_docstring(tr, parsed))
     callees = "".join(emit.source(d) + "\n\n" for d in generator.definitions())
@@ -160,7 +161,8 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     if optimize:
         tr.shape_class = trace_mod.shape_classes(tr, arrays)
     tr.tuple_wrt = is_tuple
-    generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
+    generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace,
+                                root_closure=parsed.closure)
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
@@ -301,9 +303,18 @@ def _record_dependencies(compiled, base, tr, generator):
     through weak references, so that the cache never keeps a function alive."""
     funcs = [base] + [p.func for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
-    compiled.name_deps = [(ns, name, weakref.ref(obj)) for ns, name, obj in
+    compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in
                           list(tr.deps) + list(generator.deps)]
     tr.parsed.func = None
+
+
+def _reference(obj):
+    """A weak reference when the object takes one (functions, modules, arrays); a
+    callee's global number is held (it is small, and it owns nothing)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
 
 
 def _is_current(self):

@@ -36,7 +36,7 @@ def _is_float_like(x):
 
 
 def _compile_jvp(parsed, active, name, extra_closure=None, full=False):
-    graph = JvpGraph(root_globals=parsed.namespace)
+    graph = JvpGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
     fdef, env = jvp_definition(parsed, active, name, graph)
     defs = graph.definitions() + [fdef]
     made, text, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
@@ -138,7 +138,7 @@ class VJPFunction:
         with _LOCK, api.deep_expressions(self.func):
             if self._pair is None:
                 parsed = parse_function(self.func)
-                graph = CallGraph(root_globals=parsed.namespace)
+                graph = CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
                 pair = graph.pair(unwrap(self.func), self.wrt, parsed)
                 defs = graph.definitions()
                 made, full, filename, _ = api.load_definitions(

@@ -214,7 +214,7 @@ def prepare(func, wrt, merge=True):
     if merge:
         merge_repeated(tr)
     tr.tuple_wrt = True
-    graph = calls.CallGraph(root_globals=parsed.namespace)
+    graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
     adj = reverse(tr, call_hook=graph.hook)
     fname = f"grad_{tr.name}"
     fdef = gradient_function(adj, fname)

@@ -468,7 +468,8 @@ def _dry_run(parsed):
         from . import calls
         from .reverse import reverse
         tr = trace_mod.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
-        reverse(tr, call_hook=calls.CallGraph(root_globals=parsed.namespace).hook)
+        graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+        reverse(tr, call_hook=graph.hook)
     except TransformError as exc:
         errors.append(exc)
     return errors
