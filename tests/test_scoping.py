@@ -231,3 +231,62 @@ def test_rebinding_a_helpers_global_is_seen(two_modules):
     np.testing.assert_allclose(gf(x), [33.0, 33.0], rtol=1e-12)
     sys.modules["scoping_other"].c = 4.0
     np.testing.assert_allclose(gf(x), [44.0, 44.0], rtol=1e-12)
+
+
+# ------------------------------------------------- a default is the value at the def
+
+base = 100.0
+
+
+def weighted(v, n=base):
+    return v ** 2 * n
+
+
+base = 3.0                         # rebound after the def: the default stays 100
+
+
+def uses_weighted(v):
+    return np.sum(weighted(v))
+
+
+def test_a_module_callee_default_keeps_the_value_of_its_def():
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(grad(uses_weighted)(x), 200.0 * x, rtol=1e-12)
+    np.testing.assert_allclose(grad(uses_weighted)(x), numerical_grad(uses_weighted, (x,), 0),
+                               rtol=1e-6)
+
+
+CLI_MODULE = '''
+import numpy as np
+base = 100.0
+
+
+def weighted(v, n=base):
+    return v ** 2 * n
+
+
+base = 3.0
+
+
+def uses_weighted(v, w=base):
+    return np.sum(weighted(v)) * w
+'''
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_the_cli_writes_a_callee_default_as_its_def_computed_it(tmp_path, capsys, mode):
+    from s2sgrad.cli import main
+    src = tmp_path / "scoping_cli.py"
+    src.write_text(CLI_MODULE)
+    out = tmp_path / "scoping_cli_grad.py"
+    assert main(["transform", str(src), "-f", "uses_weighted", "--mode", mode,
+                 "-o", str(out)]) == 0, capsys.readouterr().err
+    ns = {}
+    exec(compile(out.read_text(), str(out), "exec"), ns)
+    x = np.array([1.0, 2.0])
+    # f = 100 Σ v² · 3: df = 600 v
+    if mode == "reverse":
+        np.testing.assert_allclose(ns["grad_uses_weighted"](x), 600.0 * x, rtol=1e-12)
+    else:
+        value, tangent = ns["jvp_uses_weighted"](x, v_dot=np.array([1.0, 0.0]))
+        assert value == pytest.approx(1500.0) and tangent == pytest.approx(600.0)
