@@ -22,7 +22,7 @@ import inspect
 import gast
 
 from . import nodes
-from .parse import parse_function, free_names, rename_free
+from .parse import parse_function, free_names, rename_free, bind_defaults
 from .trace import walk, Assign
 
 
@@ -206,36 +206,22 @@ def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None):
             deps.append((parsed.namespace, n, obj))    # a global: stale once rebound
     if renames:
         rename_free(parsed.node, renames)
-    _bind_defaults(parsed, func, where, taken, env)
+    _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure)
 
 
-def _bind_defaults(parsed, func, where, taken, env):
+def _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure):
     """Replace the default expressions of the callee's def by names bound to the
     values Python computed when the def ran (`def fun(x, n=num)` in a factory reads
     the factory's `num`, which the generated code cannot see)."""
-    if func is None:
-        return
-    args = parsed.node.args
-    values = list(func.__defaults__ or ())
-    if len(values) == len(args.defaults):
-        params = [a.id for a in args.args][len(args.args) - len(values):]
-        args.defaults = [_bound_value(f"{p}_default_{where}", v, d, taken, env)
-                         for p, v, d in zip(params, values, args.defaults)]
-    kw = func.__kwdefaults__ or {}
-    args.kw_defaults = [d if d is None or a.id not in kw else
-                        _bound_value(f"{a.id}_default_{where}", kw[a.id], d, taken, env)
-                        for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    def visible(n):
+        return _runtime_value(n, root_globals, root_closure, env)
 
-
-def _bound_value(hint, value, node, taken, env):
-    """A literal default stays as written; any other value is bound under a name."""
-    if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool, str,
-                                                                type(None)):
-        return node
-    fresh = nodes.fresh_name(hint, taken)
-    taken.add(fresh)
-    env[fresh] = value
-    return nodes.copy_location(nodes.name(fresh), node)
+    def bind(hint, value):
+        fresh = nodes.fresh_name(f"{hint}_{where}", taken)
+        taken.add(fresh)
+        env[fresh] = value
+        return fresh
+    bind_defaults(parsed.node, func, visible, bind)
 
 
 def _runtime_value(n, root_globals, root_closure, env):

@@ -118,6 +118,7 @@ def parse_function(func):
                 closure[cname] = cell.cell_contents
             except ValueError:       # an empty cell: defined later
                 pass
+    _bind_own_defaults(node, func, closure)
     lines = linecache.getlines(filename) or text.splitlines(True)
     return Parsed(func, node, filename, lines, func.__globals__, closure)
 
@@ -270,3 +271,50 @@ def rename_free(func_node, renames):
         if n.id in renames:
             n.id = renames[n.id]
     _visit_free(func_node, set(), visit)
+
+
+def bind_defaults(node, func, visible, bind):
+    """Python evaluates a def's defaults once, where the def runs; generated code that
+    repeats the def elsewhere must not evaluate them again. Each default of `node` that
+    is not a literal, nor a name that `visible(name)` shows as the very value, becomes
+    the name `bind(hint, value)` returns for the value `func` holds."""
+    if func is None:
+        return
+    args = node.args
+    values = list(func.__defaults__ or ())
+    if len(values) == len(args.defaults):
+        params = [a.id for a in args.args][len(args.args) - len(values):]
+        args.defaults = [_default(p, v, d, visible, bind)
+                         for p, v, d in zip(params, values, args.defaults)]
+    kw = func.__kwdefaults__ or {}
+    args.kw_defaults = [d if d is None or a.id not in kw else
+                        _default(a.id, kw[a.id], d, visible, bind)
+                        for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+
+
+def _default(param, value, node, visible, bind):
+    if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool, str,
+                                                                type(None)):
+        return node
+    if isinstance(node, gast.Name) and visible(node.id) is value:
+        return node
+    return nodes.copy_location(nodes.name(bind(f"{param}_default", value)), node)
+
+
+def _bind_own_defaults(node, func, closure):
+    """The defaults of a function compiled as the root: a default that its module's
+    globals do not give (a factory's local, a global rebound since the def) is bound
+    in `closure` (which the generated code is given)."""
+    missing = object()
+    taken = set(closure) | set(func.__globals__) | set(dir(builtins)) | {
+        n.id for n in nodes.walk(node) if isinstance(n, gast.Name)}
+
+    def visible(n):
+        return closure.get(n, func.__globals__.get(n, missing))
+
+    def bind(hint, value):
+        fresh = nodes.fresh_name(hint, taken)
+        taken.add(fresh)
+        closure[fresh] = value
+        return fresh
+    bind_defaults(node, func, visible, bind)

@@ -290,3 +290,24 @@ def test_the_cli_writes_a_callee_default_as_its_def_computed_it(tmp_path, capsys
     else:
         value, tangent = ns["jvp_uses_weighted"](x, v_dot=np.array([1.0, 0.0]))
         assert value == pytest.approx(1500.0) and tangent == pytest.approx(600.0)
+
+
+def make_root_default(num):
+    def f(x, n=num):
+        return x ** n
+    return f
+
+
+def rebound_root_default(v, n=base):      # base is 3.0 here
+    return np.sum(v ** n)
+
+
+def test_the_differentiated_function_s_own_defaults_are_the_values_at_its_def():
+    f = make_root_default(3)
+    assert grad(f)(2.0) == pytest.approx(12.0, rel=1e-12)
+    assert s2sgrad.value_and_grad(f)(2.0) == pytest.approx((8.0, 12.0), rel=1e-12)
+    _, t = s2sgrad.jvp(f)((2.0,), (1.0,))
+    assert t == pytest.approx(12.0, rel=1e-12)
+    assert s2sgrad.hessian(f)(2.0) == pytest.approx(12.0, rel=1e-12)     # 6x
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(grad(rebound_root_default)(x), 3.0 * x ** 2, rtol=1e-12)
