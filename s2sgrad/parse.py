@@ -89,7 +89,7 @@ def parse_function(func):
             f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,
             first + (exc.lineno or 1) - 1, None, None) from None
     node = tree.body[0]
-    if isinstance(node, gast.FunctionDef) and not _same_code(func, text, first):
+    if isinstance(node, gast.FunctionDef) and not _same_code(func, text, first, "".join(src_lines)):
         raise SourceUnavailableError(
             f"the source of {func.__qualname__} in {filename} has changed since the "
             "function was defined", filename, first, None, None,
@@ -150,13 +150,25 @@ def _fingerprint(code):
     return sorted(consts), names
 
 
-def _same_code(func, text, first):
+def _same_code(func, text, first, original=None):
     """Does the source text read now compile to the code the function runs? (A file
     edited after import must not give the gradient of the new text.)"""
+    free = func.__code__.co_freevars
+    if free and original is not None and _indent(original):
+        # compiled alone, the text would read its free names as globals: give them an
+        # enclosing function, as where it was defined (a nested def passes them on),
+        # and keep the text's own indentation (that of its multi-line strings)
+        pad = " " * _indent(original)
+        text = "def _s2sgrad_enclosing():\n" + "".join(
+            f"{pad}{n} = None\n" for n in free) + original
+    else:
+        free = ()
     try:
         module = compile(text, func.__code__.co_filename, "exec")
     except SyntaxError:
         return True
+    if free:
+        module = next((c for c in module.co_consts if hasattr(c, "co_code")), module)
     found = None
     for const in module.co_consts:
         if hasattr(const, "co_code") and const.co_name == func.__code__.co_name:

@@ -311,3 +311,44 @@ def test_the_differentiated_function_s_own_defaults_are_the_values_at_its_def():
     assert s2sgrad.hessian(f)(2.0) == pytest.approx(12.0, rel=1e-12)     # 6x
     x = np.array([1.0, 2.0])
     np.testing.assert_allclose(grad(rebound_root_default)(x), 3.0 * x ** 2, rtol=1e-12)
+
+
+def make_with_inner_def(scale):
+    def head(v):
+        """Scaled, then squared:
+        the nested def reads the factory's cell."""
+        def scaled(u):
+            return u * scale
+        return scaled(v) ** 2
+    def f(v):
+        return np.sum(head(v))
+    return f
+
+
+def make_with_comprehension(scale):
+    def head(v):
+        return sum([v[i] * scale for i in range(2)])
+    def f(v):
+        return head(v) ** 2
+    return f
+
+
+def make_shadowing_a_builtin(sum):
+    def head(v):
+        return sum(v)
+    def f(v):
+        return head(v * 2.0)
+    return f
+
+
+def test_cells_read_by_nested_defs_and_comprehensions_of_a_callee():
+    x = np.array([1.0, -1.0])
+    # (2v)² summed: 8 v (a nested def passing a cell on was taken for an edited source)
+    np.testing.assert_allclose(grad(make_with_inner_def(2.0))(x), 8.0 * x, rtol=1e-12)
+    # (2 v0 + 2 v1)²: 8 (v0 + v1) in each component
+    y = np.array([1.0, 0.5, 3.0])
+    np.testing.assert_allclose(grad(make_with_comprehension(2.0))(y), [12.0, 12.0, 0.0],
+                               rtol=1e-12)
+    # a cell named like a builtin: `sum` is np.sum here, over all of v
+    np.testing.assert_allclose(grad(make_shadowing_a_builtin(np.sum))(y), [2.0, 2.0, 2.0],
+                               rtol=1e-12)
