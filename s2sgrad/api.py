@@ -16,7 +16,7 @@ import numpy as np
 from . import emit, load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
 from .normalize import normalize
-from .parse import parse_function, unwrap
+from .parse import parse_function, unwrap, CellView
 from .reverse import reverse, gradient_function, value_twin
 from . import trace as trace_mod
 from . import calls
@@ -303,8 +303,10 @@ def _record_dependencies(compiled, base, tr, generator):
     through weak references, so that the cache never keeps a function alive."""
     funcs = [base] + [p.func for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    cells = [(CellView(cell), name, tr.parsed.closure[name])
+             for name, cell in tr.parsed.cells.items()]
     compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in
-                          list(tr.deps) + list(generator.deps)]
+                          list(tr.deps) + list(generator.deps) + cells]
     tr.parsed.func = None
 
 

@@ -22,7 +22,7 @@ import inspect
 import gast
 
 from . import nodes
-from .parse import parse_function, free_names, rename_free, bind_defaults
+from .parse import parse_function, free_names, rename_free, bind_defaults, CellView
 from .trace import walk, Assign
 
 
@@ -191,6 +191,8 @@ def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None):
             obj = parsed.resolve(n)
         except KeyError:
             continue                    # a NameError when the callee runs, as in Python
+        if deps is not None and n in parsed.cells:
+            deps.append((CellView(parsed.cells[n]), n, obj))  # stale once the cell changes
         seen = _runtime_value(n, root_globals, root_closure, env)
         if seen is obj:
             continue

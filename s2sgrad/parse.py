@@ -26,6 +26,7 @@ class Parsed:
     lines: list                  # the file's lines, for error messages
     namespace: dict              # globals the generated code runs in
     closure: dict = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)     # the closure's cells, by name
 
     def resolve(self, id_):
         """The object a free name denotes, or raise KeyError."""
@@ -44,6 +45,21 @@ class Parsed:
         if lineno is not None and 0 < lineno <= len(self.lines):
             line = self.lines[lineno - 1]
         return cls(message, self.filename, lineno, col, line, hint)
+
+
+class CellView:
+    """A closure cell read like a namespace (`get`): generated code holds the value a
+    cell had when it was compiled, so the cache compares it with the cell's value now
+    (`nonlocal` may have rebound it)."""
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def get(self, name, default=None):
+        try:
+            return self.cell.cell_contents
+        except ValueError:
+            return default
 
 
 def unwrap(func):
@@ -111,16 +127,17 @@ def parse_function(func):
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + indent)
     node.decorator_list = []
-    closure = {}
+    closure, cells = {}, {}
     if func.__closure__:
         for cname, cell in zip(func.__code__.co_freevars, func.__closure__):
             try:
                 closure[cname] = cell.cell_contents
+                cells[cname] = cell
             except ValueError:       # an empty cell: defined later
                 pass
     _bind_own_defaults(node, func, closure)
     lines = linecache.getlines(filename) or text.splitlines(True)
-    return Parsed(func, node, filename, lines, func.__globals__, closure)
+    return Parsed(func, node, filename, lines, func.__globals__, closure, cells)
 
 
 def parse_file_function(path, fname, namespace=None):

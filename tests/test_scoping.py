@@ -352,3 +352,28 @@ def test_cells_read_by_nested_defs_and_comprehensions_of_a_callee():
     # a cell named like a builtin: `sum` is np.sum here, over all of v
     np.testing.assert_allclose(grad(make_shadowing_a_builtin(np.sum))(y), [2.0, 2.0, 2.0],
                                rtol=1e-12)
+
+
+def make_rebindable():
+    s = 1.0
+    def head(v):
+        return v * s
+    def through_helper(v):
+        return np.sum(head(v))
+    def direct(v):
+        return np.sum(v * s)
+    def set_s(value):
+        nonlocal s
+        s = value
+    return through_helper, direct, set_s
+
+
+def test_a_cell_rebound_after_compiling_is_seen():
+    through_helper, direct, set_s = make_rebindable()
+    g_helper, g_direct = grad(through_helper), grad(direct)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(g_helper(x), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(g_direct(x), [1.0, 1.0], rtol=1e-12)
+    set_s(5.0)                   # Python's closures read the cell when they run
+    np.testing.assert_allclose(g_helper(x), [5.0, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(g_direct(x), [5.0, 5.0], rtol=1e-12)
