@@ -102,7 +102,9 @@ class CallGraph:
         return out
 
     def _fresh_name(self, base):
-        return nodes.fresh_name(base, self.names)
+        name = nodes.fresh_name(base, self.names | set(self.env))   # (env: bound names)
+        self.names.add(name)
+        return name
 
     def pair(self, func, active, caller_parsed):
         key = (func, active)
@@ -162,7 +164,8 @@ class CallGraph:
         return pair
 
     def _check_namespace(self, parsed, caller):
-        bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps)
+        bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
+                          self.names)
 
     def definitions(self):
         out = []
@@ -174,7 +177,8 @@ class CallGraph:
 _MISSING = object()
 
 
-def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None):
+def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,
+                      generated=()):
     """Generated code for a callee runs among the root function's names (its closure
     values, `env`, the runtime helpers, its module's globals, builtins). Each free name
     of the callee must still mean what it means where the callee was defined (its own
@@ -184,7 +188,7 @@ def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None):
     defaults become bound names too (Python evaluated them once, at its `def`)."""
     func = parsed.func
     where = getattr(func, "__name__", parsed.node.name)
-    taken = _taken_names(parsed, root_globals, root_closure, env)
+    taken = _taken_names(parsed, root_globals, root_closure, env) | set(generated)
     renames = {}
     for n in free_names(parsed.node):
         try:
