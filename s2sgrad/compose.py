@@ -15,7 +15,7 @@ import numpy as np
 from . import api, emit, nodes
 from .errors import GradientError, S2SGradError
 from .forward import JvpGraph, jvp_definition, dot
-from .parse import Parsed, parse_function, unwrap
+from .parse import CellView, Parsed, parse_function, unwrap
 from .calls import CallGraph
 
 _LOCK = threading.RLock()
@@ -35,8 +35,8 @@ def _is_float_like(x):
     return False
 
 
-def _compile_jvp(parsed, active, name, extra_closure=None, full=False):
-    graph = JvpGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+def _compile_jvp(parsed, active, name, extra_closure=None, full=False, deps=None):
+    graph = JvpGraph(root_globals=parsed.namespace, root_closure=parsed.closure, deps=deps)
     fdef, env = jvp_definition(parsed, active, name, graph)
     defs = graph.definitions() + [fdef]
     made, text, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
@@ -65,6 +65,12 @@ def compile_tangent(func, active):
     return CompiledTangent(fn, source, filename)
 
 
+def _unchanged(deps):
+    """Do the closure cells and other modules' globals the code took values from still
+    hold them (`nonlocal` or an assignment may have rebound one)?"""
+    return all(ns.get(name) is value for ns, name, value in deps)
+
+
 class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
@@ -84,13 +90,15 @@ class JVPFunction:
 
     def _get(self, active):
         with _LOCK, api.deep_expressions(self.func):
-            hit = self._cache.get(active)
-            if hit is None:
+            hit, deps = self._cache.get(active, (None, ()))
+            if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
                 name = getattr(unwrap(self.func), "__name__", "f") if self._parsed is None \
                     else parsed.node.name
-                hit = _compile_jvp(parsed, active, f"jvp_{name}")
-                self._cache[active] = hit
+                deps = [(CellView(cell), n, parsed.closure[n])
+                        for n, cell in parsed.cells.items()]
+                hit = _compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
+                self._cache[active] = hit, deps
             return hit
 
     @property

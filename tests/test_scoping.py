@@ -377,3 +377,14 @@ def test_a_cell_rebound_after_compiling_is_seen():
     set_s(5.0)                   # Python's closures read the cell when they run
     np.testing.assert_allclose(g_helper(x), [5.0, 5.0], rtol=1e-12)
     np.testing.assert_allclose(g_direct(x), [5.0, 5.0], rtol=1e-12)
+
+
+def test_a_cell_rebound_after_compiling_is_seen_by_jvp():
+    through_helper, direct, set_s = make_rebindable()
+    x, v = np.array([1.0, 2.0]), np.array([1.0, 1.0])
+    j_helper, j_direct = s2sgrad.jvp(through_helper), s2sgrad.jvp(direct)
+    assert j_helper((x,), (v,))[1] == pytest.approx(2.0, rel=1e-12)
+    assert j_direct((x,), (v,))[1] == pytest.approx(2.0, rel=1e-12)
+    set_s(5.0)
+    assert j_helper((x,), (v,))[1] == pytest.approx(10.0, rel=1e-12)
+    assert j_direct((x,), (v,))[1] == pytest.approx(10.0, rel=1e-12)
