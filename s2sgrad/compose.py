@@ -141,12 +141,14 @@ class VJPFunction:
         self.func = func
         self.wrt, self.is_tuple = api.resolve_wrt(func, wrt)
         self._pair = None
+        self._deps = ()
 
     def _get(self):
         with _LOCK, api.deep_expressions(self.func):
-            if self._pair is None:
+            if self._pair is None or not _unchanged(self._deps):
                 parsed = parse_function(self.func)
                 graph = CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+                self._deps = graph.deps          # (the function's own cells included)
                 pair = graph.pair(unwrap(self.func), self.wrt, parsed)
                 defs = graph.definitions()
                 made, full, filename, _ = api.load_definitions(

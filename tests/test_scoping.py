@@ -388,3 +388,14 @@ def test_a_cell_rebound_after_compiling_is_seen_by_jvp():
     set_s(5.0)
     assert j_helper((x,), (v,))[1] == pytest.approx(10.0, rel=1e-12)
     assert j_direct((x,), (v,))[1] == pytest.approx(10.0, rel=1e-12)
+
+
+def test_a_cell_rebound_after_compiling_is_seen_by_vjp():
+    through_helper, direct, set_s = make_rebindable()
+    x = np.array([1.0, 2.0])
+    v_helper, v_direct = s2sgrad.vjp(through_helper), s2sgrad.vjp(direct)
+    np.testing.assert_allclose(v_helper(x)[1](1.0), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(v_direct(x)[1](1.0), [1.0, 1.0], rtol=1e-12)
+    set_s(5.0)
+    np.testing.assert_allclose(v_helper(x)[1](1.0), [5.0, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(v_direct(x)[1](1.0), [5.0, 5.0], rtol=1e-12)
