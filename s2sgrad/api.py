@@ -17,7 +17,7 @@ from .syntax import emit
 from .backend import load as load_mod
 from .errors import GradientError, S2SGradError, CheckError, TransformError
 from .frontend.normalize import normalize, check_returns_value
-from .frontend.parse import parse_function, unwrap
+from .frontend.parse import parse_function, unwrap, CellView
 from .ad.reverse import reverse, gradient_function, value_twin
 from . import ir
 from .ad import callees as calls
@@ -199,7 +199,8 @@ def stage_sources(func, wrt=0, parsed=None):
     tr = ir.build(parsed, fn, indices)
     tr.tuple_wrt = is_tuple
     out["ssa"] = ir.render(tr)
-    generator = calls.CallGraph(root_globals=parsed.namespace)
+    generator = calls.CallGraph(root_globals=parsed.namespace,
+                                root_closure=parsed.closure)
     adj = reverse(tr, call_hook=generator.hook)
     fdef = gradient_function(adj, f"grad_{tr.name}", doc=_docstring(tr, parsed))
     callees = "".join(emit.source(d) + "\n\n" for d in generator.definitions())
@@ -224,7 +225,8 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     if optimize:
         tr.shape_class = ir.shape_classes(tr, arrays)
     tr.tuple_wrt = is_tuple
-    generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace)
+    generator = calls.CallGraph(optimize=optimize, root_globals=parsed.namespace,
+                                root_closure=parsed.closure)
     adj = reverse(tr, call_hook=generator.hook)
     name = f"grad_{tr.name}"
     doc = _docstring(tr, parsed)
@@ -374,9 +376,20 @@ def _record_dependencies(compiled, base, tr, generator):
     through weak references, so that the cache never keeps a function alive."""
     funcs = [base] + [p.func for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
-    compiled.name_deps = [(ns, name, weakref.ref(obj)) for ns, name, obj in
-                          list(tr.deps) + list(generator.deps)]
+    cells = [(CellView(cell), name, tr.parsed.closure[name])
+             for name, cell in tr.parsed.cells.items()]
+    compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in
+                          list(tr.deps) + list(generator.deps) + cells]
     tr.parsed.func = None
+
+
+def _reference(obj):
+    """A weak reference when the object takes one (functions, modules, arrays); a
+    callee's global number is held (it is small, and it owns nothing)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
 
 
 def _is_current(self):

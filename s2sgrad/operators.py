@@ -17,7 +17,7 @@ from .syntax import nodes
 from .syntax import emit
 from .errors import GradientError, S2SGradError
 from .ad.tangent import JvpGraph, jvp_definition, dot
-from .frontend.parse import Parsed, parse_function, unwrap
+from .frontend.parse import CellView, Parsed, parse_function, unwrap
 from .ad.callees import CallGraph
 
 _LOCK = threading.RLock()
@@ -37,8 +37,8 @@ def _is_float_like(x):
     return False
 
 
-def _compile_jvp(parsed, active, name, extra_closure=None, full=False):
-    graph = JvpGraph(root_globals=parsed.namespace)
+def _compile_jvp(parsed, active, name, extra_closure=None, full=False, deps=None):
+    graph = JvpGraph(root_globals=parsed.namespace, root_closure=parsed.closure, deps=deps)
     fdef, env = jvp_definition(parsed, active, name, graph)
     defs = graph.definitions() + [fdef]
     made, text, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
@@ -67,6 +67,12 @@ def compile_tangent(func, active):
     return CompiledTangent(fn, source, filename)
 
 
+def _unchanged(deps):
+    """Do the closure cells and other modules' globals the code took values from still
+    hold them (`nonlocal` or an assignment may have rebound one)?"""
+    return all(ns.get(name) is value for ns, name, value in deps)
+
+
 class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
@@ -86,13 +92,15 @@ class JVPFunction:
 
     def _get(self, active):
         with _LOCK, api.deep_expressions(self.func):
-            hit = self._cache.get(active)
-            if hit is None:
+            hit, deps = self._cache.get(active, (None, ()))
+            if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
                 name = getattr(unwrap(self.func), "__name__", "f") if self._parsed is None \
                     else parsed.node.name
-                hit = _compile_jvp(parsed, active, f"jvp_{name}")
-                self._cache[active] = hit
+                deps = [(CellView(cell), n, parsed.closure[n])
+                        for n, cell in parsed.cells.items()]
+                hit = _compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
+                self._cache[active] = hit, deps
             return hit
 
     @property
@@ -135,12 +143,14 @@ class VJPFunction:
         self.func = func
         self.wrt, self.is_tuple = api.resolve_wrt(func, wrt)
         self._pair = None
+        self._deps = ()
 
     def _get(self):
         with _LOCK, api.deep_expressions(self.func):
-            if self._pair is None:
+            if self._pair is None or not _unchanged(self._deps):
                 parsed = parse_function(self.func)
-                graph = CallGraph(root_globals=parsed.namespace)
+                graph = CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+                self._deps = graph.deps          # (the function's own cells included)
                 pair = graph.pair(unwrap(self.func), self.wrt, parsed)
                 defs = graph.definitions()
                 made, full, filename, _ = api.load_definitions(

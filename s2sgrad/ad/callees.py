@@ -16,12 +16,13 @@ and `a_bar_g, b_bar_g = g_bwd(y_saved, y_bar)` in the backward pass. A pair is m
 once per (function, differentiated argument positions), so recursion and functions
 called from several places work and nothing is recomputed.
 """
+import builtins
 import inspect
 
 import gast
 
 from ..syntax import nodes
-from ..frontend.parse import parse_function
+from ..frontend.parse import parse_function, free_names, rename_free, bind_defaults, CellView
 from ..ir import walk, Assign
 
 
@@ -41,8 +42,9 @@ class CallGraph:
     callees first), `env` (objects callee code needs that the root's globals name
     differently), `names` (function names taken)."""
 
-    def __init__(self, optimize=True, root_globals=None):
+    def __init__(self, optimize=True, root_globals=None, root_closure=None):
         self.optimize = optimize
+        self.root_closure = root_closure
         self.pairs = {}
         self.order = []
         self.env = {}
@@ -100,7 +102,9 @@ class CallGraph:
         return out
 
     def _fresh_name(self, base):
-        return nodes.fresh_name(base, self.names)
+        name = nodes.fresh_name(base, self.names | set(self.env))   # (env: bound names)
+        self.names.add(name)
+        return name
 
     def pair(self, func, active, caller_parsed):
         key = (func, active)
@@ -160,7 +164,8 @@ class CallGraph:
         return pair
 
     def _check_namespace(self, parsed, caller):
-        bind_callee_names(parsed, self.root_globals, self.env)
+        bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
+                          self.names)
 
     def definitions(self):
         out = []
@@ -172,25 +177,89 @@ class CallGraph:
 _MISSING = object()
 
 
-def bind_callee_names(parsed, root_globals, env):
-    """Generated code for a callee runs among the root function's globals: bind into
-    `env` the names a callee from another module uses, and refuse a name that means
-    different things in the two modules."""
-    if root_globals is None or parsed.namespace is root_globals:
-        return
-    for n in set(nodes.names_in(parsed.node, nodes.LOAD)):
+def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,
+                      generated=()):
+    """Generated code for a callee runs among the root function's names (its closure
+    values, `env`, the runtime helpers, its module's globals, builtins). Each free name
+    of the callee must still mean what it means where the callee was defined (its own
+    closure cells, its own module's globals): a name the root's code would read as
+    something else is renamed in the callee's tree to `<name>_<callee>` and bound in
+    `env`; one the root does not have is bound under its own name. The callee's
+    defaults become bound names too (Python evaluated them once, at its `def`)."""
+    func = parsed.func
+    where = getattr(func, "__name__", parsed.node.name)
+    taken = _taken_names(parsed, root_globals, root_closure, env) | set(generated)
+    renames = {}
+    for n in free_names(parsed.node):
         try:
             obj = parsed.resolve(n)
         except KeyError:
+            continue                    # a NameError when the callee runs, as in Python
+        if deps is not None and n in parsed.cells:
+            deps.append((CellView(parsed.cells[n]), n, obj))  # stale once the cell changes
+        seen = _runtime_value(n, root_globals, root_closure, env)
+        if seen is obj:
             continue
-        mine = root_globals.get(n, _MISSING)
-        if mine is _MISSING:
+        if seen is _MISSING:
             env[n] = obj
-        elif mine is not obj:
-            raise parsed.error(
-                f"`{n}` means different things in {parsed.filename} and in the "
-                f"differentiated function's module", parsed.node,
-                "import it under the same name in both modules")
+            taken.add(n)
+        else:
+            renames[n] = nodes.fresh_name(f"{n}_{where}", taken)
+            taken.add(renames[n])
+            env[renames[n]] = obj
+            parsed.closure[renames[n]] = obj
+        if deps is not None and n not in parsed.closure and n in parsed.namespace:
+            deps.append((parsed.namespace, n, obj))    # a global: stale once rebound
+    if renames:
+        rename_free(parsed.node, renames)
+    _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure)
+
+
+def _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure):
+    """Replace the default expressions of the callee's def by names bound to the
+    values Python computed when the def ran (`def fun(x, n=num)` in a factory reads
+    the factory's `num`, which the generated code cannot see)."""
+    def visible(n):
+        return _runtime_value(n, root_globals, root_closure, env)
+
+    def bind(hint, value):
+        fresh = nodes.fresh_name(f"{hint}_{where}", taken)
+        taken.add(fresh)
+        env[fresh] = value
+        return fresh
+    bind_defaults(parsed.node, func, visible, bind)
+
+
+def _runtime_value(n, root_globals, root_closure, env):
+    """What `n` reads in the generated module: the root's closure values, then the
+    names bound for callees, then the runtime helpers, the root's globals, builtins
+    (the order `api.load_definitions` binds them in)."""
+    if root_closure and n in root_closure:
+        return root_closure[n]
+    if n in env:
+        return env[n]
+    pool = _runtime_pool()
+    if n in pool and (root_globals or {}).get(n, _MISSING) is not pool[n]:
+        return pool[n]
+    if root_globals is not None and n in root_globals:
+        return root_globals[n]
+    if hasattr(builtins, n):
+        return getattr(builtins, n)
+    return _MISSING
+
+
+def _runtime_pool():
+    from .. import runtime
+    return {n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")}
+
+
+def _taken_names(parsed, root_globals, root_closure, env):
+    """Names a new binding must not take: anything the generated module or the callee
+    could already mean by it."""
+    taken = set(root_globals or ()) | set(root_closure or ()) | set(env)
+    taken |= set(_runtime_pool()) | set(dir(builtins))
+    taken |= {n.id for n in nodes.walk(parsed.node) if isinstance(n, gast.Name)}
+    return taken
 
 
 __all__ = ["CallGraph", "walk", "Assign", "bind_callee_names"]

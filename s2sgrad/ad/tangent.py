@@ -242,7 +242,9 @@ def _callee_object(s, trace):
 class JvpGraph:
     """The jvp functions generated for one root function and its callees."""
 
-    def __init__(self, root_globals=None):
+    def __init__(self, root_globals=None, root_closure=None, deps=None):
+        self.root_closure = root_closure
+        self.deps = deps              # (namespace, name, object) the code took, or None
         self.functions = {}
         self.order = []
         self.env = {}
@@ -262,7 +264,8 @@ class JvpGraph:
         self.functions[key] = (name, None)
         parsed = parse_function(func)
         from .callees import bind_callee_names
-        bind_callee_names(parsed, self.root_globals, self.env)
+        bind_callee_names(parsed, self.root_globals, self.env, self.root_closure,
+                          self.deps)
         fdef, env = jvp_definition(parsed, active, name, self)
         self.env.update(env)
         self.functions[key] = (name, fdef)

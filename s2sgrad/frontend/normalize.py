@@ -109,6 +109,7 @@ class Normalizer:
         self.nested = _assigned_in_blocks(parsed.node)
         self.local_functions = {}  # name -> FunctionDef or Lambda, inlined where called
         self.inlining = []        # names of the local functions being inlined (no recursion)
+        self.default_values = {}  # local function -> {parameter: name its default was bound to}
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -137,7 +138,7 @@ class Normalizer:
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
                 and isinstance(body[0].value.value, str):
             body = body[1:]                      # docstring
-        body = [st for st in body if not self.defines_local_function(st)]
+        body = [d for st in body for d in self.local_function_defaults(st)]
         # an argument the body stores into is copied first: the caller's data stays as it was
         copies = []
         for p in _stored_arguments(fn, body):
@@ -657,6 +658,25 @@ class Normalizer:
             and isinstance(st.targets[0], gast.Name) \
             and self.local_functions.get(st.targets[0].id) is st.value
 
+    def local_function_defaults(self, st):
+        """What stays of `st` in the body: nothing for a local function's def (its calls
+        are inlined), except its defaults that are not literals, which Python evaluates
+        once, when the def runs: `def h(v, n=k)` becomes `n_h = k` there, and calls
+        that leave `n` out read `n_h`."""
+        if not self.defines_local_function(st):
+            return [st]
+        fn = st if isinstance(st, gast.FunctionDef) else st.value
+        name = st.name if isinstance(st, gast.FunctionDef) else st.targets[0].id
+        params = [a.id for a in fn.args.args]
+        out, bound = [], {}
+        for p, d in zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults):
+            if _is_literal(d):
+                continue
+            bound[p] = self.fresh(f"{p}_{name}")
+            out.append(nodes.copy_location(nodes.assign(bound[p], nodes.clone(d)), d))
+        self.default_values[name] = bound
+        return out
+
     def inline(self, e, pre):
         """`f(a, b)` of a local function f: bind fresh copies of its parameters, run its
         body with its locals renamed apart, and give the value it returns."""
@@ -682,7 +702,9 @@ class Normalizer:
             if p not in bound and p not in defaults:
                 raise self.error(f"`{name}` is called without its argument `{p}`", e)
             renames[p] = self.fresh(p)
-            value = bound[p] if p in bound else self.atom(nodes.clone(defaults[p]), pre)
+            evaluated = self.default_values.get(name, {})
+            value = bound[p] if p in bound else nodes.name(evaluated[p]) if p in evaluated \
+                else self.atom(nodes.clone(defaults[p]), pre)
             pre.append(nodes.copy_location(nodes.assign(renames[p], value), e))
         if isinstance(fn, gast.Lambda):
             body = _renamed(fn.body, renames)
@@ -793,7 +815,8 @@ class Normalizer:
 def _local_functions(fn):
     """The local functions s2sgrad inlines: `def f(...)` or `f = lambda ...` at the top
     level of the body, `f` bound only there and only ever called (`f(...)`), with plain
-    parameters (constant defaults allowed) and no decorators. Others stay refused."""
+    parameters (defaults are evaluated where the def is) and no decorators. Others stay
+    refused."""
     found = {}
     for st in fn.body:
         if isinstance(st, gast.FunctionDef) and not st.decorator_list:
@@ -803,9 +826,8 @@ def _local_functions(fn):
             found[st.targets[0].id] = st.value
     for name, node in list(found.items()):
         a = node.args
-        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs \
-                or not all(_is_literal(d) for d in a.defaults):
-            del found[name]     # (a default other than a constant is read where defined)
+        if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            del found[name]
     if not found:
         return found
     binds, calls = {}, set()

@@ -26,6 +26,7 @@ class Parsed:
     lines: list                  # the file's lines, for error messages
     namespace: dict              # globals the generated code runs in
     closure: dict = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)     # the closure's cells, by name
 
     def resolve(self, id_):
         """The object a free name denotes, or raise KeyError."""
@@ -44,6 +45,21 @@ class Parsed:
         if lineno is not None and 0 < lineno <= len(self.lines):
             line = self.lines[lineno - 1]
         return cls(message, self.filename, lineno, col, line, hint)
+
+
+class CellView:
+    """A closure cell read like a namespace (`get`): generated code holds the value a
+    cell had when it was compiled, so the cache compares it with the cell's value now
+    (`nonlocal` may have rebound it)."""
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def get(self, name, default=None):
+        try:
+            return self.cell.cell_contents
+        except ValueError:
+            return default
 
 
 def unwrap(func):
@@ -89,7 +105,7 @@ def parse_function(func):
             f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,
             first + (exc.lineno or 1) - 1, None, None) from None
     node = tree.body[0]
-    if isinstance(node, gast.FunctionDef) and not _same_code(func, text, first):
+    if isinstance(node, gast.FunctionDef) and not _same_code(func, text, first, "".join(src_lines)):
         raise SourceUnavailableError(
             f"the source of {func.__qualname__} in {filename} has changed since the "
             "function was defined", filename, first, None, None,
@@ -111,15 +127,17 @@ def parse_function(func):
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + indent)
     node.decorator_list = []
-    closure = {}
+    closure, cells = {}, {}
     if func.__closure__:
         for cname, cell in zip(func.__code__.co_freevars, func.__closure__):
             try:
                 closure[cname] = cell.cell_contents
+                cells[cname] = cell
             except ValueError:       # an empty cell: defined later
                 pass
+    _bind_own_defaults(node, func, closure)
     lines = linecache.getlines(filename) or text.splitlines(True)
-    return Parsed(func, node, filename, lines, func.__globals__, closure)
+    return Parsed(func, node, filename, lines, func.__globals__, closure, cells)
 
 
 def parse_file_function(path, fname, namespace=None):
@@ -149,13 +167,25 @@ def _fingerprint(code):
     return sorted(consts), names
 
 
-def _same_code(func, text, first):
+def _same_code(func, text, first, original=None):
     """Does the source text read now compile to the code the function runs? (A file
     edited after import must not give the gradient of the new text.)"""
+    free = func.__code__.co_freevars
+    if free and original is not None and _indent(original):
+        # compiled alone, the text would read its free names as globals: give them an
+        # enclosing function, as where it was defined (a nested def passes them on),
+        # and keep the text's own indentation (that of its multi-line strings)
+        pad = " " * _indent(original)
+        text = "def _s2sgrad_enclosing():\n" + "".join(
+            f"{pad}{n} = None\n" for n in free) + original
+    else:
+        free = ()
     try:
         module = compile(text, func.__code__.co_filename, "exec")
     except SyntaxError:
         return True
+    if free:
+        module = next((c for c in module.co_consts if hasattr(c, "co_code")), module)
     found = None
     for const in module.co_consts:
         if hasattr(const, "co_code") and const.co_name == func.__code__.co_name:
@@ -178,3 +208,142 @@ def _indent(line):
 
 def _filename(func):
     return func.__code__.co_filename
+
+
+# ------------------------------------------------------------------ Python's scopes
+#
+# A function's free names (those it reads but does not bind) resolve where the function
+# was DEFINED: its closure cells, then its module's globals, then builtins. Code
+# generated for a callee runs elsewhere (among the differentiated function's names), so
+# the callee's free names are found, and renamed where they would mean something else.
+
+_SCOPES = (gast.FunctionDef, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+           gast.GeneratorExp)
+
+
+def _params(args):
+    out = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+    out += [a.id for a in (args.vararg, args.kwarg) if a is not None]
+    return out
+
+
+def _scope_parts(scope):
+    """The nodes evaluated inside `scope` (not its defaults, which run outside it)."""
+    if isinstance(scope, gast.FunctionDef):
+        return list(scope.body)
+    if isinstance(scope, gast.Lambda):
+        return [scope.body]
+    parts = [getattr(scope, a) for a in ("elt", "key", "value") if hasattr(scope, a)]
+    for gen in scope.generators:
+        parts += [gen.target, gen.iter] + list(gen.ifs)
+    return parts
+
+
+def _own_nodes(scope):
+    """The nodes of `scope` itself: nested scopes are yielded but not entered (a nested
+    def's defaults and decorators are evaluated here, so they are)."""
+    stack = _scope_parts(scope)[::-1]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, (gast.FunctionDef, gast.Lambda)):
+            stack += list(n.args.defaults) + [d for d in n.args.kw_defaults if d is not None]
+            stack += list(getattr(n, "decorator_list", ()))
+        elif not isinstance(n, _SCOPES):
+            stack += list(gast.iter_child_nodes(n))[::-1]
+
+
+def _bound_in(scope):
+    """The names `scope` binds itself (parameters, assignments, nested defs, imports),
+    as Python decides which names are local."""
+    bound = set(_params(scope.args)) if isinstance(scope, (gast.FunctionDef, gast.Lambda)) \
+        else set()
+    declared = set()
+    for n in _own_nodes(scope):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            bound.add(n.id)
+        elif isinstance(n, gast.FunctionDef):
+            bound.add(n.name)
+        elif isinstance(n, gast.alias):
+            bound.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, (gast.Global, gast.Nonlocal)):
+            declared.update(n.names)
+    if not isinstance(scope, (gast.FunctionDef, gast.Lambda)):
+        # a comprehension binds only its targets (a walrus binds in the enclosing scope)
+        bound = {t for gen in scope.generators for t in nodes.names_in(gen.target)}
+    return bound - declared
+
+
+def _visit_free(scope, outer, visit):
+    """Call `visit(name_node)` for every Name read in `scope` that no scope between it
+    and the function `visit_free` started from binds."""
+    bound = outer | _bound_in(scope)
+    for n in _own_nodes(scope):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id not in bound:
+            visit(n)
+        elif isinstance(n, _SCOPES):
+            _visit_free(n, bound, visit)
+
+
+def free_names(func_node):
+    """The names a function reads from outside itself (closure, globals, builtins), in
+    source order; its own defaults are not included (they are evaluated at the def)."""
+    out = []
+    _visit_free(func_node, set(), lambda n: n.id in out or out.append(n.id))
+    return out
+
+
+def rename_free(func_node, renames):
+    """Rename, in place, the free occurrences of the names in `renames` (a parameter or
+    local of a nested function that happens to have the same name is left alone)."""
+    def visit(n):
+        if n.id in renames:
+            n.id = renames[n.id]
+    _visit_free(func_node, set(), visit)
+
+
+def bind_defaults(node, func, visible, bind):
+    """Python evaluates a def's defaults once, where the def runs; generated code that
+    repeats the def elsewhere must not evaluate them again. Each default of `node` that
+    is not a literal, nor a name that `visible(name)` shows as the very value, becomes
+    the name `bind(hint, value)` returns for the value `func` holds."""
+    if func is None:
+        return
+    args = node.args
+    values = list(func.__defaults__ or ())
+    if len(values) == len(args.defaults):
+        params = [a.id for a in args.args][len(args.args) - len(values):]
+        args.defaults = [_default(p, v, d, visible, bind)
+                         for p, v, d in zip(params, values, args.defaults)]
+    kw = func.__kwdefaults__ or {}
+    args.kw_defaults = [d if d is None or a.id not in kw else
+                        _default(a.id, kw[a.id], d, visible, bind)
+                        for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+
+
+def _default(param, value, node, visible, bind):
+    if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool, str,
+                                                                type(None)):
+        return node
+    if isinstance(node, gast.Name) and visible(node.id) is value:
+        return node
+    return nodes.copy_location(nodes.name(bind(f"{param}_default", value)), node)
+
+
+def _bind_own_defaults(node, func, closure):
+    """The defaults of a function compiled as the root: a default that its module's
+    globals do not give (a factory's local, a global rebound since the def) is bound
+    in `closure` (which the generated code is given)."""
+    missing = object()
+    taken = set(closure) | set(func.__globals__) | set(dir(builtins)) | {
+        n.id for n in nodes.walk(node) if isinstance(n, gast.Name)}
+
+    def visible(n):
+        return closure.get(n, func.__globals__.get(n, missing))
+
+    def bind(hint, value):
+        fresh = nodes.fresh_name(hint, taken)
+        taken.add(fresh)
+        closure[fresh] = value
+        return fresh
+    bind_defaults(node, func, visible, bind)

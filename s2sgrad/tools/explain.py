@@ -162,7 +162,24 @@ def closure_bindings(fn, generated_file):
                 todo.append(obj)
             else:
                 out[name] = obj
+        for name, obj in default_bindings(f).items():
+            out.setdefault(name, obj)
     return out
+
+
+def default_bindings(fn):
+    """{name: value} of the defaults a generated function's def reads by name (a
+    callee's default is bound under a name to the value its own def computed)."""
+    import ast
+    import inspect
+    import textwrap
+    values = fn.__defaults__ or ()
+    try:
+        node = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return {}
+    named = node.args.defaults[len(node.args.defaults) - len(values):]
+    return {d.id: v for d, v in zip(named, values) if isinstance(d, ast.Name)}
 
 
 # ------------------------------------------------------------ the reading pipeline
@@ -219,7 +236,7 @@ def prepare(func, wrt, merge=True):
     if merge:
         merge_repeated(tr)
     tr.tuple_wrt = True
-    graph = calls.CallGraph(root_globals=parsed.namespace)
+    graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
     adj = reverse(tr, call_hook=graph.hook)
     fname = f"grad_{tr.name}"
     fdef = gradient_function(adj, fname)

@@ -29,6 +29,7 @@ class UsageError(S2SGradError):
 
 _DENY = {"load", "save", "savez", "savez_compressed", "savetxt", "loadtxt", "genfromtxt",
          "fromfile", "memmap", "tofile", "fromregex", "DataSource", "open", "system"}
+_NOTHING = object()
 _SAFE_BUILTINS = {"float", "int", "complex", "bool", "tuple", "list", "dict", "range",
                   "abs", "min", "max", "len", "round", "sum", "slice", "pow"}
 
@@ -285,6 +286,8 @@ def bindings_code(bindings):
             extra.append(f"def {name}(x):\n    return x\n")
         elif name == "GradientError":
             continue
+        elif type(obj) in (int, float, bool, str, complex, type(None)):
+            extra.append(f"{name} = {obj!r}\n")     # a callee's default, as its def computed it
         elif mod and not mod.startswith("s2sgrad") and hasattr(obj, "__qualname__"):
             imports.append(f"from {mod} import {obj.__qualname__}"
                            + ("" if obj.__qualname__ == name else f" as {name}"))
@@ -377,6 +380,8 @@ def transform(sf, names, wrt, command, mode="reverse"):
             from ..operators import compile_tangent
             comp = compile_tangent(func, indices)
         for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
+            if k in taken and v is sf.namespace.get(k, _NOTHING):
+                continue                     # a default the copied code binds itself
             if k in bindings and bindings[k] is not v or k in taken:
                 raise S2SGradError(f"cannot write one module: the name `{k}` means "
                                    f"different things in {sf.path} and in generated code")
@@ -591,7 +596,8 @@ def _dry_run(parsed):
         from ..ad import callees as calls
         from ..ad.reverse import reverse
         tr = ir.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
-        reverse(tr, call_hook=calls.CallGraph(root_globals=parsed.namespace).hook)
+        graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+        reverse(tr, call_hook=graph.hook)
     except TransformError as exc:
         errors.append(exc)
     return errors

@@ -1,7 +1,8 @@
 """Random well-typed programs for the differential fuzz test (tests/test_fuzz.py).
 
 ``programs()`` is a Hypothesis strategy that draws a small Python module as source
-text -- 0 to 2 helper functions and a ``main(x, y)`` -- together with argument values.
+text -- constants, 0 to 2 factories, 0 to 2 helper functions and a ``main(x, y)`` --
+together with argument values.
 Every program is well typed by construction: the generator tracks the shape of every
 name (``()`` for a scalar, ``(3,)``, ``(2, 3)``, ``(1, 3)``, ``(2,)`` for arrays) and
 only writes operations whose operands broadcast to the shape it asked for.
@@ -18,7 +19,15 @@ What the programs contain:
   sometimes using the integer ``i``;
 * ``while k < 3 and s < 2.0:`` with an integer counter bound;
 * lists built with ``append`` in a loop and reduced with ``sum`` or ``np.stack``;
-* calls to the generated helper functions.
+* calls to the generated helper functions;
+* Python's scopes: module constants (``c0``, ``c1``, ``w0``) read by every function and
+  rebound after the defs (a function reads the last value, a default the value at its
+  def); parameters and first-statement locals that shadow a constant or an enclosing
+  function's name; helpers with defaults (literals, constants, a factory's parameters,
+  main's locals) called with and without them; closures made by factories
+  (``f0 = make0(0.7)``, or ``make0(0.7)(1.2)`` two levels deep) whose inner functions
+  read the factory's parameters and call each other; local functions inside ``main``
+  that read main's names when they are called.
 
 Values stay bounded (``tanh`` before ``exp``, contractive loop updates, inputs in
 [-1.5, 1.5]); the test rejects the rare overflowing draw.  Every data-dependent
@@ -91,6 +100,11 @@ def render_block(stmts, indent, instrument, out):
             _, var, n, body = s
             out.append(pad + "for {} in range({}):".format(var, n))
             render_block(body, indent + 1, instrument, out)
+        elif kind == "def":
+            _, name, params, body, ret = s
+            out.append(pad + "def {}({}):".format(name, ", ".join(params)))
+            render_block(body, indent + 1, instrument, out)
+            out.append(pad + "    return " + ret)
         elif kind == "while":
             _, counter, bound, cond, body = s
             out.append(pad + "{} = 0".format(counter))
@@ -106,7 +120,8 @@ class Program:
     """A generated module: helper functions plus ``main``, and the argument values."""
 
     def __init__(self, functions, args):
-        self.functions = functions  # list of (name, params, body, return_expr)
+        # list of (name, params, body, return_expr), or ("stmts", module-level statements)
+        self.functions = functions
         self.args = args
 
     def render(self, instrument=False):
@@ -115,8 +130,12 @@ class Program:
             out += ["_MARGINS = []", "", "",
                     "def _note(v):", "    _MARGINS.append(abs(float(v)))",
                     "    return v", ""]
-        for name, params, body, ret in self.functions:
+        for item in self.functions:
             out.append("")
+            if item[0] == "stmts":              # module-level statements (globals, factories)
+                render_block(item[1], 0, instrument, out)
+                continue
+            name, params, body, ret = item
             out.append("def {}({}):".format(name, ", ".join(params)))
             render_block(body, 1, instrument, out)
             out.append("    return " + ret)
@@ -150,11 +169,19 @@ def arg_repr(a):
 class Gen:
     """Draws statements and expressions of a requested shape from a scope."""
 
-    def __init__(self, draw, helpers, names):
+    def __init__(self, draw, helpers, names, readonly=(), counter=None):
         self.draw = draw
-        self.helpers = helpers      # list of (name, param_shapes, return_shape)
+        # list of (name, param_shapes, return_shape, required): calls may leave out the
+        # parameters after the first `required` (they have defaults)
+        self.helpers = helpers
         self.names = names          # iterator of fresh variable names
-        self.counter = itertools.count()
+        # names read but never assigned here (globals, cells of an enclosing function):
+        # assigning one would make it local to the whole function
+        self.readonly = set(readonly)
+        self.counter = counter if counter is not None else itertools.count()
+
+    def writable(self, env, ints=()):
+        return sorted(n for n in env if n not in self.readonly and n not in ints)
 
     # -- helpers for drawing
     def choice(self, seq):
@@ -273,7 +300,9 @@ class Gen:
             return "{} @ {}".format(_p(self.expr((2, 3), env, d, ints)),
                                     _p(self.expr((3,), env, d, ints)))
         if k == "call":
-            name, pshapes, _ = self.choice(callable_)
+            name, pshapes, _, required = self.choice(callable_)
+            if required < len(pshapes) and self.coin(0.5):
+                pshapes = pshapes[:required]                    # the defaults are used
             return "{}({})".format(name, ", ".join(self.expr(p, env, d, ints)
                                                    for p in pshapes))
         raise AssertionError(k)  # pragma: no cover
@@ -290,12 +319,12 @@ class Gen:
     def assign(self, env, ints, depth, out, new=None):
         avail = self.available(env)
         if new is None:
-            new = self.coin(0.7) or not [n for n in env if n not in ints]
+            new = self.coin(0.7) or not self.writable(env, ints)
         if new:
             name = self.fresh()
             t = self.choice(sorted(avail))
         else:
-            name = self.choice(sorted(env))
+            name = self.choice(self.writable(env, ints))
             t = env[name]
         out.append(("line", "{} = {}".format(name, self.expr(t, env, depth, ints))))
         env[name] = t
@@ -316,6 +345,8 @@ class Gen:
 
     def stmt_update(self, env, ints, nest, out):
         """An in-place update `n = g(n, ...)` of a name in scope (`s = s * 0.9 + x`)."""
+        if not self.writable(env):
+            return self.stmt_assign(env, ints, nest, out)
         name, rhs = self.carried(env, ints, env)
         out.append(("line", "{} = {}".format(name, rhs)))
 
@@ -324,7 +355,7 @@ class Gen:
         avail = sorted(self.available(env))
         # names assigned in both branches: some existing, maybe one new
         targets = {}
-        existing = sorted(env)
+        existing = self.writable(env)
         for _ in range(self.choice([1, 1, 2])):
             if existing and self.coin(0.5):
                 n = self.choice(existing)
@@ -346,7 +377,7 @@ class Gen:
 
     def carried(self, env, ints, outer):
         """An update of a loop-carried name (one of `outer`) that stays bounded."""
-        name = self.choice(sorted(n for n in outer if n in env))
+        name = self.choice(sorted(n for n in outer if n in env and n not in self.readonly))
         t = env[name]
         form = self.choice(["decay", "decay", "squash", "add", "sum"])
         e = self.expr(t, env, self.choice([1, 2]), ints)
@@ -383,14 +414,17 @@ class Gen:
             self.assign(benv, bints, self.choice([1, 2]), body, new=True)
         if nest > 1 and self.coin(0.3):
             self.block(benv, bints, 1, nest - 1, body)
-        for _ in range(self.choice([1, 1, 2])):
+        for _ in range(self.choice([1, 1, 2]) if self.writable(env) else 0):
             # carry only names that exist outside the loop
             name, rhs = self.carried(benv, bints, env)
             body.append(("line", "{} = {}".format(name, rhs)))
+        if not body:
+            self.assign(benv, bints, 1, body, new=True)
         out.append(("for", var, n, body))
 
     def scalar_name(self, env, ints, out):
-        scal = [n for n, s in env.items() if s == SCALAR and n not in ints]
+        scal = [n for n, s in env.items() if s == SCALAR and n not in ints
+                and n not in self.readonly]
         if scal and self.coin(0.7):
             return self.choice(scal)
         name = self.fresh()
@@ -411,7 +445,7 @@ class Gen:
         e = self.expr(SCALAR, benv, self.choice([1, 2]), bints)
         body.append(("line", "{0} = {0} + {1} + 0.5 * math.tanh({2})".format(
             s, self.choice(["0.3", "0.6"]), e)))
-        if self.coin(0.4):
+        if self.coin(0.4) and self.writable(env):
             name, rhs = self.carried(benv, bints, env)
             body.append(("line", "{} = {}".format(name, rhs)))
         out.append(("while", counter, bound, cond, body))
@@ -474,32 +508,164 @@ def arrays(shape):
     return vals.map(lambda v: np.array(v, dtype=np.float64).reshape(shape))
 
 
+#: Module-level constants the functions may read (and shadow): name -> (shape, values).
+GLOBALS = {"c0": (SCALAR, ["0.7", "-0.4", "1.5"]), "c1": (SCALAR, ["0.25", "-1.2", "2.0"]),
+           "w0": ((3,), ["np.array([0.5, -0.2, 0.3])", "np.array([-1.0, 0.4, 0.9])"])}
+
+
+def draw_globals(draw):
+    """Module constants (statements) and their shapes; some are rebound at the end of
+    the module (functions read the last value, defaults the one at their def)."""
+    names = sorted(draw(st.sets(st.sampled_from(sorted(GLOBALS)), max_size=3)))
+    first = [("line", "{} = {}".format(n, draw(st.sampled_from(GLOBALS[n][1]))))
+             for n in names]
+    last = [("line", "{} = {}".format(n, draw(st.sampled_from(GLOBALS[n][1]))))
+            for n in names if draw(st.booleans())]
+    return {n: GLOBALS[n][0] for n in names}, first, last
+
+
+def shadow(g, env, body, candidates, p=0.3):
+    """Maybe start `body` by assigning one of `candidates` (a global or an enclosing
+    function's name): from there on it is a local of this function, read and written."""
+    def others(name):
+        return {n: t for n, t in env.items() if n != name}
+    names = sorted(n for n in candidates if n in g.readonly
+                   and env[n] in g.available(others(n)))       # (its shape is reachable)
+    if not names or not g.coin(p):
+        return
+    name = g.choice(names)
+    others = others(name)
+    body.append(("line", "{} = {}".format(name, g.expr(env[name], others, 1))))
+    g.readonly.discard(name)
+
+
+def signature(g, env, params, default_names=(), scalar_only=False):
+    """Parameter names and shapes, the last maybe with a default read from
+    `default_names` (a global, a cell, a local of the enclosing function) or a literal.
+    Returns (rendered params, shapes, required count)."""
+    shapes = [g.choice([SCALAR] if scalar_only else ARG_SHAPES) for _ in params]
+    rendered = list(params)
+    required = len(params)
+    if len(params) > 1 and g.coin(0.5):
+        same = sorted(n for n in default_names if env.get(n) is not None)
+        if same and g.coin(0.7):
+            d = g.choice(same)
+            shapes[-1] = env[d]
+        else:
+            d, shapes[-1] = g.const(), SCALAR
+        rendered[-1] = "{}={}".format(params[-1], d)
+        required -= 1
+    return rendered, shapes, required
+
+
+def function_body(g, env, n, nest=1):
+    """Statements and the return expression of a helper (no loops: short)."""
+    body = []
+    g.block(env, (), n, nest, body, allow_loops=False)
+    rshape = g.choice(sorted(g.available(env)))
+    return body, g.expr(rshape, env, 2), rshape
+
+
+def draw_factory(draw, fname, helpers, globals_, levels):
+    """`def make0(a): def k0(p): ...; return k0` (maybe a factory of factories, and two
+    inner functions, the second calling the first): its statements and the signature
+    of the function `make0(...)(...)` returns. Parameters may shadow globals; inner
+    defaults may read the factory's parameters."""
+    counter = itertools.count()
+    cells = {}
+    params_by_level, stmts_stack = [], []
+    for level in range(levels):
+        own = ["a{}".format(level)] + (["b{}".format(level)] if draw(st.booleans()) else [])
+        if draw(st.booleans()) and globals_:
+            own[0] = draw(st.sampled_from(sorted(globals_)))      # shadows the global
+        params_by_level.append(own)
+        cells.update({p: SCALAR for p in own})
+    visible = dict(globals_)
+    visible.update(cells)
+    inner_helpers = list(helpers)
+    defs = []
+    for j in range(draw(st.integers(1, 2))):
+        g = Gen(draw, list(inner_helpers), _names("t{}_".format(j)), readonly=visible,
+                counter=counter)
+        name = "k{}".format(j)
+        rendered, shapes, required = signature(g, visible, ["p", "q"][:draw(st.integers(1, 2))],
+                                               default_names=cells)
+        env = dict(visible)
+        env.update(zip(["p", "q"], shapes))
+        body = []
+        shadow(g, env, body, cells)
+        more, ret, rshape = function_body(g, env, draw(st.integers(0, 2)))
+        defs.append(("def", name, rendered, body + more, ret))
+        inner_helpers.append((name, shapes, rshape, required))
+    sig = inner_helpers[-1]
+    inner = defs + []
+    ret_name = sig[0]
+    for level in reversed(range(levels)):
+        maker = fname if level == 0 else "{}_{}".format(fname, level)
+        inner = [("def", maker, params_by_level[level], inner, ret_name)]
+        ret_name = maker
+    call = fname + "".join("({})".format(", ".join(
+        draw(st.sampled_from(["0.7", "-0.3", "1.2", "0.5"])) for _ in own))
+        for own in params_by_level)
+    return inner, call, sig
+
+
 @st.composite
-def programs(draw, max_helpers=2, main_statements=(2, 5), nest=2):
-    """A `Program`: helpers + main(x, y) source and the argument values."""
+def programs(draw, max_helpers=2, main_statements=(2, 5), nest=2, scopes=True):
+    """A `Program`: helpers + main(x, y) source and the argument values.
+
+    With `scopes`, the module may also have constants (read by the functions, shadowed
+    by parameters and locals, rebound after the defs), helpers with defaults, closures
+    made by factories (`f0 = make0(0.7)`, nested two deep), and local functions in
+    main that read main's names and have defaults evaluated at their def."""
     helpers = []
     functions = []
+    globals_, first, last = draw_globals(draw) if scopes else ({}, [], [])
+    if first:
+        functions.append(("stmts", first))
+    for f in range(draw(st.integers(0, 2)) if scopes and draw(st.booleans()) else 0):
+        stmts, call, sig = draw_factory(draw, "make{}".format(f), helpers, globals_,
+                                        draw(st.sampled_from([1, 1, 2])))
+        name = "f{}".format(f)
+        functions.append(("stmts", stmts + [("line", "{} = {}".format(name, call))]))
+        helpers.append((name,) + tuple(sig[1:]))
     for h in range(draw(st.integers(0, max_helpers))):
         name = "h{}".format(h)
-        pshapes = [draw(st.sampled_from(ARG_SHAPES)) for _ in range(draw(st.integers(1, 2)))]
-        params = ["p", "q"][:len(pshapes)]
-        env = dict(zip(params, pshapes))
-        g = Gen(draw, list(helpers), _names("t"))
+        g = Gen(draw, list(helpers), _names("t"), readonly=globals_)
+        params = ["p", "q"][:draw(st.integers(1, 2))]
+        if scopes and globals_ and draw(st.booleans()):
+            params[-1] = draw(st.sampled_from(sorted(globals_)))   # shadows the global
+            g.readonly.discard(params[-1])
+        rendered, pshapes, required = signature(
+            g, globals_, params, default_names=globals_ if scopes else ())
+        if not scopes:
+            rendered, required = params, len(params)
+        env = dict(globals_)
+        env.update(zip(params, pshapes))
         body = []
         g.block(env, (), draw(st.integers(0, 2)), 1, body, allow_loops=False)
         rshape = draw(st.sampled_from(sorted(g.available(env))))
         ret = g.expr(rshape, env, 2)
-        functions.append((name, params, body, ret))
-        helpers.append((name, pshapes, rshape))
+        functions.append((name, rendered, body, ret))
+        helpers.append((name, pshapes, rshape, required))
 
     xs = draw(st.sampled_from(ARG_SHAPES))
     ys = draw(st.sampled_from(ARG_SHAPES))
-    env = {"x": xs, "y": ys}
-    g = Gen(draw, helpers, _names("v"))
+    env = dict(globals_)
+    env.update({"x": xs, "y": ys})
+    g = Gen(draw, helpers, _names("v"), readonly=globals_)
     body = []
-    g.block(env, (), draw(st.integers(*main_statements)), nest, body)
+    count = draw(st.integers(*main_statements))
+    if scopes:
+        shadow(g, env, body, globals_)
+        before = draw(st.integers(0, count))          # the local defs come after these
+        g.block(env, (), before, nest, body)
+        count -= before
+        for j in range(draw(st.sampled_from([0, 0, 1, 2]))):
+            local_function(g, env, body, "l{}".format(j))
+    g.block(env, (), count, nest, body)
     # return a scalar that depends on the last name and a few others
-    made = [n for n in env if n not in ("x", "y")]
+    made = [n for n in env if n not in ("x", "y") and n not in globals_]
     live = made[-1:] + [n for n in reversed(made[:-1]) if g.coin(0.6)][:3]
     if not live:
         live = ["x"]
@@ -508,8 +674,28 @@ def programs(draw, max_helpers=2, main_statements=(2, 5), nest=2):
         terms.append(("np.sum({})" if env[n] != SCALAR else "{}").format(n))
     ret = "np.sum({})".format(live[0]) if len(live) == 1 else " + ".join(terms)
     functions.append(("main", ["x", "y"], body, ret))
+    if last:
+        functions.append(("stmts", last))
     args = (draw(arrays(xs)), draw(arrays(ys)))
     return Program(functions, args)
+
+
+def local_function(g, env, body, name):
+    """`def l0(u, w=<a name of main>):` at the top of main's body: it reads main's names
+    when called (maybe shadowing one), and its default is the value at the def."""
+    outer = dict(env)
+    inner = Gen(g.draw, list(g.helpers), _names(name + "_"), readonly=set(outer),
+                counter=g.counter)
+    rendered, shapes, required = signature(inner, outer, ["u", "w"][:g.choice([1, 2])],
+                                           default_names=outer)
+    lenv = dict(outer)
+    lenv.update(zip(["u", "w"], shapes))
+    inner.readonly -= {"u", "w"}
+    lbody = []
+    shadow(inner, lenv, lbody, [n for n in outer if n not in ("u", "w")])
+    more, ret, rshape = function_body(inner, lenv, g.choice([0, 1, 2]))
+    body.append(("def", name, rendered, lbody + more, ret))
+    g.helpers.append((name, shapes, rshape, required))
 
 
 # ----------------------------------------------------------------------------
