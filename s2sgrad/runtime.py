@@ -260,7 +260,13 @@ def split_concat(g, a, b):
 
 
 def sum_list_grad(g, xs):
-    """Adjoint of every element of `xs` from the adjoint of `sum(xs)`."""
+    """Adjoint of every element of `xs` from the adjoint of `sum(xs)`. The builtin sum
+    iterates the first axis of an array, so an array's adjoint is an array: ȳ (reduced
+    to the shape of one row) broadcast over the rows."""
+    if isinstance(xs, np.ndarray):
+        if is_zero(g) or xs.ndim == 0:      # sum() of a 0-d array raises before this
+            return 0.0
+        return np.broadcast_to(unbroadcast(g, xs[0]), xs.shape)
     if is_zero(g):
         return [0.0] * len(xs)
     return [unbroadcast(g, x) for x in xs]

@@ -93,8 +93,6 @@ DEFECTS = {
         "crash (internal TypeError in add_grads): sum/max/min of a list of array elements",
     "numpy_idioms.array_split_unequal":
         "crash (internal ValueError): np.array_split into unequal parts",
-    "everyday.builtin_sum_over_array":
-        "crash (internal ValueError in generated code): builtin sum(x ** 2) of an array",
     "everyday.matrix_2_norm":
         "crash (call-time NotImplementedError): np.linalg.norm(A, 2) of a matrix",
     "everyday.vector_norm_ord3": "crash (call-time NotImplementedError): np.linalg.norm(x, 3)",
