@@ -54,3 +54,62 @@ def test_builtin_sum_of_an_array_forward(f, args, wrt):
     _, d = s2sgrad.jvp(f)(args, tangents)
     expected = np.sum(numerical_grad(f, args, first) * t)
     assert abs(d - expected) <= 1e-6 + 1e-5 * abs(expected)
+
+
+# ------------------------------------------- the source check of nested helpers
+
+def make_nested_helpers(k):
+    def scale(y):
+        return y * 2.0
+
+    def outer(x):
+        def inner(y):
+            return scale(y) + np.sin(y)
+        return inner(x) * inner(2.0 * x)
+
+    def f(x):
+        return np.sum(outer(x)) * k
+    return f
+
+
+def test_unchanged_helper_nested_in_a_factory_helper_is_accepted():
+    assert_value_and_grad_matches(make_nested_helpers(1.5), np.array([0.3, -0.4, 0.8]))
+
+
+_NESTED_SOURCE = '''
+import numpy as np
+
+def make():
+    def outer(x):
+        def inner(y):
+            return y * {c}
+        return inner(x) + np.sin(x)
+    def f(x):
+        return np.sum(outer(x))
+    return f
+
+f = make()
+'''
+
+
+def test_edit_inside_a_nested_function_is_refused(tmp_path, monkeypatch):
+    """Only the nested function's body changes on disk: the gradient of the running
+    code (3 + cos x) or a refusal, never that of the text (7 + cos x)."""
+    import importlib
+    import sys
+    name = "alias_nested_edit"
+    path = tmp_path / f"{name}.py"
+    path.write_text(_NESTED_SOURCE.format(c="3.0"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    mod = importlib.import_module(name)
+    path.write_text(_NESTED_SOURCE.format(c="7.0"))
+    x = np.array([0.2, 0.5])
+    try:
+        got = s2sgrad.grad(mod.f)(x)
+    except s2sgrad.S2SGradError as exc:
+        assert "has changed since" in str(exc)
+        return
+    finally:
+        sys.modules.pop(name, None)
+    np.testing.assert_allclose(got, 3.0 + np.cos(x))

@@ -134,19 +134,27 @@ def parse_file_function(path, fname, namespace=None):
     raise TransformError(f"no function named {fname!r} in {path}")
 
 
+# How a name is reached depends on where the text is compiled: a nested function's free
+# name from a factory is a cell passed down (LOAD_CLOSURE) in the running code and a
+# global in the text compiled on its own; which names exist does not.
+_SCOPE_OPS = {"LOAD_CLOSURE", "MAKE_CELL", "COPY_FREE_VARS"}
+
+
 def _fingerprint(code):
-    """The constants and names a code object uses, with nested code by name (robust to
-    how it was compiled: scopes, method-call opcodes, jump layout)."""
+    """The constants and names a code object uses, nested code included (robust to how
+    it was compiled: scopes, method-call opcodes, jump layout)."""
     import dis
     consts, names = [], set()
     name_ops = set(dis.hasname + dis.haslocal + dis.hasfree)
     for ins in dis.get_instructions(code):
         arg = ins.argval
+        if ins.opname in _SCOPE_OPS:
+            continue
         if ins.opname == "LOAD_CONST":
-            consts.append(arg.co_name if hasattr(arg, "co_code") else repr(arg))
+            consts.append(repr(_fingerprint(arg)) if hasattr(arg, "co_code") else repr(arg))
         elif isinstance(arg, str) and ins.opcode in name_ops:
             names.add(arg)
-    return sorted(consts), names
+    return code.co_name, sorted(consts), sorted(names)
 
 
 def _same_code(func, text, first):
@@ -165,7 +173,7 @@ def _same_code(func, text, first):
         return False
     try:
         running = _fingerprint(func.__code__)
-        if any(n.startswith("@py") for n in running[1]):
+        if any(n.startswith("@py") for n in running[2]):
             return True                      # rewritten by pytest: not comparable
         return _fingerprint(found) == running
     except Exception:                        # an unexpected code shape: do not refuse
