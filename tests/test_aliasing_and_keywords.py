@@ -113,3 +113,70 @@ def test_edit_inside_a_nested_function_is_refused(tmp_path, monkeypatch):
     finally:
         sys.modules.pop(name, None)
     np.testing.assert_allclose(got, 3.0 + np.cos(x))
+
+
+# ------------------------------------------------------------------------ decorators
+
+def times10(func):
+    @functools.wraps(func)
+    def wrapper(*a, **k):
+        return 10 * func(*a, **k)
+    return wrapper
+
+
+def passes_through(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        """Logs nothing, changes nothing."""
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def passes_through_positional(func):
+    @functools.wraps(func)
+    def inner(v):
+        return func(v)
+    return inner
+
+
+@times10
+def sq_times10(v):
+    return v ** 2
+
+
+@passes_through
+def sq_plain(v):
+    return v ** 2
+
+
+@passes_through_positional
+def cube_plain(v):
+    return v ** 3
+
+
+def calls_scaling_decorated(x):
+    return np.sum(sq_times10(x))
+
+
+def calls_transparent_decorated(x):
+    return np.sum(sq_plain(x) + cube_plain(x))
+
+
+def test_decorator_that_scales_is_refused_at_the_call():
+    with pytest.raises(TransformError) as info:
+        s2sgrad.grad(calls_scaling_decorated)(np.array([1.0, 2.0]))
+    msg = str(info.value)
+    assert "`times10`" in msg and "decorator's effect" in msg
+    assert "return np.sum(sq_times10(x))" in msg and "__wrapped__" in msg
+
+
+def test_decorated_entry_point_that_scales_is_refused():
+    with pytest.raises(TransformError) as info:
+        s2sgrad.grad(sq_times10)(3.0)
+    assert "`times10`" in str(info.value) and "@times10" in str(info.value)
+
+
+def test_transparent_decorators_are_followed():
+    assert_value_and_grad_matches(calls_transparent_decorated, np.array([0.5, -1.5]))
+    assert_value_and_grad_matches(sq_plain, 1.5)
+    assert_value_and_grad_matches(cube_plain, 1.5)

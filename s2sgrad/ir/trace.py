@@ -22,7 +22,8 @@ import numpy as np
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..frontend.parse import parse_function
+from ..frontend.parse import parse_function, unwrap
+from ..errors import TransformError
 from .analyses import analyse, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
@@ -69,6 +70,15 @@ class Builder:
                 return
             if isinstance(base, types.ModuleType):
                 self.deps.append((vars(base), func.attr, obj))
+
+    def check_decorator(self, obj, call):
+        """A decorated function is called: its wrapper must provably just call the
+        function it wraps (`unwrap`), refused at the call otherwise."""
+        try:
+            unwrap(obj)
+        except TransformError as exc:
+            where = f" (defined at {exc.filename}:{exc.lineno})" if exc.filename else ""
+            raise self.error(exc.message + where, call, exc.hint) from None
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.locals)
@@ -265,6 +275,8 @@ class Builder:
             a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
             a.tangent_only = True
             return a
+        if getattr(obj, "__wrapped__", None) is not None and not _library(obj):
+            self.check_decorator(obj, e)
         if isinstance(obj, types.FunctionType) and not _library(obj):
             self.note_dependency(func, obj)
             return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,

@@ -38,6 +38,8 @@ REFUSED = {
     "everyday.with_errstate": "`with` blocks",
     "shadowing.calls_callable_object": "no adjoint for `.*Scale object",
     "shadowing.global_statement": "`global` statements",
+    "shadowing.calls_decorated_helper": "cannot know the decorator's effect",
+    "shadowing.decorated_entry_point": "cannot know the decorator's effect",
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",
     "views_keywords.mean_where": "keyword `where=`",
@@ -99,12 +101,6 @@ DEFECTS = {
     "everyday.power_zero_base":
         "wrong (NaN): d/dy np.power(0.0, y) is NaN (0 * log 0) where it is 0 for y > 0",
     "everyday.std_of_scalar": "wrong (NaN): np.std of a scalar gives a NaN gradient, not 0",
-    "shadowing.calls_decorated_helper":
-        "wrong (decorator ignored): a helper wrapped by a decorator that scales its output "
-        "is differentiated as the undecorated function (functools.wraps' __wrapped__)",
-    "shadowing.decorated_entry_point":
-        "wrong (decorator ignored): grad of a decorated function differentiates the "
-        "undecorated one",
     "views_keywords.view_slice_inplace":
         "wrong (aliasing): `v = z[:2]; v *= 3` does not update z (value and gradient wrong)",
     "views_keywords.alias_second_name_inplace":
