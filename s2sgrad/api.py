@@ -78,6 +78,7 @@ class Compiled:
     the source the user reads."""
     code_deps = ()
     name_deps = ()
+    cell_deps = ()
 
     def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
         self.source = source
@@ -301,11 +302,23 @@ def _record_dependencies(compiled, base, tr, generator):
     """What must stay the same for this compiled code to stay right: the code objects
     of the function and its callees, and the global names the calls go through. Held
     through weak references, so that the cache never keeps a function alive."""
-    funcs = [base] + [p.func for p in generator.pairs.values()]
+    funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    # a closure cell and the value the code was made for (the generated code binds the
+    # same values already, so holding them keeps nothing alive that was not)
+    compiled.cell_deps = [(cell, cell.cell_contents) for f in funcs
+                          for cell in f.__closure__ or () if _filled(cell)]
     compiled.name_deps = [(ns, name, weakref.ref(obj)) for ns, name, obj in
                           list(tr.deps) + list(generator.deps)]
     tr.parsed.func = None
+
+
+def _filled(cell):
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:               # an empty cell: defined later, read at run time
+        return False
 
 
 def _is_current(self):
@@ -313,6 +326,12 @@ def _is_current(self):
         f = ref()
         if f is None or f.__code__ is not code:
             return False
+    try:
+        for cell, value in self.cell_deps:   # `nonlocal c; c = 6.0` after compiling
+            if cell.cell_contents is not value:
+                return False
+    except ValueError:                       # the cell was emptied (`del c`)
+        return False
     for ns, name, ref in self.name_deps:
         if ns.get(name) is not ref():
             return False

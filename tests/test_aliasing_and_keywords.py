@@ -180,3 +180,74 @@ def test_transparent_decorators_are_followed():
     assert_value_and_grad_matches(calls_transparent_decorated, np.array([0.5, -1.5]))
     assert_value_and_grad_matches(sq_plain, 1.5)
     assert_value_and_grad_matches(cube_plain, 1.5)
+
+
+# ------------------------------------------------- closure cells rebound after compiling
+
+def make_with_setter():
+    c = 1.0
+
+    def f(v):
+        return np.sum(v * c)
+
+    def set_c(value):
+        nonlocal c
+        c = value
+    return f, set_c
+
+
+def test_rebound_closure_cell_recompiles():
+    f, set_c = make_with_setter()
+    df = s2sgrad.grad(f)
+    x = np.array([0.5, -1.0])
+    np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0))
+    set_c(6.0)
+    np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0))
+    assert np.allclose(df(x), 6.0)
+
+
+def make_helper_with_cell():
+    k = 2.0
+
+    def helper(u):
+        return u * k
+
+    def f(v):
+        return np.sum(helper(v))
+
+    def set_k(value):
+        nonlocal k
+        k = value
+    return f, set_k
+
+
+def test_rebound_cell_of_a_called_helper_makes_the_code_stale():
+    """The compiled code is no longer current once a cell of a helper it pairs is
+    rebound (checked on the cache entry: running it needs closure scoping of
+    helpers)."""
+    f, set_k = make_helper_with_cell()
+    compiled = s2sgrad.grad(f).compiled
+    assert compiled.is_current()
+    set_k(3.0)
+    assert not compiled.is_current()
+
+
+def make_with_function_cell():
+    act = np.sin
+
+    def f(v):
+        return np.sum(act(v))
+
+    def set_act(g):
+        nonlocal act
+        act = g
+    return f, set_act
+
+
+def test_rebound_closure_cell_holding_a_function_recompiles():
+    f, set_act = make_with_function_cell()
+    df = s2sgrad.grad(f)
+    x = np.array([0.5, -1.0])
+    np.testing.assert_allclose(df(x), np.cos(x))
+    set_act(np.tanh)
+    np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0), rtol=1e-6)
