@@ -251,3 +251,136 @@ def test_rebound_closure_cell_holding_a_function_recompiles():
     np.testing.assert_allclose(df(x), np.cos(x))
     set_act(np.tanh)
     np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0), rtol=1e-6)
+
+
+# ------------------------------------------------------------ keywords and index order
+
+_W6 = np.arange(1.0, 7.0)
+
+
+def reshape_method_F(x):
+    return np.sum(np.sin(x.reshape((2, 3), order='F')) * _W6.reshape(2, 3))
+
+
+def reshape_function_F(x):
+    return np.sum(np.sin(np.reshape(x, (2, 3), order='F')) * _W6.reshape(2, 3))
+
+
+def reshape_positional_F(A):
+    return np.sum(np.sin(np.reshape(A, 6, 'F')) * _W6)
+
+
+def ravel_F(A):
+    return np.sum(np.sin(A.ravel(order='F')) * _W6)
+
+
+def flatten_positional_F(A):
+    return np.sum(np.sin(A.flatten('F')) * _W6)
+
+
+def np_ravel_positional_F(A):
+    return np.sum(np.sin(np.ravel(A, 'F')) * _W6)
+
+
+def reshape_A_of_transpose(A):
+    return np.sum(np.sin(A.T.reshape(6, order='A')) * _W6)
+
+
+def astype_float_then_int(x):
+    return np.sum(x.astype(np.float64) * 2.0) + np.sum(x.astype(int) * x)
+
+
+_X6 = np.linspace(0.1, 1.0, 6)
+ORDER_CASES = [
+    pytest.param(reshape_method_F, _X6, id="method_F"),
+    pytest.param(reshape_function_F, _X6, id="function_F"),
+    pytest.param(reshape_positional_F, _X6.reshape(2, 3), id="positional_F"),
+    pytest.param(ravel_F, _X6.reshape(2, 3), id="ravel_F"),
+    pytest.param(flatten_positional_F, _X6.reshape(2, 3), id="flatten_F"),
+    pytest.param(np_ravel_positional_F, _X6.reshape(2, 3), id="np_ravel_F"),
+    pytest.param(reshape_A_of_transpose, _X6.reshape(2, 3), id="A_fortran_input"),
+    pytest.param(astype_float_then_int, np.array([0.3, 1.7, 2.2]), id="astype_int"),
+]
+
+
+@pytest.mark.parametrize("f, x", ORDER_CASES)
+def test_index_order_and_casts(f, x):
+    assert_value_and_grad_matches(f, x, rtol=1e-4)
+
+
+@pytest.mark.parametrize("f, x", ORDER_CASES)
+def test_index_order_and_casts_forward(f, x):
+    t = np.cos(np.arange(x.size)).reshape(x.shape)
+    _, d = s2sgrad.jvp(f)((x,), (t,))
+    expected = np.sum(numerical_grad(f, (x,), 0) * t)
+    assert abs(d - expected) <= 1e-5 + 1e-4 * abs(expected)
+
+
+def sum_into_out(x):
+    buf = np.zeros(())
+    return np.sum(x, out=buf)
+
+
+def sort_with_order(x):
+    return np.sum(np.sort(x, order=None, kind='stable') ** 2)
+
+
+def sum_int_dtype(x):
+    return np.sum(x ** 2, dtype=int)
+
+
+def mean_float32_dtype(x):
+    return np.mean(x ** 2, dtype=np.float32)
+
+
+def ravel_order_K(A):
+    return np.sum(A.ravel(order='K') * _W6)
+
+
+def reshape_order_variable(A, order):
+    return np.sum(A.reshape(6, order=order) * _W6)
+
+
+@pytest.mark.parametrize("f, keyword", [
+    (sum_into_out, "out="), (sum_int_dtype, "dtype="),
+    (ravel_order_K, "order 'C', 'F' or 'A'"),
+])
+def test_keyword_the_rule_does_not_handle_is_refused(f, keyword):
+    with pytest.raises(TransformError) as info:
+        s2sgrad.grad(f)(np.array([0.3, -1.2, 0.7, 0.1, 0.2, 0.5]).reshape(2, 3))
+    assert keyword in str(info.value) and info.value.lineno is not None
+
+
+def test_keyword_left_at_its_default_and_float_dtype_are_accepted():
+    x = np.array([0.3, -1.2, 0.7])
+    assert_value_and_grad_matches(sort_with_order, x)
+    g = s2sgrad.grad(mean_float32_dtype)(x)
+    np.testing.assert_allclose(g, 2 * x / 3, rtol=1e-5)
+
+
+def test_variable_index_order_is_refused():
+    with pytest.raises(TransformError, match="given as a literal"):
+        s2sgrad.grad(reshape_order_variable)(_X6.reshape(2, 3), "F")
+
+
+def _registered():
+    from s2sgrad import rules
+    out = [(f"operator {k}", r) for k, r in rules.OPERATORS.items()]
+    out += [(f"method .{k}()", r) for k, r in rules.METHODS.items()]
+    out += [(f"attribute .{k}", r) for k, r in rules.ATTRIBUTES.items()]
+    out += [(repr(rules._KEEP.get(k)), r) for k, r in rules.CALLABLES.items()]
+    return out
+
+
+@pytest.mark.parametrize("label, rule", _registered(), ids=lambda v: v if isinstance(v, str)
+                         else "")
+def test_every_rule_refuses_an_unknown_keyword(label, rule):
+    """Each registered rule, called with its required operands and a keyword no rule
+    understands, names that keyword; and a value other than the default for an option
+    its template never reads is refused too."""
+    from s2sgrad.syntax.nodes import Const
+    args = [f"a{i}" for i, p in enumerate(rule.params) if p not in rule.defaults]
+    ok = lambda a: False                                       # noqa: E731
+    assert rule.unsupported_option(args, {"bogus_option": Const(1)}, ok) == "bogus_option"
+    for p in rule.unread_options():
+        assert rule.unsupported_option(args, {p: "some_name"}, ok) == p, p

@@ -160,8 +160,6 @@ def _make_counter_scaled():
     return f, set_c
 
 
-@pytest.mark.xfail(strict=True, reason="wrong (stale closure cell): the gradient keeps the "
-                                       "cell's value from the first call")
 def test_closure_cell_rebound_between_calls():
     f, set_c = _make_counter_scaled()
     df = s2sgrad.grad(f)

@@ -71,6 +71,57 @@ class Builder:
             if isinstance(base, types.ModuleType):
                 self.deps.append((vars(base), func.attr, obj))
 
+    def options(self, rule, key, args, kwargs, call, label):
+        """The call's operands with options passed by position moved to their keyword
+        (`x.flatten('F')` → order='F'); refused when the rule does not handle one of
+        them (its template never reads it: the adjoint would be that of the default)."""
+        where = rules.POSITIONAL_OPTIONS.get(key, {})
+        if any(i < len(args) for i in where):
+            kwargs = dict(kwargs)
+            for i in sorted(where, reverse=True):
+                if i < len(args):
+                    kwargs[where[i]] = args[i]
+                    args = args[:i] + args[i + 1:]
+        bad = rule.unsupported_option(args, kwargs, self._float_dtype)
+        if bad is not None:
+            what = bad if bad.startswith("argument") else f"the keyword `{bad}=`"
+            raise self.error(f"s2sgrad does not support {what} of `{label}`", call,
+                             "leave it at its default (compute the same thing with "
+                             "other operations), or register a rule with @s2sgrad.adjoint")
+        if "order" in kwargs and "order" in rule.kwonly + rule.params \
+                and "order" not in rule.unread_options():
+            order = kwargs["order"]
+            if not (isinstance(order, Const) and order.value in ("C", "F", "A", "c", "f",
+                                                                 "a")):
+                raise self.error(f"s2sgrad differentiates `{label}` with order 'C', 'F' "
+                                 "or 'A' given as a literal", call,
+                                 "write order='C' or order='F'")
+        return args, kwargs
+
+    def _float_dtype(self, operand):
+        """Is this `dtype=` operand statically a floating dtype (a literal such as
+        'float32', or a name bound once to np.float64, float...)?"""
+        value = operand.value if isinstance(operand, Const) else self._static(operand)
+        if value is _UNKNOWN:
+            return False
+        try:
+            return np.dtype(value).kind == "f"
+        except TypeError:
+            return False
+
+    def _static(self, name):
+        """The object a local name is bound to by its only assignment, when that is a
+        module constant (`v1 = np.float32` in A-normal form); else _UNKNOWN."""
+        found = [st.value for st in nodes.walk(self.fn) if isinstance(st, gast.Assign)
+                 and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name]
+        if name in {a.id for a in self.fn.args.args} or len(found) != 1 \
+                or not isinstance(found[0], (gast.Attribute, gast.Name)):
+            return _UNKNOWN
+        try:
+            return self._resolve(found[0])
+        except KeyError:
+            return _UNKNOWN
+
     def check_decorator(self, obj, call):
         """A decorated function is called: its wrapper must provably just call the
         function it wraps (`unwrap`), refused at the call otherwise."""
@@ -232,6 +283,8 @@ class Builder:
             name = func.attr
             args = [func.value.id] + args
             if name in rules.METHODS:
+                args, kwargs = self.options(rules.METHODS[name], "." + name, args, kwargs,
+                                            e, f".{name}()")
                 return Assign(target, e, "op", rules.METHODS[name], args, kwargs, s)
             if name == "pop" and len(args) == 1 and not kwargs:
                 return Assign(target, e, "pop", args=args, node=s)
@@ -268,6 +321,7 @@ class Builder:
             raise self.error(f"{obj.__name__}() of more than two arguments", e,
                              f"nest the calls: {obj.__name__}({obj.__name__}(a, b), c)")
         if rule is not None:
+            args, kwargs = self.options(rule, id(obj), args, kwargs, e, _dotted(func))
             return Assign(target, e, "op", rule, args, kwargs, s)
         if rules.is_nondifferentiable(obj) or _is_random(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
@@ -296,6 +350,7 @@ class Builder:
         return a
 
 
+_UNKNOWN = object()
 _LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
 
 

@@ -60,8 +60,6 @@ DEFECTS = {
     "flat_params.c_columns": "wrong (unknown op as constant): np.c_[...] gives a zero gradient",
     "linalg_losses.einsum_sublist":
         "wrong (unknown op as constant): sublist np.einsum(A, [0, 1], [1, 0]) gives zeros",
-    "numpy_idioms.reshape_order_F":
-        "wrong (ignored keyword): reshape(..., order='F') is differentiated as order='C'",
     "numpy_idioms.std_over_length_one_axis":
         "wrong (NaN): np.std over an axis of length 1 gives NaN instead of 0",
     # ---- internal exceptions
@@ -107,12 +105,6 @@ DEFECTS = {
         "wrong (aliasing): `w = z; w += 1` does not update z (value and gradient wrong)",
     "views_keywords.loop_rows_inplace":
         "wrong (aliasing): `for row in B: row *= 2` does not update B",
-    "views_keywords.ravel_order_F":
-        "wrong (ignored keyword): ravel(order='F') is differentiated as order='C'",
-    "views_keywords.flatten_F":
-        "wrong (ignored keyword): flatten('F') is differentiated as order='C'",
-    "views_keywords.np_reshape_order_F":
-        "wrong (ignored keyword): np.reshape(x, s, order='F') is differentiated as order='C'",
 }
 
 _DOT = "autograd's ArrayBox has no .dot method"
