@@ -92,9 +92,9 @@ class Compiled:
         return _is_current(self)
 
 
-def build_trace(parsed, wrt, scalar_params=(), array_params=()):
+def build_trace(parsed, wrt, scalar_params=(), array_params=(), entry=False):
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
@@ -154,7 +154,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
-    tr = build_trace(parsed, wrt, numbers, arrays)
+    tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
     if optimize and optimize_trace(tr):
         ir.analyse(tr)                   # the facts follow the rewritten trace
         tr.scalars = ir.infer_scalars(tr, numbers)

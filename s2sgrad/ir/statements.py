@@ -49,6 +49,7 @@ class Assign:
     fused: str = None             # what the trace optimizer fused here (sigmoid of x)
     fwd_node: object = None       # the statement the forward sweep runs instead of `node`
     extra_targets: list = field(default_factory=list)  # names the forward node also binds
+    in_place: bool = False        # written `v op= e`: Python changes v's memory in place
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

@@ -24,7 +24,7 @@ from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function, unwrap
 from ..errors import TransformError
-from .analyses import analyse, check_stores, check_views, rename_top_level
+from .analyses import analyse, check_in_place, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
                          walk, defs)
@@ -153,7 +153,9 @@ class Builder:
         if isinstance(s, gast.Assign):
             t = s.targets[0]
             if isinstance(t, gast.Name):
-                return self.assign(t.id, s.value, s)
+                a = self.assign(t.id, s.value, s)
+                a.in_place = getattr(s, "s2s_inplace", False)
+                return a
             if isinstance(t, gast.Subscript):
                 return SetItem(t.value.id, t.slice, _operand(s.value), s)
         if isinstance(s, gast.If):
@@ -468,11 +470,12 @@ def _list_names(fn):
 
 # ------------------------------------------------------------------------- analyses
 
-def build(parsed, fn, wrt, scalar_params=(), array_params=()):
+def build(parsed, fn, wrt, scalar_params=(), array_params=(), entry=False):
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
     numbers (not arrays) for this compilation, which lets `scalars` be inferred;
     `array_params` those known to be NumPy arrays (so not lists): a sequence of names,
-    or {name: ndim}."""
+    or {name: ndim}. `entry`: the function is called by the user (not by another
+    differentiated function, which may read its arguments after the call)."""
     builder = Builder(parsed, fn)
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
@@ -487,6 +490,7 @@ def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params))
     trace.maybe_container -= trace.scalars
+    check_in_place(trace, entry)
     return trace
 
 
