@@ -436,6 +436,10 @@ def check_in_place(trace, entry=False):
     caller may read it afterwards; the arguments of the function the user called are
     like its locals, the change to the caller's array is not made). A number
     (trace.scalars) is always rebound."""
+    if str(trace.parsed.filename).startswith("<s2sgrad") or \
+            str(trace.parsed.namespace.get("__name__", "")).startswith("s2sgrad."):
+        return          # s2sgrad's own code (adjoints, runtime helpers differentiated for
+        #                 second derivatives) adds in place only into what it owns
     placed = list(_placed(trace.body))
     updates = [(j, s, loops) for j, (s, loops) in enumerate(placed)
                if isinstance(s, Assign) and s.in_place and s.args
@@ -444,6 +448,7 @@ def check_in_place(trace, entry=False):
         return
     links = _alias_links(placed)
     defined = set(trace.params) | {d for s, _ in placed for d in defs(s)}
+    rebound = _rebound_params(trace, placed)
     readers = {}
     for k, (r, _) in enumerate(placed):
         for n in _reads_of(r):
@@ -452,7 +457,8 @@ def check_in_place(trace, entry=False):
         old = s.args[0]
         op = _AUG_SYMBOL.get(type(getattr(s.expr, "op", None)), "+")
         for a in sorted(_component(old, links) - {s.target}):
-            outside = (a in trace.params and not entry) or a not in defined
+            outside = (a in trace.params and not entry and rebound.get(a, j) >= j) \
+                or a not in defined
             if outside and a not in trace.scalars:
                 what = "the argument" if a in trace.params else "the outside value"
                 raise trace.parsed.error(
@@ -472,6 +478,18 @@ def check_in_place(trace, entry=False):
                         f"is read afterwards (line {line})", s.node,
                         f"write `{old} = {old} {op} ...` for a new value, or store into "
                         f"the array itself (`z[:2] *= 3.0` or `z[:2] = z[:2] * 3.0`)")
+
+
+def _rebound_params(trace, placed):
+    """{parameter: position of its first top-level rebinding to a new value}: from
+    there on the name no longer holds the caller's object (`x = float(x)`)."""
+    top = {id(s) for s in trace.body}
+    out = {}
+    for k, (s, _) in enumerate(placed):
+        if id(s) in top and isinstance(s, Assign) and s.target in trace.params \
+                and s.target not in out and not s.in_place and _is_fresh(s):
+            out[s.target] = k
+    return out
 
 
 _AUG_SYMBOL = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
