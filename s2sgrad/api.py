@@ -150,9 +150,9 @@ class Compiled:
         return _is_current(self)
 
 
-def build_trace(parsed, wrt, scalar_params=(), array_params=()):
+def build_trace(parsed, wrt, scalar_params=(), array_params=(), entry=False):
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
@@ -215,7 +215,7 @@ def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
-    tr = build_trace(parsed, wrt, numbers, arrays)
+    tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
     check_returns_value(parsed)
     _refuse_container_output(tr, parsed)
     if optimize and optimize_trace(tr):
@@ -374,7 +374,7 @@ def _record_dependencies(compiled, base, tr, generator):
     """What must stay the same for this compiled code to stay right: the code objects
     of the function and its callees, and the global names the calls go through. Held
     through weak references, so that the cache never keeps a function alive."""
-    funcs = [base] + [p.func for p in generator.pairs.values()]
+    funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
     cells = [(CellView(cell), name, tr.parsed.closure[name])
              for name, cell in tr.parsed.cells.items()]

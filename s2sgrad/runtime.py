@@ -267,7 +267,13 @@ def split_concat(g, a, b):
 
 
 def sum_list_grad(g, xs):
-    """Adjoint of every element of `xs` from the adjoint of `sum(xs)`."""
+    """Adjoint of every element of `xs` from the adjoint of `sum(xs)`. The builtin sum
+    iterates the first axis of an array, so an array's adjoint is an array: ȳ (reduced
+    to the shape of one row) broadcast over the rows."""
+    if isinstance(xs, np.ndarray):
+        if is_zero(g) or xs.ndim == 0:      # sum() of a 0-d array raises before this
+            return 0.0
+        return np.broadcast_to(unbroadcast(g, xs[0]), xs.shape)
     if is_zero(g):
         return [0.0] * len(xs)
     return [unbroadcast(g, x) for x in xs]
@@ -625,6 +631,37 @@ def unreshape(g, x):
     return np.reshape(g, x.shape if type(x) is np.ndarray else np.shape(x))
 
 
+def unreshape_order(g, x, order):
+    """Adjoint of a reshape of `x` in index order `order`: ȳ in x's shape, read in the
+    same order."""
+    if is_zero(g):
+        return 0.0
+    if reshape_order(x, order) == "F":
+        return np.reshape(g, np.shape(x), order="F")
+    return np.reshape(g, np.shape(x))
+
+
+def reshape_like(t, y, x, order):
+    """Tangent of y = reshape(x, …, order): ẋ reshaped in the same index order."""
+    if reshape_order(x, order) == "F":
+        return np.reshape(t, np.shape(y), order="F")
+    return np.reshape(t, np.shape(y))
+
+
+def reshape_order(x, order):
+    """The index order ('C' or 'F') a reshape of `x` with `order` uses: 'A' is 'F' for
+    an array that is Fortran- and not C-contiguous. ('K' is refused at transform
+    time.)"""
+    if order in ("C", "F", "c", "f"):
+        return order.upper()
+    if order in ("A", "a"):
+        flags = getattr(x, "flags", None)
+        return "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous \
+            else "C"
+    raise GradientError(f"s2sgrad differentiates reshapes in order 'C', 'F' or 'A', "
+                        f"not {order!r}")
+
+
 def flip_grad(g, axis=None):
     """Adjoint of y = flip(x, axis): flip ȳ back."""
     if is_zero(g):
@@ -670,6 +707,14 @@ def copy_grad(g, x):
     if is_zero(g) or not isinstance(x, (list, tuple)):
         return g
     return list(g)
+
+
+def cast_grad(g, x, y):
+    """Adjoint of y = x.astype(dtype) / array(x, dtype): ȳ, or nothing when the cast is to
+    integers or booleans (a piecewise constant function)."""
+    if isinstance(y, np.ndarray) and y.dtype.kind not in "fc":
+        return 0.0
+    return copy_grad(g, x)
 
 
 def check_scalar(y):
@@ -726,7 +771,9 @@ def copy_tangent(t, y):
     """Tangent of a copy or conversion y = array(x), list(x), float32(x)...: ẋ converted
     like x was (a fresh array, never a view of ẋ)."""
     if isinstance(y, np.ndarray):
-        return np.array(t, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
+        if y.dtype.kind not in "fc":          # a cast to integers: piecewise constant
+            return np.zeros(y.shape)
+        return np.array(t, dtype=y.dtype)
     return grad_like(t, y)
 
 

@@ -300,10 +300,19 @@ class Normalizer:
     def stmt_AugAssign(self, s):
         t = s.target
         if isinstance(t, gast.Name):
-            return self.stmt_Assign(gast.Assign(
+            out = self.stmt_Assign(gast.Assign(
                 targets=[nodes.name(t.id, store=True)],
                 value=gast.BinOp(left=nodes.name(t.id), op=s.op, right=s.value),
                 type_comment=None))
+            # `v op= e` changes an array or a list in place (every alias sees it): the
+            # rebinding written here is right only where nothing shares v's memory,
+            # which `ir.check_in_place` decides once kinds and aliases are known
+            for st in reversed(out):
+                if isinstance(st, gast.Assign) and isinstance(st.value, gast.BinOp) \
+                        and nodes.is_name(st.value.left, t.id):
+                    st.s2s_inplace = True
+                    break
+            return out
         if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
             pre = []
             index = self.index(t.slice, pre)

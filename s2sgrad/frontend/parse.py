@@ -63,17 +63,102 @@ class CellView:
 
 
 def unwrap(func):
-    """The plain Python function behind decorators and bound methods."""
+    """The plain Python function behind decorators and bound methods. A decorator's
+    `__wrapped__` is followed only when the wrapper provably just calls it (see
+    `_transparent`); a decorator that changes the result is refused, never skipped."""
     while True:
         if isinstance(func, functools.partial):
             raise SourceUnavailableError(
                 "cannot differentiate a functools.partial object",
                 hint="differentiate the underlying function and pass the fixed "
                      "arguments explicitly")
-        inner = getattr(func, "__s2sgrad_wrapped__", None) or getattr(func, "__wrapped__", None)
+        inner = getattr(func, "__s2sgrad_wrapped__", None)
+        if inner is None:
+            inner = getattr(func, "__wrapped__", None)
+            if inner is not None and not _transparent(func, inner):
+                raise _decorator_error(func, inner)
         if inner is None:
             return func
         func = inner
+
+
+def _transparent(wrapper, inner):
+    """Does calling `wrapper` do exactly what calling `inner` does? True for
+    staticmethod/classmethod, functools' caches, and a Python wrapper whose whole code
+    is `return inner(<its own parameters>)` with `inner` its closure cell (what
+    `functools.wraps` around a pass-through looks like); compared on bytecode against
+    that pass-through compiled with the wrapper's own names."""
+    if isinstance(wrapper, (staticmethod, classmethod)):
+        return True
+    if type(wrapper).__module__ == "functools" and \
+            type(wrapper).__name__ == "_lru_cache_wrapper":
+        return True
+    if not inspect.isfunction(wrapper) or not wrapper.__closure__:
+        return False
+    code = wrapper.__code__
+    cells = [n for n, c in zip(code.co_freevars, wrapper.__closure__)
+             if _cell_is(c, inner)]
+    if len(code.co_freevars) != 1 or not cells or code.co_kwonlyargcount \
+            or code.co_posonlyargcount:
+        return False
+    try:
+        return _opcodes(code) == _opcodes(_pass_through(code, cells[0]))
+    except Exception:                        # an unexpected code shape: not provable
+        return False
+
+
+def _cell_is(cell, obj):
+    try:
+        return cell.cell_contents is obj
+    except ValueError:
+        return False
+
+
+def _pass_through(code, callee):
+    """The code of `def W(<code's parameters>): return callee(<the same>)`."""
+    n = code.co_argcount
+    names = list(code.co_varnames[:n])
+    params, passed = list(names), list(names)
+    k = n
+    if code.co_flags & inspect.CO_VARARGS:
+        params.append("*" + code.co_varnames[k])
+        passed.append("*" + code.co_varnames[k])
+        k += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        params.append("**" + code.co_varnames[k])
+        passed.append("**" + code.co_varnames[k])
+    text = (f"def _outer():\n    {callee} = None\n"
+            f"    def {code.co_name}({', '.join(params)}):\n"
+            f"        return {callee}({', '.join(passed)})\n")
+    outer = compile(text, "<pass-through>", "exec").co_consts[0]
+    return next(c for c in outer.co_consts if hasattr(c, "co_code"))
+
+
+def _opcodes(code):
+    import dis
+    return [(i.opname, i.argval if isinstance(i.argval, str) else i.arg)
+            for i in dis.get_instructions(code)
+            if i.opname not in ("RESUME", "NOP", "CACHE", "EXTENDED_ARG")]
+
+
+def _decorator_error(wrapper, inner):
+    """A located refusal: the decorator's effect on the value is unknown."""
+    wcode = getattr(wrapper, "__code__", None)       # (wraps copied the inner's names)
+    qual = getattr(wcode, "co_qualname", getattr(wcode, "co_name", "")) or ""
+    deco = qual.split(".<locals>")[0] if ".<locals>" in qual else \
+        type(wrapper).__name__
+    name = getattr(inner, "__qualname__", getattr(inner, "__name__", repr(inner)))
+    code = getattr(inner, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    lineno = getattr(code, "co_firstlineno", None)
+    line = linecache.getline(filename, lineno) if filename and lineno else None
+    return SourceUnavailableError(
+        f"{name} is decorated by `{deco}`, whose wrapper does more than call it: "
+        "s2sgrad cannot know the decorator's effect on the result",
+        filename, lineno, _indent(line) if line else None, line or None,
+        f"differentiate the undecorated function ({name.split('.')[-1]}.__wrapped__) "
+        "and apply the decorator's effect yourself, or register an adjoint for the "
+        "decorated function with @s2sgrad.adjoint")
 
 
 def parse_function(func):
@@ -152,19 +237,27 @@ def parse_file_function(path, fname, namespace=None):
     raise TransformError(f"no function named {fname!r} in {path}")
 
 
+# How a name is reached depends on where the text is compiled: a nested function's free
+# name from a factory is a cell passed down (LOAD_CLOSURE) in the running code and a
+# global in the text compiled on its own; which names exist does not.
+_SCOPE_OPS = {"LOAD_CLOSURE", "MAKE_CELL", "COPY_FREE_VARS"}
+
+
 def _fingerprint(code):
-    """The constants and names a code object uses, with nested code by name (robust to
-    how it was compiled: scopes, method-call opcodes, jump layout)."""
+    """The constants and names a code object uses, nested code included (robust to how
+    it was compiled: scopes, method-call opcodes, jump layout)."""
     import dis
     consts, names = [], set()
     name_ops = set(dis.hasname + dis.haslocal + dis.hasfree)
     for ins in dis.get_instructions(code):
         arg = ins.argval
+        if ins.opname in _SCOPE_OPS:
+            continue
         if ins.opname == "LOAD_CONST":
-            consts.append(arg.co_name if hasattr(arg, "co_code") else repr(arg))
+            consts.append(repr(_fingerprint(arg)) if hasattr(arg, "co_code") else repr(arg))
         elif isinstance(arg, str) and ins.opcode in name_ops:
             names.add(arg)
-    return sorted(consts), names
+    return code.co_name, sorted(consts), sorted(names)
 
 
 def _same_code(func, text, first, original=None):
@@ -195,7 +288,7 @@ def _same_code(func, text, first, original=None):
         return False
     try:
         running = _fingerprint(func.__code__)
-        if any(n.startswith("@py") for n in running[1]):
+        if any(n.startswith("@py") for n in running[2]):
             return True                      # rewritten by pytest: not comparable
         return _fingerprint(found) == running
     except Exception:                        # an unexpected code shape: do not refuse

@@ -448,3 +448,121 @@ def check_stores(trace):
 def emit_expr(s):
     from ..syntax import emit
     return emit.expression_source(s.expr)
+
+
+# Results that hold their operands themselves (a list display holds the arrays put in
+# it): fresh objects whose elements are the operands.
+_HOLDING_RULES = {"display", "dict_display", "concat", "repeat"}
+
+
+def _alias_links(placed):
+    """{name: names that see a change made in place to its memory}: a view, a second
+    name, an element and a call's result share memory both ways; a container holding a
+    value (a display, an append, a store) sees its elements change, not the reverse."""
+    links = {}
+    # `v op= e` is desugared to `v_new = v op e; v = v_new`: the write-back is the same
+    # variable taking its next value, not a second name for the old one
+    write_backs = {(s.args[0], s.target) for s, _ in placed
+                   if isinstance(s, Assign) and s.in_place and s.args}
+
+    def link(a, b):
+        links.setdefault(a, set()).add(b)
+    for s, _ in placed:
+        if isinstance(s, Assign) and s.kind == "copy" and s.args \
+                and (s.target, s.args[0]) in write_backs:
+            continue
+        if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
+            link(s.value, s.container)
+        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
+            for a in _operands(s):
+                link(a, s.target)
+        elif isinstance(s, Assign) and not _is_fresh(s):
+            for a in _operands(s):
+                link(a, s.target)
+                link(s.target, a)
+    return links
+
+
+def _operands(s):
+    """The values a statement's result may be made of (not the names in an index,
+    which only say where: `p[start:stop]` is a view of p, not of start)."""
+    return [a for a in list(s.args) + list(s.kwargs.values()) if isinstance(a, str)]
+
+
+def _component(name, links):
+    seen, todo = {name}, [name]
+    while todo:
+        for m in links.get(todo.pop(), ()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def check_in_place(trace, entry=False):
+    """`v op= e` on an array or a list changes v's memory, which every alias of v sees
+    (a view `v = z[:2]`, a second name `w = z`, a row `for row in B`, a list holding v,
+    the caller's argument); the trace rebinds v instead. Refused where that differs:
+    an alias of v is read afterwards (or around a loop), or v may be an argument or a
+    value from outside the function (an argument of a function another one calls: the
+    caller may read it afterwards; the arguments of the function the user called are
+    like its locals, the change to the caller's array is not made). A number
+    (trace.scalars) is always rebound."""
+    if str(trace.parsed.filename).startswith("<s2sgrad") or \
+            str(trace.parsed.namespace.get("__name__", "")).startswith("s2sgrad."):
+        return          # s2sgrad's own code (adjoints, runtime helpers differentiated for
+        #                 second derivatives) adds in place only into what it owns
+    placed = list(_placed(trace.body))
+    updates = [(j, s, loops) for j, (s, loops) in enumerate(placed)
+               if isinstance(s, Assign) and s.in_place and s.args
+               and isinstance(s.args[0], str) and s.args[0] not in trace.scalars]
+    if not updates:
+        return
+    links = _alias_links(placed)
+    defined = set(trace.params) | {d for s, _ in placed for d in defs(s)}
+    rebound = _rebound_params(trace, placed)
+    readers = {}
+    for k, (r, _) in enumerate(placed):
+        for n in _reads_of(r):
+            readers.setdefault(n, []).append(k)
+    for j, s, loops in updates:
+        old = s.args[0]
+        op = _AUG_SYMBOL.get(type(getattr(s.expr, "op", None)), "+")
+        for a in sorted(_component(old, links) - {s.target}):
+            outside = (a in trace.params and not entry and rebound.get(a, j) >= j) \
+                or a not in defined
+            if outside and a not in trace.scalars:
+                what = "the argument" if a in trace.params else "the outside value"
+                raise trace.parsed.error(
+                    f"`{old} {op}= ...` changes `{old}` in place, and it may share memory "
+                    f"with {what} `{a}` (the caller would see the change)", s.node,
+                    f"make a new value: `{old} = {old} {op} ...` (or copy first: "
+                    f"`{old} = {old}.copy()`)")
+            if a == old:
+                continue
+            for k in readers.get(a, ()):
+                around = set(loops) & set(placed[k][1])
+                if k > j or around:
+                    line = getattr(placed[k][0].node, "lineno", "?")
+                    raise trace.parsed.error(
+                        f"`{old} {op}= ...` changes `{old}` in place, and `{a}`, which may "
+                        f"share its memory (a view, an alias or a container holding it), "
+                        f"is read afterwards (line {line})", s.node,
+                        f"write `{old} = {old} {op} ...` for a new value, or store into "
+                        f"the array itself (`z[:2] *= 3.0` or `z[:2] = z[:2] * 3.0`)")
+
+
+def _rebound_params(trace, placed):
+    """{parameter: position of its first top-level rebinding to a new value}: from
+    there on the name no longer holds the caller's object (`x = float(x)`)."""
+    top = {id(s) for s in trace.body}
+    out = {}
+    for k, (s, _) in enumerate(placed):
+        if id(s) in top and isinstance(s, Assign) and s.target in trace.params \
+                and s.target not in out and not s.in_place and _is_fresh(s):
+            out[s.target] = k
+    return out
+
+
+_AUG_SYMBOL = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+               gast.Mod: "%", gast.MatMult: "@", gast.FloorDiv: "//"}

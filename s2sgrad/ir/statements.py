@@ -53,6 +53,7 @@ class Assign:
     extra_targets: list = field(default_factory=list)  # names the forward node also binds
     cut_what: str = None          # NONDIFF that a gradient must not reach: what it is
     cut_args: list = None         # ... and which of its operands (None: all it reads)
+    in_place: bool = False        # written `v op= e`: Python changes v's memory in place
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

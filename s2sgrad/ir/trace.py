@@ -24,8 +24,9 @@ import numpy as np
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..frontend.parse import parse_function
-from .analyses import analyse, check_stores, check_views, rename_top_level
+from ..frontend.parse import parse_function, unwrap
+from ..errors import TransformError
+from .analyses import analyse, check_in_place, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
                          walk, defs)
@@ -77,6 +78,66 @@ class Builder:
             if isinstance(base, types.ModuleType):
                 self.deps.append((vars(base), func.attr, obj))
 
+    def options(self, rule, key, args, kwargs, call, label):
+        """The call's operands with options passed by position moved to their keyword
+        (`x.flatten('F')` → order='F'); refused when the rule does not handle one of
+        them (its template never reads it: the adjoint would be that of the default)."""
+        where = rules.POSITIONAL_OPTIONS.get(key, {})
+        if any(i < len(args) for i in where):
+            kwargs = dict(kwargs)
+            for i in sorted(where, reverse=True):
+                if i < len(args):
+                    kwargs[where[i]] = args[i]
+                    args = args[:i] + args[i + 1:]
+        bad = rule.unsupported_option(args, kwargs, self._float_dtype)
+        if bad is not None:
+            what = bad if bad.startswith("argument") else f"the keyword `{bad}=`"
+            raise self.error(f"s2sgrad does not support {what} of `{label}`", call,
+                             "leave it at its default (compute the same thing with "
+                             "other operations), or register a rule with @s2sgrad.adjoint")
+        if "order" in kwargs and "order" in rule.kwonly + rule.params \
+                and "order" not in rule.unread_options():
+            order = kwargs["order"]
+            if not (isinstance(order, Const) and order.value in ("C", "F", "A", "c", "f",
+                                                                 "a")):
+                raise self.error(f"s2sgrad differentiates `{label}` with order 'C', 'F' "
+                                 "or 'A' given as a literal", call,
+                                 "write order='C' or order='F'")
+        return args, kwargs
+
+    def _float_dtype(self, operand):
+        """Is this `dtype=` operand statically a floating dtype (a literal such as
+        'float32', or a name bound once to np.float64, float...)?"""
+        value = operand.value if isinstance(operand, Const) else self._static(operand)
+        if value is _UNKNOWN:
+            return False
+        try:
+            return np.dtype(value).kind == "f"
+        except TypeError:
+            return False
+
+    def _static(self, name):
+        """The object a local name is bound to by its only assignment, when that is a
+        module constant (`v1 = np.float32` in A-normal form); else _UNKNOWN."""
+        found = [st.value for st in nodes.walk(self.fn) if isinstance(st, gast.Assign)
+                 and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name]
+        if name in {a.id for a in self.fn.args.args} or len(found) != 1 \
+                or not isinstance(found[0], (gast.Attribute, gast.Name)):
+            return _UNKNOWN
+        try:
+            return self._resolve(found[0])
+        except KeyError:
+            return _UNKNOWN
+
+    def check_decorator(self, obj, call):
+        """A decorated function is called: its wrapper must provably just call the
+        function it wraps (`unwrap`), refused at the call otherwise."""
+        try:
+            unwrap(obj)
+        except TransformError as exc:
+            where = f" (defined at {exc.filename}:{exc.lineno})" if exc.filename else ""
+            raise self.error(exc.message + where, call, exc.hint) from None
+
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.locals)
 
@@ -99,7 +160,9 @@ class Builder:
         if isinstance(s, gast.Assign):
             t = s.targets[0]
             if isinstance(t, gast.Name):
-                return self.assign(t.id, s.value, s)
+                a = self.assign(t.id, s.value, s)
+                a.in_place = getattr(s, "s2s_inplace", False)
+                return a
             if isinstance(t, gast.Subscript):
                 return SetItem(t.value.id, t.slice, _operand(s.value), s)
         if isinstance(s, gast.If):
@@ -301,6 +364,8 @@ class Builder:
             name = func.attr
             args = [func.value.id] + args
             if name in rules.METHODS:
+                args, kwargs = self.options(rules.METHODS[name], "." + name, args, kwargs,
+                                            e, f".{name}()")
                 return Assign(target, e, "op", rules.METHODS[name], args, kwargs, s)
             if name == "pop" and len(args) == 1 and not kwargs:
                 return Assign(target, e, "pop", args=args, node=s)
@@ -339,6 +404,7 @@ class Builder:
                                               and isinstance(args[0].value, str)):
             args = [Const(self._einsum_spec(e))] + args[0::2][:len(args) // 2]
         if rule is not None:
+            args, kwargs = self.options(rule, id(obj), args, kwargs, e, _dotted(func))
             return self._power(Assign(target, e, "op", rule, args, kwargs, s))
         if rules.is_nondifferentiable(obj):
             return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
@@ -356,6 +422,8 @@ class Builder:
             a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
             a.tangent_only = True
             return a
+        if getattr(obj, "__wrapped__", None) is not None and not _library(obj):
+            self.check_decorator(obj, e)
         if isinstance(obj, types.FunctionType) and not _library(obj):
             self.note_dependency(func, obj)
             return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
@@ -375,6 +443,7 @@ class Builder:
         return a
 
 
+_UNKNOWN = object()
 _LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
 
 
@@ -514,11 +583,12 @@ def _list_names(fn):
 
 # ------------------------------------------------------------------------- analyses
 
-def build(parsed, fn, wrt, scalar_params=(), array_params=()):
+def build(parsed, fn, wrt, scalar_params=(), array_params=(), entry=False):
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
     numbers (not arrays) for this compilation, which lets `scalars` be inferred;
     `array_params` those known to be NumPy arrays (so not lists): a sequence of names,
-    or {name: ndim}."""
+    or {name: ndim}. `entry`: the function is called by the user (not by another
+    differentiated function, which may read its arguments after the call)."""
     builder = Builder(parsed, fn)
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
@@ -533,6 +603,7 @@ def build(parsed, fn, wrt, scalar_params=(), array_params=()):
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params))
     trace.maybe_container -= trace.scalars
+    check_in_place(trace, entry)
     return trace
 
 

@@ -33,6 +33,7 @@ NONDIFF = set()     # ids of callables whose outputs carry no gradient
 CONSTANT_ARGS = {}  # id -> first checked argument, for constants only of constant arguments
 NONDIFF_METHODS = set()
 NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+POSITIONAL_OPTIONS = {}   # id(callable) or ".method" -> {argument position: option name}
 # Tangent (forward-mode) rules, keyed like the adjoint tables.
 T_CALLABLES = {}
 T_OPERATORS = {}
@@ -44,8 +45,9 @@ class Rule:
     """One adjoint template. `params` are the template's inputs (after the output);
     `defaults` maps option parameters to their default values."""
 
-    def __init__(self, template, name=None, user=False):
+    def __init__(self, template, name=None, user=False, keywords=()):
         self.template = template
+        self.keywords = set(keywords)    # keywords a `**options` template accepts unread
         self.name = name or template.__name__
         sig = inspect.signature(template)
         params = list(sig.parameters.values())
@@ -94,8 +96,51 @@ class Rule:
         self._adjoint_names = out
         return out
 
+    def unread_options(self):
+        """Options (parameters with defaults) the template never reads: they cannot
+        change the generated adjoint, so a call must leave them at their default."""
+        if getattr(self, "_unread", None) is None:
+            read = {n.id for st in self.body for n in gast.walk(st)
+                    if isinstance(n, gast.Name)}
+            self._unread = {p for p in self.params + self.kwonly if p in self.defaults
+                            and p not in read and p + "_bar" not in read}
+        return self._unread
+
+    def unsupported_option(self, args, kwargs, is_float_dtype):
+        """The first option of a call (`args` positional operands, `kwargs` keyword
+        operands) this template does not handle, or None. `is_float_dtype(operand)`
+        says whether a `dtype=` operand is statically a floating dtype (which only sets
+        the precision); every other option the template leaves unread must be left at
+        its default, and a keyword a `**options` template does not declare is refused."""
+        from ..syntax.nodes import Const
+        if len(args) > len(self.params) and not self.vararg:
+            return f"argument {len(self.params) + 1}"
+        bound = dict(zip(self.params, args))
+        bound.update(kwargs)
+        unread = self.unread_options()
+        for k, a in bound.items():
+            if k == "dtype" and k not in self.keywords and (
+                    k in unread or k not in self.params + self.kwonly):
+                if is_float_dtype(a):
+                    continue
+                return k
+            if k in self.params or k in self.kwonly:
+                if k in unread and not (isinstance(a, Const) and _same(a.value,
+                                                                       self.defaults[k])):
+                    return k
+            elif not (self.varkw and k in self.keywords):
+                return k
+        return None
+
     def __repr__(self):
         return f"<rule {self.name}>"
+
+
+def _same(a, b):
+    try:
+        return a is b or (type(a) is type(b) and a == b)
+    except Exception:
+        return False
 
 
 def _register(table, keys, rule):
@@ -107,10 +152,15 @@ def _register(table, keys, rule):
             _KEEP[id(key)] = key
 
 
-def defadjoint(*funcs, ops=(), methods=(), attributes=()):
-    """Register a built-in rule for callables, operator names and method names."""
+def defadjoint(*funcs, ops=(), methods=(), attributes=(), keywords=(), positional=None):
+    """Register a built-in rule for callables, operator names and method names.
+    `keywords`: what a `**options` template accepts without reading (options that
+    never change the derivative); `positional`: {callable or ".method": {position:
+    option name}} for options a call may pass by position (`x.flatten('F')`)."""
     def deco(template):
-        rule = Rule(template)
+        rule = Rule(template, keywords=keywords)
+        for key, where in (positional or {}).items():
+            POSITIONAL_OPTIONS[key if isinstance(key, str) else id(key)] = where
         _register(CALLABLES, funcs, rule)
         _register(OPERATORS, ops, rule)
         _register(METHODS, methods, rule)

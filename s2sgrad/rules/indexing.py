@@ -4,9 +4,10 @@ import builtins
 
 import numpy as np
 
-from . import defadjoint
+from . import defadjoint, nondifferentiable
 from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
-                       flip_grad, roll_grad, copy_grad, index_concat_grad)
+                       unreshape_order, reshape_order,
+                       flip_grad, roll_grad, copy_grad, index_concat_grad, cast_grad)
 
 
 @defadjoint(ops=["getitem"])
@@ -33,11 +34,17 @@ def T(y, x):
     x_bar += transpose_grad(y_bar)
 
 
+nondifferentiable(reshape_order)      # a string: which index order
+_ORDER = {np.reshape: {2: "order"}, np.ravel: {1: "order"}, ".ravel": {1: "order"},
+          ".flatten": {1: "order"}}
+
+
 @defadjoint(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
-            methods=["reshape", "ravel", "flatten", "squeeze"])
-def reshape(y, x, *shape, **options):
-    """y = reshape(x, shape)  →  x̄ += reshape(ȳ, shape of x)"""
-    x_bar += unreshape(y_bar, x)
+            methods=["reshape", "ravel", "flatten", "squeeze"],
+            keywords=("newshape", "shape", "axis", "copy"), positional=_ORDER)
+def reshape(y, x, *shape, order=None, **options):
+    """y = reshape(x, shape, order)  →  x̄ += reshape(ȳ, shape of x, order)"""
+    x_bar += unreshape(y_bar, x) if order is None else unreshape_order(y_bar, x, order)
 
 
 @defadjoint(np.broadcast_to)
@@ -47,10 +54,14 @@ def broadcast_to(y, x, shape):
 
 
 @defadjoint(np.array, np.asarray, builtins.list, builtins.tuple, np.asanyarray, np.copy, np.float64, np.float32,
-            methods=["copy", "astype"])
-def copy(y, x, *options, **keywords):
-    """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint)"""
-    x_bar += copy_grad(y_bar, x)
+            methods=["copy", "astype"], keywords=("copy", "order", "subok", "like", "casting"),
+            positional={np.array: {1: "dtype"}, np.asarray: {1: "dtype"},
+                        np.asanyarray: {1: "dtype"}, ".astype": {1: "dtype"},
+                        np.copy: {1: "order"}, ".copy": {1: "order"}})
+def copy(y, x, *options, dtype=None, **keywords):
+    """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint; a cast to an
+    integer or boolean dtype passes no gradient)"""
+    x_bar += copy_grad(y_bar, x) if dtype is None else cast_grad(y_bar, x, y)
 
 
 @defadjoint(np.split, np.array_split)

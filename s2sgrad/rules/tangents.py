@@ -40,7 +40,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
+    reshape_like, set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
 
@@ -646,9 +646,10 @@ def T(y, x):
 
 @deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
             methods=["reshape", "ravel", "flatten", "squeeze"])
-def reshape(y, x, *shape, **options):
-    """y = reshape(x, shape)  →  ẏ = reshape(ẋ, shape of y)"""
-    y_dot += np.reshape(x_dot, np.shape(y))
+def reshape(y, x, *shape, order=None, **options):
+    """y = reshape(x, shape, order)  →  ẏ = reshape(ẋ, shape of y, order)"""
+    y_dot += np.reshape(x_dot, np.shape(y)) if order is None else \
+        reshape_like(x_dot, y, x, order)
 
 
 @deftangent(np.flip)
@@ -665,7 +666,7 @@ def broadcast_to(y, x, shape):
 
 @deftangent(np.array, np.asarray, builtins.list, builtins.tuple, np.asanyarray, np.copy,
             np.float64, np.float32, methods=["copy", "astype"])
-def copy(y, x, *options, **keywords):
+def copy(y, x, *options, dtype=None, **keywords):
     """y = array(x), list(x), x.astype(…)…  →  ẏ = ẋ converted like x was"""
     y_dot += copy_tangent(x_dot, y)
 
