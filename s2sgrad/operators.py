@@ -12,13 +12,12 @@ import threading
 
 import numpy as np
 
-from . import api
-from .syntax import nodes
-from .syntax import emit
+from .ad.tangent import dot
 from .errors import GradientError, S2SGradError
-from .ad.tangent import JvpGraph, jvp_definition, dot
 from .frontend.parse import CellView, Parsed, parse_function, unwrap
-from .ad.callees import CallGraph
+from .gradient import GradientFunction, resolve_wrt, _param_names
+from .pipeline import cached_compile, compile_jvp, compile_pair, deep_expressions
+from .syntax import nodes
 
 _LOCK = threading.RLock()
 
@@ -37,36 +36,6 @@ def _is_float_like(x):
     return False
 
 
-def _compile_jvp(parsed, active, name, extra_closure=None, full=False, deps=None):
-    graph = JvpGraph(root_globals=parsed.namespace, root_closure=parsed.closure, deps=deps)
-    fdef, env = jvp_definition(parsed, active, name, graph)
-    defs = graph.definitions() + [fdef]
-    made, text, filename, _ = api.load_definitions(parsed, defs, [name], env | graph.env,
-                                                   name)
-    source = "\n\n".join(emit.source(d) for d in defs)
-    if full:
-        return made[name], source, filename
-    return made[name], source
-
-
-class CompiledTangent:
-    """Forward-mode code of one function, shaped like `api.Compiled` for the CLI."""
-
-    def __init__(self, fn, source, filename):
-        self.grad_fn = fn
-        self.source = source
-        self.filename = filename
-
-
-def compile_tangent(func, active):
-    """`jvp_f(params..., <active>_dot...)` → (value, tangent), for `s2sgrad transform
-    --mode forward`."""
-    parsed = parse_function(func)
-    fn, source, filename = _compile_jvp(parsed, tuple(active),
-                                        f"jvp_{unwrap(func).__name__}", full=True)
-    return CompiledTangent(fn, source, filename)
-
-
 def _unchanged(deps):
     """Do the closure cells and other modules' globals the code took values from still
     hold them (`nonlocal` or an assignment may have rebound one)?"""
@@ -78,8 +47,8 @@ class JVPFunction:
 
     def __init__(self, func):
         self.func = func
-        if isinstance(func, api.GradientFunction):          # jvp(grad(f)): forward over reverse
-            compiled = api.cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
+        if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
+            compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
             self.params = [a.id for a in self._parsed.node.args.args]
         elif isinstance(func, (SecondDerivative, JVPFunction, HVPFunction)):
@@ -87,11 +56,11 @@ class JVPFunction:
                                "reverse (jvp(grad(f)), hvp, hessian)")
         else:
             self._parsed = None
-            self.params = api._param_names(func)
+            self.params = _param_names(func)
         self._cache = {}
 
     def _get(self, active):
-        with _LOCK, api.deep_expressions(self.func):
+        with _LOCK, deep_expressions(self.func):
             hit, deps = self._cache.get(active, (None, ()))
             if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
@@ -99,7 +68,7 @@ class JVPFunction:
                     else parsed.node.name
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
-                hit = _compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
+                hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
                 self._cache[active] = hit, deps
             return hit
 
@@ -141,23 +110,16 @@ def jvp(func):
 class VJPFunction:
     def __init__(self, func, wrt=0):
         self.func = func
-        self.wrt, self.is_tuple = api.resolve_wrt(func, wrt)
+        self.wrt, self.is_tuple = resolve_wrt(func, wrt)
         self._pair = None
         self._deps = ()
 
     def _get(self):
-        with _LOCK, api.deep_expressions(self.func):
+        with _LOCK, deep_expressions(self.func):
             if self._pair is None or not _unchanged(self._deps):
-                parsed = parse_function(self.func)
-                graph = CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
-                self._deps = graph.deps          # (the function's own cells included)
-                pair = graph.pair(unwrap(self.func), self.wrt, parsed)
-                defs = graph.definitions()
-                made, full, filename, _ = api.load_definitions(
-                    parsed, defs, [pair.fwd, pair.bwd], graph.env, pair.fwd)
-                self.source = "\n\n".join(emit.source(d) for d in defs)
-                self._pair = (made[pair.fwd], made[pair.bwd])
-                self._copy_arrays = graph.has_stores
+                fwd, bwd, self.source, self._copy_arrays, self._deps = compile_pair(
+                    self.func, self.wrt)           # (deps: the function's own cells too)
+                self._pair = (fwd, bwd)
             return self._pair
 
     def __call__(self, *args, **kwargs):
@@ -217,9 +179,9 @@ class _GradJvp:
     def get(self):
         with _LOCK:
             if self._fn is None:
-                compiled = api.cached_compile(self.func, (self.i,), False)
+                compiled = cached_compile(self.func, (self.i,), False)
                 parsed = gradient_parsed(compiled)
-                self._fn, self.source = _compile_jvp(
+                self._fn, self.source = compile_jvp(
                     parsed, (self.j,), f"hvp_{unwrap(self.func).__name__}")
                 self.param = compiled.trace.params[self.j]
             return self._fn
@@ -233,7 +195,7 @@ class _GradJvp:
 class HVPFunction:
     def __init__(self, func, wrt=0):
         self.func = func
-        (self.i,), _ = api.resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
+        (self.i,), _ = resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
             (None, None)
         if self.i is None:
             raise S2SGradError("hvp takes one argument index or name as wrt")
@@ -286,7 +248,7 @@ def jacobian(func, wrt=0, mode="auto"):
     rows (reverse mode)."""
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
-    indices, is_tuple = api.resolve_wrt(func, wrt)
+    indices, is_tuple = resolve_wrt(func, wrt)
     forward = JVPFunction(func)
 
     def jac(*args):
@@ -324,13 +286,13 @@ class SecondDerivative:
     applied to the generated gradient code."""
 
     def __init__(self, inner, wrt=0):
-        if not isinstance(inner, api.GradientFunction):
+        if not isinstance(inner, GradientFunction):
             raise S2SGradError("s2sgrad composes at most two derivatives: grad(grad(f)) "
                                "works, a third needs more than forward over reverse")
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
-        (self.j,), _ = api.resolve_wrt(inner.func, wrt)
+        (self.j,), _ = resolve_wrt(inner.func, wrt)
         self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)
 

@@ -12,6 +12,11 @@ import numpy as np
 from .errors import GradientError
 
 
+def stop_gradient(x):
+    """Identity in the forward pass; no gradient flows through it."""
+    return x
+
+
 def is_zero(g):
     """Whether `g` is the zero adjoint `0.0` (no gradient has arrived yet).  Every rule is
     linear in its output's adjoint, so a helper given it returns zero without looking at

@@ -5,7 +5,7 @@ Known compiler bugs are marked ``xfail(strict=True)`` with a one-line reason, so
 turns them into XPASS failures that ask for the marker to be removed.
 
 These tests use only the public API (``grad``, ``value_and_grad``, ``.source``,
-pickling) plus one monkeypatch: ``s2sgrad.api.compile_gradient`` is wrapped to count
+pickling) plus one monkeypatch: ``s2sgrad.pipeline.compile_gradient`` is wrapped to count
 compilations (``cached_compile`` calls it through the module global).
 """
 import copy
@@ -29,6 +29,7 @@ import pytest
 
 import s2sgrad
 import s2sgrad.api
+import s2sgrad.pipeline
 from s2sgrad import GradientError, S2SGradError, TransformError
 
 from support import corpus
@@ -130,11 +131,11 @@ def _arrays(x):
 
 
 def count_compilations(monkeypatch, delay=0.0):
-    """Wrap s2sgrad.api.compile_gradient; returns {(func, wrt, is_tuple, optimize, kinds): n}.
+    """Wrap s2sgrad.pipeline.compile_gradient; returns {(func, wrt, is_tuple, optimize, kinds): n}.
     `delay` (seconds) widens the window in which concurrent requests overlap."""
     counts = {}
     lock = threading.Lock()
-    real = s2sgrad.api.compile_gradient
+    real = s2sgrad.pipeline.compile_gradient
 
     def counting(func, wrt, is_tuple, optimize=True, kinds=()):
         with lock:
@@ -143,7 +144,7 @@ def count_compilations(monkeypatch, delay=0.0):
         if delay:
             time.sleep(delay)
         return real(func, wrt, is_tuple, optimize, kinds)
-    monkeypatch.setattr(s2sgrad.api, "compile_gradient", counting)
+    monkeypatch.setattr(s2sgrad.pipeline, "compile_gradient", counting)
     return counts
 
 
@@ -799,7 +800,7 @@ def test_sum_of_1500_terms_and_a_deeper_one(tmp_path, monkeypatch):
     np.testing.assert_allclose(s2sgrad.grad(mod.wide)(x), [expected, expected], rtol=1e-12)
     # deeper than the compiler's room (made small here): a TransformError, not a
     # RecursionError from inside the compiler
-    monkeypatch.setattr(s2sgrad.api, "_DEEP", 1200)
+    monkeypatch.setattr(s2sgrad.pipeline, "_DEEP", 1200)
     monkeypatch.setattr(sys, "getrecursionlimit", lambda: 1000)
     with pytest.raises(s2sgrad.TransformError, match="nested too deeply"):
         s2sgrad.grad(mod.wide_again)(x)

@@ -42,7 +42,8 @@ class CallGraph:
     callees first), `env` (objects callee code needs that the root's globals name
     differently), `names` (function names taken)."""
 
-    def __init__(self, optimize=True, root_globals=None, root_closure=None):
+    def __init__(self, build, optimize=True, root_globals=None, root_closure=None):
+        self.build = build            # the pipeline's parse → normalize → trace
         self.optimize = optimize
         self.root_closure = root_closure
         self.pairs = {}
@@ -110,14 +111,13 @@ class CallGraph:
         key = (func, active)
         if key in self.pairs:
             return self.pairs[key]
-        from ..api import build_trace
         from .reverse import Reverse, _assigned_before_blocks
         parsed = parse_function(func)
         self._check_namespace(parsed, caller_parsed)
         pair = Pair(func, self._fresh_name(f"{func.__name__}_fwd"),
                     self._fresh_name(f"{func.__name__}_bwd"), active)
         self.pairs[key] = pair
-        tr = build_trace(parsed, active)
+        tr = self.build(parsed, active)
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))

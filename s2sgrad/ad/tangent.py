@@ -242,7 +242,8 @@ def _callee_object(s, trace):
 class JvpGraph:
     """The jvp functions generated for one root function and its callees."""
 
-    def __init__(self, root_globals=None, root_closure=None, deps=None):
+    def __init__(self, build, root_globals=None, root_closure=None, deps=None):
+        self.build = build            # the pipeline's parse → normalize → trace
         self.root_closure = root_closure
         self.deps = deps              # (namespace, name, object) the code took, or None
         self.functions = {}
@@ -278,8 +279,7 @@ class JvpGraph:
 
 def jvp_definition(parsed, wrt, name, graph, doc=None):
     """`def name(params..., <wrt>_dot...)` returning (value, tangent)."""
-    from ..api import build_trace
-    tr = build_trace(parsed, wrt)
+    tr = graph.build(parsed, wrt)
     gen = Tangent(tr, graph)
     body = gen.run()
     # parameters without a tangent that later carry one (an accumulator passed in) start at 0

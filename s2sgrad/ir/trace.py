@@ -22,7 +22,7 @@ import gast
 import numpy as np
 
 from ..syntax import nodes
-from .. import rules
+from .. import rules, runtime
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function, unwrap
 from ..errors import TransformError
@@ -391,8 +391,7 @@ class Builder:
                                  f"`{func.id}`", e, "call the function by its global name") \
                     from None
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
-        from ..api import stop_gradient
-        if obj is stop_gradient:
+        if obj is runtime.stop_gradient:
             return Assign(target, e, "stop", args=args, node=s)
         rule = rules.lookup(obj)
         if obj in (builtins.max, builtins.min) and len(args) == 1:

@@ -2,9 +2,6 @@
 `-(-g)` (serves what rule templates leave after their options are bound)."""
 import gast
 
-from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
-
 
 class _Simplify(gast.NodeTransformer):
     def visit_BinOp(self, node):

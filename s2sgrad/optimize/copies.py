@@ -4,7 +4,7 @@ subtractions, whose rules copy adjoints)."""
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
+from .facts import stores
 
 
 def _adjoint_copy(st):

@@ -4,7 +4,7 @@ kept a number, and empty blocks filled with `pass`."""
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
+from .facts import is_comment, loads, removable_forward, stores
 
 
 def fill_blocks(body):

@@ -4,7 +4,7 @@ contribution or whose first contribution is known."""
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
+from .facts import is_zero, stores
 
 
 def _accumulation(stmt):

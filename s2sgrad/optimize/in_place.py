@@ -4,7 +4,7 @@ provably unshared (no other name holds the same array), across loop iterations t
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
+from .facts import flat, is_zero, loads, stores, stores_all
 
 
 def _add_at_target(st):

@@ -4,7 +4,7 @@
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_comment, is_zero, loads, removable_forward, stack_op, stores, stores_all
+from .facts import stack_op
 
 
 def _first_stores(stmts):

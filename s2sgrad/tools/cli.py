@@ -214,18 +214,19 @@ def _rebuild_command(args, out):
 
 
 def cmd_show(args):
-    from .. import api
+    from .. import api, pipeline
     from .explain import closure_bindings, run_instrumented
     sf, func = load_target(args)
     wrt = parse_wrt(args.wrt)
     if args.stage:
         if args.at:
             raise UsageError("--at annotates the generated code; drop --stage")
-        text = api.stage_sources(func, 0 if wrt is None else wrt)[args.stage]
+        indices, is_tuple = api.resolve_wrt(func, 0 if wrt is None else wrt)
+        text = pipeline.stage_sources(func, indices, is_tuple)[args.stage]
         sys.stdout.write(highlight(text, args.color))
         return 0
     indices, is_tuple = api.resolve_wrt(func, 0 if wrt is None else wrt)
-    comp = api.compile_gradient(func, indices, is_tuple)
+    comp = pipeline.compile_gradient(func, indices, is_tuple)
     text = comp.source
     if args.at:
         vals, _ = values_at(args, func, 0 if wrt is None else wrt)
@@ -297,11 +298,11 @@ def _static_run(func, indices):
 
 
 def cmd_check(args):
-    from .. import api
+    from .. import api, pipeline
     from .graph import local_rule_checks
     sf, func = load_target(args)
     vals, indices = values_at(args, func, parse_wrt(args.wrt))
-    got = api.compile_gradient(func, indices, True).grad_fn(*vals)
+    got = pipeline.compile_gradient(func, indices, True).grad_fn(*vals)
     names = func.__code__.co_varnames[:func.__code__.co_argcount]
     failed = False
     print(f"{func.__name__}: gradient against centered finite differences (float64)")

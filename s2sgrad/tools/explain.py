@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from ..ad import callees as calls
 from ..syntax import emit
 from ..backend import load
 from ..syntax import nodes
-from .. import ir
+from .. import ir, pipeline
 from ..frontend.normalize import normalize, check_returns_value
 from ..frontend.parse import Parsed, parse_function
 from ..ad.reverse import reverse, gradient_function
@@ -236,7 +235,7 @@ def prepare(func, wrt, merge=True):
     if merge:
         merge_repeated(tr)
     tr.tuple_wrt = True
-    graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+    graph = pipeline.call_graph(parsed)
     adj = reverse(tr, call_hook=graph.hook)
     fname = f"grad_{tr.name}"
     fdef = gradient_function(adj, fname)

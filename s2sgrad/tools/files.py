@@ -362,7 +362,7 @@ def transform(sf, names, wrt, command, mode="reverse"):
     """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
     each function in `names`."""
     prefix = "grad_" if mode == "reverse" else "jvp_"
-    from .. import api
+    from .. import api, pipeline
     from ..version import __version__
     from .explain import closure_bindings
     taken = {n.id for node in sf.kept for n in ast.walk(node) if isinstance(n, ast.Name)
@@ -375,10 +375,9 @@ def transform(sf, names, wrt, command, mode="reverse"):
         except S2SGradError as exc:
             raise UsageError(str(exc)) from None
         if mode == "reverse":
-            comp = api.compile_gradient(func, indices, is_tuple)
+            comp = pipeline.compile_gradient(func, indices, is_tuple)
         else:
-            from ..operators import compile_tangent
-            comp = compile_tangent(func, indices)
+            comp = pipeline.compile_tangent(func, indices)
         for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
             if k in taken and v is sf.namespace.get(k, _NOTHING):
                 continue                     # a default the copied code binds itself
@@ -572,7 +571,7 @@ def _strip(fn, bad):
 
 def _dry_run(parsed):
     """Normalize and build the trace, collecting every refusal instead of the first."""
-    from .. import ir
+    from .. import ir, pipeline
     from ..frontend.normalize import normalize, check_returns_value
     errors = []
 
@@ -593,10 +592,9 @@ def _dry_run(parsed):
     if errors or not parsed.node.args.args:
         return errors
     try:
-        from ..ad import callees as calls
         from ..ad.reverse import reverse
         tr = ir.build(parsed, fn, tuple(range(len(parsed.node.args.args))))
-        graph = calls.CallGraph(root_globals=parsed.namespace, root_closure=parsed.closure)
+        graph = pipeline.call_graph(parsed)
         reverse(tr, call_hook=graph.hook)
     except TransformError as exc:
         errors.append(exc)

@@ -1,0 +1,375 @@
+"""The pipeline: the one place the stages are chained.
+
+    parse → normalize → trace → reverse → optimize → emit → load
+
+`build_trace` runs the front end and the IR (parse → normalize → trace) for the
+reverse pass, the forward (tangent) pass and the pairs of called functions alike (they
+receive it as `build`); `compile_gradient` runs the whole chain for a gradient,
+`compile_tangent` for forward mode, `stage_sources` stops after each stage for
+`s2sgrad show --stage`; `cached_compile` keeps one result per (function, wrt, options,
+argument kinds) while the function, what it calls and the names it reads are unchanged.
+"""
+import contextlib
+import gc
+import inspect
+import threading
+import weakref
+
+import numpy as np
+
+from . import ir
+from .ad import callees
+from .ad.reverse import reverse, gradient_function, value_twin
+from .ad.tangent import JvpGraph, jvp_definition
+from .backend import load as load_mod
+from .errors import S2SGradError, TransformError
+from .frontend.normalize import normalize, check_returns_value
+from .frontend.parse import parse_function, unwrap, CellView
+from .ir import shapes as shapes_mod
+from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
+from .syntax import emit
+
+PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
+
+
+class Compiled:
+    """One generated module: the gradient function, its value-returning twin, and
+    the source the user reads."""
+    code_deps = ()
+    name_deps = ()
+
+    def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
+        self.source = source
+        self.grad_fn = grad_fn
+        self.value_grad_fn = value_grad_fn
+        self.full_text = full_text
+        self.filename = filename
+        self.trace = trace
+
+    def is_current(self):
+        return _is_current(self)
+
+
+def build_trace(parsed, wrt, scalar_params=(), array_params=(), entry=False):
+    fn = normalize(parsed)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
+
+
+_NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
+
+
+NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
+
+
+_KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
+_KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
+
+
+def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
+    """What each positional argument is: a plain number, a NumPy array (its shape
+    tuple), or anything else. Runs on every call: a plain loop with the lookups bound
+    as defaults (faster here than a comprehension, which is a call of its own)."""
+    out = []
+    for a in args:
+        t = type(a)
+        out.append(a.shape if t is _ndarray else _get(t, OTHER))
+    return tuple(out)
+
+
+def compile_kinds(kinds):
+    """The kinds the code is compiled for: each array's shape as its pattern (1 stays,
+    other sizes become symbols, equal sizes one symbol; see `shapes.pattern`), so that
+    calls whose sizes differ but follow one pattern share the code."""
+    shapes = [k for k in kinds if type(k) is tuple]
+    if not shapes:
+        return kinds
+    symbolic = iter(shapes_mod.pattern(shapes))
+    return tuple(next(symbolic) if type(k) is tuple else k for k in kinds)
+
+
+def call_graph(parsed, optimize=True):
+    """The forward/backward pairs of the functions `parsed` calls, built with this
+    pipeline (`callees.CallGraph`)."""
+    return callees.CallGraph(build_trace, optimize=optimize, root_globals=parsed.namespace,
+                             root_closure=parsed.closure)
+
+
+def stage_sources(func, indices, is_tuple=False, parsed=None):
+    """The code after each stage of the pipeline, for `s2sgrad show --stage`:
+    {"parse", "anf", "ssa", "reverse", "optimized"} → source text."""
+    parsed = parsed or parse_function(func)
+    out = {"parse": emit.source(parsed.node)}
+    fn = normalize(parsed)
+    check_returns_value(parsed)
+    out["anf"] = emit.source(fn)
+    tr = ir.build(parsed, fn, indices)
+    tr.tuple_wrt = is_tuple
+    out["ssa"] = ir.render(tr)
+    generator = call_graph(parsed)
+    adj = reverse(tr, call_hook=generator.hook)
+    fdef = gradient_function(adj, f"grad_{tr.name}", doc=_docstring(tr, parsed))
+    pairs = "".join(emit.source(d) + "\n\n" for d in generator.definitions())
+    out["reverse"] = pairs + emit.source(fdef)
+    out["optimized"] = pairs + emit.source(optimize_function(fdef))
+    return out
+
+
+def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
+    parsed = parse_function(func)
+    params = [a.id for a in parsed.node.args.args]
+    numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
+    arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
+    parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
+    tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
+    check_returns_value(parsed)
+    _refuse_container_output(tr, parsed)
+    if optimize and optimize_trace(tr):
+        ir.analyse(tr)                   # the facts follow the rewritten trace
+        tr.scalars = ir.infer_scalars(tr, numbers)
+        tr.maybe_container -= tr.scalars
+    if optimize:
+        tr.shape_class = ir.shape_classes(tr, arrays)
+    tr.tuple_wrt = is_tuple
+    generator = callees.CallGraph(build_trace, optimize=optimize, root_globals=parsed.namespace,
+                                root_closure=parsed.closure)
+    adj = reverse(tr, call_hook=generator.hook)
+    name = f"grad_{tr.name}"
+    doc = _docstring(tr, parsed)
+    fdef = gradient_function(adj, name, doc=doc)
+    if optimize:
+        uniform_seeds(fdef.body, lambda v: ir.uniform_adjoint_ok(tr, v))
+        arrays = set(tr.array_params) | {n for n, dims in tr.known_shapes.items() if dims}
+        shapes = {n: d for n, d in tr.known_shapes.items() if n not in tr.maybe_container}
+        fdef = optimize_function(fdef, arrays - tr.maybe_container, tr.scalars | {adj.seed},
+                                 shapes)
+    vdef = value_twin(fdef, adj, f"value_and_{name}")
+    scalar_output = _returns_number(tr)
+    if optimize and scalar_output:
+        # grad_f need not compute the value, nor what only gives shapes known otherwise
+        fdef.body = optimize_gradient(fdef.body, tr.scalars, ir.shape_representatives(tr))
+    callee_defs = generator.definitions()
+    if optimize:
+        callee_defs = [optimize_function(d) for d in callee_defs]
+    texts = emit.sources(callee_defs + [fdef, vdef])
+    made, full, filename, bindings = load_definitions(
+        parsed, callee_defs + [fdef, vdef], [name, f"value_and_{name}"],
+        adj.env | generator.env, tr.name, texts)
+    user_defaults = unwrap(func).__defaults__ or ()
+    for n in (name, f"value_and_{name}"):
+        made[n].__defaults__ = tuple(user_defaults) + (1.0,)
+    shown = "\n\n".join(texts[:-1])
+    compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
+    compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
+    compiled.callee_defs = callee_defs
+    compiled.scalar_output = scalar_output
+    compiled.functions = made
+    _record_dependencies(compiled, unwrap(func), tr, generator)
+    return compiled
+
+
+_CONTAINER_RULES = {"display": "a tuple or list", "dict_display": "a dict"}
+
+
+def _refuse_container_output(tr, parsed):
+    """grad of a function returning a tuple, list or dict it builds: refused where it
+    is built (the output adjoint 1.0 would otherwise be indexed like a container)."""
+    made = [s for s in tr.body if isinstance(s, ir.Assign) and s.target == tr.result]
+    rule = getattr(made[-1], "rule", None) if made else None
+    what = _CONTAINER_RULES.get(getattr(rule, "name", None))
+    if what:
+        raise parsed.error(
+            f"grad needs a scalar output, but {tr.name} returns {what} built here",
+            made[-1].node, "return one number (e.g. the sum of the parts), or use "
+            "s2sgrad.vjp for several outputs")
+
+
+def _returns_number(tr):
+    """Is the function's value a number whatever the arrays it is given (a full
+    reduction, arithmetic on numbers, a literal)? Then calls need not check it."""
+    result = tr.body[-1].value
+    if isinstance(result, ir.Const):
+        return isinstance(result.value, (int, float)) and not isinstance(result.value, bool)
+    return isinstance(result, str) and result in tr.scalars     # (inferred with the trace)
+
+
+def load_definitions(parsed, defs, names, env, label_name, texts=None):
+    """Emit (unless their `texts` are given), compile and load generated defs in the
+    user's globals; returns ({name: function}, full text, file name, bindings)."""
+    text = "\n\n".join(texts if texts is not None else emit.sources(defs))
+    bindings = load_mod.runtime_bindings(text, parsed.namespace, env)
+    bindings.update(parsed.closure)
+    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {label_name}"
+    names = [d.name for d in defs]
+    made, full, filename = load_mod.load(text, names, parsed.namespace, bindings, label)
+    return made, full, filename, bindings
+
+
+def _short(path):
+    import os
+    return os.path.basename(path) if path else "?"
+
+
+def _docstring(tr, parsed):
+    where = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', '?')}"
+    names = ", ".join(tr.params[i] for i in tr.wrt)
+    return f"Gradient of {tr.name} ({where}) with respect to {names}."
+
+
+_CACHE = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+
+
+def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
+    """The compiled gradient, from the cache while the function, the functions it calls
+    and the names it calls them by are unchanged. One compilation per key even when
+    many threads ask at once (compiling holds the lock)."""
+    key = (wrt, is_tuple, optimize, kinds)
+    _refuse_non_function(func)
+    base = unwrap(func)
+    with _LOCK:
+        per_func = _CACHE.get(base)
+        entry = per_func.get(key) if per_func is not None else None
+        if entry is not None and entry.is_current():
+            return entry
+        with _collector_paused(), deep_expressions(func):
+            compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds)
+        _CACHE.setdefault(base, {})[key] = compiled
+        return compiled
+
+
+def _refuse_non_function(func):
+    """grad(np.sin): s2sgrad differentiates source code, so it needs a `def`."""
+    base = unwrap(func.__func__ if inspect.ismethod(func) else func)
+    if inspect.isfunction(base):
+        return
+    if isinstance(base, np.ufunc):
+        what, name = "a NumPy ufunc", f"np.{base.__name__}"
+    elif inspect.isbuiltin(base):
+        what, name = "a built-in function", getattr(base, "__qualname__", repr(base))
+    elif inspect.isclass(base):
+        what, name = "a class", base.__qualname__
+    else:
+        what, name = f"a {type(base).__name__} object", repr(base)
+    call = f"{name}(x)" if not inspect.isclass(base) and callable(base) else "..."
+    raise S2SGradError(
+        f"cannot differentiate {name}: it is {what}, not a Python function with source "
+        f"code (s2sgrad reads the source of what it differentiates); write it as a "
+        f"function in a file, e.g. `def f(x): return {call}`, and use grad(f)")
+
+
+_DEEP = 30000     # frames: the compiler's walks recurse once or twice per nesting level
+
+
+@contextlib.contextmanager
+def deep_expressions(func):
+    """Room for expressions nested thousands deep (`a + b + ... ` with 2,000 terms is a
+    tree 2,000 deep); deeper still, a TransformError that says what to do, not a
+    RecursionError from inside the compiler."""
+    import sys
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, _DEEP))
+    try:
+        yield
+    except RecursionError:
+        code = getattr(unwrap(func), "__code__", None)
+        raise TransformError(
+            f"{getattr(func, '__name__', func)} has an expression nested too deeply for "
+            "s2sgrad (thousands of levels, e.g. a sum of thousands of terms written out)",
+            getattr(code, "co_filename", None), getattr(code, "co_firstlineno", None),
+            hint="split it into several statements, or use np.sum or a loop") from None
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Compiling makes and drops hundreds of thousands of AST nodes, none in a cycle
+    (reference counting frees them); the cyclic garbage collector's full passes over
+    them took a third of the compile time of a long function."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _record_dependencies(compiled, base, tr, generator):
+    """What must stay the same for this compiled code to stay right: the code objects
+    of the function and its callees, and the global names the calls go through. Held
+    through weak references, so that the cache never keeps a function alive."""
+    funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
+    compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    cells = [(CellView(cell), name, tr.parsed.closure[name])
+             for name, cell in tr.parsed.cells.items()]
+    compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in
+                          list(tr.deps) + list(generator.deps) + cells]
+    tr.parsed.func = None
+
+
+def _reference(obj):
+    """A weak reference when the object takes one (functions, modules, arrays); a
+    callee's global number is held (it is small, and it owns nothing)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _is_current(self):
+    for ref, code in self.code_deps:
+        f = ref()
+        if f is None or f.__code__ is not code:
+            return False
+    for ns, name, ref in self.name_deps:
+        if ns.get(name) is not ref():
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ forward mode, pairs
+
+def compile_jvp(parsed, active, name, full=False, deps=None):
+    """`name(params..., <active>_dot...)` → (value, tangent): the tangent code of `parsed`
+    and of the functions it calls, loaded; with `full`, also its file name."""
+    graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure,
+                     deps=deps)
+    fdef, env = jvp_definition(parsed, active, name, graph)
+    defs = graph.definitions() + [fdef]
+    made, text, filename, _ = load_definitions(parsed, defs, [name], env | graph.env, name)
+    source = "\n\n".join(emit.source(d) for d in defs)
+    if full:
+        return made[name], source, filename
+    return made[name], source
+
+
+class CompiledTangent:
+    """Forward-mode code of one function, shaped like `Compiled` for the CLI."""
+
+    def __init__(self, fn, source, filename):
+        self.grad_fn = fn
+        self.source = source
+        self.filename = filename
+
+
+def compile_tangent(func, active):
+    """`jvp_f(params..., <active>_dot...)` → (value, tangent), for `s2sgrad transform
+    --mode forward`."""
+    parsed = parse_function(func)
+    fn, source, filename = compile_jvp(parsed, tuple(active),
+                                       f"jvp_{unwrap(func).__name__}", full=True)
+    return CompiledTangent(fn, source, filename)
+
+
+def compile_pair(func, wrt):
+    """The forward/backward pair of `func` (what `vjp` runs): (fwd, bwd, source, whether
+    the pair stores into arrays, the names and cells it took values from)."""
+    parsed = parse_function(func)
+    graph = call_graph(parsed)
+    pair = graph.pair(unwrap(func), wrt, parsed)
+    defs = graph.definitions()
+    made, full, filename, _ = load_definitions(parsed, defs, [pair.fwd, pair.bwd], graph.env,
+                                               pair.fwd)
+    source = "\n\n".join(emit.source(d) for d in defs)
+    return made[pair.fwd], made[pair.bwd], source, graph.has_stores, graph.deps
