@@ -368,7 +368,7 @@ def _registered():
     out = [(f"operator {k}", r) for k, r in rules.OPERATORS.items()]
     out += [(f"method .{k}()", r) for k, r in rules.METHODS.items()]
     out += [(f"attribute .{k}", r) for k, r in rules.ATTRIBUTES.items()]
-    out += [(repr(rules._KEEP.get(k)), r) for k, r in rules.CALLABLES.items()]
+    out += [(repr(rules.registry._KEEP.get(k)), r) for k, r in rules.CALLABLES.items()]
     return out
 
 

@@ -674,7 +674,7 @@ def _registered_tangent_keys():
 
 def _describe(kind, key):
     if kind == "callable":
-        obj = rules._KEEP.get(key)
+        obj = rules.registry._KEEP.get(key)
         return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__name__', obj)}"
     return f"{kind} {key!r}"
 
@@ -722,7 +722,7 @@ def test_runtime_helper_rules_take_the_helpers_parameters():
     """A helper's rule is `(output, *the helper's parameters)`, defaults included."""
     wrong = []
     for key, trule in _builtin(rules.T_CALLABLES).items():
-        obj = rules._KEEP[key]
+        obj = rules.registry._KEEP[key]
         if getattr(obj, "__module__", None) != runtime.__name__:
             continue
         want = _signature(obj)

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from . import defadjoint, nondifferentiable
+from .registry import defadjoint, nondifferentiable
 from ..runtime import unbroadcast, pow_base_deriv, log_or_zero  # noqa: F401  (templates)
 
 

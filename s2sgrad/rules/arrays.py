@@ -6,7 +6,7 @@ runtime helpers the adjoints call (for forward-over-reverse) close the module.
 """
 import numpy as np
 
-from . import defadjoint, deftangent
+from .registry import defadjoint, deftangent
 from .. import runtime
 from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
                        pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,

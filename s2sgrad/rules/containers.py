@@ -1,7 +1,7 @@
 """Lists, tuples and dicts: displays, concatenation, append, stacking arrays."""
 import numpy as np
 
-from . import defadjoint
+from .registry import defadjoint
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
                        split_concat, getitem_grad, unappend, repeat_list_grad)
 

@@ -9,7 +9,7 @@ gradient is computed. Each adjoint rule is followed by its tangent rule (`<name>
 """
 import numpy as np
 
-from . import defadjoint, deftangent
+from .registry import defadjoint, deftangent
 from ..runtime import (cholesky_grad, cholesky_tangent, eigh_grad, eigh_tangent,  # noqa: F401
                        eigvalsh_grad, eigvalsh_tangent, svd_grad, svd_tangent, pinv_grad,
                        pinv_tangent, matrix_power_grad, matrix_power_tangent, qr_grad,

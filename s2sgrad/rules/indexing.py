@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from . import defadjoint, nondifferentiable
+from .registry import defadjoint, nondifferentiable
 from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
                        unreshape_order, reshape_order,
                        flip_grad, roll_grad, copy_grad, index_concat_grad, cast_grad)

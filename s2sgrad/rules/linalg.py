@@ -4,7 +4,7 @@ import operator
 
 import numpy as np
 
-from . import defadjoint
+from .registry import defadjoint
 from ..runtime import (matmul_left, matmul_right, dot_left, dot_right,  # noqa: F401
                        tensordot_grads, einsum_grad, inner_grads, outer_grads,
                        unbroadcast, norm_grad, inv_grad,

@@ -4,7 +4,7 @@ import math
 
 import numpy as np  # noqa: F401
 
-from . import defadjoint, nondifferentiable
+from .registry import defadjoint, nondifferentiable
 from ..runtime import digamma  # noqa: F401  (used by the templates)
 
 

@@ -1,7 +1,7 @@
 """NumPy's elementwise functions (ufuncs and friends)."""
 import numpy as np
 
-from . import constant_arguments, defadjoint, nondifferentiable
+from .registry import constant_arguments, defadjoint, nondifferentiable
 from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
 
 

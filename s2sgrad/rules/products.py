@@ -5,7 +5,7 @@ runtime helpers the adjoints call (for forward-over-reverse) close the module.
 """
 import numpy as np
 
-from . import defadjoint, deftangent
+from .registry import defadjoint, deftangent
 from .. import runtime
 from ..runtime import kron_grad_a, kron_grad_b, vdot_grad, cross_grad_a, cross_grad_b  # noqa: F401
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import defadjoint
+from .registry import defadjoint
 from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
                        prod_grad, cumsum_grad, div_or_zero)
 

@@ -5,7 +5,7 @@ Each adjoint rule is followed by its tangent rule (`<name>_dot`).
 """
 import numpy as np
 
-from . import defadjoint, deftangent
+from .registry import defadjoint, deftangent
 from .. import runtime
 from ..runtime import (cumprod_grad, cumprod_tangent, average_grad_a,  # noqa: F401
                        average_grad_weights, average_tangent_a, average_tangent_weights,

@@ -30,7 +30,7 @@ import operator
 
 import numpy as np
 
-from . import deftangent, nondifferentiable
+from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
     add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,

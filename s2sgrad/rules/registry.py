@@ -1,0 +1,273 @@
+"""The gradient tables: adjoint rules written as Python templates.
+
+A rule is an ordinary function whose parameters are the output followed by the
+inputs in call order, and whose body only *adds* to input adjoints:
+
+    @defadjoint(np.sin)
+    def sin(y, x):
+        \"\"\"y = sin(x)  →  x̄ += ȳ·cos(x)\"\"\"
+        x_bar += y_bar * np.cos(x)
+
+The body is never run: its source is inlined into generated code with `y`, `x`,
+`y_bar`, `x_bar` replaced by the names of the statement being differentiated.
+Parameters with defaults are non-differentiable options (`axis=None`). Names that
+the body assigns other than `*_bar` are temporaries, renamed per use.
+
+Three registries map what the trace sees to rules: callables (`np.sin`, `math.exp`,
+user functions registered with `@adjoint`), operators (`"add"`, `"getitem"`, ...)
+and array methods (`"sum"` for `x.sum()`, with `x` as the first input).
+"""
+import inspect
+import textwrap
+
+import gast
+
+from ..errors import S2SGradError
+
+CALLABLES = {}      # id(object) -> Rule  (ids: ufuncs are not all hashable-stable)
+_KEEP = {}          # id(object) -> object, keeps registered objects alive
+OPERATORS = {}      # "add", "getitem", ... -> Rule
+METHODS = {}        # "sum", "reshape", ... -> Rule
+ATTRIBUTES = {}     # "T", "real" -> Rule
+NONDIFF = set()     # ids of callables whose outputs carry no gradient
+CONSTANT_ARGS = {}  # id -> first checked argument, for constants only of constant arguments
+NONDIFF_METHODS = set()
+NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+POSITIONAL_OPTIONS = {}   # id(callable) or ".method" -> {argument position: option name}
+# Tangent (forward-mode) rules, keyed like the adjoint tables.
+T_CALLABLES = {}
+T_OPERATORS = {}
+T_METHODS = {}
+T_ATTRIBUTES = {}
+
+
+class Rule:
+    """One adjoint template. `params` are the template's inputs (after the output);
+    `defaults` maps option parameters to their default values."""
+
+    def __init__(self, template, name=None, user=False, keywords=()):
+        self.template = template
+        self.keywords = set(keywords)    # keywords a `**options` template accepts unread
+        self.name = name or template.__name__
+        sig = inspect.signature(template)
+        params = list(sig.parameters.values())
+        if not params:
+            raise S2SGradError(f"adjoint rule {self.name} needs an output parameter")
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self.output = params[0].name
+        self.params = [p.name for p in params[1:] if p.kind in kinds]
+        self.defaults = {p.name: p.default for p in params
+                         if p.default is not inspect.Parameter.empty}
+        self.vararg = next((p.name for p in params
+                            if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+        self.kwonly = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        self.varkw = next((p.name for p in params
+                           if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+        self.doc = inspect.getdoc(template) or ""
+        self.user = user
+        self.namespace = template.__globals__
+        self._body = None
+
+    @property
+    def body(self):
+        """The template's statements as gast nodes (parsed on first use)."""
+        if self._body is None:
+            src = textwrap.dedent(inspect.getsource(self.template))
+            fn = gast.parse(src).body[0]
+            body = fn.body
+            if body and isinstance(body[0], gast.Expr) and isinstance(
+                    body[0].value, gast.Constant):
+                body = body[1:]
+            self._body = body
+        return self._body
+
+    def adjoint_names(self):
+        """Inputs whose adjoint the template writes (`x` for `x_bar += ...`)."""
+        if getattr(self, "_adjoint_names", None) is not None:
+            return self._adjoint_names
+        out = set()
+        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                    and node.id.endswith("_bar"):
+                out.add(node.id[:-4])
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                    and node.id.endswith("_dot") and node.id != self.output + "_dot":
+                out.add(node.id[:-4])            # a tangent rule: inputs it reads
+        self._adjoint_names = out
+        return out
+
+    def unread_options(self):
+        """Options (parameters with defaults) the template never reads: they cannot
+        change the generated adjoint, so a call must leave them at their default."""
+        if getattr(self, "_unread", None) is None:
+            read = {n.id for st in self.body for n in gast.walk(st)
+                    if isinstance(n, gast.Name)}
+            self._unread = {p for p in self.params + self.kwonly if p in self.defaults
+                            and p not in read and p + "_bar" not in read}
+        return self._unread
+
+    def unsupported_option(self, args, kwargs, is_float_dtype):
+        """The first option of a call (`args` positional operands, `kwargs` keyword
+        operands) this template does not handle, or None. `is_float_dtype(operand)`
+        says whether a `dtype=` operand is statically a floating dtype (which only sets
+        the precision); every other option the template leaves unread must be left at
+        its default, and a keyword a `**options` template does not declare is refused."""
+        from ..syntax.nodes import Const
+        if len(args) > len(self.params) and not self.vararg:
+            return f"argument {len(self.params) + 1}"
+        bound = dict(zip(self.params, args))
+        bound.update(kwargs)
+        unread = self.unread_options()
+        for k, a in bound.items():
+            if k == "dtype" and k not in self.keywords and (
+                    k in unread or k not in self.params + self.kwonly):
+                if is_float_dtype(a):
+                    continue
+                return k
+            if k in self.params or k in self.kwonly:
+                if k in unread and not (isinstance(a, Const) and _same(a.value,
+                                                                       self.defaults[k])):
+                    return k
+            elif not (self.varkw and k in self.keywords):
+                return k
+        return None
+
+    def __repr__(self):
+        return f"<rule {self.name}>"
+
+
+def _same(a, b):
+    try:
+        return a is b or (type(a) is type(b) and a == b)
+    except Exception:
+        return False
+
+
+def _register(table, keys, rule):
+    for key in keys:
+        if isinstance(key, str):
+            table[key] = rule
+        else:
+            CALLABLES[id(key)] = rule
+            _KEEP[id(key)] = key
+
+
+def defadjoint(*funcs, ops=(), methods=(), attributes=(), keywords=(), positional=None):
+    """Register a built-in rule for callables, operator names and method names.
+    `keywords`: what a `**options` template accepts without reading (options that
+    never change the derivative); `positional`: {callable or ".method": {position:
+    option name}} for options a call may pass by position (`x.flatten('F')`)."""
+    def deco(template):
+        rule = Rule(template, keywords=keywords)
+        for key, where in (positional or {}).items():
+            POSITIONAL_OPTIONS[key if isinstance(key, str) else id(key)] = where
+        _register(CALLABLES, funcs, rule)
+        _register(OPERATORS, ops, rule)
+        _register(METHODS, methods, rule)
+        _register(ATTRIBUTES, attributes, rule)
+        return template
+    return deco
+
+
+def deftangent(*funcs, ops=(), methods=(), attributes=()):
+    """Register a built-in tangent rule. The body only adds to the output tangent,
+    one term per input, so that terms of inputs without a tangent can be dropped:
+
+        @deftangent(operator.mul, np.multiply, ops=["mul"])
+        def multiply(y, a, b):
+            \"\"\"y = a * b  →  ẏ = ȧ·b + a·ḃ\"\"\"
+            y_dot += a_dot * b
+            y_dot += a * b_dot
+    """
+    def deco(template):
+        rule = Rule(template)
+        for key in funcs:
+            T_CALLABLES[id(key)] = rule
+            _KEEP[id(key)] = key
+        for table, keys in ((T_OPERATORS, ops), (T_METHODS, methods),
+                            (T_ATTRIBUTES, attributes)):
+            for key in keys:
+                table[key] = rule
+        return template
+    return deco
+
+
+def tangent(func):
+    """Register a user's forward rule for `func` (public API: `@s2sgrad.tangent`)."""
+    def deco(template):
+        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True)
+        T_CALLABLES[id(func)] = rule
+        _KEEP[id(func)] = func
+        return template
+    return deco
+
+
+def tangent_for(adjoint_rule, obj=None):
+    """The tangent rule matching an adjoint rule (same registry key)."""
+    if obj is not None and id(obj) in T_CALLABLES:
+        return T_CALLABLES[id(obj)]
+    for table, ttable in ((OPERATORS, T_OPERATORS), (METHODS, T_METHODS),
+                          (ATTRIBUTES, T_ATTRIBUTES)):
+        for key, rule in table.items():
+            if rule is adjoint_rule and key in ttable:
+                return ttable[key]
+    for key, rule in CALLABLES.items():
+        if rule is adjoint_rule and key in T_CALLABLES:
+            return T_CALLABLES[key]
+    return None
+
+
+def adjoint(func):
+    """Register a user's reverse rule for `func` (public API: `@s2sgrad.adjoint`).
+
+        @s2sgrad.adjoint(softplus)
+        def softplus_adjoint(y, x):
+            x_bar += y_bar / (1 + np.exp(-x))
+    """
+    def deco(template):
+        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True)
+        CALLABLES[id(func)] = rule
+        _KEEP[id(func)] = func
+        return template
+    return deco
+
+
+def nondifferentiable(*funcs, methods=()):
+    """Callables whose results never carry a gradient (comparisons, len, argmax...)."""
+    for f in funcs:
+        NONDIFF.add(id(f))
+        _KEEP[id(f)] = f
+    NONDIFF_METHODS.update(methods)
+
+
+def constant_arguments(*funcs, first=0):
+    """Callables whose results are constants only while their arguments are: np.full's
+    fill value, np.arange's start, a random draw's location. A value that depends on
+    the differentiated input reaching argument `first` or a later one is refused (for
+    np.full_like(x, c) only `c` matters: `first=1`)."""
+    for f in funcs:
+        CONSTANT_ARGS[id(f)] = first
+        _KEEP[id(f)] = f
+
+
+def lookup(obj):
+    return CALLABLES.get(id(obj))
+
+
+def is_nondifferentiable(obj):
+    return id(obj) in NONDIFF
+
+
+def all_rules():
+    """Every registered rule once, in a stable order (for the printed table)."""
+    seen, out = set(), []
+    for table in (OPERATORS, METHODS, ATTRIBUTES):
+        for rule in table.values():
+            if id(rule) not in seen:
+                seen.add(id(rule))
+                out.append(rule)
+    for rule in CALLABLES.values():
+        if id(rule) not in seen:
+            seen.add(id(rule))
+            out.append(rule)
+    return out
