@@ -8,6 +8,24 @@
 
     df(np.ones(3))       # the gradient
     df.show()            # the generated Python code that computed it
+
+The package is laid out as its pipeline, and its layers only point down
+(tests/test_architecture.py checks it):
+
+    tools/       the `s2sgrad` command, explain, graph, working from files
+    api          grad, value_and_grad, source, check_grad, stop_gradient
+    operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed)
+    gradient     GradientFunction: what grad(f) returns, and wrt handling
+    pipeline     the one owner of the stage chain, and the cache
+    backend/     load: generated source → live functions
+    optimize/    passes over the trace and the generated code, in order
+    ad/          reverse mode, forward (tangent) mode, pairs of called functions
+    ir/          the execution trace: statements, builder, analyses, shapes
+    frontend/    parse and normalize (A-normal form)
+    rules/       the gradient tables (registry + families)
+    syntax/      the only module that builds AST nodes, the only one that prints code
+    runtime      helpers generated code calls
+    errors       every error class
 """
 from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # noqa: F401
                   GradientFunction, numerical_grad)

@@ -1,4 +1,4 @@
-"""The fused loop (s2sgrad/fuse.py): a loop whose steps share only accumulators runs
+"""The fused loop (s2sgrad/optimize/fuse.py): a loop whose steps share only accumulators runs
 forward step and adjoint together in `grad_f`, without saving anything.
 
 Each case checks the generated source (fused or not, what moved out of the loop) and

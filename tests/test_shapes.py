@@ -1,4 +1,4 @@
-"""Specialization on the arrays' shape patterns (`s2sgrad/shapes.py`).
+"""Specialization on the arrays' shape patterns (`s2sgrad/ir/shapes.py`).
 
 The code is compiled per argument kind, arrays by their shape pattern; values with no
 dimension left (`X[i] @ w`, `x[0]` of a vector, `np.sum(v)`) are numbers, and values of

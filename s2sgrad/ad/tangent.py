@@ -1,4 +1,4 @@
-"""Stage 5 — forward: the trace → tangent code (forward mode, the dual numbers of the
+"""Stage 5 — tangent: the trace → tangent code (forward mode, the dual numbers of the
 lecture notes).
 
 Takes a `Trace` whose `wrt` inputs carry tangents; returns the statements of

@@ -1,7 +1,7 @@
 """Optimizer pass — what the known kinds of the values settle, written as NumPy.
 
 Where the compilation knows a name holds a NumPy array (an array argument, or a value
-of known shape, see `shapes.py`) or a number, some runtime helpers have nothing left to
+of known shape, see `ir/shapes.py`) or a number, some runtime helpers have nothing left to
 decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` is
 `v.size`. Entries: `index_adjoints`, `spell_out_helpers` (run by
 `optimize.optimize_function`).
