@@ -565,3 +565,33 @@ def test_a_running_offset_updated_with_op_assign_is_not_an_alias():
     np.testing.assert_allclose(s2sgrad.grad(unpack_with_running_offset)(*args),
                                numerical_grad(unpack_with_running_offset, args, 0),
                                rtol=1e-6, atol=1e-9)
+
+
+def unpack_then_update(x, y):
+    a, b = x * 2.0, y
+    a += b
+    for v in [a, b]:
+        a = a * v
+    return np.sum(a)
+
+
+def element_of_a_list_updated(W):
+    W = W * 1.0
+    rows = [W]
+    row = rows[0]
+    row *= 2.0              # W is rows[0]: Python changes W too
+    return np.sum(W)
+
+
+def test_op_assign_after_tuple_unpacking_and_before_a_list_is_built():
+    # `a` and `b` are different elements of the unpacked tuple (they share no memory),
+    # and the list [a, b] is built after the update (it holds the new value either way)
+    args = (np.array([0.3, 0.7]), np.array([1.1, -0.4]))
+    for i in (0, 1):
+        np.testing.assert_allclose(s2sgrad.grad(unpack_then_update, wrt=i)(*args),
+                                   numerical_grad(unpack_then_update, args, i), rtol=1e-6)
+
+
+def test_op_assign_on_an_element_read_from_a_list_reaches_what_was_put_in():
+    with pytest.raises(TransformError, match=r"`row \*= \.\.\.` changes `row` in place"):
+        s2sgrad.grad(element_of_a_list_updated)(np.array([0.3, 0.7]))

@@ -455,32 +455,71 @@ def emit_expr(s):
 _HOLDING_RULES = {"display", "dict_display", "concat", "repeat"}
 
 
-def _alias_links(placed):
+def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     """{name: names that see a change made in place to its memory}: a view, a second
-    name, an element and a call's result share memory both ways; a container holding a
-    value (a display, an append, a store) sees its elements change, not the reverse."""
+    name and a call's result share memory both ways; a container holding a value (a
+    display, an append, a store, the list or tuple an element was read from:
+    `containers`) sees its elements change, not the reverse (nor its other elements).
+    `a = t` with `t` in `passed_on` (see `_passed_on`) links nothing."""
     links = {}
-    # `v op= e` is desugared to `v_new = v op e; v = v_new`: the write-back is the same
-    # variable taking its next value, not a second name for the old one
-    write_backs = {(s.args[0], s.target) for s, _ in placed
-                   if isinstance(s, Assign) and s.in_place and s.args}
+    held = {}           # container -> the values put in it (displays, appends, stores)
+    displays = {}       # container bound once by a display -> its items, in order
+    for s, _ in placed:
+        if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
+            held.setdefault(s.container, set()).add(s.value)
+        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
+            held.setdefault(s.target, set()).update(_operands(s))
+            displays[s.target] = None if s.target in displays else list(s.args)
 
     def link(a, b):
         links.setdefault(a, set()).add(b)
     for s, _ in placed:
-        if isinstance(s, Assign) and s.kind == "copy" and s.args \
-                and (s.target, s.args[0]) in write_backs:
+        if isinstance(s, Assign) and s.kind == "copy" and s.args and s.args[0] in passed_on:
             continue
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             link(s.value, s.container)
         elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
             for a in _operands(s):
                 link(a, s.target)
+        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name == "getitem" \
+                and s.args and s.args[0] in containers:
+            # an element of a list, tuple or dict: the container sees it change, and it
+            # is one of the values put in the container (the one a constant index of a
+            # display names, else any)
+            link(s.target, s.args[0])
+            for a in _element_of(s, displays, held):
+                link(a, s.target)
+                link(s.target, a)
         elif isinstance(s, Assign) and not _is_fresh(s):
             for a in _operands(s):
                 link(a, s.target)
                 link(s.target, a)
     return links
+
+
+def _element_of(s, displays, held):
+    """The values `s = container[index]` may be."""
+    items = displays.get(s.args[0])
+    index = getattr(s.expr, "slice", None)
+    if items and isinstance(index, gast.Constant) and isinstance(index.value, int) \
+            and -len(items) <= index.value < len(items):
+        item = items[index.value]
+        return [item] if isinstance(item, str) else []
+    return sorted(held.get(s.args[0], ()))
+
+
+def _passed_on(placed):
+    """New objects bound once and read once, by a copy `a = t`: `a` taking its next value
+    (`v op= e` desugared to `v_new = v op e; v = v_new`, a loop-carried `a = a * v` in
+    A-normal form), not a second name for an object anything else sees."""
+    reads, bindings = {}, {}
+    for s, _ in placed:
+        for n in _reads_of(s):
+            reads[n] = reads.get(n, 0) + 1
+        for d in defs(s):
+            bindings[d] = bindings.get(d, 0) + 1
+    return {s.target for s, _ in placed if isinstance(s, Assign) and _is_fresh(s)
+            and reads.get(s.target) == 1 and bindings.get(s.target) == 1}
 
 
 def _operands(s):
@@ -518,8 +557,8 @@ def check_in_place(trace, entry=False):
                and isinstance(s.args[0], str) and s.args[0] not in trace.scalars]
     if not updates:
         return
-    links = _alias_links(placed)
     defined = set(trace.params) | {d for s, _ in placed for d in defs(s)}
+    passed_on = _passed_on(placed)
     rebound = _rebound_params(trace, placed)
     readers = {}
     for k, (r, _) in enumerate(placed):
@@ -528,6 +567,11 @@ def check_in_place(trace, entry=False):
     for j, s, loops in updates:
         old = s.args[0]
         op = _AUG_SYMBOL.get(type(getattr(s.expr, "op", None)), "+")
+        # aliases made after the update see the new value in Python too; in a loop
+        # around the update, a later statement also runs before it (next iteration)
+        before = [(r, rl) for k, (r, rl) in enumerate(placed)
+                  if k < j or set(rl) & set(loops)]
+        links = _alias_links(before, trace.maybe_container, passed_on)
         for a in sorted(_component(old, links) - {s.target}):
             outside = (a in trace.params and not entry and rebound.get(a, j) >= j) \
                 or a not in defined
