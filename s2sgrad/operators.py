@@ -119,7 +119,11 @@ class JVPFunction:
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
         fn, _ = self._get(active)
-        kwargs = {dot(self.params[i]): _as_tangent(tangents[i], primals[i]) for i in active}
+        # the tangent parameters follow f's, named as generated (syntax/reserved.py may
+        # have renamed a parameter)
+        code = fn.__code__
+        names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
+        kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
         return fn(*primals, **kwargs)
 
 

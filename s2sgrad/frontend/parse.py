@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..syntax import nodes
+from ..syntax import nodes, reserved
 from ..errors import SourceUnavailableError, TransformError
 
 
@@ -222,7 +222,9 @@ def parse_function(func):
                 pass
     _bind_own_defaults(node, func, closure)
     lines = linecache.getlines(filename) or text.splitlines(True)
-    return Parsed(func, node, filename, lines, func.__globals__, closure, cells)
+    parsed = Parsed(func, node, filename, lines, func.__globals__, closure, cells)
+    reserved.protect(parsed)     # no user name is read as one the generated code makes
+    return parsed
 
 
 def parse_file_function(path, fname, namespace=None):
