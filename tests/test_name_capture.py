@@ -24,7 +24,7 @@ PROGRAMS = textwrap.dedent('''\
     unbroadcast = 3.0                      # a global named like a helper (a number)
     grad_like = np.array([0.5, -2.0, 1.5])   # ... an array
     saved_y = 1.25                         # named like a stack the backward pass keeps
-    grad_calls = 0.0
+    _ = 1.5                                # the backward pass counts loops with `_`
 
 
     def is_zero(g):                        # a function named like a helper
@@ -119,6 +119,15 @@ PROGRAMS = textwrap.dedent('''\
         return spread(x, unbroadcast=w) + spread(np.sin(x), w)
 
 
+    def underscore(x):
+        y = x
+        n = 0
+        while n < 3:
+            y = np.sin(y) * _
+            n = n + 1
+        return np.sum(y)
+
+
     def nested_def(x):
         def unreduce(t):
             return t * 2.0
@@ -126,8 +135,9 @@ PROGRAMS = textwrap.dedent('''\
 ''')
 
 FUNCTIONS = ["global_number", "global_array", "function_named_like_helper", "parameter",
-             "parameter_grad_like", "parameter_match_shape", "local", "local_match_shape", "local_adjoint_name", "stack_name", "loop",
-             "pair_name", "callee_reads_global", "callee_parameter", "nested_def"]
+             "parameter_grad_like", "parameter_match_shape", "local", "local_match_shape",
+             "local_adjoint_name", "stack_name", "loop", "pair_name", "callee_reads_global",
+             "callee_parameter", "underscore", "nested_def"]
 
 
 # (grad of these is right before the fix too: the optimizer drops the helper, or a

@@ -209,8 +209,8 @@ class Tangent:
         renamed = self.graph.renamed.get(name, {})   # its parameters, as generated
         args = [nodes.operand(a) for a in s.args]
         kwargs = {renamed.get(k, k): nodes.operand(a) for k, a in s.kwargs.items()}
-        kwargs.update({dot(renamed.get(params[i], params[i])): nodes.name(dot(binding[params[i]]))
-                       for i in active})
+        kwargs.update({dot(renamed.get(params[i], params[i])):
+                       nodes.name(dot(binding[params[i]])) for i in active})
         target = nodes.tuple_([nodes.name(s.target, store=True),
                                nodes.name(dot(s.target), store=True)], store=True)
         return [nodes.copy_location(nodes.assign(target, nodes.call(name, args, kwargs)),

@@ -24,8 +24,8 @@ from . import nodes
 
 # the patterns of the names generated code makes (see ad/reverse.py `bar`, ad/tangent.py
 # `dot`, ad/callees.py pair names, api/operators function names, optimize/saves stacks)
-_GENERATED = re.compile(r".*_(bar|dot)|(grad|value_and_grad|jvp)_.*|.*_(fwd|bwd|jvp)\d*"
-                        r"|saved.*|_s2sgrad_.*")
+_GENERATED = re.compile(r".*_(bar|dot)|(grad|value_and_grad|jvp|hvp)_.*|.*_(fwd|bwd|jvp)\d*"
+                        r"|saved(_\w*|\d*)|_s2sgrad_.*")
 # builtins the generated code calls itself (backward loops, index values)
 _BUILTINS_USED = ("range", "reversed", "slice", "len")
 
@@ -65,8 +65,8 @@ def protect(parsed):
             if n in free and not _bound_anywhere(node, n) and \
                     _resolve(parsed, n) is pool[n]:
                 continue               # `np` that is NumPy: the very object the helper is
-        elif not is_generated_pattern(n):
-            continue
+        elif not is_generated_pattern(n) and not (n == "_" and n in free):
+            continue                   # (`_`: the backward pass's `for _ in range(count)`)
         renames[n] = None
     if not renames:
         return {}
