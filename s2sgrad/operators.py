@@ -99,6 +99,7 @@ class JVPFunction:
                     else parsed.node.name
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
+                deps += getattr(parsed, "name_deps", [])   # globals bound under a new name
                 hit = _compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
                 self._cache[active] = hit, deps
             return hit
@@ -220,8 +221,10 @@ class _GradJvp:
 
     def get(self):
         with _LOCK:
-            if self._fn is None:
-                compiled = api.cached_compile(self.func, (self.i,), False)
+            # (the gradient's code holds some values, e.g. a renamed global: rebuilt
+            # when they change)
+            if self._fn is None or not self._compiled.is_current():
+                compiled = self._compiled = api.cached_compile(self.func, (self.i,), False)
                 parsed = gradient_parsed(compiled)
                 self._fn, self.source = _compile_jvp(
                     parsed, (self.j,), f"hvp_{unwrap(self.func).__name__}")

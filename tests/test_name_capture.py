@@ -205,13 +205,31 @@ def test_parameter_named_like_helper_by_keyword(programs):
 def test_rebinding_the_global_recompiles(programs):
     module = programs[1]
     g = s2sgrad.grad(module.global_number)
+    j = s2sgrad.jvp(module.global_number)
+    h = s2sgrad.hvp(module.pair_name)
     x = np.ones(3)
     np.testing.assert_allclose(g(x), 3.0 * np.ones(3))
+    assert j((x,), (x,))[1] == pytest.approx(9.0)
+    np.testing.assert_allclose(h(x, x), 0.0, atol=1e-12)   # (linear: reads the value)
     module.unbroadcast = 4.0
     try:
         np.testing.assert_allclose(g(x), 4.0 * np.ones(3))
+        assert j((x,), (x,))[1] == pytest.approx(12.0)
     finally:
         module.unbroadcast = 3.0
+
+
+def test_rebinding_a_global_recompiles_hvp(programs):
+    module = programs[1]
+    h = s2sgrad.hvp(module.global_array)
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([0.2, 1.0, -0.4])
+    np.testing.assert_allclose(h(x, v), -np.sin(x) * module.grad_like * v)
+    old = module.grad_like
+    module.grad_like = np.array([1.0, 2.0, 3.0])
+    try:
+        np.testing.assert_allclose(h(x, v), -np.sin(x) * module.grad_like * v)
+    finally:
+        module.grad_like = old
 
 
 @pytest.mark.parametrize("name", ["global_number", "global_array", "parameter_match_shape",
