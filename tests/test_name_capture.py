@@ -128,6 +128,16 @@ PROGRAMS = textwrap.dedent('''\
         return np.sum(y)
 
 
+    value = 0.5
+
+
+    def kept_value(x):
+        s = 0.0
+        for i in range(2):
+            s = s + np.sum(np.sin(x)) * value
+        return s
+
+
     def nested_def(x):
         def unreduce(t):
             return t * 2.0
@@ -137,7 +147,7 @@ PROGRAMS = textwrap.dedent('''\
 FUNCTIONS = ["global_number", "global_array", "function_named_like_helper", "parameter",
              "parameter_grad_like", "parameter_match_shape", "local", "local_match_shape",
              "local_adjoint_name", "stack_name", "loop", "pair_name", "callee_reads_global",
-             "callee_parameter", "underscore", "nested_def"]
+             "callee_parameter", "underscore", "kept_value", "nested_def"]
 
 
 # (grad of these is right before the fix too: the optimizer drops the helper, or a
@@ -186,7 +196,8 @@ def test_unoptimized_code_calls_the_helper(programs, name):
     np.testing.assert_allclose(got, numerical_grad(f, args, 0), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["global_number", "parameter_grad_like", "local_adjoint_name"])
+@pytest.mark.parametrize("name", ["global_number", "parameter_grad_like", "local_adjoint_name",
+                                  "kept_value"])
 def test_value_and_grad(programs, name):
     f = getattr(programs[1], name)
     args = _args(name)

@@ -26,6 +26,10 @@ from . import nodes
 # `dot`, ad/callees.py pair names, api/operators function names, optimize/saves stacks)
 _GENERATED = re.compile(r".*_(bar|dot)|(grad|value_and_grad|jvp|hvp)_.*|.*_(fwd|bwd|jvp)\d*"
                         r"|saved(_\w*|\d*)|_s2sgrad_.*")
+# names generated code picks apart from the function's locals, but not from the globals
+# it reads: `for _ in range(count)` (a while loop run backwards), `value` (the value kept
+# before the backward pass restores an overwritten result)
+_FREE_ONLY = re.compile(r"_|value_*")
 # builtins the generated code calls itself (backward loops, index values)
 _BUILTINS_USED = ("range", "reversed", "slice", "len")
 
@@ -65,8 +69,8 @@ def protect(parsed):
             if n in free and not _bound_anywhere(node, n) and \
                     _resolve(parsed, n) is pool[n]:
                 continue               # `np` that is NumPy: the very object the helper is
-        elif not is_generated_pattern(n) and not (n == "_" and n in free):
-            continue                   # (`_`: the backward pass's `for _ in range(count)`)
+        elif not is_generated_pattern(n) and not (n in free and _FREE_ONLY.fullmatch(n)):
+            continue
         renames[n] = None
     if not renames:
         return {}
