@@ -17,7 +17,7 @@ import inspect
 
 import gast
 
-from ..syntax import nodes
+from ..syntax import nodes, reserved
 from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
@@ -36,7 +36,7 @@ class Tangent:
     def __init__(self, trace, graph):
         self.trace = trace
         self.graph = graph
-        self.used = set(trace.user_names) | set(trace.params)
+        self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
         self.env = {}
 
     def fresh(self, hint):

@@ -151,3 +151,13 @@ def _rename_everywhere(node, renames):
 def renamed_from(old, new):
     """Could `protect` (or a callee's binding after it) have renamed `old` to `new`?"""
     return re.fullmatch(rf"(user_)?{re.escape(old)}_\w*", new) is not None
+
+
+def outside(parsed):
+    """The names the function reads from outside itself: a fresh name the generated code
+    picks (a template temporary, `y_saved`) must not hide one of them."""
+    out = getattr(parsed, "outside_names", None)
+    if out is None:
+        from ..frontend.parse import free_names
+        out = parsed.outside_names = frozenset(free_names(parsed.node))
+    return out
