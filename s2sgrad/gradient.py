@@ -156,6 +156,8 @@ class GradientFunction:
             entry = self._entry(kinds)
         compiled, fn, plain, arrays, others = entry
         self._compiled = compiled
+        if kwargs and getattr(compiled.parsed, "renamed", None):   # (syntax/reserved.py)
+            kwargs = {compiled.parsed.renamed.get(k, k): v for k, v in kwargs.items()}
         for i in arrays:                    # arrays of a dtype but float
             if args[i].dtype.kind != "f":
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.original)

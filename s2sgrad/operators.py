@@ -68,6 +68,7 @@ class JVPFunction:
                     else parsed.node.name
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
+                deps += getattr(parsed, "name_deps", [])   # globals bound under a new name
                 hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
                 self._cache[active] = hit, deps
             return hit
@@ -88,7 +89,11 @@ class JVPFunction:
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
         fn, _ = self._get(active)
-        kwargs = {dot(self.params[i]): _as_tangent(tangents[i], primals[i]) for i in active}
+        # the tangent parameters follow f's, named as generated (syntax/reserved.py may
+        # have renamed a parameter)
+        code = fn.__code__
+        names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
+        kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
         return fn(*primals, **kwargs)
 
 
@@ -178,8 +183,10 @@ class _GradJvp:
 
     def get(self):
         with _LOCK:
-            if self._fn is None:
-                compiled = cached_compile(self.func, (self.i,), False)
+            # (the gradient's code holds some values, e.g. a renamed global: rebuilt
+            # when they change)
+            if self._fn is None or not self._compiled.is_current():
+                compiled = self._compiled = cached_compile(self.func, (self.i,), False)
                 parsed = gradient_parsed(compiled)
                 self._fn, self.source = compile_jvp(
                     parsed, (self.j,), f"hvp_{unwrap(self.func).__name__}")

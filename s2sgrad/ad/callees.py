@@ -22,7 +22,8 @@ import inspect
 import gast
 
 from ..syntax import nodes
-from ..frontend.parse import parse_function, free_names, rename_free, bind_defaults, CellView
+from ..frontend.parse import parse_function, bind_defaults, CellView
+from ..syntax.scopes import free_names, rename_free
 from ..ir import walk, Assign
 
 
@@ -84,7 +85,8 @@ class CallGraph:
             nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
                          store=True),
             nodes.call(pair.fwd, [nodes.operand(a) for a in s.args],
-                       {k: nodes.operand(a) for k, a in s.kwargs.items()})), s.node)
+                       {pair.renamed.get(k, k): nodes.operand(a)
+                        for k, a in s.kwargs.items()})), s.node)
         s.extra_targets = [saved]
         if s.target in tr.overwritten:
             tr.overwritten.add(saved)
@@ -116,6 +118,7 @@ class CallGraph:
         self._check_namespace(parsed, caller_parsed)
         pair = Pair(func, self._fresh_name(f"{func.__name__}_fwd"),
                     self._fresh_name(f"{func.__name__}_bwd"), active)
+        pair.renamed = getattr(parsed, "renamed", {})     # (keywords of the calls)
         self.pairs[key] = pair
         tr = self.build(parsed, active)
         self.deps += tr.deps

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..syntax import nodes
+from ..syntax import nodes, reserved
 from ..syntax.nodes import Const
 from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, defs
 
@@ -62,7 +62,7 @@ class Reverse:
     def __init__(self, trace, call_hook=None):
         self.trace = trace
         self.defined = set()
-        self.used = set(trace.user_names) | set(trace.params)
+        self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
         self.env = {}
         self.call_hook = call_hook
         self.callees = []

@@ -17,7 +17,7 @@ import inspect
 
 import gast
 
-from ..syntax import nodes
+from ..syntax import nodes, reserved
 from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import parse_function
@@ -36,7 +36,7 @@ class Tangent:
     def __init__(self, trace, graph):
         self.trace = trace
         self.graph = graph
-        self.used = set(trace.user_names) | set(trace.params)
+        self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
         self.env = {}
 
     def fresh(self, hint):
@@ -206,9 +206,11 @@ class Tangent:
         if not active:
             return [s.node, self.zero(s.target)]
         name = self.graph.jvp_function(func, active)
+        renamed = self.graph.renamed.get(name, {})   # its parameters, as generated
         args = [nodes.operand(a) for a in s.args]
-        kwargs = {k: nodes.operand(a) for k, a in s.kwargs.items()}
-        kwargs.update({dot(params[i]): nodes.name(dot(binding[params[i]])) for i in active})
+        kwargs = {renamed.get(k, k): nodes.operand(a) for k, a in s.kwargs.items()}
+        kwargs.update({dot(renamed.get(params[i], params[i])):
+                       nodes.name(dot(binding[params[i]])) for i in active})
         target = nodes.tuple_([nodes.name(s.target, store=True),
                                nodes.name(dot(s.target), store=True)], store=True)
         return [nodes.copy_location(nodes.assign(target, nodes.call(name, args, kwargs)),
@@ -250,6 +252,7 @@ class JvpGraph:
         self.order = []
         self.env = {}
         self.names = set()
+        self.renamed = {}             # jvp function -> its user names renamed at parse
         self.root_globals = root_globals
 
     def jvp_function(self, func, active):
@@ -264,6 +267,7 @@ class JvpGraph:
         self.names.add(name)
         self.functions[key] = (name, None)
         parsed = parse_function(func)
+        self.renamed[name] = getattr(parsed, "renamed", {})
         from .callees import bind_callee_names
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure,
                           self.deps)

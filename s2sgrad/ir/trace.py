@@ -51,7 +51,7 @@ class Builder:
         self.fn = fn
         self.locals = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
         self.current = None
-        self.deps = []
+        self.deps = list(getattr(parsed, "name_deps", ()))   # globals renamed at parse
         self.display = {}          # memo of `_is_display` per name
         self.displays = {}         # name -> the list/tuple display it was last bound to
         self.objects = {}          # name -> the module object it was bound to (np.r_)
