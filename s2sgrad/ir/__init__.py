@@ -11,11 +11,11 @@ from .render import render
 from .shape_classes import (infer_scalars, shape_classes, shape_representatives,
                             uniform_adjoint_ok)
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
-                         Trace, walk, defs)
+                         Trace, Kind, walk, defs)
 from .trace import Builder, build
 from ..syntax.nodes import Const
 
 __all__ = ["Assign", "SetItem", "Append", "Pop", "Effect", "If", "For", "While", "Return",
-           "Trace", "Const", "walk", "defs", "build", "Builder", "analyse", "apply_renames",
+           "Trace", "Kind", "Const", "walk", "defs", "build", "Builder", "analyse", "apply_renames",
            "dependencies", "infer_scalars", "shape_classes", "shape_representatives",
            "uniform_adjoint_ok", "render"]
