@@ -24,7 +24,7 @@ from .ad.tangent import JvpGraph, jvp_definition
 from .backend import load as load_mod
 from .errors import S2SGradError, TransformError
 from .frontend.normalize import normalize, check_returns_value
-from .frontend.parse import parse_function, unwrap, CellView
+from .frontend.parse import Parsed, parse_function, unwrap, CellView
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
 from .syntax import emit
@@ -50,7 +50,8 @@ class Compiled:
         return _is_current(self)
 
 
-def build_trace(parsed, wrt, scalar_params=(), array_params=(), entry=False):
+def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
+                entry: bool = False) -> ir.Trace:
     fn = normalize(parsed)
     return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
 
@@ -114,7 +115,8 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
     return out
 
 
-def compile_gradient(func, wrt, is_tuple, optimize=True, kinds=()):
+def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
+                     kinds: tuple = ()) -> "Compiled":
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}

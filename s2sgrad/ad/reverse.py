@@ -21,7 +21,7 @@ import gast
 
 from ..syntax import nodes, reserved
 from ..syntax.nodes import Const
-from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, defs
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Trace, defs
 
 
 @dataclass
@@ -619,11 +619,12 @@ def _loop_text(s):
     return expression_source(s.node).splitlines()[0].rstrip(":")
 
 
-def reverse(trace, call_hook=None):
+def reverse(trace: Trace, call_hook=None) -> "Reverse":
     return Reverse(trace, call_hook).run()
 
 
-def gradient_function(adj, fname, with_value=False, doc=None):
+def gradient_function(adj: "Reverse", fname: str, with_value: bool = False,
+                      doc: str = None) -> gast.FunctionDef:
     """Assemble `def grad_f(params..., y_bar=1.0)`: forward pass, backward pass and
     the gradients of the `wrt` inputs in their arguments' types."""
     tr = adj.trace

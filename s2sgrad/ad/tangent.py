@@ -20,7 +20,7 @@ import gast
 from ..syntax import nodes, reserved
 from .. import rules
 from ..syntax.nodes import Const
-from ..frontend.parse import parse_function
+from ..frontend.parse import Parsed, parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
 from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Return
 
@@ -281,7 +281,8 @@ class JvpGraph:
         return [self.functions[k][1] for k in self.order]
 
 
-def jvp_definition(parsed, wrt, name, graph, doc=None):
+def jvp_definition(parsed: Parsed, wrt: tuple, name: str, graph: "JvpGraph",
+                   doc: str = None) -> tuple:
     """`def name(params..., <wrt>_dot...)` returning (value, tangent)."""
     tr = graph.build(parsed, wrt)
     gen = Tangent(tr, graph)

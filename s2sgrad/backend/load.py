@@ -18,7 +18,8 @@ def helper_names(source_text, candidates):
     return sorted(n for n in candidates if n in source_text)
 
 
-def load(functions_source, names, user_globals, bindings, label):
+def load(functions_source: str, names: list, user_globals: dict, bindings: dict,
+         label: str) -> tuple:
     """Compile `functions_source` (one or more defs) and return {name: function}.
 
     `bindings` maps names to objects the generated code needs that must not be looked

@@ -31,6 +31,7 @@ refused with a `TransformError`.
 import gast
 
 from ..syntax import nodes
+from .parse import Parsed
 
 _UNSUPPORTED = {
     gast.Try: ("`try` blocks", "move the exception handling outside the differentiated function"),
@@ -980,7 +981,7 @@ def _has_early_return(body):
     return False
 
 
-def normalize(parsed):
+def normalize(parsed: Parsed) -> gast.FunctionDef:
     return Normalizer(parsed).run()
 
 

@@ -161,7 +161,7 @@ def _decorator_error(wrapper, inner):
         "decorated function with @s2sgrad.adjoint")
 
 
-def parse_function(func):
+def parse_function(func) -> Parsed:
     func = unwrap(func)
     if not inspect.isfunction(func):
         raise SourceUnavailableError(

@@ -24,7 +24,7 @@ import numpy as np
 from ..syntax import nodes
 from .. import rules, runtime
 from ..syntax.nodes import Const
-from ..frontend.parse import parse_function, unwrap
+from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
 from .analyses import analyse, check_in_place, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
@@ -582,7 +582,8 @@ def _list_names(fn):
 
 # ------------------------------------------------------------------------- analyses
 
-def build(parsed, fn, wrt, scalar_params=(), array_params=(), entry=False):
+def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), array_params=(),
+          entry: bool = False) -> Trace:
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
     numbers (not arrays) for this compilation, which lets `scalars` be inferred;
     `array_params` those known to be NumPy arrays (so not lists): a sequence of names,

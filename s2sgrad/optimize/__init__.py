@@ -18,6 +18,8 @@ statements and returns statements with the same meaning; what they share is in `
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`).
 """
+import gast
+
 from .algebra import simplify
 from .copies import propagate_copies
 from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
@@ -33,7 +35,8 @@ from .trace_passes import optimize_trace
 __all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_seeds"]
 
 
-def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None):
+def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozenset(),
+                      shapes: dict = None) -> gast.FunctionDef:
     """The optimizer's entry: runs the passes over one generated function. `arrays`
     and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
     (see `index_adjoints`, `spell_out_helpers`); `shapes`: {name: dims} of the trace's
@@ -58,7 +61,7 @@ def optimize_function(fdef, arrays=frozenset(), numbers=frozenset(), shapes=None
     return fdef
 
 
-def optimize_gradient(body, scalars, representatives):
+def optimize_gradient(body: list, scalars: set, representatives: dict) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums

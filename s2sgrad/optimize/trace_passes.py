@@ -19,7 +19,8 @@ from ..syntax import emit
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..ir import Assign, If, For, While, Return, walk, defs, apply_renames
+from ..ir.statements import Assign, If, For, While, Return, Trace, walk, defs
+from ..ir import apply_renames
 
 _PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "indexing")
 
@@ -181,7 +182,7 @@ def renumber(trace, user_names):
     trace.user_names = (set(trace.user_names) - set(mapping)) | set(mapping.values())
 
 
-def optimize_trace(trace):
+def optimize_trace(trace: Trace) -> bool:
     """Run the trace passes; True if anything changed."""
     changed = eliminate_common_subexpressions(trace)
     if changed:

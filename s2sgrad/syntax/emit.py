@@ -82,7 +82,7 @@ _CONVERTERS = {gast.Name: _name, gast.Assign: _assign, gast.arguments: _argument
                gast.FunctionDef: _function_def}
 
 
-def source(node):
+def source(node: gast.AST) -> str:
     """Source text of a gast statement, module or function, comments rendered."""
     if isinstance(node, gast.FunctionDef):
         return sources([node])[0]
