@@ -4,6 +4,7 @@ views or aliases of other values.
 """
 import gast
 
+from ..rules.registry import FRESH, HOLDS_OPERANDS, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
                          walk, defs)
@@ -312,29 +313,13 @@ def _builds_list(s):
     return isinstance(f, gast.Name) and f.id in ("list", "tuple")
 
 
-_FRESH_RULES = {"display", "dict_display", "concat", "repeat", "concatenate", "stack", "hstack",
-                "vstack"}
-_VIEW_CALLS = {"asarray", "asanyarray", "atleast_1d", "atleast_2d"}
-
-
 def _is_fresh(s):
     """Does statement `s` bind its target to a new object (not a view or an alias)?"""
     if s.kind in ("const", "nondiff"):
         return True
     if s.kind != "op":
         return False
-    if s.rule.name in _FRESH_RULES:
-        return True
-    if s.rule.name == "copy":
-        f = s.expr.func if isinstance(s.expr, gast.Call) else None
-        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-        return name not in _VIEW_CALLS
-    module = s.rule.template.__module__.rsplit(".", 1)[-1]
-    return module in ("arithmetic", "math_", "numpy_", "reductions", "linalg")
-
-
-_VIEW_RULES = {"getitem", "reshape", "transpose", "T", "swapaxes", "moveaxis", "broadcast_to",
-               "diagonal", "flip", "fliplr", "flipud", "rot90"}
+    return FRESH in s.rule.props
 
 
 def _placed(body, loops=()):
@@ -361,9 +346,6 @@ def _is_view(s):
     if not (isinstance(s, Assign) and s.kind == "op" and s.args
             and isinstance(s.args[0], str)):
         return False
-    if s.rule.name == "copy":
-        f = s.expr.func if isinstance(s.expr, gast.Call) else None
-        return (f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")) in _VIEW_CALLS
     if s.rule.name == "getitem":
         # slices are views; an element y[i] is taken as a copy (it is one for a vector;
         # a row of a matrix is a view that this check does not see)
@@ -371,7 +353,7 @@ def _is_view(s):
         parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
         return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
                    for p in parts)
-    return s.rule.name in _VIEW_RULES
+    return VIEW in s.rule.props
 
 
 def check_views(trace):
@@ -450,11 +432,6 @@ def emit_expr(s):
     return emit.expression_source(s.expr)
 
 
-# Results that hold their operands themselves (a list display holds the arrays put in
-# it): fresh objects whose elements are the operands.
-_HOLDING_RULES = {"display", "dict_display", "concat", "repeat"}
-
-
 def _alias_links(placed):
     """{name: names that see a change made in place to its memory}: a view, a second
     name, an element and a call's result share memory both ways; a container holding a
@@ -473,7 +450,7 @@ def _alias_links(placed):
             continue
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             link(s.value, s.container)
-        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
+        elif isinstance(s, Assign) and s.kind == "op" and HOLDS_OPERANDS in s.rule.props:
             for a in _operands(s):
                 link(a, s.target)
         elif isinstance(s, Assign) and not _is_fresh(s):
