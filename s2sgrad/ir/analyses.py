@@ -4,13 +4,10 @@ views or aliases of other values.
 """
 import gast
 
-from ..rules.registry import FRESH, HOLDS_OPERANDS, VIEW
+from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
                          walk, defs)
-
-_CONTAINER_USES = {"getitem", "sum_list", "concatenate", "stack", "hstack", "vstack", "copy",
-                   "concat", "append"}
 
 
 def rename_top_level(trace):
@@ -275,7 +272,7 @@ def analyse(trace):
             if s.kind == "call":
                 mc.update(a for a in s.args if isinstance(a, str))
                 listy.update(a for a in s.args if isinstance(a, str))
-            elif s.kind == "op" and s.rule.name in _CONTAINER_USES:
+            elif s.kind == "op" and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
                 if s.rule.name != "getitem":
                     listy.add(s.args[0])
@@ -297,7 +294,7 @@ def analyse(trace):
                 container = s.args[0] in mc
             elif s.kind == "op":
                 name = s.rule.name
-                if name in ("display", "dict_display", "concat", "repeat", "split"):
+                if CONTAINER in s.rule.props:
                     container = True
                 elif name in ("getitem", "copy"):     # xs[i], xs.copy(), np.array(xs)
                     container = s.args[0] in mc or _builds_list(s)

@@ -2,20 +2,21 @@
 
 Broadcasting operators reduce each adjoint to its operand's shape with `unbroadcast`.
 """
+from functools import partial
 import builtins
 import operator
 
 import numpy as np
 
-from functools import partial
-
 from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, defadjoint,
                        nondifferentiable)
+
+from ..runtime import unbroadcast, pow_base_deriv, log_or_zero  # noqa: F401  (templates)
+
 
 # numbers in, a number out; arrays broadcast; a new result each call
 numeric = partial(defadjoint, props=(SCALAR_PRESERVING, FRESH, PURE))
 elementwise = partial(defadjoint, props=(ELEMENTWISE, SCALAR_PRESERVING, FRESH, PURE))
-from ..runtime import unbroadcast, pow_base_deriv, log_or_zero  # noqa: F401  (templates)
 
 
 # ---------------------------------------------------------------- + - * / **

@@ -4,18 +4,19 @@ fliplr, flipud, rot90, take_along_axis.
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
 """
-import numpy as np
-
 from functools import partial
+import numpy as np
 
 from .registry import VIEW, defadjoint, deftangent
 
-# results that share the operand's memory
-view = partial(defadjoint, props=VIEW)
 from .. import runtime
 from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
                        pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,
                        rot90_grad, flip_grad, take_along_axis_grad)
+
+
+# results that share the operand's memory
+view = partial(defadjoint, props=VIEW)
 
 
 # ---------------------------------------------------------------- triangles

@@ -1,15 +1,16 @@
 """Lists, tuples and dicts: displays, concatenation, append, stacking arrays."""
+from functools import partial
 import numpy as np
 
-from functools import partial
+from .registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, defadjoint
 
-from .registry import FRESH, HOLDS_OPERANDS, defadjoint
-
-# a new list/tuple/dict holding the operands themselves; or a new array joining them
-holder = partial(defadjoint, props=(FRESH, HOLDS_OPERANDS))
-joined = partial(defadjoint, props=FRESH)
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
                        split_concat, getitem_grad, unappend, repeat_list_grad)
+
+
+# a new list/tuple/dict holding the operands themselves; or a new array joining a list's
+holder = partial(defadjoint, props=(CONTAINER, FRESH, HOLDS_OPERANDS))
+joined = partial(defadjoint, props=(FRESH, READS_CONTAINER))
 
 
 @holder(ops=["list", "tuple"])
@@ -24,7 +25,7 @@ def dict_display(y, *values):
     values_bar += getitem_grad(y_bar, key)
 
 
-@holder(ops=["concat"])
+@holder(ops=["concat"], props=(CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER))
 def concat(y, a, b):
     """y = a + b for lists  →  ā += ȳ[:len(a)] ;  b̄ += ȳ[len(a):]"""
     a_bar += split_concat(y_bar, a, b)[0]
@@ -38,7 +39,7 @@ def repeat(y, a, b):
     b_bar += repeat_list_grad(y_bar, a, b)[1]
 
 
-@defadjoint(ops=["append"])
+@defadjoint(ops=["append"], props=READS_CONTAINER)
 def append(y, xs, x):
     """xs.append(x)  →  x̄ += x̄s[-1] ;  x̄s drops its last entry"""
     xs_bar, x_bar_part = unappend(xs_bar)

@@ -1,23 +1,25 @@
 """Shapes and indexing: transpose, reshape, squeeze, slicing, integer-array reads;
 tile, repeat, diff, roll, sort, take and `.item()`."""
+from functools import partial
 import builtins
 
 import numpy as np
 
-from functools import partial
+from .registry import (CONTAINER, FRESH, PURE, READS_CONTAINER, VIEW, defadjoint,
+                       nondifferentiable)
 
-from .registry import FRESH, PURE, VIEW, defadjoint, nondifferentiable
-
-# rearrangements: the same operands give an equal result; `view`s share x's memory
-pure = partial(defadjoint, props=PURE)
-view = partial(defadjoint, props=(VIEW, PURE))
-fresh = partial(defadjoint, props=(FRESH, PURE))
 from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
                        unreshape_order, reshape_order,
                        flip_grad, roll_grad, copy_grad, index_concat_grad, cast_grad)
 
 
-@view(ops=["getitem"])
+# rearrangements: the same operands give an equal result; `view`s share x's memory
+pure = partial(defadjoint, props=PURE)
+view = partial(defadjoint, props=(VIEW, PURE))
+fresh = partial(defadjoint, props=(FRESH, PURE))
+
+
+@view(ops=["getitem"], props=(VIEW, PURE, READS_CONTAINER))
 def getitem(y, x, index):
     """y = x[index]  →  x̄[index] += ȳ   (repeated indices accumulate)"""
     x_bar = add_at(x_bar, x, index, y_bar)
@@ -63,8 +65,8 @@ def broadcast_to(y, x, shape):
 _COPY_OPTIONS = ("copy", "order", "subok", "like", "casting")
 
 
-@defadjoint(np.array, builtins.list, builtins.tuple, np.copy, np.float64, np.float32,
-            methods=["copy", "astype"], keywords=_COPY_OPTIONS, props=FRESH,
+@defadjoint(np.array, builtins.list, builtins.tuple, np.copy,
+            methods=["copy", "astype"], keywords=_COPY_OPTIONS, props=(FRESH, READS_CONTAINER),
             positional={np.array: {1: "dtype"}, ".astype": {1: "dtype"},
                         np.copy: {1: "order"}, ".copy": {1: "order"}})
 def copy(y, x, *options, dtype=None, **keywords):
@@ -73,12 +75,13 @@ def copy(y, x, *options, dtype=None, **keywords):
     x_bar += copy_grad(y_bar, x) if dtype is None else cast_grad(y_bar, x, y)
 
 
-# np.asarray(x) is x itself when x is already an array: the same rule, declared a view
-defadjoint(np.asarray, np.asanyarray, keywords=_COPY_OPTIONS, props=VIEW,
+# np.asarray(x), np.float64(x) are x itself when x is already such an array: the same
+# rule, declared a view
+defadjoint(np.asarray, np.asanyarray, np.float64, np.float32, keywords=_COPY_OPTIONS, props=(VIEW, READS_CONTAINER),
            positional={np.asarray: {1: "dtype"}, np.asanyarray: {1: "dtype"}})(copy)
 
 
-@pure(np.split, np.array_split)
+@pure(np.split, np.array_split, props=(CONTAINER, PURE))
 def split(y, x, indices_or_sections, axis=0):
     """ys = split(x, …)  →  x̄ += concatenate(ȳs)"""
     x_bar += split_grad(y_bar, x, indices_or_sections, axis)

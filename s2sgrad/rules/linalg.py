@@ -1,20 +1,21 @@
 """Products: @, dot, inner, outer, tensordot, einsum (incl. batched, broadcast);
 norms, inverses, determinants, solves, traces and diagonals."""
+from functools import partial
 import operator
 
 import numpy as np
 
-from functools import partial
-
 from .registry import FRESH, PURE, VIEW, defadjoint
 
-# a new array each call
-computed = partial(defadjoint, props=(FRESH, PURE))
 from ..runtime import (matmul_left, matmul_right, dot_left, dot_right,  # noqa: F401
                        tensordot_grads, einsum_grad, inner_grads, outer_grads,
                        unbroadcast, norm_grad, inv_grad,
                        det_grad, slogdet_grad, solve_grad_a, solve_grad_b, trace_grad,
                        diagonal_grad, diag_grad)
+
+
+# a new array each call
+computed = partial(defadjoint, props=(FRESH, PURE))
 
 
 @computed(operator.matmul, np.matmul, ops=["matmul"])
@@ -97,13 +98,13 @@ def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     a_bar += trace_grad(y_bar, a, offset, axis1, axis2)
 
 
-@defadjoint(np.diagonal, methods=["diagonal"], props=(FRESH, VIEW, PURE))
+@defadjoint(np.diagonal, methods=["diagonal"], props=(VIEW, PURE))   # read-only view
 def diagonal(y, a, offset=0, axis1=0, axis2=1):
     """yᵢ = a[i, i + offset]  →  ā[i, i + offset] += ȳᵢ"""
     a_bar += diagonal_grad(y_bar, a, offset, axis1, axis2)
 
 
-@computed(np.diag)
+@defadjoint(np.diag, props=(VIEW, PURE))   # a view of a matrix (a new one of a vector)
 def diag(y, v, k=0):
     """y = diag(v, k): 1-D v → v̄ += diag(ȳ, k) ;  2-D v → v̄ += ȳ on the k-th diagonal"""
     v_bar += diag_grad(y_bar, v, k)

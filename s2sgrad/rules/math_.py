@@ -1,17 +1,18 @@
 """The `math` module and the scalar builtins (abs, max, min, float)."""
+from functools import partial
 import builtins
 import math
 
 import numpy as np  # noqa: F401
 
-from functools import partial
-
 from .registry import (FRESH, PURE, RETURNS_NUMBER, SCALAR_PRESERVING, defadjoint,
                        nondifferentiable)
 
+from ..runtime import digamma  # noqa: F401  (used by the templates)
+
+
 # numbers in, a number out (arrays for abs), new each call
 scalar = partial(defadjoint, props=(SCALAR_PRESERVING, FRESH, PURE))
-from ..runtime import digamma  # noqa: F401  (used by the templates)
 
 
 # ---------------------------------------------------------------- trigonometry

@@ -1,14 +1,15 @@
 """NumPy's elementwise functions (ufuncs and friends)."""
-import numpy as np
-
 from functools import partial
+import numpy as np
 
 from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, constant_arguments,
                        defadjoint, nondifferentiable)
 
+from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
+
+
 # the result has the broadcast shape of the operands (a number of numbers), new each call
 elementwise = partial(defadjoint, props=(ELEMENTWISE, SCALAR_PRESERVING, FRESH, PURE))
-from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
 
 
 # ---------------------------------------------------------------- exp and log

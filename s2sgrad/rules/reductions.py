@@ -1,18 +1,19 @@
 """Reductions: sum, mean, prod, max, min, var, std (functions and array methods)."""
+from functools import partial
 import builtins
 import math
 
 import numpy as np
 
-from functools import partial
+from .registry import FRESH, FULL_REDUCTION, PURE, READS_CONTAINER, defadjoint
 
-from .registry import FRESH, FULL_REDUCTION, PURE, defadjoint
+from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
+                       prod_grad, cumsum_grad, div_or_zero)
+
 
 # a new array each call; `reduction`s drop `axis=` (every axis by default) of one operand
 computed = partial(defadjoint, props=(FRESH, PURE))
 reduction = partial(defadjoint, props=(FULL_REDUCTION, FRESH, PURE))
-from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
-                       prod_grad, cumsum_grad, div_or_zero)
 
 
 @reduction(np.sum, methods=["sum"])
@@ -59,7 +60,7 @@ def std(y, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         x - np.mean(x, axis=axis, keepdims=True)) / (count_reduced(x, axis) - ddof)
 
 
-@computed(builtins.sum, math.fsum)
+@computed(builtins.sum, math.fsum, props=(FRESH, PURE, READS_CONTAINER))
 def sum_list(y, xs, start=0):
     """y = sum(xs)  →  x̄ᵢ += ȳ for every element"""
     xs_bar += sum_list_grad(y_bar, xs)

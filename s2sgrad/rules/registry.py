@@ -52,9 +52,11 @@ FULL_REDUCTION = "full_reduction"        # reduces `axis=` (all axes by default)
 FRESH = "fresh"                          # result is a new object, never a view or alias
 VIEW = "view"                            # result is a view of its first operand
 HOLDS_OPERANDS = "holds_operands"        # result is a container holding the operands themselves
+CONTAINER = "container"                  # result is a list, tuple or dict
+READS_CONTAINER = "reads_container"      # the first operand may be a list, tuple or dict
 PURE = "pure"                            # same operands → equal result (may be merged)
 PROPERTIES = frozenset({ELEMENTWISE, SCALAR_PRESERVING, RETURNS_NUMBER, FULL_REDUCTION,
-                        FRESH, VIEW, HOLDS_OPERANDS, PURE})
+                        FRESH, VIEW, HOLDS_OPERANDS, CONTAINER, READS_CONTAINER, PURE})
 # Tangent (forward-mode) rules, keyed like the adjoint tables.
 T_CALLABLES = {}
 T_OPERATORS = {}
