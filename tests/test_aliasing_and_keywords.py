@@ -595,3 +595,17 @@ def test_op_assign_after_tuple_unpacking_and_before_a_list_is_built():
 def test_op_assign_on_an_element_read_from_a_list_reaches_what_was_put_in():
     with pytest.raises(TransformError, match=r"`row \*= \.\.\.` changes `row` in place"):
         s2sgrad.grad(element_of_a_list_updated)(np.array([0.3, 0.7]))
+
+
+def element_of_a_joined_list_updated(W):
+    W = W * 1.0
+    xs = [W]
+    ys = [W * 0.0] + xs
+    e = ys[1]               # the W held by xs
+    e *= 2.0
+    return np.sum(W)
+
+
+def test_op_assign_on_an_element_of_a_joined_list_reaches_the_inner_list():
+    with pytest.raises(TransformError, match=r"`e \*= \.\.\.` changes `e` in place"):
+        s2sgrad.grad(element_of_a_joined_list_updated)(np.array([0.3, 0.7]))

@@ -4,12 +4,10 @@ views or aliases of other values.
 """
 import gast
 
+from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
                          walk, defs)
-
-_CONTAINER_USES = {"getitem", "sum_list", "concatenate", "stack", "hstack", "vstack", "copy",
-                   "concat", "append"}
 
 
 def rename_top_level(trace):
@@ -274,7 +272,7 @@ def analyse(trace):
             if s.kind == "call":
                 mc.update(a for a in s.args if isinstance(a, str))
                 listy.update(a for a in s.args if isinstance(a, str))
-            elif s.kind == "op" and s.rule.name in _CONTAINER_USES:
+            elif s.kind == "op" and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
                 if s.rule.name != "getitem":
                     listy.add(s.args[0])
@@ -296,7 +294,7 @@ def analyse(trace):
                 container = s.args[0] in mc
             elif s.kind == "op":
                 name = s.rule.name
-                if name in ("display", "dict_display", "concat", "repeat", "split"):
+                if CONTAINER in s.rule.props:
                     container = True
                 elif name in ("getitem", "copy"):     # xs[i], xs.copy(), np.array(xs)
                     container = s.args[0] in mc or _builds_list(s)
@@ -312,29 +310,13 @@ def _builds_list(s):
     return isinstance(f, gast.Name) and f.id in ("list", "tuple")
 
 
-_FRESH_RULES = {"display", "dict_display", "concat", "repeat", "concatenate", "stack", "hstack",
-                "vstack"}
-_VIEW_CALLS = {"asarray", "asanyarray", "atleast_1d", "atleast_2d"}
-
-
 def _is_fresh(s):
     """Does statement `s` bind its target to a new object (not a view or an alias)?"""
     if s.kind in ("const", "nondiff"):
         return True
     if s.kind != "op":
         return False
-    if s.rule.name in _FRESH_RULES:
-        return True
-    if s.rule.name == "copy":
-        f = s.expr.func if isinstance(s.expr, gast.Call) else None
-        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-        return name not in _VIEW_CALLS
-    module = s.rule.template.__module__.rsplit(".", 1)[-1]
-    return module in ("arithmetic", "math_", "numpy_", "reductions", "linalg")
-
-
-_VIEW_RULES = {"getitem", "reshape", "transpose", "T", "swapaxes", "moveaxis", "broadcast_to",
-               "diagonal", "flip", "fliplr", "flipud", "rot90"}
+    return FRESH in s.rule.props
 
 
 def _placed(body, loops=()):
@@ -361,9 +343,6 @@ def _is_view(s):
     if not (isinstance(s, Assign) and s.kind == "op" and s.args
             and isinstance(s.args[0], str)):
         return False
-    if s.rule.name == "copy":
-        f = s.expr.func if isinstance(s.expr, gast.Call) else None
-        return (f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")) in _VIEW_CALLS
     if s.rule.name == "getitem":
         # slices are views; an element y[i] is taken as a copy (it is one for a vector;
         # a row of a matrix is a view that this check does not see)
@@ -371,7 +350,7 @@ def _is_view(s):
         parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
         return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
                    for p in parts)
-    return s.rule.name in _VIEW_RULES
+    return VIEW in s.rule.props
 
 
 def check_views(trace):
@@ -450,11 +429,6 @@ def emit_expr(s):
     return emit.expression_source(s.expr)
 
 
-# Results that hold their operands themselves (a list display holds the arrays put in
-# it): fresh objects whose elements are the operands.
-_HOLDING_RULES = {"display", "dict_display", "concat", "repeat"}
-
-
 def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     """{name: names that see a change made in place to its memory}: a view, a second
     name and a call's result share memory both ways; a container holding a value (a
@@ -467,9 +441,10 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     for s, _ in placed:
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             held.setdefault(s.container, set()).add(s.value)
-        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
+        elif isinstance(s, Assign) and s.kind == "op" and HOLDS_OPERANDS in s.rule.props:
             held.setdefault(s.target, set()).update(_operands(s))
-            displays[s.target] = None if s.target in displays else list(s.args)
+            if s.rule.name == "display":        # a literal [a, b] or (a, b): in order
+                displays[s.target] = None if s.target in displays else list(s.args)
 
     def link(a, b):
         links.setdefault(a, set()).add(b)
@@ -478,7 +453,7 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
             continue
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             link(s.value, s.container)
-        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name in _HOLDING_RULES:
+        elif isinstance(s, Assign) and s.kind == "op" and HOLDS_OPERANDS in s.rule.props:
             for a in _operands(s):
                 link(a, s.target)
         elif isinstance(s, Assign) and s.kind == "op" and s.rule.name == "getitem" \
@@ -487,7 +462,7 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
             # is one of the values put in the container (the one a constant index of a
             # display names, else any)
             link(s.target, s.args[0])
-            for a in _element_of(s, displays, held):
+            for a in _element_of(s, displays, held, containers):
                 link(a, s.target)
                 link(s.target, a)
         elif isinstance(s, Assign) and not _is_fresh(s):
@@ -497,15 +472,26 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     return links
 
 
-def _element_of(s, displays, held):
-    """The values `s = container[index]` may be."""
+def _element_of(s, displays, held, containers):
+    """The values `s = container[index]` may be: the item a constant index of a literal
+    display names, else anything put in the container, or in a container it holds
+    (`[a] + xs` holds the elements of xs)."""
     items = displays.get(s.args[0])
     index = getattr(s.expr, "slice", None)
     if items and isinstance(index, gast.Constant) and isinstance(index.value, int) \
             and -len(items) <= index.value < len(items):
         item = items[index.value]
-        return [item] if isinstance(item, str) else []
-    return sorted(held.get(s.args[0], ()))
+        found = {item} if isinstance(item, str) else set()
+    else:
+        found = set(held.get(s.args[0], ()))
+    todo = [a for a in found if a in containers]
+    while todo:
+        for a in held.get(todo.pop(), ()):
+            if a not in found:
+                found.add(a)
+                if a in containers:
+                    todo.append(a)
+    return sorted(found)
 
 
 def _passed_on(placed):

@@ -5,7 +5,8 @@ read to drop broadcasting wrappers and saved shapes).
 import gast
 
 from ..syntax.nodes import Const
-from .shapes import ELEMENTWISE_MODULES, FULL_REDUCTIONS, elementwise_op, infer_shapes, slice_shrink
+from ..rules.registry import RETURNS_NUMBER, SCALAR_PRESERVING
+from .shapes import elementwise_op, full_reduction, infer_shapes, slice_shrink
 from .statements import Assign, SetItem, Append, Pop, While, walk, defs
 
 
@@ -22,13 +23,13 @@ def _scalar_output(s, scal):
     if s.kind == "copy":
         return is_scalar(s.args[0])
     if s.kind == "op":
-        module = s.rule.template.__module__.rsplit(".", 1)[-1]
-        if s.rule.name == "float_":
+        props = s.rule.props
+        if RETURNS_NUMBER in props:
             return True
-        if module in ELEMENTWISE_MODULES:
+        if SCALAR_PRESERVING in props:
             return all(is_scalar(a) for a in s.args) and \
                 all(is_scalar(a) for a in s.kwargs.values())
-        if s.rule.name in FULL_REDUCTIONS:
+        if full_reduction(s):
             axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(None))
             keep = s.kwargs.get("keepdims", Const(False))
             return isinstance(axis, Const) and axis.value is None and \

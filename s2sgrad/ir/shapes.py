@@ -18,28 +18,21 @@ backward pass drops `unbroadcast` between them and needs no saved shapes.
 """
 import gast
 
+from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
 from ..syntax.nodes import Const
 from .statements import Assign, SetItem, Append, Pop, For, walk
 
 UNKNOWN = "?"
 
-ELEMENTWISE_MODULES = ("arithmetic", "math_", "numpy_")
-FULL_REDUCTIONS = {"sum_", "mean", "prod", "max_", "min_", "var", "std"}
-
-# Rules whose output has the broadcast shape of their array operands.
-_ELEMENTWISE_RULES = {
-    "add", "subtract", "multiply", "divide", "mod", "power", "negative", "positive",
-    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cbrt", "clip",
-    "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "hypot", "log", "log10", "log1p",
-    "log2", "logaddexp", "maximum", "minimum", "rad2deg", "reciprocal", "sin", "sinc", "sinh",
-    "sqrt", "square", "tan", "tanh", "where"}
-
 
 def elementwise_op(s):
     """Is `s` an operation whose result has the broadcast shape of its array operands?"""
-    return s.kind == "op" and s.rule.name in _ELEMENTWISE_RULES \
-        and s.rule.template.__module__.endswith(("arithmetic", "numpy_"))
+    return s.kind == "op" and ELEMENTWISE in s.rule.props
 
+
+def full_reduction(s):
+    """Does `s` reduce its one operand over `axis=` (every axis by default)?"""
+    return s.kind == "op" and FULL_REDUCTION in s.rule.props
 
 
 def pattern(shapes):
@@ -135,7 +128,7 @@ def _evaluate(s, val, scalars):
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
             return UNKNOWN
         return _arr(matmul_shape(a[1], b[1], name == "dot"))
-    if name in FULL_REDUCTIONS and len(s.args) == 1:
+    if full_reduction(s) and len(s.args) == 1:
         base = operands[0]
         axis = s.kwargs.get("axis", Const(None))
         keep = s.kwargs.get("keepdims", Const(False))

@@ -22,14 +22,9 @@ from ..syntax.nodes import Const
 from ..ir.statements import Assign, If, For, While, Return, Trace, walk, defs
 from ..ir import apply_renames
 
-_PURE_MODULES = ("arithmetic", "math_", "numpy_", "reductions", "linalg", "indexing")
-
 
 def _key(s):
-    if s.kind != "op" or s.tangent_only or s.rule.name == "copy":
-        return None
-    module = s.rule.template.__module__.rsplit(".", 1)[-1]
-    if module not in _PURE_MODULES:
+    if s.kind != "op" or s.tangent_only or rules.PURE not in s.rule.props:
         return None
     return emit.expression_source(s.expr)
 

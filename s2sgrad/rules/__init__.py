@@ -10,5 +10,8 @@ from .registry import (ATTRIBUTES, CALLABLES, CONSTANT_ARGS, METHODS, NONDIFF,  
                        T_ATTRIBUTES, T_CALLABLES, T_METHODS, T_OPERATORS, Rule, adjoint,
                        all_rules, constant_arguments, defadjoint, deftangent,
                        is_nondifferentiable, lookup, nondifferentiable, tangent, tangent_for)
+from .registry import (CONTAINER, ELEMENTWISE, FRESH, FULL_REDUCTION,  # noqa: F401
+                       HOLDS_OPERANDS, PROPERTIES, PURE, READS_CONTAINER, RETURNS_NUMBER,
+                       SCALAR_PRESERVING, VIEW)
 from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa: F401
 from . import arrays, series, products, decompositions, tangents  # noqa: F401

@@ -4,13 +4,19 @@ fliplr, flipud, rot90, take_along_axis.
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
 """
+from functools import partial
 import numpy as np
 
-from .registry import defadjoint, deftangent
+from .registry import VIEW, defadjoint, deftangent
+
 from .. import runtime
 from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
                        pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,
                        rot90_grad, flip_grad, take_along_axis_grad)
+
+
+# results that share the operand's memory
+view = partial(defadjoint, props=VIEW)
 
 
 # ---------------------------------------------------------------- triangles
@@ -55,7 +61,7 @@ def pad_dot(y, array, pad_width, mode="constant", constant_values=0, **options):
 
 
 # ---------------------------------------------------------------- axes
-@defadjoint(np.swapaxes, methods=["swapaxes"])
+@view(np.swapaxes, methods=["swapaxes"])
 def swapaxes(y, a, axis1, axis2):
     """y = swapaxes(a, i, j)  →  ā += swapaxes(ȳ, i, j)"""
     a_bar += swapaxes_grad(y_bar, axis1, axis2)
@@ -67,7 +73,7 @@ def swapaxes_dot(y, a, axis1, axis2):
     y_dot += np.swapaxes(a_dot, axis1, axis2)
 
 
-@defadjoint(np.moveaxis)
+@view(np.moveaxis)
 def moveaxis(y, a, source, destination):
     """y = moveaxis(a, src, dst)  →  ā += moveaxis(ȳ, dst, src)"""
     a_bar += moveaxis_grad(y_bar, source, destination)
@@ -79,7 +85,7 @@ def moveaxis_dot(y, a, source, destination):
     y_dot += np.moveaxis(a_dot, source, destination)
 
 
-@defadjoint(np.fliplr)
+@view(np.fliplr)
 def fliplr(y, m):
     """y = fliplr(m) = flip(m, 1)  →  m̄ += flip(ȳ, 1)"""
     m_bar += flip_grad(y_bar, 1)
@@ -91,7 +97,7 @@ def fliplr_dot(y, m):
     y_dot += np.fliplr(m_dot)
 
 
-@defadjoint(np.flipud)
+@view(np.flipud)
 def flipud(y, m):
     """y = flipud(m) = flip(m, 0)  →  m̄ += flip(ȳ, 0)"""
     m_bar += flip_grad(y_bar, 0)
@@ -103,7 +109,7 @@ def flipud_dot(y, m):
     y_dot += np.flipud(m_dot)
 
 
-@defadjoint(np.rot90)
+@view(np.rot90)
 def rot90(y, m, k=1, axes=(0, 1)):
     """y = rot90(m, k, axes)  →  m̄ += rot90(ȳ, -k, axes)"""
     m_bar += rot90_grad(y_bar, k, axes)

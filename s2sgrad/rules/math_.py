@@ -1,51 +1,58 @@
 """The `math` module and the scalar builtins (abs, max, min, float)."""
+from functools import partial
 import builtins
 import math
 
 import numpy as np  # noqa: F401
 
-from .registry import defadjoint, nondifferentiable
+from .registry import (FRESH, PURE, RETURNS_NUMBER, SCALAR_PRESERVING, defadjoint,
+                       nondifferentiable)
+
 from ..runtime import digamma  # noqa: F401  (used by the templates)
 
 
+# numbers in, a number out (arrays for abs), new each call
+scalar = partial(defadjoint, props=(SCALAR_PRESERVING, FRESH, PURE))
+
+
 # ---------------------------------------------------------------- trigonometry
-@defadjoint(math.sin)
+@scalar(math.sin)
 def sin(y, x):
     """y = sin(x)  →  x̄ += ȳ·cos(x)"""
     x_bar += y_bar * math.cos(x)
 
 
-@defadjoint(math.cos)
+@scalar(math.cos)
 def cos(y, x):
     """y = cos(x)  →  x̄ += -ȳ·sin(x)"""
     x_bar += -y_bar * math.sin(x)
 
 
-@defadjoint(math.tan)
+@scalar(math.tan)
 def tan(y, x):
     """y = tan(x)  →  x̄ += ȳ·(1 + y²)"""
     x_bar += y_bar * (1.0 + y * y)
 
 
-@defadjoint(math.asin)
+@scalar(math.asin)
 def asin(y, x):
     """y = asin(x)  →  x̄ += ȳ / √(1 - x²)"""
     x_bar += y_bar / math.sqrt(1.0 - x * x)
 
 
-@defadjoint(math.acos)
+@scalar(math.acos)
 def acos(y, x):
     """y = acos(x)  →  x̄ += -ȳ / √(1 - x²)"""
     x_bar += -y_bar / math.sqrt(1.0 - x * x)
 
 
-@defadjoint(math.atan)
+@scalar(math.atan)
 def atan(y, x):
     """y = atan(x)  →  x̄ += ȳ / (1 + x²)"""
     x_bar += y_bar / (1.0 + x * x)
 
 
-@defadjoint(math.atan2)
+@scalar(math.atan2)
 def atan2(y, a, b):
     """y = atan2(a, b)  →  ā += ȳ·b / (a² + b²) ;  b̄ += -ȳ·a / (a² + b²)"""
     a_bar += y_bar * b / (a * a + b * b)
@@ -53,50 +60,50 @@ def atan2(y, a, b):
 
 
 # ---------------------------------------------------------------- exp and log
-@defadjoint(math.exp)
+@scalar(math.exp)
 def exp(y, x):
     """y = exp(x)  →  x̄ += ȳ·y"""
     x_bar += y_bar * y
 
 
-@defadjoint(math.expm1)
+@scalar(math.expm1)
 def expm1(y, x):
     """y = exp(x) - 1  →  x̄ += ȳ·(y + 1)"""
     x_bar += y_bar * (y + 1.0)
 
 
-@defadjoint(math.log)
+@scalar(math.log)
 def log(y, x, base=None):
     """y = log(x) or log(x, base)  →  x̄ += ȳ / (x·ln base) ;  base̅ += -ȳ·y / (base·ln base)"""
     x_bar += y_bar / x if base is None else y_bar / (x * math.log(base))
     base_bar += -y_bar * y / (base * math.log(base))
 
 
-@defadjoint(math.log1p)
+@scalar(math.log1p)
 def log1p(y, x):
     """y = log(1 + x)  →  x̄ += ȳ / (1 + x)"""
     x_bar += y_bar / (1.0 + x)
 
 
-@defadjoint(math.log2)
+@scalar(math.log2)
 def log2(y, x):
     """y = log2(x)  →  x̄ += ȳ / (x·ln 2)"""
     x_bar += y_bar / (x * math.log(2.0))
 
 
-@defadjoint(math.log10)
+@scalar(math.log10)
 def log10(y, x):
     """y = log10(x)  →  x̄ += ȳ / (x·ln 10)"""
     x_bar += y_bar / (x * math.log(10.0))
 
 
-@defadjoint(math.sqrt)
+@scalar(math.sqrt)
 def sqrt(y, x):
     """y = √x  →  x̄ += ȳ / (2y)"""
     x_bar += y_bar / (2.0 * y)
 
 
-@defadjoint(math.pow)
+@scalar(math.pow)
 def pow_(y, a, b):
     """y = a ** b  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·ln a"""
     a_bar += y_bar * b * math.pow(a, b - 1.0)
@@ -104,107 +111,107 @@ def pow_(y, a, b):
 
 
 # ---------------------------------------------------------------- hyperbolic
-@defadjoint(math.tanh)
+@scalar(math.tanh)
 def tanh(y, x):
     """y = tanh(x)  →  x̄ += ȳ·(1 - y²)"""
     x_bar += y_bar * (1.0 - y * y)
 
 
-@defadjoint(math.sinh)
+@scalar(math.sinh)
 def sinh(y, x):
     """y = sinh(x)  →  x̄ += ȳ·cosh(x)"""
     x_bar += y_bar * math.cosh(x)
 
 
-@defadjoint(math.cosh)
+@scalar(math.cosh)
 def cosh(y, x):
     """y = cosh(x)  →  x̄ += ȳ·sinh(x)"""
     x_bar += y_bar * math.sinh(x)
 
 
-@defadjoint(math.hypot)
+@scalar(math.hypot)
 def hypot(y, a, b):
     """y = √(a² + b²)  →  ā += ȳ·a / y ;  b̄ += ȳ·b / y"""
     a_bar += y_bar * a / y
     b_bar += y_bar * b / y
 
 
-@defadjoint(math.erf)
+@scalar(math.erf)
 def erf(y, x):
     """y = erf(x)  →  x̄ += ȳ·2/√π·exp(-x²)"""
     x_bar += y_bar * 1.1283791670955126 * math.exp(-x * x)
 
 
-@defadjoint(math.erfc)
+@scalar(math.erfc)
 def erfc(y, x):
     """y = erfc(x) = 1 - erf(x)  →  x̄ += -ȳ·2/√π·exp(-x²)"""
     x_bar += -y_bar * 1.1283791670955126 * math.exp(-x * x)
 
 
-@defadjoint(math.gamma)
+@scalar(math.gamma)
 def gamma(y, x):
     """y = Γ(x)  →  x̄ += ȳ·Γ(x)·ψ(x)   (ψ the digamma function)"""
     x_bar += y_bar * y * digamma(x)
 
 
-@defadjoint(math.lgamma)
+@scalar(math.lgamma)
 def lgamma(y, x):
     """y = ln|Γ(x)|  →  x̄ += ȳ·ψ(x)"""
     x_bar += y_bar * digamma(x)
 
 
-@defadjoint(math.asinh)
+@scalar(math.asinh)
 def asinh(y, x):
     """y = asinh(x)  →  x̄ += ȳ / √(x² + 1)"""
     x_bar += y_bar / math.sqrt(x * x + 1.0)
 
 
-@defadjoint(math.acosh)
+@scalar(math.acosh)
 def acosh(y, x):
     """y = acosh(x)  →  x̄ += ȳ / √(x² - 1)"""
     x_bar += y_bar / math.sqrt(x * x - 1.0)
 
 
-@defadjoint(math.atanh)
+@scalar(math.atanh)
 def atanh(y, x):
     """y = atanh(x)  →  x̄ += ȳ / (1 - x²)"""
     x_bar += y_bar / (1.0 - x * x)
 
 
-@defadjoint(math.degrees)
+@scalar(math.degrees)
 def degrees(y, x):
     """y = x·180/π  →  x̄ += ȳ·180/π"""
     x_bar += y_bar * 57.29577951308232
 
 
-@defadjoint(math.radians)
+@scalar(math.radians)
 def radians(y, x):
     """y = x·π/180  →  x̄ += ȳ·π/180"""
     x_bar += y_bar * 0.017453292519943295
 
 
 # ---------------------------------------------------------------- builtins
-@defadjoint(math.fabs, builtins.abs, np.abs, np.absolute)
+@scalar(math.fabs, builtins.abs, np.abs, np.absolute)
 def abs_(y, x):
     """y = |x|  →  x̄ += ȳ·sign(x)"""
     x_bar += y_bar * np.sign(x)
 
 
-@defadjoint(builtins.max)
+@scalar(builtins.max)
 def max_(y, a, b):
     """y = max(a, b)  →  route ȳ to the larger input (ties: to the first)"""
     a_bar += y_bar if a >= b else 0.0 * y_bar
     b_bar += 0.0 * y_bar if a >= b else y_bar
 
 
-@defadjoint(builtins.min)
+@scalar(builtins.min)
 def min_(y, a, b):
     """y = min(a, b)  →  route ȳ to the smaller input (ties: to the first)"""
     a_bar += y_bar if a <= b else 0.0 * y_bar
     b_bar += 0.0 * y_bar if a <= b else y_bar
 
 
-@defadjoint(builtins.float)
+@defadjoint(builtins.float, props=(RETURNS_NUMBER, SCALAR_PRESERVING, FRESH, PURE))
 def float_(y, x):
     """y = float(x)  →  x̄ += ȳ"""
     x_bar += y_bar

@@ -1,129 +1,136 @@
 """NumPy's elementwise functions (ufuncs and friends)."""
+from functools import partial
 import numpy as np
 
-from .registry import constant_arguments, defadjoint, nondifferentiable
+from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, constant_arguments,
+                       defadjoint, nondifferentiable)
+
 from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
 
 
+# the result has the broadcast shape of the operands (a number of numbers), new each call
+elementwise = partial(defadjoint, props=(ELEMENTWISE, SCALAR_PRESERVING, FRESH, PURE))
+
+
 # ---------------------------------------------------------------- exp and log
-@defadjoint(np.exp)
+@elementwise(np.exp)
 def exp(y, x):
     """y = exp(x)  →  x̄ += ȳ·y"""
     x_bar += y_bar * y
 
 
-@defadjoint(np.exp2)
+@elementwise(np.exp2)
 def exp2(y, x):
     """y = 2^x  →  x̄ += ȳ·y·ln 2"""
     x_bar += y_bar * y * np.log(2.0)
 
 
-@defadjoint(np.expm1)
+@elementwise(np.expm1)
 def expm1(y, x):
     """y = exp(x) - 1  →  x̄ += ȳ·(y + 1)"""
     x_bar += y_bar * (y + 1.0)
 
 
-@defadjoint(np.log)
+@elementwise(np.log)
 def log(y, x):
     """y = ln x  →  x̄ += ȳ / x"""
     x_bar += y_bar / x
 
 
-@defadjoint(np.log2)
+@elementwise(np.log2)
 def log2(y, x):
     """y = log2(x)  →  x̄ += ȳ / (x·ln 2)"""
     x_bar += y_bar / (x * np.log(2.0))
 
 
-@defadjoint(np.log10)
+@elementwise(np.log10)
 def log10(y, x):
     """y = log10(x)  →  x̄ += ȳ / (x·ln 10)"""
     x_bar += y_bar / (x * np.log(10.0))
 
 
-@defadjoint(np.log1p)
+@elementwise(np.log1p)
 def log1p(y, x):
     """y = ln(1 + x)  →  x̄ += ȳ / (1 + x)"""
     x_bar += y_bar / (1.0 + x)
 
 
-@defadjoint(np.logaddexp)
+@elementwise(np.logaddexp)
 def logaddexp(y, a, b):
     """y = ln(eᵃ + eᵇ)  →  ā += ȳ·e^(a-y) ;  b̄ += ȳ·e^(b-y)"""
     a_bar += unbroadcast(y_bar * np.exp(a - y), a)
     b_bar += unbroadcast(y_bar * np.exp(b - y), b)
 
 
-@defadjoint(np.sqrt)
+@elementwise(np.sqrt)
 def sqrt(y, x):
     """y = √x  →  x̄ += ȳ / (2y)"""
     x_bar += y_bar / (2.0 * y)
 
 
-@defadjoint(np.cbrt)
+@elementwise(np.cbrt)
 def cbrt(y, x):
     """y = ∛x  →  x̄ += ȳ / (3y²)"""
     x_bar += y_bar / (3.0 * y * y)
 
 
-@defadjoint(np.square)
+@elementwise(np.square)
 def square(y, x):
     """y = x²  →  x̄ += 2·ȳ·x"""
     x_bar += 2.0 * y_bar * x
 
 
-@defadjoint(np.reciprocal)
+@elementwise(np.reciprocal)
 def reciprocal(y, x):
     """y = 1/x  →  x̄ += -ȳ·y²"""
     x_bar += -y_bar * y * y
 
 
 # ---------------------------------------------------------------- trigonometry
-@defadjoint(np.sin)
+@elementwise(np.sin)
 def sin(y, x):
     """y = sin(x)  →  x̄ += ȳ·cos(x)"""
     x_bar += y_bar * np.cos(x)
 
 
-@defadjoint(np.cos)
+@elementwise(np.cos)
 def cos(y, x):
     """y = cos(x)  →  x̄ += -ȳ·sin(x)"""
     x_bar += -y_bar * np.sin(x)
 
 
-@defadjoint(np.tan)
+@elementwise(np.tan)
 def tan(y, x):
     """y = tan(x)  →  x̄ += ȳ·(1 + y²)"""
     x_bar += y_bar * (1.0 + y * y)
 
 
-@defadjoint(np.arcsin)
+@elementwise(np.arcsin)
 def arcsin(y, x):
     """y = asin(x)  →  x̄ += ȳ / √(1 - x²)"""
     x_bar += y_bar / np.sqrt(1.0 - x * x)
 
 
-@defadjoint(np.arccos)
+@elementwise(np.arccos)
 def arccos(y, x):
     """y = acos(x)  →  x̄ += -ȳ / √(1 - x²)"""
     x_bar += -y_bar / np.sqrt(1.0 - x * x)
 
 
-@defadjoint(np.arctan)
+@elementwise(np.arctan)
 def arctan(y, x):
     """y = atan(x)  →  x̄ += ȳ / (1 + x²)"""
     x_bar += y_bar / (1.0 + x * x)
 
 
-@defadjoint(np.arctan2)
+@elementwise(np.arctan2)
 def arctan2(y, a, b):
     """y = atan2(a, b)  →  ā += ȳ·b / (a² + b²) ;  b̄ += -ȳ·a / (a² + b²)"""
     a_bar += unbroadcast(y_bar * b / (a * a + b * b), a)
     b_bar += unbroadcast(-y_bar * a / (a * a + b * b), b)
 
 
-@defadjoint(np.hypot)
+@elementwise(np.hypot)
 def hypot(y, a, b):
     """y = √(a² + b²)  →  ā += ȳ·a / y ;  b̄ += ȳ·b / y"""
     a_bar += unbroadcast(y_bar * a / y, a)
@@ -131,84 +138,84 @@ def hypot(y, a, b):
 
 
 # ---------------------------------------------------------------- hyperbolic
-@defadjoint(np.sinh)
+@elementwise(np.sinh)
 def sinh(y, x):
     """y = sinh(x)  →  x̄ += ȳ·cosh(x)"""
     x_bar += y_bar * np.cosh(x)
 
 
-@defadjoint(np.cosh)
+@elementwise(np.cosh)
 def cosh(y, x):
     """y = cosh(x)  →  x̄ += ȳ·sinh(x)"""
     x_bar += y_bar * np.sinh(x)
 
 
-@defadjoint(np.tanh)
+@elementwise(np.tanh)
 def tanh(y, x):
     """y = tanh(x)  →  x̄ += ȳ·(1 - y²)"""
     x_bar += y_bar * (1.0 - y * y)
 
 
-@defadjoint(np.arcsinh)
+@elementwise(np.arcsinh)
 def arcsinh(y, x):
     """y = asinh(x)  →  x̄ += ȳ / √(x² + 1)"""
     x_bar += y_bar / np.sqrt(x * x + 1.0)
 
 
-@defadjoint(np.arctanh)
+@elementwise(np.arctanh)
 def arctanh(y, x):
     """y = atanh(x)  →  x̄ += ȳ / (1 - x²)"""
     x_bar += y_bar / (1.0 - x * x)
 
 
-@defadjoint(np.arccosh)
+@elementwise(np.arccosh)
 def arccosh(y, x):
     """y = acosh(x)  →  x̄ += ȳ / √(x² - 1)"""
     x_bar += y_bar / np.sqrt(x * x - 1.0)
 
 
 # ---------------------------------------------------------------- angles and sinc
-@defadjoint(np.deg2rad, np.radians)
+@elementwise(np.deg2rad, np.radians)
 def deg2rad(y, x):
     """y = x·π/180  →  x̄ += ȳ·π/180"""
     x_bar += y_bar * (np.pi / 180.0)
 
 
-@defadjoint(np.rad2deg, np.degrees)
+@elementwise(np.rad2deg, np.degrees)
 def rad2deg(y, x):
     """y = x·180/π  →  x̄ += ȳ·180/π"""
     x_bar += y_bar * (180.0 / np.pi)
 
 
-@defadjoint(np.sinc)
+@elementwise(np.sinc)
 def sinc(y, x):
     """y = sin(πx)/(πx)  →  x̄ += ȳ·(cos(πx) - y)/x   (0 at x = 0)"""
     x_bar += y_bar * sinc_deriv(x)
 
 
 # ---------------------------------------------------------------- piecewise
-@defadjoint(np.maximum, np.fmax)
+@elementwise(np.maximum, np.fmax)
 def maximum(y, a, b):
     """y = max(a, b) elementwise  →  ȳ goes to the larger input (ties: to a)"""
     a_bar += unbroadcast(choose_grad(y_bar, a >= b), a)
     b_bar += unbroadcast(choose_grad(y_bar, a < b), b)
 
 
-@defadjoint(np.minimum, np.fmin)
+@elementwise(np.minimum, np.fmin)
 def minimum(y, a, b):
     """y = min(a, b) elementwise  →  ȳ goes to the smaller input (ties: to a)"""
     a_bar += unbroadcast(choose_grad(y_bar, a <= b), a)
     b_bar += unbroadcast(choose_grad(y_bar, a > b), b)
 
 
-@defadjoint(np.where)
+@elementwise(np.where)
 def where(y, condition, a, b):
     """y = where(c, a, b)  →  ā += ȳ where c ;  b̄ += ȳ where not c"""
     a_bar += unbroadcast(choose_grad(y_bar, condition), a)
     b_bar += unbroadcast(choose_grad(y_bar, np.logical_not(condition)), b)
 
 
-@defadjoint(np.clip, methods=["clip"])
+@elementwise(np.clip, methods=["clip"])
 def clip(y, x, a_min, a_max):
     """y = clip(x, lo, hi)  →  x̄ += ȳ where lo ≤ x ≤ hi"""
     x_bar += choose_grad(y_bar, (x >= a_min) & (x <= a_max)) \

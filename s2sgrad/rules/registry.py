@@ -16,6 +16,16 @@ the body assigns other than `*_bar` are temporaries, renamed per use.
 Three registries map what the trace sees to rules: callables (`np.sin`, `math.exp`,
 user functions registered with `@adjoint`), operators (`"add"`, `"getitem"`, ...)
 and array methods (`"sum"` for `x.sum()`, with `x` as the first input).
+
+What the analyses need to know about a rule (its result is a view, has the broadcast
+shape of its operands, ...) is declared where it is registered, `props=` below, so a
+rule keeps its properties wherever its template lives:
+
+    @defadjoint(np.sin, props=(ELEMENTWISE, SCALAR_PRESERVING, FRESH, PURE))
+
+A rule with no properties (every user rule unless its author declares some) is taken
+at its most general: its result may alias its operands, has no known shape, and is
+never merged with another call.
 """
 import inspect
 import textwrap
@@ -34,6 +44,19 @@ CONSTANT_ARGS = {}  # id -> first checked argument, for constants only of consta
 NONDIFF_METHODS = set()
 NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 POSITIONAL_OPTIONS = {}   # id(callable) or ".method" -> {argument position: option name}
+# Properties a rule may declare (`props=`); the analyses read nothing else about it.
+ELEMENTWISE = "elementwise"              # result has the broadcast shape of its operands
+SCALAR_PRESERVING = "scalar_preserving"  # numbers in → a number out
+RETURNS_NUMBER = "returns_number"        # a number whatever its operands (float(x))
+FULL_REDUCTION = "full_reduction"        # reduces `axis=` (all axes by default) of one operand
+FRESH = "fresh"                          # result is a new object, never a view or alias
+VIEW = "view"                            # result is a view of its first operand
+HOLDS_OPERANDS = "holds_operands"        # result is a container holding the operands themselves
+CONTAINER = "container"                  # result is a list, tuple or dict
+READS_CONTAINER = "reads_container"      # the first operand may be a list, tuple or dict
+PURE = "pure"                            # same operands → equal result (may be merged)
+PROPERTIES = frozenset({ELEMENTWISE, SCALAR_PRESERVING, RETURNS_NUMBER, FULL_REDUCTION,
+                        FRESH, VIEW, HOLDS_OPERANDS, CONTAINER, READS_CONTAINER, PURE})
 # Tangent (forward-mode) rules, keyed like the adjoint tables.
 T_CALLABLES = {}
 T_OPERATORS = {}
@@ -45,8 +68,9 @@ class Rule:
     """One adjoint template. `params` are the template's inputs (after the output);
     `defaults` maps option parameters to their default values."""
 
-    def __init__(self, template, name=None, user=False, keywords=()):
+    def __init__(self, template, name=None, user=False, keywords=(), props=()):
         self.template = template
+        self.props = _properties(props, name or template.__name__)
         self.keywords = set(keywords)    # keywords a `**options` template accepts unread
         self.name = name or template.__name__
         sig = inspect.signature(template)
@@ -136,6 +160,16 @@ class Rule:
         return f"<rule {self.name}>"
 
 
+def _properties(props, name):
+    """`props` (one property or several) as a frozenset, refusing unknown names."""
+    props = frozenset([props] if isinstance(props, str) else props)
+    unknown = props - PROPERTIES
+    if unknown:
+        raise S2SGradError(f"rule {name}: unknown properties {sorted(unknown)} "
+                           f"(known: {sorted(PROPERTIES)})")
+    return props
+
+
 def _same(a, b):
     try:
         return a is b or (type(a) is type(b) and a == b)
@@ -152,13 +186,15 @@ def _register(table, keys, rule):
             _KEEP[id(key)] = key
 
 
-def defadjoint(*funcs, ops=(), methods=(), attributes=(), keywords=(), positional=None):
+def defadjoint(*funcs, ops=(), methods=(), attributes=(), keywords=(), positional=None,
+               props=()):
     """Register a built-in rule for callables, operator names and method names.
+    `props`: the rule's properties (ELEMENTWISE, FRESH, ...) the analyses rely on;
     `keywords`: what a `**options` template accepts without reading (options that
     never change the derivative); `positional`: {callable or ".method": {position:
     option name}} for options a call may pass by position (`x.flatten('F')`)."""
     def deco(template):
-        rule = Rule(template, keywords=keywords)
+        rule = Rule(template, keywords=keywords, props=props)
         for key, where in (positional or {}).items():
             POSITIONAL_OPTIONS[key if isinstance(key, str) else id(key)] = where
         _register(CALLABLES, funcs, rule)
@@ -217,15 +253,18 @@ def tangent_for(adjoint_rule, obj=None):
     return None
 
 
-def adjoint(func):
+def adjoint(func, props=()):
     """Register a user's reverse rule for `func` (public API: `@s2sgrad.adjoint`).
 
         @s2sgrad.adjoint(softplus)
         def softplus_adjoint(y, x):
             x_bar += y_bar / (1 + np.exp(-x))
-    """
+
+    `props` declares what the analyses may assume of `func` (s2sgrad.rules.ELEMENTWISE,
+    FRESH, ...); with none, its result is taken to possibly alias its operands."""
     def deco(template):
-        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True)
+        rule = Rule(template, name=getattr(func, "__name__", template.__name__), user=True,
+                    props=props)
         CALLABLES[id(func)] = rule
         _KEEP[id(func)] = func
         return template
