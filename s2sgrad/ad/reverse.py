@@ -21,7 +21,7 @@ import gast
 
 from ..syntax import nodes, reserved
 from ..syntax.nodes import Const
-from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Trace, defs
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Trace, Kind, defs
 
 
 @dataclass
@@ -133,10 +133,10 @@ class Reverse:
         tr = self.trace
         t = s.target
         out = []
-        if s.kind == "opaque" and (t in tr.active or (
+        if s.kind is Kind.OPAQUE and (t in tr.active or (
                 s.mutable_receiver and s.args[0] in tr.active)):
             raise s.error
-        if s.kind == "pop" and t in tr.active:
+        if s.kind is Kind.POP and t in tr.active:
             raise tr.parsed.error("reverse mode cannot differentiate `.pop()`", s.node,
                                   "index the list instead (xs[-1]) and build a new list")
         if s.tangent_only and t in tr.active and bar(t) in self.defined:
@@ -144,10 +144,10 @@ class Reverse:
                 f"reverse mode has no adjoint for `{s.rule.name}` (a helper of generated "
                 "code)", s.node, "differentiate generated gradients in forward mode "
                 "(s2sgrad.hvp, s2sgrad.hessian)")
-        if t in tr.active and bar(t) in self.defined and s.kind in ("op", "copy", "call"):
-            if s.kind == "copy":
+        if t in tr.active and bar(t) in self.defined and s.kind in (Kind.OP, Kind.COPY, Kind.CALL):
+            if s.kind is Kind.COPY:
                 out += self.accumulate(s.args[0], nodes.name(bar(t)))
-            elif s.kind == "call":
+            elif s.kind is Kind.CALL:
                 out += self.call(s)
             else:
                 out += self.inline(s)

@@ -22,7 +22,7 @@ from .. import rules
 from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
-from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Return
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Kind
 
 
 def dot(name):
@@ -61,7 +61,7 @@ class Tangent:
     def stmt(self, s):
         tr = self.trace
         if isinstance(s, Assign):
-            if s.kind == "call" and s.target in tr.active:
+            if s.kind is Kind.CALL and s.target in tr.active:
                 return self.call(s)
             out = [s.node]
             if s.target in tr.active:
@@ -119,17 +119,17 @@ class Tangent:
     # ------------------------------------------------------------ tangents
     def tangent(self, s):
         t = s.target
-        if s.kind == "copy":
+        if s.kind is Kind.COPY:
             a = s.args[0]
             return [nodes.assign(dot(t), nodes.name(dot(a)))] if self.active(a) \
                 else [self.zero(t)]
-        if s.kind == "pop":
+        if s.kind is Kind.POP:
             return [nodes.assign(dot(t), nodes.call(nodes.attribute(
                 nodes.name(dot(s.args[0])), "pop")))] if self.active(s.args[0]) \
                 else [self.zero(t)]
-        if s.kind == "opaque":
+        if s.kind is Kind.OPAQUE:
             raise s.error
-        if s.kind != "op":
+        if s.kind is not Kind.OP:
             return [self.zero(t)]
         rule = rules.tangent_for(s.rule, _callee_object(s, self.trace))
         if rule is None:

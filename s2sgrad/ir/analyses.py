@@ -7,7 +7,7 @@ import gast
 from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
-                         walk, defs)
+                         walk, defs, Kind)
 
 
 def rename_top_level(trace):
@@ -104,9 +104,9 @@ def apply_renames(s, mapping):
 def dependencies(s):
     """(defined names, names whose value flows differentiably into them)."""
     if isinstance(s, Assign):
-        if s.kind in ("nondiff", "const", "stop"):
+        if s.kind in (Kind.NONDIFF, Kind.CONST, Kind.STOP):
             return [s.target], []
-        if s.kind == "op":
+        if s.kind is Kind.OP:
             keep = s.rule.adjoint_names()
             flows = []
             params = s.rule.params
@@ -138,7 +138,7 @@ def _cut_inputs(s):
     out = []
     if not isinstance(s, Assign):
         return out
-    if s.kind == "op" and not s.tangent_only:
+    if s.kind is Kind.OP and not s.tangent_only:
         keep = s.rule.adjoint_names()
         params = s.rule.params
         for i, a in enumerate(s.args):
@@ -153,7 +153,7 @@ def _cut_inputs(s):
         if s.rule.name == "index_concat":     # bounds of np.r_[x:3] start a range at x
             out += [(n, "a range in np.r_/np.c_") for x in gast.walk(s.expr.slice)
                     if isinstance(x, gast.Slice) for n in nodes.names_in(x)]
-    elif s.kind == "nondiff" and s.cut_what:
+    elif s.kind is Kind.NONDIFF and s.cut_what:
         reads = s.cut_args
         reads = s.reads() if reads is None else [a for a in reads if isinstance(a, str)]
         out += [(n, s.cut_what) for n in reads]
@@ -227,7 +227,7 @@ def analyse(trace):
         for s in walk(loop.body):
             if isinstance(s, Assign) and counts.get(s.target) == 1 \
                     and s.target not in trace.params \
-                    and s.kind in ("op", "copy", "const", "nondiff") \
+                    and s.kind in (Kind.OP, Kind.COPY, Kind.CONST, Kind.NONDIFF) \
                     and not s.tangent_only \
                     and not set(s.reads()) & changed_in_loop:
                 trace.invariant.add(s.target)
@@ -269,14 +269,14 @@ def analyse(trace):
     listy = set()         # used in ways whose adjoint may come back as a list
     for s in stmts:
         if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
-            if s.kind == "call":
+            if s.kind is Kind.CALL:
                 mc.update(a for a in s.args if isinstance(a, str))
                 listy.update(a for a in s.args if isinstance(a, str))
-            elif s.kind == "op" and READS_CONTAINER in s.rule.props:
+            elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
                 if s.rule.name != "getitem":
                     listy.add(s.args[0])
-            elif s.kind == "nondiff" and isinstance(s.expr, gast.Call) \
+            elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])
     # a parameter that is an array in this compilation and is only indexed is no container
@@ -288,11 +288,11 @@ def analyse(trace):
             if not isinstance(s, Assign) or s.target in mc:
                 continue
             container = False
-            if s.kind == "call" or s.tangent_only:
+            if s.kind is Kind.CALL or s.tangent_only:
                 container = True            # may return a tuple
-            elif s.kind == "copy":
+            elif s.kind is Kind.COPY:
                 container = s.args[0] in mc
-            elif s.kind == "op":
+            elif s.kind is Kind.OP:
                 name = s.rule.name
                 if CONTAINER in s.rule.props:
                     container = True
@@ -312,9 +312,9 @@ def _builds_list(s):
 
 def _is_fresh(s):
     """Does statement `s` bind its target to a new object (not a view or an alias)?"""
-    if s.kind in ("const", "nondiff"):
+    if s.kind in (Kind.CONST, Kind.NONDIFF):
         return True
-    if s.kind != "op":
+    if s.kind is not Kind.OP:
         return False
     return FRESH in s.rule.props
 
@@ -340,7 +340,7 @@ def _reads_of(s):
 
 
 def _is_view(s):
-    if not (isinstance(s, Assign) and s.kind == "op" and s.args
+    if not (isinstance(s, Assign) and s.kind is Kind.OP and s.args
             and isinstance(s.args[0], str)):
         return False
     if s.rule.name == "getitem":
@@ -363,7 +363,7 @@ def check_views(trace):
         return
     links = [(s.args[0], s.target) for s, _, _ in views] + [
         (s.args[0], s.target) for s, _ in placed
-        if isinstance(s, Assign) and s.kind == "copy" and isinstance(s.args[0], str)]
+        if isinstance(s, Assign) and s.kind is Kind.COPY and isinstance(s.args[0], str)]
     readers = {}                          # name → positions of the statements reading it
     for k, (r, _) in enumerate(placed):
         for n in _reads_of(r):
@@ -441,7 +441,7 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     for s, _ in placed:
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             held.setdefault(s.container, set()).add(s.value)
-        elif isinstance(s, Assign) and s.kind == "op" and HOLDS_OPERANDS in s.rule.props:
+        elif isinstance(s, Assign) and s.kind is Kind.OP and HOLDS_OPERANDS in s.rule.props:
             held.setdefault(s.target, set()).update(_operands(s))
             if s.rule.name == "display":        # a literal [a, b] or (a, b): in order
                 displays[s.target] = None if s.target in displays else list(s.args)
@@ -449,14 +449,14 @@ def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
     def link(a, b):
         links.setdefault(a, set()).add(b)
     for s, _ in placed:
-        if isinstance(s, Assign) and s.kind == "copy" and s.args and s.args[0] in passed_on:
+        if isinstance(s, Assign) and s.kind is Kind.COPY and s.args and s.args[0] in passed_on:
             continue
         if isinstance(s, (SetItem, Append)) and isinstance(s.value, str):
             link(s.value, s.container)
-        elif isinstance(s, Assign) and s.kind == "op" and HOLDS_OPERANDS in s.rule.props:
+        elif isinstance(s, Assign) and s.kind is Kind.OP and HOLDS_OPERANDS in s.rule.props:
             for a in _operands(s):
                 link(a, s.target)
-        elif isinstance(s, Assign) and s.kind == "op" and s.rule.name == "getitem" \
+        elif isinstance(s, Assign) and s.kind is Kind.OP and s.rule.name == "getitem" \
                 and s.args and s.args[0] in containers:
             # an element of a list, tuple or dict: the container sees it change, and it
             # is one of the values put in the container (the one a constant index of a

@@ -1,5 +1,5 @@
 """The trace as readable source (`s2sgrad show --stage ssa`)."""
-from .statements import Assign, If, For, While, Return
+from .statements import Assign, If, For, While, Return, Kind
 
 
 def render(trace):
@@ -34,9 +34,9 @@ def render(trace):
                         tags.append("active")
                     if s.target in trace.overwritten:
                         tags.append("overwritten")
-                    if s.kind == "op":
+                    if s.kind is Kind.OP:
                         tags.append(f"rule {s.rule.name}")
-                    elif s.kind != "copy":
+                    elif s.kind is not Kind.COPY:
                         tags.append(s.kind)
                 line = getattr(s.node, "lineno", None)
                 if line:

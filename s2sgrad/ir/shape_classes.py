@@ -7,7 +7,7 @@ import gast
 from ..syntax.nodes import Const
 from ..rules.registry import RETURNS_NUMBER, SCALAR_PRESERVING
 from .shapes import elementwise_op, full_reduction, infer_shapes, slice_shrink
-from .statements import Assign, SetItem, Append, Pop, While, walk, defs
+from .statements import Assign, SetItem, Append, Pop, While, walk, defs, Kind
 
 
 
@@ -18,11 +18,11 @@ def _scalar_output(s, scal):
         if isinstance(a, Const):
             return isinstance(a.value, (int, float)) or a.value is None
         return a in scal
-    if s.kind == "const":
+    if s.kind is Kind.CONST:
         return isinstance(s.expr, gast.Constant) and isinstance(s.expr.value, (int, float))
-    if s.kind == "copy":
+    if s.kind is Kind.COPY:
         return is_scalar(s.args[0])
-    if s.kind == "op":
+    if s.kind is Kind.OP:
         props = s.rule.props
         if RETURNS_NUMBER in props:
             return True
@@ -35,7 +35,7 @@ def _scalar_output(s, scal):
             return isinstance(axis, Const) and axis.value is None and \
                 isinstance(keep, Const) and not keep.value
         return False
-    if s.kind == "nondiff":
+    if s.kind is Kind.NONDIFF:
         e = s.expr
         if isinstance(e, (gast.Compare, gast.BoolOp, gast.UnaryOp, gast.BinOp)):
             return all(is_scalar(a) for a in s.args)
@@ -83,16 +83,16 @@ def shape_classes(trace, array_params):
             continue
         c = None
         elementwise = elementwise_op(s) or (
-            s.kind == "nondiff" and isinstance(s.expr, (gast.Compare, gast.BinOp, gast.UnaryOp)))
+            s.kind is Kind.NONDIFF and isinstance(s.expr, (gast.Compare, gast.BinOp, gast.UnaryOp)))
         if elementwise:
             found = {of(a) for a in list(s.args) + list(s.kwargs.values())} - {SCALAR}
             if not found:
                 c = SCALAR if s.target in trace.scalars else None
             elif len(found) == 1 and None not in found:
                 c = found.pop()
-        elif s.kind == "copy" and not isinstance(s.args[0], Const):
+        elif s.kind is Kind.COPY and not isinstance(s.args[0], Const):
             c = cls.get(s.args[0])
-        elif s.kind == "op" and s.rule.name == "getitem" and isinstance(s.args[0], str):
+        elif s.kind is Kind.OP and s.rule.name == "getitem" and isinstance(s.args[0], str):
             k = _slice_shrink(s.expr)
             base = cls.get(s.args[0])
             if k is not None and base is not None and base != SCALAR:
@@ -175,13 +175,13 @@ def uniform_adjoint_ok(trace, name):
         s = top.get(n)
         if s is None or count[n] != 1 or n in trace.maybe_container:
             return False
-        if s.kind in ("const", "nondiff", "stop"):
+        if s.kind in (Kind.CONST, Kind.NONDIFF, Kind.STOP):
             continue
-        if s.kind == "copy":
+        if s.kind is Kind.COPY:
             if isinstance(s.args[0], str):
                 todo.append(s.args[0])
             continue
-        if s.kind == "op" and s.rule.name == "getitem":
+        if s.kind is Kind.OP and s.rule.name == "getitem":
             base = s.args[0]                  # an array: its adjoint adds the number in place
             if base in trace.array_params or (cls.get(base) not in (None, base, SCALAR)
                                               and base not in trace.maybe_container):

@@ -20,19 +20,19 @@ import gast
 
 from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
 from ..syntax.nodes import Const
-from .statements import Assign, SetItem, Append, Pop, For, walk
+from .statements import Assign, SetItem, Append, Pop, For, walk, Kind
 
 UNKNOWN = "?"
 
 
 def elementwise_op(s):
     """Is `s` an operation whose result has the broadcast shape of its array operands?"""
-    return s.kind == "op" and ELEMENTWISE in s.rule.props
+    return s.kind is Kind.OP and ELEMENTWISE in s.rule.props
 
 
 def full_reduction(s):
     """Does `s` reduce its one operand over `axis=` (every axis by default)?"""
-    return s.kind == "op" and FULL_REDUCTION in s.rule.props
+    return s.kind is Kind.OP and FULL_REDUCTION in s.rule.props
 
 
 def pattern(shapes):
@@ -95,16 +95,16 @@ def _evaluate(s, val, scalars):
             return ("int", v) if type(v) is int else ("arr", ())
         return val.get(a, UNKNOWN)
 
-    if s.kind == "copy":
+    if s.kind is Kind.COPY:
         return of(s.args[0])
-    if s.kind == "const":
+    if s.kind is Kind.CONST:
         e = s.expr
         if isinstance(e, gast.Constant) and type(e.value) in (int, float):
             return of(Const(e.value))
         return UNKNOWN
-    if s.kind == "nondiff":
+    if s.kind is Kind.NONDIFF:
         return _nondiff(s, of, scalars)
-    if s.kind != "op":
+    if s.kind is not Kind.OP:
         return UNKNOWN
     name = s.rule.name
     operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]

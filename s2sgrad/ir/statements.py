@@ -164,10 +164,10 @@ class Trace:
 
 
 def _index_names(stmt):
-    if stmt.kind == "op" and stmt.rule is rules.OPERATORS.get("getitem"):
+    if stmt.kind is Kind.OP and stmt.rule is rules.OPERATORS.get("getitem"):
         return nodes.names_in(stmt.expr.slice)
-    if stmt.kind in ("op", "nondiff") and isinstance(stmt.expr, gast.Subscript) \
-            and (stmt.kind == "nondiff" or stmt.rule is rules.OPERATORS.get("index_concat")):
+    if stmt.kind in (Kind.OP, Kind.NONDIFF) and isinstance(stmt.expr, gast.Subscript) \
+            and (stmt.kind is Kind.NONDIFF or stmt.rule is rules.OPERATORS.get("index_concat")):
         return nodes.names_in(stmt.expr.slice)      # np.r_[a, 0:n], np.s_[i:j]
     return []
 

@@ -29,7 +29,7 @@ from ..errors import TransformError
 from .analyses import analyse, check_in_place, check_stores, check_views, rename_top_level
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
-                         walk, defs)
+                         walk, defs, Kind)
 
 
 _BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
@@ -149,7 +149,7 @@ class Builder:
                 # the branch reassigns its own test: keep the tested value apart
                 keep = self.fresh("branch")
                 node = nodes.copy_location(nodes.assign(keep, nodes.name(new.test)), s)
-                out.append(Assign(keep, node.value, "copy", args=[new.test], node=node))
+                out.append(Assign(keep, node.value, Kind.COPY, args=[new.test], node=node))
                 new.test = keep
                 new.node = nodes.copy_location(nodes.if_(nodes.name(keep), s.body, s.orelse), s)
             out.append(new)
@@ -203,13 +203,13 @@ class Builder:
 
     def assign(self, target, e, s):
         if isinstance(e, gast.Name):
-            return Assign(target, e, "copy", args=[e.id], node=s)
+            return Assign(target, e, Kind.COPY, args=[e.id], node=s)
         if nodes.is_const(e) or _is_literal(e):
-            return Assign(target, e, "const", node=s)
+            return Assign(target, e, Kind.CONST, node=s)
         if isinstance(e, gast.BinOp):
             args = [_operand(e.left), _operand(e.right)]
             if isinstance(e.op, _NONDIFF_BINOPS):
-                return Assign(target, e, "nondiff", args=args, node=s)
+                return Assign(target, e, Kind.NONDIFF, args=args, node=s)
             key = _BINOPS.get(type(e.op))
             if key is None:
                 raise self.error(f"unsupported operator {type(e.op).__name__}", e)
@@ -219,16 +219,16 @@ class Builder:
             if key == "mul" and isinstance(e.left, gast.Name) and isinstance(e.right, gast.Name) \
                     and e.left.id == e.right.id:
                 # x * x: one adjoint term 2·ȳ·x instead of two ȳ·x
-                return Assign(target, e, "op", rules.lookup(np.square), [e.left.id], node=s)
-            return self._power(Assign(target, e, "op", rules.OPERATORS[key], args, node=s))
+                return Assign(target, e, Kind.OP, rules.lookup(np.square), [e.left.id], node=s)
+            return self._power(Assign(target, e, Kind.OP, rules.OPERATORS[key], args, node=s))
         if isinstance(e, gast.UnaryOp):
             key = _UNARY.get(type(e.op))
             args = [_operand(e.operand)]
             if key is None:
-                return Assign(target, e, "nondiff", args=args, node=s)
-            return Assign(target, e, "op", rules.OPERATORS[key], args, node=s)
+                return Assign(target, e, Kind.NONDIFF, args=args, node=s)
+            return Assign(target, e, Kind.OP, rules.OPERATORS[key], args, node=s)
         if isinstance(e, (gast.Compare, gast.BoolOp)):
-            a = Assign(target, e, "nondiff", args=[n for n in nodes.names_in(e)], node=s)
+            a = Assign(target, e, Kind.NONDIFF, args=[n for n in nodes.names_in(e)], node=s)
             if isinstance(e, gast.BoolOp):      # `a or b` is one of its operands
                 a.cut_what = "`and`/`or` (its value is one of its operands)"
             return a
@@ -236,12 +236,12 @@ class Builder:
         if obj is not None:
             return self.index_object(target, e, s, obj)
         if isinstance(e, gast.Subscript):
-            return Assign(target, e, "op", rules.OPERATORS["getitem"],
+            return Assign(target, e, Kind.OP, rules.OPERATORS["getitem"],
                           [_operand(e.value), Const(None)], node=s)
         if isinstance(e, (gast.List, gast.Tuple)):
             self.displays[target] = e       # einsum's sublists: [0, 1] is hoisted
             key = "list" if isinstance(e, gast.List) else "tuple"
-            return Assign(target, e, "op", rules.OPERATORS[key],
+            return Assign(target, e, Kind.OP, rules.OPERATORS[key],
                           [_operand(x) for x in e.elts], node=s)
         if isinstance(e, gast.Dict):
             keys = []
@@ -249,7 +249,7 @@ class Builder:
                 if not nodes.is_const(k):
                     raise self.error("dict keys must be constants (e.g. strings)", k)
                 keys.append(k.value)
-            return Assign(target, e, "op", rules.OPERATORS["dict"],
+            return Assign(target, e, Kind.OP, rules.OPERATORS["dict"],
                           [_operand(v) for v in e.values], node=s, keys=keys)
         if isinstance(e, gast.Attribute):
             return self.attribute(target, e, s)
@@ -264,14 +264,14 @@ class Builder:
             except KeyError:
                 raise self.error(f"unknown name in `{_dotted(e)}`", e) from None
             self.objects[target] = self._resolve(e)
-            return Assign(target, e, "const", node=s)       # a module constant: np.pi
+            return Assign(target, e, Kind.CONST, node=s)       # a module constant: np.pi
         if e.attr in rules.ATTRIBUTES:
-            return Assign(target, e, "op", rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
+            return Assign(target, e, Kind.OP, rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
         if e.attr in rules.NONDIFF_ATTRIBUTES:
-            return Assign(target, e, "nondiff", args=[e.value.id], node=s)
+            return Assign(target, e, Kind.NONDIFF, args=[e.value.id], node=s)
         # an attribute of a value without gradient (a config object, `self`) is a
         # constant; refused only if a gradient would have to flow through it
-        a = Assign(target, e, "opaque", args=[e.value.id], node=s)
+        a = Assign(target, e, Kind.OPAQUE, args=[e.value.id], node=s)
         a.error = self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
                              "use the equivalent NumPy function, or pass the value as an "
                              "argument")
@@ -287,7 +287,7 @@ class Builder:
         b = a.args[1]
         if isinstance(b, Const) and not isinstance(b.value, (tuple, str)) \
                 and np.all(np.equal(b.value, 0)):
-            a.kind, a.rule = "nondiff", None
+            a.kind, a.rule = Kind.NONDIFF, None
         elif isinstance(b, str):
             a.rule = rules.OPERATORS["pow_var"]
         return a
@@ -318,9 +318,9 @@ class Builder:
         if obj is np.r_ or obj is np.c_:
             items = [_operand(x) if isinstance(x, gast.Name) or _is_literal(x)
                      else Const(None) for x in elts]
-            return Assign(target, e, "op", rules.OPERATORS["index_concat"],
+            return Assign(target, e, Kind.OP, rules.OPERATORS["index_concat"],
                           [e.value.id, Const(None)] + items, node=s)
-        a = Assign(target, e, "nondiff", args=[e.value.id], node=s)
+        a = Assign(target, e, Kind.NONDIFF, args=[e.value.id], node=s)
         a.cut_what = f"the index of `{_dotted(e.value)}`"
         return a
 
@@ -366,18 +366,18 @@ class Builder:
             if name in rules.METHODS:
                 args, kwargs = self.options(rules.METHODS[name], "." + name, args, kwargs,
                                             e, f".{name}()")
-                return Assign(target, e, "op", rules.METHODS[name], args, kwargs, s)
+                return Assign(target, e, Kind.OP, rules.METHODS[name], args, kwargs, s)
             if name == "pop" and len(args) == 1 and not kwargs:
-                return Assign(target, e, "pop", args=args, node=s)
+                return Assign(target, e, Kind.POP, args=args, node=s)
             if name in rules.NONDIFF_METHODS or name in ("astype_int",):
-                return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+                return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             if name in _CONTAINER_METHODS:
                 raise self.error(f"s2sgrad cannot differentiate the method `.{name}()`", e,
                                  "index the container explicitly")
             # a method of a value without gradient (a local random Generator, a config
             # object) gives a constant; refused if a gradient would flow through the call
             # or into its receiver, which the method might change in place
-            a = Assign(target, e, "opaque", args=args, kwargs=kwargs, node=s)
+            a = Assign(target, e, Kind.OPAQUE, args=args, kwargs=kwargs, node=s)
             a.mutable_receiver = True       # args[0]
             a.error = self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
                                  "use the equivalent NumPy function, or register a rule "
@@ -392,7 +392,7 @@ class Builder:
                     from None
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if obj is runtime.stop_gradient:
-            return Assign(target, e, "stop", args=args, node=s)
+            return Assign(target, e, Kind.STOP, args=args, node=s)
         rule = rules.lookup(obj)
         if obj in (builtins.max, builtins.min) and len(args) == 1:
             rule = rules.lookup(np.max if obj is builtins.max else np.min)
@@ -404,38 +404,38 @@ class Builder:
             args = [Const(self._einsum_spec(e))] + args[0::2][:len(args) // 2]
         if rule is not None:
             args, kwargs = self.options(rule, id(obj), args, kwargs, e, _dotted(func))
-            return self._power(Assign(target, e, "op", rule, args, kwargs, s))
+            return self._power(Assign(target, e, Kind.OP, rule, args, kwargs, s))
         if rules.is_nondifferentiable(obj):
-            return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
         if id(obj) in rules.CONSTANT_ARGS:      # np.full, np.arange: constants of constants
             first = rules.CONSTANT_ARGS[id(obj)]
-            a = Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the arguments of `{_dotted(func)}`"
             a.cut_args = args[first:] + list(kwargs.values())
             return a
         if _is_random(obj):         # a draw is a constant; its parameters are not
-            a = Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the parameters of the random draw `{_dotted(func)}`"
             return a
         if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
-            a = Assign(target, e, "op", rules.T_CALLABLES[id(obj)], args, kwargs, s)
+            a = Assign(target, e, Kind.OP, rules.T_CALLABLES[id(obj)], args, kwargs, s)
             a.tangent_only = True
             return a
         if getattr(obj, "__wrapped__", None) is not None and not _library(obj):
             self.check_decorator(obj, e)
         if isinstance(obj, types.FunctionType) and not _library(obj):
             self.note_dependency(func, obj)
-            return Assign(target, e, "call", args=args, kwargs=kwargs, node=s,
+            return Assign(target, e, Kind.CALL, args=args, kwargs=kwargs, node=s,
                           callee=obj)
         if isinstance(obj, type) and obj in (bool, int, str, slice, range):
-            return Assign(target, e, "nondiff", args=args, kwargs=kwargs, node=s)
+            return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
         inner = getattr(obj, "__wrapped__", None)
         if isinstance(inner, types.FunctionType) and not _library(inner):
-            return Assign(target, e, "call", args=args, kwargs=kwargs, node=s, callee=inner)
+            return Assign(target, e, Kind.CALL, args=args, kwargs=kwargs, node=s, callee=inner)
         label = getattr(obj, "__module__", None)
         label = f"{label}.{getattr(obj, '__name__', obj)}" if label else _dotted(func)
         # refused only if a gradient has to flow through it (see `opaque_error`)
-        a = Assign(target, e, "opaque", args=args, kwargs=kwargs, node=s)
+        a = Assign(target, e, Kind.OPAQUE, args=args, kwargs=kwargs, node=s)
         a.error = self.error(f"no adjoint for `{label}`", e,
                              "register one with @s2sgrad.adjoint, or wrap a value that "
                              "needs no gradient in s2sgrad.stop_gradient")

@@ -19,12 +19,12 @@ from ..syntax import emit
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..ir.statements import Assign, If, For, While, Return, Trace, walk, defs
+from ..ir.statements import Assign, If, For, While, Return, Trace, Kind, walk, defs
 from ..ir import apply_renames
 
 
 def _key(s):
-    if s.kind != "op" or s.tangent_only or rules.PURE not in s.rule.props:
+    if s.kind is not Kind.OP or s.tangent_only or rules.PURE not in s.rule.props:
         return None
     return emit.expression_source(s.expr)
 
@@ -102,7 +102,7 @@ def fuse_sigmoid(trace):
                     list(range(pos[id(neg)], pos[id(neg)] + 4)):
                 continue
             for temp in (neg, ex, den):
-                temp.kind = "nondiff"            # no adjoint of its own
+                temp.kind = Kind.NONDIFF          # no adjoint of its own
             s.rule = SIGMOID
             s.args = [neg.args[0]]
             s.kwargs = {}
@@ -122,11 +122,11 @@ def _blocks(body):
 
 
 def _is_op(s, name):
-    return isinstance(s, Assign) and s.kind == "op" and s.rule.name == name and not s.kwargs
+    return isinstance(s, Assign) and s.kind is Kind.OP and s.rule.name == name and not s.kwargs
 
 
 def _is_exp(s):
-    if not (isinstance(s, Assign) and s.kind == "op" and len(s.args) == 1 and not s.kwargs):
+    if not (isinstance(s, Assign) and s.kind is Kind.OP and len(s.args) == 1 and not s.kwargs):
         return False
     return s.rule is rules.CALLABLES.get(id(np.exp)) or s.rule is rules.CALLABLES.get(
         id(math.exp))

@@ -30,6 +30,7 @@ from ..ad.reverse import reverse, gradient_function
 MACRON = "\u0304"
 
 # ----------------------------------------------------------------- instrumentation
+from ..ir import Kind
 
 
 class Records:
@@ -209,13 +210,13 @@ def merge_repeated(tr):
     for s in tr.body:
         if mapping:
             ir.apply_renames(s, mapping)
-        if not isinstance(s, ir.Assign) or s.kind == "call":
+        if not isinstance(s, ir.Assign) or s.kind is Kind.CALL:
             if not isinstance(s, (ir.Effect, ir.Return)):
                 seen.clear()
             body.append(s)
             continue
         key = (s.kind, emit.expression_source(s.expr))
-        if s.kind == "op" and s.target not in user and s.target not in tr.overwritten:
+        if s.kind is Kind.OP and s.target not in user and s.target not in tr.overwritten:
             if key in seen:
                 mapping[s.target] = seen[key]
                 continue
@@ -609,7 +610,7 @@ def _flat(g):
 
 def _cut_reason(s, varied, tr):
     e = s.expr
-    if s.kind == "stop":
+    if s.kind is Kind.STOP:
         return "stop_gradient passes no gradient"
     if isinstance(e, gast.Compare):
         return "a comparison: its result is a boolean, which has no derivative"
@@ -624,9 +625,9 @@ def _cut_reason(s, varied, tr):
         return f"`{name}` is not differentiable"
     if isinstance(e, gast.Attribute):
         return f"`.{e.attr}` is not a differentiable quantity"
-    if isinstance(e, gast.BinOp) and s.kind == "nondiff":
+    if isinstance(e, gast.BinOp) and s.kind is Kind.NONDIFF:
         return "an integer operation (//, %, bit operations) is not differentiable"
-    if s.kind == "op":
+    if s.kind is Kind.OP:
         cut = [a for a in s.args if isinstance(a, str) and a in varied]
         return f"the rule of `{s.rule.name}` passes no gradient to {', '.join(cut)}"
     return "the result does not depend differentiably on its operands"

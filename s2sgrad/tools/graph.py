@@ -12,6 +12,7 @@ import numpy as np
 from ..syntax import emit
 from .. import ir
 from .explain import fmt, show_name, run as explain_run
+from ..ir import Kind
 
 
 def _q(text):
@@ -159,7 +160,7 @@ def local_rule_checks(func, args, wrt, rtol=1e-4, seed=0):
         texts.setdefault(r.lines[line - 1].strip(), line)
     bad = []
     for s in ir.walk(tr.body):
-        if not isinstance(s, ir.Assign) or s.kind != "op" or s.target not in tr.active:
+        if not isinstance(s, ir.Assign) or s.kind is not Kind.OP or s.target not in tr.active:
             continue
         line = texts.get(emit.expression_source(getattr(s, "fwd_node", None) or s.node))
         inputs = r.records.first_inputs.get(line)
