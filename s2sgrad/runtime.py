@@ -708,8 +708,15 @@ def outer_grads(g, a, b):
 
 
 def copy_grad(g, x):
-    """Adjoint of y = array(x) / list(x) / x.copy(): ȳ, as a list when x is a list."""
-    if is_zero(g) or not isinstance(x, (list, tuple)):
+    """Adjoint of y = array(x) / list(x) / x.copy(): ȳ, as a list when x is a list, as an
+    array when x is an array whose rows were listed (`list(X)`: ȳ is a list of rows)."""
+    if is_zero(g):
+        return g
+    if isinstance(x, np.ndarray) and isinstance(g, (list, tuple)):
+        row = x.shape[1:]
+        return np.stack([np.zeros(row) if is_zero(gi) else np.broadcast_to(gi, row)
+                         for gi in g]) if len(g) else np.zeros(x.shape)
+    if not isinstance(x, (list, tuple)):
         return g
     return list(g)
 

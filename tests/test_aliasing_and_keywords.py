@@ -609,3 +609,27 @@ def element_of_a_joined_list_updated(W):
 def test_op_assign_on_an_element_of_a_joined_list_reaches_the_inner_list():
     with pytest.raises(TransformError, match=r"`e \*= \.\.\.` changes `e` in place"):
         s2sgrad.grad(element_of_a_joined_list_updated)(np.array([0.3, 0.7]))
+
+
+def rows_listed_then_matrix_updated(X):
+    Y = X * 1.0
+    rows = list(Y)              # the rows are views of Y
+    Y += X * X
+    return np.sum(rows[0] * rows[0])
+
+
+def rows_listed_then_matrix_rebound(X):
+    Y = X * 1.0
+    rows = list(Y)
+    Y = Y + X * X
+    return np.sum(rows[0] * rows[0]) + np.sum(Y * Y)
+
+
+def test_list_of_a_matrix_holds_views_of_its_rows():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TransformError, match=r"`Y \+= \.\.\.` changes `Y` in place"):
+        s2sgrad.grad(rows_listed_then_matrix_updated)(X)
+    # the rows' list adjoint goes back into the matrix's adjoint as an array
+    np.testing.assert_allclose(s2sgrad.grad(rows_listed_then_matrix_rebound)(X),
+                               numerical_grad(rows_listed_then_matrix_rebound, (X,), 0),
+                               rtol=1e-6)

@@ -5,8 +5,8 @@ import builtins
 
 import numpy as np
 
-from .registry import (CONTAINER, FRESH, PURE, READS_CONTAINER, VIEW, defadjoint,
-                       nondifferentiable)
+from .registry import (CONTAINER, FRESH, HOLDS_OPERANDS, PURE, READS_CONTAINER, VIEW,
+                       defadjoint, nondifferentiable)
 
 from ..runtime import (add_at, getitem_grad, transpose_grad, split_grad, unreshape,  # noqa: F401
                        unreshape_order, reshape_order,
@@ -65,7 +65,7 @@ def broadcast_to(y, x, shape):
 _COPY_OPTIONS = ("copy", "order", "subok", "like", "casting")
 
 
-@defadjoint(np.array, builtins.list, builtins.tuple, np.copy,
+@defadjoint(np.array, np.copy,
             methods=["copy", "astype"], keywords=_COPY_OPTIONS, props=(FRESH, READS_CONTAINER),
             positional={np.array: {1: "dtype"}, ".astype": {1: "dtype"},
                         np.copy: {1: "order"}, ".copy": {1: "order"}})
@@ -79,6 +79,9 @@ def copy(y, x, *options, dtype=None, **keywords):
 # rule, declared a view
 defadjoint(np.asarray, np.asanyarray, np.float64, np.float32, keywords=_COPY_OPTIONS, props=(VIEW, READS_CONTAINER),
            positional={np.asarray: {1: "dtype"}, np.asanyarray: {1: "dtype"}})(copy)
+# list(x), tuple(x) are new containers of x's own elements (the rows of an array are views
+# of it): they hold what x holds, for the aliasing analysis
+defadjoint(builtins.list, builtins.tuple, props=(FRESH, READS_CONTAINER, HOLDS_OPERANDS))(copy)
 
 
 @pure(np.split, np.array_split, props=(CONTAINER, PURE))
