@@ -184,28 +184,6 @@ def test_transparent_decorators_are_followed():
 
 # ------------------------------------------------- closure cells rebound after compiling
 
-def make_with_setter():
-    c = 1.0
-
-    def f(v):
-        return np.sum(v * c)
-
-    def set_c(value):
-        nonlocal c
-        c = value
-    return f, set_c
-
-
-def test_rebound_closure_cell_recompiles():
-    f, set_c = make_with_setter()
-    df = s2sgrad.grad(f)
-    x = np.array([0.5, -1.0])
-    np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0))
-    set_c(6.0)
-    np.testing.assert_allclose(df(x), numerical_grad(f, (x,), 0))
-    assert np.allclose(df(x), 6.0)
-
-
 def make_helper_with_cell():
     k = 2.0
 
