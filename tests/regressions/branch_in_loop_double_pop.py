@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: IndexError: pop from empty list in the generated backward pass
 #   (a name reassigned in an if/else inside a for loop is restored from its save

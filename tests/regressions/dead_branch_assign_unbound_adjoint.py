@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: UnboundLocalError: cannot access local variable 'v0_bar' in the generated
 #   code when the else branch runs: that branch's backward pass of the dead

@@ -3,7 +3,7 @@
 #   code when the else branch runs.  `y = np.sin(v0)` in the if branch is dead (y is
 #   not read afterwards), but the backward pass still reads v0_bar, which only that
 #   branch would have written.  A sibling of dead_branch_assign_unbound_adjoint.py
-#   (fixed during this session); this shape still fails.
+#   (fixed since); this shape still fails.
 # Expected: (d/dx, d/dy) = (0.0, 1.0) at x = 0.1.
 import numpy as np
 

@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: s2sgrad.grad raises RecursionError at transform time
 #   (trace._is_display follows the definitions of `y`, and `y`'s only definition is

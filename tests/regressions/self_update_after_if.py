@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: gradient (0.0, 1.0) -- silently wrong.  x is reassigned in an if/else, so
 #   it is saved/restored rather than renamed; the backward pass of the later

@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: gradient (0.0, 0.0) -- silently wrong.  The generated backward pass for
 #   the top-level `v = v * 3.0` (v is also assigned inside the loop, so it is not

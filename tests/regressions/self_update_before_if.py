@@ -1,5 +1,5 @@
 # Found by the differential fuzzer (tests/test_fuzz.py), minimized by hand.
-# Status: passes since the concurrent compiler edits of this session
+# Status: passes since the compiler fixes that followed its discovery
 # (kept as a permanent regression test).
 # Observed when found: gradient (1.0, 0.0) -- silently wrong.  y is updated in place
 #   (`y = x - y`) and later reassigned under an if, so it is saved/restored rather

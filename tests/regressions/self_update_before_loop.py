@@ -5,7 +5,7 @@
 import math
 import numpy as np
 
-# Hand note (status: passes since the concurrent compiler edits of this session): same
+# Hand note (status: passes since the compiler fixes that followed its discovery): same
 # family as self_update_after_loop.py -- the self-assignment `x = x`
 # of a name that is loop-carried drops its adjoint.  Expected d/dx = [1.9, 1.9, 1.9].
 
