@@ -723,7 +723,7 @@ def test_runtime_helper_rules_take_the_helpers_parameters():
     wrong = []
     for key, trule in _builtin(rules.T_CALLABLES).items():
         obj = rules.registry._KEEP[key]
-        if getattr(obj, "__module__", None) != runtime.__name__:
+        if not runtime.owns(obj):
             continue
         want = _signature(obj)
         got = _signature(trule.template)[1:]

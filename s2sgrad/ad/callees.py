@@ -253,7 +253,7 @@ def _runtime_value(n, root_globals, root_closure, env):
 
 def _runtime_pool():
     from .. import runtime
-    return {n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")}
+    return runtime.helpers()
 
 
 def _taken_names(parsed, root_globals, root_closure, env):

@@ -46,7 +46,7 @@ def runtime_bindings(source_text, user_globals, extra=None):
     """The helpers (and template names like `np`) a piece of generated code uses,
     except those the user's globals already bind to the same object."""
     out = {}
-    pool = {n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")}
+    pool = runtime.helpers()
     pool.update(extra or {})
     import re
     used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source_text))

@@ -43,7 +43,7 @@ def helper_pool():
     global _POOL
     if _POOL is None:
         from .. import runtime
-        pool = {n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")}
+        pool = runtime.helpers()
         pool.update((n, getattr(builtins, n)) for n in _BUILTINS_USED)
         _POOL = pool
     return _POOL

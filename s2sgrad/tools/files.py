@@ -249,9 +249,8 @@ def split_defs(text):
 
 def runtime_sources(names):
     """Source of the runtime helpers `names`, with the helpers they call, in file order."""
-    pool = {n: v for n, v in vars(runtime).items()
-            if (inspect.isfunction(v) or inspect.isclass(v))
-            and v.__module__ == runtime.__name__}
+    pool = {n: v for family in runtime.FAMILIES for n, v in vars(family).items()
+            if (inspect.isfunction(v) or inspect.isclass(v)) and runtime.owns(v)}
     need, todo = set(), [n for n in names if n in pool]
     while todo:
         n = todo.pop()
@@ -260,7 +259,9 @@ def runtime_sources(names):
         need.add(n)
         src = inspect.getsource(pool[n])
         todo += [m for m in set(re.findall(r"[A-Za-z_]\w*", src)) if m in pool]
-    order = sorted(need, key=lambda n: inspect.getsourcelines(pool[n])[1])
+    families = [f.__name__ for f in runtime.FAMILIES]
+    order = sorted(need, key=lambda n: (families.index(pool[n].__module__),
+                                        inspect.getsourcelines(pool[n])[1]))
     text = "".join(inspect.getsource(pool[n]) + "\n\n" for n in order)
     return order, text
 
@@ -280,7 +281,7 @@ def bindings_code(bindings):
         if inspect.ismodule(obj):
             line = f"import {obj.__name__}" + ("" if obj.__name__ == name else f" as {name}")
             imports.append(line)
-        elif mod == runtime.__name__ and (inspect.isfunction(obj) or inspect.isclass(obj)) \
+        elif runtime.owns(obj) and (inspect.isfunction(obj) or inspect.isclass(obj)) \
                 and obj.__name__ == name:
             helpers.append(name)
         elif obj is api.stop_gradient:
@@ -511,7 +512,7 @@ def _top_level_name(sf, taken, k, v):
 
 
 def _is_helper(name, obj):
-    return getattr(obj, "__module__", None) == runtime.__name__ and \
+    return runtime.owns(obj) and \
         getattr(obj, "__name__", None) == name
 
 

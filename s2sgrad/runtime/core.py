@@ -1,0 +1,735 @@
+"""Helpers every family uses: zero adjoints, broadcasting back to an argument's shape,
+`grad_like`, `add_at`, `ShapeOf`, reductions, containers and the checks of outputs."""
+import math
+
+import numpy as np
+
+from ..errors import GradientError
+
+
+def stop_gradient(x):
+    """Identity in the forward pass; no gradient flows through it."""
+    return x
+
+
+def is_zero(g):
+    """Whether `g` is the zero adjoint `0.0` (no gradient has arrived yet).  Every rule is
+    linear in its output's adjoint, so a helper given it returns zero without looking at
+    shapes: `0.0` for one input, a list of them for several."""
+    if type(g) is float:
+        return g == 0.0
+    if type(g) is np.ndarray:
+        return g.ndim == 0 and g == 0.0
+    return isinstance(g, np.floating) and g == 0.0
+
+
+def unbroadcast(g, x):
+    """Sum the adjoint `g` over the axes along which `x` was broadcast."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g                                          # nothing was broadcast
+    if type(g) is float or is_zero(g):
+        return g
+    xs = x.shape if type(x) is np.ndarray else np.shape(x)
+    gs = g.shape if type(g) is np.ndarray else np.shape(g)
+    if gs == xs:
+        return g
+    if not xs and type(x) is not list:
+        return np.sum(g)
+    if type(x) in (list, tuple) and type(g) in (list, tuple):
+        raise GradientError(
+            "`+` joined two lists that s2sgrad could not tell apart from numbers; "
+            "write list(a) + list(b) or [*a, *b] so the concatenation is explicit")
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def match_shape(t, y):
+    """A tangent broadcast to the shape of the value `y` it belongs to."""
+    if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
+        return t
+    return np.broadcast_to(t, np.shape(y))
+
+
+class ShapeOf:
+    """What the backward pass keeps of a value it only needs the shape of."""
+    __slots__ = ("shape", "ndim")
+
+    def __init__(self, x):
+        self.shape = x.shape if type(x) is np.ndarray else np.shape(x)
+        self.ndim = len(self.shape)
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    def __repr__(self):
+        return f"ShapeOf{self.shape}"
+
+
+def add_grads(a, b):
+    """a + b for adjoints, elementwise for lists, tuples and dicts."""
+    if type(a) is float and type(b) is float:
+        return a + b
+    if isinstance(b, (list, tuple)) or isinstance(a, (list, tuple)):
+        if isinstance(a, float) and a == 0.0:
+            return b
+        if isinstance(b, float) and b == 0.0:
+            return a
+        return type(a)(add_grads(p, q) for p, q in zip(a, b))
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not isinstance(a, dict):
+            return dict(b)
+        if not isinstance(b, dict):
+            return dict(a)
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add_grads(out[k], v) if k in out else v
+        return out
+    return a + b
+
+
+def zero_grad(x):
+    """A zero adjoint with the structure of `x`."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(zero_grad(v) for v in x)
+    if isinstance(x, dict):
+        return {k: zero_grad(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, x.dtype if x.dtype.kind in "fc" else float)
+    return 0.0
+
+
+def grad_like(g, x):
+    """The adjoint `g` converted to the type, shape and dtype of its argument `x`."""
+    if type(x) is float and type(g) is float:
+        return g
+    if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape \
+                and g.flags.writeable:
+            return g
+        g = np.asarray(g, dtype=dtype)
+        if g.shape != x.shape:
+            g = np.broadcast_to(g, x.shape).copy()
+        elif not g.flags.writeable:         # a broadcast view (the seed of a sum)
+            g = g.copy()
+        return g
+    if isinstance(x, (list, tuple)):
+        if isinstance(g, float) and g == 0.0:
+            g = [0.0] * len(x)
+        return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
+    if isinstance(x, dict):
+        if not isinstance(g, dict):
+            g = {}
+        return {k: grad_like(g.get(k, 0.0), v) for k, v in x.items()}
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        return float(np.sum(g)) if np.ndim(g) else float(g)
+    if isinstance(x, np.generic):
+        return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else float)[()]
+    return g
+
+
+def getitem_grad(g, index):
+    """g[index] where the container adjoint `g` may still be the zero 0.0."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0
+    if isinstance(g, dict):
+        return g.get(index, 0.0)
+    try:
+        return g[index]
+    except TypeError:
+        if np.ndim(g) == 0:       # a number as a container's adjoint: the output's seed
+            raise GradientError(
+                "grad needs a scalar output, but the function returned a tuple, list or "
+                "dict; return one number, or use s2sgrad.vjp for several outputs") from None
+        raise
+
+
+def add_at(g, x, index, v, in_place=False):
+    """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
+    updated when the optimizer proved nobody else holds it (`in_place`)."""
+    if in_place and isinstance(g, np.ndarray) and g.shape == np.shape(x):
+        if _is_basic_index(index):
+            g[index] += v
+        else:
+            np.add.at(g, index, v)
+        return g
+    if isinstance(x, dict):
+        out = dict(g) if isinstance(g, dict) else {}
+        out[index] = add_grads(out[index], v) if index in out else v
+        return out
+    if isinstance(x, (list, tuple)):
+        out = list(g) if isinstance(g, (list, tuple)) else [0.0] * len(x)
+        if isinstance(index, slice):
+            for k, vk in zip(range(*index.indices(len(x))), v):
+                out[k] = add_grads(out[k], vk)
+        else:
+            out[index] = add_grads(out[index], v)
+        return tuple(out) if isinstance(x, tuple) else out   # namedtuples too
+    fresh = False
+    if isinstance(g, np.ndarray) and g.shape == np.shape(x):
+        out = g.astype(np.result_type(g, v, float), copy=True)
+    else:
+        xa = x if type(x) is np.ndarray else np.asarray(x)
+        out = np.zeros(xa.shape, xa.dtype if xa.dtype.kind in "fc" else float)
+        fresh = is_zero(g)
+        if not fresh:
+            out = out + g
+    if _is_basic_index(index):
+        if fresh:
+            out[index] = v          # into zeros: no need to read them
+        else:
+            out[index] += v         # distinct positions: a plain in-place add is exact
+    else:
+        np.add.at(out, index, v)    # integer arrays may repeat positions
+    return out
+
+
+def _is_basic_index(index):
+    """Ints, slices, None and Ellipsis (no fancy indexing): positions never repeat."""
+    parts = index if type(index) is tuple else (index,)
+    for p in parts:
+        if not (p is None or p is Ellipsis or type(p) in (int, slice)
+                or isinstance(p, np.integer)):
+            return False
+    return True
+
+
+def set_zero(g, x, index):
+    """The adjoint of a container after `x[index] = ...` overwrote those slots."""
+    if isinstance(g, float) and g == 0.0:
+        return g
+    if isinstance(g, dict):
+        out = dict(g)
+        out.pop(index, None)
+        return out
+    if isinstance(g, list):
+        out = list(g)
+        if isinstance(index, slice):
+            for k in range(*index.indices(len(out))):
+                out[k] = 0.0
+        else:
+            out[index] = 0.0
+        return out
+    out = np.array(g, copy=True)
+    out[index] = 0.0
+    return out
+
+
+def copy_item(x, index):
+    """The value at x[index], copied if it is a view into an array (KeyError stands
+    for a dict key that is not there yet)."""
+    if isinstance(x, dict) and index not in x:
+        return KeyError
+    v = x[index]
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def restore_item(x, index, old):
+    """Undo `x[index] = ...` with the value `copy_item` saved."""
+    if old is KeyError and isinstance(x, dict):
+        del x[index]
+    else:
+        x[index] = old
+
+
+def unappend(g):
+    """Split a list adjoint into (rest, last) to undo an `append`."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0, 0.0
+    return list(g[:-1]), g[-1]
+
+
+def repeat_list_grad(g, a, b):
+    """Adjoints (ā, b̄) of y = a * b where one of them is a list repeated (the other, an
+    int) times: the list's adjoint sums the copies of ȳ, the count gets none."""
+    if is_zero(g):
+        return 0.0, 0.0
+    first = isinstance(a, (list, tuple))
+    k = len(a if first else b)
+    out = [0.0] * k
+    for j, gj in enumerate(g):
+        out[j % k] = add_grads(out[j % k], gj)
+    return (out, 0.0) if first else (0.0, out)
+
+
+def split_concat(g, a, b):
+    """Adjoints of `a` and `b` from the adjoint of `a + b` (lists or tuples)."""
+    if isinstance(g, float) and g == 0.0:
+        return 0.0, 0.0
+    n = len(a)
+    return list(g[:n]), list(g[n:])
+
+
+def sum_list_grad(g, xs):
+    """Adjoint of every element of `xs` from the adjoint of `sum(xs)`. The builtin sum
+    iterates the first axis of an array, so an array's adjoint is an array: ȳ (reduced
+    to the shape of one row) broadcast over the rows."""
+    if isinstance(xs, np.ndarray):
+        if is_zero(g) or xs.ndim == 0:      # sum() of a 0-d array raises before this
+            return 0.0
+        return np.broadcast_to(unbroadcast(g, xs[0]), xs.shape)
+    if is_zero(g):
+        return [0.0] * len(xs)
+    return [unbroadcast(g, x) for x in xs]
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
+    if axis is None and type(x) is np.ndarray and (type(g) is float or type(g) is np.float64):
+        return np.full(x.shape, g)                        # the usual seed of a loss
+    if is_zero(g):
+        return 0.0
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if axis is None:
+        if np.ndim(g) == 0:
+            return np.full(shape, g)        # (a stride-0 view is slower to compute with)
+        return np.broadcast_to(g, shape)
+    if not keepdims:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = tuple(a % len(shape) for a in axes)
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def div_or_zero(a, b):
+    """a / b, and 0 where b is 0. The adjoint of a standard deviation is ȳ/y times a
+    term that is 0 wherever y is: over one element (or a scalar) std is constant, so 0
+    is its derivative, and at equal elements 0 is a subgradient (autograd's and JAX's
+    convention for std of a single element)."""
+    if np.ndim(b) == 0:
+        return a / b if b != 0 else 0.0 * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / b, 0.0 * a)
+
+
+def count_reduced(x, axis=None):
+    """How many elements a reduction over `axis` combines."""
+    if axis is None and type(x) is np.ndarray:
+        return x.size
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def prod_grad(g, x, axis=None, keepdims=False):
+    """Adjoint of np.prod: the product of all the *other* elements (exact with zeros)."""
+    if is_zero(g):
+        return 0.0
+    x = np.asarray(x)
+    g = unreduce(g, x, axis, keepdims)
+    if axis is None:
+        flat = x.reshape(-1)
+        left = np.concatenate(([1.0], np.cumprod(flat[:-1])))
+        right = np.concatenate((np.cumprod(flat[::-1][:-1])[::-1], [1.0]))
+        return g * (left * right).reshape(x.shape)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if len(axes) != 1:
+        return g * np.prod(x, axis=axis, keepdims=True) / x
+    a = axes[0] % x.ndim
+    moved = np.moveaxis(x, a, -1)
+    ones = np.ones(moved.shape[:-1] + (1,))
+    left = np.concatenate((ones, np.cumprod(moved[..., :-1], axis=-1)), axis=-1)
+    right = np.concatenate((np.cumprod(moved[..., ::-1][..., :-1], axis=-1)[..., ::-1],
+                            ones), axis=-1)
+    return g * np.moveaxis(left * right, -1, a)
+
+
+def extremum_grad(g, y, x, axis=None, keepdims=False):
+    """Adjoint of max/min reductions: shared equally among the tied extreme elements;
+    a list for the builtin max/min of a list (its adjoint adds up with other lists)."""
+    if is_zero(g):
+        return 0.0
+    y_full = unreduce(y, x, axis, keepdims)
+    mask = (np.asarray(x) == y_full)
+    count = np.sum(mask, axis=axis, keepdims=True)
+    out = unreduce(g, x, axis, keepdims) * mask / count
+    return list(out) if isinstance(x, (list, tuple)) else out
+
+
+def choose_grad(g, mask):
+    """The part of adjoint `g` routed through positions where `mask` is true."""
+    return np.where(mask, g, 0.0) if np.ndim(mask) else (g if mask else 0.0 * g)
+
+
+def matmul_left(g, b, a):
+    """Adjoint of `a` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
+        return g @ b.T                                    # matrices: the common case
+    if is_zero(g):
+        return 0.0
+    if np.ndim(b) == 1:
+        if np.ndim(a) == 1:
+            return g * b                                  # inner product
+        return np.expand_dims(g, -1) * b                  # (..., m) x (k,)
+    if np.ndim(a) == 1:                                   # (k,) x (..., k, n)
+        return np.reshape(b @ np.expand_dims(g, -1), (-1, np.shape(a)[0])).sum(axis=0)
+    return unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+
+
+def matmul_right(g, a, b):
+    """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches)."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and a.ndim == 2 and b.ndim == g.ndim and g.ndim <= 2:
+        return a.T @ g                                    # matrix @ matrix or vector
+    if is_zero(g):
+        return 0.0
+    if np.ndim(a) == 1:
+        if np.ndim(b) == 1:
+            return g * a
+        return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
+    if np.ndim(b) == 1:                                   # (..., m, k) x (k,)
+        k = np.shape(b)[0]
+        return np.reshape(a, (-1, k)).T @ np.reshape(g, (-1,))
+    return unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def dot_left(g, b, a):
+    """Adjoint of `a` in y = np.dot(a, b)."""
+    if is_zero(g):
+        return 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        return tensordot_grads(g, a, b, _dot_axes(a, b))[0]
+    return matmul_left(g, b, a)
+
+
+def dot_right(g, a, b):
+    """Adjoint of `b` in y = np.dot(a, b)."""
+    if is_zero(g):
+        return 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        return tensordot_grads(g, a, b, _dot_axes(a, b))[1]
+    return matmul_right(g, a, b)
+
+
+def _dot_axes(a, b):
+    """np.dot of N-D arrays is a tensordot: the last axis of a with the second-to-last
+    of b (the only axis of a 1-D b); the free axes keep dot's order."""
+    return [np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]
+
+
+def tensordot_grads(g, a, b, axes=2):
+    """Adjoints (a_bar, b_bar) of y = np.tensordot(a, b, axes)."""
+    if is_zero(g):
+        return 0.0, 0.0
+    na, nb = np.ndim(a), np.ndim(b)
+    if isinstance(axes, int):
+        a_axes = list(range(na - axes, na))
+        b_axes = list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
+        a_axes = [d % na for d in a_axes]
+        b_axes = [d % nb for d in b_axes]
+    a_free = [d for d in range(na) if d not in a_axes]
+    b_free = [d for d in range(nb) if d not in b_axes]
+    nf_a = len(a_free)
+    g_a_free = list(range(nf_a))
+    g_b_free = list(range(nf_a, nf_a + len(b_free)))
+    # a_bar[a_free, a_axes] = sum over b_free of g[a_free, b_free] * b[b_axes, b_free]
+    ga = np.tensordot(g, b, axes=(g_b_free, b_free))   # a_free..., sorted(b_axes)...
+    perm_a = a_free + [a_axes[b_axes.index(d)] for d in sorted(b_axes)]
+    a_bar = np.transpose(ga, np.argsort(perm_a))
+    gb = np.tensordot(a, g, axes=(a_free, g_a_free))   # sorted(a_axes)..., b_free...
+    perm_b = [b_axes[a_axes.index(d)] for d in sorted(a_axes)] + b_free
+    b_bar = np.transpose(gb, np.argsort(perm_b))
+    return a_bar, b_bar
+
+
+def pow_base_deriv(a, b):
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0 (a⁰ = 1 for every a, 0 included: the
+    convention autograd and JAX document)."""
+    if type(a) in (int, float) and type(b) in (int, float) and a != 0:
+        return b * a ** (b - 1) if b != 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0, b - 1.0)))
+
+
+def log_or_zero(a):
+    """ln a, and 0 where a = 0: ∂(aᵇ)/∂b = aᵇ·ln a has the limit 0 there for b > 0 (the
+    convention autograd and JAX document, instead of 0·(-∞) = NaN)."""
+    if type(a) in (int, float) and a > 0:
+        return math.log(a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.where(np.equal(a, 0), 1.0, a))
+
+
+def _einsum_terms(spec, shapes):
+    """The input terms and output of an einsum spec, with `...` written out as letters
+    (the broadcast axes, aligned from the right) and the implicit output made explicit."""
+    spec = spec.replace(" ", "")
+    inputs, output = spec.split("->") if "->" in spec else (spec, None)
+    terms = inputs.split(",")
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    spare = [c for c in letters if c not in spec]
+    widths = [len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t]
+    ell = "".join(spare[:max(widths, default=0)])
+    terms = [t.replace("...", ell[len(ell) - (len(s) - (len(t) - 3)):]) if "..." in t else t
+             for t, s in zip(terms, shapes)]
+    if output is None:
+        letters = "".join(terms)
+        output = ell + "".join(sorted(c for c in set(letters)
+                                      if letters.count(c) == 1 and c not in ell))
+    return terms, output.replace("...", ell)
+
+
+def einsum_grad(g, spec, operands, k):
+    """Adjoint of operand `k` of y = np.einsum(spec, *operands): ȳ contracted with the
+    other operands onto the operand's distinct letters, broadcast along letters only it
+    has, summed along axes it broadcast, and written on the diagonal for a letter it
+    repeats (a trace 'ii->', a diagonal 'ii->i')."""
+    if is_zero(g):
+        return 0.0
+    shapes = [np.shape(o) for o in operands]
+    terms, output = _einsum_terms(spec, shapes)
+    target, shape = terms[k], shapes[k]
+    letters = "".join(dict.fromkeys(target))             # distinct, in order
+    size = {c: shape[target.index(c)] for c in letters}
+    others = [t for i, t in enumerate(terms) if i != k]
+    other_ops = [o for i, o in enumerate(operands) if i != k]
+    known = set(output).union(*others)
+    kept = "".join(c for c in letters if c in known)
+    grad = np.einsum(",".join([output] + others) + "->" + kept, g, *other_ops)
+    for pos, c in enumerate(letters):
+        if c not in known:                               # summed away by this operand alone
+            grad = np.expand_dims(grad, pos)
+    wide = tuple(pos for pos, c in enumerate(letters)    # this operand broadcast (size 1)
+                 if size[c] == 1 and np.shape(grad)[pos] != 1)
+    if wide:
+        grad = np.sum(grad, axis=wide, keepdims=True)
+    grad = np.broadcast_to(grad, tuple(size[c] for c in letters))
+    if letters == target:
+        return grad
+    out = np.zeros(shape, np.result_type(grad, operands[k], float))
+    np.einsum(target + "->" + letters, out)[...] = grad  # a writeable view: the diagonal
+    return out
+
+
+def _concat_items(index, k, item):
+    """np.r_/np.c_'s index items with item `k` replaced by `item` and every other array
+    zeroed (ranges and directives kept: they are the same in both builds)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    out = [v if isinstance(v, (slice, str)) else np.zeros(np.shape(v)) for v in items]
+    out[k] = item
+    return tuple(out)
+
+
+def index_concat_grad(g, maker, index, k):
+    """Adjoint of item `k` of y = np.r_[…] or np.c_[…] (`maker`). Each element of y is a
+    copy of one element of one item, so y is built again with the item's elements
+    numbered 1, 2, … (the other items zeroed), and the item's adjoint gathers ȳ where
+    each number went."""
+    if is_zero(g):
+        return 0.0
+    items = index if isinstance(index, tuple) else (index,)
+    shape = np.shape(items[k])
+    numbers = np.arange(1.0, np.size(items[k]) + 1.0).reshape(shape)
+    where = np.asarray(maker[_concat_items(index, k, numbers)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(shape))])
+    g = np.broadcast_to(g, where.shape)
+    hit = where != 0
+    out = np.zeros(np.size(items[k]))
+    np.add.at(out, where[hit].astype(np.intp) - 1, g[hit])
+    return out.reshape(shape) if shape else out[0]
+
+
+def index_concat_tangent(maker, index, k, t):
+    """Tangent of y = np.r_[…] / np.c_[…] along item `k` (linear: the others zeroed)."""
+    items = index if isinstance(index, tuple) else (index,)
+    t = np.broadcast_to(t, np.shape(items[k]))
+    return np.asarray(maker[_concat_items(index, k, t)]) \
+        - np.asarray(maker[_concat_items(index, k, np.zeros(np.shape(t)))])
+
+
+def split_grad(gs, x, indices_or_sections, axis=0):
+    """Adjoint of `x` from the adjoints of the pieces of np.split(x, ...)."""
+    if is_zero(gs):
+        return 0.0
+    # np.array_split cuts like np.split wherever np.split works, and also into unequal parts
+    pieces = np.array_split(np.zeros(np.shape(x)), indices_or_sections, axis)
+    parts = [np.broadcast_to(gi, p.shape) if not is_zero(gi)
+             else p for gi, p in zip(gs, pieces)] if isinstance(gs, (list, tuple)) else pieces
+    return np.concatenate(parts, axis)
+
+
+def concat_grads(g, xs, axis=0):
+    """Adjoints of the pieces of np.concatenate(xs, axis)."""
+    if is_zero(g):
+        return [0.0] * len(xs)
+    if axis is None:
+        sizes = np.cumsum([np.size(x) for x in xs])[:-1]
+        return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(np.ravel(g), sizes), xs)]
+    sizes = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return list(np.split(g, sizes, axis))
+
+
+def stack_grads(g, xs, axis=0):
+    """Adjoints of the pieces of np.stack(xs, axis)."""
+    if is_zero(g):
+        return [0.0] * len(xs)
+    return [np.take(g, k, axis=axis) for k in range(len(xs))]
+
+
+def hstack_grads(g, xs):
+    if isinstance(xs, np.ndarray):
+        return _stacked_array_grad(hstack_grads, g, xs)
+    if is_zero(g):
+        return [0.0] * len(xs)
+    axis = 0 if all(np.ndim(x) <= 1 for x in xs) else 1
+    return concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
+
+
+def vstack_grads(g, xs):
+    if isinstance(xs, np.ndarray):
+        return _stacked_array_grad(vstack_grads, g, xs)
+    if is_zero(g):
+        return [0.0] * len(xs)
+    parts = concat_grads(g, [np.atleast_2d(x) for x in xs], 0)
+    return [np.reshape(p, np.shape(x)) for p, x in zip(parts, xs)]
+
+
+def _stacked_array_grad(pieces_grad, g, x):
+    """np.hstack(x) / np.vstack(x) of one array stacks its sub-arrays x[0], x[1], …:
+    the adjoint of x is theirs, stacked back into x's shape."""
+    if is_zero(g):
+        return 0.0
+    parts = pieces_grad(g, list(x))
+    return np.reshape(np.stack([np.reshape(p, np.shape(x[0])) for p in parts]), x.shape)
+
+
+def transpose_grad(g, axes=()):
+    """Adjoint of transpose(x, *axes): transpose back by the inverse permutation."""
+    if is_zero(g):
+        return 0.0
+    if len(axes) == 1:
+        axes = axes[0]
+    if axes is None or len(axes) == 0:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def unreshape(g, x):
+    """Adjoint of a reshape (ravel, squeeze, expand_dims, ...) of `x`: ȳ in x's shape."""
+    if is_zero(g):
+        return 0.0
+    return np.reshape(g, x.shape if type(x) is np.ndarray else np.shape(x))
+
+
+def unreshape_order(g, x, order):
+    """Adjoint of a reshape of `x` in index order `order`: ȳ in x's shape, read in the
+    same order."""
+    if is_zero(g):
+        return 0.0
+    if reshape_order(x, order) == "F":
+        return np.reshape(g, np.shape(x), order="F")
+    return np.reshape(g, np.shape(x))
+
+
+def reshape_like(t, y, x, order):
+    """Tangent of y = reshape(x, …, order): ẋ reshaped in the same index order."""
+    if reshape_order(x, order) == "F":
+        return np.reshape(t, np.shape(y), order="F")
+    return np.reshape(t, np.shape(y))
+
+
+def reshape_order(x, order):
+    """The index order ('C' or 'F') a reshape of `x` with `order` uses: 'A' is 'F' for
+    an array that is Fortran- and not C-contiguous. ('K' is refused at transform
+    time.)"""
+    if order in ("C", "F", "c", "f"):
+        return order.upper()
+    if order in ("A", "a"):
+        flags = getattr(x, "flags", None)
+        return "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous \
+            else "C"
+    raise GradientError(f"s2sgrad differentiates reshapes in order 'C', 'F' or 'A', "
+                        f"not {order!r}")
+
+
+def flip_grad(g, axis=None):
+    """Adjoint of y = flip(x, axis): flip ȳ back."""
+    if is_zero(g):
+        return 0.0
+    return np.flip(g, axis)
+
+
+def roll_grad(g, shift, axis=None):
+    """Adjoint of y = roll(x, shift, axis): roll ȳ back by -shift."""
+    if is_zero(g):
+        return 0.0
+    return np.roll(g, np.negative(shift), axis)
+
+
+def cumsum_grad(g, x, axis=None):
+    """Adjoint of y = cumsum(x, axis): the reversed cumulative sum of ȳ."""
+    if is_zero(g):
+        return 0.0
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def inner_grads(g, a, b):
+    """Adjoints (ā, b̄) of y = np.inner(a, b), the sum over the last axes of a and b."""
+    if is_zero(g):
+        return 0.0, 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a), unbroadcast(g * a, b)
+    return tensordot_grads(g, a, b, ([np.ndim(a) - 1], [np.ndim(b) - 1]))
+
+
+def outer_grads(g, a, b):
+    """Adjoints (ā, b̄) of y = np.outer(a, b) (a and b flattened, as NumPy does)."""
+    if is_zero(g):
+        return 0.0, 0.0
+    return (np.reshape(g @ np.ravel(b), np.shape(a)),
+            np.reshape(np.ravel(a) @ g, np.shape(b)))
+
+
+def copy_grad(g, x):
+    """Adjoint of y = array(x) / list(x) / x.copy(): ȳ, as a list when x is a list, as an
+    array when x is an array whose rows were listed (`list(X)`: ȳ is a list of rows)."""
+    if is_zero(g):
+        return g
+    if isinstance(x, np.ndarray) and isinstance(g, (list, tuple)):
+        row = x.shape[1:]
+        return np.stack([np.zeros(row) if is_zero(gi) else np.broadcast_to(gi, row)
+                         for gi in g]) if len(g) else np.zeros(x.shape)
+    if not isinstance(x, (list, tuple)):
+        return g
+    return list(g)
+
+
+def cast_grad(g, x, y):
+    """Adjoint of y = x.astype(dtype) / array(x, dtype): ȳ, or nothing when the cast is to
+    integers or booleans (a piecewise constant function)."""
+    if isinstance(y, np.ndarray) and y.dtype.kind not in "fc":
+        return 0.0
+    return copy_grad(g, x)
+
+
+def check_scalar(y):
+    """`grad` needs a scalar output: refuse anything else with a clear message."""
+    if np.ndim(y) != 0 and not (np.size(y) == 1 and isinstance(y, np.ndarray)):
+        raise GradientError(
+            f"grad needs a scalar output, but the function returned shape {np.shape(y)}; "
+            "reduce it (e.g. np.sum) or use s2sgrad.vjp with an output cotangent")
+    return y
+
+

@@ -1,0 +1,154 @@
+"""Helpers of the forward-mode (tangent) templates in rules/tangents.py."""
+import numpy as np
+
+from .core import einsum_grad, extremum_grad, grad_like, match_shape, unreduce, zero_grad
+
+
+# ---- tangent helpers
+# Called by the forward-mode (tangent) templates in rules/tangents.py. Each returns one
+# term of an output tangent, already shaped like the output, so that the terms of the
+# different inputs add up (with `+`, or `add_grads` for containers) in any order.
+
+def match_grad(t, y):
+    """`match_shape` for a term of an adjoint sum: containers pass through unchanged."""
+    if isinstance(y, (list, tuple, dict)):
+        return t
+    return match_shape(t, y)
+
+
+def tangents_like(ts, xs):
+    """The tangents of a sequence of values, each broadcast to its value's shape (a
+    zero `0.0` of an array element becomes an array of zeros)."""
+    return [match_shape(t, x) for t, x in zip(ts, xs)]
+
+
+def item_tangent(t, k, y):
+    """Tangent of the display y = [.., item k, ..] along item k: zeros elsewhere."""
+    out = [t if j == k else zero_grad(v) for j, v in enumerate(y)]
+    return tuple(out) if isinstance(y, tuple) else out
+
+
+def dict_item_tangent(t, key, y):
+    """Tangent of the display y = {.., key: item, ..} along one item: zeros elsewhere."""
+    return {k: (t if k == key else zero_grad(v)) for k, v in y.items()}
+
+
+def concat_tangent_left(t, b):
+    """Tangent of the list a + b along a: ȧ followed by zeros for b."""
+    out = list(t) + [zero_grad(v) for v in b]
+    return tuple(out) if isinstance(b, tuple) else out
+
+
+def concat_tangent_right(a, t):
+    """Tangent of the list a + b along b: zeros for a followed by ḃ."""
+    out = [zero_grad(v) for v in a] + list(t)
+    return tuple(out) if isinstance(a, tuple) else out
+
+
+def copy_tangent(t, y):
+    """Tangent of a copy or conversion y = array(x), list(x), float32(x)...: ẋ converted
+    like x was (a fresh array, never a view of ẋ)."""
+    if isinstance(y, np.ndarray):
+        if y.dtype.kind not in "fc":          # a cast to integers: piecewise constant
+            return np.zeros(y.shape)
+        return np.array(t, dtype=y.dtype)
+    return grad_like(t, y)
+
+
+def transpose_tangent(t, axes=()):
+    """transpose(t, *axes), with the axes given either spread out or as one tuple."""
+    if len(axes) == 1:
+        axes = axes[0]
+    if axes is None or len(axes) == 0:
+        return np.transpose(t)
+    return np.transpose(t, axes)
+
+
+def einsum_tangent(spec, operands, k, t):
+    """Tangent of y = einsum(spec, *operands) along operand k: operand k replaced by t."""
+    ops = list(operands)
+    ops[k] = t
+    return np.einsum(spec, *ops)
+
+
+def prod_others(x, t, axis=None):
+    """(p, ṗ): p[i] = the product of the other elements of x over `axis` (all axes when
+    None), and its derivative along the direction t. Exact with zeros: the products
+    left and right of each element are cumulative products of dual numbers (x, t),
+    computed by a doubling scan (log n vectorised steps)."""
+    x = np.asarray(x)
+    dtype = np.result_type(x.dtype, np.asarray(t).dtype, float)
+    x = x.astype(dtype)
+    t = np.broadcast_to(np.asarray(t, dtype=dtype), x.shape)
+    nd = x.ndim
+    if nd == 0:
+        return np.ones((), dtype), np.zeros((), dtype)
+    axes = range(nd) if axis is None else (axis,) if isinstance(axis, int) else axis
+    axes = [a % nd for a in axes]
+    dest = list(range(nd - len(axes), nd))
+    xm, tm = np.moveaxis(x, axes, dest), np.moveaxis(t, axes, dest)
+    moved = xm.shape
+    batch = moved[:nd - len(axes)]
+    n = int(np.prod(moved[nd - len(axes):], dtype=np.int64))
+    xm, tm = xm.reshape(batch + (n,)), tm.reshape(batch + (n,))
+
+    def exclusive_cumprod(v, dv):
+        # shift right by one (product of nothing = 1, derivative 0), then scan
+        p = np.concatenate((np.ones(batch + (1,), dtype), v[..., :-1]), axis=-1)
+        dp = np.concatenate((np.zeros(batch + (1,), dtype), dv[..., :-1]), axis=-1)
+        d = 1
+        while d < n:
+            p_new, dp_new = p.copy(), dp.copy()
+            p_new[..., d:] = p[..., :-d] * p[..., d:]
+            dp_new[..., d:] = dp[..., :-d] * p[..., d:] + p[..., :-d] * dp[..., d:]
+            p, dp, d = p_new, dp_new, 2 * d
+        return p, dp
+
+    left, dleft = exclusive_cumprod(xm, tm)
+    right, dright = exclusive_cumprod(xm[..., ::-1], tm[..., ::-1])
+    right, dright = right[..., ::-1], dright[..., ::-1]
+    p = (left * right).reshape(moved)
+    dp = (dleft * right + left * dright).reshape(moved)
+    return np.moveaxis(p, dest, axes), np.moveaxis(dp, dest, axes)
+
+
+def prod_tangent(t, y, x, axis=None, keepdims=False):
+    """Tangent of y = prod(x, axis) along ẋ = t: Σᵢ tᵢ·Π_{j≠i} xⱼ (exact with zeros)."""
+    return np.sum(t * prod_others(x, 0.0, axis)[0], axis=axis, keepdims=keepdims)
+
+
+def prod_grad_dx(g, x, t, axis=None, keepdims=False):
+    """Tangent of prod_grad(g, x, axis, keepdims) along ẋ = t (g held fixed)."""
+    return unreduce(g, x, axis, keepdims) * prod_others(x, t, axis)[1]
+
+
+def extremum_tangent(t, y, x, axis=None, keepdims=False):
+    """Tangent of y = max(x, axis) or min(...) along ẋ = t: the mean of t over the
+    tied extreme elements (the same sharing as `extremum_grad`)."""
+    weights = extremum_grad(np.ones(np.shape(y)), y, x, axis, keepdims)
+    return np.sum(t * weights, axis=axis, keepdims=keepdims)
+
+
+def einsum_grad_tangent(g, spec, operands, k, operands_dot):
+    """Tangent of einsum_grad(g, spec, operands, k) along the operands' tangents (g held
+    fixed): the sum over the other operands i of einsum_grad with operand i replaced
+    by its tangent. Operand k enters only through its shape."""
+    total = zero_grad(np.asarray(operands[k], dtype=float))
+    for i, t in enumerate(operands_dot):
+        if i == k or (isinstance(t, float) and t == 0.0):
+            continue
+        ops = list(operands)
+        ops[i] = t
+        total = total + einsum_grad(g, spec, ops, k)
+    return total
+
+
+def clip_mask(x, a_min, a_max):
+    """Where clip(x, a_min, a_max) passes x through (a bound of None is no bound)."""
+    if a_min is None:
+        return x <= a_max
+    if a_max is None:
+        return x >= a_min
+    return (x >= a_min) & (x <= a_max)
+
+
