@@ -24,7 +24,7 @@ The package is laid out as its pipeline, and its layers only point down
     frontend/    parse and normalize (A-normal form)
     rules/       the gradient tables (registry + families)
     syntax/      the only module that builds AST nodes, the only one that prints code
-    runtime      helpers generated code calls
+    runtime/     helpers generated code calls, by family
     errors       every error class
 """
 from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # noqa: F401
