@@ -334,3 +334,11 @@ def test_transform_keeps_numpy_imported_beside_s2sgrad_and_array_loops(tmp_path,
         e[idx] = 1e-6
         want[idx] = (rnn(W + e) - rnn(W - e)) / 2e-6
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
+
+
+def test_version_is_printed(capsys):
+    from s2sgrad import __version__
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"s2sgrad {__version__}"

@@ -17,6 +17,7 @@ import tempfile
 import numpy as np
 
 from ..errors import S2SGradError, TransformError
+from ..version import __version__
 from .files import UsageError
 
 EPILOG = """exit status: 0 ok, 1 a function could not be differentiated (or a check or
@@ -42,6 +43,7 @@ def build_parser():
         prog="s2sgrad", description="Source-to-source gradients for Python and NumPy: "
         "write, read and check the derivative code of your functions.", epilog=EPILOG)
     p.add_argument("--traceback", action="store_true", help="show Python tracebacks")
+    p.add_argument("--version", action="version", version=f"s2sgrad {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name, help_, target=True, at=False, at_required=False):
