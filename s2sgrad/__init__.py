@@ -35,6 +35,12 @@ from .rules import adjoint, tangent  # noqa: F401
 from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
 
 from .version import __version__  # noqa: F401
+
+#: Show s2sgrad's own frames in tracebacks of refusals (also: S2SGRAD_DEBUG=1).
+debug = False
+
+from .backend import tracebacks as _tracebacks  # noqa: E402
+_tracebacks.install()      # uncaught refusals without s2sgrad's frames (see its docstring)
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
            "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
            "S2SGradError", "TransformError", "GradientError", "CheckError", "explain"]

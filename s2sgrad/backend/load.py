@@ -10,6 +10,7 @@ import hashlib
 import linecache
 
 from .. import runtime
+from . import tracebacks
 
 FACTORY = "_s2sgrad_factory"
 
@@ -34,6 +35,7 @@ def load(functions_source: str, names: list, user_globals: dict, bindings: dict,
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     filename = f"<s2sgrad {label} {digest}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    tracebacks.install()
     code = compile(text, filename, "exec")
     namespace = user_globals
     local = {}
