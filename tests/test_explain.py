@@ -105,3 +105,28 @@ def test_calls_to_user_functions():
     ex = s2sgrad.explain(outer, 0.7)
     assert ex.gradient[0][1] == pytest.approx(3 * np.sin(2.0))
     assert any("inner(x, 2.0)" in r.text for r in ex.forward)
+
+
+def test_notebook_views_show_the_same_tables():
+    from html.parser import HTMLParser
+    from s2sgrad.tools.explain import fmt
+    ex = s2sgrad.explain(griewank, 1.5, 0.5)
+    md, page = ex._repr_markdown_(), ex._repr_html_()
+    rows = ex.forward + ex.backward
+    for r in rows:
+        if r.has_value:
+            assert fmt(r.value) in md and fmt(r.value) in page
+    for name, value in ex.gradient:
+        assert fmt(value) in md and fmt(value) in page
+
+    class Count(HTMLParser):
+        opened, closed = 0, 0
+
+        def handle_starttag(self, tag, attrs):
+            Count.opened += tag == "tr"
+
+        def handle_endtag(self, tag):
+            Count.closed += tag == "tr"
+    Count().feed(page)
+    assert Count.opened == Count.closed == len(rows) + len(ex.gradient) + 3   # 3 headers
+    assert md.count("|---|---:|---:|") == 3

@@ -12,6 +12,7 @@ gradient is structurally zero, and what each loop saves for the backward pass.
 and `local_rule_checks` is the bisection step of `s2sgrad check`.
 """
 import ast
+import html
 import re
 import sys
 from dataclasses import dataclass, field
@@ -320,6 +321,52 @@ class Explanation:
     def values(self):
         """{text of the row: value} of both tables (for tests and notebooks)."""
         return {r.text: r.value for r in self.forward + self.backward if r.has_value}
+
+    def _sections(self):
+        args = ", ".join(f"{n} = {fmt(v)}" for n, v in self.inputs)
+        grad = [Row(f"{n}", v) for n, v in self.gradient]
+        return (f"Execution trace of {self.name} at {args} ({self.where})",
+                [("forward pass: v_i = op(...)", self.forward),
+                 (f"backward pass: adjoints v{MACRON}_i = ∂y/∂v_i", self.backward),
+                 ("gradient", grad)])
+
+    def _repr_markdown_(self):
+        """The tables as Markdown (a notebook cell's last expression)."""
+        title, sections = self._sections()
+        out = [f"**{_md(title)}**", ""]
+        for head, rows in sections:
+            out += [f"*{_md(head)}*", "", "| statement | value | line |", "|---|---:|---:|"]
+            out += [f"| {_md('  ' * r.depth + r.text)} | {_md(fmt(r.value)) if r.has_value else ''}"
+                    f" | {_row_tail(r)} |" for r in rows]
+            out.append("")
+        out += [f"note: {_md(n)}" for n in self.notes]
+        return "\n".join(out) + "\n"
+
+    def _repr_html_(self):
+        """The tables as HTML tables (a notebook cell's last expression)."""
+        title, sections = self._sections()
+        out = [f"<p><b>{html.escape(title)}</b></p>"]
+        for head, rows in sections:
+            out.append(f"<p><i>{html.escape(head)}</i></p><table>"
+                       "<tr><th>statement</th><th>value</th><th>line</th></tr>")
+            out += [f"<tr><td><code>{html.escape('  ' * r.depth + r.text)}</code></td>"
+                    f"<td>{html.escape(fmt(r.value)) if r.has_value else ''}</td>"
+                    f"<td>{html.escape(_row_tail(r))}</td></tr>" for r in rows]
+            out.append("</table>")
+        out += [f"<p>note: {html.escape(n)}</p>" for n in self.notes]
+        return "\n".join(out)
+
+
+def _md(text):
+    """Text for a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def _row_tail(r):
+    tail = str(r.line) if r.line else ""
+    if r.count > 1:
+        tail += f" (last of {r.count})"
+    return tail
 
 
 def _width(s):
