@@ -254,8 +254,11 @@ def test_check(model, tmp_path, capsys):
     path = tmp_path / "wrong.py"
     path.write_text(WRONG)
     at = ["--at", "[0.5, -1.0]", "[1.0, 2.0]"]
-    code, _, _ = run(["check", f"{path}:model"] + at, capsys)     # static: rule not registered
-    assert code == 0
+    # read statically, the rule would not be registered: said, not a silent "ok"
+    code, out, err = run(["check", f"{path}:model"] + at, capsys)
+    assert code == 2 and "softplus_adjoint (line 10)" in err and "--import" in err
+    code, _, err = run(["transform", str(path)], capsys)
+    assert code == 2 and "--import" in err
     code, out, _ = run(["check", f"{path}:model", "--import"] + at, capsys)
     assert code == 1 and "MISMATCH" in out
     assert "wrong.py:16: the adjoint rule of `b = softplus(a)` disagrees" in out

@@ -127,12 +127,25 @@ def parse_value(text):
     return v
 
 
+def refuse_static_rules(sf, imported):
+    """Rules a file registers with @s2sgrad.adjoint take effect only when the module runs:
+    read statically, their functions would be differentiated without them (a wrong rule
+    would check "ok"). Say so instead."""
+    from .files import rule_definitions
+    rules = rule_definitions(sf)
+    if rules and not imported:
+        where = ", ".join(f"{name} (line {line})" for name, line in rules)
+        raise UsageError(f"{sf.path} registers adjoint rules ({where}); they take effect only "
+                         f"when the module runs: add --import (it runs the file's top level)")
+
+
 def load_target(args):
     from .files import load_file
     path, sep, name = args.target.rpartition(":")
     if not sep or not path:
         path, name = args.target, None
     sf = load_file(path, args.import_)
+    refuse_static_rules(sf, args.import_)
     if name is None:
         public = sf.public()
         if len(public) != 1:
@@ -185,6 +198,7 @@ def highlight(text, color):
 def cmd_transform(args):
     from .files import load_file, transform
     sf = load_file(args.file, args.import_)
+    refuse_static_rules(sf, args.import_)
     names = args.functions or sf.public()
     if not names:
         raise UsageError(f"{args.file} has no public top-level function with parameters")

@@ -66,6 +66,12 @@ class SourceFile:
         return out
 
 
+def rule_definitions(sf):
+    """[(name, line)] of the top-level functions the file registers as adjoint rules."""
+    return [(node.name, node.lineno) for node in sf.tree.body
+            if isinstance(node, ast.FunctionDef) and _is_rule(node)]
+
+
 def _is_rule(node):
     for d in node.decorator_list:
         f = d.func if isinstance(d, ast.Call) else d
