@@ -332,12 +332,13 @@ def _is_current(self):
 
 # ------------------------------------------------------------------ forward mode, pairs
 
-def compile_jvp(parsed, active, name, full=False, deps=None):
+def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=False):
     """`name(params..., <active>_dot...)` → (value, tangent): the tangent code of `parsed`
     and of the functions it calls, loaded; with `full`, also its file name."""
     graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure,
                      deps=deps)
-    fdef, env = jvp_definition(parsed, active, name, graph)
+    fdef, env = jvp_definition(parsed, active, name, graph,
+                               optional_tangents=optional_tangents)
     defs = graph.definitions() + [fdef]
     made, text, filename, _ = load_definitions(parsed, defs, [name], env | graph.env, name)
     source = "\n\n".join(emit.source(d) for d in defs)
@@ -359,8 +360,8 @@ def compile_tangent(func, active):
     """`jvp_f(params..., <active>_dot...)` → (value, tangent), for `s2sgrad transform
     --mode forward`."""
     parsed = parse_function(func)
-    fn, source, filename = compile_jvp(parsed, tuple(active),
-                                       f"jvp_{unwrap(func).__name__}", full=True)
+    fn, source, filename = compile_jvp(parsed, tuple(active), f"jvp_{unwrap(func).__name__}",
+                                       full=True, optional_tangents=True)
     return CompiledTangent(fn, source, filename)
 
 

@@ -345,3 +345,37 @@ def test_version_is_printed(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"s2sgrad {__version__}"
+
+
+FORWARD = '''\
+import numpy as np
+
+
+def loss(x, w):
+    return np.sum(np.tanh(x @ w))
+
+
+def scaled(x, w, scale=2.0):
+    return scale * np.sum(np.tanh(x @ w))
+'''
+
+
+def test_forward_module_takes_omitted_tangents_as_zero(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "fwd.py"
+    src.write_text(FORWARD)
+    out = tmp_path / "fwd_jvp.py"
+    code, _, _ = run(["transform", str(src), "--mode", "forward", "--wrt", "0,1",
+                      "-o", str(out)], capsys)
+    assert code == 0
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    m, orig = importlib.import_module("fwd_jvp"), importlib.import_module("fwd")
+    x, w, v = np.array([0.3, -0.2, 0.5]), np.linspace(-1, 1, 6).reshape(3, 2), \
+        np.array([1.0, 0.5, -0.3])
+    for fname in ("loss", "scaled"):
+        f, jvp = getattr(orig, fname), getattr(m, f"jvp_{fname}")
+        _, t = jvp(x, w, x_dot=v)                  # w_dot omitted: zero
+        fd = (f(x + 1e-6 * v, w) - f(x - 1e-6 * v, w)) / 2e-6
+        assert abs(t - fd) < 1e-6 * max(1.0, abs(fd))
+    sys.modules.pop("fwd_jvp", None)
+    sys.modules.pop("fwd", None)

@@ -282,8 +282,10 @@ class JvpGraph:
 
 
 def jvp_definition(parsed: Parsed, wrt: tuple, name: str, graph: "JvpGraph",
-                   doc: str = None) -> tuple:
-    """`def name(params..., <wrt>_dot...)` returning (value, tangent)."""
+                   doc: str = None, optional_tangents: bool = False) -> tuple:
+    """`def name(params..., <wrt>_dot...)` returning (value, tangent). The tangents may be
+    omitted (they are then zero) when the function has defaults, or when asked
+    (`optional_tangents`: the CLI's modules, called by people)."""
     tr = graph.build(parsed, wrt)
     gen = Tangent(tr, graph)
     body = gen.run()
@@ -300,8 +302,13 @@ def jvp_definition(parsed: Parsed, wrt: tuple, name: str, graph: "JvpGraph",
     dots = [dot(tr.params[i]) for i in wrt]
     params = tr.params + dots
     defaults = [nodes.clone(d) for d in tr.defaults]
-    if defaults:
+    if defaults or optional_tangents:
+        # (after parameters with defaults the tangents need one too): an omitted tangent
+        # is zero, not None, which the tangent code would multiply
         defaults += [nodes.const(None)] * len(dots)
+        body[:0] = [nodes.parse_stmts(f"{dot(tr.params[i])} = zero_grad({tr.params[i]}) "
+                                      f"if {dot(tr.params[i])} is None else "
+                                      f"{dot(tr.params[i])}")[0] for i in wrt]
     doc = doc or (f"Value and tangent (forward mode) of {tr.name} along "
                   + ", ".join(dots) + ".")
     return nodes.function_def(name, params, body, defaults, doc), gen.env
