@@ -10,6 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
+import s2sgrad
+
 from s2sgrad.tools.cli import main
 
 MODEL = '''\
@@ -379,3 +381,25 @@ def test_forward_module_takes_omitted_tangents_as_zero(tmp_path, capsys, monkeyp
         assert abs(t - fd) < 1e-6 * max(1.0, abs(fd))
     sys.modules.pop("fwd_jvp", None)
     sys.modules.pop("fwd", None)
+
+
+def test_show_at_annotates_the_code_a_call_with_those_values_runs(tmp_path, capsys,
+                                                                   monkeypatch):
+    src = tmp_path / "shown.py"
+    src.write_text("import numpy as np\n\n\ndef loss(w, x):\n"
+                   "    return np.sum(np.tanh(x * w) ** 2)\n")
+    for at, args in ((["0.5", "1.5"], (0.5, 1.5)),
+                     (["[0.5, 0.25]", "[1.5, 1.0]"], (np.array([0.5, 0.25]),
+                                                      np.array([1.5, 1.0])))):
+        code, out, _ = run(["show", f"{src}:loss", "--at", *at, "--color", "never"], capsys)
+        assert code == 0
+        shown = out.splitlines()
+        monkeypatch.syspath_prepend(str(tmp_path))
+        import importlib
+        mod = importlib.import_module("shown")
+        g = s2sgrad.grad(mod.loss)
+        g(*args)
+        runs = g.source.splitlines()             # shown = these lines, some annotated
+        assert len(shown) == len(runs)
+        assert all(a.startswith(b.rstrip()) for a, b in zip(shown, runs))
+        sys.modules.pop("shown", None)

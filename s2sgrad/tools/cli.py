@@ -242,10 +242,12 @@ def cmd_show(args):
         sys.stdout.write(highlight(text, args.color))
         return 0
     indices, is_tuple = api.resolve_wrt(func, 0 if wrt is None else wrt)
-    comp = pipeline.compile_gradient(func, indices, is_tuple)
+    vals = values_at(args, func, 0 if wrt is None else wrt)[0] if args.at else None
+    # with --at, the code specialized to those values' kinds: what a call with them runs
+    kinds = pipeline.compile_kinds(pipeline.kinds_of(vals)) if args.at else ()
+    comp = pipeline.compile_gradient(func, indices, is_tuple, kinds=kinds)
     text = comp.source
     if args.at:
-        vals, _ = values_at(args, func, 0 if wrt is None else wrt)
         ns = dict(func.__globals__)
         ns.update(closure_bindings(comp.grad_fn, comp.filename))
         _, rec = run_instrumented(text, comp.grad_fn.__name__, ns, vals)
