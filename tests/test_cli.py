@@ -403,3 +403,40 @@ def test_show_at_annotates_the_code_a_call_with_those_values_runs(tmp_path, caps
         assert len(shown) == len(runs)
         assert all(a.startswith(b.rstrip()) for a, b in zip(shown, runs))
         sys.modules.pop("shown", None)
+
+
+MIXED = '''\
+import numpy as np
+
+
+def init(rng):
+    return np.sum(rng.normal(size=3))
+
+
+def loss(w, x):
+    return np.sum(np.tanh(x * w) ** 2)
+'''
+
+
+def test_transform_writes_what_it_can_and_reports_the_rest(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "mixed.py"
+    src.write_text(MIXED)
+    out = tmp_path / "mixed_grad.py"
+    code, _, err = run(["transform", str(src), "-o", str(out)], capsys)
+    assert code == 0
+    assert "wrote" in err and "grad_loss" in err and "left out init:" in err
+    assert "normal" in err                                  # the reason, located
+    code, _, _ = run(["transform", str(src), "-o", str(out), "--strict"], capsys)
+    assert code == 1
+    # per-function wrt
+    code, _, err = run(["transform", str(src), "-f", "loss:0,1", "-o", str(out)], capsys)
+    assert code == 0 and "left out" not in err
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    m = importlib.import_module("mixed_grad")
+    w, x = np.array([0.5, -0.3]), np.array([1.5, 2.0])
+    gw, gx = m.grad_loss(w, x)
+    t = np.tanh(x * w)
+    np.testing.assert_allclose(gw, 2 * t * (1 - t * t) * x, rtol=1e-12)
+    np.testing.assert_allclose(gx, 2 * t * (1 - t * t) * w, rtol=1e-12)
+    sys.modules.pop("mixed_grad", None)

@@ -66,8 +66,10 @@ def build_parser():
                 target=False)
     c.add_argument("file", metavar="FILE.py")
     c.add_argument("-f", "--function", action="append", dest="functions", metavar="NAME",
-                   help="function to differentiate (repeatable; default: every public "
-                   "top-level function)")
+                   help="function to differentiate, NAME or NAME:WRT for its own --wrt "
+                   "(e.g. -f loss:0,1; repeatable; default: every public top-level function)")
+    c.add_argument("--strict", action="store_true",
+                   help="exit with status 1 if a function had to be left out")
     c.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                    help="reverse mode writes grad_<f> (gradients); forward mode writes "
                         "jvp_<f> (value and directional derivative)")
@@ -199,22 +201,32 @@ def cmd_transform(args):
     from .files import load_file, transform
     sf = load_file(args.file, args.import_)
     refuse_static_rules(sf, args.import_)
-    names = args.functions or sf.public()
+    wrts = {}
+    for spec in args.functions or ():
+        name, sep, own = spec.partition(":")
+        if sep:
+            wrts[name] = parse_wrt(own)
+    names = [spec.partition(":")[0] for spec in args.functions or ()] or sf.public()
     if not names:
         raise UsageError(f"{args.file} has no public top-level function with parameters")
     wrt = parse_wrt(args.wrt)
     out = args.output or os.path.splitext(args.file)[0] + "_grad.py"
     command = "s2sgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv[1:2] == ["transform"] else _rebuild_command(args, out)
-    text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode)
+    skipped = []
+    text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode, wrts, skipped)
     folder = os.path.dirname(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, out)
     prefix = "grad_" if args.mode == "reverse" else "jvp_"
-    print(f"wrote {out}: {', '.join(prefix + n for n in names)}", file=sys.stderr)
-    return 0
+    left_out = {name for name, _ in skipped}
+    print(f"wrote {out}: {', '.join(prefix + n for n in names if n not in left_out)}",
+          file=sys.stderr)
+    for name, exc in skipped:
+        print(f"left out {name}: {exc}", file=sys.stderr)
+    return 1 if skipped and args.strict else 0
 
 
 def _rebuild_command(args, out):

@@ -366,9 +366,11 @@ def _decorators(lines, node, available):
     return "".join(out)
 
 
-def transform(sf, names, wrt, command, mode="reverse"):
+def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
     """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
-    each function in `names`."""
+    each function in `names` (`wrts`: {name: wrt} where it differs from `wrt`). A
+    function s2sgrad cannot differentiate is left out and reported in `skipped` as
+    (name, error) when a list is given; without one its error is raised."""
     prefix = "grad_" if mode == "reverse" else "jvp_"
     from .. import api, pipeline
     from ..version import __version__
@@ -379,13 +381,19 @@ def transform(sf, names, wrt, command, mode="reverse"):
     for fname in names:
         func = sf.function(fname)
         try:
-            indices, is_tuple = api.resolve_wrt(func, wrt)
+            indices, is_tuple = api.resolve_wrt(func, (wrts or {}).get(fname, wrt))
         except S2SGradError as exc:
             raise UsageError(str(exc)) from None
-        if mode == "reverse":
-            comp = pipeline.compile_gradient(func, indices, is_tuple)
-        else:
-            comp = pipeline.compile_tangent(func, indices)
+        try:
+            if mode == "reverse":
+                comp = pipeline.compile_gradient(func, indices, is_tuple)
+            else:
+                comp = pipeline.compile_tangent(func, indices)
+        except TransformError as exc:
+            if skipped is None:
+                raise
+            skipped.append((fname, exc))
+            continue
         for k, v in closure_bindings(comp.grad_fn, comp.filename).items():
             if k in taken and v is sf.namespace.get(k, _NOTHING):
                 continue                     # a default the copied code binds itself
@@ -417,6 +425,8 @@ def transform(sf, names, wrt, command, mode="reverse"):
                 continue
             emitted[name] = src
             pieces.append(src)
+    if not grads:
+        raise skipped[0][1] if skipped else UsageError("nothing to differentiate")
     imports, helpers, helper_text = bindings_code(bindings)
     clash = _helper_renames(helpers, helper_text, taken | _imported_names(sf) | set(emitted))
     if clash:
