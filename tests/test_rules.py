@@ -1447,3 +1447,13 @@ def test_numpy_angles_and_sinc(fn, lo, hi, shape):
 
 def test_sinc_at_and_near_zero():
     assert_grad_matches(np_sinc, np.array([0.0, 1e-4, -2e-3, 1e-9]), weights((4,)))
+
+
+def test_every_runtime_helper_says_what_it_does():
+    import inspect
+    from s2sgrad import runtime
+    helpers = {n: v for n, v in runtime.helpers().items()
+               if (inspect.isfunction(v) or inspect.isclass(v)) and runtime.owns(v)}
+    assert len(helpers) > 100
+    missing = sorted(n for n, v in helpers.items() if not (v.__doc__ or "").strip())
+    assert not missing, f"runtime helpers without a docstring: {missing}"

@@ -587,6 +587,7 @@ def stack_grads(g, xs, axis=0):
 
 
 def hstack_grads(g, xs):
+    """Adjoints of the arrays of y = hstack(xs): `g` cut back into their widths."""
     if isinstance(xs, np.ndarray):
         return _stacked_array_grad(hstack_grads, g, xs)
     if is_zero(g):
@@ -596,6 +597,7 @@ def hstack_grads(g, xs):
 
 
 def vstack_grads(g, xs):
+    """Adjoints of the arrays of y = vstack(xs): `g` cut back into their heights."""
     if isinstance(xs, np.ndarray):
         return _stacked_array_grad(vstack_grads, g, xs)
     if is_zero(g):
