@@ -123,9 +123,13 @@ class GradientFunction:
 
     @property
     def source(self):
-        """The generated code: for the argument kinds of the last call (numbers give
-        simpler code than arrays), or the general code before any call."""
-        return self.compiled.source
+        """The generated code that runs: for the argument kinds of the last call (numbers
+        give simpler code than arrays), or the general code before any call;
+        `value_and_grad_f` where the value is returned or must be checked (an output not
+        provably a number), `grad_f` otherwise."""
+        c = self.compiled
+        runs_value = self.with_value or not getattr(c, "scalar_output", True)
+        return c.value_source if runs_value and c.value_source else c.source
 
     @property
     def function(self):
@@ -138,9 +142,21 @@ class GradientFunction:
     def _repr_markdown_(self):
         return "```python\n" + self.source + "```\n"
 
+    def _repr_html_(self):
+        """The code that runs, highlighted with pygments when it is installed."""
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import PythonLexer
+        except ImportError:
+            import html
+            return f"<pre>{html.escape(self.source)}</pre>"
+        return highlight(self.source, PythonLexer(), HtmlFormatter(noclasses=True))
+
     def __repr__(self):
-        return f"<s2sgrad gradient of {getattr(self.func, '__qualname__', self.func)} " \
-               f"wrt {self.wrt_spec!r}>"
+        what = "value and gradient" if self.with_value else "gradient"
+        return f"<s2sgrad {what} of {getattr(self.func, '__qualname__', self.func)} " \
+               f"wrt {self.wrt_spec!r}: call it like the function; .show() prints its code>"
 
     def __call__(self, *args, **kwargs):
         if self.bound_to:

@@ -37,6 +37,7 @@ class Compiled:
     the source the user reads."""
     code_deps = ()
     name_deps = ()
+    value_source = None      # the source of value_and_grad_f (and the pairs it calls)
 
     def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
         self.source = source
@@ -161,6 +162,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         made[n].__defaults__ = tuple(user_defaults) + (1.0,)
     shown = "\n\n".join(texts[:-1])
     compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
+    compiled.value_source = "\n\n".join(texts[:-2] + texts[-1:])    # value_and_grad_f
     compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
     compiled.callee_defs = callee_defs
     compiled.scalar_output = scalar_output
