@@ -1,6 +1,7 @@
 """What `grad(f)` returns: a callable that compiles (through the pipeline) on its first
 call with each kind of arguments, checks what it is given, and runs the generated code;
 and `resolve_wrt`, which reads `wrt` against the function's parameters."""
+import functools
 import inspect
 
 import numpy as np
@@ -22,8 +23,21 @@ def _param_names(func):
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def partial_parts(func):
+    """(function, fixed positional arguments, fixed keyword arguments) of a
+    functools.partial (nested partials are flattened by functools itself); of any
+    other callable: (func, (), {})."""
+    if isinstance(func, functools.partial):
+        return func.func, tuple(func.args), dict(func.keywords)
+    return func, (), {}
+
+
 def resolve_wrt(func, wrt):
-    """(indices, is_tuple) for an int, a name, or a tuple of either."""
+    """(indices, is_tuple) for an int, a name, or a tuple of either. The indices of a
+    functools.partial count the arguments its calls pass (JAX's convention): they are
+    those of the underlying function's parameters left after the fixed positional ones."""
+    if isinstance(func, functools.partial):
+        return _resolve_partial_wrt(func, wrt)
     names = _param_names(func)
     single = not isinstance(wrt, (tuple, list))
     items = [wrt] if single else list(wrt)
@@ -49,6 +63,31 @@ def resolve_wrt(func, wrt):
                     f"{len(names)} argument(s)")
             out.append(idx)
     return tuple(out), not single
+
+
+def _resolve_partial_wrt(func, wrt):
+    base, fixed, keywords = partial_parts(func)
+    indices, is_tuple = resolve_wrt(base, wrt)
+    names = _param_names(base)
+    out = []
+    for w, i in zip([wrt] if not is_tuple else list(wrt), indices):
+        if isinstance(w, int) and w >= 0:
+            i = w + len(fixed)
+        if i < len(fixed):
+            raise S2SGradError(
+                f"wrt={w!r} names an argument that the partial fixes (positionally): "
+                "fixed arguments are constants; differentiate the function itself")
+        if not 0 <= i < len(names):
+            raise S2SGradError(
+                f"wrt={w!r} is out of range: the partial of {base.__name__} takes "
+                f"{len(names) - len(fixed)} positional argument(s)")
+        if names[i] in keywords:
+            raise S2SGradError(
+                f"wrt={w!r} names the argument {names[i]!r} that the partial fixes "
+                f"({names[i]}={keywords[names[i]]!r}): fixed arguments are constants; "
+                "differentiate the function itself")
+        out.append(i - len(fixed))
+    return tuple(out), is_tuple
 
 
 def _refuse_varargs(func, what, names):
@@ -95,19 +134,24 @@ _KINDS_KEPT = 64         # argument kinds (shapes) remembered per gradient objec
 class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
-    def __init__(self, func, wrt=0, optimize=True, with_value=False):
+    def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False):
         self.original = func
         self.bound_to = ()
         self.wrt_spec = wrt
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
+        func, fixed, self.keywords = partial_parts(func)
+        if fixed:                   # partial(f, a): f differentiated, `a` passed first
+            self.bound_to = fixed
+            self.wrt = tuple(i + len(fixed) for i in self.wrt)
         if inspect.ismethod(func):      # model.loss: differentiate the function, self given
-            self.bound_to = (func.__self__,)
+            self.bound_to = (func.__self__,) + self.bound_to
             func = func.__func__
             self.wrt = tuple(i + 1 for i in self.wrt)
         self.func = func
         self.n_params = len(_param_names(func))   # more positional arguments: an error
         self.optimize = optimize
         self.with_value = with_value
+        self.has_aux = bool(has_aux)
         self._compiled = None
         self._by_kinds = {}
         self.__name__ = ("value_and_grad_" if with_value else "grad_") + \
@@ -118,7 +162,8 @@ class GradientFunction:
     @property
     def compiled(self):
         if self._compiled is None:
-            self._compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize)
+            self._compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
+                                            has_aux=self.has_aux)
         return self._compiled
 
     @property
@@ -145,6 +190,8 @@ class GradientFunction:
     def __call__(self, *args, **kwargs):
         if self.bound_to:
             args = self.bound_to + args
+        if self.keywords:
+            args, kwargs = self._with_keywords(args, kwargs)
         if len(args) > self.n_params:     # (the generated code would take one as ȳ)
             exc = _call_error(self.func, "value_and_grad" if self.with_value else "grad",
                               args, kwargs)
@@ -160,14 +207,16 @@ class GradientFunction:
             kwargs = {compiled.parsed.renamed.get(k, k): v for k, v in kwargs.items()}
         for i in arrays:                    # arrays of a dtype but float
             if args[i].dtype.kind != "f":
-                _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
+                _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         for i in others:
-            _check_wrt_arg(args[i], i - len(self.bound_to), self.original)
+            _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         try:
             if plain:
                 grads = fn(*args, **kwargs)
                 return _distinct(grads) if self.is_tuple else grads
             value, grads = fn(*args, **kwargs)
+            if self.has_aux:
+                value, aux = value
         except TypeError:
             label = "value_and_grad" if self.with_value else "grad"
             exc = _call_error(self.func, label, args, kwargs)
@@ -185,17 +234,30 @@ class GradientFunction:
                 f"grad needs a scalar output, but {self.func.__name__} returned an "
                 f"array of shape {np.shape(value)}; reduce it (np.sum, np.mean) or use "
                 f"s2sgrad.vjp with an output cotangent")
+        if self.has_aux:
+            return ((value, aux), grads) if self.with_value else (grads, aux)
         if self.with_value:
             return value, grads
         return grads
+
+    def _with_keywords(self, args, kwargs):
+        """The call of a partial's function with its fixed keywords: passed as
+        positional arguments where they can be (their kinds are then known to the
+        compiled code), by keyword otherwise; a call's own keywords override them."""
+        kwargs = {**self.keywords, **kwargs}
+        names = _param_names(self.func)
+        args = list(args)
+        while len(args) < len(names) and names[len(args)] in kwargs:
+            args.append(kwargs.pop(names[len(args)]))
+        return tuple(args), kwargs
 
     def _entry(self, kinds):
         """What a call with arguments of these kinds runs: (compiled, the function,
         whether it returns the gradients alone, the wrt arguments to check: arrays
         (their dtype), other values). Numbers need no check."""
         compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                  compile_kinds(kinds))
-        plain = compiled.scalar_output and not self.with_value
+                                  compile_kinds(kinds), self.has_aux)
+        plain = compiled.scalar_output and not self.with_value and not self.has_aux
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
@@ -207,11 +269,12 @@ class GradientFunction:
         return entry
 
     def __reduce__(self):
-        return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value))
+        return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value)
+                + ((True,) if self.has_aux else ()))
 
 
-def _rebuild(func, wrt, optimize, with_value):
-    return GradientFunction(func, wrt, optimize, with_value)
+def _rebuild(func, wrt, optimize, with_value, has_aux=False):
+    return GradientFunction(func, wrt, optimize, with_value, has_aux)
 
 
 def _distinct(grads):
