@@ -44,6 +44,7 @@ def test_module_level_lambda_bound_to_a_name():
     g = grad(loss)
     np.testing.assert_allclose(g(W), numerical_grad(loss, (W,)), rtol=1e-6)
     assert "def grad_loss(w" in g.source
+    assert g.__name__ == "grad_loss"
 
 
 def test_lambda_in_the_call():
@@ -252,3 +253,16 @@ def test_has_aux_against_autograd():
     ours, aux = grad(f, has_aux=True)(W)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     np.testing.assert_allclose(aux, their_aux, rtol=1e-12)
+
+
+softplus = lambda z: np.log1p(np.exp(z))           # noqa: E731
+
+
+def calls_a_lambda(w):
+    return np.sum(softplus(w * 2.0))
+
+
+def test_a_lambda_called_by_the_differentiated_function():
+    g = grad(calls_a_lambda)
+    np.testing.assert_allclose(g(W), numerical_grad(calls_a_lambda, (W,)), rtol=1e-6)
+    assert "<lambda>" not in g.source

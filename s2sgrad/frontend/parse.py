@@ -230,6 +230,18 @@ def _finish(func, node, filename, text=""):
     return parsed
 
 
+def readable_name(func):
+    """A function's name as generated code can spell it: a lambda's is that of the
+    variable it is bound to (`act = lambda z: ...` gives `act`), else `lambda_L<line>`."""
+    name = getattr(func, "__name__", "f")
+    if name != "<lambda>" or not inspect.isfunction(func):
+        return name
+    try:
+        return _lambda_node(func).name
+    except SourceUnavailableError:
+        return f"lambda_L{func.__code__.co_firstlineno}"
+
+
 def _lambda_node(func):
     """A lambda as the FunctionDef `def <name>(<its args>): return <its body>`, located
     at the user's lambda. Found in the parsed file among the lambdas on its first line
@@ -269,8 +281,7 @@ def _lambda_node(func):
             f"cannot tell which lambda to differentiate: {what}", filename, line, col,
             src_line, "define the function with `def`, or put each lambda on a line "
                       "of its own")
-    found = same
-    lam = found[0]
+    lam = same[0]
     name = _bound_name(tree, lam) or f"lambda_L{line}"
     body = nodes.copy_location(gast.Return(value=lam.body), lam.body)
     node = gast.FunctionDef(name=name, args=lam.args, body=[body], decorator_list=[],
@@ -286,7 +297,7 @@ def _lambda_params(lam):
 def _same_lambda(lam, text, code):
     """Does this lambda's text compile to the running code? (Two lambdas on a line,
     or a file edited since the lambda was made.)"""
-    segment = ast_segment(text, lam)
+    segment = _segment(text, lam)
     if segment is None:
         return False
     try:
@@ -300,7 +311,8 @@ def _same_lambda(lam, text, code):
         return False
 
 
-def ast_segment(text, node):
+def _segment(text, node):
+    """The source text of a node (gast nodes carry the positions `ast` reads)."""
     import ast
     try:
         return ast.get_source_segment(text, node)
