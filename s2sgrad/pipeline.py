@@ -182,17 +182,25 @@ def _split_aux(tr, parsed, numbers):
         isinstance(made[-1].expr, (gast.Tuple, gast.List)) and \
         len(made[-1].args) == 2 else None
     if pair is None:
-        where = made[-1].node if made else tr.body[-1].node
+        where = made[-1].node if made and getattr(made[-1].node, "lineno", None) else \
+            _last_return(parsed.node)
         raise parsed.error(
             f"has_aux=True needs {tr.name} to return a pair (value, aux), but it does "
-            "not return a pair it builds here", where,
-            "end the function with `return value, aux` (value: the number to "
-            "differentiate), or drop has_aux=True")
+            "not end by returning a pair it builds here", where,
+            "end the function with one `return value, aux` (value: the number to "
+            "differentiate; no early returns), or drop has_aux=True")
     tr.body[-1] = ir.Return(pair.args[0], tr.body[-1].node)
     tr.aux = pair
     ir.analyse(tr)                       # the facts follow the new result
     tr.scalars = ir.infer_scalars(tr, numbers)
     tr.maybe_container -= tr.scalars
+
+
+def _last_return(fdef):
+    """The last located `return` of the user's function (else the def itself)."""
+    found = [n for n in gast.walk(fdef) if isinstance(n, gast.Return)
+             and getattr(n, "lineno", None)]
+    return max(found, key=lambda n: (n.lineno, n.col_offset)) if found else fdef
 
 
 _CONTAINER_RULES = {"display": "a tuple or list", "dict_display": "a dict"}

@@ -226,6 +226,14 @@ def test_has_aux_without_a_pair_is_refused():
     with pytest.raises(TransformError):
         grad(triple, has_aux=True)(1.0)
 
+    def early(x):
+        if x > 0:
+            return x ** 2, 1.0
+        return -x ** 3, 2.0
+    with pytest.raises(TransformError) as info:
+        grad(early, has_aux=True)(1.5)
+    assert info.value.lineno is not None
+
 
 def test_plain_grad_of_a_pair_is_still_refused():
     with pytest.raises(TransformError):
