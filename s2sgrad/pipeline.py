@@ -268,7 +268,8 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
         if entry is not None and entry.is_current():
             return entry
         with _collector_paused(), deep_expressions(func):
-            compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, has_aux)
+            aux = {"has_aux": True} if has_aux else {}     # (the call is as before without)
+            compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, **aux)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled
 
