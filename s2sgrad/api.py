@@ -4,27 +4,34 @@ are in `operators`). Each is a thin layer over `gradient.GradientFunction` and t
 pipeline."""
 import numpy as np
 
-from .errors import CheckError
+from .errors import CheckError, S2SGradError
 from .gradient import GradientFunction, resolve_wrt, _param_names, _rebuild  # noqa: F401
 from .operators import SecondDerivative
 from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True):
-    """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`."""
+def grad(func=None, wrt=0, optimize=True, has_aux=False):
+    """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
+    With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
+    aux as computed, not differentiated (JAX's convention)."""
     if func is None:
-        return lambda f: grad(f, wrt, optimize)
+        return lambda f: grad(f, wrt, optimize, has_aux)
     if isinstance(func, (GradientFunction, SecondDerivative)):
+        if has_aux:
+            raise S2SGradError("has_aux=True is for a function returning (value, aux), "
+                               "not for a gradient (higher derivatives)")
         return SecondDerivative(func, wrt)
-    return GradientFunction(func, wrt, optimize)
+    return GradientFunction(func, wrt, optimize, has_aux=has_aux)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True):
-    """Like `grad`, but the call returns `(value, gradient(s))`."""
+def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False):
+    """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
+    `((value, aux), gradient(s))`."""
     if func is None:
-        return lambda f: GradientFunction(f, wrt, optimize, with_value=True)
-    return GradientFunction(func, wrt, optimize, with_value=True)
+        return lambda f: GradientFunction(f, wrt, optimize, with_value=True,
+                                          has_aux=has_aux)
+    return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux)
 
 
 def source(func, wrt=0, optimize=True):

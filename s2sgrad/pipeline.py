@@ -15,6 +15,7 @@ import inspect
 import threading
 import weakref
 
+import gast
 import numpy as np
 
 from . import ir
@@ -117,7 +118,7 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
 
 
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
-                     kinds: tuple = ()) -> "Compiled":
+                     kinds: tuple = (), has_aux: bool = False) -> "Compiled":
     parsed = parse_function(func)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
@@ -125,6 +126,8 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
     check_returns_value(parsed)
+    if has_aux:
+        _split_aux(tr, parsed, numbers)
     _refuse_container_output(tr, parsed)
     if optimize and optimize_trace(tr):
         ir.analyse(tr)                   # the facts follow the rewritten trace
@@ -169,6 +172,37 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     compiled.functions = made
     _record_dependencies(compiled, unwrap(func), tr, generator)
     return compiled
+
+
+def _split_aux(tr, parsed, numbers):
+    """has_aux: the function returns the pair `(value, aux)` it builds; the trace then
+    returns `value` (what is differentiated) and keeps the pair's statement, from which
+    `value_and_grad_f` returns `aux` as computed (`tr.aux`: that statement)."""
+    made = [s for s in tr.body if isinstance(s, ir.Assign) and s.target == tr.result]
+    rule = getattr(made[-1], "rule", None) if made else None
+    pair = made[-1] if made and getattr(rule, "name", None) == "display" and \
+        isinstance(made[-1].expr, (gast.Tuple, gast.List)) and \
+        len(made[-1].args) == 2 else None
+    if pair is None:
+        where = made[-1].node if made and getattr(made[-1].node, "lineno", None) else \
+            _last_return(parsed.node)
+        raise parsed.error(
+            f"has_aux=True needs {tr.name} to return a pair (value, aux), but it does "
+            "not end by returning a pair it builds here", where,
+            "end the function with one `return value, aux` (value: the number to "
+            "differentiate; no early returns), or drop has_aux=True")
+    tr.body[-1] = ir.Return(pair.args[0], tr.body[-1].node)
+    tr.aux = pair
+    ir.analyse(tr)                       # the facts follow the new result
+    tr.scalars = ir.infer_scalars(tr, numbers)
+    tr.maybe_container -= tr.scalars
+
+
+def _last_return(fdef):
+    """The last located `return` of the user's function (else the def itself)."""
+    found = [n for n in gast.walk(fdef) if isinstance(n, gast.Return)
+             and getattr(n, "lineno", None)]
+    return max(found, key=lambda n: (n.lineno, n.col_offset)) if found else fdef
 
 
 _CONTAINER_RULES = {"display": "a tuple or list", "dict_display": "a dict"}
@@ -223,11 +257,11 @@ _CACHE = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
-def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
+def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
     """The compiled gradient, from the cache while the function, the functions it calls
     and the names it calls them by are unchanged. One compilation per key even when
     many threads ask at once (compiling holds the lock)."""
-    key = (wrt, is_tuple, optimize, kinds)
+    key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ())
     _refuse_non_function(func)
     base = unwrap(func)
     with _LOCK:
@@ -236,7 +270,8 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=()):
         if entry is not None and entry.is_current():
             return entry
         with _collector_paused(), deep_expressions(func):
-            compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds)
+            aux = {"has_aux": True} if has_aux else {}     # (the call is as before without)
+            compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, **aux)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled
 

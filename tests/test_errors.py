@@ -366,11 +366,11 @@ def test_bool_as_wrt_argument():
         s2sgrad.grad(scalar_fn)(True, 2.0)
 
 
-def test_lambda_passed_to_grad():
-    f = lambda x: x * x  # noqa: E731
+def test_lambda_without_source():
+    f = eval("lambda x: x * x")      # lambdas in files are differentiated (test_idioms)
     with pytest.raises(TransformError) as info:
         s2sgrad.grad(f)(1.5)
-    assert "lambda" in str(info.value).lower() or "source" in str(info.value).lower()
+    assert "source" in str(info.value).lower()
 
 
 def test_function_created_by_exec():

@@ -22,7 +22,7 @@ import inspect
 import gast
 
 from ..syntax import nodes
-from ..frontend.parse import parse_function, bind_defaults, CellView
+from ..frontend.parse import parse_function, bind_defaults, CellView, readable_name
 from ..syntax.scopes import free_names, rename_free
 from ..ir import walk, Assign
 
@@ -91,7 +91,7 @@ class CallGraph:
         if s.target in tr.overwritten:
             tr.overwritten.add(saved)
         tr.user_names.add(saved)
-        parts = [rev.fresh(f"{binding[params[i]]}_bar_{func.__name__}") for i in active]
+        parts = [rev.fresh(f"{binding[params[i]]}_bar_{readable_name(func)}") for i in active]
         out = [nodes.assign(nodes.tuple_([nodes.name(p, store=True) for p in parts] +
                                          ([] if len(parts) > 1 else []), store=True)
                             if len(parts) > 1 else parts[0],
@@ -116,8 +116,8 @@ class CallGraph:
         from .reverse import Reverse, _assigned_before_blocks
         parsed = parse_function(func)
         self._check_namespace(parsed, caller_parsed)
-        pair = Pair(func, self._fresh_name(f"{func.__name__}_fwd"),
-                    self._fresh_name(f"{func.__name__}_bwd"), active)
+        pair = Pair(func, self._fresh_name(f"{readable_name(func)}_fwd"),
+                    self._fresh_name(f"{readable_name(func)}_bwd"), active)
         pair.renamed = getattr(parsed, "renamed", {})     # (keywords of the calls)
         self.pairs[key] = pair
         tr = self.build(parsed, active)
@@ -142,7 +142,7 @@ class CallGraph:
         inits = [nodes.assign(n, nodes.const(None)) for n in saved
                  if n not in tr.params and n not in adj.stacks.values()
                  and n not in already and not _assigned_before_blocks(tr.body, n)]
-        doc = f"Forward pass of {func.__name__}, keeping what {pair.bwd} needs."
+        doc = f"Forward pass of {readable_name(func)}, keeping what {pair.bwd} needs."
         fwd = nodes.function_def(
             pair.fwd, tr.params, inits + [nodes.clone(x) for x in adj.forward] +
             [nodes.return_(nodes.tuple_([result, nodes.tuple_([nodes.name(n)
@@ -157,7 +157,7 @@ class CallGraph:
                 nodes.name("saved")))
         bwd_body += [nodes.clone(x) for x in adj.backward]
         bwd_body.append(nodes.return_(nodes.tuple_(outs)))
-        doc = f"Backward pass of {func.__name__}: adjoints of " + \
+        doc = f"Backward pass of {readable_name(func)}: adjoints of " + \
             ", ".join(tr.params[i] for i in active) + "."
         seed = adj.seed if isinstance(tr.result, str) else "out_bar"
         bwd = nodes.function_def(pair.bwd, ["saved", seed], bwd_body, (), doc)

@@ -658,23 +658,32 @@ def gradient_function(adj: "Reverse", fname: str, with_value: bool = False,
 
 
 def value_twin(fdef, adj, fname):
-    """`value_and_grad_f`: the same statements as `grad_f`, returning (value, grads)."""
+    """`value_and_grad_f`: the same statements as `grad_f`, returning (value, grads);
+    with has_aux, ((value, aux), grads)."""
     tr = adj.trace
-    result = tr.body[-1].value
     body = list(fdef.body[:-1])
-    result_node = nodes.operand(result)
-    if isinstance(result, str) and result in tr.overwritten:
-        # the backward pass restores overwritten names: keep the value first
-        value = "value"
-        while value in tr.user_names or value in tr.params:
-            value += "_"
-        mark = next(i for i, st in enumerate(body) if _is_backward_mark(st))
-        body.insert(mark, nodes.assign(value, result_node))
-        result_node = nodes.name(value)
+    result_node = _kept(tr, body, tr.body[-1].value, "value")
+    if tr.aux is not None:         # has_aux: aux as the function computed it
+        aux_node = _kept(tr, body, tr.aux.args[1], "aux")
+        result_node = nodes.tuple_([result_node, aux_node])
     body.append(nodes.return_(nodes.tuple_([result_node, fdef.body[-1].value])))
     new = nodes.function_def(fname, [], body)
     new.args = fdef.args
     return new
+
+
+def _kept(tr, body, operand, hint):
+    """The node of a forward value returned by the value twin; a name the backward pass
+    restores (overwritten in a loop) is first kept under a fresh name."""
+    node = nodes.operand(operand)
+    if isinstance(operand, str) and operand in tr.overwritten:
+        value = hint
+        while value in tr.user_names or value in tr.params:
+            value += "_"
+        mark = next(i for i, st in enumerate(body) if _is_backward_mark(st))
+        body.insert(mark, nodes.assign(value, node))
+        node = nodes.name(value)
+    return node
 
 
 def _is_backward_mark(st):

@@ -20,7 +20,7 @@ import gast
 from ..syntax import nodes, reserved
 from .. import rules
 from ..syntax.nodes import Const
-from ..frontend.parse import Parsed, parse_function
+from ..frontend.parse import Parsed, parse_function, readable_name
 from .reverse import bind_rule, _const_node, _index_value, _ITEM
 from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Kind
 
@@ -259,7 +259,7 @@ class JvpGraph:
         key = (func, active)
         if key in self.functions:
             return self.functions[key][0]
-        base, n = f"{func.__name__}_jvp", 1
+        base, n = f"{readable_name(func)}_jvp", 1
         name = base
         while name in self.names:
             n += 1

@@ -167,12 +167,9 @@ def parse_function(func) -> Parsed:
         raise SourceUnavailableError(
             f"cannot differentiate {func!r}: it is not a Python function with source code",
             hint="pass a function defined with `def` in a file")
-    if func.__name__ == "<lambda>":
-        raise SourceUnavailableError(
-            "cannot differentiate a lambda: its source is not a statement s2sgrad can read",
-            _filename(func), func.__code__.co_firstlineno, None, None,
-            "define it with `def` in a file")
     linecache.checkcache(func.__code__.co_filename)     # the file may have been edited
+    if func.__name__ == "<lambda>":
+        return _finish(func, _lambda_node(func), _filename(func))
     try:
         src_lines, first = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
@@ -212,6 +209,12 @@ def parse_function(func) -> Parsed:
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + indent)
     node.decorator_list = []
+    return _finish(func, node, filename, text)
+
+
+def _finish(func, node, filename, text=""):
+    """The Parsed of a function's (located) FunctionDef: its closure cells and its
+    defaults bound as they are for the running function."""
     closure, cells = {}, {}
     if func.__closure__:
         for cname, cell in zip(func.__code__.co_freevars, func.__closure__):
@@ -225,6 +228,108 @@ def parse_function(func) -> Parsed:
     parsed = Parsed(func, node, filename, lines, func.__globals__, closure, cells)
     reserved.protect(parsed)     # no user name is read as one the generated code makes
     return parsed
+
+
+def readable_name(func):
+    """A function's name as generated code can spell it: a lambda's is that of the
+    variable it is bound to (`act = lambda z: ...` gives `act`), else `lambda_L<line>`."""
+    name = getattr(func, "__name__", "f")
+    if name != "<lambda>" or not inspect.isfunction(func):
+        return name
+    try:
+        return _lambda_node(func).name
+    except SourceUnavailableError:
+        return f"lambda_L{func.__code__.co_firstlineno}"
+
+
+def _lambda_node(func):
+    """A lambda as the FunctionDef `def <name>(<its args>): return <its body>`, located
+    at the user's lambda. Found in the parsed file among the lambdas on its first line
+    with its parameter names, told apart by comparing their compiled code with the
+    running code; named after the variable it is bound to (`loss = lambda w: ...` gives
+    `loss`), else `lambda_L<line>`."""
+    code = func.__code__
+    filename, line = _filename(func), code.co_firstlineno
+    lines = linecache.getlines(filename)
+    hint = "define it with `def` (in a file)"
+    if not lines:
+        raise SourceUnavailableError(
+            "source code of the lambda is not available", filename, line, None, None,
+            "define the function with `def` in a .py file (functions typed at the "
+            "interactive prompt or created by exec() have no source s2sgrad can read)")
+    text = "".join(lines)
+    try:
+        tree = gast.parse(text)
+    except SyntaxError:
+        raise SourceUnavailableError("cannot parse the file holding the lambda", filename,
+                                     line, None, None, hint) from None
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    found = [n for n in nodes.walk(tree) if isinstance(n, gast.Lambda)
+             and n.lineno == line and _lambda_params(n) == params]
+    src_line = lines[line - 1] if 0 < line <= len(lines) else None
+    same = [n for n in found if _same_lambda(n, text, code)]
+    if len(same) != 1:
+        if len(same) > 1:
+            what, col = "several lambdas on this line compile to this code", \
+                same[1].col_offset
+        elif found:
+            what, col = "the lambda's source has changed since it was made (reload " \
+                "the module)", found[0].col_offset
+        else:
+            what, col = "the lambda's source was not found (the file changed?)", None
+        raise SourceUnavailableError(
+            f"cannot tell which lambda to differentiate: {what}", filename, line, col,
+            src_line, "define the function with `def`, or put each lambda on a line "
+                      "of its own")
+    lam = same[0]
+    name = _bound_name(tree, lam) or f"lambda_L{line}"
+    body = nodes.copy_location(gast.Return(value=lam.body), lam.body)
+    node = gast.FunctionDef(name=name, args=lam.args, body=[body], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    return nodes.copy_location(node, lam)
+
+
+def _lambda_params(lam):
+    a = lam.args
+    return [p.id for p in list(a.posonlyargs) + list(a.args) + list(a.kwonlyargs)]
+
+
+def _same_lambda(lam, text, code):
+    """Does this lambda's text compile to the running code? (Two lambdas on a line,
+    or a file edited since the lambda was made.)"""
+    segment = _segment(text, lam)
+    if segment is None:
+        return False
+    try:
+        compiled = compile("(" + segment + ")", code.co_filename, "eval")
+        found = next(c for c in compiled.co_consts if hasattr(c, "co_code"))
+        running = _fingerprint(code)
+        if any(n.startswith("@py") for n in running[2]):
+            return True                      # rewritten by pytest: not comparable
+        return _fingerprint(found) == running
+    except Exception:                        # an unexpected code shape: not provable
+        return False
+
+
+def _segment(text, node):
+    """The source text of a node (gast nodes carry the positions `ast` reads)."""
+    import ast
+    try:
+        return ast.get_source_segment(text, node)
+    except Exception:
+        return None
+
+
+def _bound_name(tree, lam):
+    """`name = lambda ...`: the name; otherwise None."""
+    for n in nodes.walk(tree):
+        if isinstance(n, gast.Assign) and n.value is lam and len(n.targets) == 1 \
+                and isinstance(n.targets[0], gast.Name):
+            return n.targets[0].id
+        if isinstance(n, gast.AnnAssign) and n.value is lam and \
+                isinstance(n.target, gast.Name):
+            return n.target.id
+    return None
 
 
 def parse_file_function(path, fname, namespace=None):

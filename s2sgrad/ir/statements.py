@@ -157,6 +157,7 @@ class Trace:
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
     tuple_wrt: bool = False       # gradients returned as a tuple (wrt given as a tuple)
+    aux: object = None            # has_aux: the Assign building the returned (value, aux)
 
     @property
     def result(self):

@@ -19,7 +19,6 @@ REFUSED = {
     "factories.rnn_dict_loss": r"cannot differentiate `\*args`",
     "factories.nn_gen_logprob_3_4_1": "cannot differentiate generators",
     "factories.nn_gen_logprob_2_3_2": "cannot differentiate generators",
-    "factories.activation_from_dict_softplus": "cannot differentiate a lambda",
     "factories.regularized_wrapper_varargs": r"cannot differentiate `\*args`",
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",

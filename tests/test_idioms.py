@@ -1,0 +1,276 @@
+"""Idioms of autograd and JAX users: lambdas, functools.partial, has_aux.
+
+Every gradient is checked against centered finite differences (support.numeric) and,
+where autograd has the feature and is importable, against autograd."""
+import pickle
+from functools import partial
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad import grad, value_and_grad
+from s2sgrad.errors import S2SGradError, SourceUnavailableError, TransformError
+from support.numeric import numerical_grad
+
+try:
+    import autograd
+    import autograd.numpy as anp
+except ImportError:                              # the peer oracle is optional
+    autograd = anp = None
+
+needs_autograd = pytest.mark.skipif(autograd is None, reason="autograd not importable")
+
+W = np.array([0.3, -0.7, 1.1])
+
+
+# ---------------------------------------------------------------------- lambdas
+
+loss = lambda w: np.sum(np.tanh(w) ** 2)          # noqa: E731
+
+
+def make_loss(scale):
+    """A lambda assigned in a factory: reads the factory's cell, has a default."""
+    inner = lambda w, p=2.0: scale * np.sum(np.sin(w) ** p)   # noqa: E731
+    return inner
+
+
+def grad_of(fn, x):
+    """A helper given a lambda."""
+    return grad(fn)(x)
+
+
+def test_module_level_lambda_bound_to_a_name():
+    g = grad(loss)
+    np.testing.assert_allclose(g(W), numerical_grad(loss, (W,)), rtol=1e-6)
+    assert "def grad_loss(w" in g.source
+    assert g.__name__ == "grad_loss"
+
+
+def test_lambda_in_the_call():
+    assert grad(lambda x: x ** 3)(2.0) == pytest.approx(12.0)
+
+
+def test_lambda_in_a_function_body_named_by_its_line():
+    def run():
+        h = 0.5
+        return grad(lambda x: np.exp(h * x) * x), h
+    g, h = run()
+    x = 1.3
+    assert g(x) == pytest.approx(numerical_grad(lambda x: np.exp(h * x) * x, (x,)),
+                                 rel=1e-6)
+    import inspect
+    line = inspect.getsourcelines(run)[1] + 2
+    assert f"def grad_lambda_L{line}(x" in g.source
+
+
+def test_lambda_from_a_factory_with_closure_and_default():
+    f = make_loss(3.0)
+    g = grad(f)
+    np.testing.assert_allclose(g(W), numerical_grad(f, (W,)), rtol=1e-6)
+    assert "def grad_inner(w" in g.source
+    # a second factory's lambda: its own cell, never mixed up
+    f2 = make_loss(-1.5)
+    np.testing.assert_allclose(grad(f2)(W), numerical_grad(f2, (W,)), rtol=1e-6)
+
+
+def test_lambda_passed_to_a_helper():
+    assert grad_of(lambda x: np.sin(x) * x, 0.7) == pytest.approx(
+        np.cos(0.7) * 0.7 + np.sin(0.7))
+
+
+def test_two_different_lambdas_on_one_line():
+    a, b = grad(lambda x: x * x * 2.0), grad(lambda x: x * x * 3.0)
+    assert (a(1.5), b(1.5)) == pytest.approx((6.0, 9.0))
+
+
+def test_identical_lambdas_on_one_line_are_refused():
+    f, h = (lambda x: x * x), (lambda x: x * x)
+    with pytest.raises(SourceUnavailableError) as info:
+        grad(f)(1.0)
+    msg = str(info.value)
+    assert "which lambda" in msg and "def" in msg
+    assert info.value.lineno is not None
+
+
+@needs_autograd
+def test_lambda_against_autograd():
+    ours = grad(lambda w: np.sum(np.tanh(w) ** 2) + np.prod(w))(W)
+    theirs = autograd.grad(lambda w: anp.sum(anp.tanh(w) ** 2) + anp.prod(w))(W)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------- partial
+
+def f3(x, y, z=1.0):
+    return x ** 2 * y + np.sin(z) * x * y
+
+
+def test_partial_keyword():
+    g = grad(partial(f3, y=2.0))
+    assert g(1.5) == pytest.approx(numerical_grad(lambda x: f3(x, y=2.0), (1.5,)), rel=1e-6)
+
+
+def test_partial_positional_wrt_counts_remaining_arguments():
+    g0 = grad(partial(f3, 1.5))
+    g1 = grad(partial(f3, 1.5), wrt=1)
+    assert g0(2.0, 0.3) == pytest.approx(
+        numerical_grad(lambda y: f3(1.5, y, 0.3), (2.0,)), rel=1e-6)
+    assert g1(2.0, 0.3) == pytest.approx(
+        numerical_grad(lambda z: f3(1.5, 2.0, z), (0.3,)), rel=1e-6)
+    both = grad(partial(f3, 1.5), wrt=("y", "z"))(2.0, 0.3)
+    assert both == pytest.approx((g0(2.0, 0.3), g1(2.0, 0.3)))
+
+
+def test_nested_partials_and_arrays():
+    def h(a, w, b):
+        return np.sum(np.tanh(a * w) * b)
+    p = partial(partial(h, 0.7), b=np.array([1.0, 2.0, -1.0]))
+    np.testing.assert_allclose(
+        grad(p)(W), numerical_grad(lambda w: h(0.7, w, np.array([1.0, 2.0, -1.0])), (W,)),
+        rtol=1e-6)
+    value, g = value_and_grad(p)(W)
+    assert value == pytest.approx(h(0.7, W, np.array([1.0, 2.0, -1.0])))
+
+
+@pytest.mark.parametrize("wrt", [0, "y", "x", -3, 5])
+def test_partial_wrt_of_a_fixed_argument_is_refused(wrt):
+    p = partial(f3, 1.0, y=2.0) if wrt in (0, "y") else partial(f3, 1.0)
+    with pytest.raises(S2SGradError):
+        grad(p, wrt=wrt)
+
+
+@needs_autograd
+def test_partial_against_autograd():
+    y = np.array([1.0, 2.0, 3.0])
+
+    def h(x, y):
+        return np.sum(np.sin(x) * y ** 2)
+
+    def h_autograd(x, y):
+        return anp.sum(anp.sin(x) * y ** 2)
+    ours = grad(partial(h, y=y))(W)
+    theirs = autograd.grad(partial(h_autograd, y=y))(W)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_partial_pickles():
+    g = pickle.loads(pickle.dumps(grad(partial(f3, y=2.0))))
+    assert g(1.5) == pytest.approx(2 * 1.5 * 2.0 + np.sin(1.0) * 2.0)
+
+
+# ---------------------------------------------------------------------- has_aux
+
+def with_aux(w, x):
+    h = np.tanh(x @ w)
+    out = np.sum(h ** 2)
+    return out, {"h": h, "count": len(w)}
+
+
+def loop_aux(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x * i
+        t = s * 2.0                 # overwritten in the loop: aux is the last value
+    return s ** 2, t
+
+
+X = np.array([[1.0, 2.0, 0.5], [3.0, -4.0, 1.0]])
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_grad_has_aux(optimize):
+    g, aux = grad(with_aux, has_aux=True, optimize=optimize)(W, X)
+    np.testing.assert_allclose(g, numerical_grad(lambda w: with_aux(w, X)[0], (W,)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(aux["h"], np.tanh(X @ W))
+    assert aux["count"] == 3
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_value_and_grad_has_aux(optimize):
+    (value, aux), g = value_and_grad(with_aux, has_aux=True, optimize=optimize)(W, X)
+    assert value == pytest.approx(np.sum(np.tanh(X @ W) ** 2))
+    np.testing.assert_allclose(aux["h"], np.tanh(X @ W))
+    np.testing.assert_allclose(g, numerical_grad(lambda w: with_aux(w, X)[0], (W,)),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_has_aux_of_a_value_overwritten_in_a_loop(optimize):
+    g, aux = grad(loop_aux, has_aux=True, optimize=optimize)(1.5)
+    assert g == pytest.approx(numerical_grad(lambda x: loop_aux(x)[0], (1.5,)), rel=1e-6)
+    assert aux == pytest.approx(9.0)
+    (v, aux), g = value_and_grad(loop_aux, has_aux=True, optimize=optimize)(1.5)
+    assert (v, aux) == pytest.approx((20.25, 9.0))
+
+
+def test_has_aux_wrt_tuple_and_lambda():
+    gs, aux = grad(with_aux, wrt=(0, 1), has_aux=True)(W, X)
+    np.testing.assert_allclose(gs[1], numerical_grad(lambda x: with_aux(W, x)[0], (X,)),
+                               rtol=1e-6)
+    g, aux = grad(lambda x: (x ** 3, x * 2.0), has_aux=True)(2.0)
+    assert (g, aux) == pytest.approx((12.0, 4.0))
+
+
+def test_has_aux_without_a_pair_is_refused():
+    def single(x):
+        return x ** 2
+    with pytest.raises(TransformError) as info:
+        grad(single, has_aux=True)(1.0)
+    assert "(value, aux)" in str(info.value)
+    assert info.value.lineno is not None
+
+    def triple(x):
+        return x ** 2, x, x
+    with pytest.raises(TransformError):
+        grad(triple, has_aux=True)(1.0)
+
+    def early(x):
+        if x > 0:
+            return x ** 2, 1.0
+        return -x ** 3, 2.0
+    with pytest.raises(TransformError) as info:
+        grad(early, has_aux=True)(1.5)
+    assert info.value.lineno is not None
+
+
+def test_plain_grad_of_a_pair_is_still_refused():
+    with pytest.raises(TransformError):
+        grad(with_aux)(W, X)
+
+
+def test_has_aux_pickles():
+    g = pickle.loads(pickle.dumps(grad(loop_aux, has_aux=True)))
+    assert g(1.5) == pytest.approx((27.0, 9.0))
+    from s2sgrad.api import _rebuild
+    assert _rebuild(f3, 0, True, False)(1.5, 2.0) == pytest.approx(
+        2 * 1.5 * 2.0 + np.sin(1.0) * 2.0)          # (the arguments pickles held before)
+    v = pickle.loads(pickle.dumps(value_and_grad(loop_aux, has_aux=True)))
+    (value, aux), g = v(1.5)
+    assert (value, aux, g) == pytest.approx((20.25, 9.0, 27.0))
+
+
+@needs_autograd
+def test_has_aux_against_autograd():
+    def f(w):
+        h = np.tanh(w)
+        return np.sum(h ** 2), h
+    from autograd.differential_operators import grad_and_aux
+    theirs, their_aux = grad_and_aux(lambda w: (anp.sum(anp.tanh(w) ** 2), anp.tanh(w)))(W)
+    ours, aux = grad(f, has_aux=True)(W)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    np.testing.assert_allclose(aux, their_aux, rtol=1e-12)
+
+
+softplus = lambda z: np.log1p(np.exp(z))           # noqa: E731
+
+
+def calls_a_lambda(w):
+    return np.sum(softplus(w * 2.0))
+
+
+def test_a_lambda_called_by_the_differentiated_function():
+    g = grad(calls_a_lambda)
+    np.testing.assert_allclose(g(W), numerical_grad(calls_a_lambda, (W,)), rtol=1e-6)
+    assert "<lambda>" not in g.source
