@@ -314,7 +314,7 @@ class Reverse:
         self._dry[key] = (code, (self.defined, self.used, self.env, self.callees))
         self.defined, self.used, self.env, self.callees = saved
         out = set()
-        for st in _flatten(code):
+        for st in nodes.flat(code):
             if isinstance(st, gast.Assign):
                 for n in nodes.walk(st.targets[0]):
                     if isinstance(n, gast.Name) and n.id.endswith("_bar"):
@@ -384,7 +384,7 @@ class Reverse:
         """Primal names that the backward code reads."""
         primal = set(self.trace.user_names) | set(self.trace.params)
         out = set()
-        for st in _flatten(backward):
+        for st in nodes.flat(backward):
             if isinstance(st, _Restore):
                 continue
             for n in nodes.walk(st):
@@ -528,16 +528,6 @@ def bind_rule(rule, s, parsed):
     return mapping, varargs
 
 
-def _flatten(stmts):
-    for st in stmts:
-        yield st
-        if isinstance(st, gast.If):
-            yield from _flatten(st.body)
-            yield from _flatten(st.orelse)
-        elif isinstance(st, (gast.For, gast.While)):
-            yield from _flatten(st.body)
-
-
 _SHAPE_ARGS = {"unbroadcast": 1, "unreduce": 1, "count_reduced": 0}
 
 
@@ -546,7 +536,7 @@ def _read_beyond_shape(backward):
     as in `unbroadcast(g, name)` needs only its shape saved)."""
     shape_uses = {}
     loads = {}
-    for st in _flatten(backward):
+    for st in nodes.flat(backward):
         if isinstance(st, _Restore):
             continue
         for n in nodes.walk(st):

@@ -5,6 +5,7 @@ statement does besides binding its targets. Each is a query; none changes code.
 import gast
 
 from ..syntax import nodes
+from ..syntax.nodes import flat
 
 
 def is_comment(st):
@@ -29,16 +30,6 @@ def stack_op(st, method):
 def stores(stmt):
     return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)}
-
-
-def flat(stmts):
-    for st in stmts:
-        yield st
-        if isinstance(st, gast.If):
-            yield from flat(st.body)
-            yield from flat(st.orelse)
-        elif isinstance(st, (gast.For, gast.While)):
-            yield from flat(st.body)
 
 
 def stores_all(stmts):

@@ -4,7 +4,8 @@ provably unshared (no other name holds the same array), across loop iterations t
 import gast
 
 from ..syntax import nodes
-from .facts import flat, is_zero, loads, stores, stores_all
+from ..syntax.nodes import flat
+from .facts import is_zero, loads, stores, stores_all
 
 
 def _add_at_target(st):

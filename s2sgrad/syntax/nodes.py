@@ -222,3 +222,15 @@ def is_const(node):
 
 
 LOAD, STORE = gast.Load, gast.Store
+
+
+def flat(stmts):
+    """Every statement of `stmts`, the bodies of `if`, `for` and `while` blocks included,
+    in order."""
+    for st in stmts:
+        yield st
+        if isinstance(st, gast.If):
+            yield from flat(st.body)
+            yield from flat(st.orelse)
+        elif isinstance(st, (gast.For, gast.While)):
+            yield from flat(st.body)
