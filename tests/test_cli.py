@@ -440,3 +440,44 @@ def test_transform_writes_what_it_can_and_reports_the_rest(tmp_path, capsys, mon
     np.testing.assert_allclose(gw, 2 * t * (1 - t * t) * x, rtol=1e-12)
     np.testing.assert_allclose(gx, 2 * t * (1 - t * t) * w, rtol=1e-12)
     sys.modules.pop("mixed_grad", None)
+
+
+SCRIPT_WITH_PATHS = '''\
+import os
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = np.loadtxt(os.path.join(HERE, "data.txt"))
+
+
+def loss(w, x):
+    return np.sum(np.sin(w * x) ** 2)
+
+
+def load():
+    return np.loadtxt(os.path.join(HERE, "data.txt"))
+
+
+def loss_on_data(w):
+    return np.sum(w * DATA)
+'''
+
+
+def test_transform_leaves_out_functions_the_gradients_do_not_need(tmp_path, capsys, monkeypatch):
+    """A script's loader reads `HERE`, computed by a call the written module does not copy:
+    the loader is left out (and listed), the gradient is written; a gradient that reads
+    such a name is still refused."""
+    src = tmp_path / "script_paths.py"
+    src.write_text(SCRIPT_WITH_PATHS)
+    code, out, err = run(["transform", str(src), "-f", "loss:0", "-o", "-"], capsys)
+    assert code == 0, err
+    assert "def grad_loss(" in out and "def load(" not in out
+    assert "#   load (reads HERE)" in out and "loss_on_data (reads DATA)" in out
+    assert "wrote standard output: grad_loss" in err
+    namespace = {}
+    exec(compile(out, "script_paths_grad.py", "exec"), namespace)
+    w, x = np.array([0.3, -1.2]), np.array([2.0, 0.5])
+    np.testing.assert_allclose(namespace["grad_loss"](w, x),
+                               2 * np.sin(w * x) * np.cos(w * x) * x, rtol=1e-12)
+    code, _, err = run(["transform", str(src), "-f", "loss_on_data", "-o", "-"], capsys)
+    assert code == 1 and "sets `DATA`" in err

@@ -787,6 +787,18 @@ def test_dask_sample():
     assert "matches the single-process gradient" in proc.stdout, proc.stdout
 
 
+def test_dask_training_sample():
+    """Training on Dask workers, by shipping gradient objects and by shipping a module
+    written by `s2sgrad transform` to workers where s2sgrad cannot be imported, ends at
+    the parameters of training in one process."""
+    pytest.importorskip("distributed")
+    sample = os.path.join(REPO, "samples", "dask_training.py")
+    proc = subprocess.run([sys.executable, sample], capture_output=True, text=True,
+                          timeout=180, cwd=os.path.dirname(sample))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "both ways of training on the workers match" in proc.stdout, proc.stdout
+
+
 def test_sum_of_1500_terms_and_a_deeper_one(tmp_path, monkeypatch):
     terms = " + ".join(f"x * {k % 7}.5" for k in range(1500))
     (tmp_path / "rel_wide.py").write_text(

@@ -73,7 +73,8 @@ def build_parser():
     c.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                    help="reverse mode writes grad_<f> (gradients); forward mode writes "
                         "jvp_<f> (value and directional derivative)")
-    c.add_argument("-o", "--output", help="where to write (default: FILE_grad.py)")
+    c.add_argument("-o", "--output", help="where to write, - for standard output "
+                   "(default: FILE_grad.py)")
     c.set_defaults(handler=cmd_transform)
 
     c = command("show", "print the generated gradient code (or the code after a stage)",
@@ -215,11 +216,15 @@ def cmd_transform(args):
         if sys.argv[1:2] == ["transform"] else _rebuild_command(args, out)
     skipped = []
     text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode, wrts, skipped)
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    if out == "-":
+        sys.stdout.write(text)
+        out = "standard output"
+    else:
+        folder = os.path.dirname(os.path.abspath(out))
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
     prefix = "grad_" if args.mode == "reverse" else "jvp_"
     left_out = {name for name, _ in skipped}
     print(f"wrote {out}: {', '.join(prefix + n for n in names if n not in left_out)}",

@@ -308,14 +308,15 @@ def bindings_code(bindings):
     return imports, order, text + "".join(x + "\n\n" for x in extra)
 
 
-def user_code(sf):
-    """The user's imports, constants and functions, copied for the generated code to
-    call (imports of s2sgrad replaced by what generated code may use of it)."""
+def user_code(sf, leave_out=()):
+    """The user's imports, constants and functions (but those in `leave_out`), copied for
+    the generated code to call (imports of s2sgrad replaced by what generated code may
+    use of it)."""
     lines = sf.text.splitlines(True)
     out = []
     available = set(dir(builtins)) | {"np", "math"}
     for node in sf.kept:
-        if isinstance(node, ast.FunctionDef) and _is_rule(node):
+        if isinstance(node, ast.FunctionDef) and (_is_rule(node) or node.name in leave_out):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
                 _root(node, a) == "s2sgrad" for a in node.names):
@@ -439,14 +440,23 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
             "# Needs NumPy and the standard library only; it does not import s2sgrad.",
             f'"""Gradients of {base}: {", ".join(grads)}.', "",
             *(["grad_<f>(<f's arguments>, <output>_bar=1.0) returns the gradient of f with",
-               f"respect to argument(s) {wrt!r}, scaled by the output adjoint."]
+               f"respect to argument(s) {_wrt_text(names, wrt, wrts, grads, prefix)}, scaled by "
+               "the output adjoint."]
               if mode == "reverse" else
               ["jvp_<f>(<f's arguments>, <x>_dot, ...) returns (f(...), the derivative of f",
-               f"along the tangents of argument(s) {wrt!r})."]), '"""',
+               f"along the tangents of argument(s) "
+               f"{_wrt_text(names, wrt, wrts, grads, prefix)})."]), '"""',
             "import math", "", "import numpy as np"] + imports
+    generated = "\n\n".join(pieces)
+    unneeded = _unneeded_stale_functions(sf, generated)
     parts = ["\n".join(head) + "\n"]
     parts.append(f"# {'-' * 20} copied from {base} (imports, constants, functions)\n\n"
-                 + _join(user_code(sf)))
+                 + _join(user_code(sf, leave_out=unneeded)))
+    if unneeded:
+        parts.append(f"# {'-' * 20} left out of the copy: functions no gradient calls that read\n"
+                     f"# names {base} computes in code this module does not copy\n"
+                     + "".join(f"#   {name} (reads {', '.join(reads)})\n"
+                               for name, reads in sorted(unneeded.items())))
     if aliases:
         parts.append(f"# {'-' * 20} names of {base} the generated code reads renamed\n\n"
                      + "".join(f"{k} = {v}\n" for k, v in sorted(aliases.items())))
@@ -464,17 +474,51 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
     return text
 
 
+def _wrt_text(names, wrt, wrts, grads, prefix):
+    """`0` when every function is differentiated with respect to the same arguments, else
+    one `grad_f: 0, 1` entry per written function."""
+    own = {n: (wrts or {}).get(n, wrt) for n in names if prefix + n in grads}
+    if len({repr(w) for w in own.values()}) <= 1:
+        return repr(next(iter(own.values()), wrt))
+    return "; ".join(f"{prefix}{n}: {w!r}" for n, w in own.items())
+
+
+def _free_reads(f):
+    """The names a function definition reads that it does not bind itself."""
+    local = {a.arg for a in ast.walk(f.args) if isinstance(a, ast.arg)}
+    local |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+              and not isinstance(n.ctx, ast.Load)}
+    return {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)} - local
+
+
+def _unneeded_stale_functions(sf, generated):
+    """{name: stale names it reads} for the user's functions that read a name the written
+    module cannot compute (`HERE = os.path.dirname(__file__)`, data loaded at top level)
+    and that no generated function reaches, directly or through other user functions.
+    Such a function (a data loader, a `main`) is left out of the copy instead of making
+    the whole module impossible; one the gradients do need is still refused by
+    `_stale_reads`."""
+    defs = {node.name: node for node in sf.kept if isinstance(node, ast.FunctionDef)}
+    needed, todo = set(), [n.id for n in ast.walk(ast.parse(generated))
+                           if isinstance(n, ast.Name)]
+    while todo:
+        name = todo.pop()
+        if name in defs and name not in needed:
+            needed.add(name)
+            todo.extend(_free_reads(defs[name]))
+    return {name: sorted(_free_reads(node) & set(sf.stale))
+            for name, node in defs.items()
+            if name not in needed and _free_reads(node) & set(sf.stale)}
+
+
 def _stale_reads(sf, tree):
     """The names the written module's functions read that a top-level statement it
     does not copy (a loop, a call, ...) gives their final value, sorted."""
     read = set()
     for f in tree.body:
         if isinstance(f, ast.FunctionDef):
-            local = {a.arg for a in ast.walk(f.args) if isinstance(a, ast.arg)}
-            local |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
-                      and not isinstance(n.ctx, ast.Load)}
-            read |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ast.Load)} - local
+            read |= _free_reads(f)
     return sorted(read & set(sf.stale))
 
 
