@@ -6,7 +6,7 @@ import numpy as np
 
 from .errors import CheckError, S2SGradError
 from .gradient import GradientFunction, resolve_wrt, _param_names, _rebuild  # noqa: F401
-from .operators import SecondDerivative
+from .operators import HigherDerivative, SecondDerivative
 from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
@@ -17,11 +17,13 @@ def grad(func=None, wrt=0, optimize=True, has_aux=False):
     aux as computed, not differentiated (JAX's convention)."""
     if func is None:
         return lambda f: grad(f, wrt, optimize, has_aux)
-    if isinstance(func, (GradientFunction, SecondDerivative)):
+    if isinstance(func, (GradientFunction, SecondDerivative, HigherDerivative)):
         if has_aux:
             raise S2SGradError("has_aux=True is for a function returning (value, aux), "
                                "not for a gradient (higher derivatives)")
-        return SecondDerivative(func, wrt)
+        if isinstance(func, GradientFunction):
+            return SecondDerivative(func, wrt)
+        return HigherDerivative(func, wrt)
     return GradientFunction(func, wrt, optimize, has_aux=has_aux)
 
 

@@ -16,7 +16,8 @@ from .ad.tangent import dot
 from .errors import GradientError, S2SGradError
 from .frontend.parse import CellView, Parsed, parse_function, unwrap
 from .gradient import GradientFunction, resolve_wrt, _param_names
-from .pipeline import cached_compile, compile_jvp, compile_pair, deep_expressions
+from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
+                       deep_expressions, gradient_parsed)
 from .syntax import nodes
 
 _LOCK = threading.RLock()
@@ -51,9 +52,13 @@ class JVPFunction:
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
             self.params = [a.id for a in self._parsed.node.args.args]
-        elif isinstance(func, (SecondDerivative, JVPFunction, HVPFunction)):
-            raise S2SGradError("s2sgrad composes at most two derivatives: forward over "
-                               "reverse (jvp(grad(f)), hvp, hessian)")
+        elif isinstance(func, HVPFunction):             # jvp(hvp(f)): third order
+            self._parsed = None
+            self.params = _param_names(func.func) + ["v"]
+        elif isinstance(func, (SecondDerivative, JVPFunction)):
+            raise S2SGradError("jvp composes with f, grad(f) and hvp(f); for higher "
+                               "derivatives of a scalar function nest grad: "
+                               "grad(grad(grad(f)))")
         else:
             self._parsed = None
             self.params = _param_names(func)
@@ -88,6 +93,8 @@ class JVPFunction:
         active = tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
+        if isinstance(self.func, HVPFunction):
+            return self._hvp_tangent(primals, tangents, active)
         fn, _ = self._get(active)
         # the tangent parameters follow f's, named as generated (syntax/reserved.py may
         # have renamed a parameter)
@@ -95,6 +102,34 @@ class JVPFunction:
         names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
         kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
         return fn(*primals, **kwargs)
+
+
+def _jvp_of_hvp(self, primals, tangents, active):
+    """jvp(hvp(f))((*args, v), (*ṫ, v̇)) → (H·v, D(H·v)[ṫ, v̇]): the tangent code of the
+    forward-over-reverse code, along f's arguments and v at once (third order in f)."""
+    hvp_ = self.func
+    n = len(primals) - 1
+    # the hvp code's parameters: f's, the output's adjoint, then v (as x_dot)
+    along = tuple(i if i < n else n + 1 for i in active)
+    with _LOCK:
+        compiled = cached_compile(hvp_.func, (hvp_.i,), False)
+        key = ("hvp", along)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not compiled:
+            fn, source = compile_tangent_chain(
+                compiled, [(hvp_.i,), along],
+                "jvp_hvp_" + compiled.fdef.name.removeprefix("grad_"))
+            hit = self._cache[key] = compiled, fn, source
+    _, fn, _ = hit
+    *args, v = primals
+    x = args[hvp_.i]
+    dots = [_as_tangent(tangents[i], primals[i]) for i in active]
+    (_, hv), (_, hv_dot) = fn(*args, 1.0, _as_tangent(v, x), *dots)
+    from .runtime import grad_like
+    return grad_like(hv, x), grad_like(hv_dot, x)
+
+
+JVPFunction._hvp_tangent = _jvp_of_hvp
 
 
 def _as_tangent(t, x):
@@ -164,15 +199,6 @@ def vjp(func, wrt=0):
 
 
 # ------------------------------------------------------------ forward over reverse
-
-def gradient_parsed(compiled):
-    """The generated gradient function as a `Parsed` record, ready to be compiled again."""
-    fdef = nodes.clone(compiled.fdef)
-    closure = dict(compiled.bindings)
-    closure.update(compiled.functions)
-    return Parsed(None, fdef, compiled.filename, compiled.full_text.splitlines(True),
-                  compiled.parsed.namespace, closure)
-
 
 class _GradJvp:
     """jvp of the gradient function of f w.r.t. argument i, along argument j."""
@@ -294,8 +320,8 @@ class SecondDerivative:
 
     def __init__(self, inner, wrt=0):
         if not isinstance(inner, GradientFunction):
-            raise S2SGradError("s2sgrad composes at most two derivatives: grad(grad(f)) "
-                               "works, a third needs more than forward over reverse")
+            raise S2SGradError("grad of a derivative needs grad(f) (or grad(grad(f)), ...) "
+                               f"inside, not {type(inner).__name__}")
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
@@ -318,4 +344,62 @@ class SecondDerivative:
         for k, e in _basis(x):
             _, d = self._impl(args, e)
             out.reshape(-1)[k] = float(np.sum(d))
+        return grad_like(out if np.shape(x) else float(out), x)
+
+
+class HigherDerivative:
+    """`grad(grad(grad(f)))` and beyond: the derivative of a scalar-valued derivative of
+    order two or more, by forward mode applied once per order to the generated gradient
+    code (`pipeline.compile_tangent_chain`). Every argument differentiated by an inner
+    level must be a scalar (its derivative is then the next level's scalar function);
+    the outermost one may be an array."""
+
+    def __init__(self, inner, wrt=0):
+        if isinstance(inner, HigherDerivative):
+            self.func, inner_wrts = inner.func, inner.wrts
+        else:
+            self.func, inner_wrts = inner.inner.func, (inner.inner.wrt[0], inner.j)
+        if isinstance(wrt, (tuple, list)):
+            raise S2SGradError("a derivative of order three or more takes one argument "
+                               "index or name as wrt")
+        (j,), _ = resolve_wrt(self.func, wrt)
+        self.wrts = inner_wrts + (j,)
+        self.is_tuple = False
+        self._fn = self._compiled = None
+        self.__name__ = f"grad{len(self.wrts)}_{getattr(unwrap(self.func), '__name__', 'f')}"
+
+    def show(self):
+        self.get()
+        print(self.source, end="")
+
+    def get(self):
+        with _LOCK:
+            if self._fn is None or not self._compiled.is_current():
+                self._compiled = cached_compile(self.func, (self.wrts[0],), False)
+                base = self._compiled.fdef.name.removeprefix("grad_")   # grad_lambda_L3
+                self._fn, self.source = compile_tangent_chain(
+                    self._compiled, self.wrts[1:], f"grad{len(self.wrts)}_{base}")
+            return self._fn
+
+    def __call__(self, *args, **kwargs):
+        from .runtime import grad_like
+        import inspect
+        bound = inspect.signature(self.func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        args = bound.args
+        for i in self.wrts[:-1]:
+            if np.ndim(args[i]) != 0:
+                raise GradientError(
+                    f"a derivative of order {len(self.wrts)} needs every inner derivative "
+                    f"to be a scalar, but argument {i} has shape {np.shape(args[i])}; use "
+                    "s2sgrad.hessian or s2sgrad.hvp for arrays")
+        fn = self.get()
+        x = args[self.wrts[-1]]
+        inner_seeds = [1.0] * (len(self.wrts) - 2)
+        out = np.zeros(np.shape(x))
+        for k, e in _basis(x):
+            result = fn(*args, 1.0, *inner_seeds, e)
+            for _ in range(len(self.wrts) - 1):
+                result = result[1]
+            out.reshape(-1)[k] = float(np.sum(result))
         return grad_like(out if np.shape(x) else float(out), x)

@@ -28,7 +28,7 @@ from .frontend.normalize import normalize, check_returns_value
 from .frontend.parse import Parsed, parse_function, unwrap, CellView
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
-from .syntax import emit
+from .syntax import emit, nodes, reserved
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
 
@@ -382,6 +382,49 @@ def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=F
     if full:
         return made[name], source, filename
     return made[name], source
+
+
+def gradient_parsed(compiled):
+    """The generated gradient function as a `Parsed` record, ready to be compiled again."""
+    fdef = nodes.clone(compiled.fdef)
+    closure = dict(compiled.bindings)
+    closure.update(compiled.functions)
+    return Parsed(None, fdef, compiled.filename, compiled.full_text.splitlines(True),
+                  compiled.parsed.namespace, closure)
+
+
+def compile_tangent_chain(compiled, along, name):
+    """Derivatives of any order by forward mode applied again and again to generated
+    code: the gradient `compiled` (of f w.r.t. one argument), then its tangent code along
+    argument `along[0]` (an index, or a tuple of them), then the tangent code of that
+    along `along[1]`, ... Returns the last level, called with every parameter
+    positionally: f's arguments, the output's adjoint, then each level's tangents; it
+    returns nested (value, tangent) pairs whose
+    innermost tangent, reached by taking `[1]` once per level, is the derivative of
+    order len(along) + 1.
+
+    Each level is re-parsed the way a user's function is (`reserved.protect` renames
+    the previous level's `x_dot`, `v_bar`, ... so the new tangents cannot capture them),
+    and its defaults are dropped (every argument is passed)."""
+    parsed = gradient_parsed(compiled)
+    fn = source = None
+    for level, j in enumerate(along, start=2):
+        active = tuple(j) if isinstance(j, (tuple, list)) else (j,)
+        parsed.node.args.defaults = []
+        reserved.protect(parsed)
+        level_name = f"{name}_order{level}" if level < len(along) + 1 else name
+        graph = JvpGraph(build_trace, root_globals=parsed.namespace,
+                         root_closure=parsed.closure)
+        fdef, env = jvp_definition(parsed, active, level_name, graph)
+        defs = graph.definitions() + [fdef]
+        made, text, filename, bindings = load_definitions(parsed, defs, [level_name],
+                                                          env | graph.env, level_name)
+        fn, source = made[level_name], "\n\n".join(emit.source(d) for d in defs)
+        closure = dict(bindings)
+        closure.update(made)
+        parsed = Parsed(None, nodes.clone(fdef), filename, text.splitlines(True),
+                        parsed.namespace, closure)
+    return fn, source
 
 
 class CompiledTangent:

@@ -1236,6 +1236,11 @@ def test_jvp_of_grad_is_forward_over_reverse():
     np.testing.assert_allclose(hv, 6 * x * v, rtol=1e-12)
 
 
-def test_third_derivative_is_refused_clearly():
-    with pytest.raises(s2sgrad.S2SGradError, match="at most two"):
-        s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(math.sin)))
+def test_third_derivative_of_sine_is_minus_cosine():
+    d3 = s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(lambda x: math.sin(x))))
+    assert d3(0.4) == pytest.approx(-math.cos(0.4), rel=1e-12)
+
+
+def test_jvp_of_a_second_derivative_says_what_composes():
+    with pytest.raises(s2sgrad.S2SGradError, match="grad\\(grad\\(grad"):
+        s2sgrad.jvp(s2sgrad.grad(s2sgrad.grad(lambda x: math.sin(x))))
