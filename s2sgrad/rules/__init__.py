@@ -14,4 +14,4 @@ from .registry import (CONTAINER, ELEMENTWISE, FRESH, FULL_REDUCTION,  # noqa: F
                        HOLDS_OPERANDS, PROPERTIES, PURE, READS_CONTAINER, RETURNS_NUMBER,
                        SCALAR_PRESERVING, VIEW)
 from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa: F401
-from . import arrays, series, products, decompositions, tangents  # noqa: F401
+from . import arrays, series, products, decompositions, selections, tangents  # noqa: F401

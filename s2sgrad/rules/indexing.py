@@ -49,6 +49,7 @@ _ORDER = {np.reshape: {2: "order"}, np.ravel: {1: "order"}, ".ravel": {1: "order
 
 
 @view(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
+      np.atleast_3d,
             methods=["reshape", "ravel", "flatten", "squeeze"],
             keywords=("newshape", "shape", "axis", "copy"), positional=_ORDER)
 def reshape(y, x, *shape, order=None, **options):

@@ -2,10 +2,10 @@
 from functools import partial
 import numpy as np
 
-from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, constant_arguments,
+from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, VIEW, constant_arguments,
                        defadjoint, nondifferentiable)
 
-from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
+from ..runtime import unbroadcast, choose_grad, sinc_deriv, masked_sum  # noqa: F401  (templates)
 
 
 # the result has the broadcast shape of the operands (a number of numbers), new each call
@@ -60,6 +60,13 @@ def logaddexp(y, a, b):
     """y = ln(eᵃ + eᵇ)  →  ā += ȳ·e^(a-y) ;  b̄ += ȳ·e^(b-y)"""
     a_bar += unbroadcast(y_bar * np.exp(a - y), a)
     b_bar += unbroadcast(y_bar * np.exp(b - y), b)
+
+
+@elementwise(np.logaddexp2)
+def logaddexp2(y, a, b):
+    """y = log₂(2ᵃ + 2ᵇ)  →  ā += ȳ·2^(a-y) ;  b̄ += ȳ·2^(b-y)"""
+    a_bar += unbroadcast(y_bar * np.exp2(a - y), a)
+    b_bar += unbroadcast(y_bar * np.exp2(b - y), b)
 
 
 @elementwise(np.sqrt)
@@ -221,6 +228,22 @@ def clip(y, x, a_min, a_max):
     x_bar += choose_grad(y_bar, (x >= a_min) & (x <= a_max)) \
         if a_min is not None and a_max is not None else \
         choose_grad(y_bar, x >= a_min) if a_min is not None else choose_grad(y_bar, x <= a_max)
+
+
+@elementwise(np.nan_to_num)
+def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """y = x where finite, else nan / posinf / neginf  →  x̄ += ȳ where x is finite ;
+    the replacement values get ȳ where they were written"""
+    x_bar += np.where(np.isfinite(x), y_bar, 0.0)
+    nan_bar += masked_sum(y_bar, np.isnan(x), nan)
+    posinf_bar += masked_sum(y_bar, np.isposinf(x), posinf)
+    neginf_bar += masked_sum(y_bar, np.isneginf(x), neginf)
+
+
+@defadjoint(np.real, props=(ELEMENTWISE, SCALAR_PRESERVING, VIEW, PURE))
+def real(y, val):
+    """y = real(x) of a real x (x itself)  →  x̄ += ȳ"""
+    val_bar += y_bar
 
 
 nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
