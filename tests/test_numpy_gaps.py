@@ -165,7 +165,8 @@ CASES = [(real_, X12), (atleast_3d, X12), (vsplit, X12), (vsplit_sections, X12),
          (hsplit, X12), (hsplit_vector, X12), (dsplit, X24), (column_stack, X12),
          (rollaxis, X24), (rollaxis_start, X24), (rollaxis_negative, X24), (select, X12),
          (select_scalar_choice, X12), (partition, X12), (partition_axis, X12),
-         (partition_none, X12), (nan_to_num, X12), (nan_to_num_defaults, X12), (logaddexp2, X12), (fabs, X12),
+         (partition_none, X12), (nan_to_num, X12), (nan_to_num_defaults, X12),
+         (logaddexp2, X12), (fabs, X12),
          (median, X12), (median_axis, X12), (median_keepdims, X12), (median_axes, X24),
          (eig_values, X12), (eig_vectors, X12)]
 
