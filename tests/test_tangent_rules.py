@@ -91,7 +91,8 @@ class Case:
                 return dict(zip(self.keys, args))
             return OPS[self.key](*args, **kw)
         if self.kind == "method":
-            return getattr(args[0], self.key)(*args[1:], **kw)
+            out = getattr(args[0], self.key)(*args[1:], **kw)
+            return list(out) if isinstance(out, type({}.items())) else out   # d.items()
         return getattr(args[0], self.key)
 
 
@@ -324,6 +325,7 @@ def wellcond(*shape):
 
 NEG_DET = np.array([[0.3, 2.1, -0.4], [1.7, 0.2, 0.5], [-0.6, 0.8, 2.4]])   # det < 0
 
+ITEM_0 = operator.itemgetter(0)
 SELECT_X = np.array([-0.9, -0.1, 0.2, 0.5, -0.4, 0.8])
 PART_X = np.array([0.5, -1.2, 2.0, 0.1, -0.3, 1.1, 0.7])
 EIG_A = np.array([[2.0, 0.3, 0.1], [0.5, -1.0, 0.2], [0.1, 0.4, 0.7]])
@@ -668,6 +670,11 @@ CASES += [
     C(runtime.select_default_grad, u(6), [SELECT_X < -0.2], u(), active=[0]),
     C(runtime.partition_grad, u(7), np.partition(PART_X, 3), PART_X, active=[0]),
     C(runtime.median_grad, u(4), distinct(3, 4), 0, active=[0]),
+    # dict idioms (rules/containers.py)
+    M("get", {"a": u(3), "b": u()}, "a", u(3)), M("get", {"a": u(3)}, "z", u(3)),
+    M("items", {0: u(3), 1: u()}),
+    C(builtins.sorted, [u(), u(), u()]), C(builtins.sorted, [u(), u(), u()], reverse=True),
+    C(builtins.sorted, [(u(), u(2)), (u(), u(2)), (u(), u(2))], key=ITEM_0),
 ]
 
 

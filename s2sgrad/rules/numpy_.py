@@ -263,7 +263,8 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
                   np.unravel_index, np.ravel_multi_index, np.indices, np.diag_indices,
                   np.diag_indices_from, np.tril_indices_from, np.triu_indices_from,
                   methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int",
-                           "keys"])      # a dict's keys: `for k, v in d.items()` loops over them
+                           "keys",       # a dict's keys: `for k, v in d.items()` loops over them
+                           "format"])    # a string's (an f-string's text)
 
 # Constants made from constants: their values follow their arguments' (np.full(3, v) is v,
 # np.arange(a, b) starts at a), so no value that depends on the input may reach them.
