@@ -1,4 +1,4 @@
-"""NumPy functions met in real code: real, atleast_3d, vsplit, hsplit, dsplit, column_stack,
+"""NumPy functions met in real code: real, conj, atleast_3d, vsplit, hsplit, dsplit, column_stack,
 rollaxis, select, partition, nan_to_num, logaddexp2, fabs, median and linalg.eig.
 
 Each is checked in reverse mode (the gradient against centered finite differences in
@@ -30,7 +30,7 @@ def check_jvp(f, x, rtol=1e-6, atol=1e-8):
 
 
 def real_(x):
-    return np.sum(np.real(x * x) * x)
+    return np.sum(np.real(x * x) * x) + np.sum(np.conj(x) * x)
 
 
 def atleast_3d(x):
@@ -214,6 +214,16 @@ def partition_kind(x):
 
 def nan_to_num_in_place(x):
     return np.sum(np.nan_to_num(x, copy=False))
+
+
+def atleast_two_arrays(x):
+    a, b = np.atleast_3d(x, np.ones(3))
+    return np.sum(a * b)
+
+
+def test_atleast_of_several_arrays_is_refused():
+    with pytest.raises(TransformError, match="argument 2 of `np.atleast_3d`"):
+        s2sgrad.grad(atleast_two_arrays)(X12[:3].copy())
 
 
 @pytest.mark.parametrize("f, keyword", [(median_overwrite, "overwrite_input"),

@@ -246,6 +246,12 @@ def real(y, val):
     val_bar += y_bar
 
 
+@elementwise(np.conjugate)
+def conjugate(y, x):
+    """y = conj(x) of a real x (x's values)  →  x̄ += ȳ"""
+    x_bar += y_bar
+
+
 nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
                   np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
                   np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf,

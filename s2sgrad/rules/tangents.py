@@ -375,6 +375,12 @@ def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
     y_dot += np.where(np.isneginf(x), neginf_dot, 0.0)
 
 
+@deftangent(np.conjugate)
+def conjugate(y, x):
+    """y = conj(x) of a real x  →  ẏ = ẋ"""
+    y_dot += x_dot
+
+
 @deftangent(np.real)
 def real(y, val):
     """y = real(x) of a real x  →  ẏ = ẋ"""
@@ -667,13 +673,18 @@ def T(y, x):
     y_dot += np.transpose(x_dot)
 
 
-@deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
-            np.atleast_3d,
+@deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims,
             methods=["reshape", "ravel", "flatten", "squeeze"])
 def reshape(y, x, *shape, order=None, **options):
     """y = reshape(x, shape, order)  →  ẏ = reshape(ẋ, shape of y, order)"""
     y_dot += np.reshape(x_dot, np.shape(y)) if order is None else \
         reshape_like(x_dot, y, x, order)
+
+
+@deftangent(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+def atleast(y, x):
+    """y = atleast_nd(x)  →  ẏ = reshape(ẋ, shape of y)"""
+    y_dot += np.reshape(x_dot, np.shape(y))
 
 
 @deftangent(np.flip)
