@@ -339,3 +339,54 @@ def test_importing_s2sgrad_does_not_import_scipy(tmp_path):
                          capture_output=True, text=True, env={"PYTHONPATH": env_path},
                          timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# ------------------------------------------------------------------ s2sgrad transform
+MODEL = '''\
+import numpy as np
+import scipy.special
+from scipy.stats import norm, multivariate_normal
+from scipy.linalg import cholesky, cho_solve, expm
+
+
+def loss(x, s):
+    a = np.outer(x, x) + 3.0 * np.eye(3)
+    u = cholesky(a)
+    z = cho_solve((u, False), x)
+    return (np.sum(scipy.special.gammaln(s)) + scipy.special.logsumexp(x, b=s)
+            + np.sum(norm.logpdf(x, 0.1, s)) + multivariate_normal.logpdf(x, np.zeros(3), a)
+            + np.sum(z) + np.sum(expm(a * 0.1)))
+'''
+
+
+def test_transform_writes_a_module_that_runs_without_s2sgrad(tmp_path):
+    """The file is read statically (SciPy's imports are made live like NumPy's); the module
+    written says it needs SciPy, and its gradient matches finite differences in a process
+    where s2sgrad cannot be imported."""
+    from s2sgrad.tools.cli import main
+    src, out = tmp_path / "model_sp.py", tmp_path / "model_sp_grad.py"
+    src.write_text(MODEL)
+    assert main(["transform", str(src), "--wrt", "0,1", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "# Needs NumPy, SciPy and the standard library only" in text
+    check = tmp_path / "check.py"
+    check.write_text(textwrap.dedent("""
+        import sys
+        sys.modules["s2sgrad"] = None
+        sys.path.insert(0, sys.argv[1])
+        import numpy as np
+        import model_sp, model_sp_grad
+        x, s = np.array([0.3, -0.5, 1.1]), np.array([0.7, 1.2, 2.0])
+        gx, gs = model_sp_grad.grad_loss(x, s)
+        h = 1e-6
+        fx = [(model_sp.loss(x + h * e, s) - model_sp.loss(x - h * e, s)) / (2 * h)
+              for e in np.eye(3)]
+        fs = [(model_sp.loss(x, s + h * e) - model_sp.loss(x, s - h * e)) / (2 * h)
+              for e in np.eye(3)]
+        assert np.allclose(gx, fx, rtol=1e-6, atol=1e-8), (gx, fx)
+        assert np.allclose(gs, fs, rtol=1e-6, atol=1e-8), (gs, fs)
+        print("ok")
+    """))
+    run = subprocess.run([sys.executable, str(check), str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
