@@ -277,7 +277,8 @@ _VIEW_SAMPLES = {np.transpose: (), np.reshape: ((9,),), np.ravel: (), np.squeeze
                  np.broadcast_to: ((2, 3, 3),), np.flip: (), np.swapaxes: (0, 1),
                  np.moveaxis: (0, 1), np.fliplr: (), np.flipud: (), np.rot90: (),
                  np.diagonal: (), np.diag: (), np.asarray: (), np.asanyarray: (),
-                 np.float64: (), np.float32: ()}
+                 np.float64: (), np.float32: (), np.rollaxis: (1,), np.atleast_3d: (),
+                 np.real: ()}
 
 
 def test_view_results_share_memory_with_their_operand():

@@ -56,7 +56,6 @@ _UNSUPPORTED = {
     gast.Set: ("set displays", "use a list or a tuple"),
     gast.Starred: ("starred expressions (`*args`)", "pass the arguments one by one"),
     gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its own"),
-    gast.JoinedStr: ("f-strings", "build strings outside the differentiated function"),
 }
 
 _RANGE_LIKE = {"range", "zip", "enumerate", "reversed"}
@@ -70,7 +69,7 @@ def unsupported_constructs(func_node, local_functions=()):
     if args.vararg or args.kwarg or args.kwonlyargs:
         found.append((func_node, "`*args`, `**kwargs` and keyword-only parameters",
                       "list the parameters explicitly"))
-    inlined = {id(n) for n in local_functions}
+    inlined = {id(n) for n in local_functions} | _sort_keys(func_node)
     for node in _walk_body(func_node):
         if id(node) in inlined:
             continue
@@ -629,11 +628,23 @@ class Normalizer:
             # dict(a=x, b=y) is the display {"a": x, "b": y}
             return self.expr_Dict(gast.Dict(keys=[nodes.const(k.arg) for k in e.keywords],
                                             values=[k.value for k in e.keywords]), pre)
+        if isinstance(func, gast.Name) and func.id == "dict" and len(e.args) == 1 \
+                and not e.keywords and self._is_builtin("dict") and _is_pairs(e.args[0]):
+            # dict(zip(keys, values)), dict([(k, v), ...]): {k: v for k, v in pairs}
+            k, v = self.fresh("key"), self.fresh("value")
+            comp = gast.DictComp(key=nodes.name(k), value=nodes.name(v), generators=[
+                gast.comprehension(target=nodes.tuple_([nodes.name(k, store=True),
+                                                        nodes.name(v, store=True)], store=True),
+                                   iter=e.args[0], ifs=[], is_async=0)])
+            return self.comprehension(nodes.copy_location(comp, e), pre)
         if isinstance(func, gast.Attribute) and not _is_dotted_global(func, self.parsed):
             func = gast.Attribute(value=self.atom(func.value, pre), attr=func.attr,
                                   ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func, pre)
+        if isinstance(func, gast.Name) and id(_key_lambda(e)) in _sort_keys(e) \
+                and self._is_builtin("sorted"):
+            return self.sorted_by_lambda(e, pre)
         if isinstance(func, gast.Name) and func.id in ("max", "min") and len(e.args) > 2 \
                 and not e.keywords and self._is_builtin(func.id):
             # max(a, b, c) → max(max(a, b), c): the binary rule routes the adjoint
@@ -657,6 +668,47 @@ class Normalizer:
                                  "assign the result instead: `y = np.multiply(x, 2.0)`")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, pre)))
         return gast.Call(func=nodes.clone(func), args=args, keywords=keywords)
+
+    def sorted_by_lambda(self, e, pre):
+        """sorted(xs, key=lambda p: k(p), reverse=r) → the keys by a comprehension (the
+        lambda inlined), the positions sorted by (key, position) with the builtin sort
+        (stable like sorted's; the order carries no gradient), and the items read at them:
+
+            seq = list(xs); keys = [k(p) for p in seq]
+            pairs = sorted(zip(keys, range(len(seq))))       # range(0, -n, -1), reverse
+            [seq[pair[1]] for pair in pairs]                 # seq[-pair[1]], reverse
+        """
+        lam = _key_lambda(e)
+        reverse = [k.value for k in e.keywords if k.arg == "reverse"]
+        if reverse and not (isinstance(reverse[0], gast.Constant)
+                            and isinstance(reverse[0].value, bool)):
+            raise self.error("sorted(..., key=lambda ...) with a computed `reverse=`",
+                             reverse[0], "write reverse=True or reverse=False")
+        backwards = bool(reverse and reverse[0].value)
+        for name in ("list", "zip", "range", "len"):
+            if not self._is_builtin(name):
+                raise self.error(f"sorted(..., key=lambda ...) where `{name}` is not the "
+                                 "builtin", e, "define the key function with `def`")
+        seq = self.atom(nodes.call("list", [e.args[0]]), pre)
+        param = lam.args.args[0].id
+        keys = self.atom(gast.ListComp(elt=lam.body, generators=[gast.comprehension(
+            target=nodes.name(param, store=True), iter=nodes.clone(seq), ifs=[],
+            is_async=0)]), pre)
+        n = self.atom(nodes.call("len", [nodes.clone(seq)]), pre)
+        positions = nodes.call("range", [nodes.const(0), gast.UnaryOp(
+            op=gast.USub(), operand=nodes.clone(n)), nodes.const(-1)]) if backwards \
+            else nodes.call("range", [nodes.clone(n)])
+        order = nodes.call("sorted", [nodes.call("zip", [nodes.clone(keys), positions])],
+                           {"reverse": nodes.const(True)} if backwards else None)
+        pair = self.fresh("pair")
+        position = nodes.subscript(nodes.name(pair), nodes.const(1))
+        if backwards:
+            position = gast.UnaryOp(op=gast.USub(), operand=position)
+        out = gast.ListComp(elt=nodes.subscript(nodes.clone(seq), position), generators=[
+            gast.comprehension(target=nodes.name(pair, store=True), iter=order, ifs=[],
+                               is_async=0)])
+        _locate(out, e)
+        return self.expr(out, pre)
 
     # -- local functions -------------------------------------------------------
     def defines_local_function(self, st):
@@ -786,15 +838,35 @@ class Normalizer:
     def expr_ListComp(self, e, pre):
         return nodes.name(self.comprehension(e, pre).id)
 
+    def expr_JoinedStr(self, e, pre):
+        """f"loss {v:.3f}" → `template = 'loss {:.3f}'; template.format(v)`: a string, which
+        carries no gradient (`.format` is declared non-differentiable), so printing or
+        logging a value is no reason to refuse a function."""
+        text, values = [], []
+        for part in e.values:
+            if isinstance(part, gast.Constant):
+                text.append(str(part.value).replace("{", "{{").replace("}", "}}"))
+                continue
+            spec = part.format_spec
+            if spec is not None and not all(isinstance(p, gast.Constant) for p in spec.values):
+                raise self.error("s2sgrad cannot differentiate f-strings with a computed "
+                                 "format spec", part, "write the format spec literally")
+            conversion = "" if part.conversion in (None, -1) else "!" + chr(part.conversion)
+            spec_text = "".join(str(p.value) for p in spec.values) if spec is not None else ""
+            text.append("{" + conversion + (":" + spec_text if spec_text else "") + "}")
+            values.append(self.atom(part.value, pre))
+        template = self.fresh("template")
+        pre.append(nodes.copy_location(nodes.assign(template, nodes.const("".join(text))), e))
+        return nodes.call(nodes.attribute(nodes.name(template), "format"), values)
+
     expr_GeneratorExp = expr_ListComp
 
     def comprehension(self, e, pre):
-        """`[elt for x in xs if c]` → a list built by a loop with `append`."""
-        if isinstance(e, gast.DictComp):
-            raise self.error("dict comprehensions are not supported", e,
-                             "build the dict with a loop")
+        """`[elt for x in xs if c]` → a list built by a loop with `append`; `{k: v for …}`
+        → a dict built by a loop with `d[k] = v`."""
         result = self.fresh("items")
-        pre.append(nodes.copy_location(nodes.assign(result, nodes.list_([])), e))
+        empty = gast.Dict(keys=[], values=[]) if isinstance(e, gast.DictComp) else nodes.list_([])
+        pre.append(nodes.copy_location(nodes.assign(result, empty), e))
         # the loop variables belong to the comprehension: renamed apart from the function's
         renames, gens = {}, []
         for gen in e.generators:
@@ -805,9 +877,14 @@ class Normalizer:
                 renames[n] = self.fresh(n)
             gens.append((_renamed(gen.target, renames), it,
                          [_renamed(c, renames) for c in gen.ifs]))
-        inner = gast.Expr(value=gast.Call(
-            func=gast.Attribute(value=nodes.name(result), attr="append", ctx=gast.Load()),
-            args=[_renamed(e.elt, renames)], keywords=[]))
+        if isinstance(e, gast.DictComp):          # {k: v for ...}: d[k] = v in the loop
+            inner = gast.Assign(targets=[gast.Subscript(
+                value=nodes.name(result), slice=_renamed(e.key, renames), ctx=gast.Store())],
+                value=_renamed(e.value, renames), type_comment=None)
+        else:
+            inner = gast.Expr(value=gast.Call(
+                func=gast.Attribute(value=nodes.name(result), attr="append", ctx=gast.Load()),
+                args=[_renamed(e.elt, renames)], keywords=[]))
         stmt = inner
         for target, it, ifs in reversed(gens):
             body = [stmt]
@@ -820,6 +897,37 @@ class Normalizer:
 
     def expr_DictComp(self, e, pre):
         return self.comprehension(e, pre)
+
+
+def _key_lambda(call):
+    """The `key=lambda p: ...` of a call, or None."""
+    for k in getattr(call, "keywords", ()):
+        if k.arg == "key" and isinstance(k.value, gast.Lambda):
+            return k.value
+    return None
+
+
+def _sort_keys(tree):
+    """ids of the lambdas given as `key=` to `sorted(xs, ...)` (one plain parameter, no
+    other keyword than reverse=): `Normalizer.sorted_by_lambda` inlines them."""
+    out = set()
+    for n in nodes.walk(tree):
+        lam = _key_lambda(n) if isinstance(n, gast.Call) else None
+        if lam is not None and isinstance(n.func, gast.Name) and n.func.id == "sorted" \
+                and len(n.args) == 1 and all(k.arg in ("key", "reverse") for k in n.keywords) \
+                and len(lam.args.args) == 1 and not (lam.args.defaults or lam.args.vararg
+                                                     or lam.args.kwarg or lam.args.kwonlyargs
+                                                     or lam.args.posonlyargs):
+            out.add(id(lam))
+    return out
+
+
+def _is_pairs(e):
+    """Is `e` spelled as a sequence of pairs (what `dict(e)` lowers to a loop over): a
+    `zip(...)` call, a list or tuple display, or a list comprehension? (A dict or another
+    value is left to `dict`, which iterates a dict's keys.)"""
+    return isinstance(e, (gast.List, gast.Tuple, gast.ListComp)) or (
+        isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and e.func.id == "zip")
 
 
 def _local_functions(fn):

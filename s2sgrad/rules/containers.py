@@ -1,11 +1,17 @@
-"""Lists, tuples and dicts: displays, concatenation, append, stacking arrays."""
+"""Lists, tuples and dicts: displays, concatenation, append, stacking arrays; `d.get`,
+`d.items()` and `sorted(...)` (adjoint and tangent side by side for these three)."""
 from functools import partial
+import builtins
+
 import numpy as np
 
-from .registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, defadjoint
+from .registry import (CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW, defadjoint,
+                       deftangent)
 
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
-                       split_concat, getitem_grad, unappend, repeat_list_grad)
+                       split_concat, getitem_grad, unappend, repeat_list_grad, get_grad,
+                       get_default_grad, get_tangent, get_default_tangent, sorted_grad,
+                       sorted_tangent, items_grad, items_tangent)
 
 
 # a new list/tuple/dict holding the operands themselves; or a new array joining a list's
@@ -68,3 +74,45 @@ def hstack(y, xs):
 def vstack(y, xs):
     """y = vstack(xs)  →  x̄ᵢ += the rows of ȳ where xᵢ went"""
     xs_bar += vstack_grads(y_bar, xs)
+
+
+# ---------------------------------------------------------------- dict idioms
+# d.get(key, default) may return d[key] or the default itself: no property (the most
+# general aliasing) is declared.
+@defadjoint(methods=["get"], props=READS_CONTAINER)
+def get(y, d, key, default=None):
+    """y = d.get(key, default)  →  d̄[key] += ȳ when key is in d, else d̄efault += ȳ"""
+    d_bar = get_grad(d_bar, d, key, y_bar)
+    default_bar += get_default_grad(y_bar, d, key)
+
+
+@deftangent(methods=["get"])
+def get_dot(y, d, key, default=None):
+    """y = d.get(key, default)  →  ẏ = ḋ[key] when key is in d, else the default's tangent"""
+    y_dot += get_tangent(d_dot, d, key, y)
+    y_dot += get_default_tangent(default_dot, d, key, y)
+
+
+@defadjoint(methods=["items"], props=(VIEW, CONTAINER, READS_CONTAINER))
+def items(y, d):
+    """y = d.items(), the pairs (k, d[k])  →  d̄[k] += the adjoint of the pair's value"""
+    d_bar += items_grad(y_bar, d)
+
+
+@deftangent(methods=["items"])
+def items_dot(y, d):
+    """y = d.items()  →  ẏ = the pairs (k, ḋ[k])"""
+    y_dot += items_tangent(d_dot, d, y)
+
+
+@defadjoint(builtins.sorted, props=(CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER))
+def sorted_(y, xs, key=None, reverse=False):
+    """y = sorted(xs, key, reverse), a permutation of xs (the order carries no gradient)  →
+    x̄s[i] += ȳ[j] where item i went to position j"""
+    xs_bar += sorted_grad(y_bar, xs, key, reverse)
+
+
+@deftangent(builtins.sorted)
+def sorted_dot(y, xs, key=None, reverse=False):
+    """y = sorted(xs, key, reverse)  →  ẏ = ẋs in the sorted order"""
+    y_dot += sorted_tangent(xs_dot, y, xs, key, reverse)

@@ -1,11 +1,12 @@
-"""Matrix decompositions and powers: cholesky, eigh, eigvalsh, svd, pinv, matrix_power, qr.
+"""Matrix decompositions and powers: cholesky, eigh, eigvalsh, svd, pinv, matrix_power, qr, eig.
 
 Batched over leading axes. LAPACK reads a symmetric input from one triangle (the lower by
 default), so the gradient lives on that triangle: it is the gradient finite differences
 of the NumPy function see, and it agrees with the symmetric gradient on every symmetric
-direction. The formulas need distinct eigenvalues (eigh), distinct nonzero singular
-values (svd) and full rank (pinv, qr); cases they do not cover are refused when the
-gradient is computed. Each adjoint rule is followed by its tangent rule (`<name>_dot`).
+direction. The formulas need distinct eigenvalues (eigh), real distinct eigenvalues (eig),
+distinct nonzero singular values (svd) and full rank (pinv, qr); cases they do not cover
+are refused when the gradient is computed. Each adjoint rule is followed by its tangent
+rule (`<name>_dot`).
 """
 import numpy as np
 
@@ -13,7 +14,7 @@ from .registry import defadjoint, deftangent
 from ..runtime import (cholesky_grad, cholesky_tangent, eigh_grad, eigh_tangent,  # noqa: F401
                        eigvalsh_grad, eigvalsh_tangent, svd_grad, svd_tangent, pinv_grad,
                        pinv_tangent, matrix_power_grad, matrix_power_tangent, qr_grad,
-                       qr_tangent)
+                       qr_tangent, eig_grad, eig_tangent)
 
 
 @defadjoint(np.linalg.cholesky)
@@ -105,3 +106,16 @@ def qr_dot(y, a, mode="reduced"):
     """(Q, R) = qr(a)  →  X = Qᵀ·ȧ·R⁻¹, Ω = tril(X, -1) - tril(X, -1)ᵀ, Ṙ = (X - Ω)·R,
     Q̇ = Q·Ω + ȧ·R⁻¹ - Q·X"""
     y_dot += qr_tangent(a_dot, y, a, mode)
+
+
+@defadjoint(np.linalg.eig)
+def eig(y, a):
+    """(w, V) = eig(a), w real and distinct, unit columns  →
+    ā += V⁻ᵀ·(diag(w̄) + F∘(Vᵀ·V̄ - Vᵀ·V·diag(diag(Vᵀ·V̄))))·Vᵀ   (complex w: refused)"""
+    a_bar += eig_grad(y_bar, y)
+
+
+@deftangent(np.linalg.eig)
+def eig_dot(y, a):
+    """(w, V) = eig(a)  →  X = V⁻¹·ȧ·V, ẇ = diag(X), V̇ = V·(F∘X) kept orthogonal to V's columns"""
+    y_dot += eig_tangent(a_dot, y)

@@ -48,12 +48,19 @@ _ORDER = {np.reshape: {2: "order"}, np.ravel: {1: "order"}, ".ravel": {1: "order
           ".flatten": {1: "order"}}
 
 
-@view(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
+@view(np.reshape, np.ravel, np.squeeze, np.expand_dims,
             methods=["reshape", "ravel", "flatten", "squeeze"],
             keywords=("newshape", "shape", "axis", "copy"), positional=_ORDER)
 def reshape(y, x, *shape, order=None, **options):
     """y = reshape(x, shape, order)  →  x̄ += reshape(ȳ, shape of x, order)"""
     x_bar += unreshape(y_bar, x) if order is None else unreshape_order(y_bar, x, order)
+
+
+@view(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+def atleast(y, x):
+    """y = atleast_nd(x), x with axes of length 1 added  →  x̄ += reshape(ȳ, shape of x)
+    (one array: atleast_2d(a, b) returns a list and is refused)"""
+    x_bar += unreshape(y_bar, x)
 
 
 @view(np.broadcast_to)

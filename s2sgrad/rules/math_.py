@@ -191,7 +191,7 @@ def radians(y, x):
 
 
 # ---------------------------------------------------------------- builtins
-@scalar(math.fabs, builtins.abs, np.abs, np.absolute)
+@scalar(math.fabs, builtins.abs, np.abs, np.absolute, np.fabs)
 def abs_(y, x):
     """y = |x|  →  x̄ += ȳ·sign(x)"""
     x_bar += y_bar * np.sign(x)

@@ -2,10 +2,10 @@
 from functools import partial
 import numpy as np
 
-from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, constant_arguments,
+from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, VIEW, constant_arguments,
                        defadjoint, nondifferentiable)
 
-from ..runtime import unbroadcast, choose_grad, sinc_deriv  # noqa: F401  (used by the templates)
+from ..runtime import unbroadcast, choose_grad, sinc_deriv, masked_sum  # noqa: F401  (templates)
 
 
 # the result has the broadcast shape of the operands (a number of numbers), new each call
@@ -60,6 +60,13 @@ def logaddexp(y, a, b):
     """y = ln(eᵃ + eᵇ)  →  ā += ȳ·e^(a-y) ;  b̄ += ȳ·e^(b-y)"""
     a_bar += unbroadcast(y_bar * np.exp(a - y), a)
     b_bar += unbroadcast(y_bar * np.exp(b - y), b)
+
+
+@elementwise(np.logaddexp2)
+def logaddexp2(y, a, b):
+    """y = log₂(2ᵃ + 2ᵇ)  →  ā += ȳ·2^(a-y) ;  b̄ += ȳ·2^(b-y)"""
+    a_bar += unbroadcast(y_bar * np.exp2(a - y), a)
+    b_bar += unbroadcast(y_bar * np.exp2(b - y), b)
 
 
 @elementwise(np.sqrt)
@@ -223,6 +230,28 @@ def clip(y, x, a_min, a_max):
         choose_grad(y_bar, x >= a_min) if a_min is not None else choose_grad(y_bar, x <= a_max)
 
 
+@elementwise(np.nan_to_num)
+def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """y = x where finite, else nan / posinf / neginf  →  x̄ += ȳ where x is finite ;
+    the replacement values get ȳ where they were written"""
+    x_bar += np.where(np.isfinite(x), y_bar, 0.0)
+    nan_bar += masked_sum(y_bar, np.isnan(x), nan)
+    posinf_bar += masked_sum(y_bar, np.isposinf(x), posinf)
+    neginf_bar += masked_sum(y_bar, np.isneginf(x), neginf)
+
+
+@defadjoint(np.real, props=(ELEMENTWISE, SCALAR_PRESERVING, VIEW, PURE))
+def real(y, val):
+    """y = real(x) of a real x (x itself)  →  x̄ += ȳ"""
+    val_bar += y_bar
+
+
+@elementwise(np.conjugate)
+def conjugate(y, x):
+    """y = conj(x) of a real x (x's values)  →  x̄ += ȳ"""
+    x_bar += y_bar
+
+
 nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
                   np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
                   np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf,
@@ -240,7 +269,8 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
                   np.unravel_index, np.ravel_multi_index, np.indices, np.diag_indices,
                   np.diag_indices_from, np.tril_indices_from, np.triu_indices_from,
                   methods=["argmax", "argmin", "argsort", "nonzero", "any", "all", "astype_int",
-                           "keys"])      # a dict's keys: `for k, v in d.items()` loops over them
+                           "keys",       # a dict's keys: `for k, v in d.items()` loops over them
+                           "format"])    # a string's (an f-string's text)
 
 # Constants made from constants: their values follow their arguments' (np.full(3, v) is v,
 # np.arange(a, b) starts at a), so no value that depends on the input may reach them.

@@ -15,7 +15,13 @@ the body assigns other than `*_bar` are temporaries, renamed per use.
 
 Three registries map what the trace sees to rules: callables (`np.sin`, `math.exp`,
 user functions registered with `@adjoint`), operators (`"add"`, `"getitem"`, ...)
-and array methods (`"sum"` for `x.sum()`, with `x` as the first input).
+and array methods (`"sum"` for `x.sum()`, with `x` as the first input). A method of a
+library's singleton object (`scipy.stats.norm.logpdf`, a new bound method at each
+attribute read) is registered as `bound(norm, "logpdf")`.
+
+Rules of optional libraries (SciPy) live in their own modules, loaded the first time a
+call is looked up while the library is imported (`OPTIONAL`): nothing imports SciPy
+for s2sgrad, and a program that does not use it never pays for its rules.
 
 What the analyses need to know about a rule (its result is a view, has the broadcast
 shape of its operands, ...) is declared where it is registered, `props=` below, so a
@@ -27,7 +33,9 @@ A rule with no properties (every user rule unless its author declares some) is t
 at its most general: its result may alias its operands, has no known shape, and is
 never merged with another call.
 """
+import importlib
 import inspect
+import sys
 import textwrap
 
 import gast
@@ -89,6 +97,7 @@ class Rule:
                            if p.kind is inspect.Parameter.VAR_KEYWORD), None)
         self.doc = inspect.getdoc(template) or ""
         self.user = user
+        self.optional = None             # the optional library the rule is for ("scipy")
         self.namespace = template.__globals__
         self._body = None
 
@@ -177,13 +186,43 @@ def _same(a, b):
         return False
 
 
+class bound:
+    """The key of a method of one library object: `bound(scipy.stats.norm, "logpdf")`
+    stands for every `norm.logpdf` bound method (each attribute read makes a new one)."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    @property
+    def key(self):
+        return ("bound", id(self.owner), self.name)
+
+    @property
+    def method(self):
+        return getattr(self.owner, self.name)
+
+
+def _key(obj):
+    """The CALLABLES key of a callable object (a bound method's owner and name)."""
+    if isinstance(obj, bound):
+        return obj.key
+    return id(obj)
+
+
+def _keep(obj):
+    key = _key(obj)
+    _KEEP[key] = obj.method if isinstance(obj, bound) else obj
+    if isinstance(obj, bound):
+        _KEEP[("owner",) + key[1:]] = obj.owner       # keeps the id in the key alive
+    return key
+
+
 def _register(table, keys, rule):
     for key in keys:
         if isinstance(key, str):
             table[key] = rule
         else:
-            CALLABLES[id(key)] = rule
-            _KEEP[id(key)] = key
+            CALLABLES[_keep(key)] = rule
 
 
 def defadjoint(*funcs, ops=(), methods=(), attributes=(), keywords=(), positional=None,
@@ -218,8 +257,7 @@ def deftangent(*funcs, ops=(), methods=(), attributes=()):
     def deco(template):
         rule = Rule(template)
         for key in funcs:
-            T_CALLABLES[id(key)] = rule
-            _KEEP[id(key)] = key
+            T_CALLABLES[_keep(key)] = rule
         for table, keys in ((T_OPERATORS, ops), (T_METHODS, methods),
                             (T_ATTRIBUTES, attributes)):
             for key in keys:
@@ -242,6 +280,8 @@ def tangent_for(adjoint_rule, obj=None):
     """The tangent rule matching an adjoint rule (same registry key)."""
     if obj is not None and id(obj) in T_CALLABLES:
         return T_CALLABLES[id(obj)]
+    if obj is not None and _bound_key(obj) in T_CALLABLES:
+        return T_CALLABLES[_bound_key(obj)]
     for table, ttable in ((OPERATORS, T_OPERATORS), (METHODS, T_METHODS),
                           (ATTRIBUTES, T_ATTRIBUTES)):
         for key, rule in table.items():
@@ -289,16 +329,50 @@ def constant_arguments(*funcs, first=0):
         _KEEP[id(f)] = f
 
 
+# optional library -> the rules module loaded when the library is imported
+OPTIONAL = {"scipy": "s2sgrad.rules.scipy_"}
+_LOADED = set()
+
+
+def load_optional():
+    """Load the rules of each optional library the program has imported (once each; a
+    library that cannot be imported after all is left alone)."""
+    for library, module in OPTIONAL.items():
+        if library not in _LOADED and sys.modules.get(library) is not None:
+            _LOADED.add(library)
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                pass
+
+
+def _bound_key(obj):
+    owner, func = getattr(obj, "__self__", None), getattr(obj, "__func__", None)
+    if owner is None or func is None or isinstance(owner, type):
+        return None
+    return ("bound", id(owner), func.__name__)
+
+
 def lookup(obj):
-    return CALLABLES.get(id(obj))
+    rule = CALLABLES.get(id(obj))
+    if rule is None:
+        load_optional()
+        rule = CALLABLES.get(id(obj))
+        key = _bound_key(obj) if rule is None else None
+        if key is not None:
+            rule = CALLABLES.get(key)
+    return rule
 
 
 def is_nondifferentiable(obj):
+    if id(obj) not in NONDIFF:
+        load_optional()
     return id(obj) in NONDIFF
 
 
 def all_rules():
     """Every registered rule once, in a stable order (for the printed table)."""
+    load_optional()
     seen, out = set(), []
     for table in (OPERATORS, METHODS, ATTRIBUTES):
         for rule in table.values():

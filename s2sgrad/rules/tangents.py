@@ -281,7 +281,7 @@ def math_radians(y, x):
 
 
 # ---------------------------------------------------------------- builtins
-@deftangent(math.fabs, builtins.abs, np.abs, np.absolute)
+@deftangent(math.fabs, builtins.abs, np.abs, np.absolute, np.fabs)
 def abs_(y, x):
     """y = |x|  →  ẏ = ẋ·sign(x)"""
     y_dot += x_dot * np.sign(x)
@@ -356,6 +356,35 @@ def logaddexp(y, a, b):
     """y = ln(eᵃ + eᵇ)  →  ẏ = ȧ·e^(a-y) + ḃ·e^(b-y)"""
     y_dot += a_dot * np.exp(a - y)
     y_dot += b_dot * np.exp(b - y)
+
+
+@deftangent(np.logaddexp2)
+def logaddexp2(y, a, b):
+    """y = log₂(2ᵃ + 2ᵇ)  →  ẏ = ȧ·2^(a-y) + ḃ·2^(b-y)"""
+    y_dot += a_dot * np.exp2(a - y)
+    y_dot += b_dot * np.exp2(b - y)
+
+
+@deftangent(np.nan_to_num)
+def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """y = x where finite, else the replacement values  →  ẏ = ẋ where x is finite, the
+    replacement's tangent where it was written"""
+    y_dot += np.where(np.isfinite(x), x_dot, 0.0)
+    y_dot += np.where(np.isnan(x), nan_dot, 0.0)
+    y_dot += np.where(np.isposinf(x), posinf_dot, 0.0)
+    y_dot += np.where(np.isneginf(x), neginf_dot, 0.0)
+
+
+@deftangent(np.conjugate)
+def conjugate(y, x):
+    """y = conj(x) of a real x  →  ẏ = ẋ"""
+    y_dot += x_dot
+
+
+@deftangent(np.real)
+def real(y, val):
+    """y = real(x) of a real x  →  ẏ = ẋ"""
+    y_dot += val_dot
 
 
 @deftangent(np.sqrt)
@@ -644,12 +673,18 @@ def T(y, x):
     y_dot += np.transpose(x_dot)
 
 
-@deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d,
+@deftangent(np.reshape, np.ravel, np.squeeze, np.expand_dims,
             methods=["reshape", "ravel", "flatten", "squeeze"])
 def reshape(y, x, *shape, order=None, **options):
     """y = reshape(x, shape, order)  →  ẏ = reshape(ẋ, shape of y, order)"""
     y_dot += np.reshape(x_dot, np.shape(y)) if order is None else \
         reshape_like(x_dot, y, x, order)
+
+
+@deftangent(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+def atleast(y, x):
+    """y = atleast_nd(x)  →  ẏ = reshape(ẋ, shape of y)"""
+    y_dot += np.reshape(x_dot, np.shape(y))
 
 
 @deftangent(np.flip)

@@ -13,10 +13,11 @@ from .series import *          # noqa: F401,F403
 from .products import *        # noqa: F401,F403
 from .decompositions import *  # noqa: F401,F403
 from .special import *         # noqa: F401,F403
-from . import core, tangent, linalg, arrays, series, products, decompositions, special
+from .scipy_ import *          # noqa: F401,F403
+from . import core, tangent, linalg, arrays, series, products, decompositions, special, scipy_
 
 #: The helper families, in the order `s2sgrad transform` copies their helpers.
-FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special)
+FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special, scipy_)
 
 
 def owns(obj):

@@ -123,3 +123,144 @@ def take_along_axis_grad(g, arr, indices, axis=-1):
     return out
 
 
+
+
+# ---- splits, stacks, axes, selections and order statistics found in real code
+# (column_stack, rollaxis, select, partition, median, nan_to_num).
+
+def column_stack_grads(g, xs):
+    """Adjoints of the pieces of y = column_stack(xs): xᵢ's columns of ȳ (a 1-D xᵢ was
+    one column)."""
+    if is_zero(g):
+        return [0.0] * len(xs)
+    out, start = [], 0
+    for x in xs:
+        width = 1 if np.ndim(x) < 2 else np.shape(x)[1]
+        piece = g[:, start:start + width]
+        out.append(piece[:, 0] if np.ndim(x) < 2 else piece)
+        start += width
+    return out
+
+
+def _rolled_position(ndim, axis, start):
+    """np.rollaxis(a, axis, start) is np.moveaxis(a, axis, position): the position."""
+    axis = axis % ndim
+    start = start + ndim if start < 0 else start
+    return start - 1 if axis < start else start
+
+
+def rollaxis_grad(g, a, axis, start=0):
+    """Adjoint of y = rollaxis(a, axis, start): ā = ȳ with the rolled axis moved back."""
+    if is_zero(g):
+        return 0.0
+    return np.moveaxis(g, _rolled_position(np.ndim(a), axis, start), axis % np.ndim(a))
+
+
+def _select_masks(condlist):
+    """Where each choice of np.select wins: its condition, and no earlier one; then
+    where none holds (the default)."""
+    taken = np.zeros(np.broadcast_shapes(*[np.shape(c) for c in condlist]), bool)
+    masks = []
+    for c in condlist:
+        masks.append(np.logical_and(c, np.logical_not(taken)))
+        taken = np.logical_or(taken, c)
+    return masks, np.logical_not(taken)
+
+
+def select_grads(g, condlist, choicelist):
+    """Adjoints of the choices of y = select(condlist, choicelist, default): ȳ where the
+    choice was taken (the first condition that holds), reduced to each choice's shape."""
+    if is_zero(g):
+        return [0.0] * len(choicelist)
+    masks, _ = _select_masks(condlist)
+    return [unbroadcast(np.where(m, g, 0.0), c) for m, c in zip(masks, choicelist)]
+
+
+def select_default_grad(g, condlist, default):
+    """Adjoint of np.select's default: ȳ where no condition holds."""
+    if is_zero(g):
+        return 0.0
+    return unbroadcast(np.where(_select_masks(condlist)[1], g, 0.0), default)
+
+
+def select_default_tangent(t, condlist, y):
+    """Tangent of np.select's output along its default's tangent."""
+    return np.where(_select_masks(condlist)[1], t, 0.0) + np.zeros(np.shape(y))
+
+
+def _partition_source(y, x, axis):
+    """For each element of y = partition(x, kth, axis), the index along `axis` of the
+    element of x it is: y and x hold the same values along the axis, so the k-th smallest
+    of y is the k-th smallest of x (stable argsorts pair equal values in order)."""
+    from_y = np.argsort(y, axis=axis, kind="stable")
+    from_x = np.argsort(x, axis=axis, kind="stable")
+    source = np.empty_like(from_x)
+    np.put_along_axis(source, from_y, from_x, axis)
+    return source
+
+
+def partition_grad(g, y, x, axis=-1):
+    """Adjoint of y = partition(x, kth, axis): ȳ scattered back to where each element
+    came from."""
+    if is_zero(g):
+        return 0.0
+    if axis is None:
+        return np.reshape(partition_grad(g, y, np.ravel(x), -1), np.shape(x))
+    out = np.zeros(np.shape(x), np.result_type(g, float))
+    np.put_along_axis(out, _partition_source(y, x, axis), g, axis)
+    return out
+
+
+def partition_tangent(t, y, x, axis=-1):
+    """Tangent of y = partition(x, kth, axis): ẋ taken where each element came from."""
+    if axis is None:
+        return partition_tangent(np.ravel(t), y, np.ravel(x), -1)
+    return np.take_along_axis(np.broadcast_to(t, np.shape(x)), _partition_source(y, x, axis),
+                              axis)
+
+
+def _median_layout(x, axis):
+    """x with the reduced axes moved last and merged into one, the reduced shape, the
+    argsort along that last axis and the weights of the sorted values (½, ½ at the
+    middle two for an even count, 1 at the middle for an odd one)."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else \
+        tuple(a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+    rest = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.reshape(np.moveaxis(x, axes, last), rest + (-1,))
+    n = moved.shape[-1]
+    weights = np.zeros(n)
+    if n % 2:
+        weights[n // 2] = 1.0
+    else:
+        weights[n // 2 - 1:n // 2 + 1] = 0.5
+    return axes, rest, last, np.argsort(moved, axis=-1, kind="stable"), weights
+
+
+def median_grad(g, x, axis=None, keepdims=False):
+    """Adjoint of y = median(x, axis): ȳ to the middle element of each sorted slice
+    (halved between the middle two for an even count)."""
+    if is_zero(g):
+        return 0.0
+    axes, rest, last, order, weights = _median_layout(x, axis)
+    sorted_bar = np.reshape(g, rest + (1,)) * weights
+    moved = np.zeros(order.shape, np.result_type(g, float))
+    np.put_along_axis(moved, order, sorted_bar, -1)
+    shape = tuple(np.shape(x)[i] for i in axes)
+    return np.moveaxis(np.reshape(moved, rest + shape), last, axes)
+
+
+def median_tangent(t, y, x, axis=None, keepdims=False):
+    """Tangent of y = median(x, axis): the same weights of ẋ at the middle elements."""
+    axes, rest, last, order, weights = _median_layout(x, axis)
+    moved = np.reshape(np.moveaxis(np.broadcast_to(t, np.shape(x)), axes, last), rest + (-1,))
+    return np.reshape(np.take_along_axis(moved, order, -1) @ weights, np.shape(y))
+
+
+def masked_sum(g, mask, like):
+    """Σ ȳ where `mask` holds, reduced to the shape of `like` (the adjoint of a value
+    np.nan_to_num writes where x is nan or infinite)."""
+    if is_zero(g):
+        return 0.0
+    return unbroadcast(np.where(mask, g, 0.0), like)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .core import getitem_grad, is_zero
 from .linalg import _as_like, inv_grad
+from ..errors import GradientError
 
 
 # ---- matrix decompositions: cholesky, eigh, eigvalsh, svd, pinv, matrix_power, qr
@@ -288,3 +289,43 @@ def qr_tangent(t, y, a, mode="reduced"):
     return _as_like(y, (q @ omega + tr - q @ x, dr))
 
 
+
+
+# ---- eig of a general matrix with real distinct eigenvalues
+def _eig_check(w):
+    """eig's derivative is written for real eigenvalues (NumPy returns real arrays then);
+    complex ones are refused rather than differentiated as if real."""
+    if np.iscomplexobj(w):
+        raise GradientError(
+            "np.linalg.eig returned complex eigenvalues: s2sgrad differentiates eig of "
+            "matrices whose eigenvalues are real and distinct only (use np.linalg.eigh for "
+            "a symmetric matrix)")
+
+
+def eig_grad(g, y):
+    """Adjoint of (w, V) = eig(a), real distinct w, unit columns vⱼ:
+    ā = V⁻ᵀ·(diag(w̄) + F∘(Vᵀ·V̄ - Vᵀ·V·diag(diag(Vᵀ·V̄))))·Vᵀ, F[i, j] = 1/(wⱼ - wᵢ)."""
+    if is_zero(g):
+        return 0.0
+    w, v = y[0], y[1]
+    _eig_check(w)
+    gw, gv = getitem_grad(g, 0), getitem_grad(g, 1)
+    inner = np.zeros(np.shape(v), np.result_type(v, float))
+    if not is_zero(gw):
+        inner = inner + np.asarray(gw)[..., None] * np.eye(np.shape(w)[-1])
+    if not is_zero(gv):
+        vtg = _mT(v) @ gv
+        diag = np.diagonal(vtg, axis1=-2, axis2=-1)
+        inner = inner + _inv_gaps(w) * (vtg - (_mT(v) @ v) * diag[..., None, :])
+    return np.linalg.solve(_mT(v), inner @ _mT(v))
+
+
+def eig_tangent(t, y):
+    """Tangent of (w, V) = eig(a) along ȧ = t: X = V⁻¹·ȧ·V, ẇ = diag(X),
+    V̇ = V·(F∘X) less each column's component along itself (the columns stay unit)."""
+    w, v = y[0], y[1]
+    _eig_check(w)
+    x = np.linalg.solve(v, t @ v)
+    dv = v @ (_inv_gaps(w) * x)
+    dv = dv - v * np.sum(v * dv, axis=-2, keepdims=True)
+    return _as_like(y, (np.diagonal(x, axis1=-2, axis2=-1).copy(), dv))

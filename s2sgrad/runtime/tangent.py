@@ -1,7 +1,8 @@
 """Helpers of the forward-mode (tangent) templates in rules/tangents.py."""
 import numpy as np
 
-from .core import einsum_grad, extremum_grad, grad_like, match_shape, unreduce, zero_grad
+from .core import (add_at, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
+                   match_shape, unreduce, zero_grad)
 
 
 # ---- tangent helpers
@@ -152,3 +153,67 @@ def clip_mask(x, a_min, a_max):
     return (x >= a_min) & (x <= a_max)
 
 
+
+
+# ---- dict idioms: d.get(k, default), sorted(d.items(), key=...)
+
+def get_grad(g, d, key, v):
+    """The adjoint of `d` after y = d.get(key, default) received `v`: added at d[key]
+    when the key is there (else the default got it)."""
+    if is_zero(v) or key not in d:
+        return g
+    return add_at(g, d, key, v)
+
+
+def get_default_grad(v, d, key):
+    """The adjoint of the default of y = d.get(key, default): ȳ when the key is missing."""
+    return 0.0 if key in d else v
+
+
+def get_tangent(t, d, key, y):
+    """Tangent of y = d.get(key, default) along ḋ: ḋ[key], or zero when the key is missing."""
+    return getitem_grad(t, key) if key in d else zero_grad(y)
+
+
+def get_default_tangent(t, d, key, y):
+    """Tangent of y = d.get(key, default) along the default's: zero when the key is there."""
+    return zero_grad(y) if key in d else t
+
+
+def _sort_order(xs, key=None, reverse=False):
+    """The positions of xs in the order sorted(xs, key=key, reverse=reverse) puts them
+    (Python's sort is stable, in reverse too, so sorting the positions by their items'
+    keys gives the same order)."""
+    items = list(xs)
+    return sorted(range(len(items)), key=(lambda i: items[i]) if key is None else
+                  (lambda i: key(items[i])), reverse=reverse)
+
+
+def sorted_grad(g, xs, key=None, reverse=False):
+    """Adjoints of the items of y = sorted(xs, key, reverse): ȳ[j] goes back to the
+    position its item came from."""
+    if is_zero(g):
+        return 0.0
+    order = _sort_order(xs, key, reverse)
+    out = [0.0] * len(order)
+    for j, i in enumerate(order):
+        out[i] = getitem_grad(g, j)
+    return np.array(out, np.result_type(xs, float)) if isinstance(xs, np.ndarray) else out
+
+
+def sorted_tangent(t, y, xs, key=None, reverse=False):
+    """Tangent of y = sorted(xs, key, reverse): the items' tangents in the sorted order."""
+    return [getitem_grad(t, i) if not is_zero(t) else zero_grad(y[j])
+            for j, i in enumerate(_sort_order(xs, key, reverse))]
+
+
+def items_grad(g, d):
+    """The adjoint of `d` from the adjoints of its (key, value) pairs, y = d.items()."""
+    if is_zero(g):
+        return 0.0
+    return {k: getitem_grad(getitem_grad(g, i), 1) for i, k in enumerate(d)}
+
+
+def items_tangent(t, d, y):
+    """Tangent of y = d.items(): the pairs (key, ḋ[key]), keys without tangent (0.0)."""
+    return [(0.0, getitem_grad(t, k)) for k in d]

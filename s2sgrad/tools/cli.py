@@ -24,7 +24,7 @@ EPILOG = """exit status: 0 ok, 1 a function could not be differentiated (or a ch
 lint failed), 2 usage error (bad option, missing file or function)."""
 
 STATIC = """By default the file is read *statically*: its top level is NOT executed. Only
-top-level imports of NumPy, math and standard-library modules, simple constant
+top-level imports of NumPy, SciPy, math and standard-library modules, simple constant
 assignments (literals, arithmetic, calls of NumPy/math functions; also augmented,
 and `if` blocks of them) and the `def` statements (decorators stripped) are made
 live. Anything else at top level (data loading, training loops, objects built by
