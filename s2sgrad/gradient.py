@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import GradientError, S2SGradError
 from .frontend.parse import readable_name, unwrap
+from .runtime.core import record_fields
 from .pipeline import DICT, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
 
 
@@ -329,3 +330,10 @@ def _check_wrt_arg(x, i, func):
                             "be differentiated")
     elif isinstance(x, np.integer):
         return
+    elif not isinstance(x, (list, tuple, dict, float, complex, np.generic)) \
+            and record_fields(x) is None:
+        raise GradientError(
+            f"argument {i} of {func.__name__} is a {type(x).__name__} object, not a number, "
+            "an array or a parameter container: s2sgrad differentiates with respect to "
+            "numbers, arrays and nested dicts, lists, tuples, NamedTuples and @dataclass "
+            "instances of them; make the class a @dataclass, or pass its arrays")

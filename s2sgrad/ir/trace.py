@@ -51,6 +51,7 @@ class Builder:
         self.fn = fn
         self.locals = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
         self.current = None
+        self.numeric = set()       # parameters known to be numbers or arrays
         self.deps = list(getattr(parsed, "name_deps", ()))   # globals renamed at parse
         self.display = {}          # memo of `_is_display` per name
         self.displays = {}         # name -> the list/tuple display it was last bound to
@@ -269,8 +270,14 @@ class Builder:
             return Assign(target, e, Kind.OP, rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
         if e.attr in rules.NONDIFF_ATTRIBUTES:
             return Assign(target, e, Kind.NONDIFF, args=[e.value.id], node=s)
-        # an attribute of a value without gradient (a config object, `self`) is a
-        # constant; refused only if a gradient would have to flow through it
+        if e.value.id not in self.numeric:
+            # a field of a parameter container (NamedTuple, dataclass): differentiated;
+            # of any other object (a config, `self`), a constant unless a gradient
+            # reaches it, which `add_attr` refuses when the code runs
+            return Assign(target, e, Kind.OP, rules.OPERATORS["field"],
+                          [e.value.id, Const(e.attr)], node=s)
+        # an attribute of a number or array without a rule: refused only if a gradient
+        # would have to flow through it
         a = Assign(target, e, Kind.OPAQUE, args=[e.value.id], node=s)
         a.error = self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
                              "use the equivalent NumPy function, or pass the value as an "
@@ -590,6 +597,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     or {name: ndim}. `entry`: the function is called by the user (not by another
     differentiated function, which may read its arguments after the call)."""
     builder = Builder(parsed, fn)
+    builder.numeric = set(scalar_params) | set(array_params)
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
