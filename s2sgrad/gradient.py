@@ -9,7 +9,7 @@ import numpy as np
 from .errors import GradientError, S2SGradError
 from .frontend.parse import readable_name, unwrap
 from .runtime.core import record_fields
-from .pipeline import DICT, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
+from .pipeline import DICT, OTHER, FunctionKind, cached_compile, compile_kinds, kinds_of, _is_current
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -277,7 +277,8 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT)
+                       or type(kinds[i]) is FunctionKind)
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them
@@ -316,6 +317,12 @@ def _check_wrt_arg(x, i, func):
     t = type(x)
     if t is float or t is int:
         return
+    if callable(x) and not isinstance(x, (np.ndarray, np.generic)) \
+            and record_fields(x) is None:
+        raise GradientError(
+            f"argument {i} of {func.__name__} is a function: s2sgrad differentiates with "
+            "respect to numbers, arrays and containers of them (a function argument is "
+            "a constant the code is specialized on); pick another wrt")
     if x is None or isinstance(x, (str, bytes)):
         raise GradientError(
             f"argument {i} of {func.__name__} is {type(x).__name__}, not a number, an "

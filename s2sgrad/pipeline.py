@@ -10,9 +10,11 @@ receive it as `build`); `compile_gradient` runs the whole chain for a gradient,
 argument kinds) while the function, what it calls and the names it reads are unchanged.
 """
 import contextlib
+import functools
 import gc
 import inspect
 import threading
+import types
 import weakref
 
 import gast
@@ -53,29 +55,56 @@ class Compiled:
 
 
 def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
-                entry: bool = False) -> ir.Trace:
+                entry: bool = False, functions=None) -> ir.Trace:
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry, functions)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
+NUMBER, ARRAY, OTHER, DICT, FUNCTION = 1, 2, 0, 3, 4
+
+
+class FunctionKind:
+    """The kind of an argument that is a function (`loss(w, np.tanh)`): the code is
+    specialized on the function object itself, so the key holds it and compares by
+    identity (another function, even an equal-looking lambda, compiles anew)."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is FunctionKind and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __repr__(self):
+        return f"FunctionKind({getattr(self.obj, '__name__', self.obj)!r})"
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
 _KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
+_KIND_OF_TYPE.update(dict.fromkeys(
+    (types.FunctionType, types.BuiltinFunctionType, np.ufunc, functools.partial,
+     type(np.sum)), FUNCTION))
 
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), or anything else. Runs on every call: a plain loop with the lookups bound
-    as defaults (faster here than a comprehension, which is a call of its own)."""
+    tuple), a function (`FunctionKind`), or anything else. Runs on every call: a plain
+    loop with the lookups bound as defaults (faster here than a comprehension, which is
+    a call of its own)."""
     out = []
     for a in args:
         t = type(a)
-        out.append(a.shape if t is _ndarray else _get(t, OTHER))
+        if t is _ndarray:
+            out.append(a.shape)
+        else:
+            k = _get(t, OTHER)
+            out.append(k if k != FUNCTION else FunctionKind(a))
     return tuple(out)
 
 
@@ -124,7 +153,8 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
-    tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
+    functions = {p: k.obj for p, k in zip(params, kinds) if type(k) is FunctionKind}
+    tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)
     check_returns_value(parsed)
     if has_aux:
         _split_aux(tr, parsed, numbers)

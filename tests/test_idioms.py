@@ -274,3 +274,98 @@ def test_a_lambda_called_by_the_differentiated_function():
     g = grad(calls_a_lambda)
     np.testing.assert_allclose(g(W), numerical_grad(calls_a_lambda, (W,)), rtol=1e-6)
     assert "<lambda>" not in g.source
+
+
+# ---------------------------------------------------------------- functions as arguments
+
+def act_loss(w, act):
+    return np.sum(act(w) ** 2)
+
+
+def my_softplus(z):
+    return np.log1p(np.exp(z))
+
+
+def scaled_sin(z, s, shift=0.0):
+    return np.sin(z + shift) * s
+
+
+def apply_twice(f, x):
+    return f(f(x))
+
+
+def twice_both(w):
+    return np.sum(apply_twice(np.tanh, w) * apply_twice(my_softplus, w))
+
+
+def passes_it_on(w, act, c):
+    return np.sum(apply_twice(act, w * c)) + act_loss(w, act)
+
+
+@pytest.mark.parametrize("act", [np.tanh, np.sin, my_softplus, lambda z: z ** 3 * 0.5,
+                                 partial(scaled_sin, s=2.0), partial(scaled_sin, 0.3),
+                                 partial(scaled_sin, s=-1.0, shift=0.2)],
+                         ids=["tanh", "sin", "user", "lambda", "partial_kw", "partial_pos",
+                              "partial_two"])
+def test_a_function_passed_as_an_argument(act):
+    g = grad(act_loss)
+    np.testing.assert_allclose(g(W, act), numerical_grad(lambda w: act_loss(w, act), (W,)),
+                               rtol=1e-6)
+
+
+def test_each_function_argument_compiles_anew_and_is_never_mixed_up():
+    g = grad(act_loss)
+    expected = {f: numerical_grad(lambda w: act_loss(w, f), (W,))
+                for f in (np.tanh, np.sin, my_softplus)}
+    for f in (np.tanh, np.sin, my_softplus, np.tanh, my_softplus, np.sin):
+        np.testing.assert_allclose(g(W, f), expected[f], rtol=1e-6)
+        assert g(W, f) is not None
+    g(W, np.sin)
+    assert "np.cos(w)" in g.source             # the code of the last call: sin's rule
+    # two lambdas of one code and different closures: two functions
+    lams = [(lambda c: (lambda z: c * z ** 2))(c) for c in (1.0, -3.0)]
+    for f in lams + lams[::-1]:
+        np.testing.assert_allclose(g(W, f), numerical_grad(lambda w: act_loss(w, f), (W,)),
+                                   rtol=1e-6)
+
+
+def test_helpers_specialized_on_the_functions_they_are_given():
+    np.testing.assert_allclose(grad(twice_both)(W), numerical_grad(twice_both, (W,)),
+                               rtol=1e-6)
+    for act in (np.tanh, my_softplus, partial(scaled_sin, s=0.5)):
+        got = grad(passes_it_on, wrt=(0, 2))(W, act, 0.7)
+        np.testing.assert_allclose(
+            got[0], numerical_grad(lambda w: passes_it_on(w, act, 0.7), (W,)), rtol=1e-6)
+        assert got[1] == pytest.approx(
+            numerical_grad(lambda c: passes_it_on(W, act, c), (0.7,)), rel=1e-6)
+
+
+def test_a_global_partial_called_in_the_function():
+    double_sin = partial(scaled_sin, s=2.0, shift=0.1)
+
+    def f(w):
+        return np.sum(double_sin(w) * w)
+    np.testing.assert_allclose(grad(f)(W), numerical_grad(f, (W,)), rtol=1e-6)
+
+
+def apply_n(f, x, n):
+    if n == 0:
+        return x
+    return apply_n(f, f(x), n - 1)
+
+
+def recursive_through_argument(w):
+    return np.sum(apply_n(np.sin, w, 3))
+
+
+def test_recursion_through_a_function_argument_is_refused():
+    with pytest.raises(TransformError) as info:
+        grad(recursive_through_argument)(W)
+    assert info.value.lineno is not None and "recursi" in str(info.value)
+    assert "apply_n(f, f(x), n - 1)" in str(info.value)
+
+
+def test_differentiating_with_respect_to_a_function_is_refused():
+    from s2sgrad.errors import GradientError
+    with pytest.raises(GradientError, match="function"):
+        grad(act_loss, wrt=1)(W, np.tanh)
