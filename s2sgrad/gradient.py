@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from .errors import GradientError, S2SGradError
+from .errors import GradientError, S2SGradError, TransformError
 from .frontend.parse import readable_name, unwrap
 from .runtime.core import record_fields
 from .pipeline import DICT, OTHER, FunctionKind, cached_compile, compile_kinds, kinds_of, _is_current
@@ -339,8 +339,23 @@ def _check_wrt_arg(x, i, func):
         return
     elif not isinstance(x, (list, tuple, dict, float, complex, np.generic)) \
             and record_fields(x) is None:
-        raise GradientError(
-            f"argument {i} of {func.__name__} is a {type(x).__name__} object, not a number, "
-            "an array or a parameter container: s2sgrad differentiates with respect to "
-            "numbers, arrays and nested dicts, lists, tuples, NamedTuples and @dataclass "
-            "instances of them; make the class a @dataclass, or pass its arrays")
+        raise _object_argument(x, i, func)
+
+
+def _object_argument(x, i, func):
+    """The refusal of a plain object as an argument to differentiate (a class whose
+    methods would carry the gradient through `self`), located at the function's def."""
+    import linecache
+    code = getattr(func, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    lineno = getattr(code, "co_firstlineno", None)
+    line = linecache.getline(filename, lineno) if filename and lineno else None
+    name, cls = func.__name__, type(x).__name__
+    return TransformError(
+        f"argument {i} of {name} is a {cls} object, not a number, an array or a parameter "
+        "container (nested dicts, lists, tuples, NamedTuples, @dataclass instances): "
+        "s2sgrad does not differentiate through the attributes of plain objects",
+        filename, lineno, None, line or None,
+        hint=f"keep the parameters in a @dataclass (or a NamedTuple, a dict) and write the "
+             f"method as a function of it: `def {name}(params, ...)` reading `params.W`; "
+             f"grad({name})(params, ...) then gives a gradient of the same type")

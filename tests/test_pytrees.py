@@ -15,7 +15,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad import grad, tree_leaves, tree_map, value_and_grad
-from s2sgrad.errors import GradientError
+from s2sgrad.errors import GradientError, TransformError
 
 from support.numeric import numerical_grad
 
@@ -255,16 +255,54 @@ def test_a_gradient_through_a_property_is_refused():
     assert "w2" in str(info.value) and "dataclass" in str(info.value)
 
 
-def test_a_plain_object_argument_is_refused():
-    class Params:
-        def __init__(self, w):
-            self.w = w
+class PlainModel:
+    """A class whose method carries the gradient through `self`."""
 
-    def loss(p):
-        return np.sum(p.w ** 2)
-    with pytest.raises(GradientError) as info:
-        grad(loss)(Params(np.ones(3)))
-    assert "dataclass" in str(info.value)
+    def __init__(self, W):
+        self.W = W
+
+    def loss(self, x):
+        return np.sum(np.tanh(self.W @ x))
+
+
+@dataclasses.dataclass
+class Net:
+    W: np.ndarray
+
+    def predict(self, x):
+        return np.tanh(self.W @ x)
+
+
+def calls_a_method(net, x):
+    return np.sum(net.predict(x))
+
+
+def sets_an_attribute(net, x):
+    net.h = net.W @ x
+    return np.sum(net.h)
+
+
+def test_classes_carrying_the_gradient_through_self_are_refused():
+    m = PlainModel(np.eye(2))
+    with pytest.raises(TransformError) as info:       # the gradient w.r.t. self
+        grad(PlainModel.loss)(m, np.ones(2))
+    err = info.value
+    assert err.lineno == PlainModel.loss.__code__.co_firstlineno and err.filename
+    assert "@dataclass" in err.hint and "def loss(params" in err.hint
+    with pytest.raises(TransformError) as info:       # a method of the container
+        grad(calls_a_method)(Net(np.eye(2)), np.ones(2))
+    assert info.value.lineno == calls_a_method.__code__.co_firstlineno + 1
+    assert "predict(params, ...)" in info.value.hint
+    with pytest.raises(TransformError) as info:       # writing an attribute
+        grad(sets_an_attribute)(Net(np.eye(2)), np.ones(2))
+    assert info.value.lineno == sets_an_attribute.__code__.co_firstlineno + 1
+    # what to write instead: a dataclass of parameters and a function
+    x = np.array([0.5, -1.0])
+    net = Net(np.array([[0.3, -0.2], [0.1, 0.4]]))
+    g = check_tree_grad(lambda p, x: np.sum(np.tanh(p.W @ x)), net, x)
+    assert type(g) is Net
+    # a bound method with `self` a constant still works
+    np.testing.assert_allclose(grad(m.loss)(x), numerical_grad(m.loss, (x,)), rtol=1e-6)
 
 
 def test_a_config_object_is_still_a_constant():

@@ -396,7 +396,9 @@ class Builder:
             a.mutable_receiver = True       # args[0]
             a.error = self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
                                  "use the equivalent NumPy function, or register a rule "
-                                 "with @s2sgrad.adjoint")
+                                 "with @s2sgrad.adjoint; a method of your own class: write "
+                                 f"it as a function of the parameters, `{name}(params, ...)`,"
+                                 " with the parameters in a @dataclass, NamedTuple or dict")
             return a
         try:
             obj = self._resolve(func)
