@@ -56,6 +56,9 @@ class Compiled:
 
 def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
                 entry: bool = False, functions=None) -> ir.Trace:
+    parsed.functions = dict(functions or {})     # (normalize reads their signatures)
+    if not hasattr(parsed, "packed_defaults"):
+        pack_variadic(parsed)        # a callee's *args/**kwargs: its calls pass them packed
     fn = normalize(parsed)
     return ir.build(parsed, fn, wrt, scalar_params, array_params, entry, functions)
 
@@ -146,9 +149,29 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
     return out
 
 
+def pack_variadic(parsed):
+    """The differentiated function's `*args` and `**kwargs` become plain parameters (a
+    tuple and a dict, after the named ones): the gradient's caller packs them
+    (`GradientFunction`), and a gradient with respect to the tuple gives one per item."""
+    a = parsed.node.args
+    extra = []
+    for p in (a.vararg, a.kwarg):
+        if p is not None:
+            a.args.append(gast.Name(id=p.id, ctx=gast.Param(), annotation=None,
+                                    type_comment=None))
+            extra.append(gast.Tuple(elts=[], ctx=gast.Load()) if p is a.vararg
+                         else gast.Dict(keys=[], values=[]))
+    if a.defaults:
+        a.defaults.extend(extra)       # (parameters after defaulted ones need defaults)
+    parsed.packed_defaults = tuple(() if isinstance(d, gast.Tuple) else {} for d in extra) \
+        if a.defaults else ()
+    a.vararg = a.kwarg = None
+
+
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                      kinds: tuple = (), has_aux: bool = False) -> "Compiled":
     parsed = parse_function(func)
+    pack_variadic(parsed)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
@@ -192,7 +215,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         adj.env | generator.env, tr.name, texts)
     user_defaults = unwrap(func).__defaults__ or ()
     for n in (name, f"value_and_{name}"):
-        made[n].__defaults__ = tuple(user_defaults) + (1.0,)
+        made[n].__defaults__ = tuple(user_defaults) + parsed.packed_defaults + (1.0,)
     shown = "\n\n".join(texts[:-1])
     compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
     compiled.value_source = "\n\n".join(texts[:-2] + texts[-1:])    # value_and_grad_f

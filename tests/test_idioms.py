@@ -369,3 +369,166 @@ def test_differentiating_with_respect_to_a_function_is_refused():
     from s2sgrad.errors import GradientError
     with pytest.raises(GradientError, match="function"):
         grad(act_loss, wrt=1)(W, np.tanh)
+
+
+# ---------------------------------------------------------------- *args and **kwargs
+
+def sum_of_squares(*xs):
+    s = 0.0
+    for x in xs:
+        s = s + np.sum(x ** 2) * 0.5
+    return s
+
+
+def regularized(w, *data, lam=None):
+    return mean_sq(w, *data) + 0.3 * np.sum(w ** 2)
+
+
+def mean_sq(w, X, y):
+    return np.mean((X @ w - y) ** 2)
+
+
+def total_loss(w, *data):
+    return mean_sq(w, *data) + 0.3 * np.sum(w ** 2)
+
+
+def with_defaults(a, b=2.0, *rest):
+    out = a * b
+    for r in rest:
+        out = out + np.sum(np.sin(r) * a)
+    return out
+
+
+def keyword_loss(x, scale=2.0, **opts):
+    return np.sum(np.tanh(x * scale) * opts["k"])
+
+
+def concat_mul(weights, *parts):
+    cat = np.hstack(parts + (np.ones((parts[0].shape[0], 1)),))
+    return np.dot(cat, weights)
+
+
+def scaled_sum(x, **opts):
+    return np.sum(x * opts["a"]) + opts["b"]
+
+
+def calls_variadic_helpers(W, x, h):
+    return np.sum(np.tanh(concat_mul(W, x, h))) + scaled_sum(h, a=2.0, b=1.0)
+
+
+RS = np.random.RandomState(5)
+XD, YD = RS.randn(5, 3), RS.randn(5)
+
+
+def test_star_args_of_the_differentiated_function_wrt_as_passed():
+    a, b, c = 1.5, np.array([0.3, -2.0]), np.array([[1.0, 2.0]])
+    ga, gc = grad(sum_of_squares, wrt=(0, 2))(a, b, c)
+    assert ga == pytest.approx(1.5)
+    np.testing.assert_allclose(gc, c)
+    assert grad(sum_of_squares, wrt=1)(a, b, c) is not None
+    np.testing.assert_allclose(grad(sum_of_squares, wrt=1)(a, b, c), b)
+    g = grad(total_loss)
+    np.testing.assert_allclose(g(W, XD, YD), numerical_grad(total_loss, (W, XD, YD)),
+                               rtol=1e-6)
+    gx, gy = grad(total_loss, wrt=(1, 2))(W, XD, YD)
+    np.testing.assert_allclose(gx, numerical_grad(total_loss, (W, XD, YD), 1), rtol=1e-6)
+    np.testing.assert_allclose(gy, numerical_grad(total_loss, (W, XD, YD), 2), rtol=1e-6)
+    value, gw = value_and_grad(total_loss)(W, XD, YD)
+    assert value == pytest.approx(total_loss(W, XD, YD))
+
+
+def test_star_args_after_defaults():
+    r = np.array([0.5, 1.0])
+    assert grad(with_defaults)(1.5) == pytest.approx(2.0)
+    assert grad(with_defaults, wrt=(0, 2))(1.5, 3.0, r)[0] == pytest.approx(
+        numerical_grad(lambda a: with_defaults(a, 3.0, r), (1.5,)), rel=1e-6)
+    np.testing.assert_allclose(grad(with_defaults, wrt=2)(1.5, 3.0, r),
+                               numerical_grad(lambda q: with_defaults(1.5, 3.0, q), (r,)),
+                               rtol=1e-6)
+
+
+def test_wrt_beyond_the_arguments_passed_is_refused():
+    from s2sgrad.errors import GradientError
+    with pytest.raises(GradientError, match="given 2 positional"):
+        grad(sum_of_squares, wrt=3)(1.0, 2.0)
+
+
+def test_kwargs_of_the_differentiated_function_are_constants():
+    x = np.array([0.2, -0.4])
+    np.testing.assert_allclose(grad(keyword_loss)(x, k=3.0),
+                               numerical_grad(lambda x: keyword_loss(x, k=3.0), (x,)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(grad(keyword_loss)(x, 0.5, k=-1.0),
+                               numerical_grad(lambda x: keyword_loss(x, 0.5, k=-1.0), (x,)),
+                               rtol=1e-6)
+    with pytest.raises(S2SGradError, match="positional"):
+        grad(keyword_loss, wrt="k")
+
+
+def test_helpers_with_star_args_and_kwargs():
+    Wc, x, h = RS.randn(6, 2), RS.randn(4, 2), RS.randn(4, 3)
+    for i, arg in enumerate((Wc, x, h)):
+        np.testing.assert_allclose(
+            grad(calls_variadic_helpers, wrt=i)(Wc, x, h),
+            numerical_grad(calls_variadic_helpers, (Wc, x, h), i), rtol=1e-6)
+
+
+def pair_loss(p, q):
+    return np.sum(p * np.sin(q))
+
+
+def star_call(a, b):
+    args = (a, b)
+    return pair_loss(*args) + pair_loss(*[b, a]) + pair_loss(a, *(b,))
+
+
+def star_in_a_loop(rows):
+    s = 0.0
+    for a, b, c in zip(*rows):
+        s = s + a * b * c
+    return s
+
+
+def star_constant_arguments(w):
+    shape = (3,)
+    return np.sum(w * np.ones(shape)) + np.sum(w * np.zeros(*shape))
+
+
+def test_starred_calls():
+    a, b = np.array([0.1, 0.2, 0.3]), np.array([1.0, -2.0, 0.5])
+    for i, arg in enumerate((a, b)):
+        np.testing.assert_allclose(grad(star_call, wrt=i)(a, b),
+                                   numerical_grad(star_call, (a, b), i), rtol=1e-6)
+    rows = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])
+    np.testing.assert_allclose(grad(star_in_a_loop)(rows),
+                               numerical_grad(star_in_a_loop, (rows,)), rtol=1e-6)
+    np.testing.assert_allclose(grad(star_constant_arguments)(a), np.ones(3))
+
+
+def test_starred_call_of_the_wrong_length_is_an_error_not_a_subset():
+    from s2sgrad.errors import GradientError
+
+    def three(a, b):
+        args = (a, b, a)
+        return pair_loss(*args)
+    with pytest.raises(GradientError, match="must give 2, but it has 3"):
+        grad(three)(np.ones(2), np.ones(2))
+    with pytest.raises(GradientError, match="must give 3, but it has 2"):
+        grad(star_in_a_loop)(np.ones((2, 4)))
+
+
+def test_starred_calls_that_cannot_be_spread_are_refused():
+    def spread_ufunc(w):
+        xs = (w, w * 2.0)
+        return np.sum(np.maximum(*xs))
+
+    def double_star(w):
+        opts = {"q": w}
+        return pair_loss(w, **opts)
+    import inspect
+    for f, what in ((spread_ufunc, "*xs"), (double_star, "opts)")):
+        with pytest.raises(TransformError) as info:
+            grad(f)(W)
+        line = inspect.getsourcelines(f)[0][2]
+        assert info.value.lineno == f.__code__.co_firstlineno + 2
+        assert info.value.col == line.index(what)

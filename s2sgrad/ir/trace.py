@@ -371,13 +371,18 @@ class Builder:
 
     def call(self, target, e, s):
         func = e.func
-        args = [_operand(a) for a in e.args]
-        kwargs = {k.arg: _operand(k.value) for k in e.keywords}
+        starred = [a for a in e.args if isinstance(a, gast.Starred)
+                   and not getattr(a, "s2s_packed", None)]   # (packed: one parameter)
+        args = [_operand(a.value if isinstance(a, gast.Starred) else a) for a in e.args]
+        kwargs = {k.arg if k.arg is not None else k.s2s_packed: _operand(k.value)
+                  for k in e.keywords}
         method = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
             and func.value.id in self.locals
         if method:
             name = func.attr
             args = [func.value.id] + args
+            if starred and name in rules.METHODS:
+                raise self._starred_error(starred[0], f".{name}()")
             if name in rules.METHODS:
                 args, kwargs = self.options(rules.METHODS[name], "." + name, args, kwargs,
                                             e, f".{name}()")
@@ -408,6 +413,8 @@ class Builder:
                                  f"`{func.id}`", e, "call the function by its global name") \
                     from None
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
+        if starred and not self._takes_no_gradient(obj):
+            raise self._starred_error(starred[0], _dotted(func))
         if isinstance(obj, functools.partial):
             obj, args, kwargs = self._unpartial(func, obj, args, kwargs, s)
         if obj is runtime.stop_gradient:
@@ -460,6 +467,20 @@ class Builder:
                              "needs no gradient in s2sgrad.stop_gradient")
         return a
 
+
+    @staticmethod
+    def _takes_no_gradient(obj):
+        """Does a call of `obj` give a constant whatever its arguments (a random draw, a
+        shape, a constructor of constants)? Then `*xs` may stay in it: `rs.randn(*shape)`."""
+        return rules.lookup(obj) is None and (
+            rules.is_nondifferentiable(obj) or id(obj) in rules.CONSTANT_ARGS
+            or _is_random(obj) or (isinstance(obj, type) and obj in (bool, int, str, range)))
+
+    def _starred_error(self, node, label):
+        return self.error(f"s2sgrad cannot differentiate `{label}` called with `*` "
+                          "(the number of arguments is not known here)", node,
+                          "pass the arguments one by one, or call a function of yours "
+                          "whose parameters have no defaults (its `*xs` is spread)")
 
     def _unpartial(self, func, obj, args, kwargs, s):
         """A call of a functools.partial (a parameter given one, a global): the call of

@@ -803,6 +803,13 @@ def cast_grad(g, x, y):
     return copy_grad(g, x)
 
 
+def spread_count(xs, k, what):
+    """`f(*xs)` spread into `k` arguments: refuse a different number of items (Python
+    would raise a TypeError; the generated code would read only `k` of them)."""
+    if len(xs) != k:
+        raise GradientError(f"{what}, but it has {len(xs)} items")
+
+
 def check_scalar(y):
     """`grad` needs a scalar output: refuse anything else with a clear message."""
     if np.ndim(y) != 0 and not (np.size(y) == 1 and isinstance(y, np.ndarray)):

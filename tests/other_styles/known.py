@@ -16,10 +16,8 @@ REFUSED = {
     "views_keywords.view_slice_inplace": r"`v \*= \.\.\.` changes `v` in place",
     "views_keywords.alias_second_name_inplace": r"`w \+= \.\.\.` changes `w` in place",
     "views_keywords.loop_rows_inplace": r"`row \*= \.\.\.` changes `row` in place",
-    "factories.rnn_dict_loss": r"cannot differentiate `\*args`",
     "factories.nn_gen_logprob_3_4_1": "cannot differentiate generators",
     "factories.nn_gen_logprob_2_3_2": "cannot differentiate generators",
-    "factories.regularized_wrapper_varargs": r"cannot differentiate `\*args`",
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",
     "control_flow.for_else": "`else` clauses on loops",
@@ -30,7 +28,6 @@ REFUSED = {
     "scalar_math.math_fabs_copysign": "no adjoint for `math.copysign`",
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "numpy_idioms.abs_sign": "no adjoint for `numpy.fabs`",
-    "everyday.star_unpacking_call": "starred expressions",
     "everyday.partial_helper": "nested function definitions",
     "everyday.bound_method_loss": r"no adjoint for the method `\.predict\(\)`",
     "everyday.method_calls_method": r"no adjoint for the method `\.forward\(\)`",
@@ -44,7 +41,6 @@ REFUSED = {
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",
     "views_keywords.mean_where": "keyword `where=`",
-    "views_keywords.zip_star_rows": "starred expressions",
     "views_keywords.hsplit_vsplit": "no adjoint for `numpy.hsplit`",
 }
 
