@@ -30,7 +30,7 @@ from .frontend.normalize import normalize, check_returns_value
 from .frontend.parse import Parsed, parse_function, unwrap, CellView
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
-from .syntax import emit
+from .syntax import emit, nodes
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
 
@@ -177,9 +177,12 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
     functions = {p: k.obj for p, k in zip(params, kinds) if type(k) is FunctionKind}
+    aux_name = _aux_returns(parsed) if has_aux else None
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)
     check_returns_value(parsed)
-    if has_aux:
+    if aux_name is not None:
+        tr.aux = ir.Assign(aux_name, None, ir.Kind.COPY, args=[None, aux_name])
+    elif has_aux:
         _split_aux(tr, parsed, numbers)
     _refuse_container_output(tr, parsed)
     if optimize and optimize_trace(tr):
@@ -249,6 +252,60 @@ def _split_aux(tr, parsed, numbers):
     ir.analyse(tr)                       # the facts follow the new result
     tr.scalars = ir.infer_scalars(tr, numbers)
     tr.maybe_container -= tr.scalars
+
+
+def _aux_returns(parsed):
+    """has_aux with several `return value, aux` (early returns): each becomes
+    `value_ = value; aux_ = aux; return value_` (Python's order of evaluation), and
+    `value_and_grad_f` returns the last `aux_` (its name is returned); None when the
+    function ends with its only return (`_split_aux` reads the pair there). A return
+    that is not a pair display is refused where it is."""
+    fdef = parsed.node
+    returns = list(_own_returns(fdef.body))
+    if len(returns) <= 1 and (not returns or fdef.body[-1] is returns[0]):
+        return None
+    taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+    aux = nodes.fresh_name("aux", taken)
+    value = nodes.fresh_name("value", taken | {aux})
+    for r in returns:
+        if not (isinstance(r.value, (gast.Tuple, gast.List)) and len(r.value.elts) == 2
+                and not any(isinstance(e, gast.Starred) for e in r.value.elts)):
+            raise parsed.error(
+                "has_aux=True needs every `return` to give a pair (value, aux)", r,
+                "write `return value, aux` at each return")
+    _replace_returns(fdef.body, value, aux)
+    return aux
+
+
+def _own_returns(body):
+    """The `return` statements of a function body (not of functions defined in it)."""
+    for st in body:
+        if isinstance(st, gast.Return):
+            yield st
+        elif not isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(st, field, None)
+                if isinstance(block, list):
+                    yield from _own_returns(block)
+
+
+def _replace_returns(body, value, aux):
+    """Every `return v, a` of `body` (nested blocks included, not nested functions)
+    becomes `value = v; aux = a; return value`."""
+    for i in range(len(body) - 1, -1, -1):
+        st = body[i]
+        if isinstance(st, gast.Return):
+            v, a = st.value.elts
+            body[i:i + 1] = [nodes.copy_location(nodes.assign(value, v), st),
+                             nodes.copy_location(nodes.assign(aux, a), st),
+                             nodes.copy_location(nodes.return_(nodes.name(value)), st)]
+        elif isinstance(st, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            continue
+        else:
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(st, field, None)
+                if isinstance(block, list):
+                    _replace_returns(block, value, aux)
 
 
 def _last_return(fdef):
