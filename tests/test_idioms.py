@@ -598,3 +598,67 @@ def test_partials_under_vjp_jvp_hvp_hessian_jacobian():
     J = np.array([numerical_grad(lambda x: op_vec(x, y)[k], (x,)) for k in range(2)])
     for mode in ("forward", "reverse"):
         np.testing.assert_allclose(jacobian(pv, mode=mode)(x), J, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- local generators
+
+LAYER_SHAPES = [(3, 4), (4, 2)]
+
+
+def unpack_layers(weights):
+    """A module-level generator, consumed by a `for` loop with unpacking."""
+    for m, n in LAYER_SHAPES:
+        yield weights[:m * n].reshape((m, n)), weights[m * n:m * n + n]
+        weights = weights[(m + 1) * n:]
+
+
+def gen_net_loss(weights, inputs):
+    for W, b in unpack_layers(weights):
+        outputs = np.dot(inputs, W) + b
+        inputs = np.tanh(outputs)
+    return np.sum(outputs ** 2)
+
+
+def local_generator_uses(w):
+    def squares(v, k):
+        for i in range(k):
+            if i == 1:
+                continue
+            yield v[i] ** 2 * (i + 1)
+        yield from [v[0], v[2]]
+    a, b, c, d = squares(w, 3)
+    return a * b + c * d + sum(squares(w, 3)) + np.sum(np.stack(list(squares(w * 2.0, 2)))) \
+        + np.sum(np.array(tuple(squares(w, 1))))
+
+
+def test_generators_inlined():
+    rs = np.random.RandomState(2)
+    w, X = rs.randn(3 * 4 + 4 + 4 * 2 + 2), rs.randn(5, 3)
+    for i in (0, 1):
+        np.testing.assert_allclose(grad(gen_net_loss, wrt=i)(w, X),
+                                   numerical_grad(gen_net_loss, (w, X), i), rtol=1e-6)
+    v = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(grad(local_generator_uses)(v),
+                               numerical_grad(local_generator_uses, (v,)), rtol=1e-6)
+
+
+def test_generators_that_escape_or_stop_early_are_refused():
+    def escapes(w):
+        g = unpack_layers(w)
+        return np.sum(next(g)[0])
+
+    def stops(w):
+        for W, b in unpack_layers(w):
+            break
+        return np.sum(W)
+
+    def returns_one(w):
+        return unpack_layers(w)
+    for f, line, what in ((escapes, 1, "unpack_layers(w)"), (stops, 2, "break"),
+                          (returns_one, 1, "unpack_layers(w)")):
+        with pytest.raises(TransformError) as info:
+            grad(f)(np.ones(22))
+        import inspect
+        src = inspect.getsourcelines(f)[0][line]
+        assert info.value.lineno == f.__code__.co_firstlineno + line
+        assert info.value.col == src.index(what)

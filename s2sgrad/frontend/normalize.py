@@ -87,6 +87,28 @@ def unsupported_constructs(func_node, local_functions=()):
     return found
 
 
+def _is_generator(fdef):
+    """Does the function `fdef` yield (itself, not a function defined in it)?"""
+    return any(isinstance(n, (gast.Yield, gast.YieldFrom)) and not _inside_nested_function(
+        fdef, n, top=True) for n in gast.walk(fdef))
+
+
+def _inside_nested_function(root, target, top=False):
+    """Is `target` inside a def or lambda nested in `root` (`top`: root is the function
+    itself, whose own body does not count as nested)?"""
+    def search(node, nested):
+        if node is target:
+            return nested
+        for child in gast.iter_child_nodes(node):
+            inner = nested or (isinstance(child, (gast.FunctionDef, gast.Lambda))
+                               and child is not root)
+            found = search(child, inner)
+            if found is not None:
+                return found
+        return None
+    return bool(search(root, False))
+
+
 def _starred(value, old):
     """`*value` where `old` was, keeping what `Normalizer.pack_call` marked."""
     new = nodes.copy_location(gast.Starred(value=value, ctx=gast.Load()), old)
@@ -157,6 +179,7 @@ class Normalizer:
     # -- entry ---------------------------------------------------------------
     def run(self):
         fn = self.parsed.node
+        self.generators()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -699,6 +722,120 @@ class Normalizer:
                                  "assign the result instead: `y = np.multiply(x, 2.0)`")
             keywords.append(gast.keyword(arg=kw.arg, value=self.atom(kw.value, pre)))
         return gast.Call(func=nodes.clone(func), args=args, keywords=keywords)
+
+    # -- generators ------------------------------------------------------------
+    def generators(self):
+        """Generators, inlined: a generator function (this one, a local `def`, one of
+        yours it calls) builds the list of what it yields (`yield v` → `acc.append(v)`),
+        and its calls are consumed whole, as lists: `for x in gen(...)` (a loop without
+        `break` or `return`), `a, b = gen(...)`, `list(...)`, `tuple(...)`, `sum(...)`.
+        A generator call used any other way escapes the function: refused."""
+        fn = self.parsed.node
+        local = set()
+        for st in [fn] + [d for d in fn.body if isinstance(d, gast.FunctionDef)]:
+            if _is_generator(st):
+                self.listify(st)
+                if st is not fn:
+                    local.add(st.name)
+        stored = set(nodes.names_in(fn, nodes.STORE))
+
+        def is_gen_call(node):
+            if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
+                return False
+            name = node.func.id
+            if name in local:
+                return True
+            if name in stored or name in {a.id for a in fn.args.args}:
+                return False
+            try:
+                obj = self.parsed.resolve(name)
+            except KeyError:
+                return False
+            import inspect
+            return inspect.isgeneratorfunction(obj)
+        consumed = set()
+        for node in _walk_body(fn):
+            if isinstance(node, gast.For) and is_gen_call(node.iter):
+                jump = next((n for st in node.body for n in nodes.walk(st)
+                             if isinstance(n, (gast.Break, gast.Return))), None)
+                if jump is not None:
+                    raise self.error("s2sgrad reads a generator whole: a loop over it may "
+                                     "not stop early", jump,
+                                     "loop over list(...) of it, or move the test into "
+                                     "the generator")
+                consumed.add(id(node.iter))
+                node.iter = nodes.copy_location(nodes.call("list", [node.iter]), node.iter)
+            elif isinstance(node, gast.Assign) and is_gen_call(node.value) \
+                    and isinstance(node.targets[0], (gast.Tuple, gast.List)):
+                consumed.add(id(node.value))
+                node.value = nodes.copy_location(nodes.call("list", [node.value]),
+                                                 node.value)
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id in ("list", "tuple", "sum") and len(node.args) == 1 \
+                    and self._is_builtin(node.func.id):
+                consumed.add(id(node.args[0]))
+        for node in _walk_body(fn):
+            if is_gen_call(node) and id(node) not in consumed:
+                raise self.error(
+                    f"s2sgrad cannot differentiate a generator that escapes: the call of "
+                    f"`{node.func.id}` is not consumed here", node,
+                    "loop over it (`for x in gen(...)`), unpack it, or make a list of it "
+                    "(`list(gen(...))`)")
+
+    def listify(self, fdef):
+        """Rewrite the generator function `fdef` into one returning the list of what it
+        yields."""
+        taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+        acc = nodes.fresh_name("yielded", taken)
+
+        def rewrite(body):
+            out = []
+            for st in body:
+                if isinstance(st, gast.Expr) and isinstance(st.value, gast.Yield):
+                    v = st.value.value if st.value.value is not None else nodes.const(None)
+                    new = gast.Expr(value=nodes.call(nodes.attribute(nodes.name(acc),
+                                                                     "append"), [v]))
+                    out.append(nodes.copy_location(new, st))
+                    continue
+                if isinstance(st, gast.Expr) and isinstance(st.value, gast.YieldFrom):
+                    item = nodes.fresh_name("item", taken | {acc})
+                    taken.add(item)
+                    new = gast.For(target=nodes.name(item, store=True), iter=st.value.value,
+                                   body=[nodes.copy_location(gast.Expr(value=nodes.call(
+                                       nodes.attribute(nodes.name(acc), "append"),
+                                       [nodes.name(item)])), st)],
+                                   orelse=[], type_comment=None)
+                    out.append(nodes.copy_location(new, st))
+                    continue
+                if isinstance(st, gast.Return):
+                    if st.value is not None and not (isinstance(st.value, gast.Constant)
+                                                     and st.value.value is None):
+                        raise self.error("s2sgrad cannot differentiate a generator that "
+                                         "returns a value", st, "end it with a bare `return`")
+                    out.append(nodes.copy_location(nodes.return_(nodes.name(acc)), st))
+                    continue
+                if isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+                    out.append(st)
+                    continue
+                for field in ("body", "orelse"):
+                    if isinstance(getattr(st, field, None), list):
+                        setattr(st, field, rewrite(getattr(st, field)))
+                for n in nodes.walk(st):
+                    if isinstance(n, (gast.Yield, gast.YieldFrom)) and \
+                            not _inside_nested_function(st, n):
+                        raise self.error("s2sgrad cannot differentiate a `yield` whose value "
+                                         "is used", n, "write `yield v` as a statement")
+                out.append(st)
+            return out
+        body = rewrite(fdef.body)
+        start = nodes.copy_location(nodes.assign(acc, gast.List(elts=[], ctx=gast.Load())),
+                                    fdef.body[0])
+        doc = body[:1] if body and isinstance(body[0], gast.Expr) and \
+            isinstance(body[0].value, gast.Constant) else []
+        body = doc + [start] + body[len(doc):]
+        if not _ends(body):
+            body.append(nodes.copy_location(nodes.return_(nodes.name(acc)), fdef.body[-1]))
+        fdef.body = body
 
     # -- starred arguments -----------------------------------------------------
     def spread(self, e, pre, what=None):

@@ -16,8 +16,6 @@ REFUSED = {
     "views_keywords.view_slice_inplace": r"`v \*= \.\.\.` changes `v` in place",
     "views_keywords.alias_second_name_inplace": r"`w \+= \.\.\.` changes `w` in place",
     "views_keywords.loop_rows_inplace": r"`row \*= \.\.\.` changes `row` in place",
-    "factories.nn_gen_logprob_3_4_1": "cannot differentiate generators",
-    "factories.nn_gen_logprob_2_3_2": "cannot differentiate generators",
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",
     "control_flow.for_else": "`else` clauses on loops",
