@@ -168,9 +168,32 @@ def pack_variadic(parsed):
     a.vararg = a.kwarg = None
 
 
+def _refuse_generator(parsed):
+    """The function differentiated is a generator: its value is no number (a generator
+    it calls is consumed whole, see `normalize`); refused at its first `yield`."""
+    found = [n for n in gast.walk(parsed.node) if isinstance(n, (gast.Yield, gast.YieldFrom))
+             and not _nested_in(parsed.node, n)]
+    if found:
+        raise parsed.error(
+            f"s2sgrad cannot differentiate the generator {parsed.node.name} (its value is a "
+            "generator, not a number: it uses `yield`)", found[0],
+            "differentiate a function that consumes it and returns a number, e.g. "
+            "`def loss(x): return sum(gen(x))`")
+
+
+def _nested_in(fdef, target):
+    """Is `target` inside a def or lambda nested in the function `fdef`?"""
+    for node in gast.walk(fdef):
+        if node is not fdef and isinstance(node, (gast.FunctionDef, gast.Lambda)) \
+                and any(n is target for n in gast.walk(node)):
+            return True
+    return False
+
+
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                      kinds: tuple = (), has_aux: bool = False) -> "Compiled":
     parsed = parse_function(func)
+    _refuse_generator(parsed)
     pack_variadic(parsed)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
