@@ -14,6 +14,7 @@ The package is laid out as its pipeline, and its layers only point down
 
     tools/       the `s2sgrad` command, explain, graph, working from files
     api          grad, value_and_grad, source, check_grad, stop_gradient
+    trees        tree_map, tree_leaves over parameter containers
     operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed)
     gradient     GradientFunction: what grad(f) returns, and wrt handling
     pipeline     the one owner of the stage chain, and the cache
@@ -33,6 +34,7 @@ from .errors import S2SGradError, TransformError, GradientError, CheckError  # n
 from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
 from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
+from .trees import tree_map, tree_leaves  # noqa: F401
 
 from .version import __version__  # noqa: F401
 
@@ -43,4 +45,5 @@ from .backend import tracebacks as _tracebacks  # noqa: E402
 _tracebacks.install()      # uncaught refusals without s2sgrad's frames (see its docstring)
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
            "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
-           "S2SGradError", "TransformError", "GradientError", "CheckError", "explain"]
+           "S2SGradError", "TransformError", "GradientError", "CheckError", "explain",
+           "tree_map", "tree_leaves"]

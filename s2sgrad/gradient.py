@@ -6,9 +6,10 @@ import inspect
 
 import numpy as np
 
-from .errors import GradientError, S2SGradError
+from .errors import GradientError, S2SGradError, TransformError
 from .frontend.parse import readable_name, unwrap
-from .pipeline import DICT, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
+from .runtime.core import record_fields
+from .pipeline import DICT, OTHER, FunctionKind, cached_compile, compile_kinds, kinds_of, _is_current
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -56,6 +57,9 @@ def resolve_wrt(func, wrt):
             out.append(names.index(w))
         else:
             idx = w + len(names) if w < 0 else w
+            if w >= len(names) and _variadic(func)[0]:
+                out.append(w)                   # an item of *args, counted as passed
+                continue
             if not 0 <= idx < len(names):
                 _refuse_varargs(func, f"wrt={w}", names)
                 raise S2SGradError(
@@ -90,21 +94,28 @@ def _resolve_partial_wrt(func, wrt):
     return tuple(out), is_tuple
 
 
-def _refuse_varargs(func, what, names):
-    """A `wrt` beyond the named parameters of a function taking `*args`/`**kwargs`: say
-    that these are what s2sgrad does not support."""
+def _variadic(func):
+    """(name of the `*args` parameter, name of the `**kwargs` one), None where absent."""
     try:
-        params = inspect.signature(func).parameters.values()
+        params = inspect.signature(unwrap(func)).parameters.values()
     except (TypeError, ValueError):
-        return
-    rest = [("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name for p in params
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if rest:
+        return None, None
+    star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    return star, next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+
+
+def _refuse_varargs(func, what, names):
+    """A `wrt` that names no positional argument of a function taking `*args` or
+    `**kwargs` (a negative index, a keyword passed through `**kwargs`): say what is
+    differentiated instead."""
+    star, keywords = _variadic(func)
+    if star or keywords:
         name = getattr(func, "__name__", "f")
         raise S2SGradError(
-            f"{what} names an argument that {name} takes through `{rest[0]}`: s2sgrad "
-            f"cannot differentiate functions with `*args`/`**kwargs` parameters; name "
-            f"each argument: def {name}({', '.join(names + ['x', 'y'])})")
+            f"{what} names no positional argument of {name}: s2sgrad differentiates with "
+            f"respect to the positional arguments as passed, `*{star or 'args'}` included "
+            f"(wrt=len(named) + k for its k-th item); the values of "
+            f"`**{keywords or 'kwargs'}` are constants: pass the value positionally")
 
 
 def _call_error(func, label, args, kwargs):
@@ -149,6 +160,9 @@ class GradientFunction:
             self.wrt = tuple(i + 1 for i in self.wrt)
         self.func = func
         self.n_params = len(_param_names(func))   # more positional arguments: an error
+        self.variadic = None
+        if any(_variadic(func)):
+            self._pack_wrt(func)
         self.optimize = optimize
         self.with_value = with_value
         self.has_aux = bool(has_aux)
@@ -207,6 +221,8 @@ class GradientFunction:
             args = self.bound_to + args
         if self.keywords:
             args, kwargs = self._with_keywords(args, kwargs)
+        if self.variadic is not None:
+            args, kwargs = self._pack(args, kwargs), {}
         if len(args) > self.n_params:     # (the generated code would take one as ȳ)
             exc = _call_error(self.func, "value_and_grad" if self.with_value else "grad",
                               args, kwargs)
@@ -228,8 +244,12 @@ class GradientFunction:
         try:
             if plain:
                 grads = fn(*args, **kwargs)
+                if self.variadic is not None:
+                    return self._unpack(grads, args)
                 return _distinct(grads) if self.is_tuple else grads
             value, grads = fn(*args, **kwargs)
+            if self.variadic is not None:
+                grads = self._unpack(grads, args)
             if self.has_aux:
                 value, aux = value
         except TypeError:
@@ -238,7 +258,7 @@ class GradientFunction:
             if exc is None:
                 raise
             raise exc from None
-        if self.is_tuple:
+        if self.is_tuple and self.variadic is None:
             grads = _distinct(grads)
         if value is None:
             raise GradientError(
@@ -254,6 +274,55 @@ class GradientFunction:
         if self.with_value:
             return value, grads
         return grads
+
+    def _pack_wrt(self, func):
+        """A function with `*args`/`**kwargs`: its calls are packed (`_pack`) into the
+        named arguments, a tuple and a dict (how the code is compiled), and `wrt` items
+        of `*args` become items of the tuple's gradient."""
+        n = self.n_params
+        star, keywords = _variadic(func)
+        picks = self.wrt
+        named = tuple(i for i in picks if i < n)
+        items = any(i >= n for i in picks)         # items of *args asked for
+        self.variadic = (inspect.signature(unwrap(func)), star, keywords, picks,
+                         tuple(sorted(set(named))) + ((n,) if items else ()), self.is_tuple,
+                         n if items else None)
+        self.wrt, self.is_tuple = self.variadic[4], True
+        self.n_params = n + bool(star) + bool(keywords)
+
+    def _pack(self, args, kwargs):
+        """The call as the compiled code takes it: named arguments (defaults filled
+        in), then the tuple of the rest, then the dict of the other keywords."""
+        sig, star, keywords = self.variadic[:3]
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.__name__} of {exc}") from None
+        bound.apply_defaults()
+        out = [bound.arguments[p.name] for p in sig.parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if star:
+            out.append(tuple(bound.arguments.get(star, ())))
+        if keywords:
+            out.append(dict(bound.arguments.get(keywords, {})))
+        return tuple(out)
+
+    def _unpack(self, grads, packed):
+        """The gradients asked for, from those of the named arguments and the tuple."""
+        picks, compiled, is_tuple, n = self.variadic[3:]
+        out = []
+        for i in picks:
+            if n is not None and i >= n:
+                k = i - n
+                if k >= len(packed[n]):
+                    raise GradientError(
+                        f"wrt={i} names argument {i}, but {self.func.__name__} was given "
+                        f"{n + len(packed[n])} positional arguments")
+                _check_wrt_arg(packed[n][k], i, self.func)
+                out.append(grads[compiled.index(n)][k])
+            else:
+                out.append(grads[compiled.index(i)])
+        return _distinct(tuple(out)) if is_tuple else out[0]
 
     def _with_keywords(self, args, kwargs):
         """The call of a partial's function with its fixed keywords: passed as
@@ -276,7 +345,8 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT)
+                       or type(kinds[i]) is FunctionKind)
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them
@@ -315,6 +385,12 @@ def _check_wrt_arg(x, i, func):
     t = type(x)
     if t is float or t is int:
         return
+    if callable(x) and not isinstance(x, (np.ndarray, np.generic)) \
+            and record_fields(x) is None:
+        raise GradientError(
+            f"argument {i} of {func.__name__} is a function: s2sgrad differentiates with "
+            "respect to numbers, arrays and containers of them (a function argument is "
+            "a constant the code is specialized on); pick another wrt")
     if x is None or isinstance(x, (str, bytes)):
         raise GradientError(
             f"argument {i} of {func.__name__} is {type(x).__name__}, not a number, an "
@@ -329,3 +405,25 @@ def _check_wrt_arg(x, i, func):
                             "be differentiated")
     elif isinstance(x, np.integer):
         return
+    elif not isinstance(x, (list, tuple, dict, float, complex, np.generic)) \
+            and record_fields(x) is None:
+        raise _object_argument(x, i, func)
+
+
+def _object_argument(x, i, func):
+    """The refusal of a plain object as an argument to differentiate (a class whose
+    methods would carry the gradient through `self`), located at the function's def."""
+    import linecache
+    code = getattr(func, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    lineno = getattr(code, "co_firstlineno", None)
+    line = linecache.getline(filename, lineno) if filename and lineno else None
+    name, cls = func.__name__, type(x).__name__
+    return TransformError(
+        f"argument {i} of {name} is a {cls} object, not a number, an array or a parameter "
+        "container (nested dicts, lists, tuples, NamedTuples, @dataclass instances): "
+        "s2sgrad does not differentiate through the attributes of plain objects",
+        filename, lineno, None, line or None,
+        hint=f"keep the parameters in a @dataclass (or a NamedTuple, a dict) and write the "
+             f"method as a function of it: `def {name}(params, ...)` reading `params.W`; "
+             f"grad({name})(params, ...) then gives a gradient of the same type")

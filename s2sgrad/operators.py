@@ -14,11 +14,10 @@ import numpy as np
 
 from .ad.tangent import dot
 from .errors import GradientError, S2SGradError
-from .frontend.parse import CellView, Parsed, parse_function, unwrap
-from .gradient import GradientFunction, resolve_wrt, _param_names
+from .frontend.parse import CellView, parse_function, unwrap
+from .gradient import GradientFunction, partial_parts, resolve_wrt, _param_names
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
                        deep_expressions, gradient_parsed)
-from .syntax import nodes
 
 _LOCK = threading.RLock()
 
@@ -47,6 +46,8 @@ class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
     def __init__(self, func):
+        # a functools.partial: its function, with the fixed arguments passed first
+        func, self.fixed, self.keywords = partial_parts(func)
         self.func = func
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
@@ -90,6 +91,9 @@ class JVPFunction:
         if len(primals) != len(tangents):
             raise S2SGradError("jvp needs one tangent per primal argument "
                                f"({len(primals)} primals, {len(tangents)} tangents)")
+        if self.fixed:
+            primals = self.fixed + primals
+            tangents = (None,) * len(self.fixed) + tangents
         active = tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
@@ -101,7 +105,7 @@ class JVPFunction:
         code = fn.__code__
         names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
         kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
-        return fn(*primals, **kwargs)
+        return fn(*primals, **kwargs, **self.keywords)
 
 
 def _jvp_of_hvp(self, primals, tangents, active):
@@ -149,8 +153,10 @@ def jvp(func):
 
 class VJPFunction:
     def __init__(self, func, wrt=0):
-        self.func = func
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
+        func, self.fixed, self.keywords = partial_parts(func)
+        self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
+        self.func = func
         self._pair = None
         self._deps = ()
 
@@ -164,6 +170,7 @@ class VJPFunction:
 
     def __call__(self, *args, **kwargs):
         fwd, bwd = self._get()
+        args, kwargs = self.fixed + args, {**self.keywords, **kwargs}
         # the pullback may run long after this call: keep our own copy of the arrays
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         value, saved = fwd(*args, **kwargs)
@@ -219,9 +226,10 @@ class _GradJvp:
                 self.param = compiled.trace.params[self.j]
             return self._fn
 
-    def __call__(self, args, v):
+    def __call__(self, args, v, keywords=None):
         fn = self.get()
-        g, gdot = fn(*args, **{dot(self.param): _as_tangent(v, args[self.j])})
+        g, gdot = fn(*args, **{dot(self.param): _as_tangent(v, args[self.j])},
+                     **(keywords or {}))
         return g, gdot
 
 
@@ -232,6 +240,9 @@ class HVPFunction:
             (None, None)
         if self.i is None:
             raise S2SGradError("hvp takes one argument index or name as wrt")
+        self.user_i = self.i                 # (among the arguments a partial's calls pass)
+        func, self.fixed, self.keywords = partial_parts(func)
+        self.i += len(self.fixed)
         self._impl = _GradJvp(func, self.i, self.i)
 
     @property
@@ -242,7 +253,8 @@ class HVPFunction:
     def __call__(self, *args_and_v):
         *args, v = args_and_v
         from .runtime import grad_like
-        _, hv = self._impl(args, v)
+        args = self.fixed + tuple(args)
+        _, hv = self._impl(args, v, self.keywords)
         return grad_like(hv, args[self.i])
 
 
@@ -265,7 +277,7 @@ def hessian(func, wrt=0):
     h = HVPFunction(func, wrt)
 
     def hess(*args):
-        x = args[h.i]
+        x = args[h.user_i]
         shape = np.shape(x)
         cols = [np.ravel(np.asarray(h(*args, e), dtype=float)) for _, e in _basis(x)]
         size = int(np.prod(shape)) if shape else 1

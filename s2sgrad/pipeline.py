@@ -10,9 +10,11 @@ receive it as `build`); `compile_gradient` runs the whole chain for a gradient,
 argument kinds) while the function, what it calls and the names it reads are unchanged.
 """
 import contextlib
+import functools
 import gc
 import inspect
 import threading
+import types
 import weakref
 
 import gast
@@ -53,29 +55,59 @@ class Compiled:
 
 
 def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
-                entry: bool = False) -> ir.Trace:
+                entry: bool = False, functions=None) -> ir.Trace:
+    parsed.functions = dict(functions or {})     # (normalize reads their signatures)
+    if not hasattr(parsed, "packed_defaults"):
+        pack_variadic(parsed)        # a callee's *args/**kwargs: its calls pass them packed
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
+    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry, functions)
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
+NUMBER, ARRAY, OTHER, DICT, FUNCTION = 1, 2, 0, 3, 4
+
+
+class FunctionKind:
+    """The kind of an argument that is a function (`loss(w, np.tanh)`): the code is
+    specialized on the function object itself, so the key holds it and compares by
+    identity (another function, even an equal-looking lambda, compiles anew)."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is FunctionKind and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __repr__(self):
+        return f"FunctionKind({getattr(self.obj, '__name__', self.obj)!r})"
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
 _KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
+_KIND_OF_TYPE.update(dict.fromkeys(
+    (types.FunctionType, types.BuiltinFunctionType, np.ufunc, functools.partial,
+     type(np.sum)), FUNCTION))
 
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), or anything else. Runs on every call: a plain loop with the lookups bound
-    as defaults (faster here than a comprehension, which is a call of its own)."""
+    tuple), a function (`FunctionKind`), or anything else. Runs on every call: a plain
+    loop with the lookups bound as defaults (faster here than a comprehension, which is
+    a call of its own)."""
     out = []
     for a in args:
         t = type(a)
-        out.append(a.shape if t is _ndarray else _get(t, OTHER))
+        if t is _ndarray:
+            out.append(a.shape)
+        else:
+            k = _get(t, OTHER)
+            out.append(k if k != FUNCTION else FunctionKind(a))
     return tuple(out)
 
 
@@ -117,16 +149,63 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
     return out
 
 
+def pack_variadic(parsed):
+    """The differentiated function's `*args` and `**kwargs` become plain parameters (a
+    tuple and a dict, after the named ones): the gradient's caller packs them
+    (`GradientFunction`), and a gradient with respect to the tuple gives one per item."""
+    a = parsed.node.args
+    extra = []
+    for p in (a.vararg, a.kwarg):
+        if p is not None:
+            a.args.append(gast.Name(id=p.id, ctx=gast.Param(), annotation=None,
+                                    type_comment=None))
+            extra.append(gast.Tuple(elts=[], ctx=gast.Load()) if p is a.vararg
+                         else gast.Dict(keys=[], values=[]))
+    if a.defaults:
+        a.defaults.extend(extra)       # (parameters after defaulted ones need defaults)
+    parsed.packed_defaults = tuple(() if isinstance(d, gast.Tuple) else {} for d in extra) \
+        if a.defaults else ()
+    a.vararg = a.kwarg = None
+
+
+def _refuse_generator(parsed):
+    """The function differentiated is a generator: its value is no number (a generator
+    it calls is consumed whole, see `normalize`); refused at its first `yield`."""
+    found = [n for n in gast.walk(parsed.node) if isinstance(n, (gast.Yield, gast.YieldFrom))
+             and not _nested_in(parsed.node, n)]
+    if found:
+        raise parsed.error(
+            f"s2sgrad cannot differentiate the generator {parsed.node.name} (its value is a "
+            "generator, not a number: it uses `yield`)", found[0],
+            "differentiate a function that consumes it and returns a number, e.g. "
+            "`def loss(x): return sum(gen(x))`")
+
+
+def _nested_in(fdef, target):
+    """Is `target` inside a def or lambda nested in the function `fdef`?"""
+    for node in gast.walk(fdef):
+        if node is not fdef and isinstance(node, (gast.FunctionDef, gast.Lambda)) \
+                and any(n is target for n in gast.walk(node)):
+            return True
+    return False
+
+
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                      kinds: tuple = (), has_aux: bool = False) -> "Compiled":
     parsed = parse_function(func)
+    _refuse_generator(parsed)
+    pack_variadic(parsed)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
-    tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
+    functions = {p: k.obj for p, k in zip(params, kinds) if type(k) is FunctionKind}
+    aux_name = _aux_returns(parsed) if has_aux else None
+    tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)
     check_returns_value(parsed)
-    if has_aux:
+    if aux_name is not None:
+        tr.aux = ir.Assign(aux_name, None, ir.Kind.COPY, args=[None, aux_name])
+    elif has_aux:
         _split_aux(tr, parsed, numbers)
     _refuse_container_output(tr, parsed)
     if optimize and optimize_trace(tr):
@@ -162,7 +241,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         adj.env | generator.env, tr.name, texts)
     user_defaults = unwrap(func).__defaults__ or ()
     for n in (name, f"value_and_{name}"):
-        made[n].__defaults__ = tuple(user_defaults) + (1.0,)
+        made[n].__defaults__ = tuple(user_defaults) + parsed.packed_defaults + (1.0,)
     shown = "\n\n".join(texts[:-1])
     compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
     compiled.value_source = "\n\n".join(texts[:-2] + texts[-1:])    # value_and_grad_f
@@ -196,6 +275,60 @@ def _split_aux(tr, parsed, numbers):
     ir.analyse(tr)                       # the facts follow the new result
     tr.scalars = ir.infer_scalars(tr, numbers)
     tr.maybe_container -= tr.scalars
+
+
+def _aux_returns(parsed):
+    """has_aux with several `return value, aux` (early returns): each becomes
+    `value_ = value; aux_ = aux; return value_` (Python's order of evaluation), and
+    `value_and_grad_f` returns the last `aux_` (its name is returned); None when the
+    function ends with its only return (`_split_aux` reads the pair there). A return
+    that is not a pair display is refused where it is."""
+    fdef = parsed.node
+    returns = list(_own_returns(fdef.body))
+    if len(returns) <= 1 and (not returns or fdef.body[-1] is returns[0]):
+        return None
+    taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+    aux = nodes.fresh_name("aux", taken)
+    value = nodes.fresh_name("value", taken | {aux})
+    for r in returns:
+        if not (isinstance(r.value, (gast.Tuple, gast.List)) and len(r.value.elts) == 2
+                and not any(isinstance(e, gast.Starred) for e in r.value.elts)):
+            raise parsed.error(
+                "has_aux=True needs every `return` to give a pair (value, aux)", r,
+                "write `return value, aux` at each return")
+    _replace_returns(fdef.body, value, aux)
+    return aux
+
+
+def _own_returns(body):
+    """The `return` statements of a function body (not of functions defined in it)."""
+    for st in body:
+        if isinstance(st, gast.Return):
+            yield st
+        elif not isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(st, field, None)
+                if isinstance(block, list):
+                    yield from _own_returns(block)
+
+
+def _replace_returns(body, value, aux):
+    """Every `return v, a` of `body` (nested blocks included, not nested functions)
+    becomes `value = v; aux = a; return value`."""
+    for i in range(len(body) - 1, -1, -1):
+        st = body[i]
+        if isinstance(st, gast.Return):
+            v, a = st.value.elts
+            body[i:i + 1] = [nodes.copy_location(nodes.assign(value, v), st),
+                             nodes.copy_location(nodes.assign(aux, a), st),
+                             nodes.copy_location(nodes.return_(nodes.name(value)), st)]
+        elif isinstance(st, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            continue
+        else:
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(st, field, None)
+                if isinstance(block, list):
+                    _replace_returns(block, value, aux)
 
 
 def _last_return(fdef):

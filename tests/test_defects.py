@@ -232,9 +232,10 @@ def test_a_ufunc_is_refused_with_what_to_write():
         grad(np.sin)(0.5)
 
 
-def test_varargs_wrt_says_what_is_unsupported():
+def test_varargs_wrt_counts_positional_arguments_and_says_what_is_unsupported():
+    assert grad(takes_args, wrt=1)(1.5, 2.0) == pytest.approx(1.5)
     with pytest.raises(S2SGradError, match=r"\*args"):
-        grad(takes_args, wrt=1)(1.0, 2.0)
+        grad(takes_args, wrt=-1)
 
 
 def test_a_missing_argument_names_the_users_function():

@@ -229,10 +229,10 @@ def test_has_aux_without_a_pair_is_refused():
     def early(x):
         if x > 0:
             return x ** 2, 1.0
-        return -x ** 3, 2.0
+        return -x ** 3
     with pytest.raises(TransformError) as info:
         grad(early, has_aux=True)(1.5)
-    assert info.value.lineno is not None
+    assert info.value.lineno == early.__code__.co_firstlineno + 3
 
 
 def test_plain_grad_of_a_pair_is_still_refused():
@@ -274,3 +274,391 @@ def test_a_lambda_called_by_the_differentiated_function():
     g = grad(calls_a_lambda)
     np.testing.assert_allclose(g(W), numerical_grad(calls_a_lambda, (W,)), rtol=1e-6)
     assert "<lambda>" not in g.source
+
+
+# ---------------------------------------------------------------- functions as arguments
+
+def act_loss(w, act):
+    return np.sum(act(w) ** 2)
+
+
+def my_softplus(z):
+    return np.log1p(np.exp(z))
+
+
+def scaled_sin(z, s, shift=0.0):
+    return np.sin(z + shift) * s
+
+
+def apply_twice(f, x):
+    return f(f(x))
+
+
+def twice_both(w):
+    return np.sum(apply_twice(np.tanh, w) * apply_twice(my_softplus, w))
+
+
+def passes_it_on(w, act, c):
+    return np.sum(apply_twice(act, w * c)) + act_loss(w, act)
+
+
+@pytest.mark.parametrize("act", [np.tanh, np.sin, my_softplus, lambda z: z ** 3 * 0.5,
+                                 partial(scaled_sin, s=2.0), partial(scaled_sin, 0.3),
+                                 partial(scaled_sin, s=-1.0, shift=0.2)],
+                         ids=["tanh", "sin", "user", "lambda", "partial_kw", "partial_pos",
+                              "partial_two"])
+def test_a_function_passed_as_an_argument(act):
+    g = grad(act_loss)
+    np.testing.assert_allclose(g(W, act), numerical_grad(lambda w: act_loss(w, act), (W,)),
+                               rtol=1e-6)
+
+
+def test_each_function_argument_compiles_anew_and_is_never_mixed_up():
+    g = grad(act_loss)
+    expected = {f: numerical_grad(lambda w: act_loss(w, f), (W,))
+                for f in (np.tanh, np.sin, my_softplus)}
+    for f in (np.tanh, np.sin, my_softplus, np.tanh, my_softplus, np.sin):
+        np.testing.assert_allclose(g(W, f), expected[f], rtol=1e-6)
+        assert g(W, f) is not None
+    g(W, np.sin)
+    assert "np.cos(w)" in g.source             # the code of the last call: sin's rule
+    # two lambdas of one code and different closures: two functions
+    lams = [(lambda c: (lambda z: c * z ** 2))(c) for c in (1.0, -3.0)]
+    for f in lams + lams[::-1]:
+        np.testing.assert_allclose(g(W, f), numerical_grad(lambda w: act_loss(w, f), (W,)),
+                                   rtol=1e-6)
+
+
+def test_helpers_specialized_on_the_functions_they_are_given():
+    np.testing.assert_allclose(grad(twice_both)(W), numerical_grad(twice_both, (W,)),
+                               rtol=1e-6)
+    for act in (np.tanh, my_softplus, partial(scaled_sin, s=0.5)):
+        got = grad(passes_it_on, wrt=(0, 2))(W, act, 0.7)
+        np.testing.assert_allclose(
+            got[0], numerical_grad(lambda w: passes_it_on(w, act, 0.7), (W,)), rtol=1e-6)
+        assert got[1] == pytest.approx(
+            numerical_grad(lambda c: passes_it_on(W, act, c), (0.7,)), rel=1e-6)
+
+
+def test_a_global_partial_called_in_the_function():
+    double_sin = partial(scaled_sin, s=2.0, shift=0.1)
+
+    def f(w):
+        return np.sum(double_sin(w) * w)
+    np.testing.assert_allclose(grad(f)(W), numerical_grad(f, (W,)), rtol=1e-6)
+
+
+def apply_n(f, x, n):
+    if n == 0:
+        return x
+    return apply_n(f, f(x), n - 1)
+
+
+def recursive_through_argument(w):
+    return np.sum(apply_n(np.sin, w, 3))
+
+
+def test_recursion_through_a_function_argument_is_refused():
+    with pytest.raises(TransformError) as info:
+        grad(recursive_through_argument)(W)
+    assert info.value.lineno is not None and "recursi" in str(info.value)
+    assert "apply_n(f, f(x), n - 1)" in str(info.value)
+
+
+def test_differentiating_with_respect_to_a_function_is_refused():
+    from s2sgrad.errors import GradientError
+    with pytest.raises(GradientError, match="function"):
+        grad(act_loss, wrt=1)(W, np.tanh)
+
+
+# ---------------------------------------------------------------- *args and **kwargs
+
+def sum_of_squares(*xs):
+    s = 0.0
+    for x in xs:
+        s = s + np.sum(x ** 2) * 0.5
+    return s
+
+
+def regularized(w, *data, lam=None):
+    return mean_sq(w, *data) + 0.3 * np.sum(w ** 2)
+
+
+def mean_sq(w, X, y):
+    return np.mean((X @ w - y) ** 2)
+
+
+def total_loss(w, *data):
+    return mean_sq(w, *data) + 0.3 * np.sum(w ** 2)
+
+
+def with_defaults(a, b=2.0, *rest):
+    out = a * b
+    for r in rest:
+        out = out + np.sum(np.sin(r) * a)
+    return out
+
+
+def keyword_loss(x, scale=2.0, **opts):
+    return np.sum(np.tanh(x * scale) * opts["k"])
+
+
+def concat_mul(weights, *parts):
+    cat = np.hstack(parts + (np.ones((parts[0].shape[0], 1)),))
+    return np.dot(cat, weights)
+
+
+def scaled_sum(x, **opts):
+    return np.sum(x * opts["a"]) + opts["b"]
+
+
+def calls_variadic_helpers(W, x, h):
+    return np.sum(np.tanh(concat_mul(W, x, h))) + scaled_sum(h, a=2.0, b=1.0)
+
+
+RS = np.random.RandomState(5)
+XD, YD = RS.randn(5, 3), RS.randn(5)
+
+
+def test_star_args_of_the_differentiated_function_wrt_as_passed():
+    a, b, c = 1.5, np.array([0.3, -2.0]), np.array([[1.0, 2.0]])
+    ga, gc = grad(sum_of_squares, wrt=(0, 2))(a, b, c)
+    assert ga == pytest.approx(1.5)
+    np.testing.assert_allclose(gc, c)
+    assert grad(sum_of_squares, wrt=1)(a, b, c) is not None
+    np.testing.assert_allclose(grad(sum_of_squares, wrt=1)(a, b, c), b)
+    g = grad(total_loss)
+    np.testing.assert_allclose(g(W, XD, YD), numerical_grad(total_loss, (W, XD, YD)),
+                               rtol=1e-6)
+    gx, gy = grad(total_loss, wrt=(1, 2))(W, XD, YD)
+    np.testing.assert_allclose(gx, numerical_grad(total_loss, (W, XD, YD), 1), rtol=1e-6)
+    np.testing.assert_allclose(gy, numerical_grad(total_loss, (W, XD, YD), 2), rtol=1e-6)
+    value, gw = value_and_grad(total_loss)(W, XD, YD)
+    assert value == pytest.approx(total_loss(W, XD, YD))
+
+
+def test_star_args_after_defaults():
+    r = np.array([0.5, 1.0])
+    assert grad(with_defaults)(1.5) == pytest.approx(2.0)
+    assert grad(with_defaults, wrt=(0, 2))(1.5, 3.0, r)[0] == pytest.approx(
+        numerical_grad(lambda a: with_defaults(a, 3.0, r), (1.5,)), rel=1e-6)
+    np.testing.assert_allclose(grad(with_defaults, wrt=2)(1.5, 3.0, r),
+                               numerical_grad(lambda q: with_defaults(1.5, 3.0, q), (r,)),
+                               rtol=1e-6)
+
+
+def test_wrt_beyond_the_arguments_passed_is_refused():
+    from s2sgrad.errors import GradientError
+    with pytest.raises(GradientError, match="given 2 positional"):
+        grad(sum_of_squares, wrt=3)(1.0, 2.0)
+
+
+def test_kwargs_of_the_differentiated_function_are_constants():
+    x = np.array([0.2, -0.4])
+    np.testing.assert_allclose(grad(keyword_loss)(x, k=3.0),
+                               numerical_grad(lambda x: keyword_loss(x, k=3.0), (x,)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(grad(keyword_loss)(x, 0.5, k=-1.0),
+                               numerical_grad(lambda x: keyword_loss(x, 0.5, k=-1.0), (x,)),
+                               rtol=1e-6)
+    with pytest.raises(S2SGradError, match="positional"):
+        grad(keyword_loss, wrt="k")
+
+
+def test_helpers_with_star_args_and_kwargs():
+    Wc, x, h = RS.randn(6, 2), RS.randn(4, 2), RS.randn(4, 3)
+    for i, arg in enumerate((Wc, x, h)):
+        np.testing.assert_allclose(
+            grad(calls_variadic_helpers, wrt=i)(Wc, x, h),
+            numerical_grad(calls_variadic_helpers, (Wc, x, h), i), rtol=1e-6)
+
+
+def pair_loss(p, q):
+    return np.sum(p * np.sin(q))
+
+
+def star_call(a, b):
+    args = (a, b)
+    return pair_loss(*args) + pair_loss(*[b, a]) + pair_loss(a, *(b,))
+
+
+def star_in_a_loop(rows):
+    s = 0.0
+    for a, b, c in zip(*rows):
+        s = s + a * b * c
+    return s
+
+
+def star_constant_arguments(w):
+    shape = (3,)
+    return np.sum(w * np.ones(shape)) + np.sum(w * np.zeros(*shape))
+
+
+def test_starred_calls():
+    a, b = np.array([0.1, 0.2, 0.3]), np.array([1.0, -2.0, 0.5])
+    for i, arg in enumerate((a, b)):
+        np.testing.assert_allclose(grad(star_call, wrt=i)(a, b),
+                                   numerical_grad(star_call, (a, b), i), rtol=1e-6)
+    rows = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])
+    np.testing.assert_allclose(grad(star_in_a_loop)(rows),
+                               numerical_grad(star_in_a_loop, (rows,)), rtol=1e-6)
+    np.testing.assert_allclose(grad(star_constant_arguments)(a), np.ones(3))
+
+
+def test_starred_call_of_the_wrong_length_is_an_error_not_a_subset():
+    from s2sgrad.errors import GradientError
+
+    def three(a, b):
+        args = (a, b, a)
+        return pair_loss(*args)
+    with pytest.raises(GradientError, match="must give 2, but it has 3"):
+        grad(three)(np.ones(2), np.ones(2))
+    with pytest.raises(GradientError, match="must give 3, but it has 2"):
+        grad(star_in_a_loop)(np.ones((2, 4)))
+
+
+def test_starred_calls_that_cannot_be_spread_are_refused():
+    def spread_ufunc(w):
+        xs = (w, w * 2.0)
+        return np.sum(np.maximum(*xs))
+
+    def double_star(w):
+        opts = {"q": w}
+        return pair_loss(w, **opts)
+    import inspect
+    for f, what in ((spread_ufunc, "*xs"), (double_star, "opts)")):
+        with pytest.raises(TransformError) as info:
+            grad(f)(W)
+        line = inspect.getsourcelines(f)[0][2]
+        assert info.value.lineno == f.__code__.co_firstlineno + 2
+        assert info.value.col == line.index(what)
+
+
+# ---------------------------------------------------------------- has_aux, early returns
+
+def early_aux(x, w):
+    if x > 1.0:
+        return np.sum(np.sin(w * x)), {"branch": "big", "x": x}
+    for i in range(3):
+        w = w * x
+        if np.sum(w) > 10.0:
+            return np.sum(w ** 2), {"branch": "loop", "i": i}
+    return np.sum(np.tanh(w)) * x, {"branch": "end", "w": w}
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+@pytest.mark.parametrize("x, w, branch", [
+    (1.5, np.array([0.2, -0.4]), "big"),
+    (0.9, np.array([8.0, 9.0]), "loop"),
+    (0.5, np.array([0.3, 0.1]), "end")])
+def test_has_aux_with_early_returns(optimize, x, w, branch):
+    g, aux = grad(early_aux, wrt=(0, 1), has_aux=True, optimize=optimize)(x, w)
+    assert aux["branch"] == branch
+    assert g[0] == pytest.approx(numerical_grad(lambda x: early_aux(x, w)[0], (x,)),
+                                 rel=1e-6)
+    np.testing.assert_allclose(g[1], numerical_grad(lambda w: early_aux(x, w)[0], (w,)),
+                               rtol=1e-6)
+    (value, aux2), g2 = value_and_grad(early_aux, has_aux=True, optimize=optimize)(x, w)
+    assert value == pytest.approx(early_aux(x, w)[0]) and aux2["branch"] == branch
+    if branch == "end":
+        np.testing.assert_allclose(aux2["w"], early_aux(x, w)[1]["w"])
+
+
+# ---------------------------------------------------------------- partials under the operators
+
+def op_f(x, y, z=1.0):
+    return np.sum(np.sin(x) * y ** 2) * z
+
+
+def op_vec(x, y):
+    return np.tanh(x * y) + x ** 2
+
+
+def test_partials_under_vjp_jvp_hvp_hessian_jacobian():
+    from s2sgrad import hessian, hvp, jacobian, jvp, vjp
+    x, y, v = np.array([0.3, -0.2]), np.array([1.0, 2.0]), np.array([0.5, -1.5])
+    p = partial(op_f, y=y, z=0.5)
+    f = lambda x: op_f(x, y, 0.5)                                    # noqa: E731
+    g = numerical_grad(f, (x,))
+    value, pull = vjp(p)(x)
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(pull(1.0), g, rtol=1e-6)
+    value, t = jvp(p)((x,), (v,))
+    assert t == pytest.approx(g @ v, rel=1e-6)
+    H = np.array([numerical_grad(lambda x: grad(f)(x)[k], (x,)) for k in range(2)])
+    np.testing.assert_allclose(hessian(p)(x), H, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(hvp(p)(x, v), H @ v, rtol=1e-5, atol=1e-8)
+    # fixed positionally: the remaining argument is the one differentiated
+    q = partial(op_f, x)
+    Hy = np.diag(2 * np.sin(x))
+    np.testing.assert_allclose(hessian(q)(y), Hy, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(vjp(q, wrt=1)(y, 0.7)[1](1.0),
+                               numerical_grad(lambda z: op_f(x, y, z), (0.7,)), rtol=1e-6)
+    pv = partial(op_vec, y=y)
+    J = np.array([numerical_grad(lambda x: op_vec(x, y)[k], (x,)) for k in range(2)])
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(jacobian(pv, mode=mode)(x), J, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- local generators
+
+LAYER_SHAPES = [(3, 4), (4, 2)]
+
+
+def unpack_layers(weights):
+    """A module-level generator, consumed by a `for` loop with unpacking."""
+    for m, n in LAYER_SHAPES:
+        yield weights[:m * n].reshape((m, n)), weights[m * n:m * n + n]
+        weights = weights[(m + 1) * n:]
+
+
+def gen_net_loss(weights, inputs):
+    for W, b in unpack_layers(weights):
+        outputs = np.dot(inputs, W) + b
+        inputs = np.tanh(outputs)
+    return np.sum(outputs ** 2)
+
+
+def local_generator_uses(w):
+    def squares(v, k):
+        for i in range(k):
+            if i == 1:
+                continue
+            yield v[i] ** 2 * (i + 1)
+        yield from [v[0], v[2]]
+    a, b, c, d = squares(w, 3)
+    return a * b + c * d + sum(squares(w, 3)) + np.sum(np.stack(list(squares(w * 2.0, 2)))) \
+        + np.sum(np.array(tuple(squares(w, 1))))
+
+
+def test_generators_inlined():
+    rs = np.random.RandomState(2)
+    w, X = rs.randn(3 * 4 + 4 + 4 * 2 + 2), rs.randn(5, 3)
+    for i in (0, 1):
+        np.testing.assert_allclose(grad(gen_net_loss, wrt=i)(w, X),
+                                   numerical_grad(gen_net_loss, (w, X), i), rtol=1e-6)
+    v = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(grad(local_generator_uses)(v),
+                               numerical_grad(local_generator_uses, (v,)), rtol=1e-6)
+
+
+def test_generators_that_escape_or_stop_early_are_refused():
+    def escapes(w):
+        g = unpack_layers(w)
+        return np.sum(next(g)[0])
+
+    def stops(w):
+        for W, b in unpack_layers(w):
+            break
+        return np.sum(W)
+
+    def returns_one(w):
+        return unpack_layers(w)
+    for f, line, what in ((escapes, 1, "unpack_layers(w)"), (stops, 2, "break"),
+                          (returns_one, 1, "unpack_layers(w)")):
+        with pytest.raises(TransformError) as info:
+            grad(f)(np.ones(22))
+        import inspect
+        src = inspect.getsourcelines(f)[0][line]
+        assert info.value.lineno == f.__code__.co_firstlineno + line
+        assert info.value.col == src.index(what)

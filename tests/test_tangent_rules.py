@@ -17,6 +17,7 @@ import builtins
 import inspect
 import math
 import operator
+import typing
 
 import gast
 import numpy as np
@@ -101,7 +102,7 @@ OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
        "pos": operator.pos, "pow_var": operator.pow, "mod": operator.mod, "matmul": operator.matmul,
        "getitem": lambda x, index: x[index], "list": lambda *items: list(items),
        "tuple": lambda *items: tuple(items), "concat": operator.add, "repeat": operator.mul,
-       "index_concat": lambda maker, index, *items: maker[items]}
+       "index_concat": lambda maker, index, *items: maker[items], "field": getattr}
 
 
 def C(func, *args, **kw):
@@ -126,6 +127,12 @@ def A(name, x):
 # trees of floats and arrays (lists, tuples, dicts)
 
 
+class Pair(typing.NamedTuple):
+    """A parameter container read by attribute (the rule "field")."""
+    a: float
+    b: np.ndarray
+
+
 def rand_like(x):
     """A random direction with the structure of x; None if x holds no floats."""
     if isinstance(x, (bool, np.bool_)):
@@ -140,7 +147,7 @@ def rand_like(x):
         vs = [rand_like(v) for v in x]
         if not vs or all(v is None for v in vs):
             return None
-        return type(x)(0.0 if v is None else v for v in vs)
+        return _like(x, [0.0 if v is None else v for v in vs])
     if isinstance(x, dict):
         vs = {k: rand_like(v) for k, v in x.items()}
         if all(v is None for v in vs.values()):
@@ -154,10 +161,15 @@ def axpy(x, v, s):
     if isinstance(v, float) and v == 0.0:
         return x
     if isinstance(x, (list, tuple)):
-        return type(x)(axpy(a, b, s) for a, b in zip(x, v))
+        return _like(x, [axpy(a, b, s) for a, b in zip(x, v)])
     if isinstance(x, dict):
         return {k: axpy(x[k], v[k], s) for k in x}
     return x + s * v
+
+
+def _like(x, items):
+    """A list, tuple or NamedTuple of x's type holding `items`."""
+    return type(x)(*items) if hasattr(type(x), "_fields") else type(x)(items)
 
 
 def fd_diff(p, m, h):
@@ -411,6 +423,7 @@ CASES = [
     OP("index_concat", np.c_, None, u(3), u(3, 2), active=[2, 3]),
     OP("getitem", {"a": u(), "b": u(2)}, "b"), OP("getitem", u(5), np.array([0, 2, 2])),
     OP("getitem", (u(), u()), slice(0, 1)),
+    OP("field", Pair(u(), u(3)), "b", active=[0]),
     C(np.transpose, u(2, 3, 4), (2, 0, 1)), C(np.transpose, u(3, 4)),
     C(np.transpose, u(2, 3, 4), axes=(1, 0, 2)), M("transpose", u(2, 3, 4), 1, 2, 0),
     M("transpose", u(3, 4)),
@@ -483,6 +496,8 @@ CASES = [
     C(runtime.add_at, [u(), u(2)], [0.0, np.zeros(2)], 1, u(2), active=[0, 3]),
     C(runtime.add_at, [u(), u(), u()], [0.0] * 3, slice(0, 2), [u(), u()], active=[0, 3]),
     C(runtime.add_at, {"a": u()}, {"a": 0.0, "b": 0.0}, "b", u(), active=[0, 3]),
+    C(runtime.add_attr, (u(), u(2)), Pair(0.0, np.zeros(2)), "b", u(2), active=[0, 3]),
+    C(runtime.add_attr, {"a": u()}, Pair(0.0, np.zeros(2)), "a", u(), active=[0, 3]),
     C(runtime.set_zero, u(5), u(5), slice(1, 3), active=[0]),
     C(runtime.set_zero, [u(), u(2)], [0.0, 0.0], 0, active=[0]),
     C(runtime.set_zero, {"a": u(), "b": u()}, {}, "a", active=[0]),

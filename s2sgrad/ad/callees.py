@@ -54,6 +54,8 @@ class CallGraph:
         self.root_globals = root_globals
         self.has_stores = False       # does any generated pair store into arrays?
         self.deps = []                # (namespace, name, function) the calls go through
+        self.root = None              # the function differentiated (for recursion checks)
+        self.stack = []               # the functions whose pairs are being built
 
     def hook(self, rev, s):
         from .reverse import bar
@@ -79,7 +81,18 @@ class CallGraph:
                        if isinstance(binding.get(p), str) and binding[p] in tr.active)
         if not active:
             return []
-        pair = self.pair(func, active, tr.parsed)
+        functions = {(params[k] if isinstance(k, int) else k): obj
+                     for k, obj in (s.function_args or {}).items()}
+        if self.root is None:
+            self.root = tr.parsed.func
+        if functions and any(f is func for f in [self.root] + self.stack):
+            raise tr.parsed.error(
+                f"s2sgrad cannot differentiate the recursive call of {func.__name__} that "
+                f"passes a function (`{'`, `'.join(sorted(functions))}`): the code is "
+                "specialized on the functions a call is given", s.node,
+                "call the function by its global name inside the recursion, or write the "
+                "recursion as a loop")
+        pair = self.pair(func, active, tr.parsed, functions)
         saved = rev.fresh(f"{s.target}_saved")
         s.fwd_node = nodes.copy_location(nodes.assign(
             nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
@@ -109,18 +122,30 @@ class CallGraph:
         self.names.add(name)
         return name
 
-    def pair(self, func, active, caller_parsed):
-        key = (func, active)
+    def pair(self, func, active, caller_parsed, functions=None):
+        """The pair of `func` for these active positions, specialized on the function
+        objects its parameters are given ({parameter: function})."""
+        functions = functions or {}
+        key = (func, active) + tuple((p, _Identity(functions[p])) for p in sorted(functions))
         if key in self.pairs:
             return self.pairs[key]
-        from .reverse import Reverse, _assigned_before_blocks
         parsed = parse_function(func)
         self._check_namespace(parsed, caller_parsed)
         pair = Pair(func, self._fresh_name(f"{readable_name(func)}_fwd"),
                     self._fresh_name(f"{readable_name(func)}_bwd"), active)
         pair.renamed = getattr(parsed, "renamed", {})     # (keywords of the calls)
         self.pairs[key] = pair
-        tr = self.build(parsed, active)
+        self.stack.append(func)
+        try:
+            return self._make_pair(pair, key, func, parsed, active, functions)
+        finally:
+            self.stack.pop()
+
+    def _make_pair(self, pair, key, func, parsed, active, functions):
+        """Build the trace of `func`, differentiate it, and write the pair's defs."""
+        from .reverse import Reverse, _assigned_before_blocks
+        tr = self.build(parsed, active, functions=functions) if functions else \
+            self.build(parsed, active)
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
@@ -175,6 +200,20 @@ class CallGraph:
         for key in self.order:
             out += self.pairs[key].defs
         return out
+
+
+class _Identity:
+    """A function object in a pair's key, compared by identity."""
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
 
 
 _MISSING = object()

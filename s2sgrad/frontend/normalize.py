@@ -70,8 +70,10 @@ def unsupported_constructs(func_node, local_functions=()):
         found.append((func_node, "`*args`, `**kwargs` and keyword-only parameters",
                       "list the parameters explicitly"))
     inlined = {id(n) for n in local_functions} | _sort_keys(func_node)
+    call_args = {id(a) for n in _walk_body(func_node) if isinstance(n, gast.Call)
+                 for a in n.args if isinstance(a, gast.Starred)}
     for node in _walk_body(func_node):
-        if id(node) in inlined:
+        if id(node) in inlined or id(node) in call_args:   # f(*xs): see `Normalizer.call`
             continue
         kind = _UNSUPPORTED.get(type(node))
         if kind:
@@ -82,6 +84,50 @@ def unsupported_constructs(func_node, local_functions=()):
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
             found.append((node, "`match` statements", "use if/elif/else"))
     return found
+
+
+def _is_generator(fdef):
+    """Does the function `fdef` yield (itself, not a function defined in it)?"""
+    return any(isinstance(n, (gast.Yield, gast.YieldFrom)) and not _inside_nested_function(
+        fdef, n, top=True) for n in gast.walk(fdef))
+
+
+def _inside_nested_function(root, target, top=False):
+    """Is `target` inside a def or lambda nested in `root` (`top`: root is the function
+    itself, whose own body does not count as nested)?"""
+    def search(node, nested):
+        if node is target:
+            return nested
+        for child in gast.iter_child_nodes(node):
+            inner = nested or (isinstance(child, (gast.FunctionDef, gast.Lambda))
+                               and child is not root)
+            found = search(child, inner)
+            if found is not None:
+                return found
+        return None
+    return bool(search(root, False))
+
+
+def _starred(value, old):
+    """`*value` where `old` was, keeping what `Normalizer.pack_call` marked."""
+    new = nodes.copy_location(gast.Starred(value=value, ctx=gast.Load()), old)
+    if getattr(old, "s2s_packed", None):
+        new.s2s_packed = old.s2s_packed
+    return new
+
+
+def _plain_default(v):
+    """Is a default a literal the generated code can write (a number, a string, None)?"""
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+def _describe_call(node):
+    """A short rendering of a name or dotted name for messages."""
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        return _describe_call(node.value) + "." + node.attr
+    return "the value"
 
 
 def _walk_body(func_node):
@@ -110,6 +156,9 @@ class Normalizer:
         self.local_functions = {}  # name -> FunctionDef or Lambda, inlined where called
         self.inlining = []        # names of the local functions being inlined (no recursion)
         self.default_values = {}  # local function -> {parameter: name its default was bound to}
+        self.arity_override = None   # zip(*rows): the sequences the loop unpacks
+        self.used_locally = set(nodes.names_in(parsed.node, nodes.STORE)) | {
+            a.id for a in parsed.node.args.args}
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -129,6 +178,7 @@ class Normalizer:
     # -- entry ---------------------------------------------------------------
     def run(self):
         fn = self.parsed.node
+        self.generators()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -477,13 +527,19 @@ class Normalizer:
         if func == "zip":
             if not it.args or it.keywords:
                 raise self.error("unsupported call to zip()", it)
+            if any(isinstance(a, gast.Starred) for a in it.args):
+                it = self.spread_zip(it, target, pre)
             seqs = [self.sequence(a, pre) for a in it.args]
             lens = [self.length(q, pre) for q in seqs]
             if len(lens) == 1:
                 n = lens[0]
             else:
-                n = self.fresh("n")
-                pre.append(nodes.assign(n, nodes.call("min", [nodes.name(x) for x in lens])))
+                n = nodes.name(lens[0])
+                for x in lens[1:]:          # min(min(a, b), c): the rule is binary
+                    m = self.fresh("n")
+                    pre.append(nodes.assign(m, nodes.call("min", [n, nodes.name(x)])))
+                    n = nodes.name(m)
+                n = n.id
             if not (isinstance(target, (gast.Tuple, gast.List))
                     and len(target.elts) == len(seqs)):
                 raise self.error("unpack zip() into one name per sequence", target)
@@ -621,6 +677,9 @@ class Normalizer:
 
     def call(self, e, pre):
         func = e.func
+        if any(isinstance(a, gast.Starred) for a in e.args):
+            e = self.spread(e, pre)
+        e = self.pack_call(e)
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
@@ -656,9 +715,15 @@ class Normalizer:
         if _is_comprehension_arg(e):
             args = [self.comprehension(e.args[0], pre)]
         else:
-            args = [self.atom(a, pre) for a in e.args]
+            args = [_starred(self.atom(a.value, pre), a)
+                    if isinstance(a, gast.Starred) else self.atom(a, pre) for a in e.args]
         keywords = []
         for kw in e.keywords:
+            if kw.arg is None and getattr(kw, "s2s_packed", None):
+                packed = gast.keyword(arg=None, value=self.atom(kw.value, pre))
+                packed.s2s_packed = kw.s2s_packed
+                keywords.append(packed)
+                continue
             if kw.arg is None:
                 raise self.error("`**kwargs` in calls is not supported", kw.value,
                                  "pass the keyword arguments one by one")
@@ -709,6 +774,283 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+    # -- generators ------------------------------------------------------------
+    def generators(self):
+        """Generators, inlined: a generator function (this one, a local `def`, one of
+        yours it calls) builds the list of what it yields (`yield v` → `acc.append(v)`),
+        and its calls are consumed whole, as lists: `for x in gen(...)` (a loop without
+        `break` or `return`), `a, b = gen(...)`, `list(...)`, `tuple(...)`, `sum(...)`.
+        A generator call used any other way escapes the function: refused."""
+        fn = self.parsed.node
+        local = set()
+        for st in [fn] + [d for d in fn.body if isinstance(d, gast.FunctionDef)]:
+            if _is_generator(st):
+                self.listify(st)
+                if st is not fn:
+                    local.add(st.name)
+        stored = set(nodes.names_in(fn, nodes.STORE))
+
+        def is_gen_call(node):
+            if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
+                return False
+            name = node.func.id
+            if name in local:
+                return True
+            if name in stored or name in {a.id for a in fn.args.args}:
+                return False
+            try:
+                obj = self.parsed.resolve(name)
+            except KeyError:
+                return False
+            import inspect
+            return inspect.isgeneratorfunction(obj)
+        consumed = set()
+        for node in _walk_body(fn):
+            if isinstance(node, gast.For) and is_gen_call(node.iter):
+                jump = next((n for st in node.body for n in nodes.walk(st)
+                             if isinstance(n, (gast.Break, gast.Return))), None)
+                if jump is not None:
+                    raise self.error("s2sgrad reads a generator whole: a loop over it may "
+                                     "not stop early", jump,
+                                     "loop over list(...) of it, or move the test into "
+                                     "the generator")
+                consumed.add(id(node.iter))
+                node.iter = nodes.copy_location(nodes.call("list", [node.iter]), node.iter)
+            elif isinstance(node, gast.Assign) and is_gen_call(node.value) \
+                    and isinstance(node.targets[0], (gast.Tuple, gast.List)):
+                consumed.add(id(node.value))
+                node.value = nodes.copy_location(nodes.call("list", [node.value]),
+                                                 node.value)
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id in ("list", "tuple", "sum") and len(node.args) == 1 \
+                    and self._is_builtin(node.func.id):
+                consumed.add(id(node.args[0]))
+        for node in _walk_body(fn):
+            if is_gen_call(node) and id(node) not in consumed:
+                raise self.error(
+                    f"s2sgrad cannot differentiate a generator that escapes: the call of "
+                    f"`{node.func.id}` is not consumed here", node,
+                    "loop over it (`for x in gen(...)`), unpack it, or make a list of it "
+                    "(`list(gen(...))`)")
+
+    def listify(self, fdef):
+        """Rewrite the generator function `fdef` into one returning the list of what it
+        yields."""
+        taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+        acc = nodes.fresh_name("yielded", taken)
+
+        def rewrite(body):
+            out = []
+            for st in body:
+                if isinstance(st, gast.Expr) and isinstance(st.value, gast.Yield):
+                    v = st.value.value if st.value.value is not None else nodes.const(None)
+                    new = gast.Expr(value=nodes.call(nodes.attribute(nodes.name(acc),
+                                                                     "append"), [v]))
+                    out.append(nodes.copy_location(new, st))
+                    continue
+                if isinstance(st, gast.Expr) and isinstance(st.value, gast.YieldFrom):
+                    item = nodes.fresh_name("item", taken | {acc})
+                    taken.add(item)
+                    new = gast.For(target=nodes.name(item, store=True), iter=st.value.value,
+                                   body=[nodes.copy_location(gast.Expr(value=nodes.call(
+                                       nodes.attribute(nodes.name(acc), "append"),
+                                       [nodes.name(item)])), st)],
+                                   orelse=[], type_comment=None)
+                    out.append(nodes.copy_location(new, st))
+                    continue
+                if isinstance(st, gast.Return):
+                    if st.value is not None and not (isinstance(st.value, gast.Constant)
+                                                     and st.value.value is None):
+                        raise self.error("s2sgrad cannot differentiate a generator that "
+                                         "returns a value", st, "end it with a bare `return`")
+                    out.append(nodes.copy_location(nodes.return_(nodes.name(acc)), st))
+                    continue
+                if isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+                    out.append(st)
+                    continue
+                for field in ("body", "orelse"):
+                    if isinstance(getattr(st, field, None), list):
+                        setattr(st, field, rewrite(getattr(st, field)))
+                for n in nodes.walk(st):
+                    if isinstance(n, (gast.Yield, gast.YieldFrom)) and \
+                            not _inside_nested_function(st, n):
+                        raise self.error("s2sgrad cannot differentiate a `yield` whose value "
+                                         "is used", n, "write `yield v` as a statement")
+                out.append(st)
+            return out
+        body = rewrite(fdef.body)
+        start = nodes.copy_location(nodes.assign(acc, gast.List(elts=[], ctx=gast.Load())),
+                                    fdef.body[0])
+        doc = body[:1] if body and isinstance(body[0], gast.Expr) and \
+            isinstance(body[0].value, gast.Constant) else []
+        body = doc + [start] + body[len(doc):]
+        if not _ends(body):
+            body.append(nodes.copy_location(nodes.return_(nodes.name(acc)), fdef.body[-1]))
+        fdef.body = body
+
+    # -- starred arguments -----------------------------------------------------
+    def spread(self, e, pre, what=None):
+        """`f(a, *xs)`: the items of a display (`f(*(a, b))`) are passed one by one; for a
+        function whose positional parameters are known (a local function, one of yours,
+        without defaults or `*args`), `xs` is passed as `xs[0], xs[1], …`, as many as
+        the parameters left, after a check that it has that many items. Any other call
+        keeps `*xs` (the trace accepts it where no gradient is involved: `rs.randn(*shape)`)."""
+        starred = [a for a in e.args if isinstance(a, gast.Starred)]
+        arity = self.positional_arity(e.func)
+        opaque = [a for a in starred if not isinstance(a.value, (gast.Tuple, gast.List))]
+        if len(opaque) > 1 or (opaque and arity is None):
+            return e
+        fixed = sum(1 for a in e.args if not isinstance(a, gast.Starred)) + sum(
+            len(a.value.elts) for a in starred if a not in opaque)
+        args = []
+        for a in e.args:
+            if not isinstance(a, gast.Starred):
+                args.append(a)
+            elif a not in opaque:
+                args += list(a.value.elts)
+            else:
+                named = self.params_of(e.func)
+                k = arity - fixed - sum(1 for kw in e.keywords if kw.arg in named)
+                if k < 0:
+                    raise self.error("too many arguments for the call", e)
+                seq = self.atom(a.value, pre)
+                label = what or f"{_describe_call(e.func)} takes {arity} positional " \
+                    "arguments"
+                check = gast.Expr(value=nodes.call("spread_count", [
+                    nodes.clone(seq), nodes.const(k),
+                    nodes.const(f"{label}: `*{_describe_call(a.value)}` must give {k}")]))
+                pre.append(nodes.copy_location(check, a))
+                args += [nodes.copy_location(nodes.subscript(nodes.clone(seq), nodes.const(i)),
+                                             a) for i in range(k)]
+        return nodes.copy_location(gast.Call(func=e.func, args=args, keywords=e.keywords), e)
+
+    def spread_zip(self, it, target, pre):
+        """`for a, b in zip(*rows)`: as many sequences as the target has names, checked
+        against the number of rows when the loop starts."""
+        starred = [a for a in it.args if isinstance(a, gast.Starred)]
+        if len(starred) > 1 or not isinstance(target, (gast.Tuple, gast.List)):
+            raise self.error("zip(*...) needs a target of one name per sequence (`for a, b "
+                             "in zip(*rows)`)", starred[0], "unpack into names")
+        if len(target.elts) < len(it.args) - 1:
+            raise self.error("unpack zip() into one name per sequence", target)
+        self.arity_override = len(target.elts)
+        try:
+            return self.spread(it, pre, f"the loop unpacks {len(target.elts)} sequences")
+        finally:
+            self.arity_override = None
+
+    def pack_call(self, e):
+        """A call of a function of yours with `*args`/`**kwargs` parameters passes the
+        extra positional arguments as one tuple, the extra keywords as one dict (the
+        function is compiled with them as plain parameters, `pipeline.pack_variadic`)."""
+        import inspect
+        fn = self._python_function(e.func)
+        if fn is None or isinstance(fn, (gast.FunctionDef, gast.Lambda)) \
+                or any(isinstance(a, gast.Starred) for a in e.args):
+            return e
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return e
+        star = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+        keywords = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        if not (star or keywords) or any(p.kind is p.KEYWORD_ONLY for p in params):
+            return e
+        named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        given = {k.arg for k in e.keywords if k.arg is not None}
+        args = list(e.args[:len(named)])
+        for p in named[len(args):]:
+            if p.name in given or p.default is p.empty:
+                if p.name not in given:
+                    return e                # a missing argument: Python's TypeError
+                if star:
+                    raise self.error(f"pass the named arguments of {fn.__name__} by "
+                                     f"position when it is called with `*{star}`", e)
+                continue
+            if star:
+                args.append(nodes.const(p.default) if _plain_default(p.default)
+                            else None)
+                if args[-1] is None:
+                    raise self.error(f"pass `{p.name}` to {fn.__name__} (s2sgrad packs "
+                                     f"the `*{star}` of a call after every named "
+                                     "argument)", e)
+        keep = [k for k in e.keywords if k.arg in {p.name for p in named}]
+        extra = [k for k in e.keywords if k not in keep]
+        if any(k.arg is None for k in extra) or (extra and not keywords):
+            return e
+        # `f(a, *(b, c), **{"k": v})`: Python's own call when the function runs as it is,
+        # and, marked `s2s_packed`, one operand per packed parameter for the trace
+        if star:
+            packed = gast.Starred(value=nodes.copy_location(gast.Tuple(
+                elts=list(e.args[len(named):]), ctx=gast.Load()), e), ctx=gast.Load())
+            packed.s2s_packed = star
+            args.append(nodes.copy_location(packed, e))
+        elif len(e.args) > len(named):
+            return e
+        if keywords:
+            packed = gast.keyword(arg=None, value=nodes.copy_location(gast.Dict(
+                keys=[nodes.const(k.arg) for k in extra], values=[k.value for k in extra]),
+                e))
+            packed.s2s_packed = keywords
+            keep.append(packed)
+        return nodes.copy_location(gast.Call(func=e.func, args=args, keywords=keep), e)
+
+    def params_of(self, func):
+        """The positional parameter names of the function `func` names, or []."""
+        fn = self._python_function(func)
+        if isinstance(fn, (gast.FunctionDef, gast.Lambda)):
+            return [a.id for a in fn.args.args]
+        if fn is None:
+            return []
+        import inspect
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    def positional_arity(self, func):
+        """How many positional arguments a call of `func` takes when that is fixed: a
+        local function or a Python function of the user's, without defaults, `*args` or
+        keyword-only parameters; else None."""
+        if self.arity_override is not None:
+            return self.arity_override
+        fn = self._python_function(func)
+        if isinstance(fn, (gast.FunctionDef, gast.Lambda)):
+            a = fn.args
+            plain = not (a.vararg or a.kwarg or a.kwonlyargs or a.defaults)
+            return len(a.args) if plain else None
+        if fn is None:
+            return None
+        import inspect
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return None
+        if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               or p.default is not p.empty for p in params):
+            return None
+        return len(params)
+
+    def _python_function(self, func):
+        """The local function node or the Python function object `func` names."""
+        import types
+        if isinstance(func, gast.Name) and func.id in self.local_functions:
+            return self.local_functions[func.id]
+        if not isinstance(func, gast.Name):
+            return None
+        given = getattr(self.parsed, "functions", None) or {}
+        if func.id in self.used_locally:
+            if func.id not in given or func.id in set(nodes.names_in(self.parsed.node,
+                                                                     nodes.STORE)):
+                return None
+            obj = given[func.id]                    # a parameter given this function
+        else:
+            try:
+                obj = self.parsed.resolve(func.id)
+            except KeyError:
+                return None
+        if isinstance(obj, types.FunctionType) and \
+                (obj.__module__ or "").split(".")[0] not in ("numpy", "scipy", "math"):
+            return obj
+        return None
 
     # -- local functions -------------------------------------------------------
     def defines_local_function(self, st):

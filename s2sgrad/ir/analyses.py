@@ -274,7 +274,7 @@ def analyse(trace):
                 listy.update(a for a in s.args if isinstance(a, str))
             elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
-                if s.rule.name != "getitem":
+                if s.rule.name not in ("getitem", "field"):
                     listy.add(s.args[0])
             elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
@@ -296,7 +296,7 @@ def analyse(trace):
                 name = s.rule.name
                 if CONTAINER in s.rule.props:
                     container = True
-                elif name in ("getitem", "copy"):     # xs[i], xs.copy(), np.array(xs)
+                elif name in ("getitem", "field", "copy"):   # xs[i], p.W, np.array(xs)
                     container = s.args[0] in mc or _builds_list(s)
             if container:
                 mc.add(s.target)

@@ -54,6 +54,7 @@ class Assign:
     cut_what: str = None          # NONDIFF that a gradient must not reach: what it is
     cut_args: list = None         # ... and which of its operands (None: all it reads)
     in_place: bool = False        # written `v op= e`: Python changes v's memory in place
+    function_args: dict = None    # CALL: {position or keyword: function object passed}
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

@@ -15,6 +15,7 @@ blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages
 """
 import builtins
 import collections
+import functools
 import math
 import types
 
@@ -51,6 +52,10 @@ class Builder:
         self.fn = fn
         self.locals = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
         self.current = None
+        self.numeric = set()       # parameters known to be numbers or arrays
+        self.functions = {}        # parameters known to be given these function objects
+        self.stored = set(nodes.names_in(fn, nodes.STORE))
+        self.prelude = []          # statements a call needs before it (a partial's values)
         self.deps = list(getattr(parsed, "name_deps", ()))   # globals renamed at parse
         self.display = {}          # memo of `_is_display` per name
         self.displays = {}         # name -> the list/tuple display it was last bound to
@@ -145,6 +150,8 @@ class Builder:
         out = []
         for s in stmts:
             new = self.stmt(s)
+            out += self.prelude
+            self.prelude = []
             if isinstance(new, If) and any(new.test in defs(x) for x in walk(new.body + new.orelse)):
                 # the branch reassigns its own test: keep the tested value apart
                 keep = self.fresh("branch")
@@ -269,8 +276,14 @@ class Builder:
             return Assign(target, e, Kind.OP, rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
         if e.attr in rules.NONDIFF_ATTRIBUTES:
             return Assign(target, e, Kind.NONDIFF, args=[e.value.id], node=s)
-        # an attribute of a value without gradient (a config object, `self`) is a
-        # constant; refused only if a gradient would have to flow through it
+        if e.value.id not in self.numeric:
+            # a field of a parameter container (NamedTuple, dataclass): differentiated;
+            # of any other object (a config, `self`), a constant unless a gradient
+            # reaches it, which `add_attr` refuses when the code runs
+            return Assign(target, e, Kind.OP, rules.OPERATORS["field"],
+                          [e.value.id, Const(e.attr)], node=s)
+        # an attribute of a number or array without a rule: refused only if a gradient
+        # would have to flow through it
         a = Assign(target, e, Kind.OPAQUE, args=[e.value.id], node=s)
         a.error = self.error(f"s2sgrad has no adjoint for the attribute `.{e.attr}`", e,
                              "use the equivalent NumPy function, or pass the value as an "
@@ -344,6 +357,8 @@ class Builder:
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
+            if func.id in self.functions and func.id not in self.stored:
+                return self.functions[func.id]      # a parameter given this function
             if func.id in self.locals:
                 raise KeyError(func.id)
             return self.parsed.resolve(func.id)
@@ -356,13 +371,18 @@ class Builder:
 
     def call(self, target, e, s):
         func = e.func
-        args = [_operand(a) for a in e.args]
-        kwargs = {k.arg: _operand(k.value) for k in e.keywords}
+        starred = [a for a in e.args if isinstance(a, gast.Starred)
+                   and not getattr(a, "s2s_packed", None)]   # (packed: one parameter)
+        args = [_operand(a.value if isinstance(a, gast.Starred) else a) for a in e.args]
+        kwargs = {k.arg if k.arg is not None else k.s2s_packed: _operand(k.value)
+                  for k in e.keywords}
         method = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
             and func.value.id in self.locals
         if method:
             name = func.attr
             args = [func.value.id] + args
+            if starred and name in rules.METHODS:
+                raise self._starred_error(starred[0], f".{name}()")
             if name in rules.METHODS:
                 args, kwargs = self.options(rules.METHODS[name], "." + name, args, kwargs,
                                             e, f".{name}()")
@@ -381,7 +401,9 @@ class Builder:
             a.mutable_receiver = True       # args[0]
             a.error = self.error(f"s2sgrad has no adjoint for the method `.{name}()`", e,
                                  "use the equivalent NumPy function, or register a rule "
-                                 "with @s2sgrad.adjoint")
+                                 "with @s2sgrad.adjoint; a method of your own class: write "
+                                 f"it as a function of the parameters, `{name}(params, ...)`,"
+                                 " with the parameters in a @dataclass, NamedTuple or dict")
             return a
         try:
             obj = self._resolve(func)
@@ -391,6 +413,10 @@ class Builder:
                                  f"`{func.id}`", e, "call the function by its global name") \
                     from None
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
+        if starred and not self._takes_no_gradient(obj):
+            raise self._starred_error(starred[0], _dotted(func))
+        if isinstance(obj, functools.partial):
+            obj, args, kwargs = self._unpartial(func, obj, args, kwargs, s)
         if obj is runtime.stop_gradient:
             return Assign(target, e, Kind.STOP, args=args, node=s)
         rule = rules.lookup(obj)
@@ -425,8 +451,8 @@ class Builder:
             self.check_decorator(obj, e)
         if isinstance(obj, types.FunctionType) and not _library(obj):
             self.note_dependency(func, obj)
-            return Assign(target, e, Kind.CALL, args=args, kwargs=kwargs, node=s,
-                          callee=obj)
+            return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
+                                          node=s, callee=obj))
         if isinstance(obj, type) and obj in (bool, int, str, slice, range):
             return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
         inner = getattr(obj, "__wrapped__", None)
@@ -440,6 +466,78 @@ class Builder:
                              "register one with @s2sgrad.adjoint, or wrap a value that "
                              "needs no gradient in s2sgrad.stop_gradient")
         return a
+
+
+    @staticmethod
+    def _takes_no_gradient(obj):
+        """Does a call of `obj` give a constant whatever its arguments (a random draw, a
+        shape, a constructor of constants)? Then `*xs` may stay in it: `rs.randn(*shape)`."""
+        return rules.lookup(obj) is None and (
+            rules.is_nondifferentiable(obj) or id(obj) in rules.CONSTANT_ARGS
+            or _is_random(obj) or (isinstance(obj, type) and obj in (bool, int, str, range)))
+
+    def _starred_error(self, node, label):
+        return self.error(f"s2sgrad cannot differentiate `{label}` called with `*` "
+                          "(the number of arguments is not known here)", node,
+                          "pass the arguments one by one, or call a function of yours "
+                          "whose parameters have no defaults (its `*xs` is spread)")
+
+    def _unpartial(self, func, obj, args, kwargs, s):
+        """A call of a functools.partial (a parameter given one, a global): the call of
+        its function with the fixed arguments first, read from the partial object
+        itself by statements placed before the call (they carry no gradient)."""
+        fixed = []
+        for i in range(len(obj.args)):
+            fixed.append(self._partial_value(func, nodes.subscript(
+                nodes.attribute(nodes.clone(func), "args"), nodes.const(i)), s))
+        merged = {k: self._partial_value(func, nodes.subscript(
+            nodes.attribute(nodes.clone(func), "keywords"), nodes.const(k)), s)
+            for k in obj.keywords if k not in kwargs}
+        return obj.func, fixed + list(args), {**merged, **kwargs}
+
+    def _partial_value(self, func, expr, s):
+        name = self.fresh("fixed")
+        node = nodes.copy_location(nodes.assign(name, expr), s)
+        reads = [func.id] if isinstance(func, gast.Name) and func.id in self.locals else []
+        self.prelude.append(Assign(name, expr, Kind.NONDIFF, args=reads, node=node))
+        self.locals.add(name)
+        return name
+
+    def _user_call(self, a):
+        """A call of the user's function: note the functions it is given (`apply(np.tanh,
+        x)`, a parameter given a function), on which its generated pair is specialized."""
+        found = {}
+        for key, operand in list(enumerate(a.args)) + list(a.kwargs.items()):
+            obj = self._function_value(operand)
+            if obj is not None:
+                found[key] = obj
+        a.function_args = found or None
+        return a
+
+    def _function_value(self, operand):
+        """The function object a call operand denotes when that is known here (a global
+        function, `np.tanh`, a parameter given a function), else None."""
+        if not isinstance(operand, str):
+            return None
+        if operand in self.functions and operand not in self.stored:
+            obj = self.functions[operand]
+        elif operand in self.objects and self.bindings[operand] == 1:
+            obj = self.objects[operand]
+        elif operand not in self.locals:
+            try:
+                obj = self.parsed.resolve(operand)
+            except KeyError:
+                return None
+        else:
+            return None
+        return obj if is_function_value(obj) else None
+
+
+def is_function_value(obj):
+    """Is `obj` a function a differentiated function may be given and call (a Python
+    function or lambda, a NumPy or built-in function, a functools.partial)?"""
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, np.ufunc,
+                            functools.partial, type(np.sum)))
 
 
 _UNKNOWN = object()
@@ -583,13 +681,17 @@ def _list_names(fn):
 # ------------------------------------------------------------------------- analyses
 
 def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), array_params=(),
-          entry: bool = False) -> Trace:
+          entry: bool = False, functions=None) -> Trace:
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
     numbers (not arrays) for this compilation, which lets `scalars` be inferred;
     `array_params` those known to be NumPy arrays (so not lists): a sequence of names,
     or {name: ndim}. `entry`: the function is called by the user (not by another
-    differentiated function, which may read its arguments after the call)."""
+    differentiated function, which may read its arguments after the call).
+    `functions`: {parameter: the function object it is given} (the code is specialized
+    on them: calls through the parameter are calls of that function)."""
     builder = Builder(parsed, fn)
+    builder.numeric = set(scalar_params) | set(array_params)
+    builder.functions = dict(functions or {})
     body = builder.block(fn.body)
     params = [a.id for a in fn.args.args]
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),

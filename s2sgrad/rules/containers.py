@@ -5,13 +5,13 @@ import builtins
 
 import numpy as np
 
-from .registry import (CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW, defadjoint,
-                       deftangent)
+from .registry import (CONTAINER, FRESH, HOLDS_OPERANDS, PURE, READS_CONTAINER, VIEW,
+                       defadjoint, deftangent)
 
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
                        split_concat, getitem_grad, unappend, repeat_list_grad, get_grad,
                        get_default_grad, get_tangent, get_default_tangent, sorted_grad,
-                       sorted_tangent, items_grad, items_tangent)
+                       sorted_tangent, items_grad, items_tangent, add_attr)
 
 
 # a new list/tuple/dict holding the operands themselves; or a new array joining a list's
@@ -29,6 +29,12 @@ def display(y, *items):
 def dict_display(y, *values):
     """y = {"k₁": a, …}  →  ā += ȳ["k₁"] ; …"""
     values_bar += getitem_grad(y_bar, key)
+
+
+@defadjoint(ops=["field"], props=(VIEW, PURE, READS_CONTAINER))
+def field(y, x, name):
+    """y = x.name, a field of a NamedTuple or dataclass x  →  x̄.name += ȳ"""
+    x_bar = add_attr(x_bar, x, name, y_bar)
 
 
 @holder(ops=["concat"], props=(CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER))

@@ -33,7 +33,7 @@ import numpy as np
 from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
-    add_at, add_grads, choose_grad, clip_mask, concat_grads, concat_tangent_left,
+    add_at, add_attr, add_grads, attr_tangent, choose_grad, clip_mask, concat_grads, concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     div_or_zero,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
@@ -655,6 +655,12 @@ def getitem(y, x, index):
     y_dot += x_dot[index]
 
 
+@deftangent(ops=["field"])
+def field(y, x, name):
+    """y = x.name (a NamedTuple's or dataclass's field)  →  ẏ = ẋ.name"""
+    y_dot += attr_tangent(x_dot, name)
+
+
 @deftangent(ops=["index_concat"])
 def index_concat(y, maker, index, *items):
     """y = np.r_[a, b, …] / np.c_[…]  →  ẏ = Σₖ the same build of ẋₖ alone"""
@@ -904,6 +910,13 @@ def grad_like_(y, g, x):
 def getitem_grad_(y, g, index):
     """y = getitem_grad(g, index)  →  ẏ = getitem_grad(ġ, index)"""
     y_dot += getitem_grad(g_dot, index)
+
+
+@deftangent(runtime.add_attr)
+def add_attr_(y, g, x, name, v):
+    """y = add_attr(g, x, name, v)  →  ẏ = add_attr(ġ, x, name, 0) + add_attr(0, x, name, v̇)"""
+    y_dot += add_attr(g_dot, x, name, zero_grad(v))
+    y_dot += add_attr(0.0, x, name, v_dot)
 
 
 @deftangent(runtime.add_at)

@@ -104,6 +104,47 @@ def zero_grad(x):
     return 0.0
 
 
+def record_fields(x):
+    """The field names of a NamedTuple or dataclass instance `x` (the containers whose
+    attributes are differentiated), or None for any other value."""
+    t = type(x)
+    if isinstance(x, tuple):
+        return getattr(t, "_fields", None)
+    fields = getattr(t, "__dataclass_fields__", None)
+    if fields is None or isinstance(x, type):
+        return None
+    return tuple(n for n, f in fields.items() if str(f._field_type) == "_FIELD")  # no InitVar
+
+
+def add_attr(g, x, name, v):
+    """The adjoint of the NamedTuple or dataclass `x` after adding `v` at its field `name`
+    (a NamedTuple's adjoint is a tuple of its fields' adjoints, a dataclass's a dict)."""
+    fields = record_fields(x)
+    if fields is None or name not in fields:
+        what = "a field of" if fields is None else "a field (dataclass field or NamedTuple " \
+            "entry) of"
+        raise GradientError(
+            f"a gradient reached the attribute `.{name}` of a {type(x).__name__} object, "
+            f"which is not {what} a NamedTuple or @dataclass instance: s2sgrad "
+            "differentiates attribute reads of those only; keep parameters in a "
+            "dataclass, NamedTuple, dict, list or tuple and pass it as an argument")
+    if isinstance(x, tuple):
+        return add_at(g, x, fields.index(name), v)
+    out = dict(g) if isinstance(g, dict) else {}
+    out[name] = add_grads(out[name], v) if name in out else v
+    return out
+
+
+def attr_tangent(t, name):
+    """The tangent of `x.name` from the tangent `t` of the record `x` (a record like x,
+    a dict of its fields, a tuple of a NamedTuple's fields, or the zero 0.0)."""
+    if isinstance(t, dict):
+        return t.get(name, 0.0)
+    if is_zero(t) or t is None:
+        return 0.0
+    return getattr(t, name)
+
+
 def grad_like(g, x):
     """The adjoint `g` converted to the type, shape and dtype of its argument `x`."""
     if type(x) is float and type(g) is float:
@@ -119,19 +160,55 @@ def grad_like(g, x):
         elif not g.flags.writeable:         # a broadcast view (the seed of a sum)
             g = g.copy()
         return g
-    if isinstance(x, (list, tuple)):
-        if isinstance(g, float) and g == 0.0:
-            g = [0.0] * len(x)
-        return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
-    if isinstance(x, dict):
-        if not isinstance(g, dict):
-            g = {}
-        return {k: grad_like(g.get(k, 0.0), v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, dict)) or record_fields(x) is not None:
+        return tree_grad_like(g, x)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return float(np.sum(g)) if np.ndim(g) else float(g)
     if isinstance(x, np.generic):
         return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else float)[()]
     return g
+
+
+def tree_grad_like(g, x):
+    """The adjoint `g` of a parameter container `x` (nested dicts, lists, tuples,
+    NamedTuples, dataclasses) as a container of the same type and structure: float and
+    complex leaves (numbers, arrays) get their adjoints, every other leaf (ints, bools,
+    strings, None, integer arrays, other objects) is carried over unchanged."""
+    if isinstance(x, (list, tuple)):
+        if is_zero(g) or g is None:
+            g = [0.0] * len(x)
+        items = [tree_grad_like(gi, xi) for gi, xi in zip(g, x)]
+        fields = getattr(type(x), "_fields", None) if isinstance(x, tuple) else None
+        if fields is not None:
+            return type(x)(*items)                      # a NamedTuple
+        return type(x)(items)
+    if isinstance(x, dict):
+        if not isinstance(g, dict):
+            g = {}
+        out = {k: tree_grad_like(g.get(k, 0.0), v) for k, v in x.items()}
+        return out if type(x) is dict else type(x)(out)
+    fields = record_fields(x)
+    if fields is not None:                              # a dataclass: a shallow copy
+        import copy
+        if not isinstance(g, dict):
+            g = {}
+        out = copy.copy(x)
+        for name in fields:
+            object.__setattr__(out, name, tree_grad_like(g.get(name, 0.0), getattr(x, name)))
+        return out
+    if is_tree_leaf(x):
+        return grad_like(g, x)
+    return x
+
+
+def is_tree_leaf(x):
+    """Is `x` a leaf a gradient is computed for: a float or complex number or array (not
+    an int, bool, string, None, integer array or other object)?"""
+    if type(x) is float or type(x) is complex:
+        return True
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.dtype.kind in "fc"
+    return isinstance(x, (float, complex)) and not isinstance(x, bool)
 
 
 def getitem_grad(g, index):
@@ -724,6 +801,13 @@ def cast_grad(g, x, y):
     if isinstance(y, np.ndarray) and y.dtype.kind not in "fc":
         return 0.0
     return copy_grad(g, x)
+
+
+def spread_count(xs, k, what):
+    """`f(*xs)` spread into `k` arguments: refuse a different number of items (Python
+    would raise a TypeError; the generated code would read only `k` of them)."""
+    if len(xs) != k:
+        raise GradientError(f"{what}, but it has {len(xs)} items")
 
 
 def check_scalar(y):

@@ -16,17 +16,12 @@ REFUSED = {
     "views_keywords.view_slice_inplace": r"`v \*= \.\.\.` changes `v` in place",
     "views_keywords.alias_second_name_inplace": r"`w \+= \.\.\.` changes `w` in place",
     "views_keywords.loop_rows_inplace": r"`row \*= \.\.\.` changes `row` in place",
-    "factories.rnn_dict_loss": r"cannot differentiate `\*args`",
-    "factories.nn_gen_logprob_3_4_1": "cannot differentiate generators",
-    "factories.nn_gen_logprob_2_3_2": "cannot differentiate generators",
-    "factories.regularized_wrapper_varargs": r"cannot differentiate `\*args`",
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",
     "control_flow.for_else": "`else` clauses on loops",
     "containers.map_builtin": "no adjoint for `builtins.map`",
     "scalar_math.math_fabs_copysign": "no adjoint for `math.copysign`",
     "shadowing.loop_closures_default_binding": "call through the local variable",
-    "everyday.star_unpacking_call": "starred expressions",
     "everyday.partial_helper": "nested function definitions",
     "everyday.bound_method_loss": r"no adjoint for the method `\.predict\(\)`",
     "everyday.method_calls_method": r"no adjoint for the method `\.forward\(\)`",
@@ -39,7 +34,6 @@ REFUSED = {
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",
     "views_keywords.mean_where": "keyword `where=`",
-    "views_keywords.zip_star_rows": "starred expressions",
 }
 
 _SCOPE_CRASH = ("crash (closure scoping): NameError in generated code, a helper's free "
