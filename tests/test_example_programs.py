@@ -1,0 +1,301 @@
+"""The example programs in samples/ (a classifier, a character RNN, an LSTM, a GP, a VAE, a
+mixture model, Bayesian linear regression, a fluid simulation), checked numerically.
+
+For each program: the gradient of the function it differentiates, at its initial point,
+against centered finite differences in float64 (tests/support/numeric.py), with the
+gradient of a parameter container (a list of (W, b) pairs, a dict, a tuple of lists)
+compared leaf by leaf after flattening; and its training loop, run for a few steps, must
+lower the loss. The programs are written the way autograd and JAX users write them; where
+the most natural spelling still needs an idiom s2sgrad does not support yet (generators,
+`*args`, SciPy, functions passed as arguments, NamedTuple parameters), that spelling is a
+strict xfail here, next to the form the sample uses.
+"""
+import contextlib
+import importlib.util
+import io
+import os
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import TransformError
+
+from support.numeric import check_grads, numerical_grad
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
+
+
+def load_sample(name):
+    """The sample module, imported from its file (its main() does not run)."""
+    spec = importlib.util.spec_from_file_location("sample_" + name, os.path.join(SAMPLES, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------
+# parameter containers, flattened for the finite-difference oracle
+
+
+def leaves(tree):
+    """The float arrays and numbers of a nested list/tuple/dict, in a fixed order."""
+    if isinstance(tree, dict):
+        return [x for k in tree for x in leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [x for t in tree for x in leaves(t)]
+    return [tree]
+
+
+def flatten(tree):
+    return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in leaves(tree)])
+
+
+def unflatten(tree, vec):
+    """A container of the same structure as `tree` holding the values of `vec`."""
+    pos = [0]
+
+    def build(t):
+        if isinstance(t, dict):
+            return {k: build(v) for k, v in t.items()}
+        if isinstance(t, (list, tuple)):
+            return type(t)(build(v) for v in t)
+        size = np.size(t)
+        chunk = vec[pos[0]:pos[0] + size]
+        pos[0] += size
+        return chunk.reshape(np.shape(t)) if isinstance(t, np.ndarray) else float(chunk[0])
+    return build(tree)
+
+
+def same_structure(a, b):
+    """Same container types, keys and lengths, arrays of the same shapes and dtypes."""
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(b) is type(a) and len(a) == len(b) and all(map(same_structure, a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+    return isinstance(b, float)
+
+
+def assert_tree_grad(f, args, wrt=0, rtol=1e-5, atol=1e-6):
+    """s2sgrad's gradient of f with respect to the container args[wrt] has the container's
+    structure and, flattened, matches finite differences of f on the flattened leaves."""
+    got = s2sgrad.grad(f, wrt=wrt)(*args)
+    tree = args[wrt]
+    assert same_structure(tree, got), "gradient structure %r differs from %r" % (
+        type(got).__name__, type(tree).__name__)
+
+    def on_vector(vec):
+        return f(*(unflatten(tree, vec) if i == wrt else a for i, a in enumerate(args)))
+
+    check_grads(on_vector, (flatten(tree),), flatten(got), rtol=rtol, atol=atol)
+    return got
+
+
+def losses_of(module, num_iters):
+    """The sample's own training loop for a few steps (its printing swallowed)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return module.main(num_iters=num_iters)
+
+
+def assert_decreasing_overall(losses):
+    assert losses[-1] < losses[0], "the loss went from %g to %g" % (losses[0], losses[-1])
+
+
+# ----------------------------------------------------------------------------
+# 1. a softmax classifier on blobs, parameters a list of (W, b) pairs
+
+
+def test_neural_net_minibatch_objective_gradient():
+    nn = load_sample("neural_net")
+    params, inputs, targets = nn.setup()
+    objective = nn.make_objective(inputs, targets)
+    for t in (0, 3):  # two different minibatches through the same compiled lambda
+        assert_tree_grad(objective, (params, t))
+
+
+def test_neural_net_full_log_posterior_gradient():
+    nn = load_sample("neural_net")
+    params, inputs, targets = nn.setup()
+    assert_tree_grad(nn.log_posterior, (params, inputs, targets, nn.L2_REG))
+
+
+def test_neural_net_training_lowers_the_loss():
+    losses = losses_of(load_sample("neural_net"), 20)
+    assert losses[-1] < 0.5 * losses[0]
+
+
+# ----------------------------------------------------------------------------
+# 2. a character RNN, parameters a dict, outputs collected in a list
+
+
+def test_rnn_gradient():
+    rnn = load_sample("sequence_rnn")
+    params, sequences = rnn.setup(num_sequences=4, length=6, state_size=5)
+    assert_tree_grad(rnn.training_loss, (params, sequences))
+
+
+def test_rnn_training_lowers_the_loss():
+    losses = losses_of(load_sample("sequence_rnn"), 15)
+    assert losses[-1] < 0.8 * losses[0]
+
+
+# ----------------------------------------------------------------------------
+# 3. an LSTM
+
+
+def test_lstm_gradient():
+    lstm = load_sample("lstm")
+    params, inputs, labels = lstm.setup(num_sequences=6, length=5, state_size=3)
+    assert_tree_grad(lstm.logistic_loss, (params, inputs, labels))
+
+
+def test_lstm_gradient_wrt_the_inputs():
+    lstm = load_sample("lstm")
+    params, inputs, labels = lstm.setup(num_sequences=3, length=4, state_size=3)
+    assert_tree_grad(lstm.logistic_loss, (params, inputs, labels), wrt=1)
+
+
+def test_lstm_training_lowers_the_loss():
+    losses = losses_of(load_sample("lstm"), 15)
+    assert losses[-1] < 0.8 * losses[0]
+
+
+# ----------------------------------------------------------------------------
+# 4. Gaussian-process regression (cholesky, solve, a factory of closures)
+
+
+def test_gp_marginal_likelihood_gradient():
+    gp = load_sample("gaussian_process")
+    objective, params, predict, X, y = gp.setup()
+    got = s2sgrad.grad(objective)(params)
+    check_grads(objective, (params,), got)
+
+
+def test_gp_marginal_likelihood_value_is_the_gaussian_density():
+    """The sample's Cholesky form agrees with the density computed another way."""
+    gp = load_sample("gaussian_process")
+    objective, params, predict, X, y = gp.setup()
+    K = gp.rbf_covariance(params[2:], X, X) + (np.exp(params[1]) + 0.0001) * np.eye(len(y))
+    r = y - params[0]
+    sign, logdet = np.linalg.slogdet(K)
+    expected = -0.5 * r @ np.linalg.inv(K) @ r - 0.5 * logdet - 0.5 * len(y) * np.log(2 * np.pi)
+    assert sign > 0
+    assert -objective(params) == pytest.approx(expected, rel=1e-10)
+
+
+def test_gp_training_lowers_the_loss():
+    losses = losses_of(load_sample("gaussian_process"), 20)
+    assert losses[-1] < losses[0] - 5.0
+
+
+# ----------------------------------------------------------------------------
+# 5. a VAE objective with a fixed draw: a tuple of two lists of (W, b) pairs
+
+
+def test_vae_lower_bound_gradient():
+    vae = load_sample("vae")
+    params, data, eps = vae.setup(num_images=6)
+    assert_tree_grad(vae.vae_lower_bound, (params, data, eps))
+
+
+def test_vae_gradient_through_the_lambda_wrt_the_draw():
+    """d(-ELBO)/d eps, the reparameterisation path alone."""
+    vae = load_sample("vae")
+    params, data, eps = vae.setup(num_images=4)
+    objective = lambda params, data, eps: -vae.vae_lower_bound(params, data, eps)
+    got = s2sgrad.grad(objective, wrt=2)(params, data, eps)
+    check_grads(objective, (params, data, eps), got, wrt=2)
+
+
+def test_vae_training_lowers_the_loss():
+    losses = losses_of(load_sample("vae"), 40)
+    assert_decreasing_overall(losses)
+
+
+# ----------------------------------------------------------------------------
+# 6. a Gaussian mixture model with logsumexp
+
+
+def test_gmm_log_likelihood_gradient():
+    gmm = load_sample("mixture_model")
+    params, data = gmm.setup()
+    assert_tree_grad(gmm.gmm_log_likelihood, (params, data[::6]))
+
+
+def test_gmm_gradient_ignores_the_upper_triangles():
+    """np.tril in the density: the strict upper triangles get a zero gradient."""
+    gmm = load_sample("mixture_model")
+    params, data = gmm.setup()
+    got = s2sgrad.grad(gmm.gmm_log_likelihood)(params, data[::6])
+    L_bar = got["lower triangles"]
+    assert np.all(L_bar[:, 0, 1] == 0.0) and np.all(L_bar[:, 1, 0] != 0.0)
+
+
+def test_gmm_training_lowers_the_loss():
+    losses = losses_of(load_sample("mixture_model"), 20)
+    assert losses[-1] < losses[0] - 0.5
+
+
+# ----------------------------------------------------------------------------
+# 7. Bayesian linear regression by black-box variational inference
+
+
+def test_blr_variational_objective_gradient():
+    blr = load_sample("bayesian_linear_regression")
+    objective, unpack_params, params, eps, X, y = blr.setup(num_samples=20)
+    params = params + 0.1 * np.arange(len(params))
+    got = s2sgrad.grad(objective)(params, eps, X, y)
+    check_grads(objective, (params, eps, X, y), got)
+
+
+def test_blr_gradient_vanishes_at_the_closed_form_for_a_symmetric_draw():
+    """With draws ±eps (their mean is zero), d(-ELBO)/d mean = precision (mean - exact mean):
+    zero at the exact posterior mean, whatever the standard deviations."""
+    blr = load_sample("bayesian_linear_regression")
+    objective, unpack_params, params, eps, X, y = blr.setup(num_samples=10)
+    eps = np.concatenate([eps, -eps])
+    exact_mean, precision = blr.exact_posterior(X, y)
+    params = np.concatenate([exact_mean, np.log([0.05, 0.1, 0.2])])
+    g = s2sgrad.grad(objective)(params, eps, X, y)
+    assert np.allclose(g[:3], 0.0, atol=1e-8)
+    moved = params + np.array([0.01, -0.02, 0.03, 0.0, 0.0, 0.0])
+    g = s2sgrad.grad(objective)(moved, eps, X, y)
+    assert np.allclose(g[:3], precision @ np.array([0.01, -0.02, 0.03]), rtol=1e-8)
+
+
+def test_blr_training_lowers_the_loss():
+    losses = losses_of(load_sample("bayesian_linear_regression"), 30)
+    assert_decreasing_overall(losses)
+
+
+# ----------------------------------------------------------------------------
+# 8. a fluid simulation: np.roll, floor, integer indices, a loop of loops
+
+
+def test_fluid_gradient_wrt_the_initial_velocity():
+    fluid = load_sample("fluid_sim")
+    rs = np.random.RandomState(0)
+    size, steps = 8, 3
+    smoke = fluid.blob(size, 2.0, 2.0, width=1.5)
+    target = fluid.blob(size, 4.0, 5.0, width=1.5)
+    velocity = 0.3 + 0.2 * rs.randn(2 * size * size)
+    got = s2sgrad.grad(fluid.distance_from_target)(velocity, smoke, target, steps)
+    check_grads(fluid.distance_from_target, (velocity, smoke, target, steps), got)
+
+
+def test_fluid_gradient_wrt_the_initial_smoke():
+    fluid = load_sample("fluid_sim")
+    rs = np.random.RandomState(1)
+    size = 6
+    smoke = rs.rand(size, size)
+    target = rs.rand(size, size)
+    velocity = 0.5 * rs.randn(2 * size * size)
+    got = s2sgrad.grad(fluid.distance_from_target, wrt=1)(velocity, smoke, target, 2)
+    check_grads(fluid.distance_from_target, (velocity, smoke, target, 2), got, wrt=1)
+
+
+def test_fluid_training_lowers_the_loss():
+    losses = losses_of(load_sample("fluid_sim"), 6)
+    assert_decreasing_overall(losses)
