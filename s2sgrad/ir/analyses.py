@@ -406,6 +406,10 @@ def check_stores(trace):
     for s in stmts:
         if isinstance(s, Assign):
             defs_of.setdefault(s.target, []).append(s)
+    readers = {}
+    for s in stmts:
+        for n in _reads_of(s):
+            readers.setdefault(n, []).append(s)
     for s in stmts:
         if not isinstance(s, (SetItem, Append)):
             continue
@@ -417,11 +421,23 @@ def check_stores(trace):
                 f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
                 else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
         for d in defs_of.get(c, []):
-            if not _is_fresh(d):
+            if not (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers)):
                 raise trace.parsed.error(
                     f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
                     f"(it was assigned from `{emit_expr(d)}`)", s.node,
                     f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
+
+
+def _takes_over_fresh(d, c, defs_of, readers):
+    """`c = t` where `t` is always a new object and nothing else reads `t` (the
+    `u_new = u * 2.0; u = u_new` that `u = u * 2.0` becomes in a loop): `c` is then the
+    only name of that object, as if it had been bound to it directly."""
+    if not (d.kind is Kind.COPY and d.args and isinstance(d.args[0], str)):
+        return False
+    t = d.args[0]
+    return t != c and bool(defs_of.get(t)) and all(_is_fresh(e) for e in defs_of[t]) \
+        and all(isinstance(r, Assign) and r.kind is Kind.COPY and r.target == c
+                for r in readers.get(t, ()))
 
 
 def emit_expr(s):
