@@ -303,6 +303,82 @@ def test_fluid_training_lowers_the_loss():
 
 
 # ----------------------------------------------------------------------------
+# every program against autograd (the same source run with autograd.numpy), and with
+# sizes of one in every place a shape pattern could confuse
+
+
+def load_sample_with_autograd(name):
+    """The sample's source executed again with `np` bound to autograd.numpy."""
+    import types
+    path = os.path.join(SAMPLES, name + ".py")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read().replace("import numpy as np\n", "import autograd.numpy as np\n")
+    module = types.ModuleType("autograd_sample_" + name)
+    module.__file__ = path
+    exec(compile(text, path, "exec"), module.__dict__)
+    return module
+
+
+def _gp_case(m):
+    objective, params, predict, X, y = m.setup()
+    return objective, (params,)
+
+
+def _blr_case(m):
+    objective, unpack_params, params, eps, X, y = m.setup(num_samples=20)
+    return objective, (params + 0.1, eps, X, y)
+
+
+CASES = {   # sample → (the function it differentiates, arguments at its initial point)
+    "neural_net": lambda m: (m.log_posterior, m.setup() + (m.L2_REG,)),
+    "sequence_rnn": lambda m: (m.training_loss, m.setup(num_sequences=4, length=6, state_size=5)),
+    "lstm": lambda m: (m.logistic_loss, m.setup(num_sequences=6, length=5, state_size=3)),
+    "gaussian_process": _gp_case,
+    "vae": lambda m: (m.vae_lower_bound, m.setup(num_images=6)),
+    "mixture_model": lambda m: (m.gmm_log_likelihood, m.setup()),
+    "bayesian_linear_regression": _blr_case,
+    "fluid_sim": lambda m: (m.distance_from_target, m.setup() + (3,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradient_matches_autograd(name):
+    autograd = pytest.importorskip("autograd")
+    f, args = CASES[name](load_sample(name))
+    f_ag, args_ag = CASES[name](load_sample_with_autograd(name))
+    got = s2sgrad.grad(f)(*args)
+    expected = autograd.grad(f_ag)(*args_ag)
+    assert same_structure(args[0], got)
+    assert np.allclose(flatten(got), flatten(expected), rtol=1e-9, atol=1e-12)
+
+
+SIZES_OF_ONE = [
+    ("neural_net", lambda m, rs: (m.log_posterior, (m.init_random_params(0.5, [1, 4, 1], rs),
+                                                    rs.randn(1, 1), np.ones((1, 1)), 0.1))),
+    ("neural_net", lambda m, rs: (m.log_posterior, (m.init_random_params(0.5, [3, 3, 3], rs),
+                                                    rs.randn(3, 3), np.eye(3), 0.1))),
+    ("sequence_rnn", lambda m, rs: (m.training_loss, m.setup(num_sequences=1, length=1, state_size=1))),
+    ("lstm", lambda m, rs: (m.logistic_loss, m.setup(num_sequences=1, length=3, state_size=1))),
+    ("gaussian_process", lambda m, rs: (m.make_gp_funs(m.rbf_covariance, 2)[2],
+                                        (0.1 * rs.randn(4), rs.randn(1, 1), rs.randn(1)))),
+    ("vae", lambda m, rs: (m.vae_lower_bound, m.setup(num_images=1))),
+    ("mixture_model", lambda m, rs: (m.gmm_log_likelihood, (m.init_gmm_params(1, 1, 1.0, rs),
+                                                            rs.randn(1, 1)))),
+    ("fluid_sim", lambda m, rs: (m.distance_from_target, (0.4 * rs.randn(2), rs.rand(1, 1),
+                                                          rs.rand(1, 1), 2))),
+]
+
+
+@pytest.mark.parametrize("name, case", SIZES_OF_ONE,
+                         ids=["%s-%d" % (n, i) for i, (n, _) in enumerate(SIZES_OF_ONE)])
+def test_gradient_with_sizes_of_one(name, case):
+    """Batches, states, layers and grids of size one (broadcasting shapes) and square
+    ones (sizes that coincide): the code specialised on the shape pattern stays right."""
+    f, args = case(load_sample(name), np.random.RandomState(0))
+    assert_tree_grad(f, args)
+
+
+# ----------------------------------------------------------------------------
 # The natural spellings that still need an idiom s2sgrad does not support yet. Each is a
 # strict xfail that expects the honest refusal (a TransformError): when the idiom lands,
 # the test runs the gradient against finite differences and passes, and the mark goes.
