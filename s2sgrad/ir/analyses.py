@@ -279,6 +279,18 @@ def analyse(trace):
             elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])
+    # `b = a` (a parameter of an inlined helper bound to the argument passed): a use of
+    # `b` as a container is a use of `a`
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, Assign) and s.kind is Kind.COPY and s.args \
+                    and isinstance(s.args[0], str):
+                for used in (mc, listy):
+                    if s.target in used and s.args[0] not in used:
+                        used.add(s.args[0])
+                        changed = True
     # a parameter that is an array in this compilation and is only indexed is no container
     mc &= set(trace.params) - (set(trace.array_params) - listy)
     changed = True

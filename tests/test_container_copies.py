@@ -1,0 +1,125 @@
+"""A list, tuple or dict argument reached under a second name, and used more than once:
+`p = ws; q = ws`, or passed twice to a local helper (inlined, its parameter bound by a
+copy), as a GAN's discriminator is applied to real and to generated data. The adjoints of
+the uses are containers and must be added element by element (`add_grads`), never with
+`+`, which concatenates lists and tuples (a silently wrong gradient) and fails on dicts.
+Oracle: centered finite differences on the flattened container (support/trees.py)."""
+import numpy as np
+import pytest
+
+import s2sgrad
+
+from support.trees import assert_tree_grad
+
+RS = np.random.RandomState(0)
+
+
+def second_names(ws, x):
+    p = ws
+    q = ws
+    a = x * p[0] * p[1]
+    b = x * q[0] + q[1]
+    return np.sum(a * b)
+
+
+def helper_called_twice(ws, x, y):
+    def net(params, z):
+        for w in params:
+            z = z * w
+        return z
+    return np.sum(net(ws, x)) + np.sum(net(ws, y))
+
+
+def helper_indexing_by_position(ws, x, y):
+    def net(params, z):
+        for i in range(len(params)):
+            z = np.sin(z * params[i])
+        return z
+    return np.sum(net(ws, x) * net(ws, y))
+
+
+def dict_through_a_helper(params, x, y):
+    def net(d, z):
+        return np.tanh(z * d["w"] + d["b"])
+    return np.sum(net(params, x) * net(params, y))
+
+
+def pair_through_a_helper(wb, x, y):
+    def net(p, z):
+        w, b = p
+        return np.tanh(z * w + b)
+    return np.sum(net(wb, x) + net(wb, y) ** 2)
+
+
+def helpers_calling_helpers(ws, x, y):
+    def inner(p, z):
+        for w in p:
+            z = np.sin(z * w)
+        return z
+
+    def outer(p, z):
+        return inner(p, z) + inner(p, z * 2.0)
+    return np.sum(outer(ws, x)) + np.sum(outer(ws, y))
+
+
+def lambda_called_twice(ws, x, y):
+    f = lambda p, z: z * p[0] + p[1] * z ** 2     # noqa: E731
+    return np.sum(f(ws, x) * f(ws, y))
+
+
+def gan_discriminator_loss(gen_params, dsc_params, real, noise):
+    def net(params, x):
+        for W, b in params[:-1]:
+            x = np.maximum(0.0, x @ W + b) + 0.01 * np.minimum(0.0, x @ W + b)
+        W, b = params[-1]
+        return x @ W + b
+    fake = net(gen_params, noise)
+    logits_real = net(dsc_params, real)
+    logits_fake = net(dsc_params, fake)
+    return np.mean(np.logaddexp(0, -logits_real)) + np.mean(np.logaddexp(0, logits_fake))
+
+
+def _vectors(n=2):
+    return [RS.randn(3) for _ in range(n)]
+
+
+CASES = [
+    (second_names, lambda: (_vectors(), RS.randn(3)), 0),
+    (helper_called_twice, lambda: (_vectors(), RS.randn(3), RS.randn(3)), 0),
+    (helper_indexing_by_position, lambda: (_vectors(3), RS.randn(3), RS.randn(3)), 0),
+    (dict_through_a_helper, lambda: ({"w": RS.randn(3), "b": RS.randn(3)}, RS.randn(3),
+                                     RS.randn(3)), 0),
+    (pair_through_a_helper, lambda: ((RS.randn(3), RS.randn(3)), RS.randn(3), RS.randn(3)), 0),
+    (pair_through_a_helper, lambda: ((0.3, -0.4), RS.randn(3), RS.randn(3)), 0),
+    (helpers_calling_helpers, lambda: (_vectors(), RS.randn(3), RS.randn(3)), 0),
+    (lambda_called_twice, lambda: (_vectors(), RS.randn(3), RS.randn(3)), 0),
+    (gan_discriminator_loss, lambda: ([(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 2), RS.randn(2))],
+                                      [(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 1), RS.randn(1))],
+                                      RS.randn(5, 2), RS.randn(5, 2)), 1),
+    (gan_discriminator_loss, lambda: ([(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 2), RS.randn(2))],
+                                      [(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 1), RS.randn(1))],
+                                      RS.randn(5, 2), RS.randn(5, 2)), 0),
+]
+
+
+@pytest.mark.parametrize("f, build, wrt", CASES,
+                         ids=["%s-%d" % (c[0].__name__, i) for i, c in enumerate(CASES)])
+def test_container_used_under_two_names(f, build, wrt):
+    assert_tree_grad(f, build(), wrt=wrt)
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_the_unoptimized_code_agrees(optimize):
+    ws, x, y = _vectors(), RS.randn(3), RS.randn(3)
+    got = s2sgrad.grad(helper_called_twice, optimize=optimize)(ws, x, y)
+    # d/dw0 sum(z w0 w1) = w1 z for z = x and z = y
+    assert np.allclose(got[0], ws[1] * (x + y)) and np.allclose(got[1], ws[0] * (x + y))
+
+
+def test_forward_mode_through_the_helper_called_twice():
+    ws, x, y = _vectors(), RS.randn(3), RS.randn(3)
+    tangent = [RS.randn(3), RS.randn(3)]
+    value, dot = s2sgrad.jvp(helper_called_twice)((ws, x, y), (tangent, np.zeros(3), np.zeros(3)))
+    expected = np.sum((tangent[0] * ws[1] + ws[0] * tangent[1]) * (x + y))
+    assert value == pytest.approx(helper_called_twice(ws, x, y))
+    assert dot == pytest.approx(expected, rel=1e-12)
