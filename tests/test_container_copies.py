@@ -1,6 +1,7 @@
 """A list, tuple or dict argument reached under a second name, and used more than once:
-`p = ws; q = ws`, or passed twice to a local helper (inlined, its parameter bound by a
-copy), as a GAN's discriminator is applied to real and to generated data. The adjoints of
+`p = ws; q = ws`, passed twice to a local helper (inlined, its parameter bound by a
+copy), as a GAN's discriminator is applied to real and to generated data, or put twice
+in a container (`[ws, ws]`, `.append(ws)`, `c[i] = ws`, `{"a": ws}`). The adjoints of
 the uses are containers and must be added element by element (`add_grads`), never with
 `+`, which concatenates lists and tuples (a silently wrong gradient) and fails on dicts.
 Oracle: centered finite differences on the flattened container (support/trees.py)."""
@@ -79,6 +80,42 @@ def gan_discriminator_loss(gen_params, dsc_params, real, noise):
     return np.mean(np.logaddexp(0, -logits_real)) + np.mean(np.logaddexp(0, logits_fake))
 
 
+def held_in_a_list(ws, x):
+    pairs = [ws, ws]
+    total = 0.0
+    for p in pairs:
+        total = total + np.sum(p[0] * p[1] * x)
+    return total
+
+
+def appended_twice(ws, x):
+    c = []
+    c.append(ws)
+    c.append(ws)
+    return np.sum(c[0][0] * x) + np.sum(c[1][1] * c[1][0])
+
+
+def stored_twice(ws, x):
+    c = [None, None]
+    c[0] = ws
+    c[1] = ws
+    return np.sum(c[0][0] * x) + np.sum(c[1][1] * c[1][0])
+
+
+def dict_values(ws, x):
+    d = {"a": ws, "b": ws}
+    return np.sum(d["a"][0] * x) + np.sum(d["b"][1] * x)
+
+
+def nested_lists(ws, x):
+    t = [[ws], [ws]]
+    return np.sum(t[0][0][0] * x * t[1][0][1])
+
+
+def through_a_global_helper(ws, x):
+    return second_names(ws, x) + held_in_a_list(ws, x)
+
+
 def _vectors(n=2):
     return [RS.randn(3) for _ in range(n)]
 
@@ -93,6 +130,13 @@ CASES = [
     (pair_through_a_helper, lambda: ((0.3, -0.4), RS.randn(3), RS.randn(3)), 0),
     (helpers_calling_helpers, lambda: (_vectors(), RS.randn(3), RS.randn(3)), 0),
     (lambda_called_twice, lambda: (_vectors(), RS.randn(3), RS.randn(3)), 0),
+    (held_in_a_list, lambda: (_vectors(), RS.randn(3)), 0),
+    (held_in_a_list, lambda: (tuple(_vectors()), RS.randn(3)), 0),
+    (appended_twice, lambda: (_vectors(), RS.randn(3)), 0),
+    (stored_twice, lambda: (_vectors(), RS.randn(3)), 0),
+    (dict_values, lambda: (_vectors(), RS.randn(3)), 0),
+    (nested_lists, lambda: (_vectors(), RS.randn(3)), 0),
+    (through_a_global_helper, lambda: (_vectors(), RS.randn(3)), 0),
     (gan_discriminator_loss, lambda: ([(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 2), RS.randn(2))],
                                       [(RS.randn(2, 4), RS.randn(4)), (RS.randn(4, 1), RS.randn(1))],
                                       RS.randn(5, 2), RS.randn(5, 2)), 1),
