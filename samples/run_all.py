@@ -24,6 +24,7 @@ SAMPLES = [
     "mixture_model.py",
     "bayesian_linear_regression.py",
     "fluid_sim.py",
+    "gan.py",
 ]
 
 

@@ -1,5 +1,5 @@
 """The example programs in samples/ (a classifier, a character RNN, an LSTM, a GP, a VAE, a
-mixture model, Bayesian linear regression, a fluid simulation), checked numerically.
+mixture model, Bayesian linear regression, a fluid simulation, a GAN), checked numerically.
 
 For each program: the gradient of the function it differentiates, at its initial point,
 against centered finite differences in float64 (tests/support/numeric.py), with the
@@ -244,6 +244,35 @@ def test_fluid_training_lowers_the_loss():
 
 
 # ----------------------------------------------------------------------------
+# 9. a GAN: one local helper applies the generator and (twice) the discriminator
+
+
+def _gan_args(seed=0):
+    gan = load_sample("gan")
+    gen_params, dsc_params, rs = gan.setup(seed)
+    return gan, (gen_params, dsc_params, gan.TARGET_MEAN + rs.randn(6, 1), rs.randn(6, 1))
+
+
+def test_gan_discriminator_gradient():
+    gan, args = _gan_args()
+    assert_tree_grad(gan.discriminator_loss, args, wrt=1)
+
+
+def test_gan_generator_gradient():
+    gan, args = _gan_args()
+    assert_tree_grad(gan.generator_loss, args, wrt=0)
+
+
+def test_gan_training_moves_the_generated_mean_to_the_data():
+    gan = load_sample("gan")
+    probe = np.random.RandomState(1).randn(500, 1)
+    before = np.mean(gan.generate(gan.setup()[0], probe))
+    gen_params, _ = gan.train(60)
+    after = np.mean(gan.generate(gen_params, probe))
+    assert abs(after - gan.TARGET_MEAN) < 0.5 * abs(before - gan.TARGET_MEAN)
+
+
+# ----------------------------------------------------------------------------
 # every program against autograd (the same source run with autograd.numpy), and with
 # sizes of one in every place a shape pattern could confuse
 
@@ -279,6 +308,8 @@ CASES = {   # sample → (the function it differentiates, arguments at its initi
     "mixture_model": lambda m: (m.gmm_log_likelihood, m.setup()),
     "bayesian_linear_regression": _blr_case,
     "fluid_sim": lambda m: (m.distance_from_target, m.setup() + (3,)),
+    "gan": lambda m: (m.discriminator_loss, (lambda g, d, rs: (g, d, rs.randn(6, 1) + 3.0,
+                                                               rs.randn(6, 1)))(*m.setup())),
 }
 
 
