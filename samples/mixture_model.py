@@ -21,7 +21,8 @@ def init_gmm_params(num_components, D, scale, rs):
 
 
 def unpack_gmm_params(params):
-    """The covariance of each component is L L^T, with L its lower triangle (diagonal kept positive by the data)."""
+    """Normalised log proportions, means, and the factors L of the covariances L L^T
+    (only the lower triangle counts; the density reads |diag L|, so its sign is free)."""
     normalized_log_proportions = log_normalize(params["log proportions"])
     return normalized_log_proportions, params["means"], params["lower triangles"]
 
