@@ -64,7 +64,7 @@ def setup(seed=0, num_sequences=64, length=9, state_size=8):
     return params, inputs, labels
 
 
-def main(num_iters=201):
+def main(num_iters=121):
     params, inputs, labels = setup()
     step = value_and_grad(logistic_loss)
     losses = []

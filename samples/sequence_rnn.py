@@ -75,7 +75,7 @@ def setup(seed=0, num_sequences=40, length=12, state_size=12):
     return params, sequences
 
 
-def main(num_iters=151):
+def main(num_iters=101):
     params, sequences = setup()
     step = value_and_grad(training_loss)
     cache = {k: np.zeros_like(v) for k, v in params.items()}
