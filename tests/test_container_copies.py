@@ -167,3 +167,48 @@ def test_forward_mode_through_the_helper_called_twice():
     expected = np.sum((tangent[0] * ws[1] + ws[0] * tangent[1]) * (x + y))
     assert value == pytest.approx(helper_called_twice(ws, x, y))
     assert dot == pytest.approx(expected, rel=1e-12)
+
+
+# `+` and `*` on list arguments: the trace cannot tell a list from a number, so the
+# adjoint rule of a number runs on lists; its result has another length than the
+# argument, which is refused with the error naming the fix, never truncated to a number
+# (`ws * 2` gave a silently wrong gradient) nor an internal ValueError (`ws + vs`).
+
+
+def lists_added(ws, vs, x):
+    both = ws + vs
+    return np.sum(both[0] * both[2] * x) + np.sum(both[1])
+
+
+def list_repeated(ws, x):
+    twice = ws * 2
+    return np.sum(twice[0] * twice[2] * x) + np.sum(twice[3])
+
+
+def lists_added_explicitly(ws, vs, x):
+    both = list(ws) + list(vs)
+    return np.sum(both[0] * both[2] * x) + np.sum(both[1])
+
+
+def list_repeated_explicitly(ws, x):
+    twice = [w for w in ws] + [w for w in ws]
+    return np.sum(twice[0] * twice[2] * x) + np.sum(twice[3])
+
+
+@pytest.mark.parametrize("f, args", [
+    (lists_added, lambda: (_vectors(), _vectors(), RS.randn(3))),
+    (list_repeated, lambda: (_vectors(), RS.randn(3))),
+], ids=["plus", "times"])
+def test_plus_and_times_on_list_arguments_are_refused(f, args):
+    from s2sgrad.errors import GradientError
+    with pytest.raises(GradientError, match=r"list\(a\) \+ list\(b\)"):
+        s2sgrad.grad(f)(*args())
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (lists_added_explicitly, lambda: (_vectors(), _vectors(), RS.randn(3)), 0),
+    (lists_added_explicitly, lambda: (_vectors(), _vectors(), RS.randn(3)), 1),
+    (list_repeated_explicitly, lambda: (_vectors(), RS.randn(3)), 0),
+], ids=["plus-0", "plus-1", "times"])
+def test_the_explicit_spellings_are_right(f, args, wrt):
+    assert_tree_grad(f, args(), wrt=wrt)
