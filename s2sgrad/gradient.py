@@ -129,10 +129,11 @@ def _call_error(func, label, args, kwargs):
     params = [p.replace(annotation=p.empty, default=None if p.default is not p.empty
                         else p.empty) for p in sig.parameters.values()]
     ns = {}
-    exec(f"def {func.__name__}{sig.replace(parameters=params, return_annotation=sig.empty)}:"
+    name = readable_name(func)          # an identifier, also for a lambda
+    exec(f"def {name}{sig.replace(parameters=params, return_annotation=sig.empty)}:"
          f" pass", ns)
     try:
-        ns[func.__name__](*args, **kwargs)
+        ns[name](*args, **kwargs)
     except TypeError as exc:
         return TypeError(f"{label} of {exc}")
     return None

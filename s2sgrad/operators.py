@@ -14,7 +14,7 @@ import numpy as np
 
 from .ad.tangent import dot
 from .errors import GradientError, S2SGradError
-from .frontend.parse import CellView, parse_function, unwrap
+from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, partial_parts, resolve_wrt, _param_names
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
                        deep_expressions, gradient_parsed)
@@ -70,7 +70,7 @@ class JVPFunction:
             hit, deps = self._cache.get(active, (None, ()))
             if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
-                name = getattr(unwrap(self.func), "__name__", "f") if self._parsed is None \
+                name = readable_name(unwrap(self.func)) if self._parsed is None \
                     else parsed.node.name
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
@@ -222,7 +222,7 @@ class _GradJvp:
                 compiled = self._compiled = cached_compile(self.func, (self.i,), False)
                 parsed = gradient_parsed(compiled)
                 self._fn, self.source = compile_jvp(
-                    parsed, (self.j,), f"hvp_{unwrap(self.func).__name__}")
+                    parsed, (self.j,), f"hvp_{readable_name(unwrap(self.func))}")
                 self.param = compiled.trace.params[self.j]
             return self._fn
 

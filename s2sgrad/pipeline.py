@@ -27,7 +27,7 @@ from .ad.tangent import JvpGraph, jvp_definition
 from .backend import load as load_mod
 from .errors import S2SGradError, TransformError
 from .frontend.normalize import normalize, check_returns_value
-from .frontend.parse import Parsed, parse_function, unwrap, CellView
+from .frontend.parse import Parsed, parse_function, unwrap, CellView, readable_name
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
 from .syntax import emit, nodes, reserved
@@ -573,7 +573,8 @@ def compile_tangent(func, active):
     """`jvp_f(params..., <active>_dot...)` → (value, tangent), for `s2sgrad transform
     --mode forward`."""
     parsed = parse_function(func)
-    fn, source, filename = compile_jvp(parsed, tuple(active), f"jvp_{unwrap(func).__name__}",
+    fn, source, filename = compile_jvp(parsed, tuple(active),
+                                       f"jvp_{readable_name(unwrap(func))}",
                                        full=True, optional_tangents=True)
     return CompiledTangent(fn, source, filename)
 

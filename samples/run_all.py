@@ -15,6 +15,16 @@ SAMPLES = [
     "rnn.py",
     "hvp.py",
     "model_class.py",
+    # example programs in the style of autograd's (checked in tests/test_example_programs.py)
+    "neural_net.py",
+    "sequence_rnn.py",
+    "lstm.py",
+    "gaussian_process.py",
+    "vae.py",
+    "mixture_model.py",
+    "bayesian_linear_regression.py",
+    "fluid_sim.py",
+    "gan.py",
 ]
 
 

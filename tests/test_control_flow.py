@@ -343,6 +343,19 @@ def test_for_zip_unequal_lengths():
     assert_grad_matches(for_zip_unequal, X5, X3, wrt=(0, 1))
 
 
+def for_zip_three(x, y, z):
+    s = 0.0
+    for a, b, c in zip(x, y, z):
+        s = s + a * b * c
+    return s
+
+
+def test_for_zip_three_sequences_of_unequal_lengths():
+    # zip of three (or more) sequences: the loop runs to the shortest one
+    assert_grad_matches(for_zip_three, X5, X3, X5[::-1], wrt=(0, 1, 2))
+    assert_grad_matches(for_zip_three, X3, X5, X5, wrt=(0, 1, 2))
+
+
 def for_enumerate(x):
     s = 0.0
     for i, v in enumerate(x):

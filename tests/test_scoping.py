@@ -396,3 +396,49 @@ def test_a_cell_rebound_after_compiling_is_seen_by_vjp():
     set_s(5.0)
     np.testing.assert_allclose(v_helper(x)[1](1.0), [5.0, 5.0], rtol=1e-12)
     np.testing.assert_allclose(v_direct(x)[1](1.0), [5.0, 5.0], rtol=1e-12)
+
+
+# ------------------------------------------------------------- imports inside the function
+
+def uses_local_imports(x):
+    import math
+    import numpy.linalg as la
+    from numpy import tanh, sum as total
+    return total(tanh(x) ** 2) + math.pi * la.norm(x) ** 2
+
+
+def helper_with_import(x):
+    from numpy import sin
+    return sin(x)
+
+
+def calls_helper_with_import(x):
+    return np.sum(helper_with_import(x) * x)
+
+
+def test_imports_at_the_top_of_a_function_bind_as_at_module_level():
+    x = np.array([0.3, -1.2, 0.7])
+    # d/dx [Σ tanh² + π |x|²] = 2 tanh sech² + 2π x
+    expected = 2 * np.tanh(x) / np.cosh(x) ** 2 + 2 * np.pi * x
+    np.testing.assert_allclose(grad(uses_local_imports)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(grad(calls_helper_with_import)(x),
+                               numerical_grad(calls_helper_with_import, (x,), 0), rtol=1e-7)
+
+
+def import_under_a_branch(x, fast):
+    if fast:
+        from numpy import tanh
+    else:
+        from numpy import sin as tanh
+    return np.sum(tanh(x))
+
+
+def import_of_a_missing_module(x):
+    import s2sgrad_no_such_module
+    return s2sgrad_no_such_module.f(x)
+
+
+@pytest.mark.parametrize("f", [import_under_a_branch, import_of_a_missing_module])
+def test_imports_that_cannot_be_bound_ahead_are_refused_where_they_stand(f):
+    with pytest.raises(s2sgrad.TransformError, match="imports inside the function"):
+        grad(f)(np.array([0.5]), True) if f is import_under_a_branch else grad(f)(0.5)

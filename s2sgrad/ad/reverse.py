@@ -274,8 +274,11 @@ class Reverse:
             idx = _index_value(s.index)
             piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx])
             if isinstance(s.value, str) and s.value in tr.active:
-                out += self.accumulate(s.value, nodes.call(
-                    "unbroadcast", [piece, nodes.name(s.value)]))
+                # (a value broadcast into an array slot gets the sum; a list stored in a
+                # list slot is not broadcast)
+                out += self.accumulate(s.value, piece if s.value in tr.maybe_container
+                                       else nodes.call("unbroadcast",
+                                                       [piece, nodes.name(s.value)]))
             out.append(nodes.assign(bar(c), nodes.call(
                 "set_zero", [nodes.name(bar(c)), nodes.name(c), nodes.clone(idx)])))
             out.insert(0, self.header(s))

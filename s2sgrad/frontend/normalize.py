@@ -531,15 +531,13 @@ class Normalizer:
                 it = self.spread_zip(it, target, pre)
             seqs = [self.sequence(a, pre) for a in it.args]
             lens = [self.length(q, pre) for q in seqs]
-            if len(lens) == 1:
-                n = lens[0]
-            else:
-                n = nodes.name(lens[0])
-                for x in lens[1:]:          # min(min(a, b), c): the rule is binary
-                    m = self.fresh("n")
-                    pre.append(nodes.assign(m, nodes.call("min", [n, nodes.name(x)])))
-                    n = nodes.name(m)
-                n = n.id
+            # the shortest length, as min(a, b) per pair (the binary rule; zip(a, b, c))
+            n = lens[0]
+            for other in lens[1:]:
+                shorter = self.fresh("n")
+                pre.append(nodes.assign(shorter, nodes.call("min", [nodes.name(n),
+                                                                    nodes.name(other)])))
+                n = shorter
             if not (isinstance(target, (gast.Tuple, gast.List))
                     and len(target.elts) == len(seqs)):
                 raise self.error("unpack zip() into one name per sequence", target)

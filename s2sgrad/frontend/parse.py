@@ -224,6 +224,7 @@ def _finish(func, node, filename, text=""):
             except ValueError:       # an empty cell: defined later
                 pass
     _bind_own_defaults(node, func, closure)
+    _bind_local_imports(node, func, closure)
     lines = linecache.getlines(filename) or text.splitlines(True)
     parsed = Parsed(func, node, filename, lines, func.__globals__, closure, cells)
     reserved.protect(parsed)     # no user name is read as one the generated code makes
@@ -436,6 +437,47 @@ def _default(param, value, node, visible, bind):
     if isinstance(node, gast.Name) and visible(node.id) is value:
         return node
     return nodes.copy_location(nodes.name(bind(f"{param}_default", value)), node)
+
+
+def _bind_local_imports(node, func, closure):
+    """`import m`, `import m as k` and `from m import a, b as c` at the top level of
+    a function's body (not under an `if` or a loop) bind what they import
+    in `closure`, as a module-level import would, and leave the body; the module is
+    imported when the function is compiled, relative imports from the function's own
+    package. A name the function also assigns keeps its import (and its refusal)."""
+    import importlib
+    stores = set(nodes.names_in(node, nodes.STORE))
+    package = func.__globals__.get("__package__")
+    kept = []
+    for st in node.body:
+        if not isinstance(st, (gast.Import, gast.ImportFrom)):
+            kept.append(st)
+            continue
+        names = [(a.asname or (a.name if isinstance(st, gast.ImportFrom)
+                               else a.name.split(".")[0]), a) for a in st.names]
+        if any(a.name == "*" or bound in stores for bound, a in names):
+            kept.append(st)
+            continue
+        try:
+            bindings = {}
+            for bound, a in names:
+                if isinstance(st, gast.ImportFrom):
+                    module = importlib.import_module("." * st.level + (st.module or ""),
+                                                     package if st.level else None)
+                    value = getattr(module, a.name, None)
+                    if value is None:
+                        value = importlib.import_module(f"{module.__name__}.{a.name}")
+                elif a.asname:
+                    value = importlib.import_module(a.name)
+                else:
+                    importlib.import_module(a.name)
+                    value = importlib.import_module(a.name.split(".")[0])
+                bindings[bound] = value
+        except ImportError:
+            kept.append(st)             # refused where it stands, with the error
+            continue
+        closure.update(bindings)
+    node.body = kept or [gast.Pass()]
 
 
 def _bind_own_defaults(node, func, closure):

@@ -279,6 +279,7 @@ def analyse(trace):
             elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])
+    _uses_through_copies_and_elements(stmts, mc, listy)
     # a parameter that is an array in this compilation and is only indexed is no container
     mc &= set(trace.params) - (set(trace.array_params) - listy)
     changed = True
@@ -308,6 +309,44 @@ def _builds_list(s):
     """`list(x)` or `tuple(x)`: a container whatever x is."""
     f = s.expr.func if isinstance(s.expr, gast.Call) else None
     return isinstance(f, gast.Name) and f.id in ("list", "tuple")
+
+
+def _uses_through_copies_and_elements(stmts, mc, listy):
+    """A use as a container of another name for the same value is a use of the value:
+    of `b` after `b = a` (an inlined helper's parameter bound to the argument passed), of
+    `c[i]` for whatever was put in `c` (`pairs = [ws, ws]`, `c.append(ws)`, `c[k] = ws`),
+    so that `ws`, used twice, has its adjoints added as containers (`add_grads`)."""
+    held = {}                    # container -> the names put in it
+    copies = []                  # (copy, original)
+    reads = []                   # (element read, container)
+    for s in stmts:
+        if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
+            if s.kind is Kind.COPY:
+                copies.append((s.target, s.args[0]))
+            elif s.kind is Kind.OP and CONTAINER in s.rule.props:
+                held.setdefault(s.target, []).extend(a for a in s.args if isinstance(a, str))
+            elif s.kind is Kind.OP and s.rule.name == "getitem":
+                reads.append((s.target, s.args[0]))
+        elif isinstance(s, (Append, SetItem)) and isinstance(s.value, str):
+            held.setdefault(s.container, []).append(s.value)
+    changed = True
+    while changed:                  # `t = [[ws]]; v = t[0]`: v holds what t's elements hold
+        changed = False
+        sources = copies + [(v, e) for v, c in reads for e in held.get(c, ())]
+        for v, src in sources:
+            for e in held.get(src, ()):
+                if e not in held.setdefault(v, []):
+                    held[v].append(e)
+                    changed = True
+    links = copies + [(v, e) for v, c in reads for e in held.get(c, ())]
+    changed = True
+    while changed:
+        changed = False
+        for derived, original in links:
+            for used in (mc, listy):
+                if derived in used and original not in used:
+                    used.add(original)
+                    changed = True
 
 
 def _is_fresh(s):
@@ -406,6 +445,10 @@ def check_stores(trace):
     for s in stmts:
         if isinstance(s, Assign):
             defs_of.setdefault(s.target, []).append(s)
+    readers = {}
+    for s in stmts:
+        for n in _reads_of(s):
+            readers.setdefault(n, []).append(s)
     for s in stmts:
         if not isinstance(s, (SetItem, Append)):
             continue
@@ -417,11 +460,23 @@ def check_stores(trace):
                 f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
                 else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
         for d in defs_of.get(c, []):
-            if not _is_fresh(d):
+            if not (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers)):
                 raise trace.parsed.error(
                     f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
                     f"(it was assigned from `{emit_expr(d)}`)", s.node,
                     f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
+
+
+def _takes_over_fresh(d, c, defs_of, readers):
+    """`c = t` where `t` is always a new object and nothing else reads `t` (the
+    `u_new = u * 2.0; u = u_new` that `u = u * 2.0` becomes in a loop): `c` is then the
+    only name of that object, as if it had been bound to it directly."""
+    if not (d.kind is Kind.COPY and d.args and isinstance(d.args[0], str)):
+        return False
+    t = d.args[0]
+    return t != c and bool(defs_of.get(t)) and all(_is_fresh(e) for e in defs_of[t]) \
+        and all(isinstance(r, Assign) and r.kind is Kind.COPY and r.target == c
+                for r in readers.get(t, ()))
 
 
 def emit_expr(s):

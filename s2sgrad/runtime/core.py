@@ -29,16 +29,16 @@ def unbroadcast(g, x):
         return g                                          # nothing was broadcast
     if type(g) is float or is_zero(g):
         return g
+    if type(x) in (list, tuple) and type(g) in (list, tuple):
+        if len(g) == len(x):
+            return g
+        raise _joined_lists()
     xs = x.shape if type(x) is np.ndarray else np.shape(x)
     gs = g.shape if type(g) is np.ndarray else np.shape(g)
     if gs == xs:
         return g
     if not xs and type(x) is not list:
         return np.sum(g)
-    if type(x) in (list, tuple) and type(g) in (list, tuple):
-        raise GradientError(
-            "`+` joined two lists that s2sgrad could not tell apart from numbers; "
-            "write list(a) + list(b) or [*a, *b] so the concatenation is explicit")
     extra = len(gs) - len(xs)
     if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))
@@ -46,6 +46,12 @@ def unbroadcast(g, x):
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return g
+
+
+def _joined_lists():
+    return GradientError(
+        "`+` or `*` joined or repeated lists that s2sgrad could not tell apart from numbers; "
+        "write list(a) + list(b) or a comprehension so the list is built explicitly")
 
 
 def match_shape(t, y):
@@ -177,6 +183,9 @@ def tree_grad_like(g, x):
     if isinstance(x, (list, tuple)):
         if is_zero(g) or g is None:
             g = [0.0] * len(x)
+        if type(g) in (list, tuple) and len(g) != len(x):   # (concatenated or repeated
+            # as if it were a number: a number's adjoint rule gave a list of another length)
+            raise _joined_lists()
         items = [tree_grad_like(gi, xi) for gi, xi in zip(g, x)]
         fields = getattr(type(x), "_fields", None) if isinstance(x, tuple) else None
         if fields is not None:

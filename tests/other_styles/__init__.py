@@ -13,7 +13,7 @@ import types
 
 MODULES = ("factories", "flat_params", "linalg_losses", "control_flow", "containers",
            "scalar_math", "shadowing", "numpy_idioms", "dtypes", "everyday",
-           "views_keywords", "import_styles")
+           "views_keywords", "import_styles", "example_programs")
 
 
 def load():

@@ -1,0 +1,75 @@
+"""Stores into an array that a loop rebinds to a new value each step, as simulations write
+them (`u = u + dt * lap` then a boundary condition `u[0, :] = 0.0`). Inside a loop
+`u = u + ...` is kept as `u_new = u + ...; u = u_new`; `u` is still the only name of a
+new array, so the store is accepted, while a second name that is read afterwards still
+gets the refusal. Oracle: centered finite differences."""
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import TransformError
+
+from support.numeric import assert_grad_matches, numerical_grad
+
+RS = np.random.RandomState(0)
+
+
+def heat_with_boundaries(u0):
+    u = u0.copy()
+    for t in range(5):
+        lap = np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1) + np.roll(u, -1, 1) - 4 * u
+        u = u + 0.1 * lap
+        u[0, :] = 0.0
+        u[:, -1] = u[:, -2]
+    return np.sum(u ** 2 * np.arange(u.shape[1]))
+
+
+def store_after_reading_the_new_value(u0):
+    u = u0 * 1.0
+    total = 0.0
+    for t in range(3):
+        u = u * u0
+        total = total + np.sum(u ** 2)      # reads u before the store changes it
+        u[0, :] = 0.5 * u[1, :]
+        total = total + np.sum(np.sin(u))
+    return total
+
+
+def store_after_a_branch(u0, x):
+    u = u0 * 1.0
+    for t in range(3):
+        if x > 0:
+            u = u * x
+        u[0] = u[0] + x
+    return np.sum(u ** 2)
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_heat_equation_with_boundary_stores(optimize):
+    u0 = RS.randn(4, 5)
+    got = s2sgrad.grad(heat_with_boundaries, optimize=optimize)(u0)
+    assert np.allclose(got, numerical_grad(heat_with_boundaries, (u0,)), rtol=1e-5, atol=1e-6)
+
+
+def test_store_after_the_new_value_is_read():
+    assert_grad_matches(store_after_reading_the_new_value, RS.randn(3, 4))
+
+
+@pytest.mark.parametrize("x", [0.7, -0.7])
+def test_store_after_a_branch_that_may_rebind(x):
+    assert_grad_matches(store_after_a_branch, RS.randn(3), x, wrt=(0, 1))
+
+
+def second_name_read_later(u0):
+    u = u0 * 1.0
+    for t in range(2):
+        v = u * 2.0
+        u = v
+        u[0] = 0.0          # changes v too, and v is read below
+        w = v * 1.0
+    return np.sum(w) + np.sum(u)
+
+
+def test_store_into_an_array_with_a_second_name_read_later_is_still_refused():
+    with pytest.raises(TransformError, match=r"cannot store into `u`: it may share memory"):
+        s2sgrad.grad(second_name_read_later)(RS.randn(3))
