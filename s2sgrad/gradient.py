@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import GradientError, S2SGradError
 from .frontend.parse import readable_name, unwrap
-from .pipeline import DICT, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
+from .pipeline import DICT, NUMBERS, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -276,7 +276,7 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them

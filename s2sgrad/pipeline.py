@@ -61,21 +61,30 @@ def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER, DICT = 1, 2, 0, 3
+NUMBER, ARRAY, OTHER, DICT, NUMBERS = 1, 2, 0, 3, 4      # NUMBERS: a list of numbers
 
 
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
 _KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
 
 
-def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
+_PLAIN_NUMBERS = frozenset((float, int, np.float64))
+
+
+def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NUMBERS):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), or anything else. Runs on every call: a plain loop with the lookups bound
-    as defaults (faster here than a comprehension, which is a call of its own)."""
+    tuple), a list of plain numbers, or anything else. Runs on every call: a plain loop
+    with the lookups bound as defaults (faster here than a comprehension, which is a
+    call of its own)."""
     out = []
     for a in args:
         t = type(a)
-        out.append(a.shape if t is _ndarray else _get(t, OTHER))
+        if t is _ndarray:
+            out.append(a.shape)
+        elif t is list:
+            out.append(NUMBERS if a and _plain.issuperset(map(type, a)) else OTHER)
+        else:
+            out.append(_get(t, OTHER))
     return tuple(out)
 
 
@@ -124,6 +133,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
+    parsed.number_lists = {p for p, k in zip(params, kinds) if k == NUMBERS}
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True)
     check_returns_value(parsed)
     if has_aux:
