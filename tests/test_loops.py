@@ -4,10 +4,16 @@ Each case checks the generated source (what is saved per step, which runtime hel
 remain) and the gradient against centered finite differences in float64.
 """
 import math
+import textwrap
 
+import gast
 import numpy as np
 
 import s2sgrad
+from s2sgrad.ad.callees import read_before_bound
+from s2sgrad.optimize.lists import list_adjoints
+from s2sgrad.optimize.saves import batch_saves, preallocate_tapes
+from s2sgrad.syntax import emit
 
 from support.numeric import assert_grad_matches
 
@@ -198,11 +204,13 @@ def recurrence(a, b, n):
 
 
 def test_step_local_values_are_pushed_after_they_are_made():
-    """No `f = None` before the loop: f is pushed once made and popped first."""
+    """No `v2 = None` before the loop: sin(x) is saved once made and read back first;
+    the numbers of the tuple `1.0, 0.0` are numbers (no shapes saved)."""
     g = s2sgrad.grad(recurrence, wrt=(0, 1))
     g(0.8, 0.3, 6)
     src = g.source
-    assert "None" not in src
+    assert " = None\n" not in src and "ShapeOf" not in src and "unbroadcast" not in src
+    assert "saved_v2[t] = v2" in src and "v2 = saved_v2[t]" in src
     assert_grad_matches(recurrence, 0.8, 0.3, 6, wrt=(0, 1))
     assert_grad_matches(recurrence, 0.8, 0.3, 0, wrt=(0, 1))
 
@@ -285,3 +293,142 @@ def test_calls_with_other_kinds_get_their_own_pair():
     src = source_of(f, 0.3, -0.8, wrt=(0, 1))
     assert src.count("def dot_n_bwd") == 2
     assert_grad_matches(f, 0.3, -0.8, wrt=(0, 1))
+
+
+# ------------------------------------------------------- the passes, source in and out
+
+
+def parsed(source):
+    fdef = gast.parse(textwrap.dedent(source)).body[0]
+    for loop in gast.walk(fdef):               # what the reverse pass marks
+        if isinstance(loop, gast.For) and "reversed" in gast.dump(loop.iter) \
+                or isinstance(loop, gast.For) and loop.target.id == "_":
+            loop.s2s_backward = True
+    return fdef
+
+
+def same(fdef, expected):
+    assert emit.source(fdef).strip() == textwrap.dedent(expected).strip()
+
+
+def test_pass_list_adjoints():
+    fdef = parsed("""
+        def g(w, n, g_bar):
+            w_bar = 0.0
+            for i in reversed(range(n)):
+                w_bar = add_at(w_bar, w, i, g_bar * 2.0, True)
+            return grad_like(w_bar, w)
+        """)
+    fdef.body = list_adjoints(fdef.body, {"w"}, {"i"})
+    same(fdef, """
+        def g(w, n, g_bar):
+            w_bar = [0.0] * len(w)
+            for i in reversed(range(n)):
+                w_bar[i] += g_bar * 2.0
+            return grad_like(w_bar, w)
+        """)
+
+
+def test_pass_list_adjoints_leaves_a_shared_adjoint():
+    """Read while it still changes (another name holds it): stays add_at."""
+    source = """
+        def g(w, n, g_bar):
+            w_bar = 0.0
+            for i in reversed(range(n)):
+                v_bar = w_bar
+                w_bar = add_at(w_bar, w, i, g_bar, True)
+            return v_bar
+        """
+    fdef = parsed(source)
+    fdef.body = list_adjoints(fdef.body, {"w"}, {"i"})
+    same(fdef, source)
+    fdef = parsed(source.replace("v_bar = w_bar", "v_bar = 1.0"))
+    fdef.body = list_adjoints(fdef.body, {"w"}, set())           # i: not known an int
+    assert "add_at" in emit.source(fdef)
+
+
+def test_pass_preallocate_tapes():
+    fdef = parsed("""
+        def g(x, n):
+            saved_y = []
+            y = x
+            for i in range(n):
+                saved_y.append(y)
+                y = np.sin(y)
+            y_bar = 1.0
+            for i in reversed(range(n)):
+                y = saved_y.pop()
+                y_bar = y_bar * np.cos(y)
+            return y_bar
+        """)
+    preallocate_tapes(fdef)
+    same(fdef, """
+        def g(x, n):
+            y = x
+            saved_y = [None] * n
+            for i in range(n):
+                saved_y[i] = y
+                y = np.sin(y)
+            y_bar = 1.0
+            for i in reversed(range(n)):
+                y = saved_y[i]
+                y_bar = y_bar * np.cos(y)
+            return y_bar
+        """)
+
+
+def test_pass_batch_saves_of_a_steps_own_values():
+    """Values made in the step: one tuple pushed at its end, popped first."""
+    fdef = parsed("""
+        def g(x, c):
+            saved_a = []
+            saved_b = []
+            n_while = 0
+            while c:
+                n_while += 1
+                a = np.sin(x)
+                saved_a.append(a)
+                b = np.cos(a)
+                saved_b.append(b)
+                x = a * b
+                c = x > 0.1
+            x_bar = 1.0
+            for _ in range(n_while):
+                a = saved_a.pop()
+                b = saved_b.pop()
+                x_bar = x_bar * (b - a)
+            return x_bar
+        """)
+    batch_saves(fdef)
+    same(fdef, """
+        def g(x, c):
+            saved = []
+            n_while = 0
+            while c:
+                n_while += 1
+                a = np.sin(x)
+                b = np.cos(a)
+                x = a * b
+                c = x > 0.1
+                saved.append((a, b))
+            x_bar = 1.0
+            for _ in range(n_while):
+                a, b = saved.pop()
+                x_bar = x_bar * (b - a)
+            return x_bar
+        """)
+
+
+def test_read_before_bound():
+    body = gast.parse(textwrap.dedent("""
+        for i in reversed(range(n)):
+            wi = w[i]
+            s_bar = s_bar + wi
+            t += 1
+        if c:
+            u = 1
+        else:
+            u = 2
+        z = u + q
+        """)).body
+    assert read_before_bound(body) == {"reversed", "range", "n", "w", "s_bar", "t", "c", "q"}

@@ -381,6 +381,7 @@ class Reverse:
         body = self.block_again(s.body)
         count = s.count_name
         loop = nodes.for_("_", nodes.call("range", [nodes.name(count)]), [_Step(s)] + body)
+        loop.s2s_backward = True
         out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"),
                      _Restore(count, "count"), loop]
         return out
@@ -502,7 +503,9 @@ class Reverse:
         out = []
         for name, s in self._steps.get(loop, ()):
             if name in self._reread:
-                out.append(nodes.clone(s.fwd_node or s.node))
+                again = nodes.clone(s.fwd_node or s.node)
+                again.s2s_reread = True          # (a fused loop recomputes it anyway)
+                out.append(again)
             elif name in self._after and name in stacks:
                 out.append(nodes.assign(name, nodes.call(
                     nodes.attribute(nodes.name(stacks[name]), "pop"))))

@@ -59,14 +59,18 @@ def _int_index(index, scal):
 
 
 def _list_output(s, scal, lists):
-    """Does statement `s` produce a list of numbers: a display of numbers, the
-    concatenation or a slice of such lists, a copy of one?"""
+    """Does statement `s` produce a list (or tuple) of numbers: a display of numbers,
+    the concatenation or a slice of such lists, a copy of one?"""
     if s.kind is Kind.COPY:
         return s.args[0] in lists if isinstance(s.args[0], str) else False
+    if s.kind is Kind.CONST:                     # `1.0, 0.0`
+        return isinstance(s.expr, (gast.Tuple, gast.List)) and all(
+            isinstance(e, gast.Constant) and type(e.value) in (int, float)
+            for e in s.expr.elts)
     if s.kind is not Kind.OP:
         return False
     name = s.rule.name
-    if name == "display" and isinstance(s.expr, gast.List):
+    if name == "display" and isinstance(s.expr, (gast.List, gast.Tuple)):
         return all(isinstance(a, Const) and type(a.value) in (int, float) or
                    isinstance(a, str) and a in scal for a in s.args)
     if name == "concat":

@@ -14,7 +14,8 @@ statements and returns statements with the same meaning; what they share is in `
 6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
 7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
 8. `kinds` — helpers the known kinds and shapes settle written as NumPy.
-9. `saves` — one tuple pushed per loop step.
+9. `saves` — one tuple pushed per loop step (for the old values, and for the step's
+   own); a tape of n entries for `for i in range(n)` loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`).
@@ -30,7 +31,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
-from .saves import batch_saves
+from .saves import batch_saves, preallocate_tapes
 from .signs import fold_negations
 from .trace_passes import optimize_trace
 
@@ -63,6 +64,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
     batch_saves(fdef)
+    preallocate_tapes(fdef)
     fill_blocks(fdef.body)
     return fdef
 
