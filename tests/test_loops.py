@@ -432,3 +432,24 @@ def test_read_before_bound():
         z = u + q
         """)).body
     assert read_before_bound(body) == {"reversed", "range", "n", "w", "s_bar", "t", "c", "q"}
+
+
+def test_pass_list_adjoints_folds_a_term_read_once():
+    fdef = parsed("""
+        def g(w, x, n, s_bar):
+            w_bar = 0.0
+            for i in reversed(range(n)):
+                xi = x[i]
+                wi_bar = s_bar * xi
+                w_bar = add_at(w_bar, w, i, wi_bar, True)
+            return w_bar
+        """)
+    fdef.body = list_adjoints(fdef.body, {"w"}, {"i"})
+    same(fdef, """
+        def g(w, x, n, s_bar):
+            w_bar = [0.0] * len(w)
+            for i in reversed(range(n)):
+                xi = x[i]
+                w_bar[i] += s_bar * xi
+            return w_bar
+        """)

@@ -5,7 +5,8 @@ floats written as a person would:
 
     x_bar = 0.0                                   x_bar = [0.0] * len(x)
     for i in reversed(range(n)):            →     for i in reversed(range(n)):
-        x_bar = add_at(x_bar, x, i, g, True)          x_bar[i] += g
+        xi_bar = g * w[i]                             x_bar[i] += g * w[i]
+        x_bar = add_at(x_bar, x, i, xi_bar, True)
 
 Serves every function that reads lists of numbers by index in loops (the `zip` and
 `enumerate` loops of plain Python code are index loops by then). The adjoint must be
@@ -16,7 +17,7 @@ before the zero (one list, one length).
 import gast
 
 from ..syntax import nodes
-from .facts import is_zero, loads, single_target, stores
+from .facts import is_zero, loads, name_counts, single_target, stores, unchanged
 
 
 def _addition(st, numbers):
@@ -41,6 +42,7 @@ def list_adjoints(body, number_lists, numbers):
     """The rewrite above, over a function's body (top-level zeros, additions anywhere)."""
     if not number_lists:
         return body
+    changed = False
     additions = {}                       # adjoint -> [(statement, list name)]
     for st in nodes.flat(body):
         found = _addition(st, numbers)
@@ -53,7 +55,36 @@ def list_adjoints(body, number_lists, numbers):
         plan = _plan(body, g, x, {id(s[0]) for s in sites})
         if plan is not None:
             body = _rewrite(body, g, x, plan, {id(s[0]) for s in sites}, numbers)
-    return body
+            changed = True
+    return _fold_terms(body) if changed else body
+
+
+def _fold_terms(body):
+    """`wi_bar = g * xi` ... `w_bar[i] += wi_bar` → `w_bar[i] += g * xi` where the term
+    is read once, by that addition, later in the same block, and nothing in between
+    changes what it reads (the same operations in the same order)."""
+    reads, binds = name_counts(gast.Module(body=body, type_ignores=[]))
+
+    def fold(stmts):
+        out, gone = list(stmts), set()
+        for k, st in enumerate(out):
+            if isinstance(st, (gast.If, gast.For, gast.While)):
+                st.body = fold(st.body)
+                st.orelse = fold(st.orelse)
+                continue
+            if not (isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Subscript)
+                    and isinstance(st.value, gast.Name)):
+                continue
+            t = st.value.id
+            if not t.endswith("_bar") or reads.get(t) != 1 or binds.get(t) != 1:
+                continue
+            where = [d for d in range(k) if single_target(out[d]) == t]
+            if where and id(out[where[0]]) not in gone \
+                    and unchanged(out, where[0], k, loads(out[where[0]].value)):
+                st.value = out[where[0]].value
+                gone.add(id(out[where[0]]))
+        return [st for st in out if id(st) not in gone]
+    return fold(body)
 
 
 def _plan(body, g, x, sites):
