@@ -9,7 +9,8 @@ import numpy as np
 from .errors import GradientError, S2SGradError, TransformError
 from .frontend.parse import readable_name, unwrap
 from .runtime.core import record_fields
-from .pipeline import DICT, OTHER, FunctionKind, cached_compile, compile_kinds, kinds_of, _is_current
+from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
+                       kinds_of, _is_current)
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -346,7 +347,7 @@ class GradientFunction:
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] in (OTHER, DICT)
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS)
                        or type(kinds[i]) is FunctionKind)
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:

@@ -66,7 +66,7 @@ def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER, DICT, FUNCTION = 1, 2, 0, 3, 4
+NUMBER, ARRAY, OTHER, DICT, FUNCTION, NUMBERS = 1, 2, 0, 3, 4, 5   # NUMBERS: a list of numbers
 
 
 class FunctionKind:
@@ -95,16 +95,21 @@ _KIND_OF_TYPE.update(dict.fromkeys(
      type(np.sum)), FUNCTION))
 
 
-def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray):
+_PLAIN_NUMBERS = frozenset((float, int, np.float64))
+
+
+def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NUMBERS):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), a function (`FunctionKind`), or anything else. Runs on every call: a plain
-    loop with the lookups bound as defaults (faster here than a comprehension, which is
-    a call of its own)."""
+    tuple), a list of plain numbers, a function (`FunctionKind`), or anything else. Runs
+    on every call: a plain loop with the lookups bound as defaults (faster here than a
+    comprehension, which is a call of its own)."""
     out = []
     for a in args:
         t = type(a)
         if t is _ndarray:
             out.append(a.shape)
+        elif t is list:
+            out.append(NUMBERS if a and _plain.issuperset(map(type, a)) else OTHER)
         else:
             k = _get(t, OTHER)
             out.append(k if k != FUNCTION else FunctionKind(a))
@@ -200,6 +205,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
     functions = {p: k.obj for p, k in zip(params, kinds) if type(k) is FunctionKind}
+    parsed.number_lists = {p for p, k in zip(params, kinds) if k == NUMBERS}
     aux_name = _aux_returns(parsed) if has_aux else None
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)
     check_returns_value(parsed)

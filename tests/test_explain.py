@@ -85,8 +85,8 @@ def loop(x, n):
 def test_loop_memory_per_iteration():
     ex = s2sgrad.explain(loop, np.linspace(0.1, 0.4, 4), 3)
     note = next(n for n in ex.notes if n.startswith("loop"))
-    # y (32 bytes) each iteration, v1 (None first, then 32 bytes): 96 + 64
-    assert "ran 3 time(s)" in note and "160 bytes held" in note
+    # y (32 bytes) each iteration, v1 (saved once made, 32 bytes): 96 + 96
+    assert "ran 3 time(s)" in note and "192 bytes held" in note
     assert ex.gradient[0][1].shape == (4,)
     rows = [r for r in ex.forward if r.count == 3 and r.has_value]
     assert rows and all(r.value.shape == (4,) for r in rows)

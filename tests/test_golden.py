@@ -2,7 +2,9 @@
 
 Each ``tests/golden/<name>.py`` defines ``FUNCTION``, ``WRT`` and ``CASES`` (label →
 arguments: Python floats, and NumPy arrays where the code differs for arrays; a module
-whose arguments are containers defines ``CHECK(args, gradient)``, its own check).  For
+whose arguments are containers defines ``CHECK(args, gradient)``, its own check), and may
+define ``EXPECTED`` (arguments → the gradients in closed form) for arguments finite
+differences do not perturb (lists).  For
 every case the test calls ``s2sgrad.grad(FUNCTION, wrt=WRT)`` on the arguments and
 compares the gradient's ``.source`` (the code for those argument kinds) with the
 matching section of ``tests/golden/<name>.expected``, byte for byte.
@@ -85,6 +87,10 @@ def test_golden(name):
     for args, got in computed:          # the values, independently of the text
         if hasattr(mod, "CHECK"):       # (a module whose arguments are containers)
             mod.CHECK(args, got)
+        elif hasattr(mod, "EXPECTED"):  # a closed form (lists, which finite differences
+            for g, want in zip(got, mod.EXPECTED(*args)):   # here do not perturb)
+                assert type(g) is type(want)
+                np.testing.assert_allclose(g, want, rtol=1e-12)
         else:
             check_grads(mod.FUNCTION, args, got, wrt=mod.WRT, rtol=1e-6, atol=1e-8)
     path = os.path.join(GOLDEN_DIR, name + ".expected")

@@ -381,7 +381,7 @@ def three_carried(x, n):
     return c
 
 
-def test_loop_saves_are_batched_into_one_tuple_per_step():
+def test_loop_saves_are_written_to_tapes_made_before_the_loop():
     g = s2sgrad.grad(three_carried)
     for x in (0.3, -1.1):
         expected = numerical_grad(three_carried, (x, 4), 0)
@@ -389,11 +389,37 @@ def test_loop_saves_are_batched_into_one_tuple_per_step():
         value, grad = s2sgrad.value_and_grad(three_carried)(x, 4)
         assert value == pytest.approx(three_carried(x, 4), rel=1e-12)
     src = g.source
-    # v1 and a go in one tuple; c keeps its own stack: its old value is read in the step
-    assert "saved.append((v1, a))" in src and "v1, a = saved.pop()" in src, src
-    assert src.count(".append(") == 2 and src.count(".pop()") == 2, src
+    # v1 is the step's own value (pushed once made), a and c old values; a loop of n
+    # steps saving one or two values of each kind writes a tape each, made before it
+    assert "saved_v1 = [None] * n" in src and "saved_v1[i] = v1" in src, src
+    assert "v1 = saved_v1[i]" in src and "a = saved_a[i]" in src, src
+    assert ".append(" not in src and ".pop()" not in src, src
     unoptimized = s2sgrad.grad(three_carried, optimize=False)(0.3, 4)
     assert unoptimized == pytest.approx(g(0.3, 4), rel=1e-12)
+
+
+def four_carried(x, n):
+    a = 0.0
+    b = 0.0
+    c = x
+    while n > 0:
+        a = np.sin(c) * x + a * 0.1
+        b = a * a + b * 0.5
+        c = np.cos(a) + b * c
+        n = n - 1
+    return c
+
+
+def test_loop_saves_are_batched_into_one_tuple_per_step():
+    """A loop of unknown trip count: the old values a step overwrites, one tuple (c
+    keeps its own stack: its old value is read in the backward step after the pop)."""
+    g = s2sgrad.grad(four_carried)
+    for x in (0.3, -1.1):
+        expected = numerical_grad(four_carried, (x, 4), 0)
+        assert g(x, 4) == pytest.approx(expected, rel=1e-7)
+    src = g.source
+    assert "saved.append((a, b))" in src and "a, b = saved.pop()" in src, src
+    assert src.count(".append(") == 3 and src.count(".pop()") == 3, src
 
 
 def stencil(x):

@@ -34,6 +34,7 @@ class Pair:
         self.bwd = bwd
         self.active = active
         self.defs = []
+        self.served = [bwd]          # the backward functions its forward function feeds
 
 
 class CallGraph:
@@ -92,7 +93,8 @@ class CallGraph:
                 "specialized on the functions a call is given", s.node,
                 "call the function by its global name inside the recursion, or write the "
                 "recursion as a loop")
-        pair = self.pair(func, active, tr.parsed, functions)
+        pair = self.pair(func, active, tr.parsed, functions,
+                         _known_kinds(tr, params, binding))
         saved = rev.fresh(f"{s.target}_saved")
         s.fwd_node = nodes.copy_location(nodes.assign(
             nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
@@ -122,11 +124,14 @@ class CallGraph:
         self.names.add(name)
         return name
 
-    def pair(self, func, active, caller_parsed, functions=None):
-        """The pair of `func` for these active positions, specialized on the function
-        objects its parameters are given ({parameter: function})."""
+    def pair(self, func, active, caller_parsed, functions=None, kinds=((), ())):
+        """The pair of `func` differentiated in the positions `active`, specialised on the
+        function objects its parameters are given ({parameter: function}) and on `kinds`:
+        (its parameters known to be numbers, those known to be lists of numbers) at the
+        call site."""
         functions = functions or {}
-        key = (func, active) + tuple((p, _Identity(functions[p])) for p in sorted(functions))
+        key = (func, active, kinds) + tuple((p, _Identity(functions[p]))
+                                            for p in sorted(functions))
         if key in self.pairs:
             return self.pairs[key]
         parsed = parse_function(func)
@@ -137,15 +142,16 @@ class CallGraph:
         self.pairs[key] = pair
         self.stack.append(func)
         try:
-            return self._make_pair(pair, key, func, parsed, active, functions)
+            return self._make_pair(pair, key, func, parsed, active, functions, kinds)
         finally:
             self.stack.pop()
 
-    def _make_pair(self, pair, key, func, parsed, active, functions):
+    def _make_pair(self, pair, key, func, parsed, active, functions, kinds):
         """Build the trace of `func`, differentiate it, and write the pair's defs."""
         from .reverse import Reverse, _assigned_before_blocks
-        tr = self.build(parsed, active, functions=functions) if functions else \
-            self.build(parsed, active)
+        parsed.number_lists = set(kinds[1])
+        tr = self.build(parsed, active, set(kinds[0]), functions=functions) if functions \
+            else self.build(parsed, active, set(kinds[0]))
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
@@ -153,11 +159,7 @@ class CallGraph:
         adj = rev.run()
         # what the backward pass reads from the forward pass
         primal = set(tr.user_names) | set(tr.params) | set(adj.stacks.values())
-        reads = set()
-        for st in adj.backward:
-            for n in gast.walk(st):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in primal:
-                    reads.add(n.id)
+        reads = read_before_bound(adj.backward) & primal
         reads.discard(adj.seed)
         saved = sorted(reads)
         result = nodes.operand(tr.result)
@@ -186,10 +188,32 @@ class CallGraph:
             ", ".join(tr.params[i] for i in active) + "."
         seed = adj.seed if isinstance(tr.result, str) else "out_bar"
         bwd = nodes.function_def(pair.bwd, ["saved", seed], bwd_body, (), doc)
+        bwd.s2s_numbers, bwd.s2s_number_lists = set(tr.scalars), set(tr.number_lists)
         pair.defs = [fwd, bwd]
+        twin = self._same_forward(pair, fwd)
+        if twin is not None:               # one forward function serves both backwards
+            pair.fwd = twin.fwd
+            pair.defs = [bwd]
+            twin.served.append(pair.bwd)
+            twin.defs[0].body[0] = gast.Expr(value=nodes.const(
+                f"Forward pass of {readable_name(func)}, keeping what "
+                f"{' and '.join(twin.served)} need."))
         self.env.update(adj.env)
         self.order.append(key)
         return pair
+
+    def _same_forward(self, pair, fwd):
+        """An earlier pair of the same function whose forward function is this one
+        statement for statement (the positions differentiated differ, what the forward
+        pass computes and keeps does not: `layer(W1, x)` and `layer(W2, h)`)."""
+        body = _forward_text(fwd)
+        if pair.fwd in body:
+            return None                    # (recursive: it calls itself by its name)
+        for other in self.pairs.values():
+            if other is not pair and other.func is pair.func and other.defs \
+                    and other.defs[0].name == other.fwd and _forward_text(other.defs[0]) == body:
+                return other
+        return None
 
     def _check_namespace(self, parsed, caller):
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
@@ -214,6 +238,60 @@ class _Identity:
 
     def __hash__(self):
         return id(self.obj)
+
+
+def _forward_text(fwd):
+    """A forward function's statements (its docstring, naming its backward, aside)."""
+    return gast.dump(gast.Module(body=fwd.body[1:], type_ignores=[]))
+
+
+def read_before_bound(stmts):
+    """The names `stmts` may read before binding them (what a backward pass needs from
+    its forward pass): a name bound at the start of a loop step and read after it in the
+    step is not among them. Conservative: a block's bindings count after it only when
+    every path makes them (both branches; never a loop's body)."""
+    live = set()
+
+    def reads(node):
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Load)}
+
+    def stores(node):
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Store)}
+
+    def visit(block, bound):
+        for st in block:
+            if isinstance(st, gast.For):
+                live.update(reads(st.iter) - bound)
+                visit(st.body, bound | stores(st.target))
+                visit(st.orelse, set(bound))
+            elif isinstance(st, gast.While):
+                live.update(reads(st.test) - bound)
+                visit(st.body, set(bound))
+                visit(st.orelse, set(bound))
+            elif isinstance(st, gast.If):
+                live.update(reads(st.test) - bound)
+                bound |= visit(st.body, set(bound)) & visit(st.orelse, set(bound))
+            else:
+                read = reads(st)
+                if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name):
+                    read.add(st.target.id)            # (`x += e` reads x)
+                live.update(read - bound)
+                bound |= stores(st)
+        return bound
+    visit(stmts, set())
+    return live
+
+
+def _known_kinds(tr, params, binding):
+    """(the parameters bound to numbers, those bound to lists of numbers) of a call, as
+    the caller's trace knows its operands (`Trace.scalars`, `Trace.number_lists`)."""
+    def known(names, const_ok):
+        return tuple(p for p in params if p in binding and (
+            binding[p] in names if isinstance(binding[p], str) else const_ok(binding[p])))
+    return (known(tr.scalars, lambda c: type(c.value) in (int, float)),
+            known(tr.number_lists, lambda c: False))
 
 
 _MISSING = object()

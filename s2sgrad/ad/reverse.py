@@ -21,7 +21,8 @@ import gast
 
 from ..syntax import nodes, reserved
 from ..syntax.nodes import Const
-from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Trace, Kind, defs
+from ..ir import Assign, SetItem, Append, Pop, Effect, If, For, While, Trace, Kind, defs, walk
+from ..ir import loops as ir_loops
 
 
 @dataclass
@@ -37,6 +38,14 @@ class Adjoint:
 
 
 _ITEM = "<vararg item>"
+
+
+class _Step:
+    """Placeholder at the start of a backward loop's body: the values of the names that
+    live within one step of `loop` (see `ir.loops`), popped or read again."""
+
+    def __init__(self, loop):
+        self.loop = id(loop)
 
 
 class _Restore:
@@ -362,7 +371,7 @@ class Reverse:
         body = self.block_again(s.body)
         rng = nodes.call("reversed", [nodes.call("range", [nodes.operand(a)
                                                            for a in s.range_args])])
-        loop = nodes.for_(s.target, rng, body)
+        loop = nodes.for_(s.target, rng, [_Step(s)] + body)
         loop.s2s_backward = True
         loop.s2s_pair = id(s)                 # its forward loop has the same mark
         out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"), loop]
@@ -374,7 +383,8 @@ class Reverse:
         pre = self.prepare([s.body])
         body = self.block_again(s.body)
         count = s.count_name
-        loop = nodes.for_("_", nodes.call("range", [nodes.name(count)]), body)
+        loop = nodes.for_("_", nodes.call("range", [nodes.name(count)]), [_Step(s)] + body)
+        loop.s2s_backward = True
         out = pre + [nodes.comment(f"grad of: {_loop_text(s)}"),
                      _Restore(count, "count"), loop]
         return out
@@ -388,7 +398,7 @@ class Reverse:
         primal = set(self.trace.user_names) | set(self.trace.params)
         out = set()
         for st in nodes.flat(backward):
-            if isinstance(st, _Restore):
+            if isinstance(st, (_Restore, _Step)):
                 continue
             for n in nodes.walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
@@ -402,6 +412,8 @@ class Reverse:
         needed = self._needed_all = self.needed_names(backward)   # resolve_restores too
         tr = self.trace
         save = {n for n in needed if n in tr.overwritten and n not in tr.invariant}
+        self._plan_steps(save)
+        save -= set(self._reread)
         # loop counters of while loops nested in other loops are saved per run
         stacks = {}
         for n in sorted(save):
@@ -414,19 +426,42 @@ class Reverse:
         code = self.emit_forward(body, in_loop=False)
         first = [nodes.assign(stacks[n], nodes.list_([])) for n in sorted(stacks)]
         # values saved before their first assignment start as None
-        undefined = sorted(n for n in save if n not in tr.params and
-                           not _assigned_before_blocks(tr.body, n))
+        undefined = sorted(n for n in save if n not in tr.params and n not in self._after
+                           and not _assigned_before_blocks(tr.body, n))
         first += [nodes.assign(n, nodes.const(None)) for n in undefined]
         return first + code, stacks
+
+    def _plan_steps(self, save):
+        """Which saved names live within one loop step (`_after`: pushed after their
+        binding, popped at the start of the backward step) and which of those the
+        backward step reads again instead (`_reread`); `_steps`: {id(loop): [(name,
+        statement)]} in the forward order."""
+        self._after, self._reread, self._steps = {}, {}, {}
+        for name, (loop, s) in ir_loops.step_locals(self.trace, save).items():
+            if ir_loops.rereadable(self.trace, loop, s, save):
+                self._reread[name] = s
+            else:
+                self._after[name] = s
+            self._steps.setdefault(id(loop), []).append((name, s))
+        for found in self._steps.values():
+            found.sort(key=lambda x: self._order(x[1]))
+
+    def _order(self, s):
+        if not hasattr(self, "_positions"):
+            self._positions = {id(x): k for k, x in enumerate(walk(self.trace.body))}
+        return self._positions[id(s)]
 
     def emit_forward(self, body, in_loop):
         out = []
         for s in body:
             if isinstance(s, Assign):
                 for t in [s.target] + s.extra_targets:
-                    if t in self._save and not (t == s.target and s.first_def):
+                    if t in self._save and not (t == s.target and s.first_def) \
+                            and t not in self._after:
                         out.append(self.push(t))
                 out.append(s.fwd_node or s.node)
+                if s.target in self._after:
+                    out.append(self.push(s.target))
             elif isinstance(s, SetItem):
                 if s.container in self._save:
                     out.append(nodes.expr_stmt(nodes.call(
@@ -466,11 +501,29 @@ class Reverse:
         return nodes.expr_stmt(nodes.call(
             nodes.attribute(nodes.name(self._stacks[n]), "append"), [value]))
 
+    def step_values(self, loop, stacks):
+        """The start of a backward step: each step-local name popped, or read again."""
+        out = []
+        for name, s in self._steps.get(loop, ()):
+            if name in self._reread:
+                again = nodes.clone(s.fwd_node or s.node)
+                again.s2s_reread = True          # (a fused loop recomputes it anyway)
+                out.append(again)
+            elif name in self._after and name in stacks:
+                out.append(nodes.assign(name, nodes.call(
+                    nodes.attribute(nodes.name(stacks[name]), "pop"))))
+        return out
+
     def resolve_restores(self, backward, stacks):
         def fix(stmts):
             out = []
             for st in stmts:
+                if isinstance(st, _Step):
+                    out += self.step_values(st.loop, stacks)
+                    continue
                 if isinstance(st, _Restore):
+                    if st.name in self._after or st.name in self._reread:
+                        continue                 # set at the start of the step instead
                     if st.name not in stacks:
                         if st.kind == "append" and st.name in self._needed_all:
                             out.append(nodes.expr_stmt(nodes.call(
@@ -540,7 +593,7 @@ def _read_beyond_shape(backward):
     shape_uses = {}
     loads = {}
     for st in nodes.flat(backward):
-        if isinstance(st, _Restore):
+        if isinstance(st, (_Restore, _Step)):
             continue
         for n in nodes.walk(st):
             if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
@@ -570,7 +623,7 @@ def _template_names(rule):
 
 
 def _has_code(stmts):
-    return any(not isinstance(s, _Restore) for s in stmts)
+    return any(not isinstance(s, (_Restore, _Step)) for s in stmts)
 
 
 def _assigned_before_blocks(body, n):
@@ -647,7 +700,9 @@ def gradient_function(adj: "Reverse", fname: str, with_value: bool = False,
         ret = nodes.tuple_([result_node, ret])
     body.append(nodes.return_(ret))
     defaults = [nodes.clone(d) for d in tr.defaults] + [nodes.const(1.0)]
-    return nodes.function_def(fname, tr.params + [adj.seed], body, defaults, doc)
+    fdef = nodes.function_def(fname, tr.params + [adj.seed], body, defaults, doc)
+    fdef.s2s_number_lists = set(tr.number_lists)     # (see optimize.lists)
+    return fdef
 
 
 def value_twin(fdef, adj, fname):

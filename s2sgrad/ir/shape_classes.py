@@ -7,13 +7,14 @@ import gast
 from ..syntax.nodes import Const
 from ..rules.registry import RETURNS_NUMBER, SCALAR_PRESERVING
 from .shapes import elementwise_op, full_reduction, infer_shapes, slice_shrink
-from .statements import Assign, SetItem, Append, Pop, While, walk, defs, Kind
+from .statements import Assign, SetItem, Append, Pop, For, While, walk, defs, Kind
 
 
 
 
-def _scalar_output(s, scal):
-    """Does statement `s` produce a number, given the names in `scal` are numbers?"""
+def _scalar_output(s, scal, lists=frozenset()):
+    """Does statement `s` produce a number, given the names in `scal` are numbers and
+    those in `lists` lists of numbers?"""
     def is_scalar(a):
         if isinstance(a, Const):
             return isinstance(a.value, (int, float)) or a.value is None
@@ -30,10 +31,12 @@ def _scalar_output(s, scal):
             return all(is_scalar(a) for a in s.args) and \
                 all(is_scalar(a) for a in s.kwargs.values())
         if full_reduction(s):
-            axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(None))
+            axis = s.kwargs.get("axis", Const(None))
             keep = s.kwargs.get("keepdims", Const(False))
             return isinstance(axis, Const) and axis.value is None and \
                 isinstance(keep, Const) and not keep.value
+        if s.rule.name == "getitem" and s.args and s.args[0] in lists:
+            return _int_index(s.expr.slice, scal)
         return False
     if s.kind is Kind.NONDIFF:
         e = s.expr
@@ -41,6 +44,87 @@ def _scalar_output(s, scal):
             return all(is_scalar(a) for a in s.args)
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and \
                 e.func.id in ("len", "int", "round", "bool"):
+            return True
+    return False
+
+
+def _int_index(index, scal):
+    """Is `index` one integer (a literal, or a name known to hold a number: the trace
+    gives integers only to indices)?"""
+    if isinstance(index, gast.Constant):
+        return type(index.value) is int
+    if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub):
+        return _int_index(index.operand, scal)
+    return isinstance(index, gast.Name) and index.id in scal
+
+
+def _list_output(s, scal, lists):
+    """Does statement `s` produce a list (or tuple) of numbers: a display of numbers,
+    the concatenation or a slice of such lists, a copy of one?"""
+    if s.kind is Kind.COPY:
+        return s.args[0] in lists if isinstance(s.args[0], str) else False
+    if s.kind is Kind.CONST:                     # `1.0, 0.0`
+        return isinstance(s.expr, (gast.Tuple, gast.List)) and all(
+            isinstance(e, gast.Constant) and type(e.value) in (int, float)
+            for e in s.expr.elts)
+    if s.kind is not Kind.OP:
+        return False
+    name = s.rule.name
+    if name == "display" and isinstance(s.expr, (gast.List, gast.Tuple)):
+        return all(isinstance(a, Const) and type(a.value) in (int, float) or
+                   isinstance(a, str) and a in scal for a in s.args)
+    if name == "concat":
+        return all(isinstance(a, str) and a in lists for a in s.args)
+    if name == "getitem" and s.args and s.args[0] in lists:
+        return isinstance(s.expr.slice, gast.Slice)
+    return False
+
+
+def changed_in_place(stmts):
+    """Names whose list may change in place (or whose items are read by code that may
+    change them): containers of stores, appends and pops, receivers of unknown methods,
+    arguments of the user's own functions and of operations without a rule."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, (SetItem, Append, Pop)):
+            out.add(s.container)
+        elif isinstance(s, Assign) and (s.kind in (Kind.OPAQUE, Kind.POP) or s.mutable_receiver
+                                        or s.kind is Kind.CALL and _may_change(s.callee)):
+            out |= {a for a in list(s.args) + list(s.kwargs.values()) if isinstance(a, str)}
+    return out
+
+
+_READERS = frozenset(("len", "range", "zip", "enumerate", "min", "max", "sum", "abs", "float",
+                      "int", "list", "tuple", "reversed", "sorted", "isinstance", "print"))
+_MODULES = frozenset(("np", "numpy", "math"))
+
+
+def _may_change(func):
+    """May the user's function `func` change a list it is given, as far as its own code
+    shows: a store into an item or attribute, an augmented assignment (`xs += [a]`
+    extends in place), a method call, or a call of anything but a builtin that only
+    reads and NumPy/math functions."""
+    from ..frontend.parse import parse_function
+    try:
+        tree = parse_function(func).node
+    except Exception:                    # no source: assume the worst
+        return True
+    for n in gast.walk(tree):
+        if isinstance(n, (gast.Subscript, gast.Attribute)) and \
+                isinstance(n.ctx, (gast.Store, gast.Del)):
+            return True
+        if isinstance(n, gast.AugAssign):
+            return True
+        if isinstance(n, gast.Call):
+            f = n.func
+            root = f
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if isinstance(f, gast.Name) and f.id in _READERS:
+                continue
+            if isinstance(f, gast.Attribute) and isinstance(root, gast.Name) \
+                    and root.id in _MODULES and "random" not in gast.dump(f):
+                continue
             return True
     return False
 
@@ -296,6 +380,11 @@ def infer_scalars(trace, scalar_params):
 
 
 def _scalar_fixpoint(trace, scalar_params, zero_d):
+    """The names that hold numbers, and (`trace.number_lists`) the names that hold lists
+    of numbers: parameters this compilation knows as such (`trace.number_list_params`)
+    and lists built from numbers, none of them ever changed in place. One greatest
+    fixpoint for both (`w[i]` of a list of numbers is a number; `[1.0, a]` of numbers
+    is a list of numbers)."""
     stmts = list(walk(trace.body))
     candidates = set(scalar_params)
     for s in stmts:
@@ -304,6 +393,9 @@ def _scalar_fixpoint(trace, scalar_params, zero_d):
         if isinstance(s, While):
             candidates.add(s.count_name)
     candidates -= set(trace.params) - set(scalar_params)
+    list_params = set(getattr(trace, "number_list_params", ()))
+    lists = (list_params | {d for s in stmts for d in defs(s)}) - \
+        (set(trace.params) - list_params) - changed_in_place(stmts)
     changed = True
     while changed:
         changed = False
@@ -312,9 +404,17 @@ def _scalar_fixpoint(trace, scalar_params, zero_d):
                 bad = s.container in candidates
                 candidates.discard(s.container)
                 changed |= bad
-            elif isinstance(s, Assign) and s.target in candidates \
-                    and s.target not in zero_d and not _scalar_output(s, candidates):
-                candidates.discard(s.target)
+            elif isinstance(s, Assign):
+                if s.target in candidates and s.target not in zero_d \
+                        and not _scalar_output(s, candidates, lists):
+                    candidates.discard(s.target)
+                    changed = True
+                if s.target in lists and not _list_output(s, candidates, lists):
+                    lists.discard(s.target)
+                    changed = True
+            elif isinstance(s, For) and s.target in lists:
+                lists.discard(s.target)
                 changed = True
+    trace.number_lists = lists - candidates
     return candidates
 

@@ -7,6 +7,7 @@ code. `infer_shapes` follows the symbols through the trace:
 
 * elementwise operations broadcast (a 1 stretches; two different symbols give up);
 * `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
+* `np.roll`, `np.flip`: the shape of the array they move;
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
   d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
 
@@ -136,11 +137,22 @@ def _evaluate(s, val, scalars):
                 or not isinstance(keep, Const):
             return UNKNOWN
         return _arr(reduced(base[1], axis.value, bool(keep.value)))
+    if name in _SAME_SHAPE and s.args and s.kwargs.keys() <= _SAME_SHAPE[name]:
+        base = operands[0]
+        if base != UNKNOWN and base[0] == "arr" and base[1]:
+            return base
+        return UNKNOWN
     if name in ("transpose", "T") and len(s.args) == 1 and not s.kwargs:
         base = operands[0]
         if base != UNKNOWN and base[0] == "arr":
             return ("arr", tuple(reversed(base[1])))
     return UNKNOWN
+
+
+# Operations whose result has the shape of their first operand, whatever their other
+# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`): {rule name: keywords allowed}.
+_SAME_SHAPE = {"roll": {"shift", "axis"}, "flip": {"axis"}, "fliplr": set(),
+               "flipud": set()}
 
 
 def _arr(dims):

@@ -155,6 +155,8 @@ class Trace:
     known_shapes: dict = field(default_factory=dict)      # {name: shape}, infer_scalars
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
+    number_list_params: tuple = ()  # parameters known to be lists of numbers (not changed)
+    number_lists: set = field(default_factory=set)     # names holding lists of numbers
     invariant: set = field(default_factory=set)
     deps: list = field(default_factory=list)
     tuple_wrt: bool = False       # gradients returned as a tuple (wrt given as a tuple)

@@ -697,6 +697,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     trace = Trace(fn.name, params, fn.args.defaults, body, parsed, tuple(wrt),
                   user_names=set(builder.locals), deps=builder.deps)
     trace.array_params = tuple(array_params)
+    trace.number_list_params = tuple(getattr(parsed, "number_lists", ()))
     if isinstance(array_params, dict):         # {name: symbolic shape}
         trace.array_shapes = dict(array_params)
     rename_top_level(trace)

@@ -12,8 +12,10 @@ statements and returns statements with the same meaning; what they share is in `
 4. `copies` — adjoint copies propagated (then the dead copies dropped).
 5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
 6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
-7. `kinds` — helpers the known kinds and shapes settle written as NumPy.
-8. `saves` — one tuple pushed per loop step.
+7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
+8. `kinds` — helpers the known kinds and shapes settle written as NumPy.
+9. `saves` — one tuple pushed per loop step (for the old values, and for the step's
+   own); a tape of n entries for `for i in range(n)` loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`).
@@ -27,8 +29,9 @@ from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blo
 from .first_write import first_writes
 from .fuse import fuse_loops
 from .in_place import accumulate_in_place
+from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
-from .saves import batch_saves
+from .saves import batch_saves, preallocate_tapes
 from .signs import fold_negations
 from .trace_passes import optimize_trace
 
@@ -40,7 +43,9 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     """The optimizer's entry: runs the passes over one generated function. `arrays`
     and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
     (see `index_adjoints`, `spell_out_helpers`); `shapes`: {name: dims} of the trace's
-    names of known shape (see `spell_out_shapes`)."""
+    names of known shape (see `spell_out_shapes`). The reverse pass marks the function
+    with the facts of its trace (`s2s_numbers`, `s2s_number_lists`) where the caller
+    passes none (a callee's pair)."""
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
@@ -50,6 +55,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
     fold_negations(fdef)
     fdef.body = accumulate_in_place(fdef.body)
+    numbers = numbers or getattr(fdef, "s2s_numbers", frozenset())
+    fdef.body = list_adjoints(fdef.body, getattr(fdef, "s2s_number_lists", ()), numbers)
     if arrays:
         fdef.body = index_adjoints(fdef.body, arrays)
     if arrays or numbers:
@@ -57,6 +64,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
     batch_saves(fdef)
+    preallocate_tapes(fdef)
     fill_blocks(fdef.body)
     return fdef
 

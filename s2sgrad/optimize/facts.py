@@ -27,6 +27,29 @@ def stack_op(st, method):
     return None
 
 
+def tape_op(st, kind):
+    """The tape name of `saved_x[i] = v` (kind "write") or `x = saved_x[i]`, `a, b =
+    saved[i]` (kind "read"): the preallocated form of a loop's stack (`saves`)."""
+    if not (isinstance(st, gast.Assign) and len(st.targets) == 1):
+        return None
+    t, v = st.targets[0], st.value
+    sub = t if kind == "write" else v
+    if isinstance(sub, gast.Subscript) and isinstance(sub.value, gast.Name) \
+            and sub.value.id.startswith("saved") and isinstance(sub.slice, gast.Name) \
+            and (kind == "write" or isinstance(t, (gast.Name, gast.Tuple))):
+        return sub.value.id
+    return None
+
+
+def is_tape_init(st):
+    """`saved = [None] * n`, the making of a tape."""
+    return isinstance(st, gast.Assign) and len(st.targets) == 1 \
+        and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.BinOp) \
+        and isinstance(st.value.op, gast.Mult) and isinstance(st.value.left, gast.List) \
+        and len(st.value.left.elts) == 1 and isinstance(st.value.left.elts[0], gast.Constant) \
+        and st.value.left.elts[0].value is None
+
+
 def stores(stmt):
     return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)}

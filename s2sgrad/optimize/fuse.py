@@ -31,8 +31,8 @@ import re
 import gast
 
 from ..syntax import nodes
-from .facts import (effects, is_comment, loads, name_counts, removable_forward,
-                    single_target, stack_op, stores, stores_all)
+from .facts import (effects, is_comment, is_tape_init, loads, name_counts,
+                    removable_forward, single_target, stack_op, stores, stores_all, tape_op)
 
 
 def fuse_loops(body, numbers=frozenset()):
@@ -66,7 +66,7 @@ def _fuse(body, f, b, numbers=frozenset()):
     for st in fwd.body:
         if is_comment(st):
             continue
-        name = stack_op(st, "append")
+        name = stack_op(st, "append") or tape_op(st, "write")
         if name is not None:
             stacks.add(name)
         elif removable_forward(st) is not None:
@@ -80,13 +80,16 @@ def _fuse(body, f, b, numbers=frozenset()):
     carried = _exposed_loads(step) & computed           # read before written in a step
     back = []
     for st in bwd.body:
-        name = stack_op(st, "pop")
+        name = stack_op(st, "pop") or tape_op(st, "read")
         if name is None and isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Tuple):
             name = _tuple_pop(st)
         if name is not None:
             if name not in stacks:
                 return None
             continue
+        if getattr(st, "s2s_reread", False) and removable_forward(st) in {
+                removable_forward(x) for x in step}:
+            continue                       # a value read again: the step recomputes it
         if is_comment(st):
             back.append(st)
         elif isinstance(st, (gast.Assign, gast.AugAssign)):
@@ -233,7 +236,8 @@ def _stacks_private(body, stacks, f, b):
         for n in nodes.walk(st):
             if isinstance(n, gast.Name) and n.id in stacks and not (
                     isinstance(st, gast.Assign) and st.targets[0] is n
-                    and isinstance(st.value, gast.List) and not st.value.elts):
+                    and (isinstance(st.value, gast.List) and not st.value.elts
+                         or is_tape_init(st))):
                 return False
     return True
 

@@ -151,8 +151,14 @@ def attr_tangent(t, name):
     return getattr(t, name)
 
 
+_NUMBER_ITEMS = frozenset((float, int, np.float64, np.float32, np.int64, np.int32))
+
+
 def grad_like(g, x):
-    """The adjoint `g` converted to the type, shape and dtype of its argument `x`."""
+    """The adjoint `g` converted to the type, shape and dtype of its argument `x`. What
+    `wrt` names is differentiated whole: a number or an array (integer ones too), a list
+    or tuple of numbers (`neuron([-3, 2, -3], x)`); inside a parameter container only
+    float leaves are (`tree_grad_like`)."""
     if type(x) is float and type(g) is float:
         return g
     if isinstance(x, np.ndarray):
@@ -166,6 +172,13 @@ def grad_like(g, x):
         elif not g.flags.writeable:         # a broadcast view (the seed of a sum)
             g = g.copy()
         return g
+    if type(x) in (list, tuple) and x and all(
+            type(xi) in _NUMBER_ITEMS for xi in x):   # a list of numbers named by `wrt`:
+        if is_zero(g) or g is None:                   # its ints are differentiated too
+            g = [0.0] * len(x)
+        if type(g) in (list, tuple) and len(g) != len(x):
+            raise _joined_lists()
+        return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, (list, tuple, dict)) or record_fields(x) is not None:
         return tree_grad_like(g, x)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
