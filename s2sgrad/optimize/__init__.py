@@ -16,7 +16,8 @@ statements and returns statements with the same meaning; what they share is in `
 8. `saves` — one tuple pushed per loop step.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
-only the value needs dropped, loops whose steps share only sums fused (`fuse`).
+only the value needs dropped, loops whose steps share only sums fused (`fuse`); for
+`value_and_grad_f` the same passes, keeping what the value needs.
 """
 import gast
 
@@ -61,14 +62,18 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     return fdef
 
 
-def optimize_gradient(body: list, scalars: set, representatives: dict) -> list:
+def optimize_gradient(body: list, scalars: set, representatives: dict,
+                      with_value: bool = False) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums
-    are fused (see `fuse`)."""
+    are fused (see `fuse`). `with_value`: the same passes for `value_and_grad_f`, whose
+    return reads the value (so what computes it stays live), with loops fused in the
+    forward order where the value reads what a loop leaves (`fuse._in_order`): the
+    value costs what it needs beyond the gradient, not a second, unfused pass."""
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
-    fused = fuse_loops(body, scalars)
+    fused = fuse_loops(body, scalars, in_order=with_value)
     if fused is not body:
         body = dead_forward(fused)
     return dead_forward_in_blocks(body)
