@@ -13,8 +13,8 @@ with the hand-written gradient, the forward pass and autograd in one, JAX and Py
 each in another beside the forward pass and the hand-written gradient again
 (`run_worker`).  In a process the implementations are timed round-robin: one sample of
 each, in a fresh random order every round.  A sample repeats the call enough times to
-last at least ~2 ms; the figure reported is the median over the samples (60: 12 rounds
-in each of 5 processes with layouts of their own, see `run_worker`).
+last at least ~2 ms; the figure reported is the median over the samples (36: 12 rounds
+in each of 3 processes with layouts of their own, see `run_worker`).
 Before each round a few blocks of random size are allocated and kept for the round, so
 that the arrays land elsewhere each time (`layout_padding`; `--fixed-layout` turns it
 off).  Every gradient is checked against the hand-written one before it is timed: a
@@ -58,12 +58,14 @@ GRAD_TOL = 1e-6            # max |g - g_hand| / max |g_hand|
 TRANSFORM_TIMEOUT_S = 120
 
 # column order of the reports; "forward" is the NumPy loss itself
-IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct") + peers.PEERS
+IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct") + peers.PEERS + ("hand.vg", "s2sgrad.vg")
 LABELS = {
     "forward": "forward (NumPy)",
     "hand": "hand-written grad",
     "s2sgrad": "s2sgrad",
     "s2sgrad.direct": "s2sgrad generated fn",
+    "hand.vg": "hand-written value & grad",
+    "s2sgrad.vg": "s2sgrad value_and_grad",
     "autograd": "autograd",
     "jax": "jax.grad",
     "jax.jit": "jax.jit(jax.grad)",
@@ -230,12 +232,19 @@ def layout_padding(rng):
     return [np.empty(rng.randrange(1, 20_000)) for _ in range(rng.randrange(1, 5))]
 
 
+SLOW_BUDGET_S = 3.0        # per implementation and process, once it has MIN_SAMPLES
+MIN_SAMPLES = 3
+
+
 def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
     """impls: dict name -> callable.  Returns dict name -> stats.  Each round runs
     one sample of every implementation in a fresh random order (each comes first,
     last and after each other one alike: what ran just before can matter, as for
     the CPU's clock). `layout_seed`: move the heap layout before every round
-    (`layout_padding`); None keeps it."""
+    (`layout_padding`); None keeps it. An implementation that has spent
+    `SLOW_BUDGET_S` on `MIN_SAMPLES` samples or more sits out the later rounds (JAX
+    without jit takes seconds a call on the loops; its median needs no 60 samples
+    to be far from the others), so that the whole run stays within minutes."""
     import random
     names = list(impls)
     inner = {k: calibrate(impls[k], target_s) for k in names}
@@ -246,6 +255,8 @@ def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
         rng.shuffle(order)
         padding = layout_padding(rng) if layout_seed is not None else None
         for k in order:
+            if len(times[k]) >= MIN_SAMPLES and sum(times[k]) * inner[k] > SLOW_BUDGET_S:
+                continue
             times[k].append(_run_n(impls[k], inner[k]) / inner[k])
         del padding
         if r % 10 == 9:
@@ -360,6 +371,29 @@ def build_s2sgrad(s2sgrad, w, args, reference, rec):
     return call, None
 
 
+VALUE_TOL = 1e-9           # |value - hand value| / |hand value|
+
+
+def build_s2sgrad_vg(s2sgrad, w, args, reference, hand_value, rec):
+    """`s2sgrad.value_and_grad`, checked against the hand-written value and gradient.
+    Returns the call to time."""
+    snap = snapshot(args)
+    with time_limit(TRANSFORM_TIMEOUT_S):
+        t0 = time.perf_counter()
+        vg = s2sgrad.value_and_grad(w.loss, wrt=w.wrt_arg)
+        value, grads = vg(*args)
+        rec["s2sgrad.vg"]["first_call_s"] = time.perf_counter() - t0
+    if not unchanged(args, snap):
+        raise Unavailable("mutated its input arrays")
+    if not abs(value - hand_value) <= VALUE_TOL * max(abs(hand_value), 1e-300):
+        raise Unavailable(f"WRONG value ({value!r}, expected {hand_value!r})")
+    rec["s2sgrad.vg"]["max_rel_err"] = check(as_grad_tuple(grads, len(w.wrt)), reference)
+
+    def call():
+        return vg(*args)
+    return call
+
+
 def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
                    layout_seed=LAYOUT_SEED):
     args = w.make_data()
@@ -369,6 +403,13 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
 
     impls["forward"] = lambda: w.loss(*args)
     impls["hand"] = lambda: w.hand_grad(*args)
+    hand_vg = w.hand_value_and_grad
+    if hand_vg is None:
+        rec["hand.vg"].update(status="n/a", reason="no hand-written value and gradient")
+    elif s2sgrad is not None:     # (timed in s2sgrad's process only)
+        hand_value, hand_vg_grads = hand_vg(*args)
+        rec["hand.vg"]["max_rel_err"] = check(hand_vg_grads, reference)
+        impls["hand.vg"] = lambda: hand_vg(*args)
 
     # s2sgrad: transform first, before anything else touches this function
     if s2sgrad is None:
@@ -384,6 +425,19 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
             rec["s2sgrad"].update(status="n/a", reason=short_reason(e))
             rec["s2sgrad.direct"].update(status="n/a", reason="s2sgrad n/a")
             args = w.make_data()          # in case a failed attempt touched them
+        if "hand.vg" in impls:
+            try:
+                impls["s2sgrad.vg"] = build_s2sgrad_vg(s2sgrad, w, args, reference,
+                                                       hand_value, rec)
+            except Exception as e:
+                rec["s2sgrad.vg"].update(status="n/a", reason=short_reason(e))
+                args = w.make_data()
+        else:
+            rec["s2sgrad.vg"].update(status="n/a", reason=rec["hand.vg"].get("reason", "n/a"))
+    if s2sgrad is None:
+        for k in ("hand.vg", "s2sgrad.vg"):
+            rec[k].setdefault("reason", s2s_reason)
+            rec[k]["status"] = "n/a"
 
     for p in peers.PEERS:
         if p not in use_peers:
@@ -422,6 +476,10 @@ def derived_figures(rec):
                 derived[f"{k}/hand"] = med[k] / med["hand"]
     if med["s2sgrad"] and "first_call_s" in rec["s2sgrad"]:
         derived["s2sgrad_transform_s"] = rec["s2sgrad"]["first_call_s"] - med["s2sgrad"]
+    if med["s2sgrad.vg"] and med["hand.vg"]:
+        derived["s2sgrad.vg/hand.vg"] = med["s2sgrad.vg"] / med["hand.vg"]
+    if med["s2sgrad.vg"] and med["s2sgrad"]:
+        derived["s2sgrad.vg/s2sgrad"] = med["s2sgrad.vg"] / med["s2sgrad"]
     if med["s2sgrad"] and med["s2sgrad.direct"]:
         derived["s2sgrad_call_overhead_s"] = med["s2sgrad"] - med["s2sgrad.direct"]
     if med["jax.jit"] and "first_call_s" in rec["jax.jit"]:
@@ -769,6 +827,9 @@ def report(results, machine, settings, peer_versions):
     shown_peers = [p for p in peers.PEERS
                    if any(results[n]["impls"][p]["status"] == "ok" for n in names)]
     time_cols = ["forward", "hand", "s2sgrad"] + shown_peers
+    with_vg = any(results[n]["impls"]["s2sgrad.vg"]["status"] == "ok" for n in names)
+    if with_vg:
+        time_cols += ["hand.vg", "s2sgrad.vg"]
 
     lines.append("### Gradient time per call (median; lower is better)\n")
     rows = [[f"{results[n]['title']} (`{n}`)"] + [cell(results[n]["impls"][k]) for k in time_cols]
@@ -779,6 +840,9 @@ def report(results, machine, settings, peer_versions):
     ratio_cols = [("hand/forward", "hand / forward"), ("s2sgrad/forward", "s2sgrad / forward"),
                   ("s2sgrad/hand", "**s2sgrad / hand**")]
     ratio_cols += [(f"{p}/hand", f"{LABELS[p]} / hand") for p in shown_peers]
+    if with_vg:
+        ratio_cols += [("s2sgrad.vg/hand.vg", "**value_and_grad / hand value & grad**"),
+                       ("s2sgrad.vg/s2sgrad", "value_and_grad / grad")]
     rows = [[n] + [fmt_ratio(results[n]["derived"].get(k)) for k, _ in ratio_cols] for n in names]
     if len(names) > 1:
         rows.append(["**geometric mean**"] + [fmt_ratio(geomean(
@@ -806,7 +870,7 @@ def report(results, machine, settings, peer_versions):
     # full reasons for anything unavailable (cells are truncated), grouped by reason
     notes = {}
     for n in names:
-        for k in ("s2sgrad",) + tuple(shown_peers):
+        for k in ("s2sgrad", "s2sgrad.vg") + tuple(shown_peers):
             rec = results[n]["impls"][k]
             if rec["status"] != "ok":
                 notes.setdefault((k, rec.get("reason", "")), []).append(n)
@@ -953,8 +1017,8 @@ def main(argv=None):
                     help="do not move the heap layout between rounds (see layout_padding)")
     ap.add_argument("--one-process", action="store_true",
                     help="time every workload in this process instead of one process each")
-    ap.add_argument("--processes", type=int, default=5,
-                    help="processes per workload and group, their samples pooled (default 5)")
+    ap.add_argument("--processes", type=int, default=3,
+                    help="processes per workload and group, their samples pooled (default 3)")
     ap.add_argument("--layout-seed", type=int, default=LAYOUT_SEED, help=argparse.SUPPRESS)
     ap.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     ap.add_argument("--without-s2sgrad", action="store_true", help=argparse.SUPPRESS)
