@@ -166,6 +166,8 @@ def _nondiff(s, of, scalars):
         shape = _shape_operand(e.args[0], of)
         if e.func.attr in ("zeros", "ones", "empty") and len(e.args) == 1 and shape:
             return ("arr", shape)
+        if e.func.attr == "arange" and len(e.args) == 1 and shape and len(shape) == 1:
+            return ("arr", shape)                 # np.arange(n): n values
         if e.func.attr == "full" and len(e.args) == 2 and shape:
             fill = _operand_value(e.args[1], of)
             if fill != UNKNOWN and fill[0] in ("arr", "int") and (fill[0] == "int" or not fill[1]):

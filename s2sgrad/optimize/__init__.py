@@ -12,7 +12,8 @@ statements and returns statements with the same meaning; what they share is in `
 4. `copies` — adjoint copies propagated (then the dead copies dropped).
 5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
 6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
-7. `kinds` — helpers the known kinds and shapes settle written as NumPy.
+7. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
+   the adjoint of indexing at provably distinct positions as a plain assignment.
 8. `saves` — one tuple pushed per loop step.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
@@ -30,6 +31,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves
+from .scatter import distinct_scatters
 from .signs import fold_negations
 from .trace_passes import optimize_trace
 
@@ -53,6 +55,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     fdef.body = accumulate_in_place(fdef.body)
     if arrays:
         fdef.body = index_adjoints(fdef.body, arrays)
+    if shapes:
+        fdef.body = distinct_scatters(fdef.body, shapes)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
     if shapes:
