@@ -75,9 +75,14 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
     return reads the value (so what computes it stays live), with loops fused in the
     forward order where the value reads what a loop leaves (`fuse._in_order`): the
     value costs what it needs beyond the gradient, not a second, unfused pass."""
+    if with_value:
+        # every forward value feeds the value: only the loops have something to gain
+        body = list(body)
+        fused = fuse_loops(body, scalars, in_order=True)
+        return body if fused is body else dead_forward_in_blocks(dead_forward(fused))
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
-    fused = fuse_loops(body, scalars, in_order=with_value)
+    fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
     return dead_forward_in_blocks(body)
