@@ -149,3 +149,20 @@ def test_value_and_grad_runs_the_gradients_statements_and_one_forward_pass():
         forward = [line for line in vl if "_bar" not in line and not line.startswith("return")]
         assert len(forward) == len(set(forward)), v     # no statement computed twice
         assert_value_and_grad_matches(f, *args, wrt=wrt)
+
+
+def overwrites_what_an_earlier_loop_reads(x, y):
+    parts = []
+    for i in range(2):
+        parts.append(x * np.sum(y, axis=0) + (y + 0.5))
+    v = np.sum(np.stack(parts), axis=0)
+    for j in range(2):             # its results feed nothing, but it rebinds x and y,
+        x = x + np.tanh(np.sum(y, axis=0)) * np.sin(0.3 * np.sum(v, axis=0))
+        y = y * 0.5 + np.sin(x + y)     # which the first loop's adjoint reads
+    return np.sum(v)
+
+
+def test_a_loop_is_not_fused_where_later_adjoints_read_what_it_rebinds():
+    x = np.array([0.419, 0.583, 0.069])
+    y = np.array([[0.646, 0.367, 0.118]])
+    assert_value_and_grad_matches(overwrites_what_an_earlier_loop_reads, x, y, wrt=(0, 1))

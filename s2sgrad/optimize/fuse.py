@@ -162,9 +162,10 @@ def _fuse(body, f, b, numbers=frozenset(), in_order=False):
 
 
 def _in_order(body, f, b, computed, target, step):
-    """For `value_and_grad_f`: the values of the forward loop that code after it reads
-    (the running loss the value returns), and the forward statements between the loops
-    that read them (`value = loss`), which move after the fused loop. The fused loop
+    """For `value_and_grad_f`: the values of the forward loop that code between the
+    loops reads (the running loss the value returns), and the forward statements there
+    that read them (`value = loss`), which move after the fused loop. Nothing before the
+    loops or after the backward loop may read what the loop computes (as for `grad_f`). The fused loop
     then runs the steps in the forward loop's order, so that what a step carries to the
     next (`loss = loss + term`, or any recurrence the backward step does not read) is
     computed as the function computes it, bit for bit; the backward steps only add into
@@ -172,10 +173,15 @@ def _in_order(body, f, b, computed, target, step):
     the gradient). Returns (the names the fused step computes for later code, the
     statements moved, the names later code reads), or Nones when a value the loop
     leaves is read by something that cannot wait until after the fused loop."""
+    outside = set()           # before the loops, and after the backward loop, which
+    for k, st in enumerate(body):       # sees the values it restored: not the last step's
+        if k < f or k > b:
+            outside |= loads(st)
+    if outside & (computed | {target}):
+        return None, None, None
     live_after = set()
-    for k, st in enumerate(body):
-        if k > f and k != b:
-            live_after |= loads(st)
+    for st in body[f + 1:b]:
+        live_after |= loads(st)
     kept = live_after & computed
     if target in live_after:
         return None, None, None
