@@ -233,7 +233,7 @@ def layout_padding(rng):
 
 
 SLOW_BUDGET_S = 3.0        # per implementation and process, once it has MIN_SAMPLES
-MIN_SAMPLES = 3
+MIN_SAMPLES = 3            # (one, when a single call takes more than a second)
 
 
 def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
@@ -242,9 +242,10 @@ def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
     last and after each other one alike: what ran just before can matter, as for
     the CPU's clock). `layout_seed`: move the heap layout before every round
     (`layout_padding`); None keeps it. An implementation that has spent
-    `SLOW_BUDGET_S` on `MIN_SAMPLES` samples or more sits out the later rounds (JAX
-    without jit takes seconds a call on the loops; its median needs no 60 samples
-    to be far from the others), so that the whole run stays within minutes."""
+    `SLOW_BUDGET_S` on `MIN_SAMPLES` samples or more (on one, if it took more than a
+    second) sits out the later rounds (JAX without jit takes seconds a call on the
+    scalar loops; its median needs no 36 samples to be far from the others), so that
+    the whole run stays within minutes."""
     import random
     names = list(impls)
     inner = {k: calibrate(impls[k], target_s) for k in names}
@@ -255,7 +256,9 @@ def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
         rng.shuffle(order)
         padding = layout_padding(rng) if layout_seed is not None else None
         for k in order:
-            if len(times[k]) >= MIN_SAMPLES and sum(times[k]) * inner[k] > SLOW_BUDGET_S:
+            done = times[k]
+            floor = 1 if done and done[0] * inner[k] > 1.0 else MIN_SAMPLES
+            if len(done) >= floor and sum(done) * inner[k] > SLOW_BUDGET_S:
                 continue
             times[k].append(_run_n(impls[k], inner[k]) / inner[k])
         del padding
@@ -900,11 +903,14 @@ def report(results, machine, settings, peer_versions):
          if settings.get("processes", 1) == 1 else
          f"Each figure is the median of {settings['samples'] * settings['processes']} samples "
          f"({settings['samples']} rounds in each of {settings['processes']} processes, "
-         f"each process with its own layout seed)")
+         f"each process with its own layout seed; JAX and PyTorch in "
+         f"{settings.get('peer_processes', settings['processes'])} process(es) each)")
         + " taken round-robin across implementations, in a random order each round"
         + (", the heap layout moved before each round (`layout_padding`)"
            if settings.get("layout_seed") is not None else "")
-        + f"; a sample repeats the call for ≥ {settings['target_ms']:g} ms. "
+        + f"; a sample repeats the call for ≥ {settings['target_ms']:g} ms; an "
+        f"implementation that has spent {SLOW_BUDGET_S:g} s in a process on {MIN_SAMPLES} "
+        "samples (on one, when a call takes over a second) sits out the later rounds. "
         + ("All workloads ran in this one process. " if settings.get("one_process") else
            "Each workload ran in processes of its own: s2sgrad with the forward pass, the "
            "hand-written gradient and autograd; JAX and PyTorch each in another, beside the "
@@ -960,8 +966,8 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     def pooled(peer_list, with_s2sgrad):
         """The group timed in `opts.processes` processes, each with its own layout
         seed; every figure from the samples of all of them together."""
-        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k)
-                for k in range(opts.processes)]
+        count = opts.processes if with_s2sgrad else opts.peer_processes
+        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k) for k in range(count)]
         result = runs[0]
         for impl, rec in result["impls"].items():
             if "times_s" in rec:
@@ -1019,6 +1025,9 @@ def main(argv=None):
                     help="time every workload in this process instead of one process each")
     ap.add_argument("--processes", type=int, default=3,
                     help="processes per workload and group, their samples pooled (default 3)")
+    ap.add_argument("--peer-processes", type=int, default=1,
+                    help="processes per workload for JAX and for PyTorch (default 1: their "
+                         "first calls compile or trace for tens of seconds)")
     ap.add_argument("--layout-seed", type=int, default=LAYOUT_SEED, help=argparse.SUPPRESS)
     ap.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     ap.add_argument("--without-s2sgrad", action="store_true", help=argparse.SUPPRESS)
@@ -1079,7 +1088,8 @@ def main(argv=None):
     settings = {"samples": samples, "target_ms": target_ms, "quick": opts.quick,
                 "grad_tol": GRAD_TOL, "one_process": opts.one_process,
                 "layout_seed": layout_seed,
-                "processes": 1 if opts.one_process else opts.processes}
+                "processes": 1 if opts.one_process else opts.processes,
+                "peer_processes": 1 if opts.one_process else opts.peer_processes}
     body = report(results, machine, settings, peer_versions)
     print(body)
 
