@@ -121,7 +121,7 @@ def _fuse(body, f, b, numbers=frozenset(), in_order=False):
     for k, st in enumerate(body):
         if k not in (f, b) and loads(st) & private:
             return None
-    if moved and _moved_reads_clash(moved, recompute + back, body[f + 1:b]):
+    if moved and _moved_reads_clash(moved, recompute + back, body[f + 1:b], kept):
         return None
     hoisted, inside = _hoist(recompute, computed | {target})
     back = [nodes.clone(st) for st in back]
@@ -207,9 +207,10 @@ def _slice_closure(step, kept):
     return {removable_forward(st) for st in _slice(step, kept)} | set(kept)
 
 
-def _moved_reads_clash(moved, loop_code, between):
+def _moved_reads_clash(moved, loop_code, between, kept):
     """Do the moved statements write what the fused loop reads, or read what the
-    statements staying between the loops write (whose order they would change)?"""
+    statements staying between the loops write, or what the loop writes but the values
+    kept (whose order they would change)?"""
     written = set()
     for st in moved:
         written |= stores(st)
@@ -220,7 +221,8 @@ def _moved_reads_clash(moved, loop_code, between):
     moved_reads = set()
     for st in moved:
         moved_reads |= loads(st)
-    return bool(written & reads) or bool(stores_all(staying) & moved_reads)
+    return bool(written & reads) or bool(stores_all(staying) & moved_reads) \
+        or bool((stores_all(loop_code) - set(kept)) & moved_reads)
 
 
 def _fixed_before(body, f, names):
