@@ -1,5 +1,5 @@
 """Optimizer pass — fuse a loop's forward and backward passes when its steps are
-independent (`grad_f` only).
+independent (`grad_f`; and `value_and_grad_f`, see `_in_order`).
 
 A loop whose steps share nothing but accumulators (`loss = loss + term`) does not need
 its forward values saved: the backward pass can run the steps one by one, each step
@@ -137,7 +137,7 @@ def _fuse(body, f, b, numbers=frozenset(), in_order=False):
                                and n in numbers)
     back = _fold_temporaries(back, inside + back, lambda n: n.endswith("_bar")
                              and n[:-4] in numbers)
-    # in the backward loop's order
+    # in the backward loop's order (in the forward loop's when values are kept)
     loop = nodes.for_(target, nodes.clone((fwd if kept else bwd).iter), [
         nodes.comment("forward step, in its order (steps share only sums)" if kept else
                       "forward step, recomputed (steps are independent)")]
@@ -165,12 +165,12 @@ def _in_order(body, f, b, computed, target, step):
     """For `value_and_grad_f`: the values of the forward loop that code between the
     loops reads (the running loss the value returns), and the forward statements there
     that read them (`value = loss`), which move after the fused loop. Nothing before the
-    loops or after the backward loop may read what the loop computes (as for `grad_f`). The fused loop
-    then runs the steps in the forward loop's order, so that what a step carries to the
-    next (`loss = loss + term`, or any recurrence the backward step does not read) is
-    computed as the function computes it, bit for bit; the backward steps only add into
-    sums (`_independent_adjoints`), in another order (differences in the last bits of
-    the gradient). Returns (the names the fused step computes for later code, the
+    loops or after the backward loop may read what the loop computes (as for `grad_f`).
+    The fused loop then runs the steps in the forward loop's order, so that what a step
+    carries to the next (`loss = loss + term`, or any recurrence the backward step does
+    not read) is computed as the function computes it, bit for bit; the backward steps
+    only add into sums (`_independent_adjoints`), in another order (differences in the
+    last bits of the gradient). Returns (the names the fused step computes for later code, the
     statements moved, the names later code reads), or Nones when a value the loop
     leaves is read by something that cannot wait until after the fused loop."""
     outside = set()           # before the loops, and after the backward loop, which
@@ -196,9 +196,7 @@ def _in_order(body, f, b, computed, target, step):
             tainted |= stores(st)
         elif stores(st) & tainted:
             return None, None, None
-    # the values kept are those of the last step: each is assigned in every step
-    if not kept <= {removable_forward(st) for st in step}:
-        return None, None, None
+    # (the step is straight-line code: each value kept is the last step's)
     return _slice_closure(step, kept), moved, kept
 
 
