@@ -4,7 +4,9 @@ Every peer is optional.  Nothing is imported until ``make_peer`` asks for it,
 and a missing or broken install is reported as a reason string, never raised.
 
 Each loss below is the same computation as its NumPy original in
-``workloads.py``, written in the peer's own array API.  ``elementwise40`` is
+``workloads.py``, written in the peer's own array API (PyTorch's with its own
+``softmax``/``log_softmax``/``logsumexp``/``sigmoid`` where the NumPy version writes them
+out, as a PyTorch user would).  ``elementwise40`` is
 written as a loop over its ten blocks here: tape- and trace-based tools record
 exactly the same 40 operations either way (s2sgrad sees the straight-line
 version).
@@ -114,8 +116,100 @@ def numpy_like_losses(xp):
     def rosenbrock(x):
         return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
+    def oscillator(k, c, x0, v0, obs):
+        dt = 0.05
+        x, v, loss = x0, v0, 0.0
+        for t in range(obs.shape[0]):
+            a = -k * x - c * v
+            v = v + dt * a
+            x = x + dt * v
+            r = x - obs[t]
+            loss = loss + xp.sum(r * r)
+        return loss / obs.shape[0]
+
+    def lstm(Wx, Wh, b, Wo, xs, target):
+        H = Wh.shape[0]
+        h = xp.zeros((xs.shape[1], H))
+        c = xp.zeros((xs.shape[1], H))
+        for t in range(xs.shape[0]):
+            z = xs[t] @ Wx + h @ Wh + b
+            i = 1.0 / (1.0 + xp.exp(-z[:, :H]))
+            f = 1.0 / (1.0 + xp.exp(-z[:, H:2 * H]))
+            o = 1.0 / (1.0 + xp.exp(-z[:, 2 * H:3 * H]))
+            g = xp.tanh(z[:, 3 * H:])
+            c = f * c + i * g
+            h = o * xp.tanh(c)
+        return xp.mean((h @ Wo - target) ** 2)
+
+    def attention(Wq, Wk, Wv, X, target):
+        Q, K, V = X @ Wq, X @ Wk, X @ Wv
+        S = Q @ K.T / np.sqrt(X.shape[1])
+        S = S - xp.max(S, axis=1, keepdims=True)
+        E = xp.exp(S)
+        P = E / xp.sum(E, axis=1, keepdims=True)
+        return xp.sum((P @ V - target) ** 2) / X.shape[0]
+
+    def gp(log_ell, log_sf, log_sn, D2, y):
+        n = y.shape[0]
+        K = xp.exp(2.0 * log_sf) * xp.exp(-0.5 * D2 / xp.exp(2.0 * log_ell)) \
+            + xp.exp(2.0 * log_sn) * xp.eye(n)
+        L = xp.linalg.cholesky(K)
+        alpha = xp.linalg.solve(L.T, xp.linalg.solve(L, y))
+        return 0.5 * xp.dot(y, alpha) + xp.sum(xp.log(xp.diag(L))) + 0.5 * n * np.log(2.0 * np.pi)
+
+    def xent(W, b, X, labels):
+        z = X @ W + b
+        z = z - xp.max(z, axis=1, keepdims=True)
+        logp = z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))
+        return -xp.mean(logp[np.arange(X.shape[0]), labels])
+
+    def diffusion(u0, D, target):
+        u = u0
+        for t in range(100):
+            u = u + D * (xp.roll(u, 1) - 2.0 * u + xp.roll(u, -1))
+        return xp.sum((u - target) ** 2)
+
+    def gmm(mu, log_s, logits, X):
+        d = X.shape[1]
+        lw = logits - xp.max(logits)
+        lw = lw - xp.log(xp.sum(xp.exp(lw)))
+        s2 = xp.exp(2.0 * log_s)
+        D2 = xp.sum((X[:, None, :] - mu[None, :, :]) ** 2, axis=2)
+        a = lw - 0.5 * D2 / s2 - d * log_s - 0.5 * d * np.log(2.0 * np.pi)
+        m = xp.max(a, axis=1, keepdims=True)
+        return -xp.mean(m[:, 0] + xp.log(xp.sum(xp.exp(a - m), axis=1)))
+
+    def conv(w, x, target):
+        m = x.shape[1] - w.shape[0] + 1
+        y = w[0] * x[:, 0:m]
+        for j in range(1, w.shape[0]):
+            y = y + w[j] * x[:, j:j + m]
+        return xp.sum((xp.tanh(y) - target) ** 2)
+
+    def kmeans(C, X):
+        D2 = xp.sum((X[:, None, :] - C[None, :, :]) ** 2, axis=2)
+        return xp.mean(xp.min(D2, axis=1))
+
+    def scalar_calls(a, b, xs, ys):
+        def residual(a, b, x, y):
+            return a * x + b - y
+
+        def softplus(z):
+            return xp.log1p(xp.exp(z))
+
+        def sigmoid(z):
+            return 1.0 / (1.0 + xp.exp(-z))
+
+        loss = 0.0
+        for i in range(len(xs)):
+            r = residual(a, b, xs[i], ys[i])
+            loss = loss + softplus(r) + softplus(-r) + 0.1 * sigmoid(r) * r
+        return loss / len(xs)
+
     return dict(logreg=logreg, mlp=mlp, griewank=griewank, rnn=rnn,
-                elementwise40=elementwise40, rosenbrock=rosenbrock)
+                elementwise40=elementwise40, rosenbrock=rosenbrock, oscillator=oscillator,
+                lstm=lstm, attention=attention, gp=gp, xent=xent, diffusion=diffusion,
+                gmm=gmm, conv=conv, kmeans=kmeans, scalar_calls=scalar_calls)
 
 
 # ---------------------------------------------------------------------------
@@ -171,9 +265,106 @@ def torch_rosenbrock(x):
     return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
+def torch_oscillator(k, c, x0, v0, obs):
+    dt = 0.05
+    x, v, loss = x0, v0, 0.0
+    for t in range(obs.shape[0]):
+        a = -k * x - c * v
+        v = v + dt * a
+        x = x + dt * v
+        r = x - obs[t]
+        loss = loss + torch.sum(r * r)
+    return loss / obs.shape[0]
+
+
+def torch_lstm(Wx, Wh, b, Wo, xs, target):
+    H = Wh.shape[0]
+    h = torch.zeros((xs.shape[1], H), dtype=xs.dtype)
+    c = torch.zeros((xs.shape[1], H), dtype=xs.dtype)
+    for t in range(xs.shape[0]):
+        z = xs[t] @ Wx + h @ Wh + b
+        i = torch.sigmoid(z[:, :H])
+        f = torch.sigmoid(z[:, H:2 * H])
+        o = torch.sigmoid(z[:, 2 * H:3 * H])
+        g = torch.tanh(z[:, 3 * H:])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+    return torch.mean((h @ Wo - target) ** 2)
+
+
+def torch_attention(Wq, Wk, Wv, X, target):
+    Q, K, V = X @ Wq, X @ Wk, X @ Wv
+    P = torch.softmax(Q @ K.T / np.sqrt(X.shape[1]), dim=1)
+    return torch.sum((P @ V - target) ** 2) / X.shape[0]
+
+
+def torch_gp(log_ell, log_sf, log_sn, D2, y):
+    n = y.shape[0]
+    K = torch.exp(2.0 * log_sf) * torch.exp(-0.5 * D2 / torch.exp(2.0 * log_ell)) \
+        + torch.exp(2.0 * log_sn) * torch.eye(n, dtype=D2.dtype)
+    L = torch.linalg.cholesky(K)
+    alpha = torch.cholesky_solve(y[:, None], L)[:, 0]
+    return 0.5 * torch.dot(y, alpha) + torch.sum(torch.log(torch.diagonal(L))) \
+        + 0.5 * n * np.log(2.0 * np.pi)
+
+
+def torch_xent(W, b, X, labels):
+    logp = torch.log_softmax(X @ W + b, dim=1)
+    return -torch.mean(logp[torch.arange(X.shape[0]), labels])
+
+
+def torch_diffusion(u0, D, target):
+    u = u0
+    for t in range(100):
+        u = u + D * (torch.roll(u, 1) - 2.0 * u + torch.roll(u, -1))
+    return torch.sum((u - target) ** 2)
+
+
+def torch_gmm(mu, log_s, logits, X):
+    d = X.shape[1]
+    lw = torch.log_softmax(logits, dim=0)
+    s2 = torch.exp(2.0 * log_s)
+    D2 = torch.sum((X[:, None, :] - mu[None, :, :]) ** 2, dim=2)
+    a = lw - 0.5 * D2 / s2 - d * log_s - 0.5 * d * np.log(2.0 * np.pi)
+    return -torch.mean(torch.logsumexp(a, dim=1))
+
+
+def torch_conv(w, x, target):
+    m = x.shape[1] - w.shape[0] + 1
+    y = w[0] * x[:, 0:m]
+    for j in range(1, w.shape[0]):
+        y = y + w[j] * x[:, j:j + m]
+    return torch.sum((torch.tanh(y) - target) ** 2)
+
+
+def torch_kmeans(C, X):
+    D2 = torch.sum((X[:, None, :] - C[None, :, :]) ** 2, dim=2)
+    return torch.mean(torch.amin(D2, dim=1))
+
+
+def torch_scalar_calls(a, b, xs, ys):
+    def residual(a, b, x, y):
+        return a * x + b - y
+
+    def softplus(z):
+        return torch.log1p(torch.exp(z))
+
+    def sigmoid(z):
+        return 1.0 / (1.0 + torch.exp(-z))
+
+    loss = 0.0
+    for i in range(len(xs)):
+        r = residual(a, b, xs[i], ys[i])
+        loss = loss + softplus(r) + softplus(-r) + 0.1 * sigmoid(r) * r
+    return loss / len(xs)
+
+
 TORCH_LOSSES = dict(logreg=torch_logreg, mlp=torch_mlp, griewank=torch_griewank,
                     rnn=torch_rnn, elementwise40=torch_elementwise40,
-                    rosenbrock=torch_rosenbrock)
+                    rosenbrock=torch_rosenbrock, oscillator=torch_oscillator,
+                    lstm=torch_lstm, attention=torch_attention, gp=torch_gp,
+                    xent=torch_xent, diffusion=torch_diffusion, gmm=torch_gmm,
+                    conv=torch_conv, kmeans=torch_kmeans, scalar_calls=torch_scalar_calls)
 
 
 # ---------------------------------------------------------------------------
@@ -228,7 +419,11 @@ def make_peer(peer, workload, args):
         targs = []
         params = []
         for i, a in enumerate(args):
-            t = torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64)
+            arr = np.asarray(a)
+            if arr.dtype.kind in "iu":          # integer labels stay integers (indices)
+                t = torch.tensor(arr, dtype=torch.int64)
+            else:
+                t = torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64)
             if i in wrt:
                 t.requires_grad_(True)
                 params.append(t)

@@ -13,8 +13,8 @@ with the hand-written gradient, the forward pass and autograd in one, JAX and Py
 each in another beside the forward pass and the hand-written gradient again
 (`run_worker`).  In a process the implementations are timed round-robin: one sample of
 each, in a fresh random order every round.  A sample repeats the call enough times to
-last at least ~2 ms; the figure reported is the median over the samples (60: 12 rounds
-in each of 5 processes with layouts of their own, see `run_worker`).
+last at least ~2 ms; the figure reported is the median over the samples (36: 12 rounds
+in each of 3 processes with layouts of their own, see `run_worker`).
 Before each round a few blocks of random size are allocated and kept for the round, so
 that the arrays land elsewhere each time (`layout_padding`; `--fixed-layout` turns it
 off).  Every gradient is checked against the hand-written one before it is timed: a
@@ -58,12 +58,14 @@ GRAD_TOL = 1e-6            # max |g - g_hand| / max |g_hand|
 TRANSFORM_TIMEOUT_S = 120
 
 # column order of the reports; "forward" is the NumPy loss itself
-IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct") + peers.PEERS
+IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct") + peers.PEERS + ("hand.vg", "s2sgrad.vg")
 LABELS = {
     "forward": "forward (NumPy)",
     "hand": "hand-written grad",
     "s2sgrad": "s2sgrad",
     "s2sgrad.direct": "s2sgrad generated fn",
+    "hand.vg": "hand-written value & grad",
+    "s2sgrad.vg": "s2sgrad value_and_grad",
     "autograd": "autograd",
     "jax": "jax.grad",
     "jax.jit": "jax.jit(jax.grad)",
@@ -230,12 +232,20 @@ def layout_padding(rng):
     return [np.empty(rng.randrange(1, 20_000)) for _ in range(rng.randrange(1, 5))]
 
 
+SLOW_BUDGET_S = 3.0        # per implementation and process, once it has MIN_SAMPLES
+MIN_SAMPLES = 3            # (one, when a single call takes more than a second)
+
+
 def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
     """impls: dict name -> callable.  Returns dict name -> stats.  Each round runs
     one sample of every implementation in a fresh random order (each comes first,
     last and after each other one alike: what ran just before can matter, as for
     the CPU's clock). `layout_seed`: move the heap layout before every round
-    (`layout_padding`); None keeps it."""
+    (`layout_padding`); None keeps it. An implementation that has spent
+    `SLOW_BUDGET_S` on `MIN_SAMPLES` samples or more (on one, if it took more than a
+    second) sits out the later rounds (JAX without jit takes seconds a call on the
+    scalar loops; its median needs no 36 samples to be far from the others), so that
+    the whole run stays within minutes."""
     import random
     names = list(impls)
     inner = {k: calibrate(impls[k], target_s) for k in names}
@@ -246,6 +256,10 @@ def time_round_robin(impls, samples, target_s, layout_seed=LAYOUT_SEED):
         rng.shuffle(order)
         padding = layout_padding(rng) if layout_seed is not None else None
         for k in order:
+            done = times[k]
+            floor = 1 if done and done[0] * inner[k] > 1.0 else MIN_SAMPLES
+            if len(done) >= floor and sum(done) * inner[k] > SLOW_BUDGET_S:
+                continue
             times[k].append(_run_n(impls[k], inner[k]) / inner[k])
         del padding
         if r % 10 == 9:
@@ -360,6 +374,29 @@ def build_s2sgrad(s2sgrad, w, args, reference, rec):
     return call, None
 
 
+VALUE_TOL = 1e-9           # |value - hand value| / |hand value|
+
+
+def build_s2sgrad_vg(s2sgrad, w, args, reference, hand_value, rec):
+    """`s2sgrad.value_and_grad`, checked against the hand-written value and gradient.
+    Returns the call to time."""
+    snap = snapshot(args)
+    with time_limit(TRANSFORM_TIMEOUT_S):
+        t0 = time.perf_counter()
+        vg = s2sgrad.value_and_grad(w.loss, wrt=w.wrt_arg)
+        value, grads = vg(*args)
+        rec["s2sgrad.vg"]["first_call_s"] = time.perf_counter() - t0
+    if not unchanged(args, snap):
+        raise Unavailable("mutated its input arrays")
+    if not abs(value - hand_value) <= VALUE_TOL * max(abs(hand_value), 1e-300):
+        raise Unavailable(f"WRONG value ({value!r}, expected {hand_value!r})")
+    rec["s2sgrad.vg"]["max_rel_err"] = check(as_grad_tuple(grads, len(w.wrt)), reference)
+
+    def call():
+        return vg(*args)
+    return call
+
+
 def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
                    layout_seed=LAYOUT_SEED):
     args = w.make_data()
@@ -369,6 +406,13 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
 
     impls["forward"] = lambda: w.loss(*args)
     impls["hand"] = lambda: w.hand_grad(*args)
+    hand_vg = w.hand_value_and_grad
+    if hand_vg is None:
+        rec["hand.vg"].update(status="n/a", reason="no hand-written value and gradient")
+    elif s2sgrad is not None:     # (timed in s2sgrad's process only)
+        hand_value, hand_vg_grads = hand_vg(*args)
+        rec["hand.vg"]["max_rel_err"] = check(hand_vg_grads, reference)
+        impls["hand.vg"] = lambda: hand_vg(*args)
 
     # s2sgrad: transform first, before anything else touches this function
     if s2sgrad is None:
@@ -384,6 +428,19 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
             rec["s2sgrad"].update(status="n/a", reason=short_reason(e))
             rec["s2sgrad.direct"].update(status="n/a", reason="s2sgrad n/a")
             args = w.make_data()          # in case a failed attempt touched them
+        if "hand.vg" in impls:
+            try:
+                impls["s2sgrad.vg"] = build_s2sgrad_vg(s2sgrad, w, args, reference,
+                                                       hand_value, rec)
+            except Exception as e:
+                rec["s2sgrad.vg"].update(status="n/a", reason=short_reason(e))
+                args = w.make_data()
+        else:
+            rec["s2sgrad.vg"].update(status="n/a", reason=rec["hand.vg"].get("reason", "n/a"))
+    if s2sgrad is None:
+        for k in ("hand.vg", "s2sgrad.vg"):
+            rec[k].setdefault("reason", s2s_reason)
+            rec[k]["status"] = "n/a"
 
     for p in peers.PEERS:
         if p not in use_peers:
@@ -422,6 +479,10 @@ def derived_figures(rec):
                 derived[f"{k}/hand"] = med[k] / med["hand"]
     if med["s2sgrad"] and "first_call_s" in rec["s2sgrad"]:
         derived["s2sgrad_transform_s"] = rec["s2sgrad"]["first_call_s"] - med["s2sgrad"]
+    if med["s2sgrad.vg"] and med["hand.vg"]:
+        derived["s2sgrad.vg/hand.vg"] = med["s2sgrad.vg"] / med["hand.vg"]
+    if med["s2sgrad.vg"] and med["s2sgrad"]:
+        derived["s2sgrad.vg/s2sgrad"] = med["s2sgrad.vg"] / med["s2sgrad"]
     if med["s2sgrad"] and med["s2sgrad.direct"]:
         derived["s2sgrad_call_overhead_s"] = med["s2sgrad"] - med["s2sgrad.direct"]
     if med["jax.jit"] and "first_call_s" in rec["jax.jit"]:
@@ -769,6 +830,9 @@ def report(results, machine, settings, peer_versions):
     shown_peers = [p for p in peers.PEERS
                    if any(results[n]["impls"][p]["status"] == "ok" for n in names)]
     time_cols = ["forward", "hand", "s2sgrad"] + shown_peers
+    with_vg = any(results[n]["impls"]["s2sgrad.vg"]["status"] == "ok" for n in names)
+    if with_vg:
+        time_cols += ["hand.vg", "s2sgrad.vg"]
 
     lines.append("### Gradient time per call (median; lower is better)\n")
     rows = [[f"{results[n]['title']} (`{n}`)"] + [cell(results[n]["impls"][k]) for k in time_cols]
@@ -779,6 +843,9 @@ def report(results, machine, settings, peer_versions):
     ratio_cols = [("hand/forward", "hand / forward"), ("s2sgrad/forward", "s2sgrad / forward"),
                   ("s2sgrad/hand", "**s2sgrad / hand**")]
     ratio_cols += [(f"{p}/hand", f"{LABELS[p]} / hand") for p in shown_peers]
+    if with_vg:
+        ratio_cols += [("s2sgrad.vg/hand.vg", "**value_and_grad / hand value & grad**"),
+                       ("s2sgrad.vg/s2sgrad", "value_and_grad / grad")]
     rows = [[n] + [fmt_ratio(results[n]["derived"].get(k)) for k, _ in ratio_cols] for n in names]
     if len(names) > 1:
         rows.append(["**geometric mean**"] + [fmt_ratio(geomean(
@@ -806,7 +873,7 @@ def report(results, machine, settings, peer_versions):
     # full reasons for anything unavailable (cells are truncated), grouped by reason
     notes = {}
     for n in names:
-        for k in ("s2sgrad",) + tuple(shown_peers):
+        for k in ("s2sgrad", "s2sgrad.vg") + tuple(shown_peers):
             rec = results[n]["impls"][k]
             if rec["status"] != "ok":
                 notes.setdefault((k, rec.get("reason", "")), []).append(n)
@@ -836,11 +903,14 @@ def report(results, machine, settings, peer_versions):
          if settings.get("processes", 1) == 1 else
          f"Each figure is the median of {settings['samples'] * settings['processes']} samples "
          f"({settings['samples']} rounds in each of {settings['processes']} processes, "
-         f"each process with its own layout seed)")
+         f"each process with its own layout seed; JAX and PyTorch in "
+         f"{settings.get('peer_processes', settings['processes'])} process(es) each)")
         + " taken round-robin across implementations, in a random order each round"
         + (", the heap layout moved before each round (`layout_padding`)"
            if settings.get("layout_seed") is not None else "")
-        + f"; a sample repeats the call for ≥ {settings['target_ms']:g} ms. "
+        + f"; a sample repeats the call for ≥ {settings['target_ms']:g} ms; an "
+        f"implementation that has spent {SLOW_BUDGET_S:g} s in a process on {MIN_SAMPLES} "
+        "samples (on one, when a call takes over a second) sits out the later rounds. "
         + ("All workloads ran in this one process. " if settings.get("one_process") else
            "Each workload ran in processes of its own: s2sgrad with the forward pass, the "
            "hand-written gradient and autograd; JAX and PyTorch each in another, beside the "
@@ -896,8 +966,8 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     def pooled(peer_list, with_s2sgrad):
         """The group timed in `opts.processes` processes, each with its own layout
         seed; every figure from the samples of all of them together."""
-        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k)
-                for k in range(opts.processes)]
+        count = opts.processes if with_s2sgrad else opts.peer_processes
+        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k) for k in range(count)]
         result = runs[0]
         for impl, rec in result["impls"].items():
             if "times_s" in rec:
@@ -953,8 +1023,11 @@ def main(argv=None):
                     help="do not move the heap layout between rounds (see layout_padding)")
     ap.add_argument("--one-process", action="store_true",
                     help="time every workload in this process instead of one process each")
-    ap.add_argument("--processes", type=int, default=5,
-                    help="processes per workload and group, their samples pooled (default 5)")
+    ap.add_argument("--processes", type=int, default=3,
+                    help="processes per workload and group, their samples pooled (default 3)")
+    ap.add_argument("--peer-processes", type=int, default=1,
+                    help="processes per workload for JAX and for PyTorch (default 1: their "
+                         "first calls compile or trace for tens of seconds)")
     ap.add_argument("--layout-seed", type=int, default=LAYOUT_SEED, help=argparse.SUPPRESS)
     ap.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     ap.add_argument("--without-s2sgrad", action="store_true", help=argparse.SUPPRESS)
@@ -1015,7 +1088,8 @@ def main(argv=None):
     settings = {"samples": samples, "target_ms": target_ms, "quick": opts.quick,
                 "grad_tol": GRAD_TOL, "one_process": opts.one_process,
                 "layout_seed": layout_seed,
-                "processes": 1 if opts.one_process else opts.processes}
+                "processes": 1 if opts.one_process else opts.processes,
+                "peer_processes": 1 if opts.one_process else opts.peer_processes}
     body = report(results, machine, settings, peer_versions)
     print(body)
 

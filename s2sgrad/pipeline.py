@@ -235,9 +235,13 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                                  shapes)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr)
-    if optimize and scalar_output:
-        # grad_f need not compute the value, nor what only gives shapes known otherwise
-        fdef.body = optimize_gradient(fdef.body, tr.scalars, ir.shape_representatives(tr))
+    if optimize:
+        representatives = ir.shape_representatives(tr)
+        if scalar_output:
+            # grad_f need not compute the value, nor what only gives shapes known otherwise
+            fdef.body = optimize_gradient(fdef.body, tr.scalars, representatives)
+        # value_and_grad_f: the same passes; its return keeps the value live
+        vdef.body = optimize_gradient(vdef.body, tr.scalars, representatives, with_value=True)
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

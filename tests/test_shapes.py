@@ -287,3 +287,25 @@ def test_adjoints_whose_shape_changes_between_steps_are_not_spelled_out():
     v = R.normal(size=3)
     for n in (1, 2, 3):
         assert_grad_matches(loop_changes_the_adjoints_shape, A, v, n, wrt=(0, 1))
+
+
+def outer_tanh(x, y):
+    return np.sum(np.tanh(x[:, None] * y[None, :]))
+
+
+def first_pick_of_aranged_rows(A, labels):
+    n = A.shape[0]
+    return np.sum(np.exp(A[np.arange(n), labels]) * A[:, 0])
+
+
+def test_new_axes_and_aranges_have_known_shapes():
+    # x[:, None] is (n, 1); np.arange(n) has n values: the adjoints are written as NumPy
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal(4), rng.standard_normal(3)
+    g = s2sgrad.grad(outer_tanh, wrt=(0, 1))
+    g(x, y)
+    assert "unbroadcast" not in g.source and "np.sum(v3_bar * v2, axis=1, keepdims=True)" \
+        in g.source, g.source
+    assert_grad_matches(outer_tanh, x, y, wrt=(0, 1))
+    A, labels = rng.standard_normal((5, 3)), np.array([2, 0, 0, 1, 2])
+    assert_grad_matches(first_pick_of_aranged_rows, A, labels)

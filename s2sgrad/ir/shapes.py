@@ -178,6 +178,8 @@ def _nondiff(s, of, scalars):
         shape = _shape_operand(e.args[0], of)
         if e.func.attr in ("zeros", "ones", "empty") and len(e.args) == 1 and shape:
             return ("arr", shape)
+        if e.func.attr == "arange" and len(e.args) == 1 and shape and len(shape) == 1:
+            return ("arr", shape)                 # np.arange(n): n values
         if e.func.attr == "full" and len(e.args) == 2 and shape:
             fill = _operand_value(e.args[1], of)
             if fill != UNKNOWN and fill[0] in ("arr", "int") and (fill[0] == "int" or not fill[1]):
@@ -284,22 +286,30 @@ def _getitem(base, index, of):
                 and type(parts[0].value) is int and -len(base[1]) <= parts[0].value < len(base[1]):
             return ("int", base[1][parts[0].value])
         return UNKNOWN
-    if base[0] != "arr" or len(parts) > len(base[1]):
+    if base[0] != "arr":
         return UNKNOWN
     dims = list(base[1])
     out = []
-    for k, p in enumerate(parts):
+    k = 0                                   # the dimension of base the next part indexes
+    for p in parts:
+        if isinstance(p, gast.Constant) and p.value is None:
+            out.append(1)                   # x[:, None]: a new axis of length 1
+            continue
+        if k >= len(dims):
+            return UNKNOWN
         if isinstance(p, gast.Slice):
             d = _sliced(dims[k], p)
             if d is None:
                 return UNKNOWN
             out.append(d)
+            k += 1
             continue
         v = _operand_value(p, of) if isinstance(p, (gast.Name, gast.Constant)) else UNKNOWN
         if v == UNKNOWN or v[0] != "int" or (isinstance(p, gast.Constant) and type(p.value)
                                               is not int):
             return UNKNOWN
-    return ("arr", tuple(out) + tuple(dims[len(parts):]))
+        k += 1
+    return ("arr", tuple(out) + tuple(dims[k:]))
 
 
 def _sliced(dim, sl):

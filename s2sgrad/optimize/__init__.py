@@ -13,12 +13,14 @@ statements and returns statements with the same meaning; what they share is in `
 5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
 6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
 7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
-8. `kinds` — helpers the known kinds and shapes settle written as NumPy.
+8. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
+   the adjoint of indexing at provably distinct positions as a plain assignment.
 9. `saves` — one tuple pushed per loop step (for the old values, and for the step's
    own); a tape of n entries for `for i in range(n)` loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
-only the value needs dropped, loops whose steps share only sums fused (`fuse`).
+only the value needs dropped, loops whose steps share only sums fused (`fuse`); for
+`value_and_grad_f` the same passes, keeping what the value needs.
 """
 import gast
 
@@ -32,6 +34,7 @@ from .in_place import accumulate_in_place
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, preallocate_tapes
+from .scatter import distinct_scatters
 from .signs import fold_negations
 from .trace_passes import optimize_trace
 
@@ -59,6 +62,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     fdef.body = list_adjoints(fdef.body, getattr(fdef, "s2s_number_lists", ()), numbers)
     if arrays:
         fdef.body = index_adjoints(fdef.body, arrays)
+    if shapes:
+        fdef.body = distinct_scatters(fdef.body, shapes)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
     if shapes:
@@ -69,11 +74,20 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     return fdef
 
 
-def optimize_gradient(body: list, scalars: set, representatives: dict) -> list:
+def optimize_gradient(body: list, scalars: set, representatives: dict,
+                      with_value: bool = False) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums
-    are fused (see `fuse`)."""
+    are fused (see `fuse`). `with_value`: the same passes for `value_and_grad_f`, whose
+    return reads the value (so what computes it stays live), with loops fused in the
+    forward order where the value reads what a loop leaves (`fuse._in_order`): the
+    value costs what it needs beyond the gradient, not a second, unfused pass."""
+    if with_value:
+        # every forward value feeds the value: only the loops have something to gain
+        body = list(body)
+        fused = fuse_loops(body, scalars, in_order=True)
+        return body if fused is body else dead_forward_in_blocks(dead_forward(fused))
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)

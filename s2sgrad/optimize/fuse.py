@@ -1,5 +1,5 @@
 """Optimizer pass — fuse a loop's forward and backward passes when its steps are
-independent (`grad_f` only).
+independent (`grad_f`; and `value_and_grad_f`, see `_in_order`).
 
 A loop whose steps share nothing but accumulators (`loss = loss + term`) does not need
 its forward values saved: the backward pass can run the steps one by one, each step
@@ -35,11 +35,13 @@ from .facts import (effects, is_comment, is_tape_init, loads, name_counts,
                     removable_forward, single_target, stack_op, stores, stores_all, tape_op)
 
 
-def fuse_loops(body, numbers=frozenset()):
+def fuse_loops(body, numbers=frozenset(), in_order=False):
     """Fuse each top-level forward/backward loop pair that qualifies. Returns a new
     body; the statements `value_and_grad_f` shares are not changed. `numbers`: the
     values known to be numbers, whose one-use temporaries the fused step folds back
-    into the expressions that read them."""
+    into the expressions that read them. `in_order` (for `value_and_grad_f`): values
+    the loop leaves for later code (the running loss the value returns) may stay; the
+    fused loop then runs in the forward loop's order (see `_in_order`)."""
     pairs = {}
     for k, st in enumerate(body):
         key = getattr(st, "s2s_pair", None)
@@ -51,13 +53,13 @@ def fuse_loops(body, numbers=frozenset()):
         f, b = where
         if getattr(body[f], "s2s_backward", False) or not getattr(body[b], "s2s_backward", False):
             continue
-        fused = _fuse(body, f, b, numbers)
+        fused = _fuse(body, f, b, numbers, in_order)
         if fused is not None:
             body = fused
     return body
 
 
-def _fuse(body, f, b, numbers=frozenset()):
+def _fuse(body, f, b, numbers=frozenset(), in_order=False):
     fwd, bwd = body[f], body[b]
     if not _same_range(fwd, bwd):
         return None
@@ -103,20 +105,27 @@ def _fuse(body, f, b, numbers=frozenset()):
         back_reads |= loads(st)
     if back_reads & carried or stores_all(back) & (computed | {target}):
         return None
-    recompute = _slice(step, back_reads & computed)
-    if _exposed_loads(recompute) & computed:
+    kept, moved, left = set(), [], set()
+    if in_order:
+        kept, moved, left = _in_order(body, f, b, computed, target, step)
+        if kept is None:
+            return None
+    recompute = _slice(step, (back_reads & computed) | kept)
+    if _exposed_loads(recompute) & computed - kept:
         return None
-    if not _fixed_before(body, f, _exposed_loads(recompute) - {target}):
+    if not _fixed_before(body, f, _exposed_loads(recompute) - {target} - kept):
         return None
     if not _independent_adjoints(back):
         return None
     # nothing else may read what the loops compute: the forward values (gone with the
     # forward loop, or the last step's), or the per-step adjoints (the first step's
     # backward ran last before; now the last step's does)
-    private = computed | {target} | (stores_all(back) - _accumulators(back))
+    private = (computed - kept) | {target} | (stores_all(back) - _accumulators(back))
     for k, st in enumerate(body):
         if k not in (f, b) and loads(st) & private:
             return None
+    if moved and _moved_reads_clash(moved, recompute + back, body[f + 1:b], kept):
+        return None
     hoisted, inside = _hoist(recompute, computed | {target})
     back = [nodes.clone(st) for st in back]
     back, zeros, sunk = _sink_hoisted_adjoints(
@@ -131,26 +140,90 @@ def _fuse(body, f, b, numbers=frozenset()):
                                and n in numbers)
     back = _fold_temporaries(back, inside + back, lambda n: n.endswith("_bar")
                              and n[:-4] in numbers)
-    # in the backward loop's order
-    loop = nodes.for_(target, nodes.clone(bwd.iter), [
-        nodes.comment("forward step, recomputed (steps are independent)")]
+    # in the backward loop's order (in the forward loop's when values are kept)
+    loop = nodes.for_(target, nodes.clone((fwd if kept else bwd).iter), [
+        nodes.comment("forward step, in its order (steps share only sums)" if kept else
+                      "forward step, recomputed (steps are independent)")]
         + inside + [nodes.comment("its adjoint")] + back)
     nodes.copy_location(loop, bwd)
     loop.s2s_backward = True
     # the stacks, and the `a = None` that gave saved values a first value, go too
     inits = {k for k, st in enumerate(body) if isinstance(st, gast.Assign)
              and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
-             and (st.targets[0].id in stacks or st.targets[0].id in private
+             and (st.targets[0].id in stacks or st.targets[0].id in private | (kept - left)
                   and isinstance(st.value, gast.Constant) and st.value.value is None)}
+    later = {id(st) for st in moved}
     out = []
     for k, st in enumerate(body):
-        if k == f or k in inits:
+        if k == f or k in inits or id(st) in later:
             continue
         if k == b:
-            out += hoisted + [loop] + sunk
+            out += hoisted + [loop] + sunk + moved
         else:
             out.append(st)
     return out
+
+
+def _in_order(body, f, b, computed, target, step):
+    """For `value_and_grad_f`: the values of the forward loop that code between the
+    loops reads (the running loss the value returns), and the forward statements there
+    that read them (`value = loss`), which move after the fused loop. Nothing before the
+    loops or after the backward loop may read what the loop computes (as for `grad_f`).
+    The fused loop then runs the steps in the forward loop's order, so that what a step
+    carries to the next (`loss = loss + term`, or any recurrence the backward step does
+    not read) is computed as the function computes it, bit for bit; the backward steps
+    only add into sums (`_independent_adjoints`), in another order (differences in the
+    last bits of the gradient). Returns (the names the fused step computes for later code, the
+    statements moved, the names later code reads), or Nones when a value the loop
+    leaves is read by something that cannot wait until after the fused loop."""
+    outside = set()           # before the loops, and after the backward loop, which
+    for k, st in enumerate(body):       # sees the values it restored: not the last step's
+        if k < f or k > b:
+            outside |= loads(st)
+    if outside & (computed | {target}):
+        return None, None, None
+    live_after = set()
+    for st in body[f + 1:b]:
+        live_after |= loads(st)
+    kept = live_after & computed
+    if target in live_after:
+        return None, None, None
+    if not kept:
+        return set(), [], set()
+    tainted, moved = set(kept), []
+    for st in body[f + 1:b]:
+        if loads(st) & tainted:
+            if removable_forward(st) is None:
+                return None, None, None
+            moved.append(st)
+            tainted |= stores(st)
+        elif stores(st) & tainted:
+            return None, None, None
+    # (the step is straight-line code: each value kept is the last step's)
+    return _slice_closure(step, kept), moved, kept
+
+
+def _slice_closure(step, kept):
+    """`kept` with the step's values they are computed from."""
+    return {removable_forward(st) for st in _slice(step, kept)} | set(kept)
+
+
+def _moved_reads_clash(moved, loop_code, between, kept):
+    """Do the moved statements write what the fused loop reads, or read what the
+    statements staying between the loops write, or what the loop writes but the values
+    kept (whose order they would change)?"""
+    written = set()
+    for st in moved:
+        written |= stores(st)
+    reads = set()
+    for st in loop_code:
+        reads |= loads(st)
+    staying = [st for st in between if not any(st is m for m in moved)]
+    moved_reads = set()
+    for st in moved:
+        moved_reads |= loads(st)
+    return bool(written & reads) or bool(stores_all(staying) & moved_reads) \
+        or bool((stores_all(loop_code) - set(kept)) & moved_reads)
 
 
 def _fixed_before(body, f, names):

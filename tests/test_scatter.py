@@ -1,0 +1,123 @@
+"""The adjoint of fancy indexing at provably distinct positions (s2sgrad/optimize/scatter.py):
+a plain assignment into zeros instead of `np.add.at`, where an index array is
+`np.arange(n)` and the index arrays broadcast to its shape; `add_at` everywhere else
+(repeated positions must add up). Source in, source out on the pass itself, and the
+generated gradients against centred finite differences, repeated positions included.
+"""
+import textwrap
+
+import gast
+import numpy as np
+
+import s2sgrad
+from s2sgrad.optimize.scatter import distinct_scatters
+from s2sgrad.syntax import emit
+
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches
+
+
+def run_pass(src, shapes):
+    fdef = gast.parse(textwrap.dedent(src)).body[0]
+    fdef.body = distinct_scatters(fdef.body, shapes)
+    return emit.source(fdef)
+
+
+def test_pass_rewrites_an_arange_row_index():
+    out = run_pass("""
+        def g(logp, labels, n, v9_bar):
+            v8 = np.arange(n)
+            v9 = logp[v8, labels]
+            logp_bar = add_at(0.0, logp, (v8, labels), v9_bar)
+            logp_bar = add_at(logp_bar, logp, (v8, 0), v9_bar, True)
+            return logp_bar
+        """, {"logp": ("n", "k"), "labels": ("n",), "v8": ("n",)})
+    assert "logp_bar = np.zeros_like(logp)\n    logp_bar[v8, labels] = v9_bar\n" in out, out
+    assert "logp_bar[v8, 0] += v9_bar" in out, out
+    assert "add_at" not in out, out
+
+
+def test_pass_keeps_add_at_where_positions_may_repeat():
+    shapes = {"x": ("n", "k"), "labels": ("n",), "v8": ("n",), "rows": ("m", "n"),
+              "idx": ("n",), "short": ("m",), "one": (1,)}
+    cases = [
+        "add_at(0.0, x, (idx, labels), g)",          # no arange: idx may repeat
+        "add_at(0.0, x, (v8, rows), g)",             # arange broadcast along another axis
+        "add_at(0.0, x, (one, labels), g)",          # np.arange(1) against n labels
+        "add_at(0.0, x, (v8, unknown), g)",          # shape not known
+    ]
+    for case in cases:
+        src = f"""
+            def g(x, labels, rows, idx, n, g):
+                v8 = np.arange(n)
+                one = np.arange(1)
+                x_bar = {case}
+                return x_bar
+            """
+        assert "add_at" in run_pass(src, shapes), case
+
+
+def test_pass_needs_a_single_binding_of_the_arange():
+    src = """
+        def g(x, n, g):
+            v8 = np.arange(n)
+            v8 = v8[::-1] * 0
+            x_bar = add_at(0.0, x, v8, g)
+            return x_bar
+        """
+    assert "add_at" in run_pass(src, {"x": ("n",), "v8": ("n",)})
+
+
+# ------------------------------------------------------------------ through s2sgrad
+
+def label_nll(W, X, labels):
+    z = X @ W
+    z = z - np.max(z, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(X.shape[0]), labels])
+
+
+def test_integer_label_cross_entropy():
+    rng = np.random.default_rng(0)
+    W, X = rng.standard_normal((3, 4)), rng.standard_normal((6, 3))
+    labels = np.array([0, 3, 3, 1, 0, 2])
+    g = s2sgrad.grad(label_nll)
+    g(W, X, labels)
+    assert "np.add.at" not in g.source and "add_at(" not in g.source, g.source
+    assert_grad_matches(label_nll, W, X, labels)
+    assert_value_and_grad_matches(label_nll, W, X, labels)
+
+
+def picked_twice(x, idx):
+    return np.sum(np.sin(x[idx]) * np.arange(idx.shape[0]))
+
+
+def test_repeated_positions_still_add():
+    x = np.array([0.3, -0.2, 0.5, 1.1])
+    idx = np.array([1, 1, 3, 0, 1])
+    assert_grad_matches(picked_twice, x, idx)
+
+
+def diagonal_of_a_column_block(A):
+    n = A.shape[0]
+    d = A[np.arange(n), np.arange(n)]
+    rows = A[np.arange(n)]
+    return np.sum(d ** 3) + np.sum(rows[:, 0] * d)
+
+
+def test_arange_alone_and_twice():
+    A = np.random.default_rng(1).standard_normal((4, 4))
+    g = s2sgrad.grad(diagonal_of_a_column_block)
+    g(A)
+    assert "A_bar = add_at(" not in g.source, g.source     # both reads of A: assignments
+    assert_grad_matches(diagonal_of_a_column_block, A)
+
+
+def broadcast_rows(A, cols):
+    n = cols.shape[0]
+    return np.sum(A[np.arange(n)[:, None], cols] ** 2)
+
+
+def test_an_arange_reshaped_keeps_add_at_and_stays_right():
+    A = np.random.default_rng(2).standard_normal((3, 5))
+    cols = np.array([[0, 0], [4, 4], [1, 1]])        # the same position twice per row
+    assert_grad_matches(broadcast_rows, A, cols)
