@@ -2,6 +2,8 @@
 `numerical_grad` and `stop_gradient` (forward mode and the compositions of the two modes
 are in `operators`). Each is a thin layer over `gradient.GradientFunction` and the
 pipeline."""
+import inspect
+
 import numpy as np
 
 from .errors import CheckError, S2SGradError
@@ -39,6 +41,19 @@ def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False):
 def source(func, wrt=0, optimize=True):
     """The generated gradient code of `func` as a string."""
     return GradientFunction(func, wrt, optimize).source
+
+
+def checkpoint(func):
+    """`@s2sgrad.checkpoint`: a call of `func` inside a differentiated function keeps
+    only its inputs in the forward pass and runs `func`'s forward pass again in the
+    backward pass (less memory, one more forward pass of `func`). The function itself
+    is returned, marked, so it stays callable as before."""
+    if not inspect.isfunction(func):
+        raise S2SGradError(
+            f"s2sgrad.checkpoint applies to a function defined with `def`, not to "
+            f"{type(func).__name__} {func!r}")
+    func.__s2sgrad_checkpoint__ = True
+    return func
 
 
 # ------------------------------------------------------------------ check_grad

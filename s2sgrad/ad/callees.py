@@ -15,6 +15,20 @@ At the call site, `y = g(a, b)` becomes `y, y_saved = g_fwd(a, b)` in the forwar
 and `a_bar_g, b_bar_g = g_bwd(y_saved, y_bar)` in the backward pass. A pair is made
 once per (function, differentiated argument positions), so recursion and functions
 called from several places work and nothing is recomputed.
+
+A function marked for checkpointing (`@s2sgrad.checkpoint`, or a loop segment the
+`checkpoint=` rewrite made) is called through a checkpointed pair instead, which trades
+time for memory: its forward keeps only the call's inputs, and its backward runs the
+forward pass again to rebuild what the backward pass needs:
+
+    def g_checkpoint_fwd(a, b):     # runs g, keeps its inputs only
+        y, _ = g_fwd(a, b)
+        return y, (a, b)
+
+    def g_checkpoint_bwd(saved, y_bar):
+        a, b = saved
+        y, g_saved = g_fwd(a, b)    # the forward pass again
+        return g_bwd(g_saved, y_bar)
 """
 import builtins
 import inspect
@@ -80,6 +94,8 @@ class CallGraph:
         if not active:
             return []
         pair = self.pair(func, active, tr.parsed)
+        if is_checkpointed(func):
+            pair = self.checkpointed(pair, func, active)
         saved = rev.fresh(f"{s.target}_saved")
         s.fwd_node = nodes.copy_location(nodes.assign(
             nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
@@ -166,6 +182,49 @@ class CallGraph:
         self.order.append(key)
         return pair
 
+    def checkpointed(self, inner, func, active):
+        """The checkpointed pair over `inner` (see the module docstring): made once per
+        (function, active positions), after the pair it re-runs."""
+        key = (func, active, "checkpoint")
+        if key in self.pairs:
+            return self.pairs[key]
+        base = readable_name(func)
+        pair = Pair(func, self._fresh_name(f"{base}_checkpoint_fwd"),
+                    self._fresh_name(f"{base}_checkpoint_bwd"), active)
+        pair.renamed = inner.renamed
+        self.pairs[key] = pair
+        args = nodes.clone(inner.defs[0].args)
+        params = [a.id for a in args.args]
+        value = "value" if "value" not in params else nodes.fresh_name("value", set(params))
+        doc = (f"Forward pass of {base}, checkpointed: keeps only its inputs "
+               f"({pair.bwd} runs {inner.fwd} again).")
+        fwd = nodes.function_def(pair.fwd, params, [
+            nodes.assign(nodes.tuple_([nodes.name(value, store=True),
+                                       nodes.name("_", store=True)], store=True),
+                         nodes.call(inner.fwd, [nodes.name(p) for p in params])),
+            nodes.return_(nodes.tuple_([nodes.name(value),
+                                        nodes.tuple_([nodes.name(p) for p in params])]))],
+            (), doc)
+        fwd.args = args
+        taken = set(params) | {"saved"}
+        seed = nodes.fresh_name("out_bar", taken)
+        inner_saved = nodes.fresh_name(f"{base}_saved", taken)
+        doc = (f"Backward pass of {base}, checkpointed: runs its forward pass again, "
+               "then its backward pass.")
+        unpack = nodes.tuple_([nodes.name(p, store=True) for p in params], store=True) \
+            if len(params) != 1 else nodes.tuple_([nodes.name(params[0], store=True)],
+                                                  store=True)
+        body = ([nodes.assign(unpack, nodes.name("saved"))] if params else []) + [
+            nodes.assign(nodes.tuple_([nodes.name("_", store=True),
+                                       nodes.name(inner_saved, store=True)], store=True),
+                         nodes.call(inner.fwd, [nodes.name(p) for p in params])),
+            nodes.return_(nodes.call(inner.bwd, [nodes.name(inner_saved),
+                                                 nodes.name(seed)]))]
+        bwd = nodes.function_def(pair.bwd, ["saved", seed], body, (), doc)
+        pair.defs = [fwd, bwd]
+        self.order.append(key)
+        return pair
+
     def _check_namespace(self, parsed, caller):
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
                           self.names)
@@ -178,6 +237,11 @@ class CallGraph:
 
 
 _MISSING = object()
+
+
+def is_checkpointed(func):
+    """Is `func` marked to be recomputed in the backward pass (`@s2sgrad.checkpoint`)?"""
+    return getattr(func, "__s2sgrad_checkpoint__", False) is True
 
 
 def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,
