@@ -25,6 +25,7 @@ from .ad.tangent import JvpGraph, jvp_definition
 from .backend import load as load_mod
 from .errors import S2SGradError, TransformError
 from .frontend.normalize import normalize, check_returns_value
+from .frontend.checkpoint import checkpoint_loops, refuse_while
 from .frontend.parse import Parsed, parse_function, unwrap, CellView
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
@@ -55,7 +56,13 @@ class Compiled:
 def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
                 entry: bool = False) -> ir.Trace:
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
+    option = getattr(parsed, "checkpoint", None)
+    if option is not None:
+        fn = checkpoint_loops(parsed, fn, option)
+    tr = ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
+    if option is not None:
+        refuse_while(tr)
+    return tr
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
@@ -118,8 +125,10 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
 
 
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
-                     kinds: tuple = (), has_aux: bool = False) -> "Compiled":
+                     kinds: tuple = (), has_aux: bool = False,
+                     checkpoint=None) -> "Compiled":
     parsed = parse_function(func)
+    parsed.checkpoint = checkpoint       # loops checkpointed (frontend/checkpoint.py)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
@@ -257,11 +266,13 @@ _CACHE = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
-def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
+def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False,
+                   checkpoint=None):
     """The compiled gradient, from the cache while the function, the functions it calls
     and the names it calls them by are unchanged. One compilation per key even when
     many threads ask at once (compiling holds the lock)."""
-    key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ())
+    key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ()) + \
+        ((("checkpoint", checkpoint),) if checkpoint is not None else ())
     _refuse_non_function(func)
     base = unwrap(func)
     with _LOCK:
@@ -271,6 +282,8 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
             return entry
         with _collector_paused(), deep_expressions(func):
             aux = {"has_aux": True} if has_aux else {}     # (the call is as before without)
+            if checkpoint is not None:
+                aux["checkpoint"] = checkpoint
             compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, **aux)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled
