@@ -353,6 +353,8 @@ def _record_dependencies(compiled, base, tr, generator):
     through weak references, so that the cache never keeps a function alive."""
     funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    # the loop segments s2sgrad wrote live as long as the code that calls them
+    compiled.segments = [f for f in funcs if hasattr(f, "__s2sgrad_parsed__")]
     cells = [(CellView(cell), name, tr.parsed.closure[name])
              for name, cell in tr.parsed.cells.items()]
     compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in

@@ -33,6 +33,8 @@ unchanged. A loop that stores into containers, or whose target is read after it,
 written. A `while` loop cannot be scheduled (its trip count is not known before it ends):
 `refuse_while` names it when a gradient flows through it.
 """
+import re
+
 import gast
 
 from ..syntax import nodes, emit
@@ -132,13 +134,7 @@ class _Rewriter:
         in a branch is an input too (a segment may not bind it)."""
         target = loop.target.id
         exposed, definite = set(), {target}
-        for st in loop.body:
-            for n in nodes.walk(st):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
-                        and n.id not in definite and n.id in self.locals:
-                    exposed.add(n.id)
-            if isinstance(st, gast.Assign):
-                definite |= set(nodes.names_in(st.targets[0], gast.Store))
+        _exposed(loop.body, definite, self.locals, exposed)
         stored = set(nodes.names_in(gast.Module(body=loop.body, type_ignores=[]),
                                     gast.Store)) - {target}
         outputs = sorted(n for n in stored
@@ -157,7 +153,9 @@ class _Rewriter:
         start, stop, step = (_zero(), args[0], _one()) if len(args) == 1 else \
             (args[0], args[1], args[2] if len(args) > 2 else _one())
         line = getattr(loop, "lineno", 0)
-        seg_name = self.fresh(f"{self.fn.name}_loop_L{line}")
+        depth = getattr(self.parsed, "checkpoint_depth", 1)
+        seg_name = self.fresh(f"{self.fn.name}_loop_L{line}" if depth == 1 else
+                              re.sub(r"_level\d+$", "", self.fn.name) + f"_level{depth}")
         func = self.segment(loop, seg_name, inputs, outputs)
         self.parsed.closure[seg_name] = func
         self.made += 1
@@ -173,8 +171,9 @@ class _Rewriter:
                     nodes.clone(start), nodes.clone(step), nodes.name(stride), nodes.name(k)])),
                 nodes.assign(last, nodes.call("checkpoint_stop", bounds() + [
                     nodes.name(stride), nodes.name(k)]))]
-        if len(outputs) == 1:
-            body.append(nodes.assign(outputs[0], call))
+        if len(outputs) == 1:         # (a call never binds a name it reads: the
+            new = self.fresh(f"{outputs[0]}_new")       # reverse pass relies on it)
+            body += [nodes.assign(new, call), nodes.assign(outputs[0], nodes.name(new))]
         else:
             state = self.fresh(f"{t}_state")
             body.append(nodes.assign(state, call))
@@ -250,6 +249,33 @@ def refuse_while(trace):
                 "loop over a bound instead (`for step in range(max_steps):` with `if "
                 "done: break`), or put the loop's body in a function decorated with "
                 "@s2sgrad.checkpoint, or leave out checkpoint=")
+
+
+def _exposed(stmts, definite, local, out):
+    """Add to `out` the names of `local` that `stmts` read where they are not certainly
+    bound yet (by `definite`, or by an earlier statement on every path); `definite`
+    grows by what `stmts` certainly bind."""
+    def reads(*trees):
+        for tree in trees:
+            for n in nodes.walk(tree):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                        and n.id in local and n.id not in definite:
+                    out.add(n.id)
+    for st in stmts:
+        if isinstance(st, gast.If):
+            reads(st.test)
+            first, second = set(definite), set(definite)
+            _exposed(st.body, first, local, out)
+            _exposed(st.orelse, second, local, out)
+            definite |= first & second
+        elif isinstance(st, (gast.For, gast.While)):
+            reads(st.iter if isinstance(st, gast.For) else st.test)
+            inner = set(definite) | set(nodes.names_in(getattr(st, "target", None) or
+                                                       gast.Tuple(elts=[], ctx=gast.Load())))
+            _exposed(st.body, inner, local, out)      # (it may run no step)
+        else:
+            reads(st)
+            definite |= set(nodes.names_in(st, gast.Store))
 
 
 def _statements_before(body, target):
