@@ -58,6 +58,9 @@ def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
     fn = normalize(parsed)
     option = getattr(parsed, "checkpoint", None)
     if option is not None:
+        # the function as written passes every check first (in-place updates, aliases),
+        # then its loops are rewritten into checkpointed segments
+        ir.build(parsed, nodes.clone(fn), wrt, scalar_params, array_params, entry)
         fn = checkpoint_loops(parsed, fn, option)
     tr = ir.build(parsed, fn, wrt, scalar_params, array_params, entry)
     if option is not None:

@@ -137,6 +137,7 @@ class CallGraph:
         pair.renamed = getattr(parsed, "renamed", {})     # (keywords of the calls)
         self.pairs[key] = pair
         tr = self.build(parsed, active)
+        pair.trace = tr
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
@@ -188,6 +189,7 @@ class CallGraph:
         key = (func, active, "checkpoint")
         if key in self.pairs:
             return self.pairs[key]
+        _refuse_recomputation_hazards(inner.trace, func)
         base = readable_name(func)
         pair = Pair(func, self._fresh_name(f"{base}_checkpoint_fwd"),
                     self._fresh_name(f"{base}_checkpoint_bwd"), active)
@@ -237,6 +239,33 @@ class CallGraph:
 
 
 _MISSING = object()
+
+
+def _refuse_recomputation_hazards(tr, func):
+    """A checkpointed function runs its forward pass twice; a statement that would give
+    other values the second time (a random draw, a method call that may change its
+    object, such as a generator's draw) would make the backward pass differentiate
+    another computation than the forward pass ran: refused where it is written."""
+    from ..ir import Kind
+    for s in walk(tr.body):
+        if not isinstance(s, Assign) or s.kind not in (Kind.OPAQUE, Kind.NONDIFF):
+            continue
+        random = "random" in (s.cut_what or "")
+        if random or (s.kind is Kind.OPAQUE and s.mutable_receiver):
+            what = "draws random numbers" if random else \
+                "calls a method that may change its object"
+            if hasattr(func, "__s2sgrad_parsed__"):
+                who = "checkpoint= runs this loop's steps again in the backward pass"
+                fix = "draw the numbers before the loop (an array of them, indexed by " \
+                      "step), or leave out checkpoint="
+            else:
+                who = (f"{readable_name(func)} is checkpointed: its forward pass runs "
+                       "again in the backward pass")
+                fix = "draw the numbers outside and pass them in as an argument, or " \
+                      "remove @s2sgrad.checkpoint"
+            raise tr.parsed.error(
+                f"{who}, and this statement {what}: the second run would give other "
+                "values", s.node, fix)
 
 
 def is_checkpointed(func):

@@ -149,6 +149,12 @@ class _Rewriter:
     def rewrite(self, loop):
         t = loop.target.id
         inputs, outputs = self.interface(loop)
+        for n in nodes.walk(loop):
+            # `h += e` makes a new value here: a segment must leave the caller's snapshot
+            # of h as it was. (The function as written passed the checks of in-place
+            # updates first: see pipeline.build_trace.)
+            if getattr(n, "s2s_inplace", False):
+                n.s2s_inplace = False
         args = list(loop.iter.args)
         start, stop, step = (_zero(), args[0], _one()) if len(args) == 1 else \
             (args[0], args[1], args[2] if len(args) > 2 else _one())
