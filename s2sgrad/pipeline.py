@@ -25,7 +25,7 @@ from .ad.tangent import JvpGraph, jvp_definition
 from .backend import load as load_mod
 from .errors import S2SGradError, TransformError
 from .frontend.normalize import normalize, check_returns_value
-from .frontend.checkpoint import checkpoint_loops, refuse_while
+from .frontend.checkpoint import checkpoint_loops
 from .frontend.parse import Parsed, parse_function, unwrap, CellView
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
@@ -66,6 +66,21 @@ def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
     if option is not None:
         refuse_while(tr)
     return tr
+
+
+def refuse_while(trace):
+    """Under `checkpoint=`, a `while` loop a gradient flows through is refused where it
+    is written: its trip count is not known before it ends, so no schedule of snapshots
+    can be fixed when it starts."""
+    for s in ir.walk(trace.body):
+        if isinstance(s, ir.While) and any(n in trace.active for st in ir.walk(s.body)
+                                           for n in ir.defs(st)):
+            raise trace.parsed.error(
+                "checkpoint= cannot schedule this while loop: its number of steps is not "
+                "known before it ends", s.node,
+                "loop over a bound instead (`for step in range(max_steps):` with `if "
+                "done: break`), or put the loop's body in a function decorated with "
+                "@s2sgrad.checkpoint, or leave out checkpoint=")
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)

@@ -31,7 +31,7 @@ segments of about sqrt(steps) steps.
 Whatever the loop code does per step (what it saves, how) happens inside one segment,
 unchanged. A loop that stores into containers, or whose target is read after it, runs as
 written. A `while` loop cannot be scheduled (its trip count is not known before it ends):
-`refuse_while` names it when a gradient flows through it.
+`pipeline.refuse_while` names it when a gradient flows through it.
 """
 import re
 
@@ -239,22 +239,6 @@ def _live_segment(parsed, fdef, option):
     func.__s2sgrad_parsed__ = make
     func.__s2sgrad_checkpoint__ = True
     return func
-
-
-def refuse_while(trace):
-    """Under `checkpoint=`, a `while` loop a gradient flows through is refused where it
-    is written: its trip count is not known before it ends, so no schedule of snapshots
-    can be fixed when it starts."""
-    from ..ir import While, walk, defs
-    for s in walk(trace.body):
-        if isinstance(s, While) and any(n in trace.active for st in walk(s.body)
-                                        for n in defs(st)):
-            raise trace.parsed.error(
-                "checkpoint= cannot schedule this while loop: its number of steps is not "
-                "known before it ends", s.node,
-                "loop over a bound instead (`for step in range(max_steps):` with `if "
-                "done: break`), or put the loop's body in a function decorated with "
-                "@s2sgrad.checkpoint, or leave out checkpoint=")
 
 
 def _exposed(stmts, definite, local, out):
