@@ -349,3 +349,22 @@ def test_random_draws_in_checkpointed_code_are_refused_where_written():
     assert info.value.lineno == inspect.getsourcelines(noisy)[1] + 2
     assert "noisy is checkpointed" in info.value.message and "random" in info.value.message
     s2sgrad.grad(draws_in_loop)(x, 40)          # without checkpoint= as before
+
+
+def maybe_bound(x, n, flag):
+    if flag:
+        z = 2.0
+    y = x
+    for i in range(n):
+        if flag:
+            y = np.sin(y) * z          # z is bound only when flag is set
+        else:
+            y = np.cos(y)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_loop_reading_a_name_bound_on_one_path_only_runs_as_written(flag):
+    x = np.array([0.3, 0.8])
+    got = s2sgrad.grad(maybe_bound, checkpoint=2)(x, 40, flag)
+    assert_fd(maybe_bound, [x, 40, flag], 0, got)

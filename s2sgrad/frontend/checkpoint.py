@@ -120,11 +120,10 @@ class _Rewriter:
                 and isinstance(n.ctx, gast.Load) and id(n) not in inside}
 
     def bound_before(self, loop):
-        """Names certainly or possibly bound when the loop starts: the parameters and
-        what the function assigns textually before it."""
+        """Names certainly bound when the loop starts: the parameters and what every
+        path through the statements before it assigns (the segment's call reads them)."""
         out = {a.id for a in self.fn.args.args}
-        for st in _statements_before(self.fn.body, loop)[0]:
-            out |= set(nodes.names_in(st, gast.Store))
+        _exposed(_statements_before(self.fn.body, loop)[0], out, set(), set())
         return out
 
     def interface(self, loop):
