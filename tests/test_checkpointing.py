@@ -368,3 +368,40 @@ def test_loop_reading_a_name_bound_on_one_path_only_runs_as_written(flag):
     x = np.array([0.3, 0.8])
     got = s2sgrad.grad(maybe_bound, checkpoint=2)(x, 40, flag)
     assert_fd(maybe_bound, [x, 40, flag], 0, got)
+
+
+@s2sgrad.checkpoint
+def scaled_cell(h, W, scale=1.0):
+    return np.tanh(W @ h) * scale
+
+
+def keyword_call(W, h):
+    return np.sum(scaled_cell(h, W=W, scale=2.0))
+
+
+@s2sgrad.checkpoint
+def power(x, n):
+    if n <= 1:
+        return x
+    return x * power(x, n - 1)
+
+
+def calls_power(x):
+    return power(x, 4)
+
+
+def test_checkpointed_calls_with_keywords_and_recursion():
+    W = np.array([[0.6, 0.1], [0.1, 0.6]])
+    h = np.array([0.3, -0.2])
+    assert_fd(keyword_call, [W, h], (0, 1),
+              s2sgrad.grad(keyword_call, wrt=(0, 1))(W, h))
+    assert s2sgrad.grad(calls_power)(1.3) == pytest.approx(4 * 1.3 ** 3, rel=1e-14)
+    assert "power_checkpoint_bwd" in s2sgrad.source(calls_power)
+
+
+def test_gradient_objects_with_checkpoint_pickle():
+    import pickle
+    W, U, h0, xs = rng_arrays()
+    g = pickle.loads(pickle.dumps(s2sgrad.grad(rnn, wrt=2, checkpoint=3)))
+    assert g.checkpoint == 3
+    assert_same(g(W, U, h0, xs, 12), s2sgrad.grad(rnn, wrt=2)(W, U, h0, xs, 12))

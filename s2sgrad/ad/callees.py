@@ -194,7 +194,16 @@ class CallGraph:
         pair = Pair(func, self._fresh_name(f"{base}_checkpoint_fwd"),
                     self._fresh_name(f"{base}_checkpoint_bwd"), active)
         pair.renamed = inner.renamed
+        pair.inner = inner
         self.pairs[key] = pair
+        self.order.append(key)
+        return pair
+
+    def _checkpointed_defs(self, pair):
+        """The two functions of a checkpointed pair, written once the pair it re-runs
+        is complete (a recursive function's is not while its own calls are made)."""
+        inner = pair.inner
+        base = readable_name(pair.func)
         args = nodes.clone(inner.defs[0].args)
         params = [a.id for a in args.args]
         value = "value" if "value" not in params else nodes.fresh_name("value", set(params))
@@ -224,8 +233,6 @@ class CallGraph:
                                                  nodes.name(seed)]))]
         bwd = nodes.function_def(pair.bwd, ["saved", seed], body, (), doc)
         pair.defs = [fwd, bwd]
-        self.order.append(key)
-        return pair
 
     def _check_namespace(self, parsed, caller):
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
@@ -234,7 +241,10 @@ class CallGraph:
     def definitions(self):
         out = []
         for key in self.order:
-            out += self.pairs[key].defs
+            pair = self.pairs[key]
+            if getattr(pair, "inner", None) is not None and not pair.defs:
+                self._checkpointed_defs(pair)
+            out += pair.defs
         return out
 
 
