@@ -405,3 +405,26 @@ def test_gradient_objects_with_checkpoint_pickle():
     g = pickle.loads(pickle.dumps(s2sgrad.grad(rnn, wrt=2, checkpoint=3)))
     assert g.checkpoint == 3
     assert_same(g(W, U, h0, xs, 12), s2sgrad.grad(rnn, wrt=2)(W, U, h0, xs, 12))
+
+
+def two_loops_in_a_branch(x, xs, flag):
+    y = x
+    if flag:
+        for row in xs:                     # over the rows: an index loop once normalized
+            y = np.tanh(y * row + 0.1)
+        for k in range(len(xs)):
+            y = y * 0.9 + np.sin(y) * xs[k]
+    else:
+        y = y * 2.0
+    return np.sum(y * y)
+
+
+def test_two_loops_inside_a_branch():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=3)
+    xs = rng.normal(size=(37, 3)) * 0.5
+    src = s2sgrad.source(two_loops_in_a_branch, checkpoint="auto")
+    assert src.count("checkpoint_wanted(") == 2
+    for flag in (True, False):
+        got = s2sgrad.grad(two_loops_in_a_branch, wrt=(0, 1), checkpoint="auto")(x, xs, flag)
+        assert_fd(two_loops_in_a_branch, [x, xs, flag], (0, 1), got)
