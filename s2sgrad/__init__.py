@@ -29,7 +29,7 @@ The package is laid out as its pipeline, and its layers only point down
     errors       every error class
 """
 from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # noqa: F401
-                  GradientFunction, numerical_grad)
+                  GradientFunction, numerical_grad, checkpoint)
 from .errors import S2SGradError, TransformError, GradientError, CheckError  # noqa: F401
 from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
@@ -44,6 +44,6 @@ debug = False
 from .backend import tracebacks as _tracebacks  # noqa: E402
 _tracebacks.install()      # uncaught refusals without s2sgrad's frames (see its docstring)
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
-           "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
+           "check_grad", "checkpoint", "jvp", "vjp", "jacobian", "hessian", "hvp",
            "S2SGradError", "TransformError", "GradientError", "CheckError", "explain",
            "tree_map", "tree_leaves"]

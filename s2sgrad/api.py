@@ -2,6 +2,8 @@
 `numerical_grad` and `stop_gradient` (forward mode and the compositions of the two modes
 are in `operators`). Each is a thin layer over `gradient.GradientFunction` and the
 pipeline."""
+import inspect
+
 import numpy as np
 
 from .errors import CheckError, S2SGradError
@@ -11,34 +13,53 @@ from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True, has_aux=False):
+def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
     With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
-    aux as computed, not differentiated (JAX's convention)."""
+    aux as computed, not differentiated (JAX's convention). With `checkpoint=N` (or
+    "auto"), long loops keep at most N snapshots of their state and recompute their
+    steps in the backward pass (frontend/checkpoint.py)."""
     if func is None:
-        return lambda f: grad(f, wrt, optimize, has_aux)
+        return lambda f: grad(f, wrt, optimize, has_aux, checkpoint)
     if isinstance(func, (GradientFunction, SecondDerivative, HigherDerivative)):
         if has_aux:
             raise S2SGradError("has_aux=True is for a function returning (value, aux), "
                                "not for a gradient (higher derivatives)")
+        if checkpoint is not None:
+            raise S2SGradError("checkpoint= applies to the gradient of a function, not to "
+                               "higher derivatives")
         if isinstance(func, GradientFunction):
             return SecondDerivative(func, wrt)
         return HigherDerivative(func, wrt)
-    return GradientFunction(func, wrt, optimize, has_aux=has_aux)
+    return GradientFunction(func, wrt, optimize, has_aux=has_aux, checkpoint=checkpoint)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False):
+def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None):
     """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
     `((value, aux), gradient(s))`."""
     if func is None:
         return lambda f: GradientFunction(f, wrt, optimize, with_value=True,
-                                          has_aux=has_aux)
-    return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux)
+                                          has_aux=has_aux, checkpoint=checkpoint)
+    return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux,
+                            checkpoint=checkpoint)
 
 
-def source(func, wrt=0, optimize=True):
+def source(func, wrt=0, optimize=True, checkpoint=None):
     """The generated gradient code of `func` as a string."""
-    return GradientFunction(func, wrt, optimize).source
+    return GradientFunction(func, wrt, optimize, checkpoint=checkpoint).source
+
+
+def checkpoint(func):
+    """`@s2sgrad.checkpoint`: a call of `func` inside a differentiated function keeps
+    only its inputs in the forward pass and runs `func`'s forward pass again in the
+    backward pass (less memory, one more forward pass of `func`). The function itself
+    is returned, marked, so it stays callable as before."""
+    if not inspect.isfunction(func):
+        raise S2SGradError(
+            f"s2sgrad.checkpoint applies to a function defined with `def`, not to "
+            f"{type(func).__name__} {func!r}")
+    func.__s2sgrad_checkpoint__ = True
+    return func
 
 
 # ------------------------------------------------------------------ check_grad

@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import GradientError, S2SGradError, TransformError
 from .frontend.parse import readable_name, unwrap
+from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
                        kinds_of, _is_current)
@@ -147,8 +148,10 @@ _KINDS_KEPT = 64         # argument kinds (shapes) remembered per gradient objec
 class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
-    def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False):
+    def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False,
+                 checkpoint=None):
         self.original = func
+        self.checkpoint = check_option(checkpoint)
         self.bound_to = ()
         self.wrt_spec = wrt
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
@@ -178,7 +181,7 @@ class GradientFunction:
     def compiled(self):
         if self._compiled is None:
             self._compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                            has_aux=self.has_aux)
+                                            has_aux=self.has_aux, **self._options())
         return self._compiled
 
     @property
@@ -342,7 +345,7 @@ class GradientFunction:
         whether it returns the gradients alone, the wrt arguments to check: arrays
         (their dtype), other values). Numbers need no check."""
         compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                  compile_kinds(kinds), self.has_aux)
+                                  compile_kinds(kinds), self.has_aux, **self._options())
         plain = compiled.scalar_output and not self.with_value and not self.has_aux
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         present = [i for i in self.wrt if i < len(kinds)]
@@ -355,13 +358,18 @@ class GradientFunction:
         self._by_kinds[kinds] = entry
         return entry
 
+    def _options(self):
+        """Compile options given only when set (the cache keys stay as they were)."""
+        return {"checkpoint": self.checkpoint} if self.checkpoint is not None else {}
+
     def __reduce__(self):
         return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value)
-                + ((True,) if self.has_aux else ()))
+                + ((self.has_aux,) if self.has_aux or self.checkpoint is not None else ())
+                + ((self.checkpoint,) if self.checkpoint is not None else ()))
 
 
-def _rebuild(func, wrt, optimize, with_value, has_aux=False):
-    return GradientFunction(func, wrt, optimize, with_value, has_aux)
+def _rebuild(func, wrt, optimize, with_value, has_aux=False, checkpoint=None):
+    return GradientFunction(func, wrt, optimize, with_value, has_aux, checkpoint)
 
 
 def _distinct(grads):

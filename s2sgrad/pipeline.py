@@ -27,6 +27,7 @@ from .ad.tangent import JvpGraph, jvp_definition
 from .backend import load as load_mod
 from .errors import S2SGradError, TransformError
 from .frontend.normalize import normalize, check_returns_value
+from .frontend.checkpoint import checkpoint_loops
 from .frontend.parse import Parsed, parse_function, unwrap, CellView, readable_name
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
@@ -60,7 +61,32 @@ def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
     if not hasattr(parsed, "packed_defaults"):
         pack_variadic(parsed)        # a callee's *args/**kwargs: its calls pass them packed
     fn = normalize(parsed)
-    return ir.build(parsed, fn, wrt, scalar_params, array_params, entry, functions)
+    option = getattr(parsed, "checkpoint", None)
+    if option is not None:
+        # the function as written passes every check first (in-place updates, aliases),
+        # then its loops are rewritten into checkpointed segments
+        ir.build(parsed, nodes.clone(fn), wrt, scalar_params, array_params, entry,
+                 functions)
+        fn = checkpoint_loops(parsed, fn, option)
+    tr = ir.build(parsed, fn, wrt, scalar_params, array_params, entry, functions)
+    if option is not None:
+        refuse_while(tr)
+    return tr
+
+
+def refuse_while(trace):
+    """Under `checkpoint=`, a `while` loop a gradient flows through is refused where it
+    is written: its trip count is not known before it ends, so no schedule of snapshots
+    can be fixed when it starts."""
+    for s in ir.walk(trace.body):
+        if isinstance(s, ir.While) and any(n in trace.active for st in ir.walk(s.body)
+                                           for n in ir.defs(st)):
+            raise trace.parsed.error(
+                "checkpoint= cannot schedule this while loop: its number of steps is not "
+                "known before it ends", s.node,
+                "loop over a bound instead (`for step in range(max_steps):` with `if "
+                "done: break`), or put the loop's body in a function decorated with "
+                "@s2sgrad.checkpoint, or leave out checkpoint=")
 
 
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
@@ -196,10 +222,12 @@ def _nested_in(fdef, target):
 
 
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
-                     kinds: tuple = (), has_aux: bool = False) -> "Compiled":
+                     kinds: tuple = (), has_aux: bool = False,
+                     checkpoint=None) -> "Compiled":
     parsed = parse_function(func)
     _refuse_generator(parsed)
     pack_variadic(parsed)
+    parsed.checkpoint = checkpoint       # loops checkpointed (frontend/checkpoint.py)
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
@@ -400,11 +428,13 @@ _CACHE = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
-def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
+def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False,
+                   checkpoint=None):
     """The compiled gradient, from the cache while the function, the functions it calls
     and the names it calls them by are unchanged. One compilation per key even when
     many threads ask at once (compiling holds the lock)."""
-    key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ())
+    key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ()) + \
+        ((("checkpoint", checkpoint),) if checkpoint is not None else ())
     _refuse_non_function(func)
     base = unwrap(func)
     with _LOCK:
@@ -414,6 +444,8 @@ def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False):
             return entry
         with _collector_paused(), deep_expressions(func):
             aux = {"has_aux": True} if has_aux else {}     # (the call is as before without)
+            if checkpoint is not None:
+                aux["checkpoint"] = checkpoint
             compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, **aux)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled
@@ -483,6 +515,8 @@ def _record_dependencies(compiled, base, tr, generator):
     through weak references, so that the cache never keeps a function alive."""
     funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
     compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    # the loop segments s2sgrad wrote live as long as the code that calls them
+    compiled.segments = [f for f in funcs if hasattr(f, "__s2sgrad_parsed__")]
     cells = [(CellView(cell), name, tr.parsed.closure[name])
              for name, cell in tr.parsed.cells.items()]
     compiled.name_deps = [(ns, name, _reference(obj)) for ns, name, obj in

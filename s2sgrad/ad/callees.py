@@ -15,6 +15,20 @@ At the call site, `y = g(a, b)` becomes `y, y_saved = g_fwd(a, b)` in the forwar
 and `a_bar_g, b_bar_g = g_bwd(y_saved, y_bar)` in the backward pass. A pair is made
 once per (function, differentiated argument positions), so recursion and functions
 called from several places work and nothing is recomputed.
+
+A function marked for checkpointing (`@s2sgrad.checkpoint`, or a loop segment the
+`checkpoint=` rewrite made) is called through a checkpointed pair instead, which trades
+time for memory: its forward keeps only the call's inputs, and its backward runs the
+forward pass again to rebuild what the backward pass needs:
+
+    def g_checkpoint_fwd(a, b):     # runs g, keeps its inputs only
+        y, _ = g_fwd(a, b)
+        return y, (a, b)
+
+    def g_checkpoint_bwd(saved, y_bar):
+        a, b = saved
+        y, g_saved = g_fwd(a, b)    # the forward pass again
+        return g_bwd(g_saved, y_bar)
 """
 import builtins
 import inspect
@@ -95,6 +109,8 @@ class CallGraph:
                 "recursion as a loop")
         pair = self.pair(func, active, tr.parsed, functions,
                          _known_kinds(tr, params, binding))
+        if is_checkpointed(func):
+            pair = self.checkpointed(pair, func, active)
         saved = rev.fresh(f"{s.target}_saved")
         s.fwd_node = nodes.copy_location(nodes.assign(
             nodes.tuple_([nodes.name(s.target, store=True), nodes.name(saved, store=True)],
@@ -152,6 +168,7 @@ class CallGraph:
         parsed.number_lists = set(kinds[1])
         tr = self.build(parsed, active, set(kinds[0]), functions=functions) if functions \
             else self.build(parsed, active, set(kinds[0]))
+        pair.trace = tr
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
@@ -215,6 +232,57 @@ class CallGraph:
                 return other
         return None
 
+    def checkpointed(self, inner, func, active):
+        """The checkpointed pair over `inner` (see the module docstring): made once per
+        pair it re-runs, after it."""
+        key = ("checkpoint", inner.fwd, inner.bwd)
+        if key in self.pairs:
+            return self.pairs[key]
+        _refuse_recomputation_hazards(inner.trace, func)
+        base = readable_name(func)
+        pair = Pair(func, self._fresh_name(f"{base}_checkpoint_fwd"),
+                    self._fresh_name(f"{base}_checkpoint_bwd"), active)
+        pair.renamed = inner.renamed
+        pair.inner = inner
+        self.pairs[key] = pair
+        self.order.append(key)
+        return pair
+
+    def _checkpointed_defs(self, pair):
+        """The two functions of a checkpointed pair, written once the pair it re-runs
+        is complete (a recursive function's is not while its own calls are made)."""
+        inner = pair.inner
+        base = readable_name(pair.func)
+        args = nodes.clone(inner.defs[0].args)
+        params = [a.id for a in args.args]
+        value = "value" if "value" not in params else nodes.fresh_name("value", set(params))
+        doc = (f"Forward pass of {base}, checkpointed: keeps only its inputs "
+               f"({pair.bwd} runs {inner.fwd} again).")
+        fwd = nodes.function_def(pair.fwd, params, [
+            nodes.assign(nodes.tuple_([nodes.name(value, store=True),
+                                       nodes.name("_", store=True)], store=True),
+                         nodes.call(inner.fwd, [nodes.name(p) for p in params])),
+            nodes.return_(nodes.tuple_([nodes.name(value),
+                                        nodes.tuple_([nodes.name(p) for p in params])]))],
+            (), doc)
+        fwd.args = args
+        taken = set(params) | {"saved"}
+        seed = nodes.fresh_name("out_bar", taken)
+        inner_saved = nodes.fresh_name(f"{base}_saved", taken)
+        doc = (f"Backward pass of {base}, checkpointed: runs its forward pass again, "
+               "then its backward pass.")
+        unpack = nodes.tuple_([nodes.name(p, store=True) for p in params], store=True) \
+            if len(params) != 1 else nodes.tuple_([nodes.name(params[0], store=True)],
+                                                  store=True)
+        body = ([nodes.assign(unpack, nodes.name("saved"))] if params else []) + [
+            nodes.assign(nodes.tuple_([nodes.name("_", store=True),
+                                       nodes.name(inner_saved, store=True)], store=True),
+                         nodes.call(inner.fwd, [nodes.name(p) for p in params])),
+            nodes.return_(nodes.call(inner.bwd, [nodes.name(inner_saved),
+                                                 nodes.name(seed)]))]
+        bwd = nodes.function_def(pair.bwd, ["saved", seed], body, (), doc)
+        pair.defs = [fwd, bwd]
+
     def _check_namespace(self, parsed, caller):
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure, self.deps,
                           self.names)
@@ -222,7 +290,10 @@ class CallGraph:
     def definitions(self):
         out = []
         for key in self.order:
-            out += self.pairs[key].defs
+            pair = self.pairs[key]
+            if getattr(pair, "inner", None) is not None and not pair.defs:
+                self._checkpointed_defs(pair)
+            out += pair.defs
         return out
 
 
@@ -295,6 +366,38 @@ def _known_kinds(tr, params, binding):
 
 
 _MISSING = object()
+
+
+def _refuse_recomputation_hazards(tr, func):
+    """A checkpointed function runs its forward pass twice; a statement that would give
+    other values the second time (a random draw, a method call that may change its
+    object, such as a generator's draw) would make the backward pass differentiate
+    another computation than the forward pass ran: refused where it is written."""
+    from ..ir import Kind
+    for s in walk(tr.body):
+        if not isinstance(s, Assign) or s.kind not in (Kind.OPAQUE, Kind.NONDIFF):
+            continue
+        random = "random" in (s.cut_what or "")
+        if random or (s.kind is Kind.OPAQUE and s.mutable_receiver):
+            what = "draws random numbers" if random else \
+                "calls a method that may change its object"
+            if hasattr(func, "__s2sgrad_parsed__"):
+                who = "checkpoint= runs this loop's steps again in the backward pass"
+                fix = "draw the numbers before the loop (an array of them, indexed by " \
+                      "step), or leave out checkpoint="
+            else:
+                who = (f"{readable_name(func)} is checkpointed: its forward pass runs "
+                       "again in the backward pass")
+                fix = "draw the numbers outside and pass them in as an argument, or " \
+                      "remove @s2sgrad.checkpoint"
+            raise tr.parsed.error(
+                f"{who}, and this statement {what}: the second run would give other "
+                "values", s.node, fix)
+
+
+def is_checkpointed(func):
+    """Is `func` marked to be recomputed in the backward pass (`@s2sgrad.checkpoint`)?"""
+    return getattr(func, "__s2sgrad_checkpoint__", False) is True
 
 
 def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,

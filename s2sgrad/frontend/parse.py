@@ -163,6 +163,9 @@ def _decorator_error(wrapper, inner):
 
 def parse_function(func) -> Parsed:
     func = unwrap(func)
+    made = getattr(func, "__s2sgrad_parsed__", None)
+    if made is not None:             # a function s2sgrad wrote (a checkpointed loop segment)
+        return made()
     if not inspect.isfunction(func):
         raise SourceUnavailableError(
             f"cannot differentiate {func!r}: it is not a Python function with source code",

@@ -9,6 +9,7 @@ from .registry import (FRESH, PURE, RETURNS_NUMBER, SCALAR_PRESERVING, defadjoin
                        nondifferentiable)
 
 from ..runtime import digamma  # noqa: F401  (used by the templates)
+from .. import runtime
 
 
 # numbers in, a number out (arrays for abs), new each call
@@ -221,3 +222,7 @@ nondifferentiable(builtins.int, builtins.round, builtins.len, builtins.range, bu
                   builtins.isinstance, builtins.print, builtins.type, builtins.str,
                   math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
                   math.isclose)
+# the schedule of checkpointed loops: trip counts and loop bounds
+nondifferentiable(*(getattr(runtime.checkpoint, n) for n in (
+    "checkpoint_steps", "checkpoint_wanted", "checkpoint_stride", "checkpoint_segments",
+    "checkpoint_first", "checkpoint_stop")))

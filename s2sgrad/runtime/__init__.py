@@ -14,10 +14,13 @@ from .products import *        # noqa: F401,F403
 from .decompositions import *  # noqa: F401,F403
 from .special import *         # noqa: F401,F403
 from .scipy_ import *          # noqa: F401,F403
-from . import core, tangent, linalg, arrays, series, products, decompositions, special, scipy_
+from .checkpoint import *      # noqa: F401,F403
+from . import core, tangent, linalg, arrays, series, products, decompositions, special
+from . import scipy_, checkpoint
 
 #: The helper families, in the order `s2sgrad transform` copies their helpers.
-FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special, scipy_)
+FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special,
+            scipy_, checkpoint)
 
 
 def owns(obj):
