@@ -14,7 +14,7 @@ The package is laid out as its pipeline, and its layers only point down
 
     tools/       the `s2sgrad` command, explain, graph, working from files
     api          grad, value_and_grad, source, check_grad, stop_gradient
-    operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed)
+    operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed), vmap
     gradient     GradientFunction: what grad(f) returns, and wrt handling
     pipeline     the one owner of the stage chain, and the cache
     backend/     load: generated source → live functions
@@ -32,7 +32,7 @@ from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # no
 from .errors import S2SGradError, TransformError, GradientError, CheckError  # noqa: F401
 from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
-from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
+from .operators import jvp, vjp, jacobian, hessian, hvp, vmap  # noqa: F401
 
 from .version import __version__  # noqa: F401
 
@@ -42,5 +42,5 @@ debug = False
 from .backend import tracebacks as _tracebacks  # noqa: E402
 _tracebacks.install()      # uncaught refusals without s2sgrad's frames (see its docstring)
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
-           "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
+           "check_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "vmap",
            "S2SGradError", "TransformError", "GradientError", "CheckError", "explain"]

@@ -170,14 +170,44 @@ class VJPFunction:
         wrt, is_tuple, bound = self.wrt, self.is_tuple, args
         copy_arrays, keep = self._copy_arrays, {id(a) for a in args}
 
-        def pullback(cotangent):
-            from .runtime import grad_like
+        def pullback(cotangent, batched=False):
+            """The vector-Jacobian product with `cotangent` (shaped like the value);
+            with `batched=True`, `cotangent` is a stack of them along a new leading
+            axis, pulled back by one batched backward pass, and each gradient gains the
+            same leading axis."""
+            from .runtime import grad_like, batched_grad_like
             # the backward pass pops its stacks: run it on a copy so pullback can be
             # called again
-            raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
-            outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
+            if batched:
+                cts = np.asarray(cotangent)
+                if cts.shape[1:] != np.shape(value) or cts.shape[:1] == (0,):
+                    raise S2SGradError(
+                        f"pullback(..., batched=True) takes cotangents stacked along a new "
+                        f"leading axis: shape (n,) + {np.shape(value)}, not {cts.shape}")
+                raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                outs = tuple(batched_grad_like(g, bound[i], (True, False))
+                             for g, i in zip(raw, wrt))
+            else:
+                raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
+                outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
             return outs if is_tuple else outs[0]
         return value, pullback
+
+    def _batched_backward(self):
+        """The backward half batched over its output's adjoint (generated once); a loop
+        over the cotangents where it has no batched form."""
+        with _LOCK, deep_expressions(self.func):
+            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not self._pair:
+                self._bbwd = (_batch_backward(self.func, self.wrt, self._pair[1]),
+                              self._pair)
+            return self._bbwd[0][0]
+
+    @property
+    def batched_source(self):
+        """The batched backward half `pullback(cts, batched=True)` runs."""
+        self._get()
+        self._batched_backward()
+        return self._bbwd[0][1]
 
 
 def _fresh(value, copy_arrays, keep):
@@ -278,40 +308,133 @@ def hessian(func, wrt=0):
 def jacobian(func, wrt=0, mode="auto"):
     """The Jacobian of f w.r.t. `wrt`, shaped out.shape + in.shape. mode 'auto' builds
     it by columns (forward mode) when the inputs are fewer than the outputs, else by
-    rows (reverse mode)."""
+    rows (reverse mode). Either way in one batched pass (or a few, for memory): the
+    basis tangents pushed through one batched forward pass, or the basis cotangents
+    pulled back by one batched backward pass."""
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     indices, is_tuple = resolve_wrt(func, wrt)
-    forward = JVPFunction(func)
+    forward = {}
+    backward = {}
 
     def jac(*args):
-        value = func(*args)
-        out_shape = np.shape(value)
-        n_out = int(np.prod(out_shape)) if out_shape else 1
         results = []
+        value = None
         for i in indices:
             x = args[i]
             in_shape = np.shape(x)
             n_in = int(np.prod(in_shape)) if in_shape else 1
+            if mode != "reverse":
+                if value is None:
+                    value = func(*args)
+                n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
             if use_forward:
-                cols = []
-                for _, e in _basis(x):
-                    tangents = [None] * len(args)
-                    tangents[i] = e
-                    _, t = forward(args, tangents)
-                    cols.append(np.ravel(np.asarray(t, dtype=float)))
-                mat = np.stack(cols, axis=1)
+                if i not in forward:
+                    forward[i] = BatchedTangent(func, i)
+                tangent = forward[i]
+                mat, out_shape = tangent.columns(args, n_in)
             else:
-                _, pull = vjp(func, wrt=i)(*args)
-                rows = []
-                for _, e in _basis(np.zeros(out_shape)):
-                    rows.append(np.ravel(np.asarray(pull(e), dtype=float)))
-                mat = np.stack(rows, axis=0)
+                if i not in backward:
+                    backward[i] = vjp(func, wrt=i)
+                pull_fn = backward[i]
+                value_i, pull = pull_fn(*args)
+                out_shape = np.shape(value_i)
+                mat = _rows(pull, out_shape, n_in)
             results.append(mat.reshape(out_shape + in_shape))
         return tuple(results) if is_tuple else results[0]
     jac.__name__ = f"jacobian_{getattr(func, '__name__', 'f')}"
     return jac
+
+
+#: elements of a chunk of stacked basis vectors and of what they give
+_CHUNK = 1 << 22
+
+
+def _chunks(n, width):
+    step = max(1, _CHUNK // max(1, width))
+    for start in range(0, n, step):
+        yield start, min(n, start + step)
+
+
+def _rows(pull, out_shape, n_in):
+    """The Jacobian's rows: the basis cotangents stacked, pulled back in chunks."""
+    n_out = int(np.prod(out_shape)) if out_shape else 1
+    if n_out == 0:
+        return np.zeros((0, n_in))
+    parts = []
+    for lo, hi in _chunks(n_out, max(n_in, n_out)):
+        cts = np.zeros((hi - lo, n_out))
+        cts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
+        g = pull(cts.reshape((hi - lo,) + out_shape), batched=True)
+        parts.append(np.reshape(np.asarray(g, dtype=float), (hi - lo, n_in)))
+    return np.concatenate(parts, axis=0)
+
+
+class BatchedTangent:
+    """The tangent code of f along argument i, batched over the tangent: a stack of
+    tangents pushed through one forward pass (what `jacobian(mode="forward")` runs)."""
+
+    def __init__(self, func, i):
+        self.func, self.i = func, i
+        self._hit = None
+
+    def get(self):
+        with _LOCK, deep_expressions(self.func):
+            if self._hit is None:
+                self._hit = self._build()
+            return self._hit
+
+    @property
+    def source(self):
+        return self.get()[1]
+
+    def _build(self):
+        from .ad.batching import NoBatchingRule
+        from .pipeline import compile_batched, tangent_definition
+        name = f"jvp_{getattr(unwrap(self.func), '__name__', 'f')}"
+        fdef, parsed, bindings = tangent_definition(self.func, (self.i,), name)
+        params = [a.id for a in fdef.args.args]
+        t = params[-1]
+        try:
+            fn, source, notes = compile_batched(
+                fdef, [t], parsed, bindings, f"batched_{name}",
+                f"Batched: {t} is a stack of tangents along a new leading axis.")
+        except NoBatchingRule as exc:
+            _warn_loop(name, exc.what, _where(parsed, getattr(exc.node, "lineno", None)))
+            single = bindings[name]
+
+            def looped(*args, **kw):
+                (ts,) = kw.values()
+                outs = [single(*args, **{t: tk}) for tk in ts]
+                from .runtime import stack_examples
+                return stack_examples(outs)
+            return looped, _loop_source(f"batched_{name}", name, params, [len(params) - 1],
+                                        exc.what), t
+        for line, what in notes:
+            _warn_loop(name, what, _where(parsed, line))
+        return fn, source, t
+
+    def columns(self, args, n_in):
+        """(the Jacobian's columns as an (n_out, n_in) matrix, out.shape)."""
+        fn, _, t = self.get()
+        x = args[self.i]
+        in_shape = np.shape(x)
+        dtype = np.result_type(np.asarray(x).dtype, float)
+        parts, out_shape = [], None
+        for lo, hi in _chunks(n_in, n_in):
+            ts = np.zeros((hi - lo, n_in), dtype)
+            ts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
+            ts = ts.reshape((hi - lo,) + in_shape)
+            _, tangent = fn(*args, **{t: ts})
+            tangent = np.asarray(tangent, dtype=float)
+            out_shape = tangent.shape[1:]
+            parts.append(tangent.reshape(hi - lo, -1))
+        if not parts:
+            value = self.func(*args)
+            out_shape = np.shape(value)
+            return np.zeros((int(np.prod(out_shape)), 0)), out_shape
+        return np.concatenate(parts, axis=0).T, out_shape
 
 
 class SecondDerivative:
@@ -403,3 +526,246 @@ class HigherDerivative:
                 result = result[1]
             out.reshape(-1)[k] = float(np.sum(result))
         return grad_like(out if np.shape(x) else float(out), x)
+
+
+# ------------------------------------------------------------------ vmap
+
+def _loop_source(name, label, params, batched, what):
+    """The source of the loop over the examples that runs when the code has no batched
+    form (shown by `.source`, like generated code)."""
+    first = params[batched[0]]
+    call = ", ".join(f"{p}[k]" if i in batched else p for i, p in enumerate(params))
+    return (f"def {name}({', '.join(params)}):\n"
+            f"    # no batching rule for {what}: {label} runs once per example\n"
+            f"    return stack_examples([{label}({call}) for k in range(np.shape({first})[0])])\n")
+
+
+def _warn_loop(label, what, where):
+    import warnings
+    from .errors import BatchingWarning
+    at = f" ({where})" if where else ""
+    warnings.warn(f"vmap of {label}: no batching rule for {what}{at}; that part runs in "
+                  "a Python loop over the examples", BatchingWarning, stacklevel=4)
+
+
+def _where(parsed, line):
+    return f"{parsed.filename}:{line}" if parsed is not None and line else ""
+
+
+def _stack_results(results, parsed, label):
+    """The examples' results stacked along a new leading axis; results that cannot be
+    stacked (of different shapes, or not numbers and arrays) are refused where the
+    function returns them."""
+    from .runtime import stack_examples
+    try:
+        return stack_examples(results)
+    except (ValueError, TypeError) as exc:
+        node = None
+        if parsed is not None:
+            import gast
+            found = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)
+                     and getattr(n, "lineno", None)]
+            node = max(found, key=lambda n: n.lineno) if found else parsed.node
+        msg = (f"vmap of {label} needs every example's result to be a number, an array "
+               f"or a tuple of them, all examples alike, to stack them along axis 0 "
+               f"({exc})")
+        hint = "return arrays of one shape for every example"
+        if parsed is None:
+            raise S2SGradError(msg + "; " + hint) from None
+        raise parsed.error(msg, node, hint) from None
+
+
+class VMapFunction:
+    """What `vmap(f, in_axes)` returns: f mapped over a leading batch axis of some of
+    its arguments, by batched code generated from f's (or f's gradient's) code, or a loop
+    over the examples where there is no batching rule. `.source` shows the code."""
+
+    def __init__(self, func, in_axes=0, out_axes=0):
+        if out_axes != 0:
+            raise S2SGradError(f"vmap supports out_axes=0 (results stacked along a new "
+                               f"leading axis), not out_axes={out_axes!r}; move the axis "
+                               "afterwards with np.moveaxis")
+        if not (in_axes is None or isinstance(in_axes, (int, tuple, list))) or \
+                isinstance(in_axes, bool):
+            raise S2SGradError(f"vmap's in_axes is an int, None or a tuple of them (one "
+                               f"per argument), not {in_axes!r}")
+        self.func, self.in_axes, self.out_axes = func, in_axes, out_axes
+        self._cache = {}
+        self._last = None
+        self.notes = []
+        self.__name__ = "vmap_" + getattr(func, "__name__", "f")
+
+    @property
+    def source(self):
+        if self._last is None:
+            raise S2SGradError("vmap compiles for the arguments of a call (which of them "
+                               "are batched, their shapes): call it once, then read .source")
+        return self._last[1]
+
+    def show(self):
+        print(self.source, end="")
+
+    def _axes(self, args):
+        axes = self.in_axes
+        if isinstance(axes, (tuple, list)):
+            if len(axes) != len(args):
+                raise S2SGradError(f"vmap's in_axes has {len(axes)} entries for "
+                                   f"{len(args)} arguments: give one per argument")
+            return tuple(axes)
+        return (axes,) * len(args)
+
+    def __call__(self, *args):
+        axes = self._axes(args)
+        moved, size = [], None
+        for i, (a, ax) in enumerate(zip(args, axes)):
+            if ax is None:
+                moved.append(a)
+                continue
+            if isinstance(ax, bool) or not isinstance(ax, int):
+                raise S2SGradError(f"vmap's in_axes entry for argument {i} is {ax!r}: an "
+                                   "int or None")
+            if isinstance(a, (int, float, complex, np.number)) or np.ndim(a) == 0:
+                raise S2SGradError(f"vmap maps argument {i} over axis {ax}, but it is a "
+                                   "number (no axis to map over): give it in_axes None")
+            arr = np.asarray(a)
+            if arr.dtype == object:
+                raise S2SGradError(f"vmap maps argument {i} over axis {ax}, but it is not "
+                                   "an array of numbers")
+            if not -arr.ndim <= ax < arr.ndim:
+                raise S2SGradError(f"vmap maps argument {i} over axis {ax}, but it has "
+                                   f"{arr.ndim} axes")
+            arr = np.moveaxis(arr, ax, 0) if ax % arr.ndim else arr
+            if size is not None and arr.shape[0] != size:
+                raise S2SGradError(f"vmap: argument {i} has {arr.shape[0]} examples along "
+                                   f"its mapped axis, an earlier one {size}")
+            size = arr.shape[0]
+            moved.append(arr)
+        batched = tuple(i for i, ax in enumerate(axes) if ax is not None)
+        if not batched:
+            raise S2SGradError("vmap needs at least one argument with an axis to map over "
+                               "(every in_axes entry is None)")
+        if size == 0:
+            raise S2SGradError("vmap needs at least one example along the mapped axis")
+        fn = self._get(moved, batched)
+        return fn(*moved)
+
+    def _get(self, moved, batched):
+        from .pipeline import kinds_of
+        examples = [a[0] if i in batched else a for i, a in enumerate(moved)]
+        key = (batched, kinds_of(examples))
+        with _LOCK:
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._cache[key] = self._build(examples, batched)
+            self._last = hit
+        return hit[0]
+
+    def _build(self, examples, batched):
+        """(function, source) for calls batched at `batched` with such examples."""
+        func = self.func
+        label = getattr(func, "__name__", "f")
+        parsed = self._origin = None
+        try:
+            if isinstance(func, GradientFunction):
+                fdef, parsed, bindings = self._gradient_code(examples)
+            elif callable(func) and not isinstance(func, (JVPFunction, VJPFunction,
+                                                          HVPFunction, VMapFunction)):
+                from .pipeline import normalized_function
+                fdef, parsed = normalized_function(func)
+                bindings = dict(parsed.closure)
+            else:
+                fdef = None
+        except S2SGradError:
+            fdef = None
+        if fdef is None:
+            return self._loop(func, label, examples, batched, "a function without "
+                              "Python source s2sgrad can batch", parsed)
+        params = [a.id for a in fdef.args.args]
+        names = [params[i] for i in batched if i < len(params)]
+        from .ad.batching import NoBatchingRule
+        from .pipeline import compile_batched
+        try:
+            with deep_expressions(func):
+                fn, source, notes = compile_batched(
+                    fdef, names, parsed, bindings, f"vmap_{fdef.name}",
+                    f"Batched by vmap: {', '.join(names)} carry one example per entry of "
+                    f"their leading axis.")
+        except NoBatchingRule as exc:
+            line = getattr(exc.node, "lineno", None)
+            return self._loop(func, label, examples, batched, exc.what,
+                              self._origin or parsed, line)
+        for line, what in notes:
+            _warn_loop(label, what, _where(self._origin or parsed, line))
+        self.notes = list(notes)
+        return fn, source
+
+    def _gradient_code(self, examples):
+        """The generated gradient of a `grad(f)` for such examples, as a definition."""
+        gf = self.func
+        if gf.bound_to or gf.keywords or gf.with_value or gf.has_aux:
+            return None, None, None
+        from .pipeline import compile_kinds, kinds_of
+        compiled = cached_compile(gf.func, gf.wrt, gf.is_tuple, gf.optimize,
+                                  compile_kinds(kinds_of(examples)))
+        if not compiled.scalar_output:
+            return None, None, None     # (the value must be checked example by example)
+        parsed = gradient_parsed(compiled)
+        self._origin = compiled.parsed            # (where notes point: the user's file)
+        return parsed.node, parsed, dict(parsed.closure)
+
+    def _loop(self, func, label, examples, batched, what, parsed, line=None):
+        _warn_loop(label, what, _where(parsed, line))
+        self.notes = [(line, what)]
+        n = len(examples)
+        params = list(_safe_params(func, n))
+
+        def looped(*args):
+            size = np.shape(args[batched[0]])[0]
+            results = [func(*[a[k] if i in batched else a for i, a in enumerate(args)])
+                       for k in range(size)]
+            return _stack_results(results, parsed if not isinstance(func, GradientFunction)
+                                  else None, label)
+        return looped, _loop_source(f"vmap_{label}", label, params, batched, what)
+
+
+def _safe_params(func, n):
+    try:
+        names = _param_names(func.func if isinstance(func, GradientFunction) else func)
+    except Exception:
+        names = []
+    names = list(names)[:n]
+    return names + [f"arg{i}" for i in range(len(names), n)]
+
+
+def vmap(func, in_axes=0, out_axes=0):
+    """`vmap(f, in_axes)(*args)`: f applied to each example of a batch, the results
+    stacked along a new leading axis (JAX's form). `in_axes` is an int, None or a tuple
+    of them (one per argument): the axis of each argument that holds the examples (None:
+    the same value for every example). Works on a plain function and on a gradient:
+    `vmap(grad(loss), in_axes=(None, 0, 0))(w, X, y)` gives per-example gradients."""
+    return VMapFunction(func, in_axes, out_axes)
+
+
+def _batch_backward(func, wrt, bwd):
+    """(function, source) of the backward half of `func`'s pair batched over its output's
+    adjoint (the saved forward values are shared by every cotangent)."""
+    from .ad.batching import NoBatchingRule
+    from .pipeline import compile_batched, pair_backward
+    fdef, parsed, bindings = pair_backward(func, wrt)
+    saved, ct = [a.id for a in fdef.args.args][:2]
+    label = fdef.name
+    try:
+        fn, source, notes = compile_batched(
+            fdef, [ct], parsed, bindings, f"batched_{fdef.name}",
+            f"Batched: {ct} is a stack of cotangents along a new leading axis.")
+    except NoBatchingRule as exc:
+        what = exc.what
+        _warn_loop(label, what, _where(parsed, getattr(exc.node, "lineno", None)))
+
+        def looped(saved_values, cts):
+            from .runtime import stack_examples
+            return stack_examples([bwd(_fresh(saved_values, True, ()), c) for c in cts])
+        return looped, _loop_source(f"batched_{label}", label, [saved, ct], [1], what)
+    for line, what in notes:
+        _warn_loop(label, what, _where(parsed, line))
+    return fn, source

@@ -456,3 +456,58 @@ def compile_pair(func, wrt):
                                                pair.fwd)
     source = "\n\n".join(emit.source(d) for d in defs)
     return made[pair.fwd], made[pair.bwd], source, graph.has_stores, graph.deps
+
+
+# ------------------------------------------------------------------ batching
+
+def compile_batched(fdef, batched, parsed, bindings, name, doc_extra=""):
+    """The batched version of the A-normal-form function `fdef` (a user's function
+    normalized, or generated code), loaded: (function, source, notes). `parsed` gives
+    the globals and the file; `bindings` the names the code was loaded with (helpers,
+    closure values, the pairs it calls). Raises `batching.NoBatchingRule` when the whole
+    function must run once per example."""
+    from . import runtime
+    from .ad.batching import batch_function
+    pool = dict(runtime.helpers())
+    pool.update(parsed.namespace)
+    pool.update(bindings)
+    new, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra)
+    text = emit.source(new)
+    env = load_mod.runtime_bindings(text, parsed.namespace, bindings)
+    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {name}"
+    made, _, _ = load_mod.load(text, [name], parsed.namespace, env, label)
+    return made[name], text, notes
+
+
+def normalized_function(func):
+    """The user's function in A-normal form, with its `Parsed` record (for batching)."""
+    parsed = parse_function(func)
+    return normalize(parsed), parsed
+
+
+def pair_backward(func, wrt):
+    """The backward half of `func`'s pair as a definition, for batching it: (the def,
+    the `Parsed` record, the names it runs with: helpers and the pairs it calls)."""
+    parsed = parse_function(func)
+    graph = call_graph(parsed)
+    pair = graph.pair(unwrap(func), wrt, parsed)
+    defs = graph.definitions()
+    made, _, _, bindings = load_definitions(parsed, defs, [pair.fwd, pair.bwd], graph.env,
+                                            pair.fwd)
+    bindings = dict(bindings)
+    bindings.update(made)
+    bwd = next(d for d in defs if d.name == pair.bwd)
+    return bwd, parsed, bindings
+
+
+def tangent_definition(func, active, name):
+    """The tangent code of `func` as a definition, for batching it: (the def, the
+    `Parsed` record, the names it runs with)."""
+    parsed = parse_function(func)
+    graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure)
+    fdef, env = jvp_definition(parsed, active, name, graph)
+    defs = graph.definitions() + [fdef]
+    made, _, _, bindings = load_definitions(parsed, defs, [name], env | graph.env, name)
+    bindings = dict(bindings)
+    bindings.update(made)
+    return fdef, parsed, bindings

@@ -13,10 +13,12 @@ from .series import *          # noqa: F401,F403
 from .products import *        # noqa: F401,F403
 from .decompositions import *  # noqa: F401,F403
 from .special import *         # noqa: F401,F403
-from . import core, tangent, linalg, arrays, series, products, decompositions, special
+from .batched import *         # noqa: F401,F403
+from . import core, tangent, linalg, arrays, series, products, decompositions, special, batched
 
 #: The helper families, in the order `s2sgrad transform` copies their helpers.
-FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special)
+FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special,
+            batched)
 
 
 def owns(obj):

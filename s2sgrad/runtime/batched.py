@@ -1,0 +1,419 @@
+"""Helpers of batched code (`vmap`, stacked cotangents and tangents).
+
+A batched value carries one example per entry of a new leading axis (the batch axis);
+an unbatched value is the same for every example. These helpers are the batching rules
+of the operations whose NumPy form alone would mix the batch axis with an example's
+axes: aligning ranks before broadcasting, reductions over an example's axes, matrix
+products, and the adjoint helpers of generated gradient code (`unbroadcast`,
+`unreduce`, `grad_like`, `matmul_left`, ...), each taking `batched=(...)`: which of its
+array arguments carry the batch axis.
+"""
+import numpy as np
+
+from ..errors import GradientError
+from .core import ShapeOf, is_zero, unbroadcast, unreduce
+
+
+def _shape(x):
+    return x.shape if isinstance(x, (np.ndarray, ShapeOf)) else np.shape(x)
+
+
+def _ndim(x):
+    return x.ndim if isinstance(x, (np.ndarray, ShapeOf)) else np.ndim(x)
+
+
+def _example_shape(x, batched):
+    shape = _shape(x)
+    return shape[1:] if batched else shape
+
+
+def per_example(x):
+    """One example of batched `x`, for a helper that reads only its shape and dtype."""
+    if isinstance(x, ShapeOf):
+        return np.zeros(x.shape[1:])
+    return x[0]
+
+
+def to_batch(x, batch_size):
+    """`x` (the same for every example) repeated along a new leading batch axis: a fresh
+    array, so that later writes into one example leave the others alone."""
+    x = np.asarray(x)
+    return np.repeat(x[None], batch_size, axis=0)
+
+
+def rank_up(x, other, other_batched=0):
+    """Batched `x` with axes of length one inserted after its batch axis until an
+    example of `x` has at least the rank of `other` (batched when `other_batched`):
+    NumPy aligns trailing axes, so a batched number against an unbatched vector must
+    read (B, 1) against (n,), not (B,) against (n,)."""
+    need = np.ndim(other) - other_batched - (np.ndim(x) - 1)
+    if need <= 0:
+        return x
+    x = np.asarray(x)
+    return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
+
+
+def rank_up_many(x, others, batched):
+    """`rank_up` against several operands (np.where, np.clip, ...)."""
+    need = max((np.ndim(o) - b for o, b in zip(others, batched)), default=0)
+    need -= np.ndim(x) - 1
+    if need <= 0:
+        return x
+    x = np.asarray(x)
+    return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
+
+
+def example_axes(x):
+    """Every axis of an example of batched `x` (what `axis=None` reduces)."""
+    return tuple(range(1, np.ndim(x)))
+
+
+def batch_axis(axis, x):
+    """An example's `axis` (None, an int or a tuple) as an axis of batched `x`."""
+    if axis is None:
+        return example_axes(x)
+    if isinstance(axis, (tuple, list)):
+        return tuple(batch_axis(a, x) for a in axis)
+    axis = int(axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def batch_index(index):
+    """An example's index as an index of the batched array (the batch axis kept)."""
+    if isinstance(index, tuple):
+        if index and index[0] is Ellipsis:
+            return index
+        return (slice(None),) + index
+    if index is Ellipsis:
+        return index
+    return (slice(None), index)
+
+
+def batched_reshape(x, shape):
+    """x.reshape(shape) for each example of batched `x`."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    return np.reshape(x, (np.shape(x)[0],) + tuple(shape))
+
+
+def batched_transpose(x, axes=None):
+    """The transpose of each example (`x.T`, np.transpose(x, axes))."""
+    if axes is None:
+        axes = tuple(range(np.ndim(x) - 2, -1, -1))
+    return np.transpose(x, (0,) + tuple(a % (np.ndim(x) - 1) + 1 for a in axes))
+
+
+def batched_size(x):
+    """The number of elements of one example."""
+    return int(np.prod(np.shape(x)[1:], dtype=np.int64))
+
+
+def stack_examples(results):
+    """The results of a loop over the examples stacked along a new leading axis (a tuple
+    of stacks when each result is a tuple)."""
+    if not results:
+        raise GradientError("vmap needs at least one example along the mapped axis")
+    first = results[0]
+    if isinstance(first, tuple):
+        return tuple(stack_examples([r[i] for r in results]) for i in range(len(first)))
+    if isinstance(first, list):
+        return [stack_examples([r[i] for r in results]) for i in range(len(first))]
+    return np.stack([np.asarray(r) for r in results])
+
+
+def unpack_examples(x, n):
+    """`a, b = x` for each example of batched `x` (a tuple of batched items already, or
+    a batched array whose examples are unpacked along their first axis)."""
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return tuple(x[:, i] for i in range(n))
+
+
+def batched_item(x, i):
+    """x[i] of each example: an item of a tuple of batched values, or x[:, i]."""
+    if isinstance(x, (tuple, list)):
+        return x[i]
+    return x[batch_index(i)]
+
+
+# ------------------------------------------------------------------ products
+
+def _pad_stack(x, batched, n):
+    """Batched `x` with axes of length one after the batch axis, so that an example has
+    `n` stacked (matrix-batch) axes in front of its last two."""
+    if not batched:
+        return x
+    have = np.ndim(x) - 3
+    if have >= n:
+        return x
+    return x.reshape(x.shape[:1] + (1,) * (n - have) + x.shape[1:])
+
+
+def batched_matmul(a, b, batched=(True, True)):
+    """a @ b for each example (each side batched or not). A side that is the same for
+    every example and at most a matrix meets the other side in one 2-D product (one
+    BLAS call rather than one per example)."""
+    ab, bb = batched
+    if ab and not bb and np.ndim(b) <= 2:             # (B, ..., d) @ (d[, k])
+        a = np.asarray(a)
+        return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + np.shape(b)[1:])
+    if bb and not ab and np.ndim(a) <= 2:
+        b = np.asarray(b)
+        if b.ndim == 2:                               # (n, d) @ (B, d) → (B, n)
+            return b @ np.transpose(a)
+        if b.ndim == 3:                               # (n, d) @ (B, d, k) → (B, n, k)
+            bt = np.swapaxes(b, -1, -2)
+            out = bt.reshape(-1, bt.shape[-1]) @ np.transpose(a)
+            return np.swapaxes(out.reshape(bt.shape[:-1] + out.shape[-1:]), -1, -2) \
+                if np.ndim(a) == 2 else out.reshape(bt.shape[:-1])
+    if ab and bb and np.ndim(a) == 2 and np.ndim(b) == 2:
+        return np.einsum("bi,bi->b", a, b)            # inner products
+    ra, rb = np.ndim(a) - ab, np.ndim(b) - bb
+    if ra == 0 or rb == 0:
+        raise GradientError("matmul of a number: use * instead of @")
+    if ra == 1:
+        a = np.expand_dims(a, -2)
+    if rb == 1:
+        b = np.expand_dims(b, -1)
+    n = max(np.ndim(a) - ab, np.ndim(b) - bb) - 2
+    a, b = _pad_stack(a, ab, n), _pad_stack(b, bb, n)
+    if np.shape(a)[-1] == 1:
+        out = a * b                                   # outer products: no sum to do
+    else:
+        out = np.matmul(a, b)
+    if rb == 1:
+        out = out[..., 0]
+    if ra == 1:
+        out = out[..., 0] if rb == 1 else out[..., 0, :]
+    return out
+
+
+def _promote_adjoint(g, ra, rb):
+    """The adjoint of y = a @ b with the vector sides given back their axis of one."""
+    if rb == 1:
+        g = np.expand_dims(g, -1)
+    if ra == 1:
+        g = np.expand_dims(g, -2)
+    return g
+
+
+def batched_matmul_left(g, b, a, batched=(True, False, False)):
+    """The adjoint of `a` in y = a @ b, for each example (`g` batched)."""
+    if is_zero(g):
+        return 0.0
+    _, bb, ab = batched
+    ra, rb = _ndim(a) - ab, np.ndim(b) - bb
+    gp = _promote_adjoint(g, ra, rb)
+    bp = np.expand_dims(b, -1) if rb == 1 else b
+    out = batched_matmul(gp, np.swapaxes(bp, -1, -2), (True, bb))
+    if ra == 1:
+        out = out[..., 0, :]
+    return batched_unbroadcast(out, a, batched=(True, ab))
+
+
+def batched_matmul_right(g, a, b, batched=(True, False, False)):
+    """The adjoint of `b` in y = a @ b, for each example (`g` batched)."""
+    if is_zero(g):
+        return 0.0
+    _, ab, bb = batched
+    ra = np.ndim(a) - ab
+    rb = _ndim(b) - bb
+    gp = _promote_adjoint(g, ra, rb)
+    ap = np.expand_dims(a, -2) if ra == 1 else a
+    out = batched_matmul(np.swapaxes(ap, -1, -2), gp, (ab, True))
+    if rb == 1:
+        out = out[..., 0]
+    return batched_unbroadcast(out, b, batched=(True, bb))
+
+
+def batched_dot(a, b, batched=(True, True)):
+    """np.dot(a, b) for each example: a product with a number, or a matrix product for
+    vectors and matrices (higher ranks: one example at a time)."""
+    ab, bb = batched
+    ra, rb = np.ndim(a) - ab, np.ndim(b) - bb
+    if ra == 0 or rb == 0:
+        return rank_up(a, b, bb) * rank_up(b, a, ab) if ab and bb else \
+            (rank_up(a, b, 0) * b if ab else a * rank_up(b, a, 0))
+    if ra <= 2 and rb <= 2:
+        return batched_matmul(a, b, batched)
+    return _each(np.dot, (a, b), batched)
+
+
+def _each(fn, args, batched, **keywords):
+    """fn applied to each example, stacked: the rule of last resort inside a helper."""
+    n = next(np.shape(x)[0] for x, b in zip(args, batched) if b)
+    return stack_examples([fn(*[x[k] if b else x for x, b in zip(args, batched)], **keywords)
+                           for k in range(n)])
+
+
+def batched_dot_left(g, b, a, batched=(True, False, False)):
+    """The adjoint of `a` in y = np.dot(a, b), for each example."""
+    if is_zero(g):
+        return 0.0
+    _, bb, ab = batched
+    ra, rb = _ndim(a) - ab, np.ndim(b) - bb
+    if ra == 0 or rb == 0:
+        return batched_unbroadcast(rank_up(g, b, bb) * (rank_up(b, g, 1) if bb else b),
+                                   a, batched=(True, ab))
+    if ra <= 2 and rb <= 2:
+        return batched_matmul_left(g, b, a, batched)
+    from .core import dot_left
+    return _each(dot_left, (g, b, a), batched)
+
+
+def batched_dot_right(g, a, b, batched=(True, False, False)):
+    """The adjoint of `b` in y = np.dot(a, b), for each example."""
+    if is_zero(g):
+        return 0.0
+    _, ab, bb = batched
+    ra, rb = np.ndim(a) - ab, _ndim(b) - bb
+    if ra == 0 or rb == 0:
+        return batched_unbroadcast(rank_up(g, a, ab) * (rank_up(a, g, 1) if ab else a),
+                                   b, batched=(True, bb))
+    if ra <= 2 and rb <= 2:
+        return batched_matmul_right(g, a, b, batched)
+    from .core import dot_right
+    return _each(dot_right, (g, a, b), batched)
+
+
+# ------------------------------------------------------------------ adjoint helpers
+
+def batched_unbroadcast(g, x, batched=(True, False)):
+    """`unbroadcast` for each example: sum batched `g` over the axes along which an
+    example of `x` was broadcast, keeping the batch axis."""
+    if is_zero(g):
+        return g
+    if not batched[0]:
+        return unbroadcast(g, per_example(x) if batched[1] else x)
+    if isinstance(x, (list, tuple)):
+        raise GradientError("vmap of a gradient with respect to a list: pass an array")
+    xs = _example_shape(x, batched[1])
+    gs = np.shape(g)[1:]
+    if gs == xs:
+        return g
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(1, extra + 1)))
+    elif extra < 0:
+        return g                         # an example of g broadcasts against x's shape
+    axes = tuple(i + 1 for i, n in enumerate(xs) if n == 1 and np.shape(g)[i + 1] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def batched_unreduce(g, x, axis=None, keepdims=False, batched=(True, False)):
+    """`unreduce` for each example: the adjoint of a reduction broadcast back to the
+    shape of an example of `x`, with the batch axis in front."""
+    if is_zero(g):
+        return 0.0
+    if not batched[0]:
+        return unreduce(g, per_example(x) if batched[1] else x, axis, keepdims)
+    xs = _example_shape(x, batched[1])
+    g = np.asarray(g)
+    n = g.shape[0]
+    if axis is None:
+        g = g.reshape((n,) + (1,) * len(xs))
+    elif not keepdims:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        g = np.expand_dims(g, tuple(a % len(xs) + 1 for a in axes))
+    return np.broadcast_to(g, (n,) + tuple(xs))
+
+
+def batched_extremum_grad(g, y, x, axis=None, keepdims=False, batched=(True, True, True)):
+    """`extremum_grad` for each example: the adjoint shared among the tied extremes."""
+    if is_zero(g):
+        return 0.0
+    gb, yb, xb = batched
+    x = np.asarray(x) if xb else to_batch(x, np.shape(g)[0] if gb else np.shape(y)[0])
+    y_full = batched_unreduce(y, x, axis, keepdims, (yb, True))
+    mask = x == y_full
+    count = np.sum(mask, axis=batch_axis(axis, x), keepdims=True)
+    return batched_unreduce(g, x, axis, keepdims, (gb, True)) * mask / count
+
+
+def batched_grad_like(g, x, batched=(True, False)):
+    """`grad_like` for each example: batched `g` as an array of the dtype of `x` whose
+    examples have the shape of an example of `x` (a number's gradient: one per example)."""
+    if not batched[0]:
+        from .core import grad_like
+        return grad_like(g, per_example(x) if batched[1] else x)
+    if isinstance(x, (list, tuple, dict)):
+        raise GradientError("vmap of a gradient with respect to a list, tuple or dict: "
+                            "pass an array")
+    xs = _example_shape(x, batched[1])
+    dtype = x.dtype if isinstance(x, np.ndarray) and x.dtype.kind in "fc" else np.float64
+    g = np.asarray(g, dtype=dtype)
+    target = g.shape[:1] + tuple(xs)
+    if g.shape != target:
+        g = np.broadcast_to(rank_up(g, np.zeros(xs)), target).copy()
+    elif not g.flags.writeable:
+        g = g.copy()
+    return g
+
+
+def batched_match_shape(t, y, batched=(True, False)):
+    """`match_shape` for each example: a batched tangent broadcast to an example's shape."""
+    ys = _example_shape(y, batched[1])
+    t = np.asarray(t)
+    target = t.shape[:1] + tuple(ys)
+    if t.shape == target:
+        return t
+    return np.broadcast_to(rank_up(t, np.zeros(ys)), target)
+
+
+def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
+    """`add_at` for each example: the adjoint of `x` after adding `v` at x[index]."""
+    gb, xb, vb = batched
+    if isinstance(x, (list, tuple, dict)):
+        raise GradientError("vmap of indexing into a list, tuple or dict: use an array")
+    xs = _example_shape(x, xb)
+    n = np.shape(g)[0] if gb else np.shape(v)[0]
+    dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), float)
+    out = np.zeros((n,) + tuple(xs), dtype)
+    if not is_zero(g):
+        out += rank_up(g, out, 1) if gb else g
+    where = batch_index(index)
+    from .core import _is_basic_index
+    if vb:
+        v = np.asarray(v)
+        if _is_basic_index(index):
+            out[where] += v.reshape(v.shape[:1] + (1,) * (out[where].ndim - v.ndim)
+                                    + v.shape[1:])
+            return out
+        for k in range(n):
+            np.add.at(out[k], index, v[k])
+        return out
+    if _is_basic_index(index):
+        out[where] += v
+    else:
+        for k in range(n):
+            np.add.at(out[k], index, v)
+    return out
+
+
+def batched_add_grads(a, b, batched=(True, True)):
+    """`add_grads` of adjoints of arrays and numbers, for each example."""
+    ab, bb = batched
+    if isinstance(a, (list, tuple, dict)) or isinstance(b, (list, tuple, dict)):
+        from .core import add_grads
+        return _each(add_grads, (a, b), batched)
+    if ab and bb:
+        return rank_up(a, b, 1) + rank_up(b, a, 1)
+    return rank_up(a, b) + b if ab else a + rank_up(b, a)
+
+
+def batched_check_scalar(y):
+    """`check_scalar` for each example: every example's output must be a number."""
+    if np.ndim(y) != 1:
+        raise GradientError(
+            f"grad needs a scalar output, but each example gave shape {np.shape(y)[1:]}; "
+            "reduce it (e.g. np.sum) or use s2sgrad.vjp with an output cotangent")
+    return y
+
+
+def batched_unreshape(g, x, batched=(True, False)):
+    """`unreshape` for each example: batched `g` back to an example's shape of `x`."""
+    if is_zero(g):
+        return g
+    return np.reshape(g, np.shape(g)[:1] + tuple(_example_shape(x, batched[1])))
