@@ -467,7 +467,7 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra=""):
     closure values, the pairs it calls). Raises `batching.NoBatchingRule` when the whole
     function must run once per example."""
     from . import runtime
-    from .ad.batching import batch_function
+    from .ad.batching import batch_function, NoBatchingRule
     pool = dict(runtime.helpers())
     pool.update(parsed.namespace)
     pool.update(bindings)
@@ -475,7 +475,11 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra=""):
     text = emit.source(new)
     env = load_mod.runtime_bindings(text, parsed.namespace, bindings)
     label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {name}"
-    made, _, _ = load_mod.load(text, [name], parsed.namespace, env, label)
+    try:
+        made, _, _ = load_mod.load(text, [name], parsed.namespace, env, label)
+    except SyntaxError as exc:     # (a rule wrote something Python refuses: loop instead)
+        raise NoBatchingRule(None, f"a statement whose batched form does not compile "
+                                   f"({exc.msg})") from None
     return made[name], text, notes
 
 

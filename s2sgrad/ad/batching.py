@@ -148,9 +148,10 @@ class Batcher:
                 and not body[0].value.value.startswith(nodes.COMMENT_MARK):
             doc = body.pop(0).value.value
         head = [nodes.assign(self.size, nodes.parse_expr(f"np.shape({batched[0]})[0]"))]
-        stored = {t.value.id for st in nodes.flat(body) if isinstance(st, gast.Assign)
-                  for t in st.targets if isinstance(t, gast.Subscript)
-                  and isinstance(t.value, gast.Name)}
+        stored = {t.value.id for st in nodes.flat(body)
+                  if isinstance(st, (gast.Assign, gast.AugAssign))
+                  for t in (st.targets if isinstance(st, gast.Assign) else [st.target])
+                  if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
         for p in batched:
             if p in stored:          # (never write into the caller's array)
                 head.append(nodes.assign(p, nodes.parse_expr(f"{p}.copy()")))
@@ -175,10 +176,9 @@ class Batcher:
         if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name):
             value = gast.BinOp(left=nodes.name(st.target.id), op=st.op, right=st.value)
             return self.assign(st, nodes.name(st.target.id, store=True), value, out)
-        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Subscript):
-            load = nodes.subscript(nodes.clone(st.target.value), nodes.clone(st.target.slice))
-            value = gast.BinOp(left=load, op=st.op, right=st.value)
-            return self.assign(st, st.target, value, out)
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Subscript) \
+                and isinstance(st.target.value, gast.Name):
+            return self.aug_store(st, out)
         if isinstance(st, gast.Expr):
             return self.expr_stmt(st, out)
         if isinstance(st, gast.Return):
@@ -262,6 +262,27 @@ class Batcher:
             out.append(nodes.copy_location(nodes.assign(where, v), st))
             return
         out.append(nodes.copy_location(nodes.assign(target, v), st))
+
+    def aug_store(self, st, out):
+        """c[i] += v: in place, as the code it batches (which proved c its own)."""
+        target = st.target
+        c = target.value.id
+        cflag = self.flags.get(c, False)
+        if self._batched_names(target.slice) or isinstance(cflag, tuple):
+            load = nodes.subscript(nodes.clone(target.value), nodes.clone(target.slice))
+            value = gast.BinOp(left=load, op=st.op, right=st.value)
+            return self.assign(st, target, value, out)
+        v, vflag = self.atom(st.value, out)
+        if is_batched(vflag) and not is_batched(cflag):
+            self._convert(c, False, True, out)
+            cflag = self.flags[c] = True
+        if is_batched(cflag):
+            where = self._index(nodes.name(c), target.slice, store=True)
+            if is_batched(vflag):
+                v = nodes.call("rank_up", [v, self._index(nodes.name(c), target.slice),
+                                           nodes.const(1)])
+            target = where
+        out.append(nodes.copy_location(gast.AugAssign(target=target, op=st.op, value=v), st))
 
     def expr_stmt(self, st, out):
         v = st.value
@@ -527,7 +548,7 @@ class Batcher:
             raise NoBatchingRule(node, f"`{_text(node)}`: an item of a tuple chosen at run "
                                        "time")
         if fx == ANY:
-            return nodes.call("batched_item", [x, node.slice]), True
+            return nodes.call("batched_item", [x, _index_value(node.slice)]), True
         return self._index(x, node.slice), True
 
     def attribute(self, node, out):
@@ -577,6 +598,10 @@ class Batcher:
                 return self.loop(node, out, f"the call `{_text(node)}`")
             name = "batched_matmul" if obj is np.matmul else "batched_dot"
             return self._helper(name, [a for a, _ in args], [f for _, f in args]), True
+        if obj in (np.concatenate, np.stack) and len(node.args) in (1, 2):
+            joined = self.join_arrays(node, out)
+            if joined is not None:
+                return joined, True
         if obj is sum and len(node.args) == 1 and not node.keywords:
             x, _ = self.atom(node.args[0], out)
             return nodes.call("np.sum", [x], {"axis": nodes.const(1)}), True
@@ -599,6 +624,18 @@ class Batcher:
         if runtime.owns(obj) and name in _HELPERS:
             return self.helper(node, name, out)
         return self.loop(node, out, f"the call `{_text(node)}`")
+
+    def join_arrays(self, node, out):
+        """np.concatenate / np.stack of a list of batched arrays: along the axis after
+        the batch axis (a constant axis only)."""
+        args, kws = self._args(node, out)
+        xs, fx = args[0]
+        axis = args[1][0] if len(args) > 1 else kws.pop("axis", (nodes.const(0), False))[0]
+        if kws or not (isinstance(fx, tuple) and fx[0] == "seq" and fx[1] is True) or \
+                not (isinstance(axis, gast.Constant) and isinstance(axis.value, int)):
+            return None
+        a = axis.value
+        return nodes.call(node.func, [xs], {"axis": nodes.const(a + 1 if a >= 0 else a)})
 
     def _args(self, node, out):
         args = [self.atom(a, out) for a in node.args]
@@ -751,6 +788,17 @@ class Batcher:
         out.append(nodes.comment(f"no batching rule for {what}: a loop over the examples"))
         e = nodes.parse_expr(f"stack_examples([__each__ for {self.k} in range({self.size})])")
         return nodes.substitute(e, {"__each__": body}), ANY
+
+
+def _index_value(index):
+    """An index written inside brackets as a value (`:500` → slice(None, 500, None))."""
+    if isinstance(index, gast.Slice):
+        parts = [p if p is not None else nodes.const(None)
+                 for p in (index.lower, index.upper, index.step)]
+        return nodes.call("slice", parts)
+    if isinstance(index, gast.Tuple):
+        return nodes.tuple_([_index_value(e) for e in index.elts])
+    return index
 
 
 def _text(node):

@@ -38,6 +38,8 @@ def to_batch(x, batch_size):
     """`x` (the same for every example) repeated along a new leading batch axis: a fresh
     array, so that later writes into one example leave the others alone."""
     x = np.asarray(x)
+    if x.size > 64 and not x.any():          # zeros: fresh pages, nothing to copy
+        return np.zeros((batch_size,) + x.shape, x.dtype)
     return np.repeat(x[None], batch_size, axis=0)
 
 
