@@ -556,10 +556,10 @@ def _stack_results(results, parsed, label):
     """The examples' results stacked along a new leading axis; results that cannot be
     stacked (of different shapes, or not numbers and arrays) are refused where the
     function returns them."""
-    from .runtime import stack_examples
+    from .runtime import stack_examples, RaggedExamples
     try:
         return stack_examples(results)
-    except (ValueError, TypeError) as exc:
+    except (RaggedExamples, ValueError, TypeError) as exc:
         node = None
         if parsed is not None:
             import gast
@@ -591,7 +591,7 @@ class VMapFunction:
                                f"per argument), not {in_axes!r}")
         self.func, self.in_axes, self.out_axes = func, in_axes, out_axes
         self._cache = {}
-        self._last = None
+        self._last = self._origin = self._key = None
         self.notes = []
         self.__name__ = "vmap_" + getattr(func, "__name__", "f")
 
@@ -647,12 +647,26 @@ class VMapFunction:
         if size == 0:
             raise S2SGradError("vmap needs at least one example along the mapped axis")
         fn = self._get(moved, batched)
-        return fn(*moved)
+        from .runtime import RaggedExamples
+        try:
+            return fn(*moved)
+        except RaggedExamples as exc:
+            if getattr(fn, "is_loop", False):
+                raise
+            # a value inside that differs in shape between examples: the whole function
+            # once per example (where only the results must stack)
+            hit = self._loop(self.func, getattr(self.func, "__name__", "f"),
+                             [a[0] if i in batched else a for i, a in enumerate(moved)],
+                             batched, f"a value whose shape differs between examples "
+                             f"({exc})", self._origin)
+            with _LOCK:
+                self._cache[self._key] = self._last = hit
+            return hit[0](*moved)
 
     def _get(self, moved, batched):
         from .pipeline import kinds_of
         examples = [a[0] if i in batched else a for i, a in enumerate(moved)]
-        key = (batched, kinds_of(examples))
+        key = self._key = (batched, kinds_of(examples))
         with _LOCK:
             hit = self._cache.get(key)
             if hit is None:
@@ -672,6 +686,7 @@ class VMapFunction:
                                                           HVPFunction, VMapFunction)):
                 from .pipeline import normalized_function
                 fdef, parsed = normalized_function(func)
+                self._origin = parsed
                 bindings = dict(parsed.closure)
             else:
                 fdef = None
@@ -725,6 +740,7 @@ class VMapFunction:
                        for k in range(size)]
             return _stack_results(results, parsed if not isinstance(func, GradientFunction)
                                   else None, label)
+        looped.is_loop = True
         return looped, _loop_source(f"vmap_{label}", label, params, batched, what)
 
 

@@ -492,6 +492,10 @@ class Batcher:
         b, fb = self.atom(right, out)
         if isinstance(fa, tuple) or isinstance(fb, tuple):
             raise NoBatchingRule(node, f"`{_text(node)}` on a list or tuple")
+        if not is_batched(fa) and not is_batched(fb):
+            if isinstance(node, gast.Compare):
+                return gast.Compare(left=a, ops=node.ops, comparators=[b]), False
+            return gast.BinOp(left=a, op=node.op, right=b), False
         if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
             return self._helper("batched_matmul", [a, b], (fa, fb)), True
         a2 = self._align(a, fa, b, fb)
@@ -597,6 +601,8 @@ class Batcher:
             if len(args) != 2 or node.keywords:
                 return self.loop(node, out, f"the call `{_text(node)}`")
             name = "batched_matmul" if obj is np.matmul else "batched_dot"
+            if not any(is_batched(f) for _, f in args):
+                return nodes.call(node.func, [a for a, _ in args]), False
             return self._helper(name, [a for a, _ in args], [f for _, f in args]), True
         if obj in (np.concatenate, np.stack) and len(node.args) in (1, 2):
             joined = self.join_arrays(node, out)
@@ -648,9 +654,13 @@ class Batcher:
 
     def elementwise(self, node, obj, out):
         args, kws = self._args(node, out)
-        if any(is_batched(f) for f, in [(f,) for _, f in kws.values()]) or \
+        if any(is_batched(f) for _, f in kws.values()) or \
                 any(isinstance(f, tuple) for _, f in args):
             return self.loop(node, out, f"the call `{_text(node)}`")
+        if not any(is_batched(f) for _, f in args):
+            return gast.Call(func=node.func, args=[a for a, _ in args],
+                             keywords=[gast.keyword(arg=k, value=v)
+                                       for k, (v, _) in kws.items()]), False
         func = node.func
         mapped = _math_to_numpy(obj) or (_BUILTIN_MAP.get(obj) if obj in _BUILTIN_MAP
                                          else None)
@@ -661,7 +671,6 @@ class Batcher:
             return gast.Call(func=func, args=[a for a, _ in args],
                              keywords=[gast.keyword(arg=k, value=v)
                                        for k, (v, _) in kws.items()]), True
-        operands = [a for a, f in args]
         new = []
         for i, (a, f) in enumerate(args):
             others = [(b, g) for j, (b, g) in enumerate(args) if j != i
@@ -674,7 +683,6 @@ class Batcher:
                 new.append(nodes.call("rank_up_many", [
                     a, nodes.tuple_([b for b, _ in others]),
                     nodes.tuple_([nodes.const(int(is_batched(g))) for _, g in others])]))
-        del operands
         return gast.Call(func=func, args=new, keywords=[gast.keyword(arg=k, value=v)
                                                         for k, (v, _) in kws.items()]), True
 

@@ -110,17 +110,30 @@ def batched_size(x):
     return int(np.prod(np.shape(x)[1:], dtype=np.int64))
 
 
+class RaggedExamples(GradientError):
+    """The examples' values differ in shape (or are not arrays): no batch holds them."""
+
+
 def stack_examples(results):
     """The results of a loop over the examples stacked along a new leading axis (a tuple
     of stacks when each result is a tuple)."""
     if not results:
         raise GradientError("vmap needs at least one example along the mapped axis")
     first = results[0]
-    if isinstance(first, tuple):
+    if isinstance(first, tuple) and all(isinstance(r, tuple) and len(r) == len(first)
+                                        for r in results):
         return tuple(stack_examples([r[i] for r in results]) for i in range(len(first)))
-    if isinstance(first, list):
+    if isinstance(first, list) and all(isinstance(r, list) and len(r) == len(first)
+                                       for r in results):
         return [stack_examples([r[i] for r in results]) for i in range(len(first))]
-    return np.stack([np.asarray(r) for r in results])
+    arrays = [np.asarray(r) for r in results]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].dtype == object:
+        raise RaggedExamples(
+            f"the examples give values of different shapes or kinds "
+            f"({', '.join(sorted(str(s) for s in shapes)[:3])}), which cannot be stacked "
+            "along a batch axis")
+    return np.stack(arrays)
 
 
 def unpack_examples(x, n):
