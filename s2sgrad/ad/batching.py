@@ -97,10 +97,23 @@ _HELPERS = {
     "dot_right": ((0, 1), (2,), "batched_dot_right"),
     "add_at": ((0, 3), (1,), "batched_add_at"),
     "add_grads": ((0, 1), (), "batched_add_grads"),
+    "getitem_grad": ((0,), (), None),
+    "tangents_like": ((0,), (1,), None),
+    "copy_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
     "check_scalar": ((0,), (), "batched_check_scalar"),
+    "concat_grads": ((0,), (1,), "batched_concat_grads"),
+    "stack_grads": ((0,), (1,), "batched_stack_grads"),
+    "transpose_grad": ((0,), (), "batched_transpose_grad"),
+    "extremum_tangent": ((0, 1, 2), (), "batched_extremum_tangent"),
+    "item_tangent": ((0,), (2,), "batched_item_tangent"),
 }
+#: helpers whose batched version returns a list of batched values
+_LIST_RESULTS = {"concat_grads", "stack_grads", "item_tangent", "tangents_like"}
+#: helpers taking lists of batched values (`batched=` says whether their items are)
+_LIST_ARGS = {"tangents_like": ((0,), (1,), "batched_tangents_like"),
+              "copy_tangent": ((0,), (1,), "batched_copy_tangent")}
 
 
 def _math_to_numpy(obj):
@@ -761,8 +774,27 @@ class Batcher:
     def helper(self, node, name, out):
         values, like, batched_name = _HELPERS[name]
         args, kws = self._args(node, out)
+        seqs = [f for _, f in args if isinstance(f, tuple) and f[0] == "seq"]
+        if name in _LIST_ARGS and not kws and all(not isinstance(f, tuple) or f[0] == "seq"
+                                                  for _, f in args):
+            elems = [f[1] if isinstance(f, tuple) else f for _, f in args]
+            if not is_batched(elems[0]):
+                return nodes.call(name, [a for a, _ in args]), False
+            result = ("seq", True) if name in _LIST_RESULTS else ANY
+            return self._helper(_LIST_ARGS[name][2], [a for a, _ in args], elems), result
+        if name == "getitem_grad" and len(args) == 2 and seqs == [args[0][1]] \
+                and not is_batched(args[1][1]):
+            return nodes.call(name, [a for a, _ in args]), args[0][1][1]
+        if name == "add_grads" and seqs and len(args) == 2 and not kws and all(
+                not isinstance(f, tuple) or f[0] == "seq" for _, f in args):
+            elems = [f[1] if isinstance(f, tuple) else f for _, f in args]
+            if not any(is_batched(f) for f in elems):
+                return nodes.call(name, [a for a, _ in args]), ("seq", False)
+            return self._helper("batched_add_grads", [a for a, _ in args], elems), \
+                ("seq", True)
         if any(is_batched(f) for _, f in kws.values()) or \
-                any(isinstance(f, tuple) for _, f in args):
+                any(isinstance(f, tuple) and (i not in like or is_batched(f))
+                    for i, (_, f) in enumerate(args)):
             return self.loop(node, out, f"the call `{_text(node)}`")
         others = [i for i in range(len(args)) if i not in values and i not in like]
         if any(is_batched(args[i][1]) for i in others):
@@ -781,7 +813,8 @@ class Batcher:
             flags = [args[0][1], args[1][1], args[2][1]]
         elif name == "check_scalar":
             return nodes.call(batched_name, [args[0][0]]), True
-        return self._helper(batched_name, [a for a, _ in args], flags, keywords), True
+        result = ("seq", True) if name in _LIST_RESULTS else True
+        return self._helper(batched_name, [a for a, _ in args], flags, keywords), result
 
     def loop(self, node, out, what):
         """No rule: the expression evaluated once per example, the results stacked."""

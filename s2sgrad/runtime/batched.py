@@ -410,9 +410,21 @@ def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
 def batched_add_grads(a, b, batched=(True, True)):
     """`add_grads` of adjoints of arrays and numbers, for each example."""
     ab, bb = batched
-    if isinstance(a, (list, tuple, dict)) or isinstance(b, (list, tuple, dict)):
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if is_zero(a):                     # (lists of adjoints: item by item)
+            return b
+        if is_zero(b):
+            return a
+        return type(a)(batched_add_grads(p, q, batched) for p, q in zip(a, b))
+    if isinstance(a, dict) or isinstance(b, dict):
         from .core import add_grads
         return _each(add_grads, (a, b), batched)
+    if not ab and not bb:
+        return a + b
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
     if ab and bb:
         return rank_up(a, b, 1) + rank_up(b, a, 1)
     return rank_up(a, b) + b if ab else a + rank_up(b, a)
@@ -432,3 +444,86 @@ def batched_unreshape(g, x, batched=(True, False)):
     if is_zero(g):
         return g
     return np.reshape(g, np.shape(g)[:1] + tuple(_example_shape(x, batched[1])))
+
+
+def batched_concat_grads(g, xs, axis=0, batched=(True, False)):
+    """`concat_grads` for each example: batched `g` cut back into the pieces' widths."""
+    if is_zero(g) or axis is None or batched[1]:
+        from .core import concat_grads
+        return _each(concat_grads, (g, xs), batched, axis=axis) if not is_zero(g) \
+            else [0.0] * len(xs)
+    sizes = np.cumsum([np.shape(x)[axis] for x in xs])[:-1]
+    return list(np.split(g, sizes, batch_axis(axis, g)))
+
+
+def batched_stack_grads(g, xs, axis=0, batched=(True, False)):
+    """`stack_grads` for each example: batched `g` taken apart along the stacked axis."""
+    if is_zero(g):
+        return [0.0] * len(xs)
+    a = batch_axis(axis, g)
+    return [np.take(g, k, axis=a) for k in range(len(xs))]
+
+
+def batched_transpose_grad(g, axes=(), batched=(True,)):
+    """`transpose_grad` for each example: transpose back, the batch axis kept first."""
+    if is_zero(g):
+        return 0.0
+    if len(axes) == 1:
+        axes = axes[0]
+    if axes is None or len(axes) == 0:
+        return batched_transpose(g)
+    return batched_transpose(g, tuple(np.argsort(axes)))
+
+
+def batched_extremum_tangent(t, y, x, axis=None, keepdims=False, batched=(True, False, False)):
+    """`extremum_tangent` for each example: the mean of the tangent over the tied
+    extreme elements."""
+    tb, yb, xb = batched
+    if yb or xb:
+        n = np.shape(t)[0] if tb else np.shape(x if xb else y)[0]
+        ones = np.ones((n,) + tuple(_example_shape(y, yb)))
+        weights = batched_extremum_grad(ones, y, x, axis, keepdims, (True, yb, xb))
+        wb = True
+    else:
+        from .core import extremum_grad
+        weights = extremum_grad(np.ones(np.shape(y)), y, x, axis, keepdims)
+        wb = False
+    if not tb:
+        t = to_batch(t, np.shape(weights)[0])
+    prod = rank_up(t, weights, int(wb)) * (rank_up(weights, t, 1) if wb else weights)
+    return np.sum(prod, axis=batch_axis(axis, prod), keepdims=keepdims)
+
+
+def batched_item_tangent(t, k, y, batched=(True, False)):
+    """`item_tangent` for each example: the batched tangent at item k, zeros elsewhere."""
+    from .core import zero_grad
+    n = np.shape(t)[0]
+    items = [per_example(v) if batched[1] else v for v in y]
+    out = [t if j == k else to_batch(zero_grad(v), n) for j, v in enumerate(items)]
+    return tuple(out) if isinstance(y, tuple) else out
+
+
+def batched_tangents_like(ts, xs, batched=(True, False)):
+    """`tangents_like` for each example: each batched tangent broadcast to its value's
+    shape."""
+    return [batched_match_shape(t if batched[0] else to_batch(t, 1), x, (True, batched[1]))
+            for t, x in zip(ts, xs)]
+
+
+def batched_copy_tangent(t, y, batched=(True, False)):
+    """`copy_tangent` for each example: the tangent converted like the value was (an
+    array of y's dtype when y is an array; a list of batched items otherwise)."""
+    if isinstance(y, np.ndarray):
+        dtype = y.dtype if y.dtype.kind in "fc" else np.float64
+        if y.dtype.kind not in "fc":
+            n = np.shape(t[0] if isinstance(t, (list, tuple)) else t)[0]
+            return np.zeros((n,) + tuple(_example_shape(y, batched[1])))
+        if isinstance(t, (list, tuple)):
+            n = max(np.shape(v)[0] for v in t if np.ndim(v))
+            items = [np.broadcast_to(v, (n,) + np.shape(v)[1:]) if np.ndim(v) else
+                     np.full(n, v) for v in t]
+            return np.array(np.stack(items, axis=1), dtype=dtype)
+        return np.array(t, dtype=dtype)
+    if isinstance(t, (list, tuple)):
+        return type(y)(t) if isinstance(y, (list, tuple)) else list(t)
+    return [t[:, i] for i in range(np.shape(t)[1])]
