@@ -184,7 +184,11 @@ class VJPFunction:
                     raise S2SGradError(
                         f"pullback(..., batched=True) takes cotangents stacked along a new "
                         f"leading axis: shape (n,) + {np.shape(value)}, not {cts.shape}")
-                raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                from .runtime import RaggedExamples, stack_examples
+                try:
+                    raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                except RaggedExamples:      # (a value inside differs in shape: one by one)
+                    raw = stack_examples([bwd(_fresh(saved, True, keep), c) for c in cts])
                 outs = tuple(batched_grad_like(g, bound[i], (True, False))
                              for g, i in zip(raw, wrt))
             else:
@@ -401,7 +405,7 @@ class BatchedTangent:
                 fdef, [t], parsed, bindings, f"batched_{name}",
                 f"Batched: {t} is a stack of tangents along a new leading axis.")
         except NoBatchingRule as exc:
-            _warn_loop(name, exc.what, _where(parsed, getattr(exc.node, "lineno", None)))
+            _warn_loop(name, exc.what, _in_generated(parsed))
             single = bindings[name]
 
             def looped(*args, **kw):
@@ -412,7 +416,7 @@ class BatchedTangent:
             return looped, _loop_source(f"batched_{name}", name, params, [len(params) - 1],
                                         exc.what), t
         for line, what in notes:
-            _warn_loop(name, what, _where(parsed, line))
+            _warn_loop(name, what, _in_generated(parsed))
         return fn, source, t
 
     def columns(self, args, n_in):
@@ -427,6 +431,10 @@ class BatchedTangent:
             ts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
             ts = ts.reshape((hi - lo,) + in_shape)
             _, tangent = fn(*args, **{t: ts})
+            if isinstance(tangent, (list, tuple)):      # a list output: items as columns
+                tangent = np.stack([np.broadcast_to(np.asarray(v, float), (hi - lo,)
+                                                    + np.shape(v)[1:]) for v in tangent],
+                                   axis=1)
             tangent = np.asarray(tangent, dtype=float)
             out_shape = tangent.shape[1:]
             parts.append(tangent.reshape(hi - lo, -1))
@@ -544,12 +552,19 @@ def _warn_loop(label, what, where):
     import warnings
     from .errors import BatchingWarning
     at = f" ({where})" if where else ""
-    warnings.warn(f"vmap of {label}: no batching rule for {what}{at}; that part runs in "
+    warnings.warn(f"batching {label}: no batching rule for {what}{at}; that part runs in "
                   "a Python loop over the examples", BatchingWarning, stacklevel=4)
 
 
 def _where(parsed, line):
     return f"{parsed.filename}:{line}" if parsed is not None and line else ""
+
+
+def _in_generated(parsed):
+    """Where a note about generated code points: the user's function it came from."""
+    if parsed is None:
+        return ""
+    return f"in the code generated from {parsed.filename}:{getattr(parsed.node, 'lineno', '?')}"
 
 
 def _stack_results(results, parsed, label):
@@ -710,7 +725,7 @@ class VMapFunction:
             return self._loop(func, label, examples, batched, exc.what,
                               self._origin or parsed, line)
         for line, what in notes:
-            _warn_loop(label, what, _where(self._origin or parsed, line))
+            _warn_loop(label, what, self._location(line))
         self.notes = list(notes)
         return fn, source
 
@@ -728,8 +743,13 @@ class VMapFunction:
         self._origin = compiled.parsed            # (where notes point: the user's file)
         return parsed.node, parsed, dict(parsed.closure)
 
+    def _location(self, line):
+        if isinstance(self.func, GradientFunction):
+            return _in_generated(self._origin)
+        return _where(self._origin, line)
+
     def _loop(self, func, label, examples, batched, what, parsed, line=None):
-        _warn_loop(label, what, _where(parsed, line))
+        _warn_loop(label, what, self._location(line))
         self.notes = [(line, what)]
         n = len(examples)
         params = list(_safe_params(func, n))
@@ -776,12 +796,12 @@ def _batch_backward(func, wrt, bwd):
             f"Batched: {ct} is a stack of cotangents along a new leading axis.")
     except NoBatchingRule as exc:
         what = exc.what
-        _warn_loop(label, what, _where(parsed, getattr(exc.node, "lineno", None)))
+        _warn_loop(label, what, _in_generated(parsed))
 
         def looped(saved_values, cts):
             from .runtime import stack_examples
             return stack_examples([bwd(_fresh(saved_values, True, ()), c) for c in cts])
         return looped, _loop_source(f"batched_{label}", label, [saved, ct], [1], what)
     for line, what in notes:
-        _warn_loop(label, what, _where(parsed, line))
+        _warn_loop(label, what, _in_generated(parsed))
     return fn, source

@@ -98,6 +98,7 @@ _HELPERS = {
     "add_at": ((0, 3), (1,), "batched_add_at"),
     "add_grads": ((0, 1), (), "batched_add_grads"),
     "getitem_grad": ((0,), (), None),
+    "copy_grad": ((0,), (1,), "batched_copy_grad"),
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
@@ -343,7 +344,14 @@ class Batcher:
         if flag[0] == "tup":
             return nodes.tuple_([self._all_batched(nodes.subscript(e, nodes.const(i)), f, node)
                                  for i, f in enumerate(flag[1])])
-        raise NoBatchingRule(node, "a list returned from batched code")
+        if is_batched(flag[1]):
+            return e                                  # a list of batched items
+        return self._list_to_batch(e)
+
+    def _list_to_batch(self, e):
+        """A list of values the same for every example: each item repeated."""
+        comp = nodes.parse_expr(f"[to_batch(item, {self.size}) for item in __list__]")
+        return nodes.substitute(comp, {"__list__": e})
 
     def if_(self, st, out):
         test, flag = self.atom(st.test, out)
@@ -804,6 +812,10 @@ class Batcher:
             new = [nodes.call("per_example", [a]) if i in like and is_batched(f) else a
                    for i, (a, f) in enumerate(args)]
             return nodes.call(name, new, keywords), False
+        if name == "getitem_grad" and len(args) == 2 and not kws:
+            return nodes.call("batched_item", [a for a, _ in args]), True
+        if batched_name is None:
+            return self.loop(node, out, f"the call `{_text(node)}`")
         flags = [args[i][1] for i in values + like if i < len(args)]
         if name == "add_at":
             flags = [args[0][1], args[1][1], args[3][1]]
@@ -813,7 +825,8 @@ class Batcher:
             flags = [args[0][1], args[1][1], args[2][1]]
         elif name == "check_scalar":
             return nodes.call(batched_name, [args[0][0]]), True
-        result = ("seq", True) if name in _LIST_RESULTS else True
+        result = ("seq", True) if name in _LIST_RESULTS else \
+            ANY if name == "copy_grad" else True
         return self._helper(batched_name, [a for a, _ in args], flags, keywords), result
 
     def loop(self, node, out, what):

@@ -128,6 +128,10 @@ def stack_examples(results):
         return [stack_examples([r[i] for r in results]) for i in range(len(first))]
     arrays = [np.asarray(r) for r in results]
     shapes = {a.shape for a in arrays}
+    if len(shapes) == 2 and () in shapes and all(a.shape or a == 0.0 for a in arrays):
+        (shape,) = shapes - {()}         # zero adjoints `0.0` among arrays: zeros of theirs
+        arrays = [a if a.shape else np.zeros(shape) for a in arrays]
+        shapes = {shape}
     if len(shapes) != 1 or arrays[0].dtype == object:
         raise RaggedExamples(
             f"the examples give values of different shapes or kinds "
@@ -148,6 +152,8 @@ def batched_item(x, i):
     """x[i] of each example: an item of a tuple of batched values, or x[:, i]."""
     if isinstance(x, (tuple, list)):
         return x[i]
+    if isinstance(x, float) and x == 0.0:      # (a zero adjoint of a whole container)
+        return 0.0
     return x[batch_index(i)]
 
 
@@ -353,6 +359,11 @@ def batched_grad_like(g, x, batched=(True, False)):
     if not batched[0]:
         from .core import grad_like
         return grad_like(g, per_example(x) if batched[1] else x)
+    if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, (list, tuple)):
+        n = next((np.shape(v)[0] for v in g if np.ndim(v)), None)
+        if n is not None:               # a list's items: one column each
+            return np.stack([np.broadcast_to(np.asarray(v, float), (n,)) for v in g],
+                            axis=1)
     if isinstance(x, (list, tuple, dict)):
         raise GradientError("vmap of a gradient with respect to a list, tuple or dict: "
                             "pass an array")
@@ -380,6 +391,10 @@ def batched_match_shape(t, y, batched=(True, False)):
 def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
     """`add_at` for each example: the adjoint of `x` after adding `v` at x[index]."""
     gb, xb, vb = batched
+    if isinstance(x, (list, tuple)) and not xb and not isinstance(index, slice):
+        out = list(g) if isinstance(g, (list, tuple)) else [0.0] * len(x)
+        out[index] = batched_add_grads(out[index], v, (gb, vb))     # item by item
+        return out
     if isinstance(x, (list, tuple, dict)):
         raise GradientError("vmap of indexing into a list, tuple or dict: use an array")
     xs = _example_shape(x, xb)
@@ -527,3 +542,16 @@ def batched_copy_tangent(t, y, batched=(True, False)):
     if isinstance(t, (list, tuple)):
         return type(y)(t) if isinstance(y, (list, tuple)) else list(t)
     return [t[:, i] for i in range(np.shape(t)[1])]
+
+
+def batched_copy_grad(g, x, batched=(True, False)):
+    """`copy_grad` for each example: ȳ itself for an array, its columns (one batched
+    item per item of x) for a list x turned into an array."""
+    if is_zero(g):
+        return g
+    if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, np.ndarray):
+        return [g[:, i] for i in range(len(x))]
+    if isinstance(x, (list, tuple)) or isinstance(g, (list, tuple)):
+        from .core import copy_grad
+        return _each(copy_grad, (g, x), batched)
+    return g
