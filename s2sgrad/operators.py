@@ -397,13 +397,13 @@ class BatchedTangent:
         from .ad.batching import NoBatchingRule
         from .pipeline import compile_batched, tangent_definition
         name = f"jvp_{getattr(unwrap(self.func), '__name__', 'f')}"
-        fdef, parsed, bindings = tangent_definition(self.func, (self.i,), name)
+        fdef, parsed, bindings, callee_defs = tangent_definition(self.func, (self.i,), name)
         params = [a.id for a in fdef.args.args]
         t = params[-1]
         try:
             fn, source, notes = compile_batched(
                 fdef, [t], parsed, bindings, f"batched_{name}",
-                f"Batched: {t} is a stack of tangents along a new leading axis.")
+                f"Batched: {t} is a stack of tangents along a new leading axis.", callee_defs)
         except NoBatchingRule as exc:
             _warn_loop(name, exc.what, _in_generated(parsed))
             single = bindings[name]
@@ -694,9 +694,14 @@ class VMapFunction:
         func = self.func
         label = getattr(func, "__name__", "f")
         parsed = self._origin = None
+        self._checks_value = False
+        callee_defs = self._callee_defs = ()
+        reason = "a function without Python source s2sgrad can batch"
         try:
             if isinstance(func, GradientFunction):
+                reason = "a gradient with bound arguments, keywords, its value or aux"
                 fdef, parsed, bindings = self._gradient_code(examples)
+                callee_defs = self._callee_defs
             elif callable(func) and not isinstance(func, (JVPFunction, VJPFunction,
                                                           HVPFunction, VMapFunction)):
                 from .pipeline import normalized_function
@@ -705,11 +710,10 @@ class VMapFunction:
                 bindings = dict(parsed.closure)
             else:
                 fdef = None
-        except S2SGradError:
-            fdef = None
+        except S2SGradError as exc:
+            fdef, reason = None, f"a function s2sgrad cannot read ({str(exc).splitlines()[0]})"
         if fdef is None:
-            return self._loop(func, label, examples, batched, "a function without "
-                              "Python source s2sgrad can batch", parsed)
+            return self._loop(func, label, examples, batched, reason, parsed)
         params = [a.id for a in fdef.args.args]
         names = [params[i] for i in batched if i < len(params)]
         from .ad.batching import NoBatchingRule
@@ -719,7 +723,7 @@ class VMapFunction:
                 fn, source, notes = compile_batched(
                     fdef, names, parsed, bindings, f"vmap_{fdef.name}",
                     f"Batched by vmap: {', '.join(names)} carry one example per entry of "
-                    f"their leading axis.")
+                    f"their leading axis.", callee_defs)
         except NoBatchingRule as exc:
             line = getattr(exc.node, "lineno", None)
             return self._loop(func, label, examples, batched, exc.what,
@@ -727,6 +731,8 @@ class VMapFunction:
         for line, what in notes:
             _warn_loop(label, what, self._location(line))
         self.notes = list(notes)
+        if self._checks_value:
+            fn = _grads_of_scalar_values(fn, label)
         return fn, source
 
     def _gradient_code(self, examples):
@@ -737,9 +743,16 @@ class VMapFunction:
         from .pipeline import compile_kinds, kinds_of
         compiled = cached_compile(gf.func, gf.wrt, gf.is_tuple, gf.optimize,
                                   compile_kinds(kinds_of(examples)))
-        if not compiled.scalar_output:
-            return None, None, None     # (the value must be checked example by example)
         parsed = gradient_parsed(compiled)
+        self._callee_defs = compiled.callee_defs
+        if not compiled.scalar_output:
+            # the value must be checked to be a number, example by example: batch
+            # value_and_grad_f, whose definition is the last of its source
+            import gast
+            defs = [d for d in gast.parse(compiled.value_source).body
+                    if isinstance(d, gast.FunctionDef)]
+            parsed.node = defs[-1]
+            self._checks_value = True
         self._origin = compiled.parsed            # (where notes point: the user's file)
         return parsed.node, parsed, dict(parsed.closure)
 
@@ -762,6 +775,19 @@ class VMapFunction:
                                   else None, label)
         looped.is_loop = True
         return looped, _loop_source(f"vmap_{label}", label, params, batched, what)
+
+
+def _grads_of_scalar_values(fn, label):
+    """The batched value_and_grad_f → the gradients, once every example's value is
+    known to be a number (what grad checks of one call)."""
+    def grads(*args):
+        value, g = fn(*args)
+        if np.ndim(value) != 1:
+            raise GradientError(f"grad needs a scalar output, but each example of {label} "
+                                f"gave shape {np.shape(value)[1:]}; reduce it (np.sum, "
+                                "np.mean) or use s2sgrad.vjp with an output cotangent")
+        return g
+    return grads
 
 
 def _safe_params(func, n):
@@ -787,13 +813,14 @@ def _batch_backward(func, wrt, bwd):
     adjoint (the saved forward values are shared by every cotangent)."""
     from .ad.batching import NoBatchingRule
     from .pipeline import compile_batched, pair_backward
-    fdef, parsed, bindings = pair_backward(func, wrt)
+    fdef, parsed, bindings, defs = pair_backward(func, wrt)
     saved, ct = [a.id for a in fdef.args.args][:2]
     label = fdef.name
     try:
         fn, source, notes = compile_batched(
             fdef, [ct], parsed, bindings, f"batched_{fdef.name}",
-            f"Batched: {ct} is a stack of cotangents along a new leading axis.")
+            f"Batched: {ct} is a stack of cotangents along a new leading axis.",
+            [d for d in defs if d is not fdef])
     except NoBatchingRule as exc:
         what = exc.what
         _warn_loop(label, what, _in_generated(parsed))

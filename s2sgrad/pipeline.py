@@ -460,7 +460,7 @@ def compile_pair(func, wrt):
 
 # ------------------------------------------------------------------ batching
 
-def compile_batched(fdef, batched, parsed, bindings, name, doc_extra=""):
+def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_defs=()):
     """The batched version of the A-normal-form function `fdef` (a user's function
     normalized, or generated code), loaded: (function, source, notes). `parsed` gives
     the globals and the file; `bindings` the names the code was loaded with (helpers,
@@ -471,8 +471,10 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra=""):
     pool = dict(runtime.helpers())
     pool.update(parsed.namespace)
     pool.update(bindings)
-    new, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra)
-    text = emit.source(new)
+    by_object = {id(bindings[d.name]): d for d in callee_defs if d.name in bindings}
+    defs, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra,
+                                 callees=lambda obj: by_object.get(id(obj)))
+    text = "\n\n".join(emit.sources(defs))
     env = load_mod.runtime_bindings(text, parsed.namespace, bindings)
     label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {name}"
     try:
@@ -501,7 +503,7 @@ def pair_backward(func, wrt):
     bindings = dict(bindings)
     bindings.update(made)
     bwd = next(d for d in defs if d.name == pair.bwd)
-    return bwd, parsed, bindings
+    return bwd, parsed, bindings, defs
 
 
 def tangent_definition(func, active, name):
@@ -514,4 +516,4 @@ def tangent_definition(func, active, name):
     made, _, _, bindings = load_definitions(parsed, defs, [name], env | graph.env, name)
     bindings = dict(bindings)
     bindings.update(made)
-    return fdef, parsed, bindings
+    return fdef, parsed, bindings, defs[:-1]

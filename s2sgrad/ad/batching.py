@@ -147,14 +147,23 @@ class Batcher:
         taken.add(self.size)
         self.k = nodes.fresh_name("k", taken)
         self.params = [a.id for a in fdef.args.args]
-        self.flags = {p: (p in batched) for p in self.params}
+        if isinstance(batched, dict):            # (a callee's: any flags)
+            self.flags = {p: batched.get(p, False) for p in self.params}
+        else:
+            self.flags = {p: (p in batched) for p in self.params}
         self.notes = []
         self.locals = set(nodes.names_in(fdef, gast.Store)) | set(self.params)
+        self.returns = None          # the flag of what the batched function returns
+        self.callees = None          # callees(obj) → a definition to batch, or None
+        self.made = {}               # (callee, flags) → batched name (shared with callees')
+        self.defs = []               # the batched callees' definitions
 
     # -- the function
 
     def run(self, name, doc_extra=""):
-        batched = [p for p in self.params if self.flags[p] is True]
+        batched = [p for p in self.params if self.flags[p] is True] or \
+            [f"{p}{_path_to_batched(self.flags[p])}" for p in self.params
+             if is_batched(self.flags[p])]
         body = list(self.fdef.body)
         doc = None
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
@@ -167,7 +176,7 @@ class Batcher:
                   for t in (st.targets if isinstance(st, gast.Assign) else [st.target])
                   if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
         for p in batched:
-            if p in stored:          # (never write into the caller's array)
+            if p in stored and p in self.params:    # (never write into the caller's array)
                 head.append(nodes.assign(p, nodes.parse_expr(f"{p}.copy()")))
         out = self.block(body)
         if doc_extra:
@@ -330,9 +339,11 @@ class Batcher:
         if isinstance(st.value, gast.Tuple):
             items = [self.atom(e, out) for e in st.value.elts]
             e = nodes.tuple_([self._all_batched(x, f, st) for x, f in items])
+            flag = ("tup", tuple(f for _, f in items))
         else:
             e, flag = self.expr(st.value, out)
             e = self._all_batched(e, flag, st)
+        self.returns = _join(self.returns, _made_batched(flag), st)
         out.append(nodes.copy_location(nodes.return_(e), st))
 
     def _all_batched(self, e, flag, node):
@@ -604,9 +615,16 @@ class Batcher:
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.value.id in self.locals:
             return self.method(node, out)
-        obj = self.resolve(func) if not self._batched_names(func) else None
+        base = func
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        local = isinstance(base, gast.Name) and base.id in self.locals
+        obj = self.resolve(func) if not self._batched_names(func) and not local else None
         if obj is None:
             return self.loop(node, out, f"the call `{_text(node)}`")
+        called = self.call_batched(node, obj, out)
+        if called is not None:
+            return called
         if isinstance(obj, np.ufunc) or obj in _ELEMENTWISE or _math_to_numpy(obj) \
                 or (obj in _BUILTIN_MAP and len(node.args) == 2) or (obj is abs):
             return self.elementwise(node, obj, out)
@@ -663,6 +681,38 @@ class Batcher:
             return None
         a = axis.value
         return nodes.call(node.func, [xs], {"axis": nodes.const(a + 1 if a >= 0 else a)})
+
+    def call_batched(self, node, obj, out):
+        """A call of a function whose code is at hand (a generated pair, a function of
+        the same module): the call of its batched version, made once per pattern of
+        batched arguments."""
+        fdef = self.callees(obj) if self.callees is not None else None
+        if fdef is None or node.keywords or len(node.args) != len(fdef.args.args):
+            return None
+        args = [self.atom(a, out) for a in node.args]
+        flags = tuple(f for _, f in args)
+        if not any(is_batched(f) for f in flags) or \
+                any(_path_to_batched(f) is None for f in flags if is_batched(f)):
+            return None
+        key = (id(obj), flags)
+        if key not in self.made:
+            self.made[key] = None                    # (recursion: a loop instead)
+            sub = Batcher(fdef, {p.id: f for p, f in zip(fdef.args.args, flags)},
+                          self.resolve, self.size)
+            sub.callees, sub.made, sub.defs = self.callees, self.made, self.defs
+            name = nodes.fresh_name(f"{fdef.name}_batched", self.taken)
+            try:
+                new = sub.run(name)
+            except NoBatchingRule:
+                return None
+            self.notes += sub.notes
+            self.defs.append(new)
+            self.made[key] = (name, sub.returns)
+        made = self.made[key]
+        if made is None:
+            return None
+        name, flag = made
+        return nodes.call(name, [a for a, _ in args]), flag
 
     def _args(self, node, out):
         args = [self.atom(a, out) for a in node.args]
@@ -879,12 +929,36 @@ def resolver(namespace, local_names):
     return resolve
 
 
-def batch_function(fdef, batched, namespace, name, doc_extra=""):
+def _path_to_batched(flag):
+    """The subscripts reaching a batched array inside a value of this flag ('' for the
+    array itself, '[1][0]' inside tuples), or None (a list's items)."""
+    if flag is True:
+        return ""
+    if isinstance(flag, tuple) and flag[0] == "tup":
+        for i, f in enumerate(flag[1]):
+            if is_batched(f):
+                inner = _path_to_batched(f)
+                return None if inner is None else f"[{i}]{inner}"
+    return None
+
+
+def _made_batched(flag):
+    """The flag of a value after `_all_batched`."""
+    if isinstance(flag, tuple):
+        if flag[0] == "tup":
+            return ("tup", tuple(_made_batched(f) for f in flag[1]))
+        return ("seq", True)
+    return ANY if flag == ANY else True
+
+
+def batch_function(fdef, batched, namespace, name, doc_extra="", callees=None):
     """The batched version of `fdef` (gast, A-normal form) whose parameters `batched`
-    carry a batch axis: (new FunctionDef, notes [(line, what)] of the operations run
-    once per example). Raises `NoBatchingRule` when the whole function must run once
-    per example."""
+    carry a batch axis: ([the batched callees' definitions..., the new FunctionDef],
+    notes [(line, what)] of the operations run once per example). `callees(obj)` gives
+    the definition of a called function to batch along (else its calls loop). Raises
+    `NoBatchingRule` when the whole function must run once per example."""
     b = Batcher(fdef, set(batched), None)
-    b.resolve = resolver(namespace, b.locals)
+    b.resolve = resolver(namespace, set())
+    b.callees = callees
     new = b.run(name, doc_extra)
-    return new, b.notes
+    return b.defs + [new], b.notes
