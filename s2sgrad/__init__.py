@@ -14,7 +14,8 @@ The package is laid out as its pipeline, and its layers only point down
 
     tools/       the `s2sgrad` command, explain, graph, working from files
     api          grad, value_and_grad, source, check_grad, stop_gradient
-    operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed), vmap
+    operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed)
+    batch        vmap, batched pullbacks and Jacobians
     gradient     GradientFunction: what grad(f) returns, and wrt handling
     pipeline     the one owner of the stage chain, and the cache
     backend/     load: generated source → live functions

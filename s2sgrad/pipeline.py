@@ -472,8 +472,14 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_
     pool.update(parsed.namespace)
     pool.update(bindings)
     by_object = {id(bindings[d.name]): d for d in callee_defs if d.name in bindings}
-    defs, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra,
-                                 callees=lambda obj: by_object.get(id(obj)))
+    try:
+        defs, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra,
+                                     callees=lambda obj: by_object.get(id(obj)))
+    except (NoBatchingRule, S2SGradError, RecursionError):
+        raise
+    except Exception as exc:        # (code the transform does not know: loop instead)
+        raise NoBatchingRule(None, f"code the batching transform does not handle "
+                                   f"({type(exc).__name__}: {exc})") from None
     text = "\n\n".join(emit.sources(defs))
     env = load_mod.runtime_bindings(text, parsed.namespace, bindings)
     label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {name}"

@@ -8,7 +8,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad import jacobian, vjp
-from s2sgrad import operators
+from s2sgrad import batch
 from s2sgrad.errors import BatchingWarning, S2SGradError
 
 RNG = np.random.default_rng(11)
@@ -112,7 +112,7 @@ def test_jacobian_of_matrices_keeps_the_shapes(mode, strict):
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_jacobian_in_chunks_when_memory_demands(mode, monkeypatch, strict):
-    monkeypatch.setattr(operators, "_CHUNK", 64)      # rows of 30: two per chunk
+    monkeypatch.setattr(batch, "_CHUNK", 64)      # rows of 30: two per chunk
     x = RNG.normal(size=30)
     J = jacobian(wide, mode=mode)(x)
     np.testing.assert_allclose(J, fd_jacobian(wide, x), rtol=1e-6, atol=1e-8)
