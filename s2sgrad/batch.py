@@ -91,7 +91,7 @@ class BatchedTangent:
                 (ts,) = kw.values()
                 outs = [single(*args, **{t: tk}) for tk in ts]
                 from .runtime import stack_examples
-                return stack_examples(outs)
+                return stack_examples(outs, items=True)
             return looped, _loop_source(f"batched_{name}", name, params, [len(params) - 1],
                                         exc.what), t
         for line, what in notes:
@@ -133,7 +133,7 @@ def _loop_source(name, label, params, batched, what):
     call = ", ".join(f"{p}[k]" if i in batched else p for i, p in enumerate(params))
     return (f"def {name}({', '.join(params)}):\n"
             f"    # no batching rule for {what}: {label} runs once per example\n"
-            f"    return stack_examples([{label}({call}) for k in range(np.shape({first})[0])])\n")
+            f"    return stack_examples([{label}({call}) for k in range(np.shape({first})[0])], items=True)\n")
 
 
 def _warn_loop(label, what, where):
@@ -161,7 +161,7 @@ def _stack_results(results, parsed, label):
     function returns them."""
     from .runtime import stack_examples, RaggedExamples
     try:
-        return stack_examples(results)
+        return stack_examples(results, items=True)
     except (RaggedExamples, ValueError, TypeError) as exc:
         node = None
         if parsed is not None:
@@ -418,7 +418,8 @@ def _batch_backward(func, wrt, bwd):
 
         def looped(saved_values, cts):
             from .runtime import stack_examples
-            return stack_examples([bwd(_fresh(saved_values, True, ()), c) for c in cts])
+            return stack_examples([bwd(_fresh(saved_values, True, ()), c) for c in cts],
+                                  items=True)
         return looped, _loop_source(f"batched_{label}", label, [saved, ct], [1], what)
     for line, what in notes:
         _warn_loop(label, what, _in_generated(parsed))

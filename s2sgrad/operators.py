@@ -200,7 +200,8 @@ class VJPFunction:
                                f"({type(exc).__name__}: {exc})", "")
                     raw = None
                 if raw is None:
-                    raw = stack_examples([bwd(_fresh(saved, True, keep), c) for c in cts])
+                    raw = stack_examples([bwd(_fresh(saved, True, keep), c) for c in cts],
+                                         items=True)
                 outs = tuple(batched_grad_like(g, bound[i], (True, False))
                              for g, i in zip(raw, wrt))
             else:

@@ -50,6 +50,7 @@ class Batcher(CallRules):
         self.notes = []
         self.locals = set(nodes.names_in(fdef, gast.Store)) | set(self.params)
         self.returns = None          # the flag of what the batched function returns
+        self.items_ok = False        # may a loop's results be tuples (an unpacking's)?
         self.callees = None          # callees(obj) → a definition to batch, or None
         self.made = {}               # (callee, flags) → batched name (shared with callees')
         self.defs = []               # the batched callees' definitions
@@ -136,7 +137,11 @@ class Batcher(CallRules):
         raise NoBatchingRule(st, f"the assignment `{_text(st)}`")
 
     def unpack(self, st, target, value, out):
-        e, flag = self.expr(value, out)
+        self.items_ok = True         # (a loop's results may be tuples: unpacked here)
+        try:
+            e, flag = self.expr(value, out)
+        finally:
+            self.items_ok = False
         n = len(target.elts)
         names = [t.id for t in target.elts]
         if isinstance(flag, tuple) and flag[0] == "tup" and len(flag[1]) == n:

@@ -345,7 +345,12 @@ class CallRules:
             if not is_batched(fx) and attr == "dot" and len(node.args) == 1:
                 b, fb = self.atom(node.args[0], out)
                 return self._helper("batched_dot", [x, b], (False, fb)), True
-            return self.loop(node, out, f"the call `{_text(node)}`")
+            if fx == ANY:
+                return self.loop(node, out, f"the call `{_text(node)}`")
+            # (a method of a value shared by the examples may change it: once per
+            # example in a comprehension would change it once per example)
+            raise NoBatchingRule(node, f"the method call `{_text(node)}` with an argument "
+                                       "that differs between examples")
         args, kws = self._args(node, out)
         if any(is_batched(f) for _, f in kws.values()):
             return self.loop(node, out, f"the call `{_text(node)}`")
@@ -432,5 +437,7 @@ class CallRules:
         line = getattr(node, "lineno", None)
         self.notes.append((line, what))
         out.append(nodes.comment(f"no batching rule for {what}: a loop over the examples"))
-        e = nodes.parse_expr(f"stack_examples([__each__ for {self.k} in range({self.size})])")
-        return nodes.substitute(e, {"__each__": body}), ANY
+        items = ", items=True" if self.items_ok else ""
+        e = nodes.parse_expr(f"stack_examples([__each__ for {self.k} in range({self.size})]"
+                             f"{items})")
+        return nodes.substitute(e, {"__each__": body}), ANY if self.items_ok else True

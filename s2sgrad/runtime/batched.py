@@ -114,18 +114,23 @@ class RaggedExamples(GradientError):
     """The examples' values differ in shape (or are not arrays): no batch holds them."""
 
 
-def stack_examples(results):
-    """The results of a loop over the examples stacked along a new leading axis (a tuple
-    of stacks when each result is a tuple)."""
+def stack_examples(results, items=False):
+    """The results of a loop over the examples stacked along a new leading axis; with
+    `items`, a tuple (list) of stacks when each result is a tuple (list). Without, such
+    results raise `RaggedExamples`: the code that asked wants one array."""
     if not results:
         raise GradientError("vmap needs at least one example along the mapped axis")
     first = results[0]
+    if not items and any(isinstance(r, (tuple, list, dict)) for r in results):
+        raise RaggedExamples("the examples give tuples or lists where one array per "
+                             "example was expected")
     if isinstance(first, tuple) and all(isinstance(r, tuple) and len(r) == len(first)
                                         for r in results):
-        return tuple(stack_examples([r[i] for r in results]) for i in range(len(first)))
+        return tuple(stack_examples([r[i] for r in results], True)
+                     for i in range(len(first)))
     if isinstance(first, list) and all(isinstance(r, list) and len(r) == len(first)
                                        for r in results):
-        return [stack_examples([r[i] for r in results]) for i in range(len(first))]
+        return [stack_examples([r[i] for r in results], True) for i in range(len(first))]
     arrays = [np.asarray(r) for r in results]
     shapes = {a.shape for a in arrays}
     if len(shapes) == 2 and () in shapes and all(a.shape or a == 0.0 for a in arrays):
@@ -264,7 +269,7 @@ def _each(fn, args, batched, **keywords):
     """fn applied to each example, stacked: the rule of last resort inside a helper."""
     n = next(np.shape(x)[0] for x, b in zip(args, batched) if b)
     return stack_examples([fn(*[x[k] if b else x for x, b in zip(args, batched)], **keywords)
-                           for k in range(n)])
+                           for k in range(n)], items=True)
 
 
 def batched_dot_left(g, b, a, batched=(True, False, False)):
