@@ -257,3 +257,59 @@ def test_stores_never_touch_the_callers_arrays():
 
 def test_vmap_is_exported():
     assert "vmap" in s2sgrad.__all__ and s2sgrad.vmap is vmap
+
+
+def two_parts(a):
+    return np.cumsum(a)[-1], a * 2.0
+
+
+def unpacks_a_call(x):
+    s, d = two_parts(x)
+    return s + np.sum(d)
+
+
+def extends_a_list(x):
+    out = []
+    out.extend([x, x * 2.0])
+    return out[0] + out[1]
+
+
+def test_calls_returning_tuples_and_methods_of_shared_lists_stay_right():
+    X = RNG.normal(size=(4, 3))
+    with pytest.warns(BatchingWarning):
+        got = vmap(unpacks_a_call)(X)
+    np.testing.assert_allclose(got, [unpacks_a_call(x) for x in X], rtol=1e-13)
+    with pytest.warns(BatchingWarning, match="extend"):
+        got = vmap(extends_a_list)(X)
+    np.testing.assert_allclose(got, 3.0 * X, rtol=1e-13)
+
+
+def packed_mlp(w, x, y):
+    W1 = np.reshape(w[:12], (4, 3))
+    return mlp(W1, w[12:], x, y)
+
+
+def test_per_example_gradients_through_a_called_function_match_finite_differences():
+    """The gradient calls the pair of `mlp`: batched along, no loop."""
+    w = RNG.normal(size=15)
+    X = RNG.normal(size=(5, 4))
+    y = RNG.normal(size=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        f = vmap(grad(packed_mlp), in_axes=(None, 0, 0))
+        G = f(w, X, y)
+    assert "mlp_fwd_batched" in f.source
+    for k in range(5):
+        np.testing.assert_allclose(G[k], numerical_grad(packed_mlp, (w, X[k], y[k])),
+                                   rtol=1e-6, atol=1e-9)
+
+
+def vector_loss(w, x):
+    return mlp(np.reshape(w[:12], (4, 3)), w[12:], x, 0.0) * x
+
+
+def test_a_per_example_output_that_is_not_a_number_is_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchingWarning)
+        with pytest.raises(s2sgrad.GradientError, match="scalar output"):
+            vmap(grad(vector_loss), in_axes=(None, 0))(np.ones(15), np.ones((3, 4)))
