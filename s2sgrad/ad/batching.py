@@ -343,7 +343,7 @@ class Batcher(CallRules):
             out.append(nodes.assign(n, self._to_batch(nodes.name(n))))
         elif isinstance(new, tuple) and new[0] == "seq":
             e = nodes.parse_expr(f"[to_batch(e, {self.size}) for e in {n}]") \
-                if not is_batched(old[1]) else None
+                if old[1] is not None and not is_batched(old[1]) else None   # ([]: none)
             if e is not None:
                 out.append(nodes.assign(n, e))
         elif isinstance(new, tuple) and new[0] == "tup":
@@ -368,7 +368,7 @@ class Batcher(CallRules):
         name of its own first, so that a rule may read it twice)."""
         if isinstance(node, gast.Name):
             return node, self.flags.get(node.id, False)
-        if isinstance(node, gast.Constant):
+        if isinstance(node, gast.Constant) or _negative_constant(node):
             return node, False
         e, flag = self.expr(node, out)
         t = nodes.fresh_name("b", self.taken)
@@ -510,6 +510,13 @@ class Batcher(CallRules):
         return self.loop(node, out, f"the attribute `.{attr}`")
 
     # -- calls
+
+
+def _negative_constant(node):
+    """`-1` (a unary minus on a number literal): a constant operand."""
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and \
+        isinstance(node.operand, gast.Constant) and \
+        isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool)
 
 
 def _index_value(index):

@@ -303,6 +303,10 @@ class CallRules:
         """An example's axis as an axis of batched x."""
         if axis_node is None or (isinstance(axis_node, gast.Constant) and axis_node.value is None):
             return nodes.call("example_axes", [x])
+        if isinstance(axis_node, gast.UnaryOp) and isinstance(axis_node.op, gast.USub) and \
+                isinstance(axis_node.operand, gast.Constant) and \
+                type(axis_node.operand.value) is int:
+            return axis_node                              # a negative axis counts from the end
         if isinstance(axis_node, gast.Constant) and isinstance(axis_node.value, int):
             a = axis_node.value
             return nodes.const(a + 1 if a >= 0 else a)

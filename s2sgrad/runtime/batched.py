@@ -37,6 +37,8 @@ def per_example(x):
 def to_batch(x, batch_size):
     """`x` (the same for every example) repeated along a new leading batch axis: a fresh
     array, so that later writes into one example leave the others alone."""
+    if x is None:                             # (a placeholder before a loop sets it)
+        return None
     x = np.asarray(x)
     if x.size > 64 and not x.any():          # zeros: fresh pages, nothing to copy
         return np.zeros((batch_size,) + x.shape, x.dtype)
