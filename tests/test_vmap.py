@@ -313,3 +313,17 @@ def test_a_per_example_output_that_is_not_a_number_is_refused():
         warnings.simplefilter("ignore", BatchingWarning)
         with pytest.raises(s2sgrad.GradientError, match="scalar output"):
             vmap(grad(vector_loss), in_axes=(None, 0))(np.ones(15), np.ones((3, 4)))
+
+
+def energy(x, c):
+    return np.sum(np.sin(x) * x) + c * np.sum(x ** 2) / x.shape[0]
+
+
+def test_per_example_gradients_with_respect_to_the_batched_argument():
+    X = RNG.normal(size=(6, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        G = vmap(grad(energy), in_axes=(0, None))(X, 0.3)
+        H = vmap(grad(energy, wrt=1), in_axes=(0, None))(X, 0.3)
+    np.testing.assert_allclose(G, np.sin(X) + X * np.cos(X) + 0.3 * 2 * X / 4, rtol=1e-12)
+    np.testing.assert_allclose(H, np.sum(X ** 2, axis=1) / 4, rtol=1e-12)
