@@ -51,6 +51,7 @@ class Batcher(CallRules):
         self.locals = set(nodes.names_in(fdef, gast.Store)) | set(self.params)
         self.returns = None          # the flag of what the batched function returns
         self.items_ok = False        # may a loop's results be tuples (an unpacking's)?
+        self.keeps_returns = False   # (a callee with one `return`: its flags returned)
         self.callees = None          # callees(obj) → a definition to batch, or None
         self.made = {}               # (callee, flags) → batched name (shared with callees')
         self.defs = []               # the batched callees' definitions
@@ -237,14 +238,18 @@ class Batcher(CallRules):
     def return_(self, st, out):
         if st.value is None:
             raise NoBatchingRule(st, "a `return` without a value")
-        if isinstance(st.value, gast.Tuple):
+        if self.keeps_returns:      # a callee's one return: what is batched stays known
+            e, flag = self.expr(st.value, out)
+            self.returns = flag
+        elif isinstance(st.value, gast.Tuple):
             items = [self.atom(e, out) for e in st.value.elts]
             e = nodes.tuple_([self._all_batched(x, f, st) for x, f in items])
             flag = ("tup", tuple(f for _, f in items))
+            self.returns = _join(self.returns, _made_batched(flag), st)
         else:
             e, flag = self.expr(st.value, out)
             e = self._all_batched(e, flag, st)
-        self.returns = _join(self.returns, _made_batched(flag), st)
+            self.returns = _join(self.returns, _made_batched(flag), st)
         out.append(nodes.copy_location(nodes.return_(e), st))
 
     def _all_batched(self, e, flag, node):

@@ -242,6 +242,8 @@ class CallRules:
             sub = type(self)(fdef, {p.id: f for p, f in zip(fdef.args.args, flags)},
                           self.resolve, self.size)
             sub.callees, sub.made, sub.defs = self.callees, self.made, self.defs
+            returns = [st for st in nodes.walk(fdef) if isinstance(st, gast.Return)]
+            sub.keeps_returns = len(returns) == 1 and fdef.body[-1] is returns[0]
             name = nodes.fresh_name(f"{fdef.name}_batched", self.taken)
             try:
                 new = sub.run(name)
