@@ -77,6 +77,7 @@ class BatchedTangent:
         from .pipeline import compile_batched, tangent_definition
         name = f"jvp_{getattr(unwrap(self.func), '__name__', 'f')}"
         fdef, parsed, bindings, callee_defs = tangent_definition(self.func, (self.i,), name)
+        self._single = bindings[name]          # (the unbatched tangent code, for a loop)
         params = [a.id for a in fdef.args.args]
         t = params[-1]
         try:
@@ -100,6 +101,7 @@ class BatchedTangent:
 
     def columns(self, args, n_in):
         """(the Jacobian's columns as an (n_out, n_in) matrix, out.shape)."""
+        from .runtime import RaggedExamples, stack_examples
         fn, _, t = self.get()
         x = args[self.i]
         in_shape = np.shape(x)
@@ -109,7 +111,15 @@ class BatchedTangent:
             ts = np.zeros((hi - lo, n_in), dtype)
             ts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
             ts = ts.reshape((hi - lo,) + in_shape)
-            _, tangent = fn(*args, **{t: ts})
+            try:
+                _, tangent = fn(*args, **{t: ts})
+            except Exception as exc:
+                if isinstance(exc, S2SGradError) and not isinstance(exc, RaggedExamples):
+                    raise
+                _warn_loop(self.func.__name__, f"a case the batched code does not handle "
+                           f"({type(exc).__name__}: {exc})", "")
+                tangent = stack_examples([self._single(*args, **{t: tk})[1] for tk in ts],
+                                         items=True)
             if isinstance(tangent, (list, tuple)):      # a list output: items as columns
                 tangent = np.stack([np.broadcast_to(np.asarray(v, float), (hi - lo,)
                                                     + np.shape(v)[1:]) for v in tangent],

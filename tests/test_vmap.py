@@ -327,3 +327,20 @@ def test_per_example_gradients_with_respect_to_the_batched_argument():
         H = vmap(grad(energy, wrt=1), in_axes=(0, None))(X, 0.3)
     np.testing.assert_allclose(G, np.sin(X) + X * np.cos(X) + 0.3 * 2 * X / 4, rtol=1e-12)
     np.testing.assert_allclose(H, np.sum(X ** 2, axis=1) / 4, rtol=1e-12)
+
+
+def masked_sum(x, m):
+    return np.sum(x[m] ** 2)
+
+
+def test_a_batched_mask_is_not_read_as_positions():
+    x = np.arange(1.0, 5.0)
+    M = np.array([[True, False, True, False], [False, False, False, True]])
+    with pytest.warns(BatchingWarning):
+        got = vmap(masked_sum, in_axes=(None, 0))(x, M)
+    np.testing.assert_allclose(got, [1.0 + 9.0, 16.0])
+    idx = np.array([[0, 1], [3, 3]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        got = vmap(masked_sum, in_axes=(None, 0))(x, idx)      # integer positions
+    np.testing.assert_allclose(got, [1.0 + 4.0, 32.0])

@@ -74,7 +74,8 @@ class Batcher(CallRules):
                   for t in (st.targets if isinstance(st, gast.Assign) else [st.target])
                   if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)}
         for p in batched:
-            if p in stored and p in self.params:    # (never write into the caller's array)
+            if stored and p in self.params:   # (never write into the caller's arrays,
+                #                                 nor through a second name)
                 head.append(nodes.assign(p, nodes.parse_expr(f"{p}.copy()")))
         out = self.block(body)
         if doc_extra:
@@ -362,6 +363,13 @@ class Batcher(CallRules):
 
     # -- expressions
 
+    def array(self, x, flag):
+        """An operand of arithmetic: a loop's results that may be tuples are checked to
+        be one array (a tuple would be read by NumPy as an array of the wrong axes)."""
+        if flag == ANY:
+            return nodes.call("batched_array", [x]), True
+        return x, flag
+
     def _batched_names(self, node):
         return [n for n in nodes.names_in(node) if is_batched(self.flags.get(n, False))]
 
@@ -426,8 +434,8 @@ class Batcher(CallRules):
             left, right = node.left, node.comparators[0]
         else:
             left, right = node.left, node.right
-        a, fa = self.atom(left, out)
-        b, fb = self.atom(right, out)
+        a, fa = self.array(*self.atom(left, out))
+        b, fb = self.array(*self.atom(right, out))
         if isinstance(fa, tuple) or isinstance(fb, tuple):
             raise NoBatchingRule(node, f"`{_text(node)}` on a list or tuple")
         if not is_batched(fa) and not is_batched(fb):
@@ -476,7 +484,7 @@ class Batcher(CallRules):
         x, fx = self.atom(node.value, out)
         if self._batched_names(node.slice):
             if not is_batched(fx) and isinstance(node.slice, gast.Name):
-                return nodes.subscript(x, node.slice), True     # a batch of positions
+                return nodes.call("batched_take", [x, node.slice]), True  # positions
             return self.loop(node, out, "indexing at a position that differs between "
                                         "examples")
         if isinstance(fx, tuple):

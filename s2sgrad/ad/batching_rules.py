@@ -194,6 +194,8 @@ class CallRules:
             return nodes.call("np.sum", [x], {"axis": nodes.const(1)}), True
         if obj in (len, np.shape, np.ndim, np.size) and len(node.args) == 1:
             x, fx = self.atom(node.args[0], out)
+            if obj is len and isinstance(fx, tuple):
+                return nodes.call(node.func, [x]), False    # (a list's length)
             if fx is True:
                 text = {len: "np.shape({})[1]", np.shape: "np.shape({})[1:]",
                         np.ndim: "np.ndim({}) - 1", np.size: "batched_size({})"}[obj]
@@ -269,6 +271,7 @@ class CallRules:
 
     def elementwise(self, node, obj, out):
         args, kws = self._args(node, out)
+        args = [self.array(a, f) for a, f in args]
         if any(is_batched(f) for _, f in kws.values()) or \
                 any(isinstance(f, tuple) for _, f in args):
             return self.loop(node, out, f"the call `{_text(node)}`")
@@ -320,6 +323,7 @@ class CallRules:
 
     def reduction(self, node, obj, out, axis_at):
         args, kws = self._args(node, out)
+        args = [self.array(a, f) for a, f in args]
         if not args or args[0][1] is not True or any(is_batched(f) for _, f in args[1:]) \
                 or any(is_batched(f) for _, f in kws.values()) or len(args) > axis_at + 1:
             return self.loop(node, out, f"the call `{_text(node)}`")

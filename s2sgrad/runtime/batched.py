@@ -147,6 +147,22 @@ def stack_examples(results, items=False):
     return np.stack(arrays)
 
 
+def batched_array(x):
+    """A loop's results as one batched array (tuples of results cannot be computed with)."""
+    if isinstance(x, (tuple, list)):
+        raise RaggedExamples("the examples give tuples where an array was expected")
+    return x
+
+
+def batched_take(x, index):
+    """x[index] for each example of a batched integer `index` (x the same for all):
+    positions gathered; any other index has no batched form here."""
+    index = np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise RaggedExamples("a batched index that is not integer positions")
+    return x[index]
+
+
 def unpack_examples(x, n):
     """`a, b = x` for each example of batched `x` (a tuple of batched items already, or
     a batched array whose examples are unpacked along their first axis)."""
