@@ -344,3 +344,20 @@ def test_a_batched_mask_is_not_read_as_positions():
         warnings.simplefilter("error", BatchingWarning)
         got = vmap(masked_sum, in_axes=(None, 0))(x, idx)      # integer positions
     np.testing.assert_allclose(got, [1.0 + 4.0, 32.0])
+
+
+def sums_a_list(x, y):
+    parts = []
+    for i in range(3):
+        parts.append(y ** 2 + x * (i + 1.0))
+    return np.sum(sum(parts))
+
+
+def test_sum_of_a_list_of_batched_values_adds_the_items_not_the_examples():
+    X = RNG.normal(size=(4, 3))
+    y = RNG.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        got = vmap(sums_a_list, in_axes=(0, None))(X, y)
+    np.testing.assert_allclose(got, [3 * np.sum(y ** 2) + 6 * np.sum(x) for x in X],
+                               rtol=1e-12)

@@ -190,7 +190,11 @@ class CallRules:
             if joined is not None:
                 return joined, True
         if obj is sum and len(node.args) == 1 and not node.keywords:
-            x, _ = self.atom(node.args[0], out)
+            x, fx = self.atom(node.args[0], out)
+            if isinstance(fx, tuple) and fx[0] == "seq":        # a list of batched items
+                return nodes.call("batched_sum_items", [x]), True
+            if fx is not True:
+                return self.loop(node, out, f"the call `{_text(node)}`")
             return nodes.call("np.sum", [x], {"axis": nodes.const(1)}), True
         if obj in (len, np.shape, np.ndim, np.size) and len(node.args) == 1:
             x, fx = self.atom(node.args[0], out)

@@ -163,6 +163,15 @@ def batched_take(x, index):
     return x[index]
 
 
+def batched_sum_items(items):
+    """sum(items) of a list of batched values: added item by item, ranks aligned."""
+    total = 0.0
+    for item in items:
+        total = batched_add_grads(total, item, (not isinstance(total, float), True)) \
+            if not isinstance(total, float) else item + total
+    return total
+
+
 def unpack_examples(x, n):
     """`a, b = x` for each example of batched `x` (a tuple of batched items already, or
     a batched array whose examples are unpacked along their first axis)."""
