@@ -361,3 +361,20 @@ def test_sum_of_a_list_of_batched_values_adds_the_items_not_the_examples():
         got = vmap(sums_a_list, in_axes=(0, None))(X, y)
     np.testing.assert_allclose(got, [3 * np.sum(y ** 2) + 6 * np.sum(x) for x in X],
                                rtol=1e-12)
+
+
+def bilinear(x, Y, c):
+    return x @ (Y @ c)
+
+
+def test_an_adjoint_shared_by_the_examples_meets_a_batched_product():
+    """The output's adjoint 1.0 is the same for every example while x is not: the
+    product rules must not read the number as a batch."""
+    X = RNG.normal(size=(5, 3))
+    Y = RNG.normal(size=(3, 4))
+    c = RNG.normal(size=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        GX, GY = vmap(grad(bilinear, wrt=(0, 1)), in_axes=(0, None, None))(X, Y, c)
+    np.testing.assert_allclose(GX, np.broadcast_to(Y @ c, (5, 3)), rtol=1e-12)
+    np.testing.assert_allclose(GY, X[:, :, None] * c[None, None, :], rtol=1e-12)

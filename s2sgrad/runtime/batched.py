@@ -250,10 +250,20 @@ def _promote_adjoint(g, ra, rb):
     return g
 
 
+def _adjoint_batched(g, others, batched):
+    """An adjoint the same for every example, repeated along the batch axis of the
+    other operands (the batched product rules read `g` as batched)."""
+    if batched[0]:
+        return g, batched
+    n = next(_shape(x)[0] for x, b in zip(others, batched[1:]) if b)
+    return to_batch(g, n), (True,) + tuple(batched[1:])
+
+
 def batched_matmul_left(g, b, a, batched=(True, False, False)):
     """The adjoint of `a` in y = a @ b, for each example (`g` batched)."""
     if is_zero(g):
         return 0.0
+    g, batched = _adjoint_batched(g, (b, a), batched)
     _, bb, ab = batched
     ra, rb = _ndim(a) - ab, np.ndim(b) - bb
     gp = _promote_adjoint(g, ra, rb)
@@ -268,6 +278,7 @@ def batched_matmul_right(g, a, b, batched=(True, False, False)):
     """The adjoint of `b` in y = a @ b, for each example (`g` batched)."""
     if is_zero(g):
         return 0.0
+    g, batched = _adjoint_batched(g, (a, b), batched)
     _, ab, bb = batched
     ra = np.ndim(a) - ab
     rb = _ndim(b) - bb
@@ -303,6 +314,7 @@ def batched_dot_left(g, b, a, batched=(True, False, False)):
     """The adjoint of `a` in y = np.dot(a, b), for each example."""
     if is_zero(g):
         return 0.0
+    g, batched = _adjoint_batched(g, (b, a), batched)
     _, bb, ab = batched
     ra, rb = _ndim(a) - ab, np.ndim(b) - bb
     if ra == 0 or rb == 0:
@@ -318,6 +330,7 @@ def batched_dot_right(g, a, b, batched=(True, False, False)):
     """The adjoint of `b` in y = np.dot(a, b), for each example."""
     if is_zero(g):
         return 0.0
+    g, batched = _adjoint_batched(g, (a, b), batched)
     _, ab, bb = batched
     ra, rb = np.ndim(a) - ab, _ndim(b) - bb
     if ra == 0 or rb == 0:
