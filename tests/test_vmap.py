@@ -378,3 +378,21 @@ def test_an_adjoint_shared_by_the_examples_meets_a_batched_product():
         GX, GY = vmap(grad(bilinear, wrt=(0, 1)), in_axes=(0, None, None))(X, Y, c)
     np.testing.assert_allclose(GX, np.broadcast_to(Y @ c, (5, 3)), rtol=1e-12)
     np.testing.assert_allclose(GY, X[:, :, None] * c[None, None, :], rtol=1e-12)
+
+
+OFFSET = 1.5
+
+
+def ignores_x(x, y):
+    v1 = OFFSET
+    return v1 + np.sum(np.tanh(y))
+
+
+def test_a_gradient_the_same_for_every_example_is_repeated_item_by_item():
+    X = RNG.normal(size=3)
+    y = RNG.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchingWarning)
+        gx, gy = vmap(grad(ignores_x, wrt=(0, 1)), in_axes=(0, None))(X, y)
+    np.testing.assert_array_equal(gx, np.zeros(3))
+    np.testing.assert_allclose(gy, np.broadcast_to(1.0 - np.tanh(y) ** 2, (3, 3)), rtol=1e-12)

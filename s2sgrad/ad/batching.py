@@ -258,7 +258,7 @@ class Batcher(CallRules):
         if flag is True or flag == ANY:
             return e
         if flag is False:
-            return self._to_batch(e)
+            return nodes.call("batch_result", [e, nodes.name(self.size)])
         if flag[0] == "tup":
             return nodes.tuple_([self._all_batched(nodes.subscript(e, nodes.const(i)), f, node)
                                  for i, f in enumerate(flag[1])])
@@ -420,7 +420,7 @@ class Batcher(CallRules):
         flags = [f for _, f in items]
         if isinstance(node, gast.Tuple):
             if not any(is_batched(f) or isinstance(f, tuple) for f in flags):
-                return node, False
+                return nodes.tuple_(elts), False      # (items rewritten all the same)
             return nodes.tuple_(elts), ("tup", tuple(flags))
         joined = None
         for f in flags:

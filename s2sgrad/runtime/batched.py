@@ -45,6 +45,14 @@ def to_batch(x, batch_size):
     return np.repeat(x[None], batch_size, axis=0)
 
 
+def batch_result(x, batch_size):
+    """A result the same for every example, repeated along a new leading axis (each
+    item of a tuple or list on its own, as a loop over the examples would stack them)."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(batch_result(v, batch_size) for v in x)
+    return to_batch(x, batch_size)
+
+
 def rank_up(x, other, other_batched=0):
     """Batched `x` with axes of length one inserted after its batch axis until an
     example of `x` has at least the rank of `other` (batched when `other_batched`):
