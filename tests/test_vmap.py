@@ -10,7 +10,7 @@ import pytest
 import s2sgrad
 from s2sgrad import grad, vmap
 from s2sgrad.errors import BatchingWarning, S2SGradError, TransformError
-from tests.support.numeric import numerical_grad
+from support.numeric import numerical_grad
 
 RNG = np.random.default_rng(7)
 
