@@ -295,7 +295,7 @@ class VMapFunction:
         """(function, source) for calls batched at `batched` with such examples."""
         func = self.func
         label = getattr(func, "__name__", "f")
-        parsed = self._origin = None
+        parsed = self._origin = reader = None
         self._checks_value = False
         callee_defs = self._callee_defs = ()
         reason = "a function without Python source s2sgrad can batch"
@@ -309,6 +309,8 @@ class VMapFunction:
                 fdef, parsed = normalized_function(func)
                 self._origin = parsed
                 bindings = dict(parsed.closure)
+                from .pipeline import same_module_reader
+                reader = same_module_reader(parsed.namespace)
             else:
                 fdef = None
         except S2SGradError as exc:
@@ -324,7 +326,7 @@ class VMapFunction:
                 fn, source, notes = compile_batched(
                     fdef, names, parsed, bindings, f"vmap_{fdef.name}",
                     f"Batched by vmap: {', '.join(names)} carry one example per entry of "
-                    f"their leading axis.", callee_defs)
+                    f"their leading axis.", callee_defs, reader)
         except NoBatchingRule as exc:
             line = getattr(exc.node, "lineno", None)
             return self._loop(func, label, examples, batched, exc.what,

@@ -460,12 +460,14 @@ def compile_pair(func, wrt):
 
 # ------------------------------------------------------------------ batching
 
-def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_defs=()):
+def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_defs=(),
+                    read_callee=None):
     """The batched version of the A-normal-form function `fdef` (a user's function
     normalized, or generated code), loaded: (function, source, notes). `parsed` gives
     the globals and the file; `bindings` the names the code was loaded with (helpers,
     closure values, the pairs it calls). Raises `batching.NoBatchingRule` when the whole
-    function must run once per example."""
+    function must run once per example. `read_callee(obj)`: the definition of another
+    called function to batch along, or None."""
     from . import runtime
     from .ad.batching import batch_function, NoBatchingRule
     pool = dict(runtime.helpers())
@@ -474,7 +476,8 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_
     by_object = {id(bindings[d.name]): d for d in callee_defs if d.name in bindings}
     try:
         defs, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra,
-                                     callees=lambda obj: by_object.get(id(obj)))
+                                     callees=lambda obj: by_object.get(id(obj)) or (
+                                         read_callee(obj) if read_callee else None))
     except (NoBatchingRule, S2SGradError, RecursionError):
         raise
     except Exception as exc:        # (code the transform does not know: loop instead)
@@ -495,6 +498,26 @@ def normalized_function(func):
     """The user's function in A-normal form, with its `Parsed` record (for batching)."""
     parsed = parse_function(func)
     return normalize(parsed), parsed
+
+
+def same_module_reader(namespace):
+    """read(obj) → a called function in A-normal form, when batched code can call its
+    batched version in `namespace`: a plain function of that module (no closure, no
+    defaults, no *args), else None."""
+    seen = {}
+
+    def read(obj):
+        if not inspect.isfunction(obj) or obj.__closure__ or obj.__defaults__ or \
+                obj.__kwdefaults__ or obj.__globals__ is not namespace or \
+                obj.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            return None
+        if id(obj) not in seen:
+            try:
+                seen[id(obj)] = normalize(parse_function(obj)), obj
+            except S2SGradError:
+                seen[id(obj)] = None, obj
+        return seen[id(obj)][0]
+    return read
 
 
 def pair_backward(func, wrt):

@@ -189,8 +189,9 @@ def test_a_condition_that_differs_between_examples_runs_as_a_loop_with_a_warning
     np.testing.assert_allclose(G, [[2.0, 4.0], [-1.0, -1.0], [-1.0, -1.0]])
 
 
-def helper(a):
-    return np.cumprod(a)[-1]
+def helper(a, scale=1.0):
+    """(a default: batched code does not call into it, the call loops)"""
+    return np.cumprod(a)[-1] * scale
 
 
 def uses_helper(x, c):
@@ -396,3 +397,21 @@ def test_a_gradient_the_same_for_every_example_is_repeated_item_by_item():
         gx, gy = vmap(grad(ignores_x, wrt=(0, 1)), in_axes=(0, None))(X, y)
     np.testing.assert_array_equal(gx, np.zeros(3))
     np.testing.assert_allclose(gy, np.broadcast_to(1.0 - np.tanh(y) ** 2, (3, 3)), rtol=1e-12)
+
+
+def square_sum(v):
+    return np.sum(v * v)
+
+
+def calls_a_function_of_this_module(x, c):
+    return square_sum(x * c) + square_sum(x)
+
+
+def test_a_called_function_of_the_same_module_is_batched_along():
+    X = RNG.normal(size=(4, 3))
+    f = vmap(calls_a_function_of_this_module, in_axes=(0, None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingWarning)
+        got = f(X, 2.0)
+    np.testing.assert_allclose(got, 5.0 * np.sum(X ** 2, axis=1), rtol=1e-12)
+    assert "def square_sum_batched(v):" in f.source
