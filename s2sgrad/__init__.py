@@ -16,6 +16,7 @@ The package is laid out as its pipeline, and its layers only point down
     api          grad, value_and_grad, source, check_grad, stop_gradient
     trees        tree_map, tree_leaves over parameter containers
     operators    jvp, vjp, jacobian, hessian, hvp (the two modes composed)
+    batch        vmap, batched pullbacks and Jacobians
     gradient     GradientFunction: what grad(f) returns, and wrt handling
     pipeline     the one owner of the stage chain, and the cache
     backend/     load: generated source → live functions
@@ -33,7 +34,7 @@ from .api import (grad, value_and_grad, source, stop_gradient, check_grad,  # no
 from .errors import S2SGradError, TransformError, GradientError, CheckError  # noqa: F401
 from .tools.explain import explain  # noqa: F401
 from .rules import adjoint, tangent  # noqa: F401
-from .operators import jvp, vjp, jacobian, hessian, hvp  # noqa: F401
+from .operators import jvp, vjp, jacobian, hessian, hvp, vmap  # noqa: F401
 from .trees import tree_map, tree_leaves  # noqa: F401
 
 from .version import __version__  # noqa: F401
@@ -44,6 +45,6 @@ debug = False
 from .backend import tracebacks as _tracebacks  # noqa: E402
 _tracebacks.install()      # uncaught refusals without s2sgrad's frames (see its docstring)
 __all__ = ["grad", "value_and_grad", "source", "adjoint", "tangent", "stop_gradient",
-           "check_grad", "checkpoint", "jvp", "vjp", "jacobian", "hessian", "hvp",
+           "check_grad", "checkpoint", "jvp", "vjp", "jacobian", "hessian", "hvp", "vmap",
            "S2SGradError", "TransformError", "GradientError", "CheckError", "explain",
            "tree_map", "tree_leaves"]

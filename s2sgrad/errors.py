@@ -53,3 +53,8 @@ class GradientError(S2SGradError):
 
 class CheckError(S2SGradError, AssertionError):
     """`check_grad` found a gradient that disagrees with finite differences."""
+
+
+class BatchingWarning(UserWarning):
+    """`vmap` (or a batched pullback) runs part of the code once per example, in a
+    Python loop over the batch, because no batching rule covers it."""

@@ -6,13 +6,16 @@
 - `jacobian(f, wrt)`: columns by JVP when the inputs are few, rows by VJP otherwise;
 - `hvp(f)(x, v)` and `hessian(f)`: forward over reverse — the generated gradient code is
   fed back into the compiler and differentiated in forward mode;
-- `grad(grad(f))` for scalar inputs goes the same way.
+- `grad(grad(f))` for scalar inputs goes the same way;
+- `vmap` and the batched passes behind `pullback(cts, batched=True)` and `jacobian` are
+  in `batch`.
 """
 import threading
 
 import numpy as np
 
 from .ad.tangent import dot
+from .batch import BatchedTangent, _batch_backward, _fresh, _rows, _warn_loop, vmap  # noqa: F401
 from .errors import GradientError, S2SGradError
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, partial_parts, resolve_wrt, _param_names
@@ -177,27 +180,58 @@ class VJPFunction:
         wrt, is_tuple, bound = self.wrt, self.is_tuple, args
         copy_arrays, keep = self._copy_arrays, {id(a) for a in args}
 
-        def pullback(cotangent):
-            from .runtime import grad_like
+        def pullback(cotangent, batched=False):
+            """The vector-Jacobian product with `cotangent` (shaped like the value);
+            with `batched=True`, `cotangent` is a stack of them along a new leading
+            axis, pulled back by one batched backward pass, and each gradient gains the
+            same leading axis."""
+            from .runtime import grad_like, batched_grad_like
             # the backward pass pops its stacks: run it on a copy so pullback can be
             # called again
-            raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
-            outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
+            if batched:
+                cts = np.asarray(cotangent)
+                if cts.shape[1:] != np.shape(value) or cts.shape[:1] == (0,):
+                    raise S2SGradError(
+                        f"pullback(..., batched=True) takes cotangents stacked along a new "
+                        f"leading axis: shape (n,) + {np.shape(value)}, not {cts.shape}")
+                from .runtime import RaggedExamples, stack_examples
+                try:
+                    raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                except S2SGradError as exc:
+                    if not isinstance(exc, RaggedExamples):
+                        raise
+                    raw = None           # (a value inside differs in shape: one by one)
+                except Exception as exc:
+                    _warn_loop(getattr(self.func, "__name__", "f"),
+                               f"a case the batched code does not handle "
+                               f"({type(exc).__name__}: {exc})", "")
+                    raw = None
+                if raw is None:
+                    raw = stack_examples([bwd(_fresh(saved, True, keep), c) for c in cts],
+                                         items=True)
+                outs = tuple(batched_grad_like(g, bound[i], (True, False))
+                             for g, i in zip(raw, wrt))
+            else:
+                raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
+                outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
             return outs if is_tuple else outs[0]
         return value, pullback
 
+    def _batched_backward(self):
+        """The backward half batched over its output's adjoint (generated once); a loop
+        over the cotangents where it has no batched form."""
+        with _LOCK, deep_expressions(self.func):
+            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not self._pair:
+                self._bbwd = (_batch_backward(self.func, self.wrt, self._pair[1]),
+                              self._pair)
+            return self._bbwd[0][0]
 
-def _fresh(value, copy_arrays, keep):
-    """A copy of saved forward state deep enough for the backward pass to consume."""
-    if isinstance(value, list):
-        return [_fresh(v, copy_arrays, keep) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_fresh(v, copy_arrays, keep) for v in value)
-    if isinstance(value, dict):
-        return {k: _fresh(v, copy_arrays, keep) for k, v in value.items()}
-    if copy_arrays and isinstance(value, np.ndarray) and id(value) not in keep:
-        return value.copy()
-    return value
+    @property
+    def batched_source(self):
+        """The batched backward half `pullback(cts, batched=True)` runs."""
+        self._get()
+        self._batched_backward()
+        return self._bbwd[0][1]
 
 
 def vjp(func, wrt=0):
@@ -290,36 +324,39 @@ def hessian(func, wrt=0):
 def jacobian(func, wrt=0, mode="auto"):
     """The Jacobian of f w.r.t. `wrt`, shaped out.shape + in.shape. mode 'auto' builds
     it by columns (forward mode) when the inputs are fewer than the outputs, else by
-    rows (reverse mode)."""
+    rows (reverse mode). Either way in one batched pass (or a few, for memory): the
+    basis tangents pushed through one batched forward pass, or the basis cotangents
+    pulled back by one batched backward pass."""
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     indices, is_tuple = resolve_wrt(func, wrt)
-    forward = JVPFunction(func)
+    forward = {}
+    backward = {}
 
     def jac(*args):
-        value = func(*args)
-        out_shape = np.shape(value)
-        n_out = int(np.prod(out_shape)) if out_shape else 1
         results = []
+        value = None
         for i in indices:
             x = args[i]
             in_shape = np.shape(x)
             n_in = int(np.prod(in_shape)) if in_shape else 1
+            if mode != "reverse":
+                if value is None:
+                    value = func(*args)
+                n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
             if use_forward:
-                cols = []
-                for _, e in _basis(x):
-                    tangents = [None] * len(args)
-                    tangents[i] = e
-                    _, t = forward(args, tangents)
-                    cols.append(np.ravel(np.asarray(t, dtype=float)))
-                mat = np.stack(cols, axis=1)
+                if i not in forward:
+                    forward[i] = BatchedTangent(func, i)
+                tangent = forward[i]
+                mat, out_shape = tangent.columns(args, n_in)
             else:
-                _, pull = vjp(func, wrt=i)(*args)
-                rows = []
-                for _, e in _basis(np.zeros(out_shape)):
-                    rows.append(np.ravel(np.asarray(pull(e), dtype=float)))
-                mat = np.stack(rows, axis=0)
+                if i not in backward:
+                    backward[i] = vjp(func, wrt=i)
+                pull_fn = backward[i]
+                value_i, pull = pull_fn(*args)
+                out_shape = np.shape(value_i)
+                mat = _rows(pull, out_shape, n_in)
             results.append(mat.reshape(out_shape + in_shape))
         return tuple(results) if is_tuple else results[0]
     jac.__name__ = f"jacobian_{getattr(func, '__name__', 'f')}"

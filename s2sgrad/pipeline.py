@@ -634,3 +634,93 @@ def compile_pair(func, wrt):
                                                pair.fwd)
     source = "\n\n".join(emit.source(d) for d in defs)
     return made[pair.fwd], made[pair.bwd], source, graph.has_stores, graph.deps
+
+
+# ------------------------------------------------------------------ batching
+
+def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_defs=(),
+                    read_callee=None):
+    """The batched version of the A-normal-form function `fdef` (a user's function
+    normalized, or generated code), loaded: (function, source, notes). `parsed` gives
+    the globals and the file; `bindings` the names the code was loaded with (helpers,
+    closure values, the pairs it calls). Raises `batching.NoBatchingRule` when the whole
+    function must run once per example. `read_callee(obj)`: the definition of another
+    called function to batch along, or None."""
+    from . import runtime
+    from .ad.batching import batch_function, NoBatchingRule
+    pool = dict(runtime.helpers())
+    pool.update(parsed.namespace)
+    pool.update(bindings)
+    by_object = {id(bindings[d.name]): d for d in callee_defs if d.name in bindings}
+    try:
+        defs, notes = batch_function(nodes.clone(fdef), batched, pool, name, doc_extra,
+                                     callees=lambda obj: by_object.get(id(obj)) or (
+                                         read_callee(obj) if read_callee else None))
+    except (NoBatchingRule, S2SGradError, RecursionError):
+        raise
+    except Exception as exc:        # (code the transform does not know: loop instead)
+        raise NoBatchingRule(None, f"code the batching transform does not handle "
+                                   f"({type(exc).__name__}: {exc})") from None
+    text = "\n\n".join(emit.sources(defs))
+    env = load_mod.runtime_bindings(text, parsed.namespace, bindings)
+    label = f"{_short(parsed.filename)}:{getattr(parsed.node, 'lineno', 0)} {name}"
+    try:
+        made, _, _ = load_mod.load(text, [name], parsed.namespace, env, label)
+    except SyntaxError as exc:     # (a rule wrote something Python refuses: loop instead)
+        raise NoBatchingRule(None, f"a statement whose batched form does not compile "
+                                   f"({exc.msg})") from None
+    return made[name], text, notes
+
+
+def normalized_function(func):
+    """The user's function in A-normal form, with its `Parsed` record (for batching)."""
+    parsed = parse_function(func)
+    return normalize(parsed), parsed
+
+
+def same_module_reader(namespace):
+    """read(obj) → a called function in A-normal form, when batched code can call its
+    batched version in `namespace`: a plain function of that module (no closure, no
+    defaults, no *args), else None."""
+    seen = {}
+
+    def read(obj):
+        if not inspect.isfunction(obj) or obj.__closure__ or obj.__defaults__ or \
+                obj.__kwdefaults__ or obj.__globals__ is not namespace or \
+                obj.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            return None
+        if id(obj) not in seen:
+            try:
+                seen[id(obj)] = normalize(parse_function(obj)), obj
+            except S2SGradError:
+                seen[id(obj)] = None, obj
+        return seen[id(obj)][0]
+    return read
+
+
+def pair_backward(func, wrt):
+    """The backward half of `func`'s pair as a definition, for batching it: (the def,
+    the `Parsed` record, the names it runs with: helpers and the pairs it calls)."""
+    parsed = parse_function(func)
+    graph = call_graph(parsed)
+    pair = graph.pair(unwrap(func), wrt, parsed)
+    defs = graph.definitions()
+    made, _, _, bindings = load_definitions(parsed, defs, [pair.fwd, pair.bwd], graph.env,
+                                            pair.fwd)
+    bindings = dict(bindings)
+    bindings.update(made)
+    bwd = next(d for d in defs if d.name == pair.bwd)
+    return bwd, parsed, bindings, defs
+
+
+def tangent_definition(func, active, name):
+    """The tangent code of `func` as a definition, for batching it: (the def, the
+    `Parsed` record, the names it runs with)."""
+    parsed = parse_function(func)
+    graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure)
+    fdef, env = jvp_definition(parsed, active, name, graph)
+    defs = graph.definitions() + [fdef]
+    made, _, _, bindings = load_definitions(parsed, defs, [name], env | graph.env, name)
+    bindings = dict(bindings)
+    bindings.update(made)
+    return fdef, parsed, bindings, defs[:-1]

@@ -5,7 +5,7 @@ The import graph is read from the source with `ast`, so an import hidden in a fu
 counts like one at the top of a module. The layers, from the bottom:
 
     errors, version → syntax, runtime → frontend, rules → ir → ad → optimize → backend
-    → pipeline → gradient → operators → api, trees → tools → the package's face
+    → pipeline → gradient, batch → operators → api, trees → tools → the package's face
 
 A module may import from its own layer and any layer below it.
 """
@@ -26,7 +26,7 @@ LAYERS = [
     ["optimize"],
     ["backend"],
     ["pipeline"],
-    ["gradient"],
+    ["gradient", "batch"],
     ["operators"],
     ["api", "trees"],
     ["tools"],

@@ -15,12 +15,13 @@ from .decompositions import *  # noqa: F401,F403
 from .special import *         # noqa: F401,F403
 from .scipy_ import *          # noqa: F401,F403
 from .checkpoint import *      # noqa: F401,F403
+from .batched import *         # noqa: F401,F403
 from . import core, tangent, linalg, arrays, series, products, decompositions, special
-from . import scipy_, checkpoint
+from . import scipy_, checkpoint, batched
 
 #: The helper families, in the order `s2sgrad transform` copies their helpers.
 FAMILIES = (core, tangent, linalg, arrays, series, products, decompositions, special,
-            scipy_, checkpoint)
+            scipy_, checkpoint, batched)
 
 
 def owns(obj):
