@@ -11,27 +11,32 @@ from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True, has_aux=False):
+def grad(func=None, wrt=0, optimize=True, has_aux=False, backend="numpy", strict=False):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
     With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
-    aux as computed, not differentiated (JAX's convention)."""
+    aux as computed, not differentiated (JAX's convention). `backend="numba"` runs the
+    generated code compiled by Numba (what Numba cannot compile runs as NumPy code,
+    with a warning; `strict=True` makes that an error)."""
     if func is None:
-        return lambda f: grad(f, wrt, optimize, has_aux)
+        return lambda f: grad(f, wrt, optimize, has_aux, backend, strict)
     if isinstance(func, (GradientFunction, SecondDerivative)):
         if has_aux:
             raise S2SGradError("has_aux=True is for a function returning (value, aux), "
                                "not for a gradient (higher derivatives)")
         return SecondDerivative(func, wrt)
-    return GradientFunction(func, wrt, optimize, has_aux=has_aux)
+    return GradientFunction(func, wrt, optimize, has_aux=has_aux, backend=backend,
+                            strict=strict)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False):
+def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, backend="numpy",
+                   strict=False):
     """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
     `((value, aux), gradient(s))`."""
     if func is None:
         return lambda f: GradientFunction(f, wrt, optimize, with_value=True,
-                                          has_aux=has_aux)
-    return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux)
+                                          has_aux=has_aux, backend=backend, strict=strict)
+    return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux,
+                            backend=backend, strict=strict)
 
 
 def source(func, wrt=0, optimize=True):

@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import GradientError, S2SGradError
 from .frontend.parse import readable_name, unwrap
+from .backend.numba import check_backend
 from .pipeline import DICT, OTHER, cached_compile, compile_kinds, kinds_of, _is_current
 
 
@@ -134,7 +135,10 @@ _KINDS_KEPT = 64         # argument kinds (shapes) remembered per gradient objec
 class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
-    def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False):
+    def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False,
+                 backend="numpy", strict=False):
+        self.backend = check_backend(backend)
+        self.strict = bool(strict)
         self.original = func
         self.bound_to = ()
         self.wrt_spec = wrt
@@ -173,7 +177,11 @@ class GradientFunction:
         provably a number), `grad_f` otherwise."""
         c = self.compiled
         runs_value = self.with_value or not getattr(c, "scalar_output", True)
-        return c.value_source if runs_value and c.value_source else c.source
+        text = c.value_source if runs_value and c.value_source else c.source
+        if self.backend == "numba":
+            fn = c.value_grad_fn if runs_value else c.grad_fn
+            text = numba_note(jit(fn, self.strict)) + text
+        return text
 
     @property
     def function(self):
@@ -274,6 +282,8 @@ class GradientFunction:
                                   compile_kinds(kinds), self.has_aux)
         plain = compiled.scalar_output and not self.with_value and not self.has_aux
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
+        if self.backend == "numba":
+            fn = jit(fn, self.strict)
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
         others = tuple(i for i in present if kinds[i] in (OTHER, DICT))
@@ -284,12 +294,29 @@ class GradientFunction:
         return entry
 
     def __reduce__(self):
+        extra = (self.has_aux, self.backend, self.strict) if self.backend != "numpy" else \
+            (True,) if self.has_aux else ()
         return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value)
-                + ((True,) if self.has_aux else ()))
+                + extra)
 
 
-def _rebuild(func, wrt, optimize, with_value, has_aux=False):
-    return GradientFunction(func, wrt, optimize, with_value, has_aux)
+def _rebuild(func, wrt, optimize, with_value, has_aux=False, backend="numpy", strict=False):
+    return GradientFunction(func, wrt, optimize, with_value, has_aux, backend, strict)
+
+
+def jit(fn, strict):
+    """`fn` compiled by the Numba back end."""
+    from .backend import numba
+    return numba.jit(fn, strict)
+
+
+def numba_note(compiled):
+    """The comment `show()` prints above code the Numba back end runs: compiled, or
+    why it runs as NumPy code."""
+    if compiled.reason is not None:
+        return f"# backend numba: {compiled.message()}\n"
+    return f"# backend numba: compiled with numba.njit(cache=True) from {compiled.path}\n"
+
 
 
 def _distinct(grads):
