@@ -123,9 +123,6 @@ def _sum_to(g, shape, extra, nd):
     return out
 
 
-_sum_to_compiled = None
-
-
 @overload(_sum_to)
 def _sum_to_overload(g, shape, extra, nd):
     return _sum_to
@@ -187,9 +184,13 @@ def div_or_zero(a, b):
 
 @overload(div_or_zero)
 def _div_or_zero(a, b):
-    if _is_number(a) and _is_number(b):
-        return lambda a, b: 0.0 if b == 0 else a / b
-    return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    if _is_number(b):
+        def impl(a, b):
+            if b != 0:
+                return a / b
+            return 0.0 * a
+        return impl
+    return lambda a, b: np.where(b != 0, a / np.where(b == 0, 1.0, b), 0.0 * a)
 
 
 def is_zero(g):
@@ -228,6 +229,180 @@ def _check_scalar(y):
     return None
 
 
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
+    shape = np.shape(x)
+    if axis is None or np.ndim(g) == 0:
+        return np.full(shape, g) if np.ndim(g) == 0 else np.broadcast_to(g, shape)
+    if not keepdims:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(g, shape)
+
+
+def _axes_of(axis):
+    return axis
+
+
+@overload(_axes_of)
+def _axes_of_overload(axis):
+    if isinstance(axis, types.Integer):
+        return lambda axis: (axis,)
+    if isinstance(axis, types.BaseTuple):
+        return lambda axis: axis
+    return None
+
+
+def _spread(g, shape, axes):
+    """The array of `shape` whose elements are those of `g`, the reduction over `axes`
+    (with or without its kept axes of size 1), repeated along them."""
+    nd = len(shape)
+    reduced = np.zeros(nd, np.bool_)
+    for a in axes:
+        reduced[a % nd] = True
+    gflat = np.ascontiguousarray(g).reshape(-1)
+    out = np.empty(shape, gflat.dtype)
+    flat = out.reshape(-1)
+    for i in range(flat.size):
+        rest, off, stride = i, 0, 1
+        for k in range(nd - 1, -1, -1):
+            j = rest % shape[k]
+            rest //= shape[k]
+            if not reduced[k]:
+                off += j * stride
+                stride *= shape[k]
+        flat[i] = gflat[off]
+    return out
+
+
+@overload(_spread)
+def _spread_overload(g, shape, axes):
+    return _spread
+
+
+@overload(unreduce)
+def _unreduce(g, x, axis=None, keepdims=False):
+    if _is_number(x):
+        return lambda g, x, axis=None, keepdims=False: g
+    if not isinstance(x, types.Array):
+        return None
+    if _is_number(g):
+        return lambda g, x, axis=None, keepdims=False: np.full(x.shape, g)
+    if not isinstance(g, types.Array):
+        return None
+    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+        def impl(g, x, axis=None, keepdims=False):
+            out = np.empty(x.shape, g.dtype)
+            out[...] = g
+            return out
+        return impl
+    return lambda g, x, axis=None, keepdims=False: _spread(g, x.shape, _axes_of(axis))
+
+
+def count_reduced(x, axis=None):
+    """How many elements a reduction over `axis` combines."""
+    shape = np.shape(x)
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return math.prod(shape[a] for a in axes)
+
+
+@overload(count_reduced)
+def _count_reduced(x, axis=None):
+    if _is_number(x):
+        return lambda x, axis=None: 1
+    if not isinstance(x, types.Array):
+        return None
+    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda x, axis=None: x.size
+
+    def impl(x, axis=None):
+        n = 1
+        for a in _axes_of(axis):
+            n *= x.shape[a]
+        return n
+    return impl
+
+
+def matmul_left(g, b, a):
+    """Adjoint of `a` in y = a @ b (vectors and matrices)."""
+    if np.ndim(b) == 1:
+        return g * b if np.ndim(a) == 1 else np.outer(g, b)
+    return b @ g if np.ndim(a) == 1 else g @ b.T
+
+
+@overload(matmul_left)
+def _matmul_left(g, b, a):
+    if not all(isinstance(t, types.Array) for t in (g, a, b)) and not (
+            _is_number(g) and isinstance(a, types.Array) and a.ndim == 1 and
+            isinstance(b, types.Array) and b.ndim == 1):
+        return None
+    if b.ndim == 1 and a.ndim == 1:
+        return lambda g, b, a: g * b
+    if b.ndim == 1 and a.ndim == 2:
+        return lambda g, b, a: np.outer(g, b)
+    if b.ndim == 2 and a.ndim == 1:
+        return lambda g, b, a: np.ascontiguousarray(b) @ np.ascontiguousarray(g)
+    if b.ndim == 2 and a.ndim == 2:
+        return lambda g, b, a: np.ascontiguousarray(g) @ np.ascontiguousarray(b).T
+    return None
+
+
+def matmul_right(g, a, b):
+    """Adjoint of `b` in y = a @ b (vectors and matrices)."""
+    if np.ndim(a) == 1:
+        return g * a if np.ndim(b) == 1 else np.outer(a, g)
+    return a.T @ g
+
+
+@overload(matmul_right)
+def _matmul_right(g, a, b):
+    if not all(isinstance(t, types.Array) for t in (g, a, b)) and not (
+            _is_number(g) and isinstance(a, types.Array) and a.ndim == 1 and
+            isinstance(b, types.Array) and b.ndim == 1):
+        return None
+    if a.ndim == 1 and b.ndim == 1:
+        return lambda g, a, b: g * a
+    if a.ndim == 1 and b.ndim == 2:
+        return lambda g, a, b: np.outer(a, g)
+    if a.ndim == 2 and b.ndim in (1, 2):
+        return lambda g, a, b: np.ascontiguousarray(a).T @ np.ascontiguousarray(g)
+    return None
+
+
+def log_or_zero(a):
+    """ln a, and 0 where a = 0."""
+    return np.log(np.where(np.equal(a, 0), 1.0, a))
+
+
+@overload(log_or_zero)
+def _log_or_zero(a):
+    if _is_number(a):
+        return lambda a: math.log(a) if a != 0 else 0.0
+    if isinstance(a, types.Array):
+        return lambda a: np.log(np.where(a == 0, 1.0, a))
+    return None
+
+
+def pow_base_deriv(a, b):
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0."""
+    return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0,
+                                                                  b - 1.0)))
+
+
+@overload(pow_base_deriv)
+def _pow_base_deriv(a, b):
+    if _is_number(b) and (_is_number(a) or isinstance(a, types.Array)):
+        def impl(a, b):
+            if b == 0:
+                return 0.0 * a
+            return b * np.power(a, b - 1.0)
+        return impl
+    return None
+
+
 #: The helpers compiled code can call (the others make the function run as NumPy code).
 COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
-            "is_zero", "stop_gradient", "check_scalar")
+            "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
+            "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv")
