@@ -15,7 +15,8 @@ import numpy as np
 from .ad.tangent import dot
 from .errors import GradientError, S2SGradError
 from .frontend.parse import CellView, Parsed, parse_function, unwrap
-from .gradient import GradientFunction, resolve_wrt, _param_names
+from .backend.numba import check_backend
+from .gradient import GradientFunction, jit, resolve_wrt, _param_names
 from .pipeline import cached_compile, compile_jvp, compile_pair, deep_expressions
 from .syntax import nodes
 
@@ -45,8 +46,9 @@ def _unchanged(deps):
 class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
-    def __init__(self, func):
+    def __init__(self, func, backend="numpy", strict=False):
         self.func = func
+        self.backend, self.strict = check_backend(backend), strict
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
@@ -94,6 +96,8 @@ class JVPFunction:
         code = fn.__code__
         names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
         kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
+        if self.backend == "numba":
+            fn = jit(fn, self.strict)
         return fn(*primals, **kwargs)
 
 
@@ -105,16 +109,17 @@ def _as_tangent(t, x):
     return t
 
 
-def jvp(func):
+def jvp(func, backend="numpy", strict=False):
     """Forward mode: `jvp(f)(primals, tangents)` → (f(*primals), J·tangents)."""
-    return JVPFunction(func)
+    return JVPFunction(func, backend, strict)
 
 
 # ----------------------------------------------------------------------- vjp
 
 class VJPFunction:
-    def __init__(self, func, wrt=0):
+    def __init__(self, func, wrt=0, backend="numpy", strict=False):
         self.func = func
+        self.backend, self.strict = check_backend(backend), strict
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
         self._pair = None
         self._deps = ()
@@ -124,6 +129,8 @@ class VJPFunction:
             if self._pair is None or not _unchanged(self._deps):
                 fwd, bwd, self.source, self._copy_arrays, self._deps = compile_pair(
                     self.func, self.wrt)           # (deps: the function's own cells too)
+                if self.backend == "numba":
+                    fwd, bwd = jit(fwd, self.strict), jit(bwd, self.strict)
                 self._pair = (fwd, bwd)
             return self._pair
 
@@ -158,9 +165,9 @@ def _fresh(value, copy_arrays, keep):
     return value
 
 
-def vjp(func, wrt=0):
+def vjp(func, wrt=0, backend="numpy", strict=False):
     """Reverse mode for any output: `vjp(f, wrt)(*args)` → (value, pullback)."""
-    return VJPFunction(func, wrt)
+    return VJPFunction(func, wrt, backend, strict)
 
 
 # ------------------------------------------------------------ forward over reverse
@@ -177,8 +184,9 @@ def gradient_parsed(compiled):
 class _GradJvp:
     """jvp of the gradient function of f w.r.t. argument i, along argument j."""
 
-    def __init__(self, func, i, j):
+    def __init__(self, func, i, j, backend="numpy", strict=False):
         self.func, self.i, self.j = func, i, j
+        self.backend, self.strict = backend, strict
         self._fn = None
 
     def get(self):
@@ -190,6 +198,8 @@ class _GradJvp:
                 parsed = gradient_parsed(compiled)
                 self._fn, self.source = compile_jvp(
                     parsed, (self.j,), f"hvp_{unwrap(self.func).__name__}")
+                if self.backend == "numba":
+                    self._fn = jit(self._fn, self.strict)
                 self.param = compiled.trace.params[self.j]
             return self._fn
 
@@ -200,13 +210,14 @@ class _GradJvp:
 
 
 class HVPFunction:
-    def __init__(self, func, wrt=0):
+    def __init__(self, func, wrt=0, backend="numpy", strict=False):
         self.func = func
+        check_backend(backend)
         (self.i,), _ = resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
             (None, None)
         if self.i is None:
             raise S2SGradError("hvp takes one argument index or name as wrt")
-        self._impl = _GradJvp(func, self.i, self.i)
+        self._impl = _GradJvp(func, self.i, self.i, backend, strict)
 
     @property
     def source(self):
@@ -220,10 +231,10 @@ class HVPFunction:
         return grad_like(hv, args[self.i])
 
 
-def hvp(func, wrt=0):
+def hvp(func, wrt=0, backend="numpy", strict=False):
     """Hessian-vector product by forward-over-reverse: `hvp(f)(x, v)` → H(x)·v
     (for f of several arguments: `hvp(f, wrt)(*args, v)`)."""
-    return HVPFunction(func, wrt)
+    return HVPFunction(func, wrt, backend, strict)
 
 
 def _basis(x):

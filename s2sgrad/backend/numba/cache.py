@@ -83,5 +83,6 @@ def import_module(name, text, values):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(values)
+    sys.modules[name] = module     # (Numba's cached code finds its globals by module name)
     spec.loader.exec_module(module)
     return module

@@ -76,7 +76,6 @@ import math
 
 import numba
 import numpy as np
-from s2sgrad.backend.numba.helpers import {helpers}
 
 """
 
@@ -85,8 +84,7 @@ def module_text(source, bindings):
     """The module's text: the header, then the defs as generated (what Numba lacks
     rewritten line for line, so that line numbers stay those of the NumPy code)."""
     source = zero_adjoints_typed(numba_source(source))
-    used = sorted(n for n in helpers.COMPILED if re.search(rf"\b{n}\b", source))
-    return HEADER.format(helpers=", ".join(used) or "grad_like") + source
+    return HEADER + source
 
 
 def numba_source(source):
@@ -164,7 +162,7 @@ def _module(loaded, user_globals, defaults):
     """The module of these defs compiled by Numba (from this process's cache, else
     written to / read from the disk cache) and its path."""
     text = module_text(loaded.source, loaded.bindings)
-    values = _bound_values(loaded.source, loaded.bindings, user_globals)
+    values = _bound_values(text, loaded.bindings, user_globals)
     key = cache.key(text, values, _versions())
     with _LOCK:
         module = _MODULES.get(key)
@@ -184,24 +182,24 @@ def _bound_values(source, bindings, user_globals):
     bindings, else the user's globals (the NumPy code runs in them), except the runtime
     helpers (the module imports their Numba versions), np, math and the defs."""
     code = compile(source, "<numba>", "exec")
-    defined = set(code.co_names)
+    defined = set(code.co_names) - {"math", "np", "numba"}
     read, todo = set(), [code]
     while todo:
         c = todo.pop()
         read.update(c.co_names)
         todo.extend(k for k in c.co_consts if hasattr(k, "co_names"))
-    out = {}
+    out, pool = {}, runtime.helpers()
     for n in sorted(read - defined):
-        if n in ("np", "math", "numba") or n in helpers.COMPILED:
+        if n in ("np", "math", "numba"):
             continue
         if n in bindings:
             v = bindings[n]
         elif n in user_globals:
             v = user_globals[n]
+        elif n in pool and n in helpers.COMPILED:
+            v = pool[n]                  # a helper the rewriting for Numba introduced
         else:
             continue                     # a builtin, or an attribute name
-        if runtime.owns(v):
-            continue                     # a helper without a Numba version: refused before
         out[n] = v
     return out
 

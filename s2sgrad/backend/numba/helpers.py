@@ -2,21 +2,28 @@
 
 The NumPy helpers (`s2sgrad.runtime`) look at the types of their arguments while they
 run (`type(x) is np.ndarray`); compiled code knows those types when it is compiled.
-Each helper here is a plain Python function (the NumPy behaviour, used when it is called
-from Python) with a Numba `overload` that picks the implementation for the argument
-types once, at compile time. Only the helpers listed in `COMPILED` exist in compiled
-code; generated code calling any other helper runs as NumPy code (with a warning that
-names it).
+Importing this module registers, for each helper named in `COMPILED`, a Numba
+`overload`: the implementation for the argument types, picked once at compile time.
+Called from Python, the helpers stay the NumPy ones. Generated code calling any other
+helper runs as NumPy code (with a warning that names it).
 
-This file is self-contained (NumPy, math, Numba): `s2sgrad transform --backend numba`
-copies it into the module it writes.
+Below the marker line, this file uses only NumPy, math, Numba and the helpers' names:
+`s2sgrad transform --backend numba` copies that part into the module it writes, after
+the NumPy helpers.
 """
 import math
 
 import numpy as np
-from numba import types
-from numba.extending import overload
-from numba.np.numpy_support import as_dtype
+
+from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa: F401
+                        div_or_zero, is_zero, stop_gradient, check_scalar, unreduce,
+                        count_reduced, matmul_left, matmul_right, log_or_zero,
+                        pow_base_deriv)
+
+# ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
+from numba import types  # noqa: E402
+from numba.extending import overload  # noqa: E402
+from numba.np.numpy_support import as_dtype  # noqa: E402
 
 
 def _float_dtype(t):
@@ -26,18 +33,6 @@ def _float_dtype(t):
 
 def _is_number(t):
     return isinstance(t, (types.Float, types.Integer, types.Boolean))
-
-
-def grad_like(g, x):
-    """The adjoint `g` converted to the type, shape and dtype of its argument `x`."""
-    if isinstance(x, np.ndarray):
-        out = np.asarray(g, dtype=_float_dtype_of(x))
-        return np.broadcast_to(out, x.shape).copy() if out.shape != x.shape else out
-    return float(np.sum(g))
-
-
-def _float_dtype_of(x):
-    return x.dtype if x.dtype.kind in "fc" else np.float64
 
 
 @overload(grad_like)
@@ -72,20 +67,6 @@ def _grad_like(g, x):
                 return float(np.sum(g))
             return impl
     return None
-
-
-def unbroadcast(g, x):
-    """Sum the adjoint `g` over the axes along which `x` was broadcast."""
-    xs, gs = np.shape(x), np.shape(g)
-    if gs == xs:
-        return g
-    if not xs:
-        return np.sum(g)
-    extra = len(gs) - len(xs)
-    if extra > 0:
-        g = np.sum(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
-    return np.sum(g, axis=axes, keepdims=True) if axes else g
 
 
 @overload(unbroadcast)
@@ -128,13 +109,6 @@ def _sum_to_overload(g, shape, extra, nd):
     return _sum_to
 
 
-def zero_grad(x):
-    """A zero adjoint with the structure of `x`."""
-    if isinstance(x, np.ndarray):
-        return np.zeros(x.shape, _float_dtype_of(x))
-    return 0.0
-
-
 @overload(zero_grad)
 def _zero_grad(x):
     if isinstance(x, types.Array):
@@ -143,13 +117,6 @@ def _zero_grad(x):
     if _is_number(x):
         return lambda x: 0.0
     return None
-
-
-def match_shape(t, y):
-    """A tangent broadcast to the shape of the value `y` it belongs to."""
-    if np.shape(t) == np.shape(y):
-        return t
-    return np.broadcast_to(t, np.shape(y))
 
 
 @overload(match_shape)
@@ -176,12 +143,6 @@ def _match_shape(t, y):
     return None
 
 
-def div_or_zero(a, b):
-    """a / b, and 0 where b is 0 (the adjoint of a quotient whose output was zero)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
-
-
 @overload(div_or_zero)
 def _div_or_zero(a, b):
     if _is_number(b):
@@ -193,11 +154,6 @@ def _div_or_zero(a, b):
     return lambda a, b: np.where(b != 0, a / np.where(b == 0, 1.0, b), 0.0 * a)
 
 
-def is_zero(g):
-    """Whether `g` is the zero adjoint `0.0`."""
-    return np.ndim(g) == 0 and g == 0.0
-
-
 @overload(is_zero)
 def _is_zero(g):
     if _is_number(g):
@@ -207,19 +163,9 @@ def _is_zero(g):
     return None
 
 
-def stop_gradient(x):
-    """Identity in the forward pass; no gradient flows through it."""
-    return x
-
-
 @overload(stop_gradient)
 def _stop_gradient(x):
     return lambda x: x
-
-
-def check_scalar(y):
-    """The value of a function whose gradient is asked for must be one number."""
-    return y
 
 
 @overload(check_scalar)
@@ -227,57 +173,6 @@ def _check_scalar(y):
     if _is_number(y):
         return lambda y: y
     return None
-
-
-def unreduce(g, x, axis=None, keepdims=False):
-    """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
-    shape = np.shape(x)
-    if axis is None or np.ndim(g) == 0:
-        return np.full(shape, g) if np.ndim(g) == 0 else np.broadcast_to(g, shape)
-    if not keepdims:
-        axes = (axis,) if isinstance(axis, int) else tuple(axis)
-        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
-    return np.broadcast_to(g, shape)
-
-
-def _axes_of(axis):
-    return axis
-
-
-@overload(_axes_of)
-def _axes_of_overload(axis):
-    if isinstance(axis, types.Integer):
-        return lambda axis: (axis,)
-    if isinstance(axis, types.BaseTuple):
-        return lambda axis: axis
-    return None
-
-
-def _spread(g, shape, axes):
-    """The array of `shape` whose elements are those of `g`, the reduction over `axes`
-    (with or without its kept axes of size 1), repeated along them."""
-    nd = len(shape)
-    reduced = np.zeros(nd, np.bool_)
-    for a in axes:
-        reduced[a % nd] = True
-    gflat = np.ascontiguousarray(g).reshape(-1)
-    out = np.empty(shape, gflat.dtype)
-    flat = out.reshape(-1)
-    for i in range(flat.size):
-        rest, off, stride = i, 0, 1
-        for k in range(nd - 1, -1, -1):
-            j = rest % shape[k]
-            rest //= shape[k]
-            if not reduced[k]:
-                off += j * stride
-                stride *= shape[k]
-        flat[i] = gflat[off]
-    return out
-
-
-@overload(_spread)
-def _spread_overload(g, shape, axes):
-    return _spread
 
 
 @overload(unreduce)
@@ -299,15 +194,6 @@ def _unreduce(g, x, axis=None, keepdims=False):
     return lambda g, x, axis=None, keepdims=False: _spread(g, x.shape, _axes_of(axis))
 
 
-def count_reduced(x, axis=None):
-    """How many elements a reduction over `axis` combines."""
-    shape = np.shape(x)
-    if axis is None:
-        return math.prod(shape)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return math.prod(shape[a] for a in axes)
-
-
 @overload(count_reduced)
 def _count_reduced(x, axis=None):
     if _is_number(x):
@@ -323,13 +209,6 @@ def _count_reduced(x, axis=None):
             n *= x.shape[a]
         return n
     return impl
-
-
-def matmul_left(g, b, a):
-    """Adjoint of `a` in y = a @ b (vectors and matrices)."""
-    if np.ndim(b) == 1:
-        return g * b if np.ndim(a) == 1 else np.outer(g, b)
-    return b @ g if np.ndim(a) == 1 else g @ b.T
 
 
 @overload(matmul_left)
@@ -349,13 +228,6 @@ def _matmul_left(g, b, a):
     return None
 
 
-def matmul_right(g, a, b):
-    """Adjoint of `b` in y = a @ b (vectors and matrices)."""
-    if np.ndim(a) == 1:
-        return g * a if np.ndim(b) == 1 else np.outer(a, g)
-    return a.T @ g
-
-
 @overload(matmul_right)
 def _matmul_right(g, a, b):
     if not all(isinstance(t, types.Array) for t in (g, a, b)) and not (
@@ -371,11 +243,6 @@ def _matmul_right(g, a, b):
     return None
 
 
-def log_or_zero(a):
-    """ln a, and 0 where a = 0."""
-    return np.log(np.where(np.equal(a, 0), 1.0, a))
-
-
 @overload(log_or_zero)
 def _log_or_zero(a):
     if _is_number(a):
@@ -383,12 +250,6 @@ def _log_or_zero(a):
     if isinstance(a, types.Array):
         return lambda a: np.log(np.where(a == 0, 1.0, a))
     return None
-
-
-def pow_base_deriv(a, b):
-    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0."""
-    return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0,
-                                                                  b - 1.0)))
 
 
 @overload(pow_base_deriv)
