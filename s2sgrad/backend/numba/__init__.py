@@ -15,6 +15,15 @@ from ...errors import S2SGradError
 
 INSTALL = "pip install s2sgrad[numba]"
 
+#: The runtime helpers with a Numba version (`helpers.py`); generated code calling any
+#: other helper runs as NumPy code.
+COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
+            "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
+            "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv", "add_at",
+            "add_grads", "ShapeOf")
+
+MARKER = "# ---- Numba versions of the runtime helpers"
+
 
 def available():
     """Is Numba installed (without importing it)?"""
@@ -47,6 +56,85 @@ def jit(fn, strict=False):
     """`fn` (a loaded generated function) compiled by Numba, falling back to `fn`."""
     from .compile import jit as _jit
     return _jit(fn, strict)
+
+
+# ------------------------------------------------------- modules s2sgrad transform writes
+
+def numba_source(source):
+    """Generated source as the written module holds it for Numba (`rewrite.py`)."""
+    from .rewrite import for_numba
+    return for_numba(source)
+
+
+def written_helpers(defined_text):
+    """The Numba versions of the helpers a written module copies (after the NumPy
+    helpers, which `defined_text` holds): the part of `helpers.py` below its marker
+    line, without the overloads of helpers the module does not define."""
+    import ast
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers.py")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    body = text[text.index(MARKER):].replace("  # noqa: E402", "")
+    lines = body.splitlines(True)
+    kept = []
+    for node in ast.parse(body).body:
+        target = [d.args[0].id for d in getattr(node, "decorator_list", ())
+                  if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "overload"
+                  and isinstance(d.args[0], ast.Name)]
+        if target and not target[0].startswith("_") and \
+                f"def {target[0]}(" not in defined_text + body:
+            continue
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        kept.append("".join(lines[start - 1:node.end_lineno]))
+    head = lines[0]
+    return head + "".join(k if k.startswith(("from", "import")) else "\n\n" + k
+                          for k in kept).lstrip("\n") + "\n"
+
+
+FALLBACK = '''def _numba_or_numpy(fn):
+    """`fn` compiled by Numba; if Numba cannot compile it, it runs as NumPy code (one
+    warning says why)."""
+    import functools
+    import warnings
+    compiled = numba.njit(cache=True)(fn)
+    refused = []
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if not refused:
+            try:
+                return compiled(*args, **kwargs)
+            except numba.core.errors.NumbaError as exc:
+                first = [ln for ln in str(exc).splitlines() if ln.strip()][1:2]
+                refused.append(exc)
+                warnings.warn(f"Numba cannot compile {fn.__name__} ({' '.join(first)}); "
+                              "it runs as NumPy code", stacklevel=2)
+        return fn(*args, **kwargs)
+    call.compiled = compiled
+    return call
+'''
+
+
+def written_trailer(pieces, public, bindings):
+    """The end of a written module: each def compiled with `numba.njit(cache=True)`, the
+    public ones through a fallback to the NumPy code; a def calling a helper without a
+    Numba version stays NumPy code, with a comment saying why."""
+    import re
+    from ... import runtime
+    lines = [FALLBACK, ""]
+    names = [re.match(r"def (\w+)\(", p).group(1) for p in pieces]
+    for name, piece in zip(names, pieces):
+        helper = next((n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\(", piece)
+                       if n in bindings and runtime.owns(bindings[n]) and n not in COMPILED),
+                      None)
+        if helper:
+            lines.append(f"# {name} stays NumPy code: Numba has no version of the runtime "
+                         f"helper {helper}()")
+        elif name in public:
+            lines.append(f"{name} = _numba_or_numpy({name})")
+        else:
+            lines.append(f"{name} = numba.njit(cache=True)({name})")
+    return "\n".join(lines) + "\n"
 
 
 def cache_dir():

@@ -25,7 +25,8 @@ from numba.core.errors import NumbaError
 
 from ... import runtime
 from ...errors import S2SGradError
-from . import cache, helpers
+from . import COMPILED, cache, helpers
+from .rewrite import for_numba
 
 _LOCK = threading.RLock()
 _MODULES = {}          # cache key → loaded module (one per process)
@@ -59,7 +60,7 @@ def _build(fn, loaded, strict):
 def unsupported_helpers(source, bindings):
     """The first runtime helper the source calls that has no Numba version, as a
     reason `(construct, line in the source)`, or None."""
-    numba_names = set(helpers.COMPILED)
+    numba_names = set(COMPILED)
     for lineno, line in enumerate(source.splitlines(), 1):
         code = line.split("#", 1)[0]
         for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\(", code):
@@ -83,79 +84,8 @@ import numpy as np
 def module_text(source, bindings):
     """The module's text: the header, then the defs as generated (what Numba lacks
     rewritten line for line, so that line numbers stay those of the NumPy code)."""
-    source = zero_adjoints_typed(numba_source(source))
+    source = for_numba(source)
     return HEADER + source
-
-
-def numba_source(source):
-    """The generated source with `reversed(range(...))` (which Numba does not compile)
-    written as a counting-down range."""
-    out, start = [], 0
-    while True:
-        k = source.find("reversed(range(", start)
-        if k < 0 or (k > 0 and (source[k - 1].isalnum() or source[k - 1] in "._")):
-            if k < 0:
-                out.append(source[start:])
-                return "".join(out)
-            out.append(source[start:k + 1])
-            start = k + 1
-            continue
-        inner = k + len("reversed(range(")
-        end = _closing(source, inner)
-        if end is None or source[end + 1:end + 2] != ")":
-            out.append(source[start:inner])
-            start = inner
-            continue
-        out.append(source[start:k])
-        out.append(_countdown(source[inner:end]))
-        start = end + 2
-
-
-def zero_adjoints_typed(source):
-    """`x_bar = 0.0` for a parameter `x` written `x_bar = zero_grad(x)`: the zero of
-    x's type, so that a loop adding arrays to it keeps one type (Numba types each
-    variable once; the float 0.0 would become an array). Adjoints of a parameter have
-    its shape, so the numbers are the same."""
-    out, params = [], set()
-    for line in source.splitlines(True):
-        m = re.match(r"def \w+\((.*)\):", line)
-        if m:
-            params = {p.split("=")[0].strip() for p in m.group(1).split(",")}
-        m = re.match(r"(\s+)(\w+)_bar = 0\.0\n?$", line)
-        if m and m.group(2) in params:
-            line = f"{m.group(1)}{m.group(2)}_bar = zero_grad({m.group(2)})\n"
-        out.append(line)
-    return "".join(out)
-
-
-def _closing(text, i):
-    """The index of the `)` closing the parenthesis opened just before `i`."""
-    depth = 1
-    for j in range(i, len(text)):
-        c = text[j]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-            if depth == 0:
-                return j
-        elif c == "\n":
-            return None
-    return None
-
-
-def _countdown(args_text):
-    """`range(...)` visiting the numbers `range(args_text)` visits, last first."""
-    import ast
-    call = ast.parse(f"f({args_text})", mode="eval").body
-    parts = [ast.get_source_segment(f"f({args_text})", a) for a in call.args]
-    if len(parts) == 1:
-        return f"range(({parts[0]}) - 1, -1, -1)"
-    if len(parts) == 2:
-        return f"range(({parts[1]}) - 1, ({parts[0]}) - 1, -1)"
-    a, b, s = parts
-    return (f"range(({a}) + (({b}) - ({a}) - 1) // ({s}) * ({s}), ({a}) - 1, -({s}))"
-            if s.lstrip("(").isdigit() else f"range_reversed_unsupported({args_text})")
 
 
 def _module(loaded, user_globals, defaults):
@@ -196,8 +126,10 @@ def _bound_values(source, bindings, user_globals):
             v = bindings[n]
         elif n in user_globals:
             v = user_globals[n]
-        elif n in pool and n in helpers.COMPILED:
+        elif n in pool and n in COMPILED:
             v = pool[n]                  # a helper the rewriting for Numba introduced
+        elif n == "shape_kept":
+            v = helpers.shape_kept
         else:
             continue                     # a builtin, or an attribute name
         out[n] = v

@@ -18,7 +18,7 @@ import numpy as np
 from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa: F401
                         div_or_zero, is_zero, stop_gradient, check_scalar, unreduce,
                         count_reduced, matmul_left, matmul_right, log_or_zero,
-                        pow_base_deriv)
+                        pow_base_deriv, add_at, add_grads)
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
 from numba import types  # noqa: E402
@@ -263,7 +263,52 @@ def _pow_base_deriv(a, b):
     return None
 
 
-#: The helpers compiled code can call (the others make the function run as NumPy code).
-COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
-            "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
-            "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv")
+def _basic_index(t):
+    """Is the Numba type `t` an index of integers and slices (distinct positions)?"""
+    if isinstance(t, (types.Integer, types.SliceType)):
+        return True
+    return isinstance(t, types.BaseTuple) and all(
+        isinstance(e, (types.Integer, types.SliceType)) for e in t.types)
+
+
+@overload(add_at)
+def _add_at(g, x, index, v, in_place=False):
+    if not isinstance(x, types.Array) or not _basic_index(index):
+        return None
+    dtype = _float_dtype(x.dtype)
+    if _is_number(g):
+        def impl(g, x, index, v, in_place=False):
+            out = np.zeros(x.shape, dtype)
+            out[index] += v
+            return out
+        return impl
+    if isinstance(g, types.Array) and g.ndim == x.ndim:
+        def impl(g, x, index, v, in_place=False):
+            if in_place and g.shape == x.shape:
+                g[index] += v
+                return np.asarray(g)
+            out = np.zeros(x.shape, dtype)
+            out += g
+            out[index] += v
+            return out
+        return impl
+    return None
+
+
+@overload(add_grads)
+def _add_grads(a, b):
+    if (_is_number(a) or isinstance(a, types.Array)) and \
+            (_is_number(b) or isinstance(b, types.Array)):
+        return lambda a, b: a + b
+    return None
+
+
+def shape_kept(x):
+    """What compiled code keeps of a value whose shape the backward pass reads (for
+    `ShapeOf(x)`): the value itself (Numba cannot hold a Python class's object)."""
+    return x
+
+
+@overload(shape_kept)
+def _shape_kept(x):
+    return lambda x: x
