@@ -11,7 +11,7 @@ from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True, has_aux=False, backend="numpy", strict=False):
+def grad(func=None, wrt=0, optimize=True, has_aux=False, backend=None, strict=False):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
     With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
     aux as computed, not differentiated (JAX's convention). `backend="numba"` runs the
@@ -28,7 +28,7 @@ def grad(func=None, wrt=0, optimize=True, has_aux=False, backend="numpy", strict
                             strict=strict)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, backend="numpy",
+def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, backend=None,
                    strict=False):
     """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
     `((value, aux), gradient(s))`."""

@@ -136,7 +136,7 @@ class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
     def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False,
-                 backend="numpy", strict=False):
+                 backend=None, strict=False):
         self.backend = check_backend(backend)
         self.strict = bool(strict)
         self.original = func
@@ -300,7 +300,7 @@ class GradientFunction:
                 + extra)
 
 
-def _rebuild(func, wrt, optimize, with_value, has_aux=False, backend="numpy", strict=False):
+def _rebuild(func, wrt, optimize, with_value, has_aux=False, backend=None, strict=False):
     return GradientFunction(func, wrt, optimize, with_value, has_aux, backend, strict)
 
 

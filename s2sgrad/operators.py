@@ -46,7 +46,7 @@ def _unchanged(deps):
 class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
-    def __init__(self, func, backend="numpy", strict=False):
+    def __init__(self, func, backend=None, strict=False):
         self.func = func
         self.backend, self.strict = check_backend(backend), strict
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
@@ -109,7 +109,7 @@ def _as_tangent(t, x):
     return t
 
 
-def jvp(func, backend="numpy", strict=False):
+def jvp(func, backend=None, strict=False):
     """Forward mode: `jvp(f)(primals, tangents)` → (f(*primals), J·tangents)."""
     return JVPFunction(func, backend, strict)
 
@@ -117,7 +117,7 @@ def jvp(func, backend="numpy", strict=False):
 # ----------------------------------------------------------------------- vjp
 
 class VJPFunction:
-    def __init__(self, func, wrt=0, backend="numpy", strict=False):
+    def __init__(self, func, wrt=0, backend=None, strict=False):
         self.func = func
         self.backend, self.strict = check_backend(backend), strict
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
@@ -165,7 +165,7 @@ def _fresh(value, copy_arrays, keep):
     return value
 
 
-def vjp(func, wrt=0, backend="numpy", strict=False):
+def vjp(func, wrt=0, backend=None, strict=False):
     """Reverse mode for any output: `vjp(f, wrt)(*args)` → (value, pullback)."""
     return VJPFunction(func, wrt, backend, strict)
 
@@ -184,7 +184,7 @@ def gradient_parsed(compiled):
 class _GradJvp:
     """jvp of the gradient function of f w.r.t. argument i, along argument j."""
 
-    def __init__(self, func, i, j, backend="numpy", strict=False):
+    def __init__(self, func, i, j, backend=None, strict=False):
         self.func, self.i, self.j = func, i, j
         self.backend, self.strict = backend, strict
         self._fn = None
@@ -210,9 +210,9 @@ class _GradJvp:
 
 
 class HVPFunction:
-    def __init__(self, func, wrt=0, backend="numpy", strict=False):
+    def __init__(self, func, wrt=0, backend=None, strict=False):
         self.func = func
-        check_backend(backend)
+        backend = check_backend(backend)
         (self.i,), _ = resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
             (None, None)
         if self.i is None:
@@ -231,7 +231,7 @@ class HVPFunction:
         return grad_like(hv, args[self.i])
 
 
-def hvp(func, wrt=0, backend="numpy", strict=False):
+def hvp(func, wrt=0, backend=None, strict=False):
     """Hessian-vector product by forward-over-reverse: `hvp(f)(x, v)` → H(x)·v
     (for f of several arguments: `hvp(f, wrt)(*args, v)`)."""
     return HVPFunction(func, wrt, backend, strict)

@@ -43,7 +43,10 @@ BACKENDS = ("numpy", "numba")
 
 
 def check_backend(backend):
-    """The back end's name, checked (and, for Numba, its installation)."""
+    """The back end's name, checked (and, for Numba, its installation); None means
+    $S2SGRAD_BACKEND, else "numpy"."""
+    if backend is None:
+        backend = os.environ.get("S2SGRAD_BACKEND") or "numpy"
     if backend not in BACKENDS:
         raise S2SGradError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, "
                            f"not {backend!r}")
