@@ -12,18 +12,9 @@ Numba is optional: this package imports it only when `jit` is first called.
 import os
 
 from ...errors import S2SGradError
+from .settings import COMPILED, MARKER, cache_dir  # noqa: F401
 
 INSTALL = "pip install s2sgrad[numba]"
-
-#: The runtime helpers with a Numba version (`helpers.py`); generated code calling any
-#: other helper runs as NumPy code.
-COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
-            "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
-            "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv", "add_at",
-            "add_grads", "ShapeOf")
-
-MARKER = "# ---- Numba versions of the runtime helpers"
-
 
 def available():
     """Is Numba installed (without importing it)?"""
@@ -138,17 +129,3 @@ def written_trailer(pieces, public, bindings):
         else:
             lines.append(f"{name} = numba.njit(cache=True)({name})")
     return "\n".join(lines) + "\n"
-
-
-def cache_dir():
-    """Where generated modules and Numba's compiled code are kept: $S2SGRAD_CACHE_DIR,
-    else the user's cache directory."""
-    env = os.environ.get("S2SGRAD_CACHE_DIR")
-    if env:
-        return env
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                                 ".cache")
-    return os.path.join(base, "s2sgrad", "numba")

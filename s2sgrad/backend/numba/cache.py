@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from . import cache_dir
+from .settings import cache_dir
 
 
 def fingerprint(value):

@@ -25,7 +25,8 @@ from numba.core.errors import NumbaError
 
 from ... import runtime
 from ...errors import S2SGradError
-from . import COMPILED, cache, helpers
+from . import cache, helpers
+from .settings import COMPILED
 from .rewrite import for_numba
 
 _LOCK = threading.RLock()
