@@ -413,3 +413,27 @@ def test_transform_writes_a_module_compiled_with_numba(tmp_path):
     np.testing.assert_allclose(eval(lines[0]), numerical_grad(ns["rosen"], (x,)), rtol=1e-6)
     np.testing.assert_allclose(eval(lines[1]), numerical_grad(ns["loop"], (1.5, 0.5), 0),
                                rtol=1e-6)
+
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def weighted(x):
+    return np.sum(WEIGHTS * np.sin(x))
+
+
+@needs_numba
+def test_a_global_array_that_can_change_is_not_frozen_into_compiled_code():
+    x = np.array([0.1, 0.2, 0.3])
+    g = s2sgrad.grad(weighted, backend="numba")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = g(x)
+        WEIGHTS[0] = 5.0
+        try:
+            second = g(x)
+        finally:
+            WEIGHTS[0] = 1.0
+    assert any("global array WEIGHTS" in str(w.message) for w in caught)
+    np.testing.assert_allclose(first, np.array([1.0, 2.0, 3.0]) * np.cos(x), rtol=1e-12)
+    np.testing.assert_allclose(second, np.array([5.0, 2.0, 3.0]) * np.cos(x), rtol=1e-12)

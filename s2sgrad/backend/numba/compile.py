@@ -54,8 +54,27 @@ def _build(fn, loaded, strict):
     refused = unsupported_helpers(loaded.source, loaded.bindings)
     if refused:
         return Compiled(fn, None, strict, refused, None)
+    mutable = frozen_mutables(loaded, fn.__globals__)
+    if mutable:
+        return Compiled(fn, None, strict, mutable, None)
     module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__})
     return Compiled(fn, getattr(module, name), strict, None, path)
+
+
+def frozen_mutables(loaded, user_globals):
+    """A reason not to compile: the defs read a global array that can change in place.
+    Numba copies a global array's values into the compiled code; the NumPy code reads
+    the array as it is at each call, so after `W[0] = 5` the two would differ."""
+    values = _bound_values(for_numba(loaded.source), loaded.bindings, user_globals)
+    for n, v in sorted(values.items()):
+        if isinstance(v, np.ndarray) and v.flags.writeable:
+            where = next(((k, ln.strip()) for k, ln in
+                          enumerate(loaded.source.splitlines(), 1)
+                          if re.search(rf"(?<![\w.]){n}\b", ln.split("#")[0])), (None, ""))
+            return (f"the global array {n}, whose values Numba would freeze when it "
+                    f"compiles (pass {n} as an argument, or make it read-only: "
+                    f"{n}.flags.writeable = False)", *where)
+    return None
 
 
 def unsupported_helpers(source, bindings):
