@@ -437,3 +437,17 @@ def test_a_global_array_that_can_change_is_not_frozen_into_compiled_code():
     assert any("global array WEIGHTS" in str(w.message) for w in caught)
     np.testing.assert_allclose(first, np.array([1.0, 2.0, 3.0]) * np.cos(x), rtol=1e-12)
     np.testing.assert_allclose(second, np.array([5.0, 2.0, 3.0]) * np.cos(x), rtol=1e-12)
+
+
+def test_reversed_ranges_are_rewritten_to_the_same_numbers():
+    """Numba has no `reversed(range(...))`: the rewrite counts down over the same numbers
+    (checked against Python's reversed, every sign of start, stop and step)."""
+    import itertools
+    from s2sgrad.backend.numba.rewrite import numba_source
+    for a, b, s in itertools.product(range(-3, 4), range(-3, 4), (-3, -2, -1, 1, 2, 3)):
+        for text, want in [(f"reversed(range({a}, {b}, {s}))", range(a, b, s)),
+                           (f"reversed(range({a}, {b}))", range(a, b)),
+                           (f"reversed(range({b}))", range(b))]:
+            rewritten = numba_source(text)
+            assert "reversed" not in rewritten
+            assert list(eval(rewritten)) == list(reversed(want)), text

@@ -81,5 +81,4 @@ def _countdown(args_text):
     if len(parts) == 2:
         return f"range(({parts[1]}) - 1, ({parts[0]}) - 1, -1)"
     a, b, s = parts
-    return (f"range(({a}) + (({b}) - ({a}) - 1) // ({s}) * ({s}), ({a}) - 1, -({s}))"
-            if s.lstrip("(").isdigit() else f"range_reversed_unsupported({args_text})")
+    return f"range(({a}) + (len(range({a}, {b}, {s})) - 1) * ({s}), ({a}) - ({s}), -({s}))"
