@@ -210,6 +210,8 @@ class Compiled:
         return list(self.dispatcher.signatures) if self.dispatcher is not None else []
 
     def __call__(self, *args, **kwargs):
+        if self.strict and self.reason is not None:
+            self._refuse()                      # (raises: every call, not only the first)
         if self.reason is None:
             try:
                 return self.dispatcher(*args, **kwargs)
