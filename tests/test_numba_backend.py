@@ -453,3 +453,22 @@ def test_reversed_ranges_are_rewritten_to_the_same_numbers():
             rewritten = numba_source(text)
             assert "reversed" not in rewritten
             assert list(eval(rewritten)) == list(reversed(want)), text
+
+
+SCALE = 1.5
+
+
+def scaled_sin(p, c=SCALE):
+    return np.sum(np.sin(p) * c)
+
+
+def calls_with_default(x):
+    return scaled_sin(x) * 2.0
+
+
+@needs_numba
+def test_a_called_function_with_a_default_compiles():
+    """The callee's generated pair reads its default by a name bound beside it."""
+    x = np.linspace(0.1, 1.0, 4)
+    got = s2sgrad.grad(calls_with_default, backend="numba", strict=True)(x)
+    np.testing.assert_allclose(got, 3.0 * np.cos(x), rtol=1e-12)

@@ -132,7 +132,7 @@ def _bound_values(source, bindings, user_globals):
     bindings, else the user's globals (the NumPy code runs in them), except the runtime
     helpers (the module imports their Numba versions), np, math and the defs."""
     code = compile(source, "<numba>", "exec")
-    defined = set(code.co_names) - {"math", "np", "numba"}
+    defined = set(re.findall(r"^def (\w+)\(", source, re.M))   # (defaults: read at the def)
     read, todo = set(), [code]
     while todo:
         c = todo.pop()
