@@ -472,3 +472,18 @@ def test_a_called_function_with_a_default_compiles():
     x = np.linspace(0.1, 1.0, 4)
     got = s2sgrad.grad(calls_with_default, backend="numba", strict=True)(x)
     np.testing.assert_allclose(got, 3.0 * np.cos(x), rtol=1e-12)
+
+
+def unwritable(x):
+    return np.sum(np.cos(x) * x)
+
+
+@needs_numba
+def test_an_unwritable_cache_directory_falls_back_with_its_reason(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(blocker / "cache"))
+    x = np.linspace(0.1, 1.0, 4)
+    with pytest.warns(UserWarning, match="cache directory cannot hold the module"):
+        got = s2sgrad.grad(unwritable, backend="numba")(x)
+    np.testing.assert_allclose(got, np.cos(x) - x * np.sin(x), rtol=1e-12)

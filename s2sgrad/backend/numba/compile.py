@@ -57,7 +57,12 @@ def _build(fn, loaded, strict):
     mutable = frozen_mutables(loaded, fn.__globals__)
     if mutable:
         return Compiled(fn, None, strict, mutable, None)
-    module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__})
+    try:
+        module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__})
+    except OSError as exc:               # the cache directory cannot be written
+        reason = (f"the cache directory cannot hold the module ({exc}; set "
+                  "S2SGRAD_CACHE_DIR to a writable directory)", None, "")
+        return Compiled(fn, None, strict, reason, None)
     return Compiled(fn, getattr(module, name), strict, None, path)
 
 
