@@ -13,14 +13,17 @@ from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None):
+def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None, backend=None,
+         strict=False):
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
     With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
     aux as computed, not differentiated (JAX's convention). With `checkpoint=N` (or
     "auto"), long loops keep at most N snapshots of their state and recompute their
-    steps in the backward pass (frontend/checkpoint.py)."""
+    steps in the backward pass (frontend/checkpoint.py). `backend="numba"` runs the
+    generated code compiled by Numba (what Numba cannot compile runs as NumPy code,
+    with a warning; `strict=True` makes that an error)."""
     if func is None:
-        return lambda f: grad(f, wrt, optimize, has_aux, checkpoint)
+        return lambda f: grad(f, wrt, optimize, has_aux, checkpoint, backend, strict)
     if isinstance(func, (GradientFunction, SecondDerivative, HigherDerivative)):
         if has_aux:
             raise S2SGradError("has_aux=True is for a function returning (value, aux), "
@@ -28,20 +31,26 @@ def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None):
         if checkpoint is not None:
             raise S2SGradError("checkpoint= applies to the gradient of a function, not to "
                                "higher derivatives")
+        if backend not in (None, "numpy"):
+            raise S2SGradError("backend= applies to the gradient of a function, not to "
+                               "higher derivatives")
         if isinstance(func, GradientFunction):
             return SecondDerivative(func, wrt)
         return HigherDerivative(func, wrt)
-    return GradientFunction(func, wrt, optimize, has_aux=has_aux, checkpoint=checkpoint)
+    return GradientFunction(func, wrt, optimize, has_aux=has_aux, checkpoint=checkpoint,
+                            backend=backend, strict=strict)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None):
+def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None,
+                   backend=None, strict=False):
     """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
     `((value, aux), gradient(s))`."""
     if func is None:
         return lambda f: GradientFunction(f, wrt, optimize, with_value=True,
-                                          has_aux=has_aux, checkpoint=checkpoint)
+                                          has_aux=has_aux, checkpoint=checkpoint,
+                                          backend=backend, strict=strict)
     return GradientFunction(func, wrt, optimize, with_value=True, has_aux=has_aux,
-                            checkpoint=checkpoint)
+                            checkpoint=checkpoint, backend=backend, strict=strict)
 
 
 def source(func, wrt=0, optimize=True, checkpoint=None):

@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import GradientError, S2SGradError, TransformError
 from .frontend.parse import readable_name, unwrap
+from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
@@ -149,7 +150,9 @@ class GradientFunction:
     """What `grad(f)` returns: call it like f; read `.source`; `.show()` prints it."""
 
     def __init__(self, func, wrt=0, optimize=True, with_value=False, has_aux=False,
-                 checkpoint=None):
+                 checkpoint=None, backend=None, strict=False):
+        self.backend = check_backend(backend)
+        self.strict = bool(strict)
         self.original = func
         self.checkpoint = check_option(checkpoint)
         self.bound_to = ()
@@ -192,7 +195,11 @@ class GradientFunction:
         provably a number), `grad_f` otherwise."""
         c = self.compiled
         runs_value = self.with_value or not getattr(c, "scalar_output", True)
-        return c.value_source if runs_value and c.value_source else c.source
+        text = c.value_source if runs_value and c.value_source else c.source
+        if self.backend == "numba":
+            fn = c.value_grad_fn if runs_value else c.grad_fn
+            text = numba_note(jit(fn, self.strict)) + text
+        return text
 
     @property
     def function(self):
@@ -348,6 +355,8 @@ class GradientFunction:
                                   compile_kinds(kinds), self.has_aux, **self._options())
         plain = compiled.scalar_output and not self.with_value and not self.has_aux
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
+        if self.backend == "numba":
+            fn = jit(fn, self.strict)
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
         others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS)
@@ -364,12 +373,27 @@ class GradientFunction:
 
     def __reduce__(self):
         return (_rebuild, (self.original, self.wrt_spec, self.optimize, self.with_value)
-                + ((self.has_aux,) if self.has_aux or self.checkpoint is not None else ())
-                + ((self.checkpoint,) if self.checkpoint is not None else ()))
+                + (self.has_aux, self.checkpoint, self.backend, self.strict))
 
 
-def _rebuild(func, wrt, optimize, with_value, has_aux=False, checkpoint=None):
-    return GradientFunction(func, wrt, optimize, with_value, has_aux, checkpoint)
+def _rebuild(func, wrt, optimize, with_value, has_aux=False, checkpoint=None, backend=None,
+             strict=False):
+    return GradientFunction(func, wrt, optimize, with_value, has_aux, checkpoint, backend,
+                            strict)
+
+
+def jit(fn, strict):
+    """`fn` compiled by the Numba back end."""
+    from .backend import numba
+    return numba.jit(fn, strict)
+
+
+def numba_note(compiled):
+    """The comment `show()` prints above code the Numba back end runs: compiled, or
+    why it runs as NumPy code."""
+    if compiled.reason is not None:
+        return f"# backend numba: {compiled.message()}\n"
+    return f"# backend numba: compiled with numba.njit(cache=True) from {compiled.path}\n"
 
 
 def _distinct(grads):

@@ -17,8 +17,9 @@ import numpy as np
 from .ad.tangent import dot
 from .batch import BatchedTangent, _batch_backward, _fresh, _rows, _warn_loop, vmap  # noqa: F401
 from .errors import GradientError, S2SGradError
+from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
-from .gradient import GradientFunction, partial_parts, resolve_wrt, _param_names
+from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
                        deep_expressions, gradient_parsed)
 
@@ -48,10 +49,11 @@ def _unchanged(deps):
 class JVPFunction:
     """What `jvp(f)` returns: call with (primals, tangents); `.source` shows the code."""
 
-    def __init__(self, func):
+    def __init__(self, func, backend=None, strict=False):
         # a functools.partial: its function, with the fixed arguments passed first
         func, self.fixed, self.keywords = partial_parts(func)
         self.func = func
+        self.backend, self.strict = check_backend(backend), strict
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
@@ -108,6 +110,8 @@ class JVPFunction:
         code = fn.__code__
         names = code.co_varnames[code.co_argcount - len(active):code.co_argcount]
         kwargs = {k: _as_tangent(tangents[i], primals[i]) for k, i in zip(names, active)}
+        if self.backend == "numba":
+            fn = jit(fn, self.strict)
         return fn(*primals, **kwargs, **self.keywords)
 
 
@@ -147,15 +151,16 @@ def _as_tangent(t, x):
     return t
 
 
-def jvp(func):
+def jvp(func, backend=None, strict=False):
     """Forward mode: `jvp(f)(primals, tangents)` → (f(*primals), J·tangents)."""
-    return JVPFunction(func)
+    return JVPFunction(func, backend, strict)
 
 
 # ----------------------------------------------------------------------- vjp
 
 class VJPFunction:
-    def __init__(self, func, wrt=0):
+    def __init__(self, func, wrt=0, backend=None, strict=False):
+        self.backend, self.strict = check_backend(backend), strict
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
         func, self.fixed, self.keywords = partial_parts(func)
         self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
@@ -168,6 +173,8 @@ class VJPFunction:
             if self._pair is None or not _unchanged(self._deps):
                 fwd, bwd, self.source, self._copy_arrays, self._deps = compile_pair(
                     self.func, self.wrt)           # (deps: the function's own cells too)
+                if self.backend == "numba":
+                    fwd, bwd = jit(fwd, self.strict), jit(bwd, self.strict)
                 self._pair = (fwd, bwd)
             return self._pair
 
@@ -234,9 +241,9 @@ class VJPFunction:
         return self._bbwd[0][1]
 
 
-def vjp(func, wrt=0):
+def vjp(func, wrt=0, backend=None, strict=False):
     """Reverse mode for any output: `vjp(f, wrt)(*args)` → (value, pullback)."""
-    return VJPFunction(func, wrt)
+    return VJPFunction(func, wrt, backend, strict)
 
 
 # ------------------------------------------------------------ forward over reverse
@@ -244,8 +251,9 @@ def vjp(func, wrt=0):
 class _GradJvp:
     """jvp of the gradient function of f w.r.t. argument i, along argument j."""
 
-    def __init__(self, func, i, j):
+    def __init__(self, func, i, j, backend=None, strict=False):
         self.func, self.i, self.j = func, i, j
+        self.backend, self.strict = backend, strict
         self._fn = None
 
     def get(self):
@@ -257,6 +265,8 @@ class _GradJvp:
                 parsed = gradient_parsed(compiled)
                 self._fn, self.source = compile_jvp(
                     parsed, (self.j,), f"hvp_{readable_name(unwrap(self.func))}")
+                if self.backend == "numba":
+                    self._fn = jit(self._fn, self.strict)
                 self.param = compiled.trace.params[self.j]
             return self._fn
 
@@ -268,8 +278,9 @@ class _GradJvp:
 
 
 class HVPFunction:
-    def __init__(self, func, wrt=0):
+    def __init__(self, func, wrt=0, backend=None, strict=False):
         self.func = func
+        backend = check_backend(backend)
         (self.i,), _ = resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
             (None, None)
         if self.i is None:
@@ -277,7 +288,7 @@ class HVPFunction:
         self.user_i = self.i                 # (among the arguments a partial's calls pass)
         func, self.fixed, self.keywords = partial_parts(func)
         self.i += len(self.fixed)
-        self._impl = _GradJvp(func, self.i, self.i)
+        self._impl = _GradJvp(func, self.i, self.i, backend, strict)
 
     @property
     def source(self):
@@ -292,10 +303,10 @@ class HVPFunction:
         return grad_like(hv, args[self.i])
 
 
-def hvp(func, wrt=0):
+def hvp(func, wrt=0, backend=None, strict=False):
     """Hessian-vector product by forward-over-reverse: `hvp(f)(x, v)` → H(x)·v
     (for f of several arguments: `hvp(f, wrt)(*args, v)`)."""
-    return HVPFunction(func, wrt)
+    return HVPFunction(func, wrt, backend, strict)
 
 
 def _basis(x):

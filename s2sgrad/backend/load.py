@@ -41,7 +41,21 @@ def load(functions_source: str, names: list, user_globals: dict, bindings: dict,
     local = {}
     exec(code, namespace, local)
     made = local[FACTORY](*[bindings[p] for p in params])
+    loaded = Loaded(functions_source, bindings)
+    for fn in made:
+        fn.__s2sgrad_loaded__ = loaded      # (what a compiled backend recompiles)
     return dict(zip(names, made)), text, filename
+
+
+class Loaded:
+    """What one `load` compiled: the defs' source and the names bound around them,
+    kept on each function it returns (`fn.__s2sgrad_loaded__`) for the compiled
+    back ends, which compile the same source again."""
+    __slots__ = ("source", "bindings")
+
+    def __init__(self, source, bindings):
+        self.source = source
+        self.bindings = bindings
 
 
 def runtime_bindings(source_text, user_globals, extra=None):

@@ -73,6 +73,9 @@ def build_parser():
     c.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                    help="reverse mode writes grad_<f> (gradients); forward mode writes "
                         "jvp_<f> (value and directional derivative)")
+    c.add_argument("--backend", choices=("numpy", "numba"), default="numpy",
+                   help="numba: the written functions are compiled with numba.njit "
+                   "(the module then imports Numba)")
     c.add_argument("-o", "--output", help="where to write, - for standard output "
                    "(default: FILE_grad.py)")
     c.set_defaults(handler=cmd_transform)
@@ -215,7 +218,8 @@ def cmd_transform(args):
     command = "s2sgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv[1:2] == ["transform"] else _rebuild_command(args, out)
     skipped = []
-    text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode, wrts, skipped)
+    text = transform(sf, names, 0 if wrt is None else wrt, command, args.mode, wrts, skipped,
+                     backend=args.backend)
     if out == "-":
         sys.stdout.write(text)
         out = "standard output"
@@ -242,6 +246,8 @@ def _rebuild_command(args, out):
         parts += ["--wrt", args.wrt]
     if args.import_:
         parts.append("--import")
+    if getattr(args, "backend", "numpy") != "numpy":
+        parts += ["--backend", args.backend]
     parts += ["-o", out]
     return " ".join(shlex.quote(p) for p in parts)
 

@@ -373,7 +373,8 @@ def _decorators(lines, node, available):
     return "".join(out)
 
 
-def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
+def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None,
+              backend="numpy"):
     """The text of a module with `grad_<name>` (or, in forward mode, `jvp_<name>`) for
     each function in `names` (`wrts`: {name: wrt} where it differs from `wrt`). A
     function s2sgrad cannot differentiate is left out and reported in `skipped` as
@@ -434,7 +435,17 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
             pieces.append(src)
     if not grads:
         raise skipped[0][1] if skipped else UsageError("nothing to differentiate")
+    if backend == "numba":
+        from ..backend import numba as numba_backend
+        pieces = [numba_backend.numba_source(p) for p in pieces]
+        if any("zero_grad(" in p for p in pieces):
+            bindings.setdefault("zero_grad", runtime.zero_grad)
     imports, helpers, helper_text = bindings_code(bindings)
+    if backend == "numba":
+        helper_text = helper_text.rstrip() + "\n\n\n" + numba_backend.written_helpers(
+            helper_text + "".join(pieces))
+        trailer = numba_backend.written_trailer(pieces, grads, bindings)
+        imports = imports + ["", "import numba"]
     clash = _helper_renames(helpers, helper_text, taken | _imported_names(sf) | set(emitted))
     if clash:
         helper_text = _rename_references(helper_text, clash)
@@ -444,6 +455,7 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
             f"# Command:    {command}",
             f"# Regenerate: run the same command again after changing {base}.",
             "# Needs NumPy" + (", SciPy" if _uses_scipy(sf) else "")
+            + (", Numba" if backend == "numba" else "")
             + " and the standard library only; it does not import s2sgrad.",
             f'"""Gradients of {base}: {", ".join(grads)}.', "",
             *(["grad_<f>(<f's arguments>, <output>_bar=1.0) returns the gradient of f with",
@@ -471,6 +483,8 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None):
         parts.append(f"# {'-' * 20} runtime helpers copied from s2sgrad.runtime\n\n"
                      + helper_text.rstrip() + "\n")
     parts.append(f"# {'-' * 20} generated gradient code\n\n" + "\n\n".join(pieces))
+    if backend == "numba":
+        parts.append(f"# {'-' * 20} compiled with Numba\n\n" + trailer)
     parts.append(f"__all__ = {grads!r}\n")
     text = "\n\n".join(p.rstrip() + "\n" for p in parts)
     pinned = _pinned_values(sf, _stale_reads(sf, ast.parse(text, "<generated>")))

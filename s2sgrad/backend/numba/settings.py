@@ -1,0 +1,25 @@
+"""What the Numba back end's modules share (no Numba import here)."""
+import os
+
+#: The runtime helpers with a Numba version (`helpers.py`); generated code calling any
+#: other helper runs as NumPy code.
+COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
+            "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
+            "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv", "add_at",
+            "add_grads", "ShapeOf")
+
+MARKER = "# ---- Numba versions of the runtime helpers"
+
+
+def cache_dir():
+    """Where generated modules and Numba's compiled code are kept: $S2SGRAD_CACHE_DIR,
+    else the user's cache directory."""
+    env = os.environ.get("S2SGRAD_CACHE_DIR")
+    if env:
+        return env
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+    return os.path.join(base, "s2sgrad", "numba")
