@@ -99,8 +99,10 @@ class BatchedTangent:
             _warn_loop(name, what, _in_generated(parsed))
         return fn, source, t
 
-    def columns(self, args, n_in):
-        """(the Jacobian's columns as an (n_out, n_in) matrix, out.shape)."""
+    def columns(self, args, n_in, keywords=None):
+        """(the Jacobian's columns as an (n_out, n_in) matrix, out.shape); `keywords`
+        fixed by a functools.partial."""
+        keywords = keywords or {}
         from .runtime import RaggedExamples, stack_examples
         fn, _, t = self.get()
         x = args[self.i]
@@ -112,13 +114,14 @@ class BatchedTangent:
             ts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
             ts = ts.reshape((hi - lo,) + in_shape)
             try:
-                _, tangent = fn(*args, **{t: ts})
+                _, tangent = fn(*args, **keywords, **{t: ts})
             except Exception as exc:
                 if isinstance(exc, S2SGradError) and not isinstance(exc, RaggedExamples):
                     raise
                 _warn_loop(self.func.__name__, f"a case the batched code does not handle "
                            f"({type(exc).__name__}: {exc})", "")
-                tangent = stack_examples([self._single(*args, **{t: tk})[1] for tk in ts],
+                tangent = stack_examples([self._single(*args, **keywords, **{t: tk})[1]
+                                          for tk in ts],
                                          items=True)
             if isinstance(tangent, (list, tuple)):      # a list output: items as columns
                 tangent = np.stack([np.broadcast_to(np.asarray(v, float), (hi - lo,)
@@ -128,7 +131,7 @@ class BatchedTangent:
             out_shape = tangent.shape[1:]
             parts.append(tangent.reshape(hi - lo, -1))
         if not parts:
-            value = self.func(*args)
+            value = self.func(*args, **keywords)
             out_shape = np.shape(value)
             return np.zeros((int(np.prod(out_shape)), 0)), out_shape
         return np.concatenate(parts, axis=0).T, out_shape

@@ -357,10 +357,11 @@ def jacobian(func, wrt=0, mode="auto"):
                 n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
             if use_forward:
+                base, fixed, keywords = partial_parts(func)
                 if i not in forward:
-                    forward[i] = BatchedTangent(func, i)
+                    forward[i] = BatchedTangent(base, i + len(fixed))
                 tangent = forward[i]
-                mat, out_shape = tangent.columns(args, n_in)
+                mat, out_shape = tangent.columns(fixed + tuple(args), n_in, keywords)
             else:
                 if i not in backward:
                     backward[i] = vjp(func, wrt=i)

@@ -467,6 +467,51 @@ def check_stores(trace):
                     f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
 
 
+def check_calls(trace):
+    """A call of a function of the user's that changes an argument in place (see
+    `frontend.effects`): Python's caller sees the change, generated code's does not (the
+    callee works on a copy, or runs as written on data the backward pass reads). Refused
+    unless the argument is a new object made in the same loop step (or outside any loop)
+    and read by nothing but the call; `p += v` on a number is no change in place."""
+    from ..frontend.effects import parameter_writes
+    placed = list(_placed(trace.body))
+    defs_of, readers = {}, {}
+    for s, loops in placed:
+        if isinstance(s, Assign):
+            defs_of.setdefault(s.target, []).append((s, loops))
+        for n in _reads_of(s):
+            readers.setdefault(n, []).append(s)
+    for s, loops in placed:
+        if not (isinstance(s, Assign) and s.kind is Kind.CALL and s.callee is not None):
+            continue
+        writes = parameter_writes(s.callee)
+        if not writes:
+            continue
+        code = s.callee.__code__
+        names = code.co_varnames[:code.co_argcount]
+        operands = list(enumerate(s.args)) + [(names.index(k), v) for k, v in
+                                               s.kwargs.items() if k in names]
+        for i, a in operands:
+            if i not in writes or not isinstance(a, str):
+                continue
+            line, col, what = writes[i]
+            if what.startswith("`") and "= ..." in what and a in trace.scalars:
+                continue                               # `x += 1` on a number: a new number
+            defs = defs_of.get(a, [])
+            own = defs and all(_is_fresh(d) and tuple(dl) == tuple(loops) for d, dl in defs) \
+                and all(r is s for r in readers.get(a, ()))
+            if own:
+                continue
+            fname = s.callee.__name__
+            raise trace.parsed.error(
+                f"s2sgrad cannot differentiate this call: {fname}() changes its argument "
+                f"`{names[i]}` in place ({what}, line {line}), and the change would not "
+                "be seen here as Python sees it", s.node,
+                f"make {fname} return the new value and assign it (`{a} = {fname}(...)`, "
+                f"with `{names[i]} = {names[i]}.copy()` or `list({names[i]})` at its start), "
+                "or pass it a new object that nothing else reads")
+
+
 def _takes_over_fresh(d, c, defs_of, readers):
     """`c = t` where `t` is always a new object and nothing else reads `t` (the
     `u_new = u * 2.0; u = u_new` that `u = u * 2.0` becomes in a loop): `c` is then the

@@ -27,7 +27,8 @@ from .. import rules, runtime
 from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
-from .analyses import analyse, check_in_place, check_stores, check_views, rename_top_level
+from .analyses import (analyse, check_calls, check_in_place, check_stores, check_views,
+                       rename_top_level)
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
                          walk, defs, Kind)
@@ -198,6 +199,7 @@ class Builder:
                 raise self.error(
                     f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
                     s, "write the result to a new name (e.g. `ys = ys + [x]`)")
+            self.check_effect_call(call, s)
             if _writes_in_place(self, call.func):
                 raise self.error(f"s2sgrad cannot differentiate `{_dotted(call.func)}`, which "
                                  "writes into an array in place", s,
@@ -354,6 +356,36 @@ class Builder:
                              "write the subscripts as a string, e.g. np.einsum('ij->ji', a)")
         spec = ",".join(_sublist_letters(x) for x in subs)
         return spec if out is None else spec + "->" + _sublist_letters(out)
+
+    def check_effect_call(self, call, s):
+        """A call of a function of yours for its effect (`zero_ends(u)`) that changes an
+        argument of this function's in place: the statement is kept for the forward pass
+        only, so the backward pass and the caller's later reads would see other values
+        than Python's (see `frontend.effects`). Refused."""
+        from ..frontend.effects import parameter_writes
+        try:
+            obj = self._resolve(call.func)
+        except KeyError:
+            return
+        obj = getattr(obj, "__wrapped__", obj)
+        if not isinstance(obj, types.FunctionType) or _library(obj) \
+                or (obj.__module__ or "").split(".")[0] == "s2sgrad":   # (runtime helpers)
+            return
+        writes = parameter_writes(obj)
+        code = obj.__code__
+        names = code.co_varnames[:code.co_argcount]
+        passed = list(enumerate(call.args)) + [(names.index(k.arg), k.value)
+                                               for k in call.keywords if k.arg in names]
+        for i, a in passed:
+            if i in writes and isinstance(a, gast.Name) and a.id in self.locals:
+                line, _, what = writes[i]
+                raise self.error(
+                    f"s2sgrad cannot differentiate the call of {obj.__name__}() for its "
+                    f"effect: it changes its argument `{names[i]}` in place ({what}, line "
+                    f"{line}); the backward pass would read `{a.id}` as if it had not", s,
+                    f"make {obj.__name__} return the new value and assign it: "
+                    f"`{a.id} = {obj.__name__}(...)`, with `{names[i]} = "
+                    f"{names[i]}.copy()` (or `list({names[i]})`) at its start")
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
@@ -706,6 +738,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params))
     trace.maybe_container -= trace.scalars
+    check_calls(trace)
     check_in_place(trace, entry)
     return trace
 
