@@ -2,7 +2,10 @@
 `numerical_grad` and `stop_gradient` (forward mode and the compositions of the two modes
 are in `operators`). Each is a thin layer over `gradient.GradientFunction` and the
 pipeline."""
+from __future__ import annotations
+
 import inspect
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 
@@ -13,8 +16,14 @@ from .pipeline import compile_gradient  # noqa: F401
 from .runtime import stop_gradient  # noqa: F401
 
 
-def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None, backend=None,
-         strict=False):
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+Checkpoint = Union[int, Literal["auto"], None]
+Backend = Optional[Literal["numpy", "numba"]]
+
+
+def grad(func: Optional[Callable[..., Any]] = None, wrt: Wrt = 0, optimize: bool = True,
+         has_aux: bool = False, checkpoint: Checkpoint = None, backend: Backend = None,
+         strict: bool = False) -> Any:
     """The gradient of a scalar function: `grad(f)`, `@grad`, `@grad(wrt=(0, 1))`.
     With `has_aux=True`, f returns `(value, aux)` and the call `(gradient(s), aux)`:
     aux as computed, not differentiated (JAX's convention). With `checkpoint=N` (or
@@ -41,8 +50,10 @@ def grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None, backen
                             backend=backend, strict=strict)
 
 
-def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=None,
-                   backend=None, strict=False):
+def value_and_grad(func: Optional[Callable[..., Any]] = None, wrt: Wrt = 0,
+                   optimize: bool = True, has_aux: bool = False,
+                   checkpoint: Checkpoint = None, backend: Backend = None,
+                   strict: bool = False) -> Any:
     """Like `grad`, but the call returns `(value, gradient(s))`; with `has_aux=True`,
     `((value, aux), gradient(s))`."""
     if func is None:
@@ -53,12 +64,13 @@ def value_and_grad(func=None, wrt=0, optimize=True, has_aux=False, checkpoint=No
                             checkpoint=checkpoint, backend=backend, strict=strict)
 
 
-def source(func, wrt=0, optimize=True, checkpoint=None):
+def source(func: Callable[..., Any], wrt: Wrt = 0, optimize: bool = True,
+           checkpoint: Checkpoint = None) -> str:
     """The generated gradient code of `func` as a string."""
     return GradientFunction(func, wrt, optimize, checkpoint=checkpoint).source
 
 
-def checkpoint(func):
+def checkpoint(func: Callable[..., Any]) -> Callable[..., Any]:
     """`@s2sgrad.checkpoint`: a call of `func` inside a differentiated function keeps
     only its inputs in the forward pass and runs `func`'s forward pass again in the
     backward pass (less memory, one more forward pass of `func`). The function itself
@@ -126,7 +138,8 @@ def _leaves(x):
     return [np.asarray(x, dtype=float)]
 
 
-def check_grad(func, *args, wrt=0, rtol=1e-5, atol=1e-7):
+def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, rtol: float = 1e-5,
+               atol: float = 1e-7) -> float:
     """Compare s2sgrad's gradient with centered finite differences; raise `CheckError`
     naming the worst element on mismatch. Returns the worst relative error."""
     indices, is_tuple = resolve_wrt(func, wrt)

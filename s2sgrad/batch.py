@@ -6,6 +6,7 @@ example, with a `BatchingWarning` saying so.
 """
 import inspect
 import threading
+from typing import Any, Callable
 
 import numpy as np
 
@@ -405,7 +406,7 @@ def _safe_params(func, n):
     return names + [f"arg{i}" for i in range(len(names), n)]
 
 
-def vmap(func, in_axes=0, out_axes=0):
+def vmap(func: Callable[..., Any], in_axes: Any = 0, out_axes: int = 0) -> "VMapFunction":
     """`vmap(f, in_axes)(*args)`: f applied to each example of a batch, the results
     stacked along a new leading axis (JAX's form). `in_axes` is an int, None or a tuple
     of them (one per argument): the axis of each argument that holds the examples (None:

@@ -11,6 +11,7 @@
   in `batch`.
 """
 import threading
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -151,7 +152,8 @@ def _as_tangent(t, x):
     return t
 
 
-def jvp(func, backend=None, strict=False):
+def jvp(func: Callable[..., Any], backend: Optional[str] = None,
+        strict: bool = False) -> "JVPFunction":
     """Forward mode: `jvp(f)(primals, tangents)` → (f(*primals), J·tangents)."""
     return JVPFunction(func, backend, strict)
 
@@ -241,7 +243,8 @@ class VJPFunction:
         return self._bbwd[0][1]
 
 
-def vjp(func, wrt=0, backend=None, strict=False):
+def vjp(func: Callable[..., Any], wrt: Any = 0, backend: Optional[str] = None,
+        strict: bool = False) -> "VJPFunction":
     """Reverse mode for any output: `vjp(f, wrt)(*args)` → (value, pullback)."""
     return VJPFunction(func, wrt, backend, strict)
 
@@ -303,7 +306,8 @@ class HVPFunction:
         return grad_like(hv, args[self.i])
 
 
-def hvp(func, wrt=0, backend=None, strict=False):
+def hvp(func: Callable[..., Any], wrt: Any = 0, backend: Optional[str] = None,
+        strict: bool = False) -> "HVPFunction":
     """Hessian-vector product by forward-over-reverse: `hvp(f)(x, v)` → H(x)·v
     (for f of several arguments: `hvp(f, wrt)(*args, v)`)."""
     return HVPFunction(func, wrt, backend, strict)
@@ -317,7 +321,7 @@ def _basis(x):
         yield k, e.reshape(x.shape) if x.shape else float(e[0])
 
 
-def hessian(func, wrt=0):
+def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     """The Hessian of scalar f w.r.t. one argument (columns by forward-over-reverse)."""
     h = HVPFunction(func, wrt)
 
@@ -332,7 +336,8 @@ def hessian(func, wrt=0):
     return hess
 
 
-def jacobian(func, wrt=0, mode="auto"):
+def jacobian(func: Callable[..., Any], wrt: Any = 0,
+             mode: str = "auto") -> Callable[..., Any]:
     """The Jacobian of f w.r.t. `wrt`, shaped out.shape + in.shape. mode 'auto' builds
     it by columns (forward mode) when the inputs are fewer than the outputs, else by
     rows (reverse mode). Either way in one batched pass (or a few, for memory): the

@@ -10,11 +10,12 @@ over unchanged, from the first tree, by `tree_map` and in gradients alike, and i
 listed by `tree_leaves`. Dicts are walked in their insertion order (a gradient keeps
 its argument's order). Nothing here changes the containers it is given."""
 import copy
+from typing import Any, Callable
 
 from .runtime.core import is_tree_leaf, record_fields
 
 
-def tree_leaves(tree):
+def tree_leaves(tree: Any) -> list:
     """The float and complex leaves (numbers, arrays) of `tree`, in order: dicts in
     insertion order, the fields of NamedTuples and dataclasses in declaration order."""
     out = []
@@ -42,7 +43,7 @@ def _children(node):
     return []
 
 
-def tree_map(fn, tree, *rest):
+def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """A tree of the structure of `tree` whose leaves are `fn(leaf, *matching leaves of
     rest)`; `rest` are trees of the same structure (e.g. gradients of `tree`). Leaves
     that are not floats or float arrays are carried over from `tree`, without calling

@@ -15,6 +15,7 @@ import ast
 import html
 import re
 import sys
+from typing import Any, Callable
 from dataclasses import dataclass, field
 
 import gast
@@ -464,7 +465,7 @@ def pretty(text, display):
     return ast.unparse(_Pretty(display).visit(tree))
 
 
-def explain(func, *args, wrt=None):
+def explain(func: Callable[..., Any], *args: Any, wrt: Any = None) -> "Explanation":
     """The execution trace and adjoint table of `func` at `args` (public API).
     `wrt` defaults to every argument that is a float or a float array."""
     from ..api import resolve_wrt
