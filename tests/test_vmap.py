@@ -415,3 +415,23 @@ def test_a_called_function_of_the_same_module_is_batched_along():
         got = f(X, 2.0)
     np.testing.assert_allclose(got, 5.0 * np.sum(X ** 2, axis=1), rtol=1e-12)
     assert "def square_sum_batched(v):" in f.source
+
+
+def rebinds_in_a_loop(x, y):
+    for _ in range(2):
+        x = np.tanh(0.3)            # the batched argument replaced by a shared value
+        y = y * 0.5 + np.sin(np.mean(y) * y)
+    return np.sum(np.cos(y)) / (1.0 + x * x)
+
+
+def test_a_loop_that_replaces_a_batched_value_by_a_shared_one():
+    """After the loop the value is the shared one, flagged batched: repeated per example
+    at the end of each trip, so per-example gradients have the batch's length."""
+    X = np.array([0.1, 0.2, 0.3])
+    y = np.array([[0.3, -0.2], [0.5, 0.1]])
+    gx, gy = s2sgrad.vmap(s2sgrad.grad(rebinds_in_a_loop, wrt=(0, 1)), in_axes=(0, None))(X, y)
+    assert gx.shape == (3,) and gy.shape == (3, 2, 2)
+    for k in range(3):
+        want = numerical_grad(rebinds_in_a_loop, (X[k], y), 1)
+        np.testing.assert_allclose(gy[k], want, rtol=1e-6, atol=1e-9)
+        assert gx[k] == 0.0

@@ -312,7 +312,12 @@ class Batcher(CallRules):
                     raise NoBatchingRule(st, f"`while {test}:` whose condition differs "
                                              "between examples")
                 for n, f in before.items():      # after the loop: what a trip leaves
-                    self.flags[n] = _join(f, self.flags.get(n), st)
+                    end = self.flags.get(n)
+                    self.flags[n] = _join(f, end, st)
+                    if end is not None and end != self.flags[n]:
+                        # a trip leaves it less batched than the next trip (and the
+                        # code after the loop) takes it: made so at the end of the trip
+                        self._convert(n, end, self.flags[n], body)
                 return body
             self.flags = before
             for n, j in changed.items():
@@ -560,12 +565,52 @@ def resolver(namespace, local_names):
     return resolve
 
 
+def stacks_again(fdef):
+    """Loop tapes (`saved = [None] * n`, `saved[i] = v` forward, `v = saved[i]` backward:
+    `optimize.saves.preallocate_tapes`) written back as the stacks they were
+    (`saved = []`, `saved.append(v)`, `v = saved.pop()`): a tape holds one entry per
+    step, batched or not, where a list the batching rules see is one value, batched
+    or not. Each step writes its entry once and the backward step reads it once, in
+    reverse, so the two forms agree."""
+    tapes = {st.targets[0].id for st in fdef.body if isinstance(st, gast.Assign)
+             and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+             and st.targets[0].id.startswith("saved") and isinstance(st.value, gast.BinOp)
+             and isinstance(st.value.op, gast.Mult) and isinstance(st.value.left, gast.List)
+             and len(st.value.left.elts) == 1 and nodes.is_const(st.value.left.elts[0])
+             and st.value.left.elts[0].value is None}
+    if not tapes:
+        return
+
+    def tape_of(e):
+        return e.value.id if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Name) \
+            and e.value.id in tapes else None
+
+    def rewrite(block):
+        for k, st in enumerate(block):
+            if isinstance(st, gast.Assign) and len(st.targets) == 1:
+                t = st.targets[0]
+                if isinstance(t, gast.Name) and t.id in tapes:
+                    st.value = gast.List(elts=[], ctx=gast.Load())
+                elif tape_of(t):
+                    block[k] = nodes.copy_location(gast.Expr(value=nodes.call(
+                        nodes.attribute(nodes.name(tape_of(t)), "append"), [st.value])), st)
+                elif tape_of(st.value):
+                    st.value = nodes.call(nodes.attribute(nodes.name(tape_of(st.value)),
+                                                          "pop"), [])
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if isinstance(inner, list):
+                    rewrite(inner)
+    rewrite(fdef.body)
+
+
 def batch_function(fdef, batched, namespace, name, doc_extra="", callees=None):
     """The batched version of `fdef` (gast, A-normal form) whose parameters `batched`
     carry a batch axis: ([the batched callees' definitions..., the new FunctionDef],
     notes [(line, what)] of the operations run once per example). `callees(obj)` gives
     the definition of a called function to batch along (else its calls loop). Raises
     `NoBatchingRule` when the whole function must run once per example."""
+    stacks_again(fdef)
     b = Batcher(fdef, set(batched), None)
     b.resolve = resolver(namespace, set())
     b.callees = callees
