@@ -58,12 +58,14 @@ GRAD_TOL = 1e-6            # max |g - g_hand| / max |g_hand|
 TRANSFORM_TIMEOUT_S = 120
 
 # column order of the reports; "forward" is the NumPy loss itself
-IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct") + peers.PEERS + ("hand.vg", "s2sgrad.vg")
+IMPLS = ("forward", "hand", "s2sgrad", "s2sgrad.direct", "s2sgrad.numba") + peers.PEERS + (
+    "hand.vg", "s2sgrad.vg")
 LABELS = {
     "forward": "forward (NumPy)",
     "hand": "hand-written grad",
     "s2sgrad": "s2sgrad",
     "s2sgrad.direct": "s2sgrad generated fn",
+    "s2sgrad.numba": "s2sgrad, Numba back end",
     "hand.vg": "hand-written value & grad",
     "s2sgrad.vg": "s2sgrad value_and_grad",
     "autograd": "autograd",
@@ -374,6 +376,29 @@ def build_s2sgrad(s2sgrad, w, args, reference, rec):
     return call, None
 
 
+def build_s2sgrad_numba(s2sgrad, w, args, reference, rec):
+    """s2sgrad's gradient on the Numba back end (`backend="numba", strict=True`: code
+    Numba cannot compile is reported, not timed as NumPy code); records the first call
+    (s2sgrad's transform + Numba's compile, or a load from Numba's disk cache). Returns
+    the call to time."""
+    import importlib.util
+    if importlib.util.find_spec("numba") is None:
+        raise Unavailable("Numba not installed (pip install s2sgrad[numba])")
+    snap = snapshot(args)
+    with time_limit(TRANSFORM_TIMEOUT_S):
+        t0 = time.perf_counter()
+        g = s2sgrad.grad(w.loss, wrt=w.wrt_arg, backend="numba", strict=True)
+        first = g(*args)
+        rec["s2sgrad.numba"]["first_call_s"] = time.perf_counter() - t0
+    if not unchanged(args, snap):
+        raise Unavailable("mutated its input arrays")
+    rec["s2sgrad.numba"]["max_rel_err"] = check(as_grad_tuple(first, len(w.wrt)), reference)
+
+    def call():
+        return g(*args)
+    return call
+
+
 VALUE_TOL = 1e-9           # |value - hand value| / |hand value|
 
 
@@ -398,7 +423,7 @@ def build_s2sgrad_vg(s2sgrad, w, args, reference, hand_value, rec):
 
 
 def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
-                   layout_seed=LAYOUT_SEED):
+                   layout_seed=LAYOUT_SEED, use_numba=True):
     args = w.make_data()
     reference = w.hand_grad(*args)
     rec = {k: {"status": "ok"} for k in IMPLS}
@@ -418,6 +443,7 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
     if s2sgrad is None:
         rec["s2sgrad"].update(status="n/a", reason=s2s_reason)
         rec["s2sgrad.direct"].update(status="n/a", reason=s2s_reason)
+        rec["s2sgrad.numba"].update(status="n/a", reason=s2s_reason)
     else:
         try:
             call, direct = build_s2sgrad(s2sgrad, w, args, reference, rec)
@@ -428,6 +454,14 @@ def bench_workload(w, s2sgrad, s2s_reason, use_peers, samples, target_s, log,
             rec["s2sgrad"].update(status="n/a", reason=short_reason(e))
             rec["s2sgrad.direct"].update(status="n/a", reason="s2sgrad n/a")
             args = w.make_data()          # in case a failed attempt touched them
+        if use_numba:
+            try:
+                impls["s2sgrad.numba"] = build_s2sgrad_numba(s2sgrad, w, args, reference, rec)
+            except Exception as e:
+                rec["s2sgrad.numba"].update(status="n/a", reason=short_reason(e))
+                args = w.make_data()
+        else:
+            rec["s2sgrad.numba"].update(status="n/a", reason="skipped (--no-numba)")
         if "hand.vg" in impls:
             try:
                 impls["s2sgrad.vg"] = build_s2sgrad_vg(s2sgrad, w, args, reference,
@@ -485,6 +519,9 @@ def derived_figures(rec):
         derived["s2sgrad.vg/s2sgrad"] = med["s2sgrad.vg"] / med["s2sgrad"]
     if med["s2sgrad"] and med["s2sgrad.direct"]:
         derived["s2sgrad_call_overhead_s"] = med["s2sgrad"] - med["s2sgrad.direct"]
+    if med["s2sgrad.numba"] and "first_call_s" in rec["s2sgrad.numba"]:
+        derived["s2sgrad_numba_compile_s"] = rec["s2sgrad.numba"]["first_call_s"] \
+            - med["s2sgrad.numba"]
     if med["jax.jit"] and "first_call_s" in rec["jax.jit"]:
         derived["jax_jit_compile_s"] = rec["jax.jit"]["first_call_s"] - med["jax.jit"]
     return derived
@@ -829,7 +866,9 @@ def report(results, machine, settings, peer_versions):
     names = list(results)
     shown_peers = [p for p in peers.PEERS
                    if any(results[n]["impls"][p]["status"] == "ok" for n in names)]
-    time_cols = ["forward", "hand", "s2sgrad"] + shown_peers
+    with_numba = any(results[n]["impls"]["s2sgrad.numba"]["status"] == "ok" for n in names)
+    time_cols = ["forward", "hand", "s2sgrad"] + (["s2sgrad.numba"] if with_numba else []) \
+        + shown_peers
     with_vg = any(results[n]["impls"]["s2sgrad.vg"]["status"] == "ok" for n in names)
     if with_vg:
         time_cols += ["hand.vg", "s2sgrad.vg"]
@@ -842,6 +881,8 @@ def report(results, machine, settings, peer_versions):
     lines.append("\n### Ratios\n")
     ratio_cols = [("hand/forward", "hand / forward"), ("s2sgrad/forward", "s2sgrad / forward"),
                   ("s2sgrad/hand", "**s2sgrad / hand**")]
+    if with_numba:
+        ratio_cols.append(("s2sgrad.numba/hand", "**Numba back end / hand**"))
     ratio_cols += [(f"{p}/hand", f"{LABELS[p]} / hand") for p in shown_peers]
     if with_vg:
         ratio_cols += [("s2sgrad.vg/hand.vg", "**value_and_grad / hand value & grad**"),
@@ -857,6 +898,8 @@ def report(results, machine, settings, peer_versions):
         lines.append("\n### s2sgrad: one-time transform and per-call overhead\n")
         hdr = ["workload", "transform (grad() + 1st call − cached call)", "cached call",
                "generated fn called directly", "wrapper overhead per call"]
+        if with_numba:
+            hdr.append("Numba back end: 1st call − cached (transform + compile)")
         if "jax.jit" in shown_peers:
             hdr.append("jax.jit compile (1st call − cached)")
         rows = []
@@ -865,6 +908,8 @@ def report(results, machine, settings, peer_versions):
             d = r["derived"]
             row = [n, fmt_time(d.get("s2sgrad_transform_s")), cell(r["impls"]["s2sgrad"]),
                    cell(r["impls"]["s2sgrad.direct"]), fmt_time(d.get("s2sgrad_call_overhead_s"))]
+            if with_numba:
+                row.append(fmt_time(d.get("s2sgrad_numba_compile_s")))
             if "jax.jit" in shown_peers:
                 row.append(fmt_time(d.get("jax_jit_compile_s")))
             rows.append(row)
@@ -873,7 +918,8 @@ def report(results, machine, settings, peer_versions):
     # full reasons for anything unavailable (cells are truncated), grouped by reason
     notes = {}
     for n in names:
-        for k in ("s2sgrad", "s2sgrad.vg") + tuple(shown_peers):
+        for k in ("s2sgrad", "s2sgrad.vg") + (("s2sgrad.numba",) if with_numba else ()) \
+                + tuple(shown_peers):
             rec = results[n]["impls"][k]
             if rec["status"] != "ok":
                 notes.setdefault((k, rec.get("reason", "")), []).append(n)
@@ -951,7 +997,7 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         cmd += ["--peers", ",".join(peer_list)] if peer_list else ["--no-peers"]
         if not with_s2sgrad:
             cmd.append("--without-s2sgrad")
-        for flag in ("no_pin", "default_malloc", "fixed_layout"):
+        for flag in ("no_pin", "default_malloc", "fixed_layout", "no_numba"):
             if getattr(opts, flag):
                 cmd.append("--" + flag.replace("_", "-"))
         # the size of the environment shifts where the process's memory starts, and
@@ -1014,6 +1060,8 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, help="rounds per process (default 12, quick 5)")
     ap.add_argument("--target-ms", type=float, help="minimum duration of one sample (default 2, quick 0.5)")
     ap.add_argument("--no-peers", action="store_true", help="skip autograd, JAX and PyTorch")
+    ap.add_argument("--no-numba", action="store_true",
+                    help="skip s2sgrad's Numba back end (timed when Numba is installed)")
     ap.add_argument("--peers", default=",".join(peers.PEERS),
                     help="comma-separated peers to run (default: all installed)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
@@ -1070,7 +1118,7 @@ def main(argv=None):
         if opts.without_s2sgrad:
             s2sgrad, s2s_reason = None, "timed in its own process"
         result = bench_workload(w, s2sgrad, s2s_reason, use_peers, samples,
-                                target_ms * 1e-3, log, layout_seed)
+                                target_ms * 1e-3, log, layout_seed, not opts.no_numba)
         json.dump(result, sys.stdout, default=str)
         return 0
 
@@ -1080,7 +1128,8 @@ def main(argv=None):
         t0 = time.perf_counter()
         if opts.one_process:
             results[w.name] = bench_workload(w, s2sgrad, s2s_reason, use_peers, samples,
-                                             target_ms * 1e-3, log, layout_seed)
+                                             target_ms * 1e-3, log, layout_seed,
+                                             not opts.no_numba)
         else:
             results[w.name] = run_worker(w.name, opts, samples, target_ms, use_peers)
         log(f"  done in {time.perf_counter() - t0:.1f} s")
