@@ -12,13 +12,21 @@ from .statements import Assign, SetItem, Append, Pop, For, While, walk, defs, Ki
 
 
 
-def _scalar_output(s, scal, lists=frozenset()):
+def _scalar_output(s, scal, lists=frozenset(), number_calls=None):
     """Does statement `s` produce a number, given the names in `scal` are numbers and
-    those in `lists` lists of numbers?"""
+    those in `lists` lists of numbers? `number_calls(callee, n_args, keywords)`: does a
+    call of a function of the user's with numbers give a number (`trace._NumberCalls`)?"""
     def is_scalar(a):
         if isinstance(a, Const):
             return isinstance(a.value, (int, float)) or a.value is None
         return a in scal
+    if s.kind is Kind.CALL:
+        return number_calls is not None and s.callee is not None \
+            and not getattr(s, "function_args", None) \
+            and all(isinstance(a, str) and a in scal or isinstance(a, Const)
+                    and type(a.value) in (int, float) for a in
+                    list(s.args) + list(s.kwargs.values())) \
+            and number_calls(s.callee, len(s.args), tuple(sorted(s.kwargs)))
     if s.kind is Kind.CONST:
         return isinstance(s.expr, gast.Constant) and isinstance(s.expr.value, (int, float))
     if s.kind is Kind.COPY:
@@ -363,13 +371,13 @@ def shape_representatives(trace):
     return out
 
 
-def infer_scalars(trace, scalar_params):
+def infer_scalars(trace, scalar_params, number_calls=None):
     """Names that hold numbers (0-d) on every path: the greatest fixpoint. Where the
     arrays' shapes are known (`trace.array_shapes`), values they give with no dimension
     left (`X[i] @ w` of a matrix and a vector) count as numbers too."""
     zero_d = set()
     while True:
-        found = _scalar_fixpoint(trace, scalar_params, zero_d)
+        found = _scalar_fixpoint(trace, scalar_params, zero_d, number_calls)
         if not trace.array_shapes:
             return found
         trace.known_shapes = infer_shapes(trace, trace.array_shapes, found)
@@ -379,7 +387,7 @@ def infer_scalars(trace, scalar_params):
         zero_d |= more
 
 
-def _scalar_fixpoint(trace, scalar_params, zero_d):
+def _scalar_fixpoint(trace, scalar_params, zero_d, number_calls=None):
     """The names that hold numbers, and (`trace.number_lists`) the names that hold lists
     of numbers: parameters this compilation knows as such (`trace.number_list_params`)
     and lists built from numbers, none of them ever changed in place. One greatest
@@ -406,7 +414,7 @@ def _scalar_fixpoint(trace, scalar_params, zero_d):
                 changed |= bad
             elif isinstance(s, Assign):
                 if s.target in candidates and s.target not in zero_d \
-                        and not _scalar_output(s, candidates, lists):
+                        and not _scalar_output(s, candidates, lists, number_calls):
                     candidates.discard(s.target)
                     changed = True
                 if s.target in lists and not _list_output(s, candidates, lists):

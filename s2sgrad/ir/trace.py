@@ -712,6 +712,47 @@ def _list_names(fn):
 
 # ------------------------------------------------------------------------- analyses
 
+class _NumberCalls:
+    """Does a call of a function of the user's with numbers give a number? Its trace is
+    built with those parameters known as numbers, and every `return` must give one (so
+    the caller needs no `unbroadcast` or saved shape for the result: `r = residual(a,
+    b, x, y)` in a loop of scalars). Asked by `infer_scalars` for calls whose operands
+    are all numbers; answered once per (function, arguments) in one compilation, never
+    across compilations (a global the function reads may be rebound). A function that
+    cannot be traced on its own, recursion, `*args`: not known to give a number."""
+
+    def __init__(self):
+        self.known = {}
+
+    def __call__(self, callee, n_args, keywords):
+        key = (callee, n_args, keywords)
+        if key not in self.known:
+            self.known[key] = False              # (a recursive call: not known)
+            self.known[key] = self._gives_number(callee, n_args, keywords)
+        return self.known[key]
+
+    @staticmethod
+    def _gives_number(callee, n_args, keywords):
+        from ..errors import S2SGradError
+        from ..frontend.normalize import normalize
+        code = getattr(callee, "__code__", None)
+        if code is None or code.co_flags & 0x0C:          # (*args, **kwargs)
+            return False
+        try:
+            parsed = parse_function(callee)
+            parsed.functions = {}
+            fn = normalize(parsed)
+            params = [a.id for a in fn.args.args]
+            numbers = set(params[:n_args]) | (set(keywords) & set(params))
+            tr = build(parsed, fn, (), numbers, ())
+        except (S2SGradError, RecursionError):
+            return False
+        returns = [r for r in walk(tr.body) if isinstance(r, Return)]
+        return bool(returns) and all(
+            (type(r.value.value) in (int, float)) if isinstance(r.value, Const)
+            else r.value in tr.scalars for r in returns)
+
+
 def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), array_params=(),
           entry: bool = False, functions=None) -> Trace:
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
@@ -736,7 +777,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     check_stores(trace)
     check_views(trace)
     analyse(trace)
-    trace.scalars = infer_scalars(trace, set(scalar_params))
+    trace.scalars = infer_scalars(trace, set(scalar_params), _NumberCalls())
     trace.maybe_container -= trace.scalars
     check_calls(trace)
     check_in_place(trace, entry)

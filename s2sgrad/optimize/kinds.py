@@ -61,7 +61,8 @@ def index_adjoints(body, arrays):
 
 def spell_out_helpers(body, arrays, numbers):
     """Helpers whose work the known kinds settle, written as NumPy: `count_reduced(v,
-    None)` of an array is `v.size`; `unbroadcast(g, b)` for a number b is `np.sum(g)`.
+    None)` of an array is `v.size`; `unbroadcast(g, b)` for a number b is `np.sum(g)`;
+    `unreduce(g, x, None, False)` (the adjoint of `np.sum(x)`) for a number x is `g`.
     And `x ** 2` of a number is `x * x` (CPython's float power is 2.5 times slower
     than a product here; the product is the correctly rounded square)."""
     class Spell(gast.NodeTransformer):
@@ -77,6 +78,11 @@ def spell_out_helpers(body, arrays, numbers):
         def visit_Call(self, node):
             self.generic_visit(node)
             args = node.args
+            if nodes.is_name(node.func, "unreduce") and len(args) == 4 \
+                    and not node.keywords and isinstance(args[1], gast.Name) \
+                    and args[1].id in numbers and _is_none(args[2]) \
+                    and isinstance(args[3], gast.Constant) and args[3].value is False:
+                return args[0]        # np.sum(x) of a number x: its adjoint passes through
             if node.keywords or len(args) != 2 or not isinstance(node.func, gast.Name) \
                     or not isinstance(args[1 if node.func.id == "unbroadcast" else 0],
                                       gast.Name):
