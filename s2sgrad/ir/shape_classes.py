@@ -39,7 +39,9 @@ def _scalar_output(s, scal, lists=frozenset(), number_calls=None):
             return all(is_scalar(a) for a in s.args) and \
                 all(is_scalar(a) for a in s.kwargs.values())
         if full_reduction(s):
-            axis = s.kwargs.get("axis", Const(None))
+            if len(s.args) > 2:       # dtype, out, keepdims given by position
+                return False
+            axis = s.args[1] if len(s.args) == 2 else s.kwargs.get("axis", Const(None))
             keep = s.kwargs.get("keepdims", Const(False))
             return isinstance(axis, Const) and axis.value is None and \
                 isinstance(keep, Const) and not keep.value
