@@ -245,13 +245,13 @@ def test_unknown_numpy_call():
     assert_refused(uses_general_eigenvalues, np.eye(3) + 0.1, words=("eigvals",))
 
 
-def uses_copysign(x):
+def uses_remainder(x):
     y = x * 2.0
-    return math.copysign(y, -1.0)  # <- HERE
+    return math.remainder(y, 0.7)  # <- HERE
 
 
 def test_c_builtin_without_rule():
-    assert_refused(uses_copysign, 1.5, words=("copysign",))
+    assert_refused(uses_remainder, 1.5, words=("remainder",))
 
 
 def uses_compress_method(x):

@@ -72,6 +72,10 @@ def unsupported_constructs(func_node, local_functions=()):
     inlined = {id(n) for n in local_functions} | _sort_keys(func_node)
     call_args = {id(a) for n in _walk_body(func_node) if isinstance(n, gast.Call)
                  for a in n.args if isinstance(a, gast.Starred)}
+    # `[*a, *b, x]`, `(*a, x)`: concatenations (see `Normalizer.display`)
+    call_args |= {id(a) for n in _walk_body(func_node)
+                  if isinstance(n, (gast.List, gast.Tuple)) and isinstance(n.ctx, gast.Load)
+                  for a in n.elts if isinstance(a, gast.Starred)}
     for node in _walk_body(func_node):
         if id(node) in inlined or id(node) in call_args:   # f(*xs): see `Normalizer.call`
             continue
@@ -278,6 +282,8 @@ class Normalizer:
             return []                                     # stray string / docstring
         pre = []
         value = s.value
+        if _is_extend(value):
+            return self.extend(value, s)
         if isinstance(value, gast.Call):
             call = self.call(value, pre)
             if isinstance(call, gast.Call):
@@ -285,6 +291,20 @@ class Normalizer:
             return pre                                    # (an inlined call leaves a name)
         self.atom(value, pre)
         return pre
+
+    def extend(self, call, s):
+        """`xs.extend(ys)` is `xs += list(ys)` (list's `+=` is its extend): a new list
+        where nothing else holds xs, refused where another name would see the change
+        (`ir.check_in_place`); the tracer checks that xs is a list."""
+        aug = nodes.copy_location(gast.AugAssign(
+            target=nodes.name(call.func.value.id, store=True), op=gast.Add(),
+            value=nodes.copy_location(nodes.call("list", [call.args[0]]), call.args[0])), s)
+        out = self.stmt_AugAssign(aug)
+        for st in reversed(out):
+            if getattr(st, "s2s_inplace", False):
+                st.s2s_extend = True
+                break
+        return out
 
     def stmt_Assert(self, s):
         return [s]
@@ -1162,18 +1182,68 @@ class Normalizer:
         return None if e is None else self.atom(e, pre)
 
     def expr_Tuple(self, e, pre):
+        if any(isinstance(x, gast.Starred) for x in e.elts):
+            return self.starred_display(e, pre, "tuple", nodes.tuple_)
         return nodes.tuple_([self.atom(x, pre) for x in e.elts])
 
     def expr_List(self, e, pre):
+        if any(isinstance(x, gast.Starred) for x in e.elts):
+            return self.starred_display(e, pre, "list", nodes.list_)
         return nodes.list_([self.atom(x, pre) for x in e.elts])
 
+    def starred_display(self, e, pre, kind, display):
+        """`[*a, *b, x]` → `list(a) + list(b) + [x]`, `(*a, x)` → `tuple(a) + (x,)`: the
+        concatenation of the starred items' copies and of the runs of plain items."""
+        parts, run = [], []
+        for x in e.elts:
+            if isinstance(x, gast.Starred):
+                if run:
+                    parts.append(display(run))
+                    run = []
+                parts.append(nodes.copy_location(nodes.call(kind, [x.value]), x))
+            else:
+                run.append(x)
+        if run:
+            parts.append(display(run))
+        return self.expr(self._joined(parts, e), pre)
+
+    @staticmethod
+    def _joined(parts, e):
+        """parts[0] + parts[1] + … (evaluated left to right, as the display was)."""
+        out = parts[0]
+        for part in parts[1:]:
+            out = nodes.copy_location(gast.BinOp(left=out, op=gast.Add(), right=part), e)
+        return out
+
     def expr_Dict(self, e, pre):
+        if any(k is None for k in e.keys):
+            return self.merged_dict(e, pre)
         keys = []
         for k in e.keys:
-            if k is None:
-                raise self.error("`**` in dict displays is not supported", e)
             keys.append(self.atom(k, pre))
         return gast.Dict(keys=keys, values=[self.atom(v, pre) for v in e.values])
+
+    def merged_dict(self, e, pre):
+        """`{**p, "c": v, **q}` → `{k: v for k, v in list(p.items()) + [("c", v)] +
+        list(q.items())}`: the pairs in the display's order, so later keys win."""
+        parts, run = [], []
+        for k, v in zip(e.keys, e.values):
+            if k is None:
+                if run:
+                    parts.append(nodes.list_(run))
+                    run = []
+                parts.append(nodes.copy_location(nodes.call("list", [nodes.call(
+                    nodes.attribute(v, "items"))]), v))
+            else:
+                run.append(nodes.tuple_([k, v]))
+        if run:
+            parts.append(nodes.list_(run))
+        key, value = self.fresh("key"), self.fresh("value")
+        comp = gast.DictComp(key=nodes.name(key), value=nodes.name(value), generators=[
+            gast.comprehension(target=nodes.tuple_([nodes.name(key, store=True),
+                                                    nodes.name(value, store=True)], store=True),
+                               iter=self._joined(parts, e), ifs=[], is_async=0)])
+        return self.comprehension(nodes.copy_location(comp, e), pre)
 
     def expr_ListComp(self, e, pre):
         return nodes.name(self.comprehension(e, pre).id)
@@ -1237,6 +1307,14 @@ class Normalizer:
 
     def expr_DictComp(self, e, pre):
         return self.comprehension(e, pre)
+
+
+def _is_extend(value):
+    """Is `value` the call `xs.extend(ys)` of a local name, one positional argument?"""
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+        and value.func.attr == "extend" and isinstance(value.func.value, gast.Name) \
+        and len(value.args) == 1 and not isinstance(value.args[0], gast.Starred) \
+        and not value.keywords
 
 
 def _key_lambda(call):

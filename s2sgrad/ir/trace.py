@@ -168,6 +168,8 @@ class Builder:
         if isinstance(s, gast.Assign):
             t = s.targets[0]
             if isinstance(t, gast.Name):
+                if getattr(s, "s2s_extend", False):
+                    self.check_extend(t.id, s)
                 a = self.assign(t.id, s.value, s)
                 a.in_place = getattr(s, "s2s_inplace", False)
                 return a
@@ -209,6 +211,20 @@ class Builder:
         if isinstance(s, gast.Assert):
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
+
+    def check_extend(self, name, s):
+        """`xs.extend(ys)`, written `xs += list(ys)`, is right only for a list: one the
+        function builds (every binding of xs a list), or an argument that is not a
+        number or an array."""
+        params = {a.id for a in self.fn.args.args}
+        if _is_display(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                 type_comment=None), self.fn, memo=self.display) \
+                or (name in params and name not in self.numeric):
+            return
+        raise self.error(f"s2sgrad cannot differentiate `{name}.extend(...)`: `{name}` is "
+                         "not known to be a list here", s,
+                         f"build the list in the function (`{name} = []`, a list display "
+                         f"or `list(...)`) or write `{name} = {name} + list(...)`")
 
     def assign(self, target, e, s):
         if isinstance(e, gast.Name):

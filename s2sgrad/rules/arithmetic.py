@@ -48,9 +48,9 @@ def divide(y, a, b):
     b_bar += unbroadcast(-y_bar * y / b, b)
 
 
-@elementwise(operator.pow, np.power, builtins.pow, ops=["pow"])
+@elementwise(operator.pow, np.power, np.float_power, builtins.pow, ops=["pow"])
 def power(y, a, b):
-    """y = a ** b  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·log(a)"""
+    """y = a ** b (float_power: in float64)  →  ā += ȳ·b·a^(b-1) ;  b̄ += ȳ·y·log(a)"""
     a_bar += unbroadcast(y_bar * b * a ** (b - 1), a)
     b_bar += unbroadcast(y_bar * y * np.log(a), b)
 

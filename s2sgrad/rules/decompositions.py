@@ -1,20 +1,23 @@
-"""Matrix decompositions and powers: cholesky, eigh, eigvalsh, svd, pinv, matrix_power, qr, eig.
+"""Matrix decompositions and powers: cholesky, eigh, eigvalsh, svd, pinv, matrix_power, qr, eig;
+least squares (lstsq).
 
 Batched over leading axes. LAPACK reads a symmetric input from one triangle (the lower by
 default), so the gradient lives on that triangle: it is the gradient finite differences
 of the NumPy function see, and it agrees with the symmetric gradient on every symmetric
 direction. The formulas need distinct eigenvalues (eigh), real distinct eigenvalues (eig),
-distinct nonzero singular values (svd) and full rank (pinv, qr); cases they do not cover
+distinct nonzero singular values (svd) and full rank (pinv, qr, full column rank for
+lstsq); cases they do not cover
 are refused when the gradient is computed. Each adjoint rule is followed by its tangent
 rule (`<name>_dot`).
 """
 import numpy as np
 
-from .registry import defadjoint, deftangent
+from .registry import CONTAINER, FRESH, PURE, defadjoint, deftangent
 from ..runtime import (cholesky_grad, cholesky_tangent, eigh_grad, eigh_tangent,  # noqa: F401
                        eigvalsh_grad, eigvalsh_tangent, svd_grad, svd_tangent, pinv_grad,
                        pinv_tangent, matrix_power_grad, matrix_power_tangent, qr_grad,
-                       qr_tangent, eig_grad, eig_tangent)
+                       qr_tangent, eig_grad, eig_tangent, lstsq_grad_a, lstsq_grad_b,
+                       lstsq_tangent_a, lstsq_tangent_b)
 
 
 @defadjoint(np.linalg.cholesky)
@@ -119,3 +122,20 @@ def eig(y, a):
 def eig_dot(y, a):
     """(w, V) = eig(a)  →  X = V⁻¹·ȧ·V, ẇ = diag(X), V̇ = V·(F∘X) kept orthogonal to V's columns"""
     y_dot += eig_tangent(a_dot, y)
+
+
+@defadjoint(np.linalg.lstsq, props=(CONTAINER, FRESH, PURE))
+def lstsq(y, a, b, rcond=None):
+    """(x, res, rank, s) = lstsq(a, b), a of full column rank  →  with z = (aᵀa)⁻¹·x̄ and
+    r = b - a·x: ā += r·zᵀ - a·z·xᵀ - 2·(r·r̄es)·xᵀ + U·diag(s̄)·Vᵀ ;  b̄ += a·z + 2·r·r̄es
+    (rank is a constant; a rank-deficient a is refused)"""
+    a_bar += lstsq_grad_a(y_bar, y, a, b)
+    b_bar += lstsq_grad_b(y_bar, y, a, b)
+
+
+@deftangent(np.linalg.lstsq)
+def lstsq_dot(y, a, b, rcond=None):
+    """(x, res, rank, s) = lstsq(a, b)  →  ẋ = (aᵀa)⁻¹·(ȧᵀ·r - aᵀ·ȧ·x + aᵀ·ḃ),
+    ṙes = 2·Σ r∘(ḃ - ȧ·x), ṡᵢ = uᵢᵀ·ȧ·vᵢ"""
+    y_dot += lstsq_tangent_a(a_dot, y, a, b)
+    y_dot += lstsq_tangent_b(b_dot, y, a, b)

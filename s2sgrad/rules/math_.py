@@ -8,7 +8,7 @@ import numpy as np  # noqa: F401
 from .registry import (FRESH, PURE, RETURNS_NUMBER, SCALAR_PRESERVING, defadjoint,
                        nondifferentiable)
 
-from ..runtime import digamma  # noqa: F401  (used by the templates)
+from ..runtime import digamma, zero_grad  # noqa: F401  (used by the templates)
 from .. import runtime
 
 
@@ -189,6 +189,14 @@ def degrees(y, x):
 def radians(y, x):
     """y = x·π/180  →  x̄ += ȳ·π/180"""
     x_bar += y_bar * 0.017453292519943295
+
+
+@scalar(math.copysign)
+def copysign(y, a, b):
+    """y = |a| with the sign of b  →  ā += ȳ·sign(a)·copysign(1, b) ;  b̄ += 0
+    (the sign is piecewise constant in b)"""
+    a_bar += y_bar * np.sign(a) * math.copysign(1.0, b)
+    b_bar += zero_grad(b)
 
 
 # ---------------------------------------------------------------- builtins

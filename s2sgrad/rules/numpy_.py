@@ -5,7 +5,8 @@ import numpy as np
 from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, VIEW, constant_arguments,
                        defadjoint, nondifferentiable)
 
-from ..runtime import unbroadcast, choose_grad, sinc_deriv, masked_sum  # noqa: F401  (templates)
+from ..runtime import (unbroadcast, choose_grad, sinc_deriv, masked_sum,  # noqa: F401
+                       zero_grad)      # (used by the templates)
 
 
 # the result has the broadcast shape of the operands (a number of numbers), new each call
@@ -240,19 +241,34 @@ def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
     neginf_bar += masked_sum(y_bar, np.isneginf(x), neginf)
 
 
+@elementwise(np.fmod)
+def fmod(y, a, b):
+    """y = fmod(a, b) = a - b·trunc(a/b)  →  ā += ȳ ;  b̄ += -ȳ·trunc(a/b)   (away from jumps)"""
+    a_bar += unbroadcast(y_bar, a)
+    b_bar += unbroadcast(-y_bar * np.trunc(a / b), b)
+
+
+@elementwise(np.copysign)
+def copysign(y, x1, x2):
+    """y = |x₁| with the sign of x₂  →  x̄₁ += ȳ·sign(x₁)·copysign(1, x₂) ;  x̄₂ += 0
+    (the sign is piecewise constant in x₂)"""
+    x1_bar += unbroadcast(y_bar * np.sign(x1) * np.copysign(1.0, x2), x1)
+    x2_bar += zero_grad(x2)
+
+
 @defadjoint(np.real, props=(ELEMENTWISE, SCALAR_PRESERVING, VIEW, PURE))
 def real(y, val):
     """y = real(x) of a real x (x itself)  →  x̄ += ȳ"""
     val_bar += y_bar
 
 
-@elementwise(np.conjugate)
+@elementwise(np.conjugate, methods=["conj", "conjugate"])
 def conjugate(y, x):
     """y = conj(x) of a real x (x's values)  →  x̄ += ȳ"""
     x_bar += y_bar
 
 
-nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
+nondifferentiable(np.sign, np.heaviside, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix,
                   np.greater, np.less, np.equal, np.not_equal, np.greater_equal, np.less_equal,
                   np.logical_and, np.logical_or, np.logical_not, np.isnan, np.isinf,
                   np.isfinite, np.argmax, np.argmin, np.argsort, np.shape, np.ndim, np.size,
@@ -274,7 +290,7 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fi
 
 # Constants made from constants: their values follow their arguments' (np.full(3, v) is v,
 # np.arange(a, b) starts at a), so no value that depends on the input may reach them.
-constant_arguments(np.full, np.arange, np.linspace, np.heaviside, np.logspace, np.geomspace)
+constant_arguments(np.full, np.arange, np.logspace, np.geomspace)
 constant_arguments(np.full_like, first=1)
 
 # Random numbers are constants for the gradient, their parameters are not (a draw's

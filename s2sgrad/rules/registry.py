@@ -37,6 +37,7 @@ import importlib
 import inspect
 import sys
 import textwrap
+import types
 
 import gast
 
@@ -347,9 +348,15 @@ def load_optional():
 
 
 def _bound_key(obj):
+    """The key of a bound method (`norm.logpdf`, a ufunc's `np.maximum.accumulate`) by
+    its owner and name; None for anything else."""
     owner, func = getattr(obj, "__self__", None), getattr(obj, "__func__", None)
-    if owner is None or func is None or isinstance(owner, type):
+    if owner is None or isinstance(owner, (type, types.ModuleType)):
         return None
+    if func is None:       # a method of a C type: a ufunc's reduce/accumulate
+        if not isinstance(obj, types.BuiltinMethodType):
+            return None
+        return ("bound", id(owner), obj.__name__)
     return ("bound", id(owner), func.__name__)
 
 

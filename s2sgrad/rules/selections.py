@@ -1,5 +1,8 @@
 """Splits, stacks, axes, selections and order statistics met in real code: vsplit, hsplit,
-dsplit, column_stack, rollaxis, select, partition, median.
+dsplit, column_stack, dstack, meshgrid, rollaxis, select, partition, median, ptp,
+percentile and quantile; the nan-aware reductions (nansum nanmean nanmax nanmin nanprod
+nanvar nanstd), running extremes (maximum.accumulate, minimum.accumulate),
+logaddexp.reduce, linspace between values and `.tolist()`.
 
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
@@ -7,12 +10,17 @@ runtime helpers the adjoints call (for forward-over-reverse) close the module.
 import numpy as np
 
 from .registry import (CONTAINER, FRESH, FULL_REDUCTION, PURE, READS_CONTAINER, VIEW,
-                       defadjoint, deftangent)
+                       bound, defadjoint, deftangent)
 
 from .. import runtime
 from ..runtime import (split_grad, column_stack_grads, rollaxis_grad,  # noqa: F401
                        select_grads, select_default_grad, select_default_tangent, tangents_like,
-                       partition_grad, partition_tangent, median_grad, median_tangent)
+                       partition_grad, partition_tangent, median_grad, median_tangent,
+                       dstack_grads, meshgrid_grad, meshgrid_tangent, quantile_grad,
+                       quantile_tangent, count_nonnan, unreduce, extremum_grad,
+                       extremum_tangent, prod_grad, prod_tangent, div_or_zero, accumulate_grad,
+                       accumulate_tangent, linspace_grad, linspace_tangent, tolist_grad,
+                       tolist_tangent)
 
 
 # ---------------------------------------------------------------- splits along a fixed axis
@@ -121,6 +129,259 @@ def median_dot(y, a, axis=None, out=None, overwrite_input=False, keepdims=False)
     y_dot += median_tangent(a_dot, y, a, axis, keepdims)
 
 
+# ---------------------------------------------------------------- more stacks and grids
+@defadjoint(np.dstack, props=(FRESH, READS_CONTAINER))
+def dstack(y, tup):
+    """y = dstack(xs)  →  x̄ᵢ += the depth slices of ȳ where xᵢ went"""
+    tup_bar += dstack_grads(y_bar, tup)
+
+
+@deftangent(np.dstack)
+def dstack_dot(y, tup):
+    """y = dstack(xs)  →  ẏ = dstack(ẋs)"""
+    y_dot += np.dstack(tangents_like(tup_dot, tup))
+
+
+@defadjoint(np.meshgrid, props=(CONTAINER, FRESH, PURE))
+def meshgrid(y, *xi, copy=True, sparse=False, indexing="xy"):
+    """ys = meshgrid(x₁, x₂, …, indexing)  →  x̄ₖ += ȳₖ summed over every axis but the one
+    xₖ varies along (the first two swapped for indexing='xy')"""
+    xi_bar += meshgrid_grad(y_bar, xi, k, indexing)
+
+
+@deftangent(np.meshgrid)
+def meshgrid_dot(y, *xi, copy=True, sparse=False, indexing="xy"):
+    """ys = meshgrid(x₁, x₂, …)  →  ẏₖ = ẋₖ spread like yₖ (the other outputs do not move)"""
+    y_dot += meshgrid_tangent(xi_dot, y, xi, k, indexing)
+
+
+# ---------------------------------------------------------------- more order statistics
+@defadjoint(np.ptp, props=(FULL_REDUCTION, FRESH, PURE))
+def ptp(y, a, axis=None, out=None, keepdims=False):
+    """y = max(a) - min(a)  →  ā += ȳ at the maximal elements - ȳ at the minimal ones
+    (each shared among ties)"""
+    a_bar += extremum_grad(y_bar, np.max(a, axis=axis, keepdims=keepdims), a, axis,
+                           keepdims) - extremum_grad(y_bar, np.min(a, axis=axis,
+                                                                   keepdims=keepdims),
+                                                     a, axis, keepdims)
+
+
+@deftangent(np.ptp)
+def ptp_dot(y, a, axis=None, out=None, keepdims=False):
+    """y = max(a) - min(a)  →  ẏ = ȧ at the maximal elements - ȧ at the minimal ones"""
+    y_dot += extremum_tangent(a_dot, np.max(a, axis=axis, keepdims=keepdims), a, axis,
+                              keepdims) - extremum_tangent(a_dot, np.min(a, axis=axis,
+                                                                         keepdims=keepdims),
+                                                           a, axis, keepdims)
+
+
+@defadjoint(np.quantile, props=(FRESH, PURE))
+def quantile(y, a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False):
+    """y = quantile(a, q, axis), method 'linear': the order statistics below and above the
+    virtual index (n - 1)·q mixed by its fraction t  →  ā += ȳ·(1 - t) at the one below,
+    ȳ·t at the one above   (other methods are refused; q gets no gradient)"""
+    a_bar += quantile_grad(y_bar, a, q, axis, keepdims)
+
+
+@deftangent(np.quantile)
+def quantile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                 keepdims=False):
+    """y = quantile(a, q, axis)  →  ẏ = ȧ at the two order statistics, weighted 1 - t and t"""
+    y_dot += quantile_tangent(a_dot, y, a, q, axis, keepdims)
+
+
+@defadjoint(np.percentile, props=(FRESH, PURE))
+def percentile(y, a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False):
+    """y = percentile(a, q, axis) = quantile(a, q/100, axis)  →  ā += ȳ·(1 - t) and ȳ·t at
+    the two order statistics   (method 'linear' only; q gets no gradient)"""
+    a_bar += quantile_grad(y_bar, a, np.true_divide(q, 100.0), axis, keepdims)
+
+
+@deftangent(np.percentile)
+def percentile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=False):
+    """y = percentile(a, q, axis)  →  ẏ = ȧ at the two order statistics, weighted 1 - t and t"""
+    y_dot += quantile_tangent(a_dot, y, a, np.true_divide(q, 100.0), axis, keepdims)
+
+
+# ---------------------------------------------------------------- nan-aware reductions
+# NaN entries are left out of the reduction, so they get no gradient; the others get
+# what they get from the reduction of the entries that are not NaN.
+@defadjoint(np.nansum, props=(FULL_REDUCTION, FRESH, PURE))
+def nansum(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Σ a over the entries that are not NaN  →  ā += ȳ there, 0 at NaN"""
+    a_bar += np.where(np.isnan(a), 0.0, unreduce(y_bar, a, axis, keepdims))
+
+
+@deftangent(np.nansum)
+def nansum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Σ a over the entries that are not NaN  →  ẏ = Σ ȧ there"""
+    y_dot += np.sum(np.where(np.isnan(a), 0.0, a_dot), axis=axis, keepdims=keepdims)
+
+
+@defadjoint(np.nanmean, props=(FULL_REDUCTION, FRESH, PURE))
+def nanmean(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = mean of the entries that are not NaN (n of them)  →  ā += ȳ / n there, 0 at NaN"""
+    a_bar += np.where(np.isnan(a), 0.0, unreduce(y_bar, a, axis, keepdims) / count_nonnan(
+        a, axis))
+
+
+@deftangent(np.nanmean)
+def nanmean_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = mean of the entries that are not NaN  →  ẏ = Σ ȧ there / n"""
+    y_dot += np.sum(np.where(np.isnan(a), 0.0, a_dot), axis=axis, keepdims=keepdims) \
+        / count_nonnan(a, axis, keepdims)
+
+
+@defadjoint(np.nanmax, props=(FULL_REDUCTION, FRESH, PURE))
+def nanmax(y, a, axis=None, out=None, keepdims=False):
+    """y = max of the entries that are not NaN  →  ā += ȳ at the maximal ones (shared
+    among ties), 0 at NaN"""
+    a_bar += extremum_grad(y_bar, y, a, axis, keepdims)
+
+
+@deftangent(np.nanmax)
+def nanmax_dot(y, a, axis=None, out=None, keepdims=False):
+    """y = max of the entries that are not NaN  →  ẏ = ȧ at the maximal ones (averaged
+    over ties)"""
+    y_dot += extremum_tangent(a_dot, y, a, axis, keepdims)
+
+
+@defadjoint(np.nanmin, props=(FULL_REDUCTION, FRESH, PURE))
+def nanmin(y, a, axis=None, out=None, keepdims=False):
+    """y = min of the entries that are not NaN  →  ā += ȳ at the minimal ones (shared
+    among ties), 0 at NaN"""
+    a_bar += extremum_grad(y_bar, y, a, axis, keepdims)
+
+
+@deftangent(np.nanmin)
+def nanmin_dot(y, a, axis=None, out=None, keepdims=False):
+    """y = min of the entries that are not NaN  →  ẏ = ȧ at the minimal ones (averaged
+    over ties)"""
+    y_dot += extremum_tangent(a_dot, y, a, axis, keepdims)
+
+
+@defadjoint(np.nanprod, props=(FULL_REDUCTION, FRESH, PURE))
+def nanprod(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Π a over the entries that are not NaN (NaN counted as 1)  →  āᵢ += ȳ·Π_{j≠i} aⱼ
+    there, 0 at NaN"""
+    a_bar += np.where(np.isnan(a), 0.0, prod_grad(y_bar, np.where(np.isnan(a), 1.0, a), axis,
+                                                  keepdims))
+
+
+@deftangent(np.nanprod)
+def nanprod_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    """y = Π a over the entries that are not NaN  →  ẏ = Σᵢ ȧᵢ·Π_{j≠i} aⱼ there"""
+    y_dot += prod_tangent(np.where(np.isnan(a), 0.0, a_dot), y, np.where(np.isnan(a), 1.0, a),
+                          axis, keepdims)
+
+
+@defadjoint(np.nanvar, props=(FULL_REDUCTION, FRESH, PURE))
+def nanvar(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = Σ (a - nanmean(a))² / (n - ddof) over the n entries that are not NaN  →
+    ā += 2ȳ(a - nanmean(a)) / (n - ddof) there, 0 at NaN"""
+    a_bar += np.where(np.isnan(a), 0.0, 2.0 * unreduce(y_bar, a, axis, keepdims) * (
+        a - np.nanmean(a, axis=axis, keepdims=True)) / (count_nonnan(a, axis) - ddof))
+
+
+@deftangent(np.nanvar)
+def nanvar_dot(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = Σ (a - nanmean(a))² / (n - ddof)  →  ẏ = 2·Σ ȧ·(a - nanmean(a)) / (n - ddof)
+    over the entries that are not NaN"""
+    y_dot += 2.0 * np.sum(np.where(np.isnan(a), 0.0, a_dot * (
+        a - np.nanmean(a, axis=axis, keepdims=True))), axis=axis, keepdims=keepdims) \
+        / (count_nonnan(a, axis, keepdims) - ddof)
+
+
+@defadjoint(np.nanstd, props=(FULL_REDUCTION, FRESH, PURE))
+def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = √nanvar(a)  →  ā += ȳ(a - nanmean(a)) / ((n - ddof)·y) at the entries that are
+    not NaN (0 where y = 0), 0 at NaN"""
+    a_bar += np.where(np.isnan(a), 0.0, unreduce(div_or_zero(y_bar, y), a, axis, keepdims) * (
+        a - np.nanmean(a, axis=axis, keepdims=True)) / (count_nonnan(a, axis) - ddof))
+
+
+@deftangent(np.nanstd)
+def nanstd_dot(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """y = √nanvar(a)  →  ẏ = Σ ȧ·(a - nanmean(a)) / ((n - ddof)·y) over the entries that
+    are not NaN   (0 where y = 0)"""
+    y_dot += div_or_zero(np.sum(np.where(np.isnan(a), 0.0, a_dot * (
+        a - np.nanmean(a, axis=axis, keepdims=True))), axis=axis, keepdims=keepdims),
+        (count_nonnan(a, axis, keepdims) - ddof) * y)
+
+
+# ---------------------------------------------------------------- ufunc methods
+@defadjoint(bound(np.maximum, "accumulate"), props=(FRESH, PURE))
+def maximum_accumulate(y, array, axis=0, dtype=None, out=None):
+    """yⱼ = max(x₀ … xⱼ) along axis  →  x̄ᵢ += Σ ȳⱼ over the j whose running maximum is xᵢ
+    (ties stay with the earlier element)"""
+    array_bar += accumulate_grad(y_bar, array, axis, True)
+
+
+@deftangent(bound(np.maximum, "accumulate"))
+def maximum_accumulate_dot(y, array, axis=0, dtype=None, out=None):
+    """yⱼ = max(x₀ … xⱼ)  →  ẏⱼ = ẋ of the element yⱼ is"""
+    y_dot += accumulate_tangent(array_dot, array, axis, True)
+
+
+@defadjoint(bound(np.minimum, "accumulate"), props=(FRESH, PURE))
+def minimum_accumulate(y, array, axis=0, dtype=None, out=None):
+    """yⱼ = min(x₀ … xⱼ) along axis  →  x̄ᵢ += Σ ȳⱼ over the j whose running minimum is xᵢ
+    (ties stay with the earlier element)"""
+    array_bar += accumulate_grad(y_bar, array, axis, False)
+
+
+@deftangent(bound(np.minimum, "accumulate"))
+def minimum_accumulate_dot(y, array, axis=0, dtype=None, out=None):
+    """yⱼ = min(x₀ … xⱼ)  →  ẏⱼ = ẋ of the element yⱼ is"""
+    y_dot += accumulate_tangent(array_dot, array, axis, False)
+
+
+@defadjoint(bound(np.logaddexp, "reduce"), props=(FULL_REDUCTION, FRESH, PURE))
+def logaddexp_reduce(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = ln Σ exp(x) along axis  →  x̄ += ȳ·exp(x - y)"""
+    array_bar += unreduce(y_bar, array, axis, keepdims) * np.exp(
+        array - np.logaddexp.reduce(array, axis=axis, keepdims=True))
+
+
+@deftangent(bound(np.logaddexp, "reduce"))
+def logaddexp_reduce_dot(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = ln Σ exp(x) along axis  →  ẏ = Σ ẋ·exp(x - y)"""
+    y_dot += np.sum(array_dot * np.exp(array - np.logaddexp.reduce(array, axis=axis,
+                                                                   keepdims=True)),
+                    axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------- values between values
+@defadjoint(np.linspace, props=(FRESH, PURE))
+def linspace(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """y = start + t·(stop - start), t = i/(num - 1) (i/num without the endpoint)  →
+    s̄tart += Σ ȳ·(1 - t) ;  s̄top += Σ ȳ·t   (num gets no gradient; retstep is refused)"""
+    start_bar += linspace_grad(y_bar, start, stop, num, endpoint, axis, True)
+    stop_bar += linspace_grad(y_bar, start, stop, num, endpoint, axis, False)
+
+
+@deftangent(np.linspace)
+def linspace_dot(y, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """y = start·(1 - t) + stop·t  →  ẏ = ṡtart·(1 - t) + ṡtop·t"""
+    y_dot += linspace_tangent(start_dot, start, stop, num, endpoint, axis, True)
+    y_dot += linspace_tangent(stop_dot, start, stop, num, endpoint, axis, False)
+
+
+@defadjoint(methods=["tolist"], props=(CONTAINER, FRESH))
+def tolist(y, x):
+    """y = x.tolist(), nested lists of numbers  →  x̄ += the lists' adjoints as an array"""
+    x_bar += tolist_grad(y_bar, x)
+
+
+@deftangent(methods=["tolist"])
+def tolist_dot(y, x):
+    """y = x.tolist()  →  ẏ = ẋ.tolist()"""
+    y_dot += tolist_tangent(x_dot, x)
+
+
 # ---------------------------------------------------------------- helpers (forward-over-reverse)
 # Each helper is linear in the adjoint it transforms: its tangent is the same helper
 # applied to the adjoint's tangent.
@@ -158,3 +419,42 @@ def partition_grad_(out, g, y, x, axis=-1):
 def median_grad_(out, g, x, axis=None, keepdims=False):
     """out = median_grad(g, x, axis, keepdims)  →  ȯut = median_grad(ġ, x, axis, keepdims)"""
     out_dot += median_grad(g_dot, x, axis, keepdims)
+
+
+@deftangent(runtime.dstack_grads)
+def dstack_grads_(out, g, xs):
+    """outs = dstack_grads(g, xs)  →  ȯuts = dstack_grads(ġ, xs)"""
+    out_dot += dstack_grads(g_dot, xs)
+
+
+@deftangent(runtime.meshgrid_grad)
+def meshgrid_grad_(out, g, xs, k, indexing="xy"):
+    """out = meshgrid_grad(g, xs, k, indexing)  →  ȯut = meshgrid_grad(ġ, xs, k, indexing)"""
+    out_dot += meshgrid_grad(g_dot, xs, k, indexing)
+
+
+@deftangent(runtime.quantile_grad)
+def quantile_grad_(out, g, a, q, axis=None, keepdims=False):
+    """out = quantile_grad(g, a, q, axis, keepdims)  →  ȯut = quantile_grad(ġ, a, q, …)
+    (the order is piecewise constant in a)"""
+    out_dot += quantile_grad(g_dot, a, q, axis, keepdims)
+
+
+@deftangent(runtime.accumulate_grad)
+def accumulate_grad_(out, g, x, axis=0, larger=True):
+    """out = accumulate_grad(g, x, axis)  →  ȯut = accumulate_grad(ġ, x, axis)
+    (which element is the running extreme is piecewise constant in x)"""
+    out_dot += accumulate_grad(g_dot, x, axis, larger)
+
+
+@deftangent(runtime.linspace_grad)
+def linspace_grad_(out, g, start, stop, num=50, endpoint=True, axis=0, first=True):
+    """out = linspace_grad(g, start, stop, …)  →  ȯut = linspace_grad(ġ, start, stop, …)
+    (the weights depend on num and endpoint only)"""
+    out_dot += linspace_grad(g_dot, start, stop, num, endpoint, axis, first)
+
+
+@deftangent(runtime.tolist_grad)
+def tolist_grad_(out, g, x):
+    """out = tolist_grad(g, x)  →  ȯut = tolist_grad(ġ, x)"""
+    out_dot += tolist_grad(g_dot, x)

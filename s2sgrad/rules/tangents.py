@@ -74,9 +74,9 @@ def divide(y, a, b):
     y_dot += -b_dot * y / b
 
 
-@deftangent(operator.pow, np.power, builtins.pow, ops=["pow"])
+@deftangent(operator.pow, np.power, np.float_power, builtins.pow, ops=["pow"])
 def power(y, a, b):
-    """y = a ** b  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
+    """y = a ** b (float_power: in float64)  →  ẏ = ȧ·b·a^(b-1) + ḃ·y·ln a"""
     y_dot += a_dot * b * a ** (b - 1)
     y_dot += b_dot * y * np.log(a)
 
@@ -280,6 +280,12 @@ def math_radians(y, x):
     y_dot += x_dot * 0.017453292519943295
 
 
+@deftangent(math.copysign)
+def math_copysign(y, a, b):
+    """y = |a| with the sign of b  →  ẏ = ȧ·sign(a)·copysign(1, b)"""
+    y_dot += a_dot * np.sign(a) * math.copysign(1.0, b)
+
+
 # ---------------------------------------------------------------- builtins
 @deftangent(math.fabs, builtins.abs, np.abs, np.absolute, np.fabs)
 def abs_(y, x):
@@ -375,7 +381,20 @@ def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
     y_dot += np.where(np.isneginf(x), neginf_dot, 0.0)
 
 
-@deftangent(np.conjugate)
+@deftangent(np.fmod)
+def fmod(y, a, b):
+    """y = fmod(a, b) = a - b·trunc(a/b)  →  ẏ = ȧ - ḃ·trunc(a/b)   (away from jumps)"""
+    y_dot += match_shape(a_dot, y)
+    y_dot += match_shape(-b_dot * np.trunc(a / b), y)
+
+
+@deftangent(np.copysign)
+def copysign(y, x1, x2):
+    """y = |x₁| with the sign of x₂  →  ẏ = ẋ₁·sign(x₁)·copysign(1, x₂)"""
+    y_dot += match_shape(x1_dot * np.sign(x1) * np.copysign(1.0, x2), y)
+
+
+@deftangent(np.conjugate, methods=["conj", "conjugate"])
 def conjugate(y, x):
     """y = conj(x) of a real x  →  ẏ = ẋ"""
     y_dot += x_dot
@@ -878,7 +897,8 @@ def vstack(y, xs):
 # Most are linear in the adjoint they transform: the tangent applies the same helper
 # to the adjoint's tangent. Shape-only arguments (the `x` of unbroadcast(g, x)) carry
 # no tangent.
-nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.clip_mask, runtime.ShapeOf)
+nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.count_nonnan, runtime.clip_mask,
+                  runtime.ShapeOf)
 
 
 @deftangent(runtime.unbroadcast)

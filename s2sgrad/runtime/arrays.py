@@ -264,3 +264,183 @@ def masked_sum(g, mask, like):
     if is_zero(g):
         return 0.0
     return unbroadcast(np.where(mask, g, 0.0), like)
+
+
+# ---- more NumPy met in real code: dstack, meshgrid, quantiles, nan-aware reductions,
+# running extremes, linspace between values, tolist (rules/selections.py).
+
+def dstack_grads(g, xs):
+    """Adjoints of the arrays of y = dstack(xs): `g` cut back into their depths (each
+    xᵢ was made at least 3-D first)."""
+    if isinstance(xs, np.ndarray):
+        if is_zero(g):
+            return 0.0
+        parts = dstack_grads(g, list(xs))
+        return np.reshape(np.stack([np.reshape(p, np.shape(xs[0])) for p in parts]), xs.shape)
+    if is_zero(g):
+        return [0.0] * len(xs)
+    sizes = np.cumsum([np.shape(np.atleast_3d(x))[2] for x in xs])[:-1]
+    return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(g, sizes, 2), xs)]
+
+
+def _meshgrid_axis(n, k, indexing):
+    """The axis of meshgrid's outputs along which its k-th of n inputs varies."""
+    if indexing == "xy" and n > 1 and k < 2:
+        return 1 - k
+    return k
+
+
+def meshgrid_grad(g, xs, k, indexing="xy"):
+    """Adjoint of the k-th input of ys = meshgrid(*xs, indexing): ȳₖ summed over every
+    axis but the one xₖ varies along, in xₖ's shape."""
+    if is_zero(g):
+        return 0.0
+    gk = g[k] if isinstance(g, (list, tuple)) else 0.0
+    if is_zero(gk):
+        return 0.0
+    axis = _meshgrid_axis(len(xs), k, indexing)
+    gk = np.asarray(gk)
+    other = tuple(i for i in range(gk.ndim) if i != axis)
+    return np.reshape(np.sum(gk, axis=other), np.shape(xs[k]))
+
+
+def meshgrid_tangent(t, y, xs, k, indexing="xy"):
+    """Tangent of ys = meshgrid(*xs, indexing) along ẋₖ = t: ẋₖ spread like yₖ, zeros
+    for the other outputs."""
+    axis = _meshgrid_axis(len(xs), k, indexing)
+    shape = [1] * np.ndim(y[k])
+    shape[axis] = -1
+    out = [np.zeros(np.shape(yi)) for yi in y]
+    out[k] = np.broadcast_to(np.reshape(t, shape), np.shape(y[k])) + out[k]
+    return type(y)(out) if isinstance(y, tuple) else out
+
+
+def _quantile_weights(q, n):
+    """NumPy's 'linear' quantiles as weights of the sorted values: a (len(q), n) matrix,
+    1 - t at the order statistic below the virtual index (n - 1)·q and t above it."""
+    q = np.ravel(np.asarray(q, dtype=float))
+    if np.any((q < 0.0) | (q > 1.0)):
+        raise ValueError("quantiles must be in the range [0, 1]")
+    index = q * (n - 1)
+    lo = np.floor(index).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    t = index - lo
+    weights = np.zeros((q.size, n))
+    rows = np.arange(q.size)
+    weights[rows, lo] += 1.0 - t
+    weights[rows, hi] += t
+    return weights
+
+
+def quantile_grad(g, a, q, axis=None, keepdims=False):
+    """Adjoint of y = quantile(a, q, axis) (method 'linear'): ȳ to the two order
+    statistics each quantile lies between, with the interpolation weights."""
+    if is_zero(g):
+        return 0.0
+    axes, rest, last, order, _ = _median_layout(a, axis)
+    weights = _quantile_weights(q, order.shape[-1])
+    g = np.moveaxis(np.reshape(g, (weights.shape[0],) + rest), 0, -1)
+    sorted_bar = g @ weights
+    moved = np.zeros(order.shape, np.result_type(g, float))
+    np.put_along_axis(moved, order, sorted_bar, -1)
+    shape = tuple(np.shape(a)[i] for i in axes)
+    return np.moveaxis(np.reshape(moved, rest + shape), last, axes)
+
+
+def quantile_tangent(t, y, a, q, axis=None, keepdims=False):
+    """Tangent of y = quantile(a, q, axis) (method 'linear'): ȧ at the two order
+    statistics, with the interpolation weights."""
+    axes, rest, last, order, _ = _median_layout(a, axis)
+    weights = _quantile_weights(q, order.shape[-1])
+    moved = np.reshape(np.moveaxis(np.broadcast_to(t, np.shape(a)), axes, last), rest + (-1,))
+    out = np.take_along_axis(moved, order, -1) @ weights.T
+    return np.reshape(np.moveaxis(out, -1, 0), np.shape(y))
+
+
+def count_nonnan(x, axis=None, keepdims=True):
+    """How many elements that are not NaN a nan-aware reduction over `axis` combines."""
+    return np.sum(np.logical_not(np.isnan(x)), axis=axis, keepdims=keepdims)
+
+
+def _accumulated_source(x, axis, larger):
+    """For y = maximum.accumulate(x, axis) (minimum: larger=False), the index along
+    `axis` of the element of x each yⱼ is: a new running extreme replaces the old only
+    when strictly beyond it (ties stay with the earlier element, as np.maximum's rule
+    gives them to its first operand)."""
+    x = np.moveaxis(np.asarray(x), axis, -1)
+    running = np.maximum.accumulate(x, axis=-1) if larger else \
+        np.minimum.accumulate(x, axis=-1)
+    new = np.ones(x.shape, bool)
+    new[..., 1:] = (x[..., 1:] > running[..., :-1]) if larger else \
+        (x[..., 1:] < running[..., :-1])
+    index = np.where(new, np.arange(x.shape[-1]), 0)
+    return np.maximum.accumulate(index, axis=-1)
+
+
+def accumulate_grad(g, x, axis=0, larger=True):
+    """Adjoint of y = maximum.accumulate(x, axis) (minimum: larger=False): each ȳⱼ goes
+    to the element yⱼ is (the earliest of tied ones)."""
+    if is_zero(g):
+        return 0.0
+    source = _accumulated_source(x, axis, larger)
+    g = np.moveaxis(np.broadcast_to(g, np.shape(x)), axis, -1)
+    n = source.shape[-1]
+    flat = np.zeros((int(np.prod(source.shape[:-1], dtype=int)), n),
+                    np.result_type(g, float))
+    rows = np.arange(flat.shape[0])[:, None]
+    np.add.at(flat, (rows, np.reshape(source, (-1, n))), np.reshape(g, (-1, n)))
+    return np.moveaxis(np.reshape(flat, source.shape), -1, axis)
+
+
+def accumulate_tangent(t, x, axis=0, larger=True):
+    """Tangent of y = maximum.accumulate(x, axis) (minimum: larger=False): ẋ of the
+    element each yⱼ is."""
+    source = _accumulated_source(x, axis, larger)
+    t = np.moveaxis(np.broadcast_to(t, np.shape(x)), axis, -1)
+    return np.moveaxis(np.take_along_axis(t, source, -1), -1, axis)
+
+
+def _linspace_weights(start, stop, num, endpoint, axis, first):
+    """The weights of start (first) or stop in y = linspace(start, stop, num): 1 - t and
+    t, t = i/(num - 1) (i/num without the endpoint), laid out like y."""
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    one, zero = np.ones(shape), np.zeros(shape)
+    return np.linspace(one, zero, num, endpoint=endpoint, axis=axis) if first else \
+        np.linspace(zero, one, num, endpoint=endpoint, axis=axis)
+
+
+def linspace_grad(g, start, stop, num=50, endpoint=True, axis=0, first=True):
+    """Adjoint of start (first) or stop of y = linspace(start, stop, num): Σ ȳ·(1 - t) or
+    Σ ȳ·t along the samples, reduced to the operand's shape."""
+    if is_zero(g):
+        return 0.0
+    weights = _linspace_weights(start, stop, num, endpoint, axis, first)
+    return unbroadcast(np.sum(g * weights, axis=axis), start if first else stop)
+
+
+def linspace_tangent(t, start, stop, num=50, endpoint=True, axis=0, first=True):
+    """Tangent of y = linspace(start, stop, num) along the tangent t of start (first) or
+    stop: t·(1 - t) or t·t laid out like y."""
+    weights = _linspace_weights(start, stop, num, endpoint, axis, first)
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    return weights * np.expand_dims(np.broadcast_to(t, shape), axis % weights.ndim)
+
+
+def tolist_grad(g, x):
+    """Adjoint of y = x.tolist(), a nested list of numbers: the list's adjoint as an
+    array of x's shape (entries still the zero 0.0 stay zero)."""
+    if is_zero(g):
+        return 0.0
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return g
+    out = np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else float)
+    for i, gi in enumerate(g):
+        if not is_zero(gi):
+            out[i] = tolist_grad(gi, x[i]) if x.ndim > 1 else gi
+    return out
+
+
+def tolist_tangent(t, x):
+    """Tangent of y = x.tolist(): ẋ as the same nested list."""
+    return np.broadcast_to(t, np.shape(x)).tolist()

@@ -329,3 +329,81 @@ def eig_tangent(t, y):
     dv = v @ (_inv_gaps(w) * x)
     dv = dv - v * np.sum(v * dv, axis=-2, keepdims=True)
     return _as_like(y, (np.diagonal(x, axis1=-2, axis2=-1).copy(), dv))
+
+
+# ---- least squares: (x, residuals, rank, s) = lstsq(a, b) of a full-column-rank a
+
+def _lstsq_parts(y, a, b):
+    """x, the residual vectors r = b - a·x, the residuals' array and a as floats; a
+    matrix without full column rank (the minimum-norm solution) is refused."""
+    x, res, rank, _ = y
+    a = np.asarray(a, dtype=float)
+    if rank < a.shape[1]:
+        raise GradientError(
+            f"gradient of np.linalg.lstsq of a {a.shape[0]}×{a.shape[1]} matrix of rank "
+            f"{int(rank)}: only a matrix of full column rank (rank = number of columns) has "
+            "a gradient here; regularize the problem or use np.linalg.pinv")
+    return np.asarray(x), np.asarray(b, dtype=float) - a @ x, np.asarray(res), a
+
+
+def _outer_or_matmul(u, v):
+    """u·vᵀ for vectors (an outer product) or matrices of columns."""
+    return np.outer(u, v) if np.ndim(u) == 1 else u @ _mT(v)
+
+
+def lstsq_grad_a(g, y, a, b):
+    """Adjoint of a in (x, res, rank, s) = lstsq(a, b), a of full column rank: with
+    z = (aᵀa)⁻¹·x̄ and r = b - a·x, ā = r·zᵀ - a·z·xᵀ - 2·(r·r̄es)·xᵀ + U·diag(s̄)·Vᵀ."""
+    if is_zero(g):
+        return 0.0
+    x, r, res, a = _lstsq_parts(y, a, b)
+    gx, gres, gs = getitem_grad(g, 0), getitem_grad(g, 1), getitem_grad(g, 3)
+    out = np.zeros(a.shape)
+    if not is_zero(gx):
+        z = np.linalg.solve(_mT(a) @ a, gx)
+        out += _outer_or_matmul(r, z) - _outer_or_matmul(a @ z, x)
+    if not is_zero(gres) and res.size:
+        out += -2.0 * _outer_or_matmul(r * gres, x)
+    if not is_zero(gs):
+        u, _, vt = np.linalg.svd(a, full_matrices=False)
+        out += (u * gs) @ vt
+    return out
+
+
+def lstsq_grad_b(g, y, a, b):
+    """Adjoint of b in (x, res, rank, s) = lstsq(a, b), a of full column rank:
+    b̄ = a·(aᵀa)⁻¹·x̄ + 2·r·r̄es."""
+    if is_zero(g):
+        return 0.0
+    x, r, res, a = _lstsq_parts(y, a, b)
+    gx, gres = getitem_grad(g, 0), getitem_grad(g, 1)
+    out = np.zeros(np.shape(b))
+    if not is_zero(gx):
+        out += a @ np.linalg.solve(_mT(a) @ a, gx)
+    if not is_zero(gres) and res.size:
+        out += 2.0 * r * gres
+    return out
+
+
+def lstsq_tangent_a(t, y, a, b):
+    """Tangent of (x, res, rank, s) = lstsq(a, b) along ȧ = t: ẋ = (aᵀa)⁻¹·(ȧᵀ·r - aᵀ·ȧ·x),
+    ṙes = -2·Σ r∘(ȧ·x), ṡᵢ = uᵢᵀ·ȧ·vᵢ."""
+    x, r, res, a = _lstsq_parts(y, a, b)
+    t = np.broadcast_to(t, a.shape)
+    dx = np.linalg.solve(_mT(a) @ a, _mT(t) @ r - _mT(a) @ (t @ x))
+    dres = -2.0 * np.sum(r * (t @ x), axis=0) * np.ones(res.shape) if res.size else \
+        np.zeros(res.shape)
+    u, _, vt = np.linalg.svd(a, full_matrices=False)
+    ds = np.einsum("ji,jk,ik->i", u, t, vt)
+    return (dx, dres, 0.0, ds)
+
+
+def lstsq_tangent_b(t, y, a, b):
+    """Tangent of (x, res, rank, s) = lstsq(a, b) along ḃ = t: ẋ = (aᵀa)⁻¹·aᵀ·ḃ,
+    ṙes = 2·Σ r∘ḃ."""
+    x, r, res, a = _lstsq_parts(y, a, b)
+    t = np.broadcast_to(t, np.shape(b))
+    dx = np.linalg.solve(_mT(a) @ a, _mT(a) @ t)
+    dres = 2.0 * np.sum(r * t, axis=0) * np.ones(res.shape) if res.size else \
+        np.zeros(res.shape)
+    return (dx, dres, 0.0, np.zeros(np.shape(y[3])))

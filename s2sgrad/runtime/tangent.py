@@ -53,7 +53,17 @@ def copy_tangent(t, y):
         if y.dtype.kind not in "fc":          # a cast to integers: piecewise constant
             return np.zeros(y.shape)
         return np.array(t, dtype=y.dtype)
-    return grad_like(t, y)
+    return _text_as_zero(grad_like(t, y))
+
+
+def _text_as_zero(t):
+    """A tangent with the strings and Nones grad_like carries over (the keys of
+    `list(d.items())`) as zeros `0.0`, so that it adds up with other tangents."""
+    if type(t) in (list, tuple):
+        return type(t)(_text_as_zero(v) for v in t)
+    if type(t) is dict:
+        return {k: _text_as_zero(v) for k, v in t.items()}
+    return 0.0 if t is None or isinstance(t, (str, bytes)) else t
 
 
 def transpose_tangent(t, axes=()):

@@ -1,0 +1,192 @@
+"""List, tuple and dict idioms: `xs.extend(ys)`, starred items in list and tuple displays
+(`[*a, *b, x]`, `(*a, x)`) and `**` in dict displays (`{**p, "c": v}`, `{**p, **q}`).
+
+`xs.extend(ys)` is list's `+=`: `xs += list(ys)`, differentiated where Python's change in
+place is seen by no other name, and refused where it would be (another name for the
+list, a helper extending its caller's list) or where `xs` is not known to be a list.
+A starred display is the concatenation of copies of its starred items and of its plain
+items; a dict display with `**` is the dict of its pairs in order (later keys win).
+Each idiom is checked against centered finite differences (reverse mode) and a
+directional finite difference (forward mode).
+"""
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import TransformError
+
+from support.numeric import assert_grad_matches
+
+RNG = np.random.default_rng(3)
+X = RNG.normal(size=4)
+
+
+def check_jvp(f, x):
+    v = RNG.normal(size=np.shape(x))
+    out, tangent = s2sgrad.jvp(f)((x,), (v,))
+    h = 1e-6
+    expected = (f(x + h * v) - f(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(out, f(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tangent, expected, rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------- extend
+def extend_display(x):
+    xs = [x[0]]
+    xs.extend([2.0 * x[1], x[2] * x[3]])
+    xs.extend((x[0] ** 2,))
+    return sum(xs) * xs[2]
+
+
+def extend_comprehension(x):
+    xs = []
+    xs.extend([np.sin(v) for v in x])
+    xs.extend(v * v for v in x[:2])
+    return xs[0] * xs[3] + sum(xs)
+
+
+def extend_in_loop(x):
+    rows = []
+    for i in range(3):
+        rows.extend([x[i] * x[i + 1], np.exp(x[i])])
+    return sum(r * r for r in rows)
+
+
+def extend_with_list(x):
+    xs = [x[0], x[1]]
+    ys = [x[2] * 3.0, x[3]]
+    xs.extend(ys)
+    return xs[0] * xs[2] + xs[3] * ys[1]
+
+
+def extend_argument(xs, x):
+    xs.extend([x, x * x])
+    return sum(xs) * x
+
+
+def extend_with_array_rows(x):
+    xs = [np.sum(x)]
+    xs.extend(np.reshape(x, (2, 2)))
+    return xs[0] * np.sum(xs[1] * xs[2])
+
+
+# ---------------------------------------------------------------- starred displays
+def starred_list(x):
+    a = [x[0], 2.0 * x[1]]
+    b = (x[2] * x[3],)
+    ys = [*a, *b, x[3] ** 2]
+    return ys[0] * ys[2] + sum(ys)
+
+
+def starred_tuple(x):
+    a = [x[0], x[1]]
+    t = (*a, x[2] * x[3])
+    u = (x[0] ** 3, *t)
+    return t[0] * t[2] + u[0] * u[3]
+
+
+def starred_array(x):
+    ys = [*x, 1.0]
+    zs = (*np.reshape(x, (2, 2)),)
+    return ys[0] * ys[3] + ys[4] + np.sum(zs[0] * zs[1])
+
+
+def starred_only(x):
+    ys = [*[x[0], x[1]]]
+    return ys[0] * ys[1]
+
+
+# ---------------------------------------------------------------- dict displays with **
+def dict_merge(x):
+    p = {"a": x[0], "b": 2.0 * x[1]}
+    d = {**p, "c": x[2] * x[3]}
+    return d["a"] * d["c"] + d["b"]
+
+
+def dict_merge_two(x):
+    p = {"a": x[0], "b": x[1]}
+    q = {"b": x[2] ** 2, "c": x[3]}
+    d = {**p, **q}
+    return d["a"] * d["b"] + d["c"] * len(d)
+
+
+def dict_merge_overrides(x):
+    p = {"a": x[0], "b": x[1]}
+    d = {"a": x[3], **p, "b": 3.0 * x[2]}
+    return d["a"] * d["b"]
+
+
+def dict_merge_argument(params, x):
+    d = {**params, "scale": x}
+    return d["w"] * d["scale"] + d["b"]
+
+
+CASES = [extend_display, extend_comprehension, extend_in_loop, extend_with_list,
+         extend_with_array_rows, starred_list, starred_tuple, starred_array, starred_only,
+         dict_merge, dict_merge_two, dict_merge_overrides]
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_gradient_matches_finite_differences(f):
+    assert_grad_matches(f, X.copy())
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_tangent_matches_finite_differences(f):
+    check_jvp(f, X.copy())
+
+
+def test_extend_of_an_argument_list():
+    xs = [1.0, 2.0]
+    g_xs, g_x = s2sgrad.grad(extend_argument, wrt=(0, 1))(xs, 1.5)
+    assert xs == [1.0, 2.0]          # the caller's list is left as it was
+    assert g_xs == [1.5, 1.5]        # f = (Σxs + x + x²)·x
+    assert g_x == pytest.approx(3.0 + 2 * 1.5 + 3 * 1.5 ** 2)
+
+
+def test_dict_merge_of_an_argument_dict():
+    params = {"w": 1.5, "b": -0.5}
+    assert_grad_matches(dict_merge_argument, params, 2.0, wrt=1)
+    g = s2sgrad.grad(dict_merge_argument)(params, 2.0)
+    assert g == {"w": 2.0, "b": 1.0}
+
+
+# ---------------------------------------------------------------- refusals
+def extend_array(x):
+    a = np.zeros(2) + x[0]
+    a.extend([x[1]])
+    return np.sum(a)
+
+
+def extend_alias(x):
+    xs = [x[0]]
+    zs = xs
+    xs.extend([x[1]])
+    return sum(zs)
+
+
+def _extend_helper(xs, v):
+    xs.extend([v])
+    return xs
+
+
+def extend_in_helper(x):
+    ys = [x[0]]
+    zs = _extend_helper(ys, x[1])
+    return sum(ys) + sum(zs)
+
+
+def starred_target(x):
+    first, *rest = [x[0], x[1], x[2]]
+    return first * rest[0]
+
+
+@pytest.mark.parametrize("f, message", [
+    (extend_array, "not known to be a list"),
+    (extend_alias, "changes `xs` in place"),
+    (extend_in_helper, "changes its argument `xs` in place"),
+    (starred_target, "starred expressions"),
+], ids=lambda v: getattr(v, "__name__", "message"))
+def test_unsupported_forms_are_refused(f, message):
+    with pytest.raises(TransformError, match=message):
+        s2sgrad.grad(f)(X.copy())
