@@ -1244,3 +1244,31 @@ def test_third_derivative_of_sine_is_minus_cosine():
 def test_jvp_of_a_second_derivative_says_what_composes():
     with pytest.raises(s2sgrad.S2SGradError, match="grad\\(grad\\(grad"):
         s2sgrad.jvp(s2sgrad.grad(s2sgrad.grad(lambda x: math.sin(x))))
+
+
+# --- a rule whose result may be a tuple its properties do not announce -------------
+
+def _average_unpacked(a, w):
+    avg, tot = np.average(a, weights=w, returned=True)
+    return avg * tot + np.sum(a)
+
+
+def _average_returned(a, w):
+    return np.average(a * 2.0, weights=w, returned=True)
+
+
+def _average_copied(a, w):
+    r = np.average(a, weights=w, axis=0, returned=True)
+    q = r
+    return np.sum(q[0] * q[1])
+
+
+@pytest.mark.parametrize("f", [_average_unpacked, _average_returned, _average_copied])
+def test_tangent_terms_of_a_tuple_result_are_added_elementwise(f):
+    """Both operands active: the two tangent terms of `np.average(..., returned=True)`
+    are tuples; `+` would join them (a wrong number, no error)."""
+    a, w = np.array([1.0, 2.0, 3.5]), np.array([0.5, 1.5, 2.0])
+    da, dw = np.array([0.3, -0.2, 0.1]), np.array([0.1, 0.4, -0.3])
+    _, got = s2sgrad.jvp(f)((a, w), (da, dw))
+    want = fd_directional(lambda x, y: np.asarray(f(x, y), dtype=float), (a, w), (da, dw))
+    np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-6, atol=1e-8)

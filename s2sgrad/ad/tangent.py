@@ -29,6 +29,38 @@ def dot(name):
     return name + "_dot"
 
 
+def _read_as_container(trace):
+    """Names whose value the function reads as a tuple or list (indexes or unpacks it,
+    passes it to a function of the user's, returns it), through copies. A rule may give
+    a tuple that its properties do not announce (`np.average(a, weights=w,
+    returned=True)`): the tangent terms of such a value are added with `add_grads`,
+    elementwise, never with `+`, which would join the tuples."""
+    from ..ir import walk
+    from ..rules.registry import READS_CONTAINER
+    out = set()
+    copies = []
+    for s in walk(trace.body):
+        if isinstance(s, Return) and isinstance(s.value, str):
+            out.add(s.value)
+        if not isinstance(s, Assign) or not s.args:
+            continue
+        if s.kind is Kind.OP and READS_CONTAINER in s.rule.props \
+                and isinstance(s.args[0], str):
+            out.add(s.args[0])
+        elif s.kind is Kind.CALL:
+            out.update(a for a in s.args if isinstance(a, str))
+        elif s.kind is Kind.COPY and isinstance(s.args[0], str):
+            copies.append((s.target, s.args[0]))
+    changed = True
+    while changed:
+        changed = False
+        for target, source in copies:
+            if target in out and source not in out:
+                out.add(source)
+                changed = True
+    return out
+
+
 class Tangent:
     """Writes the tangent code of one trace. State: `used` names, `env` (objects the
     templates refer to), `jvps` (the JvpGraph making callee functions)."""
@@ -38,6 +70,7 @@ class Tangent:
         self.graph = graph
         self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
         self.env = {}
+        self.read_as_container = _read_as_container(trace)
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -168,7 +201,7 @@ class Tangent:
         for value in terms:
             if not out:
                 out.append(nodes.assign(dot(t), value))
-            elif t in self.trace.maybe_container:
+            elif t in self.trace.maybe_container or t in self.read_as_container:
                 out.append(nodes.assign(dot(t), nodes.call("add_grads", [nodes.name(dot(t)),
                                                                           value])))
             else:
