@@ -322,6 +322,64 @@ def test_common_subexpressions_never_merge_across_a_reassignment():
                                rtol=1e-6)
 
 
+def robust_loss(a, b, xs, ys):
+    loss = 0.0
+    for i in range(len(xs)):
+        r = a * xs[i] + b - ys[i]
+        s = 1.0 / (1.0 + math.exp(-r))
+        loss = loss + math.log1p(math.exp(-r)) + 0.1 * s * r
+    return loss / len(xs)
+
+
+def test_common_subexpressions_within_one_loop_step():
+    """`math.exp(-r)` twice in one step is computed once per step."""
+    g = s2sgrad.grad(robust_loss, wrt=(0, 1))
+    args = (1.3, 0.2, [0.5, -1.0, 2.0], [0.9, -2.5, 3.0])
+    got = g(*args)
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], numerical_grad(robust_loss, args, i), rtol=1e-7)
+    assert code_only(g.source).count("math.exp(-r)") <= 2      # forward loop, backward step
+    assert code_only(s2sgrad.grad(robust_loss, wrt=(0, 1), optimize=False).source) \
+        .count("math.exp") >= 2 * code_only(g.source).count("math.exp")
+
+
+def cse_across_a_step_change(x, n):
+    y = 0.0
+    for i in range(n):
+        a = math.sin(x * i)
+        x = x + a * 0.5
+        b = math.sin(x * i)            # the same text, another value of x
+        y = y + a * b
+    return y
+
+
+def test_common_subexpressions_in_a_step_never_merge_across_a_reassignment():
+    args = (0.7, 4)
+    np.testing.assert_allclose(s2sgrad.grad(cse_across_a_step_change)(*args),
+                               numerical_grad(cse_across_a_step_change, args, 0), rtol=1e-7)
+
+
+def sigmoid_loop(a, b, xs, ys):
+    loss = 0.0
+    for i in range(len(xs)):
+        r = a * xs[i] + b - ys[i]
+        loss = loss + math.log1p(math.exp(r)) + 0.1 * (1.0 / (1.0 + math.exp(-r))) * r
+    return loss / len(xs)
+
+
+def test_fused_sigmoid_of_numbers_is_a_number():
+    """A hand-written sigmoid fused into one statement keeps what the analyses know of
+    the division it replaces: a number from numbers (no unbroadcast, no saved shapes)."""
+    g = s2sgrad.grad(sigmoid_loop, wrt=(0, 1))
+    args = (1.3, 0.2, [0.5, -1.0, 2.0], [0.9, -2.5, 3.0])
+    got = g(*args)
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], numerical_grad(sigmoid_loop, args, i), rtol=1e-7)
+    assert "sigmoid of r" in g.source
+    code = code_only(g.source)
+    assert "unbroadcast" not in code and "ShapeOf" not in code and "np.sum" not in code
+
+
 # ----------------------------------------------------------------------------
 # shapes known by relation: elementwise operations on one array keep its shape, so
 # their adjoints need no `unbroadcast`; an operand that was broadcast keeps it

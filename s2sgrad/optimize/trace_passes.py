@@ -1,9 +1,10 @@
 """Optimizations on the trace, before the reverse pass (part of stage 6).
 
-- `eliminate_common_subexpressions`: in straight-line top-level code, a statement that
-  repeats an earlier pure operation on the same operands (`v3 = x1 / x2` after
-  `v1 = x1 / x2`) is dropped and its name replaced by the earlier one. The value is then
-  computed once and its adjoint accumulates in one place.
+- `eliminate_common_subexpressions`: in straight-line code (the top level, one loop
+  step, one side of a branch), a statement that repeats an earlier pure operation on
+  the same operands (`v3 = x1 / x2` after `v1 = x1 / x2`) is dropped and its name
+  replaced by the earlier one. The value is then computed once and its adjoint
+  accumulates in one place.
 - `fuse_sigmoid`: `1 / (1 + exp(-x))` written out by hand gets the cheap derivative of
   the notes, `x̄ += ȳ·y·(1 - y)`, instead of the chain of four adjoints.
 
@@ -30,30 +31,68 @@ def _key(s):
 
 
 def eliminate_common_subexpressions(trace):
+    """Serves straight-line code that computes the same pure value twice, at the top
+    level or within one step of a loop or one side of a branch (`math.exp(-r)` in two
+    helpers' formulas inlined by hand): the second statement is dropped and its name
+    replaced by the first's. Each block is scanned on its own, in order; a statement
+    that assigns an operand (directly or in a nested block) ends the match of the
+    expressions that read it. A name read before its statement, or outside its block,
+    is left alone (it may hold another step's value there)."""
     counts = {}
     for s in walk(trace.body):
         for d in defs(s):
             counts[d] = counts.get(d, 0) + 1
     stored = {d for s in walk(trace.body) if not isinstance(s, Assign) for d in defs(s)}
-    seen = {}
+    for p in trace.params:
+        counts[p] = counts.get(p, 0) + 1
     mapping = {}
-    body = []
-    for s in trace.body:
+    for block in _blocks(trace.body):
+        block[:] = _cse_block(block, counts, stored, mapping, trace.body)
+    if mapping:
+        for s in trace.body:
+            apply_renames(s, mapping)
+    return bool(mapping)
+
+
+def _cse_block(block, counts, stored, mapping, body):
+    seen = {}                      # expression source → (its name, its operands)
+    out = []
+    for k, s in enumerate(block):
         if mapping:
             apply_renames(s, mapping)
+        key = None
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
-            operands = [a for a in s.reads()]
-            # an operand reassigned anywhere (a loop, a branch, a parameter given a new
-            # value) may differ between the two occurrences
-            if key is not None and not any(a in trace.overwritten for a in operands):
-                if key in seen:
-                    mapping[s.target] = seen[key]
-                    continue
-                seen[key] = s.target
-        body.append(s)
-    trace.body = body
-    return bool(mapping)
+            if key is not None and key in seen \
+                    and _read_only_after(s.target, block, k, body):
+                mapping[s.target] = seen[key][0]
+                continue
+        assigned = {d for x in walk([s]) for d in defs(x)}
+        if assigned:
+            seen = {e: (name, ops) for e, (name, ops) in seen.items()
+                    if not (ops & assigned) and name not in assigned}
+        if key is not None:
+            seen[key] = (s.target, set(s.reads()))
+        out.append(s)
+    return out
+
+
+def _read_only_after(name, block, k, body):
+    """Is `name` (assigned by block[k]) read only by the statements after it in its
+    block (nested statements included)?"""
+    inside = sum(name in _reads(x) for s in block[k + 1:] for x in walk([s]))
+    return inside == sum(name in _reads(x) for x in walk(body))
+
+
+def _reads(s):
+    """The names one statement reads (not those of its nested blocks)."""
+    if isinstance(s, (If, While)):
+        return [s.test]
+    if isinstance(s, For):
+        return [a for a in s.range_args if isinstance(a, str)]
+    if isinstance(s, Return):
+        return [s.value] if isinstance(s.value, str) else []
+    return s.reads() if hasattr(s, "reads") else []
 
 
 _EXPS = {id(np.exp), id(math.exp)}
@@ -64,16 +103,8 @@ def fuse_sigmoid(trace):
     are used once, and give the last one the sigmoid adjoint."""
     uses = {}
     for s in walk(trace.body):
-        for r in (s.reads() if hasattr(s, "reads") else []):
+        for r in _reads(s):
             uses[r] = uses.get(r, 0) + 1
-        if isinstance(s, (If, While)):
-            uses[s.test] = uses.get(s.test, 0) + 1
-        if isinstance(s, For):
-            for a in s.range_args:
-                if isinstance(a, str):
-                    uses[a] = uses.get(a, 0) + 1
-        if isinstance(s, Return) and isinstance(s.value, str):
-            uses[s.value] = uses.get(s.value, 0) + 1
     found = False
     for block in _blocks(trace.body):
         by_target = {s.target: s for s in block if isinstance(s, Assign)}
@@ -142,8 +173,11 @@ def _sigmoid_tangent(y, x):
     y_dot += x_dot * y * (1.0 - y)  # noqa: F821
 
 
-SIGMOID = rules.Rule(_sigmoid, name="sigmoid")
-SIGMOID_TANGENT = rules.Rule(_sigmoid_tangent, name="sigmoid")
+# what the analyses may assume of the fused statement: those of the division it
+# replaces (a number from a number, the broadcast shape, a new value)
+_SIGMOID_PROPS = (rules.ELEMENTWISE, rules.SCALAR_PRESERVING, rules.FRESH, rules.PURE)
+SIGMOID = rules.Rule(_sigmoid, name="sigmoid", props=_SIGMOID_PROPS)
+SIGMOID_TANGENT = rules.Rule(_sigmoid_tangent, name="sigmoid", props=_SIGMOID_PROPS)
 
 
 def renumber(trace, user_names):
