@@ -137,10 +137,11 @@ def test_unoptimized_gradient_matches(f, args, wrt):
 def test_generated_code_shows_the_inlined_body():
     src = s2sgrad.grad(def_with_local_named_like_caller).source
     assert "def sq" not in src                 # inlined, not defined
-    assert "u2 = t2 * t2" in src               # sq's `u` and `t`, renamed apart
+    assert "u2 = x * x" in src                 # sq's `u` renamed apart, `t` reads x
+    assert "u3 = u * u" in src                 # the second call reads the caller's u
     assert "u = x + 1.0" in src                # the caller's own `u`
     line = def_with_local_named_like_caller.__code__.co_firstlineno + 2
-    assert f"# grad of: u2 = t2 * t2  (line {line})" in src   # the comment points into sq
+    assert f"# grad of: u2 = x * x  (line {line})" in src   # the comment points into sq
 
 
 @pytest.mark.parametrize("f, args, wrt", CASES[1:4])

@@ -700,6 +700,9 @@ class Normalizer:
         e = self.pack_call(e)
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(e, pre)
+        if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
+            self.local_functions[func.id] = self.small_helper(func.id)
+            return self.inline(e, pre)
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
                 and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
             # dict(a=x, b=y) is the display {"a": x, "b": y}
@@ -1070,6 +1073,86 @@ class Normalizer:
             return obj
         return None
 
+    # -- small helpers -------------------------------------------------------
+    def small_helper(self, name):
+        """The def of the function of the user's that `name` calls when its call is
+        better inlined than paired, else None.
+
+        Serves code written as many tiny helpers called in loops (`residual(a, b, x, y)`,
+        `softplus(z)`, `sigmoid(z)` called per data point): a generated forward/backward
+        pair per call costs two Python calls and a tuple of saved values each time, more
+        than the helper's own arithmetic. A helper is inlined, like a local function,
+        when it is defined in the same file as the caller (the line numbers in the
+        generated comments stay the file's), is a plain `def` without closure, decorator
+        marks, *args/**kwargs or keyword-only parameters, its defaults are literals, its
+        body is at most `_SMALL` simple statements ending in its one `return` (no loop,
+        branch, nested function, global or yield), it changes no argument in place, and
+        every free name it reads denotes the same object where the call is and is no
+        local name of the caller. Anything else (recursion included) keeps its pair."""
+        if not self.parsed.inline_helpers or name in self.inlining \
+                or name in self.used_locally or name in getattr(self.parsed, "functions", {}):
+            return None
+        cache = self.__dict__.setdefault("_helpers", {})
+        if name not in cache:
+            cache[name] = self._small_helper(name)
+        return cache[name]
+
+    def _small_helper(self, name):
+        import types
+        from .. import rules
+        from ..errors import S2SGradError
+        from .effects import parameter_writes
+        from .parse import parse_function
+        try:
+            obj = self.parsed.resolve(name)
+        except KeyError:
+            return None
+        code = getattr(obj, "__code__", None)
+        if type(obj) is not types.FunctionType or obj.__closure__ or code is None \
+                or code.co_flags & 0x3AC or code.co_kwonlyargcount \
+                or getattr(obj, "__s2sgrad_checkpoint__", False) \
+                or id(obj) in rules.CALLABLES or id(obj) in rules.T_CALLABLES \
+                or code.co_filename != self.parsed.filename or obj.__name__ == "<lambda>":
+            return None
+        try:
+            helper = parse_function(obj)
+        except S2SGradError:
+            return None
+        fn = helper.node
+        body = fn.body
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+            body = body[1:]
+        if not body or len(body) > _SMALL or fn.decorator_list \
+                or not all(_is_literal(d) for d in fn.args.defaults) \
+                or not isinstance(body[-1], gast.Return) or body[-1].value is None \
+                or not all(isinstance(st, (gast.Assign, gast.AugAssign, gast.Return))
+                           for st in body) \
+                or any(isinstance(n, (gast.Lambda, gast.FunctionDef, gast.Yield,
+                                      gast.YieldFrom, gast.Await, gast.NamedExpr,
+                                      gast.ListComp, gast.SetComp, gast.DictComp,
+                                      gast.GeneratorExp, gast.Starred))
+                       for st in body for n in gast.walk(st)) \
+                or sum(isinstance(st, gast.Return) for st in body) != 1 \
+                or any(not isinstance(t, gast.Name) for st in body
+                       if isinstance(st, (gast.Assign, gast.AugAssign))
+                       for t in (st.targets if isinstance(st, gast.Assign) else [st.target])) \
+                or parameter_writes(obj):
+            return None
+        local = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
+        if any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name)
+               and n.func.id in local for st in body for n in gast.walk(st)):
+            return None                  # calls a function it is given: specialized pairs
+        for free in set(nodes.names_in(fn)) - local:
+            if free in self.used_locally or free == name:
+                return None
+            try:
+                if helper.resolve(free) is not self.parsed.resolve(free):
+                    return None
+            except KeyError:
+                return None
+        self.used |= set(nodes.names_in(fn))
+        return fn
+
     # -- local functions -------------------------------------------------------
     def defines_local_function(self, st):
         """Is `st` the `def f(...)` or `f = lambda ...` of a local function (dropped:
@@ -1120,13 +1203,17 @@ class Normalizer:
             bound[kw.arg] = self.atom(kw.value, pre)
         defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
         renames = {}
+        stored = set() if isinstance(fn, gast.Lambda) else set(nodes.names_in(fn, nodes.STORE))
         for p in params:
             if p not in bound and p not in defaults:
                 raise self.error(f"`{name}` is called without its argument `{p}`", e)
-            renames[p] = self.fresh(p)
             evaluated = self.default_values.get(name, {})
             value = bound[p] if p in bound else nodes.name(evaluated[p]) if p in evaluated \
                 else self.atom(nodes.clone(defaults[p]), pre)
+            if p not in stored and isinstance(value, (gast.Name, gast.Constant)):
+                renames[p] = value         # the body reads the argument itself
+                continue
+            renames[p] = self.fresh(p)
             pre.append(nodes.copy_location(nodes.assign(renames[p], value), e))
         if isinstance(fn, gast.Lambda):
             body = _renamed(fn.body, renames)
@@ -1141,6 +1228,16 @@ class Normalizer:
         body = [_renamed(st, renames) for st in fn.body]
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
             body = body[1:]                          # docstring
+        if body and isinstance(body[-1], gast.Return) and body[-1].value is not None \
+                and not _has_early_return(body):
+            self.inlining.append(name)   # straight to the end: the call is the value returned
+            self.depth += 1
+            try:
+                pre.extend(self.block(body[:-1]))
+                return self.expr(body[-1].value, pre)
+            finally:
+                self.depth -= 1
+                self.inlining.pop()
         result = self.fresh("result")
         saved = (self.ret_flag, self.ret_value, self.loop_flags)
         self.ret_flag = self.fresh("returned") if _has_early_return(body) else None
@@ -1409,12 +1506,9 @@ def _stored_arguments(fn, body):
 
 
 def _renamed(tree, renames):
-    """A copy of `tree` with the names in `renames` replaced."""
-    tree = nodes.clone(tree)
-    for n in nodes.walk(tree):
-        if isinstance(n, gast.Name) and n.id in renames:
-            n.id = renames[n.id]
-    return tree
+    """A copy of `tree` with the names in `renames` replaced (by a name for a str, by
+    a copy of the node for a node: an argument read in place of a parameter)."""
+    return nodes.substitute(tree, renames)
 
 
 def _assigned_in_blocks(fn):
@@ -1505,6 +1599,9 @@ def _has_early_return(body):
         elif _contains(s, gast.Return, into_loops=True):
             return True
     return False
+
+
+_SMALL = 8          # statements of a helper `Normalizer.small_helper` inlines
 
 
 def normalize(parsed: Parsed) -> gast.FunctionDef:

@@ -27,6 +27,7 @@ class Parsed:
     namespace: dict              # globals the generated code runs in
     closure: dict = field(default_factory=dict)
     cells: dict = field(default_factory=dict)     # the closure's cells, by name
+    inline_helpers: bool = True  # small helpers of the same file are inlined (`normalize`)
 
     def resolve(self, id_):
         """The object a free name denotes, or raise KeyError."""

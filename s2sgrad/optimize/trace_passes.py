@@ -46,16 +46,26 @@ def eliminate_common_subexpressions(trace):
     for p in trace.params:
         counts[p] = counts.get(p, 0) + 1
     mapping = {}
+    total = _read_counts(trace.body)
     for block in _blocks(trace.body):
-        block[:] = _cse_block(block, counts, stored, mapping, trace.body)
+        block[:] = _cse_block(block, counts, stored, mapping, total)
     if mapping:
         for s in trace.body:
             apply_renames(s, mapping)
     return bool(mapping)
 
 
-def _cse_block(block, counts, stored, mapping, body):
-    seen = {}                      # expression source → (its name, its operands)
+def _cse_block(block, counts, stored, mapping, total):
+    """One block's statements without its repeats (their names go into `mapping`).
+    Linear in the block: `seen` is indexed by the operands that end a match."""
+    first_read, in_block = {}, {}
+    for k, s in enumerate(block):
+        for x in walk([s]):
+            for r in _reads(x):
+                first_read.setdefault(r, k)
+                in_block[r] = in_block.get(r, 0) + 1
+    seen = {}                      # expression source → the name that holds it
+    by_operand = {}                # name → the expressions that read it
     out = []
     for k, s in enumerate(block):
         if mapping:
@@ -63,25 +73,29 @@ def _cse_block(block, counts, stored, mapping, body):
         key = None
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
-            if key is not None and key in seen \
-                    and _read_only_after(s.target, block, k, body):
-                mapping[s.target] = seen[key][0]
+            t = s.target           # read only after it, in this block
+            if key is not None and key in seen and first_read.get(t, len(block)) > k \
+                    and in_block.get(t, 0) == total.get(t, 0):
+                mapping[t] = seen[key]
                 continue
-        assigned = {d for x in walk([s]) for d in defs(x)}
-        if assigned:
-            seen = {e: (name, ops) for e, (name, ops) in seen.items()
-                    if not (ops & assigned) and name not in assigned}
+        for x in walk([s]):
+            for d in defs(x):
+                for e in by_operand.pop(d, ()):
+                    seen.pop(e, None)
         if key is not None:
-            seen[key] = (s.target, set(s.reads()))
+            seen[key] = s.target
+            for r in set(s.reads()) | {s.target}:
+                by_operand.setdefault(r, []).append(key)
         out.append(s)
     return out
 
 
-def _read_only_after(name, block, k, body):
-    """Is `name` (assigned by block[k]) read only by the statements after it in its
-    block (nested statements included)?"""
-    inside = sum(name in _reads(x) for s in block[k + 1:] for x in walk([s]))
-    return inside == sum(name in _reads(x) for x in walk(body))
+def _read_counts(body):
+    out = {}
+    for x in walk(body):
+        for r in _reads(x):
+            out[r] = out.get(r, 0) + 1
+    return out
 
 
 def _reads(s):

@@ -232,6 +232,7 @@ def merge_repeated(tr):
 def prepare(func, wrt, merge=True):
     """(parsed, trace, text, fname, namespace): the reading pipeline's generated code."""
     parsed = func if isinstance(func, Parsed) else parse_function(func)
+    parsed.inline_helpers = False        # the reader's calls stay calls in the tables
     fn = normalize(parsed)
     check_returns_value(parsed)
     tr = ir.build(parsed, fn, tuple(wrt))
