@@ -225,6 +225,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                      kinds: tuple = (), has_aux: bool = False,
                      checkpoint=None) -> "Compiled":
     parsed = parse_function(func)
+    parsed.inline_helpers = optimize     # small helpers inlined (frontend/normalize.py)
     _refuse_generator(parsed)
     pack_variadic(parsed)
     parsed.checkpoint = checkpoint       # loops checkpointed (frontend/checkpoint.py)

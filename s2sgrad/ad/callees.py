@@ -151,6 +151,7 @@ class CallGraph:
         if key in self.pairs:
             return self.pairs[key]
         parsed = parse_function(func)
+        parsed.inline_helpers = self.optimize
         self._check_namespace(parsed, caller_parsed)
         pair = Pair(func, self._fresh_name(f"{readable_name(func)}_fwd"),
                     self._fresh_name(f"{readable_name(func)}_bwd"), active)

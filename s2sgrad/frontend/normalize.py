@@ -701,8 +701,7 @@ class Normalizer:
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
-            self.local_functions[func.id] = self.small_helper(func.id)
-            return self.inline(e, pre)
+            return self.inline(e, pre, self.small_helper(func.id))
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
                 and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
             # dict(a=x, b=y) is the display {"a": x, "b": y}
@@ -1085,8 +1084,9 @@ class Normalizer:
         when it is defined in the same file as the caller (the line numbers in the
         generated comments stay the file's), is a plain `def` without closure, decorator
         marks, *args/**kwargs or keyword-only parameters, its defaults are literals, its
-        body is at most `_SMALL` simple statements ending in its one `return` (no loop,
-        branch, nested function, global or yield), it changes no argument in place, and
+        body is at most `_SMALL` assignments to names ending in its one `return` (no loop,
+        branch, `op=`, nested function, global or yield), it changes no argument in
+        place, calls none of its parameters, and
         every free name it reads denotes the same object where the call is and is no
         local name of the caller. Anything else (recursion included) keeps its pair."""
         if not self.parsed.inline_helpers or name in self.inlining \
@@ -1125,8 +1125,7 @@ class Normalizer:
         if not body or len(body) > _SMALL or fn.decorator_list \
                 or not all(_is_literal(d) for d in fn.args.defaults) \
                 or not isinstance(body[-1], gast.Return) or body[-1].value is None \
-                or not all(isinstance(st, (gast.Assign, gast.AugAssign, gast.Return))
-                           for st in body) \
+                or not all(isinstance(st, (gast.Assign, gast.Return)) for st in body) \
                 or any(isinstance(n, (gast.Lambda, gast.FunctionDef, gast.Yield,
                                       gast.YieldFrom, gast.Await, gast.NamedExpr,
                                       gast.ListComp, gast.SetComp, gast.DictComp,
@@ -1134,8 +1133,7 @@ class Normalizer:
                        for st in body for n in gast.walk(st)) \
                 or sum(isinstance(st, gast.Return) for st in body) != 1 \
                 or any(not isinstance(t, gast.Name) for st in body
-                       if isinstance(st, (gast.Assign, gast.AugAssign))
-                       for t in (st.targets if isinstance(st, gast.Assign) else [st.target])) \
+                       if isinstance(st, gast.Assign) for t in st.targets) \
                 or parameter_writes(obj):
             return None
         local = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
@@ -1182,11 +1180,12 @@ class Normalizer:
         self.default_values[name] = bound
         return out
 
-    def inline(self, e, pre):
-        """`f(a, b)` of a local function f: bind fresh copies of its parameters, run its
-        body with its locals renamed apart, and give the value it returns."""
+    def inline(self, e, pre, fn=None):
+        """`f(a, b)` of a local function f (or of the small helper `fn`): bind fresh
+        copies of its parameters, run its body with its locals renamed apart, and give
+        the value it returns."""
         name = e.func.id
-        fn = self.local_functions[name]
+        fn = fn or self.local_functions[name]
         if name in self.inlining:
             raise self.error(f"the local function `{name}` calls itself", e,
                              "define it at module level: module-level functions may recurse")

@@ -747,8 +747,7 @@ class _NumberCalls:
             self.known[key] = self._gives_number(callee, n_args, keywords)
         return self.known[key]
 
-    @staticmethod
-    def _gives_number(callee, n_args, keywords):
+    def _gives_number(self, callee, n_args, keywords):
         from ..errors import S2SGradError
         from ..frontend.normalize import normalize
         code = getattr(callee, "__code__", None)
@@ -760,8 +759,8 @@ class _NumberCalls:
             fn = normalize(parsed)
             params = [a.id for a in fn.args.args]
             numbers = set(params[:n_args]) | (set(keywords) & set(params))
-            tr = build(parsed, fn, (), numbers, ())
-        except (S2SGradError, RecursionError):
+            tr = build(parsed, fn, (), numbers, (), number_calls=self)   # (one memo:
+        except (S2SGradError, RecursionError):                          # recursion ends)
             return False
         returns = [r for r in walk(tr.body) if isinstance(r, Return)]
         return bool(returns) and all(
@@ -770,7 +769,7 @@ class _NumberCalls:
 
 
 def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), array_params=(),
-          entry: bool = False, functions=None) -> Trace:
+          entry: bool = False, functions=None, number_calls=None) -> Trace:
     """The trace of normalized `fn`; `scalar_params` names the parameters known to be
     numbers (not arrays) for this compilation, which lets `scalars` be inferred;
     `array_params` those known to be NumPy arrays (so not lists): a sequence of names,
@@ -793,7 +792,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     check_stores(trace)
     check_views(trace)
     analyse(trace)
-    trace.scalars = infer_scalars(trace, set(scalar_params), _NumberCalls())
+    trace.scalars = infer_scalars(trace, set(scalar_params), number_calls or _NumberCalls())
     trace.maybe_container -= trace.scalars
     check_calls(trace)
     check_in_place(trace, entry)
