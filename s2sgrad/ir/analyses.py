@@ -104,7 +104,7 @@ def apply_renames(s, mapping):
 def dependencies(s):
     """(defined names, names whose value flows differentiably into them)."""
     if isinstance(s, Assign):
-        if s.kind in (Kind.NONDIFF, Kind.CONST, Kind.STOP):
+        if s.kind in (Kind.NONDIFF, Kind.CONST, Kind.STOP) or s.no_gradient:
             return [s.target], []
         if s.kind is Kind.OP:
             keep = s.rule.adjoint_names()

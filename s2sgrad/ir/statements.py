@@ -55,6 +55,8 @@ class Assign:
     cut_args: list = None         # ... and which of its operands (None: all it reads)
     in_place: bool = False        # written `v op= e`: Python changes v's memory in place
     function_args: dict = None    # CALL: {position or keyword: function object passed}
+    no_gradient: str = None       # OP whose adjoint is exactly zero here: why (a softmax's
+                                  # shift, `optimize.trace_passes.stop_softmax_shifts`)
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

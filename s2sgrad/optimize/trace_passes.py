@@ -194,6 +194,135 @@ SIGMOID = rules.Rule(_sigmoid, name="sigmoid", props=_SIGMOID_PROPS)
 SIGMOID_TANGENT = rules.Rule(_sigmoid_tangent, name="sigmoid", props=_SIGMOID_PROPS)
 
 
+def stop_softmax_shifts(trace):
+    """Serves softmax, log-softmax and log-sum-exp written by hand with the usual shift
+    for stability (`z - np.max(z, axis=1, keepdims=True)`): their value does not change
+    when the shift does, so the adjoint of the shift is exactly zero, and the expert
+    leaves out the `max` adjoint (a mask, a count of ties, a sum) that would add terms
+    cancelling to zero. Recognised, each temporary used only as shown:
+
+        m = max(z, axis=a, keepdims=k); z1 = z - m; e = exp(z1); s = sum(e, axis=a, keepdims=k)
+        p = e / s                          (softmax)
+        l = log(s); out = z1 - l           (log-softmax)
+        l = log(s); out = m + l            (log-sum-exp; or `m[:, 0] + l` with keepdims=False
+                                            on the sum and the index dropping axis a)
+
+    The `max` is then marked `no_gradient`: no adjoint is written for it, and none flows
+    from `z1` to `m`. (Any m constant along the reduced axis would do: softmax(z - m) =
+    softmax(z), m + log Σ exp(z - m) = log Σ exp z; hence `keepdims=True` or no axis.)
+    Any other use of a temporary, another axis or keepdims, and the pattern is left
+    alone."""
+    uses = {}
+    for s in walk(trace.body):
+        for r in _reads(s):
+            uses.setdefault(r, []).append(s)
+    found = False
+    for block in _blocks(trace.body):
+        by_target = {s.target: s for s in block if isinstance(s, Assign)}
+        for m in block:
+            if not (_is_op_kw(m, "max_") and len(m.args) == 1 and isinstance(m.args[0], str)):
+                continue
+            if _softmax_shift(m, by_target, uses):
+                m.no_gradient = "the shift of a softmax: its value does not depend on it"
+                found = True
+    return found
+
+
+def _reduction_options(s):
+    axis = s.args[1] if len(s.args) > 1 else s.kwargs.get("axis", Const(None))
+    keep = s.kwargs.get("keepdims", Const(False))
+    if not isinstance(axis, Const) or not isinstance(keep, Const) or len(s.args) > 2 \
+            or set(s.kwargs) - {"axis", "keepdims"}:
+        return None
+    return axis.value, bool(keep.value)
+
+
+def _softmax_shift(m, by_target, uses):
+    options = _reduction_options(m)
+    if options is None:
+        return False
+    axis, keep = options
+    if axis is not None and not keep:
+        return False               # m would broadcast along another axis than it reduced
+    z = m.args[0]
+
+    def only(name, n=1):
+        used = uses.get(name, [])
+        return used if len(used) == n and all(u.target in by_target and
+                                               by_target[u.target] is u for u in used
+                                               if isinstance(u, Assign)) else None
+    m_uses = uses.get(m.target, [])
+    shift = [u for u in m_uses if _is_op_kw(u, "subtract") and u.args == [z, m.target]]
+    if len(shift) != 1:
+        return False
+    z1 = shift[0].target
+    rest = [u for u in m_uses if u is not shift[0]]
+    z1_uses = uses.get(z1, [])
+    exps = [u for u in z1_uses if _is_exp(u)]
+    if len(exps) != 1 or not all(isinstance(u, Assign) for u in z1_uses):
+        return False
+    e = exps[0].target
+    e_uses = uses.get(e, [])
+    sums = [u for u in e_uses if _is_op_kw(u, "sum_") and u.args[:1] == [e]]
+    if len(sums) != 1 or _reduction_options(sums[0]) is None \
+            or _reduction_options(sums[0])[0] != axis:
+        return False
+    total = sums[0]
+    sum_keep = _reduction_options(total)[1]
+    t_uses = only(total.target)
+    if t_uses is None:
+        return False
+    other_e = [u for u in e_uses if u is not total]
+    other_z1 = [u for u in z1_uses if u is not exps[0]]
+    if not rest and not other_z1 and len(other_e) == 1 and sum_keep == keep \
+            and _is_op_kw(other_e[0], "divide") and other_e[0].args == [e, total.target] \
+            and t_uses[0] is other_e[0]:
+        return True                                           # softmax
+    if other_e or not _is_op_kw(t_uses[0], "log") or t_uses[0].args != [total.target]:
+        return False
+    log = t_uses[0].target
+    l_uses = only(log)
+    if l_uses is None:
+        return False
+    out = l_uses[0]
+    if not rest and other_z1 == [out] and sum_keep == keep and _is_op_kw(out, "subtract") \
+            and out.args == [z1, log]:
+        return True                                           # log-softmax
+    if other_z1 or len(rest) != 1 or not _is_op_kw(out, "add") or log not in out.args:
+        return False
+    back = rest[0]                                            # log-sum-exp: m added back
+    if back is out and sum_keep == keep and sorted(out.args) == sorted([m.target, log]):
+        return True
+    return (keep and not sum_keep and _is_op_kw(back, "getitem") and back.args[:1] == [m.target]
+            and only(back.target) == [out] and sorted(out.args) == sorted([back.target, log])
+            and _drops_axis(back.expr, axis))
+
+
+def _drops_axis(expr, axis):
+    """Is `expr` `m[:, ..., 0]` with the 0 at position `axis` (≥ 0) and full slices
+    before it (`m[:, 0]` for axis 1), or `m[..., 0]` for axis -1?"""
+    if not isinstance(expr, gast.Subscript) or not isinstance(axis, int):
+        return False
+    idx = expr.slice
+    items = idx.elts if isinstance(idx, gast.Tuple) else [idx]
+
+    def full(x):
+        return isinstance(x, gast.Slice) and x.lower is None and x.upper is None \
+            and x.step is None
+
+    def zero(x):
+        return isinstance(x, gast.Constant) and type(x.value) is int and x.value == 0
+    if axis == -1 and len(items) == 2 and isinstance(items[0], gast.Constant) \
+            and items[0].value is Ellipsis and zero(items[1]):
+        return True
+    return axis >= 0 and len(items) == axis + 1 and all(full(x) for x in items[:-1]) \
+        and zero(items[-1])
+
+
+def _is_op_kw(s, name):
+    return isinstance(s, Assign) and s.kind is Kind.OP and s.rule.name == name
+
+
 def renumber(trace, user_names):
     """After statements were dropped, number the temporaries v1, v2, ... again in
     order of definition (names the user wrote are left alone)."""
@@ -231,8 +360,10 @@ def optimize_trace(trace: Trace) -> bool:
     if changed:
         renumber(trace, set(nodes.names_in(trace.parsed.node)))
     changed |= fuse_sigmoid(trace)
+    changed |= stop_softmax_shifts(trace)
     return changed
 
 
 __all__ = ["optimize_trace", "eliminate_common_subexpressions", "fuse_sigmoid", "SIGMOID",
+           "stop_softmax_shifts",
            "gast"]
