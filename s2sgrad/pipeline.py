@@ -676,6 +676,7 @@ def compile_batched(fdef, batched, parsed, bindings, name, doc_extra="", callee_
 def normalized_function(func):
     """The user's function in A-normal form, with its `Parsed` record (for batching)."""
     parsed = parse_function(func)
+    parsed.inline_helpers = False        # calls batch along as calls (`same_module_reader`)
     return normalize(parsed), parsed
 
 
@@ -692,7 +693,9 @@ def same_module_reader(namespace):
             return None
         if id(obj) not in seen:
             try:
-                seen[id(obj)] = normalize(parse_function(obj)), obj
+                parsed = parse_function(obj)
+                parsed.inline_helpers = False
+                seen[id(obj)] = normalize(parsed), obj
             except S2SGradError:
                 seen[id(obj)] = None, obj
         return seen[id(obj)][0]

@@ -267,7 +267,9 @@ def test_item_of_a_list_rebound_in_an_outer_loop():
 # ---------------------------------------------------------------- one forward function
 
 def layer(W, x):
-    return np.tanh(W @ x)
+    for _ in range(1):         # a loop: a pair of its own (small helpers are inlined)
+        x = np.tanh(W @ x)
+    return x
 
 
 def two_layers(W1, W2, x):

@@ -1118,6 +1118,8 @@ class Normalizer:
             helper = parse_function(obj)
         except S2SGradError:
             return None
+        if getattr(helper, "renamed", None):
+            return None                  # names renamed at parse time: its pair maps them
         fn = helper.node
         body = fn.body
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
