@@ -210,7 +210,7 @@ def test_step_local_values_are_pushed_after_they_are_made():
     g(0.8, 0.3, 6)
     src = g.source
     assert " = None\n" not in src and "ShapeOf" not in src and "unbroadcast" not in src
-    assert "saved_v2[t] = v2" in src and "v2 = saved_v2[t]" in src
+    assert "saved_v1[t] = v1" in src and "v1 = saved_v1[t]" in src
     assert_grad_matches(recurrence, 0.8, 0.3, 6, wrt=(0, 1))
     assert_grad_matches(recurrence, 0.8, 0.3, 0, wrt=(0, 1))
 

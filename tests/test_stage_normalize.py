@@ -86,9 +86,24 @@ def test_tuple_unpacking_reads_the_elements():
         """), """
         def f(x, y):
             v1 = y * 2.0
-            v2 = x, v1
-            a = v2[0]
-            b = v2[1]
-            v3 = a * b
+            a = x
+            b = v1
+            v2 = a * b
+            return v2
+        """)
+
+
+def test_tuple_swap_reads_the_old_values():
+    same(run("""
+        def f(x, y):
+            x, y = y, x * 2.0
+            return x - y
+        """), """
+        def f(x, y):
+            v1 = x * 2.0
+            v2 = y
+            x = v2
+            y = v1
+            v3 = x - y
             return v3
         """)

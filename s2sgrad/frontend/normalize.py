@@ -334,8 +334,31 @@ class Normalizer:
                 value = nodes.name(tmp)
             pre.append(nodes.assign(target.id, value))
             return pre
+        if isinstance(target, (gast.Tuple, gast.List)) \
+                and isinstance(s.value, (gast.Tuple, gast.List)) \
+                and len(target.elts) == len(s.value.elts) \
+                and not any(isinstance(e, gast.Starred) for e in target.elts + s.value.elts):
+            return pre + self.parallel_assign(target, s.value, s)
         value = self.atom(s.value, pre)
         return pre + self.store(target, value, s)
+
+    def parallel_assign(self, target, value, loc):
+        """`x, v = x0, 0.0 * x0` as one assignment per name (no tuple to build and index,
+        so each name keeps what is known of its value). Every right-hand side is
+        evaluated first, and a name the targets rebind is read through a copy (`a, b =
+        b, a`)."""
+        pre = []
+        atoms = [self.atom(e, pre) for e in value.elts]
+        stored = set(nodes.names_in(target, nodes.STORE))
+        for k, a in enumerate(atoms):
+            if isinstance(a, gast.Name) and a.id in stored:
+                tmp = self.fresh()
+                pre.append(nodes.assign(tmp, a))
+                atoms[k] = nodes.name(tmp)
+        for elt, a in zip(target.elts, atoms):
+            pre += self.stmt_Assign(nodes.copy_location(
+                gast.Assign(targets=[elt], value=a, type_comment=None), loc))
+        return pre
 
     def store(self, target, value_atom, loc):
         """Assign an atom to an arbitrary target (name, subscript, tuple)."""

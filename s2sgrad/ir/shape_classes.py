@@ -255,7 +255,7 @@ def uniform_adjoint_ok(trace, name):
     if not cls or name not in cls:
         return False
     count = _binding_counts(trace)
-    top = {s.target: s for s in trace.body if isinstance(s, Assign)}
+    top = {s.target: s for s in walk(trace.body) if isinstance(s, Assign)}
     todo, seen = [name], set()
     while todo:
         n = todo.pop()

@@ -15,8 +15,9 @@ statements and returns statements with the same meaning; what they share is in `
 7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
 8. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
    the adjoint of indexing at provably distinct positions as a plain assignment.
-9. `saves` — one tuple pushed per loop step (for the old values, and for the step's
-   own); a tape of n entries for `for i in range(n)` loops.
+9. `saves` — no stack whose values nothing reads; one tuple pushed per loop step (for
+   the old values, and for the step's own); a tape of n entries for `for i in range(n)`
+   loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`); for
@@ -33,7 +34,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
-from .saves import batch_saves, preallocate_tapes
+from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
 from .signs import fold_negations
 from .trace_passes import optimize_trace
@@ -68,6 +69,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         spell_out_helpers(fdef.body, arrays, numbers)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
+    dead_saves(fdef)
     batch_saves(fdef)
     preallocate_tapes(fdef)
     fill_blocks(fdef.body)

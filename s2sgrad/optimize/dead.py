@@ -76,16 +76,29 @@ def _live_block(stmts, live_out, remove):
 
 def uniform_seeds(body, ok):
     """`v_bar = unreduce(s_bar, v, None, False)` (the adjoint of a full sum: s̄ in every
-    entry) → `v_bar = s_bar` where `ok(v)`: the number stands for the uniform array, and
-    every operation it meets broadcasts it (see `trace.uniform_adjoint_ok`)."""
+    entry), or `v_bar = v_bar + unreduce(...)` in a loop step, → `s_bar` in its place
+    where `ok(v)`: the number stands for the uniform array, and every operation it meets
+    broadcasts it (see `trace.uniform_adjoint_ok`)."""
     for st in body:
+        if isinstance(st, (gast.For, gast.While, gast.If)):
+            uniform_seeds(st.body, ok)           # (a loop step's sums too)
+            uniform_seeds(st.orelse, ok)
         v = st.value if isinstance(st, gast.Assign) else None
-        if isinstance(v, gast.Call) and nodes.is_name(v.func, "unreduce") and len(v.args) == 4 \
-                and isinstance(v.args[1], gast.Name) and isinstance(v.args[2], gast.Constant) \
-                and v.args[2].value is None and isinstance(v.args[3], gast.Constant) \
-                and v.args[3].value is False and ok(v.args[1].id):
+        if _uniform_seed(v, ok):
             st.value = v.args[0]
+        elif isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add):
+            if _uniform_seed(v.right, ok):
+                v.right = v.right.args[0]
+            elif _uniform_seed(v.left, ok):
+                v.left = v.left.args[0]
     return body
+
+
+def _uniform_seed(v, ok):
+    return isinstance(v, gast.Call) and nodes.is_name(v.func, "unreduce") and len(v.args) == 4 \
+        and isinstance(v.args[1], gast.Name) and isinstance(v.args[2], gast.Constant) \
+        and v.args[2].value is None and isinstance(v.args[3], gast.Constant) \
+        and v.args[3].value is False and ok(v.args[1].id)
 
 
 _SHAPE_ONLY_ARG = {"unreduce": 1, "unbroadcast": 1, "count_reduced": 0}

@@ -100,6 +100,39 @@ def _tuple_pop(st):
     return None
 
 
+def dead_saves(fdef):
+    """A stack whose popped value the backward pass never reads (`v9 = saved_v9.pop()`
+    with no later read of v9) is dropped with its push and its pop. Serves loops whose
+    step adjoint stopped needing a value once the optimizer simplified it (a step's
+    `np.sum(r * r)` whose adjoint is the number s̄: the shape of `r * r` saved for
+    `unreduce` is then read by nothing)."""
+    inits = _stack_inits(fdef)
+    if not inits:
+        return
+    _, sites = _sites(fdef, inits)
+    for name, (fwd, i, bwd, j) in sites.items():
+        pop = bwd.body[j]
+        if stack_op(pop, "pop") != name or stack_op(fwd.body[i], "append") != name:
+            continue
+        value = pop.targets[0].id
+        after = bwd.body[:j] + bwd.body[j + 1:]
+        top = next((k for k, st in enumerate(fdef.body) if st is bwd), None)
+        if top is None:
+            continue
+        after += fdef.body[top + 1:]
+        if any(isinstance(n, gast.Name) and n.id == value and isinstance(n.ctx, gast.Load)
+               for st in after for n in nodes.walk(st)):
+            continue
+        pushed = fwd.body[i].value.args[0]
+        if not (isinstance(pushed, gast.Name) or isinstance(pushed, gast.Call)
+                and nodes.is_name(pushed.func, "ShapeOf") and len(pushed.args) == 1
+                and isinstance(pushed.args[0], gast.Name)):
+            continue
+        del bwd.body[j]
+        del fwd.body[i]
+        fdef.body.remove(inits[name])
+
+
 def batch_saves(fdef):
     """In a loop that saves several values per step (`saved_a.append(a)` ...
     `a = saved_a.pop()`), one tuple per kind of value: the old values a step overwrites
