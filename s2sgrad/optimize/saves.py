@@ -110,6 +110,7 @@ def dead_saves(fdef):
     if not inits:
         return
     _, sites = _sites(fdef, inits)
+    dead = []
     for name, (fwd, i, bwd, j) in sites.items():
         pop = bwd.body[j]
         if stack_op(pop, "pop") != name or stack_op(fwd.body[i], "append") != name:
@@ -128,9 +129,11 @@ def dead_saves(fdef):
                 and nodes.is_name(pushed.func, "ShapeOf") and len(pushed.args) == 1
                 and isinstance(pushed.args[0], gast.Name)):
             continue
-        del bwd.body[j]
-        del fwd.body[i]
-        fdef.body.remove(inits[name])
+        dead.append((bwd.body, pop))
+        dead.append((fwd.body, fwd.body[i]))
+        dead.append((fdef.body, inits[name]))
+    for block, st in dead:                    # (by identity: the indices move)
+        block[:] = [x for x in block if x is not st]
 
 
 def batch_saves(fdef):
