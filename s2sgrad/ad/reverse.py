@@ -281,7 +281,9 @@ class Reverse:
         c = s.container
         if c in tr.active and bar(c) in self.defined:
             idx = _index_value(s.index)
-            piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx])
+            piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx]) \
+                if _basic_index(s.index, tr.scalars) else \
+                nodes.call("stored_grad", [nodes.name(bar(c)), nodes.name(c), idx])
             if isinstance(s.value, str) and s.value in tr.active:
                 # (a value broadcast into an array slot gets the sum; a list stored in a
                 # list slot is not broadcast)
@@ -642,6 +644,18 @@ def _const_node(c):
     if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
         return gast.UnaryOp(op=gast.USub(), operand=nodes.const(-v))
     return nodes.const(v)
+
+
+def _basic_index(idx, scalars):
+    """Is `idx` known to be made of numbers, slices, `None` and `...` (no integer array,
+    so that `x[idx] = v` writes each position at most once)?"""
+    if isinstance(idx, gast.Slice):
+        return True
+    if isinstance(idx, gast.Tuple):
+        return all(_basic_index(e, scalars) for e in idx.elts)
+    if isinstance(idx, gast.Constant):
+        return not isinstance(idx.value, (list, tuple))
+    return isinstance(idx, gast.Name) and idx.id in scalars
 
 
 def _index_value(idx):

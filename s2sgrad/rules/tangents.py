@@ -40,7 +40,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
+    reshape_like, set_zero, sinc_deriv, stored_grad, split_concat, split_grad, stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
 
@@ -930,6 +930,12 @@ def grad_like_(y, g, x):
 def getitem_grad_(y, g, index):
     """y = getitem_grad(g, index)  →  ẏ = getitem_grad(ġ, index)"""
     y_dot += getitem_grad(g_dot, index)
+
+
+@deftangent(runtime.stored_grad)
+def stored_grad_(y, g, x, index):
+    """y = stored_grad(g, x, index)  →  ẏ = stored_grad(ġ, x, index)"""
+    y_dot += stored_grad(g_dot, x, index)
 
 
 @deftangent(runtime.add_attr)

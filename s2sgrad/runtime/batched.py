@@ -197,6 +197,19 @@ def batched_item(x, i):
     return x[batch_index(i)]
 
 
+def batched_stored_grad(g, x, index, batched=(True, False)):
+    """`stored_grad` for each example: g[index] of each, zero where NumPy did not keep
+    a write to a repeated position (the same for every example)."""
+    from .core import _is_basic_index, stored_grad
+    piece = batched_item(g, index)
+    if isinstance(x, (list, tuple, dict)) or _is_basic_index(index) or \
+            not isinstance(piece, np.ndarray):
+        return piece
+    shape = _example_shape(x, batched[1])
+    kept = stored_grad(np.ones(shape), np.zeros(shape), index)
+    return np.where(kept != 0.0, piece, 0.0)
+
+
 # ------------------------------------------------------------------ products
 
 def _pad_stack(x, batched, n):

@@ -249,6 +249,23 @@ def getitem_grad(g, index):
         raise
 
 
+def stored_grad(g, x, index):
+    """The adjoint of `v` in `x[index] = v`: g[index], except where integer arrays in
+    `index` name a position more than once: NumPy keeps one of those writes, and only
+    that one gets the position's adjoint (the others' are zero)."""
+    piece = getitem_grad(g, index)
+    if not isinstance(x, np.ndarray) or _is_basic_index(index) or \
+            not isinstance(piece, np.ndarray):
+        return piece
+    writes = np.arange(piece.size).reshape(piece.shape)
+    kept = np.full(x.shape, -1)
+    kept[index] = writes          # the same store, with each write's number as value
+    lost = kept[index] != writes
+    if not lost.any():
+        return piece
+    return np.where(lost, 0.0, piece)
+
+
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
     updated when the optimizer proved nobody else holds it (`in_place`)."""
