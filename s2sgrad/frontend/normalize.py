@@ -496,6 +496,12 @@ class Normalizer:
             if it.keywords or not 1 <= len(it.args) <= 3:
                 raise self.error("unsupported call to range()", it)
             args = [self.atom(a, pre) for a in it.args]
+            if any(target.id in nodes.names_in(b, nodes.STORE) for b in s.body):
+                # the body rebinds the loop variable: the loop counts with an index of
+                # its own (the backward loop rebinds its index, not the user's name)
+                index = self.fresh("i")
+                return (index, args), [nodes.copy_location(
+                    nodes.assign(target.id, nodes.name(index)), s)]
             return (target.id, args), []
         if func == "reversed" and len(it.args) == 1:
             seq = self.sequence(it.args[0], pre)
