@@ -76,18 +76,25 @@ def test_algebra():
     out = run_pass(optimize.simplify, """
         def f(a, b, g):
             x = a + -b
-            y = g * 1.0
-            z = -(-g)
+            y_bar = g * 1.0
+            z_dot = -(-g)
             w = a - -b
             v = a + -g * b / 2
+            c = a * 1.0
+            d = -(-a)
+            e = (a / 1) * b
         """)
+    # (a value of the user's stays a new array: `c[0] = ...` must not change `a`)
     same(out, """
         def f(a, b, g):
             x = a - b
-            y = g
-            z = g
+            y_bar = g
+            z_dot = g
             w = a + b
             v = a - g * b / 2
+            c = a * 1.0
+            d = --a
+            e = a * b
         """)
 
 
