@@ -363,6 +363,7 @@ CASES = [
     C(operator.pow, pos(3, 4), u(4)), C(np.power, pos(3), 3), C(np.power, u(3), 2.0, active=[0]),
     OP("pow", pos(), u()), OP("pow_var", pos(3), u(3)),
     C(runtime.pow_base_deriv, pos(3), u(3)), C(runtime.log_or_zero, pos(3)),
+    C(runtime.pow_base_deriv2, pos(3), u(3)), C(runtime.pow_base_deriv2, pos(3), 2.5, active=[0]),
     C(operator.neg, u(3)), C(np.negative, u(2, 2)), OP("neg", u()),
     C(operator.pos, u(3)), C(np.positive, u(2, 2)), OP("pos", u()),
     C(operator.mod, MOD_A, MOD_B), C(np.mod, MOD_A, 0.7), C(np.remainder, 2.3, MOD_B),

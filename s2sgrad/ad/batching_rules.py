@@ -86,7 +86,8 @@ def _text(node):
 
 _ELEMENTWISE = {np.where, np.clip, np.real, np.imag, np.conj, np.round, np.around,
                 np.nan_to_num, np.sinc, np.heaviside, np.fix, runtime.stop_gradient,
-                runtime.div_or_zero, runtime.pow_base_deriv, runtime.log_or_zero,
+                runtime.div_or_zero, runtime.pow_base_deriv, runtime.pow_base_deriv2,
+                runtime.log_or_zero,
                 runtime.choose_grad, np.zeros_like, np.ones_like, np.empty_like,
                 np.copy, np.array, np.asarray, np.ascontiguousarray, np.asanyarray}
 _LIKE_ONLY = {np.zeros_like, np.ones_like, np.empty_like}

@@ -577,6 +577,16 @@ def pow_base_deriv(a, b):
         return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0, b - 1.0)))
 
 
+def pow_base_deriv2(a, b):
+    """∂²(aᵇ)/∂a² = b·(b-1)·aᵇ⁻², and 0 where b = 0 or b = 1 (aᵇ is constant or linear in a:
+    no 0·∞ = NaN at a = 0)."""
+    if type(a) in (int, float) and type(b) in (int, float) and a != 0:
+        return b * (b - 1) * a ** (b - 2) if b not in (0, 1) else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat = np.equal(b, 0) | np.equal(b, 1)
+        return np.where(flat, 0.0, b * (b - 1.0) * np.power(a, np.where(flat, 1.0, b - 2.0)))
+
+
 def log_or_zero(a):
     """ln a, and 0 where a = 0: ∂(aᵇ)/∂b = aᵇ·ln a has the limit 0 there for b > 0 (the
     convention autograd and JAX document, instead of 0·(-∞) = NaN)."""
