@@ -46,25 +46,33 @@ def eliminate_common_subexpressions(trace):
     for p in trace.params:
         counts[p] = counts.get(p, 0) + 1
     mapping = {}
+    readers = _readers(trace.body)
     for block in _blocks(trace.body):
-        block[:] = _cse_block(block, counts, stored, mapping, trace.body)
+        block[:] = _cse_block(block, counts, stored, mapping, readers)
     if mapping:
         for s in trace.body:
             apply_renames(s, mapping)
     return bool(mapping)
 
 
-def _cse_block(block, counts, stored, mapping, body):
+def _cse_block(block, counts, stored, mapping, readers):
+    """One block's scan. `readers`: {name: how many statements of the function read it}
+    (a name is only renamed at its own statement, so its count holds during the scan);
+    a name may be replaced when the statements after its own in this block are all its
+    readers (`later`: the block's readers less those up to the current statement)."""
     seen = {}                      # expression source → (its name, its operands)
     out = []
-    for k, s in enumerate(block):
+    later = _readers(block)
+    for s in block:
         if mapping:
             apply_renames(s, mapping)
+        for n, c in _readers([s]).items():
+            later[n] -= c
         key = None
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
             if key is not None and key in seen \
-                    and _read_only_after(s.target, block, k, body):
+                    and later.get(s.target, 0) == readers.get(s.target, 0):
                 mapping[s.target] = seen[key][0]
                 continue
         assigned = {d for x in walk([s]) for d in defs(x)}
@@ -77,11 +85,13 @@ def _cse_block(block, counts, stored, mapping, body):
     return out
 
 
-def _read_only_after(name, block, k, body):
-    """Is `name` (assigned by block[k]) read only by the statements after it in its
-    block (nested statements included)?"""
-    inside = sum(name in _reads(x) for s in block[k + 1:] for x in walk([s]))
-    return inside == sum(name in _reads(x) for x in walk(body))
+def _readers(body):
+    """{name: how many statements of `body` (nested ones included) read it}."""
+    out = {}
+    for x in walk(body):
+        for n in set(_reads(x)):
+            out[n] = out.get(n, 0) + 1
+    return out
 
 
 def _reads(s):
