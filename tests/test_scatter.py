@@ -160,3 +160,27 @@ def test_batched_stored_grad_is_stored_grad_of_each_example():
     got = batched_stored_grad(g, x, index)
     assert np.array_equal(got, np.stack([stored_grad(gk, x, index) for gk in g]))
     assert np.all(got[:, 0] == 0.0) and np.all(got[:, 2] != 0.0)   # the first write lost
+    summed = batched_stored_grad(g, x, index, 0.5)      # a number stored in the slots
+    assert np.allclose(summed, [np.sum(stored_grad(gk, x, index)) for gk in g])
+
+
+def one_number_into_many_slots(A, x):
+    B = A.copy()
+    B[A > 0] = x[0] ** 2         # x[0] might be a list here, for all the code knows
+    B[0, 1:] = x[1]
+    return np.sum(B * A) + np.sum(np.sin(B))
+
+
+def test_a_number_stored_into_many_slots_gets_their_sum_without_types():
+    # hvp compiles the gradient without the arguments' types: `x[0]` may then be a list
+    # (not broadcast), and the adjoint of the slots was not summed (a ValueError in hvp)
+    A = np.array([[0.3, -1.2, 2.0], [1.5, 0.7, -0.4]])
+    x = np.array([0.5, -1.3, 2.2])
+    v = np.array([0.3, -0.1, 0.7])
+    g = s2sgrad.grad(one_number_into_many_slots, wrt=1)
+    np.testing.assert_allclose(g(A, x), numerical_grad(one_number_into_many_slots, (A, x), 1),
+                               rtol=1e-6, atol=1e-8)
+    h = 1e-5
+    fd = (g(A, x + h * v) - g(A, x - h * v)) / (2 * h)
+    np.testing.assert_allclose(s2sgrad.hvp(one_number_into_many_slots, wrt=1)(A, x, v), fd,
+                               rtol=1e-5, atol=1e-6)

@@ -512,6 +512,7 @@ CASES = [
     C(runtime.stored_grad, u(5), u(5), np.array([0, 2, 2, 4, 0]), active=[0]),
     C(runtime.stored_grad, u(4, 3), u(4, 3), (np.array([3, 0, 3]), slice(1, None)),
       active=[0]),
+    C(runtime.stored_grad, u(5), u(5), slice(1, 4), 0.5, active=[0]),
     C(runtime.set_zero, [u(), u(2)], [0.0, 0.0], 0, active=[0]),
     C(runtime.set_zero, {"a": u(), "b": u()}, {}, "a", active=[0]),
     C(runtime.copy_item, u(3, 4), 1), C(runtime.copy_item, [u(), u(2)], 1),

@@ -285,11 +285,16 @@ class Reverse:
                 if _basic_index(s.index, tr.scalars) else \
                 nodes.call("stored_grad", [nodes.name(bar(c)), nodes.name(c), idx])
             if isinstance(s.value, str) and s.value in tr.active:
-                # (a value broadcast into an array slot gets the sum; a list stored in a
-                # list slot is not broadcast)
-                out += self.accumulate(s.value, piece if s.value in tr.maybe_container
-                                       else nodes.call("unbroadcast",
-                                                       [piece, nodes.name(s.value)]))
+                # a value broadcast into array slots gets their sum; a list stored in a
+                # list slot is not broadcast; a value that may be either: decided when
+                # it runs, by the container
+                if s.value in tr.maybe_container:
+                    piece = nodes.call("stored_grad", [nodes.name(bar(c)), nodes.name(c),
+                                                       nodes.clone(idx),
+                                                       nodes.name(s.value)])
+                else:
+                    piece = nodes.call("unbroadcast", [piece, nodes.name(s.value)])
+                out += self.accumulate(s.value, piece)
             out.append(nodes.assign(bar(c), nodes.call(
                 "set_zero", [nodes.name(bar(c)), nodes.name(c), nodes.clone(idx)])))
             out.insert(0, self.header(s))

@@ -934,9 +934,9 @@ def getitem_grad_(y, g, index):
 
 
 @deftangent(runtime.stored_grad)
-def stored_grad_(y, g, x, index):
-    """y = stored_grad(g, x, index)  →  ẏ = stored_grad(ġ, x, index)"""
-    y_dot += stored_grad(g_dot, x, index)
+def stored_grad_(y, g, x, index, v=None):
+    """y = stored_grad(g, x, index, v)  →  ẏ = stored_grad(ġ, x, index, v)"""
+    y_dot += stored_grad(g_dot, x, index, v)
 
 
 @deftangent(runtime.add_attr)

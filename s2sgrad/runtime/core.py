@@ -249,21 +249,23 @@ def getitem_grad(g, index):
         raise
 
 
-def stored_grad(g, x, index):
+def stored_grad(g, x, index, v=None):
     """The adjoint of `v` in `x[index] = v`: g[index], except where integer arrays in
     `index` name a position more than once: NumPy keeps one of those writes, and only
-    that one gets the position's adjoint (the others' are zero)."""
+    that one gets the position's adjoint (the others' are zero). Given `v` (a value
+    that may be a list, so the compiler could not tell), summed back to v's shape when
+    `x` is an array (v was broadcast into the slots; a list slot holds v itself)."""
     piece = getitem_grad(g, index)
-    if not isinstance(x, np.ndarray) or _is_basic_index(index) or \
-            not isinstance(piece, np.ndarray):
+    if not isinstance(x, np.ndarray) or not isinstance(piece, np.ndarray):
         return piece
-    writes = np.arange(piece.size).reshape(piece.shape)
-    kept = np.full(x.shape, -1)
-    kept[index] = writes          # the same store, with each write's number as value
-    lost = kept[index] != writes
-    if not lost.any():
-        return piece
-    return np.where(lost, 0.0, piece)
+    if not _is_basic_index(index):
+        writes = np.arange(piece.size).reshape(piece.shape)
+        kept = np.full(x.shape, -1)
+        kept[index] = writes          # the same store, with each write's number as value
+        lost = kept[index] != writes
+        if lost.any():
+            piece = np.where(lost, 0.0, piece)
+    return piece if v is None else unbroadcast(piece, v)
 
 
 def add_at(g, x, index, v, in_place=False):
