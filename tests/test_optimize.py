@@ -956,3 +956,18 @@ def test_a_step_statement_ahead_of_the_first_comment_stays_in_the_step():
     assert zeros == "e_bar = 0.0"
     assert step == "e_bar = e_bar + s_bar * a"
     assert after == "x2_bar += e_bar * e"
+
+
+def cse_then_loop(x):
+    c = 0.0
+    for i in range(2):
+        a = np.sin(x)           # read by nothing but through its twin
+        b = np.sin(x)           # renamed a: a reader of a the block did not have
+        c = c + b * i
+    return np.sum(c * x)
+
+
+def test_common_subexpression_whose_twin_is_read_by_nothing_else():
+    x = np.array([0.3, -0.8])
+    np.testing.assert_allclose(s2sgrad.grad(cse_then_loop)(x),
+                               numerical_grad(cse_then_loop, (x,)), rtol=1e-6, atol=1e-8)

@@ -67,7 +67,7 @@ def _cse_block(block, counts, stored, mapping, readers):
         if mapping:
             apply_renames(s, mapping)
         for n, c in _readers([s]).items():
-            later[n] -= c
+            later[n] = later.get(n, 0) - c     # (a renamed read may be new here)
         key = None
         if isinstance(s, Assign) and counts.get(s.target) == 1 and s.target not in stored:
             key = _key(s)
