@@ -152,3 +152,21 @@ def test_hessian_of_functions_with_control_flow():
 
     x = np.array([0.1, 0.9, 0.4, 1.6])
     np.testing.assert_allclose(hessian(energy)(x), closed_form(x), rtol=1e-12, atol=1e-14)
+
+
+def power_by_int(x, n):
+    return np.sum(x ** n * 3.0) + np.sum(x ** (n + 1))
+
+
+def test_hvp_of_small_integer_powers_at_zero():
+    # x ** 0 is constant and x ** 1 linear: their second derivative is 0 at x = 0 too
+    # (it was b·(b-1)·0^(b-2) computed as 0·∞ = NaN)
+    x = np.array([0.0, -1.3, 2.2])
+    v = np.array([0.4, -0.2, 1.0])
+    for n in (0, 1, 2):
+        got = s2sgrad.hvp(power_by_int)(x, n, v)
+        assert np.all(np.isfinite(got)), (n, got)
+        h = 1e-5
+        g = s2sgrad.grad(power_by_int)
+        fd = (g(x + h * v, n) - g(x - h * v, n)) / (2 * h)
+        np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)

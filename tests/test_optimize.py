@@ -76,18 +76,25 @@ def test_algebra():
     out = run_pass(optimize.simplify, """
         def f(a, b, g):
             x = a + -b
-            y = g * 1.0
-            z = -(-g)
+            y_bar = g * 1.0
+            z_dot = -(-g)
             w = a - -b
             v = a + -g * b / 2
+            c = a * 1.0
+            d = -(-a)
+            e = (a / 1) * b
         """)
+    # (a value of the user's stays a new array: `c[0] = ...` must not change `a`)
     same(out, """
         def f(a, b, g):
             x = a - b
-            y = g
-            z = g
+            y_bar = g
+            z_dot = g
             w = a + b
             v = a - g * b / 2
+            c = a * 1.0
+            d = --a
+            e = a * b
         """)
 
 
@@ -949,3 +956,18 @@ def test_a_step_statement_ahead_of_the_first_comment_stays_in_the_step():
     assert zeros == "e_bar = 0.0"
     assert step == "e_bar = e_bar + s_bar * a"
     assert after == "x2_bar += e_bar * e"
+
+
+def cse_then_loop(x):
+    c = 0.0
+    for i in range(2):
+        a = np.sin(x)           # read by nothing but through its twin
+        b = np.sin(x)           # renamed a: a reader of a the block did not have
+        c = c + b * i
+    return np.sum(c * x)
+
+
+def test_common_subexpression_whose_twin_is_read_by_nothing_else():
+    x = np.array([0.3, -0.8])
+    np.testing.assert_allclose(s2sgrad.grad(cse_then_loop)(x),
+                               numerical_grad(cse_then_loop, (x,)), rtol=1e-6, atol=1e-8)

@@ -13,7 +13,7 @@ import s2sgrad
 from s2sgrad.optimize.scatter import distinct_scatters
 from s2sgrad.syntax import emit
 
-from support.numeric import assert_grad_matches, assert_value_and_grad_matches
+from support.numeric import assert_grad_matches, assert_value_and_grad_matches, numerical_grad
 
 
 def run_pass(src, shapes):
@@ -121,3 +121,66 @@ def test_an_arange_reshaped_keeps_add_at_and_stays_right():
     A = np.random.default_rng(2).standard_normal((3, 5))
     cols = np.array([[0, 0], [4, 4], [1, 1]])        # the same position twice per row
     assert_grad_matches(broadcast_rows, A, cols)
+
+
+def stored_twice(x, idx):
+    y = np.ones(5)
+    y[idx] = np.sin(x) * x[0]          # a repeated position keeps one write
+    return np.sum(y ** 3 * x)
+
+
+def stored_twice_2d(A, rows):
+    B = np.zeros((4, 3))
+    B[rows, 1:] = A ** 2
+    return np.sum(np.cos(B) * B)
+
+
+def test_a_store_at_repeated_positions_gives_only_the_kept_write_its_adjoint():
+    x = np.array([0.5, -1.3, 2.2, 0.9, -0.1])
+    idx = np.array([0, 2, 2, 4, 0])
+    assert_grad_matches(stored_twice, x, idx)
+    assert_value_and_grad_matches(stored_twice_2d, np.array(
+        [[0.3, -0.7], [1.2, 0.4], [-0.5, 0.8]]), np.array([3, 0, 3]))
+    with_fd = numerical_grad(stored_twice, (x, idx))
+    got = s2sgrad.grad(stored_twice, optimize=False)(x, idx)
+    assert np.allclose(got, with_fd, rtol=1e-6, atol=1e-8)
+    # forward over reverse: the Hessian-vector product against differences of gradients
+    v = np.array([0.3, -0.1, 0.7, 0.2, -0.4])
+    g = s2sgrad.grad(stored_twice)
+    h = 1e-5
+    fd = (g(x + h * v, idx) - g(x - h * v, idx)) / (2 * h)
+    assert np.allclose(s2sgrad.hvp(stored_twice)(x, idx, v), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_batched_stored_grad_is_stored_grad_of_each_example():
+    from s2sgrad.runtime import batched_stored_grad, stored_grad
+    x = np.zeros((4, 3))
+    index = (np.array([3, 0, 3]), slice(1, None))
+    g = np.random.default_rng(3).standard_normal((2, 4, 3))
+    got = batched_stored_grad(g, x, index)
+    assert np.array_equal(got, np.stack([stored_grad(gk, x, index) for gk in g]))
+    assert np.all(got[:, 0] == 0.0) and np.all(got[:, 2] != 0.0)   # the first write lost
+    summed = batched_stored_grad(g, x, index, 0.5)      # a number stored in the slots
+    assert np.allclose(summed, [np.sum(stored_grad(gk, x, index)) for gk in g])
+
+
+def one_number_into_many_slots(A, x):
+    B = A.copy()
+    B[A > 0] = x[0] ** 2         # x[0] might be a list here, for all the code knows
+    B[0, 1:] = x[1]
+    return np.sum(B * A) + np.sum(np.sin(B))
+
+
+def test_a_number_stored_into_many_slots_gets_their_sum_without_types():
+    # hvp compiles the gradient without the arguments' types: `x[0]` may then be a list
+    # (not broadcast), and the adjoint of the slots was not summed (a ValueError in hvp)
+    A = np.array([[0.3, -1.2, 2.0], [1.5, 0.7, -0.4]])
+    x = np.array([0.5, -1.3, 2.2])
+    v = np.array([0.3, -0.1, 0.7])
+    g = s2sgrad.grad(one_number_into_many_slots, wrt=1)
+    np.testing.assert_allclose(g(A, x), numerical_grad(one_number_into_many_slots, (A, x), 1),
+                               rtol=1e-6, atol=1e-8)
+    h = 1e-5
+    fd = (g(A, x + h * v) - g(A, x - h * v)) / (2 * h)
+    np.testing.assert_allclose(s2sgrad.hvp(one_number_into_many_slots, wrt=1)(A, x, v), fd,
+                               rtol=1e-5, atol=1e-6)

@@ -442,3 +442,53 @@ def import_of_a_missing_module(x):
 def test_imports_that_cannot_be_bound_ahead_are_refused_where_they_stand(f):
     with pytest.raises(s2sgrad.TransformError, match="imports inside the function"):
         grad(f)(np.array([0.5]), True) if f is import_under_a_branch else grad(f)(0.5)
+
+
+# ----------------------------------- a NumPy function under a global name of the user's
+
+activation = np.tanh               # rebound by the test below
+
+
+def uses_activation(v):
+    return np.sum(activation(v) * v)
+
+
+def activation_twice(v):
+    return np.sum(uses_activation(v) * v)
+
+
+def apply_to(f, v):
+    return f(v) * 2.0
+
+
+def applies_activation(v):
+    return np.sum(apply_to(activation, v))
+
+
+def test_rebinding_a_global_alias_of_a_numpy_function_recompiles():
+    """`activation = np.tanh`: the code calls `activation`, with the rule of np.tanh; once
+    the name is rebound to np.sin, every transform must take the rule of np.sin (it took
+    the forward value of sin with the adjoint of tanh, with no error)."""
+    global activation
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([0.2, 1.0, -0.4])
+    transforms = [(f, grad(f), s2sgrad.value_and_grad(f), s2sgrad.jvp(f), s2sgrad.vjp(f),
+                   s2sgrad.hvp(f))
+                  for f in (uses_activation, activation_twice, applies_activation)]
+
+    def check():
+        for f, g, vg, jv, vj, hv in transforms:
+            expected = numerical_grad(f, (x,), 0)
+            np.testing.assert_allclose(g(x), expected, rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(vg(x)[1], expected, rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(vj(x)[1](1.0), expected, rtol=1e-6, atol=1e-8)
+            if f is not applies_activation:     # (forward mode refuses `f(v)` of a parameter)
+                assert jv((x,), (v,))[1] == pytest.approx(expected @ v, rel=1e-6)
+                h = 1e-5
+                fd = (grad(f)(x + h * v) - grad(f)(x - h * v)) / (2 * h)
+                np.testing.assert_allclose(hv(x, v), fd, rtol=1e-5, atol=1e-7)
+    check()
+    activation = np.sin
+    try:
+        check()
+    finally:
+        activation = np.tanh

@@ -86,7 +86,8 @@ def _text(node):
 
 _ELEMENTWISE = {np.where, np.clip, np.real, np.imag, np.conj, np.round, np.around,
                 np.nan_to_num, np.sinc, np.heaviside, np.fix, runtime.stop_gradient,
-                runtime.div_or_zero, runtime.pow_base_deriv, runtime.log_or_zero,
+                runtime.div_or_zero, runtime.pow_base_deriv, runtime.pow_base_deriv2,
+                runtime.log_or_zero,
                 runtime.choose_grad, np.zeros_like, np.ones_like, np.empty_like,
                 np.copy, np.array, np.asarray, np.ascontiguousarray, np.asanyarray}
 _LIKE_ONLY = {np.zeros_like, np.ones_like, np.empty_like}
@@ -113,6 +114,7 @@ _HELPERS = {
     "add_at": ((0, 3), (1,), "batched_add_at"),
     "add_grads": ((0, 1), (), "batched_add_grads"),
     "getitem_grad": ((0,), (), None),
+    "stored_grad": ((0,), (1, 3), "batched_stored_grad"),
     "copy_grad": ((0,), (1,), "batched_copy_grad"),
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),

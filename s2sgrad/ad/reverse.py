@@ -281,13 +281,20 @@ class Reverse:
         c = s.container
         if c in tr.active and bar(c) in self.defined:
             idx = _index_value(s.index)
-            piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx])
+            piece = nodes.call("getitem_grad", [nodes.name(bar(c)), idx]) \
+                if _basic_index(s.index, tr.scalars) else \
+                nodes.call("stored_grad", [nodes.name(bar(c)), nodes.name(c), idx])
             if isinstance(s.value, str) and s.value in tr.active:
-                # (a value broadcast into an array slot gets the sum; a list stored in a
-                # list slot is not broadcast)
-                out += self.accumulate(s.value, piece if s.value in tr.maybe_container
-                                       else nodes.call("unbroadcast",
-                                                       [piece, nodes.name(s.value)]))
+                # a value broadcast into array slots gets their sum; a list stored in a
+                # list slot is not broadcast; a value that may be either: decided when
+                # it runs, by the container
+                if s.value in tr.maybe_container:
+                    piece = nodes.call("stored_grad", [nodes.name(bar(c)), nodes.name(c),
+                                                       nodes.clone(idx),
+                                                       nodes.name(s.value)])
+                else:
+                    piece = nodes.call("unbroadcast", [piece, nodes.name(s.value)])
+                out += self.accumulate(s.value, piece)
             out.append(nodes.assign(bar(c), nodes.call(
                 "set_zero", [nodes.name(bar(c)), nodes.name(c), nodes.clone(idx)])))
             out.insert(0, self.header(s))
@@ -642,6 +649,18 @@ def _const_node(c):
     if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
         return gast.UnaryOp(op=gast.USub(), operand=nodes.const(-v))
     return nodes.const(v)
+
+
+def _basic_index(idx, scalars):
+    """Is `idx` known to be made of numbers, slices, `None` and `...` (no integer array,
+    so that `x[idx] = v` writes each position at most once)?"""
+    if isinstance(idx, gast.Slice):
+        return True
+    if isinstance(idx, gast.Tuple):
+        return all(_basic_index(e, scalars) for e in idx.elts)
+    if isinstance(idx, gast.Constant):
+        return not isinstance(idx.value, (list, tuple))
+    return isinstance(idx, gast.Name) and idx.id in scalars
 
 
 def _index_value(idx):

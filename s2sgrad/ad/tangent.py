@@ -320,6 +320,8 @@ def jvp_definition(parsed: Parsed, wrt: tuple, name: str, graph: "JvpGraph",
     omitted (they are then zero) when the function has defaults, or when asked
     (`optional_tangents`: the CLI's modules, called by people)."""
     tr = graph.build(parsed, wrt)
+    if graph.deps is not None:
+        graph.deps += tr.deps         # the global names its calls go through
     gen = Tangent(tr, graph)
     body = gen.run()
     # parameters without a tangent that later carry one (an accumulator passed in) start at 0

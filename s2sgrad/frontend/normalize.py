@@ -508,20 +508,31 @@ class Normalizer:
         index, range_args = header
         return pre + [nodes.for_(index, nodes.call("range", range_args), body)]
 
-    def for_header(self, s, pre):
+    def for_header(self, s, pre, stored=None):
         """Lower `for target in iterable` to an index loop over `range(...)`.
 
-        Returns ((index_name, range_args), statements binding the target per step)."""
+        Returns ((index_name, range_args), statements binding the target per step).
+        A name the loop reads each step (a sequence, a dict, a bound of `range`) that
+        the body rebinds (`stored`) is read through a name of its own, bound before
+        the loop: Python evaluates the iterable once."""
         it, target = s.iter, s.target
+        if stored is None:
+            stored = {n for b in s.body for n in nodes.names_in(b, nodes.STORE)}
         func = it.func.id if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
             and it.func.id in _RANGE_LIKE and self._is_builtin(it.func.id) else None
         if func == "range" and isinstance(target, gast.Name):
             if it.keywords or not 1 <= len(it.args) <= 3:
                 raise self.error("unsupported call to range()", it)
-            args = [self.atom(a, pre) for a in it.args]
+            args = [self.held(self.atom(a, pre), stored, pre) for a in it.args]
+            if target.id in stored:
+                # the body rebinds the loop variable: the loop counts with an index of
+                # its own (the backward loop rebinds its index, not the user's name)
+                index = self.fresh("i")
+                return (index, args), [nodes.copy_location(
+                    nodes.assign(target.id, nodes.name(index)), s)]
             return (target.id, args), []
         if func == "reversed" and len(it.args) == 1:
-            seq = self.sequence(it.args[0], pre)
+            seq = self.sequence(it.args[0], pre, stored)
             n = self.length(seq, pre)
             index = self.fresh("i")
             last = self.fresh()
@@ -545,14 +556,14 @@ class Normalizer:
                 fake = gast.For(target=target.elts[1], iter=inner, body=[], orelse=[],
                                 type_comment=None)
                 nodes.copy_location(fake, s)
-                (index, rng), binds = self.for_header(fake, pre)
+                (index, rng), binds = self.for_header(fake, pre, stored)
                 count = target.elts[0]
                 if not isinstance(count, gast.Name):
                     raise self.error("the counter of enumerate() must be a name", count)
                 value = nodes.name(index) if len(it.args) == 1 else gast.BinOp(
                     left=nodes.name(index), op=gast.Add(), right=self.atom(it.args[1], pre))
                 return (index, rng), [nodes.assign(count.id, value)] + binds
-            seq = self.sequence(it.args[0], pre)
+            seq = self.sequence(it.args[0], pre, stored)
             n = self.length(seq, pre)
             index = self.fresh("i")
             binds = []
@@ -572,7 +583,7 @@ class Normalizer:
                 raise self.error("unsupported call to zip()", it)
             if any(isinstance(a, gast.Starred) for a in it.args):
                 it = self.spread_zip(it, target, pre)
-            seqs = [self.sequence(a, pre) for a in it.args]
+            seqs = [self.sequence(a, pre, stored) for a in it.args]
             lens = [self.length(q, pre) for q in seqs]
             # the shortest length, as min(a, b) per pair (the binary rule; zip(a, b, c))
             n = lens[0]
@@ -592,10 +603,12 @@ class Normalizer:
         if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) \
                 and it.func.attr in ("items", "keys", "values") and not it.args \
                 and not it.keywords:
-            return self.dict_loop(it.func.attr, self.atom(it.func.value, pre), target, s, pre)
+            d = self.held(self.atom(it.func.value, pre), stored, pre)
+            return self.dict_loop(it.func.attr, d, target, s, pre)
         if is_dict(it, self.parsed):              # `for k in d`: the keys, as in Python
-            return self.dict_loop("keys", self.atom(it, pre), target, s, pre)
-        seq = self.sequence(it, pre)
+            d = self.held(self.atom(it, pre), stored, pre)
+            return self.dict_loop("keys", d, target, s, pre)
+        seq = self.sequence(it, pre, stored)
         n = self.length(seq, pre)
         index = self.fresh("i")
         return (index, [nodes.name(n)]), self.bind(target, seq, index, s)
@@ -634,8 +647,17 @@ class Normalizer:
         except KeyError:
             return False
 
-    def sequence(self, expr, pre):
-        atom = self.atom(expr, pre)
+    def held(self, atom, stored, pre):
+        """`atom`, or a new name bound to it before the loop when the loop body rebinds
+        it (`for v in xs: xs = ...` iterates over the first `xs`, as in Python)."""
+        if isinstance(atom, gast.Name) and atom.id in stored:
+            t = self.fresh()
+            pre.append(nodes.assign(t, atom))
+            return nodes.name(t)
+        return atom
+
+    def sequence(self, expr, pre, stored=()):
+        atom = self.held(self.atom(expr, pre), stored, pre)
         if isinstance(atom, gast.Name):
             return atom.id
         t = self.fresh("seq")

@@ -71,8 +71,10 @@ class Builder:
         return self.parsed.error(msg, node, hint)
 
     def note_dependency(self, func, obj):
-        """Remember the global name a user function was called by (the compiled code is
-        stale once that name is rebound)."""
+        """Remember the global name a function was called by (the compiled code is stale
+        once that name is rebound): a user function, or any function under a global
+        name of the user's (`act = np.tanh`: the rule was chosen for np.tanh, while the
+        code calls `act`). A library's own names (`np.sin`) are left alone."""
         if isinstance(func, gast.Name) and func.id not in self.parsed.closure \
                 and func.id in self.parsed.namespace:
             self.deps.append((self.parsed.namespace, func.id, obj))
@@ -81,7 +83,8 @@ class Builder:
                 base = self._resolve(func.value)
             except KeyError:
                 return
-            if isinstance(base, types.ModuleType):
+            if isinstance(base, types.ModuleType) and \
+                    base.__name__.split(".")[0] not in _LIBRARIES:
                 self.deps.append((vars(base), func.attr, obj))
 
     def options(self, rule, key, args, kwargs, call, label):
@@ -463,6 +466,7 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        self.note_dependency(func, obj)
         if isinstance(obj, functools.partial):
             obj, args, kwargs = self._unpartial(func, obj, args, kwargs, s)
         if obj is runtime.stop_gradient:
@@ -498,7 +502,6 @@ class Builder:
         if getattr(obj, "__wrapped__", None) is not None and not _library(obj):
             self.check_decorator(obj, e)
         if isinstance(obj, types.FunctionType) and not _library(obj):
-            self.note_dependency(func, obj)
             return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
                                           node=s, callee=obj))
         if isinstance(obj, type) and obj in (bool, int, str, slice, range):
@@ -576,6 +579,8 @@ class Builder:
                 obj = self.parsed.resolve(operand)
             except KeyError:
                 return None
+            if is_function_value(obj):    # (a global: the callee is specialized on it)
+                self.note_dependency(nodes.name(operand), obj)
         else:
             return None
         return obj if is_function_value(obj) else None

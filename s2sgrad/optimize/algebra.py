@@ -1,9 +1,22 @@
 """Algebraic simplification of generated expressions: `g * 1.0`, `0 + g`, `a + -b`,
-`-(-g)` (serves what rule templates leave after their options are bound)."""
+`-(-g)` (serves what rule templates leave after their options are bound). A value of the
+user's (`b = a * 1.0`) is never made a second name of its operand: it may be changed in
+place."""
 import gast
 
 
 class _Simplify(gast.NodeTransformer):
+    def visit_Assign(self, node):
+        top = node.value
+        self.generic_visit(node)
+        if node.value is not top and not isinstance(node.value, (gast.BinOp, gast.UnaryOp)) \
+                and not _adjoint_target(node):
+            # `b = a * 1.0` in the user's code makes a new array that `b[0] = ...` may
+            # change; `b = a` would change `a` too (adjoints are never changed in place
+            # unless `in_place` proves them unshared)
+            node.value = top
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         l, r, op = node.left, node.right, node.op
@@ -32,6 +45,12 @@ class _Simplify(gast.NodeTransformer):
                 and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
         return node
+
+
+def _adjoint_target(node):
+    """Does the assignment bind an adjoint or a tangent (`x_bar`, `x_dot`)?"""
+    return len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
+        and node.targets[0].id.endswith(("_bar", "_dot"))
 
 
 def _is_one(node):

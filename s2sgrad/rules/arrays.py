@@ -48,15 +48,16 @@ def triu_dot(y, m, k=0):
 @defadjoint(np.pad)
 def pad(y, array, pad_width, mode="constant", constant_values=0, **options):
     """y = pad(x, pad_width, constant_values=c)  →  x̄ += ȳ without the padding ;
-    c̄ += Σ ȳ over the padding   (mode 'constant' only; others are refused)"""
-    array_bar += pad_grad(y_bar, array, pad_width, mode)
+    c̄ += Σ ȳ over the padding   (mode 'constant' only: the template does not read
+    `mode`, so any other mode is refused where the call is compiled)"""
+    array_bar += pad_grad(y_bar, array, pad_width)
     constant_values_bar += pad_values_grad(y_bar, array, pad_width, constant_values)
 
 
 @deftangent(np.pad)
 def pad_dot(y, array, pad_width, mode="constant", constant_values=0, **options):
     """y = pad(x, pad_width, constant_values=c)  →  ẏ = pad(ẋ) + ċ on the padding"""
-    y_dot += pad_tangent(array_dot, pad_width, mode)
+    y_dot += pad_tangent(array_dot, pad_width)
     y_dot += pad_values_tangent(constant_values_dot, array, pad_width)
 
 

@@ -39,8 +39,9 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
     extremum_tangent, getitem_grad, grad_like, hstack_grads, index_concat_grad,
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
+    pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, split_concat, split_grad, stack_grads, sum_list_grad,
+    reshape_like, set_zero, sinc_deriv, stored_grad, split_concat, split_grad, stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
 
@@ -932,6 +933,12 @@ def getitem_grad_(y, g, index):
     y_dot += getitem_grad(g_dot, index)
 
 
+@deftangent(runtime.stored_grad)
+def stored_grad_(y, g, x, index, v=None):
+    """y = stored_grad(g, x, index, v)  →  ẏ = stored_grad(ġ, x, index, v)"""
+    y_dot += stored_grad(g_dot, x, index, v)
+
+
 @deftangent(runtime.add_attr)
 def add_attr_(y, g, x, name, v):
     """y = add_attr(g, x, name, v)  →  ẏ = add_attr(ġ, x, name, 0) + add_attr(0, x, name, v̇)"""
@@ -1041,8 +1048,16 @@ def index_concat_grad_(y, g, maker, index, k):
 @deftangent(runtime.pow_base_deriv)
 def pow_base_deriv_(y, a, b):
     """y = b·a^(b-1) (0 at b = 0)  →  ẏ = ȧ·b·(b-1)·a^(b-2) + ḃ·a^(b-1)·(1 + b·ln a)"""
-    y_dot += a_dot * b * pow_base_deriv(a, b - 1)
+    y_dot += a_dot * pow_base_deriv2(a, b)
     y_dot += b_dot * np.power(a, b - 1.0) * (1.0 + b * log_or_zero(a))
+
+
+@deftangent(runtime.pow_base_deriv2)
+def pow_base_deriv2_(y, a, b):
+    """y = b·(b-1)·a^(b-2) (0 at b = 0, 1)  →  ẏ = ȧ·b·(b-1)·(b-2)·a^(b-3)
+    + ḃ·a^(b-2)·(2b - 1 + b·(b-1)·ln a)"""
+    y_dot += a_dot * b * pow_base_deriv2(a, b - 1)
+    y_dot += b_dot * np.power(a, b - 2.0) * (2.0 * b - 1.0 + b * (b - 1.0) * log_or_zero(a))
 
 
 @deftangent(runtime.log_or_zero)

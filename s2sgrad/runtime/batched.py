@@ -197,6 +197,23 @@ def batched_item(x, i):
     return x[batch_index(i)]
 
 
+def batched_stored_grad(g, x, index, v=None, batched=(True, False, False)):
+    """`stored_grad` for each example: g[index] of each, zero where NumPy did not keep
+    a write to a repeated position (the same for every example), summed back to v's
+    shape when `v` is given and `x` is an array."""
+    from .core import _is_basic_index, stored_grad
+    piece = batched_item(g, index)
+    if isinstance(x, (list, tuple, dict)) or not isinstance(piece, np.ndarray):
+        return piece
+    if not _is_basic_index(index):
+        shape = _example_shape(x, batched[1])
+        kept = stored_grad(np.ones(shape), np.zeros(shape), index)
+        piece = np.where(kept != 0.0, piece, 0.0)
+    if v is None:
+        return piece
+    return batched_unbroadcast(piece, v, (True, len(batched) > 2 and batched[2]))
+
+
 # ------------------------------------------------------------------ products
 
 def _pad_stack(x, batched, n):

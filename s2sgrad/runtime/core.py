@@ -249,6 +249,25 @@ def getitem_grad(g, index):
         raise
 
 
+def stored_grad(g, x, index, v=None):
+    """The adjoint of `v` in `x[index] = v`: g[index], except where integer arrays in
+    `index` name a position more than once: NumPy keeps one of those writes, and only
+    that one gets the position's adjoint (the others' are zero). Given `v` (a value
+    that may be a list, so the compiler could not tell), summed back to v's shape when
+    `x` is an array (v was broadcast into the slots; a list slot holds v itself)."""
+    piece = getitem_grad(g, index)
+    if not isinstance(x, np.ndarray) or not isinstance(piece, np.ndarray):
+        return piece
+    if not _is_basic_index(index):
+        writes = np.arange(piece.size).reshape(piece.shape)
+        kept = np.full(x.shape, -1)
+        kept[index] = writes          # the same store, with each write's number as value
+        lost = kept[index] != writes
+        if lost.any():
+            piece = np.where(lost, 0.0, piece)
+    return piece if v is None else unbroadcast(piece, v)
+
+
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
     updated when the optimizer proved nobody else holds it (`in_place`)."""
@@ -558,6 +577,16 @@ def pow_base_deriv(a, b):
         return b * a ** (b - 1) if b != 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(np.equal(b, 0), 0.0, b * np.power(a, np.where(np.equal(b, 0), 1.0, b - 1.0)))
+
+
+def pow_base_deriv2(a, b):
+    """∂²(aᵇ)/∂a² = b·(b-1)·aᵇ⁻², and 0 where b = 0 or b = 1 (aᵇ is constant or linear in a:
+    no 0·∞ = NaN at a = 0)."""
+    if type(a) in (int, float) and type(b) in (int, float) and a != 0:
+        return b * (b - 1) * a ** (b - 2) if b not in (0, 1) else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat = np.equal(b, 0) | np.equal(b, 1)
+        return np.where(flat, 0.0, b * (b - 1.0) * np.power(a, np.where(flat, 1.0, b - 2.0)))
 
 
 def log_or_zero(a):
