@@ -36,29 +36,10 @@ def _read_as_container(trace):
     returned=True)`): the tangent terms of such a value are added with `add_grads`,
     elementwise, never with `+`, which would join the tuples."""
     from ..ir import walk
-    from ..rules.registry import READS_CONTAINER
-    out = set()
-    copies = []
-    for s in walk(trace.body):
-        if isinstance(s, Return) and isinstance(s.value, str):
-            out.add(s.value)
-        if not isinstance(s, Assign) or not s.args:
-            continue
-        if s.kind is Kind.OP and READS_CONTAINER in s.rule.props \
-                and isinstance(s.args[0], str):
-            out.add(s.args[0])
-        elif s.kind is Kind.CALL:
-            out.update(a for a in s.args if isinstance(a, str))
-        elif s.kind is Kind.COPY and isinstance(s.args[0], str):
-            copies.append((s.target, s.args[0]))
-    changed = True
-    while changed:
-        changed = False
-        for target, source in copies:
-            if target in out and source not in out:
-                out.add(source)
-                changed = True
-    return out
+    from ..ir.analyses import container_uses
+    stmts = list(walk(trace.body))
+    returned = [s.value for s in stmts if isinstance(s, Return) and isinstance(s.value, str)]
+    return container_uses(stmts, returned)[0]
 
 
 class Tangent:

@@ -7,7 +7,7 @@ import gast
 from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
-                         walk, defs, Kind)
+                         walk, defs, reads, Kind)
 
 
 def rename_top_level(trace):
@@ -265,21 +265,7 @@ def analyse(trace):
     _refuse_cut_gradients(trace, stmts, varied, useful)
     # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
     # when the function uses it as a container (indexes it, sums it, passes it on).
-    mc = set()
-    listy = set()         # used in ways whose adjoint may come back as a list
-    for s in stmts:
-        if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
-            if s.kind is Kind.CALL:
-                mc.update(a for a in s.args if isinstance(a, str))
-                listy.update(a for a in s.args if isinstance(a, str))
-            elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
-                mc.add(s.args[0])
-                if s.rule.name not in ("getitem", "field"):
-                    listy.add(s.args[0])
-            elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
-                    and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
-                mc.add(s.args[0])
-    _uses_through_copies_and_elements(stmts, mc, listy)
+    mc, listy = container_uses(stmts)
     # a parameter that is an array in this compilation and is only indexed is no container
     mc &= set(trace.params) - (set(trace.array_params) - listy)
     changed = True
@@ -309,6 +295,29 @@ def _builds_list(s):
     """`list(x)` or `tuple(x)`: a container whatever x is."""
     f = s.expr.func if isinstance(s.expr, gast.Call) else None
     return isinstance(f, gast.Name) and f.id in ("list", "tuple")
+
+
+def container_uses(stmts, returned=()):
+    """(names the statements use as containers: index, unpack, take `len` of, pass to a
+    function of the user's; those of them used in ways whose adjoint may come back as a
+    list), through copies and elements. `returned`: names that count as used so too
+    (the values a function returns, for forward mode)."""
+    mc = set(returned)
+    listy = set()
+    for s in stmts:
+        if isinstance(s, Assign) and s.args and isinstance(s.args[0], str):
+            if s.kind is Kind.CALL:
+                mc.update(a for a in s.args if isinstance(a, str))
+                listy.update(a for a in s.args if isinstance(a, str))
+            elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
+                mc.add(s.args[0])
+                if s.rule.name not in ("getitem", "field"):
+                    listy.add(s.args[0])
+            elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
+                    and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
+                mc.add(s.args[0])
+    _uses_through_copies_and_elements(stmts, mc, listy)
+    return mc, listy
 
 
 def _uses_through_copies_and_elements(stmts, mc, listy):
@@ -370,12 +379,8 @@ def _placed(body, loops=()):
 
 
 def _reads_of(s):
-    if isinstance(s, (If, While)):
-        return [s.test]
-    if isinstance(s, For):
-        return [a for a in s.range_args if isinstance(a, str)]
-    reads = getattr(s, "reads", None)
-    return list(reads()) if reads else []
+    """What `s` reads, a returned name aside (returning a view reads nothing here)."""
+    return [] if isinstance(s, Return) else reads(s)
 
 
 def _is_view(s):

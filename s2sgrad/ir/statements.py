@@ -189,6 +189,18 @@ def walk(body):
             yield from walk(s.body)
 
 
+def reads(s):
+    """The names one statement reads (not those of its nested blocks): a branch's or a
+    `while`'s test, a loop's range bounds, the value returned, an operation's operands."""
+    if isinstance(s, (If, While)):
+        return [s.test]
+    if isinstance(s, For):
+        return [a for a in s.range_args if isinstance(a, str)]
+    if isinstance(s, Return):
+        return [s.value] if isinstance(s.value, str) else []
+    return list(s.reads()) if hasattr(s, "reads") else []
+
+
 def defs(s):
     """Names a statement (re)binds."""
     if isinstance(s, Assign):

@@ -20,7 +20,7 @@ from ..syntax import emit
 from ..syntax import nodes
 from .. import rules
 from ..syntax.nodes import Const
-from ..ir.statements import Assign, If, For, While, Return, Trace, Kind, walk, defs
+from ..ir.statements import Assign, If, For, While, Trace, Kind, walk, defs, reads
 from ..ir import apply_renames
 
 
@@ -61,7 +61,7 @@ def _cse_block(block, counts, stored, mapping, total):
     first_read, in_block = {}, {}
     for k, s in enumerate(block):
         for x in walk([s]):
-            for r in _reads(x):
+            for r in reads(x):
                 first_read.setdefault(r, k)
                 in_block[r] = in_block.get(r, 0) + 1
     seen = {}                      # expression source → the name that holds it
@@ -93,20 +93,9 @@ def _cse_block(block, counts, stored, mapping, total):
 def _read_counts(body):
     out = {}
     for x in walk(body):
-        for r in _reads(x):
+        for r in reads(x):
             out[r] = out.get(r, 0) + 1
     return out
-
-
-def _reads(s):
-    """The names one statement reads (not those of its nested blocks)."""
-    if isinstance(s, (If, While)):
-        return [s.test]
-    if isinstance(s, For):
-        return [a for a in s.range_args if isinstance(a, str)]
-    if isinstance(s, Return):
-        return [s.value] if isinstance(s.value, str) else []
-    return s.reads() if hasattr(s, "reads") else []
 
 
 _EXPS = {id(np.exp), id(math.exp)}
@@ -117,7 +106,7 @@ def fuse_sigmoid(trace):
     are used once, and give the last one the sigmoid adjoint."""
     uses = {}
     for s in walk(trace.body):
-        for r in _reads(s):
+        for r in reads(s):
             uses[r] = uses.get(r, 0) + 1
     found = False
     for block in _blocks(trace.body):
@@ -214,7 +203,7 @@ def stop_softmax_shifts(trace):
     alone."""
     uses = {}
     for s in walk(trace.body):
-        for r in _reads(s):
+        for r in reads(s):
             uses.setdefault(r, []).append(s)
     found = False
     for block in _blocks(trace.body):
