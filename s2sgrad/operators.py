@@ -284,10 +284,11 @@ class HVPFunction:
     def __init__(self, func, wrt=0, backend=None, strict=False):
         self.func = func
         backend = check_backend(backend)
-        (self.i,), _ = resolve_wrt(func, wrt) if not isinstance(wrt, tuple) else \
-            (None, None)
-        if self.i is None:
-            raise S2SGradError("hvp takes one argument index or name as wrt")
+        if isinstance(wrt, (tuple, list)):
+            raise S2SGradError(f"hvp takes one argument index or name as wrt, not {wrt!r} "
+                               "(for the Hessian of several arguments, pack them into one "
+                               "array, or call hvp once per argument)")
+        (self.i,), _ = resolve_wrt(func, wrt)
         self.user_i = self.i                 # (among the arguments a partial's calls pass)
         func, self.fixed, self.keywords = partial_parts(func)
         self.i += len(self.fixed)

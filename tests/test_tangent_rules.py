@@ -570,6 +570,15 @@ CASES = [
     C(runtime.solve_grad_a, u(2, 3, 2), u(2, 3, 2), wellcond(3, 3), u(2, 3, 2), active=[0, 1, 2]),
     C(runtime.solve_grad_b, u(3), wellcond(3, 3), u(3), active=[0, 1]),
     C(runtime.solve_grad_b, u(2, 3), wellcond(2, 3, 3), u(3), active=[0, 1]),
+    C(runtime.solve_grads, u(3), u(3), wellcond(3, 3), u(3), active=[0, 1, 2]),
+    C(runtime.solve_grads, u(3, 2), u(3, 2), wellcond(3, 3), u(3, 2), active=[0, 1, 2]),
+    C(runtime.solve_grads, u(3), u(3), np.tril(wellcond(3, 3)) + 3 * np.eye(3), u(3),
+      active=[0, 1, 2]),                                 # the triangular route
+    C(runtime.solve_transposed, wellcond(3, 3), u(3)),
+    C(runtime.solve_transposed, wellcond(3, 3), u(3, 2)),
+    C(runtime.solve_transposed, np.triu(wellcond(4, 4)), u(4, 2)),    # triangular route
+    C(runtime.lower_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
+      dirs={0: np.tril(u(4, 4))}),                       # L and its tangent lower
     C(runtime.trace_grad, u(), u(3, 4), 1, active=[0]),
     C(runtime.diagonal_grad, u(2, 3), u(2, 3, 4), 1, 1, 2, active=[0]),
     C(runtime.diag_grad, u(3, 3), u(3), active=[0]),

@@ -10,14 +10,15 @@ statements and returns statements with the same meaning; what they share is in `
 2. `algebra` — `g * 1.0`, `0 + g`, `a + -b`, `-(-g)`.
 3. `dead` — adjoints nobody reads.
 4. `copies` — adjoint copies propagated (then the dead copies dropped).
-5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
-6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
-7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
-8. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
+5. `joint` — the adjoints of two operands that share a costly step (a solve), one call.
+6. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
+7. `in_place` — `x_bar += g` where the adjoint is provably unshared.
+8. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
+9. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
    the adjoint of indexing at provably distinct positions as a plain assignment.
-9. `saves` — no stack whose values nothing reads; one tuple pushed per loop step (for
-   the old values, and for the step's own); a tape of n entries for `for i in range(n)`
-   loops.
+10. `saves` — no stack whose values nothing reads; one tuple pushed per loop step (for
+    the old values, and for the step's own); a tape of n entries for `for i in range(n)`
+    loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`); for
@@ -32,6 +33,7 @@ from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blo
 from .first_write import first_writes
 from .fuse import fuse_loops
 from .in_place import accumulate_in_place
+from .joint import joint_adjoints
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
@@ -57,6 +59,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     fdef.body = propagate_copies(fdef.body, changed)
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
+    fdef.body = joint_adjoints(fdef.body)
     fold_negations(fdef)
     fdef.body = accumulate_in_place(fdef.body)
     numbers = numbers or getattr(fdef, "s2s_numbers", frozenset())

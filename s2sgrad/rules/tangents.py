@@ -743,7 +743,8 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        solve_tangent_a, solve_tangent_b, sort_tangent, norm_grad,
                        norm_grad_dy, inv_grad, inv_grad_dy, det_grad, det_grad_da,
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
-                       solve_grad_b, solve_grad_b_da, trace_grad, diagonal_grad, diag_grad,
+                       solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
+                       lower_sandwich, trace_grad, diagonal_grad, diag_grad,
                        tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
 
 
@@ -1167,6 +1168,31 @@ def solve_grad_b_(out, g, a, b):
     """out = solve(aᵀ, g)  →  ȯut = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·out)"""
     out_dot += solve_grad_b(g_dot, a, b)
     out_dot += solve_grad_b_da(g, a, b, a_dot)
+
+
+@deftangent(runtime.solve_grads)
+def solve_grads_(out, g, y, a, b):
+    """(ā, b̄) = solve_grads(g, y, a, b)  →  linear in g; ā linear in y; both change
+    with a as solve_grad_a and solve_grad_b do"""
+    out_dot += solve_grads(g_dot, y, a, b)
+    out_dot += (solve_grad_a(g, y_dot, a, b), zero_grad(b))
+    out_dot += (solve_grad_a_da(g, y, a, b, a_dot), solve_grad_b_da(g, a, b, a_dot))
+
+
+@deftangent(runtime.solve_transposed)
+def solve_transposed_(y, a, g):
+    """y = solve(aᵀ, g) (2-D a)  →  ẏ = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·y)"""
+    y_dot += solve_transposed(a, g_dot)
+    y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y)
+
+
+@deftangent(runtime.lower_sandwich)
+def lower_sandwich_(s, lo, p):
+    """s = L⁻ᵀ·p·L⁻¹ (L lower triangular, and its tangent)  →
+    ṡ = L⁻ᵀ·(ṗ - L̇ᵀ·s·L - Lᵀ·s·L̇)·L⁻¹"""
+    s_dot += lower_sandwich(lo, p_dot)
+    s_dot += -lower_sandwich(lo, np.swapaxes(lo_dot, -1, -2) @ s @ lo
+                             + np.swapaxes(lo, -1, -2) @ s @ lo_dot)
 
 
 @deftangent(runtime.trace_grad)

@@ -158,12 +158,44 @@ def _solve_vector(a, b):
     return np.ndim(b) == 1
 
 
+def _triangle(a):
+    """"L" or "U" when the real 2-D matrix a is lower (upper) triangular, its other
+    triangle exactly zero (a Cholesky or QR factor, or its transpose), else None."""
+    if type(a) is not np.ndarray or a.ndim != 2 or a.shape[0] < 2 \
+            or a.dtype not in (np.float64, np.float32):
+        return None
+    if a[0, -1] == 0 and not np.triu(a, 1).any():
+        return "L"
+    if a[-1, 0] == 0 and not np.tril(a, -1).any():
+        return "U"
+    return None
+
+
+def solve_transposed(a, g):
+    """solve(aᵀ, g) for a square a and g a vector or matrix: by back-substitution when a
+    is triangular and SciPy is installed (a third of LU's work), else np.linalg.solve."""
+    triangle = _triangle(a)
+    if triangle is not None:
+        try:
+            from scipy.linalg import solve_triangular
+        except ImportError:
+            pass
+        else:
+            g = np.asarray(g, dtype=np.result_type(a, g, 1.0))
+            return solve_triangular(a, g, trans="T", lower=triangle == "L",
+                                    check_finite=False)
+    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+
+
 def _solve_adjoint(g, a, b):
     """solve(aᵀ, ȳ) with ȳ shaped like y = solve(a, b) (a vector ȳ per matrix for 1-D b)."""
-    at = np.swapaxes(a, -1, -2)
     if _solve_vector(a, b):
-        return np.linalg.solve(at, np.asarray(g)[..., None])[..., 0]
-    return np.linalg.solve(at, g)
+        if np.ndim(a) == 2:
+            return solve_transposed(a, g)
+        return np.linalg.solve(np.swapaxes(a, -1, -2), np.asarray(g)[..., None])[..., 0]
+    if np.ndim(a) == 2 and np.ndim(g) == 2:
+        return solve_transposed(a, g)
+    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
 
 
 def solve_grad_b(g, a, b):
@@ -181,6 +213,19 @@ def solve_grad_a(g, y, a, b):
     if _solve_vector(a, b):
         return unbroadcast(-(gb[..., :, None] * y[..., None, :]), a)
     return unbroadcast(-(gb @ np.swapaxes(y, -1, -2)), a)
+
+
+def solve_grads(g, y, a, b):
+    """Adjoints (ā, b̄) of y = solve(a, b) when both are wanted: b̄ = solve(aᵀ, ȳ) is
+    solved once and gives ā = -b̄·yᵀ."""
+    if is_zero(g):
+        return 0.0, 0.0
+    gb = _solve_adjoint(g, a, b)
+    if _solve_vector(a, b):
+        ga = -(gb[..., :, None] * y[..., None, :])
+    else:
+        ga = -(gb @ np.swapaxes(y, -1, -2))
+    return unbroadcast(ga, a), unbroadcast(gb, b)
 
 
 def solve_tangent_a(t, y, a, b):
