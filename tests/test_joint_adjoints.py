@@ -61,6 +61,30 @@ def chol_read_everywhere(A, M):
     return np.sum(L * M) + np.sum(np.linalg.solve(L, M[:, 0]))
 
 
+def tril_made(A, b):
+    T = np.tril(A + 4.0 * np.eye(A.shape[0]))
+    return np.sum(np.linalg.solve(T, b) ** 2) + np.sum(np.linalg.solve(T.T, b))
+
+
+def factor_changed_in_place(A, b):
+    L = np.tril(A) + 4.0 * np.eye(A.shape[0])
+    L = np.tril(L)
+    L[0, 1] = 0.5                           # no longer triangular
+    return np.sum(np.linalg.solve(L, b) ** 2)
+
+
+def factor_changed_through_a_view(A, b):
+    L = np.tril(A + 4.0 * np.eye(A.shape[0]))
+    U = L.T
+    U[1, 0] = 0.5                           # writes L[0, 1]
+    return np.sum(np.linalg.solve(L, b) ** 2)
+
+
+def stacked_factors(A, b):
+    L = np.linalg.cholesky(A @ np.swapaxes(A, -1, -2) + 4.0 * np.eye(A.shape[-1]))
+    return np.sum(np.linalg.solve(L, b) ** 2)     # a stack: LU at run time
+
+
 def _rng():
     return np.random.default_rng(42)
 
@@ -89,6 +113,9 @@ CASES = [
     (upper_cholesky, lambda r: (r.standard_normal((4, 4)), r.standard_normal(4)), (0, 1)),
     (chol_read_everywhere, lambda r: (r.standard_normal((4, 4)),
                                       r.standard_normal((4, 4))), (0, 1)),
+    (tril_made, lambda r: (r.standard_normal((4, 4)), r.standard_normal(4)), (0, 1)),
+    (stacked_factors, lambda r: (r.standard_normal((3, 3, 3)), r.standard_normal((3, 3, 2))),
+     (0, 1)),
 ]
 
 
@@ -115,6 +142,27 @@ def test_both_adjoints_come_from_one_call(f, joint):
     assert joint in src
     assert "solve_grad_a(" not in src and "solve_grad_b(" not in src
     assert "[0]" not in src and "[1]" not in src
+
+
+def test_solves_with_a_cholesky_factor_back_substitute():
+    """`triangular_solves`: the factor and its transpose are known triangular, in the
+    forward pass and in the adjoint; a factor changed in place is not."""
+    src = s2sgrad.grad(gp_like, wrt=(0, 1)).source
+    assert "solve_triangle(L, y, True)" in src
+    code = [line for line in src.splitlines() if not line.strip().startswith("#")]
+    assert any(", False)" in line for line in code)
+    assert not any("np.linalg.solve" in line for line in code)
+    assert "solve_triangle(" in s2sgrad.grad(tril_made, wrt=(0, 1)).source
+    for f in (factor_changed_in_place, factor_changed_through_a_view):
+        with pytest.raises(s2sgrad.TransformError, match="cannot store into"):
+            s2sgrad.grad(f, wrt=(0, 1)).source   # (a factor is never changed in place)
+    assert "solve_triangle" not in s2sgrad.grad(gp_like, wrt=(0, 1), optimize=False).source
+
+
+def test_value_of_the_back_substituted_function():
+    args = _gp_data(12, _rng())
+    value, _ = s2sgrad.value_and_grad(gp_like, wrt=(0, 1))(*args)
+    assert abs(value - gp_like(*args)) <= 1e-12 * abs(gp_like(*args))
 
 
 def test_one_active_operand_keeps_its_own_helper():

@@ -574,6 +574,10 @@ CASES = [
     C(runtime.solve_grads, u(3, 2), u(3, 2), wellcond(3, 3), u(3, 2), active=[0, 1, 2]),
     C(runtime.solve_grads, u(3), u(3), np.tril(wellcond(3, 3)) + 3 * np.eye(3), u(3),
       active=[0, 1, 2]),                                 # the triangular route
+    C(runtime.solve_triangle, np.tril(wellcond(3, 3)), u(3), True,
+      dirs={0: np.tril(u(3, 3))}, active=[0, 1]),     # a Cholesky factor: its tangent too
+    C(runtime.solve_triangle, np.triu(wellcond(3, 3)), u(3, 2), False,
+      dirs={0: np.triu(u(3, 3))}, active=[0, 1]),
     C(runtime.solve_transposed, wellcond(3, 3), u(3)),
     C(runtime.solve_transposed, wellcond(3, 3), u(3, 2)),
     C(runtime.solve_transposed, np.triu(wellcond(4, 4)), u(4, 2)),    # triangular route

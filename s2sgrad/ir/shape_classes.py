@@ -28,7 +28,8 @@ def _scalar_output(s, scal, lists=frozenset(), number_calls=None):
                     list(s.args) + list(s.kwargs.values())) \
             and number_calls(s.callee, len(s.args), tuple(sorted(s.kwargs)))
     if s.kind is Kind.CONST:
-        return isinstance(s.expr, gast.Constant) and isinstance(s.expr.value, (int, float))
+        return s.number or isinstance(s.expr, gast.Constant) \
+            and isinstance(s.expr.value, (int, float))
     if s.kind is Kind.COPY:
         return is_scalar(s.args[0])
     if s.kind is Kind.OP:

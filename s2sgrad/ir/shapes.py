@@ -7,7 +7,9 @@ code. `infer_shapes` follows the symbols through the trace:
 
 * elementwise operations broadcast (a 1 stretches; two different symbols give up);
 * `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
-* `np.roll`, `np.flip`: the shape of the array they move;
+* `np.roll`, `np.flip`, `np.tril`, `np.linalg.cholesky`: the shape of their matrix;
+  `np.eye(n)`: n×n; `np.linalg.solve` with one matrix: the right-hand side's shape;
+  `np.diag` of a square matrix: its diagonal;
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
   d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
 
@@ -68,6 +70,8 @@ def infer_shapes(trace, param_shapes, scalars=None):
                 target, new = s.target, ("int", None)
             elif isinstance(s, Assign):
                 target, new = s.target, _evaluate(s, val, scalars)
+                if new == UNKNOWN and s.target in scalars:
+                    new = ("arr", ())         # a number whatever computed it (`np.pi`)
             elif isinstance(s, (Append, Pop)):
                 target, new = s.container, UNKNOWN
             elif isinstance(s, SetItem):
@@ -142,6 +146,18 @@ def _evaluate(s, val, scalars):
         if base != UNKNOWN and base[0] == "arr" and base[1]:
             return base
         return UNKNOWN
+    if name in ("solve", "solve_triangle_") and len(s.args) in (2, 3) and not s.kwargs:
+        a, b = operands[:2]                   # one matrix: the shape of b (n or n×k)
+        if a != UNKNOWN and b != UNKNOWN and a[0] == b[0] == "arr" and len(a[1]) == 2 \
+                and a[1][0] == a[1][1] and len(b[1]) in (1, 2) and b[1][0] == a[1][1]:
+            return b
+        return UNKNOWN
+    if name == "diag" and len(s.args) == 1 and not s.kwargs:
+        base = operands[0]                    # the diagonal of a square matrix
+        if base != UNKNOWN and base[0] == "arr" and len(base[1]) == 2 \
+                and base[1][0] == base[1][1]:
+            return ("arr", base[1][:1])
+        return UNKNOWN
     if name in ("transpose", "T") and len(s.args) == 1 and not s.kwargs:
         base = operands[0]
         if base != UNKNOWN and base[0] == "arr":
@@ -152,7 +168,7 @@ def _evaluate(s, val, scalars):
 # Operations whose result has the shape of their first operand, whatever their other
 # options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`): {rule name: keywords allowed}.
 _SAME_SHAPE = {"roll": {"shift", "axis"}, "flip": {"axis"}, "fliplr": set(),
-               "flipud": set()}
+               "flipud": set(), "cholesky": {"upper"}, "tril": {"k"}, "triu": {"k"}}
 
 
 def _arr(dims):
@@ -180,6 +196,9 @@ def _nondiff(s, of, scalars):
             return ("arr", shape)
         if e.func.attr == "arange" and len(e.args) == 1 and shape and len(shape) == 1:
             return ("arr", shape)                 # np.arange(n): n values
+        if e.func.attr in ("eye", "identity") and len(e.args) == 1 and shape \
+                and len(shape) == 1:
+            return ("arr", shape * 2)             # np.eye(n): n×n
         if e.func.attr == "full" and len(e.args) == 2 and shape:
             fill = _operand_value(e.args[1], of)
             if fill != UNKNOWN and fill[0] in ("arr", "int") and (fill[0] == "int" or not fill[1]):

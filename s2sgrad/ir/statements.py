@@ -57,6 +57,7 @@ class Assign:
     function_args: dict = None    # CALL: {position or keyword: function object passed}
     no_gradient: str = None       # OP whose adjoint is exactly zero here: why (a softmax's
                                   # shift, `optimize.trace_passes.stop_softmax_shifts`)
+    number: bool = False          # CONST of a module's number (`np.pi`, `math.e`)
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

@@ -291,8 +291,10 @@ class Builder:
                 self._resolve(e)
             except KeyError:
                 raise self.error(f"unknown name in `{_dotted(e)}`", e) from None
-            self.objects[target] = self._resolve(e)
-            return Assign(target, e, Kind.CONST, node=s)       # a module constant: np.pi
+            value = self.objects[target] = self._resolve(e)
+            of_module = isinstance(self._resolve(e.value), types.ModuleType)
+            return Assign(target, e, Kind.CONST, node=s,       # a module constant: np.pi
+                          number=of_module and type(value) in (int, float))
         if e.attr in rules.ATTRIBUTES:
             return Assign(target, e, Kind.OP, rules.ATTRIBUTES[e.attr], [e.value.id], node=s)
         if e.attr in rules.NONDIFF_ATTRIBUTES:

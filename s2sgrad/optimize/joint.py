@@ -26,7 +26,7 @@ from .facts import effects, loads, single_target
 #: that the second takes): the joint helper takes the first's arguments and returns the
 #: pair (first's result, second's result)
 PAIRS = {
-    ("solve_grad_a", "solve_grad_b"): ("solve_grads", (0, 2, 3)),
+    ("solve_grad_a", "solve_grad_b"): ("solve_grads", (0, 2, 3, 4)),
 }
 
 
@@ -67,6 +67,7 @@ def _partner(first, second):
             continue
         name, positions = joint
         args = one[1].args
+        positions = [i for i in positions if i < len(args)]     # (options left out)
         if len(other[1].args) == len(positions) and all(
                 i < len(args) and _same(args[i], a)
                 for i, a in zip(positions, other[1].args)):

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..syntax import emit
 from ..syntax import nodes
-from .. import rules
+from .. import rules, runtime
 from ..syntax.nodes import Const
-from ..ir.statements import Assign, If, For, While, Trace, Kind, walk, defs, reads
+from ..ir.statements import (Assign, SetItem, Append, Pop, If, For, While, Trace, Kind,
+                             walk, defs, reads)
 from ..ir import apply_renames
 
 
@@ -343,6 +344,82 @@ def renumber(trace, user_names):
     trace.user_names = (set(trace.user_names) - set(mapping)) | set(mapping.values())
 
 
+def triangular_solves(trace):
+    """Serves code that solves with a Cholesky factor: a Gaussian process's
+    `np.linalg.solve(L.T, np.linalg.solve(L, y))`, a whitening `np.linalg.solve(L, x - mu)`.
+    The compilation knows the factor is triangular, so the solve is back-substitution
+    (`solve_triangle`: SciPy's when installed, a third of LU's work) and so is the
+    transposed solve of its adjoint, with no test of the matrix at run time.
+
+    Triangular: the result of `np.linalg.cholesky` (lower; upper with `upper=True`), of
+    `np.tril(m)` and `np.triu(m)`, their copies and transposes; each bound once, and none
+    of them, nor a view of one, changed in place afterwards. (A stack of matrices, which
+    `.T` does not transpose one by one, is solved by LU: `solve_triangle` back-substitutes
+    only for one matrix.)"""
+    count = {}
+    for s in walk(trace.body):
+        for d in defs(s):
+            count[d] = count.get(d, 0) + 1
+    lower = {}
+    for s in walk(trace.body):
+        if not isinstance(s, Assign) or count.get(s.target) != 1:
+            continue
+        side = _triangle_made(s, lower)
+        if side is not None:
+            lower[s.target] = side
+    if not lower or _changed_in_place(trace, lower):
+        return False
+    rule = rules.CALLABLES[id(runtime.solve_triangle)]
+    found = False
+    for s in walk(trace.body):
+        if isinstance(s, Assign) and s.kind is Kind.OP and s.rule is _SOLVE_RULE() \
+                and len(s.args) == 2 and not s.kwargs and s.args[0] in lower:
+            s.rule = rule
+            s.args = [s.args[0], s.args[1], Const(lower[s.args[0]])]
+            s.expr = nodes.call("solve_triangle", [nodes.operand(a) for a in s.args])
+            s.fwd_node = nodes.copy_location(nodes.assign(s.target, s.expr), s.node)
+            found = True
+    return found
+
+
+def _SOLVE_RULE():
+    return rules.CALLABLES.get(id(np.linalg.solve))
+
+
+def _triangle_made(s, lower):
+    """True (False) if `s` makes a lower (upper) triangular matrix, else None."""
+    if s.kind is Kind.COPY:
+        return lower.get(s.args[0]) if isinstance(s.args[0], str) else None
+    if s.kind is not Kind.OP or not s.args:
+        return None
+    name = s.rule.name
+    if name == "cholesky" and len(s.args) == 1:
+        upper = s.kwargs.get("upper", Const(False))
+        return not upper.value if isinstance(upper, Const) else None
+    if name in ("tril", "triu") and len(s.args) == 1 and not s.kwargs:
+        return name == "tril"
+    if name in ("T", "transpose") and len(s.args) == 1 and not s.kwargs \
+            and s.args[0] in lower:
+        return not lower[s.args[0]]       # (a stack of factors is solved by LU at run time)
+    return None
+
+
+def _changed_in_place(trace, lower):
+    """Is one of the triangular names, or a view or copy of one, changed in place?"""
+    held = set(lower)
+    for s in walk(trace.body):
+        if isinstance(s, Assign) and any(a in held for a in s.args if isinstance(a, str)) \
+                and (s.kind is Kind.COPY or s.kind is Kind.OP and rules.VIEW in s.rule.props):
+            held.add(s.target)
+    for s in walk(trace.body):
+        if isinstance(s, (SetItem, Append, Pop)) and s.container in held:
+            return True
+        if isinstance(s, Assign) and (s.in_place or s.mutable_receiver) and (
+                s.target in held or any(a in held for a in s.args if isinstance(a, str))):
+            return True
+    return False
+
+
 def optimize_trace(trace: Trace) -> bool:
     """Run the trace passes; True if anything changed."""
     changed = eliminate_common_subexpressions(trace)
@@ -350,9 +427,10 @@ def optimize_trace(trace: Trace) -> bool:
         renumber(trace, set(nodes.names_in(trace.parsed.node)))
     changed |= fuse_sigmoid(trace)
     changed |= stop_softmax_shifts(trace)
+    changed |= triangular_solves(trace)
     return changed
 
 
 __all__ = ["optimize_trace", "eliminate_common_subexpressions", "fuse_sigmoid", "SIGMOID",
-           "stop_softmax_shifts",
+           "stop_softmax_shifts", "triangular_solves",
            "gast"]

@@ -11,6 +11,7 @@ from ..runtime import (matmul_left, matmul_right, dot_left, dot_right,  # noqa: 
                        tensordot_grads, einsum_grad, inner_grads, outer_grads,
                        unbroadcast, norm_grad, inv_grad,
                        det_grad, slogdet_grad, solve_grad_a, solve_grad_b, trace_grad,
+                       solve_triangle,
                        diagonal_grad, diag_grad)
 
 
@@ -90,6 +91,14 @@ def solve(y, a, b):
     """y = a⁻¹b (b a vector or matrices, batched)  →  b̄ += a⁻ᵀȳ ;  ā += -b̄·yᵀ"""
     a_bar += solve_grad_a(y_bar, y, a, b)
     b_bar += solve_grad_b(y_bar, a, b)
+
+
+@computed(solve_triangle)
+def solve_triangle_(y, a, b, lower):
+    """y = a⁻¹b for a known lower (upper) triangular a: as np.linalg.solve, with
+    back-substitution for b̄ = a⁻ᵀȳ  (`optimize.trace_passes.triangular_solves`)"""
+    a_bar += solve_grad_a(y_bar, y, a, b, lower)
+    b_bar += solve_grad_b(y_bar, a, b, lower)
 
 
 @computed(np.trace, methods=["trace"])

@@ -1156,34 +1156,42 @@ def slogdet_grad_(out, g, a):
 
 
 @deftangent(runtime.solve_grad_a)
-def solve_grad_a_(out, g, y, a, b):
-    """out = -solve(aᵀ, g)·yᵀ  →  linear in g and in y, plus the change of solve(aᵀ, ·)"""
-    out_dot += solve_grad_a(g_dot, y, a, b)
-    out_dot += solve_grad_a(g, y_dot, a, b)
+def solve_grad_a_(out, g, y, a, b, lower=None):
+    """out = -solve(aᵀ, g)·yᵀ  →  linear in g and in y, plus the change of solve(aᵀ, ·)
+    (a known triangular changes within its triangle: a Cholesky factor's tangent)"""
+    out_dot += solve_grad_a(g_dot, y, a, b, lower)
+    out_dot += solve_grad_a(g, y_dot, a, b, lower)
     out_dot += solve_grad_a_da(g, y, a, b, a_dot)
 
 
 @deftangent(runtime.solve_grad_b)
-def solve_grad_b_(out, g, a, b):
+def solve_grad_b_(out, g, a, b, lower=None):
     """out = solve(aᵀ, g)  →  ȯut = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·out)"""
-    out_dot += solve_grad_b(g_dot, a, b)
+    out_dot += solve_grad_b(g_dot, a, b, lower)
     out_dot += solve_grad_b_da(g, a, b, a_dot)
 
 
 @deftangent(runtime.solve_grads)
-def solve_grads_(out, g, y, a, b):
+def solve_grads_(out, g, y, a, b, lower=None):
     """(ā, b̄) = solve_grads(g, y, a, b)  →  linear in g; ā linear in y; both change
     with a as solve_grad_a and solve_grad_b do"""
-    out_dot += solve_grads(g_dot, y, a, b)
-    out_dot += (solve_grad_a(g, y_dot, a, b), zero_grad(b))
+    out_dot += solve_grads(g_dot, y, a, b, lower)
+    out_dot += (solve_grad_a(g, y_dot, a, b, lower), zero_grad(b))
     out_dot += (solve_grad_a_da(g, y, a, b, a_dot), solve_grad_b_da(g, a, b, a_dot))
 
 
+@deftangent(runtime.solve_triangle)
+def solve_triangle_(y, a, b, lower):
+    """y = a⁻¹b (a known triangular)  →  ẏ = a⁻¹·(ḃ - ȧ·y)"""
+    y_dot += solve_tangent_a(a_dot, y, a, b)
+    y_dot += solve_tangent_b(a, b_dot, b)
+
+
 @deftangent(runtime.solve_transposed)
-def solve_transposed_(y, a, g):
+def solve_transposed_(y, a, g, lower=None):
     """y = solve(aᵀ, g) (2-D a)  →  ẏ = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·y)"""
-    y_dot += solve_transposed(a, g_dot)
-    y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y)
+    y_dot += solve_transposed(a, g_dot, lower)
+    y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y, lower)
 
 
 @deftangent(runtime.lower_sandwich)

@@ -159,73 +159,89 @@ def _solve_vector(a, b):
 
 
 def _triangle(a):
-    """"L" or "U" when the real 2-D matrix a is lower (upper) triangular, its other
+    """True (False) when the real 2-D matrix a is lower (upper) triangular, its other
     triangle exactly zero (a Cholesky or QR factor, or its transpose), else None."""
     if type(a) is not np.ndarray or a.ndim != 2 or a.shape[0] < 2 \
             or a.dtype not in (np.float64, np.float32):
         return None
     if a[0, -1] == 0 and not np.triu(a, 1).any():
-        return "L"
+        return True
     if a[-1, 0] == 0 and not np.tril(a, -1).any():
-        return "U"
+        return False
     return None
 
 
-def solve_transposed(a, g):
-    """solve(aᵀ, g) for a square a and g a vector or matrix: by back-substitution when a
-    is triangular and SciPy is installed (a third of LU's work), else np.linalg.solve."""
-    triangle = _triangle(a)
-    if triangle is not None:
-        try:
-            from scipy.linalg import solve_triangular
-        except ImportError:
-            pass
-        else:
-            g = np.asarray(g, dtype=np.result_type(a, g, 1.0))
-            return solve_triangular(a, g, trans="T", lower=triangle == "L",
-                                    check_finite=False)
-    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+def _triangular_solver():
+    """scipy.linalg.solve_triangular, or None without SciPy."""
+    try:
+        from scipy.linalg import solve_triangular
+    except ImportError:
+        return None
+    return solve_triangular
 
 
-def _solve_adjoint(g, a, b):
+def solve_triangle(a, b, lower):
+    """np.linalg.solve(a, b) for an a the compilation knows is lower (upper) triangular,
+    a Cholesky factor or its transpose: back-substitution for one matrix when SciPy is
+    installed (a third of LU's work), else np.linalg.solve."""
+    solver = _triangular_solver() if np.ndim(a) == 2 and np.ndim(b) in (1, 2) else None
+    if solver is None:
+        return np.linalg.solve(a, b)
+    return solver(a, b, lower=lower, check_finite=False)
+
+
+def solve_transposed(a, g, lower=None):
+    """solve(aᵀ, g) for a square 2-D a and g a vector or matrix: by back-substitution when
+    a is lower (`lower=True`) or upper (False) triangular, known or found (None), and
+    SciPy is installed; else np.linalg.solve."""
+    if lower is None:
+        lower = _triangle(a)
+    solver = _triangular_solver() if lower is not None else None
+    if solver is None:
+        return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    g = np.asarray(g, dtype=np.result_type(a, g, 1.0))
+    return solver(a, g, trans="T", lower=lower, check_finite=False)
+
+
+def _solve_adjoint(g, a, b, lower=None):
     """solve(aᵀ, ȳ) with ȳ shaped like y = solve(a, b) (a vector ȳ per matrix for 1-D b)."""
     if _solve_vector(a, b):
         if np.ndim(a) == 2:
-            return solve_transposed(a, g)
+            return solve_transposed(a, g, lower)
         return np.linalg.solve(np.swapaxes(a, -1, -2), np.asarray(g)[..., None])[..., 0]
     if np.ndim(a) == 2 and np.ndim(g) == 2:
-        return solve_transposed(a, g)
+        return solve_transposed(a, g, lower)
     return np.linalg.solve(np.swapaxes(a, -1, -2), g)
 
 
-def solve_grad_b(g, a, b):
-    """Adjoint of b in y = solve(a, b): b̄ = solve(aᵀ, ȳ) (summed over broadcast batches)."""
+def solve_grad_b(g, a, b, lower=None):
+    """Adjoint of b in y = solve(a, b): b̄ = solve(aᵀ, ȳ) (summed over broadcast batches;
+    `lower`: a is known lower or upper triangular)."""
     if is_zero(g):
         return 0.0
-    return unbroadcast(_solve_adjoint(g, a, b), b)
+    return unbroadcast(_solve_adjoint(g, a, b, lower), b)
 
 
-def solve_grad_a(g, y, a, b):
-    """Adjoint of a in y = solve(a, b): ā = -b̄·yᵀ with b̄ = solve(aᵀ, ȳ)."""
-    if is_zero(g):
-        return 0.0
-    gb = _solve_adjoint(g, a, b)
+def _solve_a_part(gb, y, a, b):
     if _solve_vector(a, b):
         return unbroadcast(-(gb[..., :, None] * y[..., None, :]), a)
     return unbroadcast(-(gb @ np.swapaxes(y, -1, -2)), a)
 
 
-def solve_grads(g, y, a, b):
+def solve_grad_a(g, y, a, b, lower=None):
+    """Adjoint of a in y = solve(a, b): ā = -b̄·yᵀ with b̄ = solve(aᵀ, ȳ)."""
+    if is_zero(g):
+        return 0.0
+    return _solve_a_part(_solve_adjoint(g, a, b, lower), y, a, b)
+
+
+def solve_grads(g, y, a, b, lower=None):
     """Adjoints (ā, b̄) of y = solve(a, b) when both are wanted: b̄ = solve(aᵀ, ȳ) is
     solved once and gives ā = -b̄·yᵀ."""
     if is_zero(g):
         return 0.0, 0.0
-    gb = _solve_adjoint(g, a, b)
-    if _solve_vector(a, b):
-        ga = -(gb[..., :, None] * y[..., None, :])
-    else:
-        ga = -(gb @ np.swapaxes(y, -1, -2))
-    return unbroadcast(ga, a), unbroadcast(gb, b)
+    gb = _solve_adjoint(g, a, b, lower)
+    return _solve_a_part(gb, y, a, b), unbroadcast(gb, b)
 
 
 def solve_tangent_a(t, y, a, b):
