@@ -141,9 +141,9 @@ def _evaluate(s, val, scalars):
                 or not isinstance(keep, Const):
             return UNKNOWN
         return _arr(reduced(base[1], axis.value, bool(keep.value)))
-    if name in _SAME_SHAPE and s.args and s.kwargs.keys() <= _SAME_SHAPE[name]:
+    if name in _SAME_SHAPE and s.args and s.kwargs.keys() <= _SAME_SHAPE[name][0]:
         base = operands[0]
-        if base != UNKNOWN and base[0] == "arr" and base[1]:
+        if base != UNKNOWN and base[0] == "arr" and len(base[1]) >= _SAME_SHAPE[name][1]:
             return base
         return UNKNOWN
     if name in ("solve", "solve_triangle_") and len(s.args) in (2, 3) and not s.kwargs:
@@ -166,9 +166,11 @@ def _evaluate(s, val, scalars):
 
 
 # Operations whose result has the shape of their first operand, whatever their other
-# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`): {rule name: keywords allowed}.
-_SAME_SHAPE = {"roll": {"shift", "axis"}, "flip": {"axis"}, "fliplr": set(),
-               "flipud": set(), "cholesky": {"upper"}, "tril": {"k"}, "triu": {"k"}}
+# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`), where it has at least so many
+# dimensions (`np.tril` of a vector is a matrix): {rule name: (keywords allowed, ndim)}.
+_SAME_SHAPE = {"roll": ({"shift", "axis"}, 1), "flip": ({"axis"}, 1), "fliplr": (set(), 1),
+               "flipud": (set(), 1), "cholesky": ({"upper"}, 2), "tril": ({"k"}, 2),
+               "triu": ({"k"}, 2)}
 
 
 def _arr(dims):
