@@ -11,7 +11,8 @@ statements and returns statements with the same meaning; what they share is in `
 3. `dead` — adjoints nobody reads.
 4. `copies` — adjoint copies propagated (then the dead copies dropped).
 5. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
-6. `in_place` — `x_bar += g` where the adjoint is provably unshared.
+6. `in_place` — `x_bar += g` where the adjoint is provably unshared; a checkpointed
+   call given the caller's adjoint to add to, not a copy, where it is unshared.
 7. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
 8. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
    the adjoint of indexing at provably distinct positions as a plain assignment.
@@ -31,7 +32,7 @@ from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blo
                    read_shapes_elsewhere, uniform_seeds)
 from .first_write import first_writes
 from .fuse import fuse_loops
-from .in_place import accumulate_in_place
+from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
@@ -58,7 +59,10 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     if changed:
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
     fold_negations(fdef)
-    fdef.body = accumulate_in_place(fdef.body)
+    owned = getattr(fdef, "s2s_owned", ())     # (a checkpointed callee's accumulators)
+    fdef.body = thread_accumulators(fdef.body, owned)
+    fdef.body = accumulate_in_place(fdef.body, entry=owned)
+    array_accumulators(fdef, owned)
     numbers = numbers or getattr(fdef, "s2s_numbers", frozenset())
     fdef.body = list_adjoints(fdef.body, getattr(fdef, "s2s_number_lists", ()), numbers)
     if arrays:
