@@ -428,3 +428,88 @@ def test_two_loops_inside_a_branch():
     for flag in (True, False):
         got = s2sgrad.grad(two_loops_in_a_branch, wrt=(0, 1), checkpoint="auto")(x, xs, flag)
         assert_fd(two_loops_in_a_branch, [x, xs, flag], (0, 1), got)
+
+
+# ------------------------------------------- the weights' adjoint: one accumulator
+
+def rnn_weights_read_elsewhere(W, U, h0, xs, n):
+    h = h0
+    for t in range(n):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h * h) + np.sum(W * W) * 0.5 + np.sum(U)   # W_bar, U_bar not only the loop's
+
+
+@pytest.mark.parametrize("f", [rnn, rnn_weights_read_elsewhere])
+@pytest.mark.parametrize("option", ["auto", 2, 3])
+def test_segments_add_into_the_weights_adjoint(f, option):
+    """Each segment's backward pass adds into the caller's adjoint of the weights (one
+    array for the whole loop, not one per segment): equal to the unchecked gradient, on
+    every level of the schedule, also where the weights' adjoint has other terms."""
+    W, U, h0, xs = rng_arrays(steps=40)
+    args = [W, U, h0, xs, 40]
+    plain = s2sgrad.grad(f, wrt=(0, 1, 2))(*args)
+    got = s2sgrad.grad(f, wrt=(0, 1, 2), checkpoint=option)(*args)
+    assert_same(got, plain, tol=1e-10)
+    assert_same((W, U), rng_arrays(steps=40)[:2], tol=0)           # inputs untouched
+
+
+def test_generated_code_threads_the_weights_adjoint():
+    src = s2sgrad.source(rnn, wrt=(0, 1, 2), checkpoint=8)
+    assert "U_bar=U_bar, W_bar=W_bar)" in src.split("def grad_rnn")[1]
+    assert "own_grad(" not in src                 # provably unshared: no copy
+    assert "_bwd(saved, h_bar, U_bar=0.0, W_bar=0.0):" in src
+
+
+@s2sgrad.checkpoint
+def cell_twice(h, W):
+    return np.tanh(W @ h + W @ np.cos(h))
+
+
+def loss_same_weight_twice(W, h0, n):
+    h = h0
+    for t in range(n):
+        h = cell_twice(h, W) + 0.1 * cell(h, W, h)    # W reaches two checkpointed calls
+    return np.sum(h * h) + np.sum(W @ W)
+
+
+def test_checkpointed_calls_sharing_a_weight_adjoint():
+    rng = np.random.default_rng(5)
+    W = rng.normal(size=(3, 3)) * 0.4
+    h0 = rng.normal(size=3)
+    got = s2sgrad.grad(loss_same_weight_twice, wrt=(0, 1))(W, h0, 6)
+    assert_fd(loss_same_weight_twice, [W, h0, 6], (0, 1), got)
+
+
+@s2sgrad.checkpoint
+def mix(a, b):
+    return np.sin(a) * b + b
+
+
+def loss_one_name_in_two_positions(x):
+    return np.sum(mix(x, x) * mix(x, 2.0 * x))
+
+
+def test_checkpointed_call_given_one_name_twice():
+    x = np.array([0.3, -1.1, 0.7])
+    assert_fd(loss_one_name_in_two_positions, [x], 0,
+              s2sgrad.grad(loss_one_name_in_two_positions)(x))
+
+
+def rnn_list_weights(ws, h0, xs, n):
+    h = h0
+    for t in range(n):
+        h = np.tanh(ws[0] * h + ws[1] * xs[t])
+    return np.sum(h * h) + ws[0] * ws[1]
+
+
+def test_weights_given_as_a_list_of_numbers():
+    """A list weight: what the caller's adjoint holds is a list, which a segment adds
+    array adjoints to (array_grad makes it an array first)."""
+    _, _, h0, xs = rng_arrays(steps=40)
+    args = [[0.7, -0.4], h0, xs, 40]
+    plain = s2sgrad.grad(rnn_list_weights, wrt=(0, 1))(*args)
+    for option in ("auto", 3):
+        got = s2sgrad.grad(rnn_list_weights, wrt=(0, 1), checkpoint=option)(*args)
+        assert type(got[0]) is list
+        np.testing.assert_allclose(got[0], plain[0], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(got[1], plain[1], rtol=0, atol=1e-10)

@@ -25,10 +25,18 @@ forward pass again to rebuild what the backward pass needs:
         y, _ = g_fwd(a, b)
         return y, (a, b)
 
-    def g_checkpoint_bwd(saved, y_bar):
+    def g_checkpoint_bwd(saved, y_bar, b_bar=0.0):
         a, b = saved
         y, g_saved = g_fwd(a, b)    # the forward pass again
-        return g_bwd(g_saved, y_bar)
+        return g_bwd(g_saved, y_bar, b_bar=b_bar)
+
+A checkpointed function's backward pass also *adds into* the caller's adjoints of the
+parameters it never rebinds (`b_bar=0.0` above: its accumulators), instead of returning
+a new adjoint for the caller to add: a loop of checkpointed segments (`checkpoint=`)
+then keeps one adjoint of its weights, not one per segment beside the sum. The caller
+writes `a_bar, b_bar = g_checkpoint_bwd(g_saved, y_bar, b_bar=own_grad(b_bar))`; the
+callee may add to what it is given in place, so `own_grad` copies it unless the
+optimizer proves that nobody else holds it (`optimize.in_place.thread_accumulators`).
 """
 import builtins
 import inspect
@@ -38,7 +46,7 @@ import gast
 from ..syntax import nodes
 from ..frontend.parse import parse_function, bind_defaults, CellView, readable_name
 from ..syntax.scopes import free_names, rename_free
-from ..ir import walk, Assign
+from ..ir import walk, defs, Assign
 
 
 class Pair:
@@ -49,6 +57,7 @@ class Pair:
         self.active = active
         self.defs = []
         self.served = [bwd]          # the backward functions its forward function feeds
+        self.accumulators = {}       # {position: adjoint parameter of bwd}, see above
 
 
 class CallGraph:
@@ -122,17 +131,27 @@ class CallGraph:
         if s.target in tr.overwritten:
             tr.overwritten.add(saved)
         tr.user_names.add(saved)
-        parts = [rev.fresh(f"{binding[params[i]]}_bar_{readable_name(func)}") for i in active]
-        out = [nodes.assign(nodes.tuple_([nodes.name(p, store=True) for p in parts] +
-                                         ([] if len(parts) > 1 else []), store=True)
-                            if len(parts) > 1 else parts[0],
-                            nodes.call(pair.bwd, [nodes.name(saved), nodes.name(bar(s.target))])
-                            if len(parts) > 1 else
-                            nodes.subscript(nodes.call(pair.bwd, [nodes.name(saved),
-                                                                  nodes.name(bar(s.target))]),
-                                            nodes.const(0)))]
-        for i, part in zip(active, parts):
-            out += rev.accumulate(binding[params[i]], nodes.name(part))
+        threaded = _threaded(pair, active, params, binding, s)
+        targets, keywords, parts = [], {}, []
+        for i in active:
+            x = binding[params[i]]
+            if i in threaded:               # the callee adds into x_bar itself
+                if bar(x) in rev.defined:
+                    keywords[pair.accumulators[i]] = nodes.call("own_grad",
+                                                                [nodes.name(bar(x))])
+                rev.defined.add(bar(x))
+                targets.append(bar(x))
+            else:
+                part = rev.fresh(f"{x}_bar_{readable_name(func)}")
+                parts.append((x, part))
+                targets.append(part)
+        call = nodes.call(pair.bwd, [nodes.name(saved), nodes.name(bar(s.target))], keywords)
+        out = [nodes.assign(nodes.tuple_([nodes.name(t, store=True) for t in targets],
+                                         store=True), call)
+               if len(targets) > 1 else
+               nodes.assign(targets[0], nodes.subscript(call, nodes.const(0)))]
+        for x, part in parts:
+            out += rev.accumulate(x, nodes.name(part))
         return out
 
     def _fresh_name(self, base):
@@ -173,7 +192,9 @@ class CallGraph:
         self.deps += tr.deps
         from ..ir import SetItem
         self.has_stores |= any(isinstance(x, SetItem) for x in walk(tr.body))
-        rev = Reverse(tr, call_hook=self.hook)
+        if is_checkpointed(func):
+            pair.accumulators = _accumulators(tr, active)
+        rev = Reverse(tr, call_hook=self.hook, incoming=pair.accumulators.values())
         adj = rev.run()
         # what the backward pass reads from the forward pass
         primal = set(tr.user_names) | set(tr.params) | set(adj.stacks.values())
@@ -205,8 +226,11 @@ class CallGraph:
         doc = f"Backward pass of {readable_name(func)}: adjoints of " + \
             ", ".join(tr.params[i] for i in active) + "."
         seed = adj.seed if isinstance(tr.result, str) else "out_bar"
-        bwd = nodes.function_def(pair.bwd, ["saved", seed], bwd_body, (), doc)
+        accs = list(pair.accumulators.values())
+        bwd = nodes.function_def(pair.bwd, ["saved", seed] + accs, bwd_body,
+                                 [0.0] * len(accs), doc)
         bwd.s2s_numbers, bwd.s2s_number_lists = set(tr.scalars), set(tr.number_lists)
+        bwd.s2s_owned = set(accs)          # (the caller gives what nobody else holds)
         pair.defs = [fwd, bwd]
         twin = self._same_forward(pair, fwd)
         if twin is not None:               # one forward function serves both backwards
@@ -245,6 +269,7 @@ class CallGraph:
                     self._fresh_name(f"{base}_checkpoint_bwd"), active)
         pair.renamed = inner.renamed
         pair.inner = inner
+        pair.accumulators = dict(inner.accumulators)
         self.pairs[key] = pair
         self.order.append(key)
         return pair
@@ -267,7 +292,8 @@ class CallGraph:
                                         nodes.tuple_([nodes.name(p) for p in params])]))],
             (), doc)
         fwd.args = args
-        taken = set(params) | {"saved"}
+        accs = list(pair.accumulators.values())
+        taken = set(params) | {"saved"} | set(accs)
         seed = nodes.fresh_name("out_bar", taken)
         inner_saved = nodes.fresh_name(f"{base}_saved", taken)
         doc = (f"Backward pass of {base}, checkpointed: runs its forward pass again, "
@@ -279,9 +305,10 @@ class CallGraph:
             nodes.assign(nodes.tuple_([nodes.name("_", store=True),
                                        nodes.name(inner_saved, store=True)], store=True),
                          nodes.call(inner.fwd, [nodes.name(p) for p in params])),
-            nodes.return_(nodes.call(inner.bwd, [nodes.name(inner_saved),
-                                                 nodes.name(seed)]))]
-        bwd = nodes.function_def(pair.bwd, ["saved", seed], body, (), doc)
+            nodes.return_(nodes.call(inner.bwd, [nodes.name(inner_saved), nodes.name(seed)],
+                                     {a: nodes.name(a) for a in accs}))]
+        bwd = nodes.function_def(pair.bwd, ["saved", seed] + accs, body, [0.0] * len(accs),
+                                 doc)
         pair.defs = [fwd, bwd]
 
     def _check_namespace(self, parsed, caller):
@@ -394,6 +421,28 @@ def _refuse_recomputation_hazards(tr, func):
             raise tr.parsed.error(
                 f"{who}, and this statement {what}: the second run would give other "
                 "values", s.node, fix)
+
+
+def _accumulators(tr, active):
+    """{position: adjoint name} of the active parameters of a checkpointed function whose
+    adjoint its backward pass can take from its caller and add to: those it never
+    rebinds (their adjoint is a sum of contributions, nothing resets it), other than
+    the one its result's adjoint is named after."""
+    from .reverse import bar
+    bound = {n for s in walk(tr.body) for n in defs(s)}
+    seed = bar(tr.result) if isinstance(tr.result, str) else None
+    return {i: bar(tr.params[i]) for i in active
+            if tr.params[i] not in bound and tr.params[i] not in tr.overwritten
+            and bar(tr.params[i]) not in (seed, "saved")}
+
+
+def _threaded(pair, active, params, binding, s):
+    """The positions of a call whose adjoints go through the callee's accumulators: those
+    it has, bound to a name that no other argument of the call is (two accumulators
+    holding one adjoint would each start from it)."""
+    args = list(s.args) + list(s.kwargs.values())
+    return {i for i in active if i in pair.accumulators and isinstance(binding[params[i]], str)
+            and sum(a == binding[params[i]] for a in args if isinstance(a, str)) == 1}
 
 
 def is_checkpointed(func):

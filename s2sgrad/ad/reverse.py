@@ -66,12 +66,15 @@ class Reverse:
     State: `defined` (adjoints definitely assigned at the current point of the
     backward code), `temps` (fresh template temporaries), `env` (objects the inlined
     templates refer to by name), `calls` (user functions called, for their own pairs).
+    `incoming`: adjoints that hold a value when the backward pass starts (a callee's
+    accumulators, given by its caller: see `callees`), added to, never defined.
     """
 
-    def __init__(self, trace, call_hook=None):
+    def __init__(self, trace, call_hook=None, incoming=()):
         self.trace = trace
-        self.defined = set()
-        self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
+        self.defined = set(incoming)
+        self.used = set(trace.user_names) | set(trace.params) | \
+            reserved.outside(trace.parsed) | set(incoming)
         self.env = {}
         self.call_hook = call_hook
         self.callees = []

@@ -12,7 +12,8 @@ statements and returns statements with the same meaning; what they share is in `
 4. `copies` — adjoint copies propagated (then the dead copies dropped).
 5. `joint` — the adjoints of two operands that share a costly step (a solve), one call.
 6. `signs` — the sign of a subtraction's adjoint moved into the sum that reads it.
-7. `in_place` — `x_bar += g` where the adjoint is provably unshared.
+7. `in_place` — `x_bar += g` where the adjoint is provably unshared; a checkpointed
+   call given the caller's adjoint to add to, not a copy, where it is unshared.
 8. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
 9. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
    the adjoint of indexing at provably distinct positions as a plain assignment.
@@ -32,7 +33,7 @@ from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blo
                    read_shapes_elsewhere, uniform_seeds)
 from .first_write import first_writes
 from .fuse import fuse_loops
-from .in_place import accumulate_in_place
+from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
 from .joint import joint_adjoints
 from .lists import list_adjoints
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
@@ -61,7 +62,10 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         fdef.body = dead_adjoints(fdef.body, set())     # the copies nothing reads now
     fdef.body = joint_adjoints(fdef.body)
     fold_negations(fdef)
-    fdef.body = accumulate_in_place(fdef.body)
+    owned = getattr(fdef, "s2s_owned", ())     # (a checkpointed callee's accumulators)
+    fdef.body = thread_accumulators(fdef.body, owned)
+    fdef.body = accumulate_in_place(fdef.body, entry=owned)
+    array_accumulators(fdef, owned)
     numbers = numbers or getattr(fdef, "s2s_numbers", frozenset())
     fdef.body = list_adjoints(fdef.body, getattr(fdef, "s2s_number_lists", ()), numbers)
     if arrays:

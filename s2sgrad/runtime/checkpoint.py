@@ -5,9 +5,13 @@ segments of `stride` consecutive steps; each segment is one checkpointed call, s
 forward pass keeps one snapshot of the loop-carried state per segment and the backward
 pass recomputes one segment at a time. These helpers compute the schedule from the trip
 count, which a `for` loop over a range knows before it starts. They return integers and
-booleans only: generated code calls them, nothing differentiates them.
+booleans only: generated code calls them, nothing differentiates them. `own_grad` and
+`array_grad` serve the backward pass of a checkpointed call, which adds into its
+caller's adjoints.
 """
 import math
+
+import numpy as np
 
 AUTO_MIN_STEPS = 32      # "auto": loops of fewer steps run as written
 
@@ -50,3 +54,22 @@ def checkpoint_stop(start, stop, step, stride, k):
     step before the next segment's first)."""
     n = len(range(start, stop, step))
     return start + min((k + 1) * stride, n) * step
+
+
+def own_grad(g):
+    """A copy of the adjoint `g` that a checkpointed function's backward pass may add to
+    in place (its accumulators): the caller's own array is left as it was."""
+    if type(g) is np.ndarray:
+        return g.copy()
+    if type(g) in (list, dict):
+        return type(g)(g)
+    return g
+
+
+def array_grad(g):
+    """The accumulator `g` a backward pass adds array adjoints to in place (`g += e`):
+    an array or a number as it is, a list or tuple given by the caller as the array
+    `g + e` would have made of it (`+=` would extend a list)."""
+    if type(g) in (list, tuple):
+        return np.array(g, dtype=float)
+    return g

@@ -490,7 +490,10 @@ def matmul_left(g, b, a):
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b                                  # inner product
-        return np.expand_dims(g, -1) * b                  # (..., m) x (k,)
+        # (..., m) x (k,): an outer product, as a product over an axis of length one
+        # (`*` with broadcasting takes a ufunc buffer of 64 kB beside its result)
+        g, b = np.asarray(g), np.asarray(b)
+        return g[..., None] @ b[None, :]
     if np.ndim(a) == 1:                                   # (k,) x (..., k, n)
         return np.reshape(b @ np.expand_dims(g, -1), (-1, np.shape(a)[0])).sum(axis=0)
     return unbroadcast(g @ np.swapaxes(b, -1, -2), a)
