@@ -22,7 +22,8 @@ statements and returns statements with the same meaning; what they share is in `
     loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
-only the value needs dropped, loops whose steps share only sums fused (`fuse`); for
+only the value needs dropped, loops whose steps share only sums fused (`fuse`), values
+computed twice in a block read from their first name (`reuse`); for
 `value_and_grad_f` the same passes, keeping what the value needs.
 """
 import gast
@@ -36,6 +37,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
 from .joint import joint_adjoints
 from .lists import list_adjoints
+from .reuse import reuse_values
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
@@ -96,10 +98,11 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
         # every forward value feeds the value: only the loops have something to gain
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
-        return body if fused is body else dead_forward_in_blocks(dead_forward(fused))
+        body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
+        return reuse_values(body)
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
-    return dead_forward_in_blocks(body)
+    return reuse_values(dead_forward_in_blocks(body))
