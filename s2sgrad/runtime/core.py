@@ -470,8 +470,13 @@ def extremum_grad(g, y, x, axis=None, keepdims=False):
         return 0.0
     y_full = unreduce(y, x, axis, keepdims)
     mask = (np.asarray(x) == y_full)
-    count = np.sum(mask, axis=axis, keepdims=True)
-    out = unreduce(g, x, axis, keepdims) * mask / count
+    if np.count_nonzero(mask) == np.size(y) and np.all(y == y):
+        # one extreme per reduction (and no NaN, which matches nothing): no ties to
+        # share among, and no counts along the axis (slow along a short one)
+        out = unreduce(g, x, axis, keepdims) * mask
+    else:
+        count = np.sum(mask, axis=axis, keepdims=True)
+        out = unreduce(g, x, axis, keepdims) * mask / count
     return list(out) if isinstance(x, (list, tuple)) else out
 
 
