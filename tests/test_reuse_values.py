@@ -88,3 +88,17 @@ def test_arrays(optimize):
     fd = np.array([(sqrt_twice(x + h * e) - sqrt_twice(x - h * e)) / (2 * h)
                    for e in np.eye(6)])
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-9)
+
+
+def tanh_square(w, x):
+    return np.sum(np.tanh(x * w) ** 2)
+
+
+def test_gradient_and_value_twin_share_no_rewrite():
+    """grad_f drops `v3 = v2 * v2` (only the value reads it); its value twin keeps it and
+    reads it in the tanh adjoint: the twins share statements, so the rewrite must not
+    change grad_f's."""
+    for w, x in ((0.5, 1.5), (np.array([0.5, -0.2]), np.array([1.5, 2.0]))):
+        assert_grad_matches(tanh_square, w, x)
+        value, g = s2sgrad.value_and_grad(tanh_square)(w, x)
+        assert np.isclose(value, tanh_square(w, x))

@@ -28,7 +28,7 @@ computed twice in a block read from their first name (`reuse`); for
 """
 import gast
 
-from .algebra import simplify
+from .algebra import negated_reductions, simplify
 from .copies import propagate_copies
 from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
                    read_shapes_elsewhere, uniform_seeds)
@@ -78,6 +78,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         spell_out_helpers(fdef.body, arrays, numbers)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
+    fdef.body = negated_reductions(fdef.body)
     dead_saves(fdef)
     batch_saves(fdef)
     preallocate_tapes(fdef)

@@ -1,5 +1,5 @@
 """Algebraic simplification of generated expressions: `g * 1.0`, `0 + g`, `a + -b`,
-`-(-g)` (serves what rule templates leave after their options are bound). A value of the
+`-(-g)`, `np.sum(-g)` (serves what rule templates leave after their options are bound). A value of the
 user's (`b = a * 1.0`) is never made a second name of its operand: it may be changed in
 place."""
 import gast
@@ -45,6 +45,28 @@ class _Simplify(gast.NodeTransformer):
                 and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
         return node
+
+
+class _Reductions(gast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, gast.Attribute) and f.attr in ("sum", "mean") \
+                and isinstance(f.value, gast.Name) and f.value.id == "np" and node.args \
+                and len(node.args) <= 2 and isinstance(node.args[0], gast.UnaryOp) \
+                and isinstance(node.args[0].op, gast.USub) \
+                and all(k.arg in ("axis", "keepdims") for k in node.keywords):
+            node.args[0] = node.args[0].operand
+            return gast.UnaryOp(op=gast.USub(), operand=node)
+        return node
+
+
+def negated_reductions(body):
+    """`np.sum(-g, axis=1)` → `-np.sum(g, axis=1)`: the sign of the reduced array, not of
+    every element (a negation is exact: the same bits). Serves the adjoints of
+    subtractions summed over broadcast axes (`unbroadcast(-v, b)` spelled out), after
+    the passes that write them."""
+    return [_Reductions().visit(st) for st in body]
 
 
 def _adjoint_target(node):

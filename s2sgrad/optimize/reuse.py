@@ -15,6 +15,8 @@ calls; a candidate ends where its name or a name it reads is assigned again (or 
 anything may change them: see `facts.effects`). Branches and loop bodies are blocks of
 their own, starting with nothing known.
 """
+import copy
+
 import gast
 
 from .facts import effects, loads, pure, single_target
@@ -23,21 +25,28 @@ _SHAPES = (gast.BinOp, gast.UnaryOp, gast.Call)
 
 
 def reuse_values(body):
-    """The pass over a function's statements (and its blocks'); changes them in place."""
+    """The pass over a function's statements (and its blocks'): a new list; statements
+    it changes are new nodes (the gradient and its value twin share statements)."""
     known = {}                      # dump of a value → the name that holds it
     readers = {}                    # name → dumps of the known values that read it
+    out = []
     for st in body:
-        for block in ("body", "orelse"):
-            inner = getattr(st, block, None)
-            if isinstance(inner, list) and inner and not isinstance(st, gast.Expr):
-                reuse_values(inner)
         if isinstance(st, (gast.If, gast.For, gast.While)):
+            inner = {b: reuse_values(getattr(st, b)) for b in ("body", "orelse")}
+            if any(new != getattr(st, b) for b, new in inner.items()):
+                st = copy.copy(st)
+                for b, new in inner.items():
+                    setattr(st, b, new)
             known.clear()
             readers.clear()
+            out.append(st)
             continue
         if known and isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) \
                 and st.value is not None:
-            st.value = _replace(st.value, known, top=True)
+            value, changed = _replace(st.value, known, top=True)
+            if changed:
+                st = copy.copy(st)
+                st.value = value
         for name in effects(st):
             for key in readers.pop(name, ()):
                 known.pop(key, None)
@@ -48,21 +57,33 @@ def reuse_values(body):
             known.setdefault(key, target)
             for name in loads(st.value) | {target}:
                 readers.setdefault(name, []).append(key)
-    return body
+        out.append(st)
+    return out
 
 
 def _replace(node, known, top=False):
-    """`node` with its parts that repeat a known value read from its name (not `node`
-    itself when `top`: a whole repeated value is a copy, the trace's common
-    subexpressions pass handles it)."""
+    """(`node` with its parts that repeat a known value read from its name, whether any
+    did); new nodes along the changed paths only. Not `node` itself when `top`: a whole
+    repeated value is a copy, which the trace's common subexpressions pass handles."""
     if isinstance(node, _SHAPES) and not top:
         name = known.get(gast.dump(node))
         if name is not None:
-            return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+            return gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                             type_comment=None), True
+    changes = {}
     for field, value in gast.iter_fields(node):
         if isinstance(value, gast.AST) and not isinstance(value, gast.expr_context):
-            setattr(node, field, _replace(value, known))
+            new, changed = _replace(value, known)
+            if changed:
+                changes[field] = new
         elif isinstance(value, list):
-            setattr(node, field, [_replace(v, known) if isinstance(v, gast.AST) else v
-                                  for v in value])
-    return node
+            items = [_replace(v, known) if isinstance(v, gast.AST) else (v, False)
+                     for v in value]
+            if any(changed for _, changed in items):
+                changes[field] = [v for v, _ in items]
+    if not changes:
+        return node, False
+    node = copy.copy(node)
+    for field, value in changes.items():
+        setattr(node, field, value)
+    return node, True
