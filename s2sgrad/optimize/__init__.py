@@ -22,8 +22,9 @@ statements and returns statements with the same meaning; what they share is in `
     loops.
 
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
-only the value needs dropped, loops whose steps share only sums fused (`fuse`), values
-computed twice in a block read from their first name (`reuse`); for
+only the value needs dropped, loops whose steps share only sums fused (`fuse`), a
+loop's number seed multiplied in once after it (`seeds`), values computed twice in a
+block read from their first name (`reuse`); for
 `value_and_grad_f` the same passes, keeping what the value needs.
 """
 import gast
@@ -38,6 +39,7 @@ from .in_place import accumulate_in_place, array_accumulators, thread_accumulato
 from .joint import joint_adjoints
 from .lists import list_adjoints
 from .reuse import reuse_values
+from .seeds import fold_loop_seeds
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
@@ -100,10 +102,10 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
         body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
-        return reuse_values(body)
+        return reuse_values(fold_loop_seeds(body, scalars))
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
-    return reuse_values(dead_forward_in_blocks(body))
+    return reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars))

@@ -63,13 +63,9 @@ def reuse_values(body):
 
 def _replace(node, known, top=False):
     """(`node` with its parts that repeat a known value read from its name, whether any
-    did); new nodes along the changed paths only. Not `node` itself when `top`: a whole
-    repeated value is a copy, which the trace's common subexpressions pass handles."""
-    if isinstance(node, _SHAPES) and not top:
-        name = known.get(gast.dump(node))
-        if name is not None:
-            return gast.Name(id=name, ctx=gast.Load(), annotation=None,
-                             type_comment=None), True
+    did); new nodes along the changed paths only, bottom up (`1.0 / (1.0 + v10)` is
+    `1.0 / v13`, then `v14`). Not `node` itself when `top`: a whole repeated value is a
+    copy, which the trace's common subexpressions pass handles."""
     changes = {}
     for field, value in gast.iter_fields(node):
         if isinstance(value, gast.AST) and not isinstance(value, gast.expr_context):
@@ -81,9 +77,13 @@ def _replace(node, known, top=False):
                      for v in value]
             if any(changed for _, changed in items):
                 changes[field] = [v for v, _ in items]
-    if not changes:
-        return node, False
-    node = copy.copy(node)
-    for field, value in changes.items():
-        setattr(node, field, value)
-    return node, True
+    if changes:
+        node = copy.copy(node)
+        for field, value in changes.items():
+            setattr(node, field, value)
+    if isinstance(node, _SHAPES) and not top:
+        name = known.get(gast.dump(node))
+        if name is not None:
+            return gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                             type_comment=None), True
+    return node, bool(changes)
