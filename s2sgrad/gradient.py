@@ -12,7 +12,7 @@ from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
-                       kinds_of, _is_current)
+                       kinds_of, symbol_sizes, _is_current)
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -352,7 +352,8 @@ class GradientFunction:
         whether it returns the gradients alone, the wrt arguments to check: arrays
         (their dtype), other values). Numbers need no check."""
         compiled = cached_compile(self.func, self.wrt, self.is_tuple, self.optimize,
-                                  compile_kinds(kinds), self.has_aux, **self._options())
+                                  compile_kinds(kinds), self.has_aux, **self._options(),
+                                  sizes=symbol_sizes(kinds))
         plain = compiled.scalar_output and not self.with_value and not self.has_aux
         fn = compiled.grad_fn if plain else compiled.value_grad_fn
         if self.backend == "numba":

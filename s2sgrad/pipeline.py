@@ -54,6 +54,11 @@ class Compiled:
     def is_current(self):
         return _is_current(self)
 
+    @property
+    def assumptions(self):
+        """What the code relies on of the sizes of its shape pattern (`ir.shapes`)."""
+        return self.trace.shape_assumptions if self.trace is not None else ()
+
 
 def build_trace(parsed: Parsed, wrt: tuple, scalar_params=(), array_params=(),
                 entry: bool = False, functions=None) -> ir.Trace:
@@ -142,6 +147,17 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
     return tuple(out)
 
 
+def symbol_sizes(kinds):
+    """{symbol: size} of the arrays' shapes among `kinds`, as `compile_kinds` names them."""
+    shapes = [k for k in kinds if type(k) is tuple]
+    sizes = {}
+    for concrete, symbolic in zip(shapes, shapes_mod.pattern(shapes)):
+        for n, d in zip(concrete, symbolic):
+            if isinstance(d, str):
+                sizes[d] = n
+    return sizes
+
+
 def compile_kinds(kinds):
     """The kinds the code is compiled for: each array's shape as its pattern (1 stays,
     other sizes become symbols, equal sizes one symbol; see `shapes.pattern`), so that
@@ -223,8 +239,9 @@ def _nested_in(fdef, target):
 
 def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                      kinds: tuple = (), has_aux: bool = False,
-                     checkpoint=None) -> "Compiled":
+                     checkpoint=None, sizes=None) -> "Compiled":
     parsed = parse_function(func)
+    parsed.symbol_sizes = sizes          # the sizes the shapes may rely on (ir/shapes.py)
     parsed.inline_helpers = optimize     # small helpers inlined (frontend/normalize.py)
     _refuse_generator(parsed)
     pack_variadic(parsed)
@@ -429,24 +446,36 @@ _CACHE = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
+_GENERIC = ("no size assumptions",)
+
+
 def cached_compile(func, wrt, is_tuple, optimize=True, kinds=(), has_aux=False,
-                   checkpoint=None):
+                   checkpoint=None, sizes=None):
     """The compiled gradient, from the cache while the function, the functions it calls
     and the names it calls them by are unchanged. One compilation per key even when
-    many threads ask at once (compiling holds the lock)."""
+    many threads ask at once (compiling holds the lock). `sizes`: {symbol: size} of the
+    call (`symbol_sizes`): code compiled for a shape pattern may rely on relations of its
+    sizes (`ir.shapes`); a call whose sizes break them gets code compiled without any."""
     key = (wrt, is_tuple, optimize, kinds) + ((True,) if has_aux else ()) + \
         ((("checkpoint", checkpoint),) if checkpoint is not None else ())
     _refuse_non_function(func)
     base = unwrap(func)
     with _LOCK:
-        per_func = _CACHE.get(base)
-        entry = per_func.get(key) if per_func is not None else None
-        if entry is not None and entry.is_current():
-            return entry
+        per_func = _CACHE.get(base) or {}
+        for k in (key, key + _GENERIC):
+            entry = per_func.get(k)
+            if entry is not None and entry.is_current() and \
+                    shapes_mod.holds(entry.assumptions, sizes):
+                return entry
+        entry = per_func.get(key)
+        if entry is not None and entry.is_current():     # its assumptions fail here
+            key, sizes = key + _GENERIC, None
         with _collector_paused(), deep_expressions(func):
             aux = {"has_aux": True} if has_aux else {}     # (the call is as before without)
             if checkpoint is not None:
                 aux["checkpoint"] = checkpoint
+            if sizes:
+                aux["sizes"] = sizes
             compiled = compile_gradient(func, wrt, is_tuple, optimize, kinds, **aux)
         _CACHE.setdefault(base, {})[key] = compiled
         return compiled

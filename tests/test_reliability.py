@@ -137,13 +137,13 @@ def count_compilations(monkeypatch, delay=0.0):
     lock = threading.Lock()
     real = s2sgrad.pipeline.compile_gradient
 
-    def counting(func, wrt, is_tuple, optimize=True, kinds=()):
+    def counting(func, wrt, is_tuple, optimize=True, kinds=(), **options):
         with lock:
             key = (func, wrt, is_tuple, optimize, kinds)
             counts[key] = counts.get(key, 0) + 1
         if delay:
             time.sleep(delay)
-        return real(func, wrt, is_tuple, optimize, kinds)
+        return real(func, wrt, is_tuple, optimize, kinds, **options)
     monkeypatch.setattr(s2sgrad.pipeline, "compile_gradient", counting)
     return counts
 

@@ -13,6 +13,13 @@ code. `infer_shapes` follows the symbols through the trace:
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
   d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
 
+Integers computed from sizes (`H = W.shape[0]`, `2 * H`, `n - 1`) are linear forms of the
+symbols, and slices with such bounds (`z[:, H:2 * H]` of the stacked gates of an LSTM)
+have the length their bounds give. Where a length equals a size only for the sizes the
+code is compiled for (`4 * H` columns less `3 * H`, and `H`), the shapes rely on it: the
+equality (and the order of the bounds) is an *assumption* (`trace.shape_assumptions`),
+which a call of other sizes checks before it reuses the code (`pipeline.cached_compile`).
+
 Anything else has no known shape. A name bound more than once (a loop's carried `h`)
 has a shape only if every binding gives the same one (a fixpoint that starts from the
 first binding and gives up on disagreement): then it has that shape in every step.
@@ -59,6 +66,8 @@ def infer_shapes(trace, param_shapes, scalars=None):
     whenever they hold a value. `param_shapes`: {array parameter: symbolic shape};
     `scalars`: the names known to be numbers (default `trace.scalars`)."""
     scalars = trace.scalars if scalars is None else scalars
+    ctx = _Sizes(trace.symbol_sizes, trace.shape_assumptions) if trace.symbol_sizes \
+        else None
     val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
     val.update({p: ("arr", ()) for p in trace.params if p in scalars})
     stmts = list(walk(trace.body))
@@ -69,7 +78,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
             if isinstance(s, For):
                 target, new = s.target, ("int", None)
             elif isinstance(s, Assign):
-                target, new = s.target, _evaluate(s, val, scalars)
+                target, new = s.target, _evaluate(s, val, scalars, ctx)
                 if new == UNKNOWN and s.target in scalars:
                     new = ("arr", ())         # a number whatever computed it (`np.pi`)
             elif isinstance(s, (Append, Pop)):
@@ -89,9 +98,105 @@ def infer_shapes(trace, param_shapes, scalars=None):
             if v != UNKNOWN and v[0] in ("arr", "int")}
 
 
-def _evaluate(s, val, scalars):
+class _Sizes:
+    """The sizes of the symbols in the call compiled for, and the assumptions made on
+    them: ("le" | "eq", a, b) for the linear forms a ≤ b, a = b."""
+    def __init__(self, sizes, assumptions):
+        self.sizes = sizes
+        self.assumptions = assumptions
+
+    def value(self, form):
+        return form[0] + sum(c * self.sizes[n] for n, c in form[1])
+
+    def assume(self, relation, a, b):
+        if a != b:
+            self.assumptions.add((relation, a, b))
+
+    def dim(self, form, integer=False):
+        """The dimension the linear form is: exact for a constant, a symbol or a symbol
+        less a constant; else the symbol (or 1) of its size in the call compiled for, the
+        equality assumed; else None (with `integer`: the form itself, ("lin", form))."""
+        const, terms = form
+        if not terms:
+            return const
+        if len(terms) == 1 and terms[0][1] == 1 and const <= 0:
+            return terms[0][0] if const == 0 else (terms[0][0], -const)
+        size = self.value(form)
+        if size == 1:
+            self.assume("eq", form, (1, ()))
+            return 1
+        for symbol, n in self.sizes.items():
+            if n == size:
+                self.assume("eq", form, (0, ((symbol, 1),)))
+                return symbol
+        return ("lin", form) if integer else None
+
+
+def holds(assumptions, sizes):
+    """Do the assumptions of compiled code hold for these sizes of its symbols?"""
+    if not assumptions:
+        return True
+    if sizes is None:
+        return False
+    ctx = _Sizes(sizes, None)
+    try:
+        return all(ctx.value(a) <= ctx.value(b) if rel == "le" else
+                   ctx.value(a) == ctx.value(b) for rel, a, b in assumptions)
+    except KeyError:
+        return False
+
+
+def _is_dim(x):
+    """Is the integer `x` of ("int", x) a dimension (not None, not a ("lin", form))?"""
+    return x is not None and not (type(x) is tuple and x[0] == "lin")
+
+
+def linear(dim):
+    """The linear form (constant, ((symbol, coefficient), ...)) of a dimension or an
+    integer: a literal, a symbol, (symbol, k) for the symbol less k, or ("lin", form) for
+    an integer that is no dimension (`2 * H`); None if unknown."""
+    if type(dim) is tuple and dim and dim[0] == "lin":
+        return dim[1]
+    if type(dim) is int:
+        return (dim, ())
+    if isinstance(dim, str):
+        return (0, ((dim, 1),))
+    if isinstance(dim, tuple) and len(dim) == 2 and isinstance(dim[0], str):
+        return (-dim[1], ((dim[0], 1),))
+    return None
+
+
+def _combine(a, b, sign=1):
+    terms = dict(a[1])
+    for n, c in b[1]:
+        terms[n] = terms.get(n, 0) + sign * c
+    return (a[0] + sign * b[0], tuple(sorted((n, c) for n, c in terms.items() if c)))
+
+
+def _scale(a, k):
+    return (a[0] * k, tuple((n, c * k) for n, c in a[1] if c * k))
+
+
+def _int_arithmetic(name, operands, ctx):
+    """`2 * H`, `n - 1`, `H + H`: the dimension it is (see `_Sizes.dim`), or None."""
+    forms = [linear(o[1]) for o in operands]
+    if ctx is None or None in forms:
+        return None
+    if name == "negative" and len(forms) == 1:
+        return ctx.dim(_scale(forms[0], -1), True)
+    if len(forms) != 2:
+        return None
+    a, b = forms
+    if name in ("add", "subtract"):
+        return ctx.dim(_combine(a, b, 1 if name == "add" else -1), True)
+    if not a[1]:
+        a, b = b, a
+    return ctx.dim(_scale(a, b[0]), True) if not b[1] else None
+
+
+def _evaluate(s, val, scalars, ctx=None):
     """The abstract value s computes: ("arr", dims), ("int", dim or None),
-    ("tup", dims), or UNKNOWN."""
+    ("tup", dims), or UNKNOWN. `ctx`: the sizes compiled for (`_Sizes`), or None."""
     def of(a):
         if isinstance(a, Const):
             v = a.value
@@ -114,12 +219,12 @@ def _evaluate(s, val, scalars):
     name = s.rule.name
     operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
     if name == "display" and isinstance(s.expr, gast.Tuple):
-        if all(o != UNKNOWN and o[0] == "int" and o[1] is not None for o in operands):
+        if all(o != UNKNOWN and o[0] == "int" and _is_dim(o[1]) for o in operands):
             return ("tup", tuple(o[1] for o in operands))
         return UNKNOWN
     if name in ("add", "subtract", "multiply", "negative") and operands \
             and all(o != UNKNOWN and o[0] == "int" for o in operands):
-        return ("int", None)                  # i + 1: still an integer
+        return ("int", _int_arithmetic(name, operands, ctx))     # i + 1: an integer
     if elementwise_op(s):
         shapes = [o[1] if o != UNKNOWN and o[0] == "arr" else
                   () if o != UNKNOWN and o[0] == "int" else None for o in operands]
@@ -127,7 +232,7 @@ def _evaluate(s, val, scalars):
             return UNKNOWN
         return _arr(broadcast(shapes))
     if name == "getitem" and isinstance(s.expr, gast.Subscript):
-        return _getitem(of(s.args[0]), s.expr.slice, of)
+        return _getitem(of(s.args[0]), s.expr.slice, of, ctx)
     if name in ("matmul", "dot") and len(s.args) == 2 and not s.kwargs:
         a, b = operands
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
@@ -240,7 +345,7 @@ def _shape_operand(node, of):
         dims = []
         for e in node.elts:
             v = _operand_value(e, of)
-            if v == UNKNOWN or v[0] != "int" or v[1] is None:
+            if v == UNKNOWN or v[0] != "int" or not _is_dim(v[1]):
                 return None
             dims.append(v[1])
         return tuple(dims)
@@ -249,7 +354,7 @@ def _shape_operand(node, of):
         return None
     if v[0] == "tup":
         return v[1]
-    if v[0] == "int" and v[1] is not None:
+    if v[0] == "int" and _is_dim(v[1]):
         return (v[1],)
     return None
 
@@ -298,7 +403,7 @@ def reduced(dims, axis, keepdims):
                  if keepdims or k not in axes)
 
 
-def _getitem(base, index, of):
+def _getitem(base, index, of, ctx=None):
     if base == UNKNOWN:
         return UNKNOWN
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
@@ -319,7 +424,7 @@ def _getitem(base, index, of):
         if k >= len(dims):
             return UNKNOWN
         if isinstance(p, gast.Slice):
-            d = _sliced(dims[k], p)
+            d = _sliced(dims[k], p, of, ctx)
             if d is None:
                 return UNKNOWN
             out.append(d)
@@ -333,12 +438,14 @@ def _getitem(base, index, of):
     return ("arr", tuple(out) + tuple(dims[k:]))
 
 
-def _sliced(dim, sl):
+def _sliced(dim, sl, of=None, ctx=None):
     """The length of `x[lo:hi]` along a dimension: the same for `:`, the dimension less
-    k for constant ends (`1:`, `:-1`, `2:-1`), else None."""
+    k for constant ends (`1:`, `:-1`, `2:-1`); for ends the code computes from sizes
+    (`H:2 * H`), hi - lo where 0 ≤ lo ≤ hi ≤ the dimension in the call compiled for (the
+    order assumed); else None."""
     k = slice_shrink(sl)
     if k is None:
-        return None
+        return _computed_slice(dim, sl, of, ctx)
     if k == 0:
         return dim
     if dim == 1:
@@ -346,6 +453,34 @@ def _sliced(dim, sl):
     if isinstance(dim, tuple):                  # already shrunk: (symbol, k)
         return (dim[0], dim[1] + k)
     return (dim, k)
+
+
+def _computed_slice(dim, sl, of, ctx):
+    if ctx is None or not isinstance(sl, gast.Slice) or sl.step is not None:
+        return None
+    whole = linear(dim)
+    lo = (0, ()) if sl.lower is None else _bound(sl.lower, of)
+    hi = whole if sl.upper is None else _bound(sl.upper, of)
+    if whole is None or lo is None or hi is None:
+        return None
+    if not 0 <= ctx.value(lo) <= ctx.value(hi) <= ctx.value(whole):
+        return None                     # (negative ends count from the end: not followed)
+    ctx.assume("le", (0, ()), lo)
+    ctx.assume("le", lo, hi)
+    ctx.assume("le", hi, whole)
+    return ctx.dim(_combine(hi, lo, -1))
+
+
+def _bound(node, of):
+    """The linear form of a slice's end: an integer literal or a name of a known int."""
+    value = int_constant(node)
+    if value is not None:
+        return (value, ())
+    if isinstance(node, gast.Name):
+        v = of(node.id)
+        if v != UNKNOWN and v[0] == "int":
+            return linear(v[1])
+    return None
 
 
 def slice_shrink(sl):

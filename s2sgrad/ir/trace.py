@@ -795,6 +795,8 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     trace.number_list_params = tuple(getattr(parsed, "number_lists", ()))
     if isinstance(array_params, dict):         # {name: symbolic shape}
         trace.array_shapes = dict(array_params)
+        if entry:                              # (a callee's symbols are its own)
+            trace.symbol_sizes = getattr(parsed, "symbol_sizes", None)
     rename_top_level(trace)
     check_stores(trace)
     check_views(trace)

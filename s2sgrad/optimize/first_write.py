@@ -1,6 +1,7 @@
 """First write as definition: a zero initialisation followed by `x_bar = x_bar + g`
-becomes `x_bar = g` (also across loop iterations); serves every adjoint with one
-contribution or whose first contribution is known."""
+becomes `x_bar = g`, and `x_bar = add_at(x_bar, x, index, v)` becomes `add_at(0.0, ...)`
+(also across loop iterations); serves every adjoint with one contribution or whose first
+contribution is known, and the adjoints of slices in a loop (an LSTM's gates)."""
 import gast
 
 from ..syntax import nodes
@@ -17,6 +18,18 @@ def _accumulation(stmt):
     if isinstance(v, gast.Call) and nodes.is_name(v.func, "add_grads") and len(v.args) == 2 \
             and nodes.is_name(v.args[0], name):
         return name, v.args[1]
+    return None
+
+
+def _scatter_into(stmt):
+    """The name of `x_bar = add_at(x_bar, x, index, v[, in_place])`, else None."""
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name)):
+        return None
+    v, name = stmt.value, stmt.targets[0].id
+    if isinstance(v, gast.Call) and nodes.is_name(v.func, "add_at") and not v.keywords \
+            and len(v.args) in (4, 5) and nodes.is_name(v.args[0], name):
+        return name
     return None
 
 
@@ -41,6 +54,12 @@ def _zeros(stmts, zero, rewrite):
             if rewrite:
                 _zeros(st.body, entry, True)
             zero = entry - _stores_shallow(st)
+            continue
+        scatter = _scatter_into(st)
+        if scatter in zero:
+            if rewrite:                  # add_at(0.0, x, index, v): a fresh adjoint
+                st.value.args = [nodes.const(0.0)] + st.value.args[1:4]
+            zero.discard(scatter)
             continue
         acc = _accumulation(st)
         if acc and acc[0] in zero:

@@ -9,7 +9,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .facts import is_zero, single_target, stores, stores_all
+from .facts import is_zero, loads, single_target, stores, stores_all
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
@@ -40,8 +40,8 @@ def index_adjoints(body, arrays):
             g, x, index, v = call.args[:4]
             subscript = _basic_subscript(index)
             fresh = len(call.args) == 4 and is_zero(g)
-            updated = len(call.args) == 5 and _is_true(call.args[4]) and t in made \
-                and nodes.is_name(g, t)
+            updated = (len(call.args) == 4 or _is_true(call.args[4])) and t in made \
+                and nodes.is_name(g, t) and t not in loads(v) | loads(index)
             if subscript is not None and (fresh or updated):
                 target = nodes.subscript(nodes.name(t), subscript, store=True)
                 if fresh:
@@ -54,7 +54,7 @@ def index_adjoints(body, arrays):
                     out.append(nodes.copy_location(gast.AugAssign(
                         target=target, op=gast.Add(), value=v), st))
                 continue
-        made -= stores(st)
+        made -= stores(st) | loads(st)        # (read elsewhere: maybe shared)
         out.append(st)
     return out
 
@@ -102,17 +102,24 @@ def _is_true(node):
     return isinstance(node, gast.Constant) and node.value is True
 
 
-def _basic_subscript(index):
-    """`slice(a, b, c)` with constant parts, an int constant, or a name (a loop's
-    integer: the trace only gives add_at names that index), as subscript syntax."""
+def _basic_subscript(index, inner=False):
+    """`slice(a, b, c)` with parts constants or names (integers the code computed, `H`,
+    `2 * H`: a slice's parts index), an int constant, or a tuple of these and None, as
+    subscript syntax."""
     if isinstance(index, gast.Call) and nodes.is_name(index.func, "slice") \
             and len(index.args) == 3 and not index.keywords:
         parts = [None if _is_none(a) else a for a in index.args]
-        if all(p is None or _int_literal(p) for p in parts):
+        if all(p is None or _int_literal(p) or isinstance(p, gast.Name) for p in parts):
             return gast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
         return None
     if isinstance(index, gast.Constant) and type(index.value) is int:
         return index
+    if inner and _is_none(index):
+        return index
+    if isinstance(index, gast.Tuple) and not inner:
+        parts = [_basic_subscript(e, True) for e in index.elts]
+        if parts and None not in parts:
+            return gast.Tuple(elts=parts, ctx=gast.Load())
     return None
 
 
