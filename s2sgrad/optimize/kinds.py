@@ -13,7 +13,7 @@ from .facts import is_zero, loads, single_target, stores, stores_all
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
-def index_adjoints(body, arrays):
+def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
     """Where x is known to be an array and the index is basic (ints and constant
     slices), the adjoint of `x[idx]` is written as by hand:
 
@@ -22,14 +22,32 @@ def index_adjoints(body, arrays):
         x_bar = add_at(x_bar, x, slice(1, None, None), w, True)   x_bar[1:] += w
 
     The second form only after the first in the same block, with nothing in between
-    binding x_bar (so x_bar is that array, and held by nobody else)."""
+    binding x_bar (so x_bar is that array, and held by nobody else). And a loop whose
+    steps only add into x_bar, zero before it (a convolution's taps, `x[:, j:j + m]`),
+    gets the array first:
+
+        x_bar = 0.0                                 x_bar = 0.0
+        for j in ...:                          →    x_bar = np.zeros_like(x)
+            x_bar = add_at(x_bar, x, j, v, True)    for j in ...:
+                                                        x_bar[j] += v
+    """
     out = []
-    made = set()                      # adjoints this block made with np.zeros_like
+    made = set(made)                  # adjoints made with np.zeros_like, held by no one
+    zero = set()                      # adjoints bound to 0.0 and not read since
     for st in body:
         if isinstance(st, (gast.If, gast.For, gast.While)):
-            st.body = index_adjoints(st.body, arrays)
-            st.orelse = index_adjoints(st.orelse, arrays)
-            made -= stores_all([st])
+            if isinstance(st, gast.For) and not st.orelse:
+                for t, x in _scatter_accumulators(st, zero, arrays):
+                    out.append(nodes.copy_location(nodes.assign(t, nodes.call(
+                        nodes.attribute(nodes.name("np"), "zeros_like"), [nodes.name(x)])),
+                        st))
+                    made.add(t)
+            counters = _range_target(st)
+            st.body = index_adjoints(st.body, arrays, made & stores_all([st]),
+                                     ints | counters)
+            st.orelse = index_adjoints(st.orelse, arrays, ints=ints)
+            made -= stores_all([st]) - _scattered(st)
+            zero -= stores_all([st]) | loads(st)
             out.append(st)
             continue
         t = single_target(st)
@@ -38,7 +56,7 @@ def index_adjoints(body, arrays):
                 and not call.keywords and len(call.args) in (4, 5) \
                 and isinstance(call.args[1], gast.Name) and call.args[1].id in arrays:
             g, x, index, v = call.args[:4]
-            subscript = _basic_subscript(index)
+            subscript = _basic_subscript(index, ints=ints)
             fresh = len(call.args) == 4 and is_zero(g)
             updated = (len(call.args) == 4 or _is_true(call.args[4])) and t in made \
                 and nodes.is_name(g, t) and t not in loads(v) | loads(index)
@@ -55,8 +73,61 @@ def index_adjoints(body, arrays):
                         target=target, op=gast.Add(), value=v), st))
                 continue
         made -= stores(st) | loads(st)        # (read elsewhere: maybe shared)
+        zero -= stores(st) | loads(st)
+        if t is not None and is_zero(st.value):
+            zero.add(t)
         out.append(st)
     return out
+
+
+def _scatter_accumulators(loop, zero, arrays):
+    """[(x_bar, x)] for the names zero before `loop` that its body only updates by
+    `x_bar = add_at(x_bar, x, basic index, v[, True])`, at its top level, one array x."""
+    found = {}
+    bad = set(loads(loop.iter)) | stores(loop.target)
+    changed = set(stores(loop.target))
+    for st in loop.body:
+        t = single_target(st)
+        call = st.value if t is not None else None
+        if t in zero and isinstance(call, gast.Call) and nodes.is_name(call.func, "add_at") \
+                and not call.keywords and len(call.args) in (4, 5) \
+                and nodes.is_name(call.args[0], t) and isinstance(call.args[1], gast.Name) \
+                and call.args[1].id in arrays \
+                and _basic_subscript(call.args[2], ints=_range_target(loop)) is not None \
+                and (len(call.args) == 4 or _is_true(call.args[4])) \
+                and t not in loads(call.args[3]) | loads(call.args[2]) \
+                and found.get(t, call.args[1].id) == call.args[1].id:
+            found[t] = call.args[1].id
+            continue
+        if not (isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant)):
+            bad |= loads(st) | stores_all([st])
+            changed |= stores_all([st])
+    return [(t, x) for t, x in sorted(found.items()) if t not in bad and x not in changed]
+
+
+def _range_target(loop):
+    """{i} for `for i in range(...)` or `reversed(range(...))` (i an integer), else {}."""
+    it = loop.iter if isinstance(loop, gast.For) else None
+    if isinstance(it, gast.Call) and nodes.is_name(it.func, "reversed") and it.args:
+        it = it.args[0]
+    if isinstance(it, gast.Call) and nodes.is_name(it.func, "range") \
+            and isinstance(loop.target, gast.Name):
+        return frozenset([loop.target.id])
+    return frozenset()
+
+
+def _scattered(loop):
+    """The names a loop's body updates only by `x_bar[index] += v` (after the rewrite):
+    still held by nobody else after the loop."""
+    out, others = set(), set()
+    for st in loop.body:
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Subscript) \
+                and isinstance(st.target.value, gast.Name):
+            out.add(st.target.value.id)
+            others |= loads(st.value) | loads(st.target.slice)
+        else:
+            others |= stores_all([st]) | loads(st)
+    return out - others
 
 
 def spell_out_helpers(body, arrays, numbers):
@@ -102,10 +173,12 @@ def _is_true(node):
     return isinstance(node, gast.Constant) and node.value is True
 
 
-def _basic_subscript(index, inner=False):
+def _basic_subscript(index, inner=False, ints=frozenset()):
     """`slice(a, b, c)` with parts constants or names (integers the code computed, `H`,
-    `2 * H`: a slice's parts index), an int constant, or a tuple of these and None, as
-    subscript syntax."""
+    `2 * H`: a slice's parts index), an int constant, a name in `ints` (a range loop's
+    integer), or a tuple of these and None, as subscript syntax."""
+    if isinstance(index, gast.Name) and index.id in ints:
+        return index
     if isinstance(index, gast.Call) and nodes.is_name(index.func, "slice") \
             and len(index.args) == 3 and not index.keywords:
         parts = [None if _is_none(a) else a for a in index.args]
@@ -117,7 +190,7 @@ def _basic_subscript(index, inner=False):
     if inner and _is_none(index):
         return index
     if isinstance(index, gast.Tuple) and not inner:
-        parts = [_basic_subscript(e, True) for e in index.elts]
+        parts = [_basic_subscript(e, True, ints) for e in index.elts]
         if parts and None not in parts:
             return gast.Tuple(elts=parts, ctx=gast.Load())
     return None
