@@ -990,7 +990,7 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     pooled. Progress goes to stderr; results come back as JSON."""
     import subprocess
 
-    def worker(peer_list, with_s2sgrad, seed):
+    def worker(peer_list, with_s2sgrad, seed, timeout=None):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
                "--samples", str(samples), "--target-ms", str(target_ms),
                "--layout-seed", str(seed)]
@@ -1004,7 +1004,11 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         # with it every array's placement: another random size for every process
         import random
         env = dict(os.environ, S2SGRAD_BENCH_LAYOUT="x" * random.Random(seed).randrange(4096))
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None                 # (a peer's compiler, not the workload, took it)
         if done.returncode != 0:
             raise SystemExit(f"the worker for {name} failed (exit status {done.returncode})")
         return json.loads(done.stdout)
@@ -1013,7 +1017,11 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         """The group timed in `opts.processes` processes, each with its own layout
         seed; every figure from the samples of all of them together."""
         count = opts.processes if with_s2sgrad else opts.peer_processes
-        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k) for k in range(count)]
+        timeout = None if with_s2sgrad else opts.peer_timeout
+        runs = [worker(peer_list, with_s2sgrad, LAYOUT_SEED + k, timeout)
+                for k in range(count)]
+        if any(r is None for r in runs):
+            return None
         result = runs[0]
         for impl, rec in result["impls"].items():
             if "times_s" in rec:
@@ -1028,6 +1036,14 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         if not group:
             continue
         other = pooled(group, False)
+        if other is None:
+            for p in group:
+                result["impls"][p] = {"status": "n/a", "reason": (
+                    f"no result within {opts.peer_timeout:.0f} s (its compile and first "
+                    "calls)")}
+                for key in (f"{p}/hand", f"{p}/forward"):
+                    result["derived"].pop(key, None)
+            continue
         hand_there = other["impls"]["hand"].get("median_s")
         for p in group:
             result["impls"][p] = dict(other["impls"][p], hand_in_its_process_s=hand_there)
@@ -1076,6 +1092,10 @@ def main(argv=None):
     ap.add_argument("--peer-processes", type=int, default=1,
                     help="processes per workload for JAX and for PyTorch (default 1: their "
                          "first calls compile or trace for tens of seconds)")
+    ap.add_argument("--peer-timeout", type=float, default=300.0,
+                    help="seconds a JAX or PyTorch process may take per workload before "
+                         "its columns read n/a (XLA compiled the 200-step oscillator for "
+                         "over 12 minutes; default 300)")
     ap.add_argument("--layout-seed", type=int, default=LAYOUT_SEED, help=argparse.SUPPRESS)
     ap.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     ap.add_argument("--without-s2sgrad", action="store_true", help=argparse.SUPPRESS)

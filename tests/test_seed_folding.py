@@ -142,3 +142,21 @@ def test_a_list_adjoint_is_not_scaled_as_a_list():
     got = s2sgrad.grad(list_adjoint)(ws, xs)
     assert isinstance(got, list) and len(got) == 5
     np.testing.assert_allclose(got, [2.0 * x * x for x in xs], rtol=1e-12)
+
+
+def list_of_arrays(ws, x):
+    loss = 0.0
+    for i in range(len(ws)):
+        loss = loss + np.sum(np.sin(ws[i] * x))
+    return 2.0 * loss
+
+
+def test_an_adjoint_list_of_arrays_is_left_unscaled():
+    """The loop's adjoint of `ws` is a list: one product by the seed would repeat it."""
+    rng = np.random.default_rng(9)
+    ws = [rng.standard_normal(3) for _ in range(4)]
+    x = rng.standard_normal(3)
+    got = s2sgrad.grad(list_of_arrays)(ws, x)
+    assert isinstance(got, list) and len(got) == 4
+    for w, g in zip(ws, got):
+        np.testing.assert_allclose(g, 2.0 * np.cos(w * x) * x, rtol=1e-12)

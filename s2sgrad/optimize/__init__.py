@@ -89,7 +89,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
 
 
 def optimize_gradient(body: list, scalars: set, representatives: dict,
-                      with_value: bool = False) -> list:
+                      with_value: bool = False, arrays=frozenset()) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums
@@ -102,10 +102,10 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
         body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
-        return reuse_values(fold_loop_seeds(body, scalars))
+        return reuse_values(fold_loop_seeds(body, scalars, arrays))
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
-    return reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars))
+    return reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays))

@@ -23,20 +23,23 @@ from .algebra import simplify
 from .facts import is_zero, loads, stores
 
 
-def fold_loop_seeds(body, numbers, seed=None):
+def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
     """The pass over a function body (its top level: the loops of the backward pass).
-    `numbers`: the names of the trace holding numbers; `seed`: the function's seed."""
+    `numbers`, `arrays`: the names of the trace holding numbers, NumPy arrays (the
+    adjoints the loop leaves must be of one of these: a list's adjoint is a list);
+    `seed`: the function's seed."""
     out = []
     zero = set()                     # adjoints bound to 0.0 and not touched since
     for k, st in enumerate(body):
         if isinstance(st, gast.For) and not st.orelse:
             s = _foldable(st, zero, numbers, seed)
-            if s is not None:
+            after = set()
+            for later in body[k + 1:] if s is not None else ():
+                after |= loads(later)
+            scaled = sorted(n for n in _adjoints_bound(st.body) if n in after)
+            if s is not None and all(n.endswith("_bar") and n[:-len("_bar")] in
+                                     numbers | arrays for n in scaled):
                 out.append(_fold(st, s))
-                after = set()
-                for later in body[k + 1:]:
-                    after |= loads(later)
-                scaled = sorted(n for n in _adjoints_bound(st.body) if n in after)
                 for n in scaled:
                     out.append(nodes.copy_location(nodes.assign(n, gast.BinOp(
                         left=nodes.name(s), op=gast.Mult(), right=nodes.name(n))), st))
@@ -55,7 +58,10 @@ def fold_loop_seeds(body, numbers, seed=None):
 
 
 def _is_adjoint(name):
-    return name.endswith("_bar")
+    """An adjoint of the generated code (`x_bar`, `h_bar_cell` of a called function's
+    pair): the user's own names never end in `_bar` (`syntax/reserved.py`), and a name
+    with `_bar` inside counts too, so that the checks below stay on the safe side."""
+    return "_bar" in name
 
 
 def _adjoints_bound(stmts):
@@ -79,7 +85,7 @@ def _foldable(loop, zero, numbers, seed):
     if len(invariant) != 1:
         return None
     s = invariant.pop()
-    if s != seed and s[:-len("_bar")] not in numbers:
+    if s != seed and not (s.endswith("_bar") and s[:-len("_bar")] in numbers):
         return None
     written = set()
     for st in body:
