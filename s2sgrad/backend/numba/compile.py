@@ -26,7 +26,7 @@ from numba.core.errors import NumbaError
 from ... import runtime
 from ...errors import S2SGradError
 from . import cache, helpers
-from .settings import COMPILED
+from .settings import COMPILED, INTRODUCED
 from .rewrite import for_numba
 
 _LOCK = threading.RLock()
@@ -153,8 +153,8 @@ def _bound_values(source, bindings, user_globals):
             v = user_globals[n]
         elif n in pool and n in COMPILED:
             v = pool[n]                  # a helper the rewriting for Numba introduced
-        elif n == "shape_kept":
-            v = helpers.shape_kept
+        elif n in INTRODUCED:
+            v = getattr(helpers, n)      # (written by the rewriting: helpers.py)
         else:
             continue                     # a builtin, or an attribute name
         out[n] = v
@@ -223,7 +223,26 @@ class Compiled:
             except (NumbaError, ImportError) as exc:   # (ImportError: no SciPy for BLAS)
                 self.reason = _reason(exc, self.path)
                 self._refuse()
+            except Exception as exc:
+                if not self._failed_compiling(args, kwargs):
+                    raise                       # (the compiled code raised, as NumPy would)
+                first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+                self.reason = (f"Numba failed while compiling it ({type(exc).__name__}: "
+                               f"{first[:200]})", None, "")
+                self._refuse()
         return self.python(*args, **kwargs)
+
+    def _failed_compiling(self, args, kwargs):
+        """Did the call that raised fail to compile (no machine code for these argument
+        types), rather than run compiled code that raised? (An error of Numba itself,
+        such as LLVM refusing what it generated, is not a NumbaError.)"""
+        if kwargs:
+            return False
+        try:
+            sig = tuple(self.dispatcher.typeof_pyval(a) for a in args)
+        except Exception:
+            return False
+        return not any(s[:len(sig)] == sig for s in self.dispatcher.overloads)
 
     def message(self):
         construct, line, text = self.reason
