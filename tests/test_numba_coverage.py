@@ -420,3 +420,43 @@ def test_in_place_operations_check_shapes():
     assert add(1.0, 2.0) == 3.0
     with pytest.raises(ValueError, match="broadcast"):
         add(np.zeros(5), np.ones(4))
+
+
+# ------------------------------------------------------ lists of numbers as arguments
+
+def _softplus(z):
+    return np.log1p(np.exp(z))
+
+
+def robust(a, b, xs, ys):
+    loss = 0.0
+    for i in range(len(xs)):
+        r = a * xs[i] + b - ys[i]
+        loss = loss + _softplus(r) + _softplus(-r)
+    return loss / len(xs)
+
+
+def extends(a, xs):
+    ys = xs + [1.0]            # list concatenation: an array would add instead
+    s = 0.0
+    for i in range(len(ys)):
+        s = s + a * ys[i] * ys[i]
+    return s
+
+
+def test_lists_only_indexed_are_passed_as_arrays():
+    """Numba converts a list argument item by item on each call (and writes it back):
+    lists the compiled code only reads by len and [i] are given to it as arrays (the
+    same values), the others stay lists."""
+    xs = [0.5, -1.0, 2.0, 0.25]
+    ys = [1.0, 0.0, 3.5, -2]                      # (an int among floats)
+    g = check(robust, (1.3, 0.2, xs, ys), wrt=(0, 1))
+    assert _entry(g).as_arrays == (2, 3)
+    assert xs == [0.5, -1.0, 2.0, 0.25] and ys[3] == -2     # the caller's lists as given
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = s2sgrad.grad(extends, backend="numba")
+        got = h(0.7, [1.0, 2.0])
+    assert _entry(h).as_arrays == ()
+    assert got == pytest.approx(s2sgrad.grad(extends)(0.7, [1.0, 2.0]), rel=1e-12)
+    assert got == pytest.approx(6.0, rel=1e-12)

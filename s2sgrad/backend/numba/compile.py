@@ -27,7 +27,7 @@ from ... import runtime
 from ...errors import S2SGradError
 from . import cache, helpers
 from .settings import COMPILED, INTRODUCED
-from .rewrite import for_numba
+from .rewrite import for_numba, read_only_sequences
 
 _LOCK = threading.RLock()
 _MODULES = {}          # cache key → loaded module (one per process)
@@ -63,7 +63,9 @@ def _build(fn, loaded, strict):
         reason = (f"the cache directory cannot hold the module ({exc}; set "
                   "S2SGRAD_CACHE_DIR to a writable directory)", None, "")
         return Compiled(fn, None, strict, reason, None)
-    return Compiled(fn, getattr(module, name), strict, None, path)
+    compiled = Compiled(fn, getattr(module, name), strict, None, path)
+    compiled.as_arrays = read_only_sequences(loaded.source, name)
+    return compiled
 
 
 def frozen_mutables(loaded, user_globals):
@@ -194,6 +196,8 @@ class Compiled:
     """The callable `jit` returns: the Numba function while it compiles, the NumPy
     function (`python`) once Numba has refused it (`reason`)."""
 
+    as_arrays = ()         # positions of arguments read only by len and [i] (rewrite.py)
+
     def __init__(self, python, dispatcher, strict, reason, path):
         self.python = python
         self.dispatcher = dispatcher
@@ -219,6 +223,8 @@ class Compiled:
             self._refuse()                      # (raises: every call, not only the first)
         if self.reason is None:
             try:
+                if self.as_arrays:
+                    return self.dispatcher(*_as_arrays(args, self.as_arrays), **kwargs)
                 return self.dispatcher(*args, **kwargs)
             except (NumbaError, ImportError) as exc:   # (ImportError: no SciPy for BLAS)
                 self.reason = _reason(exc, self.path)
@@ -261,6 +267,21 @@ class Compiled:
         if key not in _WARNED:
             _WARNED.add(key)
             warnings.warn(msg, NumbaFallbackWarning, stacklevel=4)
+
+
+def _as_arrays(args, positions):
+    """The arguments with the lists and tuples of numbers at `positions` made arrays
+    (the compiled code reads them only by len and [i]: the same values)."""
+    args = list(args)
+    for i in positions:
+        if i < len(args) and type(args[i]) in (list, tuple) and args[i]:
+            try:
+                a = np.array(args[i])
+            except ValueError:              # (ragged)
+                continue
+            if a.ndim == 1 and a.dtype.kind in "biuf":
+                args[i] = a
+    return args
 
 
 def _reason(exc, path):

@@ -195,3 +195,33 @@ def _countdown(args_text):
         return f"range(({parts[1]}) - 1, ({parts[0]}) - 1, -1)"
     a, b, s = parts
     return f"range(({a}) + (len(range({a}, {b}, {s})) - 1) * ({s}), ({a}) - ({s}), -({s}))"
+
+def read_only_sequences(source, name):
+    """The positions of the parameters of def `name` that the def only reads with
+    `len(p)` and `p[i]` (never binds again, passes on or returns): a list or tuple of
+    numbers given there can be passed to compiled code as an array, with the same
+    values read. (Numba converts a list argument item by item on each call, and
+    writes it back after: about 2 µs per 100 numbers, against 0.05 µs for an array.)"""
+    fdef = next((n for n in ast.parse(source).body
+                 if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fdef is None:
+        return ()
+    params = [a.arg for a in fdef.args.args]
+    parents = {}
+    for node in ast.walk(fdef):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    ok = {p: True for p in params}
+    for node in ast.walk(fdef):
+        if not isinstance(node, ast.Name) or node.id not in ok:
+            continue
+        up = parents.get(node)
+        if isinstance(node.ctx, ast.Load) and (
+                (isinstance(up, ast.Subscript) and up.value is node
+                 and isinstance(up.ctx, ast.Load)) or
+                (isinstance(up, ast.Call) and isinstance(up.func, ast.Name)
+                 and up.func.id == "len" and up.args == [node])):
+            continue
+        ok[node.id] = False
+    return tuple(i for i, p in enumerate(params) if ok[p] and any(
+        isinstance(n, ast.Name) and n.id == p for n in ast.walk(fdef)))
