@@ -54,11 +54,12 @@ def _build(fn, loaded, strict):
     refused = unsupported_helpers(loaded.source, loaded.bindings)
     if refused:
         return Compiled(fn, None, strict, refused, None)
-    mutable = frozen_mutables(loaded, fn.__globals__)
+    text = module_text(loaded.source, loaded.bindings)
+    mutable = frozen_mutables(loaded, fn.__globals__, text)
     if mutable:
         return Compiled(fn, None, strict, mutable, None)
     try:
-        module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__})
+        module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__}, text)
     except OSError as exc:               # the cache directory cannot be written
         reason = (f"the cache directory cannot hold the module ({exc}; set "
                   "S2SGRAD_CACHE_DIR to a writable directory)", None, "")
@@ -68,11 +69,12 @@ def _build(fn, loaded, strict):
     return compiled
 
 
-def frozen_mutables(loaded, user_globals):
+def frozen_mutables(loaded, user_globals, text=None):
     """A reason not to compile: the defs read a global array that can change in place.
     Numba copies a global array's values into the compiled code; the NumPy code reads
     the array as it is at each call, so after `W[0] = 5` the two would differ."""
-    values = _bound_values(for_numba(loaded.source), loaded.bindings, user_globals)
+    text = text if text is not None else module_text(loaded.source, loaded.bindings)
+    values = _bound_values(text, loaded.bindings, user_globals)
     for n, v in sorted(values.items()):
         if isinstance(v, np.ndarray) and v.flags.writeable:
             where = next(((k, ln.strip()) for k, ln in
@@ -115,10 +117,9 @@ def module_text(source, bindings):
     return HEADER + source
 
 
-def _module(loaded, user_globals, defaults):
-    """The module of these defs compiled by Numba (from this process's cache, else
-    written to / read from the disk cache) and its path."""
-    text = module_text(loaded.source, loaded.bindings)
+def _module(loaded, user_globals, defaults, text):
+    """The module of these defs (`text`) compiled by Numba (from this process's cache,
+    else written to / read from the disk cache) and its path."""
     values = _bound_values(text, loaded.bindings, user_globals)
     key = cache.key(text, values, _versions())
     with _LOCK:

@@ -114,6 +114,7 @@ def reductions_over_axes(source):
     np.mean, np.sum with keepdims): Numba's versions take no axis (np.sum no keepdims).
     Calls on one line only; other keywords (dtype, out, where) stay as they are."""
     tree = ast.parse(source)
+    segment = _segments(source)
     edits = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -132,9 +133,9 @@ def reductions_over_axes(source):
         if node.func.attr == "sum" and (keep is None or (isinstance(keep, ast.Constant)
                                                          and keep.value is False)):
             continue
-        parts = [ast.get_source_segment(source, a) for a in (args[0], axis)]
+        parts = [segment(a) for a in (args[0], axis)]
         if keep is not None:
-            parts.append(ast.get_source_segment(source, keep))
+            parts.append(segment(keep))
         edits.append((node.lineno, node.col_offset, node.end_col_offset,
                       f"{REDUCTIONS[node.func.attr]}({', '.join(parts)})"))
     return _edited(source, edits)
@@ -146,17 +147,25 @@ def in_place_checked(source):
     x_bar's, and read past e's end when it does not, where NumPy raises. `fits` raises
     as NumPy would; between numbers, or for shapes known equal, it is e itself."""
     tree = ast.parse(source)
+    segment = _segments(source)
     edits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.AugAssign) and isinstance(
                 node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) and \
                 isinstance(node.target, (ast.Name, ast.Subscript)) and \
-                node.value.lineno == node.value.end_lineno:
-            value = ast.get_source_segment(source, node.value)
-            target = ast.get_source_segment(source, node.target)
+                node.value.lineno == node.value.end_lineno and \
+                node.target.lineno == node.target.end_lineno:
+            value, target = segment(node.value), segment(node.target)
             edits.append((node.value.lineno, node.value.col_offset,
                           node.value.end_col_offset, f"fits({value}, {target})"))
     return _edited(source, edits)
+
+
+def _segments(source):
+    """A function giving the text of a one-line node of `source` (ast.get_source_segment
+    splits the whole source at each call: a second per gradient of an LSTM)."""
+    lines = [ln.encode() for ln in source.splitlines(True)]
+    return lambda n: lines[n.lineno - 1][n.col_offset:n.end_col_offset].decode()
 
 
 def _edited(source, edits):
