@@ -26,8 +26,8 @@ from numba.core.errors import NumbaError
 from ... import runtime
 from ...errors import S2SGradError
 from . import cache, helpers
-from .settings import COMPILED
-from .rewrite import for_numba
+from .settings import COMPILED, INTRODUCED
+from .rewrite import for_numba, read_only_sequences
 
 _LOCK = threading.RLock()
 _MODULES = {}          # cache key → loaded module (one per process)
@@ -54,23 +54,27 @@ def _build(fn, loaded, strict):
     refused = unsupported_helpers(loaded.source, loaded.bindings)
     if refused:
         return Compiled(fn, None, strict, refused, None)
-    mutable = frozen_mutables(loaded, fn.__globals__)
+    text = module_text(loaded.source, loaded.bindings)
+    mutable = frozen_mutables(loaded, fn.__globals__, text)
     if mutable:
         return Compiled(fn, None, strict, mutable, None)
     try:
-        module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__})
+        module, path = _module(loaded, fn.__globals__, {name: fn.__defaults__}, text)
     except OSError as exc:               # the cache directory cannot be written
         reason = (f"the cache directory cannot hold the module ({exc}; set "
                   "S2SGRAD_CACHE_DIR to a writable directory)", None, "")
         return Compiled(fn, None, strict, reason, None)
-    return Compiled(fn, getattr(module, name), strict, None, path)
+    compiled = Compiled(fn, getattr(module, name), strict, None, path)
+    compiled.as_arrays = read_only_sequences(loaded.source, name)
+    return compiled
 
 
-def frozen_mutables(loaded, user_globals):
+def frozen_mutables(loaded, user_globals, text=None):
     """A reason not to compile: the defs read a global array that can change in place.
     Numba copies a global array's values into the compiled code; the NumPy code reads
     the array as it is at each call, so after `W[0] = 5` the two would differ."""
-    values = _bound_values(for_numba(loaded.source), loaded.bindings, user_globals)
+    text = text if text is not None else module_text(loaded.source, loaded.bindings)
+    values = _bound_values(text, loaded.bindings, user_globals)
     for n, v in sorted(values.items()):
         if isinstance(v, np.ndarray) and v.flags.writeable:
             where = next(((k, ln.strip()) for k, ln in
@@ -113,10 +117,9 @@ def module_text(source, bindings):
     return HEADER + source
 
 
-def _module(loaded, user_globals, defaults):
-    """The module of these defs compiled by Numba (from this process's cache, else
-    written to / read from the disk cache) and its path."""
-    text = module_text(loaded.source, loaded.bindings)
+def _module(loaded, user_globals, defaults, text):
+    """The module of these defs (`text`) compiled by Numba (from this process's cache,
+    else written to / read from the disk cache) and its path."""
     values = _bound_values(text, loaded.bindings, user_globals)
     key = cache.key(text, values, _versions())
     with _LOCK:
@@ -153,8 +156,8 @@ def _bound_values(source, bindings, user_globals):
             v = user_globals[n]
         elif n in pool and n in COMPILED:
             v = pool[n]                  # a helper the rewriting for Numba introduced
-        elif n == "shape_kept":
-            v = helpers.shape_kept
+        elif n in INTRODUCED:
+            v = getattr(helpers, n)      # (written by the rewriting: helpers.py)
         else:
             continue                     # a builtin, or an attribute name
         out[n] = v
@@ -194,6 +197,8 @@ class Compiled:
     """The callable `jit` returns: the Numba function while it compiles, the NumPy
     function (`python`) once Numba has refused it (`reason`)."""
 
+    as_arrays = ()         # positions of arguments read only by len and [i] (rewrite.py)
+
     def __init__(self, python, dispatcher, strict, reason, path):
         self.python = python
         self.dispatcher = dispatcher
@@ -219,11 +224,32 @@ class Compiled:
             self._refuse()                      # (raises: every call, not only the first)
         if self.reason is None:
             try:
+                if self.as_arrays:
+                    return self.dispatcher(*_as_arrays(args, self.as_arrays), **kwargs)
                 return self.dispatcher(*args, **kwargs)
             except (NumbaError, ImportError) as exc:   # (ImportError: no SciPy for BLAS)
                 self.reason = _reason(exc, self.path)
                 self._refuse()
+            except Exception as exc:
+                if not self._failed_compiling(args, kwargs):
+                    raise                       # (the compiled code raised, as NumPy would)
+                first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+                self.reason = (f"Numba failed while compiling it ({type(exc).__name__}: "
+                               f"{first[:200]})", None, "")
+                self._refuse()
         return self.python(*args, **kwargs)
+
+    def _failed_compiling(self, args, kwargs):
+        """Did the call that raised fail to compile (no machine code for these argument
+        types), rather than run compiled code that raised? (An error of Numba itself,
+        such as LLVM refusing what it generated, is not a NumbaError.)"""
+        if kwargs:
+            return False
+        try:
+            sig = tuple(self.dispatcher.typeof_pyval(a) for a in args)
+        except Exception:
+            return False
+        return not any(s[:len(sig)] == sig for s in self.dispatcher.overloads)
 
     def message(self):
         construct, line, text = self.reason
@@ -242,6 +268,21 @@ class Compiled:
         if key not in _WARNED:
             _WARNED.add(key)
             warnings.warn(msg, NumbaFallbackWarning, stacklevel=4)
+
+
+def _as_arrays(args, positions):
+    """The arguments with the lists and tuples of numbers at `positions` made arrays
+    (the compiled code reads them only by len and [i]: the same values)."""
+    args = list(args)
+    for i in positions:
+        if i < len(args) and type(args[i]) in (list, tuple) and args[i]:
+            try:
+                a = np.array(args[i])
+            except ValueError:              # (ragged)
+                continue
+            if a.ndim == 1 and a.dtype.kind in "biuf":
+                args[i] = a
+    return args
 
 
 def _reason(exc, path):

@@ -18,11 +18,15 @@ import numpy as np
 from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa: F401
                         div_or_zero, is_zero, stop_gradient, check_scalar, unreduce,
                         count_reduced, matmul_left, matmul_right, log_or_zero,
-                        pow_base_deriv, add_at, add_grads)
+                        pow_base_deriv, add_at, add_grads, extremum_grad,
+                        transpose_grad, roll_grad, dot_left, dot_right)
+from ...runtime.linalg import diag_grad, solve_grad_a, solve_grad_b  # noqa: F401
+from ...runtime.decompositions import cholesky_grad  # noqa: F401
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
 from numba import types  # noqa: E402
-from numba.extending import overload  # noqa: E402
+from numba.extending import overload, register_jitable  # noqa: E402
+from numba.np.unsafe.ndarray import to_fixed_tuple  # noqa: E402
 from numba.np.numpy_support import as_dtype  # noqa: E402
 
 
@@ -175,7 +179,7 @@ def _check_scalar(y):
     return None
 
 
-@overload(unreduce)
+@overload(unreduce, prefer_literal=True)
 def _unreduce(g, x, axis=None, keepdims=False):
     if _is_number(x):
         return lambda g, x, axis=None, keepdims=False: g
@@ -185,27 +189,39 @@ def _unreduce(g, x, axis=None, keepdims=False):
         return lambda g, x, axis=None, keepdims=False: np.full(x.shape, g)
     if not isinstance(g, types.Array):
         return None
-    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+    if _no_axis(axis):
         def impl(g, x, axis=None, keepdims=False):
             out = np.empty(x.shape, g.dtype)
             out[...] = g
             return out
         return impl
-    return lambda g, x, axis=None, keepdims=False: _spread(g, x.shape, _axes_of(axis))
+    axes, keep = _literal_axes(axis, x.ndim), _literal_value(keepdims)
+    if axes is None or keep is None:
+        return None              # (an axis known only when running: g cannot be placed)
+    nd = x.ndim
+
+    def impl(g, x, axis=None, keepdims=False):
+        out = np.empty(x.shape, g.dtype)
+        out[...] = np.ascontiguousarray(g).reshape(_kept_shape(x.shape, axes, nd))
+        return out
+    return impl
 
 
-@overload(count_reduced)
+@overload(count_reduced, prefer_literal=True)
 def _count_reduced(x, axis=None):
     if _is_number(x):
         return lambda x, axis=None: 1
     if not isinstance(x, types.Array):
         return None
-    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+    if _no_axis(axis):
         return lambda x, axis=None: x.size
+    axes = _literal_axes(axis, x.ndim)
+    if axes is None:
+        return None
 
     def impl(x, axis=None):
         n = 1
-        for a in _axes_of(axis):
+        for a in axes:
             n *= x.shape[a]
         return n
     return impl
@@ -264,11 +280,12 @@ def _pow_base_deriv(a, b):
 
 
 def _basic_index(t):
-    """Is the Numba type `t` an index of integers and slices (distinct positions)?"""
+    """Is the Numba type `t` an index of integers, slices and new axes (distinct
+    positions)?"""
     if isinstance(t, (types.Integer, types.SliceType)):
         return True
     return isinstance(t, types.BaseTuple) and all(
-        isinstance(e, (types.Integer, types.SliceType)) for e in t.types)
+        isinstance(e, (types.Integer, types.SliceType, types.NoneType)) for e in t.types)
 
 
 @overload(add_at)
@@ -279,17 +296,17 @@ def _add_at(g, x, index, v, in_place=False):
     if _is_number(g):
         def impl(g, x, index, v, in_place=False):
             out = np.zeros(x.shape, dtype)
-            out[index] += v
+            out[index] += fits(v, out[index])
             return out
         return impl
     if isinstance(g, types.Array) and g.ndim == x.ndim:
         def impl(g, x, index, v, in_place=False):
             if in_place and g.shape == x.shape:
-                g[index] += v
+                g[index] += fits(v, g[index])
                 return np.asarray(g)
-            out = np.zeros(x.shape, dtype)
-            out += g
-            out[index] += v
+            out = np.empty(x.shape, dtype)
+            out[...] = g                 # (a checked assignment; `+=` is not checked)
+            out[index] += fits(v, out[index])
             return out
         return impl
     return None
@@ -312,3 +329,410 @@ def shape_kept(x):
 @overload(shape_kept)
 def _shape_kept(x):
     return lambda x: x
+
+
+# ---- reductions over axes, which Numba's np.max, np.min and np.mean do not take
+
+def _literal_value(t):
+    """The Python value of a literal (or omitted) argument type, else None."""
+    if t is None or isinstance(t, (bool, int, tuple)):
+        return t                  # (an omitted argument's default, as Numba passes it)
+    if isinstance(t, types.Omitted):
+        return t.value
+    if isinstance(t, types.Literal):
+        return t.literal_value
+    return None
+
+
+def _no_axis(axis):
+    """Is the argument type `axis` None (or an omitted None)?"""
+    return axis is None or isinstance(axis, types.NoneType) or (
+        isinstance(axis, types.Omitted) and axis.value is None)
+
+
+def _literal_axes(axis, ndim):
+    """The axes a literal `axis` (an int, a tuple of ints) names, as a sorted tuple of
+    non-negative ints; None for no axis (all of them) or an axis not known when
+    compiling."""
+    if axis is None or isinstance(axis, types.NoneType):
+        return None
+    if isinstance(axis, (types.Omitted, int, tuple)):
+        axis = axis.value if isinstance(axis, types.Omitted) else axis
+        if axis is None:
+            return None
+        values = (axis,) if isinstance(axis, int) else tuple(axis)
+    elif isinstance(axis, types.IntegerLiteral):
+        values = (axis.literal_value,)
+    elif isinstance(axis, types.BaseTuple) and all(
+            isinstance(e, types.IntegerLiteral) for e in axis.types):
+        values = tuple(e.literal_value for e in axis.types)
+    else:
+        return None
+    return tuple(sorted({v % ndim for v in values}))
+
+
+@register_jitable
+def _kept_shape(shape, axes, nd):
+    """`shape` with the dimensions `axes` made 1 (the shape keepdims=True gives)."""
+    out = np.empty(nd, np.int64)
+    for k in range(nd):
+        out[k] = shape[k]
+    for a in axes:
+        out[a] = 1
+    return to_fixed_tuple(out, nd)
+
+
+@register_jitable
+def _dropped_shape(shape, axes, nd, left):
+    """`shape` without the dimensions `axes` (`left` of them remain)."""
+    out = np.empty(left, np.int64)
+    j = 0
+    for k in range(nd):
+        if k not in axes:
+            out[j] = shape[k]
+            j += 1
+    return to_fixed_tuple(out, left)
+
+
+@register_jitable
+def _three(shape, a):
+    """(before, along, after): the sizes of the dimensions before axis `a`, of `a`, and
+    after it, so that a C-ordered array reshaped to them has `a` in the middle."""
+    before, after = 1, 1
+    for k in range(a):
+        before *= shape[k]
+    for k in range(a + 1, len(shape)):
+        after *= shape[k]
+    return before, shape[a], after
+
+
+@register_jitable
+def _sum3(a3, dtype):
+    p_, n_, q_ = a3.shape
+    out = np.zeros((p_, q_), dtype)
+    for p in range(p_):
+        for n in range(n_):
+            for q in range(q_):
+                out[p, q] += a3[p, n, q]
+    return out
+
+
+@register_jitable
+def _max3(a3, dtype):
+    p_, n_, q_ = a3.shape
+    if n_ == 0:
+        raise ValueError("zero-size array to reduction operation maximum")
+    out = np.empty((p_, q_), dtype)
+    for p in range(p_):
+        for q in range(q_):
+            out[p, q] = a3[p, 0, q]
+        for n in range(1, n_):
+            for q in range(q_):
+                v = a3[p, n, q]
+                if v > out[p, q] or v != v:         # (NaN wins, as in NumPy)
+                    out[p, q] = v
+    return out
+
+
+@register_jitable
+def _min3(a3, dtype):
+    p_, n_, q_ = a3.shape
+    if n_ == 0:
+        raise ValueError("zero-size array to reduction operation minimum")
+    out = np.empty((p_, q_), dtype)
+    for p in range(p_):
+        for q in range(q_):
+            out[p, q] = a3[p, 0, q]
+        for n in range(1, n_):
+            for q in range(q_):
+                v = a3[p, n, q]
+                if v < out[p, q] or v != v:
+                    out[p, q] = v
+    return out
+
+
+_REDUCERS = {"sum": _sum3, "max": _max3, "min": _min3, "mean": _sum3}
+
+
+def _reduction(kind):
+    """The Numba implementation of np.<kind>(a, axis, keepdims) for literal axes: the
+    axes reduced one at a time (each keeping its dimension), then the shape asked for."""
+    three = _REDUCERS[kind]
+
+    def typer(a, axis, keepdims=False):
+        if not isinstance(a, types.Array) or not isinstance(
+                a.dtype, (types.Float, types.Integer, types.Boolean)):
+            return None
+        nd = a.ndim
+        axes, keep = _literal_axes(axis, nd), _literal_value(keepdims)
+        if axes is None or keep is None:
+            return None
+        if kind == "mean":
+            dtype = _float_dtype(a.dtype)
+        elif kind == "sum" and not isinstance(a.dtype, types.Float):
+            dtype = np.dtype(np.int64)
+        else:
+            dtype = as_dtype(a.dtype)
+        left = nd - len(axes)
+        same = as_dtype(a.dtype) == dtype     # (else one conversion first: c keeps a type)
+
+        def impl(a, axis, keepdims=False):
+            c = np.ascontiguousarray(a) if same else a.astype(dtype)
+            count = 1
+            for k in axes:
+                before, along, after = _three(c.shape, k)
+                count *= along
+                c = three(c.reshape((before, along, after)), dtype).reshape(
+                    _kept_shape(c.shape, (k,), nd))
+            if kind == "mean":
+                c = c / count
+            if keep:
+                return c
+            if left == 0:
+                return c.reshape(-1)[0]
+            return c.reshape(_dropped_shape(c.shape, axes, nd, left))
+        return impl
+    return typer
+
+
+def reduce_sum(a, axis, keepdims=False):
+    """np.sum(a, axis=axis, keepdims=keepdims), for Numba."""
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def reduce_max(a, axis, keepdims=False):
+    """np.max(a, axis=axis, keepdims=keepdims), for Numba."""
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+def reduce_min(a, axis, keepdims=False):
+    """np.min(a, axis=axis, keepdims=keepdims), for Numba."""
+    return np.min(a, axis=axis, keepdims=keepdims)
+
+
+def reduce_mean(a, axis, keepdims=False):
+    """np.mean(a, axis=axis, keepdims=keepdims), for Numba."""
+    return np.mean(a, axis=axis, keepdims=keepdims)
+
+
+overload(reduce_sum, prefer_literal=True)(_reduction("sum"))
+overload(reduce_max, prefer_literal=True)(_reduction("max"))
+overload(reduce_min, prefer_literal=True)(_reduction("min"))
+overload(reduce_mean, prefer_literal=True)(_reduction("mean"))
+
+
+def zero_like(x):
+    """The zero adjoint `0.0` of a value `x`, as an array of x's shape when x is one (so
+    that a variable of compiled code keeps one type when arrays are added to it)."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, x.dtype if x.dtype.kind in "fc" else float)
+    return 0.0
+
+
+@overload(zero_like)
+def _zero_like(x):
+    if isinstance(x, types.Array):
+        dtype = _float_dtype(x.dtype)
+        return lambda x: np.zeros(x.shape, dtype)
+    return lambda x: 0.0
+
+
+# ---- adjoints of reductions, transposes, rolls, diagonals, dot, solve, cholesky
+
+@overload(extremum_grad, prefer_literal=True)
+def _extremum_grad(g, y, x, axis=None, keepdims=False):
+    if not isinstance(x, types.Array) or not (_is_number(g) or isinstance(g, types.Array)):
+        return None
+    if _no_axis(axis):
+        def impl(g, y, x, axis=None, keepdims=False):
+            mask = x == y
+            return g * mask / np.sum(mask)
+        return impl
+
+    if _literal_axes(axis, x.ndim) is None or _literal_value(keepdims) is None:
+        return None
+
+    def impl(g, y, x, axis=None, keepdims=False):
+        mask = x == unreduce(y, x, axis, keepdims)
+        count = reduce_sum(mask, axis, True)
+        return unreduce(g, x, axis, keepdims) * mask / count
+    return impl
+
+
+@overload(transpose_grad, prefer_literal=True)
+def _transpose_grad(g, axes=()):
+    if _is_number(g):
+        return lambda g, axes=(): g
+    if not isinstance(g, types.Array):
+        return None
+    perm = _literal_value(axes) if isinstance(axes, (types.Omitted, tuple)) else (
+        () if isinstance(axes, types.BaseTuple) and len(axes.types) == 0 else None)
+    if perm is None and isinstance(axes, types.BaseTuple):
+        inner = axes.types[0] if len(axes.types) == 1 and \
+            isinstance(axes.types[0], types.BaseTuple) else axes
+        if all(isinstance(e, types.IntegerLiteral) for e in inner.types):
+            perm = tuple(e.literal_value for e in inner.types)
+    if perm is None and isinstance(axes, types.BaseTuple) and len(axes.types) == 1 and \
+            isinstance(axes.types[0], types.UniTuple) and \
+            isinstance(axes.types[0].dtype, types.Integer):
+        nd = g.ndim                            # transpose(x, axes) with axes known later
+
+        def impl(g, axes=()):
+            back = np.argsort(np.array(axes[0]) % nd)
+            return np.transpose(g, to_fixed_tuple(back, nd))
+        return impl
+    if perm is None:
+        return None
+    if len(perm) == 0:
+        return lambda g, axes=(): np.transpose(g)
+    back = tuple(int(v) for v in np.argsort([p % g.ndim for p in perm]))
+    return lambda g, axes=(): np.transpose(g, back)
+
+
+@register_jitable
+def _roll_along(g, shift, a):
+    """np.roll(g, shift, axis=a)."""
+    c = np.ascontiguousarray(g)
+    before, along, after = _three(c.shape, a)
+    g3 = c.reshape((before, along, after))
+    out = np.empty_like(g3)
+    if along == 0:
+        return out.reshape(c.shape)
+    s = shift % along
+    for p in range(before):
+        for n in range(along):
+            m = n + s
+            if m >= along:
+                m -= along
+            for q in range(after):
+                out[p, m, q] = g3[p, n, q]
+    return out.reshape(c.shape)
+
+
+@overload(roll_grad, prefer_literal=True)
+def _roll_grad(g, shift, axis=None):
+    if _is_number(g):
+        return lambda g, shift, axis=None: g
+    if not isinstance(g, types.Array) or not isinstance(shift, types.Integer):
+        return None
+    if _no_axis(axis):
+        def impl(g, shift, axis=None):
+            flat = np.ascontiguousarray(g).reshape(-1)
+            return _roll_along(flat, -shift, 0).reshape(g.shape)
+        return impl
+    axes = _literal_axes(axis, g.ndim)
+    if axes is None or len(axes) != 1:
+        return None
+    a = axes[0]
+    return lambda g, shift, axis=None: _roll_along(g, -shift, a)
+
+
+@overload(diag_grad, prefer_literal=True)
+def _diag_grad(g, v, k=0):
+    if _is_number(g):
+        return lambda g, v, k=0: g
+    if not isinstance(g, types.Array) or not isinstance(v, types.Array) or v.ndim > 2:
+        return None
+    dtype = _float_dtype(v.dtype)
+    if v.ndim == 1:
+        def impl(g, v, k=0):              # y = diag(v): the k-th diagonal of g
+            n = v.shape[0]
+            out = np.empty(n, g.dtype)
+            r, c = max(-k, 0), max(k, 0)
+            for i in range(n):
+                out[i] = g[r + i, c + i]
+            return out
+        return impl
+
+    def impl(g, v, k=0):                  # y = diag(v) of a matrix: g on its diagonal
+        out = np.zeros(v.shape, dtype)
+        r, c = max(-k, 0), max(k, 0)
+        for i in range(g.shape[0]):
+            out[r + i, c + i] = g[i]
+        return out
+    return impl
+
+
+def _dot_of_matrices(a, b):
+    """Is np.dot(a, b) of these argument types a matrix product (1-D or 2-D)?"""
+    return isinstance(a, types.Array) and isinstance(b, types.Array) and \
+        a.ndim <= 2 and b.ndim <= 2
+
+
+@overload(dot_right)
+def _dot_right(g, a, b):
+    if _dot_of_matrices(a, b):
+        return lambda g, a, b: matmul_right(g, a, b)
+    return None
+
+
+@overload(dot_left)
+def _dot_left(g, b, a):
+    if _dot_of_matrices(a, b):
+        return lambda g, b, a: matmul_left(g, b, a)
+    return None
+
+
+@overload(solve_grad_b)
+def _solve_grad_b(g, a, b):
+    if not (isinstance(g, types.Array) and isinstance(a, types.Array) and a.ndim == 2
+            and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim):
+        return None
+    return lambda g, a, b: np.linalg.solve(np.ascontiguousarray(a.T), g)
+
+
+@overload(solve_grad_a)
+def _solve_grad_a(g, y, a, b):
+    if not (isinstance(g, types.Array) and isinstance(a, types.Array) and a.ndim == 2
+            and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim):
+        return None
+    if b.ndim == 1:
+        return lambda g, y, a, b: -np.outer(np.linalg.solve(np.ascontiguousarray(a.T), g), y)
+    return lambda g, y, a, b: -(np.linalg.solve(np.ascontiguousarray(a.T), g) @
+                                np.ascontiguousarray(y.T))
+
+
+@overload(cholesky_grad, prefer_literal=True)
+def _cholesky_grad(g, y, upper=False):
+    if not (isinstance(g, types.Array) and g.ndim == 2 and isinstance(y, types.Array)
+            and y.ndim == 2):
+        return None
+    up = _literal_value(upper)
+    if up is None:
+        return None
+
+    def impl(g, y, upper=False):
+        lo = np.ascontiguousarray(y.T) if up else np.ascontiguousarray(y)
+        glo = np.ascontiguousarray(g.T) if up else np.ascontiguousarray(g)
+        inv = np.linalg.inv(lo)
+        m = lo.T @ glo
+        phi = np.tril(m)
+        for i in range(phi.shape[0]):
+            phi[i, i] *= 0.5
+        s = np.ascontiguousarray(inv.T) @ phi @ inv
+        if up:
+            return np.triu(s) + np.triu(np.ascontiguousarray(s.T), 1)
+        return np.tril(s) + np.tril(np.ascontiguousarray(s.T), -1)
+    return impl
+
+
+def fits(e, x):
+    """e, which an in-place operation on x combines with x (NumPy checks the shapes)."""
+    return e
+
+
+@overload(fits)
+def _fits(e, x):
+    if not (isinstance(e, types.Array) and isinstance(x, types.Array)):
+        return lambda e, x: e
+    if e.ndim > x.ndim:
+        return None
+    extra = x.ndim - e.ndim
+
+    def impl(e, x):
+        for k in range(e.ndim):
+            if e.shape[k] != x.shape[k + extra] and e.shape[k] != 1:
+                raise ValueError("operands could not be broadcast together in an "
+                                 "in-place operation")
+        return e
+    return impl

@@ -6,7 +6,13 @@ import os
 COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero",
             "is_zero", "stop_gradient", "check_scalar", "unreduce", "count_reduced",
             "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv", "add_at",
-            "add_grads", "ShapeOf")
+            "add_grads", "ShapeOf", "extremum_grad", "transpose_grad", "roll_grad",
+            "dot_left", "dot_right", "diag_grad", "solve_grad_a", "solve_grad_b",
+            "cholesky_grad")
+
+#: Helpers of `helpers.py` that only the rewriting for Numba (`rewrite.py`) writes.
+INTRODUCED = ("shape_kept", "zero_like", "reduce_sum", "reduce_max", "reduce_min",
+              "reduce_mean", "fits")
 
 MARKER = "# ---- Numba versions of the runtime helpers"
 
