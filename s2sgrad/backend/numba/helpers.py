@@ -20,7 +20,8 @@ from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa:
                         count_reduced, matmul_left, matmul_right, log_or_zero,
                         pow_base_deriv, add_at, add_grads, extremum_grad,
                         transpose_grad, roll_grad, dot_left, dot_right)
-from ...runtime.linalg import diag_grad, solve_grad_a, solve_grad_b  # noqa: F401
+from ...runtime.linalg import (diag_grad, solve_grad_a, solve_grad_b,  # noqa: F401
+                               solve_grads, solve_triangle)
 from ...runtime.decompositions import cholesky_grad  # noqa: F401
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
@@ -673,23 +674,52 @@ def _dot_left(g, b, a):
     return None
 
 
+def _solve_operands(g, a, b):
+    return isinstance(g, types.Array) and isinstance(a, types.Array) and a.ndim == 2 \
+        and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim
+
+
+# (`lower`: which triangle a known triangular a has; Numba's np.linalg.solve takes any a)
 @overload(solve_grad_b)
-def _solve_grad_b(g, a, b):
-    if not (isinstance(g, types.Array) and isinstance(a, types.Array) and a.ndim == 2
-            and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim):
+def _solve_grad_b(g, a, b, lower=None):
+    if not _solve_operands(g, a, b):
         return None
-    return lambda g, a, b: np.linalg.solve(np.ascontiguousarray(a.T), g)
+    return lambda g, a, b, lower=None: np.linalg.solve(np.ascontiguousarray(a.T), g)
 
 
 @overload(solve_grad_a)
-def _solve_grad_a(g, y, a, b):
-    if not (isinstance(g, types.Array) and isinstance(a, types.Array) and a.ndim == 2
-            and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim):
+def _solve_grad_a(g, y, a, b, lower=None):
+    if not _solve_operands(g, a, b):
         return None
     if b.ndim == 1:
-        return lambda g, y, a, b: -np.outer(np.linalg.solve(np.ascontiguousarray(a.T), g), y)
-    return lambda g, y, a, b: -(np.linalg.solve(np.ascontiguousarray(a.T), g) @
-                                np.ascontiguousarray(y.T))
+        return lambda g, y, a, b, lower=None: -np.outer(
+            np.linalg.solve(np.ascontiguousarray(a.T), g), y)
+    return lambda g, y, a, b, lower=None: -(np.linalg.solve(np.ascontiguousarray(a.T), g)
+                                            @ np.ascontiguousarray(y.T))
+
+
+@overload(solve_grads)
+def _solve_grads(g, y, a, b, lower=None):
+    if not _solve_operands(g, a, b):
+        return None
+    if b.ndim == 1:
+        def both(g, y, a, b, lower=None):
+            gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+            return -np.outer(gb, y), gb
+        return both
+
+    def both_matrices(g, y, a, b, lower=None):
+        gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+        return -(gb @ np.ascontiguousarray(y.T)), gb
+    return both_matrices
+
+
+@overload(solve_triangle)
+def _solve_triangle(a, b, lower):
+    if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(b, types.Array)
+            and b.ndim in (1, 2)):
+        return None
+    return lambda a, b, lower: np.linalg.solve(np.ascontiguousarray(a), b)
 
 
 @overload(cholesky_grad, prefer_literal=True)
