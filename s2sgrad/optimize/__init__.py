@@ -36,6 +36,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
 from .joint import joint_adjoints
 from .lists import list_adjoints
+from .pieces import write_pieces_in_place
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
@@ -74,6 +75,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         fdef.body = distinct_scatters(fdef.body, shapes)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
+    if arrays:
+        fdef.body = write_pieces_in_place(fdef.body)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
     dead_saves(fdef)
