@@ -120,6 +120,7 @@ _HELPERS = {
     "copy_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
+    "unreshape_order": ((0,), (1,), "batched_unreshape_order"),
     "check_scalar": ((0,), (), "batched_check_scalar"),
     "concat_grads": ((0,), (1,), "batched_concat_grads"),
     "stack_grads": ((0,), (1,), "batched_stack_grads"),

@@ -547,6 +547,20 @@ def batched_unreshape(g, x, batched=(True, False)):
     return np.reshape(g, np.shape(g)[:1] + tuple(_example_shape(x, batched[1])))
 
 
+def batched_unreshape_order(g, x, order, batched=(True, False)):
+    """`unreshape_order` for each example: batched `g` back to an example's shape of
+    `x`, read in index order `order` (each example on its own: the batch axis is not
+    one of the axes that order runs over)."""
+    from .core import reshape_order
+    if is_zero(g):
+        return g
+    shape = tuple(_example_shape(x, batched[1]))
+    if reshape_order(per_example(x) if batched[1] else x, order) == "C":
+        return np.reshape(g, np.shape(g)[:1] + shape)
+    # an example in order F is its transpose in order C
+    return batched_transpose(np.reshape(batched_transpose(g), np.shape(g)[:1] + shape[::-1]))
+
+
 def batched_concat_grads(g, xs, axis=0, batched=(True, False)):
     """`concat_grads` for each example: batched `g` cut back into the pieces' widths."""
     if is_zero(g) or axis is None or batched[1]:
