@@ -205,6 +205,7 @@ def test_the_pass_writes_each_product_into_its_place():
         """)
     assert out == textwrap.dedent("""
         def f(w, v1, W1, W2, g, h, x):
+            # w_bar: assembled in place, each piece's adjoint written into its place
             w_bar = np.empty_like(w)
             W2_bar = matmul_right(g, h, W2, out=w_bar[3:])
             W1_bar = matmul_right(g, x, W1, out=np.reshape(w_bar[:3], np.shape(W1)))

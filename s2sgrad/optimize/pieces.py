@@ -151,10 +151,11 @@ def _assemble(body, a, reads, binds):
     alloc = body[a]
     if covered:
         alloc.value.func.attr = "empty_like"
-    if first < a:
-        del body[a]
-        body.insert(first, alloc)
-    return pieces[-1][0] + 1
+    note = nodes.comment(f"{t}: assembled in place, each piece's adjoint written into "
+                         f"its place")
+    del body[a]
+    body[min(first, a):min(first, a)] = [note, alloc]
+    return pieces[-1][0] + 2
 
 
 def _free(stmts, t, x):

@@ -493,14 +493,16 @@ def product_into(fn, a, b, out=None):
 
 def _product_shape(fn, a, b):
     if fn is np.multiply:
-        return np.broadcast_shapes(a.shape, b.shape)
+        return a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         return None                                       # (NumPy's error, not ours)
     if b.ndim == 1:
         return a.shape[:-1]
     if a.ndim == 1:
         return b.shape[:-2] + b.shape[-1:]
-    return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    stack = a.shape[:-2] if a.shape[:-2] == b.shape[:-2] or b.ndim == 2 else \
+        b.shape[:-2] if a.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return stack + (a.shape[-2], b.shape[-1])
 
 
 def matmul_left(g, b, a, out=None):
