@@ -62,9 +62,35 @@ def weights_on_the_left(w, x, y):
     return np.sum((W2 @ h - y) ** 2)
 
 
+N1 = 12
+
+
+def by_a_global(w, x, y):
+    W1 = w[:N1].reshape(4, 3)
+    W2 = w[N1:]
+    return np.sum((np.tanh(x @ W1) @ W2 - y) ** 2)
+
+
+def by_offsets(w, x, y):
+    o = 0
+    W1 = np.reshape(w[o:o + 12], (4, 3))
+    o = o + 12
+    b1 = w[o:o + 3]
+    o = o + 3
+    W2 = w[o:o + 3]
+    return np.sum((np.tanh(x @ W1 + b1) @ W2 - y) ** 2)
+
+
+def overlapping_at_run_time(w, x, y):
+    W1 = w[:N1].reshape(4, 3)
+    W2 = w[N1 - 2:N1 + 1]            # shares w[10], w[11] with W1: seen only at run time
+    return np.sum((np.tanh(x @ W1) @ W2 - y) ** 2)
+
+
 CASES = {  # loss → number of parameters
     two_layers: 15, three_layers_with_biases: 25, fortran_order: 15, overlapping: 13,
-    from_the_end: 15, weights_on_the_left: 15,
+    from_the_end: 15, weights_on_the_left: 15, by_a_global: 15, by_offsets: 18,
+    overlapping_at_run_time: 13,
 }
 #: the pieces made in place (out=), by loss: a reshaped piece (np.reshape of its place),
 #: a vector piece; none where the slices may overlap or end at a length not known
@@ -72,7 +98,11 @@ IN_PLACE = {two_layers: ("out=np.reshape", "out=w_bar[12:]"),
             three_layers_with_biases: ("out=np.reshape(w_bar[:12]",
                                        "out=np.reshape(w_bar[15:21]", "out=w_bar[23:25]"),
             weights_on_the_left: ("out=np.reshape", "out=w_bar[12:]"),
-            fortran_order: ("out=w_bar[12:]",)}       # (the order-F piece: a copy)
+            fortran_order: ("out=w_bar[12:]",),       # (the order-F piece: a copy)
+            # bounds known at run time: placed where the pieces turn out apart
+            by_a_global: ("out=piece_place(w_bar", "out=piece_place(w_bar"),
+            by_offsets: ("out=piece_place(w_bar", "out=piece_place(w_bar"),
+            overlapping_at_run_time: ("out=piece_place(w_bar", "out=piece_place(w_bar")}
 
 
 def data(n=7):
@@ -111,6 +141,30 @@ def test_per_example_gradients_match_finite_differences(loss):
         # the adjoint's batch is made once, where it is made, and each product writes
         # its piece into it
         assert "out=" in f.source and "to_batch(w_bar" not in f.source, f.source
+
+
+def test_a_place_is_given_only_to_pieces_that_are_apart():
+    from s2sgrad import runtime
+    g = np.zeros(15)
+    place = runtime.piece_place(g, (slice(None, 12), slice(12, None)), 0, np.ones((4, 3)))
+    assert place.shape == (4, 3) and np.shares_memory(place, g)
+    assert runtime.piece_place(g, (slice(None, 12), slice(10, 13)), 0, np.ones((4, 3))) \
+        is None
+    assert runtime.piece_place(g, (slice(None, 12, 2), slice(12, None)), 1, np.ones(3)) \
+        is None                                          # (a step: not proved apart)
+    assert runtime.pieces_apart(15, (-3, slice(None, -3)))
+    assert not runtime.pieces_apart(15, (-3, slice(None, -2)))
+    G = np.zeros((5, 15))
+    place = runtime.batched_piece_place(G, (slice(None, 12), slice(12, None)), 0,
+                                        np.ones((4, 3)))
+    assert place.shape == (5, 4, 3) and np.shares_memory(place, G)
+    # a piece in its place is not added again; any other value is
+    v = place.reshape(5, 12)
+    v[:] = 1.0
+    out = runtime.batched_add_at(G, np.zeros(15), slice(None, 12), v, True)
+    assert out is G and np.all(G[:, :12] == 1.0)
+    out = runtime.batched_add_at(G, np.zeros(15), slice(None, 12), v.copy(), True)
+    assert np.all(G[:, :12] == 2.0)
 
 
 def test_overlapping_slices_keep_the_adjoint_of_zeros_and_adds():
@@ -188,7 +242,7 @@ def test_hessian_vector_products_through_the_generated_gradient():
 
 def run_pass(source):
     fdef = gast.parse(textwrap.dedent(source)).body[0]
-    fdef.body = write_pieces_in_place(fdef.body)
+    fdef.body = write_pieces_in_place(fdef.body, {"w"})
     return emit.source(fdef).strip()
 
 
@@ -262,3 +316,14 @@ def test_a_partial_cover_keeps_zeros_around_the_pieces():
             return w_bar
         """)
     assert "np.zeros_like(w)" in out and "out=w_bar[3:6]" in out
+
+
+def test_numba_source_makes_the_pieces_without_a_place():
+    from s2sgrad.backend.numba.rewrite import pieces_unplaced
+    src = ("    W2_bar = matmul_right(v, h, W2, out=w_bar[15:])\n"
+           "    W1_bar = matmul_right(g, x, W1, out=piece_place(w_bar, (slice(a, b, None), "
+           "slice(b, c, None)), 1, W1))\n"
+           "    h_bar = matmul_left(g, W2, np.sum(h, out=None))\n")
+    assert pieces_unplaced(src) == ("    W2_bar = matmul_right(v, h, W2)\n"
+                                    "    W1_bar = matmul_right(g, x, W1)\n"
+                                    "    h_bar = matmul_left(g, W2, np.sum(h, out=None))\n")

@@ -132,6 +132,9 @@ class Batcher(CallRules):
     def assign(self, st, target, value, out):
         if isinstance(target, gast.Name):
             e, flag = self.expr(value, out)
+            if target.id in self.allocated and is_batched(flag) \
+                    and target.id in nodes.names_in(value):
+                self.late.add(target.id)     # (the allocation updated into a batch)
             self.allocated.discard(target.id)
             if flag is False and self._allocation(e):
                 if target.id in self.batched_allocations:

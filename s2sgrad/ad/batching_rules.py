@@ -121,6 +121,7 @@ _HELPERS = {
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
     "unreshape_order": ((0,), (1,), "batched_unreshape_order"),
+    "piece_place": ((0,), (3,), "batched_piece_place"),
     "check_scalar": ((0,), (), "batched_check_scalar"),
     "concat_grads": ((0,), (1,), "batched_concat_grads"),
     "stack_grads": ((0,), (1,), "batched_stack_grads"),

@@ -76,7 +76,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
     if arrays:
-        fdef.body = write_pieces_in_place(fdef.body)
+        fdef.body = write_pieces_in_place(fdef.body, arrays)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
     dead_saves(fdef)

@@ -44,31 +44,40 @@ is read by nothing else; and nothing else reads or writes the adjoint between th
 first such product and the last store. When the regions provably cover the whole
 first axis (`[:a]`, `[a:b]`, `[b:]`), the adjoint is made with `np.empty_like`.
 Overlapping slices, negative bounds and steps keep the code as it was.
+
+Slices whose bounds are names (`w[:n1]`, `w[o:o + k]`: `add_at` at run-time slices)
+get the same with the check at run time (`_assemble_at`): `out=piece_place(w_bar,
+(the pieces' indices), k, W)` is a view where the pieces are apart and None otherwise,
+and `add_at(w_bar, w, index, v, True)` adds nothing for a piece already in its place.
 """
 import gast
 
 from ..ir.shapes import int_constant
 from ..runtime.core import WRITES_INTO
 from ..syntax import nodes
-from .facts import name_counts, single_target, stores
+from .facts import is_zero, name_counts, single_target, stores, stores_all
 _END = float("inf")
 
 
-def write_pieces_in_place(body):
-    """Rewrite the adjoints assembled from pieces in `body` (see the module docstring)."""
+def write_pieces_in_place(body, arrays):
+    """Rewrite the adjoints assembled from pieces in `body` (see the module docstring).
+    `arrays`: the names known to hold NumPy arrays (an adjoint of anything else, a list
+    or a tuple, is not assembled in place)."""
     reads, binds = name_counts(gast.Module(body=list(body), type_ignores=[]))
-    return _block(list(body), reads, binds)
+    return _block(list(body), reads, binds, arrays)
 
 
-def _block(body, reads, binds):
+def _block(body, reads, binds, arrays):
     for st in body:
         for field in ("body", "orelse"):
             inner = getattr(st, field, None)
             if isinstance(inner, list) and isinstance(st, (gast.If, gast.For, gast.While)):
-                setattr(st, field, _block(inner, reads, binds))
+                setattr(st, field, _block(inner, reads, binds, arrays))
     k = 0
     while k < len(body):
         done = _assemble(body, k, reads, binds)
+        if done is None:
+            done = _assemble_at(body, k, reads, binds, arrays)
         k = done if done is not None else k + 1
     return body
 
@@ -156,6 +165,78 @@ def _assemble(body, a, reads, binds):
     del body[a]
     body[min(first, a):min(first, a)] = [note, alloc]
     return pieces[-1][0] + 2
+
+
+def _assemble_at(body, a, reads, binds, arrays):
+    """The same for an adjoint assembled by `add_at` at slices that are not constants
+    (`w[:n1]`, `w[o:o + k]`): whether the pieces are apart is known when the code runs,
+    so each product gets `out=piece_place(t, (the pieces' indices), k, like)` (a view
+    when they are apart, else None), `t` starts as zeros and every piece is added in
+    place (`add_at` adds nothing for a piece already in its place)."""
+    st = body[a]
+    t = single_target(st)
+    call = st.value if t is not None else None
+    if not (_is_call(call, "add_at") and len(call.args) == 4 and is_zero(call.args[0])
+            and isinstance(call.args[1], gast.Name) and isinstance(call.args[3], gast.Name)
+            and _plain_index(call.args[2])):
+        return None
+    x = call.args[1].id
+    if x not in arrays:
+        return None
+    pieces = [(a, call.args[2], call.args[3].id)]
+    for k in range(a + 1, len(body)):
+        st = body[k]
+        if t not in nodes.names_in(st):
+            continue
+        c = st.value if single_target(st) == t else None
+        if not (_is_call(c, "add_at") and len(c.args) == 5 and nodes.is_name(c.args[0], t)
+                and nodes.is_name(c.args[1], x) and isinstance(c.args[3], gast.Name)
+                and isinstance(c.args[4], gast.Constant) and c.args[4].value is True
+                and _plain_index(c.args[2])):
+            break
+        pieces.append((k, c.args[2], c.args[3].id))
+    if len(pieces) < 2:
+        return None
+    indices = gast.Tuple(elts=[index for _, index, _ in pieces], ctx=gast.Load())
+    producers = {}
+    for j, (_, _, v) in enumerate(pieces):
+        found = _producer(body, v, reads, binds)
+        if found is not None:
+            producers[found[0]] = (found[1], j)
+    if not producers:
+        return None
+    first = min(min(producers), a)
+    if not _free(body[first:a], t, x) or \
+            stores_all(body[first:pieces[-1][0]]) & set(nodes.names_in(indices)):
+        return None
+    for call, j in producers.values():
+        call.keywords = [gast.keyword(arg="out", value=nodes.call("piece_place", [
+            nodes.name(t), nodes.clone(indices), nodes.const(j), nodes.clone(call.args[2])]))]
+    fresh = body[a].value
+    fresh.args[0] = nodes.name(t)
+    fresh.args.append(nodes.const(True))
+    note = nodes.comment(f"{t}: assembled in place where its pieces are apart")
+    alloc = nodes.assign(t, nodes.call(nodes.attribute(nodes.name("np"), "zeros_like"),
+                                       [nodes.name(x)]))
+    body[first:first] = [note, alloc]
+    return pieces[-1][0] + 3
+
+
+def _is_call(call, name):
+    return isinstance(call, gast.Call) and nodes.is_name(call.func, name) \
+        and not call.keywords
+
+
+def _plain_index(index):
+    """An index read again where the adjoint is made: names, int constants and
+    `slice(...)` of them (nothing that computes)."""
+    if isinstance(index, gast.Name) or (isinstance(index, gast.Constant)
+                                        and type(index.value) is int):
+        return True
+    return _is_call(index, "slice") and all(
+        isinstance(p, gast.Name) or (isinstance(p, gast.Constant) and
+                                     (p.value is None or type(p.value) is int))
+        or int_constant(p) is not None for p in index.args)
 
 
 def _free(stmts, t, x):

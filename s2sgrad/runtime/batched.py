@@ -484,9 +484,16 @@ def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
     xs = _example_shape(x, xb)
     n = np.shape(g)[0] if gb else np.shape(v)[0]
     dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), float)
-    out = np.zeros((n,) + tuple(xs), dtype)
-    if not is_zero(g):
-        out += rank_up(g, out, 1) if gb else g
+    if in_place and gb and type(g) is np.ndarray and g.shape == (n,) + tuple(xs) \
+            and g.dtype == dtype and g.flags.writeable:
+        out = g                         # (held by nobody else: updated, not copied)
+        from .core import _is_basic_index, is_view_of
+        if vb and _is_basic_index(index) and is_view_of(v, g, batch_index(index)):
+            return g                    # (a piece its product wrote in place)
+    else:
+        out = np.zeros((n,) + tuple(xs), dtype)
+        if not is_zero(g):
+            out += rank_up(g, out, 1) if gb else g
     where = batch_index(index)
     from .core import _is_basic_index
     if vb:
@@ -545,6 +552,22 @@ def batched_unreshape(g, x, batched=(True, False)):
     if is_zero(g):
         return g
     return np.reshape(g, np.shape(g)[:1] + tuple(_example_shape(x, batched[1])))
+
+
+def batched_piece_place(g, indices, k, like, batched=(True, False)):
+    """`piece_place` for each example: a view of g[:, indices[k]] shaped like an example
+    of `like`, when the pieces are apart, else None."""
+    from .core import pieces_apart
+    if not batched[0] or type(g) is not np.ndarray or g.ndim < 2 or \
+            not pieces_apart(g.shape[1], indices):
+        return None
+    place = g[batch_index(indices[k])]
+    shape = g.shape[:1] + tuple(_example_shape(like, batched[1]))
+    if place.shape != shape:
+        place = place.reshape(shape)
+        if not np.may_share_memory(place, g):
+            return None
+    return place
 
 
 def batched_unreshape_order(g, x, order, batched=(True, False)):

@@ -270,10 +270,13 @@ def stored_grad(g, x, index, v=None):
 
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
-    updated when the optimizer proved nobody else holds it (`in_place`)."""
+    updated when the optimizer proved nobody else holds it (`in_place`; then a `v` that
+    is the very view g[index] is a piece its product wrote there, `piece_place`: it is
+    in its place already)."""
     if in_place and isinstance(g, np.ndarray) and g.shape == np.shape(x):
         if _is_basic_index(index):
-            g[index] += v
+            if not is_view_of(v, g, index):
+                g[index] += v
         else:
             np.add.at(g, index, v)
         return g
@@ -306,6 +309,51 @@ def add_at(g, x, index, v, in_place=False):
     else:
         np.add.at(out, index, v)    # integer arrays may repeat positions
     return out
+
+
+def is_view_of(v, g, index):
+    """Is `v` the view g[index] (the same memory, shape and strides; reshaped back)?"""
+    if type(v) is not np.ndarray or v.base is None:
+        return False
+    place = g[index]
+    return type(place) is np.ndarray and v.shape == place.shape \
+        and v.strides == place.strides \
+        and v.__array_interface__["data"][0] == place.__array_interface__["data"][0]
+
+
+def piece_place(g, indices, k, like):
+    """Where the k-th of the pieces `indices` of the adjoint `g` goes, shaped like
+    `like`: a view of g[indices[k]] when every piece is an int or a slice of step 1 of
+    g's first axis and no two share a position (the product that makes the piece may
+    write it there: `optimize.pieces`), else None (the product makes its own array)."""
+    if type(g) is not np.ndarray or g.ndim == 0 or not pieces_apart(g.shape[0], indices):
+        return None
+    place = g[indices[k]]
+    shape = np.shape(like)
+    if place.shape != shape:
+        place = place.reshape(shape)
+        if not np.may_share_memory(place, g):          # (a copy: no place to write)
+            return None
+    return place
+
+
+def pieces_apart(n, indices):
+    """Do the indices (ints and slices of step 1 along an axis of length n) name
+    disjoint positions?"""
+    spans = []
+    for index in indices:
+        if type(index) is int or isinstance(index, np.integer):
+            k = int(index) + n if index < 0 else int(index)
+            spans.append((k, k + 1))
+        elif type(index) is slice:
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return False
+            spans.append((start, max(start, stop)))
+        else:
+            return False
+    spans.sort()
+    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
 
 
 def _is_basic_index(index):
