@@ -23,6 +23,7 @@ raises `NoBatchingRule`: the caller then runs the whole function once per exampl
 import builtins
 
 import gast
+import numpy as np
 
 from ..syntax import nodes
 from .batching_rules import (ANY, CallRules, NoBatchingRule, _join, _made_batched,  # noqa: F401
@@ -55,6 +56,9 @@ class Batcher(CallRules):
         self.callees = None          # callees(obj) → a definition to batch, or None
         self.made = {}               # (callee, flags) → batched name (shared with callees')
         self.defs = []               # the batched callees' definitions
+        self.allocated = set()       # names whose binding now is `np.zeros_like(x)`, ...
+        self.late = set()            # ... such names made batched after they were made
+        self.batched_allocations = set()   # names whose allocations are batched at once
 
     # -- the function
 
@@ -128,6 +132,15 @@ class Batcher(CallRules):
     def assign(self, st, target, value, out):
         if isinstance(target, gast.Name):
             e, flag = self.expr(value, out)
+            if target.id in self.allocated and is_batched(flag) \
+                    and target.id in nodes.names_in(value):
+                self.late.add(target.id)     # (the allocation updated into a batch)
+            self.allocated.discard(target.id)
+            if flag is False and self._allocation(e):
+                if target.id in self.batched_allocations:
+                    e, flag = self._batched_allocation(e), True
+                else:
+                    self.allocated.add(target.id)
             out.append(nodes.copy_location(nodes.assign(target.id, e), st))
             self.flags[target.id] = flag
             return
@@ -346,10 +359,25 @@ class Batcher(CallRules):
         body = self._loop_body(st, st.body, out, test=st.test.id)
         out.append(nodes.copy_location(nodes.while_(st.test, body), st))
 
+    def _allocation(self, e):
+        """Is `e` np.zeros_like(x) (empty_like, ones_like) of one name?"""
+        return isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords \
+            and isinstance(e.args[0], gast.Name) \
+            and self.resolve(e.func) in (np.zeros_like, np.empty_like, np.ones_like)
+
+    def _batched_allocation(self, e):
+        """np.zeros_like(x) for each example: the batch allocated at once, not repeated
+        from one array (an `np.empty_like`'s is never read before it is written)."""
+        x = e.args[0].id
+        shape = nodes.parse_expr(f"({self.size},) + np.shape({x})")
+        return nodes.call(e.func, [e.args[0]], {"shape": shape})
+
     def _convert(self, n, old, new, out):
         """Statements making `n` (of flag `old`) a value of flag `new`."""
         if old == new or not (n in self.locals or n in self.flags):
             return
+        if n in self.allocated and not is_batched(old):
+            self.late.add(n)             # (batch_function makes it batched where made)
         if not is_batched(old) and new is True or new == ANY:
             out.append(nodes.assign(n, self._to_batch(nodes.name(n))))
         elif isinstance(new, tuple) and new[0] == "seq":
@@ -611,8 +639,18 @@ def batch_function(fdef, batched, namespace, name, doc_extra="", callees=None):
     the definition of a called function to batch along (else its calls loop). Raises
     `NoBatchingRule` when the whole function must run once per example."""
     stacks_again(fdef)
-    b = Batcher(fdef, set(batched), None)
-    b.resolve = resolver(namespace, set())
-    b.callees = callees
-    new = b.run(name, doc_extra)
+    early = set()
+    for _ in range(4):
+        b = Batcher(nodes.clone(fdef), set(batched), None)
+        b.resolve = resolver(namespace, set())
+        b.callees = callees
+        b.batched_allocations = early
+        new = b.run(name, doc_extra)
+        if b.late <= early:
+            break
+        # an array allocated for every example alike (`x_bar = np.zeros_like(x)`) and
+        # made batched later: allocated batched where it is made, so that what reads it
+        # in between (a piece's product writing into it: `optimize.pieces`) reads the
+        # array the batched code fills
+        early = early | b.late
     return b.defs + [new], b.notes

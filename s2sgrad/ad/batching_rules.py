@@ -120,6 +120,8 @@ _HELPERS = {
     "copy_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
+    "unreshape_order": ((0,), (1,), "batched_unreshape_order"),
+    "piece_place": ((0,), (3,), "batched_piece_place"),
     "check_scalar": ((0,), (), "batched_check_scalar"),
     "concat_grads": ((0,), (1,), "batched_concat_grads"),
     "stack_grads": ((0,), (1,), "batched_stack_grads"),
@@ -395,6 +397,7 @@ class CallRules:
     def helper(self, node, name, out):
         values, like, batched_name = _HELPERS[name]
         args, kws = self._args(node, out)
+        into = kws.pop("out", None) if name in runtime.WRITES_INTO else None
         seqs = [f for _, f in args if isinstance(f, tuple) and f[0] == "seq"]
         if name in _LIST_ARGS and not kws and all(not isinstance(f, tuple) or f[0] == "seq"
                                                   for _, f in args):
@@ -421,7 +424,10 @@ class CallRules:
         if any(is_batched(args[i][1]) for i in others):
             return self.loop(node, out, f"the call `{_text(node)}`")
         keywords = {k: v for k, (v, _) in kws.items()}
-        if not any(is_batched(args[i][1]) for i in values if i < len(args)):
+        result_batched = any(is_batched(args[i][1]) for i in values if i < len(args))
+        if into is not None and is_batched(into[1]) == result_batched:
+            keywords["out"] = into[0]         # (a place of the other kind: not used)
+        if not result_batched:
             new = [nodes.call("per_example", [a]) if i in like and is_batched(f) else a
                    for i, (a, f) in enumerate(args)]
             return nodes.call(name, new, keywords), False

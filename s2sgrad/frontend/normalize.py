@@ -640,6 +640,17 @@ class Normalizer:
             binds += self.store(target, nodes.name(item), loc)
         return (index, [nodes.name(n)]), binds
 
+    def _places_a_piece(self, func):
+        """Is `func` a runtime helper whose `out=` only says where to put its result
+        (`optimize.pieces`: a statement after it stores the result there anyway)?"""
+        from .. import runtime
+        if not isinstance(func, gast.Name) or func.id not in runtime.WRITES_INTO:
+            return False
+        try:
+            return self.parsed.resolve(func.id) is getattr(runtime, func.id)
+        except KeyError:
+            return False
+
     def _is_builtin(self, id_):
         import builtins
         try:
@@ -792,6 +803,8 @@ class Normalizer:
             if kw.arg is None:
                 raise self.error("`**kwargs` in calls is not supported", kw.value,
                                  "pass the keyword arguments one by one")
+            if kw.arg == "out" and self._places_a_piece(func):
+                continue     # (generated code read again: the product's value is all)
             if kw.arg == "out" and not (isinstance(kw.value, gast.Constant)
                                         and kw.value.value is None):
                 raise self.error("s2sgrad does not follow writes through `out=`", kw.value,

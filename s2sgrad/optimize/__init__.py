@@ -38,6 +38,7 @@ from .fuse import fuse_loops
 from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
 from .joint import joint_adjoints
 from .lists import list_adjoints
+from .pieces import write_pieces_in_place
 from .reuse import reuse_values
 from .seeds import fold_loop_seeds
 from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
@@ -78,6 +79,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         fdef.body = distinct_scatters(fdef.body, shapes)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)
+    if arrays:
+        fdef.body = write_pieces_in_place(fdef.body, arrays)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers)
     fdef.body = negated_reductions(fdef.body)

@@ -11,7 +11,7 @@ array arguments carry the batch axis.
 import numpy as np
 
 from ..errors import GradientError
-from .core import ShapeOf, is_zero, unbroadcast, unreduce
+from .core import ShapeOf, is_zero, product_into, unbroadcast, unreduce
 
 
 def _shape(x):
@@ -227,10 +227,11 @@ def _pad_stack(x, batched, n):
     return x.reshape(x.shape[:1] + (1,) * (n - have) + x.shape[1:])
 
 
-def batched_matmul(a, b, batched=(True, True)):
+def batched_matmul(a, b, batched=(True, True), out=None):
     """a @ b for each example (each side batched or not). A side that is the same for
     every example and at most a matrix meets the other side in one 2-D product (one
-    BLAS call rather than one per example)."""
+    BLAS call rather than one per example). Written into `out` where it has the
+    result's shape (`product_into`)."""
     ab, bb = batched
     if ab and not bb and np.ndim(b) <= 2:             # (B, ..., d) @ (d[, k])
         a = np.asarray(a)
@@ -255,10 +256,12 @@ def batched_matmul(a, b, batched=(True, True)):
         b = np.expand_dims(b, -1)
     n = max(np.ndim(a) - ab, np.ndim(b) - bb) - 2
     a, b = _pad_stack(a, ab, n), _pad_stack(b, bb, n)
+    if rb == 1 or ra == 1:
+        out = None                          # (out has the shape of the result trimmed)
     if np.shape(a)[-1] == 1:
-        out = a * b                                   # outer products: no sum to do
+        out = product_into(np.multiply, a, b, out)    # outer products: no sum to do
     else:
-        out = np.matmul(a, b)
+        out = product_into(np.matmul, a, b, out)
     if rb == 1:
         out = out[..., 0]
     if ra == 1:
@@ -275,6 +278,13 @@ def _promote_adjoint(g, ra, rb):
     return g
 
 
+def _promoted(out, vector, axis):
+    """`out` with the axis of one that a vector side's product has (a view), or None."""
+    if type(out) is not np.ndarray or not vector:
+        return out
+    return np.expand_dims(out, axis)
+
+
 def _adjoint_batched(g, others, batched):
     """An adjoint the same for every example, repeated along the batch axis of the
     other operands (the batched product rules read `g` as batched)."""
@@ -284,8 +294,9 @@ def _adjoint_batched(g, others, batched):
     return to_batch(g, n), (True,) + tuple(batched[1:])
 
 
-def batched_matmul_left(g, b, a, batched=(True, False, False)):
-    """The adjoint of `a` in y = a @ b, for each example (`g` batched)."""
+def batched_matmul_left(g, b, a, batched=(True, False, False), out=None):
+    """The adjoint of `a` in y = a @ b, for each example (`g` batched); written into
+    `out` where it has the adjoint's shape."""
     if is_zero(g):
         return 0.0
     g, batched = _adjoint_batched(g, (b, a), batched)
@@ -293,14 +304,16 @@ def batched_matmul_left(g, b, a, batched=(True, False, False)):
     ra, rb = _ndim(a) - ab, np.ndim(b) - bb
     gp = _promote_adjoint(g, ra, rb)
     bp = np.expand_dims(b, -1) if rb == 1 else b
-    out = batched_matmul(gp, np.swapaxes(bp, -1, -2), (True, bb))
+    out = batched_matmul(gp, np.swapaxes(bp, -1, -2), (True, bb),
+                         _promoted(out, ra == 1, -2))
     if ra == 1:
         out = out[..., 0, :]
     return batched_unbroadcast(out, a, batched=(True, ab))
 
 
-def batched_matmul_right(g, a, b, batched=(True, False, False)):
-    """The adjoint of `b` in y = a @ b, for each example (`g` batched)."""
+def batched_matmul_right(g, a, b, batched=(True, False, False), out=None):
+    """The adjoint of `b` in y = a @ b, for each example (`g` batched); written into
+    `out` where it has the adjoint's shape."""
     if is_zero(g):
         return 0.0
     g, batched = _adjoint_batched(g, (a, b), batched)
@@ -309,7 +322,8 @@ def batched_matmul_right(g, a, b, batched=(True, False, False)):
     rb = _ndim(b) - bb
     gp = _promote_adjoint(g, ra, rb)
     ap = np.expand_dims(a, -2) if ra == 1 else a
-    out = batched_matmul(np.swapaxes(ap, -1, -2), gp, (ab, True))
+    out = batched_matmul(np.swapaxes(ap, -1, -2), gp, (ab, True),
+                         _promoted(out, rb == 1, -1))
     if rb == 1:
         out = out[..., 0]
     return batched_unbroadcast(out, b, batched=(True, bb))
@@ -335,7 +349,7 @@ def _each(fn, args, batched, **keywords):
                            for k in range(n)], items=True)
 
 
-def batched_dot_left(g, b, a, batched=(True, False, False)):
+def batched_dot_left(g, b, a, batched=(True, False, False), out=None):
     """The adjoint of `a` in y = np.dot(a, b), for each example."""
     if is_zero(g):
         return 0.0
@@ -346,12 +360,12 @@ def batched_dot_left(g, b, a, batched=(True, False, False)):
         return batched_unbroadcast(rank_up(g, b, bb) * (rank_up(b, g, 1) if bb else b),
                                    a, batched=(True, ab))
     if ra <= 2 and rb <= 2:
-        return batched_matmul_left(g, b, a, batched)
+        return batched_matmul_left(g, b, a, batched, out)
     from .core import dot_left
     return _each(dot_left, (g, b, a), batched)
 
 
-def batched_dot_right(g, a, b, batched=(True, False, False)):
+def batched_dot_right(g, a, b, batched=(True, False, False), out=None):
     """The adjoint of `b` in y = np.dot(a, b), for each example."""
     if is_zero(g):
         return 0.0
@@ -362,7 +376,7 @@ def batched_dot_right(g, a, b, batched=(True, False, False)):
         return batched_unbroadcast(rank_up(g, a, ab) * (rank_up(a, g, 1) if ab else a),
                                    b, batched=(True, bb))
     if ra <= 2 and rb <= 2:
-        return batched_matmul_right(g, a, b, batched)
+        return batched_matmul_right(g, a, b, batched, out)
     from .core import dot_right
     return _each(dot_right, (g, a, b), batched)
 
@@ -470,9 +484,16 @@ def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
     xs = _example_shape(x, xb)
     n = np.shape(g)[0] if gb else np.shape(v)[0]
     dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), float)
-    out = np.zeros((n,) + tuple(xs), dtype)
-    if not is_zero(g):
-        out += rank_up(g, out, 1) if gb else g
+    if in_place and gb and type(g) is np.ndarray and g.shape == (n,) + tuple(xs) \
+            and g.dtype == dtype and g.flags.writeable:
+        out = g                         # (held by nobody else: updated, not copied)
+        from .core import _is_basic_index, is_view_of
+        if vb and _is_basic_index(index) and is_view_of(v, g, batch_index(index)):
+            return g                    # (a piece its product wrote in place)
+    else:
+        out = np.zeros((n,) + tuple(xs), dtype)
+        if not is_zero(g):
+            out += rank_up(g, out, 1) if gb else g
     where = batch_index(index)
     from .core import _is_basic_index
     if vb:
@@ -531,6 +552,36 @@ def batched_unreshape(g, x, batched=(True, False)):
     if is_zero(g):
         return g
     return np.reshape(g, np.shape(g)[:1] + tuple(_example_shape(x, batched[1])))
+
+
+def batched_piece_place(g, indices, k, like, batched=(True, False)):
+    """`piece_place` for each example: a view of g[:, indices[k]] shaped like an example
+    of `like`, when the pieces are apart, else None."""
+    from .core import pieces_apart
+    if not batched[0] or type(g) is not np.ndarray or g.ndim < 2 or \
+            not pieces_apart(g.shape[1], indices):
+        return None
+    place = g[batch_index(indices[k])]
+    shape = g.shape[:1] + tuple(_example_shape(like, batched[1]))
+    if place.shape != shape:
+        place = place.reshape(shape)
+        if not np.may_share_memory(place, g):
+            return None
+    return place
+
+
+def batched_unreshape_order(g, x, order, batched=(True, False)):
+    """`unreshape_order` for each example: batched `g` back to an example's shape of
+    `x`, read in index order `order` (each example on its own: the batch axis is not
+    one of the axes that order runs over)."""
+    from .core import reshape_order
+    if is_zero(g):
+        return g
+    shape = tuple(_example_shape(x, batched[1]))
+    if reshape_order(per_example(x) if batched[1] else x, order) == "C":
+        return np.reshape(g, np.shape(g)[:1] + shape)
+    # an example in order F is its transpose in order C
+    return batched_transpose(np.reshape(batched_transpose(g), np.shape(g)[:1] + shape[::-1]))
 
 
 def batched_concat_grads(g, xs, axis=0, batched=(True, False)):

@@ -270,10 +270,13 @@ def stored_grad(g, x, index, v=None):
 
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
-    updated when the optimizer proved nobody else holds it (`in_place`)."""
+    updated when the optimizer proved nobody else holds it (`in_place`; then a `v` that
+    is the very view g[index] is a piece its product wrote there, `piece_place`: it is
+    in its place already)."""
     if in_place and isinstance(g, np.ndarray) and g.shape == np.shape(x):
         if _is_basic_index(index):
-            g[index] += v
+            if not is_view_of(v, g, index):
+                g[index] += v
         else:
             np.add.at(g, index, v)
         return g
@@ -306,6 +309,51 @@ def add_at(g, x, index, v, in_place=False):
     else:
         np.add.at(out, index, v)    # integer arrays may repeat positions
     return out
+
+
+def is_view_of(v, g, index):
+    """Is `v` the view g[index] (the same memory, shape and strides; reshaped back)?"""
+    if type(v) is not np.ndarray or v.base is None:
+        return False
+    place = g[index]
+    return type(place) is np.ndarray and v.shape == place.shape \
+        and v.strides == place.strides \
+        and v.__array_interface__["data"][0] == place.__array_interface__["data"][0]
+
+
+def piece_place(g, indices, k, like):
+    """Where the k-th of the pieces `indices` of the adjoint `g` goes, shaped like
+    `like`: a view of g[indices[k]] when every piece is an int or a slice of step 1 of
+    g's first axis and no two share a position (the product that makes the piece may
+    write it there: `optimize.pieces`), else None (the product makes its own array)."""
+    if type(g) is not np.ndarray or g.ndim == 0 or not pieces_apart(g.shape[0], indices):
+        return None
+    place = g[indices[k]]
+    shape = np.shape(like)
+    if place.shape != shape:
+        place = place.reshape(shape)
+        if not np.may_share_memory(place, g):          # (a copy: no place to write)
+            return None
+    return place
+
+
+def pieces_apart(n, indices):
+    """Do the indices (ints and slices of step 1 along an axis of length n) name
+    disjoint positions?"""
+    spans = []
+    for index in indices:
+        if type(index) is int or isinstance(index, np.integer):
+            k = int(index) + n if index < 0 else int(index)
+            spans.append((k, k + 1))
+        elif type(index) is slice:
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return False
+            spans.append((start, max(start, stop)))
+        else:
+            return False
+    spans.sort()
+    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
 
 
 def _is_basic_index(index):
@@ -485,11 +533,37 @@ def choose_grad(g, mask):
     return np.where(mask, g, 0.0) if np.ndim(mask) else (g if mask else 0.0 * g)
 
 
-def matmul_left(g, b, a):
-    """Adjoint of `a` in y = a @ b (vectors, matrices and broadcast batches)."""
+def product_into(fn, a, b, out=None):
+    """fn(a, b) (np.matmul or np.multiply) written into `out` when `out` has exactly the
+    result's shape and dtype, else a fresh array. `out` is a view of an adjoint being
+    assembled from pieces (`optimize.pieces`): a piece made in place is not made twice,
+    and the statement that puts the piece in its place then copies nothing."""
+    if type(out) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and out.dtype == np.result_type(a, b) and out.shape == _product_shape(fn, a, b):
+        return fn(a, b, out=out)
+    return fn(a, b)
+
+
+def _product_shape(fn, a, b):
+    if fn is np.multiply:
+        return a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
+    if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        return None                                       # (NumPy's error, not ours)
+    if b.ndim == 1:
+        return a.shape[:-1]
+    if a.ndim == 1:
+        return b.shape[:-2] + b.shape[-1:]
+    stack = a.shape[:-2] if a.shape[:-2] == b.shape[:-2] or b.ndim == 2 else \
+        b.shape[:-2] if a.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return stack + (a.shape[-2], b.shape[-1])
+
+
+def matmul_left(g, b, a, out=None):
+    """Adjoint of `a` in y = a @ b (vectors, matrices and broadcast batches); written
+    into `out` where it has the adjoint's shape (`product_into`)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
-        return g @ b.T                                    # matrices: the common case
+        return product_into(np.matmul, g, b.T, out)       # matrices: the common case
     if is_zero(g):
         return 0.0
     if np.ndim(b) == 1:
@@ -498,22 +572,26 @@ def matmul_left(g, b, a):
         # (..., m) x (k,): an outer product, as a product over an axis of length one
         # (`*` with broadcasting takes a ufunc buffer of 64 kB beside its result)
         g, b = np.asarray(g), np.asarray(b)
-        return g[..., None] @ b[None, :]
+        return product_into(np.matmul, g[..., None], b[None, :], out)
     if np.ndim(a) == 1:                                   # (k,) x (..., k, n)
         return np.reshape(b @ np.expand_dims(g, -1), (-1, np.shape(a)[0])).sum(axis=0)
     return unbroadcast(g @ np.swapaxes(b, -1, -2), a)
 
 
-def matmul_right(g, a, b):
-    """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches)."""
+def matmul_right(g, a, b, out=None):
+    """Adjoint of `b` in y = a @ b (vectors, matrices and broadcast batches); written
+    into `out` where it has the adjoint's shape (`product_into`)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
             and a.ndim == 2 and b.ndim == g.ndim and g.ndim <= 2:
-        return a.T @ g                                    # matrix @ matrix or vector
+        return product_into(np.matmul, a.T, g, out)       # matrix @ matrix or vector
     if is_zero(g):
         return 0.0
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
+        if np.ndim(b) == 2 and np.ndim(g) == 1:           # vector @ matrix: an outer product
+            a, g = np.asarray(a), np.asarray(g)
+            return product_into(np.multiply, a[:, None], g[None, :], out)
         return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
     if np.ndim(b) == 1:                                   # (..., m, k) x (k,)
         k = np.shape(b)[0]
@@ -521,7 +599,7 @@ def matmul_right(g, a, b):
     return unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
 
 
-def dot_left(g, b, a):
+def dot_left(g, b, a, out=None):
     """Adjoint of `a` in y = np.dot(a, b)."""
     if is_zero(g):
         return 0.0
@@ -529,10 +607,10 @@ def dot_left(g, b, a):
         return unbroadcast(g * b, a)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         return tensordot_grads(g, a, b, _dot_axes(a, b))[0]
-    return matmul_left(g, b, a)
+    return matmul_left(g, b, a, out)
 
 
-def dot_right(g, a, b):
+def dot_right(g, a, b, out=None):
     """Adjoint of `b` in y = np.dot(a, b)."""
     if is_zero(g):
         return 0.0
@@ -540,7 +618,12 @@ def dot_right(g, a, b):
         return unbroadcast(g * a, b)
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         return tensordot_grads(g, a, b, _dot_axes(a, b))[1]
-    return matmul_right(g, a, b)
+    return matmul_right(g, a, b, out)
+
+
+#: the helpers above that take `out=` (optimize.pieces writes an adjoint's pieces into
+#: their places through it; the batching rules pass it on to their batched forms)
+WRITES_INTO = frozenset({"matmul_left", "matmul_right", "dot_left", "dot_right"})
 
 
 def _dot_axes(a, b):

@@ -7,7 +7,28 @@ import re
 def for_numba(source):
     """Every rewrite below."""
     source = zero_adjoints_typed(tapes_appended(numba_source(source)))
-    return shapes_kept(in_place_checked(reductions_over_axes(source)))
+    return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
+
+
+def pieces_unplaced(source):
+    """`matmul_right(g, a, b, out=...)` (a piece of an adjoint written into its place,
+    `optimize.pieces`) written without `out=`: the Numba helpers make their own array,
+    and the statement after it puts the piece in its place (the value is the same)."""
+    out, start = [], 0
+    for m in re.finditer(r"(?<![\w.])(?:matmul_left|matmul_right|dot_left|dot_right)\(",
+                         source):
+        if m.start() < start:
+            continue
+        end = _closing(source, m.end())
+        if end is None:
+            continue
+        k = source.rfind(", out=", m.end(), end)
+        if k < 0 or _closing(source[k:end] + ")", 0) != end - k:
+            continue                         # (not a keyword of this call)
+        out.append(source[start:k])
+        start = end
+    out.append(source[start:])
+    return "".join(out)
 
 
 def tapes_appended(source):
