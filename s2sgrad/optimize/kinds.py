@@ -174,17 +174,18 @@ def _is_true(node):
 
 
 def _basic_subscript(index, inner=False, ints=frozenset()):
-    """`slice(a, b, c)` with parts constants or names (integers the code computed, `H`,
-    `2 * H`: a slice's parts index), an int constant, a name in `ints` (a range loop's
-    integer), or a tuple of these and None, as subscript syntax."""
+    """`slice(a, b, c)` with constant parts, an int constant, a name in `ints` (a range
+    loop's integer), or a tuple of these and None, where slices may have names for parts
+    too (integers the code computed, `z[:, H:2 * H]`), as subscript syntax."""
     if isinstance(index, gast.Name) and index.id in ints:
         return index
     if isinstance(index, gast.Call) and nodes.is_name(index.func, "slice") \
             and len(index.args) == 3 and not index.keywords:
         parts = [None if _is_none(a) else a for a in index.args]
-        if all(p is None or _int_literal(p) or isinstance(p, gast.Name) for p in parts):
+        if all(p is None or _int_literal(p) or inner and isinstance(p, gast.Name)
+               for p in parts):
             return gast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
-        return None
+        return None             # (a vector's pieces at run-time slices: `pieces.py`)
     if isinstance(index, gast.Constant) and type(index.value) is int:
         return index
     if inner and _is_none(index):
