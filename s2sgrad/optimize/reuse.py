@@ -27,8 +27,8 @@ _SHAPES = (gast.BinOp, gast.UnaryOp, gast.Call)
 def reuse_values(body):
     """The pass over a function's statements (and its blocks'): a new list; statements
     it changes are new nodes (the gradient and its value twin share statements)."""
-    known = {}                      # dump of a value → the name that holds it
-    readers = {}                    # name → dumps of the known values that read it
+    known = {}                      # key of a value (`_key`) → the name that holds it
+    readers = {}                    # name → keys of the known values that read it
     out = []
     for st in body:
         if isinstance(st, (gast.If, gast.For, gast.While)):
@@ -41,22 +41,27 @@ def reuse_values(body):
             readers.clear()
             out.append(st)
             continue
-        if known and isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) \
+        if isinstance(st, gast.Expr) and isinstance(st.value, gast.Constant):
+            out.append(st)              # a comment
+            continue
+        key = None
+        if isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) \
                 and st.value is not None:
-            value, changed = _replace(st.value, known, top=True)
+            value, changed, key = _rewrite(st.value, known, top=True)
             if changed:
                 st = copy.copy(st)
                 st.value = value
-        for name in effects(st):
-            for key in readers.pop(name, ()):
-                known.pop(key, None)
         target = single_target(st)
-        if target is not None and isinstance(st.value, _SHAPES) and pure(st.value) \
-                and target not in loads(st.value):
-            key = gast.dump(st.value)
-            known.setdefault(key, target)
-            for name in loads(st.value) | {target}:
-                readers.setdefault(name, []).append(key)
+        simple = target is not None and isinstance(st.value, _SHAPES) and pure(st.value)
+        for name in ({target} if simple else effects(st)):
+            for k in readers.pop(name, ()):
+                known.pop(k, None)
+        if simple:
+            reads = loads(st.value)
+            if target not in reads:
+                known.setdefault(key, target)
+                for name in reads | {target}:
+                    readers.setdefault(name, []).append(key)
         out.append(st)
     return out
 
@@ -66,24 +71,42 @@ def _replace(node, known, top=False):
     did); new nodes along the changed paths only, bottom up (`1.0 / (1.0 + v10)` is
     `1.0 / v13`, then `v14`). Not `node` itself when `top`: a whole repeated value is a
     copy, which the trace's common subexpressions pass handles."""
-    changes = {}
+    node, changed, _ = _rewrite(node, known, top)
+    return node, changed
+
+
+def _rewrite(node, known, top=False):
+    """(node, changed, key): `_replace` with the structural key of the result (`_key`),
+    made from the children's keys (one walk, not one per part)."""
+    changes, keys = {}, []
     for field, value in gast.iter_fields(node):
         if isinstance(value, gast.AST) and not isinstance(value, gast.expr_context):
-            new, changed = _replace(value, known)
+            new, changed, key = _rewrite(value, known)
             if changed:
                 changes[field] = new
+            keys.append((field, key))
         elif isinstance(value, list):
-            items = [_replace(v, known) if isinstance(v, gast.AST) else (v, False)
+            items = [_rewrite(v, known) if isinstance(v, gast.AST) else (v, False, v)
                      for v in value]
-            if any(changed for _, changed in items):
-                changes[field] = [v for v, _ in items]
+            if any(changed for _, changed, _ in items):
+                changes[field] = [v for v, _, _ in items]
+            keys.append((field, tuple(k for _, _, k in items)))
+        elif not isinstance(value, gast.expr_context):
+            keys.append((field, (type(value).__name__, value)))
     if changes:
         node = copy.copy(node)
         for field, value in changes.items():
             setattr(node, field, value)
+    key = (type(node).__name__, tuple(keys))
     if isinstance(node, _SHAPES) and not top:
-        name = known.get(gast.dump(node))
+        name = known.get(key)
         if name is not None:
-            return gast.Name(id=name, ctx=gast.Load(), annotation=None,
-                             type_comment=None), True
-    return node, bool(changes)
+            read = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+            return read, True, _rewrite(read, {}, True)[2]
+    return node, bool(changes), key
+
+
+def _key(node):
+    """The structural key of an expression: equal for equal expressions (operators,
+    operands, constants and their types), as `gast.dump` but without its strings."""
+    return _rewrite(node, {}, True)[2]

@@ -1005,28 +1005,28 @@ def prod_grad_(y, g, x, axis=None, keepdims=False):
 
 
 @deftangent(runtime.matmul_left)
-def matmul_left_(y, g, b, a):
+def matmul_left_(y, g, b, a, out=None):
     """y = g @ bᵀ (adjoint of a in a @ b)  →  ẏ = ġ @ bᵀ + g @ ḃᵀ"""
     y_dot += matmul_left(g_dot, b, a)
     y_dot += matmul_left(g, b_dot, a)
 
 
 @deftangent(runtime.matmul_right)
-def matmul_right_(y, g, a, b):
+def matmul_right_(y, g, a, b, out=None):
     """y = aᵀ @ g (adjoint of b in a @ b)  →  ẏ = aᵀ @ ġ + ȧᵀ @ g"""
     y_dot += matmul_right(g_dot, a, b)
     y_dot += matmul_right(g, a_dot, b)
 
 
 @deftangent(runtime.dot_left)
-def dot_left_(y, g, b, a):
+def dot_left_(y, g, b, a, out=None):
     """y = dot_left(g, b, a)  →  ẏ = dot_left(ġ, b, a) + dot_left(g, ḃ, a)"""
     y_dot += dot_left(g_dot, b, a)
     y_dot += dot_left(g, b_dot, a)
 
 
 @deftangent(runtime.dot_right)
-def dot_right_(y, g, a, b):
+def dot_right_(y, g, a, b, out=None):
     """y = dot_right(g, a, b)  →  ẏ = dot_right(ġ, a, b) + dot_right(g, ȧ, b)"""
     y_dot += dot_right(g_dot, a, b)
     y_dot += dot_right(g, a_dot, b)
