@@ -9,7 +9,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .facts import is_zero, loads, single_target, stores, stores_all
+from .facts import is_zero, loads, name_counts, single_target, stores, stores_all
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
@@ -464,4 +464,63 @@ def spell_out_shapes(fdef, known, numbers=()):
             spelled = _SPELLED[f.id](node.args, dims)
             return node if spelled is None or spelled[0] is None else spelled[0]
     Spell().visit(fdef)
+    _narrow_unreduces(fdef, shapes)
     return fdef
+
+
+def _narrow_unreduces(fdef, shapes):
+    """`t = unreduce(g, x, axis, False)` read once, as a factor of a product that has a
+    factor of x's full shape (`t * 2 * v9`), is `np.expand_dims(g, axis)`: the product
+    broadcasts it as `unreduce` would, and what comes before the full factor
+    (`t * 2`) is computed at the reduced size, not at x's. Serves the adjoint of a sum
+    over an axis followed by its operand's own adjoint (squared distances of a mixture
+    model or k-means: `np.sum((X[:, None] - C[None]) ** 2, axis=2)`)."""
+    reads, binds = name_counts(fdef)
+    for block in _statement_blocks(fdef.body):
+        for k, st in enumerate(block):
+            t = single_target(st)
+            call = st.value if t is not None else None
+            if not (isinstance(call, gast.Call) and nodes.is_name(call.func, "unreduce")
+                    and len(call.args) == 4 and not call.keywords
+                    and reads.get(t) == 1 and binds.get(t) == 1
+                    and isinstance(call.args[1], gast.Name)
+                    and isinstance(call.args[2], gast.Constant)
+                    and type(call.args[2].value) is int
+                    and isinstance(call.args[3], gast.Constant)
+                    and call.args[3].value is False):
+                continue
+            full = shapes.get(call.args[1].id)
+            if not full or _NONE is full:
+                continue
+            reader = next((later for later in block[k + 1:] if t in loads(later)), None)
+            if reader is not None and _factor_beside_full(reader, t, full, shapes):
+                st.value = nodes.call(nodes.attribute(nodes.name("np"), "expand_dims"),
+                                      [call.args[0], call.args[2]])
+
+
+def _statement_blocks(body):
+    yield body
+    for st in body:
+        for name in ("body", "orelse"):
+            inner = getattr(st, name, None)
+            if isinstance(inner, list) and isinstance(st, (gast.If, gast.For, gast.While)):
+                yield from _statement_blocks(inner)
+
+
+def _factor_beside_full(stmt, t, full, shapes):
+    """Is `t` read in `stmt` only as a factor of a chain of products that has a factor
+    (a name) of the shape `full`?"""
+    for node in nodes.walk(stmt):
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+            factors = _product_factors(node)
+            if any(nodes.is_name(f, t) for f in factors):
+                return any(isinstance(f, gast.Name) and shapes.get(f.id) == full
+                           for f in factors) and \
+                    sum(nodes.is_name(n, t) for n in nodes.walk(stmt)) == 1
+    return False
+
+
+def _product_factors(node):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        return _product_factors(node.left) + _product_factors(node.right)
+    return [node]
