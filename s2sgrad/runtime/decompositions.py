@@ -49,12 +49,13 @@ def lower_sandwich(lo, p):
     installed (half the work of L⁻¹ and two products), else through np.linalg.inv."""
     if np.ndim(lo) == 2 and np.ndim(p) == 2 and lo.dtype in (np.float64, np.float32):
         try:
-            from scipy.linalg import solve_triangular
+            from scipy.linalg import get_blas_funcs
         except ImportError:
             pass
-        else:
-            z = solve_triangular(lo, p, trans="T", lower=True, check_finite=False)
-            return solve_triangular(lo, z.T, trans="T", lower=True, check_finite=False).T
+        else:                                    # BLAS's triangular solves, both sides
+            trsm, = get_blas_funcs(("trsm",), (lo, p))
+            z = trsm(1.0, lo, p, lower=1, trans_a=1)             # L⁻ᵀ·p
+            return trsm(1.0, lo, z, side=1, lower=1)             # (L⁻ᵀ·p)·L⁻¹
     inv = np.linalg.inv(lo)
     return _mT(inv) @ p @ inv
 

@@ -265,6 +265,10 @@ def diagonal_grad(g, a, offset=0, axis1=0, axis2=1):
     shape = np.shape(a)
     out = np.zeros(shape, np.result_type(np.asarray(a).dtype, float)
                    if np.asarray(a).dtype.kind in "fc" else float)
+    if len(shape) == 2 and offset == 0 and (axis1, axis2) in ((0, 1), (-2, -1)) \
+            and np.ndim(g) <= 1:
+        np.fill_diagonal(out, g)                 # a matrix's main diagonal: the common case
+        return out
     moved = np.moveaxis(out, (axis1, axis2), (-2, -1))        # a view: writes go to out
     n = np.shape(np.diagonal(out, offset, axis1, axis2))[-1]
     i = np.arange(n)
