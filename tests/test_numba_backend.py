@@ -26,23 +26,12 @@ import s2sgrad
 from s2sgrad.backend import numba as numba_backend
 from s2sgrad.errors import S2SGradError
 
+from support.numba_cache import numba_cache_dir  # noqa: F401
 from support.numeric import numerical_grad
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 needs_numba = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    """Generated modules go to a directory of this test run, not the user's cache."""
-    old = os.environ.get("S2SGRAD_CACHE_DIR")
-    os.environ["S2SGRAD_CACHE_DIR"] = str(tmp_path_factory.mktemp("numba-cache"))
-    yield
-    if old is None:
-        del os.environ["S2SGRAD_CACHE_DIR"]
-    else:
-        os.environ["S2SGRAD_CACHE_DIR"] = old
 
 
 def test_without_numba_the_error_says_how_to_install(monkeypatch):

@@ -19,23 +19,12 @@ import pytest
 import s2sgrad
 from s2sgrad.backend import numba as numba_backend
 
+from support.numba_cache import numba_cache_dir  # noqa: F401
 from support.numeric import numerical_grad
 
 pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _cache_dir(tmp_path_factory):
-    """Generated modules go to a directory of this test run, not the user's cache."""
-    old = os.environ.get("S2SGRAD_CACHE_DIR")
-    os.environ["S2SGRAD_CACHE_DIR"] = str(tmp_path_factory.mktemp("numba-cache"))
-    yield
-    if old is None:
-        del os.environ["S2SGRAD_CACHE_DIR"]
-    else:
-        os.environ["S2SGRAD_CACHE_DIR"] = old
 
 
 def _entry(g):

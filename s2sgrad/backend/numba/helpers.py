@@ -419,26 +419,12 @@ def _sum3(a3, dtype):
 
 
 @register_jitable
-def _max3(a3, dtype):
+def _extreme3(a3, dtype, largest):
+    """The max (`largest`) or min of a3 over its middle axis; NaN wins, as in NumPy."""
     p_, n_, q_ = a3.shape
     if n_ == 0:
-        raise ValueError("zero-size array to reduction operation maximum")
-    out = np.empty((p_, q_), dtype)
-    for p in range(p_):
-        for q in range(q_):
-            out[p, q] = a3[p, 0, q]
-        for n in range(1, n_):
-            for q in range(q_):
-                v = a3[p, n, q]
-                if v > out[p, q] or v != v:         # (NaN wins, as in NumPy)
-                    out[p, q] = v
-    return out
-
-
-@register_jitable
-def _min3(a3, dtype):
-    p_, n_, q_ = a3.shape
-    if n_ == 0:
+        if largest:
+            raise ValueError("zero-size array to reduction operation maximum")
         raise ValueError("zero-size array to reduction operation minimum")
     out = np.empty((p_, q_), dtype)
     for p in range(p_):
@@ -447,9 +433,19 @@ def _min3(a3, dtype):
         for n in range(1, n_):
             for q in range(q_):
                 v = a3[p, n, q]
-                if v < out[p, q] or v != v:
+                if (v > out[p, q] if largest else v < out[p, q]) or v != v:
                     out[p, q] = v
     return out
+
+
+@register_jitable
+def _max3(a3, dtype):
+    return _extreme3(a3, dtype, True)
+
+
+@register_jitable
+def _min3(a3, dtype):
+    return _extreme3(a3, dtype, False)
 
 
 _REDUCERS = {"sum": _sum3, "max": _max3, "min": _min3, "mean": _sum3}
