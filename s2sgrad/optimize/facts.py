@@ -51,8 +51,8 @@ def is_tape_init(st):
 
 
 def stores(stmt):
-    return {n.id for n in nodes.walk(stmt) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
+    """Names `stmt` binds."""
+    return nodes.name_sets(stmt)[1]
 
 
 def stores_all(stmts):
@@ -63,8 +63,7 @@ def stores_all(stmts):
 
 
 def loads(node):
-    return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
+    return nodes.name_sets(node)[0]
 
 
 def is_zero(node):

@@ -182,25 +182,62 @@ def substitute(tree, mapping):
     return new
 
 
+_CHILD_FIELDS = {}
+
+
+def _child_fields(cls):
+    """The fields of a node class that may hold nodes the analyses look at: not
+    `type_comment` (a string), nor `ctx` (the Load/Store mark, read through its Name)."""
+    fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields
+                                        if f not in ("type_comment", "ctx"))
+    return fields
+
+
 def walk(tree):
-    """The nodes of `tree` in the order of `gast.walk` (breadth first), faster: walks
-    are the inner loop of most analyses."""
-    todo = [tree]
+    """The nodes of `tree` in the order of `gast.walk` (breadth first) but for the
+    Load/Store marks of names, faster: walks are the inner loop of most analyses."""
+    todo, known, ast_ = [tree], _CHILD_FIELDS, gast.AST
     for node in todo:
-        for field in node._fields:
+        fields = known.get(node.__class__)
+        for field in _child_fields(node.__class__) if fields is None else fields:
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
+            if value.__class__ is list:
+                todo += [x for x in value if isinstance(x, ast_)]
+            elif isinstance(value, ast_):
                 todo.append(value)
-            elif isinstance(value, list):
-                todo += [x for x in value if isinstance(x, gast.AST)]
     return todo
+
+
+def name_sets(tree):
+    """(ids read, ids bound) by the Name nodes of `tree`: one walk that does not enter a
+    Name, for the read/write facts the optimizer asks of every statement."""
+    loads, stores = set(), set()
+    todo, known, ast_, name_ = [tree], _CHILD_FIELDS, gast.AST, gast.Name
+    load, store = gast.Load, gast.Store
+    for node in todo:
+        cls = node.__class__
+        if cls is name_:
+            ctx = node.ctx.__class__
+            if ctx is load:
+                loads.add(node.id)
+            elif ctx is store:
+                stores.add(node.id)
+            continue
+        fields = known.get(cls)
+        for field in _child_fields(cls) if fields is None else fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                todo += [x for x in value if isinstance(x, ast_)]
+            elif isinstance(value, ast_):
+                todo.append(value)
+    return loads, stores
 
 
 def names_in(tree, ctx=None):
     """Ids of the Name nodes in `tree` (Load, Store or any), in source order."""
     out = []
     for n in walk(tree):
-        if isinstance(n, gast.Name):
+        if n.__class__ is gast.Name:
             if ctx is None or isinstance(n.ctx, ctx):
                 out.append(n.id)
     return out
