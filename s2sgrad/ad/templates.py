@@ -20,7 +20,7 @@ def _const_value(n):
     return False, None
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(nodes.Transformer):
     def visit_Compare(self, node):
         self.generic_visit(node)
         if len(node.ops) != 1:
@@ -90,7 +90,7 @@ def fold_template(expr):
     return _Fold().visit(expr)
 
 
-class _Drop(gast.NodeTransformer):
+class _Drop(nodes.Transformer):
     """The rewrite of `drop_broadcast` (a class made once: it runs per adjoint term)."""
 
     def __init__(self, others_scalar):

@@ -4,8 +4,10 @@ user's (`b = a * 1.0`) is never made a second name of its operand: it may be cha
 place."""
 import gast
 
+from ..syntax import nodes
 
-class _Simplify(gast.NodeTransformer):
+
+class _Simplify(nodes.Transformer):
     def visit_Assign(self, node):
         top = node.value
         self.generic_visit(node)
@@ -47,7 +49,7 @@ class _Simplify(gast.NodeTransformer):
         return node
 
 
-class _Reductions(gast.NodeTransformer):
+class _Reductions(nodes.Transformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         f = node.func

@@ -32,15 +32,18 @@ def _removable(st):
     return name
 
 
-def _live_block(stmts, live_out, remove):
+def _live_block(stmts, live_out, remove, memo=None):
     """Backward liveness over a block; with `remove`, drop dead adjoint assignments.
-    Returns (new statements, live-in set)."""
+    Returns (new statements, live-in set). `memo`: {id(statement): (statement, what
+    it reads, what it kills, the adjoint it may drop)}, kept across the fixed-point
+    rounds of loops (the statements themselves do not change during the run)."""
+    memo = {} if memo is None else memo
     live = set(live_out)
     out = []
     for st in reversed(stmts):
         if isinstance(st, gast.If):
-            body, lb = _live_block(st.body, live, remove)
-            orelse, lo = _live_block(st.orelse, live, remove)
+            body, lb = _live_block(st.body, live, remove, memo)
+            orelse, lo = _live_block(st.orelse, live, remove, memo)
             if remove:
                 st.body = body or [gast.Pass()]
                 st.orelse = orelse
@@ -51,25 +54,30 @@ def _live_block(stmts, live_out, remove):
             head = loads(st.iter) if isinstance(st, gast.For) else loads(st.test)
             entry = set(live)
             while True:
-                _, inner = _live_block(st.body, entry | live, False)
+                _, inner = _live_block(st.body, entry | live, False, memo)
                 new = entry | inner
                 if new == entry:
                     break
                 entry = new
             if remove:
-                body, _ = _live_block(st.body, entry | live, True)
+                body, _ = _live_block(st.body, entry | live, True, memo)
                 st.body = body or [gast.Pass()]
             live = entry | live | head
             out.append(st)
             continue
-        name = _removable(st)
+        known = memo.get(id(st))
+        if known is None:
+            reads, binds = nodes.name_sets(st)
+            kills = binds if isinstance(st, gast.Assign) and not isinstance(
+                st.targets[0], gast.Subscript) else set()
+            known = memo[id(st)] = (st, reads, kills, _removable(st))
+        _, reads, kills, name = known
         if name is not None and name not in live:
             if not remove:
                 out.append(st)
             continue
-        live -= stores(st) if isinstance(st, gast.Assign) and not isinstance(
-            st.targets[0], gast.Subscript) else set()
-        live |= loads(st)
+        live -= kills
+        live |= reads
         out.append(st)
     return list(reversed(out)), live
 

@@ -56,8 +56,10 @@ def stores(stmt):
 
 
 def stores_all(stmts):
+    """Names the statements bind, in nested blocks too (the stores of a compound
+    statement are those of its whole subtree)."""
     out = set()
-    for x in flat(stmts):
+    for x in stmts:
         out |= stores(x)
     return out
 

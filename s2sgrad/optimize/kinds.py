@@ -136,7 +136,7 @@ def spell_out_helpers(body, arrays, numbers):
     `unreduce(g, x, None, False)` (the adjoint of `np.sum(x)`) for a number x is `g`.
     And `x ** 2` of a number is `x * x` (CPython's float power is 2.5 times slower
     than a product here; the product is the correctly rounded square)."""
-    class Spell(gast.NodeTransformer):
+    class Spell(nodes.Transformer):
         def visit_BinOp(self, node):
             self.generic_visit(node)
             if isinstance(node.op, gast.Pow) and isinstance(node.left, gast.Name) \
@@ -452,7 +452,7 @@ def spell_out_shapes(fdef, known, numbers=()):
     the zero 0.0) and the operands are vectors or matrices."""
     shapes = code_shapes(fdef, known, numbers)
 
-    class Spell(gast.NodeTransformer):
+    class Spell(nodes.Transformer):
         def visit_Call(self, node):
             self.generic_visit(node)
             f = node.func

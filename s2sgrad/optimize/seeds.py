@@ -104,12 +104,12 @@ def _fold(loop, s):
     the seed `s`, the products by 1.0 simplified away."""
     loop = nodes.clone(loop)
 
-    class One(gast.NodeTransformer):
+    class One(nodes.Transformer):
         def visit_Name(self, node):
             if node.id == s and isinstance(node.ctx, gast.Load):
                 return nodes.const(1.0)
             return node
-    class Quotients(gast.NodeTransformer):
+    class Quotients(nodes.Transformer):
         """`1.0 / x * y` (what `s / x * y` becomes) → `y / x`."""
         def visit_BinOp(self, node):
             self.generic_visit(node)

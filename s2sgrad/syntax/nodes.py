@@ -208,6 +208,48 @@ def walk(tree):
     return todo
 
 
+class Transformer(gast.NodeTransformer):
+    """`gast.NodeTransformer`, faster (the optimizer's rewrites visit every node of the
+    function several times): the visit method of a node class is looked up once, and
+    the children are read from the fields that may hold nodes (`walk`). Same contract:
+    a visit returns the node, a replacement, a list (in a list field) or None (drop)."""
+
+    def visit(self, node):
+        cls = self.__class__
+        table = cls.__dict__.get("_visits")
+        if table is None:
+            table = cls._visits = {}
+        method = table.get(node.__class__)
+        if method is None:
+            method = table[node.__class__] = getattr(
+                cls, "visit_" + node.__class__.__name__, None) or cls.generic_visit
+        return method(self, node)
+
+    def generic_visit(self, node):
+        fields = _CHILD_FIELDS.get(node.__class__)
+        for field in _child_fields(node.__class__) if fields is None else fields:
+            old = getattr(node, field, None)
+            if old.__class__ is list:
+                new = []
+                for value in old:
+                    if isinstance(value, gast.AST):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, gast.AST):
+                            new.extend(value)
+                            continue
+                    new.append(value)
+                old[:] = new
+            elif isinstance(old, gast.AST):
+                new = self.visit(old)
+                if new is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new)
+        return node
+
+
 def name_sets(tree):
     """(ids read, ids bound) by the Name nodes of `tree`: one walk that does not enter a
     Name, for the read/write facts the optimizer asks of every statement."""
