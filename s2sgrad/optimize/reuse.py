@@ -79,8 +79,12 @@ def _rewrite(node, known, top=False):
     """(node, changed, key): `_replace` with the structural key of the result (`_key`),
     made from the children's keys (one walk, not one per part)."""
     changes, keys = {}, []
-    for field, value in gast.iter_fields(node):
-        if isinstance(value, gast.AST) and not isinstance(value, gast.expr_context):
+    present = node.__dict__
+    for field in node._fields:
+        if field == "ctx" or field not in present:
+            continue
+        value = present[field]
+        if isinstance(value, gast.AST):
             new, changed, key = _rewrite(value, known)
             if changed:
                 changes[field] = new
@@ -91,7 +95,7 @@ def _rewrite(node, known, top=False):
             if any(changed for _, changed, _ in items):
                 changes[field] = [v for v, _, _ in items]
             keys.append((field, tuple(k for _, _, k in items)))
-        elif not isinstance(value, gast.expr_context):
+        else:
             keys.append((field, (type(value).__name__, value)))
     if changes:
         node = copy.copy(node)

@@ -250,6 +250,20 @@ class Transformer(gast.NodeTransformer):
         return node
 
 
+def children(node):
+    """The direct child nodes of `node` (as `gast.iter_child_nodes`, without the
+    Load/Store marks of names), in field order."""
+    out = []
+    fields = _CHILD_FIELDS.get(node.__class__)
+    for field in _child_fields(node.__class__) if fields is None else fields:
+        value = getattr(node, field, None)
+        if value.__class__ is list:
+            out += [x for x in value if isinstance(x, gast.AST)]
+        elif isinstance(value, gast.AST):
+            out.append(value)
+    return out
+
+
 def name_sets(tree):
     """(ids read, ids bound) by the Name nodes of `tree`: one walk that does not enter a
     Name, for the read/write facts the optimizer asks of every statement."""

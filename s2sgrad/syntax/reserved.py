@@ -112,7 +112,7 @@ def _resolve(parsed, n):
 
 def _names_in(node):
     out = set()
-    for n in gast.walk(node):
+    for n in nodes.walk(node):
         if isinstance(n, gast.Name):
             out.add(n.id)
         elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not node:
@@ -123,7 +123,7 @@ def _names_in(node):
 
 
 def _bound_anywhere(node, name):
-    for n in gast.walk(node):
+    for n in nodes.walk(node):
         if isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, gast.Load):
             return True
         if isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not node \
@@ -136,7 +136,7 @@ def _bound_anywhere(node, name):
 
 def _rename_everywhere(node, renames):
     """Alpha-rename every occurrence (a fresh name is unused, so scoping is kept)."""
-    for n in gast.walk(node):
+    for n in nodes.walk(node):
         if isinstance(n, gast.Name) and n.id in renames:
             n.id = renames[n.id]
         elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not node \

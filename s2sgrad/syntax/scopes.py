@@ -43,7 +43,7 @@ def _own_nodes(scope):
             stack += list(n.args.defaults) + [d for d in n.args.kw_defaults if d is not None]
             stack += list(getattr(n, "decorator_list", ()))
         elif not isinstance(n, _SCOPES):
-            stack += list(gast.iter_child_nodes(n))[::-1]
+            stack += nodes.children(n)[::-1]
 
 
 def _bound_in(scope):
