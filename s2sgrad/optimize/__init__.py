@@ -33,6 +33,7 @@ from .algebra import negated_reductions, simplify
 from .copies import propagate_copies
 from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
                    read_shapes_elsewhere, uniform_seeds)
+from .facts import called_names
 from .first_write import first_writes
 from .fuse import fuse_loops
 from .in_place import accumulate_in_place, array_accumulators, thread_accumulators
@@ -58,6 +59,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     names of known shape (see `spell_out_shapes`). The reverse pass marks the function
     with the facts of its trace (`s2s_numbers`, `s2s_number_lists`) where the caller
     passes none (a callee's pair)."""
+    called = called_names(fdef.body)     # (no pass below introduces these helpers)
     fdef.body = first_writes(fdef.body)
     fdef.body = simplify(fdef.body)
     fdef.body = dead_adjoints(fdef.body, set())
@@ -68,14 +70,15 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     fdef.body = joint_adjoints(fdef.body)
     fold_negations(fdef)
     owned = getattr(fdef, "s2s_owned", ())     # (a checkpointed callee's accumulators)
-    fdef.body = thread_accumulators(fdef.body, owned)
+    if "own_grad" in called:
+        fdef.body = thread_accumulators(fdef.body, owned)
     fdef.body = accumulate_in_place(fdef.body, entry=owned)
     array_accumulators(fdef, owned)
     numbers = numbers or getattr(fdef, "s2s_numbers", frozenset())
     fdef.body = list_adjoints(fdef.body, getattr(fdef, "s2s_number_lists", ()), numbers)
-    if arrays:
+    if arrays and "add_at" in called:
         fdef.body = index_adjoints(fdef.body, arrays)
-    if shapes:
+    if shapes and "add_at" in called:
         fdef.body = distinct_scatters(fdef.body, shapes)
     if arrays or numbers:
         spell_out_helpers(fdef.body, arrays, numbers)

@@ -68,6 +68,13 @@ def loads(node):
     return nodes.name_sets(node)[0]
 
 
+def called_names(body):
+    """The names called as functions (`add_at(...)`, not `np.sum(...)`) anywhere in
+    `body`: one walk that lets a pass with nothing to rewrite return at once."""
+    return {n.func.id for st in body for n in nodes.walk(st)
+            if n.__class__ is gast.Call and n.func.__class__ is gast.Name}
+
+
 def is_zero(node):
     return isinstance(node, gast.Constant) and type(node.value) in (int, float) \
         and node.value == 0

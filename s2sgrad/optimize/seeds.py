@@ -28,6 +28,8 @@ def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
     `numbers`, `arrays`: the names of the trace holding numbers, NumPy arrays (the
     adjoints the loop leaves must be of one of these: a list's adjoint is a list);
     `seed`: the function's seed."""
+    if not any(isinstance(st, gast.For) for st in body):
+        return body
     out = []
     zero = set()                     # adjoints bound to 0.0 and not touched since
     for k, st in enumerate(body):
