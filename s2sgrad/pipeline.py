@@ -286,10 +286,10 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         if scalar_output:
             # grad_f need not compute the value, nor what only gives shapes known otherwise
             fdef.body = optimize_gradient(fdef.body, tr.scalars, representatives,
-                                          arrays=arrays - tr.maybe_container)
+                                          arrays=arrays - tr.maybe_container, shapes=shapes)
         # value_and_grad_f: the same passes; its return keeps the value live
         vdef.body = optimize_gradient(vdef.body, tr.scalars, representatives, with_value=True,
-                                      arrays=arrays - tr.maybe_container)
+                                      arrays=arrays - tr.maybe_container, shapes=shapes)
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]

@@ -46,6 +46,7 @@ from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
 from .signs import fold_negations
+from .squares import sums_of_squares
 from .trace_passes import optimize_trace
 
 __all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_seeds"]
@@ -95,23 +96,26 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
 
 
 def optimize_gradient(body: list, scalars: set, representatives: dict,
-                      with_value: bool = False, arrays=frozenset()) -> list:
+                      with_value: bool = False, arrays=frozenset(), shapes=None) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums
     are fused (see `fuse`). `with_value`: the same passes for `value_and_grad_f`, whose
     return reads the value (so what computes it stays live), with loops fused in the
     forward order where the value reads what a loop leaves (`fuse._in_order`): the
-    value costs what it needs beyond the gradient, not a second, unfused pass."""
+    value costs what it needs beyond the gradient, not a second, unfused pass.
+    `shapes`: {name: dims} of the names of known shape (see `sums_of_squares`)."""
     if with_value:
         # every forward value feeds the value: only the loops have something to gain
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
         body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
-        return reuse_values(fold_loop_seeds(body, scalars, arrays))
+        return reuse_values(sums_of_squares(fold_loop_seeds(body, scalars, arrays),
+                                            shapes or {}))
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
-    return reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays))
+    body = fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays)
+    return reuse_values(sums_of_squares(body, shapes or {}))

@@ -6,8 +6,17 @@ import re
 
 def for_numba(source):
     """Every rewrite below."""
-    source = zero_adjoints_typed(tapes_appended(numba_source(source)))
+    source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
+
+
+def sums_of_squares(source):
+    """`np.einsum('...i,...i->...', a, a)` and `np.einsum('ij,ij->', a, a)` (a sum of
+    squares, `optimize.squares`) written `np.sum(a * a, axis=-1)` and `np.sum(a * a)`:
+    Numba has no einsum, and fuses the product into its sum."""
+    source = re.sub(r"np\.einsum\('\.\.\.i,\.\.\.i->\.\.\.', (\w+), \1\)",
+                    r"np.sum(\1 * \1, axis=-1)", source)
+    return re.sub(r"np\.einsum\('([a-z]+),\1->', (\w+), \2\)", r"np.sum(\2 * \2)", source)
 
 
 def pieces_unplaced(source):
