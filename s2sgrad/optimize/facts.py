@@ -83,10 +83,10 @@ def is_zero(node):
 def name_counts(tree):
     """({name: times read}, {name: times bound}) in `tree`."""
     reads, binds = {}, {}
-    for n in nodes.walk(tree):
-        if isinstance(n, gast.Name):
-            table = reads if isinstance(n.ctx, gast.Load) else binds
-            table[n.id] = table.get(n.id, 0) + 1
+    load = gast.Load
+    for n in nodes.name_nodes(tree):
+        table = reads if n.ctx.__class__ is load else binds
+        table[n.id] = table.get(n.id, 0) + 1
     return reads, binds
 
 

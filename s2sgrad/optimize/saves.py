@@ -68,10 +68,12 @@ def _sites(fdef, inits):
     the stacks with one push at the top level of a forward loop and one pop at the top
     level of a backward loop, used nowhere else."""
     uses, found = {}, {}
-    for n in nodes.walk(fdef):
-        if isinstance(n, gast.Name) and n.id in inits:
+    if not inits:
+        return uses, found
+    for n in nodes.name_nodes(fdef):
+        if n.id in inits:
             uses[n.id] = uses.get(n.id, 0) + 1
-    for loop in nodes.walk(fdef):
+    for loop in _statements(fdef.body):
         if not isinstance(loop, (gast.For, gast.While)):
             continue
         backward = getattr(loop, "s2s_backward", False)
@@ -88,6 +90,18 @@ def _sites(fdef, inits):
         (fwd, i, _), (bwd, j, _) = sorted(sites, key=lambda f: f[2])
         out[name] = (fwd, i, bwd, j)
     return uses, out
+
+
+def _statements(stmts):
+    """Every statement of `stmts` and of the blocks nested in them."""
+    for st in stmts:
+        yield st
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(st, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+        for handler in getattr(st, "handlers", ()):
+            yield from _statements(handler.body)
 
 
 def _tuple_pop(st):

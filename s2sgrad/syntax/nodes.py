@@ -264,39 +264,56 @@ def children(node):
     return out
 
 
-def name_sets(tree):
-    """(ids read, ids bound) by the Name nodes of `tree`: one walk that does not enter a
-    Name, for the read/write facts the optimizer asks of every statement."""
-    loads, stores = set(), set()
-    todo, known, ast_, name_ = [tree], _CHILD_FIELDS, gast.AST, gast.Name
-    load, store = gast.Load, gast.Store
+_NAME_FIELDS = {gast.Constant: ()}
+# fields that never hold a Name: operators, marks and strings
+_NO_NAMES = {"ctx", "type_comment", "op", "ops", "kind", "id", "attr", "arg", "conversion",
+             "is_async", "level", "module", "simple"}
+
+
+def _name_fields(cls):
+    fields = _NAME_FIELDS[cls] = tuple(f for f in cls._fields if f not in _NO_NAMES)
+    return fields
+
+
+def name_nodes(tree):
+    """The Name nodes of `tree`, in the order of `walk`, by a walk that does not enter
+    a Name, a constant or an operator (the read/write facts the optimizer asks of every
+    statement)."""
+    out = []
+    todo, known, ast_, name_ = [tree], _NAME_FIELDS, gast.AST, gast.Name
     for node in todo:
         cls = node.__class__
         if cls is name_:
-            ctx = node.ctx.__class__
-            if ctx is load:
-                loads.add(node.id)
-            elif ctx is store:
-                stores.add(node.id)
+            out.append(node)
             continue
         fields = known.get(cls)
-        for field in _child_fields(cls) if fields is None else fields:
+        for field in _name_fields(cls) if fields is None else fields:
             value = getattr(node, field, None)
             if value.__class__ is list:
                 todo += [x for x in value if isinstance(x, ast_)]
             elif isinstance(value, ast_):
                 todo.append(value)
+    return out
+
+
+def name_sets(tree):
+    """(ids read, ids bound) by the Name nodes of `tree`."""
+    loads, stores = set(), set()
+    load, store = gast.Load, gast.Store
+    for node in name_nodes(tree):
+        ctx = node.ctx.__class__
+        if ctx is load:
+            loads.add(node.id)
+        elif ctx is store:
+            stores.add(node.id)
     return loads, stores
 
 
 def names_in(tree, ctx=None):
     """Ids of the Name nodes in `tree` (Load, Store or any), in source order."""
-    out = []
-    for n in walk(tree):
-        if n.__class__ is gast.Name:
-            if ctx is None or isinstance(n.ctx, ctx):
-                out.append(n.id)
-    return out
+    if ctx is None:
+        return [n.id for n in name_nodes(tree)]
+    return [n.id for n in name_nodes(tree) if isinstance(n.ctx, ctx)]
 
 
 def copy_location(new, old):
