@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import gast
 
 from ..syntax import nodes, reserved
+from ..syntax.source import source_lines
 from ..errors import SourceUnavailableError, TransformError
 
 
@@ -175,7 +176,7 @@ def parse_function(func) -> Parsed:
     if func.__name__ == "<lambda>":
         return _finish(func, _lambda_node(func), _filename(func))
     try:
-        src_lines, first = inspect.getsourcelines(func)
+        src_lines, first = source_lines(func)
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"source code of {func.__qualname__} is not available ({exc})",

@@ -42,6 +42,7 @@ import types
 import gast
 
 from ..errors import S2SGradError
+from ..syntax.source import source_lines
 
 CALLABLES = {}      # id(object) -> Rule  (ids: ufuncs are not all hashable-stable)
 _KEEP = {}          # id(object) -> object, keeps registered objects alive
@@ -106,7 +107,7 @@ class Rule:
     def body(self):
         """The template's statements as gast nodes (parsed on first use)."""
         if self._body is None:
-            src = textwrap.dedent(inspect.getsource(self.template))
+            src = textwrap.dedent("".join(source_lines(self.template)[0]))
             fn = gast.parse(src).body[0]
             body = fn.body
             if body and isinstance(body[0], gast.Expr) and isinstance(
