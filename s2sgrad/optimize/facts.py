@@ -5,7 +5,6 @@ statement does besides binding its targets. Each is a query; none changes code.
 import gast
 
 from ..syntax import nodes
-from ..syntax.nodes import flat
 
 
 def is_comment(st):
@@ -88,6 +87,19 @@ def name_counts(tree):
         table = reads if n.ctx.__class__ is load else binds
         table[n.id] = table.get(n.id, 0) + 1
     return reads, binds
+
+
+def zeros_after(zero, st):
+    """The names bound to the number 0 and neither read nor bound again since, after
+    `st`, given those before it (`zero`): the adjoints a later pass may still give
+    their first value (a loop's accumulator, an array made in its place). A compound
+    statement kills what any statement in it reads or binds. first_write's `_zeros`
+    is another fact: a read keeps a name 0.0 there."""
+    zero = zero - (stores(st) | loads(st))
+    t = single_target(st)
+    if t is not None and is_zero(st.value):
+        zero.add(t)
+    return zero
 
 
 def single_target(st):

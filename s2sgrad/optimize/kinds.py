@@ -9,7 +9,8 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .facts import is_zero, loads, name_counts, single_target, stores, stores_all
+from .facts import is_zero, loads, name_counts, single_target, stores, stores_all, \
+    zeros_after
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
@@ -47,7 +48,7 @@ def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
                                      ints | counters)
             st.orelse = index_adjoints(st.orelse, arrays, ints=ints)
             made -= stores_all([st]) - _scattered(st)
-            zero -= stores_all([st]) | loads(st)
+            zero = zeros_after(zero, st)
             out.append(st)
             continue
         t = single_target(st)
@@ -73,9 +74,7 @@ def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
                         target=target, op=gast.Add(), value=v), st))
                 continue
         made -= stores(st) | loads(st)        # (read elsewhere: maybe shared)
-        zero -= stores(st) | loads(st)
-        if t is not None and is_zero(st.value):
-            zero.add(t)
+        zero = zeros_after(zero, st)
         out.append(st)
     return out
 

@@ -20,7 +20,7 @@ import gast
 
 from ..syntax import nodes
 from .algebra import simplify
-from .facts import is_zero, loads, stores
+from .facts import loads, stores, zeros_after
 
 
 def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
@@ -47,14 +47,7 @@ def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
                         left=nodes.name(s), op=gast.Mult(), right=nodes.name(n))), st))
                 zero -= stores(st)
                 continue
-        if isinstance(st, (gast.If, gast.For, gast.While)):
-            zero -= stores(st) | loads(st)
-        else:
-            zero -= stores(st) | loads(st)
-            target = st.targets[0] if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-                else None
-            if isinstance(target, gast.Name) and is_zero(st.value):
-                zero.add(target.id)
+        zero = zeros_after(zero, st)
         out.append(st)
     return out
 
