@@ -31,11 +31,33 @@ def read_twice(A, w):
     return np.sum(s * w) + np.sum(np.sum(A, axis=0) * w)
 
 
+def softmax_xent(W, X):
+    z = X @ W
+    z = z - np.max(z, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(logp[:, 0])
+
+
+def attention_rows(Wq, X):
+    S = (X @ Wq) @ X.T
+    E = np.exp(S - np.max(S, axis=1, keepdims=True))
+    P = E / np.sum(E, axis=1, keepdims=True)
+    return np.sum(P * np.cos(S))
+
+
+def normaliser_beside_a_row(A, v):
+    s = np.sum(A, axis=1, keepdims=True)          # (n, 1) beside a (1, m) row: no
+    return np.sum(np.log(s + v[None, :]))          # operand has A's full shape
+
+
 CASES = [
     (squared_distances, lambda r: (r.standard_normal((3, 2)), r.standard_normal((20, 2)))),
     (mixture, lambda r: (r.standard_normal((3, 2)), r.standard_normal((15, 2)))),
     (sum_then_scaled, lambda r: (r.standard_normal((4, 5)), r.standard_normal(4))),
     (read_twice, lambda r: (r.standard_normal((4, 5)), r.standard_normal(5))),
+    (softmax_xent, lambda r: (r.standard_normal((3, 4)), r.standard_normal((6, 3)))),
+    (attention_rows, lambda r: (0.3 * r.standard_normal((3, 3)), r.standard_normal((5, 3)))),
+    (normaliser_beside_a_row, lambda r: (r.uniform(1, 2, (4, 5)), r.uniform(1, 2, 5))),
 ]
 
 
@@ -52,3 +74,20 @@ def test_squared_distances_use_the_reduced_adjoint():
     g = s2sgrad.grad(squared_distances, wrt=(0, 1))
     g(*CASES[0][1](np.random.default_rng(5)))
     assert "np.expand_dims(D2_bar, 2)" in g.source and "unreduce(D2_bar" not in g.source
+
+
+def test_kept_dims_are_read_as_they_are():
+    """With keepdims the reduced adjoint broadcasts as it is: no unreduce left, in a
+    statement of its own (softmax) or inside an addition (the normaliser of a softmax
+    added to the adjoint of its numerator)."""
+    make = dict((c[0], c[1]) for c in CASES)
+    for f in (softmax_xent, attention_rows):
+        g = s2sgrad.grad(f, wrt=(0, 1))
+        g(*make[f](np.random.default_rng(5)))
+        assert "unreduce(" not in g.source, g.source
+
+
+def test_kept_dims_beside_no_full_operand_stay():
+    g = s2sgrad.grad(normaliser_beside_a_row, wrt=(0, 1))
+    g(*CASES[-1][1](np.random.default_rng(5)))
+    assert "unreduce(" in g.source

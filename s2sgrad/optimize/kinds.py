@@ -464,7 +464,52 @@ def spell_out_shapes(fdef, known, numbers=()):
             return node if spelled is None or spelled[0] is None else spelled[0]
     Spell().visit(fdef)
     _narrow_unreduces(fdef, shapes)
+    _kept_dims_unreduces(fdef, shapes)
     return fdef
+
+
+_BROADCASTING = (gast.Add, gast.Sub, gast.Mult, gast.Div)
+
+
+def _kept_dims_unreduces(fdef, shapes):
+    """`unreduce(g, x, axis, True)` as an operand of `+ - * /` whose other operand has
+    x's full shape is `g`: the operation broadcasts g (its reduced axes kept, of length
+    1) as `unreduce` would, with no broadcast view made and read. Serves the adjoint of
+    a sum with keepdims=True added to its operand's other adjoint (softmax normalisers:
+    `E_bar = E_bar + unreduce(v7_bar, S_1, 1, True)` → `E_bar = E_bar + v7_bar`)."""
+
+    def narrow(side, other):
+        if not (isinstance(side, gast.Call) and nodes.is_name(side.func, "unreduce")
+                and len(side.args) == 4 and not side.keywords
+                and isinstance(side.args[1], gast.Name)
+                and isinstance(side.args[3], gast.Constant) and side.args[3].value is True):
+            return None
+        g, x, axis = side.args[:3]
+        full = shapes.get(x.id)
+        axes = _constant_axes(axis)
+        if not full or axes is None or _shape(other, shapes) != full:
+            return None
+        gd = _shape(g, shapes)
+        return g if gd == () or gd == reduced(full, axes, True) else None
+
+    class Narrow(nodes.Transformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, _BROADCASTING):
+                node.left = narrow(node.left, node.right) or node.left
+                node.right = narrow(node.right, node.left) or node.right
+            return node
+    Narrow().visit(fdef)
+
+
+def _constant_axes(node):
+    """The int or tuple of ints a constant axis option holds, else None."""
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.Tuple) and all(isinstance(e, gast.Constant)
+                                            and type(e.value) is int for e in node.elts):
+        return tuple(e.value for e in node.elts)
+    return None
 
 
 def _narrow_unreduces(fdef, shapes):
@@ -473,9 +518,12 @@ def _narrow_unreduces(fdef, shapes):
     broadcasts it as `unreduce` would, and what comes before the full factor
     (`t * 2`) is computed at the reduced size, not at x's. Serves the adjoint of a sum
     over an axis followed by its operand's own adjoint (squared distances of a mixture
-    model or k-means: `np.sum((X[:, None] - C[None]) ** 2, axis=2)`)."""
+    model or k-means: `np.sum((X[:, None] - C[None]) ** 2, axis=2)`). With keepdims,
+    `unreduce(g, x, axis, True)` is g itself, read in t's place (a softmax's
+    normaliser: `s_bar = logp_bar + v5_bar * v4`)."""
     reads, binds = name_counts(fdef)
     for block in _statement_blocks(fdef.body):
+        dropped = set()
         for k, st in enumerate(block):
             t = single_target(st)
             call = st.value if t is not None else None
@@ -486,15 +534,26 @@ def _narrow_unreduces(fdef, shapes):
                     and isinstance(call.args[2], gast.Constant)
                     and type(call.args[2].value) is int
                     and isinstance(call.args[3], gast.Constant)
-                    and call.args[3].value is False):
+                    and call.args[3].value in (False, True)):
                 continue
             full = shapes.get(call.args[1].id)
             if not full or _NONE is full:
                 continue
-            reader = next((later for later in block[k + 1:] if t in loads(later)), None)
-            if reader is not None and _factor_beside_full(reader, t, full, shapes):
+            at = next((j for j in range(k + 1, len(block)) if t in loads(block[j])), None)
+            if at is None or not _factor_beside_full(block[at], t, full, shapes):
+                continue
+            g = call.args[0]
+            if call.args[3].value is False:
                 st.value = nodes.call(nodes.attribute(nodes.name("np"), "expand_dims"),
-                                      [call.args[0], call.args[2]])
+                                      [g, call.args[2]])
+            elif isinstance(g, gast.Name) and not any(
+                    g.id in stores(between) for between in block[k + 1:at]):
+                # keepdims: g itself, read where t was (a copy would only rename it)
+                block[at] = nodes.substitute(block[at], {t: g.id})
+                dropped.add(id(st))
+            else:
+                st.value = g
+        block[:] = [st for st in block if id(st) not in dropped]
 
 
 def _statement_blocks(body):
