@@ -24,6 +24,7 @@ import copy
 import gast
 
 from ..syntax import nodes
+from ..ir.shapes import int_constant
 from .facts import name_counts, single_target
 
 _LETTERS = "ijklmnopqrstuvwxyz"
@@ -100,18 +101,9 @@ def _summed(st, t, a, dims):
         letters = _LETTERS[:ndim]
         spec = f"{letters},{letters}->"
     else:
-        k = _int(axis)
+        k = int_constant(axis)
         if k not in (-1, ndim - 1):
             return None
         spec = "...i,...i->..."
     return nodes.call(nodes.attribute(nodes.name("np"), "einsum"),
                       [nodes.const(spec), nodes.name(a), nodes.name(a)])
-
-
-def _int(node):
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
-            and isinstance(node.operand, gast.Constant) and type(node.operand.value) is int:
-        return -node.operand.value
-    return None
