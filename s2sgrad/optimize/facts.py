@@ -89,13 +89,14 @@ def name_counts(tree):
     return reads, binds
 
 
-def zeros_after(zero, st):
+def zeros_after(zero, st, touched=None):
     """The names bound to the number 0 and neither read nor bound again since, after
     `st`, given those before it (`zero`): the adjoints a later pass may still give
     their first value (a loop's accumulator, an array made in its place). A compound
     statement kills what any statement in it reads or binds. first_write's `_zeros`
-    is another fact: a read keeps a name 0.0 there."""
-    zero = zero - (stores(st) | loads(st))
+    is another fact: a read keeps a name 0.0 there. `touched`: the names `st` reads
+    or binds, where the caller has them."""
+    zero = zero - (touched if touched is not None else stores(st) | loads(st))
     t = single_target(st)
     if t is not None and is_zero(st.value):
         zero.add(t)

@@ -47,8 +47,9 @@ def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
             st.body = index_adjoints(st.body, arrays, made & stores_all([st]),
                                      ints | counters)
             st.orelse = index_adjoints(st.orelse, arrays, ints=ints)
-            made -= stores_all([st]) - _scattered(st)
-            zero = zeros_after(zero, st)
+            reads, binds = nodes.name_sets(st)
+            made -= binds - _scattered(st)
+            zero = zeros_after(zero, st, reads | binds)
             out.append(st)
             continue
         t = single_target(st)
@@ -73,8 +74,9 @@ def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
                     out.append(nodes.copy_location(gast.AugAssign(
                         target=target, op=gast.Add(), value=v), st))
                 continue
-        made -= stores(st) | loads(st)        # (read elsewhere: maybe shared)
-        zero = zeros_after(zero, st)
+        reads, binds = nodes.name_sets(st)
+        made -= reads | binds                 # (read elsewhere: maybe shared)
+        zero = zeros_after(zero, st, reads | binds)
         out.append(st)
     return out
 
