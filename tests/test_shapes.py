@@ -6,6 +6,8 @@ one known shape need no `unbroadcast` between them and no saved shapes. A wrong 
 would drop a sum a gradient needs: every case is checked against centered finite
 differences.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -228,6 +230,20 @@ def test_products_of_vectors_and_matrices_are_written_as_by_hand():
         assert "matmul_left" not in src and "matmul_right" not in src, src
         assert "unbroadcast" not in src, src
         assert_grad_matches(matrix_times_matrix, A, B, c, wrt=(0, 1, 2))
+
+
+def scores_through_a_transpose(Wq, Wk, X):
+    Q, K = X @ Wq, X @ Wk
+    return np.sum(np.tanh(Q @ K.T))
+
+
+def test_the_adjoint_of_a_transpose_is_a_transpose():
+    Wq, Wk, X = R.normal(size=(3, 3)), R.normal(size=(3, 3)), R.normal(size=(5, 3))
+    g = s2sgrad.grad(scores_through_a_transpose, wrt=(0, 1))
+    g(Wq, Wk, X)
+    assert "transpose_grad" not in g.source and "matmul_right" not in g.source, g.source
+    assert re.search(r"K_bar = \w+_bar\.T\n", g.source), g.source
+    assert_grad_matches(scores_through_a_transpose, Wq, Wk, X, wrt=(0, 1))
 
 
 def batched(A, B):

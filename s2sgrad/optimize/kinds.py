@@ -425,8 +425,16 @@ def _unreduce(args, dims):
     return None, xd
 
 
+def _transpose_grad(args, dims):
+    """The adjoint of `x.T`, transpose_grad(g) of an array g: g.T."""
+    if len(args) != 1 or not dims[0]:
+        return None
+    return nodes.attribute(args[0], "T"), tuple(reversed(dims[0]))
+
+
 _SPELLED = {"matmul_left": _matmul_left, "matmul_right": _matmul_right,
-            "unbroadcast": _unbroadcast, "unreduce": _unreduce, "extremum_grad": _unreduce}
+            "unbroadcast": _unbroadcast, "unreduce": _unreduce, "extremum_grad": _unreduce,
+            "transpose_grad": _transpose_grad}
 
 
 def _matmul_dims(a, b):
