@@ -246,6 +246,22 @@ def test_the_adjoint_of_a_transpose_is_a_transpose():
     assert_grad_matches(scores_through_a_transpose, Wq, Wk, X, wrt=(0, 1))
 
 
+def stencil(u, c):
+    for _ in range(3):
+        u = u + c * (np.roll(u, 1) - 2.0 * u + np.roll(u, -1, axis=0))
+    return np.sum(u ** 2)
+
+
+def test_the_adjoint_of_a_roll_rolls_back():
+    u, c = R.normal(size=8), 0.2
+    g = s2sgrad.grad(stencil, wrt=0)
+    g(u, c)
+    assert "roll_grad" not in g.source, g.source
+    assert re.search(r"np\.roll\(\w+_bar, -1\)", g.source), g.source
+    assert re.search(r"np\.roll\(\w+_bar, 1, 0\)", g.source), g.source
+    assert_grad_matches(stencil, u, c, wrt=0)
+
+
 def batched(A, B):
     return np.sum(np.tanh(A @ B))
 

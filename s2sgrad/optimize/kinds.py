@@ -432,9 +432,21 @@ def _transpose_grad(args, dims):
     return nodes.attribute(args[0], "T"), tuple(reversed(dims[0]))
 
 
+def _roll_grad(args, dims):
+    """The adjoint of `np.roll(x, shift, axis)` for a constant integer shift, of an
+    array g: g rolled back, np.roll(g, -shift, axis)."""
+    if len(args) != 3 or not dims[0] or int_constant(args[1]) is None:
+        return None
+    back = [args[0], nodes.const(-int_constant(args[1]))]
+    axis = args[2]
+    if not (isinstance(axis, gast.Constant) and axis.value is None):
+        back.append(axis)
+    return nodes.call(nodes.attribute(nodes.name("np"), "roll"), back), dims[0]
+
+
 _SPELLED = {"matmul_left": _matmul_left, "matmul_right": _matmul_right,
             "unbroadcast": _unbroadcast, "unreduce": _unreduce, "extremum_grad": _unreduce,
-            "transpose_grad": _transpose_grad}
+            "transpose_grad": _transpose_grad, "roll_grad": _roll_grad}
 
 
 def _matmul_dims(a, b):
