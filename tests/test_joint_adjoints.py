@@ -305,3 +305,23 @@ def test_without_scipy_the_routes_agree(monkeypatch):
     without = cholesky_grad(G, L), solve_grad_b(g, L.T, g)
     for a, b in zip(with_scipy, without):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_phi_sandwich_folds_the_cholesky_sandwich(order, dtype):
+    """Φ(L⁻ᵀ·C·L⁻¹), C symmetric from m's lower triangle (m's upper one is never read),
+    against the dense formula."""
+    from s2sgrad.runtime import phi_sandwich
+    rng = _rng()
+    L = np.asarray(np.linalg.cholesky(_spd(5, rng)), dtype=dtype, order=order)
+    m = rng.standard_normal((5, 5)).astype(dtype)
+    c = np.tril(m) + np.tril(m, -1).T
+    inv = np.linalg.inv(L.astype(np.float64))
+    x = inv.T @ c @ inv
+    expected = np.tril(x) - 0.5 * np.diag(np.diag(x))
+    junk = m + np.triu(np.full((5, 5), 1e30, dtype), 1)
+    got = phi_sandwich(L, junk)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-13)

@@ -581,8 +581,10 @@ CASES = [
     C(runtime.solve_transposed, wellcond(3, 3), u(3)),
     C(runtime.solve_transposed, wellcond(3, 3), u(3, 2)),
     C(runtime.solve_transposed, np.triu(wellcond(4, 4)), u(4, 2)),    # triangular route
-    C(runtime.lower_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
+    C(runtime.phi_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
       dirs={0: np.tril(u(4, 4))}),                       # L and its tangent lower
+    C(runtime.phi_sandwich, np.tril(wellcond(2, 4, 4)), u(2, 4, 4),
+      dirs={0: np.tril(u(2, 4, 4))}),                    # batched: through np.linalg.inv
     C(runtime.trace_grad, u(), u(3, 4), 1, active=[0]),
     C(runtime.diagonal_grad, u(2, 3), u(2, 3, 4), 1, 1, 2, active=[0]),
     C(runtime.diag_grad, u(3, 3), u(3), active=[0]),

@@ -744,7 +744,7 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        norm_grad_dy, inv_grad, inv_grad_dy, det_grad, det_grad_da,
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
                        solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
-                       lower_sandwich, trace_grad, diagonal_grad, diag_grad,
+                       phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
                        tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
 
 
@@ -1194,13 +1194,12 @@ def solve_transposed_(y, a, g, lower=None):
     y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y, lower)
 
 
-@deftangent(runtime.lower_sandwich)
-def lower_sandwich_(s, lo, p):
-    """s = L⁻ᵀ·p·L⁻¹ (L lower triangular, and its tangent)  →
-    ṡ = L⁻ᵀ·(ṗ - L̇ᵀ·s·L - Lᵀ·s·L̇)·L⁻¹"""
-    s_dot += lower_sandwich(lo, p_dot)
-    s_dot += -lower_sandwich(lo, np.swapaxes(lo_dot, -1, -2) @ s @ lo
-                             + np.swapaxes(lo, -1, -2) @ s @ lo_dot)
+@deftangent(runtime.phi_sandwich)
+def phi_sandwich_(s, lo, m):
+    """s = Φ(L⁻ᵀ·C·L⁻¹) (L lower triangular, C symmetric from m's lower triangle)  →
+    ṡ = Φ(L⁻ᵀ·Ċ·L⁻¹) - Φ(L⁻ᵀ·(Q + Qᵀ)·L⁻¹), Q = Lᵀ·(s + sᵀ)·L̇"""
+    s_dot += phi_sandwich(lo, m_dot)
+    s_dot += phi_sandwich_tangent(s, lo, lo_dot)
 
 
 @deftangent(runtime.trace_grad)
