@@ -159,8 +159,8 @@ def grad_like(g, x):
     `wrt` names is differentiated whole: a number or an array (integer ones too), a list
     or tuple of numbers (`neuron([-3, 2, -3], x)`); inside a parameter container only
     float leaves are (`tree_grad_like`)."""
-    if type(x) is float and type(g) is float:
-        return g
+    if type(x) is float and type(g) in (float, np.float64):
+        return float(g)                     # (a number's adjoint: the common case first)
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
         if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape \

@@ -187,7 +187,8 @@ def _blas_triangular_solve(a, b, lower, trans):
     transpose, not copied); None without SciPy or for anything else."""
     if not (type(a) is np.ndarray and a.ndim == 2 and a.dtype in (np.float64, np.float32)
             and type(b) is np.ndarray and b.ndim in (1, 2) and b.dtype.kind in "fiub"
-            and a.shape[0] == a.shape[1] == b.shape[0] > 0 and np.diagonal(a).all()):
+            and a.shape[0] == a.shape[1] == b.shape[0] > 0
+            and np.count_nonzero(a.diagonal()) == a.shape[0]):
         return None
     try:
         from scipy.linalg import get_blas_funcs
@@ -251,9 +252,10 @@ def solve_grad_b(g, a, b, lower=None):
 
 
 def _solve_a_part(gb, y, a, b):
+    gb = -gb                                  # (negated at b's size, not at a's)
     if _solve_vector(a, b):
-        return unbroadcast(-(gb[..., :, None] * y[..., None, :]), a)
-    return unbroadcast(-(gb @ np.swapaxes(y, -1, -2)), a)
+        return unbroadcast(gb[..., :, None] * y[..., None, :], a)
+    return unbroadcast(gb @ np.swapaxes(y, -1, -2), a)
 
 
 def solve_grad_a(g, y, a, b, lower=None):
