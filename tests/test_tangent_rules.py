@@ -492,6 +492,9 @@ CASES = [
     C(runtime.unbroadcast, u(2, 3, 4), u(3, 1), active=[0]),
     C(runtime.unbroadcast, u(), u(), active=[0]),
     C(runtime.unreduce, u(3), u(3, 4), 1, False, active=[0]),
+    C(runtime.axis_sum, u(5, 3), 0, active=[0]),                 # BLAS: ones @ x
+    C(runtime.axis_sum, u(5, 3), -1, True, active=[0]),          # x @ ones, kept axis
+    C(runtime.axis_sum, u(2, 5, 3), 1, active=[0]),              # np.sum
     C(runtime.unreduce, u(), u(3, 4), active=[0]),
     C(runtime.add_grads, u(3), u(3)), C(runtime.add_grads, u(), u(3)),
     C(runtime.add_grads, [u(), u(2)], [u(), u(2)]),

@@ -33,7 +33,8 @@ import numpy as np
 from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
-    add_at, add_attr, add_grads, attr_tangent, choose_grad, clip_mask, concat_grads, concat_tangent_left,
+    add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad, clip_mask, concat_grads,
+    concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     div_or_zero,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
@@ -913,6 +914,12 @@ def unbroadcast_(y, g, x):
 def unreduce_(y, g, x, axis=None, keepdims=False):
     """y = unreduce(g, x, axis, keepdims)  →  ẏ = unreduce(ġ, x, axis, keepdims)"""
     y_dot += unreduce(g_dot, x, axis, keepdims)
+
+
+@deftangent(runtime.axis_sum)
+def axis_sum_(y, a, axis, keepdims=False):
+    """y = axis_sum(a, axis, keepdims), np.sum over an axis  →  ẏ = axis_sum(ȧ, axis, …)"""
+    y_dot += axis_sum(a_dot, axis, keepdims)
 
 
 @deftangent(runtime.add_grads)
