@@ -495,6 +495,8 @@ CASES = [
     C(runtime.axis_sum, u(5, 3), 0, active=[0]),                 # BLAS: ones @ x
     C(runtime.axis_sum, u(5, 3), -1, True, active=[0]),          # x @ ones, kept axis
     C(runtime.axis_sum, u(2, 5, 3), 1, active=[0]),              # np.sum
+    C(runtime.sum_product, u(4, 3), u(4, 3)),                     # np.vdot
+    C(runtime.sum_product, u(4, 3), u(3)),                        # broadcast: np.sum
     C(runtime.unreduce, u(), u(3, 4), active=[0]),
     C(runtime.add_grads, u(3), u(3)), C(runtime.add_grads, u(), u(3)),
     C(runtime.add_grads, [u(), u(2)], [u(), u(2)]),

@@ -24,9 +24,9 @@ statements and returns statements with the same meaning; what they share is in `
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`), a
 loop's number seed multiplied in once after it (`seeds`), values computed twice in a
-block read from their first name (`reuse`), sums over one axis of a matrix in the
-backward pass by BLAS (`sums`); for `value_and_grad_f` the same passes, keeping what
-the value needs.
+block read from their first name (`reuse`), sums over an axis of a matrix and sums of
+products in the backward pass by BLAS (`sums`); for `value_and_grad_f` the same
+passes, keeping what the value needs.
 """
 import gast
 
@@ -46,7 +46,7 @@ from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
 from .signs import fold_negations
-from .sums import axis_sums
+from .sums import backward_sums
 from .trace_passes import optimize_trace
 
 __all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_seeds"]
@@ -107,11 +107,11 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
         body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
-        return axis_sums(reuse_values(fold_loop_seeds(body, scalars, arrays)))
+        return backward_sums(reuse_values(fold_loop_seeds(body, scalars, arrays)), scalars)
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
-    return axis_sums(reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars,
-                                                  arrays)))
+    body = reuse_values(fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays))
+    return backward_sums(body, scalars)

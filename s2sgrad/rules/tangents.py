@@ -42,7 +42,8 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, stored_grad, split_concat, split_grad, stack_grads, sum_list_grad,
+    reshape_like, set_zero, sinc_deriv, stored_grad, sum_product, split_concat, split_grad,
+    stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
 
@@ -920,6 +921,13 @@ def unreduce_(y, g, x, axis=None, keepdims=False):
 def axis_sum_(y, a, axis, keepdims=False):
     """y = axis_sum(a, axis, keepdims), np.sum over an axis  →  ẏ = axis_sum(ȧ, axis, …)"""
     y_dot += axis_sum(a_dot, axis, keepdims)
+
+
+@deftangent(runtime.sum_product)
+def sum_product_(y, a, b):
+    """y = sum_product(a, b) = Σ a·b  →  ẏ = Σ ȧ·b + Σ a·ḃ"""
+    y_dot += sum_product(a_dot, b)
+    y_dot += sum_product(a, b_dot)
 
 
 @deftangent(runtime.add_grads)
