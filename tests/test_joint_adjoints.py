@@ -357,3 +357,20 @@ def test_phi_sandwich_folds_the_cholesky_sandwich(order, dtype):
     assert got.dtype == dtype
     np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                atol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtypes", [(np.float64, np.float64), (np.float32, np.float32),
+                                    (np.float32, np.float64)])
+def test_lower_t_product_reads_the_lower_triangle(order, dtypes):
+    """Lᵀ·g by BLAS trmm (either layout of L) is Lᵀ @ g; L's upper triangle is not read."""
+    from s2sgrad.runtime import lower_t_product
+    rng = _rng()
+    L = np.asarray(np.tril(rng.standard_normal((5, 5))), dtype=dtypes[0], order=order)
+    g = rng.standard_normal((5, 3)).astype(dtypes[1])
+    expected = L.T @ g
+    if HAVE_SCIPY:
+        L = L + np.triu(np.full((5, 5), 1e30, dtypes[0]), 1)   # junk above the diagonal
+    got = lower_t_product(L, g)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if np.float32 in dtypes else 1e-13)

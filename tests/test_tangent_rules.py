@@ -586,6 +586,10 @@ CASES = [
     C(runtime.solve_transposed, wellcond(3, 3), u(3)),
     C(runtime.solve_transposed, wellcond(3, 3), u(3, 2)),
     C(runtime.solve_transposed, np.triu(wellcond(4, 4)), u(4, 2)),    # triangular route
+    C(runtime.lower_t_product, np.tril(u(4, 4)), u(4, 3),
+      dirs={0: np.tril(u(4, 4))}),                       # BLAS trmm
+    C(runtime.lower_t_product, np.tril(u(2, 4, 4)), u(2, 4, 3),
+      dirs={0: np.tril(u(2, 4, 4))}),                    # batched: matmul
     C(runtime.phi_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
       dirs={0: np.tril(u(4, 4))}),                       # L and its tangent lower
     C(runtime.phi_sandwich, np.tril(wellcond(2, 4, 4)), u(2, 4, 4),

@@ -746,7 +746,7 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        norm_grad_dy, inv_grad, inv_grad_dy, det_grad, det_grad_da,
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
                        solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
-                       phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
+                       lower_t_product, phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
                        tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
 
 
@@ -1207,6 +1207,13 @@ def solve_transposed_(y, a, g, lower=None):
     """y = solve(aᵀ, g) (2-D a)  →  ẏ = solve(aᵀ, ġ) - solve(aᵀ, ȧᵀ·y)"""
     y_dot += solve_transposed(a, g_dot, lower)
     y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y, lower)
+
+
+@deftangent(runtime.lower_t_product)
+def lower_t_product_(y, lo, g):
+    """y = Lᵀ·g (L lower triangular)  →  ẏ = Lᵀ·ġ + L̇ᵀ·g"""
+    y_dot += lower_t_product(lo, g_dot)
+    y_dot += np.swapaxes(lo_dot, -1, -2) @ g
 
 
 @deftangent(runtime.phi_sandwich)
