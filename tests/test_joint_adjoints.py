@@ -305,3 +305,72 @@ def test_without_scipy_the_routes_agree(monkeypatch):
     without = cholesky_grad(G, L), solve_grad_b(g, L.T, g)
     for a, b in zip(with_scipy, without):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="the BLAS route needs SciPy")
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("cols", [None, 3])
+def test_blas_triangular_solve_either_layout(order, dtype, lower, trans, cols):
+    """BLAS reads a C-ordered factor as its Fortran-ordered transpose: same answer."""
+    from s2sgrad.runtime.linalg import _blas_triangular_solve
+    rng = _rng()
+    L = np.linalg.cholesky(_spd(6, rng))
+    T = np.asarray(L if lower else L.T, dtype=dtype, order=order)
+    b = rng.standard_normal(6 if cols is None else (6, cols)).astype(dtype)
+    got = _blas_triangular_solve(T, b, lower, trans)
+    t64 = T.astype(np.float64)
+    expected = np.linalg.solve(t64.T if trans else t64, b.astype(np.float64))
+    assert got.dtype == dtype and got.shape == b.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="the BLAS route needs SciPy")
+def test_triangular_solve_of_a_singular_triangle_still_raises():
+    """A zero on the diagonal leaves the BLAS route (which would return inf) to the
+    solvers that refuse a singular matrix."""
+    from s2sgrad.runtime.linalg import _blas_triangular_solve, solve_triangle
+    L = np.tril(_spd(4, _rng()))
+    L[2, 2] = 0.0
+    assert _blas_triangular_solve(L, np.ones(4), True, False) is None
+    with pytest.raises(np.linalg.LinAlgError):
+        solve_triangle(L, np.ones(4), True)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_phi_sandwich_folds_the_cholesky_sandwich(order, dtype):
+    """Φ(L⁻ᵀ·C·L⁻¹), C symmetric from m's lower triangle (m's upper one is never read),
+    against the dense formula."""
+    from s2sgrad.runtime import phi_sandwich
+    rng = _rng()
+    L = np.asarray(np.linalg.cholesky(_spd(5, rng)), dtype=dtype, order=order)
+    m = rng.standard_normal((5, 5)).astype(dtype)
+    c = np.tril(m) + np.tril(m, -1).T
+    inv = np.linalg.inv(L.astype(np.float64))
+    x = inv.T @ c @ inv
+    expected = np.tril(x) - 0.5 * np.diag(np.diag(x))
+    junk = m + np.triu(np.full((5, 5), 1e30, dtype), 1)
+    got = phi_sandwich(L, junk)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtypes", [(np.float64, np.float64), (np.float32, np.float32),
+                                    (np.float32, np.float64)])
+def test_lower_t_product_reads_the_lower_triangle(order, dtypes):
+    """Lᵀ·g by BLAS trmm (either layout of L) is Lᵀ @ g; L's upper triangle is not read."""
+    from s2sgrad.runtime import lower_t_product
+    rng = _rng()
+    L = np.asarray(np.tril(rng.standard_normal((5, 5))), dtype=dtypes[0], order=order)
+    g = rng.standard_normal((5, 3)).astype(dtypes[1])
+    expected = L.T @ g
+    if HAVE_SCIPY:
+        L = L + np.triu(np.full((5, 5), 1e30, dtypes[0]), 1)   # junk above the diagonal
+    got = lower_t_product(L, g)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if np.float32 in dtypes else 1e-13)

@@ -492,6 +492,11 @@ CASES = [
     C(runtime.unbroadcast, u(2, 3, 4), u(3, 1), active=[0]),
     C(runtime.unbroadcast, u(), u(), active=[0]),
     C(runtime.unreduce, u(3), u(3, 4), 1, False, active=[0]),
+    C(runtime.axis_sum, u(5, 3), 0, active=[0]),                 # BLAS: ones @ x
+    C(runtime.axis_sum, u(5, 3), -1, True, active=[0]),          # x @ ones, kept axis
+    C(runtime.axis_sum, u(2, 5, 3), 1, active=[0]),              # np.sum
+    C(runtime.sum_product, u(4, 3), u(4, 3)),                     # np.vdot
+    C(runtime.sum_product, u(4, 3), u(3)),                        # broadcast: np.sum
     C(runtime.unreduce, u(), u(3, 4), active=[0]),
     C(runtime.add_grads, u(3), u(3)), C(runtime.add_grads, u(), u(3)),
     C(runtime.add_grads, [u(), u(2)], [u(), u(2)]),
@@ -581,8 +586,14 @@ CASES = [
     C(runtime.solve_transposed, wellcond(3, 3), u(3)),
     C(runtime.solve_transposed, wellcond(3, 3), u(3, 2)),
     C(runtime.solve_transposed, np.triu(wellcond(4, 4)), u(4, 2)),    # triangular route
-    C(runtime.lower_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
+    C(runtime.lower_t_product, np.tril(u(4, 4)), u(4, 3),
+      dirs={0: np.tril(u(4, 4))}),                       # BLAS trmm
+    C(runtime.lower_t_product, np.tril(u(2, 4, 4)), u(2, 4, 3),
+      dirs={0: np.tril(u(2, 4, 4))}),                    # batched: matmul
+    C(runtime.phi_sandwich, np.tril(wellcond(4, 4)), u(4, 4),
       dirs={0: np.tril(u(4, 4))}),                       # L and its tangent lower
+    C(runtime.phi_sandwich, np.tril(wellcond(2, 4, 4)), u(2, 4, 4),
+      dirs={0: np.tril(u(2, 4, 4))}),                    # batched: through np.linalg.inv
     C(runtime.trace_grad, u(), u(3, 4), 1, active=[0]),
     C(runtime.diagonal_grad, u(2, 3), u(2, 3, 4), 1, 1, 2, active=[0]),
     C(runtime.diag_grad, u(3, 3), u(3), active=[0]),

@@ -24,8 +24,9 @@ statements and returns statements with the same meaning; what they share is in `
 For `grad_f` (`optimize_gradient`): shape-only reads from elsewhere, the forward values
 only the value needs dropped, loops whose steps share only sums fused (`fuse`), a
 loop's number seed multiplied in once after it (`seeds`), values computed twice in a
-block read from their first name (`reuse`); for
-`value_and_grad_f` the same passes, keeping what the value needs.
+block read from their first name (`reuse`), sums over an axis of a matrix and sums of
+products in the backward pass by BLAS (`sums`); for `value_and_grad_f` the same
+passes, keeping what the value needs.
 """
 import gast
 
@@ -47,6 +48,7 @@ from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
 from .signs import fold_negations
 from .squares import sums_of_squares
+from .sums import backward_sums
 from .trace_passes import optimize_trace
 
 __all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_seeds"]
@@ -104,18 +106,19 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
     return reads the value (so what computes it stays live), with loops fused in the
     forward order where the value reads what a loop leaves (`fuse._in_order`): the
     value costs what it needs beyond the gradient, not a second, unfused pass.
-    `shapes`: {name: dims} of the names of known shape (see `sums_of_squares`)."""
+    `shapes`: {name: dims} of the names of known shape (see `sums_of_squares`, for
+    `grad_f` only: `value_and_grad_f` returns the value as the function's own code
+    computes it, bit for bit)."""
     if with_value:
         # every forward value feeds the value: only the loops have something to gain
         body = list(body)
         fused = fuse_loops(body, scalars, in_order=True)
         body = body if fused is body else dead_forward_in_blocks(dead_forward(fused))
-        return reuse_values(sums_of_squares(fold_loop_seeds(body, scalars, arrays),
-                                            shapes or {}))
+        return backward_sums(reuse_values(fold_loop_seeds(body, scalars, arrays)), scalars)
     body = read_shapes_elsewhere(list(body), representatives)
     body = dead_forward(body)
     fused = fuse_loops(body, scalars)
     if fused is not body:
         body = dead_forward(fused)
     body = fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays)
-    return reuse_values(sums_of_squares(body, shapes or {}))
+    return backward_sums(reuse_values(sums_of_squares(body, shapes or {})), scalars)

@@ -3,16 +3,17 @@
     v4 = v3 ** 2                       →   D2 = np.einsum('...i,...i->...', v3, v3)
     D2 = np.sum(v4, axis=2)
 
-    r2 = r ** 2                        →   loss = np.einsum('ij,ij->', r, r)
-    loss = np.sum(r2)
+    r2 = r ** 2                        →   n2 = np.einsum('ij,ij->', r, r)
+    n2 = np.sum(r2)
 
 The square read only by the sum that follows it: `np.einsum` multiplies and adds as it
 reads `a`, with no temporary the size of `a` and one pass over memory instead of two
 (2.5-3x faster for float64 arrays of 10^3 to 10^6 entries; its accumulation is as exact
 as NumPy's pairwise sum at these sizes, float32 included). Serves squared distances and
-norms along the last axis (k-means, mixture models, RBF kernels, nearest neighbours) and
-sums of squared residuals whose value the code computes (`value_and_grad` of a least
-squares loss).
+norms along the last axis (k-means, mixture models, RBF kernels, nearest neighbours),
+and sums of squares the gradient reads (a norm). Run on `grad_f` only: the sum adds in
+another order, and `value_and_grad_f` returns the value as the function's own code
+computes it, bit for bit.
 
 Only where `a` is an array the gradient flows through (its adjoint `a_bar` is bound in
 the function: a float or complex array, never integers, whose sum NumPy would widen),

@@ -33,7 +33,8 @@ import numpy as np
 from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
-    add_at, add_attr, add_grads, attr_tangent, choose_grad, clip_mask, concat_grads, concat_tangent_left,
+    add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad, clip_mask, concat_grads,
+    concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     div_or_zero,
     dot_left, dot_right, einsum_grad, einsum_grad_tangent, einsum_tangent, extremum_grad,
@@ -41,7 +42,8 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, stored_grad, split_concat, split_grad, stack_grads, sum_list_grad,
+    reshape_like, set_zero, sinc_deriv, stored_grad, sum_product, split_concat, split_grad,
+    stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
 
@@ -744,7 +746,7 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        norm_grad_dy, inv_grad, inv_grad_dy, det_grad, det_grad_da,
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
                        solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
-                       lower_sandwich, trace_grad, diagonal_grad, diag_grad,
+                       lower_t_product, phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
                        tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
 
 
@@ -913,6 +915,19 @@ def unbroadcast_(y, g, x):
 def unreduce_(y, g, x, axis=None, keepdims=False):
     """y = unreduce(g, x, axis, keepdims)  →  ẏ = unreduce(ġ, x, axis, keepdims)"""
     y_dot += unreduce(g_dot, x, axis, keepdims)
+
+
+@deftangent(runtime.axis_sum)
+def axis_sum_(y, a, axis, keepdims=False):
+    """y = axis_sum(a, axis, keepdims), np.sum over an axis  →  ẏ = axis_sum(ȧ, axis, …)"""
+    y_dot += axis_sum(a_dot, axis, keepdims)
+
+
+@deftangent(runtime.sum_product)
+def sum_product_(y, a, b):
+    """y = sum_product(a, b) = Σ a·b  →  ẏ = Σ ȧ·b + Σ a·ḃ"""
+    y_dot += sum_product(a_dot, b)
+    y_dot += sum_product(a, b_dot)
 
 
 @deftangent(runtime.add_grads)
@@ -1194,13 +1209,19 @@ def solve_transposed_(y, a, g, lower=None):
     y_dot += -solve_transposed(a, np.swapaxes(a_dot, -1, -2) @ y, lower)
 
 
-@deftangent(runtime.lower_sandwich)
-def lower_sandwich_(s, lo, p):
-    """s = L⁻ᵀ·p·L⁻¹ (L lower triangular, and its tangent)  →
-    ṡ = L⁻ᵀ·(ṗ - L̇ᵀ·s·L - Lᵀ·s·L̇)·L⁻¹"""
-    s_dot += lower_sandwich(lo, p_dot)
-    s_dot += -lower_sandwich(lo, np.swapaxes(lo_dot, -1, -2) @ s @ lo
-                             + np.swapaxes(lo, -1, -2) @ s @ lo_dot)
+@deftangent(runtime.lower_t_product)
+def lower_t_product_(y, lo, g):
+    """y = Lᵀ·g (L lower triangular)  →  ẏ = Lᵀ·ġ + L̇ᵀ·g"""
+    y_dot += lower_t_product(lo, g_dot)
+    y_dot += np.swapaxes(lo_dot, -1, -2) @ g
+
+
+@deftangent(runtime.phi_sandwich)
+def phi_sandwich_(s, lo, m):
+    """s = Φ(L⁻ᵀ·C·L⁻¹) (L lower triangular, C symmetric from m's lower triangle)  →
+    ṡ = Φ(L⁻ᵀ·Ċ·L⁻¹) - Φ(L⁻ᵀ·(Q + Qᵀ)·L⁻¹), Q = Lᵀ·(s + sᵀ)·L̇"""
+    s_dot += phi_sandwich(lo, m_dot)
+    s_dot += phi_sandwich_tangent(s, lo, lo_dot)
 
 
 @deftangent(runtime.trace_grad)

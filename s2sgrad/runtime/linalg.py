@@ -180,10 +180,36 @@ def _triangular_solver():
     return solve_triangular
 
 
+def _blas_triangular_solve(a, b, lower, trans):
+    """a⁻¹·b (a⁻ᵀ·b with `trans`) for a real 2-D triangular a with a nonzero diagonal and b
+    a vector or matrix, by BLAS trsv/trsm (a third of solve_triangular's time for a vector
+    of 100: no argument checks, and a C-ordered a is read as its Fortran-ordered
+    transpose, not copied); None without SciPy or for anything else."""
+    if not (type(a) is np.ndarray and a.ndim == 2 and a.dtype in (np.float64, np.float32)
+            and type(b) is np.ndarray and b.ndim in (1, 2) and b.dtype.kind in "fiub"
+            and a.shape[0] == a.shape[1] == b.shape[0] > 0
+            and np.count_nonzero(a.diagonal()) == a.shape[0]):
+        return None
+    try:
+        from scipy.linalg import get_blas_funcs
+    except ImportError:
+        return None
+    if a.flags.c_contiguous:                     # BLAS reads it as aᵀ, Fortran-ordered
+        a, lower, trans = a.T, not lower, not trans
+    if b.ndim == 1:
+        trsv, = get_blas_funcs(("trsv",), (a, b))
+        return trsv(a, b, lower=int(lower), trans=int(trans))
+    trsm, = get_blas_funcs(("trsm",), (a, b))
+    return trsm(1.0, a, b, lower=int(lower), trans_a=int(trans))
+
+
 def solve_triangle(a, b, lower):
     """np.linalg.solve(a, b) for an a the compilation knows is lower (upper) triangular,
     a Cholesky factor or its transpose: back-substitution for one matrix when SciPy is
     installed (a third of LU's work), else np.linalg.solve."""
+    y = _blas_triangular_solve(a, b, lower, False)
+    if y is not None:
+        return y
     solver = _triangular_solver() if np.ndim(a) == 2 and np.ndim(b) in (1, 2) else None
     if solver is None:
         return np.linalg.solve(a, b)
@@ -196,6 +222,9 @@ def solve_transposed(a, g, lower=None):
     SciPy is installed; else np.linalg.solve."""
     if lower is None:
         lower = _triangle(a)
+    y = None if lower is None else _blas_triangular_solve(a, np.asarray(g), lower, True)
+    if y is not None:
+        return y
     solver = _triangular_solver() if lower is not None else None
     if solver is None:
         return np.linalg.solve(np.swapaxes(a, -1, -2), g)
@@ -223,9 +252,10 @@ def solve_grad_b(g, a, b, lower=None):
 
 
 def _solve_a_part(gb, y, a, b):
+    gb = -gb                                  # (negated at b's size, not at a's)
     if _solve_vector(a, b):
-        return unbroadcast(-(gb[..., :, None] * y[..., None, :]), a)
-    return unbroadcast(-(gb @ np.swapaxes(y, -1, -2)), a)
+        return unbroadcast(gb[..., :, None] * y[..., None, :], a)
+    return unbroadcast(gb @ np.swapaxes(y, -1, -2), a)
 
 
 def solve_grad_a(g, y, a, b, lower=None):

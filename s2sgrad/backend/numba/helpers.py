@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa: F401
-                        div_or_zero, is_zero, stop_gradient, check_scalar, unreduce,
+                        axis_sum, div_or_zero, is_zero, stop_gradient, check_scalar,
+                        sum_product, unreduce,
                         count_reduced, matmul_left, matmul_right, log_or_zero,
                         pow_base_deriv, add_at, add_grads, extremum_grad,
                         transpose_grad, roll_grad, dot_left, dot_right)
@@ -516,6 +517,18 @@ overload(reduce_sum, prefer_literal=True)(_reduction("sum"))
 overload(reduce_max, prefer_literal=True)(_reduction("max"))
 overload(reduce_min, prefer_literal=True)(_reduction("min"))
 overload(reduce_mean, prefer_literal=True)(_reduction("mean"))
+
+
+@overload(axis_sum, prefer_literal=True)
+def _axis_sum(a, axis, keepdims=False):
+    return _reduction("sum")(a, axis, keepdims)         # (compiled loops: no BLAS)
+
+
+@overload(sum_product)
+def _sum_product(a, b):
+    if isinstance(a, types.Array) or isinstance(b, types.Array):
+        return lambda a, b: np.sum(a * b)
+    return lambda a, b: a * b
 
 
 def zero_like(x):

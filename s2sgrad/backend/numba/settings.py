@@ -8,7 +8,8 @@ COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero
             "matmul_left", "matmul_right", "log_or_zero", "pow_base_deriv", "add_at",
             "add_grads", "ShapeOf", "extremum_grad", "transpose_grad", "roll_grad",
             "dot_left", "dot_right", "diag_grad", "solve_grad_a", "solve_grad_b",
-            "cholesky_grad", "solve_grads", "solve_triangle")
+            "cholesky_grad", "solve_grads", "solve_triangle", "axis_sum",
+            "sum_product")
 
 #: Helpers of `helpers.py` that only the rewriting for Numba (`rewrite.py`) writes.
 INTRODUCED = ("shape_kept", "zero_like", "reduce_sum", "reduce_max", "reduce_min",
