@@ -196,3 +196,47 @@ def test_ties_in_a_gradient():
     got = s2sgrad.grad(ties, backend="numba", strict=True)(x)
     np.testing.assert_array_equal(got, s2sgrad.grad(ties)(x))
     np.testing.assert_array_equal(got, [[1.0, -1.0, 0.0], [0.0, 2.0, -2.0]])
+
+
+# ------------------------------------------------------ solves with a Cholesky factor
+
+def whitened(a, b):
+    K = a @ a.T + 3.0 * np.eye(a.shape[0])
+    L = np.linalg.cholesky(K)
+    z = np.linalg.solve(L, b)
+    w = np.linalg.solve(L.T, z)
+    return np.sum(z * z) + np.sum(np.sin(w)) + np.sum(np.log(np.diag(L)))
+
+
+@pytest.mark.parametrize("cols", [None, 3])
+def test_triangular_solves_and_their_adjoints(cols):
+    """Both triangles, a factor and its transpose, a vector and a matrix right-hand
+    side: the substitution loops of solve_triangle, solve_grads and solve_grad_a."""
+    a = RNG.standard_normal((5, 5))
+    b = RNG.standard_normal(5 if cols is None else (5, cols))
+    check(whitened, (a, b), wrt=(0, 1))
+
+
+def test_triangular_solve_helper_is_numpys():
+    import numba
+    from s2sgrad.backend.numba import helpers as h
+    from s2sgrad.runtime import linalg
+
+    @numba.njit
+    def solve(a, b, lower):
+        return h.solve_triangle(a, b, lower)
+
+    m = RNG.standard_normal((6, 6))
+    lo = np.linalg.cholesky(m @ m.T + 6.0 * np.eye(6))
+    for a, lower in ((lo, True), (lo.T, False), (np.ascontiguousarray(lo.T), False),
+                     (np.asfortranarray(lo), True)):
+        for b in (RNG.standard_normal(6), RNG.standard_normal((6, 2)),
+                  RNG.standard_normal((6, 4))[:, ::2]):
+            np.testing.assert_allclose(solve(a, b, lower),
+                                       linalg.solve_triangle(a, b, lower), rtol=1e-12)
+    a32, b32 = lo.astype(np.float32), RNG.standard_normal(6).astype(np.float32)
+    assert solve(a32, b32, True).dtype == np.float32
+    singular = lo.copy()
+    singular[2, 2] = 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        solve(singular, b32.astype(float), True)

@@ -864,11 +864,101 @@ def _solve_operands(g, a, b):
         and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim
 
 
-# (`lower`: which triangle a known triangular a has; Numba's np.linalg.solve takes any a)
+def _rows_of(a):
+    """(a as a row-ordered array, whether it is aᵀ): a column-ordered a (a transposed
+    Cholesky factor) is read as its transpose, without a copy."""
+    return a, False
+
+
+@overload(_rows_of)
+def _rows_of_overload(a):
+    if a.layout == "F":
+        return lambda a: (a.T, True)
+    return lambda a: (np.ascontiguousarray(a), False)
+
+
+@register_jitable
+def _triangle_solve(a, b, lower, trans, dtype):
+    """x with a x = b (`trans`: aᵀ x = b) for a lower (`lower`) or upper triangular a,
+    b a vector or a matrix: substitution reading a row of a at each step (a dot
+    product where a is used as it is, a row update where aᵀ is). A Cholesky factor's
+    solves (Gaussian processes, whitening, log-determinants) and their adjoints: O(n²)
+    per right-hand side, where np.linalg.solve factors a again."""
+    c, flipped = _rows_of(a)
+    if flipped:                        # (a = cᵀ: aᵀ's other triangle is c's)
+        lower, trans = not lower, not trans
+    n = c.shape[0]
+    if c.shape[1] != n or b.shape[0] != n:
+        raise ValueError("solve: the matrix is not square or the shapes do not match")
+    for i in range(n):
+        if c[i, i] == 0:
+            raise np.linalg.LinAlgError("singular matrix")
+    x = np.empty(b.shape, dtype)
+    x2 = x.reshape((n, -1))
+    x2[...] = np.ascontiguousarray(b).reshape((n, -1))
+    k = x2.shape[1]
+    forward = lower != trans           # (the matrix solved with is lower triangular)
+    if k == 1:
+        xf = x.reshape(-1)
+        for s in range(n):
+            i = s if forward else n - 1 - s
+            row = c[i]
+            if not trans:              # x[i] = (b[i] - a[i, done] · x[done]) / a[i, i]
+                lo, hi = (0, i) if forward else (i + 1, n)
+                acc = xf[i]
+                for j in range(lo, hi):
+                    acc -= row[j] * xf[j]
+                xf[i] = acc / row[i]
+            else:                      # x[i] done: taken from the rows not yet done
+                xi = xf[i] / row[i]
+                xf[i] = xi
+                lo, hi = (i + 1, n) if forward else (0, i)
+                for j in range(lo, hi):
+                    xf[j] -= row[j] * xi
+        return x
+    for s in range(n):
+        i = s if forward else n - 1 - s
+        xi, row = x2[i], c[i]
+        if not trans:
+            lo, hi = (0, i) if forward else (i + 1, n)
+            for j in range(lo, hi):
+                xj, aij = x2[j], row[j]
+                for m in range(k):
+                    xi[m] -= aij * xj[m]
+            for m in range(k):
+                xi[m] /= row[i]
+        else:
+            for m in range(k):
+                xi[m] /= row[i]
+            lo, hi = (i + 1, n) if forward else (0, i)
+            for j in range(lo, hi):
+                xj, aij = x2[j], row[j]
+                for m in range(k):
+                    xj[m] -= aij * xi[m]
+    return x
+
+
+def _solve_dtype(a, b):
+    """The dtype of solve(a, b)'s result for Numba array types a and b."""
+    both32 = all(isinstance(t.dtype, types.Float) and t.dtype.bitwidth == 32 for t in (a, b))
+    return np.dtype(np.float32) if both32 else np.dtype(np.float64)
+
+
+def _triangular(lower):
+    """Is `lower` (a helper's argument type) a known triangle (a bool), not None?"""
+    if isinstance(lower, types.Omitted):
+        return isinstance(lower.value, bool)
+    return isinstance(lower, types.Boolean)
+
+
+# (`lower`: which triangle a known triangular a has, else None: a general a)
 @overload(solve_grad_b)
 def _solve_grad_b(g, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+        return lambda g, a, b, lower=None: _triangle_solve(a, g, lower, True, dtype)
     return lambda g, a, b, lower=None: np.linalg.solve(np.ascontiguousarray(a.T), g)
 
 
@@ -876,6 +966,13 @@ def _solve_grad_b(g, a, b, lower=None):
 def _solve_grad_a(g, y, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+        if b.ndim == 1:
+            return lambda g, y, a, b, lower=None: -np.outer(
+                _triangle_solve(a, g, lower, True, dtype), y)
+        return lambda g, y, a, b, lower=None: -(
+            _triangle_solve(a, g, lower, True, dtype) @ np.ascontiguousarray(y.T))
     if b.ndim == 1:
         return lambda g, y, a, b, lower=None: -np.outer(
             np.linalg.solve(np.ascontiguousarray(a.T), g), y)
@@ -887,14 +984,23 @@ def _solve_grad_a(g, y, a, b, lower=None):
 def _solve_grads(g, y, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+
+        def adjoint(g, a, lower):
+            return _triangle_solve(a, g, lower, True, dtype)
+    else:
+        def adjoint(g, a, lower):
+            return np.linalg.solve(np.ascontiguousarray(a.T), g)
+    adjoint = register_jitable(adjoint)
     if b.ndim == 1:
         def both(g, y, a, b, lower=None):
-            gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+            gb = adjoint(g, a, lower)
             return -np.outer(gb, y), gb
         return both
 
     def both_matrices(g, y, a, b, lower=None):
-        gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+        gb = adjoint(g, a, lower)
         return -(gb @ np.ascontiguousarray(y.T)), gb
     return both_matrices
 
@@ -904,6 +1010,9 @@ def _solve_triangle(a, b, lower):
     if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(b, types.Array)
             and b.ndim in (1, 2)):
         return None
+    if isinstance(lower, types.Boolean):
+        dtype = _solve_dtype(a, b)
+        return lambda a, b, lower: _triangle_solve(a, b, lower, False, dtype)
     return lambda a, b, lower: np.linalg.solve(np.ascontiguousarray(a), b)
 
 
