@@ -114,15 +114,17 @@ def test_rewriting_leaves_other_reductions_alone():
     src = textwrap.dedent("""\
         def f(x):
             a = np.max(x, axis=1, keepdims=True)  # σ
-            b = np.sum(x, axis=0) + np.min(x, 1)
+            b = np.sum(x, axis=0) + np.min(x, 1) + np.sum(x, axis=(0, -1))
             c = np.max(x) + np.sum(x, axis=None) + np.mean(x, axis=0, dtype=np.float32)
+            d = np.sum(x, axis=k) + np.sum(x, k)
             return np.sum(x, 0, True)
         """)
     assert reductions_over_axes(src) == textwrap.dedent("""\
         def f(x):
             a = reduce_max(x, 1, True)  # σ
-            b = np.sum(x, axis=0) + reduce_min(x, 1)
+            b = reduce_sum(x, 0) + reduce_min(x, 1) + reduce_sum(x, (0, -1))
             c = np.max(x) + np.sum(x, axis=None) + np.mean(x, axis=0, dtype=np.float32)
+            d = np.sum(x, axis=k) + np.sum(x, k)
             return reduce_sum(x, 0, True)
         """)
 

@@ -86,27 +86,80 @@ def _unbroadcast(g, x):
     if not isinstance(x, types.Array) or x.ndim > g.ndim:
         return None
     extra, nd = g.ndim - x.ndim, x.ndim
+    if extra == 0 and g.layout == "C":
+        def same(g, x):
+            if g.shape == x.shape:
+                return g                 # (nothing was broadcast: g itself, as in NumPy)
+            return _sum_to(g, x.shape, extra, nd)
+        return same
     if extra == 0:
         def impl(g, x):
             if g.shape == x.shape:
-                return np.asarray(g).copy()
+                return np.ascontiguousarray(g)
             return _sum_to(g, x.shape, extra, nd)
         return impl
     return lambda g, x: _sum_to(g, x.shape, extra, nd)
 
 
 def _sum_to(g, shape, extra, nd):
-    """g summed to `shape`: over its first `extra` axes and the axes where shape is 1."""
+    """g summed to `shape`: over its first `extra` axes and the axes where shape is 1.
+
+    The axes of g are merged into runs, each either kept or summed over (a bias's
+    adjoint: one summed run, then one kept; a row sum: kept, then summed); one pass
+    over g in memory order adds each run of g's last axes with a tight inner loop.
+    Serves every broadcasting binary operation's adjoint."""
     out = np.zeros(shape, g.dtype)
     flat = out.reshape(-1)
-    for idx in np.ndindex(g.shape):
-        off = 0
-        for k in range(nd):
-            j = idx[k + extra]
-            if shape[k] == 1:
-                j = 0
-            off = off * shape[k] + j
-        flat[off] += g[idx]
+    c = np.ascontiguousarray(g).reshape(-1)
+    if c.size == 0:
+        return out
+    sizes = np.empty(max(g.ndim, 1), np.int64)
+    summed = np.empty(max(g.ndim, 1), np.bool_)
+    m = 0
+    for k in range(g.ndim):
+        n = g.shape[k]
+        if n == 1:
+            continue
+        r = k < extra or shape[k - extra] == 1
+        if m > 0 and summed[m - 1] == r:
+            sizes[m - 1] *= n
+        else:
+            sizes[m] = n
+            summed[m] = r
+            m += 1
+    if m == 0:
+        flat[0] = c[0]
+        return out
+    step = np.zeros(m, np.int64)          # where the next index of each run moves out
+    s = 1
+    for k in range(m - 1, -1, -1):
+        if not summed[k]:
+            step[k] = s
+            s *= sizes[k]
+    inner = sizes[m - 1]
+    rows = c.reshape((c.size // inner, inner))
+    idx = np.zeros(m, np.int64)
+    o = 0
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        if summed[m - 1]:
+            acc = row[0]
+            for j in range(1, inner):
+                acc += row[j]
+            flat[o] += acc
+        else:
+            into = flat[o:o + inner]
+            for j in range(inner):
+                into[j] += row[j]
+        k = m - 2                          # the next index of the outer runs
+        while k >= 0:
+            idx[k] += 1
+            o += step[k]
+            if idx[k] < sizes[k]:
+                break
+            o -= step[k] * sizes[k]
+            idx[k] = 0
+            k -= 1
     return out
 
 
@@ -409,13 +462,66 @@ def _three(shape, a):
 
 
 @register_jitable
+def _row_sum(flat, i, n, zero):
+    """flat[i:i + n] summed in NumPy's order for a contiguous row (eight running sums
+    over blocks of up to 128 numbers; the blocks added in turn, where NumPy pairs
+    them): the same number NumPy gives, for rows of up to 128."""
+    res = zero
+    end = i + n
+    while i < end:
+        m = min(end - i, 128)
+        if m < 8:
+            part = flat[i]
+            for k in range(i + 1, i + m):
+                part += flat[k]
+        else:
+            r0, r1, r2, r3 = flat[i], flat[i + 1], flat[i + 2], flat[i + 3]
+            r4, r5, r6, r7 = flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7]
+            k, end8 = i + 8, i + m - m % 8
+            while k < end8:
+                r0 += flat[k]
+                r1 += flat[k + 1]
+                r2 += flat[k + 2]
+                r3 += flat[k + 3]
+                r4 += flat[k + 4]
+                r5 += flat[k + 5]
+                r6 += flat[k + 6]
+                r7 += flat[k + 7]
+                k += 8
+            part = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            for k in range(end8, i + m):
+                part += flat[k]
+        res += part
+        i += m
+    return res
+
+
+@register_jitable
 def _sum3(a3, dtype):
+    """a3 (C-ordered) summed over its middle axis, in NumPy's order: a row of the
+    result at a time, the last axis innermost (a contiguous loop); when the middle axis
+    is the last one, one number per row (`_row_sum`)."""
     p_, n_, q_ = a3.shape
+    if q_ == 1:
+        flat = a3.reshape(-1)
+        out = np.zeros(p_, dtype)
+        if n_ < 8:
+            for p in range(p_):
+                acc = out[p]
+                for k in range(p * n_, (p + 1) * n_):
+                    acc += flat[k]
+                out[p] = acc
+        else:
+            for p in range(p_):
+                out[p] = _row_sum(flat, p * n_, n_, out[p])
+        return out.reshape((p_, 1))
     out = np.zeros((p_, q_), dtype)
     for p in range(p_):
+        into = out[p]
         for n in range(n_):
+            row = a3[p, n]
             for q in range(q_):
-                out[p, q] += a3[p, n, q]
+                into[q] += row[q]
     return out
 
 
@@ -427,15 +533,29 @@ def _extreme3(a3, dtype, largest):
         if largest:
             raise ValueError("zero-size array to reduction operation maximum")
         raise ValueError("zero-size array to reduction operation minimum")
+    if q_ == 1:
+        flat = a3.reshape(-1)
+        last = np.empty(p_, dtype)
+        for p in range(p_):
+            e = flat[p * n_]
+            for n in range(p * n_ + 1, (p + 1) * n_):
+                v = flat[n]
+                if (v > e if largest else v < e) or v != v:
+                    e = v
+            last[p] = e
+        return last.reshape((p_, 1))
     out = np.empty((p_, q_), dtype)
     for p in range(p_):
+        into = out[p]
+        first = a3[p, 0]
         for q in range(q_):
-            out[p, q] = a3[p, 0, q]
+            into[q] = first[q]
         for n in range(1, n_):
+            row = a3[p, n]
             for q in range(q_):
-                v = a3[p, n, q]
-                if (v > out[p, q] if largest else v < out[p, q]) or v != v:
-                    out[p, q] = v
+                v = row[q]
+                if (v > into[q] if largest else v < into[q]) or v != v:
+                    into[q] = v
     return out
 
 
@@ -549,6 +669,58 @@ def _zero_like(x):
 
 # ---- adjoints of reductions, transposes, rolls, diagonals, dot, solve, cholesky
 
+@register_jitable
+def _extremum3(g2, y2, x3, dtype):
+    """The adjoint of a max or min over x3's middle axis (y2 = the extremes, g2 their
+    adjoint, both of shape (before, after)): g shared equally among the elements equal
+    to the extreme, each getting g * 1 / count or g * 0 / count as NumPy's g * mask /
+    count gives (NaN: none equal, every share NaN). For max/min along any one axis
+    (softmax's shift, log-sum-exp, nearest centres, max pooling); branch-free loops."""
+    p_, n_, q_ = x3.shape
+    out = np.empty((p_, n_, q_), dtype)
+    hit = np.empty(q_, dtype)
+    miss = np.empty(q_, dtype)
+    count = np.zeros(q_, np.int64)
+    for p in range(p_):
+        yp, gp = y2[p], g2[p]
+        count[:] = 0
+        for n in range(n_):
+            row = x3[p, n]
+            for q in range(q_):
+                count[q] += row[q] == yp[q]
+        for q in range(q_):
+            if count[q] == 0:
+                hit[q] = np.nan
+                miss[q] = np.nan
+            else:
+                hit[q] = gp[q] / count[q]
+                miss[q] = gp[q] * 0.0 / count[q]
+        for n in range(n_):
+            row, into = x3[p, n], out[p, n]
+            for q in range(q_):
+                into[q] = hit[q] if row[q] == yp[q] else miss[q]
+    return out
+
+
+@register_jitable
+def _extremum_rows(g1, y1, x2, dtype):
+    """`_extremum3` for a reduction over the last axis (x2 of shape (rows, n))."""
+    p_, n_ = x2.shape
+    xf = x2.reshape(-1)
+    out = np.empty(p_ * n_, dtype)
+    for p in range(p_):
+        y, c = y1[p], 0
+        for i in range(p * n_, (p + 1) * n_):
+            c += xf[i] == y
+        if c == 0:
+            hit = miss = np.nan
+        else:
+            hit, miss = g1[p] / c, g1[p] * 0.0 / c
+        for i in range(p * n_, (p + 1) * n_):
+            out[i] = hit if xf[i] == y else miss
+    return out
+
+
 @overload(extremum_grad, prefer_literal=True)
 def _extremum_grad(g, y, x, axis=None, keepdims=False):
     if not isinstance(x, types.Array) or not (_is_number(g) or isinstance(g, types.Array)):
@@ -559,8 +731,25 @@ def _extremum_grad(g, y, x, axis=None, keepdims=False):
             return g * mask / np.sum(mask)
         return impl
 
-    if _literal_axes(axis, x.ndim) is None or _literal_value(keepdims) is None:
+    axes = _literal_axes(axis, x.ndim)
+    if axes is None or _literal_value(keepdims) is None:
         return None
+    if len(axes) == 1 and isinstance(g, types.Array) and isinstance(y, types.Array):
+        a, dtype = axes[0], _float_dtype(g.dtype)
+
+        def along(g, y, x, axis=None, keepdims=False):
+            c = np.ascontiguousarray(x)
+            before, n, after = _three(c.shape, a)
+            if g.size != before * after or y.size != before * after:
+                raise ValueError("extremum_grad: the adjoint's shape does not match")
+            g2 = np.ascontiguousarray(g).reshape((before, after))
+            y2 = np.ascontiguousarray(y).reshape((before, after))
+            if after == 1:
+                out = _extremum_rows(g2.reshape(-1), y2.reshape(-1),
+                                     c.reshape((before, n)), dtype)
+                return out.reshape(c.shape)
+            return _extremum3(g2, y2, c.reshape((before, n, after)), dtype).reshape(c.shape)
+        return along
 
     def impl(g, y, x, axis=None, keepdims=False):
         mask = x == unreduce(y, x, axis, keepdims)
@@ -688,11 +877,101 @@ def _solve_operands(g, a, b):
         and isinstance(b, types.Array) and b.ndim in (1, 2) and g.ndim == b.ndim
 
 
-# (`lower`: which triangle a known triangular a has; Numba's np.linalg.solve takes any a)
+def _rows_of(a):
+    """(a as a row-ordered array, whether it is aᵀ): a column-ordered a (a transposed
+    Cholesky factor) is read as its transpose, without a copy."""
+    return a, False
+
+
+@overload(_rows_of)
+def _rows_of_overload(a):
+    if a.layout == "F":
+        return lambda a: (a.T, True)
+    return lambda a: (np.ascontiguousarray(a), False)
+
+
+@register_jitable
+def _triangle_solve(a, b, lower, trans, dtype):
+    """x with a x = b (`trans`: aᵀ x = b) for a lower (`lower`) or upper triangular a,
+    b a vector or a matrix: substitution reading a row of a at each step (a dot
+    product where a is used as it is, a row update where aᵀ is). A Cholesky factor's
+    solves (Gaussian processes, whitening, log-determinants) and their adjoints: O(n²)
+    per right-hand side, where np.linalg.solve factors a again."""
+    c, flipped = _rows_of(a)
+    if flipped:                        # (a = cᵀ: aᵀ's other triangle is c's)
+        lower, trans = not lower, not trans
+    n = c.shape[0]
+    if c.shape[1] != n or b.shape[0] != n:
+        raise ValueError("solve: the matrix is not square or the shapes do not match")
+    for i in range(n):
+        if c[i, i] == 0:
+            raise np.linalg.LinAlgError("singular matrix")
+    x = np.empty(b.shape, dtype)
+    x2 = x.reshape((n, -1))
+    x2[...] = np.ascontiguousarray(b).reshape((n, -1))
+    k = x2.shape[1]
+    forward = lower != trans           # (the matrix solved with is lower triangular)
+    if k == 1:
+        xf = x.reshape(-1)
+        for s in range(n):
+            i = s if forward else n - 1 - s
+            row = c[i]
+            if not trans:              # x[i] = (b[i] - a[i, done] · x[done]) / a[i, i]
+                lo, hi = (0, i) if forward else (i + 1, n)
+                acc = xf[i]
+                for j in range(lo, hi):
+                    acc -= row[j] * xf[j]
+                xf[i] = acc / row[i]
+            else:                      # x[i] done: taken from the rows not yet done
+                xi = xf[i] / row[i]
+                xf[i] = xi
+                lo, hi = (i + 1, n) if forward else (0, i)
+                for j in range(lo, hi):
+                    xf[j] -= row[j] * xi
+        return x
+    for s in range(n):
+        i = s if forward else n - 1 - s
+        xi, row = x2[i], c[i]
+        if not trans:
+            lo, hi = (0, i) if forward else (i + 1, n)
+            for j in range(lo, hi):
+                xj, aij = x2[j], row[j]
+                for m in range(k):
+                    xi[m] -= aij * xj[m]
+            for m in range(k):
+                xi[m] /= row[i]
+        else:
+            for m in range(k):
+                xi[m] /= row[i]
+            lo, hi = (i + 1, n) if forward else (0, i)
+            for j in range(lo, hi):
+                xj, aij = x2[j], row[j]
+                for m in range(k):
+                    xj[m] -= aij * xi[m]
+    return x
+
+
+def _solve_dtype(a, b):
+    """The dtype of solve(a, b)'s result for Numba array types a and b."""
+    both32 = all(isinstance(t.dtype, types.Float) and t.dtype.bitwidth == 32 for t in (a, b))
+    return np.dtype(np.float32) if both32 else np.dtype(np.float64)
+
+
+def _triangular(lower):
+    """Is `lower` (a helper's argument type) a known triangle (a bool), not None?"""
+    if isinstance(lower, types.Omitted):
+        return isinstance(lower.value, bool)
+    return isinstance(lower, types.Boolean)
+
+
+# (`lower`: which triangle a known triangular a has, else None: a general a)
 @overload(solve_grad_b)
 def _solve_grad_b(g, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+        return lambda g, a, b, lower=None: _triangle_solve(a, g, lower, True, dtype)
     return lambda g, a, b, lower=None: np.linalg.solve(np.ascontiguousarray(a.T), g)
 
 
@@ -700,6 +979,13 @@ def _solve_grad_b(g, a, b, lower=None):
 def _solve_grad_a(g, y, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+        if b.ndim == 1:
+            return lambda g, y, a, b, lower=None: -np.outer(
+                _triangle_solve(a, g, lower, True, dtype), y)
+        return lambda g, y, a, b, lower=None: -(
+            _triangle_solve(a, g, lower, True, dtype) @ np.ascontiguousarray(y.T))
     if b.ndim == 1:
         return lambda g, y, a, b, lower=None: -np.outer(
             np.linalg.solve(np.ascontiguousarray(a.T), g), y)
@@ -711,14 +997,23 @@ def _solve_grad_a(g, y, a, b, lower=None):
 def _solve_grads(g, y, a, b, lower=None):
     if not _solve_operands(g, a, b):
         return None
+    if _triangular(lower):
+        dtype = _solve_dtype(a, g)
+
+        def adjoint(g, a, lower):
+            return _triangle_solve(a, g, lower, True, dtype)
+    else:
+        def adjoint(g, a, lower):
+            return np.linalg.solve(np.ascontiguousarray(a.T), g)
+    adjoint = register_jitable(adjoint)
     if b.ndim == 1:
         def both(g, y, a, b, lower=None):
-            gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+            gb = adjoint(g, a, lower)
             return -np.outer(gb, y), gb
         return both
 
     def both_matrices(g, y, a, b, lower=None):
-        gb = np.linalg.solve(np.ascontiguousarray(a.T), g)
+        gb = adjoint(g, a, lower)
         return -(gb @ np.ascontiguousarray(y.T)), gb
     return both_matrices
 
@@ -728,6 +1023,9 @@ def _solve_triangle(a, b, lower):
     if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(b, types.Array)
             and b.ndim in (1, 2)):
         return None
+    if isinstance(lower, types.Boolean):
+        dtype = _solve_dtype(a, b)
+        return lambda a, b, lower: _triangle_solve(a, b, lower, False, dtype)
     return lambda a, b, lower: np.linalg.solve(np.ascontiguousarray(a), b)
 
 
