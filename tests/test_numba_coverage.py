@@ -20,34 +20,12 @@ import s2sgrad
 from s2sgrad.backend import numba as numba_backend
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
+from support.numba_check import check, compiled_entry
 from support.numeric import numerical_grad
 
 pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def _entry(g):
-    (entry,) = g._by_kinds.values()
-    return entry[1]
-
-
-def check(func, args, wrt=0, rtol_fd=1e-6):
-    """func's gradient on the Numba back end (strict): compiled, equal to the NumPy
-    back end's to 1e-12 and to finite differences."""
-    g = s2sgrad.grad(func, wrt=wrt, backend="numba", strict=True)
-    got = g(*args)
-    assert _entry(g).compiled
-    want = s2sgrad.grad(func, wrt=wrt)(*args)
-    indices = wrt if isinstance(wrt, tuple) else (wrt,)
-    got_t = got if isinstance(wrt, tuple) else (got,)
-    want_t = want if isinstance(wrt, tuple) else (want,)
-    for i, a, b in zip(indices, got_t, want_t):
-        assert type(a) is type(b) and np.shape(a) == np.shape(b)
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(a, numerical_grad(func, args, i), rtol=rtol_fd,
-                                   atol=1e-8)
-    return g
 
 
 RNG = np.random.default_rng(3)
@@ -296,7 +274,7 @@ def test_workload_compiles_with_the_numpy_back_ends_numbers(name):
     args = w.make_data(tiny=True)
     g = s2sgrad.grad(w.loss, wrt=w.wrt_arg, backend="numba", strict=True)
     got = g(*args)
-    assert _entry(g).compiled
+    assert compiled_entry(g).compiled
     want = s2sgrad.grad(w.loss, wrt=w.wrt_arg)(*args)
     got = got if isinstance(got, tuple) else (got,)
     want = want if isinstance(want, tuple) else (want,)
@@ -319,7 +297,7 @@ def test_an_error_of_numba_while_compiling_falls_back(monkeypatch):
     x = np.linspace(0.0, 1.0, 5)
     g = s2sgrad.grad(f, backend="numba")
     g(x)
-    entry = _entry(g)
+    entry = compiled_entry(g)
 
     class Broken:
         overloads = {}
@@ -442,12 +420,12 @@ def test_lists_only_indexed_are_passed_as_arrays():
     xs = [0.5, -1.0, 2.0, 0.25]
     ys = [1.0, 0.0, 3.5, -2]                      # (an int among floats)
     g = check(robust, (1.3, 0.2, xs, ys), wrt=(0, 1))
-    assert _entry(g).as_arrays == (2, 3)
+    assert compiled_entry(g).as_arrays == (2, 3)
     assert xs == [0.5, -1.0, 2.0, 0.25] and ys[3] == -2     # the caller's lists as given
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         h = s2sgrad.grad(extends, backend="numba")
         got = h(0.7, [1.0, 2.0])
-    assert _entry(h).as_arrays == ()
+    assert compiled_entry(h).as_arrays == ()
     assert got == pytest.approx(s2sgrad.grad(extends)(0.7, [1.0, 2.0]), rel=1e-12)
     assert got == pytest.approx(6.0, rel=1e-12)

@@ -17,27 +17,11 @@ import s2sgrad
 from s2sgrad.backend import numba as numba_backend
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
-from support.numeric import numerical_grad
+from support.numba_check import check
 
 pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
 
 RNG = np.random.default_rng(18)
-
-
-def check(func, args, wrt=0, atol_fd=1e-8):
-    g = s2sgrad.grad(func, wrt=wrt, backend="numba", strict=True)
-    got = g(*args)
-    (entry,) = g._by_kinds.values()
-    assert entry[1].compiled
-    want = s2sgrad.grad(func, wrt=wrt)(*args)
-    indices = wrt if isinstance(wrt, tuple) else (wrt,)
-    got_t = got if isinstance(wrt, tuple) else (got,)
-    want_t = want if isinstance(wrt, tuple) else (want,)
-    for i, a, b in zip(indices, got_t, want_t):
-        assert type(a) is type(b) and np.shape(a) == np.shape(b)
-        assert np.asarray(a).dtype == np.asarray(b).dtype
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(a, numerical_grad(func, args, i), rtol=1e-6, atol=atol_fd)
 
 
 # ------------------------------------------------------ adjoints of broadcasting

@@ -196,10 +196,16 @@ def _child_fields(cls):
 def walk(tree):
     """The nodes of `tree` in the order of `gast.walk` (breadth first) but for the
     Load/Store marks of names, faster: walks are the inner loop of most analyses."""
-    todo, known, ast_ = [tree], _CHILD_FIELDS, gast.AST
+    return _breadth_first(tree, _CHILD_FIELDS, _child_fields)
+
+
+def _breadth_first(tree, known, fields_of):
+    """The nodes reached from `tree` through the fields `known[cls]` of each node's
+    class (`fields_of(cls)` fills the table), breadth first."""
+    todo, ast_ = [tree], gast.AST
     for node in todo:
         fields = known.get(node.__class__)
-        for field in _child_fields(node.__class__) if fields is None else fields:
+        for field in fields_of(node.__class__) if fields is None else fields:
             value = getattr(node, field, None)
             if value.__class__ is list:
                 todo += [x for x in value if isinstance(x, ast_)]
@@ -276,24 +282,12 @@ def _name_fields(cls):
 
 
 def name_nodes(tree):
-    """The Name nodes of `tree`, in the order of `walk`, by a walk that does not enter
-    a Name, a constant or an operator (the read/write facts the optimizer asks of every
-    statement)."""
-    out = []
-    todo, known, ast_, name_ = [tree], _NAME_FIELDS, gast.AST, gast.Name
-    for node in todo:
-        cls = node.__class__
-        if cls is name_:
-            out.append(node)
-            continue
-        fields = known.get(cls)
-        for field in _name_fields(cls) if fields is None else fields:
-            value = getattr(node, field, None)
-            if value.__class__ is list:
-                todo += [x for x in value if isinstance(x, ast_)]
-            elif isinstance(value, ast_):
-                todo.append(value)
-    return out
+    """The Name nodes of `tree`, in the order of `walk`, by a walk that enters no
+    constant nor operator, nor a name's mark (the read/write facts the optimizer asks
+    of every statement)."""
+    name_ = gast.Name
+    return [n for n in _breadth_first(tree, _NAME_FIELDS, _name_fields)
+            if n.__class__ is name_]
 
 
 def name_sets(tree):
