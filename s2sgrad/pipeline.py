@@ -38,18 +38,39 @@ PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load"
 
 class Compiled:
     """One generated module: the gradient function, its value-returning twin, and
-    the source the user reads."""
+    the source the user reads. The twin (`value_and_grad_f`) is optimized, emitted and
+    loaded on first use (`value_grad_fn`, `value_source`): a `grad` never pays for it."""
     code_deps = ()
     name_deps = ()
-    value_source = None      # the source of value_and_grad_f (and the pairs it calls)
 
-    def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace):
+    def __init__(self, source, grad_fn, value_grad_fn, full_text, filename, trace,
+                 value_source=None, make_value=None):
         self.source = source
         self.grad_fn = grad_fn
-        self.value_grad_fn = value_grad_fn
+        self._value = (value_grad_fn, value_source) if make_value is None else None
+        self._make_value = make_value
         self.full_text = full_text
         self.filename = filename
         self.trace = trace
+
+    @property
+    def value_grad_fn(self):
+        return self._value_pair()[0]
+
+    @property
+    def value_source(self):
+        """The source of value_and_grad_f (and the pairs it calls)."""
+        return self._value_pair()[1]
+
+    def _value_pair(self):
+        value = self._value
+        if value is None:
+            with _LOCK:
+                if self._value is None:
+                    self._value = self._make_value()
+                    self._make_value = None
+                value = self._value
+        return value
 
     def is_current(self):
         return _is_current(self)
@@ -287,22 +308,35 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
             # grad_f need not compute the value, nor what only gives shapes known otherwise
             fdef.body = optimize_gradient(fdef.body, tr.scalars, representatives,
                                           arrays=arrays - tr.maybe_container, shapes=shapes)
-        # value_and_grad_f: the same passes; its return keeps the value live
-        vdef.body = optimize_gradient(vdef.body, tr.scalars, representatives, with_value=True,
-                                      arrays=arrays - tr.maybe_container, shapes=shapes)
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]
-    texts = emit.sources(callee_defs + [fdef, vdef])
+    printed = {}
+    texts = emit.sources(callee_defs + [fdef], printed)
+    env = adj.env | generator.env
     made, full, filename, bindings = load_definitions(
-        parsed, callee_defs + [fdef, vdef], [name, f"value_and_{name}"],
-        adj.env | generator.env, tr.name, texts)
-    user_defaults = unwrap(func).__defaults__ or ()
-    for n in (name, f"value_and_{name}"):
-        made[n].__defaults__ = tuple(user_defaults) + parsed.packed_defaults + (1.0,)
-    shown = "\n\n".join(texts[:-1])
-    compiled = Compiled(shown, made[name], made[f"value_and_{name}"], full, filename, tr)
-    compiled.value_source = "\n\n".join(texts[:-2] + texts[-1:])    # value_and_grad_f
+        parsed, callee_defs + [fdef], [name], env, tr.name, texts)
+    user_defaults = tuple(unwrap(func).__defaults__ or ()) + parsed.packed_defaults + (1.0,)
+    made[name].__defaults__ = user_defaults
+
+    def make_value():
+        """value_and_grad_f: the same passes as grad_f, its return keeping the value
+        live; loaded with the pairs it calls, as grad_f was."""
+        with _collector_paused(), deep_expressions(func):
+            if optimize:
+                vdef.body = optimize_gradient(vdef.body, tr.scalars, representatives,
+                                              with_value=True,
+                                              arrays=arrays - tr.maybe_container,
+                                              shapes=shapes)
+            text = emit.sources([vdef], printed)[0]
+            value_made = load_definitions(parsed, callee_defs + [vdef], [vdef.name], env,
+                                          tr.name, texts[:-1] + [text])[0]
+        fn = value_made[vdef.name]
+        fn.__defaults__ = user_defaults
+        return fn, "\n\n".join(texts[:-1] + [text])
+
+    compiled = Compiled("\n\n".join(texts), made[name], None, full, filename, tr,
+                        make_value=make_value)
     compiled.fdef, compiled.parsed, compiled.bindings = fdef, parsed, bindings
     compiled.callee_defs = callee_defs
     compiled.scalar_output = scalar_output

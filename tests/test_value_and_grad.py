@@ -166,3 +166,42 @@ def test_a_loop_is_not_fused_where_later_adjoints_read_what_it_rebinds():
     x = np.array([0.419, 0.583, 0.069])
     y = np.array([[0.646, 0.367, 0.118]])
     assert_value_and_grad_matches(overwrites_what_an_earlier_loop_reads, x, y, wrt=(0, 1))
+
+
+def through_a_helper(w, x):
+    def layer(a, b):
+        return np.tanh(a @ b)
+    return np.sum(layer(x, w) ** 2) + 0.5 * np.sum(w * w)
+
+
+def test_the_twin_made_on_first_use_is_right_in_every_thread():
+    """`grad` loads `grad_f` alone; `value_and_grad_f` (and the pairs it calls) is
+    optimized and loaded when first asked for, under the compile lock when several
+    threads ask at once."""
+    import threading
+    rng = np.random.default_rng(3)
+    w, x = rng.standard_normal((4, 3)), rng.standard_normal((5, 4))
+    g = s2sgrad.grad(through_a_helper)
+    g(w, x)
+    twins, errors = [], []
+    start = threading.Barrier(4)
+
+    def ask():
+        try:
+            start.wait()
+            twins.append(s2sgrad.value_and_grad(through_a_helper)(w, x))
+        except Exception as e:       # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    value = through_a_helper(w, x)
+    for got_value, got_grad in twins:
+        assert got_value == value
+        np.testing.assert_array_equal(got_grad, twins[0][1])
+    assert_value_and_grad_matches(through_a_helper, w, x)
+    assert "def value_and_grad_through_a_helper" in s2sgrad.value_and_grad(through_a_helper).source

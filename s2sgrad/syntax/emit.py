@@ -91,10 +91,12 @@ def source(node: gast.AST) -> str:
     return _render_comments(text)
 
 
-def sources(fdefs):
+def sources(fdefs, printed=None):
     """[source(f) for f in fdefs]; a statement that several functions share
-    (`value_and_grad_f` reuses the body of `grad_f`) is printed once."""
-    printed = {}
+    (`value_and_grad_f` reuses the body of `grad_f`) is printed once. `printed`: {id of
+    a statement: its text} of an earlier call whose statements are alive and unchanged
+    (a twin emitted later), filled by this one."""
+    printed = {} if printed is None else printed
     return [_function_source(f, printed) if isinstance(f, gast.FunctionDef) else source(f)
             for f in fdefs]
 
