@@ -158,9 +158,7 @@ def dead_forward_in_blocks(body):
     Returns the body, with the compound statements that lose statements copied first
     (`value_and_grad_f` shares the originals and needs the value)."""
     removable, others = {}, []
-    for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
-        if not isinstance(st, gast.stmt):
-            continue
+    for st in nodes.statements(body):
         name = removable_forward(st)
         if name is not None:
             removable.setdefault(name, []).append(st)
@@ -169,7 +167,7 @@ def dead_forward_in_blocks(body):
     live = set()
     for st in others:
         live |= loads(st)
-    for st in nodes.walk(gast.Module(body=body, type_ignores=[])):
+    for st in nodes.statements(body):
         if isinstance(st, (gast.If, gast.While)):
             live |= loads(st.test)
         elif isinstance(st, gast.For):
@@ -191,7 +189,7 @@ def dead_forward_in_blocks(body):
             if id(st) in dead:
                 continue
             if isinstance(st, (gast.If, gast.For, gast.While)) and any(
-                    id(x) in dead for x in nodes.walk(st) if isinstance(x, gast.stmt)):
+                    id(x) in dead for x in nodes.statements(st.body + st.orelse)):
                 # a new node over pruned copies of the blocks: value_and_grad_f keeps
                 # the original statement, whose blocks compute the value
                 fields = {f: getattr(st, f) for f in st._fields}

@@ -9,8 +9,8 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .facts import is_zero, loads, name_counts, single_target, stores, stores_all, \
-    zeros_after
+from .facts import called_names, is_zero, loads, name_counts, single_target, stores, \
+    stores_all, zeros_after
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
 
@@ -471,6 +471,9 @@ def spell_out_shapes(fdef, known, numbers=()):
 
     Only where the adjoint has the full shape of the operation's result (an array, not
     the zero 0.0) and the operands are vectors or matrices."""
+    called = called_names(fdef.body)
+    if not called & (_SPELLED.keys() | {"unreduce"}):
+        return fdef
     shapes = code_shapes(fdef, known, numbers)
 
     class Spell(nodes.Transformer):
@@ -485,8 +488,9 @@ def spell_out_shapes(fdef, known, numbers=()):
             spelled = _SPELLED[f.id](node.args, dims)
             return node if spelled is None or spelled[0] is None else spelled[0]
     Spell().visit(fdef)
-    _narrow_unreduces(fdef, shapes)
-    _kept_dims_unreduces(fdef, shapes)
+    if "unreduce" in called:
+        _narrow_unreduces(fdef, shapes)
+        _kept_dims_unreduces(fdef, shapes)
     return fdef
 
 

@@ -73,7 +73,7 @@ def _sites(fdef, inits):
     for n in nodes.name_nodes(fdef):
         if n.id in inits:
             uses[n.id] = uses.get(n.id, 0) + 1
-    for loop in _statements(fdef.body):
+    for loop in nodes.statements(fdef.body):
         if not isinstance(loop, (gast.For, gast.While)):
             continue
         backward = getattr(loop, "s2s_backward", False)
@@ -90,18 +90,6 @@ def _sites(fdef, inits):
         (fwd, i, _), (bwd, j, _) = sorted(sites, key=lambda f: f[2])
         out[name] = (fwd, i, bwd, j)
     return uses, out
-
-
-def _statements(stmts):
-    """Every statement of `stmts` and of the blocks nested in them."""
-    for st in stmts:
-        yield st
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(st, field, None)
-            if isinstance(inner, list):
-                yield from _statements(inner)
-        for handler in getattr(st, "handlers", ()):
-            yield from _statements(handler.body)
 
 
 def _tuple_pop(st):
@@ -224,8 +212,14 @@ def preallocate_tapes(fdef):
     top = {id(st): k for k, st in enumerate(fdef.body)}
     before = {}                            # id(forward loop) -> [tape made before it]
     dropped = set()
+    counted = {}                           # (a tape's writes leave the loops counted)
     for name, (fwd, i, bwd, j) in sorted(sites.items()):
-        if id(fwd) not in top or id(bwd) not in top or not _counted(fwd, bwd):
+        if id(fwd) not in top or id(bwd) not in top:
+            continue
+        pair = (id(fwd), id(bwd))
+        if pair not in counted:
+            counted[pair] = _counted(fwd, bwd)
+        if not counted[pair]:
             continue
         index = fwd.target.id
         fwd.body[i] = nodes.copy_location(gast.Assign(

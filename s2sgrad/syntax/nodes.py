@@ -328,6 +328,22 @@ def is_const(node):
 LOAD, STORE = gast.Load, gast.Store
 
 
+def statements(stmts):
+    """Every statement of `stmts` and of every block nested in them (loops' and
+    branches' bodies and `else` blocks, `try` handlers and `finally`, nested defs), in
+    order: the statements `walk` reaches, without walking their expressions."""
+    for st in stmts:
+        yield st
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(st, field, None)
+            if inner.__class__ is list:
+                yield from statements(inner)
+        for handler in getattr(st, "handlers", ()):
+            yield from statements(handler.body)
+        for case in getattr(st, "cases", ()):
+            yield from statements(case.body)
+
+
 def flat(stmts):
     """Every statement of `stmts`, the bodies of `if`, `for` and `while` blocks included,
     in order."""
