@@ -430,8 +430,14 @@ def _check_wrt_arg(x, i, func):
         raise GradientError(
             f"argument {i} of {func.__name__} is {type(x).__name__}, not a number, an "
             "array or a container of numbers: it cannot be differentiated")
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c" or isinstance(
+            x, (complex, np.complexfloating)):
+        raise GradientError(
+            f"argument {i} of {func.__name__} is complex: s2sgrad differentiates "
+            "real-valued code of real inputs; pass the real and imaginary parts as two "
+            "float arrays")
     if isinstance(x, np.ndarray):
-        if x.dtype.kind not in "fc":
+        if x.dtype.kind != "f":
             raise GradientError(
                 f"argument {i} of {func.__name__} is an array of dtype {x.dtype}; "
                 "gradients need floating-point inputs: pass x.astype(float)")

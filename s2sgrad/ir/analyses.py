@@ -3,6 +3,7 @@ read (`active`, `overwritten`, `maybe_container`), and the checks that refuse st
 views or aliases of other values.
 """
 import gast
+import numpy as np
 
 from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
@@ -192,6 +193,82 @@ def _refuse_cut_gradients(trace, stmts, varied, useful):
                     "differentiates (or register a rule with @s2sgrad.adjoint)")
 
 
+def _refuse_complex(trace, stmts, varied, useful):
+    """The rules differentiate real-valued code: a complex number (`1j`, `complex(a,
+    b)`, a complex global or closure value) meeting a value that depends on the
+    differentiated input would give a gradient that is silently wrong under any
+    convention, so the statement where they meet is refused. Complex values that only
+    make constants are left alone (flow-insensitive: a name is complex when any
+    binding of it reads something complex). No walk: SSA statements hold their
+    literals as operands."""
+    defined = set(trace.params) | {d for s in stmts for d in defs(s)}
+    free = {}
+    for s in stmts:
+        for name in reads(s):
+            if name.__class__ is str and name not in defined and name not in free:
+                try:
+                    value = trace.parsed.resolve(name)
+                except KeyError:
+                    value = None
+                free[name] = isinstance(value, complex) or isinstance(
+                    value, (np.ndarray, np.generic)) and value.dtype.kind == "c"
+    complex_names = {n for n, c in free.items() if c}
+    literal = {id(s) for s in stmts if _complex_literal(s)}
+    if not complex_names and not literal:
+        return
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if not isinstance(s, (Assign, SetItem)):
+                continue
+            if id(s) in literal or any(r in complex_names for r in reads(s)) \
+                    and not _real_part(s):
+                for d in defs(s):
+                    if d not in complex_names:
+                        complex_names.add(d)
+                        changed = True
+    for s in stmts:
+        if not isinstance(s, (Assign, SetItem)) or not any(d in useful for d in defs(s)):
+            continue
+        operands = [r for r in reads(s) if isinstance(r, str)]
+        meets = id(s) in literal or any(r in complex_names for r in operands)
+        if meets and any(r in varied for r in operands):
+            raise trace.parsed.error(
+                "s2sgrad differentiates real-valued code: here a complex number meets a "
+                "value that depends on the differentiated input", s.node,
+                "write the real and imaginary parts as two real arrays (for |z|**2: "
+                "re**2 + im**2), or wrap the complex part in s2sgrad.stop_gradient(...) "
+                "if no gradient should flow through it")
+
+
+def _complex_literal(s):
+    """Does the SSA statement `s` hold a complex literal (`2j`) or call `complex`?"""
+    for a in getattr(s, "args", None) or ():
+        if a.__class__ is nodes.Const and type(a.value) is complex:
+            return True
+    expr = getattr(s, "expr", None)
+    if expr.__class__ is gast.Constant:
+        return type(expr.value) is complex
+    return expr.__class__ is gast.Call and getattr(expr.func, "id", None) == "complex"
+
+
+_REAL_PARTS = {"abs", "absolute", "fabs", "real", "imag", "angle"}
+
+
+def _real_part(s):
+    """Is `s` a real-valued view of a complex operand (`np.abs(z)`, `z.real`,
+    `np.angle(z)`)? Its result is real: complex-ness stops there."""
+    expr = getattr(s, "expr", None)
+    if isinstance(expr, gast.Attribute):
+        return expr.attr in ("real", "imag")
+    if isinstance(expr, gast.Call):
+        f = expr.func
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
+        return name in _REAL_PARTS
+    return False
+
+
 def _outermost_loops(body):
     for s in body:
         if isinstance(s, (For, While)):
@@ -263,6 +340,7 @@ def analyse(trace):
                         changed = True
     trace.active = varied & useful
     _refuse_cut_gradients(trace, stmts, varied, useful)
+    _refuse_complex(trace, stmts, varied, useful)
     # maybe_container: names that may hold a list/tuple/dict. A parameter counts only
     # when the function uses it as a container (indexes it, sums it, passes it on).
     mc, listy = container_uses(stmts)

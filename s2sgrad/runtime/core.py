@@ -193,6 +193,8 @@ def grad_like(g, x):
         if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape \
                 and g.flags.writeable:
             return g
+        if dtype.kind == "f" and np.iscomplexobj(g):
+            raise _complex_gradient()
         g = np.asarray(g, dtype=dtype)
         if g.shape != x.shape:
             g = np.broadcast_to(g, x.shape).copy()
@@ -209,10 +211,22 @@ def grad_like(g, x):
     if isinstance(x, (list, tuple, dict)) or record_fields(x) is not None:
         return tree_grad_like(g, x)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
+        if np.iscomplexobj(g):
+            raise _complex_gradient()
         return float(np.sum(g)) if np.ndim(g) else float(g)
     if isinstance(x, np.generic):
         return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else float)[()]
     return g
+
+
+def _complex_gradient():
+    """The refusal of a gradient that came out complex for a real input: a complex
+    value (an argument the transform saw only as an array) met the differentiated
+    input, and the rules are those of real-valued code."""
+    return GradientError(
+        "the gradient of a real input came out complex: a complex value (an argument "
+        "or a constant) meets the differentiated input, and s2sgrad differentiates "
+        "real-valued code; write the real and imaginary parts as two real arrays")
 
 
 def tree_grad_like(g, x):
@@ -246,6 +260,11 @@ def tree_grad_like(g, x):
             object.__setattr__(out, name, tree_grad_like(g.get(name, 0.0), getattr(x, name)))
         return out
     if is_tree_leaf(x):
+        if isinstance(x, complex) or getattr(x, "dtype", None) is not None \
+                and x.dtype.kind == "c":
+            raise GradientError(
+                "a parameter container holds a complex leaf: s2sgrad differentiates "
+                "real-valued code; store its real and imaginary parts as two real leaves")
         return grad_like(g, x)
     return x
 
