@@ -479,3 +479,43 @@ def test_local_function_default_read_at_definition_is_the_value_there():
     # Python reads `s=k` where g is defined (2.0), not at the call (5.0): x · 2 · 5
     assert s2sgrad.grad(local_function_with_a_computed_default)(1.5) == \
         pytest.approx(10.0, rel=1e-12)
+
+
+def nested_with_star_args(x):
+    def total(*vs):  # <- HERE
+        return vs[0] + vs[1]
+    return np.sum(total(x, 2 * x))
+
+
+def nested_with_keyword_only(x):
+    def power(v, *, p=2):  # <- HERE
+        return v ** p
+    return np.sum(power(x, p=3))
+
+
+def nested_in_a_loop(x):
+    t = 0.0
+    for i in range(2):
+        def scaled(v):  # <- HERE
+            return v * i
+        t = t + np.sum(scaled(x))
+    return t
+
+
+def nested_passed_on(x):
+    def square(v):  # <- HERE
+        return v * v
+    return np.sum(np.array(list(map(square, x))))
+
+
+@pytest.mark.parametrize("f, says", [
+    (nested_with_star_args, "`*args`"),
+    (nested_with_keyword_only, "keyword-only"),
+    (nested_in_a_loop, "inside a loop"),
+    (nested_passed_on, "used other than by calling it"),
+])
+def test_a_local_function_not_inlined_says_why(f, says):
+    with pytest.raises(TransformError) as info:
+        s2sgrad.grad(f)(X3)
+    assert info.value.lineno == marker_line(f)
+    assert says in str(info.value)

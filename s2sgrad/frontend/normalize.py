@@ -80,6 +80,8 @@ def unsupported_constructs(func_node, local_functions=()):
         if id(node) in inlined or id(node) in call_args:   # f(*xs): see `Normalizer.call`
             continue
         kind = _UNSUPPORTED.get(type(node))
+        if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            kind = _not_inlined(func_node, node) or kind
         if kind:
             found.append((node, kind[0], kind[1]))
         elif isinstance(node, (gast.For, gast.While)) and node.orelse:
@@ -88,6 +90,29 @@ def unsupported_constructs(func_node, local_functions=()):
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
             found.append((node, "`match` statements", "use if/elif/else"))
     return found
+
+
+def _not_inlined(fn, node):
+    """Why the def or lambda `node` in `fn` is not one of the local functions s2sgrad
+    inlines (`_local_functions`): (what, hint), or None for the general refusal."""
+    a = node.args
+    what = "a nested function" if isinstance(node, gast.FunctionDef) else "a lambda"
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+        return (f"{what} with `*args`, `**kwargs`, keyword-only or positional-only "
+                "parameters", "list its parameters plainly (s2sgrad inlines local "
+                "functions with plain parameters), or define it at module level")
+    if isinstance(node, gast.FunctionDef) and node.decorator_list:
+        return (f"a decorated nested function", "define it at module level")
+    top = any(st is node or isinstance(st, gast.Assign) and st.value is node
+              for st in fn.body)
+    if isinstance(node, gast.FunctionDef) and not top:
+        return ("a function defined inside a loop, a branch or another function",
+                "define it at the top of the function's body, or at module level")
+    if top:
+        return (f"{what} used other than by calling it (passed on, returned, stored "
+                "or bound twice)", "call it directly where it is needed, or define it "
+                "at module level")
+    return None
 
 
 def _is_generator(fdef):

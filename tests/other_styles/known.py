@@ -21,7 +21,7 @@ REFUSED = {
     "control_flow.for_else": "`else` clauses on loops",
     "containers.map_builtin": "no adjoint for `builtins.map`",
     "shadowing.loop_closures_default_binding": "call through the local variable",
-    "everyday.partial_helper": "nested function definitions",
+    "everyday.partial_helper": "nested function used other than by calling it",
     "everyday.bound_method_loss": r"no adjoint for the method `\.predict\(\)`",
     "everyday.method_calls_method": r"no adjoint for the method `\.forward\(\)`",
     "everyday.try_except_inside": "`try` blocks",
