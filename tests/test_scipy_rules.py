@@ -67,6 +67,14 @@ def digamma(x):
     return np.sum(scipy.special.digamma(x) ** 2) + np.sum(scipy.special.psi(x[0]))
 
 
+def polygamma(x):
+    return np.sum(scipy.special.polygamma(1, x) * x) + np.sum(scipy.special.polygamma(0, x))
+
+
+def gammaln_hessian(x):
+    return np.sum(scipy.special.gammaln(x) * x + scipy.special.digamma(x) ** 2)
+
+
 def expit_logit(p):
     return np.sum(expit(p * 3.0) * scipy.special.logit(p))
 
@@ -172,7 +180,8 @@ def expm(a):
 CASES = [
     (lse, (X,), 0), (lse_axis, (X,), 0), (lse_keepdims, (X,), 0), (lse_axes, (X,), 0),
     (lse_b, (X, W), (0, 1)), (lse_b_row, (X, W), (0, 1)),
-    (gammaln, (W,), 0), (digamma, (W,), 0), (expit_logit, (P,), 0), (erfs, (X,), 0),
+    (gammaln, (W,), 0), (digamma, (W,), 0), (polygamma, (W,), 0),
+    (expit_logit, (P,), 0), (erfs, (X,), 0),
     (softmax, (X,), 0), (softmax_axis, (X,), 0), (log_softmax, (X,), 0),
     (xlogy, (X, W), (0, 1)), (xlog1py, (X, W), (0, 1)),
     (norm_logpdf, (X, 0.3, W), (0, 1, 2)), (norm_keywords, (X, X[0], 1.7), (0, 1, 2)),
@@ -229,6 +238,18 @@ def test_float32_stays_float32(f, x):
     np.testing.assert_allclose(g, s2sgrad.grad(f)(x), rtol=2e-3, atol=2e-4)
 
 
+def test_gammaln_and_digamma_have_second_derivatives():
+    """The runtime's polygamma has a rule of its own (ψ⁽ⁿ⁾' = ψ⁽ⁿ⁺¹⁾): a Hessian-vector
+    product through gammaln and digamma, against finite differences of the gradient."""
+    x = np.abs(W) + 0.5
+    t = RNG.normal(size=x.shape)
+    h = 1e-6
+    g = s2sgrad.grad(gammaln_hessian)
+    expected = (g(x + h * t) - g(x - h * t)) / (2 * h)
+    np.testing.assert_allclose(s2sgrad.hvp(gammaln_hessian)(x, t), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
 # ------------------------------------------------------------------ refusals
 def lse_sign(x):
     return logsumexp(x, return_sign=True)[0]
@@ -262,7 +283,7 @@ def test_unhandled_options_and_methods_are_refused(f, x, what):
 
 # ------------------------------------------------------------------ the audit
 LISTED = {
-    "scipy.special": ["logsumexp", "gammaln", "digamma", "expit", "logit", "erf", "erfc",
+    "scipy.special": ["logsumexp", "gammaln", "digamma", "polygamma", "expit", "logit", "erf", "erfc",
                       "softmax", "log_softmax", "xlogy", "xlog1py"],
     "scipy.stats": ["norm.logpdf", "norm.cdf", "norm.pdf", "multivariate_normal.logpdf",
                     "t.logpdf"],

@@ -75,6 +75,20 @@ def digamma_dot(y, x):
     y_dot += x_dot * polygamma(1, x)
 
 
+@defadjoint(scipy.special.polygamma, polygamma, **elementwise)
+def polygamma_order(y, n, x):
+    """y = ψ⁽ⁿ⁾(x)  →  x̄ += ȳ·ψ⁽ⁿ⁺¹⁾(x)   (n, the order, is an integer: no adjoint);
+    also the rule of the runtime's `polygamma`, so gammaln and digamma have second
+    derivatives (hvp) and more"""
+    x_bar += y_bar * polygamma(n + 1, x)
+
+
+@deftangent(scipy.special.polygamma, polygamma)
+def polygamma_order_dot(y, n, x):
+    """y = ψ⁽ⁿ⁾(x)  →  ẏ = ẋ·ψ⁽ⁿ⁺¹⁾(x)"""
+    y_dot += x_dot * polygamma(n + 1, x)
+
+
 @defadjoint(scipy.special.expit, **elementwise)
 def expit(y, x):
     """y = 1 / (1 + e⁻ˣ)  →  x̄ += ȳ·y·(1 - y)"""
