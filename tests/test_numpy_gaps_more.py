@@ -1,7 +1,8 @@
 """More NumPy met in real code: fmod, copysign (np and math), float_power, heaviside,
 dstack, meshgrid, the nan-aware reductions, ptp, percentile and quantile, trapezoid,
-linspace between values, maximum/minimum.accumulate, logaddexp.reduce, linalg.lstsq and
-the methods `.tolist()`, `.conj()` and `.conjugate()`.
+linspace between values, maximum/minimum.accumulate, logaddexp.reduce, linalg.lstsq,
+sliding_window_view (convolutions written with windows) and the methods `.tolist()`,
+`.conj()` and `.conjugate()`.
 
 Each is checked in reverse mode (the gradient against centered finite differences in
 float64) and in forward mode (a jvp against the directional finite difference), in the
@@ -233,6 +234,30 @@ def conj_methods(x):
     return np.sum(x.conj() * x) + np.sum(np.sin(x).conjugate()) + (x[0] * 2.0).conjugate()
 
 
+# ---------------------------------------------------------------- windows
+def windows_1d(x):
+    w = np.array([0.2, -0.5, 1.0])
+    return np.sum(np.tanh(np.lib.stride_tricks.sliding_window_view(x, 3) @ w) ** 2)
+
+
+def windows_2d(x):
+    img = np.reshape(x, (3, 4))
+    win = np.lib.stride_tricks.sliding_window_view(img, (2, 3))
+    return np.sum(np.sin(np.einsum("ijkl,kl->ij", win, img[:2, :3])))
+
+
+def windows_along_an_axis(x):
+    w = np.lib.stride_tricks.sliding_window_view(np.reshape(x, (3, 4)), window_shape=2,
+                                                 axis=1)
+    return np.sum(w[..., 0] * w[..., 1] ** 2)
+
+
+def windows_along_two_axes(x):
+    w = np.lib.stride_tricks.sliding_window_view(np.reshape(x, (2, 3, 4)), (2, 2),
+                                                 axis=(2, 1))
+    return np.sum(np.exp(0.3 * w) * np.arange(2)[:, None])
+
+
 CASES = [(fmod, X12), (copysign, X12), (math_copysign, X12), (float_power, X12),
          (heaviside, X12), (dstack, X12), (dstack_vectors, X12), (meshgrid_xy, X12),
          (meshgrid_ij, X12), (meshgrid_three, X12), (meshgrid_three_ij, X12),
@@ -241,7 +266,8 @@ CASES = [(fmod, X12), (copysign, X12), (math_copysign, X12), (float_power, X12),
          (quantile, X12), (percentile, X24), (trapezoid, X12), (linspace, X12),
          (linspace_arrays, X12), (accumulate, X12), (logaddexp_reduce, X12),
          (lstsq, X24), (lstsq_matrix_b, X24), (lstsq_residuals, X24), (tolist, X12),
-         (conj_methods, X12)]
+         (conj_methods, X12), (windows_1d, X12), (windows_2d, X12),
+         (windows_along_an_axis, X12), (windows_along_two_axes, X24)]
 
 
 @pytest.mark.parametrize("f, x", CASES, ids=[f.__name__ for f, _ in CASES])
@@ -264,7 +290,8 @@ def test_nan_positions_get_no_gradient_through_the_reduction():
     assert np.all(g[~NAN_AT] != 0.0)
 
 
-@pytest.mark.parametrize("f", [nanmean, quantile, fmod, dstack, meshgrid_xy, linspace],
+@pytest.mark.parametrize("f", [nanmean, quantile, fmod, dstack, meshgrid_xy, linspace,
+                               windows_1d],
                          ids=lambda f: f.__name__)
 def test_float32_stays_float32(f):
     x = X12.astype(np.float32)
@@ -300,7 +327,12 @@ def max_accumulate_out(x):
     return np.sum(np.maximum.accumulate(x, out=out))
 
 
+def writeable_windows(x):
+    return np.sum(np.lib.stride_tricks.sliding_window_view(x, 3, writeable=True))
+
+
 @pytest.mark.parametrize("f, what", [(quantile_nearest, "`method=`"),
+                                     (writeable_windows, "`writeable=`"),
                                      (percentile_weights, "weights"),
                                      (linspace_retstep, "`retstep=`"),
                                      (quantile_q_from_input, "`q`"),

@@ -641,6 +641,8 @@ CASES += [
     C(np.fliplr, u(3, 4)), C(np.flipud, u(3, 4)), C(np.rot90, u(3, 4)),
     C(np.rot90, u(2, 3, 4), -1, (1, 2)),
     C(np.take_along_axis, u(3, 4), ALONG, 1),
+    C(np.lib.stride_tricks.sliding_window_view, u(3, 5), (2, 3)),
+    C(np.lib.stride_tricks.sliding_window_view, u(3, 5), 2, axis=1),
     C(np.take_along_axis, u(3, 4), np.array([5, 0, 5]), None),
     # cumulative products, averages, integration, polynomials, interpolation, convolution
     C(np.cumprod, u(5)), C(np.cumprod, WITH_ZEROS, axis=1), M("cumprod", u(3, 4), axis=0),
@@ -683,6 +685,8 @@ CASES += [
     C(runtime.swapaxes_grad, u(4, 3, 2), 0, 2), C(runtime.moveaxis_grad, u(3, 4, 2), 0, -1),
     C(runtime.rot90_grad, u(4, 3)),
     C(runtime.take_along_axis_grad, u(3, 2), u(3, 4), ALONG, 1, active=[0]),
+    C(runtime.sliding_window_grad, u(2, 3, 2, 3), u(3, 5), (2, 3), active=[0]),
+    C(runtime.sliding_window_grad, u(3, 4, 2), u(3, 5), 2, 1, active=[0]),
     C(runtime.convolve_grad, u(7), u(3), u(5), active=[0, 1]),
     C(runtime.convolve_grad, u(5), u(3), u(5), "same", active=[0, 1]),
     C(runtime.correlate_grad_a, u(3), u(3), u(5), active=[0, 1]),

@@ -1,5 +1,5 @@
 """Triangles, padding, axes and along-axis selections: tril, triu, pad, swapaxes, moveaxis,
-fliplr, flipud, rot90, take_along_axis.
+fliplr, flipud, rot90, take_along_axis, sliding_window_view.
 
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
@@ -12,7 +12,7 @@ from .registry import VIEW, defadjoint, deftangent
 from .. import runtime
 from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
                        pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,
-                       rot90_grad, flip_grad, take_along_axis_grad)
+                       rot90_grad, flip_grad, take_along_axis_grad, sliding_window_grad)
 
 
 # results that share the operand's memory
@@ -139,6 +139,20 @@ def take_along_axis_dot(y, arr, indices, axis=-1):
 # ---------------------------------------------------------------- helpers (forward-over-reverse)
 # Each helper is linear in the adjoint it transforms: its tangent is the same helper
 # applied to the adjoint's tangent.
+# ---------------------------------------------------------------- windows
+@view(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view(y, x, window_shape, axis=None, subok=False, writeable=False):
+    """y = sliding_window_view(x, w, axis)  →  x̄ += Σ over windows of ȳ, each added back
+    where it was read (a read-only view: writeable=True is refused where it is called)"""
+    x_bar += sliding_window_grad(y_bar, x, window_shape, axis)
+
+
+@deftangent(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view_dot(y, x, window_shape, axis=None, subok=False, writeable=False):
+    """y = sliding_window_view(x, w, axis)  →  ẏ = sliding_window_view(ẋ, w, axis)"""
+    y_dot += np.lib.stride_tricks.sliding_window_view(x_dot, window_shape, axis)
+
+
 @deftangent(runtime.tril_grad)
 def tril_grad_(out, g, m, k=0):
     """out = tril_grad(g, m, k)  →  ȯut = tril_grad(ġ, m, k)"""
@@ -191,3 +205,9 @@ def take_along_axis_grad_(out, g, arr, indices, axis=-1):
 def flip_grad_(out, g, axis=None):
     """out = flip_grad(g, axis)  →  ȯut = flip_grad(ġ, axis)"""
     out_dot += flip_grad(g_dot, axis)
+
+
+@deftangent(runtime.sliding_window_grad)
+def sliding_window_grad_(out, g, x, window_shape, axis=None):
+    """out = sliding_window_grad(g, x, w, axis)  →  ȯut = sliding_window_grad(ġ, …)"""
+    out_dot += sliding_window_grad(g_dot, x, window_shape, axis)

@@ -98,6 +98,30 @@ def rot90_grad(g, k=1, axes=(0, 1)):
     return np.rot90(g, -k, axes)
 
 
+def sliding_window_grad(g, x, window_shape, axis=None):
+    """Adjoint of y = sliding_window_view(x, window_shape, axis): each window's entries
+    added back where they were read (windows overlap), one slice addition per position
+    within a window (3 for a window of 3, 9 for 3 x 3), not one per window."""
+    if is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    window = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    axes = range(len(shape)) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+    axes = [a % len(shape) for a in axes]
+    if len(set(axes)) != len(axes):
+        raise NotImplementedError("gradient of sliding_window_view with windows along "
+                                  "one axis twice is not supported")
+    g = np.asarray(g)
+    counts = g.shape[:len(shape)]            # window positions along each axis
+    out = np.zeros(shape, np.result_type(g, float))
+    for offset in np.ndindex(*window):
+        index = [slice(None)] * len(shape)
+        for a, o in zip(axes, offset):
+            index[a] = slice(o, o + counts[a])
+        out[tuple(index)] += g[(Ellipsis,) + offset]
+    return out
+
+
 def take_along_axis_grad(g, arr, indices, axis=-1):
     """Adjoint of y = take_along_axis(x, indices, axis): x̄ gets ȳ added back at the
     positions it was read from (repeated indices accumulate)."""
