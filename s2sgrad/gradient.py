@@ -11,6 +11,7 @@ from .frontend.parse import readable_name, unwrap
 from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
+from .ir.instances import InstanceKind
 from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
                        kinds_of, symbol_sizes, _is_current)
 
@@ -29,10 +30,12 @@ def _param_names(func):
 
 def partial_parts(func):
     """(function, fixed positional arguments, fixed keyword arguments) of a
-    functools.partial (nested partials are flattened by functools itself); of any
-    other callable: (func, (), {})."""
+    functools.partial (nested partials are flattened by functools itself) or of a bound
+    method (its object first); of any other callable: (func, (), {})."""
     if isinstance(func, functools.partial):
         return func.func, tuple(func.args), dict(func.keywords)
+    if inspect.ismethod(func) and not isinstance(func.__self__, type):
+        return func.__func__, (func.__self__,), {}      # model.loss: self passed first
     return func, (), {}
 
 
@@ -361,7 +364,7 @@ class GradientFunction:
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
         others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS)
-                       or type(kinds[i]) is FunctionKind)
+                       or type(kinds[i]) in (FunctionKind, InstanceKind))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them

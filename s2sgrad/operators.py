@@ -22,6 +22,7 @@ from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
+                       instance_kinds,
                        deep_expressions, gradient_parsed)
 
 _LOCK = threading.RLock()
@@ -252,30 +253,38 @@ def vjp(func: Callable[..., Any], wrt: Any = 0, backend: Optional[str] = None,
 # ------------------------------------------------------------ forward over reverse
 
 class _GradJvp:
-    """jvp of the gradient function of f w.r.t. argument i, along argument j."""
+    """jvp of the gradient function of f w.r.t. argument i, along argument j. Compiled
+    generically, but for the objects of the user's classes among the arguments (their
+    methods resolve on their class: one compilation per combination of classes)."""
 
     def __init__(self, func, i, j, backend=None, strict=False):
         self.func, self.i, self.j = func, i, j
         self.backend, self.strict = backend, strict
-        self._fn = None
+        self._by_kinds = {}         # kinds -> (function, source, compiled, tangent name)
+        self._last = ()             # the kinds of the last call (what `source` shows)
 
-    def get(self):
+    def get(self, kinds=None):
+        kinds = self._last if kinds is None else kinds
         with _LOCK:
             # (the gradient's code holds some values, e.g. a renamed global: rebuilt
             # when they change)
-            if self._fn is None or not self._compiled.is_current():
-                compiled = self._compiled = cached_compile(self.func, (self.i,), False)
+            hit = self._by_kinds.get(kinds)
+            if hit is None or not hit[2].is_current():
+                compiled = cached_compile(self.func, (self.i,), False, kinds=kinds)
                 parsed = gradient_parsed(compiled)
-                self._fn, self.source = compile_jvp(
+                fn, source = compile_jvp(
                     parsed, (self.j,), f"hvp_{readable_name(unwrap(self.func))}")
                 if self.backend == "numba":
-                    self._fn = jit(self._fn, self.strict)
-                self.param = compiled.trace.params[self.j]
-            return self._fn
+                    fn = jit(fn, self.strict)
+                hit = self._by_kinds[kinds] = (fn, source, compiled,
+                                               compiled.trace.params[self.j])
+            self.source = hit[1]
+            return hit
 
     def __call__(self, args, v, keywords=None):
-        fn = self.get()
-        g, gdot = fn(*args, **{dot(self.param): _as_tangent(v, args[self.j])},
+        kinds = self._last = instance_kinds(args)
+        fn, _, _, param = self.get(kinds)
+        g, gdot = fn(*args, **{dot(param): _as_tangent(v, args[self.j])},
                      **(keywords or {}))
         return g, gdot
 

@@ -30,6 +30,7 @@ from .frontend.normalize import normalize, check_returns_value
 from .frontend.checkpoint import checkpoint_loops
 from .frontend.parse import Parsed, parse_function, unwrap, CellView, readable_name
 from .ir import shapes as shapes_mod
+from .ir.instances import InstanceKind, has_methods
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
 from .syntax import emit, nodes, reserved
 
@@ -152,9 +153,10 @@ _PLAIN_NUMBERS = frozenset((float, int, np.float64))
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NUMBERS):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), a list of plain numbers, a function (`FunctionKind`), or anything else. Runs
-    on every call: a plain loop with the lookups bound as defaults (faster here than a
-    comprehension, which is a call of its own)."""
+    tuple), a list of plain numbers, a function (`FunctionKind`), an object of the
+    user's class with methods (`InstanceKind`), or anything else. Runs on every call: a
+    plain loop with the lookups bound as defaults (faster here than a comprehension,
+    which is a call of its own); a type is classified once (`_kind_of_type`)."""
     out = []
     for a in args:
         t = type(a)
@@ -163,9 +165,31 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
         elif t is list:
             out.append(NUMBERS if a and _plain.issuperset(map(type, a)) else OTHER)
         else:
-            k = _get(t, OTHER)
-            out.append(k if k != FUNCTION else FunctionKind(a))
+            k = _get(t)
+            if k is None:
+                k = _kind_of_type(t)
+            if k.__class__ is InstanceKind:
+                out.append(OTHER if k.shadowed(a) else k)
+            else:
+                out.append(k if k != FUNCTION else FunctionKind(a))
     return tuple(out)
+
+
+def instance_kinds(args):
+    """The kinds a generic compilation is given where some of `args` are objects of the
+    user's classes (their methods then resolve: `hvp(model.loss)`, `hvp(f)(w, model,
+    v)`): InstanceKind there, OTHER elsewhere; () when there are none."""
+    kinds = tuple(k if k.__class__ is InstanceKind else OTHER for k in kinds_of(args))
+    return kinds if any(k is not OTHER for k in kinds) else ()
+
+
+def _kind_of_type(t):
+    """The kind of the arguments of a type not seen before: `InstanceKind` for a class
+    of the user's with methods, else OTHER; remembered (for a bounded number of types)."""
+    kind = InstanceKind(t) if has_methods(t) else OTHER
+    if len(_KIND_OF_TYPE) < 4096:
+        _KIND_OF_TYPE[t] = kind
+    return kind
 
 
 def symbol_sizes(kinds):
@@ -271,7 +295,8 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
-    functions = {p: k.obj for p, k in zip(params, kinds) if type(k) is FunctionKind}
+    functions = {p: k.obj if type(k) is FunctionKind else k
+                 for p, k in zip(params, kinds) if type(k) in (FunctionKind, InstanceKind)}
     parsed.number_lists = {p for p, k in zip(params, kinds) if k == NUMBERS}
     aux_name = _aux_returns(parsed) if has_aux else None
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)

@@ -180,14 +180,31 @@ def test_bound_method_of_a_model():
     np.testing.assert_allclose(got2, got)
 
 
-def test_method_of_a_differentiated_value_is_refused():
+def test_method_of_an_object_argument_is_its_classs_function():
+    x = np.array([0.5, 1.0])
+    got = s2sgrad.grad(_uses_object_method)(x, _Config())
+    np.testing.assert_allclose(got, numerical_grad(_uses_object_method, (x, _Config()), 0),
+                               rtol=1e-6)
+    got = s2sgrad.grad(_uses_object_method)(x, _Stronger())      # a subclass overrides it
+    np.testing.assert_allclose(got, numerical_grad(_uses_object_method, (x, _Stronger()), 0),
+                               rtol=1e-6)
+
+
+def test_a_method_shadowed_by_the_objects_own_attribute_is_refused():
+    cfg = _Config()
+    cfg.bump = lambda v: v * 3.0           # the object's own, not its class's
     with pytest.raises(s2sgrad.TransformError, match="no adjoint for the method `.bump"):
-        s2sgrad.grad(_uses_object_method)(np.array([0.5, 1.0]), _Config())
+        s2sgrad.grad(_uses_object_method)(np.array([0.5, 1.0]), cfg)
 
 
 class _Config:
     def bump(self, v):
         return v + 1.0
+
+
+class _Stronger(_Config):
+    def bump(self, v):
+        return 2.0 * v + np.sin(v)
 
 
 def _uses_object_method(x, cfg):

@@ -27,6 +27,7 @@ from .. import rules, runtime
 from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
+from .instances import InstanceKind, instance_kind, method_of
 from .analyses import (analyse, check_calls, check_in_place, check_stores, check_views,
                        rename_top_level)
 from .shape_classes import infer_scalars
@@ -433,6 +434,9 @@ class Builder:
             and func.value.id in self.locals
         if method:
             name = func.attr
+            call = self._method_call(target, e, s, func.value.id, name, args, kwargs)
+            if call is not None:
+                return call
             args = [func.value.id] + args
             if starred and name in rules.METHODS:
                 raise self._starred_error(starred[0], f".{name}()")
@@ -468,6 +472,14 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        if isinstance(obj, types.MethodType) and isinstance(func.value, gast.Name):
+            kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
+            if kind is not None:
+                self.note_dependency(func.value, obj.__self__)
+                call = self._method_call(target, e, s, func.value.id, func.attr, args,
+                                         kwargs, kind)
+                if call is not None:
+                    return call
         self.note_dependency(func, obj)
         if isinstance(obj, functools.partial):
             obj, args, kwargs = self._unpartial(func, obj, args, kwargs, s)
@@ -520,6 +532,23 @@ class Builder:
                              "needs no gradient in s2sgrad.stop_gradient")
         return a
 
+
+    def _method_call(self, target, e, s, receiver, name, args, kwargs, kind=None):
+        """`receiver.name(...)` of an object of the user's class known here (a parameter
+        the code is specialized on, or a global given as `kind`): the call of the
+        function its class defines, the object first (see `instances`); else None."""
+        if kind is None:
+            kind = self.functions.get(receiver) if receiver not in self.stored else None
+            if kind.__class__ is not InstanceKind:
+                return None
+        found = method_of(kind, name)
+        if found is None:
+            return None
+        fn, bound, owner = found
+        self.deps.append((owner, name, owner[name]))   # (the class's method, rebound: stale)
+        args = ([receiver] if bound else []) + args
+        return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
+                                      node=s, callee=fn))
 
     @staticmethod
     def _takes_no_gradient(obj):
@@ -574,6 +603,8 @@ class Builder:
             return None
         if operand in self.functions and operand not in self.stored:
             obj = self.functions[operand]
+            if obj.__class__ is InstanceKind:
+                return obj
         elif operand in self.objects and self.bindings[operand] == 1:
             obj = self.objects[operand]
         elif operand not in self.locals:
@@ -583,6 +614,11 @@ class Builder:
                 return None
             if is_function_value(obj):    # (a global: the callee is specialized on it)
                 self.note_dependency(nodes.name(operand), obj)
+            else:                         # an object of the user's class: on its class
+                kind = instance_kind(obj)
+                if kind is not None:
+                    self.note_dependency(nodes.name(operand), obj)
+                    return kind
         else:
             return None
         return obj if is_function_value(obj) else None

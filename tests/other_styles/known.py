@@ -22,8 +22,6 @@ REFUSED = {
     "containers.map_builtin": "no adjoint for `builtins.map`",
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "everyday.partial_helper": "nested function used other than by calling it",
-    "everyday.bound_method_loss": r"no adjoint for the method `\.predict\(\)`",
-    "everyday.method_calls_method": r"no adjoint for the method `\.forward\(\)`",
     "everyday.try_except_inside": "`try` blocks",
     "everyday.nonlocal_accumulator": "`nonlocal` statements",
     "everyday.with_errstate": "`with` blocks",
