@@ -28,6 +28,15 @@ def _param_names(func):
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def _compiled_names(func):
+    """The parameters in the order the compiled code takes them: the positional ones,
+    then the keyword-only ones, those without a default first (`pack_variadic`)."""
+    params = inspect.signature(unwrap(func)).parameters.values()
+    keyword = [p for p in params if p.kind is p.KEYWORD_ONLY]
+    return _param_names(func) + [p.name for p in keyword if p.default is p.empty] + \
+        [p.name for p in keyword if p.default is not p.empty]
+
+
 def partial_parts(func):
     """(function, fixed positional arguments, fixed keyword arguments) of a
     functools.partial (nested partials are flattened by functools itself) or of a bound
@@ -55,12 +64,13 @@ def resolve_wrt(func, wrt):
         if isinstance(w, bool) or not isinstance(w, (int, str)):
             raise S2SGradError(f"wrt entries must be argument indices or names, not {w!r}")
         if isinstance(w, str):
-            if w not in names:
+            every = _compiled_names(func)        # (keyword-only ones too)
+            if w not in every:
                 _refuse_varargs(func, f"wrt={w!r}", names)
                 raise S2SGradError(
                     f"{getattr(func, '__name__', func)} has no argument named {w!r} "
-                    f"(its arguments: {', '.join(names)})")
-            out.append(names.index(w))
+                    f"(its arguments: {', '.join(every)})")
+            out.append(every.index(w))
         else:
             idx = w + len(names) if w < 0 else w
             if w >= len(names) and _variadic(func)[0]:

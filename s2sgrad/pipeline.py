@@ -244,8 +244,17 @@ def stage_sources(func, indices, is_tuple=False, parsed=None):
 def pack_variadic(parsed):
     """The differentiated function's `*args` and `**kwargs` become plain parameters (a
     tuple and a dict, after the named ones): the gradient's caller packs them
-    (`GradientFunction`), and a gradient with respect to the tuple gives one per item."""
+    (`GradientFunction`), and a gradient with respect to the tuple gives one per item.
+    Positional-only parameters become plain ones, and keyword-only ones follow the
+    positional ones (those without a default first: only their names address them),
+    their defaults' values in `parsed.kw_default_values`."""
     a = parsed.node.args
+    if a.posonlyargs:                   # `def f(w, X, /, y)`
+        a.args = list(a.posonlyargs) + list(a.args)
+        a.posonlyargs = []
+    parsed.kw_default_values = ()
+    if a.kwonlyargs:
+        _merge_keyword_only(parsed, a)
     extra = []
     for p in (a.vararg, a.kwarg):
         if p is not None:
@@ -258,6 +267,26 @@ def pack_variadic(parsed):
     parsed.packed_defaults = tuple(() if isinstance(d, gast.Tuple) else {} for d in extra) \
         if a.defaults else ()
     a.vararg = a.kwarg = None
+
+
+def _merge_keyword_only(parsed, a):
+    """`def loss(w, *, X, y, lam=0.1)` compiled as `loss(w, X, y, lam=0.1)`: calls name
+    keyword-only arguments, so their place among the parameters is free."""
+    required = [p for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+    defaulted = [(p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+    if a.vararg or a.kwarg or (required and a.defaults):
+        what = "`*args` or `**kwargs`" if a.vararg or a.kwarg else \
+            "positional parameters with defaults"
+        raise parsed.error(
+            f"s2sgrad cannot differentiate keyword-only parameters together with {what}",
+            a.kwonlyargs[0], "make the keyword-only parameters ordinary ones, or give "
+            "them defaults")
+    a.args = list(a.args) + required + [p for p, _ in defaulted]
+    a.defaults = list(a.defaults) + [d for _, d in defaulted]
+    func = unwrap(parsed.func) if parsed.func is not None else None
+    values = getattr(func, "__kwdefaults__", None) or {}
+    parsed.kw_default_values = tuple(values.get(p.id) for p, _ in defaulted)
+    a.kwonlyargs, a.kw_defaults = [], []
 
 
 def _refuse_generator(parsed):
@@ -341,7 +370,8 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     env = adj.env | generator.env
     made, full, filename, bindings = load_definitions(
         parsed, callee_defs + [fdef], [name], env, tr.name, texts)
-    user_defaults = tuple(unwrap(func).__defaults__ or ()) + parsed.packed_defaults + (1.0,)
+    user_defaults = tuple(unwrap(func).__defaults__ or ()) + parsed.kw_default_values + \
+        parsed.packed_defaults + (1.0,)
     made[name].__defaults__ = user_defaults
 
     def make_value():
