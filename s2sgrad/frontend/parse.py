@@ -206,15 +206,25 @@ def parse_function(func) -> Parsed:
         raise SourceUnavailableError(
             f"{func.__qualname__} is not defined by a plain `def` statement",
             filename, first, None, None)
-    gast.increment_lineno(tree, first - 1)
-    indent = _indent(src_lines[0])
-    if indent:                       # columns of the dedented text → the file's columns
-        for n in nodes.walk(tree):
-            for attr in ("col_offset", "end_col_offset"):
-                if getattr(n, attr, None) is not None:
-                    setattr(n, attr, getattr(n, attr) + indent)
+    _move(tree, first - 1, _indent(src_lines[0]))
     node.decorator_list = []
     return _finish(func, node, filename, text)
+
+
+def _move(tree, lines, columns):
+    """Locations in the dedented text → the file's: `lines` down, `columns` right (one
+    walk, as `gast.increment_lineno` and a column shift would make two)."""
+    for n in nodes.walk(tree):
+        d = n.__dict__
+        if d.get("lineno") is not None:
+            d["lineno"] += lines
+        if d.get("end_lineno") is not None:
+            d["end_lineno"] += lines
+        if columns:
+            if d.get("col_offset") is not None:
+                d["col_offset"] += columns
+            if d.get("end_col_offset") is not None:
+                d["end_col_offset"] += columns
 
 
 def _finish(func, node, filename, text=""):
@@ -399,6 +409,8 @@ def _same_code(func, text, first, original=None):
             break
     if found is None:
         return False
+    if _identical(found, func.__code__):
+        return True                          # (the common case, without disassembling)
     try:
         running = _fingerprint(func.__code__)
         if any(n.startswith("@py") for n in running[2]):
@@ -406,6 +418,21 @@ def _same_code(func, text, first, original=None):
         return _fingerprint(found) == running
     except Exception:                        # an unexpected code shape: do not refuse
         return True
+
+
+def _identical(a, b):
+    """Do two code objects hold the same instructions, names and constants (nested code
+    compared the same way; line numbers aside)? Then their fingerprints agree."""
+    if a.co_code != b.co_code or a.co_names != b.co_names \
+            or a.co_varnames != b.co_varnames or len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if hasattr(x, "co_code"):
+            if not (hasattr(y, "co_code") and _identical(x, y)):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
 
 
 def _indent(line):
