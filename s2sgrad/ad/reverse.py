@@ -15,6 +15,7 @@ Adjoints start undefined; a rule's first `x_bar += e` becomes `x_bar = e`. Where
 block may or may not write an adjoint, it is set to `0.0` before the block; a zero
 adjoint is the float `0.0` (broadcasts against anything) until a value arrives.
 """
+import copy
 from dataclasses import dataclass, field
 
 import gast
@@ -79,6 +80,7 @@ class Reverse:
         self.call_hook = call_hook
         self.callees = []
         self._dry = {}                 # dry-run code by (block, state), see writes_of
+        self._texts = {}               # id(statement node) -> its source, for comments
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -134,7 +136,9 @@ class Reverse:
         raise TypeError(s)
 
     def header(self, s):
-        text = _source_of(s.node)
+        text = self._texts.get(id(s.node))      # (a loop's body is generated more than
+        if text is None:                        # once: see writes_of)
+            text = self._texts[id(s.node)] = _source_of(s.node)
         line = getattr(s.node, "lineno", None)
         note = f"line {line}" if line else ""
         if isinstance(s, Assign) and s.fused:
@@ -683,8 +687,11 @@ def _source_of(node):
 
 
 def _loop_text(s):
+    """The loop's first line (`for t in range(n)`), printed without its body."""
     from ..syntax.emit import expression_source
-    return expression_source(s.node).splitlines()[0].rstrip(":")
+    head = copy.copy(s.node)
+    head.body, head.orelse = [gast.Pass()], []
+    return expression_source(head).splitlines()[0].rstrip(":")
 
 
 def reverse(trace: Trace, call_hook=None) -> "Reverse":
