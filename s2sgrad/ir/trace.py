@@ -481,6 +481,7 @@ class Builder:
                 if call is not None:
                     return call
         self.note_dependency(func, obj)
+        obj = numpy_equivalent(obj)
         if isinstance(obj, functools.partial):
             obj, args, kwargs = self._unpartial(func, obj, args, kwargs, s)
         if obj is runtime.stop_gradient:
@@ -673,6 +674,32 @@ def _sublist(node):
 def _sublist_letters(sub):
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     return "".join("..." if i is Ellipsis else letters[i] for i in sub)
+
+
+_AUTOGRAD_NAMES = {}          # id(a function of autograd.numpy) -> NumPy's of its name
+
+
+def numpy_equivalent(obj):
+    """The NumPy or SciPy function an autograd wrapper stands for (scripts written for
+    autograd, `import autograd.numpy as np`, run unchanged): a primitive's `.fun`
+    (`autograd.numpy.sum.fun is numpy.sum`, `autograd.scipy.special.logsumexp`), or the
+    NumPy function of the same name for the few autograd writes in Python (`np.array`,
+    `np.concatenate`, `np.where`, `np.mean`); anything else is returned as it is."""
+    module = getattr(obj, "__module__", None) or ""
+    if not module.startswith("autograd"):
+        return obj
+    fun = getattr(obj, "fun", None)
+    if callable(fun) and (getattr(fun, "__module__", None) or "").split(".")[0] in (
+            "numpy", "scipy"):
+        return fun
+    if not _AUTOGRAD_NAMES:
+        import sys
+        namespace = sys.modules.get("autograd.numpy")
+        for name in dir(namespace) if namespace is not None else ():
+            same = getattr(np, name, None)
+            if callable(same) and not isinstance(same, type) and not name.startswith("_"):
+                _AUTOGRAD_NAMES[id(getattr(namespace, name))] = same
+    return _AUTOGRAD_NAMES.get(id(obj), obj)
 
 
 def _library(func):
