@@ -220,3 +220,17 @@ def int_index_from_active(x):
 def test_integers_from_active_values_still_index():
     """Integers derived from the input (argmax, int()) carry no gradient: not refused."""
     assert_grad_matches(int_index_from_active, np.array([1.0, 3.0, 2.0]))
+
+
+def statistics_mean(x):
+    import statistics
+    return statistics.mean([x[0], x[1] ** 2])
+
+
+def test_a_standard_library_function_is_a_library_not_user_code():
+    """statistics.mean is Python source, but the standard library's: it has no rule, so
+    the call is refused where the user wrote it (not inside statistics.py)."""
+    with pytest.raises(s2sgrad.TransformError) as info:
+        s2sgrad.grad(statistics_mean)(np.array([0.5, 1.5]))
+    assert "statistics.mean" in str(info.value)
+    assert info.value.filename == __file__

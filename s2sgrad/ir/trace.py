@@ -703,9 +703,24 @@ def numpy_equivalent(obj):
 
 
 def _library(func):
-    """A library's own Python function: its source is not the user's to differentiate."""
-    module = getattr(func, "__module__", None) or ""
-    return module.split(".")[0] in _LIBRARIES
+    """A library's own Python function (Python's standard library included: statistics,
+    random): its source is not the user's to differentiate."""
+    root = (getattr(func, "__module__", None) or "").split(".")[0]
+    code = getattr(func, "__code__", None)
+    return root in _LIBRARIES or code is not None and _in_stdlib(code.co_filename)
+
+
+@functools.lru_cache(maxsize=256)
+def _in_stdlib(filename):
+    """Is `filename` a module of Python's standard library (not an installed package,
+    nor a file of the user's that happens to share a standard module's name)?"""
+    import os
+    import sysconfig
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+    path = os.path.realpath(filename)
+    parts = path.split(os.sep)
+    return path.startswith(stdlib) and "site-packages" not in parts \
+        and "dist-packages" not in parts
 
 
 def _is_random(obj):
