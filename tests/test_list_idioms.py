@@ -190,3 +190,46 @@ def starred_target(x):
 def test_unsupported_forms_are_refused(f, message):
     with pytest.raises(TransformError, match=message):
         s2sgrad.grad(f)(X.copy())
+
+
+# ---------------------------------------------------------------- map
+def _cube(v):
+    return v ** 3
+
+
+def map_lambda_summed(x):
+    return sum(map(lambda v: v ** 2, x)) + max(map(lambda v: np.sin(v), x))
+
+
+def map_function_listed(x):
+    ys = list(map(np.tanh, x))
+    return ys[0] * ys[2] + sum(map(_cube, x))
+
+
+def map_two_iterables(x):
+    w = [0.5, -1.0, 2.0]
+    return sum(map(lambda a, b: a * b ** 2, w, x)) + sum(map(pow, x, [2, 3, 1]))
+
+
+def map_in_a_loop_and_unpacked(x):
+    total = 0.0
+    for v in map(lambda t: t * x[0], x):
+        total = total + v ** 2
+    a, b, c = map(np.exp, x)
+    return total + a * b - c
+
+
+@pytest.mark.parametrize("f", [map_lambda_summed, map_function_listed, map_two_iterables,
+                               map_in_a_loop_and_unpacked], ids=lambda f: f.__name__)
+def test_map_consumed_whole_is_its_list_comprehension(f):
+    assert_grad_matches(f, np.array([0.3, -0.8, 1.1]))
+
+
+def map_kept(x):
+    m = map(np.sin, x)
+    return sum(list(m))
+
+
+def test_a_map_object_kept_is_still_refused():
+    with pytest.raises(TransformError, match="map"):
+        s2sgrad.grad(map_kept)(np.array([0.3, -0.8, 1.1]))

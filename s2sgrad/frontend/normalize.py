@@ -208,6 +208,7 @@ class Normalizer:
     def run(self):
         fn = self.parsed.node
         self.generators()
+        self.maps()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -935,6 +936,57 @@ class Normalizer:
                     f"`{node.func.id}` is not consumed here", node,
                     "loop over it (`for x in gen(...)`), unpack it, or make a list of it "
                     "(`list(gen(...))`)")
+
+    _CONSUMERS = ("list", "tuple", "sum", "sorted", "min", "max")
+
+    def maps(self):
+        """`map(f, xs)` consumed whole (`list(...)`, `tuple(...)`, `sum(...)`,
+        `sorted(...)`, `min(...)`, `max(...)`, a `for` loop without `break`, an
+        unpacking) is the list comprehension it builds: `[f(v) for v in xs]`, or with a
+        lambda its body, `map(lambda v: v ** 2, xs)` → `[v ** 2 for v in xs]` (several
+        iterables: over their zip). Any other use of map stays (refused if a gradient
+        reaches it)."""
+        fn = self.parsed.node
+        if not any(isinstance(n, gast.Name) and n.id == "map" for n in _walk_body(fn)) \
+                or not self._is_builtin("map"):
+            return
+        taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+
+        def whole(node):
+            return isinstance(node, gast.Call) and nodes.is_name(node.func, "map") \
+                and len(node.args) >= 2 and not node.keywords \
+                and not any(isinstance(a, gast.Starred) for a in node.args)
+
+        def comprehension(call):
+            f, iterables = call.args[0], call.args[1:]
+            a = f.args if isinstance(f, gast.Lambda) else None
+            if a is not None and not (a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs
+                                      or a.defaults) and len(a.args) == len(iterables):
+                targets, elt = [p.id for p in a.args], f.body
+            else:
+                targets = []
+                for _ in iterables:
+                    targets.append(nodes.fresh_name("mapped", taken))
+                    taken.add(targets[-1])
+                elt = nodes.call(f, [nodes.name(t) for t in targets])
+            target = nodes.name(targets[0], store=True) if len(targets) == 1 else \
+                nodes.tuple_([nodes.name(t, store=True) for t in targets], store=True)
+            it = iterables[0] if len(iterables) == 1 else nodes.call("zip", list(iterables))
+            comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
+                target=target, iter=it, ifs=[], is_async=0)])
+            return nodes.copy_location(comp, call)
+
+        for node in _walk_body(fn):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                    and node.func.id in self._CONSUMERS and len(node.args) == 1 \
+                    and whole(node.args[0]) and self._is_builtin(node.func.id):
+                node.args[0] = comprehension(node.args[0])
+            elif isinstance(node, gast.For) and whole(node.iter) and not any(
+                    isinstance(n, gast.Break) for st in node.body for n in nodes.walk(st)):
+                node.iter = comprehension(node.iter)
+            elif isinstance(node, gast.Assign) and whole(node.value) \
+                    and isinstance(node.targets[0], (gast.Tuple, gast.List)):
+                node.value = comprehension(node.value)
 
     def listify(self, fdef):
         """Rewrite the generator function `fdef` into one returning the list of what it

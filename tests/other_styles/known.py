@@ -19,7 +19,6 @@ REFUSED = {
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",
     "control_flow.for_else": "`else` clauses on loops",
-    "containers.map_builtin": "no adjoint for `builtins.map`",
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "everyday.partial_helper": "nested function used other than by calling it",
     "everyday.try_except_inside": "`try` blocks",
