@@ -6,6 +6,7 @@ S2SGradError.
 Each refused construct is marked with a ``# <- HERE`` comment; the expected
 line number is found from the source, so the tests survive edits above them.
 """
+import functools
 import inspect
 import math
 import os
@@ -159,11 +160,22 @@ def test_caret_for_function_defined_in_a_function():
 def uses_nested_def(x):
     def inner(t):  # <- HERE
         return t * t
-    return sum(map(inner, [x, x])) + x      # passed as a value: cannot be inlined
+    funcs = [inner, math.sin]               # kept as a value: cannot be inlined
+    return funcs[0](x) + x
 
 
 def test_nested_def_used_as_a_value():
     assert_refused(uses_nested_def, 1.5, words=("def",))
+
+
+def maps_a_nested_def(x):
+    def inner(t):
+        return t * t
+    return sum(map(inner, [x, 2.0 * x])) + x    # map consumed whole: inner is called
+
+
+def test_a_nested_def_mapped_is_inlined():
+    assert s2sgrad.grad(maps_a_nested_def)(1.5) == pytest.approx(10.0 * 1.5 + 1.0)
 
 
 def uses_recursive_local(x):
@@ -217,7 +229,7 @@ def test_nested_class():
 
 def uses_lambda(x):
     sq = lambda t: t * t  # noqa: E731  # <- HERE
-    return sum(map(sq, [x, x])) + x
+    return functools.reduce(sq, [x, x]) + x
 
 
 def test_lambda_in_body():
@@ -225,7 +237,7 @@ def test_lambda_in_body():
 
 
 def uses_lambda_in_call(x):
-    return sum(map(lambda t: t * t, [x, x]))  # <- HERE
+    return functools.reduce(lambda a, t: a * t, [x, x])  # <- HERE
 
 
 def test_lambda_as_argument():
@@ -503,9 +515,9 @@ def nested_in_a_loop(x):
 
 
 def nested_passed_on(x):
-    def square(v):  # <- HERE
-        return v * v
-    return np.sum(np.array(list(map(square, x))))
+    def times(a, v):  # <- HERE
+        return a * v
+    return functools.reduce(times, list(x))
 
 
 @pytest.mark.parametrize("f, says", [
