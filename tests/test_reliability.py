@@ -725,20 +725,23 @@ def test_star_parameters_are_packed():
     assert s2sgrad.grad(star_kwargs)(1.5, flag=True) == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize("func", [kw_only])
-def test_keyword_only_parameters_are_refused(func):
+def kw_only_after_star(x, *rest, k=2.0):
+    return x * k
+
+
+def test_keyword_only_parameters_are_differentiated():
+    assert s2sgrad.grad(kw_only)(1.5) == pytest.approx(2.0)
+    assert s2sgrad.grad(kw_only)(1.5, k=3.0) == pytest.approx(3.0)
+    assert s2sgrad.grad(kw_only, wrt="k")(1.5, k=3.0) == pytest.approx(1.5)
+
+
+def test_keyword_only_parameters_beside_star_args_are_refused_at_the_def():
     with pytest.raises(TransformError) as info:
-        s2sgrad.grad(func)(1.5)
+        s2sgrad.grad(kw_only_after_star)(1.5)
     err = info.value
     assert os.path.abspath(err.filename) == os.path.abspath(__file__)
-    assert err.lineno == func.__code__.co_firstlineno
-    assert "keyword-only" in str(err) or "*args" in str(err)
-
-
-def test_wrt_naming_a_keyword_only_parameter_is_refused():
-    with pytest.raises(S2SGradError) as info:
-        s2sgrad.grad(kw_only, wrt="k")
-    assert "k" in str(info.value)
+    assert err.lineno == kw_only_after_star.__code__.co_firstlineno
+    assert "keyword-only" in str(err) and "*args" in str(err)
 
 
 # ----------------------------------------------------------------------------

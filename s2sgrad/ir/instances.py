@@ -16,7 +16,8 @@ import types
 
 import numpy as np
 
-_LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
+#: Packages whose functions are libraries' (their source is not the user's to differentiate).
+LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
 _NOT_INSTANCES = (tuple, list, dict, set, frozenset, str, bytes, np.ndarray, np.generic,
                   numbers.Number, type, types.ModuleType)
 
@@ -55,7 +56,7 @@ def has_methods(klass):
     not a library's, not a number, array or container (a NamedTuple or @dataclass is a
     parameter container), with a method of its own."""
     module = (getattr(klass, "__module__", None) or "").split(".")[0]
-    if module in _LIBRARIES or issubclass(klass, _NOT_INSTANCES) \
+    if module in LIBRARIES or issubclass(klass, _NOT_INSTANCES) \
             or dataclasses.is_dataclass(klass):
         return False
     return bool(_methods(klass))
@@ -86,7 +87,7 @@ def method_of(kind, name):
         else:
             return None
         module = (getattr(fn, "__module__", None) or "").split(".")[0]
-        if not isinstance(fn, types.FunctionType) or module in _LIBRARIES:
+        if not isinstance(fn, types.FunctionType) or module in LIBRARIES:
             return None
         return fn, bound, vars(klass)
     return None

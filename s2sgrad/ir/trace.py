@@ -27,7 +27,7 @@ from .. import rules, runtime
 from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
-from .instances import InstanceKind, instance_kind, method_of
+from .instances import LIBRARIES as _LIBRARIES, InstanceKind, instance_kind, method_of
 from .analyses import (analyse, check_calls, check_in_place, check_stores, check_views,
                        rename_top_level)
 from .shape_classes import infer_scalars
@@ -633,7 +633,6 @@ def is_function_value(obj):
 
 
 _UNKNOWN = object()
-_LIBRARIES = ("numpy", "scipy", "math", "builtins", "jax", "torch", "autograd")
 
 
 def _writes_in_place(tracer, func):
