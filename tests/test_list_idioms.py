@@ -9,6 +9,10 @@ items; a dict display with `**` is the dict of its pairs in order (later keys wi
 Each idiom is checked against centered finite differences (reverse mode) and a
 directional finite difference (forward mode).
 """
+import functools
+import operator
+from functools import reduce
+
 import numpy as np
 import pytest
 
@@ -233,3 +237,41 @@ def map_kept(x):
 def test_a_map_object_kept_is_still_refused():
     with pytest.raises(TransformError, match="map"):
         s2sgrad.grad(map_kept)(np.array([0.3, -0.8, 1.1]))
+
+
+# ---------------------------------------------------------------- functools.reduce
+def reduce_matrix_chain(x):
+    A = np.reshape(x[:4], (2, 2))
+    B = np.reshape(x[4:8], (2, 2))
+    P = functools.reduce(np.dot, [A, B, A.T])
+    Q = functools.reduce(lambda a, b: a @ b + 0.5 * b, [B, A, B])
+    return np.sum(P ** 2) + np.sum(np.tanh(Q))
+
+
+def reduce_with_an_initial_value(x):
+    total = functools.reduce(operator.add, [x[0] ** 2, x[1] * x[2], np.sin(x[3])], 0.5)
+    return functools.reduce(operator.mul, x[4:], total)
+
+
+def reduce_over_rows_in_a_loop(x):
+    M = np.reshape(x, (4, 2))
+    out = 0.0
+    for k in range(2):
+        r = reduce(np.maximum, M * (k + 1))
+        out = out + np.sum(r)
+    return out
+
+
+@pytest.mark.parametrize("f", [reduce_matrix_chain, reduce_with_an_initial_value,
+                               reduce_over_rows_in_a_loop], ids=lambda f: f.__name__)
+def test_reduce_is_the_loop_it_runs(f):
+    assert_grad_matches(f, np.array([0.3, -0.8, 1.1, 0.4, -0.6, 0.9, 1.3, -0.2]))
+
+
+def reduce_inside_an_expression(x):
+    return np.sum(reduce(np.maximum, np.reshape(x, (4, 2))))
+
+
+def test_reduce_inside_an_expression_is_refused_at_the_call():
+    with pytest.raises(TransformError, match="reduce"):
+        s2sgrad.grad(reduce_inside_an_expression)(np.arange(8.0))

@@ -209,6 +209,7 @@ class Normalizer:
         fn = self.parsed.node
         self.generators()
         self.maps()
+        self.reduces()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -987,6 +988,80 @@ class Normalizer:
             elif isinstance(node, gast.Assign) and whole(node.value) \
                     and isinstance(node.targets[0], (gast.Tuple, gast.List)):
                 node.value = comprehension(node.value)
+
+    def reduces(self):
+        """`y = functools.reduce(f, xs[, init])` (or `return reduce(...)`) is the loop it
+        runs: `acc = init` (else the first item) then `acc = f(acc, v)` for the rest;
+        a lambda `f` is first bound to a local name, which is inlined where called.
+        Serves chains of products and sums (`reduce(np.dot, mats)`, `reduce(lambda a,
+        b: a @ b, mats)`, `reduce(operator.add, terms, 0.0)`)."""
+        import functools
+
+        def is_reduce(call):
+            if not (isinstance(call, gast.Call) and 2 <= len(call.args) <= 3
+                    and not call.keywords
+                    and not any(isinstance(a, gast.Starred) for a in call.args)):
+                return False
+            f = call.func
+            try:
+                if isinstance(f, gast.Name):
+                    return f.id not in stored and self.parsed.resolve(f.id) is functools.reduce
+                if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                        and f.value.id not in stored:
+                    return getattr(self.parsed.resolve(f.value.id), f.attr, None) \
+                        is functools.reduce
+            except KeyError:
+                return False
+            return False
+
+        def expand(st, call):
+            f, xs = call.args[0], call.args[1]
+            out = []
+            if isinstance(f, gast.Lambda):
+                name = self.fresh("reduced_f")
+                out.append(nodes.assign(name, f))
+                f = nodes.name(name)
+            acc, item, items = self.fresh("acc"), self.fresh("item"), self.fresh("items")
+            out.append(nodes.assign(items, nodes.call("list", [xs])))
+            if len(call.args) == 3:
+                out.append(nodes.assign(acc, call.args[2]))
+                rest = nodes.name(items)
+            else:
+                out.append(nodes.assign(acc, nodes.subscript(nodes.name(items),
+                                                             nodes.const(0))))
+                rest = nodes.subscript(nodes.name(items), gast.Slice(
+                    lower=nodes.const(1), upper=None, step=None))
+            step = nodes.assign(acc, nodes.call(f, [nodes.name(acc), nodes.name(item)]))
+            out.append(nodes.for_(item, rest, [step]))
+            if isinstance(st, gast.Return):
+                out.append(gast.Return(value=nodes.name(acc)))
+            else:
+                out.append(gast.Assign(targets=st.targets, value=nodes.name(acc),
+                                       type_comment=None))
+            return [nodes.copy_location(x, st) for x in out]
+
+        def rewrite(body):
+            out = []
+            for st in body:
+                for field in ("body", "orelse"):
+                    inner = getattr(st, field, None)
+                    if isinstance(inner, list) and isinstance(st, (gast.If, gast.For,
+                                                                   gast.While)):
+                        setattr(st, field, rewrite(inner))
+                value = st.value if isinstance(st, (gast.Assign, gast.Return)) else None
+                if is_reduce(value) and (isinstance(st, gast.Return) or len(st.targets) == 1):
+                    out += expand(st, value)
+                else:
+                    out.append(st)
+            return out
+
+        fn = self.parsed.node
+        if not any(isinstance(n, (gast.Name, gast.Attribute))
+                   and getattr(n, "id", getattr(n, "attr", None)) == "reduce"
+                   for n in _walk_body(fn)):
+            return
+        stored = set(nodes.names_in(fn, nodes.STORE))
+        fn.body = rewrite(fn.body)
 
     def listify(self, fdef):
         """Rewrite the generator function `fdef` into one returning the list of what it
