@@ -411,3 +411,22 @@ def test_transform_writes_a_module_that_runs_without_s2sgrad(tmp_path):
     run = subprocess.run([sys.executable, str(check), str(tmp_path)], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+def mvn_of_parameters(params, y):
+    cov = np.exp(params[1]) * np.eye(3) + 0.2 * np.outer(params[2:], params[2:])
+    return -multivariate_normal.logpdf(y, params[0] * np.ones(3), cov)
+
+
+def test_multivariate_normal_has_second_derivatives():
+    """hvp through multivariate_normal.logpdf, differentiated in its mean and covariance
+    (the runtime's helpers, differentiated in forward mode), against finite differences
+    of the gradient."""
+    params = np.array([0.1, -0.3, 0.5, -0.4, 0.2])
+    y = np.array([0.5, -0.2, 0.3])
+    t = RNG.normal(size=5)
+    h = 1e-6
+    g = s2sgrad.grad(mvn_of_parameters)
+    expected = (g(params + h * t, y) - g(params - h * t, y)) / (2 * h)
+    np.testing.assert_allclose(s2sgrad.hvp(mvn_of_parameters)(params, y, t), expected,
+                               rtol=1e-5, atol=1e-6)

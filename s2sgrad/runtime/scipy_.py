@@ -81,12 +81,6 @@ def log_softmax_tangent(t, y, axis=None):
 # lower=True), a 1-D covariance as a diagonal and a number as a multiple of I: its
 # adjoint lives where it is read.
 
-def _mvn_dim(mean, cov):
-    if mean is not None:
-        return int(np.size(mean))
-    return int(np.shape(cov)[0]) if np.ndim(cov) > 0 else 1
-
-
 def _mvn_full(cov, d):
     """The covariance matrix SciPy uses for `cov`."""
     if np.ndim(cov) == 0:
@@ -98,7 +92,10 @@ def _mvn_full(cov, d):
 
 def _mvn_parts(x, mean, cov):
     """(rows of x as SciPy reads them (n, d), Σ⁻¹, (x - mean)·Σ⁻¹ per row)."""
-    d = _mvn_dim(mean, cov)
+    # (the dimension, from shapes alone: written here, not in a helper of its own, so
+    # that forward-over-reverse sees an integer, not the result of a call)
+    d = int(np.size(mean)) if mean is not None else \
+        int(np.shape(cov)[0]) if np.ndim(cov) > 0 else 1
     x = np.asarray(x)
     rows = x.reshape(1, 1) if x.ndim == 0 else x[:, None] if x.ndim == 1 and d == 1 else \
         x[None, :] if x.ndim == 1 else x
