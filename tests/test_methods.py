@@ -169,3 +169,18 @@ def test_forward_mode_through_a_method_is_refused_not_wrong():
     model = Logistic(X, Y)
     with pytest.raises(TransformError, match="method"):
         s2sgrad.jvp(model.loss)((W.copy(),), (np.ones(3),))
+
+
+def test_a_global_models_method_shadowed_later_is_not_run_stale():
+    global MODEL
+    saved = MODEL
+    try:
+        MODEL = Regression(X, Y)
+        g = s2sgrad.grad(loss_of_the_global_model)
+        g(W.copy())
+        MODEL.loss = lambda w: np.sum(w ** 4)      # the object's own, from now on
+        np.testing.assert_allclose(
+            g(W.copy()), numerical_grad(loss_of_the_global_model, (W.copy(),), 0),
+            rtol=1e-6)
+    finally:
+        MODEL = saved

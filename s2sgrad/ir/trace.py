@@ -476,6 +476,9 @@ class Builder:
             kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
             if kind is not None:
                 self.note_dependency(func.value, obj.__self__)
+                own = getattr(obj.__self__, "__dict__", None)
+                if own is not None:      # (stale once the object's own attribute shadows it)
+                    self.deps.append((own, func.attr, None))
                 call = self._method_call(target, e, s, func.value.id, func.attr, args,
                                          kwargs, kind)
                 if call is not None:
