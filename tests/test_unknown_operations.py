@@ -234,3 +234,27 @@ def test_a_standard_library_function_is_a_library_not_user_code():
         s2sgrad.grad(statistics_mean)(np.array([0.5, 1.5]))
     assert "statistics.mean" in str(info.value)
     assert info.value.filename == __file__
+
+
+def reshape_by_dims_of_a_helper(X):
+    from support.shape_helpers import dims
+    n, d = dims(X)
+    return np.sum(np.reshape(X, (d, n)) ** 3) + np.sum(np.zeros((n, d)) + X)
+
+
+def reshape_by_a_varied_helper(X, s):
+    from support.shape_helpers import scaled_rows
+    k = scaled_rows(X, s)
+    return np.sum(np.full(2, k) * X)
+
+
+def test_a_shape_from_a_helper_of_another_module_is_a_constant():
+    """The helper returns X's shape: its own trace shows the result carries no
+    gradient, so the reshape it feeds is not refused."""
+    X = np.array([[0.5, 1.5], [2.5, 3.5]])
+    assert_grad_matches(reshape_by_dims_of_a_helper, X)
+
+
+def test_a_value_from_a_helper_that_depends_on_the_input_still_reaches_a_cut():
+    with pytest.raises(TransformError, match="np.full"):
+        s2sgrad.grad(reshape_by_a_varied_helper, wrt=1)(np.ones((2, 2)), 1.0)

@@ -178,12 +178,15 @@ def _refuse_cut_gradients(trace, stmts, varied, useful):
                     reaching |= new
                     changed = True
     written = set(nodes.names_in(trace.parsed.node, nodes.STORE)) | set(trace.params)
+    through_calls = None
     for s in stmts:
         targets = defs(s)
         if not any(t in reaching for t in targets):
             continue
         for name, what in _cut_inputs(s):
-            if name in varied:
+            if name in varied and through_calls is None:
+                through_calls = _varied_past_constant_calls(trace, stmts)
+            if name in varied and name in through_calls:
                 shown = f"`{name}`, which" if name in written else "a value that"
                 raise trace.parsed.error(
                     f"s2sgrad has no derivative for {what}, and it receives {shown} "
@@ -191,6 +194,35 @@ def _refuse_cut_gradients(trace, stmts, varied, useful):
                     "wrap the value in s2sgrad.stop_gradient(...) if no gradient should "
                     "flow there, or write the operation with functions s2sgrad "
                     "differentiates (or register a rule with @s2sgrad.adjoint)")
+
+
+def _varied_past_constant_calls(trace, stmts):
+    """The names that depend on the differentiated input when a call of the user's
+    function whose result never does (`n, d = dims(X)` with `dims` returning `a.shape`,
+    in another module) is known to give a constant: asked only where a value would be
+    refused for reaching an operand without a gradient (a reshape's shape). The
+    function's own trace, with every parameter differentiated, decides
+    (`trace.constant_calls`); one that cannot be traced alone is not a constant."""
+    oracle = getattr(trace, "constant_calls", None)
+    deps = []
+    for s in stmts:
+        targets, flows = dependencies(s)
+        if oracle is not None and isinstance(s, Assign) and s.kind is Kind.CALL \
+                and s.callee is not None and oracle.gives_constant(
+                    s.callee, len(s.args), tuple(sorted(s.kwargs))):
+            flows = []
+        deps.append((targets, flows))
+    varied = {trace.params[i] for i in trace.wrt}
+    changed = True
+    while changed:
+        changed = False
+        for targets, flows in deps:
+            if any(f in varied for f in flows):
+                for t in targets:
+                    if t not in varied:
+                        varied.add(t)
+                        changed = True
+    return varied
 
 
 def _refuse_complex(trace, stmts, varied, useful):

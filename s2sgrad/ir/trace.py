@@ -854,6 +854,35 @@ class _NumberCalls:
             (type(r.value.value) in (int, float)) if isinstance(r.value, Const)
             else r.value in tr.scalars for r in returns)
 
+    def gives_constant(self, callee, n_args, keywords):
+        """Does a call of `callee` give a value that depends on none of its arguments
+        differentiably (sizes, shapes, counts: `return a.shape`)? Its trace, built with
+        every argument passed differentiated, says; once per compilation."""
+        key = ("constant", callee, n_args, keywords)
+        if key not in self.known:
+            self.known[key] = False              # (a recursive call: not known)
+            self.known[key] = self._gives_constant(callee, n_args, keywords)
+        return self.known[key]
+
+    def _gives_constant(self, callee, n_args, keywords):
+        from ..errors import S2SGradError
+        from ..frontend.normalize import normalize
+        code = getattr(callee, "__code__", None)
+        if code is None or code.co_flags & 0x0C:          # (*args, **kwargs)
+            return False
+        try:
+            parsed = parse_function(callee)
+            parsed.functions = {}
+            fn = normalize(parsed)
+            params = [a.id for a in fn.args.args]
+            wrt = tuple(i for i, p in enumerate(params) if i < n_args or p in keywords)
+            tr = build(parsed, fn, wrt, number_calls=self)
+        except (S2SGradError, RecursionError):
+            return False
+        returns = [r for r in walk(tr.body) if isinstance(r, Return)]
+        return bool(returns) and all(isinstance(r.value, Const) or r.value not in tr.active
+                                     for r in returns)
+
 
 def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), array_params=(),
           entry: bool = False, functions=None, number_calls=None) -> Trace:
@@ -880,8 +909,10 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     rename_top_level(trace)
     check_stores(trace)
     check_views(trace)
+    trace.constant_calls = number_calls or _NumberCalls()
     analyse(trace)
-    trace.scalars = infer_scalars(trace, set(scalar_params), number_calls or _NumberCalls())
+    trace.scalars = infer_scalars(trace, set(scalar_params), trace.constant_calls)
+    trace.constant_calls = None          # (it holds the callees: the cache must not)
     trace.maybe_container -= trace.scalars
     check_calls(trace)
     check_in_place(trace, entry)
