@@ -49,6 +49,7 @@ def check_backend(backend):
 def jit(fn, strict=False):
     """`fn` (a loaded generated function) compiled by Numba, falling back to `fn`."""
     from .compile import jit as _jit
+    from . import helpers_more  # noqa: F401  (registers the other helpers' versions)
     return _jit(fn, strict)
 
 
@@ -62,13 +63,12 @@ def numba_source(source):
 
 def written_helpers(defined_text):
     """The Numba versions of the helpers a written module copies (after the NumPy
-    helpers, which `defined_text` holds): the part of `helpers.py` below its marker
-    line, without the overloads of helpers the module does not define."""
+    helpers, which `defined_text` holds): the parts of `helpers.py` and
+    `helpers_more.py` below their marker lines, without the overloads of helpers the
+    module does not define."""
     import ast
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers.py")
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
-    body = text[text.index(MARKER):].replace("  # noqa: E402", "")
+    body = _below_marker("helpers.py") + \
+        _below_marker("helpers_more.py").split("\n", 1)[1]
     lines = body.splitlines(True)
     kept = []
     for node in ast.parse(body).body:
@@ -83,6 +83,14 @@ def written_helpers(defined_text):
     head = lines[0]
     return head + "".join(k if k.startswith(("from", "import")) else "\n\n" + k
                           for k in kept).lstrip("\n") + "\n"
+
+
+def _below_marker(name):
+    """The part of the file `name` of this package below its marker line."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    return text[text.index(MARKER):].replace("  # noqa: E402", "")
 
 
 FALLBACK = '''def _numba_or_numpy(fn):
