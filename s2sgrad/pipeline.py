@@ -31,6 +31,7 @@ from .frontend.checkpoint import checkpoint_loops
 from .frontend.parse import Parsed, parse_function, unwrap, CellView, readable_name
 from .ir import shapes as shapes_mod
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
+from .optimize.kinds import code_shapes
 from .syntax import emit, nodes, reserved
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
@@ -297,6 +298,10 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     made, full, filename, bindings = load_definitions(
         parsed, callee_defs + [fdef, vdef], [name, f"value_and_{name}"],
         adj.env | generator.env, tr.name, texts)
+    if optimize and shapes:
+        numbers = tr.scalars | {adj.seed}
+        made[name].__s2sgrad_loaded__.shapes = {
+            d.name: code_shapes(d, shapes, numbers) for d in (fdef, vdef)}
     user_defaults = unwrap(func).__defaults__ or ()
     for n in (name, f"value_and_{name}"):
         made[n].__defaults__ = tuple(user_defaults) + parsed.packed_defaults + (1.0,)

@@ -50,12 +50,15 @@ def load(functions_source: str, names: list, user_globals: dict, bindings: dict,
 class Loaded:
     """What one `load` compiled: the defs' source and the names bound around them,
     kept on each function it returns (`fn.__s2sgrad_loaded__`) for the compiled
-    back ends, which compile the same source again."""
-    __slots__ = ("source", "bindings")
+    back ends, which compile the same source again. `shapes`: {def's name: {name:
+    dims}}, the names of known shape in the entry defs (`optimize.kinds.code_shapes`),
+    which the Numba back end reads to write elementwise statements as loops."""
+    __slots__ = ("source", "bindings", "shapes")
 
     def __init__(self, source, bindings):
         self.source = source
         self.bindings = bindings
+        self.shapes = {}
 
 
 def runtime_bindings(source_text, user_globals, extra=None):

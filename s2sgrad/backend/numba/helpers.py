@@ -27,6 +27,7 @@ from ...runtime.decompositions import cholesky_grad  # noqa: F401
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
 from numba import types  # noqa: E402
+from numba import literal_unroll  # noqa: E402
 from numba.extending import overload, register_jitable  # noqa: E402
 from numba.np.unsafe.ndarray import to_fixed_tuple  # noqa: E402
 from numba.np.numpy_support import as_dtype  # noqa: E402
@@ -1051,6 +1052,44 @@ def _cholesky_grad(g, y, upper=False):
             return np.triu(s) + np.triu(np.ascontiguousarray(s.T), 1)
         return np.tril(s) + np.tril(np.ascontiguousarray(s.T), -1)
     return impl
+
+
+def same_shape(*arrays):
+    """The shape the arrays of an elementwise loop share (`rewrite.elementwise_loops`);
+    raises where they differ (the loop would read past an array's end)."""
+    return arrays[0].shape
+
+
+@overload(same_shape)
+def _same_shape(*arrays):
+    if isinstance(arrays[0], types.StarArgTuple):
+        arrays = arrays[0].types
+    if not arrays or not all(isinstance(a, types.Array) and a.ndim == arrays[0].ndim
+                             for a in arrays):
+        return None
+
+    def impl(*arrays):
+        shape = arrays[0].shape
+        for a in literal_unroll(arrays):
+            if a.shape != shape:
+                raise ValueError("elementwise loop: the arrays' shapes differ")
+        return shape
+    return impl
+
+
+def float_like(*arrays):
+    """The dtype of an array an elementwise loop over `arrays` writes: float32 where
+    they all are float32 (as NumPy keeps it, numbers being weak), else float64."""
+    return np.result_type(*arrays, np.float32)
+
+
+@overload(float_like)
+def _float_like(*arrays):
+    if isinstance(arrays[0], types.StarArgTuple):
+        arrays = arrays[0].types
+    single = all(isinstance(a, types.Array) and a.dtype == types.float32 for a in arrays)
+    dtype = np.float32 if single else np.float64
+    return lambda *arrays: dtype
 
 
 def fits(e, x):
