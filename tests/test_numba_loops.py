@@ -104,17 +104,52 @@ def test_operands_that_broadcast_are_read_through_broadcast_to():
                                          "a": ("d1", "d0")}}) == src
 
 
-def test_a_name_read_before_the_run_binds_it_ends_the_run():
+def test_a_name_the_run_reads_before_binding_it_gets_a_new_array():
+    """`x = a * a` after a statement that reads x, `y = y * x + y * y`: the loop writes
+    a new array (bound to the name after it), never the one it reads."""
     src = ("def g(x, y):\n    a = x * y + x\n    x = a * a\n    b = x - y * y\n"
-           "    return a, b, x\n")
+           "    y = y * x + y * b\n    return a, b, x, y\n")
     shapes = {"g": {n: ("d0",) for n in "xyab"}}
     out = elementwise_loops(src, shapes)
-    assert out.count("same_shape(") == 2        # (x is read by the first run)
+    assert out.count("same_shape(") == 1
+    assert "x_new[i] = x_i = a_i * a_i" in out and "    x = x_new  # " in out
+    assert "y_new[i] = y[i] * x_i + y[i] * b_i" in out and "    y = y_new  # " in out
     x, y = RNG.standard_normal(5), RNG.standard_normal(5)
+    x0, y0 = x.copy(), y.copy()
     for a, b in zip(run(out, "g", x, y), run(src, "g", x, y)):
         np.testing.assert_array_equal(a, b)
-    src = "def g(x, y):\n    y = y * x + y * y\n    return y\n"
-    assert elementwise_loops(src, shapes) == src     # (its array is made before it)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_a_value_a_loop_carries_is_kept():
+    """v, read by the run before the run binds it, is the next step's v."""
+    src = ("def g(k, x, n):\n    v = 0.0 * x\n    for t in range(n):\n"
+           "        w = v - k * x\n        v = w\n        x = x + 0.1 * v\n"
+           "    return x, v\n")
+    shapes = {"g": {**{a: ("d0",) for a in "kxvw"}, "n": (), "t": ()}}
+    out = elementwise_loops(src, shapes)
+    assert "v_new[i] = " in out and "        v = v_new  # " in out
+    k, x = RNG.standard_normal(4), RNG.standard_normal(4)
+    for a, b in zip(run(out, "g", k, x, 5), run(src, "g", k, x, 5)):
+        np.testing.assert_array_equal(a, b)
+
+
+def carried(k, x0, obs):
+    x = x0
+    v = 0.0 * x0
+    loss = 0.0
+    for t in range(obs.shape[0]):
+        v = v - 0.1 * k * x
+        x = x + 0.1 * v
+        r = x - obs[t]
+        loss = loss + np.sum(r * r)
+    return loss
+
+
+def test_a_gradient_with_values_carried_by_a_loop():
+    check(carried, (np.array([1.0, 2.0, 3.0]), RNG.standard_normal(3),
+                    RNG.standard_normal((6, 3))), wrt=(0, 1))
 
 
 def test_a_loop_index_does_not_clobber_a_name_of_the_function():
@@ -195,3 +230,17 @@ def test_a_zero_divisor_gives_numpy_s_infinities():
     assert "np.divide(" in module_text(g)
     for u, v in zip(got, want):
         np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+def test_code_shapes_of_the_backward_sums():
+    """`axis_sum` and `sum_product` (written after the passes that spell helpers out)
+    have the shapes the elementwise loops read."""
+    import gast
+    from s2sgrad.optimize.kinds import code_shapes
+    src = ("def g(z, w):\n    a = axis_sum(z, 1, True)\n    b = axis_sum(z, 0)\n"
+           "    c = sum_product(z, z)\n    d = axis_sum(z, w)\n    e = axis_sum(z, 2)\n"
+           "    return a\n")
+    fdef = gast.parse(src).body[0]
+    got = code_shapes(fdef, {"z": ("d0", "d1")})
+    assert got["a"] == ("d0", 1) and got["b"] == ("d1",) and got["c"] == ()
+    assert "d" not in got and "e" not in got

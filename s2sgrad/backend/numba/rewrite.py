@@ -414,54 +414,57 @@ class _Fuser:
         return False
 
     def _joins(self, run, stmt, d, dims):
-        """Can `stmt` (of dims `d`) join `run` (or start one)? One shape; no name the
-        run reads from before it (stmt included) is assigned in it; a number's
-        statement reads no array the run computes and binds no name the run uses."""
+        """Can `stmt` (of dims `d`) join `run` (or start one)? One shape; a number's
+        statement (which goes before the loop) reads no array the run computes and
+        binds no name the run reads or binds."""
         if d and dims and d != dims:
             return False
+        if d:
+            return True
         bound = {s.targets[0].id for s in run}
         read = set().union(*(_names_read(s.value) for s in run))
         t = stmt.targets[0].id
-        if t not in bound and (t in read or t in _names_read(stmt.value)):
-            return False                # (its array is made before the loop)
-        if not d:
-            return t not in bound and t not in read and not any(
-                self.shapes[n] for n in _names_read(stmt.value) & bound)
-        return True
+        return t not in bound and t not in read and not any(
+            self.shapes[n] for n in _names_read(stmt.value) & bound)
 
     def _emit(self, run, dims, edits):
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
-        ops = sum(_operations(s.value) for s in arrays)
-        if not arrays or ops < 2:
+        if not arrays or sum(_operations(s.value) for s in arrays) < 2:
             return
         first, last = run[0].lineno, run[-1].end_lineno
         inside = set(range(first, last + 1))
-        nd = len(dims)
-        bases = ["i", "k", "p", "q"] + [f"i{m}_" for m in range(2, 9)]
-        index = self._fresh(bases if nd == 1 else
-                            [[f"{b}{a}" for a in range(nd)] for b in bases])
-        if index is None:
-            return
-        index = [index] if nd == 1 else index
         bound = {s.targets[0].id for s in arrays}
-        local = {t: f"{t}_i" for t in bound}
-        shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
-        if shape is None or any(v in self.taken for v in local.values()):
-            return
-        read = sorted({n for s in arrays for n in _names_read(s.value)
-                       if self.shapes[n] and n not in bound})
-        inputs = [n for n in read if self.shapes[n] == dims]
-        wide = {n: f"{n}_full" for n in read if self.shapes[n] != dims}
-        if not inputs or any(v in self.taken for v in wide.values()):
-            return                      # (no array of the loop's shape to take it from)
-        last_def = {s.targets[0].id: s for s in arrays}
-        kept = {t for t in bound if any(ln not in inside for ln in self.loads.get(t, ()))}
-        deps = {}
+        outer, deps = set(), {}         # (names read before the run assigns them)
         for s in arrays:
             d = set()
             for n in _names_read(s.value):
-                d |= deps.get(n, set()) if n in bound else ({n} if self.shapes[n] else set())
+                if n in deps:
+                    d |= deps[n]
+                else:
+                    outer.add(n)
+                    d |= {n} if self.shapes[n] else set()
             deps[s.targets[0].id] = d
+        read = sorted(n for n in outer if self.shapes[n])
+        inputs = [n for n in read if self.shapes[n] == dims]
+        if not inputs:
+            return                      # (no array of the loop's shape to take it from)
+        # arrays: what is read after the run, and what it reads before binding (a
+        # loop's carried value, read again by the next step)
+        kept = {t for t in bound if t in outer or
+                any(ln not in inside for ln in self.loads.get(t, ()))}
+        nd, bases = len(dims), ["i", "k", "p", "q"] + [f"i{m}_" for m in range(2, 9)]
+        index = self._fresh(bases if nd == 1 else
+                            [[f"{b}{a}" for a in range(nd)] for b in bases])
+        shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
+        local = {t: f"{t}_i" for t in bound}
+        wide = {n: f"{n}_full" for n in read if self.shapes[n] != dims}
+        out = {t: f"{t}_new" if t in outer else t for t in kept}
+        made = list(local.values()) + list(wide.values()) + list(out.values())
+        if index is None or shape is None or any(
+                v in self.taken for v in made if v not in kept):
+            return
+        self.taken.update(made)
+        index = [index] if nd == 1 else index
         indent = re.match(r"\s*", self.lines[first - 1]).group(0)
         at = ", ".join(index)
         new = [f"{indent}{self.segment(s)}\n" for s in run if s not in arrays]
@@ -469,16 +472,16 @@ class _Fuser:
         for n, v in wide.items():
             new.append(f"{indent}{v} = np.broadcast_to({n}, {shape}){ADDED}\n")
         for t in sorted(kept):
-            new.append(f"{indent}{t} = np.empty({shape}, float_like("
+            new.append(f"{indent}{out[t]} = np.empty({shape}, float_like("
                        f"{', '.join(sorted(deps[t]))})){ADDED}\n")
         for k, i in enumerate(index):
             new.append(f"{indent}{'    ' * k}for {i} in range({shape}[{k}]):{ADDED}\n")
         inner = indent + "    " * nd
-        seen = set()
-        comments = {ln for ln in inside if self.lines[ln - 1].strip().startswith("#")}
+        last_def = {s.targets[0].id: s for s in arrays}
         stmts = {s.lineno: s for s in arrays}
+        seen = set()
         for ln in range(first, last + 1):
-            if ln in comments:
+            if self.lines[ln - 1].strip().startswith("#"):
                 new.append(inner + self.lines[ln - 1].lstrip())
                 continue
             s = stmts.get(ln)
@@ -487,14 +490,14 @@ class _Fuser:
             t = s.targets[0].id
             value = _loop_expression(s.value, lambda n: local[n] if n in seen else (
                 f"{wide.get(n, n)}[{at}]" if self.shapes[n] else n))
+            lhs = f"{local[t]} = "
             if t in kept and last_def[t] is s:
                 read_later = any(t in _names_read(o.value) for o in arrays
                                  if o.lineno > s.lineno)
-                lhs = f"{t}[{at}] = {local[t]} = " if read_later else f"{t}[{at}] = "
-            else:
-                lhs = f"{local[t]} = "
+                lhs = f"{out[t]}[{at}] = " + (lhs if read_later else "")
             seen.add(t)
             new.append(f"{inner}{lhs}{value}\n")
+        new.extend(f"{indent}{t} = {out[t]}{ADDED}\n" for t in sorted(kept) if t in outer)
         edits.append((first, last, new))
 
     def _fresh(self, candidates):
