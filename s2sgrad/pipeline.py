@@ -32,6 +32,7 @@ from .frontend.parse import Parsed, parse_function, unwrap, CellView, readable_n
 from .ir import shapes as shapes_mod
 from .ir.instances import InstanceKind, has_methods
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
+from .optimize.kinds import code_shapes
 from .syntax import emit, nodes, reserved
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
@@ -373,6 +374,10 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     user_defaults = tuple(unwrap(func).__defaults__ or ()) + parsed.kw_default_values + \
         parsed.packed_defaults + (1.0,)
     made[name].__defaults__ = user_defaults
+    numbers = tr.scalars | {adj.seed}
+    if optimize and shapes:          # (for the Numba back end, computed when it asks)
+        made[name].__s2sgrad_loaded__.shapes_of = lambda: {
+            fdef.name: code_shapes(fdef, shapes, numbers)}
 
     def make_value():
         """value_and_grad_f: the same passes as grad_f, its return keeping the value
@@ -388,6 +393,9 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                                           tr.name, texts[:-1] + [text])[0]
         fn = value_made[vdef.name]
         fn.__defaults__ = user_defaults
+        if optimize and shapes:
+            fn.__s2sgrad_loaded__.shapes_of = lambda: {
+                vdef.name: code_shapes(vdef, shapes, numbers)}
         return fn, "\n\n".join(texts[:-1] + [text])
 
     compiled = Compiled("\n\n".join(texts), made[name], None, full, filename, tr,

@@ -224,3 +224,45 @@ def test_triangular_solve_helper_is_numpys():
     singular[2, 2] = 0.0
     with pytest.raises(np.linalg.LinAlgError):
         solve(singular, b32.astype(float), True)
+
+
+def test_cholesky_adjoint_helper_is_numpys():
+    """The Cholesky adjoint by two triangular solves (`_phi_sandwich`), lower and
+    upper factors, C- and Fortran-ordered, float32 kept."""
+    import numba
+    from s2sgrad.backend.numba import helpers as h
+    from s2sgrad.runtime import decompositions
+
+    @numba.njit
+    def lower(g, y):
+        return h.cholesky_grad(g, y, False)
+
+    @numba.njit
+    def upper(g, y):
+        return h.cholesky_grad(g, y, True)
+
+    for n in (1, 2, 7):
+        m = RNG.standard_normal((n, n))
+        lo = np.linalg.cholesky(m @ m.T + n * np.eye(n))
+        g = RNG.standard_normal((n, n))
+        for y, gy in ((lo, g), (np.asfortranarray(lo), g.T)):
+            np.testing.assert_allclose(lower(gy, y), decompositions.cholesky_grad(gy, y),
+                                       rtol=1e-12, atol=1e-14)
+        up = np.ascontiguousarray(lo.T)
+        np.testing.assert_allclose(upper(g, up), decompositions.cholesky_grad(g, up, True),
+                                   rtol=1e-12, atol=1e-14)
+        got = lower(g.astype(np.float32), lo.astype(np.float32))
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, decompositions.cholesky_grad(g, lo), rtol=1e-4,
+                                   atol=1e-5)
+
+
+def gp_like(a, y):
+    K = a @ a.T + 2.0 * np.eye(a.shape[0])
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    return 0.5 * np.dot(y, alpha) + np.sum(np.log(np.diag(L)))
+
+
+def test_cholesky_adjoint_in_a_gradient():
+    check(gp_like, (RNG.standard_normal((6, 6)), RNG.standard_normal(6)), wrt=(0, 1))

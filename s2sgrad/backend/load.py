@@ -50,12 +50,23 @@ def load(functions_source: str, names: list, user_globals: dict, bindings: dict,
 class Loaded:
     """What one `load` compiled: the defs' source and the names bound around them,
     kept on each function it returns (`fn.__s2sgrad_loaded__`) for the compiled
-    back ends, which compile the same source again."""
-    __slots__ = ("source", "bindings")
+    back ends, which compile the same source again. `shapes`: {def's name: {name:
+    dims}}, the names of known shape in the entry defs (`optimize.kinds.code_shapes`),
+    which the Numba back end reads to write elementwise statements as loops; computed
+    on first use by `shapes_of` (a NumPy gradient never asks)."""
+    __slots__ = ("source", "bindings", "shapes_of", "_shapes")
 
     def __init__(self, source, bindings):
         self.source = source
         self.bindings = bindings
+        self.shapes_of = None
+        self._shapes = None
+
+    @property
+    def shapes(self):
+        if self._shapes is None:
+            self._shapes = self.shapes_of() if self.shapes_of is not None else {}
+        return self._shapes
 
 
 def runtime_bindings(source_text, user_globals, extra=None):

@@ -319,6 +319,8 @@ def _shape(e, shapes, pending=frozenset()):
         if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
                 and f.attr == "zeros_like" and len(e.args) == 1:
             return _shape(e.args[0], shapes, pending)
+        if isinstance(f, gast.Name) and f.id in ("axis_sum", "sum_product"):
+            return _backward_sum_shape(f.id, e.args, shapes, pending)
         if isinstance(f, gast.Name) and f.id in _SPELLED:
             dims = _helper_dims(e.args, shapes, pending)
             if dims is None or dims is _NONE:
@@ -336,6 +338,23 @@ def _helper_dims(args, shapes, pending=frozenset()):
     if any(d is _NONE for d in dims):
         return _NONE
     return None if any(d is None for d in dims) else dims
+
+
+def _backward_sum_shape(name, args, shapes, pending):
+    """`axis_sum(x, axis[, keepdims])` with constant options: x's dims reduced;
+    `sum_product(a, b)`: a number (`optimize.sums` writes both, after the passes that
+    spell helpers out: only the Numba back end reads these shapes)."""
+    if name == "sum_product":
+        return () if len(args) == 2 else None
+    if not 2 <= len(args) <= 3:
+        return None
+    axis, keep = int_constant(args[1]), args[2] if len(args) == 3 else nodes.const(False)
+    if axis is None or not (isinstance(keep, gast.Constant) and type(keep.value) is bool):
+        return None
+    dims = _shape(args[0], shapes, pending)
+    if dims is None or dims is _NONE:
+        return dims
+    return reduced(dims, axis, keep.value)
 
 
 def _reduction_shape(e, shapes, pending):

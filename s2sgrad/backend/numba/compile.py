@@ -25,9 +25,9 @@ from numba.core.errors import NumbaError
 
 from ... import runtime
 from ...errors import S2SGradError
-from . import cache, helpers
+from . import cache, helpers, helpers_more
 from .settings import COMPILED, INTRODUCED
-from .rewrite import for_numba, read_only_sequences
+from .rewrite import for_numba, read_only_sequences, source_line
 
 _LOCK = threading.RLock()
 _MODULES = {}          # cache key → loaded module (one per process)
@@ -54,7 +54,7 @@ def _build(fn, loaded, strict):
     refused = unsupported_helpers(loaded.source, loaded.bindings)
     if refused:
         return Compiled(fn, None, strict, refused, None)
-    text = module_text(loaded.source, loaded.bindings)
+    text = module_text(loaded.source, loaded.bindings, loaded.shapes)
     mutable = frozen_mutables(loaded, fn.__globals__, text)
     if mutable:
         return Compiled(fn, None, strict, mutable, None)
@@ -73,8 +73,9 @@ def frozen_mutables(loaded, user_globals, text=None):
     """A reason not to compile: the defs read a global array that can change in place.
     Numba copies a global array's values into the compiled code; the NumPy code reads
     the array as it is at each call, so after `W[0] = 5` the two would differ."""
-    text = text if text is not None else module_text(loaded.source, loaded.bindings)
-    values = _bound_values(text, loaded.bindings, user_globals)
+    text = text if text is not None else module_text(loaded.source, loaded.bindings,
+                                                     loaded.shapes)
+    values = _bound_values(text, loaded.bindings, user_globals, loaded.source)
     for n, v in sorted(values.items()):
         if isinstance(v, np.ndarray) and v.flags.writeable:
             where = next(((k, ln.strip()) for k, ln in
@@ -110,17 +111,18 @@ import numpy as np
 """
 
 
-def module_text(source, bindings):
+def module_text(source, bindings, shapes=None):
     """The module's text: the header, then the defs as generated (what Numba lacks
-    rewritten line for line, so that line numbers stay those of the NumPy code)."""
-    source = for_numba(source)
+    rewritten line for line, and elementwise runs of known shapes written as loops,
+    see `rewrite.py`; `rewrite.source_line` maps a line back to the NumPy code)."""
+    source = for_numba(source, shapes)
     return HEADER + source
 
 
 def _module(loaded, user_globals, defaults, text):
     """The module of these defs (`text`) compiled by Numba (from this process's cache,
     else written to / read from the disk cache) and its path."""
-    values = _bound_values(text, loaded.bindings, user_globals)
+    values = _bound_values(text, loaded.bindings, user_globals, loaded.source)
     key = cache.key(text, values, _versions())
     with _LOCK:
         module = _MODULES.get(key)
@@ -135,11 +137,14 @@ def _module(loaded, user_globals, defaults, text):
     return module, module.__file__
 
 
-def _bound_values(source, bindings, user_globals):
+def _bound_values(source, bindings, user_globals, numpy_source=None):
     """The names the defs read as globals that the module must bind: the load's
     bindings, else the user's globals (the NumPy code runs in them), except the runtime
-    helpers (the module imports their Numba versions), np, math and the defs."""
+    helpers (the module imports their Numba versions), np, math and the defs. A helper
+    the rewriting introduced (`INTRODUCED`) that the NumPy code (`numpy_source`) does
+    not read is the helper, whatever the user's globals call by that name."""
     code = compile(source, "<numba>", "exec")
+    original = _names_in(numpy_source) if numpy_source is not None else set()
     defined = set(re.findall(r"^def (\w+)\(", source, re.M))   # (defaults: read at the def)
     read, todo = set(), [code]
     while todo:
@@ -150,7 +155,9 @@ def _bound_values(source, bindings, user_globals):
     for n in sorted(read - defined):
         if n in ("np", "math", "numba"):
             continue
-        if n in bindings:
+        if n in INTRODUCED and numpy_source is not None and n not in original:
+            v = getattr(helpers, n)
+        elif n in bindings:
             v = bindings[n]
         elif n in user_globals:
             v = user_globals[n]
@@ -161,6 +168,16 @@ def _bound_values(source, bindings, user_globals):
         else:
             continue                     # a builtin, or an attribute name
         out[n] = v
+    return out
+
+
+def _names_in(source):
+    """Every name the code `source` reads as a global or a local."""
+    code, out = [compile(source, "<numba>", "exec")], set()
+    while code:
+        c = code.pop()
+        out.update(c.co_names + c.co_varnames)
+        code.extend(k for k in c.co_consts if hasattr(k, "co_names"))
     return out
 
 
@@ -181,8 +198,11 @@ def _versions():
     the helpers' source."""
     global _VERSIONS
     if _VERSIONS is None:
-        with open(helpers.__file__, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()[:16]
+        digest = hashlib.sha256()
+        for module in (helpers, helpers_more):        # (both files' Numba versions)
+            with open(module.__file__, "rb") as fh:
+                digest.update(fh.read())
+        digest = digest.hexdigest()[:16]
         _VERSIONS = f"{sys.version_info[:3]} numpy {np.__version__} numba " \
                     f"{numba.__version__} helpers {digest}"
     return _VERSIONS
@@ -311,7 +331,8 @@ def _reason(exc, path):
             with open(path, encoding="utf-8") as fh:
                 all_lines = fh.read().splitlines()
             code = all_lines[line - 1].strip() if line <= len(all_lines) else ""
-            line -= HEADER.count("\n")           # the line of the generated source
+            skip = HEADER.count("\n")           # the line of the generated source:
+            line = source_line(line - skip, "\n".join(all_lines[skip:]))
             break
     return construct[:300], line, code
 

@@ -27,6 +27,7 @@ from ...runtime.decompositions import cholesky_grad  # noqa: F401
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
 from numba import types  # noqa: E402
+from numba import literal_unroll  # noqa: E402
 from numba.extending import overload, register_jitable  # noqa: E402
 from numba.np.unsafe.ndarray import to_fixed_tuple  # noqa: E402
 from numba.np.numpy_support import as_dtype  # noqa: E402
@@ -1037,20 +1038,75 @@ def _cholesky_grad(g, y, upper=False):
     up = _literal_value(upper)
     if up is None:
         return None
+    dtype = _solve_dtype(y, g)
 
     def impl(g, y, upper=False):
         lo = np.ascontiguousarray(y.T) if up else np.ascontiguousarray(y)
         glo = np.ascontiguousarray(g.T) if up else np.ascontiguousarray(g)
-        inv = np.linalg.inv(lo)
-        m = lo.T @ glo
-        phi = np.tril(m)
-        for i in range(phi.shape[0]):
-            phi[i, i] *= 0.5
-        s = np.ascontiguousarray(inv.T) @ phi @ inv
-        if up:
-            return np.triu(s) + np.triu(np.ascontiguousarray(s.T), 1)
-        return np.tril(s) + np.tril(np.ascontiguousarray(s.T), -1)
+        out = _phi_sandwich(lo, lo.T @ glo, dtype)
+        return np.ascontiguousarray(out.T) if up else out
     return impl
+
+
+@register_jitable
+def _phi_sandwich(lo, m, dtype):
+    """Φ(L⁻ᵀ·Φ(m)·L⁻¹ + its transpose), Φ: the lower triangle, half the diagonal (the
+    Cholesky adjoint folded onto the lower triangle; `runtime.decompositions`), with two
+    triangular solves by substitution (Lᵀ·X = Φ(m), then Lᵀ·Sᵀ = Xᵀ) where inverting L
+    first cost a factorisation, an inversion and two products more. Serves every
+    Cholesky adjoint (Gaussian processes, log-determinants, whitening)."""
+    n = lo.shape[0]
+    p = np.zeros((n, n), dtype)
+    for i in range(n):
+        for j in range(i):
+            p[i, j] = m[i, j]
+        p[i, i] = 0.5 * m[i, i]
+    x = _triangle_solve(lo, p, True, True, dtype)                    # L⁻ᵀ·Φ(m)
+    st = _triangle_solve(lo, np.ascontiguousarray(x.T), True, True, dtype)   # (·L⁻¹)ᵀ
+    out = np.zeros((n, n), dtype)
+    for i in range(n):
+        for j in range(i):
+            out[i, j] = st[i, j] + st[j, i]
+        out[i, i] = st[i, i]
+    return out
+
+
+def same_shape(*arrays):
+    """The shape the arrays of an elementwise loop share (`rewrite.elementwise_loops`);
+    raises where they differ (the loop would read past an array's end)."""
+    return arrays[0].shape
+
+
+@overload(same_shape)
+def _same_shape(*arrays):
+    if isinstance(arrays[0], types.StarArgTuple):
+        arrays = arrays[0].types
+    if not arrays or not all(isinstance(a, types.Array) and a.ndim == arrays[0].ndim
+                             for a in arrays):
+        return None
+
+    def impl(*arrays):
+        shape = arrays[0].shape
+        for a in literal_unroll(arrays):
+            if a.shape != shape:
+                raise ValueError("elementwise loop: the arrays' shapes differ")
+        return shape
+    return impl
+
+
+def float_like(*arrays):
+    """The dtype of an array an elementwise loop over `arrays` writes: float32 where
+    they all are float32 (as NumPy keeps it, numbers being weak), else float64."""
+    return np.result_type(*arrays, np.float32)
+
+
+@overload(float_like)
+def _float_like(*arrays):
+    if isinstance(arrays[0], types.StarArgTuple):
+        arrays = arrays[0].types
+    single = all(isinstance(a, types.Array) and a.dtype == types.float32 for a in arrays)
+    dtype = np.float32 if single else np.float64
+    return lambda *arrays: dtype
 
 
 def fits(e, x):

@@ -3,9 +3,14 @@ numbers stay those of the NumPy code, so messages and tracebacks point at it).""
 import ast
 import re
 
+#: The comment ending each line a rewrite adds (`source_line` counts them).
+ADDED = "  # (added for Numba)"
 
-def for_numba(source):
-    """Every rewrite below."""
+
+def for_numba(source, shapes=None):
+    """Every rewrite below (`shapes`: {def's name: {name: dims}}, see
+    `elementwise_loops`)."""
+    source = elementwise_loops(source, shapes or {})
     source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
 
@@ -278,3 +283,272 @@ def read_only_sequences(source, name):
         ok[node.id] = False
     return tuple(i for i, p in enumerate(params) if ok[p] and any(
         isinstance(n, ast.Name) and n.id == p for n in ast.walk(fdef)))
+
+
+# ---------------------------------------------------------------- elementwise loops
+
+#: NumPy functions of one argument that act element by element, with a Numba version
+#: for numbers.
+UNARY = {"abs", "absolute", "arccos", "arcsin", "arctan", "arcsinh", "cos", "cosh", "exp",
+         "expm1", "fabs", "log", "log10", "log1p", "log2", "negative", "sin", "sinh",
+         "sqrt", "square", "tan", "tanh"}
+
+
+def elementwise_loops(source, shapes):
+    """A run of consecutive assignments `t = e` whose expressions are arithmetic
+    (+ - * / **) and NumPy's elementwise functions over arrays of one known shape,
+    arrays that broadcast to it (a bias, a row's maximum) and numbers (`shapes`: {def's
+    name: {name: dims}}, `optimize.kinds.code_shapes`), written as one loop over that
+    shape (taken from an array of that shape the run reads; the others read through
+    `np.broadcast_to`, which raises as NumPy would): one pass over memory, each value the run
+    computes and only it reads a number in the loop, the others written into arrays
+    made before it. Numba's array expressions go through a general broadcasting
+    iterator, two to three times slower than such a loop, and give a temporary array
+    per statement. Serves every chain of elementwise operations over values of one
+    shape, slices of one vector included (vectorised Rosenbrock and its adjoint,
+    `x[1:] - x[:-1] ** 2`; an activation and its derivative; a loss's residual):
+
+        v3 = v2 ** 2                       n = same_shape(v1, v2)
+        v4 = v1 - v3                  →    v4_bar = np.empty(n, float_like(v1, v2))
+        v4_bar = v5_bar * 2 * v4           for i in range(n[0]):
+                                               v3_i = v2[i] ** 2
+                                               v4_i = v1[i] - v3_i
+                                               v4_bar[i] = v5_bar * 2 * v4_i
+
+    (`same_shape` raises where the arrays' shapes differ.) Statements of the run that
+    only compute numbers go before the loop, in their order. Division is written
+    `np.divide` and powers other than small whole ones `np.power` (NumPy's results for
+    a zero divisor or a negative base, where Python's operators raise). Runs of fewer
+    than two operations stay as they are, as does everything whose shapes are not
+    known. Added lines end with `ADDED` (`source_line` maps lines back)."""
+    if not shapes:
+        return source
+    tree = ast.parse(source)
+    segment = _segments(source)
+    lines = source.splitlines(True)
+    edits = []                          # (first line, last line, new lines)
+    for fdef in tree.body:
+        if isinstance(fdef, ast.FunctionDef) and shapes.get(fdef.name):
+            _Fuser(fdef, shapes[fdef.name], segment, lines).runs(fdef.body, edits)
+    for first, last, new in sorted(edits, reverse=True):
+        lines[first - 1:last] = new
+    return "".join(lines)
+
+
+def source_line(module_line, text):
+    """The line of the generated source that line `module_line` of a module `text`
+    written from it comes from (the lines a rewrite added are skipped)."""
+    lines = text.splitlines()[:module_line]
+    return module_line - sum(1 for ln in lines[:-1] if ln.endswith(ADDED))
+
+
+class _Fuser:
+    """The runs of one def (`runs`); `loads`: every name the def reads, with the lines
+    where it does; `taken`: the names the def uses."""
+
+    def __init__(self, fdef, shapes, segment, lines):
+        self.shapes, self.segment, self.lines = shapes, segment, lines
+        self.loads, self.taken = {}, {a.arg for a in fdef.args.args}
+        for n in ast.walk(fdef):
+            if isinstance(n, ast.Name):
+                self.taken.add(n.id)
+                if isinstance(n.ctx, ast.Load):
+                    self.loads.setdefault(n.id, []).append(n.lineno)
+
+    def runs(self, body, edits):
+        """Add to `edits` the runs of the statement list `body` and of the blocks in
+        it."""
+        run, dims = [], None
+        for stmt in body:
+            d = self._dims(stmt)
+            if d is not None and run and not self._joins(run, stmt, d, dims):
+                self._emit(run, dims, edits)
+                run, dims = [], None
+            if d is not None and not run and not self._joins([], stmt, d, None):
+                d = None
+            if d is None:
+                if run:
+                    self._emit(run, dims, edits)
+                run, dims = [], None
+                for block in ("body", "orelse"):
+                    if isinstance(getattr(stmt, block, None), list):
+                        self.runs(getattr(stmt, block), edits)
+                continue
+            run.append(stmt)
+            dims = d or dims
+        if run:
+            self._emit(run, dims, edits)
+
+    def _dims(self, stmt):
+        """The dims of the elementwise assignment `stmt` (`()` for a number), else
+        None."""
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+                isinstance(stmt.targets[0], ast.Name) and stmt.lineno == stmt.end_lineno):
+            return None
+        found = set()
+        if not self._elementwise(stmt.value, found):
+            return None
+        arrays = {d for d in found if d != ()}
+        target = self.shapes.get(stmt.targets[0].id)
+        if target is None or bool(arrays) != bool(target) or \
+                not all(_broadcasts(d, target) for d in arrays):
+            return None
+        return target
+
+    def _elementwise(self, e, found):
+        if isinstance(e, ast.Name):
+            d = self.shapes.get(e.id)
+            found.add(d)
+            return d is not None
+        if isinstance(e, ast.Constant):
+            return type(e.value) in (int, float)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            return self._elementwise(e.operand, found)
+        if isinstance(e, ast.BinOp) and isinstance(
+                e.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+            return self._elementwise(e.left, found) and self._elementwise(e.right, found)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and \
+                isinstance(e.func.value, ast.Name) and e.func.value.id == "np" and \
+                e.func.attr in UNARY and len(e.args) == 1 and not e.keywords:
+            return self._elementwise(e.args[0], found)
+        return False
+
+    def _joins(self, run, stmt, d, dims):
+        """Can `stmt` (of dims `d`) join `run` (or start one)? One shape; a number's
+        statement (which goes before the loop) reads no array the run computes and
+        binds no name the run reads or binds."""
+        if d and dims and d != dims:
+            return False
+        if d:
+            return True
+        bound = {s.targets[0].id for s in run}
+        read = set().union(*(_names_read(s.value) for s in run))
+        t = stmt.targets[0].id
+        return t not in bound and t not in read and not any(
+            self.shapes[n] for n in _names_read(stmt.value) & bound)
+
+    def _emit(self, run, dims, edits):
+        arrays = [s for s in run if self.shapes[s.targets[0].id]]
+        if not arrays or sum(_operations(s.value) for s in arrays) < 2:
+            return
+        first, last = run[0].lineno, run[-1].end_lineno
+        inside = set(range(first, last + 1))
+        bound = {s.targets[0].id for s in arrays}
+        outer, deps = set(), {}         # (names read before the run assigns them)
+        for s in arrays:
+            d = set()
+            for n in _names_read(s.value):
+                if n in deps:
+                    d |= deps[n]
+                else:
+                    outer.add(n)
+                    d |= {n} if self.shapes[n] else set()
+            deps[s.targets[0].id] = d
+        read = sorted(n for n in outer if self.shapes[n])
+        inputs = [n for n in read if self.shapes[n] == dims]
+        if not inputs:
+            return                      # (no array of the loop's shape to take it from)
+        # arrays: what is read after the run, and what it reads before binding (a
+        # loop's carried value, read again by the next step)
+        kept = {t for t in bound if t in outer or
+                any(ln not in inside for ln in self.loads.get(t, ()))}
+        nd, bases = len(dims), ["i", "k", "p", "q"] + [f"i{m}_" for m in range(2, 9)]
+        index = self._fresh(bases if nd == 1 else
+                            [[f"{b}{a}" for a in range(nd)] for b in bases])
+        shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
+        local = {t: f"{t}_i" for t in bound}
+        wide = {n: f"{n}_full" for n in read if self.shapes[n] != dims}
+        out = {t: f"{t}_new" if t in outer else t for t in kept}
+        made = list(local.values()) + list(wide.values()) + list(out.values())
+        if index is None or shape is None or any(
+                v in self.taken for v in made if v not in kept):
+            return
+        self.taken.update(made)
+        index = [index] if nd == 1 else index
+        indent = re.match(r"\s*", self.lines[first - 1]).group(0)
+        at = ", ".join(index)
+        new = [f"{indent}{self.segment(s)}\n" for s in run if s not in arrays]
+        new.append(f"{indent}{shape} = same_shape({', '.join(inputs)}){ADDED}\n")
+        for n, v in wide.items():
+            new.append(f"{indent}{v} = np.broadcast_to({n}, {shape}){ADDED}\n")
+        for t in sorted(kept):
+            new.append(f"{indent}{out[t]} = np.empty({shape}, float_like("
+                       f"{', '.join(sorted(deps[t]))})){ADDED}\n")
+        for k, i in enumerate(index):
+            new.append(f"{indent}{'    ' * k}for {i} in range({shape}[{k}]):{ADDED}\n")
+        inner = indent + "    " * nd
+        last_def = {s.targets[0].id: s for s in arrays}
+        stmts = {s.lineno: s for s in arrays}
+        seen = set()
+        for ln in range(first, last + 1):
+            if self.lines[ln - 1].strip().startswith("#"):
+                new.append(inner + self.lines[ln - 1].lstrip())
+                continue
+            s = stmts.get(ln)
+            if s is None:
+                continue
+            t = s.targets[0].id
+            value = _loop_expression(s.value, lambda n: local[n] if n in seen else (
+                f"{wide.get(n, n)}[{at}]" if self.shapes[n] else n))
+            lhs = f"{local[t]} = "
+            if t in kept and last_def[t] is s:
+                read_later = any(t in _names_read(o.value) for o in arrays
+                                 if o.lineno > s.lineno)
+                lhs = f"{out[t]}[{at}] = " + (lhs if read_later else "")
+            seen.add(t)
+            new.append(f"{inner}{lhs}{value}\n")
+        new.extend(f"{indent}{t} = {out[t]}{ADDED}\n" for t in sorted(kept) if t in outer)
+        edits.append((first, last, new))
+
+    def _fresh(self, candidates):
+        for c in candidates:
+            names = c if isinstance(c, list) else [c]
+            if not any(n in self.taken for n in names):
+                self.taken.update(names)
+                return c
+        return None
+
+
+def _broadcasts(dims, to):
+    """Do arrays of `dims` broadcast to `to` (aligned on the right, each dim equal or
+    the literal 1)?"""
+    return len(dims) <= len(to) and all(
+        d == t or d == 1 for d, t in zip(dims[::-1], to[::-1]))
+
+
+def _names_read(e):
+    """The names an elementwise expression reads (not `np` of its calls)."""
+    calls = {id(n.func.value) for n in ast.walk(e) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and id(n) not in calls}
+
+
+def _operations(e):
+    return sum(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Call)) for n in ast.walk(e))
+
+
+def _loop_expression(e, element):
+    """The expression `e` for one element: names as `element(name)` gives them,
+    division as np.divide, powers other than 2 and 3 as np.power."""
+    class Rewrite(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return ast.Name(element(node.id), ast.Load())
+
+        def visit_Call(self, node):             # (np.tanh(...): only the argument)
+            node.args = [self.visit(a) for a in node.args]
+            return node
+
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, ast.Div):
+                return _np_call("divide", node.left, node.right)
+            if isinstance(node.op, ast.Pow) and not (
+                    isinstance(node.right, ast.Constant) and node.right.value in (2, 3)
+                    and type(node.right.value) is int):
+                return _np_call("power", node.left, node.right)
+            return node
+    return ast.unparse(Rewrite().visit(ast.parse(ast.unparse(e), mode="eval")).body)
+
+
+def _np_call(name, *args):
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load()),
+                    list(args), [])

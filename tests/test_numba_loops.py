@@ -1,0 +1,246 @@
+"""Elementwise runs written as loops for Numba (`rewrite.elementwise_loops`): the
+rewrite on source text (what it fuses, what it leaves alone), and gradients whose runs
+it fuses, compiled with `strict=True` and compared with the NumPy back end (1e-12) and
+with centred finite differences: slices of one vector, size-1 axes, broadcasting left
+alone, float32, non-contiguous arguments, a zero divisor. Skipped without Numba.
+"""
+import ast
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.backend import numba as numba_backend
+from s2sgrad.backend.numba.rewrite import ADDED, elementwise_loops, source_line
+
+from support.numba_cache import numba_cache_dir  # noqa: F401
+from support.numba_check import check, compiled_entry
+
+pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
+
+RNG = np.random.default_rng(19)
+
+
+# ------------------------------------------------------ the rewrite on source text
+
+CHAIN = """\
+def grad_f(x, y, c, out_bar=1.0):
+    a = x * y
+    # a comment
+    b = np.tanh(a) + c
+    s = c * 2.0
+    t = b * s / y
+    return t, a
+"""
+D = ("d0", "d1")
+SHAPES = {"grad_f": {"x": D, "y": D, "c": (), "a": D, "b": D, "s": (), "t": D,
+                     "out_bar": ()}}
+
+
+def test_a_run_becomes_one_loop_keeping_what_is_read_after_it():
+    out = elementwise_loops(CHAIN, SHAPES)
+    ast.parse(out)
+    assert "for i0 in range(shape[0]):" in out and "for i1 in range(shape[1]):" in out
+    assert "shape = same_shape(x, y)" in out
+    # a and t are read after the run: arrays; b only inside it: a number per element
+    assert "a = np.empty(shape, float_like(x, y))" in out
+    assert "t = np.empty(shape, float_like(x, y))" in out
+    assert "b = np.empty" not in out
+    assert "a[i0, i1] = a_i = x[i0, i1] * y[i0, i1]" in out
+    assert "b_i = np.tanh(a_i) + c" in out
+    assert "t[i0, i1] = np.divide(b_i * s, y[i0, i1])" in out
+    # the number's statement goes before the loop; the comment stays in it
+    assert out.index("s = c * 2.0") < out.index("for i0")
+    assert "        # a comment" in out
+
+
+def test_added_lines_map_back_to_the_generated_source():
+    out = elementwise_loops(CHAIN, SHAPES)
+    lines = out.splitlines()
+    k = next(n for n, ln in enumerate(lines, 1) if "a_i = x[i0, i1]" in ln)
+    assert sum(ln.endswith(ADDED) for ln in lines[:k]) == 5
+    assert source_line(k, out) == k - 5
+    assert source_line(1, out) == 1
+
+
+def run(source, name, *args):
+    """The def `name` of `source` run in Python with NumPy (and the Python versions of
+    the helpers the rewrite writes)."""
+    from s2sgrad.backend.numba.helpers import float_like, same_shape
+    space = {"np": np, "same_shape": same_shape, "float_like": float_like}
+    exec(compile(source, "<test>", "exec"), space)
+    return space[name](*args)
+
+
+def test_the_loops_compute_what_the_statements_do():
+    x, y = RNG.standard_normal((3, 4)), RNG.uniform(0.5, 2.0, (3, 4))
+    want = run(CHAIN, "grad_f", x, y, 0.7)
+    got = run(elementwise_loops(CHAIN, SHAPES), "grad_f", x, y, 0.7)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-15)
+
+
+@pytest.mark.parametrize("shapes", [
+    {},                                                       # nothing known
+    {"grad_f": {**SHAPES["grad_f"], "y": ("d2",)}},           # no common shape
+    {"grad_f": {k: v for k, v in SHAPES["grad_f"].items() if k != "b"}},   # b unknown
+])
+def test_statements_of_unknown_or_broadcast_shapes_stay(shapes):
+    out = elementwise_loops(CHAIN, shapes)
+    assert "    a = x * y\n" in out
+    if not shapes or "b" not in shapes["grad_f"]:
+        assert out == CHAIN
+
+
+def test_operands_that_broadcast_are_read_through_broadcast_to():
+    shapes = {"grad_f": {**SHAPES["grad_f"], "y": ("d0", 1)}}
+    out = elementwise_loops(CHAIN, shapes)
+    assert "y_full = np.broadcast_to(y, shape)" in out and "same_shape(x)" in out
+    x, y = RNG.standard_normal((3, 4)), RNG.uniform(0.5, 2.0, (3, 1))
+    for a, b in zip(run(out, "grad_f", x, y, 0.7), run(CHAIN, "grad_f", x, y, 0.7)):
+        np.testing.assert_allclose(a, b, rtol=1e-15)
+    src = "def g(x, y):\n    a = x * y + y\n    return a\n"     # (no operand of a's shape)
+    assert elementwise_loops(src, {"g": {"x": (1, "d0"), "y": ("d1", 1),
+                                         "a": ("d1", "d0")}}) == src
+
+
+def test_a_name_the_run_reads_before_binding_it_gets_a_new_array():
+    """`x = a * a` after a statement that reads x, `y = y * x + y * y`: the loop writes
+    a new array (bound to the name after it), never the one it reads."""
+    src = ("def g(x, y):\n    a = x * y + x\n    x = a * a\n    b = x - y * y\n"
+           "    y = y * x + y * b\n    return a, b, x, y\n")
+    shapes = {"g": {n: ("d0",) for n in "xyab"}}
+    out = elementwise_loops(src, shapes)
+    assert out.count("same_shape(") == 1
+    assert "x_new[i] = x_i = a_i * a_i" in out and "    x = x_new  # " in out
+    assert "y_new[i] = y[i] * x_i + y[i] * b_i" in out and "    y = y_new  # " in out
+    x, y = RNG.standard_normal(5), RNG.standard_normal(5)
+    x0, y0 = x.copy(), y.copy()
+    for a, b in zip(run(out, "g", x, y), run(src, "g", x, y)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_a_value_a_loop_carries_is_kept():
+    """v, read by the run before the run binds it, is the next step's v."""
+    src = ("def g(k, x, n):\n    v = 0.0 * x\n    for t in range(n):\n"
+           "        w = v - k * x\n        v = w\n        x = x + 0.1 * v\n"
+           "    return x, v\n")
+    shapes = {"g": {**{a: ("d0",) for a in "kxvw"}, "n": (), "t": ()}}
+    out = elementwise_loops(src, shapes)
+    assert "v_new[i] = " in out and "        v = v_new  # " in out
+    k, x = RNG.standard_normal(4), RNG.standard_normal(4)
+    for a, b in zip(run(out, "g", k, x, 5), run(src, "g", k, x, 5)):
+        np.testing.assert_array_equal(a, b)
+
+
+def carried(k, x0, obs):
+    x = x0
+    v = 0.0 * x0
+    loss = 0.0
+    for t in range(obs.shape[0]):
+        v = v - 0.1 * k * x
+        x = x + 0.1 * v
+        r = x - obs[t]
+        loss = loss + np.sum(r * r)
+    return loss
+
+
+def test_a_gradient_with_values_carried_by_a_loop():
+    check(carried, (np.array([1.0, 2.0, 3.0]), RNG.standard_normal(3),
+                    RNG.standard_normal((6, 3))), wrt=(0, 1))
+
+
+def test_a_loop_index_does_not_clobber_a_name_of_the_function():
+    src = ("def g(x, y):\n    for i in range(3):\n        a = x * y + x\n"
+           "        b = a * a - y\n    return b + i\n")
+    shapes = {"g": {n: ("d0",) for n in "xyab"}}
+    out = elementwise_loops(src, shapes)
+    assert "for k in range(shape[0]):" in out
+    x, y = RNG.standard_normal(4), RNG.standard_normal(4)
+    np.testing.assert_array_equal(run(out, "g", x, y), run(src, "g", x, y))
+
+
+# ------------------------------------------------------ gradients
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def chain(x, y):
+    z = np.tanh(x * y) / (1.0 + y * y)
+    return np.sum(z * z - 0.5 * x)
+
+
+def module_text(g):
+    with open(compiled_entry(g).path) as fh:
+        return fh.read()
+
+
+@pytest.mark.parametrize("n", [2, 3, 40])
+def test_rosenbrock_is_one_loop(n):
+    g = check(rosenbrock, (RNG.uniform(-1.5, 1.5, n),))
+    assert "for i in range(shape[0]):" in module_text(g)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (1, 6), (6, 1), (1, 1), (3, 4, 2)])
+def test_chains_over_matrices_and_size_1_axes(shape):
+    g = check(chain, (RNG.standard_normal(shape), RNG.standard_normal(shape)), wrt=(0, 1))
+    assert "same_shape(" in module_text(g)
+
+
+def test_broadcast_operands_are_left_to_numpy_semantics():
+    check(chain, (RNG.standard_normal((4, 5)), RNG.standard_normal(5)), wrt=(0, 1))
+    check(chain, (RNG.standard_normal((4, 1)), RNG.standard_normal((1, 5))), wrt=(0, 1))
+
+
+def test_non_contiguous_arguments():
+    x = RNG.standard_normal((6, 10))[:, ::2]
+    y = RNG.standard_normal((5, 6)).T
+    check(chain, (x, y), wrt=(0, 1))
+    check(rosenbrock, (RNG.uniform(-1.5, 1.5, 30)[::3],))
+
+
+def test_float32_stays_float32():
+    x = RNG.uniform(-1.5, 1.5, 17).astype(np.float32)
+    got = s2sgrad.grad(rosenbrock, backend="numba", strict=True)(x)
+    want = s2sgrad.grad(rosenbrock)(x)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    a, b = (RNG.standard_normal((3, 4)).astype(np.float32) for _ in range(2))
+    got = s2sgrad.grad(chain, wrt=(0, 1), backend="numba", strict=True)(a, b)
+    want = s2sgrad.grad(chain, wrt=(0, 1))(a, b)
+    for u, v in zip(got, want):
+        assert u.dtype == v.dtype == np.float32
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
+def ratio(x, y):
+    return np.sum(x / y * x - y)
+
+
+def test_a_zero_divisor_gives_numpy_s_infinities():
+    x, y = RNG.standard_normal(6), RNG.standard_normal(6)
+    y[2] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = s2sgrad.grad(ratio, wrt=(0, 1), backend="numba", strict=True)
+        got = g(x, y)
+        want = s2sgrad.grad(ratio, wrt=(0, 1))(x, y)
+    assert "np.divide(" in module_text(g)
+    for u, v in zip(got, want):
+        np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+def test_code_shapes_of_the_backward_sums():
+    """`axis_sum` and `sum_product` (written after the passes that spell helpers out)
+    have the shapes the elementwise loops read."""
+    import gast
+    from s2sgrad.optimize.kinds import code_shapes
+    src = ("def g(z, w):\n    a = axis_sum(z, 1, True)\n    b = axis_sum(z, 0)\n"
+           "    c = sum_product(z, z)\n    d = axis_sum(z, w)\n    e = axis_sum(z, 2)\n"
+           "    return a\n")
+    fdef = gast.parse(src).body[0]
+    got = code_shapes(fdef, {"z": ("d0", "d1")})
+    assert got["a"] == ("d0", 1) and got["b"] == ("d1",) and got["c"] == ()
+    assert "d" not in got and "e" not in got
