@@ -212,6 +212,13 @@ def _varied_past_constant_calls(trace, stmts):
                     s.callee, len(s.args), tuple(sorted(s.kwargs))):
             flows = []
         deps.append((targets, flows))
+    return _varied(trace, deps)
+
+
+def _varied(trace, deps):
+    """The names that depend on a differentiated parameter, given each statement's
+    (defined names, names flowing differentiably into them): a fixed point, since a loop
+    carries values around."""
     varied = {trace.params[i] for i in trace.wrt}
     changed = True
     while changed:
@@ -348,17 +355,8 @@ def analyse(trace):
         for x in walk([s]):
             seen.update(defs(x))
     # varied: depends on a wrt input
-    varied = {trace.params[i] for i in trace.wrt}
     deps = [dependencies(s) for s in stmts]
-    changed = True
-    while changed:
-        changed = False
-        for targets, flows in deps:
-            if any(f in varied for f in flows):
-                for t in targets:
-                    if t not in varied:
-                        varied.add(t)
-                        changed = True
+    varied = _varied(trace, deps)
     # useful: reaches the returned value
     useful = {trace.result} if isinstance(trace.result, str) else set()
     changed = True
