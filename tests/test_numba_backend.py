@@ -27,6 +27,7 @@ from s2sgrad.backend import numba as numba_backend
 from s2sgrad.errors import S2SGradError
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
+from support.numba_check import run_written
 from support.numeric import numerical_grad
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -380,23 +381,12 @@ def test_transform_writes_a_module_compiled_with_numba(tmp_path):
     from s2sgrad.tools.cli import main
     assert main(["transform", str(src), "--backend", "numba", "-o",
                  str(tmp_path / "model_grad.py")]) == 0
-    script = textwrap.dedent("""
-        import sys
-        sys.modules["s2sgrad"] = None          # the module needs NumPy and Numba only
-        import warnings
-        warnings.simplefilter("error")
-        import numpy as np
-        import model_grad as m
+    lines = run_written(tmp_path, "model_grad", """
         x = np.linspace(-1.0, 1.0, 7)
         print(repr(m.grad_rosen(x).tolist()))
         print(repr(m.grad_loop(1.5, 0.5)))
         print(len(m.grad_rosen.compiled.signatures), len(m.grad_loop.compiled.signatures))
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600,
-                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc")))
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
     assert lines[2] == "1 1"
     ns = {}
     exec(compile(src.read_text(), str(src), "exec"), ns)

@@ -8,7 +8,6 @@ independent of s2sgrad), and against the NumPy back end to 1e-12 (the two back e
 the same generated source). Skipped without Numba.
 """
 import os
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -20,7 +19,7 @@ import s2sgrad
 from s2sgrad.backend import numba as numba_backend
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
-from support.numba_check import check, compiled_entry
+from support.numba_check import check, compiled_entry, run_written
 from support.numeric import numerical_grad
 
 pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
@@ -344,23 +343,12 @@ def test_transform_writes_the_new_helpers(tmp_path):
     from s2sgrad.tools.cli import main
     assert main(["transform", str(src), "--backend", "numba", "-o",
                  str(tmp_path / "model2_grad.py")]) == 0
-    script = textwrap.dedent("""
-        import sys
-        sys.modules["s2sgrad"] = None          # the module needs NumPy and Numba only
-        import warnings
-        warnings.simplefilter("error")
-        import numpy as np
-        import model2_grad as m
+    lines = run_written(tmp_path, "model2_grad", """
         z = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
         print(repr(m.grad_xent(z, np.abs(z)).tolist()))
         print(repr(m.grad_carried(np.array([1.0, 2.0]), np.array([0.5, -0.3])).tolist()))
         print(len(m.grad_xent.compiled.signatures), len(m.grad_carried.compiled.signatures))
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600,
-                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc")))
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
     assert lines[2] == "1 1"
     ns = {}
     exec(compile(src.read_text(), str(src), "exec"), ns)

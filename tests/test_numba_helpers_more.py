@@ -9,9 +9,6 @@ NumPy back end and with finite differences (`support.numba_check`); cases the Nu
 versions leave to NumPy still fall back with the warning that names the helper.
 Skipped without Numba.
 """
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -24,7 +21,7 @@ from s2sgrad.backend import numba as numba_backend
 from s2sgrad.runtime import linalg
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
-from support.numba_check import check, compiled_entry
+from support.numba_check import check, compiled_entry, run_written
 from support.numeric import numerical_grad
 
 pytestmark = pytest.mark.skipif(not numba_backend.available(), reason="Numba not installed")
@@ -300,23 +297,12 @@ def test_transform_copies_the_new_helpers(tmp_path):
     text = out.read_text()
     assert "@overload(choose_grad)" in text and "@overload(unreshape)" in text
     assert "@overload(det_grad)" not in text          # (helpers the module lacks: left out)
-    script = textwrap.dedent("""
-        import sys
-        sys.modules["s2sgrad"] = None          # the module needs NumPy and Numba only
-        import warnings
-        warnings.simplefilter("error")
-        import numpy as np
-        import model_grad as m
+    lines = run_written(tmp_path, "model_grad", """
         x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
         print(repr(m.grad_leaky(x).tolist()))
         print(repr(m.grad_flat(x).tolist()))
         print(len(m.grad_leaky.compiled.signatures), len(m.grad_flat.compiled.signatures))
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600,
-                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc")))
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
     assert lines[2] == "1 1"
     ns = {}
     exec(compile(src.read_text(), str(src), "exec"), ns)

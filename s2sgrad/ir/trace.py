@@ -822,49 +822,31 @@ class _NumberCalls:
     b, x, y)` in a loop of scalars). Asked by `infer_scalars` for calls whose operands
     are all numbers; answered once per (function, arguments) in one compilation, never
     across compilations (a global the function reads may be rebound). A function that
-    cannot be traced on its own, recursion, `*args`: not known to give a number."""
+    cannot be traced on its own, recursion, `*args`: not known to give a number. The same
+    memo answers `gives_constant` (see `analyses._varied_past_constant_calls`)."""
 
     def __init__(self):
         self.known = {}
 
     def __call__(self, callee, n_args, keywords):
-        key = (callee, n_args, keywords)
-        if key not in self.known:
-            self.known[key] = False              # (a recursive call: not known)
-            self.known[key] = self._gives_number(callee, n_args, keywords)
-        return self.known[key]
-
-    def _gives_number(self, callee, n_args, keywords):
-        from ..errors import S2SGradError
-        from ..frontend.normalize import normalize
-        code = getattr(callee, "__code__", None)
-        if code is None or code.co_flags & 0x0C:          # (*args, **kwargs)
-            return False
-        try:
-            parsed = parse_function(callee)
-            parsed.functions = {}
-            fn = normalize(parsed)
-            params = [a.id for a in fn.args.args]
-            numbers = set(params[:n_args]) | (set(keywords) & set(params))
-            tr = build(parsed, fn, (), numbers, (), number_calls=self)   # (one memo:
-        except (S2SGradError, RecursionError):                          # recursion ends)
-            return False
-        returns = [r for r in walk(tr.body) if isinstance(r, Return)]
-        return bool(returns) and all(
-            (type(r.value.value) in (int, float)) if isinstance(r.value, Const)
-            else r.value in tr.scalars for r in returns)
+        return self._answer("number", callee, n_args, keywords)
 
     def gives_constant(self, callee, n_args, keywords):
         """Does a call of `callee` give a value that depends on none of its arguments
         differentiably (sizes, shapes, counts: `return a.shape`)? Its trace, built with
         every argument passed differentiated, says; once per compilation."""
-        key = ("constant", callee, n_args, keywords)
+        return self._answer("constant", callee, n_args, keywords)
+
+    def _answer(self, question, callee, n_args, keywords):
+        key = (question, callee, n_args, keywords)
         if key not in self.known:
             self.known[key] = False              # (a recursive call: not known)
-            self.known[key] = self._gives_constant(callee, n_args, keywords)
+            self.known[key] = self._ask(question, callee, n_args, keywords)
         return self.known[key]
 
-    def _gives_constant(self, callee, n_args, keywords):
+    def _ask(self, question, callee, n_args, keywords):
+        """The callee traced alone, its passed parameters known as numbers ("number")
+        or differentiated ("constant"); then what its returns give."""
         from ..errors import S2SGradError
         from ..frontend.normalize import normalize
         code = getattr(callee, "__code__", None)
@@ -875,11 +857,19 @@ class _NumberCalls:
             parsed.functions = {}
             fn = normalize(parsed)
             params = [a.id for a in fn.args.args]
-            wrt = tuple(i for i, p in enumerate(params) if i < n_args or p in keywords)
-            tr = build(parsed, fn, wrt, number_calls=self)
+            passed = [i for i, p in enumerate(params) if i < n_args or p in keywords]
+            if question == "number":
+                tr = build(parsed, fn, (), {params[i] for i in passed}, (),
+                           number_calls=self)            # (one memo: recursion ends)
+            else:
+                tr = build(parsed, fn, tuple(passed), number_calls=self)
         except (S2SGradError, RecursionError):
             return False
         returns = [r for r in walk(tr.body) if isinstance(r, Return)]
+        if question == "number":
+            return bool(returns) and all(
+                (type(r.value.value) in (int, float)) if isinstance(r.value, Const)
+                else r.value in tr.scalars for r in returns)
         return bool(returns) and all(isinstance(r.value, Const) or r.value not in tr.active
                                      for r in returns)
 

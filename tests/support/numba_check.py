@@ -29,3 +29,27 @@ def check(func, args, wrt=0, rtol_fd=1e-6, atol_fd=1e-8):
         np.testing.assert_allclose(a, numerical_grad(func, args, i), rtol=rtol_fd,
                                    atol=atol_fd)
     return g
+
+
+def run_written(tmp_path, module, body):
+    """The lines `body` prints, run in a fresh Python beside the module that
+    `s2sgrad transform --backend numba` wrote (imported as `m`), with s2sgrad
+    unimportable (the module needs NumPy and Numba only), warnings as errors and
+    Numba's cache under `tmp_path`; the run must succeed."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["s2sgrad"] = None
+        import warnings
+        warnings.simplefilter("error")
+        import numpy as np
+        import {module} as m
+    """) + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600,
+                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc")))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
