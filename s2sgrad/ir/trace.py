@@ -63,7 +63,7 @@ class Builder:
         self.displays = {}         # name -> the list/tuple display it was last bound to
         self.objects = {}          # name -> the module object it was bound to (np.r_)
         self.bindings = collections.Counter(
-            t.id for n in gast.walk(fn) if isinstance(n, gast.Assign)
+            t.id for n in nodes.walk(fn) if isinstance(n, gast.Assign)
             for t in n.targets if isinstance(t, gast.Name))
 
     def error(self, msg, node, hint=None):
