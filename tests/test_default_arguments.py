@@ -40,6 +40,8 @@ def test_defaults_left_out_are_compiled_as_the_numbers_they_are():
     assert np.allclose(got, numerical_grad(rk4, (THETA, Y0)), rtol=1e-6, atol=1e-9)
     # dt a number: no placeholder of a shape saved per step, no broadcast undone
     assert "ShapeOf(" not in g.source and "unbroadcast(" not in g.source
+    # the state's adjoint starts as an array of its shape: the products spelled out
+    assert "matmul_left(" not in g.source and "y_bar = np.zeros_like(y)" in g.source
 
 
 @pytest.mark.parametrize("call", [
