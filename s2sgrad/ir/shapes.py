@@ -11,7 +11,10 @@ code. `infer_shapes` follows the symbols through the trace:
   `np.eye(n)`: n×n; `np.linalg.solve` with one matrix: the right-hand side's shape;
   `np.diag` of a square matrix: its diagonal;
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
-  d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
+  d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`;
+* `np.concatenate([x, h], axis)` of a list display nothing else reads: the parts'
+  lengths along the axis added (a GRU's `[x, h]` of (b, n) and (b, m) is (b, n + m), the
+  rows of the weights it multiplies).
 
 Integers computed from sizes (`H = W.shape[0]`, `2 * H`, `n - 1`) are linear forms of the
 symbols, and slices with such bounds (`z[:, H:2 * H]` of the stacked gates of an LSTM)
@@ -30,7 +33,7 @@ import gast
 
 from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
 from ..syntax.nodes import Const
-from .statements import Assign, SetItem, Append, Pop, For, walk, Kind
+from .statements import Assign, SetItem, Append, Pop, For, Kind, defs, reads, walk
 
 UNKNOWN = "?"
 
@@ -71,6 +74,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
     val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
     val.update({p: ("arr", ()) for p in trace.params if p in scalars})
     stmts = list(walk(trace.body))
+    lists = _joined_lists(stmts)
     changed = True
     while changed:
         changed = False
@@ -78,7 +82,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
             if isinstance(s, For):
                 target, new = s.target, ("int", None)
             elif isinstance(s, Assign):
-                target, new = s.target, _evaluate(s, val, scalars, ctx)
+                target, new = s.target, _evaluate(s, val, scalars, ctx, lists)
                 if new == UNKNOWN and s.target in scalars:
                     new = ("arr", ())         # a number whatever computed it (`np.pi`)
             elif isinstance(s, (Append, Pop)):
@@ -194,9 +198,50 @@ def _int_arithmetic(name, operands, ctx):
     return ctx.dim(_scale(a, b[0]), True) if not b[1] else None
 
 
-def _evaluate(s, val, scalars, ctx=None):
+def _joined_lists(stmts):
+    """The names of list displays (`v6 = [x, h]`) read by np.concatenate alone: the
+    lists whose items' shapes hold when they are joined (a list read by anything else
+    may be changed through another name)."""
+    displays = {s.target for s in stmts if isinstance(s, Assign) and s.kind is Kind.OP
+                and s.rule.name == "display" and isinstance(s.expr, gast.List)}
+    for s in stmts:
+        joins = isinstance(s, Assign) and s.kind is Kind.OP and \
+            s.rule.name == "concatenate" and s.args
+        for n in reads(s):
+            if n in displays and not (joins and n == s.args[0]
+                                      and n not in s.args[1:]):
+                displays.discard(n)
+    bound = [t for s in stmts for t in defs(s) if t in displays]
+    return displays - {t for t in bound if bound.count(t) > 1}
+
+
+def _concatenated(parts, axis, ctx):
+    """The dims of np.concatenate of arrays of dims `parts` along `axis`: the others
+    equal, the axis's lengths added (a dimension of the sizes compiled for), else None."""
+    if not parts or not isinstance(axis, int) or isinstance(axis, bool):
+        return None
+    nd = len(parts[0])
+    if nd == 0 or any(len(p) != nd for p in parts) or not -nd <= axis < nd:
+        return None
+    axis %= nd
+    if any(p[:axis] + p[axis + 1:] != parts[0][:axis] + parts[0][axis + 1:] for p in parts):
+        return None
+    forms = [linear(p[axis]) for p in parts]
+    if None in forms:
+        return None
+    total = forms[0]
+    for f in forms[1:]:
+        total = _combine(total, f)
+    if total[1] and ctx is None:
+        return None
+    length = ctx.dim(total) if total[1] else total[0]
+    return None if length is None else parts[0][:axis] + (length,) + parts[0][axis + 1:]
+
+
+def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
     """The abstract value s computes: ("arr", dims), ("int", dim or None),
-    ("tup", dims), or UNKNOWN. `ctx`: the sizes compiled for (`_Sizes`), or None."""
+    ("tup", dims), ("list", item dims) for a list display only np.concatenate reads
+    (`lists`), or UNKNOWN. `ctx`: the sizes compiled for (`_Sizes`), or None."""
     def of(a):
         if isinstance(a, Const):
             v = a.value
@@ -218,6 +263,18 @@ def _evaluate(s, val, scalars, ctx=None):
         return UNKNOWN
     name = s.rule.name
     operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
+    if name == "display" and isinstance(s.expr, gast.List):
+        if s.target in lists and operands and all(o != UNKNOWN and o[0] == "arr"
+                                                  for o in operands):
+            return ("list", tuple(o[1] for o in operands))
+        return UNKNOWN
+    if name == "concatenate" and s.args and set(s.kwargs) <= {"axis"}:
+        items = operands[0]
+        axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(0))
+        if items == UNKNOWN or items[0] != "list" or len(s.args) > 2 \
+                or not isinstance(axis, Const):
+            return UNKNOWN
+        return _arr(_concatenated(items[1], axis.value, ctx))
     if name == "display" and isinstance(s.expr, gast.Tuple):
         if all(o != UNKNOWN and o[0] == "int" and _is_dim(o[1]) for o in operands):
             return ("tup", tuple(o[1] for o in operands))
