@@ -204,6 +204,8 @@ def _joined_lists(stmts):
     may be changed through another name)."""
     displays = {s.target for s in stmts if isinstance(s, Assign) and s.kind is Kind.OP
                 and s.rule.name == "display" and isinstance(s.expr, gast.List)}
+    if not displays:
+        return displays
     for s in stmts:
         joins = isinstance(s, Assign) and s.kind is Kind.OP and \
             s.rule.name == "concatenate" and s.args

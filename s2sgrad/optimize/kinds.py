@@ -524,6 +524,7 @@ def _array_starts(fdef, known, numbers):
     generic helpers). `0.0 + a` and `zeros + a` are the same numbers. Only where a
     helper more is then settled; pure accumulators (`w_bar += e`, read by nothing else
     in the loop) keep their 0.0, which later passes fold (`seeds`)."""
+    shapes = before = code_shapes(fdef, known, numbers)
     starts = []
     for block in _blocks(fdef.body):
         for k, st in enumerate(block):
@@ -534,11 +535,17 @@ def _array_starts(fdef, known, numbers):
                               and is_zero(block[j].value)):
                 t = single_target(block[j])
                 dims = known.get(t[:-4]) if t is not None and t.endswith("_bar") else None
-                if dims and _read_in(st, t):
-                    starts.append((block[j], t, dims))
+                if dims and shapes.get(t) is None:
+                    starts.append((block[j], t, dims, st))
                 j -= 1
-    shapes = before = code_shapes(fdef, known, numbers)
-    starts = [(st, t, dims) for st, t, dims in starts if shapes.get(t) is None]
+    if not starts:
+        return shapes
+    calls = [n for n in nodes.walk(fdef) if n.__class__ is gast.Call
+             and n.func.__class__ is gast.Name and n.func.id in _SPELLED and not n.keywords]
+    settled = _spelled(calls, shapes)
+    if settled == len(calls):
+        return shapes                    # every helper settled already: nothing to gain
+    starts = [(st, t, dims) for st, t, dims, loop in starts if _read_in(loop, t)]
     while starts:
         for st, t, _ in starts:
             st.s2s_zero, st.value = st.value, nodes.copy_location(nodes.call(
@@ -552,7 +559,7 @@ def _array_starts(fdef, known, numbers):
             st.value = st.s2s_zero
         starts = [x for x in starts if x not in wrong]
         shapes = code_shapes(fdef, known, numbers)
-    if starts and _spelled(fdef, shapes) <= _spelled(fdef, before):
+    if starts and _spelled(calls, shapes) <= settled:
         for st, _, _ in starts:          # no helper more is settled: as it was
             st.value = st.s2s_zero
         starts, shapes = [], before
@@ -561,16 +568,15 @@ def _array_starts(fdef, known, numbers):
     return shapes
 
 
-def _spelled(fdef, shapes):
-    """How many calls of helpers `spell_out_shapes` writes as NumPy the shapes settle."""
+def _spelled(calls, shapes):
+    """How many of the helper `calls` (of those `spell_out_shapes` writes as NumPy) the
+    shapes settle."""
     count = 0
-    for node in nodes.walk(fdef):
-        if node.__class__ is gast.Call and node.func.__class__ is gast.Name \
-                and node.func.id in _SPELLED and not node.keywords:
-            dims = _helper_dims(node.args, shapes)
-            if dims is not None and dims is not _NONE:
-                spelled = _SPELLED[node.func.id](node.args, dims)
-                count += spelled is not None and spelled[0] is not None
+    for call in calls:
+        dims = _helper_dims(call.args, shapes)
+        if dims is not None and dims is not _NONE:
+            spelled = _SPELLED[call.func.id](call.args, dims)
+            count += spelled is not None and spelled[0] is not None
     return count
 
 
