@@ -419,8 +419,8 @@ def container_uses(stmts, returned=()):
                 listy.update(a for a in s.args if isinstance(a, str))
             elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
-                if s.rule.name not in ("getitem", "field"):
-                    listy.add(s.args[0])
+                if s.rule.name not in ("getitem", "field", "copy"):
+                    listy.add(s.args[0])      # (a copy of an array is an array)
             elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])

@@ -7,7 +7,8 @@ code. `infer_shapes` follows the symbols through the trace:
 
 * elementwise operations broadcast (a 1 stretches; two different symbols give up);
 * `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
-* `np.roll`, `np.flip`, `np.tril`, `np.linalg.cholesky`: the shape of their matrix;
+* copies and casts (`x0.copy()`, `np.array(x)`), `np.roll`, `np.flip`, `np.tril`,
+  `np.linalg.cholesky`: the shape of their operand; `np.diff(x, n, axis)`: n fewer;
   `np.eye(n)`: n×n; `np.linalg.solve` with one matrix: the right-hand side's shape;
   `np.diag` of a square matrix: its diagonal;
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
@@ -305,6 +306,14 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
                 or not isinstance(keep, Const):
             return UNKNOWN
         return _arr(reduced(base[1], axis.value, bool(keep.value)))
+    if name == "diff" and s.args and len(s.args) <= 3 and set(s.kwargs) <= {"n", "axis"}:
+        options = dict(zip(("n", "axis"), s.args[1:]), **s.kwargs)
+        n, axis = options.get("n", Const(1)), options.get("axis", Const(-1))
+        base = operands[0]
+        if base == UNKNOWN or base[0] != "arr" or not all(
+                isinstance(c, Const) and type(c.value) is int for c in (n, axis)):
+            return UNKNOWN
+        return _arr(_differenced(base[1], n.value, axis.value, ctx))
     if name in _SAME_SHAPE and s.args and s.kwargs.keys() <= _SAME_SHAPE[name][0]:
         base = operands[0]
         if base != UNKNOWN and base[0] == "arr" and len(base[1]) >= _SAME_SHAPE[name][1]:
@@ -330,11 +339,34 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
 
 
 # Operations whose result has the shape of their first operand, whatever their other
-# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`), where it has at least so many
-# dimensions (`np.tril` of a vector is a matrix): {rule name: (keywords allowed, ndim)}.
-_SAME_SHAPE = {"roll": ({"shift", "axis"}, 1), "flip": ({"axis"}, 1), "fliplr": (set(), 1),
+# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`, a copy `x0.copy()` or cast), where
+# it has at least so many dimensions (`np.tril` of a vector is a matrix): {rule name:
+# (keywords allowed, ndim)}.
+_SAME_SHAPE = {"copy": ({"dtype", "copy", "order", "subok", "casting"}, 0),
+               "roll": ({"shift", "axis"}, 1), "flip": ({"axis"}, 1), "fliplr": (set(), 1),
                "flipud": (set(), 1), "cholesky": ({"upper"}, 2), "tril": ({"k"}, 2),
                "triu": ({"k"}, 2)}
+
+
+def _differenced(dims, n, axis, ctx):
+    """The dims of np.diff(x, n, axis) of an x of `dims`: n fewer along the axis (an
+    exact dimension: `(d0, n)` of a symbol, a literal less n; else one of the sizes
+    compiled for, assumed)."""
+    if not dims or n < 0 or not -len(dims) <= axis < len(dims):
+        return None
+    axis %= len(dims)
+    d = dims[axis]
+    if n == 0:
+        return dims
+    if type(d) is int:
+        length = d - n if d >= n else None
+    elif isinstance(d, str):
+        length = (d, n)
+    elif isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
+        length = (d[0], d[1] + n)                   # already shrunk: (symbol, k)
+    else:
+        length = None
+    return None if length is None else dims[:axis] + (length,) + dims[axis + 1:]
 
 
 def _arr(dims):
