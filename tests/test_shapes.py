@@ -431,3 +431,23 @@ def test_a_copy_of_an_array_argument_is_an_array_of_its_shape():
     g(2.0, np.arange(6.0) * 1.1)
     assert "add_grads(" not in g.source
     assert "unbroadcast(x_bar" not in g.source and "unbroadcast(v_bar" not in g.source
+
+
+def sinkhorn(scale, a, b, C, n_iter=8):
+    K = np.exp(-C * scale / 0.1)
+    v = np.ones_like(b)
+    for _ in range(n_iter):
+        u = a / (K @ v)
+        v = b / (K.T @ u)
+    return np.sum(u[:, None] * K * v[None, :] * C)
+
+
+def test_an_adjoint_made_zero_again_in_each_step_keeps_its_shape():
+    """`u` is overwritten in each step: its adjoint is set to zero there and added to in
+    the next; as an array of u's shape the matrix products' adjoints are written as
+    NumPy."""
+    args = (1.0, np.full(4, 0.25), np.full(3, 1 / 3), R.random((4, 3)))
+    assert_grad_matches(sinkhorn, *args)
+    g = s2sgrad.grad(sinkhorn)
+    g(*args)
+    assert "matmul_left(" not in g.source and "matmul_right(" not in g.source

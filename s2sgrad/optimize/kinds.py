@@ -515,8 +515,8 @@ def spell_out_shapes(fdef, known, numbers=()):
 
 def _array_starts(fdef, known, numbers):
     """`code_shapes` of `fdef`, after writing `x_bar = np.zeros_like(x)` for the
-    `x_bar = 0.0` before a loop where that makes every binding of x_bar an array of x's
-    known shape. Serves loops whose carried state the loss reads at each step (an ODE
+    `x_bar = 0.0` before a loop (or in its step, where x is overwritten) where that
+    makes every binding of x_bar an array of x's known shape. Serves loops whose carried state the loss reads at each step (an ODE
     integrator's or a filter's state, a recurrence with a loss per step): the state's
     adjoint is zero when the backward loop starts, then an array, and read by the
     step's other adjoints (`v_bar = y_bar * h`); as the number 0.0 its shape is
@@ -526,6 +526,13 @@ def _array_starts(fdef, known, numbers):
     in the loop) keep their 0.0, which later passes fold (`seeds`)."""
     shapes = before = code_shapes(fdef, known, numbers)
     starts = []
+
+    def candidate(st, loop):
+        t = single_target(st)
+        dims = known.get(t[:-4]) if t is not None and t.endswith("_bar") else None
+        if dims and shapes.get(t) is None:
+            starts.append((st, t, dims, loop))
+
     for block in _blocks(fdef.body):
         for k, st in enumerate(block):
             if not isinstance(st, (gast.For, gast.While)):
@@ -533,11 +540,11 @@ def _array_starts(fdef, known, numbers):
             j = k - 1
             while j >= 0 and (is_comment(block[j]) or single_target(block[j]) is not None
                               and is_zero(block[j].value)):
-                t = single_target(block[j])
-                dims = known.get(t[:-4]) if t is not None and t.endswith("_bar") else None
-                if dims and shapes.get(t) is None:
-                    starts.append((block[j], t, dims, st))
+                candidate(block[j], st)        # zero before the loop
                 j -= 1
+            for inner in st.body:              # made zero again in a step (its value
+                if single_target(inner) is not None and is_zero(inner.value):
+                    candidate(inner, st)       # overwritten: `u = a / (K @ v)`)
     if not starts:
         return shapes
     calls = [n for n in nodes.walk(fdef) if n.__class__ is gast.Call
