@@ -45,7 +45,6 @@ _UNSUPPORTED = {
     gast.Global: ("`global` statements", "pass the value in as an argument and return it"),
     gast.Nonlocal: ("`nonlocal` statements", "pass the value in as an argument and return it"),
     gast.Delete: ("`del` statements", "let the name go out of scope instead"),
-    gast.Raise: ("`raise` statements", "check inputs before calling the gradient"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
     gast.Yield: ("generators (`yield`)", "return a list instead"),
@@ -334,6 +333,15 @@ class Normalizer:
         return out
 
     def stmt_Assert(self, s):
+        return [s]
+
+    def stmt_Raise(self, s):
+        """`raise` (a check of the input: `if np.any(np.isnan(x)): raise ...`) runs in
+        the forward pass as written; a call that raises has no gradient to compute."""
+        if s.exc is None:
+            raise self.error("a bare `raise` re-raises the exception being handled, and "
+                             "s2sgrad differentiates no `try` block", s,
+                             "raise an exception object: `raise ValueError(...)`")
         return [s]
 
     def stmt_AnnAssign(self, s):
