@@ -45,8 +45,17 @@ def elementwise_op(s):
 
 
 def full_reduction(s):
-    """Does `s` reduce its one operand over `axis=` (every axis by default)?"""
+    """Does `s` reduce its one operand over `axis=` (see `reduced_axis`)?"""
     return s.kind is Kind.OP and FULL_REDUCTION in s.rule.props
+
+
+def reduced_axis(s):
+    """The `axis=` a reduction `s` is given, else its function's default: every axis for
+    np.sum and most, the first for a ufunc's `reduce` (`np.logaddexp.reduce(X)` of a
+    matrix is a row, not a number)."""
+    if len(s.args) > 1:
+        return s.args[1]
+    return s.kwargs.get("axis", Const(s.rule.defaults.get("axis")))
 
 
 def pattern(shapes):
@@ -300,7 +309,7 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         return _arr(matmul_shape(a[1], b[1], name == "dot"))
     if full_reduction(s) and len(s.args) == 1:
         base = operands[0]
-        axis = s.kwargs.get("axis", Const(None))
+        axis = reduced_axis(s)
         keep = s.kwargs.get("keepdims", Const(False))
         if base == UNKNOWN or base[0] != "arr" or not isinstance(axis, Const) \
                 or not isinstance(keep, Const):

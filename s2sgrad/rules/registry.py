@@ -58,7 +58,7 @@ POSITIONAL_OPTIONS = {}   # id(callable) or ".method" -> {argument position: opt
 ELEMENTWISE = "elementwise"              # result has the broadcast shape of its operands
 SCALAR_PRESERVING = "scalar_preserving"  # numbers in → a number out
 RETURNS_NUMBER = "returns_number"        # a number whatever its operands (float(x))
-FULL_REDUCTION = "full_reduction"        # reduces `axis=` (all axes by default) of one operand
+FULL_REDUCTION = "full_reduction"        # reduces `axis=` (its default if not given) of one operand
 FRESH = "fresh"                          # result is a new object, never a view or alias
 VIEW = "view"                            # result is a view of its first operand
 HOLDS_OPERANDS = "holds_operands"        # result is a container holding the operands themselves
