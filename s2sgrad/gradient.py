@@ -309,7 +309,7 @@ class GradientFunction:
         compiled knowing them as it knows the arguments' (a step `dt=0.05` is a number,
         and what it scales keeps its known shape). Read at each call: a function whose
         defaults are replaced gets code for the new ones' kinds."""
-        defaults = unwrap(self.func).__defaults__ or ()
+        defaults = getattr(unwrap(self.func), "__defaults__", None) or ()
         first = self.n_params - len(defaults)
         return kinds_of(defaults[given - first:]) if given >= first else ()
 
