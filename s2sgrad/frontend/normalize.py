@@ -29,6 +29,7 @@ its free names read where the call happens, as Python's closures do. Anything el
 refused with a `TransformError`.
 """
 import gast
+import numpy as np
 
 from ..syntax import nodes
 from .parse import Parsed
@@ -209,6 +210,7 @@ class Normalizer:
         self.generators()
         self.maps()
         self.reduces()
+        self.errstates()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -947,6 +949,60 @@ class Normalizer:
                     "(`list(gen(...))`)")
 
     _CONSUMERS = ("list", "tuple", "sum", "sorted", "min", "max")
+
+    def errstates(self):
+        """`with np.errstate(divide="ignore", ...):` around code that may divide by zero
+        or overflow (`np.where(x > 0, np.log(x), 0.0)`): the body, inlined. The modes
+        "ignore", "warn", "print" and "log" only say whether NumPy reports the event, never
+        change a value, so the gradient is that of the body (its code may then print
+        NumPy's warnings); "raise" and "call" turn the event into an exception or a call:
+        that `with` stays refused."""
+        fn = self.parsed.node
+        if not any(isinstance(n, gast.With) for n in _walk_body(fn)):
+            return
+
+        def neutral(w):
+            if len(w.items) != 1 or w.items[0].optional_vars is not None:
+                return False
+            call = w.items[0].context_expr
+            if not (isinstance(call, gast.Call) and not call.args
+                    and self._resolves_to(call.func, np.errstate)):
+                return False
+            return all(k.arg in ("all", "divide", "over", "under", "invalid")
+                       and isinstance(k.value, gast.Constant)
+                       and k.value.value in ("ignore", "warn", "print", "log")
+                       for k in call.keywords)
+
+        def inline(stmts):
+            out = []
+            for st in stmts:
+                for field in ("body", "orelse"):
+                    inner = getattr(st, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                        setattr(st, field, inline(inner))
+                if isinstance(st, gast.With) and neutral(st):
+                    out += st.body
+                else:
+                    out.append(st)
+            return out
+        fn.body = inline(fn.body)
+
+    def _resolves_to(self, node, obj):
+        """Does the name or dotted name `node` denote `obj` (`np.errstate`)?"""
+        path = []
+        while isinstance(node, gast.Attribute):
+            path.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name) or node.id in nodes.names_in(
+                self.parsed.node, nodes.STORE):
+            return False
+        try:
+            found = self.parsed.resolve(node.id)
+            for attr in reversed(path):
+                found = getattr(found, attr)
+        except (KeyError, AttributeError):
+            return False
+        return found is obj
 
     def maps(self):
         """`map(f, xs)` consumed whole (`list(...)`, `tuple(...)`, `sum(...)`,
