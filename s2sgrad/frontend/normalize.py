@@ -1361,6 +1361,11 @@ class Normalizer:
             except KeyError:
                 return None
         self.used |= set(nodes.names_in(fn))
+        if name not in self.parsed.closure and name in self.parsed.namespace:
+            # the code holds the helper's body: stale once the name is rebound
+            if not isinstance(getattr(self.parsed, "name_deps", None), list):
+                self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+            self.parsed.name_deps.append((self.parsed.namespace, name, obj))
         return fn
 
     # -- local functions -------------------------------------------------------

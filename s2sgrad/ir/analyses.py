@@ -491,26 +491,36 @@ def _reads_of(s):
     return [] if isinstance(s, Return) else reads(s)
 
 
-def _is_view(s):
+def _is_view(s, trace):
     if not (isinstance(s, Assign) and s.kind is Kind.OP and s.args
             and isinstance(s.args[0], str)):
         return False
     if s.rule.name == "getitem":
-        # slices are views; an element y[i] is taken as a copy (it is one for a vector;
-        # a row of a matrix is a view that this check does not see)
+        # slices are views; so is y[i] with integers i of an array `y` that keeps a
+        # dimension (a row of a matrix). An element of a vector is a number, a mask or
+        # an integer array copies; where the shapes are unknown y[i] is taken for a number.
         idx = s.expr.slice if isinstance(s.expr, gast.Subscript) else None
         parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
-        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
-                   for p in parts)
+        if any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
+               for p in parts):
+            return True
+        if s.args[0] in trace.maybe_container or not all(
+                isinstance(p, gast.Constant) and type(p.value) is int
+                or isinstance(p, gast.Name) and p.id in trace.scalars for p in parts):
+            return False
+        dims = trace.known_shapes.get(s.target)
+        base = trace.known_shapes.get(s.args[0])
+        return bool(dims) or base is not None and len(base) > len(parts)
     return VIEW in s.rule.props
 
 
 def check_views(trace):
     """A store into an array changes every view of it (`v = y[1:]`, `y.T`, `y.reshape`):
     refused while such a view is still read after the store, since the backward pass
-    would take the view for the value it had when it was made."""
+    would take the view for the value it had when it was made. Run once the numbers are
+    known (`trace.scalars`): an element of an array is a view unless it is a number."""
     placed = list(_placed(trace.body))
-    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s)]
+    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s, trace)]
     if not views:
         return
     links = [(s.args[0], s.target) for s, _, _ in views] + [

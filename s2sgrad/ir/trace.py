@@ -898,12 +898,12 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
             trace.symbol_sizes = getattr(parsed, "symbol_sizes", None)
     rename_top_level(trace)
     check_stores(trace)
-    check_views(trace)
     trace.constant_calls = number_calls or _NumberCalls()
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params), trace.constant_calls)
     trace.constant_calls = None          # (it holds the callees: the cache must not)
     trace.maybe_container -= trace.scalars
+    check_views(trace)
     check_calls(trace)
     check_in_place(trace, entry)
     return trace
