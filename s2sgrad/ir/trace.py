@@ -472,6 +472,10 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        if isinstance(func, gast.Name):
+            call = self._instance_call(target, e, s, func, obj, args, kwargs)
+            if call is not None:
+                return call
         if isinstance(obj, types.MethodType) and isinstance(func.value, gast.Name):
             kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
             if kind is not None:
@@ -529,11 +533,20 @@ class Builder:
             return Assign(target, e, Kind.CALL, args=args, kwargs=kwargs, node=s, callee=inner)
         label = getattr(obj, "__module__", None)
         label = f"{label}.{getattr(obj, '__name__', obj)}" if label else _dotted(func)
+        hint = ("register one with @s2sgrad.adjoint, or wrap a value that needs no "
+                "gradient in s2sgrad.stop_gradient")
+        klass = obj.cls if obj.__class__ is InstanceKind else type(obj)
+        if not hasattr(obj, "__name__") and \
+                (getattr(klass, "__module__", None) or "").split(".")[0] not in _LIBRARIES:
+            # an object called (`layer(x)`): its class's __call__ was not differentiable
+            label = f"{_dotted(func)}`, an object of class `{klass.__qualname__}"
+            hint = ("give the object's class a `__call__` written in Python, pass the "
+                    "object as an argument or hold it in a global (an object held in "
+                    "another object's attribute is not followed), or call a function "
+                    "of yours with its parameters")
         # refused only if a gradient has to flow through it (see `opaque_error`)
         a = Assign(target, e, Kind.OPAQUE, args=args, kwargs=kwargs, node=s)
-        a.error = self.error(f"no adjoint for `{label}`", e,
-                             "register one with @s2sgrad.adjoint, or wrap a value that "
-                             "needs no gradient in s2sgrad.stop_gradient")
+        a.error = self.error(f"no adjoint for `{label}`", e, hint)
         return a
 
 
@@ -553,6 +566,20 @@ class Builder:
         args = ([receiver] if bound else []) + args
         return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
                                       node=s, callee=fn))
+
+    def _instance_call(self, target, e, s, func, obj, args, kwargs):
+        """`model(x)`: an object of the user's class called (a parameter the code is
+        specialized on, or a global), i.e. its class's `__call__`; else None."""
+        if obj.__class__ is InstanceKind:
+            return self._method_call(target, e, s, func.id, "__call__", args, kwargs)
+        kind = instance_kind(obj)
+        if kind is None or "__call__" not in kind.methods:
+            return None
+        self.note_dependency(func, obj)
+        own = getattr(obj, "__dict__", None)
+        if own is not None:
+            self.deps.append((own, "__call__", None))
+        return self._method_call(target, e, s, func.id, "__call__", args, kwargs, kind)
 
     @staticmethod
     def _takes_no_gradient(obj):
