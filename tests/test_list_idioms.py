@@ -275,3 +275,22 @@ def reduce_inside_an_expression(x):
 def test_reduce_inside_an_expression_is_refused_at_the_call():
     with pytest.raises(TransformError, match="reduce"):
         s2sgrad.grad(reduce_inside_an_expression)(np.arange(8.0))
+
+
+# ------------------------------------------- a list read both as a list and as an array
+
+def list_summed_and_averaged(x):
+    parts = [x[0], x[1] * 2.0, x[2] ** 2]
+    return np.sum(sum(parts) ** 2) + np.mean(parts)
+
+
+def list_of_numbers_both_ways(x):
+    parts = [x[0] * x[1], x[2]]
+    return sum(parts) * np.mean(parts) + np.max(parts)
+
+
+@pytest.mark.parametrize("f", [list_summed_and_averaged, list_of_numbers_both_ways])
+def test_a_list_read_by_numpy_as_an_array_and_by_python_as_a_list(f):
+    """The list's adjoint from np.mean is one array, from sum() a list: they add."""
+    assert_grad_matches(f, RNG.normal(size=(3, 4)) if f is list_summed_and_averaged
+                        else RNG.normal(size=3))
