@@ -521,11 +521,15 @@ def check_views(trace):
     known (`trace.scalars`): an element of an array is a view unless it is a number."""
     placed = list(_placed(trace.body))
     views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s, trace)]
-    if not views:
+    holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
+    # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
+    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    if not views and not holders:
         return
     links = [(s.args[0], s.target) for s, _, _ in views] + [
         (s.args[0], s.target) for s, _ in placed
-        if isinstance(s, Assign) and s.kind is Kind.COPY and isinstance(s.args[0], str)]
+        if isinstance(s, Assign) and s.kind is Kind.COPY and isinstance(s.args[0], str)] + [
+        (a, _holder(s)) for s, _, _ in holders for a in _held(s)]
     readers = {}                          # name → positions of the statements reading it
     for k, (r, _) in enumerate(placed):
         for n in _reads_of(r):
@@ -558,6 +562,42 @@ def check_views(trace):
                         f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
                         f"view of it (line {line}), is read after the store", st.node,
                         f"take a copy for the view: `{v.target} = ....copy()`")
+        for h, i, h_loops in holders if not own_code else ():
+            target = _holder(h)
+            held = [a for a in _held(h) if a in base]
+            if not held or target == st.container:
+                continue
+            # a list appended to in a loop keeps the objects of earlier steps: a store
+            # in the same loop into an array it appended, not made anew in the loop
+            common = set(h_loops) & set(st_loops)
+            carried = isinstance(h, Append) and common and not any(
+                isinstance(d, Assign) and d.target == st.container and set(dl) >= common
+                for d, dl in placed)
+            for k in readers.get(target, ()):
+                r_loops = placed[k][1]
+                if (i < j < k) or (carried and (k > j or set(r_loops) & common)) \
+                        or (set(h_loops) & set(r_loops) & set(st_loops) and k < i):
+                    line = getattr(h.node, "lineno", "?")
+                    raise trace.parsed.error(
+                        f"s2sgrad cannot store into `{st.container}` while `{target}`, "
+                        f"which holds it (line {line}), is read after the store (Python's "
+                        f"`{target}` sees the change)", st.node,
+                        f"put a copy in the container: `{held[0]}.copy()`")
+
+
+def _held(s):
+    """The names whose objects the container `s` makes holds (a list, tuple or dict
+    display, `xs.append(v)`), else []."""
+    if isinstance(s, Append):
+        return [s.value] if isinstance(s.value, str) else []
+    if isinstance(s, Assign) and s.kind is Kind.OP and HOLDS_OPERANDS in s.rule.props \
+            and READS_CONTAINER not in s.rule.props:
+        return [a for a in s.args if isinstance(a, str)]
+    return []
+
+
+def _holder(s):
+    return s.container if isinstance(s, Append) else s.target
 
 
 def check_stores(trace):

@@ -24,7 +24,6 @@ REFUSED = {
     "everyday.try_except_inside": "`try` blocks",
     "everyday.nonlocal_accumulator": "`nonlocal` statements",
     "everyday.with_errstate": "`with` blocks",
-    "shadowing.calls_callable_object": "no adjoint for `.*Scale object",
     "shadowing.global_statement": "`global` statements",
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",

@@ -1,0 +1,167 @@
+"""A store into an array is seen by every other name of its memory: a row taken by
+integer indexing (`row = y[0]`, a view), and a list, tuple or dict holding the array
+(`hist.append(state)`, `t = (y, 2.0)`). s2sgrad's backward pass would use those as they
+were when made, so a store while one is still read afterwards is refused; a number taken
+from a vector (`t = y[0]`, the swap idiom), a slot of a list, and a copy put in a list
+stay allowed. Gradients are checked against centered finite differences
+(support.numeric)."""
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad import TransformError
+from support.numeric import numerical_grad
+
+M = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def row_then_store(x):
+    y = x * 1.0
+    row = y[0]
+    y[0, 1] = 10.0
+    return np.sum(row * x[0])
+
+
+def row_by_index_in_loop(x):
+    y = x * 1.0
+    for i in range(2):
+        r = y[i]
+        y[i, 1] = 0.0
+        x = x + r[0]
+    return np.sum(x * y)
+
+
+def test_row_read_after_a_store_into_its_matrix_is_refused():
+    with pytest.raises(TransformError, match="a view of it"):
+        s2sgrad.grad(row_then_store)(M.copy())
+
+
+def test_row_read_after_a_store_in_a_loop_is_refused():
+    with pytest.raises(TransformError, match="a view of it"):
+        s2sgrad.grad(row_by_index_in_loop)(M.copy())
+
+
+def vector_swap(x):
+    y = x.copy()
+    t = y[0]
+    y[0] = y[2]
+    y[2] = t
+    return np.sum(y * np.arange(3.0))
+
+
+def vector_swap_unknown_shape(x):
+    y = np.concatenate([x, x ** 2])
+    t = y[0]
+    y[0] = y[2]
+    y[2] = t
+    return np.sum(y * np.arange(6.0))
+
+
+def matrix_element_swap(x):
+    y = x * 1.0
+    t = y[0, 1]
+    y[0, 1] = y[1, 0]
+    y[1, 0] = t
+    return np.sum(y * np.arange(4.0).reshape(2, 2))
+
+
+def row_read_before_the_store(x):
+    y = x * 1.0
+    for i in range(2):
+        r = y[i]
+        y[i, 0] = r[1] * 2
+    return np.sum(y ** 2)
+
+
+def list_slot_swap(x):
+    ys = [x[0] * 1.0, x[1] * 2.0]
+    t = ys[0]
+    ys[0] = ys[1]
+    ys[1] = t
+    return np.sum(ys[0] * np.array([1.0, 5.0]))
+
+
+@pytest.mark.parametrize("f, x", [
+    (vector_swap, np.array([1.0, 2.0, 3.0])),
+    (vector_swap_unknown_shape, np.array([1.0, 2.0, 3.0])),
+    (matrix_element_swap, M),
+    (row_read_before_the_store, M),
+    (list_slot_swap, M),
+])
+def test_numbers_and_list_slots_are_copies(f, x):
+    g = s2sgrad.grad(f)(x.copy())
+    np.testing.assert_allclose(g, numerical_grad(f, (x.copy(),)), rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------- containers holding arrays
+
+def append_the_same_array_each_step(x):
+    state = x * 1.0
+    hist = []
+    for t in range(3):
+        state[0] = state[0] * 2.0 + state[1]
+        hist.append(state)
+    return np.sum(np.stack(hist) * np.arange(3.0)[:, None])
+
+
+def tuple_holding_a_stored_array(x):
+    y = x * 1.0
+    t = (y, 2.0)
+    y[0] = 5.0
+    return np.sum(t[0] * x)
+
+
+def dict_holding_a_stored_array(x):
+    y = x * 1.0
+    d = {"a": y}
+    y[1] = 5.0
+    return np.sum(d["a"] * x)
+
+
+@pytest.mark.parametrize("f", [append_the_same_array_each_step, tuple_holding_a_stored_array,
+                               dict_holding_a_stored_array])
+def test_a_store_into_an_array_a_container_holds_and_is_read_is_refused(f):
+    with pytest.raises(TransformError, match="which holds it"):
+        s2sgrad.grad(f)(np.array([0.5, -0.3, 0.8]))
+
+
+def append_a_copy_each_step(x):
+    state = x * 1.0
+    hist = []
+    for t in range(3):
+        state[0] = state[0] * 2.0 + state[1]
+        hist.append(state.copy())
+    return np.sum(np.stack(hist) * np.arange(3.0)[:, None])
+
+
+def append_a_new_array_each_step(x):
+    rows = []
+    for i in range(3):
+        row = np.zeros(2)
+        row[0] = x[i] ** 2
+        row[1] = x[i] * x[0]
+        rows.append(row)
+    return np.sum(np.stack(rows) ** 2)
+
+
+def hold_read_before_the_store(x):
+    y = x * 1.0
+    t = [y, x]
+    s = np.sum(t[0] * t[1])
+    y[0] = 5.0
+    return s + np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [append_a_copy_each_step, append_a_new_array_each_step,
+                               hold_read_before_the_store])
+def test_copies_new_arrays_and_earlier_reads_are_allowed(f):
+    x = np.array([0.5, -0.3, 0.8])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x.copy()), numerical_grad(f, (x.copy(),)),
+                               rtol=1e-6, atol=1e-8)
+    if f is append_a_new_array_each_step:
+        return          # (hvp refuses the store into the array its forward pass restores)
+    v = np.array([0.3, 1.0, -0.5])
+    h = 1e-5
+    g = s2sgrad.grad(f)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x.copy(), v),
+                               (g(x + h * v) - g(x - h * v)) / (2 * h), rtol=1e-5, atol=1e-7)
