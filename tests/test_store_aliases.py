@@ -165,3 +165,84 @@ def test_copies_new_arrays_and_earlier_reads_are_allowed(f):
     g = s2sgrad.grad(f)
     np.testing.assert_allclose(s2sgrad.hvp(f)(x.copy(), v),
                                (g(x + h * v) - g(x - h * v)) / (2 * h), rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------ `c[i] op= e` on an array held by a list
+
+def list_repeating_one_array(x):
+    acc = [np.zeros(3)] * 2
+    acc[0] += x
+    return np.sum(acc[1] * x)
+
+
+def list_holding_an_array_twice(x):
+    y = x * 1.0
+    ys = [y, y]
+    ys[0] += 1.0
+    return np.sum(ys[1] * x)
+
+
+def list_item_updated_then_its_name_read(x):
+    y = x * 1.0
+    ys = [y]
+    ys[0] *= 2.0
+    return np.sum(y * x)
+
+
+def list_appended_the_same_array_in_a_loop(x):
+    base = x * 1.0
+    acc = []
+    for i in range(2):
+        acc.append(base)
+    acc[0] += 1.0
+    return np.sum(acc[1] * x)
+
+
+def dict_holding_an_array_twice(x):
+    y = x * 2.0
+    d = {"a": y, "b": y}
+    d["a"] -= 1.0
+    return np.sum(d["b"] * x)
+
+
+@pytest.mark.parametrize("f", [list_repeating_one_array, list_holding_an_array_twice,
+                               list_item_updated_then_its_name_read,
+                               list_appended_the_same_array_in_a_loop,
+                               dict_holding_an_array_twice])
+def test_an_item_updated_in_place_that_is_held_elsewhere_is_refused(f):
+    with pytest.raises(TransformError, match="changes that array in place"):
+        s2sgrad.grad(f)(np.array([0.5, -0.3, 0.8]))
+
+
+def list_of_separate_arrays_updated(x):
+    acc = [np.zeros(3), np.zeros(3)]
+    acc[0] += x
+    acc[1] += x ** 2
+    return np.sum(acc[0] * acc[1])
+
+
+def list_of_new_arrays_appended_and_updated(x):
+    acc = []
+    for i in range(2):
+        acc.append(x * (i + 1.0))
+    for i in range(2):
+        acc[i] *= x
+    return np.sum(acc[0] * acc[1])
+
+
+def list_of_numbers_updated(x):
+    s = [x[0], x[0], x[1] * 2.0]
+    s[0] += 1.0
+    s[2] *= s[1]
+    return s[0] * s[1] + s[2]
+
+
+@pytest.mark.parametrize("f", [list_of_separate_arrays_updated,
+                               list_of_new_arrays_appended_and_updated,
+                               list_of_numbers_updated])
+def test_items_held_once_or_numbers_are_updated(f):
+    x = np.array([0.5, -0.3, 0.8])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x.copy()), numerical_grad(f, (x.copy(),)),
+                               rtol=1e-6, atol=1e-8)
+    value, _ = s2sgrad.value_and_grad(f)(x.copy())
+    assert value == f(x.copy())

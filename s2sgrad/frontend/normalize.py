@@ -441,7 +441,9 @@ class Normalizer:
                                                          nodes.clone(index))))
             rhs = self.atom(s.value, pre)
             new = self.fresh()
-            pre.append(nodes.assign(new, gast.BinOp(left=nodes.name(old), op=s.op, right=rhs)))
+            update = nodes.assign(new, gast.BinOp(left=nodes.name(old), op=s.op, right=rhs))
+            update.s2s_item_update = True    # (an array in a list changes in place)
+            pre.append(update)
             pre.append(nodes.assign(nodes.subscript(nodes.name(t.value.id), index, store=True),
                                     nodes.name(new)))
             return pre

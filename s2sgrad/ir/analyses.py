@@ -845,6 +845,78 @@ def check_in_place(trace, entry=False):
                         f"the array itself (`z[:2] *= 3.0` or `z[:2] = z[:2] * 3.0`)")
 
 
+def check_item_updates(trace):
+    """`c[i] op= e` with `c` a list, tuple or dict of arrays changes the array in place
+    (`c[i].__iadd__(e)`); the trace puts a new array in the slot. Refused where another
+    name or slot may hold the same array and be read afterwards: `[z] * n`, `[y, y]`,
+    `xs.append(y)` in a loop where `y` is not made anew, `y` read after the update."""
+    if str(trace.parsed.filename).startswith("<s2sgrad"):
+        return
+    placed = list(_placed(trace.body))
+    updates = [(j, s, loops) for j, (s, loops) in enumerate(placed)
+               if isinstance(s, Assign) and s.item_update and s.args
+               and isinstance(s.args[0], str) and s.args[0] not in trace.scalars]
+    if not updates:
+        return
+    defs_of = {}
+    for k, (s, loops) in enumerate(placed):
+        if isinstance(s, Assign):
+            defs_of.setdefault(s.target, []).append((k, s, loops))
+    readers = {}
+    for k, (r, _) in enumerate(placed):
+        for n in _reads_of(r):
+            readers.setdefault(n, []).append(k)
+    for j, s, loops in updates:
+        got = [d for _, d, _ in defs_of.get(s.args[0], ())
+               if d.kind is Kind.OP and d.rule.name == "getitem" and d.args
+               and isinstance(d.args[0], str)]
+        if not got or got[0].args[0] not in trace.maybe_container:
+            continue
+        c = got[0].args[0]
+        why = _shared_item(trace, c, j, loops, placed, defs_of, readers)
+        if why:
+            raise trace.parsed.error(
+                f"`{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')}= ...` "
+                f"changes that array in place, and {why}: Python would see the change "
+                "there too", s.node,
+                f"write the new value into the slot: `{emit_expr(got[0])} = "
+                f"{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')} ...`, or put "
+                "a separate array in each slot (`[np.zeros(n) for _ in range(k)]`, "
+                "`y.copy()`)")
+
+
+def _shared_item(trace, c, j, loops, placed, defs_of, readers):
+    """Why an array held by the container `c` may also be held elsewhere, or None."""
+    held = []                             # (name, position of the statement holding it)
+    for k, d, dl in defs_of.get(c, ()):
+        if d.kind in (Kind.CONST, Kind.COPY) or c in trace.params:
+            continue
+        if d.kind is Kind.OP and d.rule.name == "repeat":
+            return f"`{c}` repeats its items (`[a] * n` holds the same array n times)"
+        if d.kind is Kind.OP and HOLDS_OPERANDS in d.rule.props \
+                and READS_CONTAINER not in d.rule.props:
+            held += [(a, k) for a in d.args if isinstance(a, str)]
+    for k, (st, sl) in enumerate(placed):
+        if isinstance(st, Append) and st.container == c and isinstance(st.value, str):
+            made = [dl for _, _, dl in defs_of.get(st.value, ())]
+            if sl and (not made or any(not set(sl) <= set(dl) for dl in made)):
+                return (f"`{c}.append({st.value})` may append the same array more than "
+                        "once (it is not made anew in the loop)")
+            held.append((st.value, k))
+        elif isinstance(st, SetItem) and st.container == c and isinstance(st.value, str):
+            held.append((st.value, k))
+    names = [h for h, _ in held if h not in trace.scalars]
+    for h in set(names):
+        if names.count(h) > 1:
+            return f"`{c}` holds `{h}` more than once"
+        holders = {k for n, k in held if n == h}
+        for k in readers.get(h, ()):
+            if k not in holders and (k > j or set(placed[k][1]) & set(loops)):
+                line = getattr(placed[k][0].node, "lineno", "?")
+                return f"`{h}`, held by `{c}`, is read afterwards (line {line})"
+    return None
+
+
 def _rebound_params(trace, placed):
     """{parameter: position of its first top-level rebinding to a new value}: from
     there on the name no longer holds the caller's object (`x = float(x)`)."""

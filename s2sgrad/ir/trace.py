@@ -28,7 +28,8 @@ from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
 from .instances import LIBRARIES as _LIBRARIES, InstanceKind, instance_kind, method_of
-from .analyses import (analyse, check_calls, check_in_place, check_stores, check_views,
+from .analyses import (analyse, check_calls, check_in_place, check_item_updates,
+                       check_stores, check_views,
                        rename_top_level)
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
@@ -176,6 +177,7 @@ class Builder:
                     self.check_extend(t.id, s)
                 a = self.assign(t.id, s.value, s)
                 a.in_place = getattr(s, "s2s_inplace", False)
+                a.item_update = getattr(s, "s2s_item_update", False)
                 return a
             if isinstance(t, gast.Subscript):
                 return SetItem(t.value.id, t.slice, _operand(s.value), s)
@@ -933,6 +935,7 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     check_views(trace)
     check_calls(trace)
     check_in_place(trace, entry)
+    check_item_updates(trace)
     return trace
 
 
