@@ -130,7 +130,9 @@ def det_grad(g, y, a):
     a is singular and a⁻¹ does not exist)."""
     if is_zero(g):
         return 0.0
-    return np.asarray(g)[..., None, None] * _det_cofactors(y, a)
+    if np.ndim(g):                       # (a number keeps float32 cofactors float32)
+        g = np.asarray(g)[..., None, None]
+    return g * _det_cofactors(y, a)
 
 
 def det_tangent(t, y, a):
