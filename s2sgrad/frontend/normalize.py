@@ -787,6 +787,18 @@ class Normalizer:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
             return self.inline(e, pre, self.small_helper(func.id))
+        if isinstance(func, gast.Attribute) and func.attr in ("values", "items") \
+                and not e.args and not e.keywords and is_dict(func.value, self.parsed):
+            # d.values(), d.items() read as values (sum(d.values()), list(d.items())):
+            # the list [d[k] for k in d.keys()] (or of pairs), in the dict's order
+            k = self.fresh("key")
+            item = nodes.subscript(nodes.clone(func.value), nodes.name(k))
+            elt = item if func.attr == "values" else nodes.tuple_([nodes.name(k), item])
+            comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
+                target=nodes.name(k, store=True),
+                iter=nodes.call(nodes.attribute(nodes.clone(func.value), "keys")),
+                ifs=[], is_async=0)])
+            return self.expr(nodes.copy_location(comp, e), pre)
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
                 and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
             # dict(a=x, b=y) is the display {"a": x, "b": y}
