@@ -84,9 +84,6 @@ def unsupported_constructs(func_node, local_functions=()):
             kind = _not_inlined(func_node, node) or kind
         if kind:
             found.append((node, kind[0], kind[1]))
-        elif isinstance(node, (gast.For, gast.While)) and node.orelse:
-            found.append((node, "`else` clauses on loops",
-                          "use a flag set before `break` and test it after the loop"))
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
             found.append((node, "`match` statements", "use if/elif/else"))
     return found
@@ -506,7 +503,7 @@ class Normalizer:
             test = nodes.name(go)
             pre.append(nodes.assign(brk, nodes.const(False)))
         loop_body = body + [nodes.clone(t) for t in test_stmts]
-        return pre + test_stmts + [nodes.while_(test, loop_body)]
+        return pre + test_stmts + [nodes.while_(test, loop_body)] + self.loop_else(s, brk)
 
     def loop_body(self, loop, body):
         """Normalize a loop body with its own break/continue flags (None when unused)."""
@@ -535,7 +532,20 @@ class Normalizer:
             body = [nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
                     nodes.if_(nodes.name(go), body)]
         index, range_args = header
-        return pre + [nodes.for_(index, nodes.call("range", range_args), body)]
+        return pre + [nodes.for_(index, nodes.call("range", range_args), body)] + \
+            self.loop_else(s, brk)
+
+    def loop_else(self, loop, brk):
+        """A loop's `else:` runs when the loop ends without `break` (or `return`): after
+        the loop, under `if not brk` when the loop has a break flag."""
+        if not loop.orelse:
+            return []
+        orelse = self.block(loop.orelse)
+        if not brk or not orelse:
+            return orelse
+        go = self.fresh("completed")
+        return [nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
+                nodes.if_(nodes.name(go), orelse)]
 
     def for_header(self, s, pre, stored=None):
         """Lower `for target in iterable` to an index loop over `range(...)`.

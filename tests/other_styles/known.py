@@ -18,7 +18,6 @@ REFUSED = {
     "views_keywords.loop_rows_inplace": r"`row \*= \.\.\.` changes `row` in place",
     "flat_params.append_insert": "no adjoint for `numpy.append`",
     "control_flow.recursion_power": "calls itself",
-    "control_flow.for_else": "`else` clauses on loops",
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "everyday.partial_helper": "nested function used other than by calling it",
     "everyday.try_except_inside": "`try` blocks",
