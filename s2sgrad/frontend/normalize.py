@@ -76,6 +76,12 @@ def unsupported_constructs(func_node, local_functions=()):
     call_args |= {id(a) for n in _walk_body(func_node)
                   if isinstance(n, (gast.List, gast.Tuple)) and isinstance(n.ctx, gast.Load)
                   for a in n.elts if isinstance(a, gast.Starred)}
+    # `first, *rest = xs` (one starred name in an assignment's target: `Normalizer.store`)
+    call_args |= {id(a) for n in _walk_body(func_node) if isinstance(n, gast.Assign)
+                  for t in n.targets if isinstance(t, (gast.Tuple, gast.List))
+                  and sum(isinstance(e, gast.Starred) for e in t.elts) == 1
+                  for a in t.elts if isinstance(a, gast.Starred)
+                  and isinstance(a.value, gast.Name)}
     for node in _walk_body(func_node):
         if id(node) in inlined or id(node) in call_args:   # f(*xs): see `Normalizer.call`
             continue
@@ -394,6 +400,9 @@ class Normalizer:
                 tmp = self.fresh()
                 out.append(nodes.assign(tmp, value_atom))
                 value_atom = nodes.name(tmp)
+            star = [k for k, elt in enumerate(target.elts) if isinstance(elt, gast.Starred)]
+            if star:
+                return out + self.store_starred(target.elts, star[0], value_atom, loc)
             for k, elt in enumerate(target.elts):
                 part = self.fresh() if not isinstance(elt, gast.Name) else elt.id
                 out.append(nodes.assign(part, nodes.subscript(
@@ -413,6 +422,32 @@ class Normalizer:
             raise self.error("s2sgrad cannot differentiate attribute assignment", target,
                              "use a local variable or a dict")
         raise self.error("unsupported assignment target", target)
+
+    def store_starred(self, elts, p, seq, loc):
+        """`a, *rest, z = seq`: the items before the star by position, those after it
+        from the end, and the starred name the list of the items between (Python's
+        `list(seq[p:len(seq) - after])`)."""
+        after = len(elts) - p - 1
+        held = self.fresh()              # (`head, *xs = xs` rebinds the name it reads)
+        out = [nodes.assign(held, nodes.clone(seq))]
+        seq = nodes.name(held)
+        n, stop, part = self.fresh("n"), self.fresh("stop"), self.fresh()
+        out.append(nodes.assign(n, nodes.call("len", [nodes.clone(seq)])))
+        out.append(nodes.assign(stop, gast.BinOp(left=nodes.name(n), op=gast.Sub(),
+                                                 right=nodes.const(after))))
+        out.append(nodes.assign(part, nodes.subscript(nodes.clone(seq), gast.Slice(
+            lower=nodes.const(p), upper=nodes.name(stop), step=None))))
+        out.append(nodes.assign(elts[p].value.id, nodes.call("list", [nodes.name(part)])))
+        for k, elt in enumerate(elts):
+            if k == p:
+                continue
+            index = nodes.const(k) if k < p else gast.UnaryOp(
+                op=gast.USub(), operand=nodes.const(len(elts) - k))
+            item = self.fresh() if not isinstance(elt, gast.Name) else elt.id
+            out.append(nodes.assign(item, nodes.subscript(nodes.clone(seq), index)))
+            if not isinstance(elt, gast.Name):
+                out += self.store(elt, nodes.name(item), loc)
+        return out
 
     def stmt_AugAssign(self, s):
         t = s.target
