@@ -246,3 +246,42 @@ def test_items_held_once_or_numbers_are_updated(f):
                                rtol=1e-6, atol=1e-8)
     value, _ = s2sgrad.value_and_grad(f)(x.copy())
     assert value == f(x.copy())
+
+
+# ------------------------------------------- vjp: saved views of an array stored into
+
+def shifted_product(x):
+    y = x.copy()
+    y[1:] = y[1:] * y[:-1]
+    return np.cumsum(y)
+
+
+def column_scaled(x):
+    y = x * 2.0
+    y[:, 0] *= x[:, 1]
+    return y.T @ x
+
+
+def _jacobian_fd(f, x, h=1e-6):
+    cols = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[k] = h
+        cols.append(((f(x + e) - f(x - e)) / (2 * h)).ravel())
+    return np.array(cols).T
+
+
+@pytest.mark.parametrize("f, shape", [(shifted_product, (4,)), (column_scaled, (3, 2))])
+def test_vjp_pullback_of_views_of_a_stored_array(f, shape):
+    """The pullback runs on a copy of what the forward pass saved; a saved view
+    (`y[1:]`) must stay a view of the copy of `y`, which the backward pass restores."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=shape)
+    value, pullback = s2sgrad.vjp(f)(x.copy())
+    np.testing.assert_array_equal(value, f(x.copy()))
+    ct = rng.normal(size=np.shape(value))
+    want = (ct.ravel() @ _jacobian_fd(f, x)).reshape(shape)
+    for _ in range(2):                         # (the pullback can be called again)
+        np.testing.assert_allclose(pullback(ct), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2sgrad.jacobian(f)(x.copy()).reshape(-1, x.size),
+                               _jacobian_fd(f, x), rtol=1e-6, atol=1e-8)
