@@ -464,6 +464,28 @@ def test_rebound_small_helper_gives_the_new_gradient(tmp_path, monkeypatch):
     sys.modules.pop("rel_helper", None)
 
 
+def _power_sum(x, p=2.0):
+    return np.sum(x ** p)
+
+
+def _calls_power_sum(x):
+    return _power_sum(x) * 2.0
+
+
+def test_defaults_set_anew_give_the_new_gradient():
+    x = np.array([0.5, 1.5])
+    g, h = s2sgrad.grad(_power_sum), s2sgrad.grad(_calls_power_sum)
+    np.testing.assert_allclose(g(x), 2 * x)
+    np.testing.assert_allclose(h(x), 4 * x)
+    saved = _power_sum.__defaults__
+    try:
+        _power_sum.__defaults__ = (3.0,)
+        np.testing.assert_allclose(g(x), 3 * x ** 2)
+        np.testing.assert_allclose(h(x), 6 * x ** 2)
+    finally:
+        _power_sum.__defaults__ = saved
+
+
 def test_redefined_callee_gives_the_new_gradient(tmp_path, monkeypatch):
     path = _write_module(tmp_path, monkeypatch, "rel_callee", """
         import numpy as np

@@ -1395,6 +1395,7 @@ class Normalizer:
             body = body[1:]
         if not body or len(body) > _SMALL or fn.decorator_list \
                 or not all(_is_literal(d) for d in fn.args.defaults) \
+                or not _same_defaults(fn.args.defaults, obj.__defaults__) \
                 or not isinstance(body[-1], gast.Return) or body[-1].value is None \
                 or not all(isinstance(st, (gast.Assign, gast.Return)) for st in body) \
                 or any(isinstance(n, (gast.Lambda, gast.FunctionDef, gast.Yield,
@@ -1425,6 +1426,12 @@ class Normalizer:
             if not isinstance(getattr(self.parsed, "name_deps", None), list):
                 self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
             self.parsed.name_deps.append((self.parsed.namespace, name, obj))
+        from .parse import FunctionView
+        view = FunctionView(obj)          # (its body and defaults are in the code)
+        if not isinstance(getattr(self.parsed, "name_deps", None), list):
+            self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+        self.parsed.name_deps += [(view, "__code__", obj.__code__),
+                                  (view, "__defaults__", obj.__defaults__)]
         return fn
 
     # -- local functions -------------------------------------------------------
@@ -1802,6 +1809,20 @@ def _locate(tree, loc):
     for n in nodes.walk(tree):
         if not hasattr(n, "lineno") and hasattr(loc, "lineno"):
             nodes.copy_location(n, loc)
+
+
+def _same_defaults(nodes_, values):
+    """Are the function's defaults now (`__defaults__`) the literals its source shows?
+    (Inlining writes the literals; `f.__defaults__ = ...` may have changed them.)"""
+    import ast
+    values = tuple(values or ())
+    if len(values) != len(nodes_):
+        return False
+    try:
+        literal = tuple(ast.literal_eval(gast.gast_to_ast(nodes.clone(d))) for d in nodes_)
+    except (ValueError, TypeError, SyntaxError):
+        return False
+    return all(type(a) is type(b) and a == b for a, b in zip(literal, values))
 
 
 def _is_literal(e):
