@@ -42,3 +42,8 @@ def test_det_tangent_at_a_singular_matrix(a):
     t = np.linspace(-1.0, 1.0, a.size).reshape(a.shape)
     _, d = s2sgrad.jvp(det)((a.copy(),), (t,))
     assert d == pytest.approx(np.sum(numerical_grad(det, (a.copy(),)) * t), abs=1e-7)
+
+
+def test_det_hessian_vector_product_at_a_singular_matrix_is_a_clean_error():
+    with pytest.raises(s2sgrad.GradientError, match="singular matrix"):
+        s2sgrad.hvp(det)(SINGULAR[0].copy(), np.ones((2, 2)))

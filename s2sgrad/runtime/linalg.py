@@ -470,7 +470,12 @@ def inv_grad_dy(g, y, t):
 
 def det_grad_da(g, y, a, t):
     """Tangent of det_grad(g, y, a) = g·y·a⁻ᵀ along ȧ = t (g, y held fixed)."""
-    return np.asarray(g * y)[..., None, None] * np.swapaxes(_inv_tangent(a, t), -1, -2)
+    try:
+        return np.asarray(g * y)[..., None, None] * np.swapaxes(_inv_tangent(a, t), -1, -2)
+    except np.linalg.LinAlgError:
+        raise GradientError(
+            "the second derivative of np.linalg.det at a singular matrix is not "
+            "supported (its first derivative, the cofactor matrix, is)") from None
 
 
 def slogdet_grad_da(g, a, t):
