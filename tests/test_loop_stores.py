@@ -73,3 +73,68 @@ def second_name_read_later(u0):
 def test_store_into_an_array_with_a_second_name_read_later_is_still_refused():
     with pytest.raises(TransformError, match=r"cannot store into `u`: it may share memory"):
         s2sgrad.grad(second_name_read_later)(RS.randn(3))
+
+
+# ------------------------- a name changed in a loop, then rebound from itself at the top
+
+_K = np.random.default_rng(11).normal(size=(4, 3))
+
+
+def appended_then_array(q):
+    scores = []
+    for k in _K:
+        scores.append(np.dot(q, k))
+    scores = np.array(scores)
+    return np.sum(scores ** 2)
+
+
+def slots_then_array(q):
+    ys = [0.0] * 4
+    for i in range(4):
+        ys[i] = np.dot(q, _K[i]) ** 2
+    ys = np.array(ys)
+    return np.sum(np.sin(ys))
+
+
+def stored_then_tanh(q):
+    y = np.zeros(4)
+    for i in range(4):
+        y[i] = np.dot(q, _K[i])
+    y = np.tanh(y)
+    y = y * 2.0
+    return np.sum(y ** 2)
+
+
+def stored_in_a_branch_then_squared(q):
+    y = q * 1.0
+    if q[0] > 0:
+        y[0] = q[1] ** 2
+    y = y * y
+    return np.sum(y)
+
+
+def stacked_states(q):
+    hs = []
+    h = q
+    for t in range(3):
+        h = np.tanh(h * 0.5 + 1.0)
+        hs.append(h)
+    hs = np.stack(hs)
+    hs = hs.sum(axis=0)
+    return np.sum(hs ** 2)
+
+
+@pytest.mark.parametrize("f", [appended_then_array, slots_then_array, stored_then_tanh,
+                               stored_in_a_branch_then_squared, stacked_states])
+def test_a_name_changed_in_a_loop_then_rebound_from_itself(f):
+    """`xs = np.array(xs)` after a loop appending to xs: the rebinding reads the old
+    value and binds the new one under the same name; its adjoint was lost (a zero or
+    partial gradient)."""
+    q = np.array([0.5, -1.0, 2.0])
+    assert_grad_matches(f, q)
+    value, _ = s2sgrad.value_and_grad(f)(q.copy())
+    assert value == f(q.copy())
+    _, t = s2sgrad.jvp(f)((q.copy(),), (np.array([0.3, 1.0, -0.5]),))
+    h = 1e-6
+    d = np.array([0.3, 1.0, -0.5])
+    assert t == pytest.approx((f(q + h * d) - f(q - h * d)) / (2 * h), rel=1e-6)

@@ -185,6 +185,9 @@ class Normalizer:
         self.loop_flags = []      # stack of (break_flag, continue_flag) per loop
         self.depth = 0            # nesting depth of compound statements
         self.nested = _assigned_in_blocks(parsed.node)
+        # (`xs = np.array(xs)` after a loop appending to xs: the new value gets a name
+        # of its own, as for a name assigned in a block)
+        self.changed_in_blocks = _changed_in_blocks(parsed.node)
         self.local_functions = {}  # name -> FunctionDef or Lambda, inlined where called
         self.inlining = []        # names of the local functions being inlined (no recursion)
         self.default_values = {}  # local function -> {parameter: name its default was bound to}
@@ -357,7 +360,8 @@ class Normalizer:
         target = s.targets[0]
         if isinstance(target, gast.Name):
             value = self.expr(s.value, pre)
-            if (self.depth or target.id in self.nested) and target.id in nodes.names_in(value):
+            if (self.depth or target.id in self.nested or target.id in self.changed_in_blocks) \
+                    and target.id in nodes.names_in(value):
                 # `s = s + x` inside a block: keep old and new value apart
                 tmp = self.fresh(target.id + "_new")
                 pre.append(nodes.assign(tmp, value))
@@ -1802,6 +1806,31 @@ def _assigned_in_blocks(fn):
         for n in nodes.walk(stmt):
             if isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
                 out.update(nodes.names_in(n, nodes.STORE))
+    return out
+
+
+_CHANGING_METHODS = {"append", "extend", "insert", "pop", "remove", "update", "setdefault",
+                     "clear", "sort", "reverse", "fill", "resize", "put"}
+
+
+def _changed_in_blocks(fn):
+    """Names whose object a compound statement changes in place (`xs.append(v)`,
+    `y[i] = v`, `y[i] += v` in a loop or a branch): like the names stored there, they
+    are not renamed to SSA."""
+    out = set()
+    for stmt in fn.body:
+        if not isinstance(stmt, (gast.If, gast.For, gast.While)):
+            continue
+        for n in nodes.walk(stmt):
+            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                    and isinstance(n.value, gast.Name):
+                out.add(n.value.id)
+            elif isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) \
+                    and isinstance(n.target.value, gast.Name):
+                out.add(n.target.value.id)
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in _CHANGING_METHODS and isinstance(n.func.value, gast.Name):
+                out.add(n.func.value.id)
     return out
 
 
