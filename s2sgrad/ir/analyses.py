@@ -29,6 +29,13 @@ def rename_top_level(trace):
                        len(version) < 64 else _Renamed(version))
         if isinstance(s, Assign):
             t = s.target
+            if t in nested and t in s.reads() and s.kind is not Kind.COPY:
+                # (normalize gives such a rebinding a name of its own first: a name
+                # kept here would lose the adjoint of its old value)
+                raise trace.parsed.error(
+                    f"s2sgrad cannot rebind `{t}` from its own value here: a loop or "
+                    "branch also changes it", s.node,
+                    f"assign the new value to a new name (`{t}_new = ...`)")
             if t in nested or (top.get(t, 0) < 2 and t not in params):
                 continue
             if t not in version and t not in params and counts.get(t) is None:
