@@ -138,3 +138,77 @@ def test_a_name_changed_in_a_loop_then_rebound_from_itself(f):
     h = 1e-6
     d = np.array([0.3, 1.0, -0.5])
     assert t == pytest.approx((f(q + h * d) - f(q - h * d)) / (2 * h), rel=1e-6)
+
+
+def counted_by_an_empty_loop(x):
+    for i in range(3):
+        pass
+    while False:
+        pass
+    return x[i] * x[0]
+
+
+def test_loops_whose_body_is_pass():
+    assert_grad_matches(counted_by_an_empty_loop, np.array([0.5, -1.0, 2.0, 0.3]))
+
+
+def appended_then_averaged(x):
+    h = []
+    for v in x:
+        h.append(v * 2)
+    h = np.array(h)
+    h = h.mean()
+    return h ** 2
+
+
+def grown_in_a_while_loop(x):
+    ys = []
+    i = 0
+    while len(ys) < 3:
+        ys.append(x[i] * x[i + 1])
+        i += 1
+    ys = np.array(ys)
+    return np.sum(ys ** 2)
+
+
+def appended_then_sorted(x):
+    ys = []
+    for v in x:
+        ys.append(v * 3)
+    ys = sorted(ys)
+    return ys[0] * ys[-1]
+
+
+def stored_then_updated_in_place(x):
+    y = np.zeros(4)
+    for i in range(4):
+        y[i] = x[i] ** 2
+    y += x
+    y *= 2
+    return np.sum(y ** 2)
+
+
+def appended_then_extended(x):
+    ys = []
+    for v in x:
+        ys.append(v)
+    ys = ys + [x[0] * 10]
+    ys += [1.0]
+    return np.sum(np.array(ys) ** 2)
+
+
+def filled_by_nested_loops_then_squared(x):
+    m = np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            m[i, j] = x[i] * x[j + 2]
+    m = m @ m
+    return np.sum(m)
+
+
+@pytest.mark.parametrize("f", [appended_then_averaged, grown_in_a_while_loop,
+                               appended_then_sorted, stored_then_updated_in_place,
+                               appended_then_extended, filled_by_nested_loops_then_squared])
+def test_more_names_changed_in_a_loop_then_rebound(f):
+    """(Each gave a zero gradient.)"""
+    assert_grad_matches(f, np.array([0.5, -1.0, 2.0, 0.3]))

@@ -214,7 +214,7 @@ class Builder:
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
             return Effect(s)
-        if isinstance(s, gast.Assert):
+        if isinstance(s, (gast.Assert, gast.Pass)):     # (`pass`: a loop with an empty body)
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
 
