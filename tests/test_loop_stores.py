@@ -212,3 +212,43 @@ def filled_by_nested_loops_then_squared(x):
 def test_more_names_changed_in_a_loop_then_rebound(f):
     """(Each gave a zero gradient.)"""
     assert_grad_matches(f, np.array([0.5, -1.0, 2.0, 0.3]))
+
+
+# ------------------------------- a container filled by stores, then rebound to a view of it
+
+def rows_stored_then_transposed(x):
+    m = np.zeros((3, 3))
+    for i in range(3):
+        m[i] = x[i] * (i + 1)
+    m = m.T
+    return np.sum(m * np.arange(9.0).reshape(3, 3))
+
+
+def appended_then_reversed(x):
+    ys = []
+    for v in x:
+        ys.append(v * 3)
+    ys = ys[::-1]
+    return ys[0] * 2 + ys[1]
+
+
+@pytest.mark.parametrize("f, x", [
+    (rows_stored_then_transposed, np.arange(9.0).reshape(3, 3) / 7 - 0.4),
+    (appended_then_reversed, np.array([0.5, -1.0, 2.0, 0.3])),
+])
+def test_a_binding_after_the_stores_does_not_make_them_stores_into_a_view(f, x):
+    assert_grad_matches(f, x)
+
+
+def stored_into_after_rebinding_to_a_view(x):
+    m = np.zeros((2, 2))
+    for i in range(2):
+        m[i] = x[i]
+    m = m.T
+    m[0, 0] = 5.0
+    return np.sum(m * x)
+
+
+def test_a_store_after_rebinding_to_a_view_is_still_refused():
+    with pytest.raises(TransformError, match="may share memory"):
+        s2sgrad.grad(stored_into_after_rebinding_to_a_view)(np.ones((2, 2)))

@@ -609,8 +609,14 @@ def _holder(s):
 
 def check_stores(trace):
     """Stores (`x[i] = v`, `xs.append(v)`) only into containers the function created:
-    writing into an argument, or into a view or alias of one, is refused."""
-    stmts = list(walk(trace.body))
+    writing into an argument, or into a view or alias of one, is refused. A binding
+    that cannot reach the store (after it, in no loop around both: `m = m.T` once a
+    loop has filled `m`) is no matter."""
+    placed = list(_placed(trace.body))
+    position = {id(s): (k, loops) for k, (s, loops) in enumerate(placed)}
+    # (s2sgrad's own code: its backward pass rebinds what the forward pass stored into)
+    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    stmts = [s for s, _ in placed]
     defs_of = {}
     for s in stmts:
         if isinstance(s, Assign):
@@ -629,7 +635,11 @@ def check_stores(trace):
                 f"s2sgrad does not {what} the argument `{c}` (the caller's data)", s.node,
                 f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
                 else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
+        j, store_loops = position[id(s)]
         for d in defs_of.get(c, []):
+            k, def_loops = position[id(d)]
+            if k > j and not set(def_loops) & set(store_loops) and not own_code:
+                continue
             if not (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers)):
                 raise trace.parsed.error(
                     f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
