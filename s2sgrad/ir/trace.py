@@ -433,7 +433,7 @@ class Builder:
         kwargs = {k.arg if k.arg is not None else k.s2s_packed: _operand(k.value)
                   for k in e.keywords}
         method = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-            and func.value.id in self.locals
+            and (func.value.id in self.locals or self._global_array_method(func))
         if method:
             name = func.attr
             call = self._method_call(target, e, s, func.value.id, name, args, kwargs)
@@ -568,6 +568,17 @@ class Builder:
         args = ([receiver] if bound else []) + args
         return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
                                       node=s, callee=fn))
+
+    def _global_array_method(self, func):
+        """`X.dot(W)` with `X` a global or closure array: its method, as on a local
+        (the array is read where the code runs, as `X @ W` reads it)."""
+        if func.attr not in rules.METHODS:
+            return False
+        try:
+            obj = self.parsed.resolve(func.value.id)
+        except KeyError:
+            return False
+        return isinstance(obj, (np.ndarray, np.generic))
 
     def _instance_call(self, target, e, s, func, obj, args, kwargs):
         """`model(x)`: an object of the user's class called (a parameter the code is
