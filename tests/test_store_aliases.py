@@ -285,3 +285,43 @@ def test_vjp_pullback_of_views_of_a_stored_array(f, shape):
         np.testing.assert_allclose(pullback(ct), want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(s2sgrad.jacobian(f)(x.copy()).reshape(-1, x.size),
                                _jacobian_fd(f, x), rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------- `v op= e` on a value made anew earlier in the same step
+
+_X = np.random.default_rng(15).normal(size=(5, 4))
+_Y = np.array([0, 2, 1, 2, 0])
+
+
+def softmax_loss_naive(W):
+    """cs231n's loop: `f` is made anew each step, so what an earlier step made from it
+    (`f[_Y[i]]`) holds another object than the one `f -= ...` changes."""
+    loss = 0.0
+    for i in range(5):
+        f = _X[i].dot(W)
+        f -= np.max(f)
+        loss += -f[_Y[i]] + np.log(np.sum(np.exp(f)))
+    return loss / 5
+
+
+def test_an_update_of_a_value_made_anew_in_the_step():
+    W = np.random.default_rng(16).normal(size=(4, 3)) * 0.1
+    np.testing.assert_allclose(s2sgrad.grad(softmax_loss_naive)(W.copy()),
+                               numerical_grad(softmax_loss_naive, (W.copy(),)),
+                               rtol=1e-6, atol=1e-8)
+
+
+def alias_kept_for_the_next_step(w):
+    keep = w * 0.0
+    tot = 0.0
+    for i in range(3):
+        f = w * (i + 1.0)
+        tot = tot + np.sum(keep * f)
+        keep = f
+        f *= 2.0
+    return tot
+
+
+def test_an_alias_made_in_the_step_and_read_in_the_next_is_still_refused():
+    with pytest.raises(TransformError, match="changes `f` in place"):
+        s2sgrad.grad(alias_kept_for_the_next_step)(np.ones(4))

@@ -824,6 +824,7 @@ def check_in_place(trace, entry=False):
     if not updates:
         return
     defined = set(trace.params) | {d for s, _ in placed for d in defs(s)}
+    loop_of = {id(s): s for s, _ in placed if isinstance(s, (For, While))}
     passed_on = _passed_on(placed)
     rebound = _rebound_params(trace, placed)
     readers = {}
@@ -837,6 +838,14 @@ def check_in_place(trace, entry=False):
         # around the update, a later statement also runs before it (next iteration)
         before = [(r, rl) for k, (r, rl) in enumerate(placed)
                   if k < j or set(rl) & set(loops)]
+        step = loop_of.get(loops[-1]).body if loops else ()
+        fresh = [k for k, (r, rl) in enumerate(placed) if k < j and tuple(rl) == tuple(loops)
+                 and isinstance(r, Assign) and r.target == old and _is_fresh(r)
+                 and any(r is st for st in step)]      # (run every step, not in a branch)
+        if loops and fresh:
+            # `old` is made anew earlier in the same step (`f = X[i].dot(W); f -= ...`):
+            # what earlier steps made from it holds other objects
+            before = [(r, rl) for k, (r, rl) in enumerate(placed) if fresh[-1] <= k < j]
         links = _alias_links(before, trace.maybe_container, passed_on)
         for a in sorted(_component(old, links) - {s.target}):
             outside = (a in trace.params and not entry and rebound.get(a, j) >= j) \
