@@ -324,11 +324,20 @@ def _s2s_warmup_fn(x):
     return x * x + 1.0
 
 
+def _s2s_warmup_linalg(a, b):
+    L = np.linalg.cholesky(a * np.eye(2) + np.ones((2, 2)))
+    return np.sum(np.linalg.solve(L.T, np.linalg.solve(L, b)))
+
+
 def warm_up_s2sgrad(s2sgrad):
-    """Pay one-time costs (lazy imports inside s2sgrad) before any workload is measured."""
+    """Pay one-time costs (lazy imports inside s2sgrad) before any workload is measured:
+    s2sgrad's own modules, and SciPy, whose BLAS the runtime's triangular solves import
+    on their first call (about 0.2 s once per process; without the warm-up it would land
+    in the transform column of the first workload with a Cholesky factor)."""
     try:
         with time_limit(TRANSFORM_TIMEOUT_S):
             s2sgrad.grad(_s2s_warmup_fn)(2.0)
+            s2sgrad.grad(_s2s_warmup_linalg)(3.0, np.ones(2))
     except Exception:
         pass
 

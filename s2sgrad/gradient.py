@@ -254,6 +254,8 @@ class GradientFunction:
             if exc is not None:
                 raise exc
         kinds = kinds_of(args)
+        if len(args) < self.n_params and not kwargs and self.variadic is None:
+            kinds += self._default_kinds(len(args))
         entry = self._by_kinds.get(kinds)
         if entry is None or not _is_current(entry[0]):
             entry = self._entry(kinds)
@@ -262,10 +264,11 @@ class GradientFunction:
         if kwargs and getattr(compiled.parsed, "renamed", None):   # (syntax/reserved.py)
             kwargs = {compiled.parsed.renamed.get(k, k): v for k, v in kwargs.items()}
         for i in arrays:                    # arrays of a dtype but float
-            if args[i].dtype.kind != "f":
+            if i < len(args) and args[i].dtype.kind != "f":
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         for i in others:
-            _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
+            if i < len(args):               # (not a default the call left out)
+                _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         try:
             if plain:
                 grads = fn(*args, **kwargs)
@@ -299,6 +302,16 @@ class GradientFunction:
         if self.with_value:
             return value, grads
         return grads
+
+    def _default_kinds(self, given):
+        """The kinds of the defaults of the positional parameters a call leaves out
+        (after its `given` arguments): the code runs with those values, so it is
+        compiled knowing them as it knows the arguments' (a step `dt=0.05` is a number,
+        and what it scales keeps its known shape). Read at each call: a function whose
+        defaults are replaced gets code for the new ones' kinds."""
+        defaults = unwrap(self.func).__defaults__ or ()
+        first = self.n_params - len(defaults)
+        return kinds_of(defaults[given - first:]) if given >= first else ()
 
     def _pack_wrt(self, func):
         """A function with `*args`/`**kwargs`: its calls are packed (`_pack`) into the

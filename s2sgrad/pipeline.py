@@ -293,7 +293,7 @@ def _merge_keyword_only(parsed, a):
 def _refuse_generator(parsed):
     """The function differentiated is a generator: its value is no number (a generator
     it calls is consumed whole, see `normalize`); refused at its first `yield`."""
-    found = [n for n in gast.walk(parsed.node) if isinstance(n, (gast.Yield, gast.YieldFrom))
+    found = [n for n in nodes.walk(parsed.node) if isinstance(n, (gast.Yield, gast.YieldFrom))
              and not _nested_in(parsed.node, n)]
     if found:
         raise parsed.error(
@@ -305,9 +305,9 @@ def _refuse_generator(parsed):
 
 def _nested_in(fdef, target):
     """Is `target` inside a def or lambda nested in the function `fdef`?"""
-    for node in gast.walk(fdef):
+    for node in nodes.walk(fdef):
         if node is not fdef and isinstance(node, (gast.FunctionDef, gast.Lambda)) \
-                and any(n is target for n in gast.walk(node)):
+                and any(n is target for n in nodes.walk(node)):
             return True
     return False
 
@@ -442,7 +442,7 @@ def _aux_returns(parsed):
     returns = list(_own_returns(fdef.body))
     if len(returns) <= 1 and (not returns or fdef.body[-1] is returns[0]):
         return None
-    taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+    taken = {n.id for n in nodes.walk(fdef) if isinstance(n, gast.Name)}
     aux = nodes.fresh_name("aux", taken)
     value = nodes.fresh_name("value", taken | {aux})
     for r in returns:
@@ -488,7 +488,7 @@ def _replace_returns(body, value, aux):
 
 def _last_return(fdef):
     """The last located `return` of the user's function (else the def itself)."""
-    found = [n for n in gast.walk(fdef) if isinstance(n, gast.Return)
+    found = [n for n in nodes.walk(fdef) if isinstance(n, gast.Return)
              and getattr(n, "lineno", None)]
     return max(found, key=lambda n: (n.lineno, n.col_offset)) if found else fdef
 

@@ -415,8 +415,8 @@ def writes_with_copyto(x):
 
 
 def writes_with_ufunc_at(x):
-    y = np.zeros(3)
-    np.add.at(y, [0, 0], x[:2])  # <- HERE
+    y = np.ones(3)
+    np.multiply.at(y, [0, 0], x[:2])  # <- HERE
     return np.sum(y * x)
 
 
@@ -425,7 +425,7 @@ def test_out_keyword_is_refused():
 
 
 @pytest.mark.parametrize("f, word", [(writes_with_copyto, "copyto"),
-                                     (writes_with_ufunc_at, "add.at")])
+                                     (writes_with_ufunc_at, "multiply.at")])
 def test_in_place_numpy_functions_are_refused(f, word):
     assert_refused(f, X3, words=(word, "in place"))
 

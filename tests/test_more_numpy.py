@@ -177,3 +177,38 @@ def test_methods_of_a_global_array():
     h = 1e-6
     assert t == pytest.approx((svm_loss_of_global_data(W + h * v)
                                - svm_loss_of_global_data(W - h * v)) / (2 * h), rel=1e-6)
+
+
+# ------------------------------------------------------------------ cumprod's two paths
+def cumprod_wealth(w, R):
+    wealth = np.cumprod(1.0 + R @ w)
+    return -np.log(wealth[-1]) + np.sum(wealth) * 0.01
+
+
+def cumprod_axes(x):
+    return np.sum(np.cumprod(x, axis=1) * np.arange(1.0, 6.0)) + np.sum(np.cumprod(x, axis=0) ** 2)
+
+
+def cumprod_rows(x):
+    return np.sum(np.cumprod(x, axis=1) * np.arange(1.0, 6.0))
+
+
+@pytest.mark.parametrize("f, x", [
+    (cumprod_axes, np.linspace(0.5, 1.5, 15).reshape(3, 5)),       # no product zero
+    (cumprod_axes, np.array([[1.2, 0.0, 0.7, 1.1, 0.9],             # zeros: the recurrence
+                             [0.8, 1.3, 0.0, 0.0, 1.4], [1.1, 0.6, 1.5, 0.9, 0.0]])),
+    (cumprod_rows, np.array([[1e-160, 1e-160, 1e160, 2.0, 0.5],     # a subnormal product
+                             [1.0, 1.0, 1.0, 1.0, 1.0], [0.9, 1.1, 1.2, 0.8, 1.3]])),
+], ids=["nonzero", "zeros", "subnormal"])
+def test_cumprod_gradient_on_either_path_matches_finite_differences(f, x):
+    """The adjoint of cumprod is vectorised where no running product is zero, subnormal or
+    infinite, and the exact backward recurrence otherwise; both against differences."""
+    assert np.allclose(s2sgrad.grad(f)(x), numerical_grad(f, (x,)), rtol=1e-6, atol=1e-8)
+
+
+def test_cumprod_of_returns_over_many_steps_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    R = 0.01 * rng.standard_normal((250, 6))
+    w = np.full(6, 0.2)
+    assert np.allclose(s2sgrad.grad(cumprod_wealth)(w, R),
+                       numerical_grad(cumprod_wealth, (w, R)), rtol=1e-6, atol=1e-9)

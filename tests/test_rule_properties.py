@@ -259,6 +259,24 @@ def test_elementwise_results_have_the_broadcast_shape():
     assert checked >= 40
 
 
+def test_full_reductions_reduce_the_axis_their_defaults_say():
+    """A reduction given no `axis=` reduces the axis its function's default names (every
+    axis for np.sum, the first for a ufunc's `reduce`): the shapes and the numbers the
+    analyses infer read that default (`shapes.reduced_axis`), so it must be the
+    function's own."""
+    from s2sgrad.ir.shapes import reduced
+    x = np.linspace(0.5, 1.5, 12).reshape(3, 4)
+    checked = 0
+    for f in _callables_with(R.FULL_REDUCTION):
+        rule = R.lookup(f)
+        assert "axis" in rule.defaults, f
+        with np.errstate(all="ignore"):
+            out = f(x)
+        assert np.shape(out) == reduced(x.shape, rule.defaults["axis"], False), f
+        checked += 1
+    assert checked >= 15
+
+
 def test_fresh_results_do_not_share_memory_with_the_operands():
     m = np.array([[2.0, 0.5, 0.1], [0.5, 3.0, 0.2], [0.1, 0.2, 4.0]])
     checked = 0

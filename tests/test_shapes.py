@@ -341,3 +341,113 @@ def test_new_axes_and_aranges_have_known_shapes():
     assert_grad_matches(outer_tanh, x, y, wrt=(0, 1))
     A, labels = rng.standard_normal((5, 3)), np.array([2, 0, 0, 1, 2])
     assert_grad_matches(first_pick_of_aranged_rows, A, labels)
+
+
+# ------------------------------------------------------------------ np.concatenate
+def gru(Wz, Wh, xs):
+    h = np.zeros((xs.shape[1], Wz.shape[1]))
+    for x in xs:
+        xh = np.concatenate([x, h], axis=1)
+        z = 1.0 / (1.0 + np.exp(-(xh @ Wz)))
+        hc = np.tanh(np.concatenate([x, z * h], axis=1) @ Wh)
+        h = (1 - z) * h + z * hc
+    return np.sum(h ** 2)
+
+
+def joined_list_changed(a, b):
+    parts = [a, b]
+    parts.append(b)                         # the list a name holds changes: no shape
+    return np.sum(np.concatenate(parts) ** 2)
+
+
+def joined_list_aliased(a, b):
+    parts = [a, b]
+    more = parts                            # read through another name: no shape either
+    return np.sum(np.concatenate(parts, 0) * np.arange(1.0, 5.0)) + np.sum(more[1] ** 3)
+
+
+def joined_along_rows(a, b):
+    return np.sum(np.sin(np.concatenate([a, b]) @ np.ones((3, 2))))
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (gru, (0.3 * R.normal(size=(7, 4)), 0.3 * R.normal(size=(7, 4)),
+           R.normal(size=(5, 2, 3))), (0, 1)),
+    (joined_list_changed, (R.normal(size=3), R.normal(size=2)), (0, 1)),
+    (joined_list_aliased, (R.normal(size=3), R.normal(size=1)), (0, 1)),
+    (joined_along_rows, (R.normal(size=(2, 3)), R.normal(size=(4, 3))), (0, 1)),
+])
+def test_concatenations_of_known_shapes(f, args, wrt):
+    assert_grad_matches(f, *args, wrt=wrt)
+
+
+def test_a_concatenation_has_the_shape_its_parts_add_up_to():
+    """`np.concatenate([x, h], axis=1)` of (b, n) and (b, m) is (b, n + m), the size of
+    the weights it multiplies: the recurrence's adjoints need no unbroadcast, and code
+    compiled for these sizes is not reused where n + m differs."""
+    g = s2sgrad.grad(gru, wrt=(0, 1))
+    Wz, Wh = 0.3 * R.normal(size=(7, 4)), 0.3 * R.normal(size=(7, 4))
+    g(Wz, Wh, R.normal(size=(5, 2, 3)))
+    assert "unbroadcast(" not in g.source and "ShapeOf(" not in g.source
+    # other sizes, one more input column: still right
+    Wz2, Wh2 = 0.3 * R.normal(size=(8, 4)), 0.3 * R.normal(size=(8, 4))
+    assert_grad_matches(gru, Wz2, Wh2, R.normal(size=(3, 2, 4)), wrt=(0, 1))
+
+
+# ------------------------------------------------------------------ copies and differences
+def chain_energy(k, x0, steps=12, dt=0.05):
+    x = x0.copy()
+    v = np.zeros_like(x0)
+    energy = 0.0
+    for _ in range(steps):
+        stretch = np.diff(x) - 1.0
+        f = np.zeros_like(x)
+        f[:-1] += k * stretch
+        f[1:] -= k * stretch
+        v = v + dt * f
+        x = x + dt * v
+        energy = energy + np.sum(stretch ** 2)
+    return energy * dt
+
+
+def second_differences(u):
+    w = np.array(u, dtype=float)
+    return np.sum(np.diff(w, 2, axis=0) ** 2) + np.sum(np.diff(w, axis=1) * w[:, 1:])
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (chain_energy, (2.0, np.arange(6.0) * 1.1), (0, 1)),
+    (second_differences, (R.normal(size=(5, 4)),), 0),
+])
+def test_copies_and_differences(f, args, wrt):
+    assert_grad_matches(f, *args, wrt=wrt)
+
+
+def test_a_copy_of_an_array_argument_is_an_array_of_its_shape():
+    """`x = x0.copy()` of an array argument is no container (its adjoint needs no
+    add_grads), and it and np.diff's result have known shapes: the state's adjoints are
+    added with no unbroadcast."""
+    g = s2sgrad.grad(chain_energy, wrt=(0, 1))
+    g(2.0, np.arange(6.0) * 1.1)
+    assert "add_grads(" not in g.source
+    assert "unbroadcast(x_bar" not in g.source and "unbroadcast(v_bar" not in g.source
+
+
+def sinkhorn(scale, a, b, C, n_iter=8):
+    K = np.exp(-C * scale / 0.1)
+    v = np.ones_like(b)
+    for _ in range(n_iter):
+        u = a / (K @ v)
+        v = b / (K.T @ u)
+    return np.sum(u[:, None] * K * v[None, :] * C)
+
+
+def test_an_adjoint_made_zero_again_in_each_step_keeps_its_shape():
+    """`u` is overwritten in each step: its adjoint is set to zero there and added to in
+    the next; as an array of u's shape the matrix products' adjoints are written as
+    NumPy."""
+    args = (1.0, np.full(4, 0.25), np.full(3, 1 / 3), R.random((4, 3)))
+    assert_grad_matches(sinkhorn, *args)
+    g = s2sgrad.grad(sinkhorn)
+    g(*args)
+    assert "matmul_left(" not in g.source and "matmul_right(" not in g.source

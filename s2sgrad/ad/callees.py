@@ -352,11 +352,11 @@ def read_before_bound(stmts):
     live = set()
 
     def reads(node):
-        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+        return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Load)}
 
     def stores(node):
-        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+        return {n.id for n in nodes.walk(node) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
 
     def visit(block, bound):

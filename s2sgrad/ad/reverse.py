@@ -268,7 +268,7 @@ class Reverse:
         names = getattr(rule, "_env_names", None)
         if names is None:
             names = rule._env_names = {
-                n.id for n in gast.walk(gast.Module(body=rule.body, type_ignores=[]))
+                n.id for n in nodes.walk(gast.Module(body=rule.body, type_ignores=[]))
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
                 and n.id in rule.namespace}
         for n in names:

@@ -163,14 +163,14 @@ class Tangent:
         mapping, varargs = bind_rule(rule, s, self.trace.parsed)
         if rule.name == "getitem" and isinstance(s.expr, gast.Subscript):
             mapping["index"] = nodes.clone(s.expr.slice)   # x_dot[1:], as the user wrote
-        for n in gast.walk(gast.Module(body=rule.body, type_ignores=[])):
+        for n in nodes.walk(gast.Module(body=rule.body, type_ignores=[])):
             if isinstance(n, gast.Name) and n.id in rule.namespace and not n.id.endswith("_dot"):
                 self.env.setdefault(n.id, rule.namespace[n.id])
         terms = []
         for stmt in rule.body:
             if not isinstance(stmt, gast.AugAssign):
                 raise TypeError(f"tangent rule {rule.name} may only add to the output tangent")
-            reads = {n.id[:-4] for n in gast.walk(stmt.value)
+            reads = {n.id[:-4] for n in nodes.walk(stmt.value)
                      if isinstance(n, gast.Name) and n.id.endswith("_dot")}
             if rule.vararg and rule.vararg in reads:
                 for k, a in enumerate(varargs):

@@ -45,7 +45,6 @@ _UNSUPPORTED = {
     gast.Global: ("`global` statements", "pass the value in as an argument and return it"),
     gast.Nonlocal: ("`nonlocal` statements", "pass the value in as an argument and return it"),
     gast.Delete: ("`del` statements", "let the name go out of scope instead"),
-    gast.Raise: ("`raise` statements", "check inputs before calling the gradient"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
     gast.Yield: ("generators (`yield`)", "return a list instead"),
@@ -121,7 +120,7 @@ def _not_inlined(fn, node):
 def _is_generator(fdef):
     """Does the function `fdef` yield (itself, not a function defined in it)?"""
     return any(isinstance(n, (gast.Yield, gast.YieldFrom)) and not _inside_nested_function(
-        fdef, n, top=True) for n in gast.walk(fdef))
+        fdef, n, top=True) for n in nodes.walk(fdef))
 
 
 def _inside_nested_function(root, target, top=False):
@@ -340,6 +339,15 @@ class Normalizer:
         return out
 
     def stmt_Assert(self, s):
+        return [s]
+
+    def stmt_Raise(self, s):
+        """`raise` (a check of the input: `if np.any(np.isnan(x)): raise ...`) runs in
+        the forward pass as written; a call that raises has no gradient to compute."""
+        if s.exc is None:
+            raise self.error("a bare `raise` re-raises the exception being handled, and "
+                             "s2sgrad differentiates no `try` block", s,
+                             "raise an exception object: `raise ValueError(...)`")
         return [s]
 
     def stmt_AnnAssign(self, s):
@@ -1014,7 +1022,7 @@ class Normalizer:
         if not any(isinstance(n, gast.Name) and n.id == "map" for n in _walk_body(fn)) \
                 or not self._is_builtin("map"):
             return
-        taken = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        taken = {n.id for n in nodes.walk(fn) if isinstance(n, gast.Name)}
 
         def whole(node):
             return isinstance(node, gast.Call) and nodes.is_name(node.func, "map") \
@@ -1129,7 +1137,7 @@ class Normalizer:
     def listify(self, fdef):
         """Rewrite the generator function `fdef` into one returning the list of what it
         yields."""
-        taken = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+        taken = {n.id for n in nodes.walk(fdef) if isinstance(n, gast.Name)}
         acc = nodes.fresh_name("yielded", taken)
 
         def rewrite(body):
@@ -1406,7 +1414,7 @@ class Normalizer:
                                       gast.YieldFrom, gast.Await, gast.NamedExpr,
                                       gast.ListComp, gast.SetComp, gast.DictComp,
                                       gast.GeneratorExp, gast.Starred))
-                       for st in body for n in gast.walk(st)) \
+                       for st in body for n in nodes.walk(st)) \
                 or sum(isinstance(st, gast.Return) for st in body) != 1 \
                 or any(not isinstance(t, gast.Name) for st in body
                        if isinstance(st, gast.Assign) for t in st.targets) \
@@ -1414,7 +1422,7 @@ class Normalizer:
             return None
         local = set(nodes.names_in(fn, nodes.STORE)) | {a.id for a in fn.args.args}
         if any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name)
-               and n.func.id in local for st in body for n in gast.walk(st)):
+               and n.func.id in local for st in body for n in nodes.walk(st)):
             return None                  # calls a function it is given: specialized pairs
         for free in set(nodes.names_in(fn)) - local:
             if free in self.used_locally or free == name:

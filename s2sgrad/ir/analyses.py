@@ -159,7 +159,7 @@ def _cut_inputs(s):
         # (an index of an array or list is an integer, a boolean or a slice of them:
         # piecewise constant, so not checked; a float index is NumPy's error)
         if s.rule.name == "index_concat":     # bounds of np.r_[x:3] start a range at x
-            out += [(n, "a range in np.r_/np.c_") for x in gast.walk(s.expr.slice)
+            out += [(n, "a range in np.r_/np.c_") for x in nodes.walk(s.expr.slice)
                     if isinstance(x, gast.Slice) for n in nodes.names_in(x)]
     elif s.kind is Kind.NONDIFF and s.cut_what:
         reads = s.cut_args
@@ -426,8 +426,8 @@ def container_uses(stmts, returned=()):
                 listy.update(a for a in s.args if isinstance(a, str))
             elif s.kind is Kind.OP and READS_CONTAINER in s.rule.props:
                 mc.add(s.args[0])
-                if s.rule.name not in ("getitem", "field"):
-                    listy.add(s.args[0])
+                if s.rule.name not in ("getitem", "field", "copy"):
+                    listy.add(s.args[0])      # (a copy of an array is an array)
             elif s.kind is Kind.NONDIFF and isinstance(s.expr, gast.Call) \
                     and isinstance(s.expr.func, gast.Name) and s.expr.func.id == "len":
                 mc.add(s.args[0])

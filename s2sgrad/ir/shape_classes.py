@@ -6,7 +6,7 @@ import gast
 
 from ..syntax.nodes import Const
 from ..rules.registry import RETURNS_NUMBER, SCALAR_PRESERVING
-from .shapes import elementwise_op, full_reduction, infer_shapes, slice_shrink
+from .shapes import elementwise_op, full_reduction, infer_shapes, reduced_axis, slice_shrink
 from .statements import Assign, SetItem, Append, Pop, For, While, walk, defs, Kind
 
 
@@ -42,7 +42,7 @@ def _scalar_output(s, scal, lists=frozenset(), number_calls=None):
         if full_reduction(s):
             if len(s.args) > 2:       # dtype, out, keepdims given by position
                 return False
-            axis = s.args[1] if len(s.args) == 2 else s.kwargs.get("axis", Const(None))
+            axis = reduced_axis(s)
             keep = s.kwargs.get("keepdims", Const(False))
             return isinstance(axis, Const) and axis.value is None and \
                 isinstance(keep, Const) and not keep.value

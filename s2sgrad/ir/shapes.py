@@ -7,11 +7,15 @@ code. `infer_shapes` follows the symbols through the trace:
 
 * elementwise operations broadcast (a 1 stretches; two different symbols give up);
 * `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
-* `np.roll`, `np.flip`, `np.tril`, `np.linalg.cholesky`: the shape of their matrix;
+* copies and casts (`x0.copy()`, `np.array(x)`), `np.roll`, `np.flip`, `np.tril`,
+  `np.linalg.cholesky`: the shape of their operand; `np.diff(x, n, axis)`: n fewer;
   `np.eye(n)`: n×n; `np.linalg.solve` with one matrix: the right-hand side's shape;
   `np.diag` of a square matrix: its diagonal;
 * indexing by integers (a dimension goes), slices (`x[1:]` and `x[:-1]` are `(d0, 1)`:
-  d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`.
+  d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`;
+* `np.concatenate([x, h], axis)` of a list display nothing else reads: the parts'
+  lengths along the axis added (a GRU's `[x, h]` of (b, n) and (b, m) is (b, n + m), the
+  rows of the weights it multiplies).
 
 Integers computed from sizes (`H = W.shape[0]`, `2 * H`, `n - 1`) are linear forms of the
 symbols, and slices with such bounds (`z[:, H:2 * H]` of the stacked gates of an LSTM)
@@ -30,7 +34,7 @@ import gast
 
 from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
 from ..syntax.nodes import Const
-from .statements import Assign, SetItem, Append, Pop, For, walk, Kind
+from .statements import Assign, SetItem, Append, Pop, For, Kind, defs, reads, walk
 
 UNKNOWN = "?"
 
@@ -41,8 +45,17 @@ def elementwise_op(s):
 
 
 def full_reduction(s):
-    """Does `s` reduce its one operand over `axis=` (every axis by default)?"""
+    """Does `s` reduce its one operand over `axis=` (see `reduced_axis`)?"""
     return s.kind is Kind.OP and FULL_REDUCTION in s.rule.props
+
+
+def reduced_axis(s):
+    """The `axis=` a reduction `s` is given, else its function's default: every axis for
+    np.sum and most, the first for a ufunc's `reduce` (`np.logaddexp.reduce(X)` of a
+    matrix is a row, not a number)."""
+    if len(s.args) > 1:
+        return s.args[1]
+    return s.kwargs.get("axis", Const(s.rule.defaults.get("axis")))
 
 
 def pattern(shapes):
@@ -71,6 +84,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
     val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
     val.update({p: ("arr", ()) for p in trace.params if p in scalars})
     stmts = list(walk(trace.body))
+    lists = _joined_lists(stmts)
     changed = True
     while changed:
         changed = False
@@ -78,7 +92,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
             if isinstance(s, For):
                 target, new = s.target, ("int", None)
             elif isinstance(s, Assign):
-                target, new = s.target, _evaluate(s, val, scalars, ctx)
+                target, new = s.target, _evaluate(s, val, scalars, ctx, lists)
                 if new == UNKNOWN and s.target in scalars:
                     new = ("arr", ())         # a number whatever computed it (`np.pi`)
             elif isinstance(s, (Append, Pop)):
@@ -194,9 +208,52 @@ def _int_arithmetic(name, operands, ctx):
     return ctx.dim(_scale(a, b[0]), True) if not b[1] else None
 
 
-def _evaluate(s, val, scalars, ctx=None):
+def _joined_lists(stmts):
+    """The names of list displays (`v6 = [x, h]`) read by np.concatenate alone: the
+    lists whose items' shapes hold when they are joined (a list read by anything else
+    may be changed through another name)."""
+    displays = {s.target for s in stmts if isinstance(s, Assign) and s.kind is Kind.OP
+                and s.rule.name == "display" and isinstance(s.expr, gast.List)}
+    if not displays:
+        return displays
+    for s in stmts:
+        joins = isinstance(s, Assign) and s.kind is Kind.OP and \
+            s.rule.name == "concatenate" and s.args
+        for n in reads(s):
+            if n in displays and not (joins and n == s.args[0]
+                                      and n not in s.args[1:]):
+                displays.discard(n)
+    bound = [t for s in stmts for t in defs(s) if t in displays]
+    return displays - {t for t in bound if bound.count(t) > 1}
+
+
+def _concatenated(parts, axis, ctx):
+    """The dims of np.concatenate of arrays of dims `parts` along `axis`: the others
+    equal, the axis's lengths added (a dimension of the sizes compiled for), else None."""
+    if not parts or not isinstance(axis, int) or isinstance(axis, bool):
+        return None
+    nd = len(parts[0])
+    if nd == 0 or any(len(p) != nd for p in parts) or not -nd <= axis < nd:
+        return None
+    axis %= nd
+    if any(p[:axis] + p[axis + 1:] != parts[0][:axis] + parts[0][axis + 1:] for p in parts):
+        return None
+    forms = [linear(p[axis]) for p in parts]
+    if None in forms:
+        return None
+    total = forms[0]
+    for f in forms[1:]:
+        total = _combine(total, f)
+    if total[1] and ctx is None:
+        return None
+    length = ctx.dim(total) if total[1] else total[0]
+    return None if length is None else parts[0][:axis] + (length,) + parts[0][axis + 1:]
+
+
+def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
     """The abstract value s computes: ("arr", dims), ("int", dim or None),
-    ("tup", dims), or UNKNOWN. `ctx`: the sizes compiled for (`_Sizes`), or None."""
+    ("tup", dims), ("list", item dims) for a list display only np.concatenate reads
+    (`lists`), or UNKNOWN. `ctx`: the sizes compiled for (`_Sizes`), or None."""
     def of(a):
         if isinstance(a, Const):
             v = a.value
@@ -218,6 +275,18 @@ def _evaluate(s, val, scalars, ctx=None):
         return UNKNOWN
     name = s.rule.name
     operands = [of(a) for a in list(s.args) + list(s.kwargs.values())]
+    if name == "display" and isinstance(s.expr, gast.List):
+        if s.target in lists and operands and all(o != UNKNOWN and o[0] == "arr"
+                                                  for o in operands):
+            return ("list", tuple(o[1] for o in operands))
+        return UNKNOWN
+    if name == "concatenate" and s.args and set(s.kwargs) <= {"axis"}:
+        items = operands[0]
+        axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 else Const(0))
+        if items == UNKNOWN or items[0] != "list" or len(s.args) > 2 \
+                or not isinstance(axis, Const):
+            return UNKNOWN
+        return _arr(_concatenated(items[1], axis.value, ctx))
     if name == "display" and isinstance(s.expr, gast.Tuple):
         if all(o != UNKNOWN and o[0] == "int" and _is_dim(o[1]) for o in operands):
             return ("tup", tuple(o[1] for o in operands))
@@ -240,12 +309,20 @@ def _evaluate(s, val, scalars, ctx=None):
         return _arr(matmul_shape(a[1], b[1], name == "dot"))
     if full_reduction(s) and len(s.args) == 1:
         base = operands[0]
-        axis = s.kwargs.get("axis", Const(None))
+        axis = reduced_axis(s)
         keep = s.kwargs.get("keepdims", Const(False))
         if base == UNKNOWN or base[0] != "arr" or not isinstance(axis, Const) \
                 or not isinstance(keep, Const):
             return UNKNOWN
         return _arr(reduced(base[1], axis.value, bool(keep.value)))
+    if name == "diff" and s.args and len(s.args) <= 3 and set(s.kwargs) <= {"n", "axis"}:
+        options = dict(zip(("n", "axis"), s.args[1:]), **s.kwargs)
+        n, axis = options.get("n", Const(1)), options.get("axis", Const(-1))
+        base = operands[0]
+        if base == UNKNOWN or base[0] != "arr" or not all(
+                isinstance(c, Const) and type(c.value) is int for c in (n, axis)):
+            return UNKNOWN
+        return _arr(_differenced(base[1], n.value, axis.value, ctx))
     if name in _SAME_SHAPE and s.args and s.kwargs.keys() <= _SAME_SHAPE[name][0]:
         base = operands[0]
         if base != UNKNOWN and base[0] == "arr" and len(base[1]) >= _SAME_SHAPE[name][1]:
@@ -271,11 +348,34 @@ def _evaluate(s, val, scalars, ctx=None):
 
 
 # Operations whose result has the shape of their first operand, whatever their other
-# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`), where it has at least so many
-# dimensions (`np.tril` of a vector is a matrix): {rule name: (keywords allowed, ndim)}.
-_SAME_SHAPE = {"roll": ({"shift", "axis"}, 1), "flip": ({"axis"}, 1), "fliplr": (set(), 1),
+# options (a stencil's `np.roll(psi, 1)`, `np.flip(x)`, a copy `x0.copy()` or cast), where
+# it has at least so many dimensions (`np.tril` of a vector is a matrix): {rule name:
+# (keywords allowed, ndim)}.
+_SAME_SHAPE = {"copy": ({"dtype", "copy", "order", "subok", "casting"}, 0),
+               "roll": ({"shift", "axis"}, 1), "flip": ({"axis"}, 1), "fliplr": (set(), 1),
                "flipud": (set(), 1), "cholesky": ({"upper"}, 2), "tril": ({"k"}, 2),
                "triu": ({"k"}, 2)}
+
+
+def _differenced(dims, n, axis, ctx):
+    """The dims of np.diff(x, n, axis) of an x of `dims`: n fewer along the axis (an
+    exact dimension: `(d0, n)` of a symbol, a literal less n; else one of the sizes
+    compiled for, assumed)."""
+    if not dims or n < 0 or not -len(dims) <= axis < len(dims):
+        return None
+    axis %= len(dims)
+    d = dims[axis]
+    if n == 0:
+        return dims
+    if type(d) is int:
+        length = d - n if d >= n else None
+    elif isinstance(d, str):
+        length = (d, n)
+    elif isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str):
+        length = (d[0], d[1] + n)                   # already shrunk: (symbol, k)
+    else:
+        length = None
+    return None if length is None else dims[:axis] + (length,) + dims[axis + 1:]
 
 
 def _arr(dims):

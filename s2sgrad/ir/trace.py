@@ -64,7 +64,7 @@ class Builder:
         self.displays = {}         # name -> the list/tuple display it was last bound to
         self.objects = {}          # name -> the module object it was bound to (np.r_)
         self.bindings = collections.Counter(
-            t.id for n in gast.walk(fn) if isinstance(n, gast.Assign)
+            t.id for n in nodes.walk(fn) if isinstance(n, gast.Assign)
             for t in n.targets if isinstance(t, gast.Name))
 
     def error(self, msg, node, hint=None):
@@ -208,15 +208,54 @@ class Builder:
                     f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
                     s, "write the result to a new name (e.g. `ys = ys + [x]`)")
             self.check_effect_call(call, s)
+            sign = _scatter_sign(self, call.func)
+            if sign is not None:
+                return self.scatter(call, sign, s)
             if _writes_in_place(self, call.func):
                 raise self.error(f"s2sgrad cannot differentiate `{_dotted(call.func)}`, which "
                                  "writes into an array in place", s,
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
             return Effect(s)
-        if isinstance(s, (gast.Assert, gast.Pass)):     # (`pass`: a loop with an empty body)
+        if isinstance(s, (gast.Assert, gast.Raise, gast.Pass)):   # (`pass`: an empty loop body)
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
+
+    def scatter(self, call, sign, s):
+        """`np.add.at(y, index, v)` (`np.subtract.at`: `sign` -1) into a local array y:
+        `y[...] = scatter_add(y, index, v)`, a new array with v added at index (repeated
+        indices accumulating) written back into y, so that every check of stores into
+        arrays applies (views of y read afterwards, containers holding it)."""
+        args = call.args
+        if len(args) != 3 or call.keywords or not isinstance(args[0], gast.Name) \
+                or args[0].id not in self.locals:
+            raise self.error(
+                f"s2sgrad differentiates `{_dotted(call.func)}(y, index, v)` into an array "
+                "y the function made itself", s,
+                "make y in the function (`y = np.zeros(n)` or `y = x.copy()`) and pass "
+                "index and v by position")
+        helper = self._scatter_name()
+        new = self.fresh("scattered")
+        made = nodes.copy_location(nodes.assign(new, nodes.call(
+            nodes.name(helper), list(args) + ([nodes.const(-1)] if sign < 0 else []))), s)
+        self.prelude.append(self.stmt(made))
+        store = nodes.copy_location(gast.Assign(
+            targets=[nodes.subscript(nodes.name(args[0].id), nodes.const(Ellipsis),
+                                     store=True)],
+            value=nodes.name(new), type_comment=None), s)
+        self.current = s
+        return self.stmt(store)
+
+    def _scatter_name(self):
+        """The name generated code calls the runtime's scatter_add by (bound in the
+        function's closure; another where the function's own names take that one)."""
+        taken = set(self.locals) | set(self.parsed.namespace)
+        name = "scatter_add"
+        while name in taken or self.parsed.closure.get(name, runtime.scatter_add) \
+                is not runtime.scatter_add:
+            name = "s2s_" + name
+        self.parsed.closure[name] = runtime.scatter_add
+        return name
 
     def check_extend(self, name, s):
         """`xs.extend(ys)`, written `xs += list(ys)`, is right only for a list: one the
@@ -676,6 +715,18 @@ def is_function_value(obj):
 
 
 _UNKNOWN = object()
+
+
+def _scatter_sign(tracer, func):
+    """1 for `np.add.at`, -1 for `np.subtract.at`, else None."""
+    try:
+        obj = tracer._resolve(func)
+    except KeyError:
+        return None
+    owner = getattr(obj, "__self__", None)
+    if getattr(obj, "__name__", "") != "at":
+        return None
+    return 1 if owner is np.add else -1 if owner is np.subtract else None
 
 
 def _writes_in_place(tracer, func):

@@ -9,7 +9,7 @@ decide: the adjoint of `x[1:]` is written as by hand, `count_reduced(v, None)` i
 import gast
 
 from ..syntax import nodes
-from .facts import called_names, is_zero, loads, name_counts, single_target, stores, \
+from .facts import called_names, is_comment, is_zero, loads, name_counts, single_target, stores, \
     stores_all, zeros_after
 from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
 
@@ -493,7 +493,7 @@ def spell_out_shapes(fdef, known, numbers=()):
     called = called_names(fdef.body)
     if not called & (_SPELLED.keys() | {"unreduce"}):
         return fdef
-    shapes = code_shapes(fdef, known, numbers)
+    shapes = _array_starts(fdef, known, numbers)
 
     class Spell(nodes.Transformer):
         def visit_Call(self, node):
@@ -511,6 +511,112 @@ def spell_out_shapes(fdef, known, numbers=()):
         _narrow_unreduces(fdef, shapes)
         _kept_dims_unreduces(fdef, shapes)
     return fdef
+
+
+def _array_starts(fdef, known, numbers):
+    """`code_shapes` of `fdef`, after writing `x_bar = np.zeros_like(x)` for the
+    `x_bar = 0.0` before a loop (or in its step, where x is overwritten) where that
+    makes every binding of x_bar an array of x's known shape. Serves loops whose carried state the loss reads at each step (an ODE
+    integrator's or a filter's state, a recurrence with a loss per step): the state's
+    adjoint is zero when the backward loop starts, then an array, and read by the
+    step's other adjoints (`v_bar = y_bar * h`); as the number 0.0 its shape is
+    unknown, and so is that of everything derived from it (`theta @ y`'s adjoints stay
+    generic helpers). `0.0 + a` and `zeros + a` are the same numbers. Only where a
+    helper more is then settled; pure accumulators (`w_bar += e`, read by nothing else
+    in the loop) keep their 0.0, which later passes fold (`seeds`)."""
+    shapes = before = code_shapes(fdef, known, numbers)
+    starts = []
+
+    def candidate(st, loop):
+        t = single_target(st)
+        dims = known.get(t[:-4]) if t is not None and t.endswith("_bar") else None
+        if dims and shapes.get(t) is None:
+            starts.append((st, t, dims, loop))
+
+    for block in _blocks(fdef.body):
+        for k, st in enumerate(block):
+            if not isinstance(st, (gast.For, gast.While)):
+                continue
+            j = k - 1
+            while j >= 0 and (is_comment(block[j]) or single_target(block[j]) is not None
+                              and is_zero(block[j].value)):
+                candidate(block[j], st)        # zero before the loop
+                j -= 1
+            for inner in st.body:              # made zero again in a step (its value
+                if single_target(inner) is not None and is_zero(inner.value):
+                    candidate(inner, st)       # overwritten: `u = a / (K @ v)`)
+    if not starts:
+        return shapes
+    calls = [n for n in nodes.walk(fdef) if n.__class__ is gast.Call
+             and n.func.__class__ is gast.Name and n.func.id in _SPELLED and not n.keywords]
+    settled = _spelled(calls, shapes)
+    if settled == len(calls):
+        return shapes                    # every helper settled already: nothing to gain
+    starts = [(st, t, dims) for st, t, dims, loop in starts if _read_in(loop, t)]
+    while starts:
+        for st, t, _ in starts:
+            st.s2s_zero, st.value = st.value, nodes.copy_location(nodes.call(
+                nodes.attribute(nodes.name("np"), "zeros_like"), [nodes.name(t[:-4])]),
+                st.value)
+        shapes = code_shapes(fdef, known, numbers)
+        wrong = [(st, t, dims) for st, t, dims in starts if shapes.get(t) != dims]
+        if not wrong:
+            break
+        for st, _, _ in starts:          # undo all, try again without the failures
+            st.value = st.s2s_zero
+        starts = [x for x in starts if x not in wrong]
+        shapes = code_shapes(fdef, known, numbers)
+    if starts and _spelled(calls, shapes) <= settled:
+        for st, _, _ in starts:          # no helper more is settled: as it was
+            st.value = st.s2s_zero
+        starts, shapes = [], before
+    for st, _, _ in starts:
+        del st.s2s_zero
+    return shapes
+
+
+def _spelled(calls, shapes):
+    """How many of the helper `calls` (of those `spell_out_shapes` writes as NumPy) the
+    shapes settle."""
+    count = 0
+    for call in calls:
+        dims = _helper_dims(call.args, shapes)
+        if dims is not None and dims is not _NONE:
+            spelled = _SPELLED[call.func.id](call.args, dims)
+            count += spelled is not None and spelled[0] is not None
+    return count
+
+
+def _blocks(stmts):
+    """`stmts` and every statement list nested in them (loop and branch bodies)."""
+    yield stmts
+    for st in nodes.statements(stmts):
+        for field in ("body", "orelse"):
+            inner = getattr(st, field, None)
+            if inner.__class__ is list and inner and isinstance(inner[0], gast.stmt):
+                yield inner
+
+
+def _read_in(loop, t):
+    """Is `t` read in `loop` other than to add to itself (`t = t + e`, `t += e`)?"""
+    for st in nodes.statements(loop.body):
+        if isinstance(st, gast.AugAssign) and nodes.is_name(st.target, t):
+            if t in loads(st.value):
+                return True
+            continue
+        if single_target(st) == t and isinstance(st.value, gast.BinOp) \
+                and isinstance(st.value.op, gast.Add) and nodes.is_name(st.value.left, t):
+            if t in loads(st.value.right):
+                return True
+            continue
+        if isinstance(st, (gast.For, gast.While, gast.If)):
+            header = st.iter if isinstance(st, gast.For) else st.test
+            if t in loads(header):
+                return True
+            continue
+        if t in loads(st):
+            return True
+    return False
 
 
 _BROADCASTING = (gast.Add, gast.Sub, gast.Mult, gast.Div)

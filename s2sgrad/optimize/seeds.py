@@ -20,7 +20,7 @@ import gast
 
 from ..syntax import nodes
 from .algebra import simplify
-from .facts import loads, stores, zeros_after
+from .facts import loads, single_target, stores, zeros_after
 
 
 def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
@@ -48,8 +48,18 @@ def fold_loop_seeds(body, numbers, arrays=frozenset(), seed=None):
                 zero -= stores(st)
                 continue
         zero = zeros_after(zero, st)
+        if _zeros_like(st):               # (a state's adjoint made an array: kinds)
+            zero.add(st.targets[0].id)
         out.append(st)
     return out
+
+
+def _zeros_like(st):
+    """`x_bar = np.zeros_like(x)`: zero as 0.0 is, for the linearity the fold relies on."""
+    v = st.value if single_target(st) is not None else None
+    return isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+        and v.func.attr == "zeros_like" and nodes.is_name(v.func.value, "np") \
+        and len(v.args) == 1 and not v.keywords
 
 
 def _is_adjoint(name):

@@ -19,8 +19,6 @@ Only after the backward-pass mark: the forward pass computes the function's valu
 the user's code does, bit for bit. Statements the gradient and its value twin share are
 replaced, not changed.
 """
-import copy
-
 import gast
 
 from ..ir.shapes import int_constant
@@ -44,7 +42,7 @@ def backward_sums(body, numbers=frozenset()):
 def _rewrite(st, sums):
     if not any(sums.rewritten(n) is not None for n in nodes.walk(st)):
         return st
-    st = copy.deepcopy(st)
+    st = nodes.clone(st)
     sums.visit(st)
     return st
 

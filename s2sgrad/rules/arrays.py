@@ -1,5 +1,5 @@
 """Triangles, padding, axes and along-axis selections: tril, triu, pad, swapaxes, moveaxis,
-fliplr, flipud, rot90, take_along_axis, sliding_window_view.
+fliplr, flipud, rot90, take_along_axis, sliding_window_view; np.add.at (`scatter_add`).
 
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
@@ -7,12 +7,13 @@ runtime helpers the adjoints call (for forward-over-reverse) close the module.
 from functools import partial
 import numpy as np
 
-from .registry import VIEW, defadjoint, deftangent
+from .registry import FRESH, PURE, VIEW, defadjoint, deftangent
 
 from .. import runtime
 from ..runtime import (tril_grad, triu_grad, pad_grad, pad_tangent,  # noqa: F401
                        pad_values_grad, pad_values_tangent, swapaxes_grad, moveaxis_grad,
-                       rot90_grad, flip_grad, take_along_axis_grad, sliding_window_grad)
+                       rot90_grad, flip_grad, take_along_axis_grad, sliding_window_grad,
+                       scatter_add_grad_v, scatter_add_tangent)
 
 
 # results that share the operand's memory
@@ -211,3 +212,25 @@ def flip_grad_(out, g, axis=None):
 def sliding_window_grad_(out, g, x, window_shape, axis=None):
     """out = sliding_window_grad(g, x, w, axis)  →  ȯut = sliding_window_grad(ġ, …)"""
     out_dot += sliding_window_grad(g_dot, x, window_shape, axis)
+
+
+# ---------------------------------------------------------------- np.add.at
+@defadjoint(runtime.scatter_add, props=(FRESH, PURE))
+def scatter_add(out, y, index, v, sign=1):
+    """out = y with v added at y[index] (`np.add.at`, written back into y)  →  ȳ += ōut ;
+    v̄ += ōut[index] (each occurrence of a repeated index)"""
+    y_bar += out_bar
+    v_bar += scatter_add_grad_v(out_bar, index, v, sign)
+
+
+@deftangent(runtime.scatter_add)
+def scatter_add_dot(out, y, index, v, sign=1):
+    """out = scatter_add(y, index, v)  →  ȯut = ẏ + scatter_add(0, index, v̇)"""
+    out_dot += scatter_add_tangent(y_dot, out, index, 0.0, sign)
+    out_dot += scatter_add_tangent(0.0, out, index, v_dot, sign)
+
+
+@deftangent(runtime.scatter_add_grad_v)
+def scatter_add_grad_v_dot(out, g, index, v, sign=1):
+    """out = scatter_add_grad_v(g, index, v)  →  ȯut = scatter_add_grad_v(ġ, index, v)"""
+    out_dot += scatter_add_grad_v(g_dot, index, v, sign)

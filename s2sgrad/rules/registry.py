@@ -58,7 +58,7 @@ POSITIONAL_OPTIONS = {}   # id(callable) or ".method" -> {argument position: opt
 ELEMENTWISE = "elementwise"              # result has the broadcast shape of its operands
 SCALAR_PRESERVING = "scalar_preserving"  # numbers in → a number out
 RETURNS_NUMBER = "returns_number"        # a number whatever its operands (float(x))
-FULL_REDUCTION = "full_reduction"        # reduces `axis=` (all axes by default) of one operand
+FULL_REDUCTION = "full_reduction"        # reduces `axis=` (its default if not given) of one operand
 FRESH = "fresh"                          # result is a new object, never a view or alias
 VIEW = "view"                            # result is a view of its first operand
 HOLDS_OPERANDS = "holds_operands"        # result is a container holding the operands themselves
@@ -331,14 +331,27 @@ def constant_arguments(*funcs, first=0):
         _KEEP[id(f)] = f
 
 
-# optional library -> the rules module loaded when the library is imported
-OPTIONAL = {"scipy": "s2sgrad.rules.scipy_"}
+# module of an optional library -> the rules module loaded once that module is imported.
+# One rules module per library module: importing scipy.linalg's rules must not import
+# scipy.stats (most of a second on a first transform; scipy.linalg alone is imported by
+# s2sgrad's own triangular solves, and by any program that uses SciPy at all)
+OPTIONAL = {"scipy.special": "s2sgrad.rules.scipy_special",
+            "scipy.stats": "s2sgrad.rules.scipy_stats",
+            "scipy.linalg": "s2sgrad.rules.scipy_linalg"}
 _LOADED = set()
 
 
+def mark_optional(namespace, library):
+    """Mark the rules whose templates live in `namespace` (a rules module's globals) as
+    `library`'s: the core's coverage tests leave them to that library's tests."""
+    for rule in list(CALLABLES.values()) + list(T_CALLABLES.values()):
+        if rule.namespace is namespace:
+            rule.optional = library
+
+
 def load_optional():
-    """Load the rules of each optional library the program has imported (once each; a
-    library that cannot be imported after all is left alone)."""
+    """Load the rules of each optional library module the program has imported (once
+    each; a module that cannot be imported after all is left alone)."""
     for library, module in OPTIONAL.items():
         if library not in _LOADED and sys.modules.get(library) is not None:
             _LOADED.add(library)

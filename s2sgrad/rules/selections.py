@@ -1,8 +1,9 @@
 """Splits, stacks, axes, selections and order statistics met in real code: vsplit, hsplit,
 dsplit, column_stack, dstack, meshgrid, rollaxis, select, partition, median, ptp,
 percentile and quantile; the nan-aware reductions (nansum nanmean nanmax nanmin nanprod
-nanvar nanstd), running extremes (maximum.accumulate, minimum.accumulate),
-logaddexp.reduce, linspace between values and `.tolist()`.
+nanvar nanstd), running extremes (maximum.accumulate, minimum.accumulate), the
+`reduce` of logaddexp, add, multiply, maximum and minimum (along the first axis by
+default), linspace between values and `.tolist()`.
 
 Each adjoint rule is followed by its tangent rule (`<name>_dot`); the tangent rules of the
 runtime helpers the adjoints call (for forward-over-reverse) close the module.
@@ -352,6 +353,45 @@ def logaddexp_reduce_dot(y, array, axis=0, dtype=None, out=None, keepdims=False)
     y_dot += np.sum(array_dot * np.exp(array - np.logaddexp.reduce(array, axis=axis,
                                                                    keepdims=True)),
                     axis=axis, keepdims=keepdims)
+
+
+@defadjoint(bound(np.add, "reduce"), props=(FULL_REDUCTION, FRESH, PURE))
+def add_reduce(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = Σ x along axis (the first by default)  →  x̄ += ȳ broadcast back"""
+    array_bar += unreduce(y_bar, array, axis, keepdims)
+
+
+@deftangent(bound(np.add, "reduce"))
+def add_reduce_dot(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = Σ x along axis  →  ẏ = Σ ẋ"""
+    y_dot += np.sum(array_dot, axis=axis, keepdims=keepdims)
+
+
+@defadjoint(bound(np.multiply, "reduce"), props=(FULL_REDUCTION, FRESH, PURE))
+def multiply_reduce(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = Π x along axis (the first by default)  →  x̄ᵢ += ȳ·Π_{j≠i} xⱼ"""
+    array_bar += prod_grad(y_bar, array, axis, keepdims)
+
+
+@deftangent(bound(np.multiply, "reduce"))
+def multiply_reduce_dot(y, array, axis=0, dtype=None, out=None, keepdims=False):
+    """y = Π x along axis  →  ẏ = Σᵢ ẋᵢ·Π_{j≠i} xⱼ"""
+    y_dot += prod_tangent(array_dot, y, array, axis, keepdims)
+
+
+@defadjoint(bound(np.maximum, "reduce"), bound(np.minimum, "reduce"),
+            props=(FULL_REDUCTION, FRESH, PURE))
+def extremum_reduce(y, array, axis=0, out=None, keepdims=False):
+    """y = max (min) of x along axis (the first by default)  →  x̄ += ȳ at the extremal
+    elements (shared among ties)"""
+    array_bar += extremum_grad(y_bar, y, array, axis, keepdims)
+
+
+@deftangent(bound(np.maximum, "reduce"), bound(np.minimum, "reduce"))
+def extremum_reduce_dot(y, array, axis=0, out=None, keepdims=False):
+    """y = max (min) of x along axis  →  ẏ = ẋ at the extremal elements (averaged over
+    ties)"""
+    y_dot += extremum_tangent(array_dot, y, array, axis, keepdims)
 
 
 # ---------------------------------------------------------------- values between values

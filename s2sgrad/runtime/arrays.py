@@ -468,3 +468,30 @@ def tolist_grad(g, x):
 def tolist_tangent(t, x):
     """Tangent of y = x.tolist(): ẋ as the same nested list."""
     return np.broadcast_to(t, np.shape(x)).tolist()
+
+
+def scatter_add(y, index, v, sign=1):
+    """`np.add.at(y, index, v)` (`sign` -1: `np.subtract.at`) as a new array: the
+    statement is differentiated as `y[...] = scatter_add(y, index, v)`, a store of the
+    whole array (repeated indices accumulate, as np.add.at's do)."""
+    out = np.array(y, copy=True)
+    (np.add if sign > 0 else np.subtract).at(out, index, v)
+    return out
+
+
+def scatter_add_grad_v(g, index, v, sign=1):
+    """Adjoint of v in out = scatter_add(y, index, v): ȳ read at every index (one entry
+    per occurrence, so repeated indices each get theirs), summed to v's shape."""
+    if is_zero(g):
+        return 0.0
+    picked = np.asarray(g)[index]
+    return unbroadcast(picked if sign > 0 else -picked, v)
+
+
+def scatter_add_tangent(y_dot, out, index, v_dot, sign=1):
+    """Tangent of out = scatter_add(y, index, v): ẏ with v̇ added at index."""
+    base = np.zeros_like(out) if is_zero(y_dot) else np.array(
+        np.broadcast_to(y_dot, np.shape(out)), dtype=np.result_type(out, y_dot))
+    if not is_zero(v_dot):
+        (np.add if sign > 0 else np.subtract).at(base, index, v_dot)
+    return base

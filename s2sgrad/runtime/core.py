@@ -761,32 +761,62 @@ def einsum_grad(g, spec, operands, k):
     """Adjoint of operand `k` of y = np.einsum(spec, *operands): ȳ contracted with the
     other operands onto the operand's distinct letters, broadcast along letters only it
     has, summed along axes it broadcast, and written on the diagonal for a letter it
-    repeats (a trace 'ii->', a diagonal 'ii->i')."""
+    repeats (a trace 'ii->', a diagonal 'ii->i'). The plan of these steps depends on the
+    spec and the shapes alone: made once per them (parsing the spec cost more than the
+    contraction of small operands)."""
     if is_zero(g):
         return 0.0
-    shapes = [np.shape(o) for o in operands]
+    shapes = tuple(np.shape(o) for o in operands)
+    key = (spec, shapes, np.shape(g), k)
+    plan = _EINSUM_PLANS.get(key)
+    if plan is None:
+        plan = _einsum_plan(g, spec, operands, shapes, k)
+        if len(_EINSUM_PLANS) >= 1024:
+            _EINSUM_PLANS.clear()
+        _EINSUM_PLANS[key] = plan
+    contraction, expand, wide, full, diagonal = plan
+    grad = np.einsum(contraction, g, *[o for i, o in enumerate(operands) if i != k])
+    for pos in expand:                                   # summed away by this operand alone
+        grad = np.expand_dims(grad, pos)
+    if wide:                                             # this operand broadcast (size 1)
+        grad = np.sum(grad, axis=wide, keepdims=True)
+    if np.shape(grad) != full:
+        grad = np.broadcast_to(grad, full)
+    if diagonal is None:
+        return grad
+    out = np.zeros(shapes[k], np.result_type(grad, operands[k], float))
+    np.einsum(diagonal, out)[...] = grad                 # a writeable view: the diagonal
+    return out
+
+
+_EINSUM_PLANS = {}
+
+
+def _einsum_plan(g, spec, operands, shapes, k):
+    """(the contraction's spec, the axes to insert, the axes to sum, the shape of the
+    distinct letters, the spec of the diagonal view to write into or None) for
+    `einsum_grad`."""
     terms, output = _einsum_terms(spec, shapes)
     target, shape = terms[k], shapes[k]
     letters = "".join(dict.fromkeys(target))             # distinct, in order
     size = {c: shape[target.index(c)] for c in letters}
     others = [t for i, t in enumerate(terms) if i != k]
-    other_ops = [o for i, o in enumerate(operands) if i != k]
     known = set(output).union(*others)
     kept = "".join(c for c in letters if c in known)
-    grad = np.einsum(",".join([output] + others) + "->" + kept, g, *other_ops)
-    for pos, c in enumerate(letters):
-        if c not in known:                               # summed away by this operand alone
-            grad = np.expand_dims(grad, pos)
-    wide = tuple(pos for pos, c in enumerate(letters)    # this operand broadcast (size 1)
-                 if size[c] == 1 and np.shape(grad)[pos] != 1)
-    if wide:
-        grad = np.sum(grad, axis=wide, keepdims=True)
-    grad = np.broadcast_to(grad, tuple(size[c] for c in letters))
-    if letters == target:
-        return grad
-    out = np.zeros(shape, np.result_type(grad, operands[k], float))
-    np.einsum(target + "->" + letters, out)[...] = grad  # a writeable view: the diagonal
-    return out
+    contraction = ",".join([output] + others) + "->" + kept
+    # the contraction's shape: each kept letter's size where ȳ or another operand has it
+    sizes = {}
+    for term, dims in [(output, np.shape(g))] + [(t, s) for i, (t, s) in
+                                                  enumerate(zip(terms, shapes)) if i != k]:
+        for c, n in zip(term, dims):
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+    expand = tuple(pos for pos, c in enumerate(letters) if c not in known)
+    after = [1 if c not in known else sizes.get(c, 1) for c in letters]
+    wide = tuple(pos for pos, c in enumerate(letters) if size[c] == 1 and after[pos] != 1)
+    full = tuple(size[c] for c in letters)
+    diagonal = None if letters == target else target + "->" + letters
+    return contraction, expand, wide, full, diagonal
 
 
 def _concat_items(index, k, item):

@@ -377,14 +377,16 @@ def diff_grad(g, x, n=1, axis=-1):
     """Adjoint of y = diff(x, n, axis): n times x̄ᵢ = ȳᵢ₋₁ - ȳᵢ (zero-padded ends)."""
     if is_zero(g):
         return 0.0
-    nd = np.ndim(x)
-    axis = axis % nd
-    for _ in range(n):
-        pad = [(0, 0)] * nd
-        pad[axis] = (1, 0)
-        before = np.pad(g, pad)
-        pad[axis] = (0, 1)
-        g = before - np.pad(g, pad)
+    g = np.asarray(g)
+    axis = axis % np.ndim(x)
+    lead = (slice(None),) * axis
+    for _ in range(n):                  # [0, g] - [g, 0], without np.pad's cost
+        shape = list(g.shape)
+        shape[axis] += 1
+        out = np.zeros(shape, g.dtype)
+        out[lead + (slice(1, None),)] = g
+        out[lead + (slice(None, -1),)] -= g
+        g = out
     return g
 
 

@@ -1,5 +1,6 @@
-"""Helpers of the SciPy rules (rules/scipy_.py): logsumexp, softmax, the multivariate
-normal log-density, Cholesky and triangular solves, and expm.
+"""Helpers of the SciPy rules (rules/scipy_special.py, scipy_stats.py, scipy_linalg.py):
+logsumexp, softmax, the multivariate normal log-density, Cholesky and triangular solves,
+and expm.
 
 NumPy only, like every family, except expm's Fréchet derivative, which imports
 scipy.linalg when it is called (only code that called scipy.linalg.expm calls it).

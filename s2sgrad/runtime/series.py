@@ -9,25 +9,44 @@ from .linalg import diff_grad
 
 def cumprod_grad(g, x, axis=None):
     """Adjoint of y = cumprod(x, axis): x̄ᵢ = Π_{k<i} xₖ · Σ_{j≥i} ȳⱼ·Π_{i<k≤j} xₖ, the sum
-    by a backward recurrence (exact with zeros in x)."""
+    by a backward recurrence (exact with zeros in x); vectorised where no product is
+    zero (`_cumprod_grad_nonzero`)."""
     if is_zero(g):
         return 0.0
     if axis is None:
         return np.reshape(cumprod_grad(np.ravel(g), np.ravel(x), 0), np.shape(x))
     x = np.asarray(x)
     dtype = np.result_type(g, x, float)
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape, dtype)
+    fast = _cumprod_grad_nonzero(g, x, axis, dtype)
+    if fast is not None:
+        return fast
     xm = np.moveaxis(x, axis, -1).astype(dtype)
     gm = np.moveaxis(np.broadcast_to(g, x.shape), axis, -1)
     n = xm.shape[-1]
     acc = np.zeros(xm.shape, dtype)
-    if n == 0:
-        return np.zeros(x.shape, dtype)
     acc[..., n - 1] = gm[..., n - 1]
     for i in range(n - 2, -1, -1):
         acc[..., i] = gm[..., i] + xm[..., i + 1] * acc[..., i + 1]
     left = np.concatenate((np.ones(xm.shape[:-1] + (1,), dtype),
                            np.cumprod(xm[..., :-1], axis=-1)), axis=-1)
     return np.moveaxis(left * acc, -1, axis)
+
+
+def _cumprod_grad_nonzero(g, x, axis, dtype):
+    """The adjoint of cumprod along `axis` as (Σ_{j≥i} ȳⱼ·yⱼ) / xᵢ, vectorised (the
+    backward recurrence is a Python loop over the axis: 45x the forward pass for 250
+    steps); None unless every product yⱼ is a normal, finite nonzero number, where the
+    division is as exact as the recurrence (yⱼ/xᵢ is the product of the other factors)."""
+    if dtype.kind != "f":
+        return None
+    y = np.cumprod(x.astype(dtype), axis=axis)
+    a = np.abs(y)
+    if not (a.min() >= np.finfo(dtype).tiny and a.max() < np.inf):
+        return None                           # a zero, an underflow or an overflow
+    gy = np.flip(g * y, axis)
+    return np.flip(np.cumsum(gy, axis=axis), axis) / x
 
 
 def cumprod_tangent(t, x, axis=None):

@@ -185,11 +185,18 @@ def substitute(tree, mapping):
 _CHILD_FIELDS = {}
 
 
+# fields that never hold a node (strings, numbers, flags), and `ctx`: the Load/Store
+# mark, read through its Name
+_NOT_NODES = frozenset(("ctx", "type_comment", "id", "attr", "arg", "kind", "conversion",
+                        "is_async", "level", "module", "simple"))
+
+
 def _child_fields(cls):
-    """The fields of a node class that may hold nodes the analyses look at: not
-    `type_comment` (a string), nor `ctx` (the Load/Store mark, read through its Name)."""
-    fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields
-                                        if f not in ("type_comment", "ctx"))
+    """The fields of a node class that may hold nodes the analyses look at (not a
+    constant's value either)."""
+    fields = _CHILD_FIELDS[cls] = tuple(
+        f for f in cls._fields
+        if f not in _NOT_NODES and not (cls is gast.Constant and f == "value"))
     return fields
 
 
@@ -207,6 +214,8 @@ def _breadth_first(tree, known, fields_of):
         fields = known.get(node.__class__)
         for field in fields_of(node.__class__) if fields is None else fields:
             value = getattr(node, field, None)
+            if value is None:
+                continue
             if value.__class__ is list:
                 todo += [x for x in value if isinstance(x, ast_)]
             elif isinstance(value, ast_):
@@ -272,8 +281,7 @@ def children(node):
 
 _NAME_FIELDS = {gast.Constant: ()}
 # fields that never hold a Name: operators, marks and strings
-_NO_NAMES = {"ctx", "type_comment", "op", "ops", "kind", "id", "attr", "arg", "conversion",
-             "is_async", "level", "module", "simple"}
+_NO_NAMES = _NOT_NODES | {"op", "ops"}
 
 
 def _name_fields(cls):
