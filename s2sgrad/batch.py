@@ -18,17 +18,43 @@ from .pipeline import cached_compile, deep_expressions, gradient_parsed
 _LOCK = threading.RLock()
 
 
-def _fresh(value, copy_arrays, keep):
-    """A copy of saved forward state deep enough for the backward pass to consume."""
+def _fresh(value, copy_arrays, keep, _copies=None):
+    """A copy of saved forward state deep enough for the backward pass to consume. The
+    arrays that share memory stay sharing it: a saved view (`v = y[1:]`) is a view of
+    the copy of its base, so that the backward pass restoring a stored item of `y`
+    restores it in `v` too, as it does on the arrays themselves."""
+    copies = {} if _copies is None else _copies
     if isinstance(value, list):
-        return [_fresh(v, copy_arrays, keep) for v in value]
+        return [_fresh(v, copy_arrays, keep, copies) for v in value]
     if isinstance(value, tuple):
-        return tuple(_fresh(v, copy_arrays, keep) for v in value)
+        return tuple(_fresh(v, copy_arrays, keep, copies) for v in value)
     if isinstance(value, dict):
-        return {k: _fresh(v, copy_arrays, keep) for k, v in value.items()}
+        return {k: _fresh(v, copy_arrays, keep, copies) for k, v in value.items()}
     if copy_arrays and isinstance(value, np.ndarray) and id(value) not in keep:
-        return value.copy()
+        return _copy_keeping_views(value, keep, copies)
     return value
+
+
+def _copy_keeping_views(a, keep, copies):
+    """A copy of `a`; a view is made a view of the (one) copy of the array it views."""
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is a or id(root) in keep:
+        if root is a and id(a) not in copies:
+            copies[id(a)] = (a, a.copy(order="K"))
+        return copies[id(a)][1] if root is a else a.copy()
+    if id(root) not in copies:
+        copies[id(root)] = (root, root.copy(order="K"))
+    base_copy = copies[id(root)][1]
+    try:
+        if base_copy.strides != root.strides or not base_copy.flags.forc:
+            raise ValueError
+        offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return np.ndarray(a.shape, a.dtype, buffer=base_copy, offset=offset,
+                          strides=a.strides)
+    except (ValueError, TypeError):
+        return a.copy()
 
 
 #: elements of a chunk of stacked basis vectors and of what they give

@@ -640,10 +640,12 @@ def _collector_paused():
 
 def _record_dependencies(compiled, base, tr, generator):
     """What must stay the same for this compiled code to stay right: the code objects
-    of the function and its callees, and the global names the calls go through. Held
-    through weak references, so that the cache never keeps a function alive."""
+    and defaults of the function and its callees, and the global names the calls go
+    through. Held through weak references, so that the cache never keeps a function
+    alive."""
     funcs = [base] + [unwrap(p.func) for p in generator.pairs.values()]
-    compiled.code_deps = [(weakref.ref(f), f.__code__) for f in funcs]
+    compiled.code_deps = [(weakref.ref(f), f.__code__, f.__defaults__, f.__kwdefaults__)
+                          for f in funcs]
     # the loop segments s2sgrad wrote live as long as the code that calls them
     compiled.segments = [f for f in funcs if hasattr(f, "__s2sgrad_parsed__")]
     cells = [(CellView(cell), name, tr.parsed.closure[name])
@@ -663,9 +665,10 @@ def _reference(obj):
 
 
 def _is_current(self):
-    for ref, code in self.code_deps:
+    for ref, code, defaults, kwdefaults in self.code_deps:
         f = ref()
-        if f is None or f.__code__ is not code:
+        if f is None or f.__code__ is not code or f.__defaults__ is not defaults \
+                or f.__kwdefaults__ is not kwdefaults:      # (defaults set anew: stale)
             return False
     for ns, name, ref in self.name_deps:
         if ns.get(name) is not ref():

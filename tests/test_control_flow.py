@@ -779,3 +779,64 @@ def calls_for_while_if_stmt(x):
 @pytest.mark.parametrize("x", [0.45, 1.7])
 def test_while_in_for_in_called_function_with_if_statement(x):
     assert_grad_matches(calls_for_while_if_stmt, x)
+
+
+# ------------------------------------------------------------------ else clauses on loops
+
+def search_with_for_else(x, limit):
+    s = 0.0
+    for v in x:
+        s = s + v * v
+        if s > limit:
+            s = s * 0.5
+            break
+    else:
+        s = s * 3.0
+    return s
+
+
+def while_else_product(x, limit):
+    i = 0
+    acc = 1.0
+    while i < len(x):
+        if acc > limit:
+            break
+        acc = acc * (1.0 + x[i] ** 2)
+        i += 1
+    else:
+        acc = acc + np.sum(x)
+    return acc
+
+
+def helper_returning_from_a_loop(x, limit):
+    for i in range(len(x)):
+        if x[i] > limit:
+            return x[i] ** 3
+    else:
+        return np.sum(x) * 2.0
+
+
+def return_inside_for_else(x, limit):
+    return helper_returning_from_a_loop(x, limit) + 0.0
+
+
+def nested_loops_with_else(x, limit):
+    tot = 0.0
+    for i in range(3):
+        for j in range(3):
+            if x[i] * x[j] > limit:
+                break
+            tot = tot + x[i] * x[j]
+        else:
+            tot = tot + x[i]
+    return tot
+
+
+@pytest.mark.parametrize("f", [search_with_for_else, while_else_product,
+                               return_inside_for_else, nested_loops_with_else])
+@pytest.mark.parametrize("limit", [0.5, 100.0], ids=["breaks", "completes"])
+def test_else_clauses_of_loops(f, limit):
+    x = np.array([0.6, -0.4, 0.9])
+    assert_grad_matches(f, x, limit)
+    value, _ = s2sgrad.value_and_grad(f)(x.copy(), limit)
+    assert value == f(x.copy(), limit)

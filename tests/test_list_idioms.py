@@ -185,11 +185,18 @@ def starred_target(x):
     return first * rest[0]
 
 
+def starred_for_target(x):
+    tot = 0.0
+    for a, *b in [[x[0], x[1]], [x[2], x[3]]]:
+        tot = tot + a * b[0]
+    return tot
+
+
 @pytest.mark.parametrize("f, message", [
     (extend_array, "not known to be a list"),
     (extend_alias, "changes `xs` in place"),
     (extend_in_helper, "changes its argument `xs` in place"),
-    (starred_target, "starred expressions"),
+    (starred_for_target, "starred expressions"),
 ], ids=lambda v: getattr(v, "__name__", "message"))
 def test_unsupported_forms_are_refused(f, message):
     with pytest.raises(TransformError, match=message):
@@ -275,3 +282,61 @@ def reduce_inside_an_expression(x):
 def test_reduce_inside_an_expression_is_refused_at_the_call():
     with pytest.raises(TransformError, match="reduce"):
         s2sgrad.grad(reduce_inside_an_expression)(np.arange(8.0))
+
+
+# ------------------------------------------- a list read both as a list and as an array
+
+def list_summed_and_averaged(x):
+    parts = [x[0], x[1] * 2.0, x[2] ** 2]
+    return np.sum(sum(parts) ** 2) + np.mean(parts)
+
+
+def list_of_numbers_both_ways(x):
+    parts = [x[0] * x[1], x[2]]
+    return sum(parts) * np.mean(parts) + np.max(parts)
+
+
+@pytest.mark.parametrize("f", [list_summed_and_averaged, list_of_numbers_both_ways])
+def test_a_list_read_by_numpy_as_an_array_and_by_python_as_a_list(f):
+    """The list's adjoint from np.mean is one array, from sum() a list: they add."""
+    assert_grad_matches(f, RNG.normal(size=(3, 4)) if f is list_summed_and_averaged
+                        else RNG.normal(size=3))
+
+
+# ------------------------------------------------------- starred names in an assignment
+
+def first_and_rest(x):
+    first, *rest = x
+    *init, last = rest
+    return first * last + sum(init) ** 2
+
+
+def middle_of_a_list(x):
+    a, *b, c = list(x)
+    return a * c + sum(v ** 2 for v in b)
+
+
+def head_of_itself(x):
+    xs = [x[0] * 2.0, x[1], x[2] ** 2, x[3]]
+    head, *xs = xs
+    return head * sum(xs)
+
+
+def rows_unpacked(m):
+    top, *others = m
+    return np.sum(top * sum(others))
+
+
+def empty_star(x):
+    a, *mid, b = x[:2]
+    return a * b + len(mid)
+
+
+@pytest.mark.parametrize("f", [first_and_rest, middle_of_a_list, head_of_itself,
+                               empty_star, starred_target])
+def test_starred_names_in_assignments(f):
+    assert_grad_matches(f, RNG.normal(size=5))
+
+
+def test_starred_rows_of_a_matrix():
+    assert_grad_matches(rows_unpacked, RNG.normal(size=(3, 2)))

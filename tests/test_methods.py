@@ -184,3 +184,87 @@ def test_a_global_models_method_shadowed_later_is_not_run_stale():
             rtol=1e-6)
     finally:
         MODEL = saved
+
+
+# ------------------------------------------------------------ objects called: __call__
+
+class Dense:
+    """A PyTorch-style layer: called as `layer(x)`."""
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        return np.tanh(x @ self.W + self.b)
+
+
+class Scaled(Dense):
+    def forward(self, x):
+        return 3.0 * (x @ self.W)
+
+
+LAYER = Dense(RNG.normal(size=(3, 2)), 0.1)
+
+
+def loss_of_a_called_model(x, layer):
+    return np.sum(layer(x) ** 2)
+
+
+def loss_of_a_called_global(x):
+    return np.sum(LAYER(x * 2.0))
+
+
+@pytest.mark.parametrize("layer", [Dense(RNG.normal(size=(3, 2)), 0.5),
+                                   Scaled(RNG.normal(size=(3, 2)), 0.0)],
+                         ids=["dense", "subclass"])
+def test_an_object_argument_called_runs_its_classs_call(layer):
+    got = s2sgrad.grad(loss_of_a_called_model)(X.copy(), layer)
+    expected = numerical_grad(loss_of_a_called_model, (X.copy(), layer), 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+    value, _ = s2sgrad.value_and_grad(loss_of_a_called_model)(X.copy(), layer)
+    assert value == loss_of_a_called_model(X.copy(), layer)
+
+
+def test_a_global_object_called_and_rebound():
+    global LAYER
+    assert_grad_matches(loss_of_a_called_global, X.copy())
+    g = s2sgrad.grad(loss_of_a_called_global)
+    saved = LAYER
+    try:
+        LAYER = Scaled(RNG.normal(size=(3, 2)), 0.0)
+        np.testing.assert_allclose(g(X.copy()), numerical_grad(loss_of_a_called_global,
+                                                               (X.copy(),), 0), rtol=1e-6)
+    finally:
+        LAYER = saved
+
+
+def test_hessian_vector_product_through_a_called_object():
+    layer = Dense(RNG.normal(size=(3, 2)), 0.2)
+    v = RNG.normal(size=X.shape)
+    h = 1e-5
+    g = s2sgrad.grad(loss_of_a_called_model)
+    expected = (g(X + h * v, layer) - g(X - h * v, layer)) / (2 * h)
+    got = s2sgrad.hvp(loss_of_a_called_model)(X.copy(), layer, v)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+class Stack:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, x):
+        return self.inner(x) * 2.0
+
+
+STACK = Stack(LAYER)
+
+
+def loss_of_a_global_objects_attribute_called(x):
+    return np.sum(STACK.inner(x))
+
+
+def test_an_object_held_in_an_attribute_and_called_is_refused_with_its_class():
+    with pytest.raises(TransformError, match="an object of class `Dense`"):
+        s2sgrad.grad(loss_of_a_global_objects_attribute_called)(X.copy())

@@ -153,6 +153,32 @@ def test_transform_copies_the_new_helpers(tmp_path, capsys):
     np.testing.assert_allclose(grad, numerical_grad(mod.loss, (X,)), rtol=1e-6, atol=1e-7)
 
 
+# ------------------------------------- methods of a global array (cs231n's `X.dot(W)`)
+
+_DATA = np.random.default_rng(12).normal(size=(5, 4))
+_LABELS = np.array([0, 2, 1, 2, 0])
+
+
+def svm_loss_of_global_data(W):
+    scores = _DATA.dot(W)
+    correct = scores[np.arange(5), _LABELS][:, np.newaxis]
+    margins = np.maximum(0, scores - correct + 1)
+    margins[np.arange(5), _LABELS] = 0
+    return margins.sum() / 5 + 0.5 * np.sum(W * W) + _DATA.T.dot(_DATA).dot(W).sum()
+
+
+def test_methods_of_a_global_array():
+    W = np.random.default_rng(13).normal(size=(4, 3)) * 0.1
+    got = s2sgrad.grad(svm_loss_of_global_data)(W.copy())
+    np.testing.assert_allclose(got, numerical_grad(svm_loss_of_global_data, (W.copy(),)),
+                               rtol=1e-6, atol=1e-8)
+    v = np.random.default_rng(14).normal(size=W.shape)
+    _, t = s2sgrad.jvp(svm_loss_of_global_data)((W.copy(),), (v,))
+    h = 1e-6
+    assert t == pytest.approx((svm_loss_of_global_data(W + h * v)
+                               - svm_loss_of_global_data(W - h * v)) / (2 * h), rel=1e-6)
+
+
 # ------------------------------------------------------------------ cumprod's two paths
 def cumprod_wealth(w, R):
     wealth = np.cumprod(1.0 + R @ w)

@@ -437,6 +437,55 @@ def test_definition_executed_again_into_module_gives_the_new_gradient(tmp_path, 
     sys.modules.pop("rel_exec", None)
 
 
+def test_rebound_small_helper_gives_the_new_gradient(tmp_path, monkeypatch):
+    """A small helper is inlined into its caller's code: rebinding the helper's global
+    name alone (the caller unchanged) must make the cached code stale."""
+    _write_module(tmp_path, monkeypatch, "rel_helper", """
+        import numpy as np
+
+        def act(z):
+            return np.tanh(z)
+
+        def f(x):
+            return np.sum(act(x) * x)
+
+        def cube(z):
+            return z ** 3
+    """)
+    mod = importlib.import_module("rel_helper")
+    x = np.array([0.3, -0.9])
+    g = s2sgrad.grad(mod.f)
+    np.testing.assert_allclose(g(x), numerical_grad(mod.f, (x,)), rtol=1e-6)
+    mod.act = mod.cube
+    np.testing.assert_allclose(g(x), 4 * x ** 3, rtol=1e-6)
+    np.testing.assert_allclose(s2sgrad.grad(mod.f)(x), 4 * x ** 3, rtol=1e-6)
+    v, _ = s2sgrad.value_and_grad(mod.f)(x)
+    assert v == mod.f(x)
+    sys.modules.pop("rel_helper", None)
+
+
+def _power_sum(x, p=2.0):
+    return np.sum(x ** p)
+
+
+def _calls_power_sum(x):
+    return _power_sum(x) * 2.0
+
+
+def test_defaults_set_anew_give_the_new_gradient():
+    x = np.array([0.5, 1.5])
+    g, h = s2sgrad.grad(_power_sum), s2sgrad.grad(_calls_power_sum)
+    np.testing.assert_allclose(g(x), 2 * x)
+    np.testing.assert_allclose(h(x), 4 * x)
+    saved = _power_sum.__defaults__
+    try:
+        _power_sum.__defaults__ = (3.0,)
+        np.testing.assert_allclose(g(x), 3 * x ** 2)
+        np.testing.assert_allclose(h(x), 6 * x ** 2)
+    finally:
+        _power_sum.__defaults__ = saved
+
+
 def test_redefined_callee_gives_the_new_gradient(tmp_path, monkeypatch):
     path = _write_module(tmp_path, monkeypatch, "rel_callee", """
         import numpy as np

@@ -179,3 +179,41 @@ def test_what_is_not_lowered_is_refused(f, args, what):
     with pytest.raises(TransformError, match=what) as info:
         s2sgrad.grad(f)(*args)
     assert "test_text_and_dicts.py" in str(info.value)
+
+
+# ---------------------------------------------- d.values() and d.items() read as values
+
+def sum_of_dict_values(x):
+    d = {k: x[k] * (k + 1) for k in range(3)}
+    return sum(d.values()) + d[2] ** 2
+
+
+def concatenated_dict_values(x):
+    d = {"a": x[:2] ** 2, "b": np.sin(x[1:])}
+    return np.sum(np.concatenate(list(d.values())) * np.arange(4.0))
+
+
+def list_of_dict_items(x):
+    d = {"a": x[0], "bb": x[1] * x[2]}
+    return sum(v * len(k) for k, v in list(d.items()))
+
+
+def l2_of_params(params):
+    return sum(np.sum(p ** 2) for p in params.values())
+
+
+def l2_of_a_dict_display(x):
+    return l2_of_params({"w": x[:2], "b": x[2]})
+
+
+@pytest.mark.parametrize("f", [sum_of_dict_values, concatenated_dict_values,
+                               list_of_dict_items, l2_of_a_dict_display])
+def test_dict_values_and_items_as_values(f):
+    assert_grad_matches(f, X.copy())
+
+
+def test_values_of_a_dict_argument():
+    params = {"w": np.array([0.5, -1.0]), "b": 0.3}
+    g = s2sgrad.grad(l2_of_params)(params)
+    np.testing.assert_allclose(g["w"], 2 * params["w"])
+    assert g["b"] == pytest.approx(0.6)

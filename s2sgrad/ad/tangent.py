@@ -44,7 +44,8 @@ def _read_as_container(trace):
 
 class Tangent:
     """Writes the tangent code of one trace. State: `used` names, `env` (objects the
-    templates refer to), `jvps` (the JvpGraph making callee functions)."""
+    templates refer to), `jvps` (the JvpGraph making callee functions), `stored_into`
+    (the containers stores write into: their tangents are made their own)."""
 
     def __init__(self, trace, graph):
         self.trace = trace
@@ -52,6 +53,8 @@ class Tangent:
         self.used = set(trace.user_names) | set(trace.params) | reserved.outside(trace.parsed)
         self.env = {}
         self.read_as_container = _read_as_container(trace)
+        from ..ir import walk
+        self.stored_into = {s.container for s in walk(trace.body) if isinstance(s, SetItem)}
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -80,6 +83,10 @@ class Tangent:
             out = [s.node]
             if s.target in tr.active:
                 out += self.tangent(s)
+                if s.target in self.stored_into:
+                    # stores below write into the tangent: one of its own
+                    out.append(nodes.assign(dot(s.target), nodes.call(
+                        "own_tangent", [nodes.name(dot(s.target)), nodes.name(s.target)])))
             return out
         if isinstance(s, SetItem):
             out = [s.node]

@@ -76,6 +76,12 @@ def unsupported_constructs(func_node, local_functions=()):
     call_args |= {id(a) for n in _walk_body(func_node)
                   if isinstance(n, (gast.List, gast.Tuple)) and isinstance(n.ctx, gast.Load)
                   for a in n.elts if isinstance(a, gast.Starred)}
+    # `first, *rest = xs` (one starred name in an assignment's target: `Normalizer.store`)
+    call_args |= {id(a) for n in _walk_body(func_node) if isinstance(n, gast.Assign)
+                  for t in n.targets if isinstance(t, (gast.Tuple, gast.List))
+                  and sum(isinstance(e, gast.Starred) for e in t.elts) == 1
+                  for a in t.elts if isinstance(a, gast.Starred)
+                  and isinstance(a.value, gast.Name)}
     for node in _walk_body(func_node):
         if id(node) in inlined or id(node) in call_args:   # f(*xs): see `Normalizer.call`
             continue
@@ -84,9 +90,6 @@ def unsupported_constructs(func_node, local_functions=()):
             kind = _not_inlined(func_node, node) or kind
         if kind:
             found.append((node, kind[0], kind[1]))
-        elif isinstance(node, (gast.For, gast.While)) and node.orelse:
-            found.append((node, "`else` clauses on loops",
-                          "use a flag set before `break` and test it after the loop"))
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
             found.append((node, "`match` statements", "use if/elif/else"))
     return found
@@ -182,6 +185,9 @@ class Normalizer:
         self.loop_flags = []      # stack of (break_flag, continue_flag) per loop
         self.depth = 0            # nesting depth of compound statements
         self.nested = _assigned_in_blocks(parsed.node)
+        # (`xs = np.array(xs)` after a loop appending to xs: the new value gets a name
+        # of its own, as for a name assigned in a block)
+        self.changed_in_blocks = _changed_in_blocks(parsed.node)
         self.local_functions = {}  # name -> FunctionDef or Lambda, inlined where called
         self.inlining = []        # names of the local functions being inlined (no recursion)
         self.default_values = {}  # local function -> {parameter: name its default was bound to}
@@ -364,7 +370,8 @@ class Normalizer:
         target = s.targets[0]
         if isinstance(target, gast.Name):
             value = self.expr(s.value, pre)
-            if (self.depth or target.id in self.nested) and target.id in nodes.names_in(value):
+            if (self.depth or target.id in self.nested or target.id in self.changed_in_blocks) \
+                    and target.id in nodes.names_in(value):
                 # `s = s + x` inside a block: keep old and new value apart
                 tmp = self.fresh(target.id + "_new")
                 pre.append(nodes.assign(tmp, value))
@@ -407,6 +414,9 @@ class Normalizer:
                 tmp = self.fresh()
                 out.append(nodes.assign(tmp, value_atom))
                 value_atom = nodes.name(tmp)
+            star = [k for k, elt in enumerate(target.elts) if isinstance(elt, gast.Starred)]
+            if star:
+                return out + self.store_starred(target.elts, star[0], value_atom, loc)
             for k, elt in enumerate(target.elts):
                 part = self.fresh() if not isinstance(elt, gast.Name) else elt.id
                 out.append(nodes.assign(part, nodes.subscript(
@@ -426,6 +436,32 @@ class Normalizer:
             raise self.error("s2sgrad cannot differentiate attribute assignment", target,
                              "use a local variable or a dict")
         raise self.error("unsupported assignment target", target)
+
+    def store_starred(self, elts, p, seq, loc):
+        """`a, *rest, z = seq`: the items before the star by position, those after it
+        from the end, and the starred name the list of the items between (Python's
+        `list(seq[p:len(seq) - after])`)."""
+        after = len(elts) - p - 1
+        held = self.fresh()              # (`head, *xs = xs` rebinds the name it reads)
+        out = [nodes.assign(held, nodes.clone(seq))]
+        seq = nodes.name(held)
+        n, stop, part = self.fresh("n"), self.fresh("stop"), self.fresh()
+        out.append(nodes.assign(n, nodes.call("len", [nodes.clone(seq)])))
+        out.append(nodes.assign(stop, gast.BinOp(left=nodes.name(n), op=gast.Sub(),
+                                                 right=nodes.const(after))))
+        out.append(nodes.assign(part, nodes.subscript(nodes.clone(seq), gast.Slice(
+            lower=nodes.const(p), upper=nodes.name(stop), step=None))))
+        out.append(nodes.assign(elts[p].value.id, nodes.call("list", [nodes.name(part)])))
+        for k, elt in enumerate(elts):
+            if k == p:
+                continue
+            index = nodes.const(k) if k < p else gast.UnaryOp(
+                op=gast.USub(), operand=nodes.const(len(elts) - k))
+            item = self.fresh() if not isinstance(elt, gast.Name) else elt.id
+            out.append(nodes.assign(item, nodes.subscript(nodes.clone(seq), index)))
+            if not isinstance(elt, gast.Name):
+                out += self.store(elt, nodes.name(item), loc)
+        return out
 
     def stmt_AugAssign(self, s):
         t = s.target
@@ -451,7 +487,9 @@ class Normalizer:
                                                          nodes.clone(index))))
             rhs = self.atom(s.value, pre)
             new = self.fresh()
-            pre.append(nodes.assign(new, gast.BinOp(left=nodes.name(old), op=s.op, right=rhs)))
+            update = nodes.assign(new, gast.BinOp(left=nodes.name(old), op=s.op, right=rhs))
+            update.s2s_item_update = True    # (an array in a list changes in place)
+            pre.append(update)
             pre.append(nodes.assign(nodes.subscript(nodes.name(t.value.id), index, store=True),
                                     nodes.name(new)))
             return pre
@@ -514,7 +552,7 @@ class Normalizer:
             test = nodes.name(go)
             pre.append(nodes.assign(brk, nodes.const(False)))
         loop_body = body + [nodes.clone(t) for t in test_stmts]
-        return pre + test_stmts + [nodes.while_(test, loop_body)]
+        return pre + test_stmts + [nodes.while_(test, loop_body)] + self.loop_else(s, brk)
 
     def loop_body(self, loop, body):
         """Normalize a loop body with its own break/continue flags (None when unused)."""
@@ -543,7 +581,20 @@ class Normalizer:
             body = [nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
                     nodes.if_(nodes.name(go), body)]
         index, range_args = header
-        return pre + [nodes.for_(index, nodes.call("range", range_args), body)]
+        return pre + [nodes.for_(index, nodes.call("range", range_args), body)] + \
+            self.loop_else(s, brk)
+
+    def loop_else(self, loop, brk):
+        """A loop's `else:` runs when the loop ends without `break` (or `return`): after
+        the loop, under `if not brk` when the loop has a break flag."""
+        if not loop.orelse:
+            return []
+        orelse = self.block(loop.orelse)
+        if not brk or not orelse:
+            return orelse
+        go = self.fresh("completed")
+        return [nodes.assign(go, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
+                nodes.if_(nodes.name(go), orelse)]
 
     def for_header(self, s, pre, stored=None):
         """Lower `for target in iterable` to an index loop over `range(...)`.
@@ -795,6 +846,18 @@ class Normalizer:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
             return self.inline(e, pre, self.small_helper(func.id))
+        if isinstance(func, gast.Attribute) and func.attr in ("values", "items") \
+                and not e.args and not e.keywords and is_dict(func.value, self.parsed):
+            # d.values(), d.items() read as values (sum(d.values()), list(d.items())):
+            # the list [d[k] for k in d.keys()] (or of pairs), in the dict's order
+            k = self.fresh("key")
+            item = nodes.subscript(nodes.clone(func.value), nodes.name(k))
+            elt = item if func.attr == "values" else nodes.tuple_([nodes.name(k), item])
+            comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
+                target=nodes.name(k, store=True),
+                iter=nodes.call(nodes.attribute(nodes.clone(func.value), "keys")),
+                ifs=[], is_async=0)])
+            return self.expr(nodes.copy_location(comp, e), pre)
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
                 and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
             # dict(a=x, b=y) is the display {"a": x, "b": y}
@@ -1400,6 +1463,7 @@ class Normalizer:
             body = body[1:]
         if not body or len(body) > _SMALL or fn.decorator_list \
                 or not all(_is_literal(d) for d in fn.args.defaults) \
+                or not _same_defaults(fn.args.defaults, obj.__defaults__) \
                 or not isinstance(body[-1], gast.Return) or body[-1].value is None \
                 or not all(isinstance(st, (gast.Assign, gast.Return)) for st in body) \
                 or any(isinstance(n, (gast.Lambda, gast.FunctionDef, gast.Yield,
@@ -1425,6 +1489,17 @@ class Normalizer:
             except KeyError:
                 return None
         self.used |= set(nodes.names_in(fn))
+        if name not in self.parsed.closure and name in self.parsed.namespace:
+            # the code holds the helper's body: stale once the name is rebound
+            if not isinstance(getattr(self.parsed, "name_deps", None), list):
+                self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+            self.parsed.name_deps.append((self.parsed.namespace, name, obj))
+        from .parse import FunctionView
+        view = FunctionView(obj)          # (its body and defaults are in the code)
+        if not isinstance(getattr(self.parsed, "name_deps", None), list):
+            self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+        self.parsed.name_deps += [(view, "__code__", obj.__code__),
+                                  (view, "__defaults__", obj.__defaults__)]
         return fn
 
     # -- local functions -------------------------------------------------------
@@ -1798,10 +1873,49 @@ def _assigned_in_blocks(fn):
     return out
 
 
+_CHANGING_METHODS = {"append", "extend", "insert", "pop", "remove", "update", "setdefault",
+                     "clear", "sort", "reverse", "fill", "resize", "put"}
+
+
+def _changed_in_blocks(fn):
+    """Names whose object a compound statement changes in place (`xs.append(v)`,
+    `y[i] = v`, `y[i] += v` in a loop or a branch): like the names stored there, they
+    are not renamed to SSA."""
+    out = set()
+    for stmt in fn.body:
+        if not isinstance(stmt, (gast.If, gast.For, gast.While)):
+            continue
+        for n in nodes.walk(stmt):
+            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                    and isinstance(n.value, gast.Name):
+                out.add(n.value.id)
+            elif isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Subscript) \
+                    and isinstance(n.target.value, gast.Name):
+                out.add(n.target.value.id)
+            elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in _CHANGING_METHODS and isinstance(n.func.value, gast.Name):
+                out.add(n.func.value.id)
+    return out
+
+
 def _locate(tree, loc):
     for n in nodes.walk(tree):
         if not hasattr(n, "lineno") and hasattr(loc, "lineno"):
             nodes.copy_location(n, loc)
+
+
+def _same_defaults(nodes_, values):
+    """Are the function's defaults now (`__defaults__`) the literals its source shows?
+    (Inlining writes the literals; `f.__defaults__ = ...` may have changed them.)"""
+    import ast
+    values = tuple(values or ())
+    if len(values) != len(nodes_):
+        return False
+    try:
+        literal = tuple(ast.literal_eval(gast.gast_to_ast(nodes.clone(d))) for d in nodes_)
+    except (ValueError, TypeError, SyntaxError):
+        return False
+    return all(type(a) is type(b) and a == b for a, b in zip(literal, values))
 
 
 def _is_literal(e):

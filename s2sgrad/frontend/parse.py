@@ -64,6 +64,19 @@ class CellView:
             return default
 
 
+class FunctionView:
+    """A function's code and defaults read like a namespace (`get("__code__")`), held
+    weakly: code that inlined the function's body is stale once they are set anew."""
+
+    def __init__(self, func):
+        import weakref
+        self.ref = weakref.ref(func)
+
+    def get(self, name, default=None):
+        func = self.ref()
+        return default if func is None else getattr(func, name, default)
+
+
 def unwrap(func):
     """The plain Python function behind decorators and bound methods. A decorator's
     `__wrapped__` is followed only when the wrapper provably just calls it (see
@@ -464,8 +477,9 @@ def bind_defaults(node, func, visible, bind):
 
 def _default(param, value, node, visible, bind):
     if isinstance(node, gast.Constant) and type(node.value) in (int, float, bool, str,
-                                                                type(None)):
-        return node
+                                                                type(None)) \
+            and type(value) is type(node.value) and value == node.value:
+        return node                # (`f.__defaults__ = ...` may have changed the value)
     if isinstance(node, gast.Name) and visible(node.id) is value:
         return node
     return nodes.copy_location(nodes.name(bind(f"{param}_default", value)), node)

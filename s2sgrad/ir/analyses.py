@@ -29,6 +29,13 @@ def rename_top_level(trace):
                        len(version) < 64 else _Renamed(version))
         if isinstance(s, Assign):
             t = s.target
+            if t in nested and t in s.reads() and s.kind is not Kind.COPY:
+                # (normalize gives such a rebinding a name of its own first: a name
+                # kept here would lose the adjoint of its old value)
+                raise trace.parsed.error(
+                    f"s2sgrad cannot rebind `{t}` from its own value here: a loop or "
+                    "branch also changes it", s.node,
+                    f"assign the new value to a new name (`{t}_new = ...`)")
             if t in nested or (top.get(t, 0) < 2 and t not in params):
                 continue
             if t not in version and t not in params and counts.get(t) is None:
@@ -491,31 +498,45 @@ def _reads_of(s):
     return [] if isinstance(s, Return) else reads(s)
 
 
-def _is_view(s):
+def _is_view(s, trace):
     if not (isinstance(s, Assign) and s.kind is Kind.OP and s.args
             and isinstance(s.args[0], str)):
         return False
     if s.rule.name == "getitem":
-        # slices are views; an element y[i] is taken as a copy (it is one for a vector;
-        # a row of a matrix is a view that this check does not see)
+        # slices are views; so is y[i] with integers i of an array `y` that keeps a
+        # dimension (a row of a matrix). An element of a vector is a number, a mask or
+        # an integer array copies; where the shapes are unknown y[i] is taken for a number.
         idx = s.expr.slice if isinstance(s.expr, gast.Subscript) else None
         parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
-        return any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
-                   for p in parts)
+        if any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and p.value is None)
+               for p in parts):
+            return True
+        if s.args[0] in trace.maybe_container or not all(
+                isinstance(p, gast.Constant) and type(p.value) is int
+                or isinstance(p, gast.Name) and p.id in trace.scalars for p in parts):
+            return False
+        dims = trace.known_shapes.get(s.target)
+        base = trace.known_shapes.get(s.args[0])
+        return bool(dims) or base is not None and len(base) > len(parts)
     return VIEW in s.rule.props
 
 
 def check_views(trace):
     """A store into an array changes every view of it (`v = y[1:]`, `y.T`, `y.reshape`):
     refused while such a view is still read after the store, since the backward pass
-    would take the view for the value it had when it was made."""
+    would take the view for the value it had when it was made. Run once the numbers are
+    known (`trace.scalars`): an element of an array is a view unless it is a number."""
     placed = list(_placed(trace.body))
-    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s)]
-    if not views:
+    views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s, trace)]
+    holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
+    # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
+    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    if not views and not holders:
         return
     links = [(s.args[0], s.target) for s, _, _ in views] + [
         (s.args[0], s.target) for s, _ in placed
-        if isinstance(s, Assign) and s.kind is Kind.COPY and isinstance(s.args[0], str)]
+        if isinstance(s, Assign) and s.kind is Kind.COPY and isinstance(s.args[0], str)] + [
+        (a, _holder(s)) for s, _, _ in holders for a in _held(s)]
     readers = {}                          # name → positions of the statements reading it
     for k, (r, _) in enumerate(placed):
         for n in _reads_of(r):
@@ -548,12 +569,54 @@ def check_views(trace):
                         f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
                         f"view of it (line {line}), is read after the store", st.node,
                         f"take a copy for the view: `{v.target} = ....copy()`")
+        for h, i, h_loops in holders if not own_code else ():
+            target = _holder(h)
+            held = [a for a in _held(h) if a in base]
+            if not held or target == st.container:
+                continue
+            # a list appended to in a loop keeps the objects of earlier steps: a store
+            # in the same loop into an array it appended, not made anew in the loop
+            common = set(h_loops) & set(st_loops)
+            carried = isinstance(h, Append) and common and not any(
+                isinstance(d, Assign) and d.target == st.container and set(dl) >= common
+                for d, dl in placed)
+            for k in readers.get(target, ()):
+                r_loops = placed[k][1]
+                if (i < j < k) or (carried and (k > j or set(r_loops) & common)) \
+                        or (set(h_loops) & set(r_loops) & set(st_loops) and k < i):
+                    line = getattr(h.node, "lineno", "?")
+                    raise trace.parsed.error(
+                        f"s2sgrad cannot store into `{st.container}` while `{target}`, "
+                        f"which holds it (line {line}), is read after the store (Python's "
+                        f"`{target}` sees the change)", st.node,
+                        f"put a copy in the container: `{held[0]}.copy()`")
+
+
+def _held(s):
+    """The names whose objects the container `s` makes holds (a list, tuple or dict
+    display, `xs.append(v)`), else []."""
+    if isinstance(s, Append):
+        return [s.value] if isinstance(s.value, str) else []
+    if isinstance(s, Assign) and s.kind is Kind.OP and HOLDS_OPERANDS in s.rule.props \
+            and READS_CONTAINER not in s.rule.props:
+        return [a for a in s.args if isinstance(a, str)]
+    return []
+
+
+def _holder(s):
+    return s.container if isinstance(s, Append) else s.target
 
 
 def check_stores(trace):
     """Stores (`x[i] = v`, `xs.append(v)`) only into containers the function created:
-    writing into an argument, or into a view or alias of one, is refused."""
-    stmts = list(walk(trace.body))
+    writing into an argument, or into a view or alias of one, is refused. A binding
+    that cannot reach the store (after it, in no loop around both: `m = m.T` once a
+    loop has filled `m`) is no matter."""
+    placed = list(_placed(trace.body))
+    position = {id(s): (k, loops) for k, (s, loops) in enumerate(placed)}
+    # (s2sgrad's own code: its backward pass rebinds what the forward pass stored into)
+    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    stmts = [s for s, _ in placed]
     defs_of = {}
     for s in stmts:
         if isinstance(s, Assign):
@@ -572,7 +635,11 @@ def check_stores(trace):
                 f"s2sgrad does not {what} the argument `{c}` (the caller's data)", s.node,
                 f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
                 else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
+        j, store_loops = position[id(s)]
         for d in defs_of.get(c, []):
+            k, def_loops = position[id(d)]
+            if k > j and not set(def_loops) & set(store_loops) and not own_code:
+                continue
             if not (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers)):
                 raise trace.parsed.error(
                     f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
@@ -757,6 +824,7 @@ def check_in_place(trace, entry=False):
     if not updates:
         return
     defined = set(trace.params) | {d for s, _ in placed for d in defs(s)}
+    loop_of = {id(s): s for s, _ in placed if isinstance(s, (For, While))}
     passed_on = _passed_on(placed)
     rebound = _rebound_params(trace, placed)
     readers = {}
@@ -770,6 +838,14 @@ def check_in_place(trace, entry=False):
         # around the update, a later statement also runs before it (next iteration)
         before = [(r, rl) for k, (r, rl) in enumerate(placed)
                   if k < j or set(rl) & set(loops)]
+        step = loop_of.get(loops[-1]).body if loops else ()
+        fresh = [k for k, (r, rl) in enumerate(placed) if k < j and tuple(rl) == tuple(loops)
+                 and isinstance(r, Assign) and r.target == old and _is_fresh(r)
+                 and any(r is st for st in step)]      # (run every step, not in a branch)
+        if loops and fresh:
+            # `old` is made anew earlier in the same step (`f = X[i].dot(W); f -= ...`):
+            # what earlier steps made from it holds other objects
+            before = [(r, rl) for k, (r, rl) in enumerate(placed) if fresh[-1] <= k < j]
         links = _alias_links(before, trace.maybe_container, passed_on)
         for a in sorted(_component(old, links) - {s.target}):
             outside = (a in trace.params and not entry and rebound.get(a, j) >= j) \
@@ -793,6 +869,78 @@ def check_in_place(trace, entry=False):
                         f"is read afterwards (line {line})", s.node,
                         f"write `{old} = {old} {op} ...` for a new value, or store into "
                         f"the array itself (`z[:2] *= 3.0` or `z[:2] = z[:2] * 3.0`)")
+
+
+def check_item_updates(trace):
+    """`c[i] op= e` with `c` a list, tuple or dict of arrays changes the array in place
+    (`c[i].__iadd__(e)`); the trace puts a new array in the slot. Refused where another
+    name or slot may hold the same array and be read afterwards: `[z] * n`, `[y, y]`,
+    `xs.append(y)` in a loop where `y` is not made anew, `y` read after the update."""
+    if str(trace.parsed.filename).startswith("<s2sgrad"):
+        return
+    placed = list(_placed(trace.body))
+    updates = [(j, s, loops) for j, (s, loops) in enumerate(placed)
+               if isinstance(s, Assign) and s.item_update and s.args
+               and isinstance(s.args[0], str) and s.args[0] not in trace.scalars]
+    if not updates:
+        return
+    defs_of = {}
+    for k, (s, loops) in enumerate(placed):
+        if isinstance(s, Assign):
+            defs_of.setdefault(s.target, []).append((k, s, loops))
+    readers = {}
+    for k, (r, _) in enumerate(placed):
+        for n in _reads_of(r):
+            readers.setdefault(n, []).append(k)
+    for j, s, loops in updates:
+        got = [d for _, d, _ in defs_of.get(s.args[0], ())
+               if d.kind is Kind.OP and d.rule.name == "getitem" and d.args
+               and isinstance(d.args[0], str)]
+        if not got or got[0].args[0] not in trace.maybe_container:
+            continue
+        c = got[0].args[0]
+        why = _shared_item(trace, c, j, loops, placed, defs_of, readers)
+        if why:
+            raise trace.parsed.error(
+                f"`{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')}= ...` "
+                f"changes that array in place, and {why}: Python would see the change "
+                "there too", s.node,
+                f"write the new value into the slot: `{emit_expr(got[0])} = "
+                f"{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')} ...`, or put "
+                "a separate array in each slot (`[np.zeros(n) for _ in range(k)]`, "
+                "`y.copy()`)")
+
+
+def _shared_item(trace, c, j, loops, placed, defs_of, readers):
+    """Why an array held by the container `c` may also be held elsewhere, or None."""
+    held = []                             # (name, position of the statement holding it)
+    for k, d, dl in defs_of.get(c, ()):
+        if d.kind in (Kind.CONST, Kind.COPY) or c in trace.params:
+            continue
+        if d.kind is Kind.OP and d.rule.name == "repeat":
+            return f"`{c}` repeats its items (`[a] * n` holds the same array n times)"
+        if d.kind is Kind.OP and HOLDS_OPERANDS in d.rule.props \
+                and READS_CONTAINER not in d.rule.props:
+            held += [(a, k) for a in d.args if isinstance(a, str)]
+    for k, (st, sl) in enumerate(placed):
+        if isinstance(st, Append) and st.container == c and isinstance(st.value, str):
+            made = [dl for _, _, dl in defs_of.get(st.value, ())]
+            if sl and (not made or any(not set(sl) <= set(dl) for dl in made)):
+                return (f"`{c}.append({st.value})` may append the same array more than "
+                        "once (it is not made anew in the loop)")
+            held.append((st.value, k))
+        elif isinstance(st, SetItem) and st.container == c and isinstance(st.value, str):
+            held.append((st.value, k))
+    names = [h for h, _ in held if h not in trace.scalars]
+    for h in set(names):
+        if names.count(h) > 1:
+            return f"`{c}` holds `{h}` more than once"
+        holders = {k for n, k in held if n == h}
+        for k in readers.get(h, ()):
+            if k not in holders and (k > j or set(placed[k][1]) & set(loops)):
+                line = getattr(placed[k][0].node, "lineno", "?")
+                return f"`{h}`, held by `{c}`, is read afterwards (line {line})"
+    return None
 
 
 def _rebound_params(trace, placed):

@@ -54,6 +54,8 @@ class Assign:
     cut_what: str = None          # NONDIFF that a gradient must not reach: what it is
     cut_args: list = None         # ... and which of its operands (None: all it reads)
     in_place: bool = False        # written `v op= e`: Python changes v's memory in place
+    item_update: bool = False     # the `old op e` of `c[i] op= e` (an array item of a list
+                                  # changes in place: `ir.check_item_updates`)
     function_args: dict = None    # CALL: {position or keyword: function object passed}
     no_gradient: str = None       # OP whose adjoint is exactly zero here: why (a softmax's
                                   # shift, `optimize.trace_passes.stop_softmax_shifts`)

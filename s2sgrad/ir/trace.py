@@ -28,7 +28,8 @@ from ..syntax.nodes import Const
 from ..frontend.parse import Parsed, parse_function, unwrap
 from ..errors import TransformError
 from .instances import LIBRARIES as _LIBRARIES, InstanceKind, instance_kind, method_of
-from .analyses import (analyse, check_calls, check_in_place, check_stores, check_views,
+from .analyses import (analyse, check_calls, check_in_place, check_item_updates,
+                       check_stores, check_views,
                        rename_top_level)
 from .shape_classes import infer_scalars
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
@@ -176,6 +177,7 @@ class Builder:
                     self.check_extend(t.id, s)
                 a = self.assign(t.id, s.value, s)
                 a.in_place = getattr(s, "s2s_inplace", False)
+                a.item_update = getattr(s, "s2s_item_update", False)
                 return a
             if isinstance(t, gast.Subscript):
                 return SetItem(t.value.id, t.slice, _operand(s.value), s)
@@ -215,7 +217,7 @@ class Builder:
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
             return Effect(s)
-        if isinstance(s, (gast.Assert, gast.Raise)):
+        if isinstance(s, (gast.Assert, gast.Raise, gast.Pass)):   # (`pass`: an empty loop body)
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
 
@@ -470,7 +472,7 @@ class Builder:
         kwargs = {k.arg if k.arg is not None else k.s2s_packed: _operand(k.value)
                   for k in e.keywords}
         method = isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-            and func.value.id in self.locals
+            and (func.value.id in self.locals or self._global_array_method(func))
         if method:
             name = func.attr
             call = self._method_call(target, e, s, func.value.id, name, args, kwargs)
@@ -511,6 +513,10 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        if isinstance(func, gast.Name):
+            call = self._instance_call(target, e, s, func, obj, args, kwargs)
+            if call is not None:
+                return call
         if isinstance(obj, types.MethodType) and isinstance(func.value, gast.Name):
             kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
             if kind is not None:
@@ -568,11 +574,20 @@ class Builder:
             return Assign(target, e, Kind.CALL, args=args, kwargs=kwargs, node=s, callee=inner)
         label = getattr(obj, "__module__", None)
         label = f"{label}.{getattr(obj, '__name__', obj)}" if label else _dotted(func)
+        hint = ("register one with @s2sgrad.adjoint, or wrap a value that needs no "
+                "gradient in s2sgrad.stop_gradient")
+        klass = obj.cls if obj.__class__ is InstanceKind else type(obj)
+        if not hasattr(obj, "__name__") and \
+                (getattr(klass, "__module__", None) or "").split(".")[0] not in _LIBRARIES:
+            # an object called (`layer(x)`): its class's __call__ was not differentiable
+            label = f"{_dotted(func)}`, an object of class `{klass.__qualname__}"
+            hint = ("give the object's class a `__call__` written in Python, pass the "
+                    "object as an argument or hold it in a global (an object held in "
+                    "another object's attribute is not followed), or call a function "
+                    "of yours with its parameters")
         # refused only if a gradient has to flow through it (see `opaque_error`)
         a = Assign(target, e, Kind.OPAQUE, args=args, kwargs=kwargs, node=s)
-        a.error = self.error(f"no adjoint for `{label}`", e,
-                             "register one with @s2sgrad.adjoint, or wrap a value that "
-                             "needs no gradient in s2sgrad.stop_gradient")
+        a.error = self.error(f"no adjoint for `{label}`", e, hint)
         return a
 
 
@@ -592,6 +607,31 @@ class Builder:
         args = ([receiver] if bound else []) + args
         return self._user_call(Assign(target, e, Kind.CALL, args=args, kwargs=kwargs,
                                       node=s, callee=fn))
+
+    def _global_array_method(self, func):
+        """`X.dot(W)` with `X` a global or closure array: its method, as on a local
+        (the array is read where the code runs, as `X @ W` reads it)."""
+        if func.attr not in rules.METHODS:
+            return False
+        try:
+            obj = self.parsed.resolve(func.value.id)
+        except KeyError:
+            return False
+        return isinstance(obj, (np.ndarray, np.generic))
+
+    def _instance_call(self, target, e, s, func, obj, args, kwargs):
+        """`model(x)`: an object of the user's class called (a parameter the code is
+        specialized on, or a global), i.e. its class's `__call__`; else None."""
+        if obj.__class__ is InstanceKind:
+            return self._method_call(target, e, s, func.id, "__call__", args, kwargs)
+        kind = instance_kind(obj)
+        if kind is None or "__call__" not in kind.methods:
+            return None
+        self.note_dependency(func, obj)
+        own = getattr(obj, "__dict__", None)
+        if own is not None:
+            self.deps.append((own, "__call__", None))
+        return self._method_call(target, e, s, func.id, "__call__", args, kwargs, kind)
 
     @staticmethod
     def _takes_no_gradient(obj):
@@ -949,14 +989,15 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
             trace.symbol_sizes = getattr(parsed, "symbol_sizes", None)
     rename_top_level(trace)
     check_stores(trace)
-    check_views(trace)
     trace.constant_calls = number_calls or _NumberCalls()
     analyse(trace)
     trace.scalars = infer_scalars(trace, set(scalar_params), trace.constant_calls)
     trace.constant_calls = None          # (it holds the callees: the cache must not)
     trace.maybe_container -= trace.scalars
+    check_views(trace)
     check_calls(trace)
     check_in_place(trace, entry)
+    check_item_updates(trace)
     return trace
 
 

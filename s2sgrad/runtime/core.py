@@ -113,7 +113,10 @@ def add_grads(a, b):
             return b
         if isinstance(b, float) and b == 0.0:
             return a
-        return type(a)(add_grads(p, q) for p, q in zip(a, b))
+        # a list's adjoint is a list, or one array (its rows) where NumPy read the list
+        # as an array (`np.mean(parts)`): the sum keeps the list's type
+        kind = type(b) if isinstance(a, np.ndarray) else type(a)
+        return kind(add_grads(p, q) for p, q in zip(a, b))
     if isinstance(a, dict) or isinstance(b, dict):
         if not isinstance(a, dict):
             return dict(b)

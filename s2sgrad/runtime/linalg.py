@@ -126,16 +126,36 @@ def inv_grad(g, y):
 
 
 def det_grad(g, y, a):
-    """Adjoint of y = det(a) (batched): ā = ȳ·y·a⁻ᵀ."""
+    """Adjoint of y = det(a) (batched): ā = ȳ·y·a⁻ᵀ, the cofactor matrix (also where
+    a is singular and a⁻¹ does not exist)."""
     if is_zero(g):
         return 0.0
-    gy = np.asarray(g * y)[..., None, None]
-    return gy * np.swapaxes(np.linalg.inv(a), -1, -2)
+    if np.ndim(g):                       # (a number keeps float32 cofactors float32)
+        g = np.asarray(g)[..., None, None]
+    return g * _det_cofactors(y, a)
 
 
 def det_tangent(t, y, a):
-    """Tangent of y = det(a) along ȧ = t: y·tr(a⁻¹ȧ)."""
-    return y * np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+    """Tangent of y = det(a) along ȧ = t: y·tr(a⁻¹ȧ) = Σ cof(a)·ȧ."""
+    return np.sum(_det_cofactors(y, a) * t, axis=(-2, -1))[()]
+
+
+def _det_cofactors(y, a):
+    """∂det(a)/∂a = y·a⁻ᵀ, the matrix of cofactors. Where a is singular (det 0, a⁻¹
+    fails), from a = U·diag(s)·Vᵀ: adj(a) = det(U)·det(Vᵀ)·V·diag(Π_{j≠i} s_j)·Uᵀ."""
+    a = np.asarray(a)
+    if not np.any(np.asarray(y) == 0.0):
+        try:
+            return np.asarray(y)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+        except np.linalg.LinAlgError:
+            pass
+    u, s, vt = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    adj = sign[..., None, None] * (np.swapaxes(vt, -1, -2) * others[..., None, :]) \
+        @ np.swapaxes(u, -1, -2)
+    return np.swapaxes(adj, -1, -2)
 
 
 def slogdet_grad(g, a):
@@ -452,7 +472,12 @@ def inv_grad_dy(g, y, t):
 
 def det_grad_da(g, y, a, t):
     """Tangent of det_grad(g, y, a) = g·y·a⁻ᵀ along ȧ = t (g, y held fixed)."""
-    return np.asarray(g * y)[..., None, None] * np.swapaxes(_inv_tangent(a, t), -1, -2)
+    try:
+        return np.asarray(g * y)[..., None, None] * np.swapaxes(_inv_tangent(a, t), -1, -2)
+    except np.linalg.LinAlgError:
+        raise GradientError(
+            "the second derivative of np.linalg.det at a singular matrix is not "
+            "supported (its first derivative, the cofactor matrix, is)") from None
 
 
 def slogdet_grad_da(g, a, t):

@@ -17,6 +17,16 @@ def match_grad(t, y):
     return match_shape(t, y)
 
 
+def own_tangent(t, y):
+    """A tangent of the container `y` that stores may write into: a new writable array
+    of y's shape (the tangent of a fresh value may still be another value's tangent, a
+    view of one, or a read-only broadcast), a new list or dict."""
+    if isinstance(y, (list, dict)):
+        return type(y)(t) if isinstance(t, (list, dict)) else zero_grad(y)
+    dtype = y.dtype if isinstance(y, np.ndarray) and y.dtype.kind == "f" else float
+    return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
+
+
 def tangents_like(ts, xs):
     """The tangents of a sequence of values, each broadcast to its value's shape (a
     zero `0.0` of an array element becomes an array of zeros)."""
