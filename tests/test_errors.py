@@ -77,7 +77,7 @@ def test_try_except():
 
 def uses_with(x):
     y = x * 2.0
-    with np.errstate(all="ignore"):  # <- HERE
+    with np.errstate(all="raise"):  # <- HERE
         y = y / x
     return y
 

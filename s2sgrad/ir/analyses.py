@@ -521,6 +521,55 @@ def _is_view(s, trace):
     return VIEW in s.rule.props
 
 
+def _maybe_row(s, trace):
+    """`r = y[i]` with integer indices of an array `y` whose shape is not known: a row
+    (a view) if y has more dimensions than indices, a number otherwise."""
+    if not (isinstance(s, Assign) and s.kind is Kind.OP and s.args
+            and isinstance(s.args[0], str) and s.rule.name == "getitem"
+            and isinstance(s.expr, gast.Subscript)) or s.target in trace.scalars \
+            or s.args[0] in trace.maybe_container or _is_view(s, trace):
+        return False
+    idx = s.expr.slice
+    parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]
+    return all(isinstance(p, gast.Constant) and type(p.value) is int
+               or isinstance(p, gast.Name) and p.id in trace.scalars for p in parts) \
+        and s.target not in trace.known_shapes and s.args[0] not in trace.known_shapes
+
+
+def _guard_rows(trace, rows):
+    """After each `r = y[i]` of `rows`, a check when the code runs: r must not be a row of
+    y (a view), since y is stored into while r is read afterwards (`check_views`)."""
+    from .. import runtime
+    from ..syntax import emit
+    name, taken = "must_not_be_view", set(trace.parsed.namespace)
+    while name in taken or trace.parsed.closure.get(name, runtime.must_not_be_view) \
+            is not runtime.must_not_be_view:
+        name = "s2s_" + name
+    trace.parsed.closure[name] = runtime.must_not_be_view
+    guarded = {id(s) for s in rows}
+
+    def insert(body):
+        out = []
+        for s in body:
+            out.append(s)
+            if isinstance(s, If):
+                s.body, s.orelse = insert(s.body), insert(s.orelse)
+            elif isinstance(s, (For, While)):
+                s.body = insert(s.body)
+            elif id(s) in guarded:
+                line = getattr(s.node, "lineno", "?")
+                read = emit.expression_source(s.expr)
+                text = (f"{trace.parsed.filename}:{line}: `{s.target} = {read}` is a row of "
+                        f"`{s.args[0]}` (a view), and `{s.args[0]}` is stored into while "
+                        f"`{s.target}` is read afterwards: the gradient would take the row "
+                        f"for the value it had; write `{s.target} = {read}.copy()`")
+                call = nodes.call(name, [nodes.name(s.target), nodes.name(s.args[0]),
+                                         nodes.const(text)])
+                out.append(Effect(nodes.copy_location(nodes.expr_stmt(call), s.node)))
+        return out
+    trace.body = insert(trace.body)
+
+
 def check_views(trace):
     """A store into an array changes every view of it (`v = y[1:]`, `y.T`, `y.reshape`):
     refused while such a view is still read after the store, since the backward pass
@@ -531,7 +580,11 @@ def check_views(trace):
     holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
     # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
     own_code = str(trace.parsed.filename).startswith("<s2sgrad")
-    if not views and not holders:
+    # rows or numbers, as the shapes decide when the code runs: checked then (a guard)
+    rows = [] if own_code else [(s, i, loops) for i, (s, loops) in enumerate(placed)
+                                if _maybe_row(s, trace)]
+    guards = []
+    if not views and not holders and not rows:
         return
     links = [(s.args[0], s.target) for s, _, _ in views] + [
         (s.args[0], s.target) for s, _ in placed
@@ -569,6 +622,14 @@ def check_views(trace):
                         f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
                         f"view of it (line {line}), is read after the store", st.node,
                         f"take a copy for the view: `{v.target} = ....copy()`")
+        for v, i, v_loops in rows:
+            if v.args[0] not in base or any(v is g for g in guards):
+                continue
+            for k in readers.get(v.target, ()):
+                around = set(v_loops) & set(placed[k][1]) & set(st_loops)
+                if i < j < k or (around and k < i):
+                    guards.append(v)
+                    break
         for h, i, h_loops in holders if not own_code else ():
             target = _holder(h)
             held = [a for a in _held(h) if a in base]
@@ -590,6 +651,8 @@ def check_views(trace):
                         f"which holds it (line {line}), is read after the store (Python's "
                         f"`{target}` sees the change)", st.node,
                         f"put a copy in the container: `{held[0]}.copy()`")
+    if guards:
+        _guard_rows(trace, guards)
 
 
 def _held(s):

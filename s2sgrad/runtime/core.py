@@ -1040,3 +1040,12 @@ def check_scalar(y):
     return y
 
 
+def must_not_be_view(value, container, message):
+    """Raise GradientError if `value`, read as `container[i]`, is a row of it (a view):
+    the code stores into the container while it still reads the row, which Python sees
+    change and the backward pass would not. Where the shapes are not known when the code
+    is compiled, this is checked when it runs (a number passes)."""
+    if isinstance(value, np.ndarray) and value.base is not None \
+            and np.may_share_memory(value, container):
+        raise GradientError(message)
+
