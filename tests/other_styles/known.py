@@ -22,7 +22,6 @@ REFUSED = {
     "everyday.partial_helper": "nested function used other than by calling it",
     "everyday.try_except_inside": "`try` blocks",
     "everyday.nonlocal_accumulator": "`nonlocal` statements",
-    "everyday.with_errstate": "`with` blocks",
     "shadowing.global_statement": "`global` statements",
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",
