@@ -456,14 +456,13 @@ class _Fuser:
         index = self._fresh(bases if nd == 1 else
                             [[f"{b}{a}" for a in range(nd)] for b in bases])
         shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
-        local = {t: f"{t}_i" for t in bound}
-        wide = {n: f"{n}_full" for n in read if self.shapes[n] != dims}
-        out = {t: f"{t}_new" if t in outer else t for t in kept}
-        made = list(local.values()) + list(wide.values()) + list(out.values())
-        if index is None or shape is None or any(
-                v in self.taken for v in made if v not in kept):
+        local = {t: self._fresh(_numbered(f"{t}_i")) for t in sorted(bound)}
+        wide = {n: self._fresh(_numbered(f"{n}_full")) for n in read
+                if self.shapes[n] != dims}
+        out = {t: self._fresh(_numbered(f"{t}_new")) if t in outer else t for t in kept}
+        if index is None or shape is None or None in local.values() or \
+                None in wide.values() or None in out.values():
             return
-        self.taken.update(made)
         index = [index] if nd == 1 else index
         indent = re.match(r"\s*", self.lines[first - 1]).group(0)
         at = ", ".join(index)
@@ -507,6 +506,11 @@ class _Fuser:
                 self.taken.update(names)
                 return c
         return None
+
+
+def _numbered(name):
+    """`name`, then `name2` … `name9`: candidates for a fresh name (`_Fuser._fresh`)."""
+    return [name] + [f"{name}{m}" for m in range(2, 10)]
 
 
 def _broadcasts(dims, to):
