@@ -647,9 +647,51 @@ def _axis_sum(a, axis, keepdims=False):
 
 @overload(sum_product)
 def _sum_product(a, b):
+    """np.sum(a * b); for two float64 arrays of one shape (one or two axes, any strides:
+    a window of a convolution, a weight's adjoint in a loop) one pass with four running
+    sums, no temporary product (NumPy's version takes np.vdot there): Numba's
+    np.sum(a * b) makes the product and then sums it in one chain of additions, four
+    times slower (32 x 248: 9.6 us against 2.3 us)."""
+    if isinstance(a, types.Array) and isinstance(b, types.Array) and \
+            a.ndim == b.ndim and a.ndim in (1, 2) and \
+            a.dtype == b.dtype == types.float64:
+        if a.ndim == 1:
+            def impl(a, b):
+                if a.shape != b.shape:
+                    return np.sum(a * b)
+                return _dot_rows(a, b, 0.0)
+            return impl
+
+        def impl(a, b):
+            if a.shape != b.shape:
+                return np.sum(a * b)
+            total = 0.0
+            for i in range(a.shape[0]):
+                total = _dot_rows(a[i], b[i], total)
+            return total
+        return impl
     if isinstance(a, types.Array) or isinstance(b, types.Array):
         return lambda a, b: np.sum(a * b)
     return lambda a, b: a * b
+
+
+@register_jitable
+def _dot_rows(a, b, total):
+    """total + the dot product of vectors a and b of one length, in four running sums
+    (independent additions the processor overlaps)."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    k = 0
+    while k + 4 <= n:
+        s0 += a[k] * b[k]
+        s1 += a[k + 1] * b[k + 1]
+        s2 += a[k + 2] * b[k + 2]
+        s3 += a[k + 3] * b[k + 3]
+        k += 4
+    while k < n:
+        s0 += a[k] * b[k]
+        k += 1
+    return total + ((s0 + s1) + (s2 + s3))
 
 
 def zero_like(x):
@@ -1092,6 +1134,89 @@ def _same_shape(*arrays):
                 raise ValueError("elementwise loop: the arrays' shapes differ")
         return shape
     return impl
+
+
+def added_into(view, e):
+    """`view += e` for a view of an adjoint (`rewrite.views_added`)."""
+    view += e
+
+
+def subtracted_into(view, e):
+    """`view -= e` for a view of an adjoint (`rewrite.views_added`)."""
+    view -= e
+
+
+def _into(sign):
+    """`view += sign * e`: for a float64 view and a float array of its shape (one or
+    two axes), one loop over the elements; else Numba's in-place operator after `fits`
+    (the shapes checked as NumPy checks them). Where e may share memory with the view,
+    a copy of e is added (NumPy buffers such an operand; Numba's operator does not).
+    Numba's in-place operator on a strided view goes through a general broadcasting
+    iterator: 8 steps of `x_bar[:, j:j + m] += g` (32 x 248), 66 us against 19 us."""
+    def typer(view, e):
+        if isinstance(view, types.Array) and isinstance(e, types.Array) and \
+                view.ndim == e.ndim and view.ndim in (1, 2) and \
+                view.dtype == types.float64 and isinstance(e.dtype, types.Float):
+            rows = _add_row if view.ndim == 1 else _add_rows
+
+            def impl(view, e):
+                if _overlap(view, e):
+                    e = e.copy()             # (Numba's operator does not copy either)
+                if view.shape != e.shape:
+                    if sign > 0:
+                        view += fits(e, view)
+                    else:
+                        view -= fits(e, view)
+                    return
+                rows(view, e, sign)
+            return impl
+        if sign > 0:
+            def impl(view, e):
+                view += fits(e, view)
+        else:
+            def impl(view, e):
+                view -= fits(e, view)
+        return impl
+    return typer
+
+
+@register_jitable
+def _add_row(view, e, sign):
+    for k in range(view.shape[0]):
+        view[k] += sign * e[k]
+
+
+@register_jitable
+def _add_rows(view, e, sign):
+    for i in range(view.shape[0]):
+        _add_row(view[i], e[i], sign)
+
+
+overload(added_into)(_into(1.0))
+overload(subtracted_into)(_into(-1.0))
+
+
+@register_jitable
+def _extent(a):
+    """The lowest and one past the highest address of the array a's elements."""
+    lo = hi = a.ctypes.data
+    for k in range(a.ndim):
+        step = (a.shape[k] - 1) * a.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize
+
+
+@register_jitable
+def _overlap(a, b):
+    """Might the arrays a and b share memory (their address ranges meet)?"""
+    if a.size == 0 or b.size == 0:
+        return False
+    alo, ahi = _extent(a)
+    blo, bhi = _extent(b)
+    return alo < bhi and blo < ahi
 
 
 def float_like(*arrays):

@@ -12,6 +12,7 @@ def for_numba(source, shapes=None):
     `elementwise_loops`)."""
     source = elementwise_loops(source, shapes or {})
     source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
+    source = views_added(source, shapes or {})
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
 
 
@@ -208,6 +209,47 @@ def in_place_checked(source):
             edits.append((node.value.lineno, node.value.col_offset,
                           node.value.end_col_offset, f"fits({value}, {target})"))
     return _edited(source, edits)
+
+
+def views_added(source, shapes):
+    """`x_bar[:, j:k] += e` (and `-=`) written `added_into(x_bar[:, j:k], e)`
+    (`subtracted_into`) where the subscript is a view: x_bar an array of known dims
+    (`shapes`, as for `elementwise_loops`), the index slices and numbers with at least
+    one slice. The helper adds in one loop where e has the view's shape (a slice's
+    adjoint: a convolution's windows, an LSTM's gates) and uses the in-place operator
+    otherwise, so the numbers are those of `+=`. Numba's own in-place operator on a
+    strided view is three times slower."""
+    if not shapes:
+        return source
+    tree = ast.parse(source)
+    segment = _segments(source)
+    edits = []
+    for fdef in tree.body:
+        known = shapes.get(getattr(fdef, "name", None))
+        if not isinstance(fdef, ast.FunctionDef) or not known:
+            continue
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)) \
+                    and node.lineno == node.end_lineno and _is_view(node.target, known):
+                helper = "added_into" if isinstance(node.op, ast.Add) else "subtracted_into"
+                edits.append((node.lineno, node.col_offset, node.end_col_offset,
+                              f"{helper}({segment(node.target)}, {segment(node.value)})"))
+    return _edited(source, edits)
+
+
+def _is_view(target, known):
+    """Is `target` a subscript of an array of known dims by slices and numbers, one
+    slice at least (basic indexing: a view of the array)?"""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+            and known.get(target.value.id)):
+        return False
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    if len(parts) > len(known[target.value.id]) or \
+            not any(isinstance(p, ast.Slice) for p in parts):
+        return False
+    return all(isinstance(p, ast.Slice) or
+               (isinstance(p, ast.Name) and known.get(p.id) == ()) or
+               (isinstance(p, ast.Constant) and type(p.value) is int) for p in parts)
 
 
 def _segments(source):
