@@ -168,3 +168,72 @@ def test_gradient_of_windows(numba_cache_dir):
 
 def test_gradient_of_halves(numba_cache_dir):
     check(halves, (RNG.standard_normal(10), RNG.standard_normal(5)), wrt=(0, 1))
+
+
+# ------------------------------------------------------ tanh of a number in a loop
+
+def test_tanh_number_is_numpys_tanh_within_two_ulp():
+    import numba
+    from s2sgrad.backend.numba.helpers import tanh_number
+
+    @numba.njit
+    def each(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = tanh_number(x[i])
+        return out
+    x = np.concatenate([np.linspace(-25, 25, 20001), np.geomspace(1e-300, 800, 5000),
+                        -np.geomspace(1e-300, 800, 5000),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 0.625, -0.625,
+                         np.nextafter(0.625, 0), 5e-324, 1e308, -1e308]])
+    got, want = each(x), np.tanh(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=4.5e-16, atol=0)
+    x32 = np.clip(x, -1e30, 1e30).astype(np.float32)
+    got32 = each(x32)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32[ok], np.tanh(x32)[ok], rtol=2e-7, atol=0)
+
+
+def tanh_layers(W, x):
+    h = np.tanh(x @ W + 0.5)
+    return np.sum(np.tanh(h * 2.0 - x) ** 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_through_tanh_loops(dtype, numba_cache_dir):
+    W = (RNG.standard_normal((4, 4)) * 2).astype(dtype)
+    x = RNG.standard_normal((6, 4)).astype(dtype)
+    if dtype == np.float64:
+        g = check(tanh_layers, (W, x), wrt=(0, 1))
+    else:
+        import s2sgrad
+        g = s2sgrad.grad(tanh_layers, wrt=(0, 1), backend="numba", strict=True)
+        got, want = g(W, x), s2sgrad.grad(tanh_layers, wrt=(0, 1))(W, x)
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype == np.float32
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    from support.numba_check import compiled_entry
+    assert "tanh_number(" in open(compiled_entry(g).path).read()
+
+
+def tanh_alone(Wx, Wh, xs):
+    """A recurrent step whose tanh stands alone between the tape's append and the next
+    step (one operation: still a loop, for tanh_number)."""
+    h = np.zeros((xs.shape[1], Wh.shape[0]))
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh)
+    return np.sum(h * h)
+
+
+def test_a_tanh_alone_is_a_loop(numba_cache_dir):
+    args = (RNG.standard_normal((3, 4)), 0.5 * RNG.standard_normal((4, 4)),
+            RNG.standard_normal((5, 2, 3)))
+    g = check(tanh_alone, args, wrt=(0, 1))
+    from support.numba_check import compiled_entry
+    text = open(compiled_entry(g).path).read()
+    code = [ln.split("#")[0] for ln in text.split("def grad_tanh_alone")[1].splitlines()]
+    assert not any("np.tanh(" in ln for ln in code)
+    assert any("h[i0, i1] = tanh_number(" in ln for ln in code)

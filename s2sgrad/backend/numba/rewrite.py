@@ -336,6 +336,11 @@ UNARY = {"abs", "absolute", "arccos", "arcsin", "arctan", "arcsinh", "cos", "cos
          "sqrt", "square", "tan", "tanh"}
 
 
+#: np.<name> of one number in an elementwise loop → the helper computing it faster
+#: than Numba's version (helpers.py).
+NUMBER_VERSIONS = {"tanh": "tanh_number"}
+
+
 def elementwise_loops(source, shapes):
     """A run of consecutive assignments `t = e` whose expressions are arithmetic
     (+ - * / **) and NumPy's elementwise functions over arrays of one known shape,
@@ -361,8 +366,9 @@ def elementwise_loops(source, shapes):
     only compute numbers go before the loop, in their order. Division is written
     `np.divide` and powers other than small whole ones `np.power` (NumPy's results for
     a zero divisor or a negative base, where Python's operators raise). Runs of fewer
-    than two operations stay as they are, as does everything whose shapes are not
-    known. Added lines end with `ADDED` (`source_line` maps lines back)."""
+    than two operations stay as they are (but for one of `NUMBER_VERSIONS`), as does
+    everything whose shapes are not known. np.tanh of an element is `tanh_number`
+    (`NUMBER_VERSIONS`). Added lines end with `ADDED` (`source_line` maps lines back)."""
     if not shapes:
         return source
     tree = ast.parse(source)
@@ -471,7 +477,8 @@ class _Fuser:
 
     def _emit(self, run, dims, edits):
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
-        if not arrays or sum(_operations(s.value) for s in arrays) < 2:
+        if not arrays or (sum(_operations(s.value) for s in arrays) < 2 and
+                          not any(_faster_per_number(s.value) for s in arrays)):
             return
         first, last = run[0].lineno, run[-1].end_lineno
         inside = set(range(first, last + 1))
@@ -568,6 +575,13 @@ def _names_read(e):
     return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and id(n) not in calls}
 
 
+def _faster_per_number(e):
+    """Does e call a function whose version for numbers beats Numba's for arrays
+    (`NUMBER_VERSIONS`)? Then a loop pays even for that one operation."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+               n.func.attr in NUMBER_VERSIONS for n in ast.walk(e))
+
+
 def _operations(e):
     return sum(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Call)) for n in ast.walk(e))
 
@@ -581,6 +595,9 @@ def _loop_expression(e, element):
 
         def visit_Call(self, node):             # (np.tanh(...): only the argument)
             node.args = [self.visit(a) for a in node.args]
+            if node.func.attr in NUMBER_VERSIONS:
+                return ast.Call(ast.Name(NUMBER_VERSIONS[node.func.attr], ast.Load()),
+                                node.args, [])
             return node
 
         def visit_BinOp(self, node):
