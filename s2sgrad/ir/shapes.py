@@ -23,6 +23,10 @@ have the length their bounds give. Where a length equals a size only for the siz
 code is compiled for (`4 * H` columns less `3 * H`, and `H`), the shapes rely on it: the
 equality (and the order of the bounds) is an *assumption* (`trace.shape_assumptions`),
 which a call of other sizes checks before it reuses the code (`pipeline.cached_compile`).
+A loop variable of `for j in range(a, b, step)` with ends computed from sizes is a
+linear form too, of a symbol of its own that no dimension may read: a slice whose ends
+move with it by the same amount (`x[:, j:j + m]`, a convolution's windows) is hi - lo
+long where the bounds hold at both ends of the range (assumed like the others).
 
 Anything else has no known shape. A name bound more than once (a loop's carried `h`)
 has a shape only if every binding gives the same one (a fixpoint that starts from the
@@ -88,9 +92,12 @@ def infer_shapes(trace, param_shapes, scalars=None):
     changed = True
     while changed:
         changed = False
-        for s in stmts:
+        for k, s in enumerate(stmts):
             if isinstance(s, For):
                 target, new = s.target, ("int", None)
+                if ctx is not None:
+                    new = ("int", ctx.loop(f"{s.target}@{k}", _range_ends(s, val)))
+                    changed |= ctx.changed
             elif isinstance(s, Assign):
                 target, new = s.target, _evaluate(s, val, scalars, ctx, lists)
                 if new == UNKNOWN and s.target in scalars:
@@ -114,13 +121,53 @@ def infer_shapes(trace, param_shapes, scalars=None):
 
 class _Sizes:
     """The sizes of the symbols in the call compiled for, and the assumptions made on
-    them: ("le" | "eq", a, b) for the linear forms a ≤ b, a = b."""
+    them: ("le" | "eq", a, b) for the linear forms a ≤ b, a = b. `loops`: {loop symbol:
+    (lowest, highest) linear forms of the values the loop's variable takes, or None
+    where they are not known}; a loop symbol (`j@3`, one per `For`) stands in linear
+    forms for the loop variable, whose value is no size: forms reading one are no
+    dimension (`dim`), and only `corners` turns them into forms of sizes."""
     def __init__(self, sizes, assumptions):
         self.sizes = sizes
         self.assumptions = assumptions
+        self.loops = {}
+        self.changed = False          # (did the last `loop` forget a range it had?)
 
     def value(self, form):
         return form[0] + sum(c * self.sizes[n] for n, c in form[1])
+
+    def loop(self, symbol, ends):
+        """The linear form of the variable of a loop visiting the integers between the
+        forms `ends` (None: unknown). A loop whose ends are found to differ between
+        passes of the fixpoint keeps none (`changed` says when that happened)."""
+        old = self.loops.get(symbol, ends)
+        self.changed = symbol in self.loops and old is not None and old != ends
+        self.loops[symbol] = ends if old == ends else None
+        return ("lin", (0, ((symbol, 1),)))
+
+    def corners(self, form, depth=4):
+        """The forms of sizes `form` takes where each loop variable in it is at one end
+        of its range (an outer loop's variable in an inner loop's ends taken at its own
+        ends in turn): a linear form is largest and smallest at such corners, so a
+        bound that holds at every corner holds for every step. None if a loop's range
+        is not known."""
+        loop = next((n for n, _ in form[1] if n in self.loops), None)
+        if loop is None:
+            return [form]
+        ends = self.loops[loop]
+        if ends is None or depth == 0:
+            return None
+        coefficient = dict(form[1])[loop]
+        rest = (form[0], tuple((n, c) for n, c in form[1] if n != loop))
+        out = []
+        for end in ends:
+            more = self.corners(_combine(rest, _scale(end, coefficient)), depth - 1)
+            if more is None:
+                return None
+            out.extend(more)
+        return out
+
+    def reads_loop(self, form):
+        return any(n in self.loops for n, _ in form[1])
 
     def assume(self, relation, a, b):
         if a != b:
@@ -133,6 +180,8 @@ class _Sizes:
         const, terms = form
         if not terms:
             return const
+        if self.reads_loop(form):
+            return ("lin", form) if integer else None
         if len(terms) == 1 and terms[0][1] == 1 and const <= 0:
             return terms[0][0] if const == 0 else (terms[0][0], -const)
         size = self.value(form)
@@ -144,6 +193,33 @@ class _Sizes:
                 self.assume("eq", form, (0, ((symbol, 1),)))
                 return symbol
         return ("lin", form) if integer else None
+
+
+def _range_ends(s, val):
+    """The lowest and highest linear forms of the integers `for s.target in
+    range(*s.range_args)` visits (with a constant step), None if not known. (For an
+    empty range the ends cross; bounds that hold at both ends then hold for a loop that
+    never runs.)"""
+    def form(a):
+        if isinstance(a, Const):
+            return (a.value, ()) if type(a.value) is int else None
+        v = val.get(a, UNKNOWN)
+        return linear(v[1]) if v != UNKNOWN and v[0] == "int" else None
+    args = list(s.range_args)
+    if not 1 <= len(args) <= 3:
+        return None
+    step = 1
+    if len(args) == 3:
+        step = args[2].value if isinstance(args[2], Const) else None
+        if type(step) is not int or step == 0:
+            return None
+    start, stop = (Const(0), args[0]) if len(args) == 1 else args[:2]
+    start, stop = form(start), form(stop)
+    if start is None or stop is None:
+        return None
+    if step > 0:                        # start, start + step, … < stop
+        return (start, _combine(stop, (1, ()), -1))
+    return (_combine(stop, (1, ()), 1), start)      # start, start + step, … > stop
 
 
 def holds(assumptions, sizes):
@@ -563,12 +639,38 @@ def _computed_slice(dim, sl, of, ctx):
     hi = whole if sl.upper is None else _bound(sl.upper, of)
     if whole is None or lo is None or hi is None:
         return None
+    if ctx.reads_loop(lo) or ctx.reads_loop(hi):
+        return _moving_slice(whole, lo, hi, ctx)
     if not 0 <= ctx.value(lo) <= ctx.value(hi) <= ctx.value(whole):
         return None                     # (negative ends count from the end: not followed)
     ctx.assume("le", (0, ()), lo)
     ctx.assume("le", lo, hi)
     ctx.assume("le", hi, whole)
     return ctx.dim(_combine(hi, lo, -1))
+
+
+def _moving_slice(whole, lo, hi, ctx):
+    """The length of `x[lo:hi]` whose ends move with loop variables by the same amount
+    (`x[:, j:j + m]` in `for j in range(k)`, a window of a convolution): hi - lo, where
+    that is free of loop variables and 0 ≤ lo ≤ hi ≤ the dimension at every step. A
+    bound linear in the loop variables holds at every step if it holds at the corners
+    of their ranges (`_Sizes.corners`), which are forms of sizes: those bounds must
+    hold in the call compiled for, and are assumed (a call of other sizes checks them).
+    Else None: Python clips a slice running past an end, and counts negative ends
+    from the end, so its length is then no such difference."""
+    length = _combine(hi, lo, -1)
+    if ctx.reads_loop(length):
+        return None
+    lows, highs = ctx.corners(lo), ctx.corners(hi)
+    if lows is None or highs is None or len(lows) + len(highs) > 16:
+        return None
+    bounds = [((0, ()), a) for a in lows] + [(b, whole) for b in highs] + \
+        [((0, ()), length)]
+    if not all(ctx.value(a) <= ctx.value(b) for a, b in bounds):
+        return None
+    for a, b in bounds:
+        ctx.assume("le", a, b)
+    return ctx.dim(length)
 
 
 def _bound(node, of):

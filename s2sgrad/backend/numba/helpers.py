@@ -647,9 +647,51 @@ def _axis_sum(a, axis, keepdims=False):
 
 @overload(sum_product)
 def _sum_product(a, b):
+    """np.sum(a * b); for two float64 arrays of one shape (one or two axes, any strides:
+    a window of a convolution, a weight's adjoint in a loop) one pass with four running
+    sums, no temporary product (NumPy's version takes np.vdot there): Numba's
+    np.sum(a * b) makes the product and then sums it in one chain of additions, four
+    times slower (32 x 248: 9.6 us against 2.3 us)."""
+    if isinstance(a, types.Array) and isinstance(b, types.Array) and \
+            a.ndim == b.ndim and a.ndim in (1, 2) and \
+            a.dtype == b.dtype == types.float64:
+        if a.ndim == 1:
+            def impl(a, b):
+                if a.shape != b.shape:
+                    return np.sum(a * b)
+                return _dot_rows(a, b, 0.0)
+            return impl
+
+        def impl(a, b):
+            if a.shape != b.shape:
+                return np.sum(a * b)
+            total = 0.0
+            for i in range(a.shape[0]):
+                total = _dot_rows(a[i], b[i], total)
+            return total
+        return impl
     if isinstance(a, types.Array) or isinstance(b, types.Array):
         return lambda a, b: np.sum(a * b)
     return lambda a, b: a * b
+
+
+@register_jitable
+def _dot_rows(a, b, total):
+    """total + the dot product of vectors a and b of one length, in four running sums
+    (independent additions the processor overlaps)."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    k = 0
+    while k + 4 <= n:
+        s0 += a[k] * b[k]
+        s1 += a[k + 1] * b[k + 1]
+        s2 += a[k + 2] * b[k + 2]
+        s3 += a[k + 3] * b[k + 3]
+        k += 4
+    while k < n:
+        s0 += a[k] * b[k]
+        k += 1
+    return total + ((s0 + s1) + (s2 + s3))
 
 
 def zero_like(x):
@@ -1091,6 +1133,126 @@ def _same_shape(*arrays):
             if a.shape != shape:
                 raise ValueError("elementwise loop: the arrays' shapes differ")
         return shape
+    return impl
+
+
+def added_into(view, e):
+    """`view += e` for a view of an adjoint (`rewrite.views_added`)."""
+    view += e
+
+
+def subtracted_into(view, e):
+    """`view -= e` for a view of an adjoint (`rewrite.views_added`)."""
+    view -= e
+
+
+def _into(sign):
+    """`view += sign * e`: for a float64 view and a float array of its shape (one or
+    two axes), one loop over the elements; else Numba's in-place operator after `fits`
+    (the shapes checked as NumPy checks them). Where e may share memory with the view,
+    a copy of e is added (NumPy buffers such an operand; Numba's operator does not).
+    Numba's in-place operator on a strided view goes through a general broadcasting
+    iterator: 8 steps of `x_bar[:, j:j + m] += g` (32 x 248), 66 us against 19 us."""
+    def typer(view, e):
+        if isinstance(view, types.Array) and isinstance(e, types.Array) and \
+                view.ndim == e.ndim and view.ndim in (1, 2) and \
+                view.dtype == types.float64 and isinstance(e.dtype, types.Float):
+            rows = _add_row if view.ndim == 1 else _add_rows
+
+            def impl(view, e):
+                if _overlap(view, e):
+                    e = e.copy()             # (Numba's operator does not copy either)
+                if view.shape != e.shape:
+                    if sign > 0:
+                        view += fits(e, view)
+                    else:
+                        view -= fits(e, view)
+                    return
+                rows(view, e, sign)
+            return impl
+        if sign > 0:
+            def impl(view, e):
+                view += fits(e, view)
+        else:
+            def impl(view, e):
+                view -= fits(e, view)
+        return impl
+    return typer
+
+
+@register_jitable
+def _add_row(view, e, sign):
+    for k in range(view.shape[0]):
+        view[k] += sign * e[k]
+
+
+@register_jitable
+def _add_rows(view, e, sign):
+    for i in range(view.shape[0]):
+        _add_row(view[i], e[i], sign)
+
+
+overload(added_into)(_into(1.0))
+overload(subtracted_into)(_into(-1.0))
+
+
+@register_jitable
+def _extent(a):
+    """The lowest and one past the highest address of the array a's elements."""
+    lo = hi = a.ctypes.data
+    for k in range(a.ndim):
+        step = (a.shape[k] - 1) * a.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize
+
+
+@register_jitable
+def _overlap(a, b):
+    """Might the arrays a and b share memory (their address ranges meet)?"""
+    if a.size == 0 or b.size == 0:
+        return False
+    alo, ahi = _extent(a)
+    blo, bhi = _extent(b)
+    return alo < bhi and blo < ahi
+
+
+def tanh_number(x):
+    """np.tanh of one number, in an elementwise loop (`rewrite.elementwise_loops`)."""
+    return np.tanh(x)
+
+
+# Cephes' rational approximation of tanh(x) = x + x·z·P(z)/Q(z), z = x², |x| < 0.625
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1,
+           -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+
+
+@overload(tanh_number)
+def _tanh_number(x):
+    """tanh of a float as 1 - 2 / (e^{2|x|} + 1) with x's sign, and for |x| < 0.625
+    (where that subtraction cancels) Cephes' rational approximation: within 2 ulp of
+    NumPy's tanh (inf, NaN and -0.0 included), two to three times faster than Numba's
+    np.tanh of a number (libm's tanh: 32 x 248 numbers, 105 us against 35 us; NumPy's
+    own loop, vectorised, takes 14 us). Serves every tanh in an elementwise loop (the
+    activations of RNNs, MLPs, convolutions and their adjoints). Other types: np.tanh."""
+    if not isinstance(x, types.Float):
+        return lambda x: np.tanh(x)
+    p0, p1, p2 = _TANH_P
+    q0, q1, q2 = _TANH_Q
+    kind = np.float32 if x == types.float32 else np.float64
+
+    def impl(x):
+        v = np.float64(x)
+        a = abs(v)
+        if a < 0.625:
+            z = v * v
+            t = a + a * (z * ((p0 * z + p1) * z + p2) / (((z + q0) * z + q1) * z + q2))
+        else:
+            t = 1.0 - 2.0 / (math.exp(2.0 * a) + 1.0)
+        return kind(math.copysign(t, v))
     return impl
 
 

@@ -12,6 +12,7 @@ def for_numba(source, shapes=None):
     `elementwise_loops`)."""
     source = elementwise_loops(source, shapes or {})
     source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
+    source = views_added(source, shapes or {})
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
 
 
@@ -210,6 +211,47 @@ def in_place_checked(source):
     return _edited(source, edits)
 
 
+def views_added(source, shapes):
+    """`x_bar[:, j:k] += e` (and `-=`) written `added_into(x_bar[:, j:k], e)`
+    (`subtracted_into`) where the subscript is a view: x_bar an array of known dims
+    (`shapes`, as for `elementwise_loops`), the index slices and numbers with at least
+    one slice. The helper adds in one loop where e has the view's shape (a slice's
+    adjoint: a convolution's windows, an LSTM's gates) and uses the in-place operator
+    otherwise, so the numbers are those of `+=`. Numba's own in-place operator on a
+    strided view is three times slower."""
+    if not shapes:
+        return source
+    tree = ast.parse(source)
+    segment = _segments(source)
+    edits = []
+    for fdef in tree.body:
+        known = shapes.get(getattr(fdef, "name", None))
+        if not isinstance(fdef, ast.FunctionDef) or not known:
+            continue
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)) \
+                    and node.lineno == node.end_lineno and _is_view(node.target, known):
+                helper = "added_into" if isinstance(node.op, ast.Add) else "subtracted_into"
+                edits.append((node.lineno, node.col_offset, node.end_col_offset,
+                              f"{helper}({segment(node.target)}, {segment(node.value)})"))
+    return _edited(source, edits)
+
+
+def _is_view(target, known):
+    """Is `target` a subscript of an array of known dims by slices and numbers, one
+    slice at least (basic indexing: a view of the array)?"""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+            and known.get(target.value.id)):
+        return False
+    parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    if len(parts) > len(known[target.value.id]) or \
+            not any(isinstance(p, ast.Slice) for p in parts):
+        return False
+    return all(isinstance(p, ast.Slice) or
+               (isinstance(p, ast.Name) and known.get(p.id) == ()) or
+               (isinstance(p, ast.Constant) and type(p.value) is int) for p in parts)
+
+
 def _segments(source):
     """A function giving the text of a one-line node of `source` (ast.get_source_segment
     splits the whole source at each call: a second per gradient of an LSTM)."""
@@ -294,6 +336,11 @@ UNARY = {"abs", "absolute", "arccos", "arcsin", "arctan", "arcsinh", "cos", "cos
          "sqrt", "square", "tan", "tanh"}
 
 
+#: np.<name> of one number in an elementwise loop → the helper computing it faster
+#: than Numba's version (helpers.py).
+NUMBER_VERSIONS = {"tanh": "tanh_number"}
+
+
 def elementwise_loops(source, shapes):
     """A run of consecutive assignments `t = e` whose expressions are arithmetic
     (+ - * / **) and NumPy's elementwise functions over arrays of one known shape,
@@ -319,8 +366,9 @@ def elementwise_loops(source, shapes):
     only compute numbers go before the loop, in their order. Division is written
     `np.divide` and powers other than small whole ones `np.power` (NumPy's results for
     a zero divisor or a negative base, where Python's operators raise). Runs of fewer
-    than two operations stay as they are, as does everything whose shapes are not
-    known. Added lines end with `ADDED` (`source_line` maps lines back)."""
+    than two operations stay as they are (but for one of `NUMBER_VERSIONS`), as does
+    everything whose shapes are not known. np.tanh of an element is `tanh_number`
+    (`NUMBER_VERSIONS`). Added lines end with `ADDED` (`source_line` maps lines back)."""
     if not shapes:
         return source
     tree = ast.parse(source)
@@ -429,7 +477,8 @@ class _Fuser:
 
     def _emit(self, run, dims, edits):
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
-        if not arrays or sum(_operations(s.value) for s in arrays) < 2:
+        if not arrays or (sum(_operations(s.value) for s in arrays) < 2 and
+                          not any(_faster_per_number(s.value) for s in arrays)):
             return
         first, last = run[0].lineno, run[-1].end_lineno
         inside = set(range(first, last + 1))
@@ -456,14 +505,13 @@ class _Fuser:
         index = self._fresh(bases if nd == 1 else
                             [[f"{b}{a}" for a in range(nd)] for b in bases])
         shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
-        local = {t: f"{t}_i" for t in bound}
-        wide = {n: f"{n}_full" for n in read if self.shapes[n] != dims}
-        out = {t: f"{t}_new" if t in outer else t for t in kept}
-        made = list(local.values()) + list(wide.values()) + list(out.values())
-        if index is None or shape is None or any(
-                v in self.taken for v in made if v not in kept):
+        local = {t: self._fresh(_numbered(f"{t}_i")) for t in sorted(bound)}
+        wide = {n: self._fresh(_numbered(f"{n}_full")) for n in read
+                if self.shapes[n] != dims}
+        out = {t: self._fresh(_numbered(f"{t}_new")) if t in outer else t for t in kept}
+        if index is None or shape is None or None in local.values() or \
+                None in wide.values() or None in out.values():
             return
-        self.taken.update(made)
         index = [index] if nd == 1 else index
         indent = re.match(r"\s*", self.lines[first - 1]).group(0)
         at = ", ".join(index)
@@ -509,6 +557,11 @@ class _Fuser:
         return None
 
 
+def _numbered(name):
+    """`name`, then `name2` … `name9`: candidates for a fresh name (`_Fuser._fresh`)."""
+    return [name] + [f"{name}{m}" for m in range(2, 10)]
+
+
 def _broadcasts(dims, to):
     """Do arrays of `dims` broadcast to `to` (aligned on the right, each dim equal or
     the literal 1)?"""
@@ -520,6 +573,13 @@ def _names_read(e):
     """The names an elementwise expression reads (not `np` of its calls)."""
     calls = {id(n.func.value) for n in ast.walk(e) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and id(n) not in calls}
+
+
+def _faster_per_number(e):
+    """Does e call a function whose version for numbers beats Numba's for arrays
+    (`NUMBER_VERSIONS`)? Then a loop pays even for that one operation."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+               n.func.attr in NUMBER_VERSIONS for n in ast.walk(e))
 
 
 def _operations(e):
@@ -535,6 +595,9 @@ def _loop_expression(e, element):
 
         def visit_Call(self, node):             # (np.tanh(...): only the argument)
             node.args = [self.visit(a) for a in node.args]
+            if node.func.attr in NUMBER_VERSIONS:
+                return ast.Call(ast.Name(NUMBER_VERSIONS[node.func.attr], ast.Load()),
+                                node.args, [])
             return node
 
         def visit_BinOp(self, node):
