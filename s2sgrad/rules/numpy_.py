@@ -5,7 +5,8 @@ import numpy as np
 from .registry import (ELEMENTWISE, FRESH, PURE, SCALAR_PRESERVING, VIEW, constant_arguments,
                        defadjoint, nondifferentiable)
 
-from ..runtime import (unbroadcast, choose_grad, sinc_deriv, masked_sum,  # noqa: F401
+from ..runtime import (unbroadcast, choose_grad, clip_pass, clip_low, clip_high,  # noqa: F401
+                       sinc_deriv, masked_sum,
                        zero_grad)      # (used by the templates)
 
 
@@ -224,11 +225,23 @@ def where(y, condition, a, b):
 
 
 @elementwise(np.clip, methods=["clip"])
-def clip(y, x, a_min, a_max):
-    """y = clip(x, lo, hi)  →  x̄ += ȳ where lo ≤ x ≤ hi"""
-    x_bar += choose_grad(y_bar, (x >= a_min) & (x <= a_max)) \
-        if a_min is not None and a_max is not None else \
-        choose_grad(y_bar, x >= a_min) if a_min is not None else choose_grad(y_bar, x <= a_max)
+def clip(y, x, a_min=None, a_max=None, min=None, max=None):
+    """y = clip(x, lo, hi) (the bounds also as `min=`, `max=`)  →  x̄ += ȳ where
+    lo ≤ x ≤ hi ;  l̄o += ȳ where x < lo ≤ hi ;  h̄i += ȳ where max(x, lo) > hi"""
+    x_bar += unbroadcast(
+        (choose_grad(y_bar, (x >= a_min) & (x <= a_max))
+         if a_min is not None and a_max is not None else
+         choose_grad(y_bar, x >= a_min) if a_min is not None else
+         choose_grad(y_bar, x <= a_max)) if min is None and max is None else
+        clip_pass(y_bar, x, a_min if min is None else min, a_max if max is None else max), x)
+    a_min_bar += unbroadcast(choose_grad(y_bar, clip_low(
+        x, a_min, a_max if max is None else max)), a_min)
+    a_max_bar += unbroadcast(choose_grad(y_bar, clip_high(
+        x, a_min if min is None else min, a_max)), a_max)
+    min_bar += unbroadcast(choose_grad(y_bar, clip_low(
+        x, min, a_max if max is None else max)), min)
+    max_bar += unbroadcast(choose_grad(y_bar, clip_high(
+        x, a_min if min is None else min, max)), max)
 
 
 @elementwise(np.nan_to_num)

@@ -33,7 +33,8 @@ import numpy as np
 from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
-    add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad, clip_mask, concat_grads,
+    add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad, clip_high, clip_low,
+    clip_mask, clip_pass, concat_grads,
     concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
     div_or_zero,
@@ -563,11 +564,19 @@ def where(y, condition, a, b):
 
 
 @deftangent(np.clip, methods=["clip"])
-def clip(y, x, a_min, a_max):
-    """y = clip(x, lo, hi)  →  ẏ = ẋ where lo ≤ x ≤ hi, l̇o where x < lo, ḣi where x > hi"""
-    y_dot += match_shape(choose_grad(x_dot, clip_mask(x, a_min, a_max)), y)
-    y_dot += match_shape(choose_grad(a_min_dot, x < a_min), y)
-    y_dot += match_shape(choose_grad(a_max_dot, x > a_max), y)
+def clip(y, x, a_min=None, a_max=None, min=None, max=None):
+    """y = clip(x, lo, hi)  →  ẏ = ẋ where lo ≤ x ≤ hi, l̇o where x < lo ≤ hi, ḣi where
+    max(x, lo) > hi"""
+    y_dot += match_shape(choose_grad(x_dot, clip_mask(
+        x, a_min if min is None else min, a_max if max is None else max)), y)
+    y_dot += match_shape(choose_grad(a_min_dot, clip_low(
+        x, a_min, a_max if max is None else max)), y)
+    y_dot += match_shape(choose_grad(a_max_dot, clip_high(
+        x, a_min if min is None else min, a_max)), y)
+    y_dot += match_shape(choose_grad(min_dot, clip_low(
+        x, min, a_max if max is None else max)), y)
+    y_dot += match_shape(choose_grad(max_dot, clip_high(
+        x, a_min if min is None else min, max)), y)
 
 
 # ================================================================ reductions
@@ -902,6 +911,7 @@ def vstack(y, xs):
 # to the adjoint's tangent. Shape-only arguments (the `x` of unbroadcast(g, x)) carry
 # no tangent.
 nondifferentiable(runtime.zero_grad, runtime.count_reduced, runtime.count_nonnan, runtime.clip_mask,
+                  runtime.clip_low, runtime.clip_high,
                   runtime.ShapeOf)
 
 
@@ -1252,6 +1262,12 @@ def tile_grad_(out, g, x, reps):
 def repeat_grad_(out, g, x, repeats, axis=None):
     """out = repeat_grad(g, x, …)  →  ȯut = repeat_grad(ġ, x, …)"""
     out_dot += repeat_grad(g_dot, x, repeats, axis)
+
+
+@deftangent(runtime.clip_pass)
+def clip_pass_(out, g, x, a_min, a_max):
+    """out = clip_pass(g, x, lo, hi)  →  ȯut = clip_pass(ġ, x, lo, hi)"""
+    out_dot += clip_pass(g_dot, x, a_min, a_max)
 
 
 @deftangent(runtime.diff_grad)

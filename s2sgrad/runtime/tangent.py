@@ -1,7 +1,7 @@
 """Helpers of the forward-mode (tangent) templates in rules/tangents.py."""
 import numpy as np
 
-from .core import (add_at, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
+from .core import (add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
                    match_shape, unreduce, zero_grad)
 
 
@@ -171,6 +171,27 @@ def clip_mask(x, a_min, a_max):
     if a_max is None:
         return x >= a_min
     return (x >= a_min) & (x <= a_max)
+
+
+def clip_pass(g, x, a_min, a_max):
+    """The part of ȳ that y = clip(x, a_min, a_max) passes to x."""
+    return choose_grad(g, clip_mask(x, a_min, a_max))
+
+
+def clip_low(x, a_min, a_max):
+    """Where clip(x, a_min, a_max) is its lower bound: x below it, and the bound not
+    above the upper one (there the upper bound wins)."""
+    if a_min is None:
+        return np.zeros(np.shape(x), bool)
+    low = x < a_min
+    return low if a_max is None else low & (np.asarray(a_min) <= a_max)
+
+
+def clip_high(x, a_min, a_max):
+    """Where clip(x, a_min, a_max) is its upper bound: max(x, a_min) above it."""
+    if a_max is None:
+        return np.zeros(np.shape(x), bool)
+    return (x if a_min is None else np.maximum(x, a_min)) > a_max
 
 
 
