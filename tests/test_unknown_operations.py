@@ -153,6 +153,10 @@ def einsum_sublist_not_literal(x, sub):
     return np.sum(np.einsum(x, sub))
 
 
+def norm_order_active(x):
+    return np.linalg.norm(x, ord=x[0] + 2.0)
+
+
 def clip_bound_active(x):
     return np.sum(np.clip(x, x[0], 2.0))
 
@@ -176,7 +180,11 @@ def test_constant_of_an_active_argument_refused():
 
 
 def test_option_of_a_rule_refused():
-    _refused(clip_bound_active, np.array([1.0, 3.0, 1.5]), where="a_min")
+    _refused(norm_order_active, np.array([1.0, 3.0, 1.5]), where="ord=")
+
+
+def test_a_clip_bound_is_differentiated():
+    assert_grad_matches(clip_bound_active, np.array([1.0, 3.0, 1.5]))
 
 
 def test_full_like_takes_only_the_shape():
