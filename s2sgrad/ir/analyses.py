@@ -577,6 +577,12 @@ def check_views(trace):
     known (`trace.scalars`): an element of an array is a view unless it is a number."""
     placed = list(_placed(trace.body))
     views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s, trace)]
+    # a second name `z = y` sees a store into y as a view does (the trace rebinds y)
+    views += [(s, i, loops) for i, (s, loops) in enumerate(placed)
+              if isinstance(s, Assign) and s.kind is Kind.COPY and s.args
+              and isinstance(s.args[0], str) and s.target not in trace.scalars
+              and s.args[0] not in trace.scalars]
+    views.sort(key=lambda v: v[1])
     holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
     # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
     own_code = str(trace.parsed.filename).startswith("<s2sgrad")
@@ -618,10 +624,11 @@ def check_views(trace):
                 around = set(v_loops) & set(r_loops) & set(st_loops)
                 if later or (around and k < i):
                     line = getattr(v.node, "lineno", "?")
+                    what = "another name for it" if v.kind is Kind.COPY else "a view of it"
                     raise trace.parsed.error(
-                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
-                        f"view of it (line {line}), is read after the store", st.node,
-                        f"take a copy for the view: `{v.target} = ....copy()`")
+                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, "
+                        f"{what} (line {line}), is read after the store", st.node,
+                        f"take a copy: `{v.target} = ....copy()`")
         for v, i, v_loops in rows:
             if v.args[0] not in base or any(v is g for g in guards):
                 continue
