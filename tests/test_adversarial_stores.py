@@ -60,3 +60,55 @@ def alias_before_rebinding(x):
 def test_second_name_read_only_before_the_store():
     g = s2sgrad.grad(alias_before_rebinding)(X.copy())
     np.testing.assert_allclose(g, _fd(alias_before_rebinding, X), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------- stores into integer arrays truncate
+XI = np.array([1.3, -2.6, 0.7, 2.1])
+
+
+def int_store(x):
+    y = np.zeros(4, dtype=int)
+    y[0] = x[0] * x[1]
+    y[1:3] = x[1:3]
+    return np.sum(y * y * x)
+
+
+def int_add_at(x):
+    y = np.arange(4)
+    np.add.at(y, np.array([0, 0, 1]), x[:3] * 2.0)
+    return np.sum(y * x)
+
+
+def float_store(x):
+    y = np.zeros(4)
+    y[0] = x[0] * x[1]
+    np.add.at(y, np.array([0, 0, 3]), x[:3] * x[0])
+    return np.sum(y * y * x)
+
+
+@pytest.mark.parametrize("f", [int_store, int_add_at, float_store])
+def test_store_into_integer_array_grad(f):
+    # the store casts v to the integers (a piecewise constant function of v): no
+    # gradient flows into v, only into the reads of x that use y
+    g = s2sgrad.grad(f)(XI.copy())
+    np.testing.assert_allclose(g, _fd(f, XI), rtol=1e-6, atol=1e-6)
+
+
+def test_store_into_integer_array_closed_form():
+    y = np.zeros(4, dtype=int)
+    y[0], y[1:3] = XI[0] * XI[1], XI[1:3]
+    np.testing.assert_allclose(s2sgrad.grad(int_store)(XI.copy()), y * y)
+
+
+@pytest.mark.parametrize("f", [int_store, int_add_at, float_store])
+def test_store_into_integer_array_jvp_hvp(f):
+    v = np.array([0.3, -0.2, 0.5, 1.1])
+    out, t = s2sgrad.jvp(f)((XI.copy(),), (v,))
+    e = 1e-6
+    assert out == f(XI)
+    np.testing.assert_allclose(t, (f(XI + e * v) - f(XI - e * v)) / (2 * e), rtol=1e-5,
+                               atol=1e-6)
+    gf = lambda x: _fd(f, x, 1e-5)  # noqa: E731
+    ref = (gf(XI + 1e-4 * v) - gf(XI - 1e-4 * v)) / 2e-4
+    np.testing.assert_allclose(s2sgrad.hvp(f)(XI.copy(), v), ref, rtol=1e-3, atol=1e-3)
+

@@ -317,6 +317,14 @@ def stored_grad(g, x, index, v=None):
     return piece if v is None else unbroadcast(piece, v)
 
 
+def stored_cast_grad(piece, x):
+    """The adjoint of `v` in `x[index] = v`: `piece`, or nothing when x holds integers
+    or booleans (the store casts v to them: a piecewise constant function)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        return 0.0
+    return piece
+
+
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
     updated when the optimizer proved nobody else holds it (`in_place`; then a `v` that

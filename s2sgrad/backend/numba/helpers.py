@@ -20,7 +20,7 @@ from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa:
                         sum_product, unreduce,
                         count_reduced, matmul_left, matmul_right, log_or_zero,
                         pow_base_deriv, add_at, add_grads, extremum_grad,
-                        transpose_grad, roll_grad, dot_left, dot_right)
+                        transpose_grad, roll_grad, dot_left, dot_right, stored_cast_grad)
 from ...runtime.linalg import (diag_grad, solve_grad_a, solve_grad_b,  # noqa: F401
                                solve_grads, solve_triangle)
 from ...runtime.decompositions import cholesky_grad  # noqa: F401
@@ -167,6 +167,15 @@ def _sum_to(g, shape, extra, nd):
 @overload(_sum_to)
 def _sum_to_overload(g, shape, extra, nd):
     return _sum_to
+
+
+@overload(stored_cast_grad)
+def _stored_cast_grad(piece, x):
+    if isinstance(x, types.Array) and not isinstance(x.dtype, (types.Float, types.Complex)):
+        if isinstance(piece, types.Array):
+            return lambda piece, x: np.zeros_like(piece)
+        return lambda piece, x: 0.0
+    return lambda piece, x: piece
 
 
 @overload(zero_grad)
