@@ -112,3 +112,42 @@ def test_store_into_integer_array_jvp_hvp(f):
     ref = (gf(XI + 1e-4 * v) - gf(XI - 1e-4 * v)) / 2e-4
     np.testing.assert_allclose(s2sgrad.hvp(f)(XI.copy(), v), ref, rtol=1e-3, atol=1e-3)
 
+
+# ------------------------------------- `astype(..., copy=False)` may be the array itself
+def astype_no_copy_into(x):
+    z = x * 2
+    y = z.astype(float, copy=False)          # z itself: the store changes z
+    np.add.at(y, 0, x[1])
+    return np.sum(z ** 2)
+
+
+def astype_no_copy_read(x):
+    z = x * 2
+    y = z.astype(float, copy=False)
+    z[0] = x[1] * 3
+    return np.sum(y ** 2)
+
+
+def array_copy_none(x):
+    z = x * 2
+    y = np.array(z, copy=None)
+    y[1] = x[0]
+    return np.sum(z ** 2)
+
+
+@pytest.mark.parametrize("f", [astype_no_copy_into, astype_no_copy_read, array_copy_none])
+def test_copy_false_is_not_a_new_array(f):
+    with pytest.raises(TransformError, match="share memory|another name|a view"):
+        s2sgrad.grad(f)(X.copy())
+
+
+def astype_copy(x):
+    z = x * 2
+    y = z.astype(float)                      # a new array (copy=True by default)
+    np.add.at(y, 0, x[1])
+    return np.sum(z ** 2) + np.sum(y ** 2)
+
+
+def test_astype_copies():
+    np.testing.assert_allclose(s2sgrad.grad(astype_copy)(X.copy()), _fd(astype_copy, X),
+                               rtol=1e-6, atol=1e-6)

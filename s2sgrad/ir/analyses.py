@@ -479,7 +479,22 @@ def _is_fresh(s):
         return True
     if s.kind is not Kind.OP:
         return False
-    return FRESH in s.rule.props
+    return FRESH in s.rule.props and not _copy_may_alias(s)
+
+
+def _copy_may_alias(s):
+    """`x.astype(t, copy=False)`, `np.array(x, copy=None)`: x itself where no copy is
+    needed (any `copy=` but a literal True; astype's copy given by position)."""
+    call = s.expr if isinstance(s.expr, gast.Call) else None
+    if call is None or s.rule.name != "copy":
+        return False
+    for k in call.keywords:
+        if k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True):
+            return True
+        if k.arg is None:
+            return True                               # **options: may hold copy=False
+    return isinstance(call.func, gast.Attribute) and call.func.attr == "astype" \
+        and len(call.args) >= 5
 
 
 def _placed(body, loops=()):
@@ -518,7 +533,7 @@ def _is_view(s, trace):
         dims = trace.known_shapes.get(s.target)
         base = trace.known_shapes.get(s.args[0])
         return bool(dims) or base is not None and len(base) > len(parts)
-    return VIEW in s.rule.props
+    return VIEW in s.rule.props or _copy_may_alias(s)
 
 
 def _maybe_row(s, trace):
