@@ -151,3 +151,44 @@ def astype_copy(x):
 def test_astype_copies():
     np.testing.assert_allclose(s2sgrad.grad(astype_copy)(X.copy()), _fd(astype_copy, X),
                                rtol=1e-6, atol=1e-6)
+
+
+# ------------------- a second name of an array made anew in each loop step, then stored into
+def alias_in_step_read_later(x):
+    s = 0.0
+    for i in range(3):
+        y = np.zeros(4)
+        z = y
+        y[0] = x[i]
+        s = s + np.sum(z * x)
+    return s
+
+
+def test_alias_in_the_same_step_is_refused():
+    with pytest.raises(TransformError, match="another name"):
+        s2sgrad.grad(alias_in_step_read_later)(X.copy())
+
+
+def alias_of_earlier_steps(x):
+    acc = None
+    for i in range(3):
+        y = np.zeros(4)
+        np.add.at(y, np.array([i, i, 3]), x[:3] * x[i])
+        acc = y if acc is None else acc + y * acc
+    return np.sum(acc)
+
+
+def growing(x):
+    s = x[:1]
+    for i in range(3):
+        t = np.zeros(s.size * 2)
+        np.add.at(t, np.arange(s.size) * 2, s * x[i])
+        np.add.at(t, np.arange(s.size) * 2 + 1, s)
+        s = t
+    return np.sum(s * np.arange(8.0))
+
+
+@pytest.mark.parametrize("f", [alias_of_earlier_steps, growing])
+def test_names_of_earlier_steps_arrays(f):
+    # the stores change this step's new array; the other names hold earlier steps'
+    np.testing.assert_allclose(s2sgrad.grad(f)(X.copy()), _fd(f, X), rtol=1e-6, atol=1e-6)

@@ -616,6 +616,7 @@ def check_views(trace):
         for n in _reads_of(r):
             readers.setdefault(n, []).append(k)
     aliases = {}                          # container → itself, its views, views of those…
+    loop_of = {id(s): s for s, _ in placed if isinstance(s, (For, While))}
     for j, (st, st_loops) in enumerate(placed):
         if not isinstance(st, SetItem):
             continue
@@ -630,8 +631,20 @@ def check_views(trace):
                         changed = True
             aliases[st.container] = base
         base = aliases[st.container]
+        # the container made anew earlier in the same loop step (`y = np.zeros(n)` at the
+        # step's top level): names bound before that, or after the store, hold the
+        # objects of other steps, which this store does not change
+        start = None
+        if st_loops:
+            step = loop_of[st_loops[-1]].body
+            made = [p for p, (d, dl) in enumerate(placed) if p < j and tuple(dl) == tuple(
+                st_loops) and isinstance(d, Assign) and d.target == st.container
+                and _is_fresh(d) and any(d is t for t in step)]
+            start = made[-1] if made else None
         for v, i, v_loops in views:
             if v.target not in base or v.target == st.container:
+                continue
+            if start is not None and not start <= i < j:
                 continue
             for k in readers.get(v.target, ()):
                 r_loops = placed[k][1]
