@@ -317,10 +317,6 @@ def stored_grad(g, x, index, v=None):
     return piece if v is None else unbroadcast(piece, v)
 
 
-_IN_PLACE_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-                    "//": np.floor_divide, "%": np.remainder, "**": np.power}
-
-
 def check_in_place_cast(old, value, op):
     """`old op= value` (or `y[i] op= value`, old = y[i]) on an array: NumPy computes it
     into old's own dtype and raises where it cannot cast the result there ('same_kind':
@@ -330,7 +326,8 @@ def check_in_place_cast(old, value, op):
         return
     if old.dtype.kind == "f" and not np.iscomplexobj(value):
         return
-    ufunc = _IN_PLACE_UFUNCS[op]
+    ufunc = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+             "//": np.floor_divide, "%": np.remainder, "**": np.power}[op]
     ufunc(old, value, out=np.empty_like(old))         # raises as `old op= value` would
 
 
