@@ -192,3 +192,17 @@ def growing(x):
 def test_names_of_earlier_steps_arrays(f):
     # the stores change this step's new array; the other names hold earlier steps'
     np.testing.assert_allclose(s2sgrad.grad(f)(X.copy()), _fd(f, X), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------- np.add.at into a list raises as NumPy does
+def add_at_list(x):
+    y = [0.0, 0.0, 0.0]
+    np.add.at(y, np.array([0, 0]), x[:2])
+    return np.sum(np.array(y) * x[:3])
+
+
+def test_add_at_into_a_list_raises_numpys_error():
+    with pytest.raises(TypeError, match="first operand must be array"):
+        add_at_list(X.copy())
+    with pytest.raises(TypeError, match="first operand must be array"):
+        s2sgrad.value_and_grad(add_at_list)(X.copy())
