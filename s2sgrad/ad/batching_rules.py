@@ -115,6 +115,8 @@ _HELPERS = {
     "add_grads": ((0, 1), (), "batched_add_grads"),
     "getitem_grad": ((0,), (), None),
     "stored_grad": ((0,), (1, 3), "batched_stored_grad"),
+    "stored_cast_grad": ((0,), (1,), "batched_stored_cast_grad"),
+    "check_in_place_cast": ((), (0, 1), None),
     "copy_grad": ((0,), (1,), "batched_copy_grad"),
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),

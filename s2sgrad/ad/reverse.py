@@ -301,6 +301,7 @@ class Reverse:
                                                        nodes.name(s.value)])
                 else:
                     piece = nodes.call("unbroadcast", [piece, nodes.name(s.value)])
+                piece = nodes.call("stored_cast_grad", [piece, nodes.name(c)])
                 out += self.accumulate(s.value, piece)
             out.append(nodes.assign(bar(c), nodes.call(
                 "set_zero", [nodes.name(bar(c)), nodes.name(c), nodes.clone(idx)])))

@@ -91,7 +91,9 @@ class Tangent:
         if isinstance(s, SetItem):
             out = [s.node]
             if s.container in tr.active:
-                value = nodes.name(dot(s.value)) if self.active(s.value) else \
+                value = nodes.call("stored_cast_grad", [
+                    nodes.name(dot(s.value)), nodes.name(s.container)]) \
+                    if self.active(s.value) else \
                     nodes.call("zero_grad", [nodes.operand(s.value)])
                 out.append(nodes.assign(nodes.subscript(nodes.name(dot(s.container)),
                                                         nodes.clone(s.index), store=True), value))

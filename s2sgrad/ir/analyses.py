@@ -479,7 +479,22 @@ def _is_fresh(s):
         return True
     if s.kind is not Kind.OP:
         return False
-    return FRESH in s.rule.props
+    return FRESH in s.rule.props and not _copy_may_alias(s)
+
+
+def _copy_may_alias(s):
+    """`x.astype(t, copy=False)`, `np.array(x, copy=None)`: x itself where no copy is
+    needed (any `copy=` but a literal True; astype's copy given by position)."""
+    call = s.expr if isinstance(s.expr, gast.Call) else None
+    if call is None or s.rule.name != "copy":
+        return False
+    for k in call.keywords:
+        if k.arg == "copy" and not (isinstance(k.value, gast.Constant) and k.value.value is True):
+            return True
+        if k.arg is None:
+            return True                               # **options: may hold copy=False
+    return isinstance(call.func, gast.Attribute) and call.func.attr == "astype" \
+        and len(call.args) >= 5
 
 
 def _placed(body, loops=()):
@@ -518,7 +533,7 @@ def _is_view(s, trace):
         dims = trace.known_shapes.get(s.target)
         base = trace.known_shapes.get(s.args[0])
         return bool(dims) or base is not None and len(base) > len(parts)
-    return VIEW in s.rule.props
+    return VIEW in s.rule.props or _copy_may_alias(s)
 
 
 def _maybe_row(s, trace):
@@ -577,6 +592,12 @@ def check_views(trace):
     known (`trace.scalars`): an element of an array is a view unless it is a number."""
     placed = list(_placed(trace.body))
     views = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _is_view(s, trace)]
+    # a second name `z = y` sees a store into y as a view does (the trace rebinds y)
+    views += [(s, i, loops) for i, (s, loops) in enumerate(placed)
+              if isinstance(s, Assign) and s.kind is Kind.COPY and s.args
+              and isinstance(s.args[0], str) and s.target not in trace.scalars
+              and s.args[0] not in trace.scalars]
+    views.sort(key=lambda v: v[1])
     holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
     # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
     own_code = str(trace.parsed.filename).startswith("<s2sgrad")
@@ -595,6 +616,7 @@ def check_views(trace):
         for n in _reads_of(r):
             readers.setdefault(n, []).append(k)
     aliases = {}                          # container → itself, its views, views of those…
+    loop_of = {id(s): s for s, _ in placed if isinstance(s, (For, While))}
     for j, (st, st_loops) in enumerate(placed):
         if not isinstance(st, SetItem):
             continue
@@ -609,8 +631,20 @@ def check_views(trace):
                         changed = True
             aliases[st.container] = base
         base = aliases[st.container]
+        # the container made anew earlier in the same loop step (`y = np.zeros(n)` at the
+        # step's top level): names bound before that, or after the store, hold the
+        # objects of other steps, which this store does not change
+        start = None
+        if st_loops:
+            step = loop_of[st_loops[-1]].body
+            made = [p for p, (d, dl) in enumerate(placed) if p < j and tuple(dl) == tuple(
+                st_loops) and isinstance(d, Assign) and d.target == st.container
+                and _is_fresh(d) and any(d is t for t in step)]
+            start = made[-1] if made else None
         for v, i, v_loops in views:
             if v.target not in base or v.target == st.container:
+                continue
+            if start is not None and not start <= i < j:
                 continue
             for k in readers.get(v.target, ()):
                 r_loops = placed[k][1]
@@ -618,10 +652,11 @@ def check_views(trace):
                 around = set(v_loops) & set(r_loops) & set(st_loops)
                 if later or (around and k < i):
                     line = getattr(v.node, "lineno", "?")
+                    what = "another name for it" if v.kind is Kind.COPY else "a view of it"
                     raise trace.parsed.error(
-                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, a "
-                        f"view of it (line {line}), is read after the store", st.node,
-                        f"take a copy for the view: `{v.target} = ....copy()`")
+                        f"s2sgrad cannot store into `{st.container}` while `{v.target}`, "
+                        f"{what} (line {line}), is read after the store", st.node,
+                        f"take a copy: `{v.target} = ....copy()`")
         for v, i, v_loops in rows:
             if v.args[0] not in base or any(v is g for g in guards):
                 continue

@@ -178,6 +178,20 @@ class Builder:
                 a = self.assign(t.id, s.value, s)
                 a.in_place = getattr(s, "s2s_inplace", False)
                 a.item_update = getattr(s, "s2s_item_update", False)
+                if (a.in_place or a.item_update) and isinstance(s.value, gast.BinOp) \
+                        and type(s.value.op) in _IN_PLACE_OPS \
+                        and isinstance(s.value.left, gast.Name) \
+                        and not str(self.parsed.filename).startswith("<s2sgrad"):
+                    # NumPy computes `v op= e` into v's own dtype and raises where it
+                    # cannot (an integer array times floats); the trace makes a new value
+                    helper = self._helper_name("check_in_place_cast",
+                                               runtime.check_in_place_cast)
+                    check = nodes.copy_location(nodes.expr_stmt(nodes.call(
+                        nodes.name(helper), [nodes.clone(s.value.left),
+                                             nodes.clone(s.value.right),
+                                             nodes.const(_IN_PLACE_OPS[type(s.value.op)])])), s)
+                    self.prelude.append(Effect(check))
+                    self.current = s
                 return a
             if isinstance(t, gast.Subscript):
                 return SetItem(t.value.id, t.slice, _operand(s.value), s)
@@ -247,14 +261,15 @@ class Builder:
         return self.stmt(store)
 
     def _scatter_name(self):
-        """The name generated code calls the runtime's scatter_add by (bound in the
-        function's closure; another where the function's own names take that one)."""
+        return self._helper_name("scatter_add", runtime.scatter_add)
+
+    def _helper_name(self, name, helper):
+        """The name generated code calls a runtime helper by (bound in the function's
+        closure; another where the function's own names take that one)."""
         taken = set(self.locals) | set(self.parsed.namespace)
-        name = "scatter_add"
-        while name in taken or self.parsed.closure.get(name, runtime.scatter_add) \
-                is not runtime.scatter_add:
+        while name in taken or self.parsed.closure.get(name, helper) is not helper:
             name = "s2s_" + name
-        self.parsed.closure[name] = runtime.scatter_add
+        self.parsed.closure[name] = helper
         return name
 
     def check_extend(self, name, s):
@@ -716,6 +731,10 @@ def is_function_value(obj):
 
 _UNKNOWN = object()
 
+#: `v op= e` operators NumPy computes in place into v's dtype (check_in_place_cast)
+_IN_PLACE_OPS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/",
+                 gast.FloorDiv: "//", gast.Mod: "%", gast.Pow: "**"}
+
 
 def _scatter_sign(tracer, func):
     """1 for `np.add.at`, -1 for `np.subtract.at`, else None."""
@@ -998,7 +1017,33 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
     check_calls(trace)
     check_in_place(trace, entry)
     check_item_updates(trace)
+    _drop_number_cast_checks(trace)
     return trace
+
+
+def _drop_number_cast_checks(trace):
+    """`check_in_place_cast(v, e, op)` of a number v checks nothing (`v op= e` on a
+    number makes a new number in Python too): not written."""
+    def keep(s):
+        call = s.node.value if isinstance(s, Effect) and isinstance(s.node, gast.Expr) \
+            else None
+        return not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)
+                    and trace.parsed.closure.get(call.func.id) is runtime.check_in_place_cast
+                    and isinstance(call.args[0], gast.Name)
+                    and call.args[0].id in trace.scalars)
+
+    def walk_body(body):
+        out = []
+        for s in body:
+            if not keep(s):
+                continue
+            if isinstance(s, If):
+                s.body, s.orelse = walk_body(s.body), walk_body(s.orelse)
+            elif isinstance(s, (For, While)):
+                s.body = walk_body(s.body)
+            out.append(s)
+        return out
+    trace.body = walk_body(trace.body)
 
 
 def resolve_callee(obj):

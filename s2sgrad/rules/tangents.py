@@ -43,7 +43,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, stored_grad, sum_product, split_concat, split_grad,
+    reshape_like, set_zero, sinc_deriv, stored_grad, stored_cast_grad, sum_product, split_concat, split_grad,
     stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
@@ -963,6 +963,12 @@ def getitem_grad_(y, g, index):
 def stored_grad_(y, g, x, index, v=None):
     """y = stored_grad(g, x, index, v)  →  ẏ = stored_grad(ġ, x, index, v)"""
     y_dot += stored_grad(g_dot, x, index, v)
+
+
+@deftangent(runtime.stored_cast_grad)
+def stored_cast_grad_(y, piece, x):
+    """y = stored_cast_grad(piece, x)  →  ẏ = stored_cast_grad(ṗiece, x)"""
+    y_dot += stored_cast_grad(piece_dot, x)
 
 
 @deftangent(runtime.add_attr)

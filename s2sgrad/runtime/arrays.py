@@ -473,7 +473,10 @@ def tolist_tangent(t, x):
 def scatter_add(y, index, v, sign=1):
     """`np.add.at(y, index, v)` (`sign` -1: `np.subtract.at`) as a new array: the
     statement is differentiated as `y[...] = scatter_add(y, index, v)`, a store of the
-    whole array (repeated indices accumulate, as np.add.at's do)."""
+    whole array (repeated indices accumulate, as np.add.at's do). A list or a number y
+    raises as np.add.at does."""
+    if not isinstance(y, np.ndarray):
+        raise TypeError("first operand must be array")
     out = np.array(y, copy=True)
     (np.add if sign > 0 else np.subtract).at(out, index, v)
     return out

@@ -667,6 +667,14 @@ def batched_copy_tangent(t, y, batched=(True, False)):
     return [t[:, i] for i in range(np.shape(t)[1])]
 
 
+def batched_stored_cast_grad(piece, x, batched=(True, False)):
+    """`stored_cast_grad` for each example: nothing where x holds integers or booleans
+    (its dtype is every example's)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        return 0.0
+    return piece
+
+
 def batched_copy_grad(g, x, batched=(True, False)):
     """`copy_grad` for each example: ȳ itself for an array, its columns (one batched
     item per item of x) for a list x turned into an array."""

@@ -317,6 +317,28 @@ def stored_grad(g, x, index, v=None):
     return piece if v is None else unbroadcast(piece, v)
 
 
+def check_in_place_cast(old, value, op):
+    """`old op= value` (or `y[i] op= value`, old = y[i]) on an array: NumPy computes it
+    into old's own dtype and raises where it cannot cast the result there ('same_kind':
+    an integer array times floats, divided, a float array plus complex numbers); the
+    generated code makes a new value instead, so raise NumPy's own error here."""
+    if not isinstance(old, np.ndarray):
+        return
+    if old.dtype.kind == "f" and not np.iscomplexobj(value):
+        return
+    ufunc = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+             "//": np.floor_divide, "%": np.remainder, "**": np.power}[op]
+    ufunc(old, value, out=np.empty_like(old))         # raises as `old op= value` would
+
+
+def stored_cast_grad(piece, x):
+    """The adjoint of `v` in `x[index] = v`: `piece`, or nothing when x holds integers
+    or booleans (the store casts v to them: a piecewise constant function)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        return 0.0
+    return piece
+
+
 def add_at(g, x, index, v, in_place=False):
     """The adjoint of `x` after adding `v` at `x[index]`: a new array, or `g` itself
     updated when the optimizer proved nobody else holds it (`in_place`; then a `v` that

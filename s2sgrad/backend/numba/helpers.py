@@ -20,7 +20,8 @@ from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa:
                         sum_product, unreduce,
                         count_reduced, matmul_left, matmul_right, log_or_zero,
                         pow_base_deriv, add_at, add_grads, extremum_grad,
-                        transpose_grad, roll_grad, dot_left, dot_right)
+                        transpose_grad, roll_grad, dot_left, dot_right, stored_cast_grad,
+                        check_in_place_cast)
 from ...runtime.linalg import (diag_grad, solve_grad_a, solve_grad_b,  # noqa: F401
                                solve_grads, solve_triangle)
 from ...runtime.decompositions import cholesky_grad  # noqa: F401
@@ -167,6 +168,36 @@ def _sum_to(g, shape, extra, nd):
 @overload(_sum_to)
 def _sum_to_overload(g, shape, extra, nd):
     return _sum_to
+
+
+@overload(check_in_place_cast)
+def _check_in_place_cast(old, value, op):
+    # the types say it: NumPy's casting rule ('same_kind') into old's dtype
+    if not isinstance(old, types.Array):
+        return lambda old, value, op: None
+    kind = value.dtype if isinstance(value, types.Array) else value
+    symbol = getattr(op, "literal_value", None)
+    order = (types.Boolean, types.Integer, types.Float, types.Complex)
+
+    def rank(t):
+        return next((k for k, c in enumerate(order) if isinstance(t, c)), len(order))
+    bad = rank(kind) > rank(old.dtype) or (symbol == "/" and rank(old.dtype) < 2)
+    if not bad:
+        return lambda old, value, op: None
+
+    def refuse(old, value, op):
+        raise TypeError("Cannot cast the in-place operation's output to the array's dtype "
+                        "with casting rule 'same_kind'")
+    return refuse
+
+
+@overload(stored_cast_grad)
+def _stored_cast_grad(piece, x):
+    if isinstance(x, types.Array) and not isinstance(x.dtype, (types.Float, types.Complex)):
+        if isinstance(piece, types.Array):
+            return lambda piece, x: np.zeros_like(piece)
+        return lambda piece, x: 0.0
+    return lambda piece, x: piece
 
 
 @overload(zero_grad)

@@ -9,7 +9,7 @@ COMPILED = ("grad_like", "unbroadcast", "zero_grad", "match_shape", "div_or_zero
             "add_grads", "ShapeOf", "extremum_grad", "transpose_grad", "roll_grad",
             "dot_left", "dot_right", "diag_grad", "solve_grad_a", "solve_grad_b",
             "cholesky_grad", "solve_grads", "solve_triangle", "axis_sum",
-            "sum_product")
+            "sum_product", "stored_cast_grad", "check_in_place_cast")
 COMPILED = COMPILED + ("unreshape", "choose_grad", "swapaxes_grad", "take_grad", "repeat_grad", "trace_grad", "prod_grad", "norm_grad", "det_grad")  # noqa: E501  (helpers_more.py)
 
 #: Helpers of `helpers.py` that only the rewriting for Numba (`rewrite.py`) writes.
