@@ -404,6 +404,8 @@ CASES = [
     C(np.clip, CLIP_X[0], np.array([-0.5, -0.4, 0.5, -0.3]), 1.0),
     C(np.clip, CLIP_X, min=-0.5, max=0.5), C(np.clip, CLIP_X[0], min=-0.3, max=np.full(4, 0.4)),
     C(runtime.clip_pass, u(*CLIP_X.shape), CLIP_X, -0.5, 0.5, active=[0]),
+    C(runtime.stored_cast_grad, u(3), u(4), active=[0]),
+    C(runtime.stored_cast_grad, u(3), np.arange(4), active=[0]),
     M("clip", CLIP_X, -0.5, 0.5),
     # ---------------------------------------------------------- reductions
     C(np.sum, u(3, 4), axis=1), C(np.sum, [u(), u(), u()]),
