@@ -497,6 +497,11 @@ def _copy_may_alias(s):
         and len(call.args) >= 5
 
 
+def _own_code(trace):
+    """Is the traced function code s2sgrad wrote (a gradient differentiated again)?"""
+    return str(trace.parsed.filename).startswith("<s2sgrad")
+
+
 def _placed(body, loops=()):
     """(statement, the loops around it) for every statement, in program order."""
     for s in body:
@@ -600,7 +605,7 @@ def check_views(trace):
     views.sort(key=lambda v: v[1])
     holders = [(s, i, loops) for i, (s, loops) in enumerate(placed) if _held(s)]
     # (s2sgrad's own code keeps in its containers what the user's code it replays kept)
-    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    own_code = _own_code(trace)
     # rows or numbers, as the shapes decide when the code runs: checked then (a guard)
     rows = [] if own_code else [(s, i, loops) for i, (s, loops) in enumerate(placed)
                                 if _maybe_row(s, trace)]
@@ -713,7 +718,7 @@ def check_stores(trace):
     placed = list(_placed(trace.body))
     position = {id(s): (k, loops) for k, (s, loops) in enumerate(placed)}
     # (s2sgrad's own code: its backward pass rebinds what the forward pass stored into)
-    own_code = str(trace.parsed.filename).startswith("<s2sgrad")
+    own_code = _own_code(trace)
     stmts = [s for s, _ in placed]
     defs_of = {}
     for s in stmts:
@@ -911,7 +916,7 @@ def check_in_place(trace, entry=False):
     caller may read it afterwards; the arguments of the function the user called are
     like its locals, the change to the caller's array is not made). A number
     (trace.scalars) is always rebound."""
-    if str(trace.parsed.filename).startswith("<s2sgrad") or \
+    if _own_code(trace) or \
             str(trace.parsed.namespace.get("__name__", "")).startswith("s2sgrad."):
         return          # s2sgrad's own code (adjoints, runtime helpers differentiated for
         #                 second derivatives) adds in place only into what it owns
@@ -974,7 +979,7 @@ def check_item_updates(trace):
     (`c[i].__iadd__(e)`); the trace puts a new array in the slot. Refused where another
     name or slot may hold the same array and be read afterwards: `[z] * n`, `[y, y]`,
     `xs.append(y)` in a loop where `y` is not made anew, `y` read after the update."""
-    if str(trace.parsed.filename).startswith("<s2sgrad"):
+    if _own_code(trace):
         return
     placed = list(_placed(trace.body))
     updates = [(j, s, loops) for j, (s, loops) in enumerate(placed)
