@@ -66,11 +66,26 @@ def test_added_lines_map_back_to_the_generated_source():
 def run(source, name, *args):
     """The def `name` of `source` run in Python with NumPy (and the Python versions of
     the helpers the rewrite writes)."""
-    from s2sgrad.backend.numba.helpers import float_like, same_shape, tanh_number
+    from s2sgrad.backend.numba.helpers import float_like, same_shape, tanh_number, \
+        exp_number, reads_broadcast
     space = {"np": np, "same_shape": same_shape, "float_like": float_like,
-             "tanh_number": tanh_number}
+             "tanh_number": tanh_number, "exp_number": exp_number,
+             "reads_broadcast": reads_broadcast}
     exec(compile(source, "<test>", "exec"), space)
     return space[name](*args)
+
+
+def numba_run(source, name):
+    """The def `name` of `source` compiled by Numba (with the Numba versions of the
+    helpers)."""
+    import numba
+    from s2sgrad.backend.numba.helpers import float_like, same_shape, tanh_number, \
+        exp_number, reads_broadcast
+    space = {"np": np, "same_shape": same_shape, "float_like": float_like,
+             "tanh_number": tanh_number, "exp_number": exp_number,
+             "reads_broadcast": reads_broadcast}
+    exec(compile(source, "<test>", "exec"), space)
+    return numba.njit(space[name])
 
 
 def test_the_loops_compute_what_the_statements_do():
@@ -93,13 +108,27 @@ def test_statements_of_unknown_or_broadcast_shapes_stay(shapes):
         assert out == CHAIN
 
 
-def test_operands_that_broadcast_are_read_through_broadcast_to():
-    shapes = {"grad_f": {**SHAPES["grad_f"], "y": ("d0", 1)}}
-    out = elementwise_loops(CHAIN, shapes)
-    assert "y_full = np.broadcast_to(y, shape)" in out and "same_shape(x)" in out
-    x, y = RNG.standard_normal((3, 4)), RNG.uniform(0.5, 2.0, (3, 1))
-    for a, b in zip(run(out, "grad_f", x, y, 0.7), run(CHAIN, "grad_f", x, y, 0.7)):
-        np.testing.assert_allclose(a, b, rtol=1e-15)
+def test_operands_that_broadcast_are_read_at_the_loops_indices():
+    """A row's maximum (n, 1) is read `y[i0, 0]`, a bias (m,) `y[i1]`, after a check
+    that its shape is the one the loop reads it at."""
+    for dims, shape, at in ((("d0", 1), (3, 1), "y[i0, 0]"), (("d1",), (4,), "y[i1]"),
+                            ((1, "d1"), (1, 4), "y[0, i1]")):
+        shapes = {"grad_f": {**SHAPES["grad_f"], "y": dims}}
+        out = elementwise_loops(CHAIN, shapes)
+        ones = tuple(d == 1 for d in dims)
+        assert f"reads_broadcast(y, shape, {ones})" in out and "same_shape(x)" in out
+        assert f"a_i = x[i0, i1] * {at}" in out
+        x, y = RNG.standard_normal((3, 4)), RNG.uniform(0.5, 2.0, shape)
+        for a, b in zip(run(out, "grad_f", x, y, 0.7), run(CHAIN, "grad_f", x, y, 0.7)):
+            np.testing.assert_allclose(a, b, rtol=1e-15)
+        bad = RNG.uniform(0.5, 2.0, (5,) + shape[1:] if len(shape) > 1 else (5,))
+        with pytest.raises(ValueError, match="broadcast"):
+            run(out, "grad_f", x, bad, 0.7)
+        compiled = numba_run(out, "grad_f")
+        for a, b in zip(compiled(x, y, 0.7), run(CHAIN, "grad_f", x, y, 0.7)):
+            np.testing.assert_allclose(a, b, rtol=1e-15)
+        with pytest.raises(ValueError, match="broadcast"):
+            compiled(x, bad, 0.7)
     src = "def g(x, y):\n    a = x * y + y\n    return a\n"     # (no operand of a's shape)
     assert elementwise_loops(src, {"g": {"x": (1, "d0"), "y": ("d1", 1),
                                          "a": ("d1", "d0")}}) == src

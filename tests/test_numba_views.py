@@ -197,6 +197,67 @@ def test_tanh_number_is_numpys_tanh_within_two_ulp():
     np.testing.assert_allclose(got32[ok], np.tanh(x32)[ok], rtol=2e-7, atol=0)
 
 
+def test_exp_number_is_numpys_exp_within_one_ulp():
+    import numba
+    from s2sgrad.backend.numba.helpers import exp_number
+
+    @numba.njit
+    def each(x):
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = exp_number(x[i])
+        return out
+    x = np.concatenate([RNG.uniform(-750, 715, 200000), RNG.standard_normal(20000),
+                        1e-12 * RNG.standard_normal(2000), np.linspace(-746, -700, 5001),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79,
+                         709.782712893384, np.nextafter(709.782712893384, 800), -745.13,
+                         -745.14, -708.4, 5e-324, -5e-324, 1e-300, 1e308, -1e308]])
+    got = each(x)
+    with np.errstate(over="ignore", under="ignore"):
+        want = np.exp(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(got[~np.isfinite(want)], want[~np.isfinite(want)], equal_nan=True)
+    assert np.array_equal(got[want == 0], want[want == 0])
+    normal = np.isfinite(want) & (want >= np.finfo(float).tiny)
+    ulps = np.abs(got[normal] - want[normal]) / np.spacing(want[normal])
+    assert ulps.max() <= 1.0
+    sub = (want > 0) & (want < np.finfo(float).tiny)          # subnormal results
+    assert np.all(np.abs(got[sub] - want[sub]) <= 5e-324)
+    x32 = np.clip(x, -200, 80).astype(np.float32)
+    got32 = each(x32)
+    assert got32.dtype == np.float32
+    ok = ~np.isnan(x32)
+    # NumPy's float32 exp is itself within about 1.5 float32 ulp; this is the float64
+    # result rounded once
+    np.testing.assert_allclose(got32[ok], np.exp(x32)[ok], rtol=2.4e-7, atol=1e-45)
+    np.testing.assert_array_equal(got32, np.exp(x32.astype(np.float64)).astype(np.float32))
+
+
+def softmax_loss(W, x, y):
+    z = x @ W
+    e = np.exp(z - 0.5)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(y * np.log(p)) + np.sum(np.exp(-W * W))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_through_exp_loops(dtype, numba_cache_dir):
+    W = (RNG.standard_normal((4, 3))).astype(dtype)
+    x = RNG.standard_normal((6, 4)).astype(dtype)
+    y = np.eye(3)[RNG.integers(0, 3, 6)].astype(dtype)
+    if dtype == np.float64:
+        g = check(softmax_loss, (W, x, y), wrt=(0, 1))
+    else:
+        import s2sgrad
+        g = s2sgrad.grad(softmax_loss, wrt=(0, 1), backend="numba", strict=True)
+        got, want = g(W, x, y), s2sgrad.grad(softmax_loss, wrt=(0, 1))(W, x, y)
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype == np.float32
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    from support.numba_check import compiled_entry
+    assert "exp_number(" in open(compiled_entry(g).path).read()
+
+
 def tanh_layers(W, x):
     h = np.tanh(x @ W + 0.5)
     return np.sum(np.tanh(h * 2.0 - x) ** 2)

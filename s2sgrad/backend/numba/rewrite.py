@@ -338,7 +338,7 @@ UNARY = {"abs", "absolute", "arccos", "arcsin", "arctan", "arcsinh", "cos", "cos
 
 #: np.<name> of one number in an elementwise loop → the helper computing it faster
 #: than Numba's version (helpers.py).
-NUMBER_VERSIONS = {"tanh": "tanh_number"}
+NUMBER_VERSIONS = {"tanh": "tanh_number", "exp": "exp_number"}
 
 
 def elementwise_loops(source, shapes):
@@ -346,9 +346,9 @@ def elementwise_loops(source, shapes):
     (+ - * / **) and NumPy's elementwise functions over arrays of one known shape,
     arrays that broadcast to it (a bias, a row's maximum) and numbers (`shapes`: {def's
     name: {name: dims}}, `optimize.kinds.code_shapes`), written as one loop over that
-    shape (taken from an array of that shape the run reads; the others read through
-    `np.broadcast_to`, which raises as NumPy would): one pass over memory, each value the run
-    computes and only it reads a number in the loop, the others written into arrays
+    shape (taken from an array of that shape the run reads; the others read at the
+    loop's indices, `b[i1]`, `m[i0, 0]`, after `reads_broadcast` checks their shapes,
+    raising as NumPy would): one pass over memory, each value the run computes and only it reads a number in the loop, the others written into arrays
     made before it. Numba's array expressions go through a general broadcasting
     iterator, two to three times slower than such a loop, and give a temporary array
     per statement. Serves every chain of elementwise operations over values of one
@@ -367,8 +367,8 @@ def elementwise_loops(source, shapes):
     `np.divide` and powers other than small whole ones `np.power` (NumPy's results for
     a zero divisor or a negative base, where Python's operators raise). Runs of fewer
     than two operations stay as they are (but for one of `NUMBER_VERSIONS`), as does
-    everything whose shapes are not known. np.tanh of an element is `tanh_number`
-    (`NUMBER_VERSIONS`). Added lines end with `ADDED` (`source_line` maps lines back)."""
+    everything whose shapes are not known. np.tanh and np.exp of an element are
+    `tanh_number` and `exp_number` (`NUMBER_VERSIONS`). Added lines end with `ADDED` (`source_line` maps lines back)."""
     if not shapes:
         return source
     tree = ast.parse(source)
@@ -506,19 +506,23 @@ class _Fuser:
                             [[f"{b}{a}" for a in range(nd)] for b in bases])
         shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
         local = {t: self._fresh(_numbered(f"{t}_i")) for t in sorted(bound)}
-        wide = {n: self._fresh(_numbered(f"{n}_full")) for n in read
-                if self.shapes[n] != dims}
+        wide = {n: n for n in read if self.shapes[n] != dims}
         out = {t: self._fresh(_numbered(f"{t}_new")) if t in outer else t for t in kept}
         if index is None or shape is None or None in local.values() or \
-                None in wide.values() or None in out.values():
+                None in out.values():
             return
         index = [index] if nd == 1 else index
         indent = re.match(r"\s*", self.lines[first - 1]).group(0)
         at = ", ".join(index)
         new = [f"{indent}{self.segment(s)}\n" for s in run if s not in arrays]
         new.append(f"{indent}{shape} = same_shape({', '.join(inputs)}){ADDED}\n")
-        for n, v in wide.items():
-            new.append(f"{indent}{v} = np.broadcast_to({n}, {shape}){ADDED}\n")
+        for n in wide:                  # (numbers, dims (), are not in `read`)
+            ones = [d == 1 for d in self.shapes[n]]
+            new.append(f"{indent}reads_broadcast({n}, {shape}, "
+                       f"({', '.join(map(str, ones))}{',' if len(ones) == 1 else ''}))"
+                       f"{ADDED}\n")
+            axes = index[nd - len(ones):]
+            wide[n] = f"{n}[{', '.join('0' if one else i for one, i in zip(ones, axes))}]"
         for t in sorted(kept):
             new.append(f"{indent}{out[t]} = np.empty({shape}, float_like("
                        f"{', '.join(sorted(deps[t]))})){ADDED}\n")
@@ -537,7 +541,7 @@ class _Fuser:
                 continue
             t = s.targets[0].id
             value = _loop_expression(s.value, lambda n: local[n] if n in seen else (
-                f"{wide.get(n, n)}[{at}]" if self.shapes[n] else n))
+                _element(n, wide, at) if self.shapes[n] else n))
             lhs = f"{local[t]} = "
             if t in kept and last_def[t] is s:
                 read_later = any(t in _names_read(o.value) for o in arrays
@@ -555,6 +559,13 @@ class _Fuser:
                 self.taken.update(names)
                 return c
         return None
+
+
+def _element(n, wide, at):
+    """How a loop at index `at` reads the element of array n: `n[at]` for an array of
+    the loop's shape, else as `wide` has it (`n[i0, 0]`, `b[i1]`: its axes of length 1
+    at 0, the axes it lacks dropped)."""
+    return wide.get(n, f"{n}[{at}]")
 
 
 def _numbered(name):
