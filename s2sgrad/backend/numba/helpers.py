@@ -25,15 +25,25 @@ from ...runtime import (grad_like, unbroadcast, zero_grad, match_shape,  # noqa:
 from ...runtime.linalg import (diag_grad, solve_grad_a, solve_grad_b,  # noqa: F401
                                solve_grads, solve_triangle)
 from ...runtime.decompositions import cholesky_grad  # noqa: F401
+from .locator import register as _register_locator
+
+_register_locator()           # (the helpers' compiled code: one cache, locator.py)
 
 # ---- Numba versions of the runtime helpers (copied by `s2sgrad transform`) ----
 from numba import types  # noqa: E402
 from numba import literal_unroll  # noqa: E402
-from numba.extending import intrinsic, overload, register_jitable  # noqa: E402
+from numba.extending import intrinsic, register_jitable  # noqa: E402
+from numba.extending import overload as _overload  # noqa: E402
 from llvmlite import ir as _llvm  # noqa: E402
 from numba.np.unsafe.ndarray import to_fixed_tuple  # noqa: E402
 from numba.np.numpy_support import as_dtype  # noqa: E402
 
+
+
+def overload(fn, **options):
+    """Numba's `overload`, its implementations compiled with `cache=True`: compiled
+    once, then loaded by every gradient that calls them (`locator.py`)."""
+    return _overload(fn, jit_options={"cache": True}, **options)
 
 def _float_dtype(t):
     """The NumPy dtype of gradients of an array of Numba element type `t`."""
