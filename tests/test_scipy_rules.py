@@ -104,6 +104,25 @@ def xlog1py(x, y):
     return np.sum(scipy.special.xlog1py(x, y) ** 2) + np.sum(scipy.special.xlog1py(x[0], y))
 
 
+def betaln_gamma(a, b):
+    return np.sum(scipy.special.betaln(a, b) * a) + np.sum(scipy.special.betaln(a[0], 1.5)) \
+        + np.sum(scipy.special.gamma(a * 0.5) * b)
+
+
+def normal_cdfs(x):
+    return np.sum(scipy.special.ndtr(x) ** 2) + np.sum(scipy.special.log_ndtr(3.0 * x)) \
+        + np.sum(scipy.special.log_ndtr(x - 12.0))            # (Φ underflows; ln Φ does not)
+
+
+def inverse_cdfs(p):
+    return np.sum(scipy.special.ndtri(p) ** 2) + np.sum(scipy.special.erfinv(p - 0.5) ** 3)
+
+
+def log_expit_entr(x, p):
+    return np.sum(scipy.special.log_expit(x * 2.0)) + np.sum(scipy.special.log_expit(-40.0 * x)) \
+        + np.sum(scipy.special.entr(p) * x)
+
+
 # ------------------------------------------------------------------ scipy.stats
 def norm_logpdf(x, loc, scale):
     return np.sum(norm.logpdf(x, loc, scale)) + np.sum(norm.logpdf(x))
@@ -147,6 +166,22 @@ def cholesky_lower(a):
     return np.sum(np.sin(scipy.linalg.cholesky(a, lower=True, check_finite=False)))
 
 
+def cho_factor_solve(a, b):
+    c, low = scipy.linalg.cho_factor(a)
+    return np.sum(scipy.linalg.cho_solve((c, low), b) ** 2) + np.sum(np.log(np.diag(c)))
+
+
+def cho_factor_lower(a, b):
+    factor = scipy.linalg.cho_factor(a, lower=True, check_finite=False)
+    return np.sum(np.sin(scipy.linalg.cho_solve(factor, b)))
+
+
+def cho_factor_whole(a):
+    """Reads c whole: SciPy leaves a's own entries in the other triangle."""
+    c, lower = scipy.linalg.cho_factor(a, lower=True)
+    return np.sum(c * np.arange(9.0).reshape(3, 3))
+
+
 def cho_solve(c, b):
     return np.sum(scipy.linalg.cho_solve((c, True), b) ** 2)
 
@@ -182,6 +217,8 @@ CASES = [
     (lse_b, (X, W), (0, 1)), (lse_b_row, (X, W), (0, 1)),
     (gammaln, (W,), 0), (digamma, (W,), 0), (polygamma, (W,), 0),
     (expit_logit, (P,), 0), (erfs, (X,), 0),
+    (betaln_gamma, (W, W[::-1] + 0.5), (0, 1)), (normal_cdfs, (X,), 0),
+    (inverse_cdfs, (P,), 0), (log_expit_entr, (X, P), (0, 1)),
     (softmax, (X,), 0), (softmax_axis, (X,), 0), (log_softmax, (X,), 0),
     (xlogy, (X, W), (0, 1)), (xlog1py, (X, W), (0, 1)),
     (norm_logpdf, (X, 0.3, W), (0, 1, 2)), (norm_keywords, (X, X[0], 1.7), (0, 1, 2)),
@@ -194,6 +231,8 @@ CASES = [
     (cho_solve, (np.linalg.cholesky(SPD) + np.triu(NONSYM, 1), B), (0, 1)),
     (cho_solve_upper, (np.linalg.cholesky(SPD).T + np.tril(NONSYM.T, -1), B), (0, 1)),
     (cho_solve_factor, (NONSYM, B), (0, 1)),
+    (cho_factor_solve, (SPD, B), (0, 1)), (cho_factor_lower, (SPD, B), (0, 1)),
+    (cho_factor_whole, (NONSYM.T,), 0),
     (solve_lower, (NONSYM.T, B), (0, 1)), (solve_upper_trans, (NONSYM, B), (0, 1)),
     (solve_unit, (NONSYM.T, B), (0, 1)),
     (expm, (X[:, :3],), 0),
@@ -230,7 +269,8 @@ def test_tangent_matches_finite_differences(f, args, wrt):
 
 
 @pytest.mark.parametrize("f, x", [(lse_axis, X), (softmax_axis, X), (log_softmax, X),
-                                  (erfs, X), (gammaln, W), (digamma, W), (expit_logit, P)],
+                                  (erfs, X), (gammaln, W), (digamma, W), (expit_logit, P),
+                                  (normal_cdfs, X), (inverse_cdfs, P)],
                          ids=lambda v: getattr(v, "__name__", ""))
 def test_float32_stays_float32(f, x):
     g = s2sgrad.grad(f)(x.astype(np.float32))
@@ -284,10 +324,11 @@ def test_unhandled_options_and_methods_are_refused(f, x, what):
 # ------------------------------------------------------------------ the audit
 LISTED = {
     "scipy.special": ["logsumexp", "gammaln", "digamma", "polygamma", "expit", "logit", "erf", "erfc",
-                      "softmax", "log_softmax", "xlogy", "xlog1py"],
+                      "softmax", "log_softmax", "xlogy", "xlog1py", "betaln", "gamma", "ndtr",
+                      "log_ndtr", "ndtri", "erfinv", "log_expit", "entr"],
     "scipy.stats": ["norm.logpdf", "norm.cdf", "norm.pdf", "multivariate_normal.logpdf",
                     "t.logpdf"],
-    "scipy.linalg": ["cholesky", "cho_solve", "solve_triangular", "expm"],
+    "scipy.linalg": ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "expm"],
 }
 
 

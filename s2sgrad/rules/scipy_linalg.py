@@ -14,7 +14,8 @@ import numpy as np  # noqa: F401  (the templates below read np)
 import scipy.linalg
 
 from .registry import FRESH, PURE, READS_CONTAINER, defadjoint, deftangent, mark_optional
-from ..runtime import (cholesky_grad, cholesky_tangent, cho_solve_grad_b, cho_solve_grad_c,
+from ..runtime import (cholesky_grad, cholesky_tangent, cho_factor_grad, cho_factor_tangent,
+                       cho_solve_grad_b, cho_solve_grad_c,
                        cho_solve_tangent_c, solve_triangular_grad_a,
                        solve_triangular_grad_b, solve_triangular_tangent, expm_grad,
                        expm_tangent)  # noqa: F401
@@ -33,6 +34,21 @@ def cholesky(y, a, lower=False, overwrite_a=False, **options):
 def cholesky_dot(y, a, lower=False, overwrite_a=False, **options):
     """U = cholesky(a)  →  U̇ = NumPy's cholesky tangent, ȧ read from the same triangle"""
     y_dot += cholesky_tangent(a_dot, y, not lower)
+
+
+@defadjoint(scipy.linalg.cho_factor, keywords=_CHECK)
+def cho_factor(y, a, lower=False, overwrite_a=False, **options):
+    """(c, lower) = cho_factor(a): c holds U (L with lower=True) in one triangle and a's own
+    entries in the other  →  ā += the Cholesky rule of c̄'s factor triangle, plus c̄'s
+    other triangle as it is"""
+    a_bar += cho_factor_grad(y_bar, y, lower)
+
+
+@deftangent(scipy.linalg.cho_factor)
+def cho_factor_dot(y, a, lower=False, overwrite_a=False, **options):
+    """(c, lower) = cho_factor(a)  →  ċ = the Cholesky tangent on the factor's triangle,
+    ȧ on the other"""
+    y_dot += cho_factor_tangent(a_dot, y, lower)
 
 
 @defadjoint(scipy.linalg.cho_solve, keywords=_CHECK, props=(FRESH, READS_CONTAINER))

@@ -149,6 +149,104 @@ def xlog1py_dot(z, x, y):
     z_dot += y_dot * x / (1.0 + y)
 
 
+@defadjoint(scipy.special.betaln, **elementwise)
+def betaln(y, a, b):
+    """y = ln|B(a, b)|  →  ā += ȳ·(ψ(a) - ψ(a + b)) ;  b̄ += ȳ·(ψ(b) - ψ(a + b))"""
+    a_bar += unbroadcast(y_bar * (polygamma(0, a) - polygamma(0, a + b)), a)
+    b_bar += unbroadcast(y_bar * (polygamma(0, b) - polygamma(0, a + b)), b)
+
+
+@deftangent(scipy.special.betaln)
+def betaln_dot(y, a, b):
+    """y = ln|B(a, b)|  →  ẏ = ȧ·(ψ(a) - ψ(a + b)) + ḃ·(ψ(b) - ψ(a + b))"""
+    y_dot += a_dot * (polygamma(0, a) - polygamma(0, a + b))
+    y_dot += b_dot * (polygamma(0, b) - polygamma(0, a + b))
+
+
+@defadjoint(scipy.special.gamma, **elementwise)
+def gamma(y, x):
+    """y = Γ(x)  →  x̄ += ȳ·Γ(x)·ψ(x)"""
+    x_bar += y_bar * y * polygamma(0, x)
+
+
+@deftangent(scipy.special.gamma)
+def gamma_dot(y, x):
+    """y = Γ(x)  →  ẏ = ẋ·Γ(x)·ψ(x)"""
+    y_dot += x_dot * y * polygamma(0, x)
+
+
+@defadjoint(scipy.special.ndtr, **elementwise)
+def ndtr(y, x):
+    """y = Φ(x), the standard normal CDF  →  x̄ += ȳ·φ(x) = ȳ·e^(-x²/2)/√(2π)"""
+    x_bar += y_bar * 0.3989422804014327 * np.exp(-0.5 * x * x)
+
+
+@deftangent(scipy.special.ndtr)
+def ndtr_dot(y, x):
+    """y = Φ(x)  →  ẏ = ẋ·φ(x)"""
+    y_dot += x_dot * 0.3989422804014327 * np.exp(-0.5 * x * x)
+
+
+@defadjoint(scipy.special.log_ndtr, **elementwise)
+def log_ndtr(y, x):
+    """y = ln Φ(x)  →  x̄ += ȳ·φ(x)/Φ(x) = ȳ·e^(-x²/2 - y)/√(2π)   (no Φ(x) to underflow)"""
+    x_bar += y_bar * 0.3989422804014327 * np.exp(-0.5 * x * x - y)
+
+
+@deftangent(scipy.special.log_ndtr)
+def log_ndtr_dot(y, x):
+    """y = ln Φ(x)  →  ẏ = ẋ·e^(-x²/2 - y)/√(2π)"""
+    y_dot += x_dot * 0.3989422804014327 * np.exp(-0.5 * x * x - y)
+
+
+@defadjoint(scipy.special.ndtri, **elementwise)
+def ndtri(y, p):
+    """y = Φ⁻¹(p)  →  p̄ += ȳ/φ(y) = ȳ·√(2π)·e^(y²/2)"""
+    p_bar += y_bar * 2.5066282746310002 * np.exp(0.5 * y * y)
+
+
+@deftangent(scipy.special.ndtri)
+def ndtri_dot(y, p):
+    """y = Φ⁻¹(p)  →  ẏ = ṗ·√(2π)·e^(y²/2)"""
+    y_dot += p_dot * 2.5066282746310002 * np.exp(0.5 * y * y)
+
+
+@defadjoint(scipy.special.erfinv, **elementwise)
+def erfinv(y, x):
+    """y = erf⁻¹(x)  →  x̄ += ȳ·(√π/2)·e^(y²)"""
+    x_bar += y_bar * 0.886226925452758 * np.exp(y * y)
+
+
+@deftangent(scipy.special.erfinv)
+def erfinv_dot(y, x):
+    """y = erf⁻¹(x)  →  ẏ = ẋ·(√π/2)·e^(y²)"""
+    y_dot += x_dot * 0.886226925452758 * np.exp(y * y)
+
+
+@defadjoint(scipy.special.log_expit, **elementwise)
+def log_expit(y, x):
+    """y = ln σ(x)  →  x̄ += ȳ·(1 - σ(x)) = -ȳ·expm1(y)"""
+    x_bar += -y_bar * np.expm1(y)
+
+
+@deftangent(scipy.special.log_expit)
+def log_expit_dot(y, x):
+    """y = ln σ(x)  →  ẏ = -ẋ·expm1(y)"""
+    y_dot += -x_dot * np.expm1(y)
+
+
+@defadjoint(scipy.special.entr, **elementwise)
+def entr(y, x):
+    """y = -x·ln x  →  x̄ += -ȳ·(ln x + 1)"""
+    x_bar += -y_bar * (np.log(x) + 1.0)
+
+
+@deftangent(scipy.special.entr)
+def entr_dot(y, x):
+    """y = -x·ln x  →  ẏ = -ẋ·(ln x + 1)"""
+    y_dot += -x_dot * (np.log(x) + 1.0)
+
+
 @defadjoint(scipy.special.softmax, props=(FRESH, PURE))
 def softmax(y, x, axis=None):
     """y = eˣ / Σ eˣ (over axis)  →  x̄ += y·(ȳ - Σ ȳ·y)"""

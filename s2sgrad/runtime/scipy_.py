@@ -7,7 +7,7 @@ scipy.linalg when it is called (only code that called scipy.linalg.expm calls it
 """
 import numpy as np
 
-from .core import is_zero, unbroadcast
+from .core import getitem_grad, is_zero, unbroadcast
 
 
 def _mT(x):
@@ -177,6 +177,33 @@ def _cho_matrix(c, lower):
     """(the triangle of c that cho_solve reads, the matrix it stands for)."""
     t = np.tril(c) if lower else np.triu(c)
     return t, (t @ _mT(t) if lower else _mT(t) @ t)
+
+
+def cho_factor_grad(g, y, lower=False):
+    """Adjoint of a in (c, lower) = cho_factor(a): the factor's triangle of c by the
+    Cholesky rule (on the triangle of a it reads); SciPy leaves a's own entries in c's
+    other triangle, so their adjoint passes to a unchanged. `g`: the pair's adjoint."""
+    gc = getitem_grad(g, 0)
+    if is_zero(gc):
+        return 0.0
+    from .decompositions import cholesky_grad
+    c = y[0]
+    gc = np.asarray(gc)
+    if lower:
+        return cholesky_grad(np.tril(gc), np.tril(c)) + np.triu(gc, 1)
+    return cholesky_grad(np.triu(gc), np.triu(c), True) + np.tril(gc, -1)
+
+
+def cho_factor_tangent(t, y, lower=False):
+    """Tangent of (c, lower) = cho_factor(a) along ȧ = t: the Cholesky tangent on the
+    factor's triangle, ȧ's own entries on the other; none for `lower`."""
+    from .decompositions import cholesky_tangent
+    c = y[0]
+    if lower:
+        dc = cholesky_tangent(t, np.tril(c)) + np.triu(t, 1)
+    else:
+        dc = cholesky_tangent(t, np.triu(c), True) + np.tril(t, -1)
+    return (dc, 0.0)
 
 
 def cho_solve_grad_b(g, c_and_lower):
