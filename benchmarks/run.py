@@ -935,9 +935,10 @@ def report(results, machine, settings, peer_versions):
         lines.append(
             "\nA first call is timed once in each of the workload's processes, each a new "
             "process: the transform column is their median. The Numba columns: the first "
-            "process compiles into a cache directory new to this run, the others load "
-            "from it (their median); both include `import numba` and Numba's one-time "
-            "set-up in that process.")
+            "process compiles into a cache directory of the workload's own, empty (the "
+            "runtime helpers too, which a user's later gradients load from the cache), "
+            "the others load from it (their median); both include `import numba` and "
+            "Numba's one-time set-up in that process.")
 
     # full reasons for anything unavailable (cells are truncated), grouped by reason
     notes = {}
@@ -1012,7 +1013,14 @@ def run_worker(name, opts, samples, target_ms, use_peers):
     each with an environment of another size and its own layout seed (see
     benchmarks/README.md, *Heap layout*), and its figures come from their samples
     pooled. Progress goes to stderr; results come back as JSON."""
+    import shutil
     import subprocess
+    import tempfile
+    # Numba's compiled code (the helpers' too) in a directory of this workload's own:
+    # its first process compiles from nothing, the others load (`pooled`), whatever
+    # earlier workloads or runs left ($S2SGRAD_CACHE_DIR, when set, is used as it is)
+    cache = None if "S2SGRAD_CACHE_DIR" in os.environ else \
+        tempfile.mkdtemp(prefix=f"s2sgrad-bench-{name}-")
 
     def worker(peer_list, with_s2sgrad, seed, timeout=None):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
@@ -1028,6 +1036,8 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         # with it every array's placement: another random size for every process
         import random
         env = dict(os.environ, S2SGRAD_BENCH_LAYOUT="x" * random.Random(seed).randrange(4096))
+        if cache is not None:
+            env["S2SGRAD_CACHE_DIR"] = cache
         try:
             done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env,
                                   timeout=timeout)
@@ -1066,7 +1076,11 @@ def run_worker(name, opts, samples, target_ms, use_peers):
         return result
 
     groups = [[p for p in g if p in use_peers] for g in PROCESS_GROUPS]
-    result = pooled(groups[0], True)
+    try:
+        result = pooled(groups[0], True)
+    finally:
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
     for group in groups[1:]:
         if not group:
             continue
@@ -1178,11 +1192,6 @@ def main(argv=None):
         return 0
 
     results = {}
-    if not opts.one_process and "S2SGRAD_CACHE_DIR" not in os.environ:
-        # Numba's compiled code in a directory of this run's own: each workload's first
-        # process compiles, the others load (`pooled`), whatever earlier runs left
-        import tempfile
-        os.environ["S2SGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sgrad-bench-")
     for w in chosen:
         log(f"[{w.name}] {w.description}")
         t0 = time.perf_counter()
