@@ -28,6 +28,8 @@ function body, only ever called): each call is inlined, its locals renamed apart
 its free names read where the call happens, as Python's closures do. Anything else is
 refused with a `TransformError`.
 """
+import types
+
 import gast
 import numpy as np
 
@@ -213,6 +215,7 @@ class Normalizer:
     # -- entry ---------------------------------------------------------------
     def run(self):
         fn = self.parsed.node
+        self.aliases()
         self.generators()
         self.maps()
         self.reduces()
@@ -1012,6 +1015,61 @@ class Normalizer:
                     "(`list(gen(...))`)")
 
     _CONSUMERS = ("list", "tuple", "sum", "sorted", "min", "max")
+
+    def aliases(self):
+        """`xp = np`, `sp = scipy.special`, `sin = np.sin`: a local name bound once, by a
+        statement of the function's own top level, to a global name or attribute chain
+        that denotes a module or a function; its reads become that expression, and the
+        binding goes. Serves array-API style code (`xp.sum(x)`, which would otherwise be
+        taken for a method of a local value) and local shorthands for functions. A name
+        bound anywhere else too (a nested scope included), a parameter, or a chain
+        whose root is local stays as it is."""
+        fn = self.parsed.node
+        stores, declared = {}, set()
+        for n in nodes.walk(fn):
+            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+                stores[n.id] = stores.get(n.id, 0) + 1     # (Store, Del, Param)
+            elif isinstance(n, (gast.Global, gast.Nonlocal)):
+                declared.update(n.names)
+            elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not fn:
+                stores[n.name] = stores.get(n.name, 0) + 1
+        found = {}
+        for st in fn.body:
+            if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                    and isinstance(st.targets[0], gast.Name)):
+                continue
+            t = st.targets[0].id
+            obj = self._global_chain(st.value, stores)
+            if stores.get(t) == 1 and t not in declared and t not in found and (
+                    isinstance(obj, _ALIASABLE)):
+                found[t] = st
+        if not found:
+            return
+
+        class Substitute(nodes.Transformer):
+            def visit_Name(self, node):
+                st = found.get(node.id)
+                if st is None or not isinstance(node.ctx, gast.Load):
+                    return node
+                return nodes.copy_location(nodes.clone(st.value), node)
+        fn.body = [st for st in fn.body if st not in found.values()]
+        Substitute().visit(fn)
+
+    def _global_chain(self, e, stores):
+        """The object a chain `a.b.c` of a free name denotes, else None."""
+        attrs = []
+        while isinstance(e, gast.Attribute):
+            attrs.append(e.attr)
+            e = e.value
+        if not isinstance(e, gast.Name) or e.id in stores:
+            return None
+        try:
+            obj = self.parsed.resolve(e.id)
+            for a in reversed(attrs):
+                obj = getattr(obj, a)
+        except (KeyError, AttributeError):
+            return None
+        return obj
 
     def errstates(self):
         """`with np.errstate(divide="ignore", ...):` around code that may divide by zero
@@ -1991,6 +2049,11 @@ def _has_early_return(body):
 
 
 _SMALL = 8          # statements of a helper `Normalizer.small_helper` inlines
+
+# what a local alias may denote (`Normalizer.aliases`): modules and functions (NumPy's
+# functions are dispatcher objects of their own type)
+_ALIASABLE = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
+              type(np.sum))
 
 
 def normalize(parsed: Parsed) -> gast.FunctionDef:
