@@ -307,6 +307,10 @@ def sum_int_dtype(x):
     return np.sum(x ** 2, dtype=int)
 
 
+def prod_int_dtype(x):
+    return np.prod(x ** 2, dtype=int)
+
+
 def mean_float32_dtype(x):
     return np.mean(x ** 2, dtype=np.float32)
 
@@ -320,7 +324,7 @@ def reshape_order_variable(A, order):
 
 
 @pytest.mark.parametrize("f, keyword", [
-    (sum_into_out, "out="), (sum_int_dtype, "dtype="),
+    (sum_into_out, "out="), (prod_int_dtype, "dtype="),
     (ravel_order_K, "order 'C', 'F' or 'A'"),
 ])
 def test_keyword_the_rule_does_not_handle_is_refused(f, keyword):
@@ -334,6 +338,8 @@ def test_keyword_left_at_its_default_and_float_dtype_are_accepted():
     assert_value_and_grad_matches(sort_with_order, x)
     g = s2sgrad.grad(mean_float32_dtype)(x)
     np.testing.assert_allclose(g, 2 * x / 3, rtol=1e-5)
+    # an integer accumulator truncates each square first: a piecewise constant function
+    np.testing.assert_array_equal(s2sgrad.grad(sum_int_dtype)(x), np.zeros(3))
 
 
 def test_variable_index_order_is_refused():

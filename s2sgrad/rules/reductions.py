@@ -8,6 +8,7 @@ import numpy as np
 from .registry import FRESH, FULL_REDUCTION, PURE, READS_CONTAINER, defadjoint
 
 from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
+                       accumulated_grad,
                        prod_grad, cumsum_grad, div_or_zero)
 
 
@@ -18,14 +19,17 @@ reduction = partial(defadjoint, props=(FULL_REDUCTION, FRESH, PURE))
 
 @reduction(np.sum, methods=["sum"])
 def sum_(y, x, axis=None, dtype=None, out=None, keepdims=False):
-    """y = Σ x  →  x̄ += ȳ broadcast back to x's shape"""
-    x_bar += unreduce(y_bar, x, axis, keepdims)
+    """y = Σ x  →  x̄ += ȳ broadcast back to x's shape   (none with an integer dtype=)"""
+    x_bar += unreduce(y_bar if dtype is None else accumulated_grad(y_bar, dtype), x, axis,
+                      keepdims)
 
 
 @reduction(np.mean, methods=["mean"])
 def mean(y, x, axis=None, dtype=None, out=None, keepdims=False):
-    """y = mean(x)  →  x̄ += ȳ / n broadcast back to x's shape"""
-    x_bar += unreduce(y_bar / count_reduced(x, axis), x, axis, keepdims)
+    """y = mean(x)  →  x̄ += ȳ / n broadcast back to x's shape   (none with an integer
+    dtype=)"""
+    x_bar += unreduce((y_bar if dtype is None else accumulated_grad(y_bar, dtype))
+                      / count_reduced(x, axis), x, axis, keepdims)
 
 
 @reduction(np.prod, methods=["prod"])

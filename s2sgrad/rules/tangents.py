@@ -33,7 +33,8 @@ import numpy as np
 from .registry import deftangent, nondifferentiable
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
-    add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad, clip_high, clip_low,
+    accumulated_grad, add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad,
+    clip_high, clip_low,
     clip_mask, clip_pass, concat_grads,
     concat_tangent_left,
     concat_tangent_right, copy_item, copy_tangent, count_reduced, dict_item_tangent, digamma,
@@ -582,14 +583,16 @@ def clip(y, x, a_min=None, a_max=None, min=None, max=None):
 # ================================================================ reductions
 @deftangent(np.sum, methods=["sum"])
 def sum_(y, x, axis=None, dtype=None, out=None, keepdims=False):
-    """y = Σ x  →  ẏ = Σ ẋ"""
-    y_dot += np.sum(x_dot, axis=axis, keepdims=keepdims)
+    """y = Σ x  →  ẏ = Σ ẋ   (none with an integer dtype=)"""
+    y_dot += np.sum(x_dot if dtype is None else accumulated_grad(x_dot, dtype), axis=axis,
+                    keepdims=keepdims)
 
 
 @deftangent(np.mean, methods=["mean"])
 def mean(y, x, axis=None, dtype=None, out=None, keepdims=False):
-    """y = mean(x)  →  ẏ = mean(ẋ)"""
-    y_dot += np.mean(x_dot, axis=axis, keepdims=keepdims)
+    """y = mean(x)  →  ẏ = mean(ẋ)   (none with an integer dtype=)"""
+    y_dot += np.mean(x_dot if dtype is None else accumulated_grad(x_dot, dtype), axis=axis,
+                     keepdims=keepdims)
 
 
 @deftangent(np.prod, methods=["prod"])

@@ -1038,6 +1038,16 @@ def copy_grad(g, x):
     return list(g)
 
 
+def accumulated_grad(g, dtype):
+    """The adjoint (or tangent) `g` of x in a reduction that accumulates x in `dtype`
+    (`np.sum(x, dtype=np.float64)`, `np.mean(x, dtype=…)`): g itself for a float or
+    complex dtype, zeros for an integer or boolean one (each element is cast to it
+    first: a piecewise constant function)."""
+    if np.dtype(dtype).kind in "fc":
+        return g
+    return np.zeros_like(g, dtype=float) if isinstance(g, np.ndarray) else 0.0
+
+
 def cast_grad(g, x, y):
     """Adjoint of y = x.astype(dtype) / array(x, dtype): ȳ, or nothing when the cast is to
     integers or booleans (a piecewise constant function)."""
