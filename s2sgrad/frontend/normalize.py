@@ -1056,7 +1056,8 @@ class Normalizer:
         Substitute().visit(fn)
 
     def _global_chain(self, e, stores):
-        """The object a chain `a.b.c` of a free name denotes, else None."""
+        """The object a chain `a.b.c` of a free name (not in `stores`) denotes, else
+        None."""
         attrs = []
         while isinstance(e, gast.Attribute):
             attrs.append(e.attr)
@@ -1110,20 +1111,8 @@ class Normalizer:
 
     def _resolves_to(self, node, obj):
         """Does the name or dotted name `node` denote `obj` (`np.errstate`)?"""
-        path = []
-        while isinstance(node, gast.Attribute):
-            path.append(node.attr)
-            node = node.value
-        if not isinstance(node, gast.Name) or node.id in nodes.names_in(
-                self.parsed.node, nodes.STORE):
-            return False
-        try:
-            found = self.parsed.resolve(node.id)
-            for attr in reversed(path):
-                found = getattr(found, attr)
-        except (KeyError, AttributeError):
-            return False
-        return found is obj
+        stored = set(nodes.names_in(self.parsed.node, nodes.STORE))
+        return obj is not None and self._global_chain(node, stored) is obj
 
     def maps(self):
         """`map(f, xs)` consumed whole (`list(...)`, `tuple(...)`, `sum(...)`,
