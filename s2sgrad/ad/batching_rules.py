@@ -120,6 +120,7 @@ _HELPERS = {
     "copy_grad": ((0,), (1,), "batched_copy_grad"),
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),
+    "slot_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
     "unreshape_order": ((0,), (1,), "batched_unreshape_order"),

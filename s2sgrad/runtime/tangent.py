@@ -27,6 +27,15 @@ def own_tangent(t, y):
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
 
 
+def slot_tangent(t, y):
+    """The tangent `t` of an adjoint's slot y = getitem_grad(g, index): a zero `0.0` left
+    in the container tangent for a slot that holds an array (or container) becomes zeros
+    of y's structure, so that `a @ ẏ`, `ẏ[..., None]` work as on y."""
+    if is_zero(t) and not isinstance(y, float) and not is_zero(y):
+        return zero_grad(y)
+    return t
+
+
 def tangents_like(ts, xs):
     """The tangents of a sequence of values, each broadcast to its value's shape (a
     zero `0.0` of an array element becomes an array of zeros)."""
