@@ -20,7 +20,7 @@ from .batch import BatchedTangent, _batch_backward, _fresh, _rows, _warn_loop, v
 from .errors import GradientError, S2SGradError
 from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
-from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names
+from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names, _variadic
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
                        instance_kinds,
                        deep_expressions, gradient_parsed)
@@ -42,6 +42,20 @@ def _is_float_like(x):
     return False
 
 
+def _refuse_variadic(func, label):
+    """`*args`/`**kwargs` are packed into a tuple and a dict by `grad` only: the other
+    operators would bind the arguments to the wrong parameters (hvp differentiated the
+    first item as if it were the tuple, and took the second for the output's seed)."""
+    star, keywords = _variadic(func)
+    if star or keywords:
+        what = f"*{star}" if star else f"**{keywords}"
+        name = getattr(unwrap(func), "__name__", "f")
+        raise S2SGradError(
+            f"{label} of {name} cannot take `{what}`: only grad and value_and_grad pack "
+            f"variadic arguments; give {name} named parameters (`def {name}(a, b)`), or "
+            f"take the values as one tuple or dict argument (`def {name}(ws)`)")
+
+
 def _unchanged(deps):
     """Do the closure cells and other modules' globals the code took values from still
     hold them (`nonlocal` or an assignment may have rebound one)?"""
@@ -56,6 +70,10 @@ class JVPFunction:
         func, self.fixed, self.keywords = partial_parts(func)
         self.func = func
         self.backend, self.strict = check_backend(backend), strict
+        if isinstance(func, GradientFunction):
+            _refuse_variadic(func.func, "jvp of grad")
+        elif not isinstance(func, (HVPFunction, SecondDerivative, JVPFunction)):
+            _refuse_variadic(func, "jvp")
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
@@ -166,6 +184,7 @@ class VJPFunction:
         self.backend, self.strict = check_backend(backend), strict
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
         func, self.fixed, self.keywords = partial_parts(func)
+        _refuse_variadic(func, "vjp")
         self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
         self.func = func
         self._pair = None
@@ -300,6 +319,7 @@ class HVPFunction:
         (self.i,), _ = resolve_wrt(func, wrt)
         self.user_i = self.i                 # (among the arguments a partial's calls pass)
         func, self.fixed, self.keywords = partial_parts(func)
+        _refuse_variadic(func, "hvp")
         self.i += len(self.fixed)
         self._impl = _GradJvp(func, self.i, self.i, backend, strict)
 
@@ -356,6 +376,7 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     indices, is_tuple = resolve_wrt(func, wrt)
+    _refuse_variadic(partial_parts(func)[0], "jacobian")
     forward = {}
     backward = {}
 
@@ -401,6 +422,7 @@ class SecondDerivative:
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
+        _refuse_variadic(inner.func, "grad of grad")
         (self.j,), _ = resolve_wrt(inner.func, wrt)
         self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)
