@@ -27,7 +27,9 @@ def _fresh(value, copy_arrays, keep, _copies=None):
     if isinstance(value, list):
         return [_fresh(v, copy_arrays, keep, copies) for v in value]
     if isinstance(value, tuple):
-        return tuple(_fresh(v, copy_arrays, keep, copies) for v in value)
+        items = [_fresh(v, copy_arrays, keep, copies) for v in value]
+        # a NamedTuple stays one: the backward pass reads its fields by name
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, dict):
         return {k: _fresh(v, copy_arrays, keep, copies) for k, v in value.items()}
     if copy_arrays and isinstance(value, np.ndarray) and id(value) not in keep:

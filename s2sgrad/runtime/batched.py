@@ -437,12 +437,38 @@ def batched_extremum_grad(g, y, x, axis=None, keepdims=False, batched=(True, Tru
     return batched_unreduce(g, x, axis, keepdims, (gb, True)) * mask / count
 
 
+def _batched_items_like(g, x):
+    """`batched_grad_like` of a container `x` holding arrays (a NamedTuple, a list or
+    dict of parameters): the container of its items' batched gradients, whose number of
+    examples is that of any batched item (an item with no gradient: zeros)."""
+    keys = list(x) if isinstance(x, dict) else range(len(x))
+    got = {k: (g.get(k, 0.0) if isinstance(g, dict) else g[k]) for k in keys}
+    n = next((np.shape(v)[0] for v in got.values() if np.ndim(v)), 1)
+    out = {}
+    for k in keys:
+        v = got[k]
+        if is_zero(v) or v is None:
+            v = np.zeros((n,) + np.shape(x[k]))
+        out[k] = batched_grad_like(v, x[k])
+    if isinstance(x, dict):
+        return out
+    items = [out[k] for k in keys]
+    if hasattr(x, "_fields"):
+        return type(x)(*items)
+    return type(x)(items) if isinstance(x, (list, tuple)) else items
+
+
 def batched_grad_like(g, x, batched=(True, False)):
     """`grad_like` for each example: batched `g` as an array of the dtype of `x` whose
     examples have the shape of an example of `x` (a number's gradient: one per example)."""
     if not batched[0]:
         from .core import grad_like
         return grad_like(g, per_example(x) if batched[1] else x)
+    if isinstance(x, (list, tuple, dict)) and not batched[1] \
+            and isinstance(g, type(x) if isinstance(x, dict) else (list, tuple)) \
+            and any(isinstance(v, (np.ndarray, list, tuple, dict))
+                    for v in (x.values() if isinstance(x, dict) else x)):
+        return _batched_items_like(g, x)   # items of several shapes: each its own batch
     if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, (list, tuple)):
         n = next((np.shape(v)[0] for v in g if np.ndim(v)), None)
         if n is not None:               # a list's items: one column each
