@@ -13,6 +13,7 @@ Calls to the user's functions get their own `g_jvp` functions. An active value
 computed without any active input gets a concrete zero tangent (`zero_grad(y)`), so
 after every statement each active name has a tangent of its value's structure.
 """
+import builtins
 import inspect
 
 import gast
@@ -154,7 +155,10 @@ class Tangent:
             raise s.error
         if s.kind is not Kind.OP:
             return [self.zero(t)]
-        rule = rules.tangent_for(s.rule, _callee_object(s, self.trace))
+        obj = _callee_object(s, self.trace)
+        if obj in (builtins.max, builtins.min) and len(s.args) == 1:
+            obj = None      # max(xs) of one iterable: np.max's rule (ir/trace.py)
+        rule = rules.tangent_for(s.rule, obj)
         if rule is None:
             raise self.trace.parsed.error(
                 f"no tangent (forward-mode) rule for `{s.rule.name}`", s.node,

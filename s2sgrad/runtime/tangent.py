@@ -156,6 +156,8 @@ def extremum_tangent(t, y, x, axis=None, keepdims=False):
     """Tangent of y = max(x, axis) or min(...) along ẋ = t: the mean of t over the
     tied extreme elements (the same sharing as `extremum_grad`)."""
     weights = extremum_grad(np.ones(np.shape(y)), y, x, axis, keepdims)
+    if isinstance(t, (list, tuple)):        # max(xs) of a list: the items' tangents
+        t = np.asarray(tangents_like(t, x), dtype=float)
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
