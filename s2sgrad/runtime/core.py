@@ -913,7 +913,9 @@ def hstack_grads(g, xs):
     if is_zero(g):
         return [0.0] * len(xs)
     axis = 0 if all(np.ndim(x) <= 1 for x in xs) else 1
-    return concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
+    parts = concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
+    # a number among the pieces (`np.hstack([a[0], a[1:]])`) gets a number back
+    return [p[0] if np.ndim(x) == 0 else p for p, x in zip(parts, xs)]
 
 
 def vstack_grads(g, xs):
