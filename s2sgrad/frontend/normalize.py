@@ -28,6 +28,7 @@ function body, only ever called): each call is inlined, its locals renamed apart
 its free names read where the call happens, as Python's closures do. Anything else is
 refused with a `TransformError`.
 """
+import inspect
 import gast
 import numpy as np
 
@@ -696,6 +697,11 @@ class Normalizer:
         if is_dict(it, self.parsed):              # `for k in d`: the keys, as in Python
             d = self.held(self.atom(it, pre), stored, pre)
             return self.dict_loop("keys", d, target, s, pre)
+        if self._makes_iterator(it):
+            # np.ndindex(...), itertools.product(...): no len() and no indexing, so the
+            # index loop runs over the list of what they yield (computed once, as Python
+            # iterates once)
+            it = nodes.copy_location(nodes.call("list", [it]), it)
         seq = self.sequence(it, pre, stored)
         n = self.length(seq, pre)
         index = self.fresh("i")
@@ -1049,6 +1055,36 @@ class Normalizer:
                     out.append(st)
             return out
         fn.body = inline(fn.body)
+
+    def _makes_iterator(self, it):
+        """Is `it` a call of a class whose objects have no len() or no indexing
+        (`np.ndindex`, `itertools.product`, `map`...), of `iter`, or of a generator
+        function? An index loop cannot read those: it iterates over their list."""
+        if not (isinstance(it, gast.Call) and self._is_builtin("list")):
+            return False
+        found = self._denoted(it.func)
+        if found is None:
+            return False
+        if isinstance(found, type):
+            return not (hasattr(found, "__len__") and hasattr(found, "__getitem__"))
+        return found is iter or inspect.isgeneratorfunction(found)
+
+    def _denoted(self, node):
+        """The object the name or dotted name `node` denotes, or None."""
+        path = []
+        while isinstance(node, gast.Attribute):
+            path.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name) or node.id in nodes.names_in(
+                self.parsed.node, nodes.STORE):
+            return None
+        try:
+            found = self.parsed.resolve(node.id)
+            for attr in reversed(path):
+                found = getattr(found, attr)
+        except (KeyError, AttributeError):
+            return None
+        return found
 
     def _resolves_to(self, node, obj):
         """Does the name or dotted name `node` denote `obj` (`np.errstate`)?"""
