@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import GradientError, S2SGradError
-from .frontend.parse import unwrap
+from .frontend.parse import readable_name, unwrap
 from .gradient import GradientFunction, _param_names
 from .pipeline import cached_compile, deep_expressions, gradient_parsed
 
@@ -104,7 +104,7 @@ class BatchedTangent:
     def _build(self):
         from .ad.batching import NoBatchingRule
         from .pipeline import compile_batched, tangent_definition
-        name = f"jvp_{getattr(unwrap(self.func), '__name__', 'f')}"
+        name = f"jvp_{readable_name(unwrap(self.func))}"
         fdef, parsed, bindings, callee_defs = tangent_definition(self.func, (self.i,), name)
         self._single = bindings[name]          # (the unbatched tangent code, for a loop)
         params = [a.id for a in fdef.args.args]
