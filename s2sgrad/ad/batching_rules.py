@@ -457,7 +457,11 @@ class CallRules:
         for n in set(self._batched_names(node)):
             if self.flags.get(n) not in (True, ANY):
                 raise NoBatchingRule(node, f"{what} on a list or tuple of batched values")
-            mapping[n] = nodes.subscript(nodes.name(n), nodes.name(self.k))
+            # a value made here may be a tuple or list of batched arrays (a container's
+            # adjoint, a loop's results): example_at takes example k of each item
+            mapping[n] = nodes.subscript(nodes.name(n), nodes.name(self.k)) \
+                if n in self.array_params and self.flags.get(n) is True \
+                else nodes.call("example_at", [nodes.name(n), nodes.name(self.k)])
         body = nodes.substitute(node, mapping)
         line = getattr(node, "lineno", None)
         self.notes.append((line, what))

@@ -34,6 +34,24 @@ def per_example(x):
     return x[0]
 
 
+def example_at(x, k):
+    """Example `k` of batched `x`: x[k] of a batched array; of a tuple, list or dict of
+    batched values (a container's adjoint, a loop's results), the container of their
+    examples k (an item that is a number, a zero adjoint, is the same for every one)."""
+    if isinstance(x, (list, tuple)):
+        items = [example_at(v, k) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    if isinstance(x, dict):
+        return {key: example_at(v, k) for key, v in x.items()}
+    if isinstance(x, np.ndarray) and x.ndim:
+        return x[k]
+    if isinstance(x, ShapeOf):
+        one = ShapeOf.__new__(ShapeOf)
+        one.shape, one.ndim = x.shape[1:], x.ndim - 1
+        return one
+    return x if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else x[k]
+
+
 def to_batch(x, batch_size):
     """`x` (the same for every example) repeated along a new leading batch axis: a fresh
     array, so that later writes into one example leave the others alone."""
