@@ -1536,6 +1536,10 @@ class Normalizer:
             self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
         self.parsed.name_deps += [(view, "__code__", obj.__code__),
                                   (view, "__defaults__", obj.__defaults__)]
+        renames = getattr(self.parsed, "free_renames", None)
+        if renames:                      # (the caller's free names renamed for its module:
+            from ..syntax.scopes import rename_free      # ad.callees.bind_callee_names)
+            rename_free(fn, renames)
         return fn
 
     # -- local functions -------------------------------------------------------
