@@ -22,7 +22,7 @@ from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names, _variadic
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
-                       instance_kinds,
+                       instance_kinds, number_params,
                        deep_expressions, gradient_parsed)
 
 _LOCK = threading.RLock()
@@ -90,9 +90,10 @@ class JVPFunction:
             self.params = _param_names(func)
         self._cache = {}
 
-    def _get(self, active):
+    def _get(self, active, numbers=()):
+        key = (active, numbers) if numbers else active
         with _LOCK, deep_expressions(self.func):
-            hit, deps = self._cache.get(active, (None, ()))
+            hit, deps = self._cache.get(key, (None, ()))
             if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
                 name = readable_name(unwrap(self.func)) if self._parsed is None \
@@ -100,8 +101,9 @@ class JVPFunction:
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
                 deps += getattr(parsed, "name_deps", [])   # globals bound under a new name
-                hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
-                self._cache[active] = hit, deps
+                hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps,
+                                  numbers=numbers)
+                self._cache[key] = hit, deps
             return hit
 
     @property
@@ -124,7 +126,8 @@ class JVPFunction:
                        and not isinstance(p, (int, np.integer)))
         if isinstance(self.func, HVPFunction):
             return self._hvp_tangent(primals, tangents, active)
-        fn, _ = self._get(active)
+        numbers = number_params(self.params, primals) if self._parsed is None else ()
+        fn, _ = self._get(active, numbers)
         # the tangent parameters follow f's, named as generated (syntax/reserved.py may
         # have renamed a parameter)
         code = fn.__code__
@@ -187,22 +190,26 @@ class VJPFunction:
         _refuse_variadic(func, "vjp")
         self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
         self.func = func
-        self._pair = None
-        self._deps = ()
+        self._pairs = {}         # the parameters given numbers → (pair, source, ...)
+        self._numbers = ()
 
-    def _get(self):
+    def _get(self, numbers=None):
+        numbers = self._numbers if numbers is None else numbers
         with _LOCK, deep_expressions(self.func):
-            if self._pair is None or not _unchanged(self._deps):
-                fwd, bwd, self.source, self._copy_arrays, self._deps = compile_pair(
-                    self.func, self.wrt)           # (deps: the function's own cells too)
+            hit = self._pairs.get(numbers)
+            if hit is None or not _unchanged(hit[4]):
+                fwd, bwd, source, copy_arrays, deps = compile_pair(
+                    self.func, self.wrt, numbers)  # (deps: the function's own cells too)
                 if self.backend == "numba":
                     fwd, bwd = jit(fwd, self.strict), jit(bwd, self.strict)
-                self._pair = (fwd, bwd)
-            return self._pair
+                hit = self._pairs[numbers] = ((fwd, bwd), source, copy_arrays, None, deps)
+            self._numbers = numbers
+            self.source, self._copy_arrays, self._pair = hit[1], hit[2], hit[0]
+            return hit[0]
 
     def __call__(self, *args, **kwargs):
-        fwd, bwd = self._get()
         args, kwargs = self.fixed + args, {**self.keywords, **kwargs}
+        pair = fwd, bwd = self._get(number_params(_param_names(self.func), args))
         # the pullback may run long after this call: keep our own copy of the arrays
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         value, saved = fwd(*args, **kwargs)
@@ -225,7 +232,8 @@ class VJPFunction:
                         f"leading axis: shape (n,) + {np.shape(value)}, not {cts.shape}")
                 from .runtime import RaggedExamples, stack_examples
                 try:
-                    raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                    raw = self._batched_backward(pair)(_fresh(saved, copy_arrays, keep),
+                                                       cts)
                 except S2SGradError as exc:
                     if not isinstance(exc, RaggedExamples):
                         raise
@@ -246,13 +254,14 @@ class VJPFunction:
             return outs if is_tuple else outs[0]
         return value, pullback
 
-    def _batched_backward(self):
-        """The backward half batched over its output's adjoint (generated once); a loop
-        over the cotangents where it has no batched form."""
+    def _batched_backward(self, pair=None):
+        """The backward half of `pair` (the last call's) batched over its output's
+        adjoint (generated once); a loop over the cotangents where it has no batched
+        form."""
+        pair = self._pair if pair is None else pair
         with _LOCK, deep_expressions(self.func):
-            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not self._pair:
-                self._bbwd = (_batch_backward(self.func, self.wrt, self._pair[1]),
-                              self._pair)
+            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not pair:
+                self._bbwd = (_batch_backward(self.func, self.wrt, pair[1]), pair)
             return self._bbwd[0][0]
 
     @property

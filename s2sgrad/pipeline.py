@@ -179,9 +179,17 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
 def instance_kinds(args):
     """The kinds a generic compilation is given where some of `args` are objects of the
     user's classes (their methods then resolve: `hvp(model.loss)`, `hvp(f)(w, model,
-    v)`): InstanceKind there, OTHER elsewhere; () when there are none."""
-    kinds = tuple(k if k.__class__ is InstanceKind else OTHER for k in kinds_of(args))
+    v)`) or plain numbers (`b = a; b += 1` then changes nothing in place): InstanceKind
+    or NUMBER there, OTHER elsewhere; () when there are none."""
+    kinds = tuple(k if k.__class__ is InstanceKind or k == NUMBER else OTHER
+                  for k in kinds_of(args))
     return kinds if any(k is not OTHER for k in kinds) else ()
+
+
+def number_params(params, args):
+    """The names among `params` given plain numbers in `args` (a generic compilation
+    that knows them: `b = a; b += 1` is then no change in place)."""
+    return tuple(p for p, k in zip(params, kinds_of(args)) if k == NUMBER)
 
 
 def _kind_of_type(t):
@@ -678,10 +686,16 @@ def _is_current(self):
 
 # ------------------------------------------------------------------ forward mode, pairs
 
-def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=False):
+def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=False,
+                numbers=()):
     """`name(params..., <active>_dot...)` → (value, tangent): the tangent code of `parsed`
-    and of the functions it calls, loaded; with `full`, also its file name."""
-    graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure,
+    and of the functions it calls, loaded; with `full`, also its file name. `numbers`:
+    parameters known to be given plain numbers."""
+    def build(p, wrt, *args, **kwargs):
+        if p is parsed and numbers and not args and "scalar_params" not in kwargs:
+            kwargs["scalar_params"] = numbers
+        return build_trace(p, wrt, *args, **kwargs)
+    graph = JvpGraph(build, root_globals=parsed.namespace, root_closure=parsed.closure,
                      deps=deps)
     fdef, env = jvp_definition(parsed, active, name, graph,
                                optional_tangents=optional_tangents)
@@ -755,12 +769,13 @@ def compile_tangent(func, active):
     return CompiledTangent(fn, source, filename)
 
 
-def compile_pair(func, wrt):
+def compile_pair(func, wrt, numbers=()):
     """The forward/backward pair of `func` (what `vjp` runs): (fwd, bwd, source, whether
-    the pair stores into arrays, the names and cells it took values from)."""
+    the pair stores into arrays, the names and cells it took values from). `numbers`:
+    parameters known to be given plain numbers."""
     parsed = parse_function(func)
     graph = call_graph(parsed)
-    pair = graph.pair(unwrap(func), wrt, parsed)
+    pair = graph.pair(unwrap(func), wrt, parsed, kinds=(tuple(numbers), ()))
     defs = graph.definitions()
     made, full, filename, _ = load_definitions(parsed, defs, [pair.fwd, pair.bwd], graph.env,
                                                pair.fwd)
