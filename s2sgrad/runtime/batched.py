@@ -696,8 +696,9 @@ def batched_copy_tangent(t, y, batched=(True, False)):
     """`copy_tangent` for each example: the tangent converted like the value was (an
     array of y's dtype when y is an array; a list of batched items otherwise)."""
     if isinstance(y, np.ndarray):
-        dtype = y.dtype if y.dtype.kind in "fc" else np.float64
-        if y.dtype.kind not in "fc":
+        from .core import keeps_values
+        dtype = y.dtype if y.dtype.kind in "fcO" else np.float64
+        if not keeps_values(y):
             n = np.shape(t[0] if isinstance(t, (list, tuple)) else t)[0]
             return np.zeros((n,) + tuple(_example_shape(y, batched[1])))
         if isinstance(t, (list, tuple)):
@@ -714,7 +715,8 @@ def batched_copy_tangent(t, y, batched=(True, False)):
 def batched_stored_cast_grad(piece, x, batched=(True, False)):
     """`stored_cast_grad` for each example: nothing where x holds integers or booleans
     (its dtype is every example's)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+    from .core import keeps_values
+    if isinstance(x, np.ndarray) and not keeps_values(x):
         return 0.0
     return piece
 

@@ -334,7 +334,7 @@ def check_in_place_cast(old, value, op):
 def stored_cast_grad(piece, x):
     """The adjoint of `v` in `x[index] = v`: `piece`, or nothing when x holds integers
     or booleans (the store casts v to them: a piecewise constant function)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+    if isinstance(x, np.ndarray) and not keeps_values(x):
         return 0.0
     return piece
 
@@ -1042,10 +1042,24 @@ def copy_grad(g, x):
 
 def cast_grad(g, x, y):
     """Adjoint of y = x.astype(dtype) / array(x, dtype): ȳ, or nothing when the cast is to
-    integers or booleans (a piecewise constant function)."""
-    if isinstance(y, np.ndarray) and y.dtype.kind not in "fc":
+    integers or booleans (a piecewise constant function). An object array holds x's
+    numbers as they are: ȳ; a complex one is refused (real-valued code only)."""
+    if isinstance(y, np.ndarray) and not keeps_values(y):
         return 0.0
     return copy_grad(g, x)
+
+
+def keeps_values(y):
+    """Does the array `y` that a cast or a store made hold the numbers given it (floats,
+    objects), not integers or booleans made of them (a piecewise constant function)? A
+    complex array raises GradientError: s2sgrad differentiates real-valued code."""
+    kind = y.dtype.kind
+    if kind == "c":
+        raise GradientError(
+            "s2sgrad differentiates real-valued code: a value that depends on the "
+            "differentiated input was made complex (a cast to a complex dtype, or a store "
+            "into a complex array); keep it real (its .real and .imag as two arrays)")
+    return kind in "fO"
 
 
 def spread_count(xs, k, what):

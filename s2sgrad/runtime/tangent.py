@@ -2,6 +2,7 @@
 import numpy as np
 
 from .core import (add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
+                   keeps_values,
                    match_shape, unreduce, zero_grad)
 
 
@@ -69,7 +70,7 @@ def copy_tangent(t, y):
     """Tangent of a copy or conversion y = array(x), list(x), float32(x)...: ẋ converted
     like x was (a fresh array, never a view of ẋ)."""
     if isinstance(y, np.ndarray):
-        if y.dtype.kind not in "fc":          # a cast to integers: piecewise constant
+        if not keeps_values(y):               # a cast to integers: piecewise constant
             return np.zeros(y.shape)
         return np.array(t, dtype=y.dtype)
     return _text_as_zero(grad_like(t, y))
