@@ -404,10 +404,16 @@ def conjugate(y, x):
     y_dot += x_dot
 
 
-@deftangent(np.real)
+@deftangent(np.real, attributes=["real"])
 def real(y, val):
-    """y = real(x) of a real x  →  ẏ = ẋ"""
+    """y = real(x), x.real of a real x  →  ẏ = ẋ"""
     y_dot += val_dot
+
+
+@deftangent(np.imag, attributes=["imag"])
+def imag(y, val):
+    """y = imag(x), x.imag of a real x  →  ẏ = 0"""
+    y_dot += zero_grad(val_dot)
 
 
 @deftangent(np.sqrt)
