@@ -894,6 +894,13 @@ class Normalizer:
             return gast.Call(func=nodes.clone(func), args=[self.atom(inner, pre),
                                                            self.atom(e.args[-1], pre)],
                              keywords=[])
+        if isinstance(func, gast.Name) and func.id == "reversed" and len(e.args) == 1 \
+                and not e.keywords and not isinstance(e.args[0], gast.Starred) \
+                and self._is_builtin("reversed") and not is_dict(e.args[0], self.parsed):
+            # reversed(xs) read whole (`enumerate(reversed(xs))`, `list(reversed(xs))`,
+            # `sum(...)`): the same items as xs[::-1] (a list, tuple, array or range)
+            return nodes.subscript(self.atom(e.args[0], pre), gast.Slice(
+                lower=None, upper=None, step=nodes.const(-1)))
         if _is_comprehension_arg(e):
             args = [self.comprehension(e.args[0], pre)]
         else:
