@@ -22,7 +22,7 @@ from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names, _variadic
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
-                       instance_kinds, number_params,
+                       instance_kinds, call_kinds,
                        deep_expressions, gradient_parsed)
 
 _LOCK = threading.RLock()
@@ -90,8 +90,8 @@ class JVPFunction:
             self.params = _param_names(func)
         self._cache = {}
 
-    def _get(self, active, numbers=()):
-        key = (active, numbers) if numbers else active
+    def _get(self, active, kinds=((), ())):
+        key = (active, kinds) if kinds != ((), ()) else active
         with _LOCK, deep_expressions(self.func):
             hit, deps = self._cache.get(key, (None, ()))
             if hit is None or not _unchanged(deps):
@@ -102,7 +102,7 @@ class JVPFunction:
                         for n, cell in parsed.cells.items()]
                 deps += getattr(parsed, "name_deps", [])   # globals bound under a new name
                 hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps,
-                                  numbers=numbers)
+                                  kinds=kinds)
                 self._cache[key] = hit, deps
             return hit
 
@@ -126,8 +126,8 @@ class JVPFunction:
                        and not isinstance(p, (int, np.integer)))
         if isinstance(self.func, HVPFunction):
             return self._hvp_tangent(primals, tangents, active)
-        numbers = number_params(self.params, primals) if self._parsed is None else ()
-        fn, _ = self._get(active, numbers)
+        kinds = call_kinds(self.params, primals) if self._parsed is None else ((), ())
+        fn, _ = self._get(active, kinds)
         # the tangent parameters follow f's, named as generated (syntax/reserved.py may
         # have renamed a parameter)
         code = fn.__code__
@@ -190,26 +190,26 @@ class VJPFunction:
         _refuse_variadic(func, "vjp")
         self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
         self.func = func
-        self._pairs = {}         # the parameters given numbers → (pair, source, ...)
-        self._numbers = ()
+        self._pairs = {}         # call_kinds → (pair, source, ...)
+        self._kinds = ((), ())
 
-    def _get(self, numbers=None):
-        numbers = self._numbers if numbers is None else numbers
+    def _get(self, kinds=None):
+        kinds = self._kinds if kinds is None else kinds
         with _LOCK, deep_expressions(self.func):
-            hit = self._pairs.get(numbers)
+            hit = self._pairs.get(kinds)
             if hit is None or not _unchanged(hit[4]):
                 fwd, bwd, source, copy_arrays, deps = compile_pair(
-                    self.func, self.wrt, numbers)  # (deps: the function's own cells too)
+                    self.func, self.wrt, kinds)    # (deps: the function's own cells too)
                 if self.backend == "numba":
                     fwd, bwd = jit(fwd, self.strict), jit(bwd, self.strict)
-                hit = self._pairs[numbers] = ((fwd, bwd), source, copy_arrays, None, deps)
-            self._numbers = numbers
+                hit = self._pairs[kinds] = ((fwd, bwd), source, copy_arrays, None, deps)
+            self._kinds = kinds
             self.source, self._copy_arrays, self._pair = hit[1], hit[2], hit[0]
             return hit[0]
 
     def __call__(self, *args, **kwargs):
         args, kwargs = self.fixed + args, {**self.keywords, **kwargs}
-        pair = fwd, bwd = self._get(number_params(_param_names(self.func), args))
+        pair = fwd, bwd = self._get(call_kinds(_param_names(self.func), args))
         # the pullback may run long after this call: keep our own copy of the arrays
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         value, saved = fwd(*args, **kwargs)
