@@ -10,6 +10,7 @@
 - `vmap` and the batched passes behind `pullback(cts, batched=True)` and `jacobian` are
   in `batch`.
 """
+import dataclasses
 import threading
 from typing import Any, Callable, Optional
 
@@ -39,7 +40,8 @@ def _is_float_like(x):
         return x.dtype.kind in "fc"
     if isinstance(x, (list, tuple, dict)):
         return True
-    return False
+    # a @dataclass of parameters is a container too (its tangent: one like it, or a dict)
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)
 
 
 def _refuse_variadic(func, label):
@@ -54,6 +56,39 @@ def _refuse_variadic(func, label):
             f"{label} of {name} cannot take `{what}`: only grad and value_and_grad pack "
             f"variadic arguments; give {name} named parameters (`def {name}(a, b)`), or "
             f"take the values as one tuple or dict argument (`def {name}(ws)`)")
+
+
+def _nonzero(t):
+    """Does the tangent `t` (a number, an array, a container of them) hold anything but
+    zeros? Anything else (an object) counts as nonzero."""
+    if t is None:
+        return False
+    if isinstance(t, dict):
+        return any(_nonzero(v) for v in t.values())
+    if isinstance(t, (list, tuple)):
+        return any(_nonzero(v) for v in t)
+    if dataclasses.is_dataclass(t) and not isinstance(t, type):
+        return any(_nonzero(getattr(t, f.name)) for f in dataclasses.fields(t))
+    try:
+        return bool(np.any(np.asarray(t) != 0))
+    except (TypeError, ValueError):
+        return True
+
+
+def _refuse_tangent(p, i):
+    """A nonzero tangent given for an argument jvp does not differentiate: it would be
+    dropped (a zero derivative along it, silently)."""
+    if isinstance(p, (bool, np.bool_)) or (isinstance(p, np.ndarray) and p.dtype.kind == "b"):
+        what, fix = "a boolean", "booleans have no derivative: pass None as its tangent"
+    elif isinstance(p, (int, np.integer)) or (isinstance(p, np.ndarray) and p.dtype.kind in "iu"):
+        what, fix = "an integer", "pass it as a float (`2.0`, `x.astype(float)`), or None " \
+                                  "as its tangent"
+    else:
+        what, fix = f"a {type(p).__name__} object", "differentiate the arrays it holds: " \
+            "pass them as arguments, or keep them in a dict, list, tuple, NamedTuple or " \
+            "@dataclass; or pass None as its tangent"
+    raise GradientError(f"jvp got a nonzero tangent for argument {i}, {what}, which s2sgrad "
+                        f"does not differentiate; {fix}")
 
 
 def _unchanged(deps):
@@ -124,6 +159,9 @@ class JVPFunction:
         active = tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            if t is not None and i not in active and _nonzero(t):
+                _refuse_tangent(p, i - len(self.fixed))
         if isinstance(self.func, HVPFunction):
             return self._hvp_tangent(primals, tangents, active)
         kinds = call_kinds(self.params, primals) if self._parsed is None else ((), ())

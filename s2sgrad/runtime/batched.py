@@ -67,7 +67,8 @@ def batch_result(x, batch_size):
     """A result the same for every example, repeated along a new leading axis (each
     item of a tuple or list on its own, as a loop over the examples would stack them)."""
     if isinstance(x, (tuple, list)):
-        return type(x)(batch_result(v, batch_size) for v in x)
+        from .core import same_kind
+        return same_kind(x, [batch_result(v, batch_size) for v in x])
     return to_batch(x, batch_size)
 
 
@@ -567,7 +568,8 @@ def batched_add_grads(a, b, batched=(True, True)):
             return b
         if is_zero(b):
             return a
-        return type(a)(batched_add_grads(p, q, batched) for p, q in zip(a, b))
+        from .core import same_kind
+        return same_kind(a, [batched_add_grads(p, q, batched) for p, q in zip(a, b)])
     if isinstance(a, dict) or isinstance(b, dict):
         from .core import add_grads
         return _each(add_grads, (a, b), batched)

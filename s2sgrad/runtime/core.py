@@ -115,8 +115,11 @@ def add_grads(a, b):
             return a
         # a list's adjoint is a list, or one array (its rows) where NumPy read the list
         # as an array (`np.mean(parts)`): the sum keeps the list's type
-        kind = type(b) if isinstance(a, np.ndarray) else type(a)
-        return kind(add_grads(p, q) for p, q in zip(a, b))
+        like = b if isinstance(a, np.ndarray) else a
+        return same_kind(like, [add_grads(p, q) for p, q in zip(a, b)])
+    if _is_dataclass_value(a) or _is_dataclass_value(b):
+        # a @dataclass given as a tangent (jvp, hvp): its adjoint form is a dict
+        a, b = _fields_dict(a), _fields_dict(b)
     if isinstance(a, dict) or isinstance(b, dict):
         if not isinstance(a, dict):
             return dict(b)
@@ -129,10 +132,29 @@ def add_grads(a, b):
     return a + b
 
 
+def _is_dataclass_value(x):
+    return not isinstance(x, tuple) and record_fields(x) is not None
+
+
+def _fields_dict(x):
+    """A dataclass instance as the dict of its fields (its adjoint's form); else x."""
+    if _is_dataclass_value(x):
+        return {name: getattr(x, name) for name in record_fields(x)}
+    return x
+
+
+def same_kind(x, items):
+    """A list, tuple or NamedTuple like `x` holding `items` (a NamedTuple's class takes
+    them one by one)."""
+    if isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        return type(x)(*items)
+    return type(x)(items)
+
+
 def zero_grad(x):
     """A zero adjoint with the structure of `x`."""
     if isinstance(x, (list, tuple)):
-        return type(x)(zero_grad(v) for v in x)
+        return same_kind(x, [zero_grad(v) for v in x])
     if isinstance(x, dict):
         return {k: zero_grad(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
@@ -256,7 +278,9 @@ def tree_grad_like(g, x):
     fields = record_fields(x)
     if fields is not None:                              # a dataclass: a shallow copy
         import copy
-        if not isinstance(g, dict):
+        if type(g) is type(x):          # (already one: the fields are the adjoints)
+            g = {name: getattr(g, name) for name in fields}
+        elif not isinstance(g, dict):
             g = {}
         out = copy.copy(x)
         for name in fields:
