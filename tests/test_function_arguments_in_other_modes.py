@@ -42,3 +42,25 @@ def test_hvp():
     hv = s2sgrad.hvp(euler, wrt=1)(dynamics, Y0, 3, 0.1, T)
     want = (g(dynamics, Y0 + 1e-6 * T, 3, 0.1) - g(dynamics, Y0 - 1e-6 * T, 3, 0.1)) / 2e-6
     np.testing.assert_allclose(hv, want, atol=1e-5)
+
+
+def _apply(f, x):
+    return np.sum(f(x))
+
+
+def _square(t):
+    return t * t
+
+
+def passes_functions_to_a_helper(x):
+    return _apply(np.tanh, x) + _apply(_square, x) * 0.5
+
+
+def test_forward_mode_through_a_helper_given_functions():
+    # the helper's tangent code was not specialized on the functions the call passes:
+    # "cannot differentiate a call through the local variable `f`"
+    f = passes_functions_to_a_helper
+    _, d = s2sgrad.jvp(f)((Y0,), (T,))
+    assert abs(d - (f(Y0 + 1e-6 * T) - f(Y0 - 1e-6 * T)) / 2e-6) < 1e-6
+    want = (-2 * np.tanh(Y0) * (1 - np.tanh(Y0) ** 2) + 1.0) * T
+    np.testing.assert_allclose(s2sgrad.hvp(f)(Y0, T), want, rtol=1e-10)
