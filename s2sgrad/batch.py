@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import GradientError, S2SGradError
-from .frontend.parse import unwrap
+from .frontend.parse import readable_name, unwrap
 from .gradient import GradientFunction, _param_names
 from .pipeline import cached_compile, deep_expressions, gradient_parsed
 
@@ -27,7 +27,9 @@ def _fresh(value, copy_arrays, keep, _copies=None):
     if isinstance(value, list):
         return [_fresh(v, copy_arrays, keep, copies) for v in value]
     if isinstance(value, tuple):
-        return tuple(_fresh(v, copy_arrays, keep, copies) for v in value)
+        items = [_fresh(v, copy_arrays, keep, copies) for v in value]
+        # a NamedTuple stays one: the backward pass reads its fields by name
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, dict):
         return {k: _fresh(v, copy_arrays, keep, copies) for k, v in value.items()}
     if copy_arrays and isinstance(value, np.ndarray) and id(value) not in keep:
@@ -102,7 +104,7 @@ class BatchedTangent:
     def _build(self):
         from .ad.batching import NoBatchingRule
         from .pipeline import compile_batched, tangent_definition
-        name = f"jvp_{getattr(unwrap(self.func), '__name__', 'f')}"
+        name = f"jvp_{readable_name(unwrap(self.func))}"
         fdef, parsed, bindings, callee_defs = tangent_definition(self.func, (self.i,), name)
         self._single = bindings[name]          # (the unbatched tangent code, for a loop)
         params = [a.id for a in fdef.args.args]

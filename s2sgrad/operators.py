@@ -10,6 +10,7 @@
 - `vmap` and the batched passes behind `pullback(cts, batched=True)` and `jacobian` are
   in `batch`.
 """
+import dataclasses
 import threading
 from typing import Any, Callable, Optional
 
@@ -20,9 +21,9 @@ from .batch import BatchedTangent, _batch_backward, _fresh, _rows, _warn_loop, v
 from .errors import GradientError, S2SGradError
 from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
-from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names
+from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names, _variadic
 from .pipeline import (cached_compile, compile_jvp, compile_pair, compile_tangent_chain,
-                       instance_kinds,
+                       instance_kinds, call_kinds,
                        deep_expressions, gradient_parsed)
 
 _LOCK = threading.RLock()
@@ -39,7 +40,55 @@ def _is_float_like(x):
         return x.dtype.kind in "fc"
     if isinstance(x, (list, tuple, dict)):
         return True
-    return False
+    # a @dataclass of parameters is a container too (its tangent: one like it, or a dict)
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)
+
+
+def _refuse_variadic(func, label):
+    """`*args`/`**kwargs` are packed into a tuple and a dict by `grad` only: the other
+    operators would bind the arguments to the wrong parameters (hvp differentiated the
+    first item as if it were the tuple, and took the second for the output's seed)."""
+    star, keywords = _variadic(func)
+    if star or keywords:
+        what = f"*{star}" if star else f"**{keywords}"
+        name = getattr(unwrap(func), "__name__", "f")
+        raise S2SGradError(
+            f"{label} of {name} cannot take `{what}`: only grad and value_and_grad pack "
+            f"variadic arguments; give {name} named parameters (`def {name}(a, b)`), or "
+            f"take the values as one tuple or dict argument (`def {name}(ws)`)")
+
+
+def _nonzero(t):
+    """Does the tangent `t` (a number, an array, a container of them) hold anything but
+    zeros? Anything else (an object) counts as nonzero."""
+    if t is None:
+        return False
+    if isinstance(t, dict):
+        return any(_nonzero(v) for v in t.values())
+    if isinstance(t, (list, tuple)):
+        return any(_nonzero(v) for v in t)
+    if dataclasses.is_dataclass(t) and not isinstance(t, type):
+        return any(_nonzero(getattr(t, f.name)) for f in dataclasses.fields(t))
+    try:
+        return bool(np.any(np.asarray(t) != 0))
+    except (TypeError, ValueError):
+        return True
+
+
+def _refuse_tangent(p, i):
+    """A nonzero tangent given for an argument jvp does not differentiate: it would be
+    dropped (a zero derivative along it, silently)."""
+    if isinstance(p, (bool, np.bool_)) or (isinstance(p, np.ndarray) and p.dtype.kind == "b"):
+        what, fix = "a boolean", "booleans have no derivative: pass None as its tangent"
+    elif isinstance(p, (int, np.integer)) or (isinstance(p, np.ndarray) and p.dtype.kind in "iu"):
+        what, fix = "an integer", "pass it as a float (`2.0`, `x.astype(float)`), or None " \
+                                  "as its tangent"
+    else:
+        what, fix = f"a {type(p).__name__} object", "differentiate the arrays it holds: " \
+            "pass them as arguments, or keep them in a dict, list, tuple, NamedTuple or " \
+            "@dataclass; or pass None as its tangent"
+    raise GradientError(f"jvp got a nonzero tangent for argument {i}, {what}, which s2sgrad "
+                        f"does not differentiate; {fix}")
 
 
 def _unchanged(deps):
@@ -56,6 +105,10 @@ class JVPFunction:
         func, self.fixed, self.keywords = partial_parts(func)
         self.func = func
         self.backend, self.strict = check_backend(backend), strict
+        if isinstance(func, GradientFunction):
+            _refuse_variadic(func.func, "jvp of grad")
+        elif not isinstance(func, (HVPFunction, SecondDerivative, JVPFunction)):
+            _refuse_variadic(func, "jvp")
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
@@ -72,9 +125,10 @@ class JVPFunction:
             self.params = _param_names(func)
         self._cache = {}
 
-    def _get(self, active):
+    def _get(self, active, kinds=((), ())):
+        key = (active, kinds) if kinds != ((), ()) else active
         with _LOCK, deep_expressions(self.func):
-            hit, deps = self._cache.get(active, (None, ()))
+            hit, deps = self._cache.get(key, (None, ()))
             if hit is None or not _unchanged(deps):
                 parsed = self._parsed or parse_function(self.func)
                 name = readable_name(unwrap(self.func)) if self._parsed is None \
@@ -82,8 +136,9 @@ class JVPFunction:
                 deps = [(CellView(cell), n, parsed.closure[n])
                         for n, cell in parsed.cells.items()]
                 deps += getattr(parsed, "name_deps", [])   # globals bound under a new name
-                hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps)
-                self._cache[active] = hit, deps
+                hit = compile_jvp(parsed, active, f"jvp_{name}", deps=deps,
+                                  kinds=kinds)
+                self._cache[key] = hit, deps
             return hit
 
     @property
@@ -104,9 +159,13 @@ class JVPFunction:
         active = tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                        if t is not None and _is_float_like(p)
                        and not isinstance(p, (int, np.integer)))
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            if t is not None and i not in active and _nonzero(t):
+                _refuse_tangent(p, i - len(self.fixed))
         if isinstance(self.func, HVPFunction):
             return self._hvp_tangent(primals, tangents, active)
-        fn, _ = self._get(active)
+        kinds = call_kinds(self.params, primals) if self._parsed is None else ((), ())
+        fn, _ = self._get(active, kinds)
         # the tangent parameters follow f's, named as generated (syntax/reserved.py may
         # have renamed a parameter)
         code = fn.__code__
@@ -166,24 +225,29 @@ class VJPFunction:
         self.backend, self.strict = check_backend(backend), strict
         self.wrt, self.is_tuple = resolve_wrt(func, wrt)
         func, self.fixed, self.keywords = partial_parts(func)
+        _refuse_variadic(func, "vjp")
         self.wrt = tuple(i + len(self.fixed) for i in self.wrt)
         self.func = func
-        self._pair = None
-        self._deps = ()
+        self._pairs = {}         # call_kinds → (pair, source, ...)
+        self._kinds = ((), ())
 
-    def _get(self):
+    def _get(self, kinds=None):
+        kinds = self._kinds if kinds is None else kinds
         with _LOCK, deep_expressions(self.func):
-            if self._pair is None or not _unchanged(self._deps):
-                fwd, bwd, self.source, self._copy_arrays, self._deps = compile_pair(
-                    self.func, self.wrt)           # (deps: the function's own cells too)
+            hit = self._pairs.get(kinds)
+            if hit is None or not _unchanged(hit[4]):
+                fwd, bwd, source, copy_arrays, deps = compile_pair(
+                    self.func, self.wrt, kinds)    # (deps: the function's own cells too)
                 if self.backend == "numba":
                     fwd, bwd = jit(fwd, self.strict), jit(bwd, self.strict)
-                self._pair = (fwd, bwd)
-            return self._pair
+                hit = self._pairs[kinds] = ((fwd, bwd), source, copy_arrays, None, deps)
+            self._kinds = kinds
+            self.source, self._copy_arrays, self._pair = hit[1], hit[2], hit[0]
+            return hit[0]
 
     def __call__(self, *args, **kwargs):
-        fwd, bwd = self._get()
         args, kwargs = self.fixed + args, {**self.keywords, **kwargs}
+        pair = fwd, bwd = self._get(call_kinds(_param_names(self.func), args))
         # the pullback may run long after this call: keep our own copy of the arrays
         args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         value, saved = fwd(*args, **kwargs)
@@ -206,7 +270,8 @@ class VJPFunction:
                         f"leading axis: shape (n,) + {np.shape(value)}, not {cts.shape}")
                 from .runtime import RaggedExamples, stack_examples
                 try:
-                    raw = self._batched_backward()(_fresh(saved, copy_arrays, keep), cts)
+                    raw = self._batched_backward(pair)(_fresh(saved, copy_arrays, keep),
+                                                       cts)
                 except S2SGradError as exc:
                     if not isinstance(exc, RaggedExamples):
                         raise
@@ -227,13 +292,14 @@ class VJPFunction:
             return outs if is_tuple else outs[0]
         return value, pullback
 
-    def _batched_backward(self):
-        """The backward half batched over its output's adjoint (generated once); a loop
-        over the cotangents where it has no batched form."""
+    def _batched_backward(self, pair=None):
+        """The backward half of `pair` (the last call's) batched over its output's
+        adjoint (generated once); a loop over the cotangents where it has no batched
+        form."""
+        pair = self._pair if pair is None else pair
         with _LOCK, deep_expressions(self.func):
-            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not self._pair:
-                self._bbwd = (_batch_backward(self.func, self.wrt, self._pair[1]),
-                              self._pair)
+            if getattr(self, "_bbwd", None) is None or self._bbwd[1] is not pair:
+                self._bbwd = (_batch_backward(self.func, self.wrt, pair[1]), pair)
             return self._bbwd[0][0]
 
     @property
@@ -300,6 +366,7 @@ class HVPFunction:
         (self.i,), _ = resolve_wrt(func, wrt)
         self.user_i = self.i                 # (among the arguments a partial's calls pass)
         func, self.fixed, self.keywords = partial_parts(func)
+        _refuse_variadic(func, "hvp")
         self.i += len(self.fixed)
         self._impl = _GradJvp(func, self.i, self.i, backend, strict)
 
@@ -356,6 +423,7 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     indices, is_tuple = resolve_wrt(func, wrt)
+    _refuse_variadic(partial_parts(func)[0], "jacobian")
     forward = {}
     backward = {}
 
@@ -401,6 +469,7 @@ class SecondDerivative:
         if inner.is_tuple:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
+        _refuse_variadic(inner.func, "grad of grad")
         (self.j,), _ = resolve_wrt(inner.func, wrt)
         self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)

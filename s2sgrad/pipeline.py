@@ -179,9 +179,27 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
 def instance_kinds(args):
     """The kinds a generic compilation is given where some of `args` are objects of the
     user's classes (their methods then resolve: `hvp(model.loss)`, `hvp(f)(w, model,
-    v)`): InstanceKind there, OTHER elsewhere; () when there are none."""
-    kinds = tuple(k if k.__class__ is InstanceKind else OTHER for k in kinds_of(args))
+    v)`) or plain numbers (`b = a; b += 1` then changes nothing in place): InstanceKind
+    or NUMBER there, OTHER elsewhere; () when there are none."""
+    kinds = tuple(k if k.__class__ in (InstanceKind, FunctionKind) or k == NUMBER else OTHER
+                  for k in kinds_of(args))
     return kinds if any(k is not OTHER for k in kinds) else ()
+
+
+def call_kinds(params, args):
+    """What a generic compilation (vjp, jvp) is told of a call's arguments: (the names
+    among `params` given plain numbers — `b = a; b += 1` is then no change in place —,
+    ((name, FunctionKind or InstanceKind) of those given functions or objects of the
+    user's classes: calls through them resolve, `euler(dynamics, y0)`)). Hashable."""
+    kinds = kinds_of(args)
+    return (tuple(p for p, k in zip(params, kinds) if k == NUMBER),
+            tuple((p, k) for p, k in zip(params, kinds)
+                  if k.__class__ in (FunctionKind, InstanceKind)))
+
+
+def _given_functions(functions):
+    """{name: function or InstanceKind} from call_kinds' pairs (as compile_gradient)."""
+    return {p: k.obj if type(k) is FunctionKind else k for p, k in functions}
 
 
 def _kind_of_type(t):
@@ -678,10 +696,21 @@ def _is_current(self):
 
 # ------------------------------------------------------------------ forward mode, pairs
 
-def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=False):
+def compile_jvp(parsed, active, name, full=False, deps=None, optional_tangents=False,
+                kinds=((), ())):
     """`name(params..., <active>_dot...)` → (value, tangent): the tangent code of `parsed`
-    and of the functions it calls, loaded; with `full`, also its file name."""
-    graph = JvpGraph(build_trace, root_globals=parsed.namespace, root_closure=parsed.closure,
+    and of the functions it calls, loaded; with `full`, also its file name. `kinds`:
+    what `call_kinds` knows of the arguments."""
+    numbers, functions = kinds
+
+    def build(p, wrt, *args, **kwargs):
+        if p is parsed and not args:
+            if numbers and "scalar_params" not in kwargs:
+                kwargs["scalar_params"] = numbers
+            if functions and not kwargs.get("functions"):
+                kwargs["functions"] = _given_functions(functions)
+        return build_trace(p, wrt, *args, **kwargs)
+    graph = JvpGraph(build, root_globals=parsed.namespace, root_closure=parsed.closure,
                      deps=deps)
     fdef, env = jvp_definition(parsed, active, name, graph,
                                optional_tangents=optional_tangents)
@@ -755,12 +784,15 @@ def compile_tangent(func, active):
     return CompiledTangent(fn, source, filename)
 
 
-def compile_pair(func, wrt):
+def compile_pair(func, wrt, kinds=((), ())):
     """The forward/backward pair of `func` (what `vjp` runs): (fwd, bwd, source, whether
-    the pair stores into arrays, the names and cells it took values from)."""
+    the pair stores into arrays, the names and cells it took values from). `kinds`: what
+    `call_kinds` knows of the arguments."""
     parsed = parse_function(func)
     graph = call_graph(parsed)
-    pair = graph.pair(unwrap(func), wrt, parsed)
+    numbers, functions = kinds
+    pair = graph.pair(unwrap(func), wrt, parsed, _given_functions(functions),
+                      kinds=(tuple(numbers), ()))
     defs = graph.definitions()
     made, full, filename, _ = load_definitions(parsed, defs, [pair.fwd, pair.bwd], graph.env,
                                                pair.fwd)

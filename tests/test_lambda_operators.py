@@ -62,3 +62,15 @@ def scaled(x, y):
 def test_wrong_arguments_to_the_gradient_of_a_partial_give_the_type_error():
     with pytest.raises(TypeError, match=r"grad of .*missing 1 required positional argument"):
         s2sgrad.grad(functools.partial(scaled, y=2.0))()
+
+
+def test_forward_mode_jacobian_of_a_lambda():
+    # the columns by forward mode named the batched tangent code `jvp_<lambda>`: a
+    # SyntaxError (mode "auto" takes this way when the outputs outnumber the inputs)
+    f = lambda v: np.tanh(v) * v[0]                     # noqa: E731
+    x = np.array([0.3, -0.7])
+    want = np.stack([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(2)], axis=1)
+    np.testing.assert_allclose(s2sgrad.jacobian(f, mode="forward")(x), want, atol=1e-8)
+    g = lambda t: np.array([t[0], t[0] ** 2, np.sin(t[0])])   # noqa: E731
+    np.testing.assert_allclose(s2sgrad.jacobian(g)(np.array([0.5])),
+                               [[1.0], [1.0], [np.cos(0.5)]], atol=1e-12)

@@ -712,7 +712,8 @@ CASES += [
     C(runtime.trapezoid_grad_x, u(4), u(3, 4), u(3, 4), 1.0, 0, active=[0, 1]),
     C(runtime.trapezoid_grad_dx, u(), u(5), None, 0.3, active=[0, 1]),
     # splits, stacks, axes, selections, order statistics and eig (rules/selections.py)
-    C(np.real, u(3, 4)), C(np.conjugate, u(3)), C(np.atleast_3d, u(4)), C(np.atleast_3d, u(3, 4)),
+    C(np.real, u(3, 4)), A("real", u(3, 4)), C(np.imag, u(3)), A("imag", u(2, 3)),
+    C(np.conjugate, u(3)), C(np.atleast_3d, u(4)), C(np.atleast_3d, u(3, 4)),
     C(np.vsplit, u(4, 3), 2), C(np.hsplit, u(3, 4), [1]), C(np.hsplit, u(6), 3),
     C(np.dsplit, u(2, 3, 4), 2),
     C(np.column_stack, [u(3), u(3, 2)]), C(np.rollaxis, u(2, 3, 4), 2),

@@ -46,8 +46,10 @@ class Batcher(CallRules):
         self.params = [a.id for a in fdef.args.args]
         if isinstance(batched, dict):            # (a callee's: any flags)
             self.flags = {p: batched.get(p, False) for p in self.params}
+            self.array_params = frozenset()
         else:
             self.flags = {p: (p in batched) for p in self.params}
+            self.array_params = frozenset(batched)   # (stacked along axis 0 by the caller)
         self.notes = []
         self.locals = set(nodes.names_in(fdef, gast.Store)) | set(self.params)
         self.returns = None          # the flag of what the batched function returns

@@ -120,6 +120,7 @@ _HELPERS = {
     "copy_grad": ((0,), (1,), "batched_copy_grad"),
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),
+    "slot_tangent": ((0,), (1,), None),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
     "unreshape_order": ((0,), (1,), "batched_unreshape_order"),
@@ -456,7 +457,11 @@ class CallRules:
         for n in set(self._batched_names(node)):
             if self.flags.get(n) not in (True, ANY):
                 raise NoBatchingRule(node, f"{what} on a list or tuple of batched values")
-            mapping[n] = nodes.subscript(nodes.name(n), nodes.name(self.k))
+            # a value made here may be a tuple or list of batched arrays (a container's
+            # adjoint, a loop's results): example_at takes example k of each item
+            mapping[n] = nodes.subscript(nodes.name(n), nodes.name(self.k)) \
+                if n in self.array_params and self.flags.get(n) is True \
+                else nodes.call("example_at", [nodes.name(n), nodes.name(self.k)])
         body = nodes.substitute(node, mapping)
         line = getattr(node, "lineno", None)
         self.notes.append((line, what))

@@ -463,7 +463,8 @@ def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,
     where = getattr(func, "__name__", parsed.node.name)
     taken = _taken_names(parsed, root_globals, root_closure, env) | set(generated)
     renames = {}
-    for n in free_names(parsed.node):
+    own = free_names(parsed.node)
+    for n in own + _inlined_free_names(parsed, own):
         try:
             obj = parsed.resolve(n)
         except KeyError:
@@ -485,7 +486,40 @@ def bind_callee_names(parsed, root_globals, env, root_closure=None, deps=None,
             deps.append((parsed.namespace, n, obj))    # a global: stale once rebound
     if renames:
         rename_free(parsed.node, renames)
+        # (the small helpers normalize inlines read them too: renamed there, see
+        # Normalizer._small_helper)
+        parsed.free_renames = {**getattr(parsed, "free_renames", {}), **renames}
     _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure)
+
+
+def _inlined_free_names(parsed, names):
+    """The free names of the functions of the callee's own file that `names` denote,
+    and of theirs in turn: `normalize` may inline such a small helper's body into the
+    callee, and that body's names must mean in the generated module what they mean in
+    the file (a global `scale` of the callee's module, not the root's)."""
+    import types
+    from ..errors import S2SGradError
+    out, seen, stack = [], set(), list(names)
+    while stack:
+        n = stack.pop()
+        try:
+            obj = parsed.resolve(n)
+        except KeyError:
+            continue
+        code = getattr(obj, "__code__", None)
+        if type(obj) is not types.FunctionType or id(obj) in seen or obj.__closure__ \
+                or code.co_filename != parsed.filename or code.co_flags & 0x3AC:
+            continue
+        seen.add(id(obj))
+        try:
+            node = parse_function(obj).node
+        except S2SGradError:
+            continue
+        for m in free_names(node):
+            if m not in names and m not in out:
+                out.append(m)
+                stack.append(m)
+    return out
 
 
 def _bind_defaults(parsed, func, where, taken, env, root_globals, root_closure):

@@ -13,6 +13,7 @@ Calls to the user's functions get their own `g_jvp` functions. An active value
 computed without any active input gets a concrete zero tangent (`zero_grad(y)`), so
 after every statement each active name has a tangent of its value's structure.
 """
+import builtins
 import inspect
 
 import gast
@@ -154,7 +155,10 @@ class Tangent:
             raise s.error
         if s.kind is not Kind.OP:
             return [self.zero(t)]
-        rule = rules.tangent_for(s.rule, _callee_object(s, self.trace))
+        obj = _callee_object(s, self.trace)
+        if obj in (builtins.max, builtins.min) and len(s.args) == 1:
+            obj = None      # max(xs) of one iterable: np.max's rule (ir/trace.py)
+        rule = rules.tangent_for(s.rule, obj)
         if rule is None:
             raise self.trace.parsed.error(
                 f"no tangent (forward-mode) rule for `{s.rule.name}`", s.node,
@@ -228,7 +232,11 @@ class Tangent:
         active = tuple(i for i, p in enumerate(params) if self.active(binding.get(p)))
         if not active:
             return [s.node, self.zero(s.target)]
-        name = self.graph.jvp_function(func, active)
+        # the functions the call passes (`apply(np.tanh, x)`): the callee's code is
+        # specialized on them, as its reverse-mode pair is (ad/callees.py)
+        functions = {(params[k] if isinstance(k, int) else k): obj
+                     for k, obj in (getattr(s, "function_args", None) or {}).items()}
+        name = self.graph.jvp_function(func, active, functions)
         renamed = self.graph.renamed.get(name, {})   # its parameters, as generated
         args = [nodes.operand(a) for a in s.args]
         kwargs = {renamed.get(k, k): nodes.operand(a) for k, a in s.kwargs.items()}
@@ -278,8 +286,9 @@ class JvpGraph:
         self.renamed = {}             # jvp function -> its user names renamed at parse
         self.root_globals = root_globals
 
-    def jvp_function(self, func, active):
-        key = (func, active)
+    def jvp_function(self, func, active, functions=None):
+        functions = functions or {}
+        key = (func, active) + tuple((p, id(functions[p])) for p in sorted(functions))
         if key in self.functions:
             return self.functions[key][0]
         base, n = f"{readable_name(func)}_jvp", 1
@@ -294,7 +303,7 @@ class JvpGraph:
         from .callees import bind_callee_names
         bind_callee_names(parsed, self.root_globals, self.env, self.root_closure,
                           self.deps)
-        fdef, env = jvp_definition(parsed, active, name, self)
+        fdef, env = jvp_definition(parsed, active, name, self, functions=functions)
         self.env.update(env)
         self.functions[key] = (name, fdef)
         self.order.append(key)
@@ -305,11 +314,13 @@ class JvpGraph:
 
 
 def jvp_definition(parsed: Parsed, wrt: tuple, name: str, graph: "JvpGraph",
-                   doc: str = None, optional_tangents: bool = False) -> tuple:
+                   doc: str = None, optional_tangents: bool = False,
+                   functions=None) -> tuple:
     """`def name(params..., <wrt>_dot...)` returning (value, tangent). The tangents may be
     omitted (they are then zero) when the function has defaults, or when asked
     (`optional_tangents`: the CLI's modules, called by people)."""
-    tr = graph.build(parsed, wrt)
+    tr = graph.build(parsed, wrt, functions=functions) if functions else \
+        graph.build(parsed, wrt)
     if graph.deps is not None:
         graph.deps += tr.deps         # the global names its calls go through
     gen = Tangent(tr, graph)

@@ -28,6 +28,7 @@ function body, only ever called): each call is inlined, its locals renamed apart
 its free names read where the call happens, as Python's closures do. Anything else is
 refused with a `TransformError`.
 """
+import inspect
 import types
 
 import gast
@@ -699,6 +700,11 @@ class Normalizer:
         if is_dict(it, self.parsed):              # `for k in d`: the keys, as in Python
             d = self.held(self.atom(it, pre), stored, pre)
             return self.dict_loop("keys", d, target, s, pre)
+        if self._makes_iterator(it):
+            # np.ndindex(...), itertools.product(...): no len() and no indexing, so the
+            # index loop runs over the list of what they yield (computed once, as Python
+            # iterates once)
+            it = nodes.copy_location(nodes.call("list", [it]), it)
         seq = self.sequence(it, pre, stored)
         n = self.length(seq, pre)
         index = self.fresh("i")
@@ -891,6 +897,13 @@ class Normalizer:
             return gast.Call(func=nodes.clone(func), args=[self.atom(inner, pre),
                                                            self.atom(e.args[-1], pre)],
                              keywords=[])
+        if isinstance(func, gast.Name) and func.id == "reversed" and len(e.args) == 1 \
+                and not e.keywords and not isinstance(e.args[0], gast.Starred) \
+                and self._is_builtin("reversed") and not is_dict(e.args[0], self.parsed):
+            # reversed(xs) read whole (`enumerate(reversed(xs))`, `list(reversed(xs))`,
+            # `sum(...)`): the same items as xs[::-1] (a list, tuple, array or range)
+            return nodes.subscript(self.atom(e.args[0], pre), gast.Slice(
+                lower=None, upper=None, step=nodes.const(-1)))
         if _is_comprehension_arg(e):
             args = [self.comprehension(e.args[0], pre)]
         else:
@@ -1108,6 +1121,36 @@ class Normalizer:
                     out.append(st)
             return out
         fn.body = inline(fn.body)
+
+    def _makes_iterator(self, it):
+        """Is `it` a call of a class whose objects have no len() or no indexing
+        (`np.ndindex`, `itertools.product`, `map`...), of `iter`, or of a generator
+        function? An index loop cannot read those: it iterates over their list."""
+        if not (isinstance(it, gast.Call) and self._is_builtin("list")):
+            return False
+        found = self._denoted(it.func)
+        if found is None:
+            return False
+        if isinstance(found, type):
+            return not (hasattr(found, "__len__") and hasattr(found, "__getitem__"))
+        return found is iter or inspect.isgeneratorfunction(found)
+
+    def _denoted(self, node):
+        """The object the name or dotted name `node` denotes, or None."""
+        path = []
+        while isinstance(node, gast.Attribute):
+            path.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name) or node.id in nodes.names_in(
+                self.parsed.node, nodes.STORE):
+            return None
+        try:
+            found = self.parsed.resolve(node.id)
+            for attr in reversed(path):
+                found = getattr(found, attr)
+        except (KeyError, AttributeError):
+            return None
+        return found
 
     def _resolves_to(self, node, obj):
         """Does the name or dotted name `node` denote `obj` (`np.errstate`)?"""
@@ -1547,6 +1590,10 @@ class Normalizer:
             self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
         self.parsed.name_deps += [(view, "__code__", obj.__code__),
                                   (view, "__defaults__", obj.__defaults__)]
+        renames = getattr(self.parsed, "free_renames", None)
+        if renames:                      # (the caller's free names renamed for its module:
+            from ..syntax.scopes import rename_free      # ad.callees.bind_callee_names)
+            rename_free(fn, renames)
         return fn
 
     # -- local functions -------------------------------------------------------

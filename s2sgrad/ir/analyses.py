@@ -733,12 +733,17 @@ def check_stores(trace):
             continue
         c = s.container
         what = "append to" if isinstance(s, Append) else "store into"
-        if c in trace.params:
+        j, store_loops = position[id(s)]
+        # (a parameter a loop rebinds keeps its name: `x = x.copy()` in the function's
+        # body before the store, outside any branch or loop, makes it the function's own)
+        if c in trace.params and not any(
+                any(d is t for t in trace.body) and position[id(d)][0] < j
+                and (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers))
+                for d in defs_of.get(c, [])):
             raise trace.parsed.error(
                 f"s2sgrad does not {what} the argument `{c}` (the caller's data)", s.node,
                 f"work on a copy: `{c} = {c}.copy()` first" if isinstance(s, SetItem)
                 else f"build a new list: `{c} = {c} + [value]` or `{c} = list({c})` first")
-        j, store_loops = position[id(s)]
         for d in defs_of.get(c, []):
             k, def_loops = position[id(d)]
             if k > j and not set(def_loops) & set(store_loops) and not own_code:

@@ -56,10 +56,16 @@ def has_methods(klass):
     not a library's, not a number, array or container (a NamedTuple or @dataclass is a
     parameter container), with a method of its own."""
     module = (getattr(klass, "__module__", None) or "").split(".")[0]
-    if module in LIBRARIES or issubclass(klass, _NOT_INSTANCES) \
-            or dataclasses.is_dataclass(klass):
+    if module in LIBRARIES or issubclass(klass, _NOT_INSTANCES) and not _is_record(klass):
         return False
     return bool(_methods(klass))
+
+
+def _is_record(klass):
+    """A NamedTuple or @dataclass class (a parameter container, whose methods a
+    function may call too: `params.predict(x)`)."""
+    return dataclasses.is_dataclass(klass) or (issubclass(klass, tuple)
+                                               and hasattr(klass, "_fields"))
 
 
 def instance_kind(obj):

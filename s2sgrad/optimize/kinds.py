@@ -59,7 +59,8 @@ def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
                 and isinstance(call.args[1], gast.Name) and call.args[1].id in arrays:
             g, x, index, v = call.args[:4]
             subscript = _basic_subscript(index, ints=ints)
-            fresh = len(call.args) == 4 and is_zero(g)
+            # (`t = add_at(0.0, x, i, t)`, the adjoint of `x = x[i]`, reads the old t)
+            fresh = len(call.args) == 4 and is_zero(g) and t not in loads(v) | loads(index)
             updated = (len(call.args) == 4 or _is_true(call.args[4])) and t in made \
                 and nodes.is_name(g, t) and t not in loads(v) | loads(index)
             if subscript is not None and (fresh or updated):

@@ -269,10 +269,16 @@ def copysign(y, x1, x2):
     x2_bar += zero_grad(x2)
 
 
-@defadjoint(np.real, props=(ELEMENTWISE, SCALAR_PRESERVING, VIEW, PURE))
+@defadjoint(np.real, attributes=["real"], props=(ELEMENTWISE, SCALAR_PRESERVING, VIEW, PURE))
 def real(y, val):
-    """y = real(x) of a real x (x itself)  →  x̄ += ȳ"""
+    """y = real(x), x.real of a real x (x itself)  →  x̄ += ȳ"""
     val_bar += y_bar
+
+
+@defadjoint(np.imag, attributes=["imag"], props=(ELEMENTWISE, SCALAR_PRESERVING, FRESH, PURE))
+def imag(y, val):
+    """y = imag(x), x.imag of a real x (zeros)  →  x̄ += 0"""
+    val_bar += zero_grad(val)
 
 
 @elementwise(np.conjugate, methods=["conj", "conjugate"])

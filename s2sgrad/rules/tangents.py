@@ -44,7 +44,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
-    reshape_like, set_zero, sinc_deriv, stored_grad, stored_cast_grad, sum_product, split_concat, split_grad,
+    reshape_like, set_zero, sinc_deriv, slot_tangent, stored_grad, stored_cast_grad, sum_product, split_concat, split_grad,
     stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
     unreduce, vstack_grads, zero_grad)
@@ -405,10 +405,16 @@ def conjugate(y, x):
     y_dot += x_dot
 
 
-@deftangent(np.real)
+@deftangent(np.real, attributes=["real"])
 def real(y, val):
-    """y = real(x) of a real x  →  ẏ = ẋ"""
+    """y = real(x), x.real of a real x  →  ẏ = ẋ"""
     y_dot += val_dot
+
+
+@deftangent(np.imag, attributes=["imag"])
+def imag(y, val):
+    """y = imag(x), x.imag of a real x  →  ẏ = 0"""
+    y_dot += zero_grad(val_dot)
 
 
 @deftangent(np.sqrt)
@@ -958,8 +964,9 @@ def grad_like_(y, g, x):
 
 @deftangent(runtime.getitem_grad)
 def getitem_grad_(y, g, index):
-    """y = getitem_grad(g, index)  →  ẏ = getitem_grad(ġ, index)"""
-    y_dot += getitem_grad(g_dot, index)
+    """y = getitem_grad(g, index)  →  ẏ = getitem_grad(ġ, index) (zeros shaped like y
+    where ġ's slot is the zero 0.0)"""
+    y_dot += slot_tangent(getitem_grad(g_dot, index), y)
 
 
 @deftangent(runtime.stored_grad)

@@ -161,7 +161,8 @@ def column_stack_grads(g, xs):
     for x in xs:
         width = 1 if np.ndim(x) < 2 else np.shape(x)[1]
         piece = g[:, start:start + width]
-        out.append(piece[:, 0] if np.ndim(x) < 2 else piece)
+        out.append(piece[0, 0] if np.ndim(x) == 0 else piece[:, 0] if np.ndim(x) < 2
+                   else piece)
         start += width
     return out
 

@@ -34,6 +34,24 @@ def per_example(x):
     return x[0]
 
 
+def example_at(x, k):
+    """Example `k` of batched `x`: x[k] of a batched array; of a tuple, list or dict of
+    batched values (a container's adjoint, a loop's results), the container of their
+    examples k (an item that is a number, a zero adjoint, is the same for every one)."""
+    if isinstance(x, (list, tuple)):
+        items = [example_at(v, k) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    if isinstance(x, dict):
+        return {key: example_at(v, k) for key, v in x.items()}
+    if isinstance(x, np.ndarray) and x.ndim:
+        return x[k]
+    if isinstance(x, ShapeOf):
+        one = ShapeOf.__new__(ShapeOf)
+        one.shape, one.ndim = x.shape[1:], x.ndim - 1
+        return one
+    return x if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else x[k]
+
+
 def to_batch(x, batch_size):
     """`x` (the same for every example) repeated along a new leading batch axis: a fresh
     array, so that later writes into one example leave the others alone."""
@@ -49,7 +67,8 @@ def batch_result(x, batch_size):
     """A result the same for every example, repeated along a new leading axis (each
     item of a tuple or list on its own, as a loop over the examples would stack them)."""
     if isinstance(x, (tuple, list)):
-        return type(x)(batch_result(v, batch_size) for v in x)
+        from .core import same_kind
+        return same_kind(x, [batch_result(v, batch_size) for v in x])
     return to_batch(x, batch_size)
 
 
@@ -437,12 +456,38 @@ def batched_extremum_grad(g, y, x, axis=None, keepdims=False, batched=(True, Tru
     return batched_unreduce(g, x, axis, keepdims, (gb, True)) * mask / count
 
 
+def _batched_items_like(g, x):
+    """`batched_grad_like` of a container `x` holding arrays (a NamedTuple, a list or
+    dict of parameters): the container of its items' batched gradients, whose number of
+    examples is that of any batched item (an item with no gradient: zeros)."""
+    keys = list(x) if isinstance(x, dict) else range(len(x))
+    got = {k: (g.get(k, 0.0) if isinstance(g, dict) else g[k]) for k in keys}
+    n = next((np.shape(v)[0] for v in got.values() if np.ndim(v)), 1)
+    out = {}
+    for k in keys:
+        v = got[k]
+        if is_zero(v) or v is None:
+            v = np.zeros((n,) + np.shape(x[k]))
+        out[k] = batched_grad_like(v, x[k])
+    if isinstance(x, dict):
+        return out
+    items = [out[k] for k in keys]
+    if hasattr(x, "_fields"):
+        return type(x)(*items)
+    return type(x)(items) if isinstance(x, (list, tuple)) else items
+
+
 def batched_grad_like(g, x, batched=(True, False)):
     """`grad_like` for each example: batched `g` as an array of the dtype of `x` whose
     examples have the shape of an example of `x` (a number's gradient: one per example)."""
     if not batched[0]:
         from .core import grad_like
         return grad_like(g, per_example(x) if batched[1] else x)
+    if isinstance(x, (list, tuple, dict)) and not batched[1] \
+            and isinstance(g, type(x) if isinstance(x, dict) else (list, tuple)) \
+            and any(isinstance(v, (np.ndarray, list, tuple, dict))
+                    for v in (x.values() if isinstance(x, dict) else x)):
+        return _batched_items_like(g, x)   # items of several shapes: each its own batch
     if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, (list, tuple)):
         n = next((np.shape(v)[0] for v in g if np.ndim(v)), None)
         if n is not None:               # a list's items: one column each
@@ -523,7 +568,8 @@ def batched_add_grads(a, b, batched=(True, True)):
             return b
         if is_zero(b):
             return a
-        return type(a)(batched_add_grads(p, q, batched) for p, q in zip(a, b))
+        from .core import same_kind
+        return same_kind(a, [batched_add_grads(p, q, batched) for p, q in zip(a, b)])
     if isinstance(a, dict) or isinstance(b, dict):
         from .core import add_grads
         return _each(add_grads, (a, b), batched)
@@ -652,8 +698,9 @@ def batched_copy_tangent(t, y, batched=(True, False)):
     """`copy_tangent` for each example: the tangent converted like the value was (an
     array of y's dtype when y is an array; a list of batched items otherwise)."""
     if isinstance(y, np.ndarray):
-        dtype = y.dtype if y.dtype.kind in "fc" else np.float64
-        if y.dtype.kind not in "fc":
+        from .core import keeps_values
+        dtype = y.dtype if y.dtype.kind in "fcO" else np.float64
+        if not keeps_values(y):
             n = np.shape(t[0] if isinstance(t, (list, tuple)) else t)[0]
             return np.zeros((n,) + tuple(_example_shape(y, batched[1])))
         if isinstance(t, (list, tuple)):
@@ -670,7 +717,8 @@ def batched_copy_tangent(t, y, batched=(True, False)):
 def batched_stored_cast_grad(piece, x, batched=(True, False)):
     """`stored_cast_grad` for each example: nothing where x holds integers or booleans
     (its dtype is every example's)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+    from .core import keeps_values
+    if isinstance(x, np.ndarray) and not keeps_values(x):
         return 0.0
     return piece
 

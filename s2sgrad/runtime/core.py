@@ -115,8 +115,11 @@ def add_grads(a, b):
             return a
         # a list's adjoint is a list, or one array (its rows) where NumPy read the list
         # as an array (`np.mean(parts)`): the sum keeps the list's type
-        kind = type(b) if isinstance(a, np.ndarray) else type(a)
-        return kind(add_grads(p, q) for p, q in zip(a, b))
+        like = b if isinstance(a, np.ndarray) else a
+        return same_kind(like, [add_grads(p, q) for p, q in zip(a, b)])
+    if _is_dataclass_value(a) or _is_dataclass_value(b):
+        # a @dataclass given as a tangent (jvp, hvp): its adjoint form is a dict
+        a, b = _fields_dict(a), _fields_dict(b)
     if isinstance(a, dict) or isinstance(b, dict):
         if not isinstance(a, dict):
             return dict(b)
@@ -129,10 +132,29 @@ def add_grads(a, b):
     return a + b
 
 
+def _is_dataclass_value(x):
+    return not isinstance(x, tuple) and record_fields(x) is not None
+
+
+def _fields_dict(x):
+    """A dataclass instance as the dict of its fields (its adjoint's form); else x."""
+    if _is_dataclass_value(x):
+        return {name: getattr(x, name) for name in record_fields(x)}
+    return x
+
+
+def same_kind(x, items):
+    """A list, tuple or NamedTuple like `x` holding `items` (a NamedTuple's class takes
+    them one by one)."""
+    if isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        return type(x)(*items)
+    return type(x)(items)
+
+
 def zero_grad(x):
     """A zero adjoint with the structure of `x`."""
     if isinstance(x, (list, tuple)):
-        return type(x)(zero_grad(v) for v in x)
+        return same_kind(x, [zero_grad(v) for v in x])
     if isinstance(x, dict):
         return {k: zero_grad(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
@@ -256,7 +278,9 @@ def tree_grad_like(g, x):
     fields = record_fields(x)
     if fields is not None:                              # a dataclass: a shallow copy
         import copy
-        if not isinstance(g, dict):
+        if type(g) is type(x):          # (already one: the fields are the adjoints)
+            g = {name: getattr(g, name) for name in fields}
+        elif not isinstance(g, dict):
             g = {}
         out = copy.copy(x)
         for name in fields:
@@ -334,7 +358,7 @@ def check_in_place_cast(old, value, op):
 def stored_cast_grad(piece, x):
     """The adjoint of `v` in `x[index] = v`: `piece`, or nothing when x holds integers
     or booleans (the store casts v to them: a piecewise constant function)."""
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+    if isinstance(x, np.ndarray) and not keeps_values(x):
         return 0.0
     return piece
 
@@ -913,7 +937,9 @@ def hstack_grads(g, xs):
     if is_zero(g):
         return [0.0] * len(xs)
     axis = 0 if all(np.ndim(x) <= 1 for x in xs) else 1
-    return concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
+    parts = concat_grads(g, [np.atleast_1d(x) for x in xs], axis)
+    # a number among the pieces (`np.hstack([a[0], a[1:]])`) gets a number back
+    return [p[0] if np.ndim(x) == 0 else p for p, x in zip(parts, xs)]
 
 
 def vstack_grads(g, xs):
@@ -1050,10 +1076,24 @@ def accumulated_grad(g, dtype):
 
 def cast_grad(g, x, y):
     """Adjoint of y = x.astype(dtype) / array(x, dtype): ȳ, or nothing when the cast is to
-    integers or booleans (a piecewise constant function)."""
-    if isinstance(y, np.ndarray) and y.dtype.kind not in "fc":
+    integers or booleans (a piecewise constant function). An object array holds x's
+    numbers as they are: ȳ; a complex one is refused (real-valued code only)."""
+    if isinstance(y, np.ndarray) and not keeps_values(y):
         return 0.0
     return copy_grad(g, x)
+
+
+def keeps_values(y):
+    """Does the array `y` that a cast or a store made hold the numbers given it (floats,
+    objects), not integers or booleans made of them (a piecewise constant function)? A
+    complex array raises GradientError: s2sgrad differentiates real-valued code."""
+    kind = y.dtype.kind
+    if kind == "c":
+        raise GradientError(
+            "s2sgrad differentiates real-valued code: a value that depends on the "
+            "differentiated input was made complex (a cast to a complex dtype, or a store "
+            "into a complex array); keep it real (its .real and .imag as two arrays)")
+    return kind in "fO"
 
 
 def spread_count(xs, k, what):

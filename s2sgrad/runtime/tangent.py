@@ -2,6 +2,7 @@
 import numpy as np
 
 from .core import (add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
+                   keeps_values,
                    match_shape, unreduce, zero_grad)
 
 
@@ -25,6 +26,15 @@ def own_tangent(t, y):
         return type(y)(t) if isinstance(t, (list, dict)) else zero_grad(y)
     dtype = y.dtype if isinstance(y, np.ndarray) and y.dtype.kind == "f" else float
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
+
+
+def slot_tangent(t, y):
+    """The tangent `t` of an adjoint's slot y = getitem_grad(g, index): a zero `0.0` left
+    in the container tangent for a slot that holds an array (or container) becomes zeros
+    of y's structure, so that `a @ ẏ`, `ẏ[..., None]` work as on y."""
+    if is_zero(t) and not isinstance(y, float) and not is_zero(y):
+        return zero_grad(y)
+    return t
 
 
 def tangents_like(ts, xs):
@@ -60,7 +70,7 @@ def copy_tangent(t, y):
     """Tangent of a copy or conversion y = array(x), list(x), float32(x)...: ẋ converted
     like x was (a fresh array, never a view of ẋ)."""
     if isinstance(y, np.ndarray):
-        if y.dtype.kind not in "fc":          # a cast to integers: piecewise constant
+        if not keeps_values(y):               # a cast to integers: piecewise constant
             return np.zeros(y.shape)
         return np.array(t, dtype=y.dtype)
     return _text_as_zero(grad_like(t, y))
@@ -147,6 +157,8 @@ def extremum_tangent(t, y, x, axis=None, keepdims=False):
     """Tangent of y = max(x, axis) or min(...) along ẋ = t: the mean of t over the
     tied extreme elements (the same sharing as `extremum_grad`)."""
     weights = extremum_grad(np.ones(np.shape(y)), y, x, axis, keepdims)
+    if isinstance(t, (list, tuple)):        # max(xs) of a list: the items' tangents
+        t = np.asarray(tangents_like(t, x), dtype=float)
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
 
 
