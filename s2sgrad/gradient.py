@@ -278,6 +278,8 @@ class GradientFunction:
             if i < len(args) and args[i].dtype.kind != "f":
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         for i in others:
+            if i < len(self.bound_to):
+                raise _bound_argument(args[i], i, self.func)
             if i < len(args):               # (not a default the call left out)
                 _check_wrt_arg(args[i], i - len(self.bound_to), self.func)
         try:
@@ -486,6 +488,25 @@ def _check_wrt_arg(x, i, func):
     elif not isinstance(x, (list, tuple, dict, float, complex, np.generic)) \
             and record_fields(x) is None:
         raise _object_argument(x, i, func)
+
+
+def _bound_argument(x, i, func):
+    """The refusal of differentiating with respect to the instance a method is bound to
+    (`@grad` on a method: wrt=0 is `self`), naming the wrt= to write."""
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        names = []
+    own = names[i] if i < len(names) else "self"
+    rest = names[i + 1:]
+    hint = (f"say which parameter: @s2sgrad.grad(wrt={i + 1}) or "
+            f"@s2sgrad.grad(wrt={rest[0]!r}) (positions count {own} as 0)") if rest else \
+        "differentiate a function of the parameters instead"
+    exc = _object_argument(x, i, func)
+    return TransformError(
+        f"{func.__name__} is called as a method, and grad differentiates with respect to "
+        f"its parameter {own!r}, the {type(x).__name__} instance it is called on",
+        exc.filename, exc.lineno, None, exc.source_line, hint=hint)
 
 
 def _object_argument(x, i, func):
