@@ -348,8 +348,8 @@ def elementwise_loops(source, shapes):
     name: {name: dims}}, `optimize.kinds.code_shapes`), written as one loop over that
     shape (taken from an array of that shape the run reads; the others read at the
     loop's indices, `b[i1]`, `m[i0, 0]`, after `reads_broadcast` checks their shapes,
-    raising as NumPy would): one pass over memory, each value the run computes and only it reads a number in the loop, the others written into arrays
-    made before it. Numba's array expressions go through a general broadcasting
+    raising as NumPy would): one pass over memory, each value the run computes and
+    only it reads a number in the loop, the others written into arrays made before it. Numba's array expressions go through a general broadcasting
     iterator, two to three times slower than such a loop, and give a temporary array
     per statement. Serves every chain of elementwise operations over values of one
     shape, slices of one vector included (vectorised Rosenbrock and its adjoint,
@@ -368,7 +368,8 @@ def elementwise_loops(source, shapes):
     a zero divisor or a negative base, where Python's operators raise). Runs of fewer
     than two operations stay as they are (but for one of `NUMBER_VERSIONS`), as does
     everything whose shapes are not known. np.tanh and np.exp of an element are
-    `tanh_number` and `exp_number` (`NUMBER_VERSIONS`). Added lines end with `ADDED` (`source_line` maps lines back)."""
+    `tanh_number` and `exp_number` (`NUMBER_VERSIONS`). Added lines end with `ADDED`
+    (`source_line` maps lines back)."""
     if not shapes:
         return source
     tree = ast.parse(source)
