@@ -349,9 +349,9 @@ def elementwise_loops(source, shapes):
     shape (taken from an array of that shape the run reads; the others read at the
     loop's indices, `b[i1]`, `m[i0, 0]`, after `reads_broadcast` checks their shapes,
     raising as NumPy would): one pass over memory, each value the run computes and
-    only it reads a number in the loop, the others written into arrays made before it. Numba's array expressions go through a general broadcasting
-    iterator, two to three times slower than such a loop, and give a temporary array
-    per statement. Serves every chain of elementwise operations over values of one
+    only it reads a number in the loop, the others written into arrays made before it.
+    Numba's array expressions go through a general broadcasting iterator, two to three
+    times slower than such a loop, and give a temporary array per statement. Serves every chain of elementwise operations over values of one
     shape, slices of one vector included (vectorised Rosenbrock and its adjoint,
     `x[1:] - x[:-1] ** 2`; an activation and its derivative; a loss's residual):
 
