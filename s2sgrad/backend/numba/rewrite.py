@@ -351,9 +351,10 @@ def elementwise_loops(source, shapes):
     raising as NumPy would): one pass over memory, each value the run computes and
     only it reads a number in the loop, the others written into arrays made before it.
     Numba's array expressions go through a general broadcasting iterator, two to three
-    times slower than such a loop, and give a temporary array per statement. Serves every chain of elementwise operations over values of one
-    shape, slices of one vector included (vectorised Rosenbrock and its adjoint,
-    `x[1:] - x[:-1] ** 2`; an activation and its derivative; a loss's residual):
+    times slower than such a loop, and give a temporary array per statement. Serves
+    every chain of elementwise operations over values of one shape, slices of one
+    vector included (vectorised Rosenbrock and its adjoint, `x[1:] - x[:-1] ** 2`; an
+    activation and its derivative; a loss's residual):
 
         v3 = v2 ** 2                       n = same_shape(v1, v2)
         v4 = v1 - v3                  →    v4_bar = np.empty(n, float_like(v1, v2))
