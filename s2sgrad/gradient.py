@@ -4,6 +4,7 @@ and `resolve_wrt`, which reads `wrt` against the function's parameters."""
 import copy
 import functools
 import inspect
+import types
 
 import numpy as np
 
@@ -269,6 +270,7 @@ class GradientFunction:
             kinds += self._default_kinds(len(args))
         entry = self._by_kinds.get(kinds)
         if entry is None or not _is_current(entry[0]):
+            _refuse_modules(self.func, args)
             entry = self._entry(kinds)
         compiled, fn, plain, arrays, others = entry
         self._compiled = compiled
@@ -488,6 +490,49 @@ def _check_wrt_arg(x, i, func):
     elif not isinstance(x, (list, tuple, dict, float, complex, np.generic)) \
             and record_fields(x) is None:
         raise _object_argument(x, i, func)
+
+
+def _refuse_modules(func, args):
+    """A module given as an argument, or left as a parameter's default (`def f(x,
+    xp=np)`): calls through it (`xp.sum(x)`) would be taken for methods of a value.
+    Refused at the def, naming the parameter and what to write."""
+    target = unwrap(func)
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return
+    values = list(args) + [p.default for p in params[len(args):]]
+    for p, v in zip(params, values):
+        if isinstance(v, types.ModuleType) and _reads_attributes_of(target, p.name):
+            exc = _object_argument(v, 0, func)
+            name = next((n for n, g in getattr(target, "__globals__", {}).items()
+                         if g is v), None) or "<its global name>"
+            raise TransformError(
+                f"parameter {p.name!r} of {func.__name__} is given the module "
+                f"{v.__name__}: s2sgrad follows calls through modules it finds by name "
+                "when it compiles, not through a module passed in", exc.filename,
+                exc.lineno, None, exc.source_line,
+                hint=f"call the module by its global name (`{name}.sum(...)`), or drop "
+                     f"the parameter and bind the name at the top of the body: "
+                     f"`{p.name} = {name}`")
+
+
+def _reads_attributes_of(func, name):
+    """Does `func`'s code (its nested functions' too) read an attribute of its local
+    `name` (`xp.sum`)?"""
+    import dis
+    code = getattr(func, "__code__", None)
+    todo = [code] if code is not None else []
+    while todo:
+        c = todo.pop()
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        previous = None
+        for ins in dis.get_instructions(c):
+            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and previous == name:
+                return True
+            previous = ins.argval if ins.opname in (
+                "LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE") else None
+    return False
 
 
 def _bound_argument(x, i, func):
