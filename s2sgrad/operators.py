@@ -18,7 +18,7 @@ import numpy as np
 
 from .ad.tangent import dot
 from .batch import BatchedTangent, _batch_backward, _fresh, _rows, _warn_loop, vmap  # noqa: F401
-from .errors import GradientError, S2SGradError
+from .errors import GradientError, S2SGradError, TransformError
 from .backend.numba import check_backend
 from .frontend.parse import CellView, parse_function, readable_name, unwrap
 from .gradient import GradientFunction, jit, partial_parts, resolve_wrt, _param_names, _variadic
@@ -338,8 +338,11 @@ class _GradJvp:
             if hit is None or not hit[2].is_current():
                 compiled = cached_compile(self.func, (self.i,), False, kinds=kinds)
                 parsed = gradient_parsed(compiled)
-                fn, source = compile_jvp(
-                    parsed, (self.j,), f"hvp_{readable_name(unwrap(self.func))}")
+                try:
+                    fn, source = compile_jvp(
+                        parsed, (self.j,), f"hvp_{readable_name(unwrap(self.func))}")
+                except TransformError as exc:
+                    raise _in_users_code(exc, self.func) from None
                 if self.backend == "numba":
                     fn = jit(fn, self.strict)
                 hit = self._by_kinds[kinds] = (fn, source, compiled,
@@ -353,6 +356,39 @@ class _GradJvp:
         g, gdot = fn(*args, **{dot(param): _as_tangent(v, args[self.j])},
                      **(keywords or {}))
         return g, gdot
+
+
+def _in_users_code(exc, func):
+    """A refusal met while differentiating the gradient's code (hvp's forward mode over
+    it) or a runtime helper it calls, located there: the same refusal located in the
+    user's code instead, at the line whose adjoint the refused statement is (the
+    generated code's `# grad of: ... (line N)` comments) or else at the def."""
+    import linecache
+    import os
+    import re
+    where = str(exc.filename or "")
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    if not (where.startswith("<s2sgrad") or os.path.abspath(where).startswith(package)):
+        return exc
+    target = unwrap(func)
+    code = getattr(target, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    lineno = getattr(code, "co_firstlineno", None)
+    mapped = "" if where.startswith("<s2sgrad") else \
+        f" (in s2sgrad's {os.path.relpath(where, package)}, line {exc.lineno})"
+    if where.startswith("<s2sgrad") and exc.lineno:
+        for text in reversed(linecache.getlines(where)[:exc.lineno]):
+            found = re.search(r"# grad of: .*\(line (\d+)", text)
+            if found:
+                lineno, mapped = int(found.group(1)), " for this line"
+                break
+    line = linecache.getline(filename, lineno).rstrip("\n") if filename and lineno else None
+    name = readable_name(target)
+    return TransformError(
+        f"hvp of {name} cannot differentiate the code of its gradient{mapped}: "
+        f"{exc.message}", filename, lineno, None, line or None,
+        hint="take the product from two gradients instead: (g(x + h*v) - g(x - h*v)) / "
+             "(2*h) with g = s2sgrad.grad(f), h about 1e-6 times the size of x")
 
 
 class HVPFunction:
