@@ -283,8 +283,26 @@ def runtime_sources(names):
         return (1, families.index(pool[n].__module__), inspect.getsourcelines(pool[n])[1])
     order = sorted(need, key=place)
     text = "".join(constants[n][2] + "\n\n" if n in constants else
-                   inspect.getsource(pool[n]) + "\n\n" for n in order)
+                   _without_relative_imports(inspect.getsource(pool[n])) + "\n\n"
+                   for n in order)
     return [n for n in order if n not in constants], text
+
+
+def _without_relative_imports(src):
+    """A helper's source without its imports of other runtime helpers (`from .core
+    import zero_grad` inside a function): the module copies those at its top level, and
+    a relative import fails there."""
+    lines = src.splitlines(True)
+    found = {k for node in ast.walk(ast.parse(src))
+             if isinstance(node, ast.ImportFrom) and node.level
+             for k in range(node.lineno - 1, node.end_lineno)}
+    kept = "".join(line for k, line in enumerate(lines) if k not in found)
+    try:
+        ast.parse(kept)
+        return kept
+    except SyntaxError:                   # (an import was a block's only statement)
+        return "".join(re.sub(r"\S.*", "pass", line) if k in found else line
+                       for k, line in enumerate(lines))
 
 
 def _runtime_constants():
