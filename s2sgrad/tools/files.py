@@ -434,6 +434,7 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None,
         except S2SGradError as exc:
             raise UsageError(str(exc)) from None
         try:
+            _refuse_variadic(sf, fname)
             if mode == "reverse":
                 comp = pipeline.compile_gradient(func, indices, is_tuple)
             else:
@@ -534,6 +535,24 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None,
                      + pinned)
         text = "\n\n".join(p.rstrip() + "\n" for p in parts)
     return text
+
+
+def _refuse_variadic(sf, fname):
+    """A function taking `*args` or `**kwargs` has no gradient a module can write ahead of
+    time: `grad` packs the arguments of each call, whose number only the call knows."""
+    node = next(n for n in sf.tree.body if isinstance(n, ast.FunctionDef) and n.name == fname)
+    star = node.args.vararg or node.args.kwarg
+    if star is None:
+        return
+    what = ("*" if star is node.args.vararg else "**") + star.arg
+    line = sf.text.splitlines()[star.lineno - 1]
+    raise TransformError(
+        f"cannot write a gradient of {fname} ahead of time: it takes `{what}`, whose "
+        "number of values only a call knows", sf.path, star.lineno,
+        line.rfind("*", 0, star.col_offset + 1 - (what[1] == "*")), line,
+        hint=f"give {fname} named parameters (`def {fname}(a, b)`) or take the values as "
+             f"one tuple or dict argument (`def {fname}(ws)`); in process, "
+             f"s2sgrad.grad({fname}) packs them at each call")
 
 
 def _wrt_text(names, wrt, wrts, grads, prefix):
