@@ -435,8 +435,8 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
             in_shape = np.shape(x)
             n_in = int(np.prod(in_shape)) if in_shape else 1
             if mode != "reverse":
-                if value is None:
-                    value = func(*args)
+                if value is None:       # (on copies: f may store into its arguments)
+                    value = func(*_fresh(list(args), True, set()))
                 n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
             if use_forward:
