@@ -82,9 +82,15 @@ def _joined_lists():
 
 
 def match_shape(t, y):
-    """A tangent broadcast to the shape of the value `y` it belongs to."""
+    """A tangent broadcast to the shape of the value `y` it belongs to. A list's
+    tangent is one of its length: of another, `+` joined lists that the tangent rule
+    took for numbers (broadcasting it would give wrong numbers)."""
     if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
         return t
+    if type(y) in (list, tuple) and type(t) in (list, tuple):
+        if len(t) == len(y):
+            return t
+        raise _joined_lists()
     return np.broadcast_to(t, np.shape(y))
 
 
