@@ -730,6 +730,15 @@ def batched_copy_grad(g, x, batched=(True, False)):
         return g
     if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, np.ndarray):
         return [g[:, i] for i in range(len(x))]
+    if isinstance(x, np.ndarray) and isinstance(g, (list, tuple)) and batched[0] \
+            and not batched[1] and len(g) == len(x):
+        # an array's adjoint from its items' (y = list(x)): each item batched, stacked
+        # along the example's first axis, the examples' axis staying first
+        n = next((np.shape(v)[0] for v in g if not is_zero(v) and np.ndim(v)), None)
+        if n is not None:
+            row = (n,) + x.shape[1:]
+            return np.stack([np.zeros(row) if is_zero(v) else np.broadcast_to(v, row)
+                             for v in g], axis=1)
     if isinstance(x, (list, tuple)) or isinstance(g, (list, tuple)):
         from .core import copy_grad
         return _each(copy_grad, (g, x), batched)
