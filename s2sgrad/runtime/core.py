@@ -518,6 +518,9 @@ def repeat_list_grad(g, a, b):
     if is_zero(g):
         return 0.0, 0.0
     first = isinstance(a, (list, tuple))
+    if isinstance(b if first else a, (float, np.floating, np.ndarray)) and \
+            np.asarray(b if first else a).dtype.kind not in "iu":
+        raise _list_with_array()
     k = len(a if first else b)
     out = [0.0] * k
     for j, gj in enumerate(g):
@@ -529,8 +532,17 @@ def split_concat(g, a, b):
     """Adjoints of `a` and `b` from the adjoint of `a + b` (lists or tuples)."""
     if isinstance(g, float) and g == 0.0:
         return 0.0, 0.0
+    if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))):
+        raise _list_with_array()
     n = len(a)
     return list(g[:n]), list(g[n:])
+
+
+def _list_with_array():
+    return GradientError(
+        "a list `+` or `*` an array (or a float) is NumPy's elementwise operation, "
+        "not a list's concatenation or repetition: make the list an array first "
+        "(np.array([a, b]) + x)")
 
 
 def sum_list_grad(g, xs):
