@@ -207,6 +207,12 @@ def unpack_examples(x, n):
     return tuple(x[:, i] for i in range(n))
 
 
+def batched_item_value(v):
+    """x[:, i] for x[i] of each example: a copy where each example's item is a number
+    (NumPy's x[i] of a 1-d array is a number, not a view of x), else the view."""
+    return v.copy() if type(v) is np.ndarray and v.ndim == 1 else v
+
+
 def batched_item(x, i):
     """x[i] of each example: an item of a tuple of batched values, or x[:, i]."""
     if isinstance(x, (tuple, list)):
