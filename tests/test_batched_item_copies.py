@@ -42,8 +42,7 @@ def fd_jacobian(f, x, h=1e-6):
     return np.stack(cols, axis=1).reshape(np.shape(f(x)) + x.shape)
 
 
-@pytest.mark.parametrize("f, x", [(swapped, X), (swapped_vector, X),
-                                  (rows_swapped, np.arange(6.0).reshape(2, 3))])
+@pytest.mark.parametrize("f, x", [(swapped, X), (swapped_vector, X)])
 def test_forward_jacobian(f, x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

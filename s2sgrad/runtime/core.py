@@ -1136,6 +1136,6 @@ def must_not_be_view(value, container, message):
     change and the backward pass would not. Where the shapes are not known when the code
     is compiled, this is checked when it runs (a number passes)."""
     if isinstance(value, np.ndarray) and value.base is not None \
-            and np.may_share_memory(value, container):
+            and isinstance(container, np.ndarray) and np.may_share_memory(value, container):
         raise GradientError(message)
 
