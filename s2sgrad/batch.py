@@ -159,8 +159,8 @@ class BatchedTangent:
             tangent = np.asarray(tangent, dtype=float)
             out_shape = tangent.shape[1:]
             parts.append(tangent.reshape(hi - lo, -1))
-        if not parts:
-            value = self.func(*args, **keywords)
+        if not parts:                    # (on copies: f may store into its arguments)
+            value = self.func(*_fresh(list(args), True, set()), **keywords)
             out_shape = np.shape(value)
             return np.zeros((int(np.prod(out_shape)), 0)), out_shape
         return np.concatenate(parts, axis=0).T, out_shape

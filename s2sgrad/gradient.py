@@ -289,10 +289,14 @@ class GradientFunction:
                 grads = fn(*args, **kwargs)
                 if self.variadic is not None:
                     return self._unpack(grads, args)
+                if self.backend == "numba":
+                    grads = _numpy_scalars(grads, args, self.wrt, self.is_tuple)
                 return _distinct(grads) if self.is_tuple else grads
             value, grads = fn(*args, **kwargs)
             if self.variadic is not None:
                 grads = self._unpack(grads, args)
+            elif self.backend == "numba":
+                grads = _numpy_scalars(grads, args, self.wrt, self.is_tuple)
             if self.has_aux:
                 value, aux = value
         except TypeError:
@@ -571,3 +575,15 @@ def _object_argument(x, i, func):
         hint=f"keep the parameters in a @dataclass (or a NamedTuple, a dict) and write the "
              f"method as a function of it: `def {name}(params, ...)` reading `params.W`; "
              f"grad({name})(params, ...) then gives a gradient of the same type")
+
+
+def _numpy_scalars(grads, args, wrt, is_tuple):
+    """The gradients of NumPy scalar arguments (np.float32(2.0)) of their type, as the
+    NumPy back end's grad_like gives them: Numba returns every number as a Python
+    float."""
+    from .runtime import grad_like
+    gs = grads if is_tuple else (grads,)
+    out = tuple(grad_like(g, args[i]) if i < len(args) and type(g) is float and isinstance(
+        args[i], np.generic) and not isinstance(args[i], float) else g
+        for g, i in zip(gs, wrt))
+    return out if is_tuple else out[0]

@@ -287,6 +287,13 @@ class VJPFunction:
                 outs = tuple(batched_grad_like(g, bound[i], (True, False))
                              for g, i in zip(raw, wrt))
             else:
+                if not isinstance(value, (list, tuple, dict)) and not isinstance(
+                        cotangent, (list, tuple, dict)) and \
+                        np.shape(cotangent) != np.shape(value):
+                    raise GradientError(          # (it would broadcast: a sum of products)
+                        f"pullback takes a cotangent shaped like the value, "
+                        f"{np.shape(value)}, not {np.shape(cotangent)} (for a stack of "
+                        f"them: pullback(cotangents, batched=True))")
                 raw = bwd(_fresh(saved, copy_arrays, keep), cotangent)
                 outs = tuple(grad_like(g, bound[i]) for g, i in zip(raw, wrt))
             return outs if is_tuple else outs[0]
@@ -471,8 +478,8 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
             in_shape = np.shape(x)
             n_in = int(np.prod(in_shape)) if in_shape else 1
             if mode != "reverse":
-                if value is None:
-                    value = func(*args)
+                if value is None:       # (on copies: f may store into its arguments)
+                    value = func(*_fresh(list(args), True, set()))
                 n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
             if use_forward:

@@ -534,6 +534,11 @@ class Batcher(CallRules):
                                        "time")
         if fx == ANY:
             return nodes.call("batched_item", [x, _index_value(node.slice)]), True
+        if not any(isinstance(n, gast.Slice) or (isinstance(n, gast.Constant) and n.value in (
+                None, Ellipsis)) for n in gast.walk(node.slice)):
+            # x[i] of a 1-d example is a number, a copy: x[:, i] is a view (a swap
+            # `y[0], y[1] = y[1], y[0]` read the item it had already overwritten)
+            return nodes.call("batched_item_value", [self._index(x, node.slice)]), True
         return self._index(x, node.slice), True
 
     def attribute(self, node, out):

@@ -547,7 +547,7 @@ def _maybe_row(s, trace):
     if not (isinstance(s, Assign) and s.kind is Kind.OP and s.args
             and isinstance(s.args[0], str) and s.rule.name == "getitem"
             and isinstance(s.expr, gast.Subscript)) or s.target in trace.scalars \
-            or s.args[0] in trace.maybe_container or _is_view(s, trace):
+            or _is_view(s, trace):
         return False
     idx = s.expr.slice
     parts = idx.elts if isinstance(idx, gast.Tuple) else [idx]

@@ -902,10 +902,15 @@ def _is_display(e, fn, seen=None, memo=None):
 
 
 def _list_names(fn):
-    table = {}
+    table, targets = {}, set()
     for st in nodes.walk(fn):
         if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
             table.setdefault(st.targets[0].id, []).append(st.value)
+            targets.add(id(st.targets[0]))
+    # names bound otherwise too (parameters, loop targets, unpacking): of any type
+    other = {n.id for n in nodes.walk(fn) if isinstance(n, gast.Name) and isinstance(
+        n.ctx, (gast.Store, gast.Param)) and id(n) not in targets}
+    other |= {a.id for a in fn.args.args + fn.args.kwonlyargs if isinstance(a, gast.Name)}
     lists = set()                # least fixpoint: a cycle of `+` proves nothing
     memo = {"<lists>": lists}
 
@@ -919,6 +924,19 @@ def _list_names(fn):
         for name, values in table.items():
             if name not in lists and all(listy(d) for d in values):
                 lists.add(name)
+                changed = True
+    # then the greatest fixpoint over the names bound by assignments only: a cycle of
+    # `*` proves a list (`acc = acc * 2` in a loop: `acc_new = acc * 2; acc = acc_new`)
+    # when every binding is a display or `+`/`*` with a list. The cycle has an entry, a
+    # display: no other binding gives the names a value before the cycle runs
+    proven = set(lists)
+    lists |= {name for name in table if name not in other}
+    changed = True
+    while changed:
+        changed = False
+        for name, values in table.items():
+            if name in lists and name not in proven and not all(listy(d) for d in values):
+                lists.discard(name)
                 changed = True
     return lists
 

@@ -207,6 +207,12 @@ def unpack_examples(x, n):
     return tuple(x[:, i] for i in range(n))
 
 
+def batched_item_value(v):
+    """x[:, i] for x[i] of each example: a copy where each example's item is a number
+    (NumPy's x[i] of a 1-d array is a number, not a view of x), else the view."""
+    return v.copy() if type(v) is np.ndarray and v.ndim == 1 else v
+
+
 def batched_item(x, i):
     """x[i] of each example: an item of a tuple of batched values, or x[:, i]."""
     if isinstance(x, (tuple, list)):
@@ -730,6 +736,15 @@ def batched_copy_grad(g, x, batched=(True, False)):
         return g
     if isinstance(x, (list, tuple)) and not batched[1] and isinstance(g, np.ndarray):
         return [g[:, i] for i in range(len(x))]
+    if isinstance(x, np.ndarray) and isinstance(g, (list, tuple)) and batched[0] \
+            and not batched[1] and len(g) == len(x):
+        # an array's adjoint from its items' (y = list(x)): each item batched, stacked
+        # along the example's first axis, the examples' axis staying first
+        n = next((np.shape(v)[0] for v in g if not is_zero(v) and np.ndim(v)), None)
+        if n is not None:
+            row = (n,) + x.shape[1:]
+            return np.stack([np.zeros(row) if is_zero(v) else np.broadcast_to(v, row)
+                             for v in g], axis=1)
     if isinstance(x, (list, tuple)) or isinstance(g, (list, tuple)):
         from .core import copy_grad
         return _each(copy_grad, (g, x), batched)

@@ -82,9 +82,15 @@ def _joined_lists():
 
 
 def match_shape(t, y):
-    """A tangent broadcast to the shape of the value `y` it belongs to."""
+    """A tangent broadcast to the shape of the value `y` it belongs to. A list's
+    tangent is one of its length: of another, `+` joined lists that the tangent rule
+    took for numbers (broadcasting it would give wrong numbers)."""
     if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
         return t
+    if type(y) in (list, tuple) and type(t) in (list, tuple):
+        if len(t) == len(y):
+            return t
+        raise _joined_lists()
     return np.broadcast_to(t, np.shape(y))
 
 
@@ -512,6 +518,9 @@ def repeat_list_grad(g, a, b):
     if is_zero(g):
         return 0.0, 0.0
     first = isinstance(a, (list, tuple))
+    if isinstance(b if first else a, (float, np.floating, np.ndarray)) and \
+            np.asarray(b if first else a).dtype.kind not in "iu":
+        raise _list_with_array()
     k = len(a if first else b)
     out = [0.0] * k
     for j, gj in enumerate(g):
@@ -523,8 +532,17 @@ def split_concat(g, a, b):
     """Adjoints of `a` and `b` from the adjoint of `a + b` (lists or tuples)."""
     if isinstance(g, float) and g == 0.0:
         return 0.0, 0.0
+    if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))):
+        raise _list_with_array()
     n = len(a)
     return list(g[:n]), list(g[n:])
+
+
+def _list_with_array():
+    return GradientError(
+        "a list `+` or `*` an array (or a float) is NumPy's elementwise operation, "
+        "not a list's concatenation or repetition: make the list an array first "
+        "(np.array([a, b]) + x)")
 
 
 def sum_list_grad(g, xs):
@@ -1118,6 +1136,6 @@ def must_not_be_view(value, container, message):
     change and the backward pass would not. Where the shapes are not known when the code
     is compiled, this is checked when it runs (a number passes)."""
     if isinstance(value, np.ndarray) and value.base is not None \
-            and np.may_share_memory(value, container):
+            and isinstance(container, np.ndarray) and np.may_share_memory(value, container):
         raise GradientError(message)
 

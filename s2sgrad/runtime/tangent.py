@@ -2,7 +2,7 @@
 import numpy as np
 
 from .core import (add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
-                   keeps_values,
+                   keeps_values, _list_with_array,
                    match_shape, unreduce, zero_grad)
 
 
@@ -56,12 +56,16 @@ def dict_item_tangent(t, key, y):
 
 def concat_tangent_left(t, b):
     """Tangent of the list a + b along a: ȧ followed by zeros for b."""
+    if isinstance(b, np.ndarray):
+        raise _list_with_array()
     out = list(t) + [zero_grad(v) for v in b]
     return tuple(out) if isinstance(b, tuple) else out
 
 
 def concat_tangent_right(a, t):
     """Tangent of the list a + b along b: zeros for a followed by ḃ."""
+    if isinstance(a, np.ndarray):
+        raise _list_with_array()
     out = [zero_grad(v) for v in a] + list(t)
     return tuple(out) if isinstance(a, tuple) else out
 

@@ -182,17 +182,18 @@ def _import(path, path_abs, text, tree):
                  getattr(module, n.name, None))}
     kept, skipped, stale = [], {}, {}
     for n in tree.body:
+        reads = {m.id for m in ast.walk(n) if isinstance(m, ast.Name)
+                 and isinstance(m.ctx, ast.Load)}
+        reads |= {m.target.id for m in ast.walk(n) if isinstance(m, ast.AugAssign)
+                  and isinstance(m.target, ast.Name)}      # `N += 1` reads N too
         if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef)) or \
-                _constant_statement(n, vars(module)):
+                _constant_statement(n, vars(module)) and not reads & set(stale):
             kept.append(n)
-            reads = {m.id for m in ast.walk(n) if isinstance(m, ast.Name)
-                     and isinstance(m.ctx, ast.Load)}
-            for name in _bound_names(n):     # computed from a stale value: stale too
-                if reads & set(stale) and not isinstance(n, ast.FunctionDef):
-                    stale[name] = stale[min(reads & set(stale))]
-                else:
-                    stale.pop(name, None)
+            for name in _bound_names(n):
+                stale.pop(name, None)
         else:
+            # not copied (a constant computed from a name the copy lacks would fail
+            # when the written module is imported): its names are stale
             skipped.update(dict.fromkeys(_bound_names(n), n.lineno))
             stale.update(dict.fromkeys(_bound_names(n), n.lineno))
     return SourceFile(path, text, tree, vars(module), funcs, kept, skipped, stale, True)
@@ -260,22 +261,62 @@ def split_defs(text):
 
 
 def runtime_sources(names):
-    """Source of the runtime helpers `names`, with the helpers they call, in file order."""
+    """Source of the runtime helpers `names`, with the helpers and the module-level
+    constants of the runtime (a cache dict, a set of types) they use, in file order."""
     pool = {n: v for family in runtime.FAMILIES for n, v in vars(family).items()
             if (inspect.isfunction(v) or inspect.isclass(v)) and runtime.owns(v)}
+    constants = _runtime_constants()
     need, todo = set(), [n for n in names if n in pool]
     while todo:
         n = todo.pop()
         if n in need:
             continue
         need.add(n)
-        src = inspect.getsource(pool[n])
-        todo += [m for m in set(re.findall(r"[A-Za-z_]\w*", src)) if m in pool]
+        src = constants[n][2] if n in constants else inspect.getsource(pool[n])
+        todo += [m for m in set(re.findall(r"[A-Za-z_]\w*", src))
+                 if m in pool or m in constants]
     families = [f.__name__ for f in runtime.FAMILIES]
-    order = sorted(need, key=lambda n: (families.index(pool[n].__module__),
-                                        inspect.getsourcelines(pool[n])[1]))
-    text = "".join(inspect.getsource(pool[n]) + "\n\n" for n in order)
-    return order, text
+
+    def place(n):
+        if n in constants:
+            return (0, families.index(constants[n][0]), constants[n][1])
+        return (1, families.index(pool[n].__module__), inspect.getsourcelines(pool[n])[1])
+    order = sorted(need, key=place)
+    text = "".join(constants[n][2] + "\n\n" if n in constants else
+                   _without_relative_imports(inspect.getsource(pool[n])) + "\n\n"
+                   for n in order)
+    return [n for n in order if n not in constants], text
+
+
+def _without_relative_imports(src):
+    """A helper's source without its imports of other runtime helpers (`from .core
+    import zero_grad` inside a function): the module copies those at its top level, and
+    a relative import fails there."""
+    lines = src.splitlines(True)
+    found = {k for node in ast.walk(ast.parse(src))
+             if isinstance(node, ast.ImportFrom) and node.level
+             for k in range(node.lineno - 1, node.end_lineno)}
+    kept = "".join(line for k, line in enumerate(lines) if k not in found)
+    try:
+        ast.parse(kept)
+        return kept
+    except SyntaxError:                   # (an import was a block's only statement)
+        return "".join(re.sub(r"\S.*", "pass", line) if k in found else line
+                       for k, line in enumerate(lines))
+
+
+def _runtime_constants():
+    """{name: (family, line, source)} of the runtime families' top-level assignments of
+    one name (helpers read them as globals: a written module must define them too)."""
+    out = {}
+    for family in runtime.FAMILIES:
+        text = inspect.getsource(family)
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name):
+                out[node.targets[0].id] = (family.__name__, node.lineno,
+                                           ast.get_source_segment(text, node) + "\n")
+    return out
 
 
 _ERROR_CLASS = '''class GradientError(ValueError):
@@ -393,6 +434,7 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None,
         except S2SGradError as exc:
             raise UsageError(str(exc)) from None
         try:
+            _refuse_variadic(sf, fname)
             if mode == "reverse":
                 comp = pipeline.compile_gradient(func, indices, is_tuple)
             else:
@@ -493,6 +535,24 @@ def transform(sf, names, wrt, command, mode="reverse", wrts=None, skipped=None,
                      + pinned)
         text = "\n\n".join(p.rstrip() + "\n" for p in parts)
     return text
+
+
+def _refuse_variadic(sf, fname):
+    """A function taking `*args` or `**kwargs` has no gradient a module can write ahead of
+    time: `grad` packs the arguments of each call, whose number only the call knows."""
+    node = next(n for n in sf.tree.body if isinstance(n, ast.FunctionDef) and n.name == fname)
+    star = node.args.vararg or node.args.kwarg
+    if star is None:
+        return
+    what = ("*" if star is node.args.vararg else "**") + star.arg
+    line = sf.text.splitlines()[star.lineno - 1]
+    raise TransformError(
+        f"cannot write a gradient of {fname} ahead of time: it takes `{what}`, whose "
+        "number of values only a call knows", sf.path, star.lineno,
+        line.rfind("*", 0, star.col_offset + 1 - (what[1] == "*")), line,
+        hint=f"give {fname} named parameters (`def {fname}(a, b)`) or take the values as "
+             f"one tuple or dict argument (`def {fname}(ws)`); in process, "
+             f"s2sgrad.grad({fname}) packs them at each call")
 
 
 def _wrt_text(names, wrt, wrts, grads, prefix):

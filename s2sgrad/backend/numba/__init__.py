@@ -111,6 +111,14 @@ FALLBACK = '''def _numba_or_numpy(fn):
                 refused.append(exc)
                 warnings.warn(f"Numba cannot compile {fn.__name__} ({' '.join(first)}); "
                               "it runs as NumPy code", stacklevel=2)
+            except Exception as exc:
+                # as NumPy would (NumPy's code raises it again), or where Numba's version
+                # of a NumPy function takes fewer arguments (np.linalg.norm(a, 'fro'))
+                out = fn(*args, **kwargs)
+                refused.append(exc)
+                warnings.warn(f"Numba's {fn.__name__} raised {type(exc).__name__} ({exc}) "
+                              "where NumPy's does not; it runs as NumPy code", stacklevel=2)
+                return out
         return fn(*args, **kwargs)
     call.compiled = compiled
     return call

@@ -251,9 +251,15 @@ class Compiled:
                 self.reason = _reason(exc, self.path)
                 self._refuse()
             except Exception as exc:
-                if not self._failed_compiling(args, kwargs):
-                    raise                       # (the compiled code raised, as NumPy would)
                 first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+                if not self._failed_compiling(args, kwargs):
+                    # the compiled code raised: as NumPy would, or in a NumPy function
+                    # Numba implements for fewer arguments (np.linalg.norm(a, 'fro'))
+                    out = self.python(*args, **kwargs)       # (raises NumPy's error)
+                    self.reason = (f"Numba's version raised {type(exc).__name__} "
+                                   f"({first[:200]}) where NumPy's does not", None, "")
+                    self._refuse()
+                    return out
                 self.reason = (f"Numba failed while compiling it ({type(exc).__name__}: "
                                f"{first[:200]})", None, "")
                 self._refuse()
