@@ -1324,8 +1324,7 @@ def _exp64(x):
 def _exp_number(x):
     """np.exp of a float as `_exp64` (float32: in float64, then rounded, as close to
     NumPy's float32 exp as its own rounding). Serves every exp in an elementwise loop:
-    softmax and log-sum-exp, sigmoids, Gaussian densities, and tanh (`tanh_number`).
-    Other types: np.exp."""
+    softmax and log-sum-exp, sigmoids, Gaussian densities. Other types: np.exp."""
     if not isinstance(x, types.Float):
         return lambda x: np.exp(x)
     kind = np.float32 if x == types.float32 else np.float64
@@ -1343,13 +1342,15 @@ _TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.844063053251254
 
 @overload(tanh_number)
 def _tanh_number(x):
-    """tanh of a float as 1 - 2 / (e^{2|x|} + 1) with x's sign (e^ by `_exp64`), and
-    for |x| < 0.625 (where that subtraction cancels) Cephes' rational approximation:
-    within 2 ulp of NumPy's tanh (inf, NaN and -0.0 included), several times faster
-    than Numba's np.tanh of a number, which calls libm's (NumPy's own loop, vectorised,
-    is faster still on a whole array, but makes an array of its own). Serves every
-    tanh in an elementwise loop (the activations of RNNs, MLPs, convolutions and their
-    adjoints). Other types: np.tanh."""
+    """tanh of a float as 1 - 2 / (e^{2|x|} + 1) with x's sign, and for |x| < 0.625
+    (where that subtraction cancels) Cephes' rational approximation: within 2 ulp of
+    NumPy's tanh (inf, NaN and -0.0 included), two to three times faster than Numba's
+    np.tanh of a number (libm's tanh: 32 x 64 numbers, 23 us against 7.5 us; NumPy's own
+    loop, vectorised, takes 3.8 us but makes an array of its own). e^ is libm's here,
+    not `_exp64`: inlined in one branch of two, LLVM computes its polynomial for every
+    number (2.4x slower on the same numbers). Serves every tanh in an elementwise loop
+    (the activations of RNNs, MLPs, convolutions and their adjoints). Other types:
+    np.tanh."""
     if not isinstance(x, types.Float):
         return lambda x: np.tanh(x)
     p0, p1, p2 = _TANH_P
@@ -1363,7 +1364,7 @@ def _tanh_number(x):
             z = v * v
             t = a + a * (z * ((p0 * z + p1) * z + p2) / (((z + q0) * z + q1) * z + q2))
         else:
-            t = 1.0 - 2.0 / (_exp64(2.0 * a) + 1.0)
+            t = 1.0 - 2.0 / (math.exp(2.0 * a) + 1.0)
         return kind(math.copysign(t, v))
     return impl
 
