@@ -10,6 +10,8 @@ import pytest
 
 import s2sgrad
 
+from support.numeric import numerical_jacobian
+
 
 def swapped(x):
     y = x.copy()
@@ -32,19 +34,9 @@ def rows_swapped(m):
 X = np.array([0.3, -1.2, 0.8, 1.7])
 
 
-def fd_jacobian(f, x, h=1e-6):
-    cols = []
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = h
-        e = e.reshape(x.shape)
-        cols.append(np.ravel((f(x + e) - f(x - e)) / (2 * h)))
-    return np.stack(cols, axis=1).reshape(np.shape(f(x)) + x.shape)
-
-
 @pytest.mark.parametrize("f, x", [(swapped, X), (swapped_vector, X)])
 def test_forward_jacobian(f, x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got = s2sgrad.jacobian(f, mode="forward")(x)
-    np.testing.assert_allclose(got, fd_jacobian(f, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, numerical_jacobian(f, x), rtol=1e-6, atol=1e-8)

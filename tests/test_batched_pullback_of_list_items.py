@@ -10,6 +10,8 @@ import pytest
 
 import s2sgrad
 
+from support.numeric import numerical_jacobian
+
 
 def mixed(v):
     items = list(v)
@@ -25,17 +27,6 @@ def folded(v):
     return functools.reduce(lambda a, b: a + b * b, v, 0.0)
 
 
-def fd_jacobian(f, x, h=1e-6):
-    cols = []
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = h
-        e = e.reshape(x.shape)
-        cols.append(np.ravel((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)))
-    out = np.stack(cols, axis=1)
-    return out.reshape(np.shape(f(x)) + x.shape)
-
-
 @pytest.mark.parametrize("f, x", [
     (mixed, np.array([0.5, -1.0, 2.0])),
     (rows, np.arange(6.0).reshape(2, 3) / 5 - 0.4),
@@ -46,7 +37,7 @@ def test_reverse_jacobian(f, x):
         warnings.simplefilter("ignore")
         got = s2sgrad.jacobian(f, mode="reverse")(x)
         fwd = s2sgrad.jacobian(f, mode="forward")(x)
-    np.testing.assert_allclose(got, fd_jacobian(f, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, numerical_jacobian(f, x), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(got, fwd, rtol=1e-12, atol=1e-14)
 
 

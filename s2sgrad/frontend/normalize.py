@@ -1137,25 +1137,11 @@ class Normalizer:
 
     def _denoted(self, node):
         """The object the name or dotted name `node` denotes, or None."""
-        path = []
-        while isinstance(node, gast.Attribute):
-            path.append(node.attr)
-            node = node.value
-        if not isinstance(node, gast.Name) or node.id in nodes.names_in(
-                self.parsed.node, nodes.STORE):
-            return None
-        try:
-            found = self.parsed.resolve(node.id)
-            for attr in reversed(path):
-                found = getattr(found, attr)
-        except (KeyError, AttributeError):
-            return None
-        return found
+        return self._global_chain(node, set(nodes.names_in(self.parsed.node, nodes.STORE)))
 
     def _resolves_to(self, node, obj):
         """Does the name or dotted name `node` denote `obj` (`np.errstate`)?"""
-        stored = set(nodes.names_in(self.parsed.node, nodes.STORE))
-        return obj is not None and self._global_chain(node, stored) is obj
+        return obj is not None and self._denoted(node) is obj
 
     def maps(self):
         """`map(f, xs)` consumed whole (`list(...)`, `tuple(...)`, `sum(...)`,

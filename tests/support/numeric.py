@@ -150,6 +150,18 @@ def numerical_grad(f, args, wrt=0, rel_step=REL_STEP):
 # comparison
 
 
+def numerical_jacobian(f, x, h=1e-6):
+    """d f(x) / d x by centered differences in float64, of shape f(x).shape + x.shape
+    (f's value an array, a number or a list of numbers)."""
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = h
+        e = e.reshape(x.shape)
+        cols.append(np.ravel((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)))
+    return np.stack(cols, axis=1).reshape(np.shape(f(x)) + x.shape)
+
+
 def _check_kind(name, got, arg):
     """The gradient must have the type/shape/dtype of its argument."""
     if isinstance(arg, np.ndarray):
