@@ -288,7 +288,8 @@ def test_workload_compiles_with_the_numpy_back_ends_numbers(name):
 def test_an_error_of_numba_while_compiling_falls_back(monkeypatch):
     """Numba may fail with an error that is no NumbaError (LLVM refusing the code it
     generated): the function then runs as NumPy code, with the warning; an error the
-    compiled code raises while running is the user's and propagates."""
+    compiled code raises while running is the user's and propagates where the NumPy code
+    raises it too, else the NumPy code's result is taken, with the warning."""
     from s2sgrad.backend.numba import compile as nc
 
     def f(x):
@@ -313,12 +314,22 @@ def test_an_error_of_numba_while_compiling_falls_back(monkeypatch):
 
     def bad(*args):
         raise ValueError("operands could not be broadcast")
-    ran = nc.Compiled(entry.python, entry.dispatcher, False, None, entry.path)
-    ran.dispatcher = type("D", (), {"overloads": entry.dispatcher.overloads,
-                                    "typeof_pyval": entry.dispatcher.typeof_pyval,
-                                    "__call__": lambda self, *a: bad()})()
+    raising = type("D", (), {"overloads": entry.dispatcher.overloads,
+                             "typeof_pyval": entry.dispatcher.typeof_pyval,
+                             "__call__": lambda self, *a: bad()})()
+    # raised by the NumPy code too: the user's error, propagated
+    ran = nc.Compiled(bad, entry.dispatcher, False, None, entry.path)
+    ran.dispatcher = raising
     with pytest.raises(ValueError, match="broadcast"):
         ran(x)
+    # raised by Numba's code alone (a NumPy function Numba implements for fewer
+    # arguments): the NumPy code's result, with the warning
+    ran = nc.Compiled(entry.python, entry.dispatcher, False, None, entry.path)
+    ran.dispatcher = raising
+    monkeypatch.setattr(nc, "_WARNED", set())      # (warned once per function)
+    with pytest.warns(nc.NumbaFallbackWarning, match="raised ValueError"):
+        got = ran(x)
+    np.testing.assert_allclose(got, np.cos(x) - x * np.sin(x), rtol=1e-12)
 
 
 # ------------------------------------------------------ s2sgrad transform
