@@ -508,14 +508,12 @@ def _refuse_modules(func, args):
     values = list(args) + [p.default for p in params[len(args):]]
     for p, v in zip(params, values):
         if isinstance(v, types.ModuleType) and _reads_attributes_of(target, p.name):
-            exc = _object_argument(v, 0, func)
             name = next((n for n, g in getattr(target, "__globals__", {}).items()
                          if g is v), None) or "<its global name>"
             raise TransformError(
                 f"parameter {p.name!r} of {func.__name__} is given the module "
                 f"{v.__name__}: s2sgrad follows calls through modules it finds by name "
-                "when it compiles, not through a module passed in", exc.filename,
-                exc.lineno, None, exc.source_line,
+                "when it compiles, not through a module passed in", *_at_def(func),
                 hint=f"call the module by its global name (`{name}.sum(...)`), or drop "
                      f"the parameter and bind the name at the top of the body: "
                      f"`{p.name} = {name}`")
@@ -551,27 +549,32 @@ def _bound_argument(x, i, func):
     hint = (f"say which parameter: @s2sgrad.grad(wrt={i + 1}) or "
             f"@s2sgrad.grad(wrt={rest[0]!r}) (positions count {own} as 0)") if rest else \
         "differentiate a function of the parameters instead"
-    exc = _object_argument(x, i, func)
     return TransformError(
         f"{func.__name__} is called as a method, and grad differentiates with respect to "
         f"its parameter {own!r}, the {type(x).__name__} instance it is called on",
-        exc.filename, exc.lineno, None, exc.source_line, hint=hint)
+        *_at_def(func), hint=hint)
 
 
-def _object_argument(x, i, func):
-    """The refusal of a plain object as an argument to differentiate (a class whose
-    methods would carry the gradient through `self`), located at the function's def."""
+def _at_def(func):
+    """(file, line, column, source line) of `func`'s def: where a refusal of what a
+    call gives it is located."""
     import linecache
     code = getattr(func, "__code__", None)
     filename = getattr(code, "co_filename", None)
     lineno = getattr(code, "co_firstlineno", None)
     line = linecache.getline(filename, lineno) if filename and lineno else None
+    return filename, lineno, None, line or None
+
+
+def _object_argument(x, i, func):
+    """The refusal of a plain object as an argument to differentiate (a class whose
+    methods would carry the gradient through `self`), located at the function's def."""
     name, cls = func.__name__, type(x).__name__
     return TransformError(
         f"argument {i} of {name} is a {cls} object, not a number, an array or a parameter "
         "container (nested dicts, lists, tuples, NamedTuples, @dataclass instances): "
         "s2sgrad does not differentiate through the attributes of plain objects",
-        filename, lineno, None, line or None,
+        *_at_def(func),
         hint=f"keep the parameters in a @dataclass (or a NamedTuple, a dict) and write the "
              f"method as a function of it: `def {name}(params, ...)` reading `params.W`; "
              f"grad({name})(params, ...) then gives a gradient of the same type")

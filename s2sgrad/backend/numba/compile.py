@@ -12,7 +12,6 @@ Numba compiles on the first call with each set of argument types. When it refuse
 on one path and an array on another), the function runs as the NumPy code from then on,
 after one warning naming the construct and the line; `strict=True` raises instead.
 """
-import hashlib
 import os
 import re
 import sys
@@ -25,7 +24,7 @@ from numba.core.errors import NumbaError
 
 from ... import runtime
 from ...errors import S2SGradError
-from . import cache, helpers, helpers_more
+from . import cache, helpers, helpers_more, locator  # noqa: F401
 from .settings import COMPILED, INTRODUCED
 from .rewrite import for_numba, read_only_sequences, source_line
 
@@ -197,14 +196,9 @@ def _versions():
     """What else compiled code depends on: Python's, NumPy's and Numba's versions and
     the helpers' source."""
     global _VERSIONS
-    if _VERSIONS is None:
-        digest = hashlib.sha256()
-        for module in (helpers, helpers_more):        # (both files' Numba versions)
-            with open(module.__file__, "rb") as fh:
-                digest.update(fh.read())
-        digest = digest.hexdigest()[:16]
+    if _VERSIONS is None:               # (both helper files' text: locator.stamp)
         _VERSIONS = f"{sys.version_info[:3]} numpy {np.__version__} numba " \
-                    f"{numba.__version__} helpers {digest}"
+                    f"{numba.__version__} helpers {locator.stamp()[:16]}"
     return _VERSIONS
 
 
