@@ -262,12 +262,13 @@ def tanh_layers(W, x):
     return np.sum(np.tanh(h * 2.0 - x) ** 2)
 
 
+@pytest.mark.parametrize("rows", [6, 300])          # (below and above NumPy's loops)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gradient_through_tanh_loops(dtype, numba_cache_dir):
+def test_gradient_through_tanh_loops(dtype, rows, numba_cache_dir):
     W = (RNG.standard_normal((4, 4)) * 2).astype(dtype)
-    x = RNG.standard_normal((6, 4)).astype(dtype)
+    x = RNG.standard_normal((rows, 4)).astype(dtype)
     if dtype == np.float64:
-        g = check(tanh_layers, (W, x), wrt=(0, 1))
+        g = check(tanh_layers, (W, x), wrt=(0, 1), atol_fd=1e-8 * rows)
     else:
         import s2sgrad
         g = s2sgrad.grad(tanh_layers, wrt=(0, 1), backend="numba", strict=True)
@@ -276,12 +277,13 @@ def test_gradient_through_tanh_loops(dtype, numba_cache_dir):
             assert a.dtype == b.dtype == np.float32
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     from support.numba_check import compiled_entry
-    assert "tanh_number(" in open(compiled_entry(g).path).read()
+    text = open(compiled_entry(g).path).read()
+    assert 'ufunc_in_place(h, "tanh")' in text and 'ufunc_in_place(v5, "tanh")' in text
 
 
 def tanh_alone(Wx, Wh, xs):
     """A recurrent step whose tanh stands alone between the tape's append and the next
-    step (one operation: still a loop, for tanh_number)."""
+    step (`ufunc_of`: NumPy's loop or one of tanh_number)."""
     h = np.zeros((xs.shape[1], Wh.shape[0]))
     for t in range(xs.shape[0]):
         h = np.tanh(xs[t] @ Wx + h @ Wh)
@@ -296,4 +298,33 @@ def test_a_tanh_alone_is_a_loop(numba_cache_dir):
     text = open(compiled_entry(g).path).read()
     code = [ln.split("#")[0] for ln in text.split("def grad_tanh_alone")[1].splitlines()]
     assert not any("np.tanh(" in ln for ln in code)
-    assert any("h[i0, i1] = tanh_number(" in ln for ln in code)
+    assert any('h = ufunc_of(' in ln and '"tanh")' in ln for ln in code)
+
+
+@pytest.mark.parametrize("name", sorted(__import__(
+    "s2sgrad.backend.numba.rewrite", fromlist=["NUMPY_LOOPS"]).NUMPY_LOOPS))
+def test_numpy_loops_called_from_compiled_code(name):
+    """`ufunc_of` and `ufunc_in_place` against NumPy's function, below and above the
+    size from which they call NumPy's loop, for float64, float32, integers and a
+    strided view."""
+    import numba
+    from s2sgrad.backend.numba import helpers
+    from s2sgrad.backend.numba.rewrite import NUMPY_LOOPS
+    assert set(helpers.NUMPY_LOOP_SIZES) <= NUMPY_LOOPS
+    of = numba.njit(lambda x: helpers.ufunc_of(x, name))
+    in_place = numba.njit(lambda a: helpers.ufunc_in_place(a, name))
+    low, high = {"arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "log": (0.1, 5),
+                 "log2": (0.1, 5), "log10": (0.1, 5), "log1p": (-0.5, 5)}.get(name, (-3, 3))
+    fn = getattr(np, name)
+    for n in (7, 5000):
+        x = RNG.uniform(low, high, (n, 3))
+        for arg in (x, x[::2, 1:], x.astype(np.float32)):
+            got = of(arg)
+            assert got.dtype == fn(arg).dtype and got.shape == arg.shape
+            rtol = 1e-6 if arg.dtype == np.float32 else 4e-15
+            np.testing.assert_allclose(got, fn(arg), rtol=rtol, atol=0)
+            a, want = np.array(arg, order="C"), fn(arg)
+            in_place(a)
+            np.testing.assert_allclose(a, want, rtol=rtol, atol=0)
+        ints = np.ones(n, dtype=np.int64)     # (in every domain)
+        np.testing.assert_allclose(of(ints), fn(ints), rtol=4e-15, atol=0)

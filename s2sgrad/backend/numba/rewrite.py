@@ -336,6 +336,19 @@ UNARY = {"abs", "absolute", "arccos", "arcsin", "arctan", "arcsinh", "cos", "cos
          "sqrt", "square", "tan", "tanh"}
 
 
+#: NumPy's elementwise functions whose own loops can be several times faster than
+#: Numba's calls for one number (`helpers.NUMPY_LOOP_SIZES` says from which size, on
+#: this machine): an elementwise loop stops at them and hands the array it wrote to
+#: `ufunc_in_place`, and one standing alone is `ufunc_of` (the same code on every
+#: machine; the helpers choose).
+NUMPY_LOOPS = {"tanh", "exp", "log", "log2", "log10", "log1p", "expm1", "arctan",
+               "arcsin", "arccos", "arcsinh", "sinh", "cosh", "tan"}
+
+#: Those of `NUMPY_LOOPS` at which a loop of several operations stops: all but exp,
+#: whose version for numbers (`exp_number`, 1.6 ns) is within about what a second pass
+#: over the array would cost of NumPy's (0.85 ns).
+NUMPY_LOOPS_ENDING = NUMPY_LOOPS - {"exp"}
+
 #: np.<name> of one number in an elementwise loop → the helper computing it faster
 #: than Numba's version (helpers.py).
 NUMBER_VERSIONS = {"tanh": "tanh_number", "exp": "exp_number"}
@@ -424,8 +437,22 @@ class _Fuser:
                     if isinstance(getattr(stmt, block, None), list):
                         self.runs(getattr(stmt, block), edits)
                 continue
+            name = _numpy_loop(stmt.value) if d else None
+            if name and isinstance(stmt.value.args[0], ast.Name) and not any(
+                    stmt.value.args[0].id == s.targets[0].id for s in run):
+                if run:                 # (its argument is an array made before the run)
+                    self._emit(run, dims, edits)
+                run, dims = [], None
+                indent = re.match(r"\s*", self.lines[stmt.lineno - 1]).group(0)
+                edits.append((stmt.lineno, stmt.lineno, [
+                    f'{indent}{stmt.targets[0].id} = ufunc_of('
+                    f'{stmt.value.args[0].id}, "{name}")\n']))
+                continue
             run.append(stmt)
             dims = d or dims
+            if name in NUMPY_LOOPS_ENDING:      # (the run's loop writes its argument)
+                self._emit(run, dims, edits, ending=stmt)
+                run, dims = [], None
         if run:
             self._emit(run, dims, edits)
 
@@ -477,7 +504,10 @@ class _Fuser:
         return t not in bound and t not in read and not any(
             self.shapes[n] for n in _names_read(stmt.value) & bound)
 
-    def _emit(self, run, dims, edits):
+    def _emit(self, run, dims, edits, ending=None):
+        """Add to `edits` the loop of `run` (`ending`: its last statement, `t =
+        np.<f>(e)` with f in `NUMPY_LOOPS`, whose loop writes e into t, which
+        `ufunc_in_place` then makes f(e))."""
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
         if not arrays or (sum(_operations(s.value) for s in arrays) < 2 and
                           not any(_faster_per_number(s.value) for s in arrays)):
@@ -503,10 +533,10 @@ class _Fuser:
         # loop's carried value, read again by the next step)
         kept = {t for t in bound if t in outer or
                 any(ln not in inside for ln in self.loads.get(t, ()))}
-        nd, bases = len(dims), ["i", "k", "p", "q"] + [f"i{m}_" for m in range(2, 9)]
+        nd, bases = len(dims), ["i", "k", "p", "q"] + [f"i{m}_" for m in range(2, 1000)]
         index = self._fresh(bases if nd == 1 else
                             [[f"{b}{a}" for a in range(nd)] for b in bases])
-        shape = self._fresh(["shape"] + [f"shape{m}" for m in range(2, 9)])
+        shape = self._fresh(_numbered("shape"))
         local = {t: self._fresh(_numbered(f"{t}_i")) for t in sorted(bound)}
         wide = {n: n for n in read if self.shapes[n] != dims}
         out = {t: self._fresh(_numbered(f"{t}_new")) if t in outer else t for t in kept}
@@ -542,8 +572,9 @@ class _Fuser:
             if s is None:
                 continue
             t = s.targets[0].id
-            value = _loop_expression(s.value, lambda n: local[n] if n in seen else (
-                _element(n, wide, at) if self.shapes[n] else n))
+            value = _loop_expression(s.value.args[0] if s is ending else s.value,
+                                     lambda n: local[n] if n in seen else (
+                                         _element(n, wide, at) if self.shapes[n] else n))
             lhs = f"{local[t]} = "
             if t in kept and last_def[t] is s:
                 read_later = any(t in _names_read(o.value) for o in arrays
@@ -551,6 +582,10 @@ class _Fuser:
                 lhs = f"{out[t]}[{at}] = " + (lhs if read_later else "")
             seen.add(t)
             new.append(f"{inner}{lhs}{value}\n")
+        t = ending and ending.targets[0].id
+        if t in kept:
+            new.append(f'{indent}ufunc_in_place({out[t]}, "{_numpy_loop(ending.value)}")'
+                       f'{ADDED}\n')
         new.extend(f"{indent}{t} = {out[t]}{ADDED}\n" for t in sorted(kept) if t in outer)
         edits.append((first, last, new))
 
@@ -571,8 +606,8 @@ def _element(n, wide, at):
 
 
 def _numbered(name):
-    """`name`, then `name2` … `name9`: candidates for a fresh name (`_Fuser._fresh`)."""
-    return [name] + [f"{name}{m}" for m in range(2, 10)]
+    """`name`, then `name2` … `name999`: candidates for a fresh name (`_Fuser._fresh`)."""
+    return [name] + [f"{name}{m}" for m in range(2, 1000)]
 
 
 def _broadcasts(dims, to):
@@ -586,6 +621,15 @@ def _names_read(e):
     """The names an elementwise expression reads (not `np` of its calls)."""
     calls = {id(n.func.value) for n in ast.walk(e) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and id(n) not in calls}
+
+
+def _numpy_loop(e):
+    """f if e is `np.<f>(x)` for f in `NUMPY_LOOPS`, else None."""
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and \
+            isinstance(e.func.value, ast.Name) and e.func.value.id == "np" and \
+            e.func.attr in NUMPY_LOOPS and len(e.args) == 1 and not e.keywords:
+        return e.func.attr
+    return None
 
 
 def _faster_per_number(e):
