@@ -63,14 +63,17 @@ def test_added_lines_map_back_to_the_generated_source():
     assert source_line(1, out) == 1
 
 
+def _space():
+    """The helpers the rewrite writes (their Python versions; Numba's when compiled)."""
+    from s2sgrad.backend.numba import helpers
+    from s2sgrad.backend.numba.settings import INTRODUCED
+    return {"np": np, **{n: getattr(helpers, n) for n in INTRODUCED}}
+
+
 def run(source, name, *args):
     """The def `name` of `source` run in Python with NumPy (and the Python versions of
     the helpers the rewrite writes)."""
-    from s2sgrad.backend.numba.helpers import float_like, same_shape, tanh_number, \
-        exp_number, reads_broadcast
-    space = {"np": np, "same_shape": same_shape, "float_like": float_like,
-             "tanh_number": tanh_number, "exp_number": exp_number,
-             "reads_broadcast": reads_broadcast}
+    space = _space()
     exec(compile(source, "<test>", "exec"), space)
     return space[name](*args)
 
@@ -79,11 +82,7 @@ def numba_run(source, name):
     """The def `name` of `source` compiled by Numba (with the Numba versions of the
     helpers)."""
     import numba
-    from s2sgrad.backend.numba.helpers import float_like, same_shape, tanh_number, \
-        exp_number, reads_broadcast
-    space = {"np": np, "same_shape": same_shape, "float_like": float_like,
-             "tanh_number": tanh_number, "exp_number": exp_number,
-             "reads_broadcast": reads_broadcast}
+    space = _space()
     exec(compile(source, "<test>", "exec"), space)
     return numba.njit(space[name])
 
@@ -129,9 +128,26 @@ def test_operands_that_broadcast_are_read_at_the_loops_indices():
             np.testing.assert_allclose(a, b, rtol=1e-15)
         with pytest.raises(ValueError, match="broadcast"):
             compiled(x, bad, 0.7)
-    src = "def g(x, y):\n    a = x * y + y\n    return a\n"     # (no operand of a's shape)
-    assert elementwise_loops(src, {"g": {"x": (1, "d0"), "y": ("d1", 1),
-                                         "a": ("d1", "d0")}}) == src
+
+
+@pytest.mark.parametrize("src", ["def g(x, y):\n    a = x * y + y\n    return a\n",
+                                 "def g(x, y):\n    a = x - y\n    return a\n"])
+def test_a_loop_none_of_whose_operands_has_its_shape(src):
+    """`x - y` of a row and a column (pairwise differences, `X[:, None] - C[None]`): the
+    loop's shape is the one they broadcast to (`broadcast_shape`), each read at the
+    loop's indices, a loop even for one operation (Numba's broadcasting iterator is at
+    its slowest there)."""
+    out = elementwise_loops(src, {"g": {"x": (1, "d0"), "y": ("d1", 1),
+                                        "a": ("d1", "d0")}})
+    assert "shape = broadcast_shape(x, y)" in out and "x[0, i1]" in out and "y[i0, 0]" in out
+    x, y = RNG.standard_normal((1, 4)), RNG.standard_normal((3, 1))
+    compiled = numba_run(out, "g")
+    for got in (run(out, "g", x, y), compiled(x, y)):
+        np.testing.assert_allclose(got, run(src, "g", x, y), rtol=1e-15)
+        assert got.shape == (3, 4)
+    for bad in ((RNG.standard_normal((2, 4)), y), (x, RNG.standard_normal((3, 2)))):
+        with pytest.raises(ValueError, match="broadcast"):
+            compiled(*bad)
 
 
 def test_a_name_the_run_reads_before_binding_it_gets_a_new_array():
@@ -274,3 +290,16 @@ def test_code_shapes_of_the_backward_sums():
     got = code_shapes(fdef, {"z": ("d0", "d1")})
     assert got["a"] == ("d0", 1) and got["b"] == ("d1",) and got["c"] == ()
     assert "d" not in got and "e" not in got
+
+
+def pairwise_rbf(C, X):
+    D2 = np.sum((X[:, None, :] - C[None, :, :]) ** 2, axis=2)
+    return np.sum(np.exp(-D2)) + np.mean(np.min(D2, axis=1))
+
+
+def test_gradient_through_pairwise_differences(numba_cache_dir):
+    """k-means' and an RBF kernel's `X[:, None, :] - C[None, :, :]` (a loop over the
+    shape the two broadcast to), against the NumPy back end and finite differences."""
+    C, X = RNG.standard_normal((3, 2)), RNG.standard_normal((7, 2))
+    g = check(pairwise_rbf, (C, X), wrt=(0, 1))
+    assert "= broadcast_shape(" in open(compiled_entry(g).path).read()

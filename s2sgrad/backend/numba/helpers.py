@@ -1188,6 +1188,31 @@ def _same_shape(*arrays):
     return impl
 
 
+def broadcast_shape(*arrays):
+    """The shape arrays that broadcast together give, for an elementwise loop none of
+    whose arrays has it (`rewrite.elementwise_loops`: `X[:, None, :] - C[None, :, :]`);
+    `reads_broadcast` then checks each array against it."""
+    return np.broadcast_shapes(*(a.shape for a in arrays))
+
+
+@overload(broadcast_shape)
+def _broadcast_shape(*arrays):
+    if isinstance(arrays[0], types.StarArgTuple):
+        arrays = arrays[0].types
+    if not arrays or not all(isinstance(a, types.Array) for a in arrays):
+        return None
+    nd = max(a.ndim for a in arrays)
+
+    def impl(*arrays):
+        shape = np.ones(nd, np.int64)
+        for a in literal_unroll(arrays):
+            for k in range(a.ndim):
+                if a.shape[k] != 1:
+                    shape[nd - a.ndim + k] = a.shape[k]
+        return to_fixed_tuple(shape, nd)
+    return impl
+
+
 def added_into(view, e):
     """`view += e` for a view of an adjoint (`rewrite.views_added`)."""
     view += e

@@ -510,8 +510,10 @@ class _Fuser:
         `ufunc_in_place` then makes f(e))."""
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
         if not arrays or (sum(_operations(s.value) for s in arrays) < 2 and
-                          not any(_faster_per_number(s.value) for s in arrays)):
-            return
+                          not any(_faster_per_number(s.value) for s in arrays) and
+                          not any(self.shapes[n] not in ((), dims) for s in arrays
+                                  for n in _names_read(s.value))):
+            return                      # (one operation, on arrays of one shape)
         first, last = run[0].lineno, run[-1].end_lineno
         inside = set(range(first, last + 1))
         bound = {s.targets[0].id for s in arrays}
@@ -527,8 +529,8 @@ class _Fuser:
             deps[s.targets[0].id] = d
         read = sorted(n for n in outer if self.shapes[n])
         inputs = [n for n in read if self.shapes[n] == dims]
-        if not inputs:
-            return                      # (no array of the loop's shape to take it from)
+        if not read:
+            return
         # arrays: what is read after the run, and what it reads before binding (a
         # loop's carried value, read again by the next step)
         kept = {t for t in bound if t in outer or
@@ -547,7 +549,8 @@ class _Fuser:
         indent = re.match(r"\s*", self.lines[first - 1]).group(0)
         at = ", ".join(index)
         new = [f"{indent}{self.segment(s)}\n" for s in run if s not in arrays]
-        new.append(f"{indent}{shape} = same_shape({', '.join(inputs)}){ADDED}\n")
+        new.append(f"{indent}{shape} = same_shape({', '.join(inputs)}){ADDED}\n" if inputs
+                   else f"{indent}{shape} = broadcast_shape({', '.join(read)}){ADDED}\n")
         for n in wide:                  # (numbers, dims (), are not in `read`)
             ones = [d == 1 for d in self.shapes[n]]
             new.append(f"{indent}reads_broadcast({n}, {shape}, "

@@ -16,7 +16,7 @@ COMPILED = COMPILED + ("unreshape", "choose_grad", "swapaxes_grad", "take_grad",
 INTRODUCED = ("shape_kept", "zero_like", "reduce_sum", "reduce_max", "reduce_min",
               "reduce_mean", "fits", "same_shape", "float_like", "added_into",
               "subtracted_into", "tanh_number", "exp_number", "reads_broadcast",
-              "ufunc_of", "ufunc_in_place")
+              "ufunc_of", "ufunc_in_place", "broadcast_shape")
 
 MARKER = "# ---- Numba versions of the runtime helpers"
 
