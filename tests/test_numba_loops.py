@@ -67,7 +67,8 @@ def _space():
     """The helpers the rewrite writes (their Python versions; Numba's when compiled)."""
     from s2sgrad.backend.numba import helpers
     from s2sgrad.backend.numba.settings import INTRODUCED
-    return {"np": np, **{n: getattr(helpers, n) for n in INTRODUCED}}
+    return {"np": np, "axis_sum": helpers.axis_sum,
+            **{n: getattr(helpers, n) for n in INTRODUCED}}
 
 
 def run(source, name, *args):
@@ -303,3 +304,29 @@ def test_gradient_through_pairwise_differences(numba_cache_dir):
     C, X = RNG.standard_normal((3, 2)), RNG.standard_normal((7, 2))
     g = check(pairwise_rbf, (C, X), wrt=(0, 1))
     assert "= broadcast_shape(" in open(compiled_entry(g).path).read()
+
+
+def test_an_elementwise_argument_of_a_reduction_is_named_and_joins_the_loop():
+    """`-axis_sum(P_bar * P / v7, 1, True)` (a softmax's adjoint): its argument becomes
+    `v7_bar_arg = ...`, computed in the loop before it, the line mapping kept."""
+    src = ("def f(P_bar, P, v7):\n    E_bar = P_bar / v7\n"
+           "    v7_bar = -axis_sum(P_bar * P / v7, 1, True)\n    s = np.sum(P * P)\n"
+           "    return E_bar, v7_bar, s\n")
+    dims = {"P_bar": ("n", "m"), "P": ("n", "m"), "v7": ("n", 1), "E_bar": ("n", "m"),
+            "v7_bar": ("n", 1), "s": ()}
+    shapes = {"f": dict(dims)}
+    out = elementwise_loops(src, shapes)
+    assert shapes == {"f": dims}                        # (the caller's shapes unchanged)
+    assert "    v7_bar = -axis_sum(v7_bar_arg, 1, True)\n" in out
+    assert "v7_bar_arg[i0, i1] = np.divide(P_bar[i0, i1] * P[i0, i1], v7[i0, 0])" + ADDED \
+        in out
+    assert "s = np.sum(P * P)" in out                   # (one operation, one shape)
+    lines = out.splitlines()
+    k = next(i for i, ln in enumerate(lines, 1) if ln.startswith("    v7_bar = "))
+    assert source_line(k, out) == 3
+    P_bar, P, v7 = (RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4)),
+                    RNG.uniform(1, 2, (3, 1)))
+    want = run(src, "f", P_bar, P, v7)
+    for got in (run(out, "f", P_bar, P, v7), numba_run(out, "f")(P_bar, P, v7)):
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-14)

@@ -320,6 +320,15 @@ def _shape(e, shapes, pending=frozenset()):
         if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
                 and f.attr == "zeros_like" and len(e.args) == 1:
             return _shape(e.args[0], shapes, pending)
+        if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
+                and f.attr == "expand_dims" and len(e.args) == 2 \
+                and int_constant(e.args[1]) is not None:
+            dims = _shape(e.args[0], shapes, pending)
+            if dims is None or dims is _NONE or not dims:
+                return None if dims == () else dims
+            k = int_constant(e.args[1])
+            k = k + len(dims) + 1 if k < 0 else k
+            return dims[:k] + (1,) + dims[k:] if 0 <= k <= len(dims) else None
         if isinstance(f, gast.Name) and f.id in ("axis_sum", "sum_product"):
             return _backward_sum_shape(f.id, e.args, shapes, pending)
         if isinstance(f, gast.Name) and f.id in _SPELLED:
@@ -431,14 +440,16 @@ def _unbroadcast(args, dims):
 
 def _unreduce(args, dims):
     """The adjoint of a reduction of x over `axis`, given one of the reduced shape, has
-    x's shape (the helper stays: a broadcast view). extremum_grad(g, y, x, axis,
-    keepdims) likewise."""
+    x's shape (the helper stays: a broadcast view), and so has unreduce's of a number
+    over every axis. extremum_grad(g, y, x, axis, keepdims) likewise, given an array."""
     if len(args) < 4:
         return None
     g, x, axis, keep = args[0], args[-3], args[-2], args[-1]
     gd, xd = dims[0], dims[-3]
     if not xd or not isinstance(axis, gast.Constant) or not isinstance(keep, gast.Constant):
         return None
+    if gd == () and axis.value is None and len(args) == 4:
+        return None, xd         # (unreduce of a number: np.full of x's shape, zero too)
     want = reduced(xd, axis.value, bool(keep.value))
     if not gd or want != gd:
         return None

@@ -560,8 +560,11 @@ def sum_list_grad(g, xs):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
-    if axis is None and type(x) is np.ndarray and (type(g) is float or type(g) is np.float64):
-        return np.full(x.shape, g)                        # the usual seed of a loss
+    if axis is None and type(x) is np.ndarray and (
+            type(g) is float or type(g) is np.float64 or _real_number(g)):
+        # the usual seed of a loss; a number of any real type, zero too, gives an array
+        # of x's shape (`optimize.kinds` takes that shape for it, as Numba's helper does)
+        return np.full(x.shape, g)
     if is_zero(g):
         return 0.0
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
@@ -574,6 +577,14 @@ def unreduce(g, x, axis=None, keepdims=False):
         axes = tuple(a % len(shape) for a in axes)
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
+
+
+def _real_number(g):
+    """Is g a real number (a Python or NumPy one, or a 0-d array), not a bool?"""
+    if type(g) is np.ndarray:
+        return g.ndim == 0 and g.dtype.kind in "iuf"
+    return isinstance(g, (int, float, np.integer, np.floating)) and not isinstance(
+        g, (bool, np.bool_))
 
 
 def div_or_zero(a, b):

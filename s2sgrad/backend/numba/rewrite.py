@@ -3,6 +3,8 @@ numbers stay those of the NumPy code, so messages and tracebacks point at it).""
 import ast
 import re
 
+from ...ir.shapes import broadcast
+
 #: The comment ending each line a rewrite adds (`source_line` counts them).
 ADDED = "  # (added for Numba)"
 
@@ -386,6 +388,8 @@ def elementwise_loops(source, shapes):
     (`source_line` maps lines back)."""
     if not shapes:
         return source
+    shapes = {name: dict(known) for name, known in shapes.items()}
+    source = arguments_named(source, shapes)
     tree = ast.parse(source)
     segment = _segments(source)
     lines = source.splitlines(True)
@@ -395,6 +399,58 @@ def elementwise_loops(source, shapes):
             _Fuser(fdef, shapes[fdef.name], segment, lines).runs(fdef.body, edits)
     for first, last, new in sorted(edits, reverse=True):
         lines[first - 1:last] = new
+    return "".join(lines)
+
+
+#: Calls whose first argument, an elementwise expression, `arguments_named` names.
+REDUCERS = {"axis_sum", "reduce_sum", "reduce_max", "reduce_min", "reduce_mean"} | {
+    f"np.{r}" for r in ("sum", "mean", "max", "min", "amax", "amin")}
+
+
+def arguments_named(source, shapes):
+    """`t = -axis_sum(g * y / s, 1, True)` written `t_arg = g * y / s` (a line ending
+    with `ADDED`) and `t = -axis_sum(t_arg, 1, True)`, where the argument is elementwise
+    over known shapes (`shapes`: {def's name: {name: dims}}, which gets t_arg's) with two
+    operations or an operand that broadcasts: `elementwise_loops` then makes it a loop
+    (or part of one), where Numba would evaluate it as an array expression through its
+    broadcasting iterator (128 x 128: 29 us against 12 us). Serves the reductions in
+    adjoints of softmax, log-sum-exp and normalisations (`np.sum(g * p, axis=1)`)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(True)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    edits = []
+    for fdef in tree.body:
+        known = shapes.get(getattr(fdef, "name", None))
+        if not isinstance(fdef, ast.FunctionDef) or not known:
+            continue
+        fuser = _Fuser(fdef, known, None, lines)
+        for stmt in ast.walk(fdef):
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+                    isinstance(stmt.targets[0], ast.Name) and
+                    stmt.lineno == stmt.end_lineno):
+                continue
+            call = stmt.value.operand if isinstance(stmt.value, ast.UnaryOp) and \
+                isinstance(stmt.value.op, ast.USub) else stmt.value
+            if not (isinstance(call, ast.Call) and call.args and
+                    ast.unparse(call.func) in REDUCERS):
+                continue
+            e, found = call.args[0], set()
+            if isinstance(e, (ast.Name, ast.Constant)) or not fuser._elementwise(e, found):
+                continue
+            dims = broadcast([d for d in found if d != ()])
+            if not dims or not (_operations(e) >= 2 or any(
+                    d != dims for d in found if d != ())):
+                continue
+            name = next(n for n in _numbered(f"{stmt.targets[0].id}_arg") if n not in taken)
+            taken.add(name)
+            known[name] = dims
+            edits.append((stmt.lineno, e.col_offset, e.end_col_offset, name,
+                          ast.unparse(e)))
+    for ln, start, end, name, text in sorted(edits, reverse=True):
+        line = lines[ln - 1]
+        indent = re.match(r"\s*", line).group(0)
+        lines[ln - 1] = f"{indent}{name} = {text}{ADDED}\n" + line[:start] + name + \
+            line[end:]
     return "".join(lines)
 
 
@@ -584,7 +640,8 @@ class _Fuser:
                                  if o.lineno > s.lineno)
                 lhs = f"{out[t]}[{at}] = " + (lhs if read_later else "")
             seen.add(t)
-            new.append(f"{inner}{lhs}{value}\n")
+            added = ADDED if self.lines[ln - 1].rstrip("\n").endswith(ADDED) else ""
+            new.append(f"{inner}{lhs}{value}{added}\n")
         t = ending and ending.targets[0].id
         if t in kept:
             new.append(f'{indent}ufunc_in_place({out[t]}, "{_numpy_loop(ending.value)}")'
