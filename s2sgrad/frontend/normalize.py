@@ -91,6 +91,8 @@ def unsupported_constructs(func_node, local_functions=()):
         kind = _UNSUPPORTED.get(type(node))
         if isinstance(node, (gast.FunctionDef, gast.Lambda)):
             kind = _not_inlined(func_node, node) or kind
+        elif isinstance(node, _LOWERED):
+            kind = _lowering_refused(func_node, node, local_functions)
         if kind:
             found.append((node, kind[0], kind[1]))
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
@@ -119,6 +121,204 @@ def _not_inlined(fn, node):
                 "or bound twice)", "call it directly where it is needed, or define it "
                 "at module level")
     return None
+
+
+# what the normalizer lowers where it can do so exactly (`_lowering_refused` says where
+# it cannot): `del name`, `:=`, `try` whose handlers only raise, `nonlocal` in a local
+# function it inlines
+_LOWERED = (gast.Delete, gast.NamedExpr, gast.Try, gast.Nonlocal)
+
+
+def _lowering_refused(fn, node, local_functions=()):
+    """(what, hint) where the `del`, `:=`, `try` or `nonlocal` `node` of `fn` is not one
+    the normalizer lowers exactly, else None."""
+    owner = _innermost(fn, node, (gast.Lambda, gast.FunctionDef, gast.Assert, gast.Raise))
+    if isinstance(node, gast.Delete):
+        if not all(isinstance(t, gast.Name) for t in node.targets):
+            return ("`del` of an item, a slice or an attribute",
+                    "build the container without it: `xs = xs[:i] + xs[i + 1:]`, "
+                    "`d = {k: v for k, v in d.items() if k != key}`")
+        declared = {n for n in nodes.walk(owner or fn) if isinstance(n, gast.Nonlocal)
+                    for n in n.names}
+        shared = [t.id for t in node.targets if t.id in declared]
+        if shared:
+            return (f"`del {shared[0]}` of a `nonlocal` name", "let the name go out of "
+                    "scope instead")
+        return None
+    if isinstance(node, gast.NamedExpr):
+        if isinstance(owner, gast.Lambda):
+            return ("an assignment expression (`:=`) in a lambda",
+                    "define the function with `def`, or assign before the lambda")
+        if isinstance(owner, (gast.Assert, gast.Raise)):
+            return ("an assignment expression (`:=`) in an `assert` or a `raise`",
+                    "assign on a line of its own before it")
+        return None
+    if isinstance(node, gast.Try):
+        quiet = next((h for h in node.handlers if not _raises(h.body)), None)
+        if quiet is not None:
+            return ("`try` blocks whose `except` does not end by raising (the function's "
+                    "value after an exception is another function's, whose gradient "
+                    "s2sgrad cannot follow)", "test for the case before it happens (`if ...:`), "
+                    "or let the exception propagate (`except E: raise ...`), or move the "
+                    "`try` outside the differentiated function")
+        jumps = [n for part in (node.body, node.orelse, node.finalbody)
+                 for st in part for n in nodes.walk(st)
+                 if isinstance(n, (gast.Return, gast.Break, gast.Continue))]
+        if node.finalbody and jumps:
+            return ("`return`, `break` or `continue` in a `try` that has a `finally`",
+                    "move the jump after the `try` statement")
+        return None
+    # nonlocal: in a local function that is inlined, of a name the function binds
+    if not (isinstance(owner, gast.FunctionDef) and any(owner is f for f in local_functions)):
+        return ("`nonlocal` outside a local function s2sgrad inlines",
+                "pass the value in as an argument and return it")
+    bound = _own_stores(fn) | {a.id for a in fn.args.args}
+    outside = [n for n in node.names if n not in bound]
+    if outside:
+        return (f"`nonlocal {outside[0]}` of a name the differentiated function does not "
+                "bind", "pass the value in as an argument and return it")
+    return None
+
+
+def deleted_then_read(body, local_functions=None):
+    """The first `(del statement, name)` in `body` (a function's) whose name may be read
+    after the `del` before it is bound again, else None. `del name` is then dropped by
+    the normalizer: Python would raise where the generated code reads the old value.
+    Conservative: a branch or a loop that may not bind the name leaves it deleted, a
+    local function (`local_functions`: name → def) whose body mentions it reads it."""
+    local_functions = local_functions or {}
+
+    def visit(stmts, cont):
+        for k, st in enumerate(stmts):
+            rest = [stmts[k + 1:]] + cont
+            if isinstance(st, gast.Delete):
+                for t in st.targets:
+                    if isinstance(t, gast.Name) and _first_use(
+                            t.id, rest, _callers(t.id, local_functions)) == "read":
+                        return st, t.id
+            if isinstance(st, (gast.FunctionDef, gast.ClassDef)):
+                continue
+            if isinstance(st, (gast.For, gast.While)):      # (then the next step)
+                parts = [(st.body, [[st]] + rest), (st.orelse, rest)]
+            elif isinstance(st, gast.Try):
+                parts = [(st.body, [st.orelse, st.finalbody] + rest),
+                         (st.orelse, [st.finalbody] + rest), (st.finalbody, rest)]
+                parts += [(h.body, [st.finalbody] + rest) for h in st.handlers]
+            else:
+                parts = [(getattr(st, f), rest) for f in ("body", "orelse")
+                         if isinstance(getattr(st, f, None), list)]
+            for inner, after in parts:
+                found = visit(inner, after)
+                if found:
+                    return found
+        return None
+    return visit(body, [])
+
+
+def _callers(name, local_functions):
+    """The local functions whose bodies mention `name` (a call of one reads it)."""
+    return {f for f, d in local_functions.items() if name in nodes.names_in(d)}
+
+
+def _first_use(name, seqs, callers):
+    """How the statements of `seqs`, run in order, first meet `name`: "read", "bound"
+    or None."""
+    for seq in seqs:
+        for st in seq:
+            use = _use(name, st, callers)
+            if use:
+                return use
+    return None
+
+
+def _use(name, st, callers):
+    """How the statement `st` first meets `name`: "read" (or may), "bound" (surely), or
+    None (not at all)."""
+    if isinstance(st, (gast.Assign, gast.AnnAssign)):
+        targets = st.targets if isinstance(st, gast.Assign) else [st.target]
+        if (st.value is not None and _reads(name, st.value, callers)) \
+                or any(_reads(name, t, callers) for t in targets):
+            return "read"
+        return "bound" if st.value is not None and any(
+            isinstance(t, gast.Name) and t.id == name for t in targets) else None
+    if isinstance(st, gast.If):
+        if _reads(name, st.test, callers):
+            return "read"
+        a, b = (_first_use(name, [part], callers) for part in (st.body, st.orelse))
+        return "read" if "read" in (a, b) else "bound" if a == b == "bound" else None
+    if isinstance(st, (gast.For, gast.While)):
+        head = st.iter if isinstance(st, gast.For) else st.test
+        if _reads(name, head, callers):
+            return "read"
+        start = [[]] if not (isinstance(st, gast.For) and name in nodes.names_in(
+            st.target, nodes.STORE)) else [[nodes.assign(name, nodes.const(None))]]
+        uses = (_first_use(name, start + [st.body], callers),
+                _first_use(name, [st.orelse], callers))
+        return "read" if "read" in uses else None          # (it may run no step)
+    if isinstance(st, gast.Try):
+        uses = [_first_use(name, [st.body, st.orelse, st.finalbody], callers)] + [
+            _first_use(name, [h.body], callers) for h in st.handlers]
+        return "read" if "read" in uses else uses[0]
+    if isinstance(st, gast.Delete):
+        return "read" if name in nodes.names_in(st) else None    # (del of an unbound name)
+    if isinstance(st, gast.FunctionDef):
+        return "read" if name in nodes.names_in(st) else None    # (a closure reads it)
+    if _reads(name, st, callers):
+        return "read"
+    return "bound" if name in nodes.names_in(st, nodes.STORE) else None
+
+
+def _reads(name, tree, callers):
+    """Does `tree` read `name`, or call a local function that mentions it?"""
+    for n in nodes.walk(tree):
+        if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
+            return True
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id in callers:
+            return True
+        if isinstance(n, gast.Lambda) and name in nodes.names_in(n):
+            return True
+    return False
+
+
+def _raises(stmts):
+    """Does every path through `stmts` end in a `raise`?"""
+    for s in stmts:
+        if isinstance(s, gast.Raise):
+            return True
+        if isinstance(s, gast.If) and _raises(s.body) and _raises(s.orelse):
+            return True
+    return False
+
+
+def _innermost(root, target, kinds):
+    """The innermost node of one of `kinds` around `target` inside `root`, or None."""
+    def search(node, around):
+        if node is target:
+            return around, True
+        for child in gast.iter_child_nodes(node):
+            found, hit = search(child, child if isinstance(child, kinds) and
+                                child is not target else around)
+            if hit:
+                return found, True
+        return None, False
+    return search(root, None)[0]
+
+
+def _own_stores(fn):
+    """Names bound by `fn` itself (not by the functions and lambdas defined in it)."""
+    out = set()
+
+    def visit(node):
+        for child in gast.iter_child_nodes(node):
+            if isinstance(child, (gast.FunctionDef, gast.Lambda)):
+                if isinstance(child, gast.FunctionDef):
+                    out.add(child.name)
+                continue
+            if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Store):
+                out.add(child.id)
+            visit(child)
+    visit(fn)
+    return out
 
 
 def _is_generator(fdef):
@@ -197,6 +397,10 @@ class Normalizer:
         self.arity_override = None   # zip(*rows): the sequences the loop unpacks
         self.used_locally = set(nodes.names_in(parsed.node, nodes.STORE)) | {
             a.id for a in parsed.node.args.args}
+        # per statement being normalized, the names its `:=` will bind and have not bound
+        # yet: a read of one before its binding is a copy (`x + (x := 2)` adds the old x)
+        self.walrus_pending = [{}]
+        self.has_walrus = any(isinstance(n, gast.NamedExpr) for n in nodes.walk(parsed.node))
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -226,6 +430,14 @@ class Normalizer:
         if problems:
             node, what, hint = problems[0]
             raise self.error(f"s2sgrad cannot differentiate {what}", node, hint)
+        for body in [fn.body] + [f.body for f in self.local_functions.values()
+                                 if isinstance(f, gast.FunctionDef)]:
+            found = deleted_then_read(body, self.local_functions)
+            if found:
+                raise self.error(f"`{found[1]}` may be read after `del {found[1]}` (Python "
+                                 "would raise NameError there)", found[0],
+                                 f"bind `{found[1]}` again before reading it, or drop the "
+                                 "`del`")
         body = list(fn.body)
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
                 and isinstance(body[0].value.value, str):
@@ -305,7 +517,11 @@ class Normalizer:
         method = getattr(self, "stmt_" + type(s).__name__, None)
         if method is None:
             raise self.error(f"s2sgrad cannot differentiate a `{type(s).__name__}` statement", s)
-        out = method(s)
+        self.walrus_pending.append(_walrus_targets(s) if self.has_walrus else {})
+        try:
+            out = method(s)
+        finally:
+            self.walrus_pending.pop()
         for new in out:
             for n in nodes.walk(new):
                 if isinstance(n, (gast.stmt, gast.expr)):
@@ -314,6 +530,23 @@ class Normalizer:
 
     def stmt_Pass(self, s):
         return []
+
+    def stmt_Delete(self, s):
+        """`del name` unbinds a name that is not read again before it is bound again
+        (`deleted_then_read` refuses the others): nothing to compute."""
+        return []
+
+    def stmt_Nonlocal(self, s):
+        """`nonlocal v` in a local function: the inlined body leaves `v` the caller's
+        name (`inline` renames only the function's own locals apart)."""
+        return []
+
+    def stmt_Try(self, s):
+        """`try: body except E: raise ... else: rest finally: last` (every handler
+        raises, no jump out of a `try` that has a `finally`: `_lowering_refused`) is
+        `body; rest; last` on the path without an exception, the only one that gives a
+        value; an exception propagates from where the body raised it."""
+        return self.block(s.body + s.orelse + s.finalbody)
 
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
@@ -787,6 +1020,8 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------
     def atom(self, expr, pre):
         """Normalize `expr` to an atom, emitting statements for its parts into `pre`."""
+        if isinstance(expr, gast.Name) and self.walrus_pending[-1].get(expr.id):
+            return self.snapshot(expr.id, pre)
         if _is_literal(expr) or isinstance(expr, gast.Name):
             return nodes.clone(expr)
         value = self.expr(expr, pre)
@@ -798,6 +1033,8 @@ class Normalizer:
 
     def expr(self, e, pre):
         """Normalize `e` to one operation over atoms (the right side of a statement)."""
+        if isinstance(e, gast.Name) and self.walrus_pending[-1].get(e.id):
+            return self.snapshot(e.id, pre)
         if _is_literal(e) or isinstance(e, gast.Name):
             return nodes.clone(e)
         method = getattr(self, "expr_" + type(e).__name__, None)
@@ -807,6 +1044,24 @@ class Normalizer:
             raise self.error(f"s2sgrad cannot differentiate {what}", e,
                              kind[1] if kind else None)
         return nodes.copy_location(method(e, pre), e)     # carets point at the operation
+
+    def snapshot(self, name, pre):
+        """The value `name` has now, in a name of its own (an `:=` of this statement will
+        rebind `name` before the value is used)."""
+        t = self.fresh(name)
+        pre.append(nodes.assign(t, nodes.name(name)))
+        return nodes.name(t)
+
+    def expr_NamedExpr(self, e, pre):
+        """`(y := expr)`: the assignment `y = expr` where Python evaluates it (so under the
+        branch of `a and (y := f(x))` that evaluates it), and the value y read there."""
+        name = e.target.id
+        pre.extend(self.stmt_Assign(nodes.copy_location(gast.Assign(
+            targets=[nodes.name(name, store=True)], value=e.value, type_comment=None), e)))
+        pending = self.walrus_pending[-1]
+        if pending.get(name):
+            pending[name] -= 1
+        return self.snapshot(name, pre) if pending.get(name) else nodes.name(name)
 
     def expr_BinOp(self, e, pre):
         return gast.BinOp(left=self.atom(e.left, pre), op=e.op, right=self.atom(e.right, pre))
@@ -886,9 +1141,12 @@ class Normalizer:
                                   ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func, pre)
-        if isinstance(func, gast.Name) and id(_key_lambda(e)) in _sort_keys(e) \
-                and self._is_builtin("sorted"):
+        if isinstance(func, gast.Name) and func.id == "sorted" \
+                and id(_key_lambda(e)) in _sort_keys(e) and self._is_builtin("sorted"):
             return self.sorted_by_lambda(e, pre)
+        if isinstance(func, gast.Name) and func.id in ("max", "min") \
+                and _extremum_by_key(e) and self._is_builtin(func.id):
+            return self.extremum_by_key(e, pre)
         if isinstance(func, gast.Name) and func.id in ("max", "min") and len(e.args) > 2 \
                 and not e.keywords and self._is_builtin(func.id):
             # max(a, b, c) → max(max(a, b), c): the binary rule routes the adjoint
@@ -968,6 +1226,57 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+    def extremum_by_key(self, e, pre):
+        """max(xs, key=k) (min, several items, default=) → the items, their keys by a
+        comprehension (a lambda inlined), and the item at the position of the first
+        largest key, found as Python's max finds it (a later item replaces the best only
+        when its key is strictly larger, `<` for min): the gradient goes to that item,
+        the keys carry none.
+
+            items = list(xs); keys = [k(p) for p in items]; best = 0
+            for j in range(1, len(items)):
+                if keys[j] > keys[best]:
+                    best = j
+            items[best]                      # items[best] if items else default
+        """
+        words = {k.arg: k.value for k in e.keywords}
+        lam = words["key"] if isinstance(words["key"], gast.Lambda) else None
+        seq = e.args[0] if len(e.args) == 1 else gast.List(elts=list(e.args), ctx=gast.Load())
+        items = self.atom(nodes.copy_location(nodes.call("list", [seq]), e)
+                          if len(e.args) == 1 else nodes.copy_location(seq, e), pre)
+        p = lam.args.args[0].id if lam is not None else self.fresh("item")
+        if lam is not None:
+            elt = lam.body
+        elif isinstance(words["key"], gast.Constant) and words["key"].value is None:
+            elt = nodes.name(p)                         # key=None: the items themselves
+        else:
+            key = words["key"] if _is_dotted_global(words["key"], self.parsed) \
+                or isinstance(words["key"], gast.Name) else self.atom(words["key"], pre)
+            elt = nodes.call(nodes.clone(key), [nodes.name(p)])
+        keys = self.atom(nodes.copy_location(gast.ListComp(elt=elt, generators=[
+            gast.comprehension(target=nodes.name(p, store=True), iter=nodes.clone(items),
+                               ifs=[], is_async=0)]), e), pre)
+        default = self.atom(words["default"], pre) if "default" in words else None
+        for name in ("list", "range", "len"):
+            if not self._is_builtin(name):
+                raise self.error(f"{e.func.id}(..., key=...) where `{name}` is not the "
+                                 "builtin", e)
+        best, j = self.fresh("best"), self.fresh("j")
+        op = ">" if e.func.id == "max" else "<"
+        search = nodes.parse_stmts(
+            f"{best} = 0\n"
+            f"for {j} in range(1, len({items.id})):\n"
+            f"    if {keys.id}[{j}] {op} {keys.id}[{best}]:\n"
+            f"        {best} = {j}\n")
+        for st in search:
+            _locate(st, e)
+            pre.extend(self.stmt(st))
+        out = nodes.subscript(nodes.clone(items), nodes.name(best))
+        if default is not None:
+            out = gast.IfExp(test=nodes.clone(items), body=out, orelse=default)
+        _locate(out, e)
+        return self.expr(out, pre)
+
     # -- generators ------------------------------------------------------------
     def generators(self):
         """Generators, inlined: a generator function (this one, a local `def`, one of
@@ -1652,8 +1961,9 @@ class Normalizer:
                 return self.expr(body, pre)
             finally:
                 self.inlining.pop()
+        shared = {v for n in nodes.walk(fn) if isinstance(n, gast.Nonlocal) for v in n.names}
         for local in sorted(nodes.names_in(fn, nodes.STORE)):
-            if local not in renames and local != name:
+            if local not in renames and local != name and local not in shared:
                 renames[local] = self.fresh(local)
         body = [_renamed(st, renames) for st in fn.body]
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
@@ -1836,6 +2146,18 @@ class Normalizer:
         return self.comprehension(e, pre)
 
 
+def _walrus_targets(s):
+    """{name: how many `:=` bind it} in the statement `s` itself (its test, its value:
+    not in the statements of its blocks, which are normalized on their own)."""
+    inner = {id(n) for f in ("body", "orelse", "finalbody") for st in getattr(s, f, None) or []
+             if isinstance(st, gast.stmt) for n in nodes.walk(st)}
+    out = {}
+    for n in nodes.walk(s):
+        if isinstance(n, gast.NamedExpr) and id(n) not in inner:
+            out[n.target.id] = out.get(n.target.id, 0) + 1
+    return out
+
+
 def _is_extend(value):
     """Is `value` the call `xs.extend(ys)` of a local name, one positional argument?"""
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
@@ -1854,17 +2176,30 @@ def _key_lambda(call):
 
 def _sort_keys(tree):
     """ids of the lambdas given as `key=` to `sorted(xs, ...)` (one plain parameter, no
-    other keyword than reverse=): `Normalizer.sorted_by_lambda` inlines them."""
+    other keyword than reverse=) or to `min`/`max` (other keyword: default=):
+    `Normalizer.sorted_by_lambda` and `Normalizer.extremum_by_key` inline them."""
     out = set()
     for n in nodes.walk(tree):
         lam = _key_lambda(n) if isinstance(n, gast.Call) else None
-        if lam is not None and isinstance(n.func, gast.Name) and n.func.id == "sorted" \
-                and len(n.args) == 1 and all(k.arg in ("key", "reverse") for k in n.keywords) \
-                and len(lam.args.args) == 1 and not (lam.args.defaults or lam.args.vararg
-                                                     or lam.args.kwarg or lam.args.kwonlyargs
-                                                     or lam.args.posonlyargs):
+        if lam is None or not isinstance(n.func, gast.Name) or len(lam.args.args) != 1 \
+                or lam.args.defaults or lam.args.vararg or lam.args.kwarg \
+                or lam.args.kwonlyargs or lam.args.posonlyargs:
+            continue
+        if n.func.id == "sorted" and len(n.args) == 1 \
+                and all(k.arg in ("key", "reverse") for k in n.keywords):
+            out.add(id(lam))
+        elif n.func.id in ("min", "max") and _extremum_by_key(n):
             out.add(id(lam))
     return out
+
+
+def _extremum_by_key(call):
+    """Is `call` a `min`/`max` call with `key=` that `Normalizer.extremum_by_key`
+    lowers: positional items or one iterable (then maybe `default=`), nothing starred?"""
+    words = [k.arg for k in call.keywords]
+    return "key" in words and set(words) <= {"key", "default"} and call.args \
+        and not any(isinstance(a, gast.Starred) for a in call.args) \
+        and ("default" not in words or len(call.args) == 1)
 
 
 def _is_pairs(e):
