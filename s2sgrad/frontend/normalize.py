@@ -425,6 +425,7 @@ class Normalizer:
         self.maps()
         self.reduces()
         self.errstates()
+        self.function_loops()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
@@ -1141,6 +1142,12 @@ class Normalizer:
                                   ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func, pre)
+        if isinstance(func, gast.Name) and func.id in ("list", "tuple", "sorted") \
+                and len(e.args) == 1 and self._is_builtin(func.id) \
+                and self._pairs_read_whole(e.args[0]):
+            # sorted(zip(a, b)), list(enumerate(xs)): the list of the tuples they make
+            e = nodes.copy_location(gast.Call(func=e.func, args=[self.tuples(e.args[0])],
+                                              keywords=e.keywords), e)
         if isinstance(func, gast.Name) and func.id == "sorted" \
                 and id(_key_lambda(e)) in _sort_keys(e) and self._is_builtin("sorted"):
             return self.sorted_by_lambda(e, pre)
@@ -1226,6 +1233,29 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+    def _pairs_read_whole(self, it):
+        """Is `it` a call of the builtin zip (positional sequences) or enumerate (one
+        sequence, maybe a start), read whole where it is written?"""
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                and it.func.id in ("zip", "enumerate") and self._is_builtin(it.func.id)
+                and it.args and not any(isinstance(a, gast.Starred) for a in it.args)):
+            return False
+        if it.func.id == "zip":
+            return not it.keywords
+        return len(it.args) + len(it.keywords) <= 2 and all(
+            k.arg == "start" for k in it.keywords)
+
+    def tuples(self, it):
+        """zip(a, b) → [(u, v) for u, v in zip(a, b)] (enumerate alike): the tuples the
+        iterator yields, as a list comprehension (whose loop `for_header` lowers)."""
+        arity = len(it.args) if it.func.id == "zip" else 2
+        names = [self.fresh("item") for _ in range(arity)]
+        comp = gast.ListComp(elt=nodes.tuple_([nodes.name(n) for n in names]), generators=[
+            gast.comprehension(target=nodes.tuple_([nodes.name(n, store=True)
+                                                    for n in names], store=True),
+                               iter=it, ifs=[], is_async=0)])
+        return _locate(comp, it) or comp
+
     def extremum_by_key(self, e, pre):
         """max(xs, key=k) (min, several items, default=) → the items, their keys by a
         comprehension (a lambda inlined), and the item at the position of the first
@@ -1393,6 +1423,157 @@ class Normalizer:
         except (KeyError, AttributeError):
             return None
         return obj
+
+    def function_loops(self):
+        """`for f in (np.sin, np.cos): y = y + f(x)` and `for layer in layers: x =
+        layer(x)`: a loop over functions is unrolled, one copy of the body per function
+        with the function in place of the loop name, so each call is matched to its rule,
+        its pair, or a local function inlined. The functions: a tuple or list display in
+        the loop header; a local name bound once, at the top level of the body, to such a
+        display and read only as the iterable of such loops (its lambdas become local
+        functions where the display was); or a global tuple of functions that have global
+        names (a tuple cannot change; the code is stale when the name is rebound). A loop
+        with `break` or `continue`, whose name the body rebinds or the function reads
+        elsewhere, stays a loop (and is refused where it calls through the name)."""
+        fn = self.parsed.node
+        if not any(isinstance(n, gast.For) for n in _walk_body(fn)):
+            return
+        stores, loads = {}, {}
+        for n in nodes.walk(fn):
+            if isinstance(n, gast.Name):
+                (loads if isinstance(n.ctx, gast.Load) else stores).setdefault(
+                    n.id, []).append(n)
+        defs = {st.name for st in fn.body if isinstance(st, gast.FunctionDef)}
+        bindings = {st.targets[0].id: st for st in fn.body if isinstance(st, gast.Assign)
+                    and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+                    and isinstance(st.value, (gast.List, gast.Tuple))
+                    and len(stores.get(st.targets[0].id, ())) == 1}
+        iters = {id(n.iter) for n in _walk_body(fn) if isinstance(n, gast.For)}
+
+        def function_like(e):
+            if isinstance(e, gast.Lambda):
+                return True
+            if isinstance(e, gast.Name) and e.id in defs and len(stores.get(e.id, ())) == 0:
+                return True
+            return callable(self._global_chain(e, stores)) and not isinstance(
+                self._global_chain(e, stores), type)
+
+        def functions(it):
+            """The function nodes `it` iterates over, or None."""
+            if isinstance(it, (gast.List, gast.Tuple)) and it.elts \
+                    and all(function_like(e) for e in it.elts):
+                return list(it.elts)
+            if isinstance(it, gast.Name) and it.id in bindings:
+                shown = functions(bindings[it.id].value)
+                if shown and all(id(n) in iters for n in loads.get(it.id, ())):
+                    return shown
+                return None
+            if isinstance(it, gast.Name) and it.id not in stores:
+                return self.named_functions(it)
+            return None
+
+        loops = [n for n in _walk_body(fn) if isinstance(n, gast.For)]
+
+        def unrollable(loop):
+            """The loop name is bound only as the name of loops (this one, others over
+            functions), read only in their bodies; no `break` or `continue`."""
+            f = loop.target.id if isinstance(loop.target, gast.Name) else None
+            own = [lp for lp in loops if nodes.is_name(lp.target, f)]
+            inside = {id(m) for lp in own for st in lp.body for m in nodes.walk(st)}
+            return f is not None and len(stores.get(f, ())) == len(own) \
+                and all(id(n) in inside for n in loads.get(f, ())) \
+                and not _contains_jump(loop.body, (gast.Break, gast.Continue))
+
+        hoisted = {}                 # id(lambda) -> the local name it is bound to
+
+        def name_of(e):
+            if isinstance(e, gast.Lambda):
+                if id(e) not in hoisted:
+                    hoisted[id(e)] = self.fresh("layer")
+                return nodes.name(hoisted[id(e)])
+            return e
+
+        def rewrite(body, top):
+            out = []
+            for st in body:
+                for field in ("body", "orelse"):
+                    inner = getattr(st, field, None)
+                    if isinstance(inner, list) and isinstance(st, (gast.If, gast.For,
+                                                                   gast.While)):
+                        setattr(st, field, rewrite(inner, False))
+                found = functions(st.iter) if isinstance(st, gast.For) and \
+                    unrollable(st) else None
+                if found and any(isinstance(e, gast.Lambda) for e in found) and not top \
+                        and not isinstance(st.iter, gast.Name):
+                    found = None             # (its lambdas are bound where the loop is)
+                if not found:
+                    out.append(st)
+                    continue
+                for e in found:
+                    if isinstance(e, gast.Lambda) and not isinstance(st.iter, gast.Name):
+                        out.append(nodes.copy_location(nodes.assign(
+                            name_of(e).id, e), e))
+                    out += [nodes.substitute(b, {st.target.id: name_of(e)})
+                            for b in st.body]
+                out += st.orelse
+            return out
+
+        before = len(list(_walk_body(fn)))
+        fn.body = rewrite(fn.body, True)
+        if len(list(_walk_body(fn))) != before:       # (what is assigned in blocks now)
+            self.nested = _assigned_in_blocks(fn)
+            self.changed_in_blocks = _changed_in_blocks(fn)
+        # a display of functions read only by the loops unrolled: its lambdas become
+        # local functions where it was
+        for name, st in bindings.items():
+            if name in nodes.names_in(fn, nodes.LOAD) or functions(st.value) is None:
+                continue
+            k = fn.body.index(st)
+            fn.body[k:k + 1] = [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
+                                for e in st.value.elts if isinstance(e, gast.Lambda)]
+
+    def named_functions(self, node):
+        """The global name `node` holds a tuple of functions that each have a global
+        name (a function of the module, `np.sin`): those names, else None (the code
+        depends on the name staying bound to the tuple). A list of functions is refused:
+        it may change after the code is compiled."""
+        name = node.id
+        try:
+            seq = self.parsed.resolve(name)
+        except KeyError:
+            return None
+        if type(seq) is list and seq and all(callable(f) and not isinstance(f, type)
+                                             for f in seq):
+            raise self.error(f"s2sgrad cannot unroll a loop over the global list `{name}` "
+                             "of functions (a list may change after the gradient is "
+                             "compiled)", node, f"make it a tuple: `{name} = (...)`, or "
+                             "loop over a display in the function")
+        if type(seq) is not tuple or not seq or not all(
+                callable(f) and not isinstance(f, type) for f in seq):
+            return None
+        stores = set(nodes.names_in(self.parsed.node, nodes.STORE))
+        out = []
+        for f in seq:
+            label = getattr(f, "__name__", None)
+            found = None
+            if isinstance(label, str) and label not in stores and label.isidentifier():
+                try:
+                    if self.parsed.resolve(label) is f:
+                        found = nodes.name(label)
+                except KeyError:
+                    pass
+                for key, mod in sorted(self.parsed.namespace.items()):
+                    if found is None and isinstance(mod, types.ModuleType) \
+                            and key not in stores and getattr(mod, label, None) is f:
+                        found = nodes.attribute(nodes.name(key), label)
+            if found is None:
+                return None
+            out.append(found)
+        if name not in self.parsed.closure:
+            if not isinstance(getattr(self.parsed, "name_deps", None), list):
+                self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+            self.parsed.name_deps.append((self.parsed.namespace, name, seq))
+        return out
 
     def errstates(self):
         """`with np.errstate(divide="ignore", ...):` around code that may divide by zero
