@@ -134,13 +134,14 @@ def _lowering_refused(fn, node, local_functions=()):
     the normalizer lowers exactly, else None."""
     owner = _innermost(fn, node, (gast.Lambda, gast.FunctionDef, gast.Assert, gast.Raise))
     if isinstance(node, gast.Delete):
-        if not all(isinstance(t, gast.Name) for t in node.targets):
-            return ("`del` of an item, a slice or an attribute",
-                    "build the container without it: `xs = xs[:i] + xs[i + 1:]`, "
-                    "`d = {k: v for k, v in d.items() if k != key}`")
+        for t in node.targets:
+            if not isinstance(t, gast.Name):
+                refused = _item_del_refused(fn, node, t)
+                if refused:
+                    return refused
         declared = {n for n in nodes.walk(owner or fn) if isinstance(n, gast.Nonlocal)
                     for n in n.names}
-        shared = [t.id for t in node.targets if t.id in declared]
+        shared = [t.id for t in node.targets if isinstance(t, gast.Name) and t.id in declared]
         if shared:
             return (f"`del {shared[0]}` of a `nonlocal` name", "let the name go out of "
                     "scope instead")
@@ -178,6 +179,121 @@ def _lowering_refused(fn, node, local_functions=()):
         return (f"`nonlocal {outside[0]}` of a name the differentiated function does not "
                 "bind", "pass the value in as an argument and return it")
     return None
+
+
+_REBUILT = "build the container without it: `xs = xs[:i] + xs[i + 1:]`, " \
+    "`d = {k: v for k, v in d.items() if k != key}`"
+
+
+def deleted_item_kind(fn, name):
+    """"list" or "dict" when every binding of the local `name` in `fn` makes a new list
+    (a display, a comprehension, `list(...)`, `[...] * n`, `+=`) or every one a new dict;
+    else None (a parameter, a value of unknown kind)."""
+    kinds = set()
+    for n in nodes.walk(fn):
+        if isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, (gast.Load,
+                                                                              gast.Del)):
+            kinds.add(None)                # (counted below when an Assign binds it)
+    binds = [st for st in nodes.walk(fn) if isinstance(st, (gast.Assign, gast.AugAssign))]
+    found = 0
+    for st in binds:
+        targets = st.targets if isinstance(st, gast.Assign) else [st.target]
+        if not any(nodes.is_name(t, name) for t in targets):
+            continue
+        found += 1
+        v = st.value
+        if isinstance(st, gast.AugAssign):
+            kinds.add("list" if isinstance(st.op, gast.Add) else "other")
+        elif isinstance(v, (gast.List, gast.ListComp)) or (
+                isinstance(v, gast.Call) and nodes.is_name(v.func, "list")) or (
+                isinstance(v, gast.BinOp) and isinstance(v.op, gast.Mult)
+                and isinstance(v.left, gast.List)):
+            kinds.add("list")
+        elif isinstance(v, (gast.Dict, gast.DictComp)) or (
+                isinstance(v, gast.Call) and nodes.is_name(v.func, "dict")):
+            kinds.add("dict")
+        else:
+            kinds.add("other")
+    stored = sum(1 for n in nodes.walk(fn) if isinstance(n, gast.Name) and n.id == name
+                 and isinstance(n.ctx, gast.Store))
+    kinds.discard(None)
+    if found != stored or len(kinds) != 1 or name in {a.id for a in fn.args.args}:
+        return None
+    kind = kinds.pop()
+    return kind if kind in ("list", "dict") else None
+
+
+# the reads of a container that neither keep it under another name nor iterate it
+# lazily: an item, its length, a whole-reading builtin, a membership test, an operand
+_WHOLE_READERS = {"len", "sum", "sorted", "list", "tuple", "dict", "min", "max", "print",
+                  "any", "all"}
+_SAFE_METHODS = {"get", "copy", "count", "index", "append", "extend", "insert", "pop",
+                 "keys", "values", "items"}
+_VIEWS = {"keys", "values", "items"}
+
+
+def _item_del_refused(fn, node, target):
+    """(what, hint) where `del c[k]` (the `target` of `node`) is not lowered exactly: `c`
+    must be a local list or dict (every binding a new one), `k` no slice, and no other
+    name, container or lazy iterator may see `c` change (Python deletes in place, the
+    code rebinds `c`); else None."""
+    if not (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name)):
+        return ("`del` of an attribute or of an item of an expression", _REBUILT)
+    c = target.value.id
+    if isinstance(target.slice, gast.Slice):
+        return ("`del` of a slice", _REBUILT)
+    if deleted_item_kind(fn, c) is None:
+        return (f"`del {c}[...]` where `{c}` is not a list or a dict the function makes "
+                "(an argument, or a value of another kind)",
+                f"copy it first (`{c} = list({c})` or `{c} = dict({c})`), or " + _REBUILT)
+    parents = _parents(fn)
+    up = parents.get(id(node))
+    while up is not None:
+        if isinstance(up, gast.For) and c in nodes.names_in(up.iter):
+            return (f"`del {c}[...]` in a loop over `{c}` (Python's loop sees the items "
+                    "move)", "loop over a copy: `for v in list(...)`, and build the "
+                    "container anew")
+        up = parents.get(id(up))
+    for n in nodes.walk(fn):
+        if isinstance(n, gast.Name) and n.id == c and isinstance(n.ctx, gast.Load) \
+                and not _plain_read(n, parents):
+            return (f"`del {c}[...]` where `{c}` may also be seen through another name, "
+                    "a container or an iterator (Python deletes in place)", _REBUILT)
+    return None
+
+
+def _plain_read(n, parents):
+    """Is the read `n` of a container one that keeps no reference to it?"""
+    p = parents.get(id(n))
+    if isinstance(p, gast.Subscript) and p.value is n:
+        return True
+    if isinstance(p, (gast.Compare, gast.BinOp, gast.Return)):
+        return True
+    if isinstance(p, gast.Call) and nodes.is_name(p.func) and p.func.id in _WHOLE_READERS \
+            and n in p.args:
+        return True
+    if isinstance(p, (gast.For, gast.comprehension)) and p.iter is n:
+        return True
+    if isinstance(p, gast.Attribute) and p.attr in _SAFE_METHODS:
+        call = parents.get(id(p))
+        if not (isinstance(call, gast.Call) and call.func is p):
+            return False
+        if p.attr not in _VIEWS:
+            return True
+        user = parents.get(id(call))          # a view read at once, never kept
+        return isinstance(user, (gast.For, gast.comprehension)) and user.iter is call \
+            or isinstance(user, gast.Call) and nodes.is_name(user.func) \
+            and user.func.id in _WHOLE_READERS
+    return False
+
+
+def _parents(tree):
+    """{id(node): its parent} over `tree`."""
+    out = {}
+    for n in nodes.walk(tree):
+        for child in gast.iter_child_nodes(n):
+            out[id(child)] = n
+    return out
 
 
 def deleted_then_read(body, local_functions=None):
@@ -534,8 +650,37 @@ class Normalizer:
 
     def stmt_Delete(self, s):
         """`del name` unbinds a name that is not read again before it is bound again
-        (`deleted_then_read` refuses the others): nothing to compute."""
-        return []
+        (`deleted_then_read` refuses the others): nothing to compute. `del xs[i]` and
+        `del d[k]` of a local list or dict that nothing else sees (`_item_del_refused`)
+        rebind it to the container without the item, raising where Python raises:
+
+            j = range(len(xs))[i]              # IndexError; a negative i from the end
+            xs = list(xs[:j]) + list(xs[j + 1:])
+
+            if k not in d: raise KeyError(k)
+            d = {key: d[key] for key in d.keys() if key != k}
+        """
+        out = []
+        for t in s.targets:
+            if isinstance(t, gast.Name):
+                continue
+            c = t.value.id
+            at = self.fresh("position" if deleted_item_kind(self.parsed.node, c) == "list"
+                            else "key")
+            key = self.fresh("key")
+            if deleted_item_kind(self.parsed.node, c) == "list":
+                text = (f"{at} = range(len({c}))[INDEX]\n"
+                        f"{c} = list({c}[:{at}]) + list({c}[{at} + 1:])\n")
+            else:
+                text = (f"{at} = INDEX\n"
+                        f"if {at} not in {c}:\n"
+                        f"    raise KeyError({at})\n"
+                        f"{c} = {{{key}: {c}[{key}] for {key} in {c}.keys() "
+                        f"if {key} != {at}}}\n")
+            for st in nodes.parse_stmts(text):
+                st = _placed_at(nodes.substitute(st, {"INDEX": t.slice}), s, t.slice)
+                out += self.stmt(st)
+        return out
 
     def stmt_Nonlocal(self, s):
         """`nonlocal v` in a local function: the inlined body leaves `v` the caller's
@@ -782,14 +927,22 @@ class Normalizer:
         test_stmts = []
         test = self.test(s.test, test_stmts)
         brk, cont, body = self.loop_body(s, s.body)
+        again = [nodes.clone(t) for t in test_stmts]
+        if brk and any(isinstance(n, gast.NamedExpr) for n in nodes.walk(s.test)):
+            # after a break Python does not evaluate the test again: its `:=` binds not
+            go_on = self.fresh("go")
+            again = [nodes.assign(go_on, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
+                     nodes.if_(nodes.name(go_on), again)]
         if brk:
             go = self.fresh("go")
-            test_stmts.append(nodes.assign(go, gast.BoolOp(
+            step = nodes.assign(go, gast.BoolOp(
                 op=gast.And(), values=[gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk)),
-                                       test])))
+                                       test]))
+            test_stmts.append(step)
+            again.append(nodes.clone(step))
             test = nodes.name(go)
             pre.append(nodes.assign(brk, nodes.const(False)))
-        loop_body = body + [nodes.clone(t) for t in test_stmts]
+        loop_body = body + again
         return pre + test_stmts + [nodes.while_(test, loop_body)] + self.loop_else(s, brk)
 
     def loop_body(self, loop, body):
@@ -1299,8 +1452,7 @@ class Normalizer:
             f"    if {keys.id}[{j}] {op} {keys.id}[{best}]:\n"
             f"        {best} = {j}\n")
         for st in search:
-            _locate(st, e)
-            pre.extend(self.stmt(st))
+            pre.extend(self.stmt(_placed_at(st, e)))
         out = nodes.subscript(nodes.clone(items), nodes.name(best))
         if default is not None:
             out = gast.IfExp(test=nodes.clone(items), body=out, orelse=default)
@@ -1509,10 +1661,10 @@ class Normalizer:
                 if not found:
                     out.append(st)
                     continue
+                if not isinstance(st.iter, gast.Name):   # (the display's lambdas, first)
+                    out += [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
+                            for e in found if isinstance(e, gast.Lambda)]
                 for e in found:
-                    if isinstance(e, gast.Lambda) and not isinstance(st.iter, gast.Name):
-                        out.append(nodes.copy_location(nodes.assign(
-                            name_of(e).id, e), e))
                     out += [nodes.substitute(b, {st.target.id: name_of(e)})
                             for b in st.body]
                 out += st.orelse
@@ -2491,7 +2643,22 @@ def _changed_in_blocks(fn):
             elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                     and n.func.attr in _CHANGING_METHODS and isinstance(n.func.value, gast.Name):
                 out.add(n.func.value.id)
+            elif isinstance(n, gast.Delete):          # (`del xs[i]` rebinds xs)
+                out.update(t.value.id for t in n.targets if isinstance(t, gast.Subscript)
+                           and isinstance(t.value, gast.Name))
     return out
+
+
+def _placed_at(tree, loc, keep=None):
+    """`tree` (parsed from a template) with every node at `loc`'s place, but for the
+    nodes of `keep` (the user's own subtree placed in it)."""
+    kept = {id(n) for n in nodes.walk(keep)} if keep is not None else set()
+    for n in nodes.walk(tree):
+        if id(n) not in kept:
+            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                if hasattr(loc, attr):
+                    setattr(n, attr, getattr(loc, attr))
+    return tree
 
 
 def _locate(tree, loc):
