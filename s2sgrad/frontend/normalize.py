@@ -655,7 +655,7 @@ class Normalizer:
         rebind it to the container without the item, raising where Python raises:
 
             j = range(len(xs))[i]              # IndexError; a negative i from the end
-            xs = list(xs[:j]) + list(xs[j + 1:])
+            xs = [xs[m] for m in range(len(xs)) if m != j]
 
             if k not in d: raise KeyError(k)
             d = {key: d[key] for key in d.keys() if key != k}
@@ -670,7 +670,7 @@ class Normalizer:
             key = self.fresh("key")
             if deleted_item_kind(self.parsed.node, c) == "list":
                 text = (f"{at} = range(len({c}))[INDEX]\n"
-                        f"{c} = list({c}[:{at}]) + list({c}[{at} + 1:])\n")
+                        f"{c} = [{c}[{key}] for {key} in range(len({c})) if {key} != {at}]\n")
             else:
                 text = (f"{at} = INDEX\n"
                         f"if {at} not in {c}:\n"
@@ -1299,6 +1299,8 @@ class Normalizer:
                 and len(e.args) == 1 and self._is_builtin(func.id) \
                 and self._pairs_read_whole(e.args[0]):
             # sorted(zip(a, b)), list(enumerate(xs)): the list of the tuples they make
+            if func.id == "list":
+                return self.expr(self.tuples(e.args[0]), pre)
             e = nodes.copy_location(gast.Call(func=e.func, args=[self.tuples(e.args[0])],
                                               keywords=e.keywords), e)
         if isinstance(func, gast.Name) and func.id == "sorted" \
@@ -1386,6 +1388,18 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+    def helper(self, name):
+        """The name the code calls the runtime helper `name` by: bound in the function's
+        closure (another name where the function's own names take that one)."""
+        from .. import runtime
+        obj = getattr(runtime, name)
+        taken = self.used | set(self.parsed.namespace)
+        while name in taken and self.parsed.closure.get(name) is not obj:
+            name = "s2s_" + name
+        self.parsed.closure[name] = obj
+        self.used.add(name)
+        return name
+
     def _pairs_read_whole(self, it):
         """Is `it` a call of the builtin zip (positional sequences) or enumerate (one
         sequence, maybe a start), read whole where it is written?"""
@@ -1412,14 +1426,12 @@ class Normalizer:
     def extremum_by_key(self, e, pre):
         """max(xs, key=k) (min, several items, default=) → the items, their keys by a
         comprehension (a lambda inlined), and the item at the position of the first
-        largest key, found as Python's max finds it (a later item replaces the best only
-        when its key is strictly larger, `<` for min): the gradient goes to that item,
-        the keys carry none.
+        largest key, found as Python's max finds it (`runtime.first_best`: a later item
+        replaces the best only when its key is strictly larger, smaller for min): the
+        gradient goes to that item, the keys and the position carry none.
 
-            items = list(xs); keys = [k(p) for p in items]; best = 0
-            for j in range(1, len(items)):
-                if keys[j] > keys[best]:
-                    best = j
+            items = list(xs); keys = [k(p) for p in items]
+            best = first_best(keys, True)    # False for min
             items[best]                      # items[best] if items else default
         """
         words = {k.arg: k.value for k in e.keywords}
@@ -1440,19 +1452,11 @@ class Normalizer:
             gast.comprehension(target=nodes.name(p, store=True), iter=nodes.clone(items),
                                ifs=[], is_async=0)]), e), pre)
         default = self.atom(words["default"], pre) if "default" in words else None
-        for name in ("list", "range", "len"):
-            if not self._is_builtin(name):
-                raise self.error(f"{e.func.id}(..., key=...) where `{name}` is not the "
-                                 "builtin", e)
-        best, j = self.fresh("best"), self.fresh("j")
-        op = ">" if e.func.id == "max" else "<"
-        search = nodes.parse_stmts(
-            f"{best} = 0\n"
-            f"for {j} in range(1, len({items.id})):\n"
-            f"    if {keys.id}[{j}] {op} {keys.id}[{best}]:\n"
-            f"        {best} = {j}\n")
-        for st in search:
-            pre.extend(self.stmt(_placed_at(st, e)))
+        if not self._is_builtin("list"):
+            raise self.error(f"{e.func.id}(..., key=...) where `list` is not the builtin", e)
+        best = self.fresh("best")
+        pre.append(nodes.assign(best, nodes.call(self.helper("first_best"), [
+            nodes.clone(keys), nodes.const(e.func.id == "max")])))
         out = nodes.subscript(nodes.clone(items), nodes.name(best))
         if default is not None:
             out = gast.IfExp(test=nodes.clone(items), body=out, orelse=default)
@@ -1637,6 +1641,7 @@ class Normalizer:
                 and not _contains_jump(loop.body, (gast.Break, gast.Continue))
 
         hoisted = {}                 # id(lambda) -> the local name it is bound to
+        unrolled = []
 
         def name_of(e):
             if isinstance(e, gast.Lambda):
@@ -1661,6 +1666,7 @@ class Normalizer:
                 if not found:
                     out.append(st)
                     continue
+                unrolled.append(st)
                 if not isinstance(st.iter, gast.Name):   # (the display's lambdas, first)
                     out += [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
                             for e in found if isinstance(e, gast.Lambda)]
@@ -1670,9 +1676,8 @@ class Normalizer:
                 out += st.orelse
             return out
 
-        before = len(list(_walk_body(fn)))
         fn.body = rewrite(fn.body, True)
-        if len(list(_walk_body(fn))) != before:       # (what is assigned in blocks now)
+        if unrolled:                                  # (what is assigned in blocks now)
             self.nested = _assigned_in_blocks(fn)
             self.changed_in_blocks = _changed_in_blocks(fn)
         # a display of functions read only by the loops unrolled: its lambdas become
