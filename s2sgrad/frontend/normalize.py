@@ -24,9 +24,13 @@ Desugared on the way: augmented assignment, tuple unpacking, multiple targets,
 `elif`, conditional expressions, `and`/`or`, comprehensions and generator expressions,
 `for` over sequences/`zip`/`enumerate`/`reversed`, `break`/`continue`/early `return`
 (lowered to boolean flags), and local functions (`def` or `name = lambda ...` in the
-function body, only ever called): each call is inlined, its locals renamed apart and
-its free names read where the call happens, as Python's closures do. Anything else is
-refused with a `TransformError`.
+function body, only ever called): each call is inlined, its locals renamed apart (not
+its `nonlocal` names) and its free names read where the call happens, as Python's
+closures do. Also lowered where that is exact (`_lowering_refused` says where not):
+`(y := e)` to an assignment where Python evaluates it, `del name` to nothing,
+`del xs[i]`/`del d[k]` to a rebuilt container, `try` whose handlers only raise to its
+body, `min`/`max` with `key=` to the item at `first_best(keys)`, loops over functions
+unrolled into their calls. Anything else is refused with a `TransformError`.
 """
 import inspect
 import types
