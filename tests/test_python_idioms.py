@@ -568,3 +568,62 @@ def test_try_refusals():
     err = refused(try_with_a_quiet_handler, "`except` does not end by raising")
     assert "test for the case before it happens" in err.render()
     refused(try_finally_with_return, "`finally`", "move the jump after")
+
+
+# --------------------------------------------------------------- more of the same
+
+def min_max_of_a_dict_by_its_values(x):
+    d = {"a": x[0] * x[1], "b": x[2], "c": x[3] * 2.0}
+    low = min(d, key=d.get)
+    high = max(d, key=d.get)
+    return d[low] * 3.0 + d[high]
+
+
+def longest_row(x):
+    rows = [[x[0], x[1]], [x[2]], [x[0], x[1], x[3]]]
+    return sum(max(rows, key=len)) * x[2]
+
+
+def loop_over_functions_in_a_local_helper(x):
+    def apply_all(v):
+        out = v
+        for h in (np.sin, np.cos):
+            out = out + h(v)
+        return out
+    return apply_all(x[0]) * x[1]
+
+
+@pytest.mark.parametrize("f", [min_max_of_a_dict_by_its_values, longest_row,
+                               loop_over_functions_in_a_local_helper])
+def test_more_idioms(f):
+    check_modes(f)
+
+
+def test_a_parameter_is_not_the_global_tuple_of_the_same_name():
+    # the parameter `ACTIVATIONS` shadows the global tuple: the loop is not unrolled
+    # over the global's functions
+    def f(x, ACTIVATIONS):
+        y = x[0]
+        for act in ACTIVATIONS:
+            y = y * act
+        return y
+    np.testing.assert_allclose(s2sgrad.grad(f)(X, [2.0, 3.0]), [6.0, 0, 0, 0])
+
+
+def min_by_a_local_def(x):
+    def distance(v):
+        return (v - x[3]) ** 2
+    xs = [x[0], x[1], x[2]]
+    return min(xs, key=distance) * max(xs, key=distance)
+
+
+def test_min_max_with_a_local_def_as_key():
+    check_modes(min_by_a_local_def)
+
+
+def walrus_in_a_mapped_lambda(x):
+    return sum(map(lambda v: (w := v * 2.0) + w, x))  # <- HERE
+
+
+def test_a_mapped_lambda_keeps_its_walrus_refused():
+    refused(walrus_in_a_mapped_lambda, "lambda")

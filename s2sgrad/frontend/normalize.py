@@ -1449,8 +1449,9 @@ class Normalizer:
         elif isinstance(words["key"], gast.Constant) and words["key"].value is None:
             elt = nodes.name(p)                         # key=None: the items themselves
         else:
-            key = words["key"] if _is_dotted_global(words["key"], self.parsed) \
-                or isinstance(words["key"], gast.Name) else self.atom(words["key"], pre)
+            # a name or an attribute chain (`np.abs`, `d.get`: looked up per item, which
+            # reads the same function) is called as written; another expression once
+            key = words["key"] if _is_chain(words["key"]) else self.atom(words["key"], pre)
             elt = nodes.call(nodes.clone(key), [nodes.name(p)])
         keys = self.atom(nodes.copy_location(gast.ListComp(elt=elt, generators=[
             gast.comprehension(target=nodes.name(p, store=True), iter=nodes.clone(items),
@@ -1604,6 +1605,7 @@ class Normalizer:
                 (loads if isinstance(n.ctx, gast.Load) else stores).setdefault(
                     n.id, []).append(n)
         defs = {st.name for st in fn.body if isinstance(st, gast.FunctionDef)}
+        params = {a.id for a in fn.args.args}
         bindings = {st.targets[0].id: st for st in fn.body if isinstance(st, gast.Assign)
                     and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
                     and isinstance(st.value, (gast.List, gast.Tuple))
@@ -1615,8 +1617,8 @@ class Normalizer:
                 return True
             if isinstance(e, gast.Name) and e.id in defs and len(stores.get(e.id, ())) == 0:
                 return True
-            return callable(self._global_chain(e, stores)) and not isinstance(
-                self._global_chain(e, stores), type)
+            obj = self._global_chain(e, set(stores) | params)
+            return callable(obj) and not isinstance(obj, type)
 
         def functions(it):
             """The function nodes `it` iterates over, or None."""
@@ -1628,7 +1630,7 @@ class Normalizer:
                 if shown and all(id(n) in iters for n in loads.get(it.id, ())):
                     return shown
                 return None
-            if isinstance(it, gast.Name) and it.id not in stores:
+            if isinstance(it, gast.Name) and it.id not in stores and it.id not in params:
                 return self.named_functions(it)
             return None
 
@@ -1660,10 +1662,11 @@ class Normalizer:
                 for field in ("body", "orelse"):
                     inner = getattr(st, field, None)
                     if isinstance(inner, list) and isinstance(st, (gast.If, gast.For,
-                                                                   gast.While)):
+                                                                   gast.While,
+                                                                   gast.FunctionDef)):
                         setattr(st, field, rewrite(inner, False))
-                found = functions(st.iter) if isinstance(st, gast.For) and \
-                    unrollable(st) else None
+                found = functions(st.iter) if isinstance(st, gast.For) else None
+                found = found if found and unrollable(st) else None
                 if found and any(isinstance(e, gast.Lambda) for e in found) and not top \
                         and not isinstance(st.iter, gast.Name):
                     found = None             # (its lambdas are bound where the loop is)
@@ -1816,7 +1819,9 @@ class Normalizer:
             f, iterables = call.args[0], call.args[1:]
             a = f.args if isinstance(f, gast.Lambda) else None
             if a is not None and not (a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs
-                                      or a.defaults) and len(a.args) == len(iterables):
+                                      or a.defaults) and len(a.args) == len(iterables) \
+                    and not any(isinstance(n, gast.NamedExpr) for n in nodes.walk(f)):
+                # (a lambda's `:=` binds in the lambda: kept one, which is refused)
                 targets, elt = [p.id for p in a.args], f.body
             else:
                 targets = []
@@ -2488,6 +2493,13 @@ class Normalizer:
         return self.comprehension(e, pre)
 
 
+def _is_chain(e):
+    """Is `e` a name or an attribute chain rooted at one (`d.get`, `np.abs`)?"""
+    while isinstance(e, gast.Attribute):
+        e = e.value
+    return isinstance(e, gast.Name)
+
+
 def _walrus_targets(s):
     """{name: how many `:=` bind it} in the statement `s` itself (its test, its value:
     not in the statements of its blocks, which are normalized on their own)."""
@@ -2574,6 +2586,9 @@ def _local_functions(fn):
     for n in nodes.walk(fn):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
             calls.add(id(n.func))
+            if n.func.id in ("min", "max") and _extremum_by_key(n):
+                # (`Normalizer.extremum_by_key` calls its key on each item)
+                calls.update(id(k.value) for k in n.keywords if k.arg == "key")
         if isinstance(n, (gast.FunctionDef, gast.Lambda)):
             for a in n.args.args:
                 binds[a.id] = binds.get(a.id, 0) + 1      # a parameter shadows the name
