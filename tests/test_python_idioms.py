@@ -627,3 +627,16 @@ def walrus_in_a_mapped_lambda(x):
 
 def test_a_mapped_lambda_keeps_its_walrus_refused():
     refused(walrus_in_a_mapped_lambda, "lambda")
+
+
+def loop_over_named_lambdas(x):
+    sq = lambda v: v * v  # noqa: E731
+    cube = lambda v: v * v * v  # noqa: E731
+    total = x[0]
+    for f in (sq, cube, np.sin):
+        total = total + f(x[1] * total)
+    return total
+
+
+def test_loop_over_lambdas_bound_to_names():
+    check_modes(loop_over_named_lambdas)

@@ -370,8 +370,7 @@ class Normalizer:
                         f"{c} = {{{key}: {c}[{key}] for {key} in {c}.keys() "
                         f"if {key} != {at}}}\n")
             for st in nodes.parse_stmts(text):
-                st = _placed_at(nodes.substitute(st, {"INDEX": t.slice}), s, t.slice)
-                out += self.stmt(st)
+                out += self.stmt(_placed_at(nodes.substitute(st, {"INDEX": t.slice}), s))
         return out
 
     def stmt_Nonlocal(self, s):
@@ -1080,6 +1079,7 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+
     def helper(self, name):
         """The name the code calls the runtime helper `name` by: bound in the function's
         closure (another name where the function's own names take that one)."""
@@ -1113,7 +1113,8 @@ class Normalizer:
             gast.comprehension(target=nodes.tuple_([nodes.name(n, store=True)
                                                     for n in names], store=True),
                                iter=it, ifs=[], is_async=0)])
-        return _locate(comp, it) or comp
+        _locate(comp, it)
+        return comp
 
     def extremum_by_key(self, e, pre):
         """max(xs, key=k) (min, several items, default=) → the items, their keys by a
@@ -1292,7 +1293,11 @@ class Normalizer:
             if isinstance(n, gast.Name):
                 (loads if isinstance(n.ctx, gast.Load) else stores).setdefault(
                     n.id, []).append(n)
-        defs = {st.name for st in fn.body if isinstance(st, gast.FunctionDef)}
+        defs = {st.name for st in fn.body if isinstance(st, gast.FunctionDef)} | {
+            st.targets[0].id for st in fn.body if isinstance(st, gast.Assign)
+            and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+            and isinstance(st.value, gast.Lambda)
+            and len(stores.get(st.targets[0].id, ())) == 1}      # (`sq = lambda v: ...`)
         params = {a.id for a in fn.args.args}
         bindings = {st.targets[0].id: st for st in fn.body if isinstance(st, gast.Assign)
                     and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
@@ -1303,7 +1308,7 @@ class Normalizer:
         def function_like(e):
             if isinstance(e, gast.Lambda):
                 return True
-            if isinstance(e, gast.Name) and e.id in defs and len(stores.get(e.id, ())) == 0:
+            if isinstance(e, gast.Name) and e.id in defs:
                 return True
             obj = self._global_chain(e, set(stores) | params)
             return callable(obj) and not isinstance(obj, type)
@@ -2349,15 +2354,13 @@ def _changed_in_blocks(fn):
     return out
 
 
-def _placed_at(tree, loc, keep=None):
-    """`tree` (parsed from a template) with every node at `loc`'s place, but for the
-    nodes of `keep` (the user's own subtree placed in it)."""
-    kept = {id(n) for n in nodes.walk(keep)} if keep is not None else set()
+def _placed_at(tree, loc):
+    """`tree` (parsed from a template, the user's subtrees put in it) with every node at
+    `loc`'s place: errors and `# grad of:` comments point at the user's statement."""
     for n in nodes.walk(tree):
-        if id(n) not in kept:
-            for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                if hasattr(loc, attr):
-                    setattr(n, attr, getattr(loc, attr))
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(loc, attr):
+                setattr(n, attr, getattr(loc, attr))
     return tree
 
 
