@@ -640,3 +640,35 @@ def loop_over_named_lambdas(x):
 
 def test_loop_over_lambdas_bound_to_names():
     check_modes(loop_over_named_lambdas)
+
+
+def del_then_walrus_in_the_next_step(x):
+    out = []
+    for v in x:
+        if (s := v * v) > 0.1:
+            out.append(s)
+        del s
+    return sum(out)
+
+
+def test_del_then_bound_by_a_walrus():
+    check_modes(del_then_walrus_in_the_next_step)
+
+
+def del_then_augmented(x):
+    s = x[0]
+    del s  # <- HERE
+    s += 1.0
+    return s
+
+
+def del_then_bound_under_and(x):
+    s = x[0]
+    del s  # <- HERE
+    _ = x[1] > 0 and (s := x[2])
+    return s
+
+
+def test_del_refusals_of_reads_python_makes_too():
+    refused(del_then_augmented, "`s` may be read after `del s`")
+    refused(del_then_bound_under_and, "`s` may be read after `del s`")

@@ -238,20 +238,25 @@ def _use(name, st, callers):
     None (not at all)."""
     if isinstance(st, (gast.Assign, gast.AnnAssign)):
         targets = st.targets if isinstance(st, gast.Assign) else [st.target]
-        if (st.value is not None and _reads(name, st.value, callers)) \
-                or any(_reads(name, t, callers) for t in targets):
+        value = _expr_use(name, st.value, callers)
+        if value == "read" or any(_reads(name, t, callers) for t in targets):
             return "read"
-        return "bound" if st.value is not None and any(
+        return "bound" if value == "bound" or st.value is not None and any(
             isinstance(t, gast.Name) and t.id == name for t in targets) else None
-    if isinstance(st, gast.If):
-        if _reads(name, st.test, callers):
+    if isinstance(st, gast.AugAssign):         # (`v += e` reads v first)
+        if nodes.is_name(st.target, name) or _reads(name, st.target, callers):
             return "read"
+        return _expr_use(name, st.value, callers)
+    if isinstance(st, gast.If):
+        head = _expr_use(name, st.test, callers)
+        if head:
+            return head
         a, b = (_first_use(name, [part], callers) for part in (st.body, st.orelse))
         return "read" if "read" in (a, b) else "bound" if a == b == "bound" else None
     if isinstance(st, (gast.For, gast.While)):
-        head = st.iter if isinstance(st, gast.For) else st.test
-        if _reads(name, head, callers):
-            return "read"
+        head = _expr_use(name, st.iter if isinstance(st, gast.For) else st.test, callers)
+        if head:
+            return head                        # (the head is evaluated at least once)
         start = [[]] if not (isinstance(st, gast.For) and name in nodes.names_in(
             st.target, nodes.STORE)) else [[nodes.assign(name, nodes.const(None))]]
         uses = (_first_use(name, start + [st.body], callers),
@@ -265,9 +270,23 @@ def _use(name, st, callers):
         return "read" if name in nodes.names_in(st) else None    # (del of an unbound name)
     if isinstance(st, gast.FunctionDef):
         return "read" if name in nodes.names_in(st) else None    # (a closure reads it)
-    if _reads(name, st, callers):
+    return _expr_use(name, st, callers)
+
+
+def _expr_use(name, tree, callers):
+    """How evaluating `tree` meets `name`: "read" (or may), "bound" (by an `:=` that
+    surely runs: none under `and`/`or`, a conditional expression or a comprehension),
+    or None."""
+    if tree is None:
+        return None
+    if _reads(name, tree, callers):
         return "read"
-    return "bound" if name in nodes.names_in(st, nodes.STORE) else None
+    if not any(isinstance(n, gast.NamedExpr) and n.target.id == name
+               for n in nodes.walk(tree)):
+        return None
+    lazy = (gast.BoolOp, gast.IfExp, gast.ListComp, gast.GeneratorExp, gast.DictComp,
+            gast.SetComp, gast.Lambda)
+    return None if any(isinstance(n, lazy) for n in nodes.walk(tree)) else "bound"
 
 
 def _reads(name, tree, callers):
