@@ -76,10 +76,6 @@ def deleted_item_kind(fn, name):
     (a display, a comprehension, `list(...)`, `[...] * n`, `+=`) or every one a new dict;
     else None (a parameter, a value of unknown kind)."""
     kinds = set()
-    for n in nodes.walk(fn):
-        if isinstance(n, gast.Name) and n.id == name and not isinstance(n.ctx, (gast.Load,
-                                                                              gast.Del)):
-            kinds.add(None)                # (counted below when an Assign binds it)
     binds = [st for st in nodes.walk(fn) if isinstance(st, (gast.Assign, gast.AugAssign))]
     found = 0
     for st in binds:
@@ -101,8 +97,7 @@ def deleted_item_kind(fn, name):
         else:
             kinds.add("other")
     stored = sum(1 for n in nodes.walk(fn) if isinstance(n, gast.Name) and n.id == name
-                 and isinstance(n.ctx, gast.Store))
-    kinds.discard(None)
+                 and isinstance(n.ctx, gast.Store))     # (a loop, an unpacking bind it too)
     if found != stored or len(kinds) != 1 or name in {a.id for a in fn.args.args}:
         return None
     kind = kinds.pop()
