@@ -431,16 +431,24 @@ def loop_over_a_global_list(x):
 
 def loop_over_functions_with_break(x):
     y = x[0]
-    for f in (np.sin, np.cos):
-        y = f(y)  # <- HERE
+    for f in (np.sin, np.cos):  # <- HERE
+        y = f(y)
         if y > 10.0:
             break
     return y
 
 
+def loop_over_functions_name_read_after(x):
+    y = x[0]
+    for f in (np.sin, np.cos):  # <- HERE
+        y = f(y)
+    return y * f(x[1])
+
+
 def test_loops_over_functions_refused():
     refused(loop_over_a_global_list, "global list `LAYER_LIST`", "make it a tuple")
-    refused(loop_over_functions_with_break, "call through the local variable `f`")
+    refused(loop_over_functions_with_break, "no loop to `break` or `continue`")
+    refused(loop_over_functions_name_read_after, "read only in the loop's body")
 
 
 # ----------------------------------------------------------------------- nonlocal

@@ -1359,7 +1359,12 @@ class Normalizer:
                                                                    gast.FunctionDef)):
                         setattr(st, field, rewrite(inner, False))
                 found = functions(st.iter) if isinstance(st, gast.For) else None
-                found = found if found and unrollable(st) else None
+                if found and not unrollable(st):
+                    if any(isinstance(n, gast.Call) and nodes.is_name(n.func, st.target.id)
+                           for b in st.body for n in nodes.walk(b)
+                           if isinstance(st.target, gast.Name)):
+                        raise self.refused_function_loop(st)   # (it calls through the name)
+                    found = None
                 if found and any(isinstance(e, gast.Lambda) for e in found) and not top \
                         and not isinstance(st.iter, gast.Name):
                     found = None             # (its lambdas are bound where the loop is)
@@ -1388,6 +1393,20 @@ class Normalizer:
             k = fn.body.index(st)
             fn.body[k:k + 1] = [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
                                 for e in st.value.elts if isinstance(e, gast.Lambda)]
+
+    def refused_function_loop(self, loop):
+        """The TransformError for a loop over functions that is not unrolled."""
+        if _contains_jump(loop.body, (gast.Break, gast.Continue)):
+            return self.error("s2sgrad unrolls a loop over functions into their calls, "
+                              "which leaves no loop to `break` or `continue`", loop,
+                              "put the rest of the step under `if`, with a flag set where "
+                              "the loop would break")
+        name = _describe_call(loop.target)
+        return self.error(f"s2sgrad unrolls a loop over functions into their calls only "
+                          f"where `{name}` is a plain name read only in the loop's body "
+                          "(nor bound elsewhere)", loop,
+                          "give the loop a name of its own, and bind the function to "
+                          "another name where it is needed after the loop")
 
     def named_functions(self, node):
         """The global name `node` holds a tuple of functions that each have a global
