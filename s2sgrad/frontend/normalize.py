@@ -24,9 +24,13 @@ Desugared on the way: augmented assignment, tuple unpacking, multiple targets,
 `elif`, conditional expressions, `and`/`or`, comprehensions and generator expressions,
 `for` over sequences/`zip`/`enumerate`/`reversed`, `break`/`continue`/early `return`
 (lowered to boolean flags), and local functions (`def` or `name = lambda ...` in the
-function body, only ever called): each call is inlined, its locals renamed apart and
-its free names read where the call happens, as Python's closures do. Anything else is
-refused with a `TransformError`.
+function body, only ever called): each call is inlined, its locals renamed apart (not
+its `nonlocal` names) and its free names read where the call happens, as Python's
+closures do. Also lowered where that is exact (`lowering.lowering_refused` says where not):
+`(y := e)` to an assignment where Python evaluates it, `del name` to nothing,
+`del xs[i]`/`del d[k]` to a rebuilt container, `try` whose handlers only raise to its
+body, `min`/`max` with `key=` to the item at `first_best(keys)`, loops over functions
+unrolled into their calls. Anything else is refused with a `TransformError`.
 """
 import inspect
 import types
@@ -35,6 +39,8 @@ import gast
 import numpy as np
 
 from ..syntax import nodes
+from .lowering import (LOWERED, deleted_item_kind, deleted_then_read, lowering_refused,
+                       walrus_targets)
 from .parse import Parsed
 
 _UNSUPPORTED = {
@@ -91,6 +97,8 @@ def unsupported_constructs(func_node, local_functions=()):
         kind = _UNSUPPORTED.get(type(node))
         if isinstance(node, (gast.FunctionDef, gast.Lambda)):
             kind = _not_inlined(func_node, node) or kind
+        elif isinstance(node, LOWERED):
+            kind = lowering_refused(func_node, node, local_functions)
         if kind:
             found.append((node, kind[0], kind[1]))
         elif isinstance(node, gast.Match if hasattr(gast, "Match") else ()):
@@ -197,6 +205,10 @@ class Normalizer:
         self.arity_override = None   # zip(*rows): the sequences the loop unpacks
         self.used_locally = set(nodes.names_in(parsed.node, nodes.STORE)) | {
             a.id for a in parsed.node.args.args}
+        # per statement being normalized, the names its `:=` will bind and have not bound
+        # yet: a read of one before its binding is a copy (`x + (x := 2)` adds the old x)
+        self.walrus_pending = [{}]
+        self.has_walrus = any(isinstance(n, gast.NamedExpr) for n in nodes.walk(parsed.node))
 
     # -- names -------------------------------------------------------------
     def fresh(self, hint="v"):
@@ -221,11 +233,20 @@ class Normalizer:
         self.maps()
         self.reduces()
         self.errstates()
+        self.function_loops()
         self.local_functions = _local_functions(fn)
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
             node, what, hint = problems[0]
             raise self.error(f"s2sgrad cannot differentiate {what}", node, hint)
+        for body in [fn.body] + [f.body for f in self.local_functions.values()
+                                 if isinstance(f, gast.FunctionDef)]:
+            found = deleted_then_read(body, self.local_functions)
+            if found:
+                raise self.error(f"`{found[1]}` may be read after `del {found[1]}` (Python "
+                                 "would raise NameError there)", found[0],
+                                 f"bind `{found[1]}` again before reading it, or drop the "
+                                 "`del`")
         body = list(fn.body)
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
                 and isinstance(body[0].value.value, str):
@@ -305,7 +326,11 @@ class Normalizer:
         method = getattr(self, "stmt_" + type(s).__name__, None)
         if method is None:
             raise self.error(f"s2sgrad cannot differentiate a `{type(s).__name__}` statement", s)
-        out = method(s)
+        self.walrus_pending.append(walrus_targets(s) if self.has_walrus else {})
+        try:
+            out = method(s)
+        finally:
+            self.walrus_pending.pop()
         for new in out:
             for n in nodes.walk(new):
                 if isinstance(n, (gast.stmt, gast.expr)):
@@ -314,6 +339,51 @@ class Normalizer:
 
     def stmt_Pass(self, s):
         return []
+
+    def stmt_Delete(self, s):
+        """`del name` unbinds a name that is not read again before it is bound again
+        (`deleted_then_read` refuses the others): nothing to compute. `del xs[i]` and
+        `del d[k]` of a local list or dict that nothing else sees (`lowering.item_del_refused`)
+        rebind it to the container without the item, raising where Python raises:
+
+            j = range(len(xs))[i]              # IndexError; a negative i from the end
+            xs = [xs[m] for m in range(len(xs)) if m != j]
+
+            if k not in d: raise KeyError(k)
+            d = {key: d[key] for key in d.keys() if key != k}
+        """
+        out = []
+        for t in s.targets:
+            if isinstance(t, gast.Name):
+                continue
+            c = t.value.id
+            at = self.fresh("position" if deleted_item_kind(self.parsed.node, c) == "list"
+                            else "key")
+            key = self.fresh("key")
+            if deleted_item_kind(self.parsed.node, c) == "list":
+                text = (f"{at} = range(len({c}))[INDEX]\n"
+                        f"{c} = [{c}[{key}] for {key} in range(len({c})) if {key} != {at}]\n")
+            else:
+                text = (f"{at} = INDEX\n"
+                        f"if {at} not in {c}:\n"
+                        f"    raise KeyError({at})\n"
+                        f"{c} = {{{key}: {c}[{key}] for {key} in {c}.keys() "
+                        f"if {key} != {at}}}\n")
+            for st in nodes.parse_stmts(text):
+                out += self.stmt(_placed_at(nodes.substitute(st, {"INDEX": t.slice}), s))
+        return out
+
+    def stmt_Nonlocal(self, s):
+        """`nonlocal v` in a local function: the inlined body leaves `v` the caller's
+        name (`inline` renames only the function's own locals apart)."""
+        return []
+
+    def stmt_Try(self, s):
+        """`try: body except E: raise ... else: rest finally: last` (every handler
+        raises, no jump out of a `try` that has a `finally`: `lowering.lowering_refused`) is
+        `body; rest; last` on the path without an exception, the only one that gives a
+        value; an exception propagates from where the body raised it."""
+        return self.block(s.body + s.orelse + s.finalbody)
 
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
@@ -548,14 +618,22 @@ class Normalizer:
         test_stmts = []
         test = self.test(s.test, test_stmts)
         brk, cont, body = self.loop_body(s, s.body)
+        again = [nodes.clone(t) for t in test_stmts]
+        if brk and any(isinstance(n, gast.NamedExpr) for n in nodes.walk(s.test)):
+            # after a break Python does not evaluate the test again: its `:=` binds not
+            go_on = self.fresh("go")
+            again = [nodes.assign(go_on, gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk))),
+                     nodes.if_(nodes.name(go_on), again)]
         if brk:
             go = self.fresh("go")
-            test_stmts.append(nodes.assign(go, gast.BoolOp(
+            step = nodes.assign(go, gast.BoolOp(
                 op=gast.And(), values=[gast.UnaryOp(op=gast.Not(), operand=nodes.name(brk)),
-                                       test])))
+                                       test]))
+            test_stmts.append(step)
+            again.append(nodes.clone(step))
             test = nodes.name(go)
             pre.append(nodes.assign(brk, nodes.const(False)))
-        loop_body = body + [nodes.clone(t) for t in test_stmts]
+        loop_body = body + again
         return pre + test_stmts + [nodes.while_(test, loop_body)] + self.loop_else(s, brk)
 
     def loop_body(self, loop, body):
@@ -787,6 +865,8 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------
     def atom(self, expr, pre):
         """Normalize `expr` to an atom, emitting statements for its parts into `pre`."""
+        if isinstance(expr, gast.Name) and self.walrus_pending[-1].get(expr.id):
+            return self.snapshot(expr.id, pre)
         if _is_literal(expr) or isinstance(expr, gast.Name):
             return nodes.clone(expr)
         value = self.expr(expr, pre)
@@ -798,6 +878,8 @@ class Normalizer:
 
     def expr(self, e, pre):
         """Normalize `e` to one operation over atoms (the right side of a statement)."""
+        if isinstance(e, gast.Name) and self.walrus_pending[-1].get(e.id):
+            return self.snapshot(e.id, pre)
         if _is_literal(e) or isinstance(e, gast.Name):
             return nodes.clone(e)
         method = getattr(self, "expr_" + type(e).__name__, None)
@@ -807,6 +889,24 @@ class Normalizer:
             raise self.error(f"s2sgrad cannot differentiate {what}", e,
                              kind[1] if kind else None)
         return nodes.copy_location(method(e, pre), e)     # carets point at the operation
+
+    def snapshot(self, name, pre):
+        """The value `name` has now, in a name of its own (an `:=` of this statement will
+        rebind `name` before the value is used)."""
+        t = self.fresh(name)
+        pre.append(nodes.assign(t, nodes.name(name)))
+        return nodes.name(t)
+
+    def expr_NamedExpr(self, e, pre):
+        """`(y := expr)`: the assignment `y = expr` where Python evaluates it (so under the
+        branch of `a and (y := f(x))` that evaluates it), and the value y read there."""
+        name = e.target.id
+        pre.extend(self.stmt_Assign(nodes.copy_location(gast.Assign(
+            targets=[nodes.name(name, store=True)], value=e.value, type_comment=None), e)))
+        pending = self.walrus_pending[-1]
+        if pending.get(name):
+            pending[name] -= 1
+        return self.snapshot(name, pre) if pending.get(name) else nodes.name(name)
 
     def expr_BinOp(self, e, pre):
         return gast.BinOp(left=self.atom(e.left, pre), op=e.op, right=self.atom(e.right, pre))
@@ -886,9 +986,20 @@ class Normalizer:
                                   ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func, pre)
-        if isinstance(func, gast.Name) and id(_key_lambda(e)) in _sort_keys(e) \
-                and self._is_builtin("sorted"):
+        if isinstance(func, gast.Name) and func.id in ("list", "tuple", "sorted") \
+                and len(e.args) == 1 and self._is_builtin(func.id) \
+                and self._pairs_read_whole(e.args[0]):
+            # sorted(zip(a, b)), list(enumerate(xs)): the list of the tuples they make
+            if func.id == "list":
+                return self.expr(self.tuples(e.args[0]), pre)
+            e = nodes.copy_location(gast.Call(func=e.func, args=[self.tuples(e.args[0])],
+                                              keywords=e.keywords), e)
+        if isinstance(func, gast.Name) and func.id == "sorted" \
+                and id(_key_lambda(e)) in _sort_keys(e) and self._is_builtin("sorted"):
             return self.sorted_by_lambda(e, pre)
+        if isinstance(func, gast.Name) and func.id in ("max", "min") \
+                and _extremum_by_key(e) and self._is_builtin(func.id):
+            return self.extremum_by_key(e, pre)
         if isinstance(func, gast.Name) and func.id in ("max", "min") and len(e.args) > 2 \
                 and not e.keywords and self._is_builtin(func.id):
             # max(a, b, c) → max(max(a, b), c): the binary rule routes the adjoint
@@ -968,6 +1079,84 @@ class Normalizer:
                                is_async=0)])
         _locate(out, e)
         return self.expr(out, pre)
+
+    def helper(self, name):
+        """The name the code calls the runtime helper `name` by: bound in the function's
+        closure (another name where the function's own names take that one)."""
+        from .. import runtime
+        obj = getattr(runtime, name)
+        taken = self.used | set(self.parsed.namespace)
+        while name in taken and self.parsed.closure.get(name) is not obj:
+            name = "s2s_" + name
+        self.parsed.closure[name] = obj
+        self.used.add(name)
+        return name
+
+    def _pairs_read_whole(self, it):
+        """Is `it` a call of the builtin zip (positional sequences) or enumerate (one
+        sequence, maybe a start), read whole where it is written?"""
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                and it.func.id in ("zip", "enumerate") and self._is_builtin(it.func.id)
+                and it.args and not any(isinstance(a, gast.Starred) for a in it.args)):
+            return False
+        if it.func.id == "zip":
+            return not it.keywords
+        return len(it.args) + len(it.keywords) <= 2 and all(
+            k.arg == "start" for k in it.keywords)
+
+    def tuples(self, it):
+        """zip(a, b) → [(u, v) for u, v in zip(a, b)] (enumerate alike): the tuples the
+        iterator yields, as a list comprehension (whose loop `for_header` lowers)."""
+        arity = len(it.args) if it.func.id == "zip" else 2
+        names = [self.fresh("item") for _ in range(arity)]
+        comp = gast.ListComp(elt=nodes.tuple_([nodes.name(n) for n in names]), generators=[
+            gast.comprehension(target=nodes.tuple_([nodes.name(n, store=True)
+                                                    for n in names], store=True),
+                               iter=it, ifs=[], is_async=0)])
+        _locate(comp, it)
+        return comp
+
+    def extremum_by_key(self, e, pre):
+        """max(xs, key=k) (min, several items, default=) → the items, their keys by a
+        comprehension (a lambda inlined), and the item at the position of the first
+        largest key, found as Python's max finds it (`runtime.first_best`: a later item
+        replaces the best only when its key is strictly larger, smaller for min): the
+        gradient goes to that item, the keys and the position carry none.
+
+            items = list(xs); keys = [k(p) for p in items]
+            best = first_best(keys, True)    # False for min
+            items[best]                      # items[best] if items else default
+        """
+        words = {k.arg: k.value for k in e.keywords}
+        lam = words["key"] if isinstance(words["key"], gast.Lambda) else None
+        seq = e.args[0] if len(e.args) == 1 else gast.List(elts=list(e.args), ctx=gast.Load())
+        items = self.atom(nodes.copy_location(nodes.call("list", [seq]), e)
+                          if len(e.args) == 1 else nodes.copy_location(seq, e), pre)
+        p = lam.args.args[0].id if lam is not None else self.fresh("item")
+        if lam is not None:
+            elt = lam.body
+        elif isinstance(words["key"], gast.Constant) and words["key"].value is None:
+            elt = nodes.name(p)                         # key=None: the items themselves
+        else:
+            # a name or an attribute chain (`np.abs`, `d.get`: looked up per item, which
+            # reads the same function) is called as written; another expression once
+            key = words["key"] if _is_chain(words["key"]) else self.atom(words["key"], pre)
+            elt = nodes.call(nodes.clone(key), [nodes.name(p)])
+        keys = self.atom(nodes.copy_location(gast.ListComp(elt=elt, generators=[
+            gast.comprehension(target=nodes.name(p, store=True), iter=nodes.clone(items),
+                               ifs=[], is_async=0)]), e), pre)
+        default = self.atom(words["default"], pre) if "default" in words else None
+        if not self._is_builtin("list"):
+            raise self.error(f"{e.func.id}(..., key=...) where `list` is not the builtin", e)
+        best = self.fresh("best")
+        pre.append(nodes.assign(best, nodes.call(self.helper("first_best"), [
+            nodes.clone(keys), nodes.const(e.func.id == "max")])))
+        out = nodes.subscript(nodes.clone(items), nodes.name(best))
+        if default is not None:
+            out = gast.IfExp(test=nodes.clone(items), body=out, orelse=default)
+        _locate(out, e)
+        return self.expr(out, pre)
+
     # -- generators ------------------------------------------------------------
     def generators(self):
         """Generators, inlined: a generator function (this one, a local `def`, one of
@@ -1085,6 +1274,183 @@ class Normalizer:
             return None
         return obj
 
+    def function_loops(self):
+        """`for f in (np.sin, np.cos): y = y + f(x)` and `for layer in layers: x =
+        layer(x)`: a loop over functions is unrolled, one copy of the body per function
+        with the function in place of the loop name, so each call is matched to its rule,
+        its pair, or a local function inlined. The functions: a tuple or list display in
+        the loop header; a local name bound once, at the top level of the body, to such a
+        display and read only as the iterable of such loops (its lambdas become local
+        functions where the display was); or a global tuple of functions that have global
+        names (a tuple cannot change; the code is stale when the name is rebound). A loop
+        with `break` or `continue`, whose name the body rebinds or the function reads
+        elsewhere, stays a loop (and is refused where it calls through the name)."""
+        fn = self.parsed.node
+        if not any(isinstance(n, gast.For) for n in _walk_body(fn)):
+            return
+        stores, loads = {}, {}
+        for n in nodes.walk(fn):
+            if isinstance(n, gast.Name):
+                (loads if isinstance(n.ctx, gast.Load) else stores).setdefault(
+                    n.id, []).append(n)
+        defs = {st.name for st in fn.body if isinstance(st, gast.FunctionDef)} | {
+            st.targets[0].id for st in fn.body if isinstance(st, gast.Assign)
+            and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+            and isinstance(st.value, gast.Lambda)
+            and len(stores.get(st.targets[0].id, ())) == 1}      # (`sq = lambda v: ...`)
+        params = {a.id for a in fn.args.args}
+        bindings = {st.targets[0].id: st for st in fn.body if isinstance(st, gast.Assign)
+                    and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+                    and isinstance(st.value, (gast.List, gast.Tuple))
+                    and len(stores.get(st.targets[0].id, ())) == 1}
+        iters = {id(n.iter) for n in _walk_body(fn) if isinstance(n, gast.For)}
+
+        def function_like(e):
+            if isinstance(e, gast.Lambda):
+                return True
+            if isinstance(e, gast.Name) and e.id in defs:
+                return True
+            obj = self._global_chain(e, set(stores) | params)
+            return callable(obj) and not isinstance(obj, type)
+
+        def functions(it):
+            """The function nodes `it` iterates over, or None."""
+            if isinstance(it, (gast.List, gast.Tuple)) and it.elts \
+                    and all(function_like(e) for e in it.elts):
+                return list(it.elts)
+            if isinstance(it, gast.Name) and it.id in bindings:
+                shown = functions(bindings[it.id].value)
+                if shown and all(id(n) in iters for n in loads.get(it.id, ())):
+                    return shown
+                return None
+            if isinstance(it, gast.Name) and it.id not in stores and it.id not in params:
+                return self.named_functions(it)
+            return None
+
+        loops = [n for n in _walk_body(fn) if isinstance(n, gast.For)]
+
+        def unrollable(loop):
+            """The loop name is bound only as the name of loops (this one, others over
+            functions), read only in their bodies; no `break` or `continue`."""
+            f = loop.target.id if isinstance(loop.target, gast.Name) else None
+            own = [lp for lp in loops if nodes.is_name(lp.target, f)]
+            inside = {id(m) for lp in own for st in lp.body for m in nodes.walk(st)}
+            return f is not None and len(stores.get(f, ())) == len(own) \
+                and all(id(n) in inside for n in loads.get(f, ())) \
+                and not _contains_jump(loop.body, (gast.Break, gast.Continue))
+
+        hoisted = {}                 # id(lambda) -> the local name it is bound to
+        unrolled = []
+
+        def name_of(e):
+            if isinstance(e, gast.Lambda):
+                if id(e) not in hoisted:
+                    hoisted[id(e)] = self.fresh("layer")
+                return nodes.name(hoisted[id(e)])
+            return e
+
+        def rewrite(body, top):
+            out = []
+            for st in body:
+                for field in ("body", "orelse"):
+                    inner = getattr(st, field, None)
+                    if isinstance(inner, list) and isinstance(st, (gast.If, gast.For,
+                                                                   gast.While,
+                                                                   gast.FunctionDef)):
+                        setattr(st, field, rewrite(inner, False))
+                found = functions(st.iter) if isinstance(st, gast.For) else None
+                if found and not unrollable(st):
+                    if any(isinstance(n, gast.Call) and nodes.is_name(n.func, st.target.id)
+                           for b in st.body for n in nodes.walk(b)
+                           if isinstance(st.target, gast.Name)):
+                        raise self.refused_function_loop(st)   # (it calls through the name)
+                    found = None
+                if found and any(isinstance(e, gast.Lambda) for e in found) and not top \
+                        and not isinstance(st.iter, gast.Name):
+                    found = None             # (its lambdas are bound where the loop is)
+                if not found:
+                    out.append(st)
+                    continue
+                unrolled.append(st)
+                if not isinstance(st.iter, gast.Name):   # (the display's lambdas, first)
+                    out += [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
+                            for e in found if isinstance(e, gast.Lambda)]
+                for e in found:
+                    out += [nodes.substitute(b, {st.target.id: name_of(e)})
+                            for b in st.body]
+                out += st.orelse
+            return out
+
+        fn.body = rewrite(fn.body, True)
+        if unrolled:                                  # (what is assigned in blocks now)
+            self.nested = _assigned_in_blocks(fn)
+            self.changed_in_blocks = _changed_in_blocks(fn)
+        # a display of functions read only by the loops unrolled: its lambdas become
+        # local functions where it was
+        for name, st in bindings.items():
+            if name in nodes.names_in(fn, nodes.LOAD) or functions(st.value) is None:
+                continue
+            k = fn.body.index(st)
+            fn.body[k:k + 1] = [nodes.copy_location(nodes.assign(name_of(e).id, e), e)
+                                for e in st.value.elts if isinstance(e, gast.Lambda)]
+
+    def refused_function_loop(self, loop):
+        """The TransformError for a loop over functions that is not unrolled."""
+        if _contains_jump(loop.body, (gast.Break, gast.Continue)):
+            return self.error("s2sgrad unrolls a loop over functions into their calls, "
+                              "which leaves no loop to `break` or `continue`", loop,
+                              "put the rest of the step under `if`, with a flag set where "
+                              "the loop would break")
+        name = _describe_call(loop.target)
+        return self.error(f"s2sgrad unrolls a loop over functions into their calls only "
+                          f"where `{name}` is a plain name read only in the loop's body "
+                          "(nor bound elsewhere)", loop,
+                          "give the loop a name of its own, and bind the function to "
+                          "another name where it is needed after the loop")
+
+    def named_functions(self, node):
+        """The global name `node` holds a tuple of functions that each have a global
+        name (a function of the module, `np.sin`): those names, else None (the code
+        depends on the name staying bound to the tuple). A list of functions is refused:
+        it may change after the code is compiled."""
+        name = node.id
+        try:
+            seq = self.parsed.resolve(name)
+        except KeyError:
+            return None
+        if type(seq) is list and seq and all(callable(f) and not isinstance(f, type)
+                                             for f in seq):
+            raise self.error(f"s2sgrad cannot unroll a loop over the global list `{name}` "
+                             "of functions (a list may change after the gradient is "
+                             "compiled)", node, f"make it a tuple: `{name} = (...)`, or "
+                             "loop over a display in the function")
+        if type(seq) is not tuple or not seq or not all(
+                callable(f) and not isinstance(f, type) for f in seq):
+            return None
+        stores = set(nodes.names_in(self.parsed.node, nodes.STORE))
+        out = []
+        for f in seq:
+            label = getattr(f, "__name__", None)
+            found = None
+            if isinstance(label, str) and label not in stores and label.isidentifier():
+                try:
+                    if self.parsed.resolve(label) is f:
+                        found = nodes.name(label)
+                except KeyError:
+                    pass
+                for key, mod in sorted(self.parsed.namespace.items()):
+                    if found is None and isinstance(mod, types.ModuleType) \
+                            and key not in stores and getattr(mod, label, None) is f:
+                        found = nodes.attribute(nodes.name(key), label)
+            if found is None:
+                return None
+            out.append(found)
+        if name not in self.parsed.closure:
+            if not isinstance(getattr(self.parsed, "name_deps", None), list):
+                self.parsed.name_deps = list(getattr(self.parsed, "name_deps", ()))
+            self.parsed.name_deps.append((self.parsed.namespace, name, seq))
+        return out
+
     def errstates(self):
         """`with np.errstate(divide="ignore", ...):` around code that may divide by zero
         or overflow (`np.where(x > 0, np.log(x), 0.0)`): the body, inlined. The modes
@@ -1165,7 +1531,9 @@ class Normalizer:
             f, iterables = call.args[0], call.args[1:]
             a = f.args if isinstance(f, gast.Lambda) else None
             if a is not None and not (a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs
-                                      or a.defaults) and len(a.args) == len(iterables):
+                                      or a.defaults) and len(a.args) == len(iterables) \
+                    and not any(isinstance(n, gast.NamedExpr) for n in nodes.walk(f)):
+                # (a lambda's `:=` binds in the lambda: kept one, which is refused)
                 targets, elt = [p.id for p in a.args], f.body
             else:
                 targets = []
@@ -1652,8 +2020,9 @@ class Normalizer:
                 return self.expr(body, pre)
             finally:
                 self.inlining.pop()
+        shared = {v for n in nodes.walk(fn) if isinstance(n, gast.Nonlocal) for v in n.names}
         for local in sorted(nodes.names_in(fn, nodes.STORE)):
-            if local not in renames and local != name:
+            if local not in renames and local != name and local not in shared:
                 renames[local] = self.fresh(local)
         body = [_renamed(st, renames) for st in fn.body]
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
@@ -1836,6 +2205,13 @@ class Normalizer:
         return self.comprehension(e, pre)
 
 
+def _is_chain(e):
+    """Is `e` a name or an attribute chain rooted at one (`d.get`, `np.abs`)?"""
+    while isinstance(e, gast.Attribute):
+        e = e.value
+    return isinstance(e, gast.Name)
+
+
 def _is_extend(value):
     """Is `value` the call `xs.extend(ys)` of a local name, one positional argument?"""
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
@@ -1854,17 +2230,30 @@ def _key_lambda(call):
 
 def _sort_keys(tree):
     """ids of the lambdas given as `key=` to `sorted(xs, ...)` (one plain parameter, no
-    other keyword than reverse=): `Normalizer.sorted_by_lambda` inlines them."""
+    other keyword than reverse=) or to `min`/`max` (other keyword: default=):
+    `Normalizer.sorted_by_lambda` and `Normalizer.extremum_by_key` inline them."""
     out = set()
     for n in nodes.walk(tree):
         lam = _key_lambda(n) if isinstance(n, gast.Call) else None
-        if lam is not None and isinstance(n.func, gast.Name) and n.func.id == "sorted" \
-                and len(n.args) == 1 and all(k.arg in ("key", "reverse") for k in n.keywords) \
-                and len(lam.args.args) == 1 and not (lam.args.defaults or lam.args.vararg
-                                                     or lam.args.kwarg or lam.args.kwonlyargs
-                                                     or lam.args.posonlyargs):
+        if lam is None or not isinstance(n.func, gast.Name) or len(lam.args.args) != 1 \
+                or lam.args.defaults or lam.args.vararg or lam.args.kwarg \
+                or lam.args.kwonlyargs or lam.args.posonlyargs:
+            continue
+        if n.func.id == "sorted" and len(n.args) == 1 \
+                and all(k.arg in ("key", "reverse") for k in n.keywords):
+            out.add(id(lam))
+        elif n.func.id in ("min", "max") and _extremum_by_key(n):
             out.add(id(lam))
     return out
+
+
+def _extremum_by_key(call):
+    """Is `call` a `min`/`max` call with `key=` that `Normalizer.extremum_by_key`
+    lowers: positional items or one iterable (then maybe `default=`), nothing starred?"""
+    words = [k.arg for k in call.keywords]
+    return "key" in words and set(words) <= {"key", "default"} and call.args \
+        and not any(isinstance(a, gast.Starred) for a in call.args) \
+        and ("default" not in words or len(call.args) == 1)
 
 
 def _is_pairs(e):
@@ -1897,6 +2286,9 @@ def _local_functions(fn):
     for n in nodes.walk(fn):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name):
             calls.add(id(n.func))
+            if n.func.id in ("min", "max") and _extremum_by_key(n):
+                # (`Normalizer.extremum_by_key` calls its key on each item)
+                calls.update(id(k.value) for k in n.keywords if k.arg == "key")
         if isinstance(n, (gast.FunctionDef, gast.Lambda)):
             for a in n.args.args:
                 binds[a.id] = binds.get(a.id, 0) + 1      # a parameter shadows the name
@@ -1975,7 +2367,20 @@ def _changed_in_blocks(fn):
             elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                     and n.func.attr in _CHANGING_METHODS and isinstance(n.func.value, gast.Name):
                 out.add(n.func.value.id)
+            elif isinstance(n, gast.Delete):          # (`del xs[i]` rebinds xs)
+                out.update(t.value.id for t in n.targets if isinstance(t, gast.Subscript)
+                           and isinstance(t.value, gast.Name))
     return out
+
+
+def _placed_at(tree, loc):
+    """`tree` (parsed from a template, the user's subtrees put in it) with every node at
+    `loc`'s place: errors and `# grad of:` comments point at the user's statement."""
+    for n in nodes.walk(tree):
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(loc, attr):
+                setattr(n, attr, getattr(loc, attr))
+    return tree
 
 
 def _locate(tree, loc):

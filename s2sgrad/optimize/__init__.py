@@ -33,6 +33,7 @@ import gast
 from .algebra import negated_reductions, simplify
 from .copies import propagate_copies
 from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
+                   drop_empty_backward_loops,
                    read_shapes_elsewhere, uniform_seeds)
 from .facts import called_names
 from .first_write import first_writes
@@ -93,6 +94,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     dead_saves(fdef)
     batch_saves(fdef)
     preallocate_tapes(fdef)
+    fdef.body = drop_empty_backward_loops(fdef.body)
     fill_blocks(fdef.body)
     return fdef
 

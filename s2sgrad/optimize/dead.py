@@ -20,6 +20,27 @@ def fill_blocks(body):
                 st.orelse.append(gast.Pass())
 
 
+def drop_empty_backward_loops(body):
+    """Remove the backward loops of `for` loops the passes left with comments only, with
+    the comment that names them (`# grad of: for i in range(n)` over `for i in
+    reversed(range(n)): pass`): a loop whose steps carry no adjoint (a comprehension of
+    keys, of counts) has nothing to run backwards. (That of a `while` loop, `for _ in
+    range(count)`, stays: the forward loop counts its steps for it.)"""
+    out = []
+    for st in body:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            st.body = drop_empty_backward_loops(st.body)
+            st.orelse = drop_empty_backward_loops(st.orelse)
+        if isinstance(st, gast.For) and getattr(st, "s2s_backward", False) \
+                and isinstance(st.iter, gast.Call) and nodes.is_name(st.iter.func, "reversed") \
+                and not st.orelse and all(is_comment(s) for s in st.body):
+            if out and is_comment(out[-1]) and "grad of: " in out[-1].value.value:
+                out.pop()
+            continue
+        out.append(st)
+    return out
+
+
 def _removable(st):
     if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
         return None

@@ -6,12 +6,12 @@ import builtins
 import numpy as np
 
 from .registry import (CONTAINER, FRESH, HOLDS_OPERANDS, PURE, READS_CONTAINER, VIEW,
-                       defadjoint, deftangent)
+                       defadjoint, deftangent, nondifferentiable)
 
 from ..runtime import (concat_grads, stack_grads, hstack_grads, vstack_grads,  # noqa: F401
                        split_concat, getitem_grad, unappend, repeat_list_grad, get_grad,
                        get_default_grad, get_tangent, get_default_tangent, sorted_grad,
-                       sorted_tangent, items_grad, items_tangent, add_attr)
+                       sorted_tangent, items_grad, items_tangent, add_attr, first_best)
 
 
 # a new list/tuple/dict holding the operands themselves; or a new array joining a list's
@@ -122,3 +122,8 @@ def sorted_(y, xs, key=None, reverse=False):
 def sorted_dot(y, xs, key=None, reverse=False):
     """y = sorted(xs, key, reverse)  →  ẏ = ẋs in the sorted order"""
     y_dot += sorted_tangent(xs_dot, y, xs, key, reverse)
+
+
+# min(items, key=...)/max(...): the position of the item Python's scan returns (a
+# number: no gradient), read by `normalize.extremum_by_key`
+nondifferentiable(first_best)

@@ -81,13 +81,15 @@ def copy_tangent(t, y):
 
 
 def _text_as_zero(t):
-    """A tangent with the strings and Nones grad_like carries over (the keys of
-    `list(d.items())`) as zeros `0.0`, so that it adds up with other tangents."""
+    """A tangent with the strings, Nones and integers grad_like carries over from the
+    copied value (the keys of `list(d.items())`, the counts of `list(enumerate(xs))`,
+    which are values, not tangents) as zeros `0.0`, so that it adds up with other
+    tangents."""
     if type(t) in (list, tuple):
         return type(t)(_text_as_zero(v) for v in t)
     if type(t) is dict:
         return {k: _text_as_zero(v) for k, v in t.items()}
-    return 0.0 if t is None or isinstance(t, (str, bytes)) else t
+    return 0.0 if t is None or isinstance(t, (str, bytes, bool, int, np.integer)) else t
 
 
 def transpose_tangent(t, axes=()):
@@ -244,6 +246,18 @@ def _sort_order(xs, key=None, reverse=False):
     items = list(xs)
     return sorted(range(len(items)), key=(lambda i: items[i]) if key is None else
                   (lambda i: key(items[i])), reverse=reverse)
+
+
+def first_best(keys, largest):
+    """The position of the item `min(items, key=k)` returns (`max` when `largest`), from
+    the items' keys: Python's own scan, where a later key replaces the best only when it
+    is strictly smaller (larger), so the first of tied keys wins. The position carries
+    no gradient; the item read there does."""
+    best = 0
+    for j in range(1, len(keys)):
+        if (keys[j] > keys[best]) if largest else (keys[j] < keys[best]):
+            best = j
+    return best
 
 
 def sorted_grad(g, xs, key=None, reverse=False):

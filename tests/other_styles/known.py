@@ -21,7 +21,6 @@ REFUSED = {
     "shadowing.loop_closures_default_binding": "call through the local variable",
     "everyday.partial_helper": "nested function used other than by calling it",
     "everyday.try_except_inside": "`try` blocks",
-    "everyday.nonlocal_accumulator": "`nonlocal` statements",
     "shadowing.global_statement": "`global` statements",
     "views_keywords.max_initial": "keyword `initial=`",
     "views_keywords.sum_where": "keyword `where=`",
