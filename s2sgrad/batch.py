@@ -14,6 +14,7 @@ from .errors import GradientError, S2SGradError
 from .frontend.parse import readable_name, unwrap
 from .gradient import GradientFunction, _param_names
 from .pipeline import cached_compile, deep_expressions, gradient_parsed
+from .runtime.core import ListSlots
 
 _LOCK = threading.RLock()
 
@@ -25,7 +26,12 @@ def _fresh(value, copy_arrays, keep, _copies=None):
     restores it in `v` too, as it does on the arrays themselves."""
     copies = {} if _copies is None else _copies
     if isinstance(value, list):
-        return [_fresh(v, copy_arrays, keep, copies) for v in value]
+        items = [_fresh(v, copy_arrays, keep, copies) for v in value]
+        if isinstance(value, ListSlots):    # (what `copy_item` saved, with a length)
+            out = ListSlots(items)
+            out.length = value.length
+            return out
+        return items
     if isinstance(value, tuple):
         items = [_fresh(v, copy_arrays, keep, copies) for v in value]
         # a NamedTuple stays one: the backward pass reads its fields by name

@@ -149,6 +149,10 @@ class JVPFunction:
         print(self.source, end="")
 
     def __call__(self, primals, tangents):
+        if not all(isinstance(a, (tuple, list)) for a in (primals, tangents)):
+            raise S2SGradError(
+                "jvp(f) takes a tuple of the arguments and a tuple of their tangents: "
+                "jvp(f)((x,), (v,)) for one argument, jvp(f)((x, y), (vx, vy)) for two")
         primals, tangents = tuple(primals), tuple(tangents)
         if len(primals) != len(tangents):
             raise S2SGradError("jvp needs one tangent per primal argument "

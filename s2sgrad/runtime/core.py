@@ -488,17 +488,30 @@ def set_zero(g, x, index):
     return out
 
 
+class ListSlots(list):
+    """The items a slice store into a list overwrites (`copy_item`), with the list's
+    length before the store (`restore_item` checks that the store kept it)."""
+
+
 def copy_item(x, index):
     """The value at x[index], copied if it is a view into an array (KeyError stands
     for a dict key that is not there yet)."""
     if isinstance(x, dict) and index not in x:
         return KeyError
     v = x[index]
+    if type(x) is list and isinstance(index, slice):
+        v = ListSlots(v)
+        v.length = len(x)
     return v.copy() if isinstance(v, np.ndarray) else v
 
 
 def restore_item(x, index, old):
     """Undo `x[index] = ...` with the value `copy_item` saved."""
+    if isinstance(old, ListSlots) and len(x) != old.length:
+        raise GradientError(
+            f"a slice store into a list changed its length ({old.length} -> {len(x)} "
+            f"items): s2sgrad differentiates slice stores that keep a list's length; "
+            f"build a new list instead, e.g. `xs = xs[:i] + [a, b] + xs[j:]`")
     if old is KeyError and isinstance(x, dict):
         del x[index]
     else:
