@@ -60,6 +60,8 @@ class Assign:
     no_gradient: str = None       # OP whose adjoint is exactly zero here: why (a softmax's
                                   # shift, `optimize.trace_passes.stop_softmax_shifts`)
     number: bool = False          # CONST of a module's number (`np.pi`, `math.e`)
+    random: bool = False          # NONDIFF random draw: each run gives other numbers, so
+                                  # it is never loop-invariant nor run again
 
     def __post_init__(self):
         self.kind = Kind(self.kind)

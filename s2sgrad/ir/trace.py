@@ -568,10 +568,12 @@ class Builder:
             a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the arguments of `{_dotted(func)}`"
             a.cut_args = args[first:] + list(kwargs.values())
+            a.random = _is_random(obj)      # np.random.rand(3): a constant, but not one value
             return a
         if _is_random(obj):         # a draw is a constant; its parameters are not
             a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the parameters of the random draw `{_dotted(func)}`"
+            a.random = True
             return a
         if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
             a = Assign(target, e, Kind.OP, rules.T_CALLABLES[id(obj)], args, kwargs, s)
