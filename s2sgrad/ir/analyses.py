@@ -133,6 +133,9 @@ def dependencies(s):
         return [s.container], s.reads()
     if isinstance(s, Pop):
         return [s.container], [s.container]
+    if isinstance(s, Effect) and s.restored_item():     # (code s2sgrad generated)
+        container, old = s.restored_item()
+        return [container], [container] + ([old] if old else [])
     return [], []
 
 

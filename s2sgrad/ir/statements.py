@@ -113,6 +113,16 @@ class Effect:
     def reads(self):
         return nodes.names_in(self.node)
 
+    def restored_item(self):
+        """(x, old) for generated code's `restore_item(x, index, old)`, which writes the
+        value `old` back into x (old: a name, or None for another operand); else None."""
+        call = self.node.value if isinstance(self.node, gast.Expr) else None
+        if not (isinstance(call, gast.Call) and nodes.is_name(call.func, "restore_item")
+                and len(call.args) == 3 and isinstance(call.args[0], gast.Name)):
+            return None
+        old = call.args[2]
+        return call.args[0].id, (old.id if isinstance(old, gast.Name) else None)
+
 
 @dataclass
 class If:
