@@ -34,6 +34,32 @@ def of_a_number(x):
     return np.sum(h)
 
 
+def tanh_then_scale_an_item(x):
+    h = np.tanh(x)
+    h[0] = h[0] * 3
+    return np.sum(h * h)
+
+
+def running_product_of_exps(x):
+    h = np.exp(x)
+    for i in range(1, 3):
+        h[i] = h[i] * h[i - 1]
+    return np.sum(h)
+
+
+def softmax_then_an_item(x):
+    e = np.exp(x - np.max(x))
+    p = e / np.sum(e)
+    p[0] = p[0] * 2
+    return np.sum(p ** 2)
+
+
+def masked_items_of_exps(x):
+    h = np.exp(x)
+    h[x > 0] = h[x > 0] ** 2
+    return np.sum(h)
+
+
 X = np.array([0.7, -0.4, 1.2])
 V = np.array([1.0, 0.5, -0.3])
 
@@ -43,7 +69,9 @@ def _hessian(f, x):
 
 
 @pytest.mark.parametrize("f", [divide_in_place_then_square_an_item,
-                               divide_then_power_an_item], ids=lambda f: f.__name__)
+                               divide_then_power_an_item, tanh_then_scale_an_item,
+                               running_product_of_exps, softmax_then_an_item,
+                               masked_items_of_exps], ids=lambda f: f.__name__)
 def test_hvp_and_hessian_match_finite_differences(f):
     want = _hessian(f, X.copy())
     np.testing.assert_allclose(s2sgrad.hvp(f)(X.copy(), V), want @ V, rtol=1e-5, atol=1e-5)
