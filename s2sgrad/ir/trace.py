@@ -887,7 +887,7 @@ def _literal_value(e):
 
 def _is_display(e, fn, seen=None, memo=None):
     """Is the operand statically a list/tuple (a display, `list(...)`, a concatenation
-    with one, or a name bound only to such values)? `memo` caches, per function, the
+    with one, a slice or copy of one, or a name bound only to such values)? `memo` caches, per function, the
     set of names that hold lists on every path (one fixpoint over all definitions)."""
     if isinstance(e, gast.List):
         return True
@@ -895,6 +895,11 @@ def _is_display(e, fn, seen=None, memo=None):
         return True
     if isinstance(e, gast.BinOp) and isinstance(e.op, (gast.Add, gast.Mult)):
         return _is_display(e.left, fn, memo=memo) or _is_display(e.right, fn, memo=memo)
+    if isinstance(e, gast.Subscript) and isinstance(e.slice, gast.Slice):
+        return _is_display(e.value, fn, memo=memo)       # `xs[:2]` of a list: a list
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) \
+            and e.func.attr == "copy" and not e.args and not e.keywords:
+        return _is_display(e.func.value, fn, memo=memo)  # `xs.copy()` of a list
     if not isinstance(e, gast.Name):
         return False
     memo = {} if memo is None else memo
