@@ -5,9 +5,11 @@ The analysis took it for invariant and left it unsaved: every backward step read
 last step's draw, a silently wrong gradient. Checked against centred finite differences
 of the function run from the same seed."""
 import numpy as np
+from numpy.random import rand, randn
 import pytest
 
 import s2sgrad
+from s2sgrad.errors import TransformError
 
 from support.numeric import numerical_grad
 
@@ -65,15 +67,34 @@ def nested_draws(x):
     return s
 
 
+def imported_draws(x):
+    s = 0.0
+    for i in range(3):
+        m = rand(4)                  # a bound method of NumPy's global RandomState
+        s = s + np.sum(np.tanh(x * m))
+    return s
+
+
+DRAW = np.random.default_rng(0).normal
+
+
+def draws_by_a_global_alias(x):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(np.sin(x * DRAW(size=4)))
+    return s
+
+
 def draws_in_a_generator_expression(x):
     return sum(np.sum(np.sin(x * np.random.randn(4))) for _ in range(3))
 
 
 def _seed():
-    global RNG
+    global RNG, DRAW
     np.random.seed(7)
     RS.seed(7)
     RNG = np.random.default_rng(7)
+    DRAW = np.random.default_rng(7).normal
 
 
 def _seeded(f):
@@ -84,7 +105,8 @@ def _seeded(f):
 
 
 CASES = [dropout_steps, minibatch_index, scalar_noise, generator_draws,
-         random_state_draws, nested_draws, draws_in_a_generator_expression]
+         random_state_draws, nested_draws, imported_draws, draws_by_a_global_alias,
+         draws_in_a_generator_expression]
 X = np.array([0.3, -0.7, 1.1, 0.4])
 
 
@@ -111,3 +133,20 @@ def test_pullback_and_tangent_agree_with_the_draws(f):
 def test_the_draw_is_saved_per_step():
     text = s2sgrad.grad(dropout_steps).source
     assert "saved_m" in text
+
+
+@s2sgrad.checkpoint
+def _noisy_block(x):
+    e = randn(3)
+    return np.tanh(x * e)
+
+
+def checkpointed_imported_draw(x):
+    return np.sum(_noisy_block(x) ** 2)
+
+
+def test_an_imported_draw_in_a_checkpointed_function_is_refused():
+    # `from numpy.random import randn`: a bound method called by a bare name (it
+    # crashed with AttributeError); the checkpoint would draw again in the backward pass
+    with pytest.raises(TransformError, match="checkpointed"):
+        s2sgrad.grad(checkpointed_imported_draw)(X[:3].copy())

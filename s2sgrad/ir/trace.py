@@ -532,7 +532,8 @@ class Builder:
             call = self._instance_call(target, e, s, func, obj, args, kwargs)
             if call is not None:
                 return call
-        if isinstance(obj, types.MethodType) and isinstance(func.value, gast.Name):
+        if isinstance(obj, types.MethodType) and isinstance(func, gast.Attribute) \
+                and isinstance(func.value, gast.Name):
             kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
             if kind is not None:
                 self.note_dependency(func.value, obj.__self__)
