@@ -16,6 +16,7 @@ blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages
 import builtins
 import collections
 import functools
+import inspect
 import math
 import types
 
@@ -230,10 +231,31 @@ class Builder:
                                  "writes into an array in place", s,
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
+            try:
+                self.refuse_positional_out(call, self._resolve(call.func))
+            except KeyError:
+                pass
             return Effect(s)
         if isinstance(s, (gast.Assert, gast.Raise, gast.Pass)):   # (`pass`: an empty loop body)
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
+
+    def refuse_positional_out(self, call, obj, receiver=0):
+        """`np.add(a, b, a)`, `np.cumsum(x, 0, None, buf)`: the result is written into
+        the array passed as `out` by position, which the trace would take for an input
+        only (the keyword `out=` is refused by `normalize`). `receiver`: 1 for a method
+        (`x.clip(lo, hi, buf)`), whose receiver is the function's first argument."""
+        at = _out_position(obj)
+        at = None if at is None else at - receiver
+        if at is None or at < 0 or len(call.args) <= at or any(
+                isinstance(a, gast.Starred) for a in call.args[:at + 1]) or (
+                isinstance(call.args[at], gast.Constant) and call.args[at].value is None):
+            return
+        name = _dotted(call.func)
+        raise self.error(f"s2sgrad does not follow writes through `out` (argument "
+                         f"{at + 1} of `{name}`)", call.args[at],
+                         f"assign the result instead: `y = {name}(...)` with the "
+                         "arguments before it")
 
     def scatter(self, call, sign, s):
         """`np.add.at(y, index, v)` (`np.subtract.at`: `sign` -1) into a local array y:
@@ -490,6 +512,8 @@ class Builder:
             and (func.value.id in self.locals or self._global_array_method(func))
         if method:
             name = func.attr
+            if not starred:              # `x.clip(lo, hi, buf)`: np.clip's `out`, shifted
+                self.refuse_positional_out(e, getattr(np, name, None), 1)
             call = self._method_call(target, e, s, func.value.id, name, args, kwargs)
             if call is not None:
                 return call
@@ -528,6 +552,8 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        if not starred:
+            self.refuse_positional_out(e, obj)
         if isinstance(func, gast.Name):
             call = self._instance_call(target, e, s, func, obj, args, kwargs)
             if call is not None:
@@ -836,6 +862,25 @@ def _in_stdlib(filename):
     parts = path.split(os.sep)
     return path.startswith(stdlib) and "site-packages" not in parts \
         and "dist-packages" not in parts
+
+
+def _out_position(obj):
+    """The position at which a NumPy callable takes `out` (a ufunc's after its inputs,
+    `np.cumsum(a, axis, dtype, out)`), or None."""
+    if isinstance(obj, np.ufunc):
+        return obj.nin
+    if not str(getattr(obj, "__module__", "") or "").startswith("numpy"):
+        return None
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for k, p in enumerate(params):
+        if p.name == "out" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return k
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            return None
+    return None
 
 
 def _is_random(obj):
