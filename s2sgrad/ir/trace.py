@@ -467,6 +467,7 @@ class Builder:
             obj = self._resolve(call.func)
         except KeyError:
             return
+        self.refuse_argument_changes(call, obj, s)
         obj = getattr(obj, "__wrapped__", obj)
         if not isinstance(obj, types.FunctionType) or _library(obj) \
                 or (obj.__module__ or "").split(".")[0] == "s2sgrad":   # (runtime helpers)
@@ -486,6 +487,20 @@ class Builder:
                     f"make {obj.__name__} return the new value and assign it: "
                     f"`{a.id} = {obj.__name__}(...)`, with `{names[i]} = "
                     f"{names[i]}.copy()` (or `list({names[i]})`) at its start")
+
+    def refuse_argument_changes(self, call, obj, s):
+        """`random.shuffle(ys)`, `np.ndarray.sort(y)`, `operator.iadd(y, x)`: a library
+        function that changes a local value passed to it, which the trace would take for
+        unchanged (see `_changes_its_arguments`). Refused."""
+        if _changes_its_arguments(obj) and any(
+                isinstance(a, gast.Name) and a.id in self.locals
+                for a in list(call.args) + [k.value for k in call.keywords]):
+            raise self.error(
+                f"s2sgrad cannot differentiate the call of `{_dotted(call.func)}`: it "
+                "changes its argument in place, and the backward pass would read it as "
+                "if it had not", s, "build the new value and assign it to a name "
+                "(`ys = sorted(ys)`, `y = np.sort(y)`, `y = y + x`, indexing with a "
+                "permutation)")
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
@@ -554,6 +569,7 @@ class Builder:
             raise self._starred_error(starred[0], _dotted(func))
         if not starred:
             self.refuse_positional_out(e, obj)
+        self.refuse_argument_changes(e, obj, s)
         if isinstance(func, gast.Name):
             call = self._instance_call(target, e, s, func, obj, args, kwargs)
             if call is not None:
@@ -862,6 +878,55 @@ def _in_stdlib(filename):
     parts = path.split(os.sep)
     return path.startswith(stdlib) and "site-packages" not in parts \
         and "dist-packages" not in parts
+
+
+def _in_place_library_functions():
+    import bisect
+    import heapq
+    import operator
+    import random
+    out = {random.shuffle, bisect.insort, bisect.insort_left, bisect.insort_right,
+           operator.setitem, operator.delitem, setattr, delattr}
+    out |= {getattr(heapq, n) for n in ("heapify", "heappush", "heappop", "heapreplace",
+                                        "heappushpop")}
+    out |= {getattr(operator, n) for n in (
+        "iadd", "iand", "iconcat", "ifloordiv", "ilshift", "imatmul", "imod", "imul",
+        "ior", "ipow", "irshift", "isub", "itruediv", "ixor")}
+    return out
+
+
+_IN_PLACE = None
+
+
+def _changes_its_arguments(obj):
+    """Is `obj` a library callable that changes an argument in place: a method taken
+    from a mutable type and called with the object (`np.ndarray.sort(y)`,
+    `list.reverse(ys)`), or one of the standard library's (`random.shuffle(ys)`,
+    `heapq.heapify(ys)`, `bisect.insort(ys, v)`, `operator.setitem`, `operator.iadd`)?
+    (Module-level `random.shuffle` is a bound method of a hidden generator.)"""
+    global _IN_PLACE
+    if _IN_PLACE is None:
+        _IN_PLACE = _in_place_library_functions()
+    owner = getattr(obj, "__objclass__", None)
+    if owner in (np.ndarray, list, dict, set, bytearray, collections.deque):
+        return getattr(obj, "__name__", "") not in _READ_ONLY_METHODS
+    func = getattr(obj, "__func__", None)
+    if func is not None and getattr(func, "__qualname__", "") == "Random.shuffle":
+        return True
+    try:
+        return obj in _IN_PLACE
+    except TypeError:                      # (unhashable)
+        return False
+
+
+# methods of the mutable types that read their object only (`np.ndarray.sum(y)`)
+_READ_ONLY_METHODS = frozenset({
+    "__getitem__", "__len__", "__contains__", "__iter__", "__repr__", "__str__", "copy",
+    "count", "index", "get", "keys", "values", "items", "sum", "mean", "max", "min", "std",
+    "var", "prod", "any", "all", "dot", "tolist", "reshape", "ravel", "flatten", "transpose",
+    "astype", "round", "clip", "cumsum", "cumprod", "argmax", "argmin", "argsort", "take",
+    "squeeze", "swapaxes", "nonzero", "trace", "diagonal", "conj", "conjugate", "view",
+    "item", "tobytes", "ptp"})
 
 
 def _out_position(obj):

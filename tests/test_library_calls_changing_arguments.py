@@ -1,0 +1,95 @@
+"""Library functions that change a value passed to them: `random.shuffle(ys)`,
+`heapq.heapify(ys)`, `heapq.heappop(ys)`, `bisect.insort(ys, v)`, `operator.setitem`,
+`operator.iadd(y, x)`, and methods taken from a mutable type and called with the object
+(`np.ndarray.sort(y)`, `np.ndarray.fill(y, 1.0)`, `list.reverse(ys)`). A bare call was
+kept for the forward pass only, and `z = np.ndarray.sort(y)` was read as np.sort: the
+trace took the value for unchanged, a silently wrong gradient. Refused where written."""
+import bisect
+import heapq
+import operator
+import random
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import TransformError
+
+
+def shuffled(x):
+    y = [x[0], x[1], x[2]]
+    random.shuffle(y)
+    return y[0] * 1 + y[1] * 2 + y[2] * 3
+
+
+def heap(x):
+    y = [x[0], x[1], x[2]]
+    heapq.heapify(y)
+    return y[0] * 1 + y[1] * 2 + y[2] * 3
+
+
+def heap_popped(x):
+    y = [x[0], x[1], x[2]]
+    s = heapq.heappop(y)
+    return s * 5 + y[0] * 2 + y[1] * 3
+
+
+def inserted_in_order(x):
+    y = [x[0], x[1]]
+    bisect.insort(y, x[2])
+    return y[0] * 1 + y[1] * 2 + y[2] * 3
+
+
+def set_by_operator(x):
+    y = x * 1.0
+    operator.setitem(y, 0, 5.0)
+    return np.sum(y * x)
+
+
+def added_by_operator(x):
+    y = x * 1.0
+    operator.iadd(y, x)
+    return np.sum(y * x)
+
+
+def sorted_by_the_class(x):
+    y = x * 1.0
+    np.ndarray.sort(y)
+    return np.sum(y * np.arange(3))
+
+
+def sorted_by_the_class_and_assigned(x):
+    y = x * 1.0
+    z = np.ndarray.sort(y)
+    return np.sum(y * np.arange(3))
+
+
+def filled_by_the_class(x):
+    y = x * 1.0
+    np.ndarray.fill(y, 1.0)
+    return np.sum(y * x)
+
+
+def reversed_by_the_class(x):
+    y = [x[0], x[1], x[2]]
+    list.reverse(y)
+    return y[0] * 1 + y[1] * 2 + y[2] * 3
+
+
+@pytest.mark.parametrize("f", [
+    shuffled, heap, heap_popped, inserted_in_order, set_by_operator, added_by_operator,
+    sorted_by_the_class, sorted_by_the_class_and_assigned, filled_by_the_class,
+    reversed_by_the_class], ids=lambda f: f.__name__)
+def test_refused_where_written(f):
+    with pytest.raises(TransformError, match="changes its argument in place") as info:
+        s2sgrad.grad(f)(np.array([0.5, -1.0, 2.0]))
+    assert "assign it to a name" in str(info.value)
+
+
+def test_reading_methods_and_other_calls_still_differentiate():
+    def f(x):
+        y = [x[0], x[1]]
+        print("", end="")
+        return np.sum(x * x) + operator.add(y[0], y[1]) + operator.mul(x[2], 3.0)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x), 2 * x + np.array([1.0, 1.0, 3.0]))
