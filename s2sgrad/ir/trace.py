@@ -468,6 +468,9 @@ class Builder:
         except KeyError:
             return
         self.refuse_argument_changes(call, obj, s)
+        bound = 0
+        if isinstance(obj, types.MethodType):   # `NORM.apply_(y)`, a classmethod: its
+            obj, bound = obj.__func__, 1        # first parameter is bound already
         obj = getattr(obj, "__wrapped__", obj)
         if not isinstance(obj, types.FunctionType) or _library(obj) \
                 or (obj.__module__ or "").split(".")[0] == "s2sgrad":   # (runtime helpers)
@@ -475,8 +478,8 @@ class Builder:
         writes = parameter_writes(obj)
         code = obj.__code__
         names = code.co_varnames[:code.co_argcount]
-        passed = list(enumerate(call.args)) + [(names.index(k.arg), k.value)
-                                               for k in call.keywords if k.arg in names]
+        passed = [(i + bound, a) for i, a in enumerate(call.args)] + [
+            (names.index(k.arg), k.value) for k in call.keywords if k.arg in names]
         for i, a in passed:
             if i in writes and isinstance(a, gast.Name) and a.id in self.locals:
                 line, _, what = writes[i]
