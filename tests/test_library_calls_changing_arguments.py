@@ -141,3 +141,25 @@ def test_a_bound_method_called_for_its_effect_is_refused(f):
     # parameter writes skipped bound methods, a silently wrong gradient
     with pytest.raises(TransformError, match="changes its argument `v` in place"):
         s2sgrad.grad(f)(np.array([0.5, -1.0, 2.0]))
+
+
+class Clamp:
+    def __init__(self, lo):
+        self.lo = lo
+
+    def __call__(self, v):
+        v[v < self.lo] = self.lo
+
+
+CLAMP = Clamp(0.0)
+
+
+def clamped_by_a_callable_object(x):
+    y = x * 1.0
+    CLAMP(y)
+    return np.sum(y * x)
+
+
+def test_a_callable_object_called_for_its_effect_is_refused():
+    with pytest.raises(TransformError, match="changes its argument `v` in place"):
+        s2sgrad.grad(clamped_by_a_callable_object)(np.array([0.5, -1.0, 2.0]))

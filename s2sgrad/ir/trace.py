@@ -469,6 +469,9 @@ class Builder:
             return
         self.refuse_argument_changes(call, obj, s)
         bound = 0
+        call_method = getattr(type(obj), "__call__", None)
+        if isinstance(call_method, types.FunctionType):   # an object of yours, called
+            obj = types.MethodType(call_method, obj)
         if isinstance(obj, types.MethodType):   # `NORM.apply_(y)`, a classmethod: its
             obj, bound = obj.__func__, 1        # first parameter is bound already
         obj = getattr(obj, "__wrapped__", obj)
