@@ -886,7 +886,9 @@ def _in_stdlib(filename):
         and "dist-packages" not in parts
 
 
+@functools.lru_cache(maxsize=None)
 def _in_place_library_functions():
+    """The standard library's functions that change an argument in place."""
     import bisect
     import heapq
     import operator
@@ -898,10 +900,7 @@ def _in_place_library_functions():
     out |= {getattr(operator, n) for n in (
         "iadd", "iand", "iconcat", "ifloordiv", "ilshift", "imatmul", "imod", "imul",
         "ior", "ipow", "irshift", "isub", "itruediv", "ixor")}
-    return out
-
-
-_IN_PLACE = None
+    return frozenset(out)
 
 
 def _changes_its_arguments(obj):
@@ -910,9 +909,6 @@ def _changes_its_arguments(obj):
     `list.reverse(ys)`), or one of the standard library's (`random.shuffle(ys)`,
     `heapq.heapify(ys)`, `bisect.insort(ys, v)`, `operator.setitem`, `operator.iadd`)?
     (Module-level `random.shuffle` is a bound method of a hidden generator.)"""
-    global _IN_PLACE
-    if _IN_PLACE is None:
-        _IN_PLACE = _in_place_library_functions()
     owner = getattr(obj, "__objclass__", None)
     if owner in (np.ndarray, list, dict, set, bytearray, collections.deque):
         return getattr(obj, "__name__", "") not in _READ_ONLY_METHODS
@@ -920,7 +916,7 @@ def _changes_its_arguments(obj):
     if func is not None and getattr(func, "__qualname__", "") == "Random.shuffle":
         return True
     try:
-        return obj in _IN_PLACE
+        return obj in _in_place_library_functions()
     except TypeError:                      # (unhashable)
         return False
 
