@@ -222,6 +222,7 @@ class Builder:
                 raise self.error(
                     f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
                     s, "write the result to a new name (e.g. `ys = ys + [x]`)")
+            self.refuse_global_change(call, s)
             self.check_effect_call(call, s)
             sign = _scatter_sign(self, call.func)
             if sign is not None:
@@ -493,6 +494,30 @@ class Builder:
                     f"make {obj.__name__} return the new value and assign it: "
                     f"`{a.id} = {obj.__name__}(...)`, with `{names[i]} = "
                     f"{names[i]}.copy()` (or `list({names[i]})`) at its start")
+
+    def refuse_global_change(self, call, s):
+        """`HIST.append(x * 2)` or `STATE.update(last=v)` on a global container that the
+        function also reads: the trace reads the global as a constant, not as the value
+        the call changed (a log that is only written, `LOSSES.append(loss)`, is fine)."""
+        func = call.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id not in self.locals):
+            return
+        try:
+            owner = self._resolve(func.value)
+        except KeyError:
+            return
+        if not isinstance(owner, (list, dict, set, bytearray, collections.deque,
+                                  np.ndarray)) or func.attr in _READ_ONLY_METHODS:
+            return
+        name = func.value.id
+        if any(isinstance(n, gast.Name) and n.id == name and n is not func.value
+               for n in nodes.walk(self.fn)):
+            raise self.error(
+                f"s2sgrad cannot differentiate `{name}.{func.attr}(...)`: it changes the "
+                f"global `{name}`, which the function reads, and s2sgrad reads globals as "
+                "constants", s, f"keep the value in a local name (or pass `{name}` in as "
+                "an argument) and return what the caller should keep")
 
     def refuse_argument_changes(self, call, obj, s):
         """`random.shuffle(ys)`, `np.ndarray.sort(y)`, `operator.iadd(y, x)`: a library
