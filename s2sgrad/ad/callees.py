@@ -405,7 +405,7 @@ def _refuse_recomputation_hazards(tr, func):
     for s in walk(tr.body):
         if not isinstance(s, Assign) or s.kind not in (Kind.OPAQUE, Kind.NONDIFF):
             continue
-        random = "random" in (s.cut_what or "")
+        random = s.random
         if random or (s.kind is Kind.OPAQUE and s.mutable_receiver):
             what = "draws random numbers" if random else \
                 "calls a method that may change its object"

@@ -81,6 +81,11 @@ class Reverse:
         self.callees = []
         self._dry = {}                 # dry-run code by (block, state), see writes_of
         self._texts = {}               # id(statement node) -> its source, for comments
+        # names that may hold a list built in the function (a call's result may be a
+        # tuple too, but a number times a call's result is no repetition to watch for)
+        self.lists = trace.maybe_container - {
+            s.target for s in walk(trace.body) if isinstance(s, Assign)
+            and (s.kind is Kind.CALL or s.tangent_only)}
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -247,7 +252,8 @@ class Reverse:
             if not isinstance(operand, str) or operand not in self.trace.active:
                 return []
             value = fold_template(nodes.substitute(stmt.value, subst))
-            value = drop_broadcast(value, s, self.trace.scalars, self.trace.shape_class)
+            value = drop_broadcast(value, s, self.trace.scalars, self.trace.shape_class,
+                                   self.lists)
             return self.accumulate(operand, value)
         if isinstance(stmt, gast.Assign):
             for w in writes:

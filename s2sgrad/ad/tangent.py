@@ -115,13 +115,12 @@ class Tangent:
             return out
         if isinstance(s, Effect):
             call = s.node.value if isinstance(s.node, gast.Expr) else None
-            if isinstance(call, gast.Call) and nodes.is_name(call.func, "restore_item") \
-                    and len(call.args) == 3 and isinstance(call.args[0], gast.Name) \
-                    and call.args[0].id in tr.active:
+            restored = s.restored_item()
+            if restored and restored[0] in tr.active:
                 # generated reverse code undoing a store: undo it on the tangent too
                 old = call.args[2]
-                old_dot = nodes.name(dot(old.id)) if isinstance(old, gast.Name) and \
-                    old.id in tr.active else nodes.call("zero_grad", [nodes.clone(old)])
+                old_dot = nodes.name(dot(old.id)) if self.active(restored[1]) \
+                    else nodes.call("zero_grad", [nodes.clone(old)])
                 return [s.node, nodes.expr_stmt(nodes.call("restore_item", [
                     nodes.name(dot(call.args[0].id)), nodes.clone(call.args[1]), old_dot]))]
             return [s.node]

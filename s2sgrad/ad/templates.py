@@ -110,15 +110,20 @@ class _Drop(nodes.Transformer):
         return node
 
 
-def drop_broadcast(expr, s, scalars, classes=None):
+def drop_broadcast(expr, s, scalars, classes=None, containers=frozenset()):
     """`unbroadcast(e, a)` → `e` and `match_shape(t, y)` → `t` where the shapes agree
     statically: every other operand of statement `s` is a number (or `a` itself), or
-    `a` and the result are of one shape class (`trace.shape_classes`)."""
+    `a` and the result are of one shape class (`trace.shape_classes`). Not for `a * k`
+    of an `a` that may be a list (`containers`): an int k repeats it, and the
+    unbroadcast left in refuses the adjoint of the longer list at run time."""
     operands = [a for a in list(s.args) + list(s.kwargs.values())]
     same = classes.get(s.target) if classes else None
+    repeats = getattr(s.rule, "name", None) == "multiply"
 
     def others_scalar(name):
         from ..syntax.nodes import Const
+        if repeats and name in containers:
+            return False
         if same is not None and classes.get(name) == same:
             return True
         for a in operands:

@@ -133,6 +133,9 @@ def dependencies(s):
         return [s.container], s.reads()
     if isinstance(s, Pop):
         return [s.container], [s.container]
+    if isinstance(s, Effect) and s.restored_item():     # (code s2sgrad generated)
+        container, old = s.restored_item()
+        return [container], [container] + ([old] if old else [])
     return [], []
 
 
@@ -342,7 +345,8 @@ def analyse(trace):
     trace.overwritten = {n for n, c in counts.items() if c > 1} | in_loop | \
         (set(counts) & set(trace.params))
     # a loop-invariant value (defined once, inside a loop, from operands the loop never
-    # changes) is the same in every iteration: nothing to save per iteration
+    # changes) is the same in every iteration: nothing to save per iteration; a random
+    # draw reads nothing the loop changes yet gives other numbers in each iteration
     trace.invariant = set()
     for loop in _outermost_loops(trace.body):
         changed_in_loop = {d for x in walk(loop.body) for d in defs(x)} | set(defs(loop))
@@ -351,7 +355,7 @@ def analyse(trace):
             if isinstance(s, Assign) and counts.get(s.target) == 1 \
                     and s.target not in trace.params \
                     and s.kind in (Kind.OP, Kind.COPY, Kind.CONST, Kind.NONDIFF) \
-                    and not s.tangent_only \
+                    and not s.tangent_only and not s.random \
                     and not set(s.reads()) & changed_in_loop:
                 trace.invariant.add(s.target)
     # a top-level first definition has no old value worth saving

@@ -60,6 +60,8 @@ class Assign:
     no_gradient: str = None       # OP whose adjoint is exactly zero here: why (a softmax's
                                   # shift, `optimize.trace_passes.stop_softmax_shifts`)
     number: bool = False          # CONST of a module's number (`np.pi`, `math.e`)
+    random: bool = False          # NONDIFF random draw: each run gives other numbers, so
+                                  # it is never loop-invariant nor run again
 
     def __post_init__(self):
         self.kind = Kind(self.kind)
@@ -110,6 +112,16 @@ class Effect:
 
     def reads(self):
         return nodes.names_in(self.node)
+
+    def restored_item(self):
+        """(x, old) for generated code's `restore_item(x, index, old)`, which writes the
+        value `old` back into x (old: a name, or None for another operand); else None."""
+        call = self.node.value if isinstance(self.node, gast.Expr) else None
+        if not (isinstance(call, gast.Call) and nodes.is_name(call.func, "restore_item")
+                and len(call.args) == 3 and isinstance(call.args[0], gast.Name)):
+            return None
+        old = call.args[2]
+        return call.args[0].id, (old.id if isinstance(old, gast.Name) else None)
 
 
 @dataclass

@@ -16,6 +16,7 @@ blocks `If`, `For`, `While`) ending in one `Return`, plus the facts later stages
 import builtins
 import collections
 import functools
+import inspect
 import math
 import types
 
@@ -221,6 +222,7 @@ class Builder:
                 raise self.error(
                     f"s2sgrad cannot differentiate the in-place method `.{call.func.attr}()`",
                     s, "write the result to a new name (e.g. `ys = ys + [x]`)")
+            self.refuse_global_change(call, s)
             self.check_effect_call(call, s)
             sign = _scatter_sign(self, call.func)
             if sign is not None:
@@ -230,10 +232,31 @@ class Builder:
                                  "writes into an array in place", s,
                                  "build the new array instead (np.where, indexing, "
                                  "np.concatenate) and assign it to a name")
+            try:
+                self.refuse_positional_out(call, self._resolve(call.func))
+            except KeyError:
+                pass
             return Effect(s)
         if isinstance(s, (gast.Assert, gast.Raise, gast.Pass)):   # (`pass`: an empty loop body)
             return Effect(s)
         raise self.error(f"unsupported statement {type(s).__name__}", s)
+
+    def refuse_positional_out(self, call, obj, receiver=0):
+        """`np.add(a, b, a)`, `np.cumsum(x, 0, None, buf)`: the result is written into
+        the array passed as `out` by position, which the trace would take for an input
+        only (the keyword `out=` is refused by `normalize`). `receiver`: 1 for a method
+        (`x.clip(lo, hi, buf)`), whose receiver is the function's first argument."""
+        at = _out_position(obj)
+        at = None if at is None else at - receiver
+        if at is None or at < 0 or len(call.args) <= at or any(
+                isinstance(a, gast.Starred) for a in call.args[:at + 1]) or (
+                isinstance(call.args[at], gast.Constant) and call.args[at].value is None):
+            return
+        name = _dotted(call.func)
+        raise self.error(f"s2sgrad does not follow writes through `out` (argument "
+                         f"{at + 1} of `{name}`)", call.args[at],
+                         f"assign the result instead: `y = {name}(...)` with the "
+                         "arguments before it")
 
     def scatter(self, call, sign, s):
         """`np.add.at(y, index, v)` (`np.subtract.at`: `sign` -1) into a local array y:
@@ -445,6 +468,13 @@ class Builder:
             obj = self._resolve(call.func)
         except KeyError:
             return
+        self.refuse_argument_changes(call, obj, s)
+        bound = 0
+        call_method = getattr(type(obj), "__call__", None)
+        if isinstance(call_method, types.FunctionType):   # an object of yours, called
+            obj = types.MethodType(call_method, obj)
+        if isinstance(obj, types.MethodType):   # `NORM.apply_(y)`, a classmethod: its
+            obj, bound = obj.__func__, 1        # first parameter is bound already
         obj = getattr(obj, "__wrapped__", obj)
         if not isinstance(obj, types.FunctionType) or _library(obj) \
                 or (obj.__module__ or "").split(".")[0] == "s2sgrad":   # (runtime helpers)
@@ -452,8 +482,8 @@ class Builder:
         writes = parameter_writes(obj)
         code = obj.__code__
         names = code.co_varnames[:code.co_argcount]
-        passed = list(enumerate(call.args)) + [(names.index(k.arg), k.value)
-                                               for k in call.keywords if k.arg in names]
+        passed = [(i + bound, a) for i, a in enumerate(call.args)] + [
+            (names.index(k.arg), k.value) for k in call.keywords if k.arg in names]
         for i, a in passed:
             if i in writes and isinstance(a, gast.Name) and a.id in self.locals:
                 line, _, what = writes[i]
@@ -464,6 +494,44 @@ class Builder:
                     f"make {obj.__name__} return the new value and assign it: "
                     f"`{a.id} = {obj.__name__}(...)`, with `{names[i]} = "
                     f"{names[i]}.copy()` (or `list({names[i]})`) at its start")
+
+    def refuse_global_change(self, call, s):
+        """`HIST.append(x * 2)` or `STATE.update(last=v)` on a global container that the
+        function also reads: the trace reads the global as a constant, not as the value
+        the call changed (a log that is only written, `LOSSES.append(loss)`, is fine)."""
+        func = call.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id not in self.locals):
+            return
+        try:
+            owner = self._resolve(func.value)
+        except KeyError:
+            return
+        if not isinstance(owner, (list, dict, set, bytearray, collections.deque,
+                                  np.ndarray)) or func.attr in _READ_ONLY_METHODS:
+            return
+        name = func.value.id
+        if any(isinstance(n, gast.Name) and n.id == name and n is not func.value
+               for n in nodes.walk(self.fn)):
+            raise self.error(
+                f"s2sgrad cannot differentiate `{name}.{func.attr}(...)`: it changes the "
+                f"global `{name}`, which the function reads, and s2sgrad reads globals as "
+                "constants", s, f"keep the value in a local name (or pass `{name}` in as "
+                "an argument) and return what the caller should keep")
+
+    def refuse_argument_changes(self, call, obj, s):
+        """`random.shuffle(ys)`, `np.ndarray.sort(y)`, `operator.iadd(y, x)`: a library
+        function that changes a local value passed to it, which the trace would take for
+        unchanged (see `_changes_its_arguments`). Refused."""
+        if _changes_its_arguments(obj) and any(
+                isinstance(a, gast.Name) and a.id in self.locals
+                for a in list(call.args) + [k.value for k in call.keywords]):
+            raise self.error(
+                f"s2sgrad cannot differentiate the call of `{_dotted(call.func)}`: it "
+                "changes its argument in place, and the backward pass would read it as "
+                "if it had not", s, "build the new value and assign it to a name "
+                "(`ys = sorted(ys)`, `y = np.sort(y)`, `y = y + x`, indexing with a "
+                "permutation)")
 
     def _resolve(self, func):
         if isinstance(func, gast.Name):
@@ -490,6 +558,8 @@ class Builder:
             and (func.value.id in self.locals or self._global_array_method(func))
         if method:
             name = func.attr
+            if not starred:              # `x.clip(lo, hi, buf)`: np.clip's `out`, shifted
+                self.refuse_positional_out(e, getattr(np, name, None), 1)
             call = self._method_call(target, e, s, func.value.id, name, args, kwargs)
             if call is not None:
                 return call
@@ -528,11 +598,15 @@ class Builder:
             raise self.error(f"unknown function `{_dotted(func)}`", e) from None
         if starred and not self._takes_no_gradient(obj):
             raise self._starred_error(starred[0], _dotted(func))
+        if not starred:
+            self.refuse_positional_out(e, obj)
+        self.refuse_argument_changes(e, obj, s)
         if isinstance(func, gast.Name):
             call = self._instance_call(target, e, s, func, obj, args, kwargs)
             if call is not None:
                 return call
-        if isinstance(obj, types.MethodType) and isinstance(func.value, gast.Name):
+        if isinstance(obj, types.MethodType) and isinstance(func, gast.Attribute) \
+                and isinstance(func.value, gast.Name):
             kind = instance_kind(obj.__self__)      # `model.forward(x)`, model a global
             if kind is not None:
                 self.note_dependency(func.value, obj.__self__)
@@ -568,10 +642,12 @@ class Builder:
             a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the arguments of `{_dotted(func)}`"
             a.cut_args = args[first:] + list(kwargs.values())
+            a.random = _is_random(obj)      # np.random.rand(3): a constant, but not one value
             return a
         if _is_random(obj):         # a draw is a constant; its parameters are not
             a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
             a.cut_what = f"the parameters of the random draw `{_dotted(func)}`"
+            a.random = True
             return a
         if id(obj) in rules.T_CALLABLES:      # a helper of generated code: forward mode only
             a = Assign(target, e, Kind.OP, rules.T_CALLABLES[id(obj)], args, kwargs, s)
@@ -835,6 +911,70 @@ def _in_stdlib(filename):
         and "dist-packages" not in parts
 
 
+@functools.lru_cache(maxsize=None)
+def _in_place_library_functions():
+    """The standard library's functions that change an argument in place."""
+    import bisect
+    import heapq
+    import operator
+    import random
+    out = {random.shuffle, bisect.insort, bisect.insort_left, bisect.insort_right,
+           operator.setitem, operator.delitem, setattr, delattr}
+    out |= {getattr(heapq, n) for n in ("heapify", "heappush", "heappop", "heapreplace",
+                                        "heappushpop")}
+    out |= {getattr(operator, n) for n in (
+        "iadd", "iand", "iconcat", "ifloordiv", "ilshift", "imatmul", "imod", "imul",
+        "ior", "ipow", "irshift", "isub", "itruediv", "ixor")}
+    return frozenset(out)
+
+
+def _changes_its_arguments(obj):
+    """Is `obj` a library callable that changes an argument in place: a method taken
+    from a mutable type and called with the object (`np.ndarray.sort(y)`,
+    `list.reverse(ys)`), or one of the standard library's (`random.shuffle(ys)`,
+    `heapq.heapify(ys)`, `bisect.insort(ys, v)`, `operator.setitem`, `operator.iadd`)?
+    (Module-level `random.shuffle` is a bound method of a hidden generator.)"""
+    owner = getattr(obj, "__objclass__", None)
+    if owner in (np.ndarray, list, dict, set, bytearray, collections.deque):
+        return getattr(obj, "__name__", "") not in _READ_ONLY_METHODS
+    func = getattr(obj, "__func__", None)
+    if func is not None and getattr(func, "__qualname__", "") == "Random.shuffle":
+        return True
+    try:
+        return obj in _in_place_library_functions()
+    except TypeError:                      # (unhashable)
+        return False
+
+
+# methods of the mutable types that read their object only (`np.ndarray.sum(y)`)
+_READ_ONLY_METHODS = frozenset({
+    "__getitem__", "__len__", "__contains__", "__iter__", "__repr__", "__str__", "copy",
+    "count", "index", "get", "keys", "values", "items", "sum", "mean", "max", "min", "std",
+    "var", "prod", "any", "all", "dot", "tolist", "reshape", "ravel", "flatten", "transpose",
+    "astype", "round", "clip", "cumsum", "cumprod", "argmax", "argmin", "argsort", "take",
+    "squeeze", "swapaxes", "nonzero", "trace", "diagonal", "conj", "conjugate", "view",
+    "item", "tobytes", "ptp"})
+
+
+def _out_position(obj):
+    """The position at which a NumPy callable takes `out` (a ufunc's after its inputs,
+    `np.cumsum(a, axis, dtype, out)`), or None."""
+    if isinstance(obj, np.ufunc):
+        return obj.nin
+    if not str(getattr(obj, "__module__", "") or "").startswith("numpy"):
+        return None
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for k, p in enumerate(params):
+        if p.name == "out" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return k
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            return None
+    return None
+
+
 def _is_random(obj):
     """NumPy's random numbers (module functions, Generator/RandomState methods) are
     constants for the gradient."""
@@ -885,7 +1025,7 @@ def _literal_value(e):
 
 def _is_display(e, fn, seen=None, memo=None):
     """Is the operand statically a list/tuple (a display, `list(...)`, a concatenation
-    with one, or a name bound only to such values)? `memo` caches, per function, the
+    with one, a slice or copy of one, or a name bound only to such values)? `memo` caches, per function, the
     set of names that hold lists on every path (one fixpoint over all definitions)."""
     if isinstance(e, gast.List):
         return True
@@ -893,6 +1033,11 @@ def _is_display(e, fn, seen=None, memo=None):
         return True
     if isinstance(e, gast.BinOp) and isinstance(e.op, (gast.Add, gast.Mult)):
         return _is_display(e.left, fn, memo=memo) or _is_display(e.right, fn, memo=memo)
+    if isinstance(e, gast.Subscript) and isinstance(e.slice, gast.Slice):
+        return _is_display(e.value, fn, memo=memo)       # `xs[:2]` of a list: a list
+    if isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) \
+            and e.func.attr == "copy" and not e.args and not e.keywords:
+        return _is_display(e.func.value, fn, memo=memo)  # `xs.copy()` of a list
     if not isinstance(e, gast.Name):
         return False
     memo = {} if memo is None else memo

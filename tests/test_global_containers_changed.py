@@ -1,0 +1,43 @@
+"""A method call that changes a global container the function also reads
+(`HIST.append(x * 2)` then `HIST[-1]`, `STATE.update(last=v)` then `STATE["last"]`):
+the call ran in the forward pass, but the trace read the global as a constant, not as
+the value the call changed, a silently wrong gradient. Refused where written; a global
+log that is only written (`LOSSES.append(loss)`) still differentiates."""
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import TransformError
+
+HISTORY = []
+STATE = {"last": None}
+LOSSES = []
+
+
+def appended_then_read(x):
+    HISTORY.append(x * 2)
+    return np.sum(HISTORY[-1] * x)
+
+
+def updated_then_read(x):
+    STATE.update(last=x * 3)
+    return np.sum(STATE["last"] * x)
+
+
+def logged_only(x):
+    loss = np.sum(x ** 2)
+    LOSSES.append(loss)
+    return loss
+
+
+@pytest.mark.parametrize("f", [appended_then_read, updated_then_read],
+                         ids=lambda f: f.__name__)
+def test_a_change_to_a_global_the_function_reads_is_refused(f):
+    with pytest.raises(TransformError, match="which the function reads") as info:
+        s2sgrad.grad(f)(np.array([0.5, -1.0, 2.0]))
+    assert "local name" in str(info.value)
+
+
+def test_a_global_log_only_written_still_differentiates():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(logged_only)(x), 2 * x)
