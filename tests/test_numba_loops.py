@@ -330,3 +330,34 @@ def test_an_elementwise_argument_of_a_reduction_is_named_and_joins_the_loop():
     for got in (run(out, "f", P_bar, P, v7), numba_run(out, "f")(P_bar, P, v7)):
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_a_reduction_inside_another_is_written_first():
+    """`np.sum(g * (x - np.mean(x, axis=-1, keepdims=True)), axis=-1, keepdims=True)`
+    (the tangent of np.std over an axis): both calls written, the inner first (the two
+    edits of one line used to overlap and leave source that did not parse)."""
+    from s2sgrad.backend.numba.rewrite import reductions_over_axes
+    src = ("def f(g, x):\n    return np.sum(g * (x - np.mean(x, axis=-1, keepdims=True)),"
+           " axis=-1, keepdims=True)\n")
+    out = reductions_over_axes(src)
+    assert "reduce_sum(g * (x - reduce_mean(x, -1, True)), -1, True)" in out
+    g, x = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    np.testing.assert_allclose(numba_run(out, "f")(g, x), run(src, "f", g, x), rtol=1e-14)
+
+
+def normalised(x):
+    return np.sum(x / np.std(x, axis=-1, keepdims=True))
+
+
+def test_hvp_through_std_over_an_axis(numba_cache_dir):
+    x, v = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    import warnings
+    with warnings.catch_warnings():             # (np.std over an axis: Numba has none,
+        warnings.simplefilter("ignore")         # the forward line runs as NumPy code)
+        got = s2sgrad.hvp(normalised, backend="numba")(x, v)
+    want = s2sgrad.hvp(normalised)(x, v)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    g = s2sgrad.grad(normalised)
+    h = 1e-5
+    fd = (g(x + h * v) - g(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)

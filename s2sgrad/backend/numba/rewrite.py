@@ -153,7 +153,19 @@ def reductions_over_axes(source):
     np.sum over constant axes without keepdims is written `reduce_sum` too: Numba's own
     goes through a general strided loop, two to five times slower than the helper's
     contiguous one (row sums, bias adjoints, squared distances). Calls on one line
-    only; other keywords (dtype, out, where) stay as they are."""
+    only; other keywords (dtype, out, where) stay as they are. A call inside another's
+    arguments (`np.sum(g * (x - np.mean(x, axis=-1, keepdims=True)), axis=-1)`) is
+    written first, then the one around it."""
+    while True:
+        edits = _reduction_edits(source)
+        if not edits:
+            return source
+        source = _edited(source, [e for e in edits if not any(
+            o is not e and o[0] == e[0] and e[1] <= o[1] and o[2] <= e[2] for o in edits)])
+
+
+def _reduction_edits(source):
+    """The edits of `reductions_over_axes`, nested ones included."""
     tree = ast.parse(source)
     segment = _segments(source)
     edits = []
@@ -180,7 +192,7 @@ def reductions_over_axes(source):
             parts.append(segment(keep))
         edits.append((node.lineno, node.col_offset, node.end_col_offset,
                       f"{REDUCTIONS[node.func.attr]}({', '.join(parts)})"))
-    return _edited(source, edits)
+    return edits
 
 
 def _constant_axes(axis):
