@@ -128,7 +128,8 @@ FALLBACK = '''def _numba_or_numpy(fn):
 def written_trailer(pieces, public, bindings):
     """The end of a written module: each def compiled with `numba.njit(cache=True)`, the
     public ones through a fallback to the NumPy code; a def calling a helper without a
-    Numba version stays NumPy code, with a comment saying why."""
+    Numba version, or drawing random numbers (`compile.random_draws`), stays NumPy code,
+    with a comment saying why."""
     import re
     from ... import runtime
     lines = [FALLBACK, ""]
@@ -137,9 +138,13 @@ def written_trailer(pieces, public, bindings):
         helper = next((n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\(", piece)
                        if n in bindings and runtime.owns(bindings[n]) and n not in COMPILED),
                       None)
+        from .compile import random_draws
+        draw = random_draws(piece, bindings)
         if helper:
             lines.append(f"# {name} stays NumPy code: Numba has no version of the runtime "
                          f"helper {helper}()")
+        elif draw:
+            lines.append(f"# {name} stays NumPy code: {draw[0]}")
         elif name in public:
             lines.append(f"{name} = _numba_or_numpy({name})")
         else:

@@ -50,7 +50,8 @@ def jit(fn, strict=False):
 
 def _build(fn, loaded, strict):
     name = fn.__name__
-    refused = unsupported_helpers(loaded.source, loaded.bindings)
+    refused = unsupported_helpers(loaded.source, loaded.bindings) or \
+        random_draws(loaded.source, loaded.bindings)
     if refused:
         return Compiled(fn, None, strict, refused, None)
     text = module_text(loaded.source, loaded.bindings, loaded.shapes)
@@ -96,6 +97,32 @@ def unsupported_helpers(source, bindings):
             if n in bindings and runtime.owns(bindings[n]) and n not in numba_names:
                 return f"the runtime helper {n}()", lineno, line.strip()
     return None
+
+
+def random_draws(source, bindings):
+    """A reason not to compile: the source draws random numbers (`np.random.rand`,
+    `random.gauss`, `randn` imported from numpy.random). Numba's generators are its own:
+    a seed the program sets with np.random.seed or random.seed does not reach them, so
+    the compiled code would draw other numbers than the NumPy code."""
+    for lineno, line in enumerate(source.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        for m in re.finditer(r"(?<![\w.])((?:np\.)?random\.\w+|[A-Za-z_]\w*)\s*\(", code):
+            name = m.group(1)
+            if "." not in name and not _draws(bindings.get(name)):
+                continue
+            return (f"the random draw {name}() (Numba's generator is not NumPy's: a seed "
+                    f"set with np.random.seed would not reach it)", lineno, line.strip())
+    return None
+
+
+def _draws(value):
+    """Is `value` a function of numpy.random or random, or a method of a generator?"""
+    import random
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, (np.random.RandomState, np.random.Generator, random.Random)):
+        return True
+    return callable(value) and (getattr(value, "__module__", None) or "").split(".")[
+        :2] in (["numpy", "random"], ["random"])
 
 
 # ------------------------------------------------------------------ the module
