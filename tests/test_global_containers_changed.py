@@ -41,3 +41,46 @@ def test_a_change_to_a_global_the_function_reads_is_refused(f):
 def test_a_global_log_only_written_still_differentiates():
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(s2sgrad.grad(logged_only)(x), 2 * x)
+
+
+def log_it(v):
+    HISTORY.append(v)
+
+
+def remember(v):
+    STATE["last"] = v
+
+
+def log_loss(loss):
+    LOSSES.append(loss)
+
+
+def helper_appends_then_read(x):
+    log_it(x * 2)
+    return np.sum(HISTORY[-1] * x)
+
+
+def helper_stores_then_read(x):
+    remember(x * 3)
+    return np.sum(STATE["last"] * x)
+
+
+def helper_logs_only(x):
+    loss = np.sum(x ** 2)
+    log_loss(loss)
+    return loss
+
+
+@pytest.mark.parametrize("f", [helper_appends_then_read, helper_stores_then_read],
+                         ids=lambda f: f.__name__)
+def test_a_helper_changing_a_global_the_function_reads_is_refused(f):
+    """The change made by a function of yours called for its effect (it gave half the
+    gradient: the read was taken for a constant)."""
+    with pytest.raises(TransformError, match="which this function reads") as info:
+        s2sgrad.grad(f)(np.array([0.5, -1.0, 2.0]))
+    assert "return the value" in str(info.value)
+
+
+def test_a_helper_that_only_logs_still_differentiates():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(helper_logs_only)(x), 2 * x)

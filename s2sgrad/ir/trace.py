@@ -479,6 +479,15 @@ class Builder:
         if not isinstance(obj, types.FunctionType) or _library(obj) \
                 or (obj.__module__ or "").split(".")[0] == "s2sgrad":   # (runtime helpers)
             return
+        for gname, g in _changed_globals(obj):
+            if any(isinstance(n, gast.Name) and self._resolves_to(n, g)
+                   for n in nodes.walk(self.fn)):
+                raise self.error(
+                    f"s2sgrad cannot differentiate the call of {obj.__name__}() for its "
+                    f"effect: it changes the global `{gname}`, which this function reads, "
+                    "and s2sgrad reads globals as constants", s,
+                    f"make {obj.__name__} return the value and keep it in a local name "
+                    f"(or pass `{gname}` in as an argument)")
         writes = parameter_writes(obj)
         code = obj.__code__
         names = code.co_varnames[:code.co_argcount]
@@ -511,13 +520,23 @@ class Builder:
                                   np.ndarray)) or func.attr in _READ_ONLY_METHODS:
             return
         name = func.value.id
-        if any(isinstance(n, gast.Name) and n.id == name and n is not func.value
-               for n in nodes.walk(self.fn)):
+        if any(isinstance(n, gast.Name) and n is not func.value and
+               (n.id == name or self._resolves_to(n, owner)) for n in nodes.walk(self.fn)):
             raise self.error(
                 f"s2sgrad cannot differentiate `{name}.{func.attr}(...)`: it changes the "
                 f"global `{name}`, which the function reads, and s2sgrad reads globals as "
                 "constants", s, f"keep the value in a local name (or pass `{name}` in as "
                 "an argument) and return what the caller should keep")
+
+    def _resolves_to(self, name, obj):
+        """Is the global `name` (a gast.Name) the object `obj` (a helper inlined from
+        another module reads it under a name of its own)?"""
+        if name.id in self.locals:
+            return False
+        try:
+            return self._resolve(name) is obj
+        except (KeyError, AttributeError):
+            return False
 
     def refuse_argument_changes(self, call, obj, s):
         """`random.shuffle(ys)`, `np.ndarray.sort(y)`, `operator.iadd(y, x)`: a library
@@ -947,6 +966,35 @@ def _changes_its_arguments(obj):
 
 
 # methods of the mutable types that read their object only (`np.ndarray.sum(y)`)
+def _changed_globals(fn):
+    """(name, object) for each global container (list, dict, set, deque, array) that
+    the function `fn` may change: it calls a method of it other than the read-only ones
+    (`HIST.append(v)`), or it stores into a subscript or attribute anywhere (`G[k] = v`,
+    taken for any container it loads)."""
+    import dis
+    code = fn.__code__
+    instructions = list(dis.get_instructions(code))
+    stores = any(i.opname in ("STORE_SUBSCR", "STORE_ATTR", "DELETE_SUBSCR")
+                 for i in instructions)
+    out = []
+    for k, ins in enumerate(instructions):
+        if ins.opname != "LOAD_GLOBAL":
+            continue
+        name = ins.argval
+        g = fn.__globals__.get(name)
+        if not isinstance(g, (list, dict, set, collections.deque, np.ndarray)):
+            continue
+        after = instructions[k + 1] if k + 1 < len(instructions) else None
+        method = after is not None and after.opname in ("LOAD_METHOD", "LOAD_ATTR") \
+            and after.argval not in _READ_ONLY_METHODS | _READ_ONLY_ATTRIBUTES
+        if (method or stores) and all(n != name for n, _ in out):
+            out.append((name, g))
+    return out
+
+
+_READ_ONLY_ATTRIBUTES = frozenset({"shape", "T", "size", "ndim", "dtype", "real", "imag",
+                                   "flags", "itemsize", "nbytes", "strides"})
+
 _READ_ONLY_METHODS = frozenset({
     "__getitem__", "__len__", "__contains__", "__iter__", "__repr__", "__str__", "copy",
     "count", "index", "get", "keys", "values", "items", "sum", "mean", "max", "min", "std",
