@@ -11,7 +11,8 @@ import pytest
 
 import s2sgrad
 from s2sgrad.backend import numba as numba_backend
-from s2sgrad.backend.numba.rewrite import ADDED, elementwise_loops, source_line
+from s2sgrad.backend.numba.rewrite import ADDED, arguments_named, elementwise_loops, \
+    source_line
 
 from support.numba_cache import numba_cache_dir  # noqa: F401
 from support.numba_check import check, compiled_entry
@@ -361,3 +362,10 @@ def test_hvp_through_std_over_an_axis(numba_cache_dir):
     h = 1e-5
     fd = (g(x + h * v) - g(x - h * v)) / (2 * h)
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_a_named_argument_after_a_name_that_is_not_ascii():
+    """ast's columns count UTF-8 bytes: the argument is cut where it is."""
+    src = ("def f(ψ, P):\n    t = np.sum(ψ * P - ψ, axis=1)\n    return t\n")
+    out = arguments_named(src, {"f": {"ψ": ("n", "m"), "P": ("n", "m"), "t": ("n",)}})
+    assert "    t_arg = ψ * P - ψ" + ADDED + "\n    t = np.sum(t_arg, axis=1)\n" in out

@@ -459,10 +459,10 @@ def arguments_named(source, shapes):
             edits.append((stmt.lineno, e.col_offset, e.end_col_offset, name,
                           ast.unparse(e)))
     for ln, start, end, name, text in sorted(edits, reverse=True):
-        line = lines[ln - 1]
-        indent = re.match(r"\s*", line).group(0)
-        lines[ln - 1] = f"{indent}{name} = {text}{ADDED}\n" + line[:start] + name + \
-            line[end:]
+        raw = lines[ln - 1].encode()             # (ast's columns count UTF-8 bytes)
+        indent = re.match(r"\s*", lines[ln - 1]).group(0)
+        lines[ln - 1] = f"{indent}{name} = {text}{ADDED}\n" + \
+            (raw[:start] + name.encode() + raw[end:]).decode()
     return "".join(lines)
 
 
