@@ -132,13 +132,13 @@ def written_trailer(pieces, public, bindings):
     with a comment saying why."""
     import re
     from ... import runtime
+    from .compile import random_draws
     lines = [FALLBACK, ""]
     names = [re.match(r"def (\w+)\(", p).group(1) for p in pieces]
     for name, piece in zip(names, pieces):
         helper = next((n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\(", piece)
                        if n in bindings and runtime.owns(bindings[n]) and n not in COMPILED),
                       None)
-        from .compile import random_draws
         draw = random_draws(piece, bindings)
         if helper:
             lines.append(f"# {name} stays NumPy code: Numba has no version of the runtime "

@@ -1444,10 +1444,12 @@ NUMPY_LOOP_SIZES = {"tanh": 1024, "exp": 4096, "log": 1024, "log2": 1024, "log10
     if _numpy_simd() else {}
 
 
-def _number_version(name):
-    """The compiled version of np.<name> for one number that an elementwise loop
-    calls."""
-    return {"tanh": tanh_number, "exp": exp_number}.get(name, getattr(np, name))
+def _ufunc_versions(name):
+    """np.<name>; the compiled version for one number that an elementwise loop calls;
+    the size from which NumPy's loop is called (-1: never)."""
+    fn = getattr(np, name)
+    return (fn, {"tanh": tanh_number, "exp": exp_number}.get(name, fn),
+            NUMPY_LOOP_SIZES.get(name, -1))
 
 
 @register_jitable
@@ -1466,9 +1468,7 @@ def _ufunc_of(x, name):
     alone, the exp of a softmax's shifted scores."""
     if not (isinstance(x, types.Array) and isinstance(name, types.StringLiteral)):
         return None
-    fn = getattr(np, name.literal_value)
-    f = _number_version(name.literal_value)
-    least = NUMPY_LOOP_SIZES.get(name.literal_value, -1)
+    fn, f, least = _ufunc_versions(name.literal_value)
     dtype = _float_dtype(x.dtype)
 
     def impl(x, name):
@@ -1490,9 +1490,7 @@ def _ufunc_in_place(a, name):
     of the version for numbers."""
     if not (isinstance(a, types.Array) and isinstance(name, types.StringLiteral)):
         return None
-    fn = getattr(np, name.literal_value)
-    f = _number_version(name.literal_value)
-    least = NUMPY_LOOP_SIZES.get(name.literal_value, -1)
+    fn, f, least = _ufunc_versions(name.literal_value)
 
     def impl(a, name):
         if 0 <= least <= a.size:
