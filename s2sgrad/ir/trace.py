@@ -246,6 +246,8 @@ class Builder:
         the array passed as `out` by position, which the trace would take for an input
         only (the keyword `out=` is refused by `normalize`). `receiver`: 1 for a method
         (`x.clip(lo, hi, buf)`), whose receiver is the function's first argument."""
+        if len(call.args) + receiver < 2:    # (no NumPy callable takes `out` first)
+            return
         at = _out_position(obj)
         at = None if at is None else at - receiver
         if at is None or at < 0 or len(call.args) <= at or any(
@@ -1006,11 +1008,28 @@ _READ_ONLY_METHODS = frozenset({
 
 def _out_position(obj):
     """The position at which a NumPy callable takes `out` (a ufunc's after its inputs,
-    `np.cumsum(a, axis, dtype, out)`), or None."""
+    `np.cumsum(a, axis, dtype, out)`), or None. Remembered per callable: reading the
+    signature of a function written in C costs up to 2 ms."""
     if isinstance(obj, np.ufunc):
         return obj.nin
     if not str(getattr(obj, "__module__", "") or "").startswith("numpy"):
         return None
+    try:
+        return _OUT_POSITIONS[obj]
+    except (KeyError, TypeError):         # (not seen, or not hashable)
+        pass
+    at = _signature_out_position(obj)
+    try:
+        _OUT_POSITIONS[obj] = at
+    except TypeError:
+        pass
+    return at
+
+
+_OUT_POSITIONS = {}
+
+
+def _signature_out_position(obj):
     try:
         params = list(inspect.signature(obj).parameters.values())
     except (TypeError, ValueError):
