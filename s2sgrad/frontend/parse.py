@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import gast
 
 from ..syntax import nodes, reserved
-from ..syntax.source import source_lines
+from ..syntax.source import source_tree
 from ..errors import SourceUnavailableError, TransformError
 
 
@@ -189,7 +189,7 @@ def parse_function(func) -> Parsed:
     if func.__name__ == "<lambda>":
         return _finish(func, _lambda_node(func), _filename(func))
     try:
-        src_lines, first = source_lines(func)
+        src_lines, first, parsed = source_tree(func)
     except (OSError, TypeError) as exc:
         raise SourceUnavailableError(
             f"source code of {func.__qualname__} is not available ({exc})",
@@ -199,7 +199,11 @@ def parse_function(func) -> Parsed:
     filename = _filename(func)
     text = textwrap.dedent("".join(src_lines))
     try:
-        tree = gast.parse(text)
+        if parsed is not None:       # (the decorators are dropped below: not made gast)
+            parsed.body[0].decorator_list = []
+            tree = gast.ast_to_gast(parsed)
+        else:
+            tree = gast.parse(text)
     except SyntaxError as exc:
         raise SourceUnavailableError(
             f"cannot parse the source of {func.__qualname__}: {exc.msg}", filename,

@@ -33,6 +33,7 @@ A rule with no properties (every user rule unless its author declares some) is t
 at its most general: its result may alias its operands, has no known shape, and is
 never merged with another call.
 """
+import ast
 import importlib
 import inspect
 import sys
@@ -42,7 +43,7 @@ import types
 import gast
 
 from ..errors import S2SGradError
-from ..syntax.source import source_lines
+from ..syntax.source import source_tree
 
 CALLABLES = {}      # id(object) -> Rule  (ids: ufuncs are not all hashable-stable)
 _KEEP = {}          # id(object) -> object, keeps registered objects alive
@@ -107,13 +108,16 @@ class Rule:
     def body(self):
         """The template's statements as gast nodes (parsed on first use)."""
         if self._body is None:
-            src = textwrap.dedent("".join(source_lines(self.template)[0]))
-            fn = gast.parse(src).body[0]
-            body = fn.body
-            if body and isinstance(body[0], gast.Expr) and isinstance(
-                    body[0].value, gast.Constant):
+            lines, _, tree = source_tree(self.template)
+            if tree is None:
+                tree = ast.parse(textwrap.dedent("".join(lines)))
+            body = tree.body[0].body
+            if body and isinstance(body[0], ast.Expr) and isinstance(
+                    body[0].value, ast.Constant):
                 body = body[1:]
-            self._body = body
+            # (only the statements made gast: the decorators and the docstring were
+            # half the time of a rule's first use)
+            self._body = [gast.ast_to_gast(st) for st in body]
         return self._body
 
     def adjoint_names(self):

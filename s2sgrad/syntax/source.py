@@ -11,8 +11,18 @@ import textwrap
 def source_lines(func):
     """(lines, number of the first line) of `func`'s definition, decorators included
     (the contract of `inspect.getsourcelines`, whose errors it raises)."""
+    return source_tree(func)[:2]
+
+
+def source_tree(func):
+    """(lines, number of the first line, `ast` module of the dedented lines or None) of
+    `func`'s definition: `source_lines` and the tree that found them, where the lines
+    were found by indentation (their reading is checked by parsing them: the caller
+    need not parse them again). None where `inspect` found the lines."""
     found = _by_indentation(func)
-    return found if found is not None else inspect.getsourcelines(func)
+    if found is None:
+        return (*inspect.getsourcelines(func), None)
+    return found
 
 
 def _by_indentation(func):
@@ -53,4 +63,4 @@ def _by_indentation(func):
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef) or \
             tree.body[0].name != func.__name__:
         return None
-    return block, start + 1
+    return block, start + 1, tree
