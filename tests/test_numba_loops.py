@@ -369,3 +369,83 @@ def test_a_named_argument_after_a_name_that_is_not_ascii():
     src = ("def f(ψ, P):\n    t = np.sum(ψ * P - ψ, axis=1)\n    return t\n")
     out = arguments_named(src, {"f": {"ψ": ("n", "m"), "P": ("n", "m"), "t": ("n",)}})
     assert "    t_arg = ψ * P - ψ" + ADDED + "\n    t = np.sum(t_arg, axis=1)\n" in out
+
+
+# ------------------------------------- sums over a leading axis added up in the loop
+
+BIAS = """\
+def grad_f(h, g, b, out_bar=1.0):
+    v = g * (1.0 - h * h)
+    # grad of: z = u + b
+    b_bar = {call}
+    return v, b_bar
+"""
+BIAS_SHAPES = {"grad_f": {"h": D, "g": D, "v": D, "b": ("d1",), "out_bar": ()}}
+
+
+@pytest.mark.parametrize("call, zeros, into", [
+    ("axis_sum(v, 0)", "b_bar = np.zeros((shape[1],), v.dtype)",
+     "b_bar[i1] = b_bar[i1] + v[i0, i1]"),
+    ("axis_sum(v, -2, True)", "b_bar = np.zeros((1, shape[1]), v.dtype)",
+     "b_bar[0, i1] = b_bar[0, i1] + v[i0, i1]"),
+    ("np.sum(v, axis=0)", "b_bar = np.zeros((shape[1],), v.dtype)",
+     "b_bar[i1] = b_bar[i1] + v[i0, i1]"),
+    ("reduce_sum(v, (0,), keepdims=False)", "b_bar = np.zeros((shape[1],), v.dtype)",
+     "b_bar[i1] = b_bar[i1] + v[i0, i1]"),
+])
+def test_a_sum_over_a_leading_axis_is_added_up_in_the_loop(call, zeros, into):
+    src = BIAS.format(call=call)
+    out = elementwise_loops(src, BIAS_SHAPES)
+    assert call not in out
+    assert f"    {zeros}{ADDED}\n" in out
+    assert out.index(zeros) < out.index("for i0")
+    assert f"            {into}\n" in out          # (the last line in the loop)
+    assert "            # grad of: z = u + b\n" in out
+    # the added-up line stands for the sum's line: lines map back
+    lines = out.splitlines()
+    assert source_line(next(k for k, ln in enumerate(lines, 1) if into in ln), out) == \
+        src.splitlines().index(f"    b_bar = {call}") + 1
+    h, g, b = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 3)), np.zeros(3)
+    v, b_bar = run(out, "grad_f", h, g, b)
+    assert np.array_equal(v, run(src, "grad_f", h, g, b)[0])
+    keep = "True" in call
+    assert b_bar.shape == (1, 3) if keep else (3,)
+    assert np.array_equal(b_bar, np.sum(v, axis=0, keepdims=keep))   # NumPy's order
+
+
+@pytest.mark.parametrize("call", [
+    "axis_sum(v, 1)",              # the last axis: NumPy adds a row pairwise
+    "axis_sum(v, -1, True)",
+    "axis_sum(v, (0, 1))",         # several axes: NumPy adds one axis, then the next
+    "axis_sum(v, k)",              # an axis not known here
+    "axis_sum(h, 0)",              # not written by the run
+    "axis_sum(v * 2.0, 0)",        # not a name the run wrote
+    "np.sum(v, 0, None)",          # np.sum's third parameter is dtype
+])
+def test_other_sums_stay_after_the_loop(call):
+    src = BIAS.format(call=call)
+    out = elementwise_loops(src, BIAS_SHAPES)
+    assert f"    b_bar = {call}\n" in out and "b_bar = np.zeros" not in out
+
+
+def test_a_sum_into_a_name_the_run_reads_stays():
+    src = BIAS.format(call="axis_sum(v, 0)").replace("g * (1.0 - h * h)",
+                                                     "g * (1.0 - h * h) + b_bar")
+    shapes = {"grad_f": {**BIAS_SHAPES["grad_f"], "b_bar": ("d1",)}}
+    out = elementwise_loops(src, shapes)
+    assert "    b_bar = axis_sum(v, 0)\n" in out
+
+
+def dense_layer(W, b, X, Y):
+    h = np.tanh(X @ W + b)
+    return np.sum((h - Y) ** 2)
+
+
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_bias_gradients_of_a_dense_layer(n):
+    """The bias's adjoint sums the activation's adjoint over the batch in its loop;
+    the gradient is the NumPy back end's to 1e-12 and the finite differences'."""
+    args = (RNG.standard_normal((5, 3)), RNG.standard_normal(3),
+            RNG.standard_normal((n, 5)), RNG.standard_normal((n, 3)))
+    g = check(dense_layer, args, wrt=(0, 1))
+    assert "b_bar = np.zeros(" in module_text(g)

@@ -499,7 +499,7 @@ class _Fuser:
                 d = None
             if d is None:
                 if run:
-                    self._emit(run, dims, edits)
+                    self._emit(run, dims, edits, reduction=_reduction(stmt, dims))
                 run, dims = [], None
                 for block in ("body", "orelse"):
                     if isinstance(getattr(stmt, block, None), list):
@@ -572,10 +572,12 @@ class _Fuser:
         return t not in bound and t not in read and not any(
             self.shapes[n] for n in _names_read(stmt.value) & bound)
 
-    def _emit(self, run, dims, edits, ending=None):
+    def _emit(self, run, dims, edits, ending=None, reduction=None):
         """Add to `edits` the loop of `run` (`ending`: its last statement, `t =
         np.<f>(e)` with f in `NUMPY_LOOPS`, whose loop writes e into t, which
-        `ufunc_in_place` then makes f(e))."""
+        `ufunc_in_place` then makes f(e); `reduction`: the statement after the run, a
+        sum of an array the run writes over one axis, as `_reduction` reads it, added
+        up in the loop where it can be, see `_fused_sum`)."""
         arrays = [s for s in run if self.shapes[s.targets[0].id]]
         if not arrays or (sum(_operations(s.value) for s in arrays) < 2 and
                           not any(_faster_per_number(s.value) for s in arrays) and
@@ -629,6 +631,10 @@ class _Fuser:
         for t in sorted(kept):
             new.append(f"{indent}{out[t]} = np.empty({shape}, float_like("
                        f"{', '.join(sorted(deps[t]))})){ADDED}\n")
+        fused = self._fused_sum(reduction, kept, outer | bound, ending, index, shape, out)
+        if fused is not None:
+            new.append(f"{indent}{fused[0]}{ADDED}\n")
+            last = reduction[0].end_lineno
         for k, i in enumerate(index):
             new.append(f"{indent}{'    ' * k}for {i} in range({shape}[{k}]):{ADDED}\n")
         inner = indent + "    " * nd
@@ -654,12 +660,44 @@ class _Fuser:
             seen.add(t)
             added = ADDED if self.lines[ln - 1].rstrip("\n").endswith(ADDED) else ""
             new.append(f"{inner}{lhs}{value}{added}\n")
+        if fused is not None:
+            new.append(f"{inner}{fused[1]}\n")
         t = ending and ending.targets[0].id
         if t in kept:
             new.append(f'{indent}ufunc_in_place({out[t]}, "{_numpy_loop(ending.value)}")'
                        f'{ADDED}\n')
         new.extend(f"{indent}{t} = {out[t]}{ADDED}\n" for t in sorted(kept) if t in outer)
         edits.append((first, last, new))
+
+    def _fused_sum(self, reduction, kept, mentioned, ending, index, shape, out):
+        """(the line before the loop, the last line in it) that add up `reduction`
+        (`r = axis_sum(t, a)`, see `_reduction`) in the run's loop, or None:
+        `r = np.zeros(<shape without axis a>, t.dtype)` and `r[i1] = r[i1] + t[at]`,
+        the element read back from t's array as the loop wrote it (t keeps its array:
+        the sum adds the numbers NumPy would, of t's dtype, and others may read t).
+        The loop visits the elements in C order, so each sum adds its terms in the order
+        of NumPy's sum over an axis that is not the last (row after row, from 0.0): the
+        same numbers. Only for one axis, not the last (NumPy adds a row pairwise), of an
+        array whose final value the loop writes (not under `ufunc_in_place`), into a
+        name the run neither reads nor binds. Serves the adjoints of biases and of
+        other operands broadcast along the leading axes (`b1_bar = axis_sum(v2_bar, 0)`
+        after the loop of an activation's adjoint: one pass over the matrix less), and
+        sums over a batch axis of what a run computes (`np.sum(x * w, axis=0)`)."""
+        if reduction is None or ending is not None:
+            return None
+        stmt, r, t, axis, keep = reduction
+        if t not in kept or r in mentioned or r == t:
+            return None
+        nd = len(index)
+        sizes = [("1" if keep else None) if k == axis else f"{shape}[{k}]"
+                 for k in range(nd)]
+        sizes = [z for z in sizes if z is not None]
+        at = [("0" if keep else None) if k == axis else i for k, i in enumerate(index)]
+        at = [z for z in at if z is not None]
+        comma = "," if len(sizes) == 1 else ""
+        into = f"{r}[{', '.join(at)}]"
+        return (f"{r} = np.zeros(({', '.join(sizes)}{comma}), {out[t]}.dtype)",
+                f"{into} = {into} + {out[t]}[{', '.join(index)}]")
 
     def _fresh(self, candidates):
         for c in candidates:
@@ -668,6 +706,47 @@ class _Fuser:
                 self.taken.update(names)
                 return c
         return None
+
+
+#: Calls summing their first argument over axes: the positional parameters after it.
+_SUMS = {"axis_sum": ("axis", "keepdims"), "reduce_sum": ("axis", "keepdims"),
+         "np.sum": ("axis",)}
+
+
+def _reduction(stmt, dims):
+    """(stmt, r, t, axis, keepdims) where `stmt` is `r = axis_sum(t, axis)` (or
+    reduce_sum, np.sum, with keepdims) over one constant axis of t, an array of `dims`
+    (two or more axes), other than the last; else None (see `_Fuser._fused_sum`)."""
+    if not dims or len(dims) < 2 or not (
+            isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and
+            isinstance(stmt.targets[0], ast.Name) and stmt.lineno == stmt.end_lineno and
+            isinstance(stmt.value, ast.Call) and stmt.value.args and
+            isinstance(stmt.value.args[0], ast.Name)):
+        return None
+    call = stmt.value
+    params = _SUMS.get(ast.unparse(call.func))
+    if params is None or len(call.args) - 1 > len(params):
+        return None
+    given = dict(zip(params, call.args[1:]))
+    for k in call.keywords:
+        if k.arg not in ("axis", "keepdims") or k.arg in given:
+            return None
+        given[k.arg] = k.value
+    axis, keep = given.get("axis"), given.get("keepdims")
+    if isinstance(axis, ast.Tuple) and len(axis.elts) == 1:
+        axis = axis.elts[0]
+    if isinstance(axis, ast.UnaryOp) and isinstance(axis.op, ast.USub) and \
+            isinstance(axis.operand, ast.Constant) and type(axis.operand.value) is int:
+        axis = ast.Constant(-axis.operand.value)
+    nd = len(dims)
+    if not (isinstance(axis, ast.Constant) and type(axis.value) is int and
+            -nd <= axis.value < nd and axis.value % nd != nd - 1):
+        return None
+    if keep is not None and not (isinstance(keep, ast.Constant) and
+                                 type(keep.value) is bool):
+        return None
+    return (stmt, stmt.targets[0].id, call.args[0].id, axis.value % nd,
+            bool(keep is not None and keep.value))
 
 
 def _element(n, wide, at):
