@@ -32,12 +32,14 @@ closures do. Also lowered where that is exact (`lowering.lowering_refused` says 
 body, `min`/`max` with `key=` to the item at `first_best(keys)`, loops over functions
 unrolled into their calls. Anything else is refused with a `TransformError`.
 """
+import dataclasses
 import inspect
 import types
 
 import gast
 import numpy as np
 
+from ..errors import TransformError
 from ..syntax import nodes
 from .lowering import (LOWERED, deleted_item_kind, deleted_then_read, lowering_refused,
                        walrus_targets)
@@ -226,15 +228,21 @@ class Normalizer:
         return self.parsed.error(message, node, hint)
 
     # -- entry ---------------------------------------------------------------
-    def run(self):
-        fn = self.parsed.node
+    def rewrite_first(self):
+        """The rewrites made before anything is refused (local aliases of modules,
+        generator expressions, map/reduce, errstate blocks, loops over functions
+        unrolled); the local functions then inlined."""
         self.aliases()
         self.generators()
         self.maps()
         self.reduces()
         self.errstates()
         self.function_loops()
-        self.local_functions = _local_functions(fn)
+        self.local_functions = _local_functions(self.parsed.node)
+
+    def run(self):
+        fn = self.parsed.node
+        self.rewrite_first()
         problems = unsupported_constructs(fn, self.local_functions.values())
         if problems:
             node, what, hint = problems[0]
@@ -2485,6 +2493,28 @@ _ALIASABLE = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, n
 
 def normalize(parsed: Parsed) -> gast.FunctionDef:
     return Normalizer(parsed).run()
+
+
+def refused_constructs(parsed: Parsed):
+    """[(node, what, hint)]: what `normalize` refuses in the function, seen as it sees
+    it, after `Normalizer.rewrite_first` (a lambda in a loop over functions is inlined,
+    not refused), made on a copy: each node is that of `parsed.node` at the same place
+    (the rewrites keep locations). None where a rewrite refuses: running the
+    transform gives that error."""
+    copy = dataclasses.replace(parsed, node=nodes.clone(parsed.node))
+    normalizer = Normalizer(copy)
+    try:
+        normalizer.rewrite_first()
+    except TransformError:
+        return None
+    at = {}
+    for n in nodes.walk(parsed.node):
+        at.setdefault((type(n), getattr(n, "lineno", None), getattr(n, "col_offset", None)),
+                      n)
+    return [(at.get((type(n), getattr(n, "lineno", None), getattr(n, "col_offset", None)),
+                    n), what, hint)
+            for n, what, hint in unsupported_constructs(
+                copy.node, normalizer.local_functions.values())]
 
 
 def check_returns_value(parsed):

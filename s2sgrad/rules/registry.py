@@ -43,6 +43,7 @@ import types
 import gast
 
 from ..errors import S2SGradError
+from ..syntax import nodes
 from ..syntax.source import source_tree
 
 CALLABLES = {}      # id(object) -> Rule  (ids: ufuncs are not all hashable-stable)
@@ -125,13 +126,12 @@ class Rule:
         if getattr(self, "_adjoint_names", None) is not None:
             return self._adjoint_names
         out = set()
-        for node in gast.walk(gast.Module(body=self.body, type_ignores=[])):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
-                    and node.id.endswith("_bar"):
-                out.add(node.id[:-4])
-            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
-                    and node.id.endswith("_dot") and node.id != self.output + "_dot":
-                out.add(node.id[:-4])            # a tangent rule: inputs it reads
+        for st in self.body:
+            loads, stores = nodes.name_sets(st)
+            out |= {n[:-4] for n in stores if n.endswith("_bar")}
+            # a tangent rule: the inputs it reads
+            out |= {n[:-4] for n in loads
+                    if n.endswith("_dot") and n != self.output + "_dot"}
         self._adjoint_names = out
         return out
 
@@ -139,8 +139,7 @@ class Rule:
         """Options (parameters with defaults) the template never reads: they cannot
         change the generated adjoint, so a call must leave them at their default."""
         if getattr(self, "_unread", None) is None:
-            read = {n.id for st in self.body for n in gast.walk(st)
-                    if isinstance(n, gast.Name)}
+            read = {n for st in self.body for n in nodes.names_in(st)}
             self._unread = {p for p in self.params + self.kwonly if p in self.defaults
                             and p not in read and p + "_bar" not in read}
         return self._unread

@@ -709,14 +709,14 @@ class Problem:
 
 def lint(sf):
     """Every construct in the file's functions that s2sgrad cannot differentiate."""
-    from ..frontend.normalize import unsupported_constructs, _local_functions
+    from ..frontend.normalize import refused_constructs
     from ..frontend.parse import parse_file_function
     found = []
     for node in sf.tree.body:
         if not isinstance(node, ast.FunctionDef) or _is_rule(node):
             continue
         parsed = parse_file_function(sf.path, node.name, sf.namespace)
-        problems = unsupported_constructs(parsed.node, _local_functions(parsed.node).values())
+        problems = refused_constructs(parsed) or []
         for n, what, hint in problems:
             found.append(Problem(sf.path, getattr(n, "lineno", node.lineno),
                                  getattr(n, "col_offset", 0),
