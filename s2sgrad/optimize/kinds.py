@@ -209,6 +209,10 @@ def _is_none(node):
 
 # ------------------------------------------------------------ shapes of the adjoints
 
+#: Runtime helpers that act element by element (their value has the broadcast shape of
+#: their arguments).
+_ELEMENTWISE_HELPERS = {"div_or_zero", "log_or_zero"}
+
 _UFUNCS = {
     "abs", "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "cbrt", "clip", "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "fabs",
@@ -304,6 +308,12 @@ def _shape(e, shapes, pending=frozenset()):
     if isinstance(e, gast.Attribute) and e.attr == "T":
         dims = _shape(e.value, shapes, pending)
         return dims if dims is None or dims is _NONE else tuple(reversed(dims))
+    if isinstance(e, gast.Compare) and len(e.ops) == 1:        # (a mask: `hn >= 0.0`)
+        dims = all_of([e.left, e.comparators[0]])
+        return dims if dims is None or dims is _NONE else broadcast(dims)
+    if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Attribute) \
+            and e.value.attr == "shape" and int_constant(e.slice) is not None:
+        return ()                                                # (`x.shape[-1]`)
     if isinstance(e, gast.Attribute) and e.attr == "size":
         dims = _shape(e.value, shapes, pending)
         return dims if dims is None or dims is _NONE else ()
@@ -329,6 +339,9 @@ def _shape(e, shapes, pending=frozenset()):
             k = int_constant(e.args[1])
             k = k + len(dims) + 1 if k < 0 else k
             return dims[:k] + (1,) + dims[k:] if 0 <= k <= len(dims) else None
+        if isinstance(f, gast.Name) and f.id in _ELEMENTWISE_HELPERS and e.args:
+            dims = all_of(e.args)
+            return dims if dims is None or dims is _NONE else broadcast(dims)
         if isinstance(f, gast.Name) and f.id in ("axis_sum", "sum_product"):
             return _backward_sum_shape(f.id, e.args, shapes, pending)
         if isinstance(f, gast.Name) and f.id in _SPELLED:
@@ -343,8 +356,8 @@ def _shape(e, shapes, pending=frozenset()):
 def _helper_dims(args, shapes, pending=frozenset()):
     """The dims of a helper's arguments, its constants (options: axis, keepdims) as
     `()`; None or _NONE as `_shape` gives them for any argument."""
-    dims = [() if isinstance(a, gast.Constant) else _shape(a, shapes, pending)
-            for a in args]
+    dims = [() if isinstance(a, gast.Constant) or isinstance(a, gast.Tuple) and
+            _axis_value(a) is not _NONE else _shape(a, shapes, pending) for a in args]
     if any(d is _NONE for d in dims):
         return _NONE
     return None if any(d is None for d in dims) else dims
@@ -370,20 +383,15 @@ def _backward_sum_shape(name, args, shapes, pending):
 def _reduction_shape(e, shapes, pending):
     """np.sum(x, axis=k, keepdims=b) with constant options."""
     options = {k.arg: k.value for k in e.keywords}
-    if set(options) - {"axis", "keepdims"} or not all(
-            isinstance(v, gast.Constant) or (isinstance(v, gast.Tuple) and all(
-                isinstance(x, gast.Constant) for x in v.elts)) for v in options.values()):
+    axis = _axis_value(options.get("axis", nodes.const(None)))
+    keep = options.get("keepdims", nodes.const(False))
+    if set(options) - {"axis", "keepdims"} or axis is _NONE or not (
+            isinstance(keep, gast.Constant) and type(keep.value) is bool):
         return None
     dims = _shape(e.args[0], shapes, pending)
     if dims is None or dims is _NONE:
         return dims
-    axis = options.get("axis", nodes.const(None))
-    axis = tuple(x.value for x in axis.elts) if isinstance(axis, gast.Tuple) else axis.value
-    keep = options.get("keepdims", nodes.const(False)).value
-    if axis is not None and not all(type(a) is int for a in
-                                    (axis if isinstance(axis, tuple) else (axis,))):
-        return None
-    return reduced(dims, axis, bool(keep))
+    return reduced(dims, axis, keep.value)
 
 
 # Each helper's spelled-out form for argument dims it settles: (expression, its dims),
@@ -446,14 +454,57 @@ def _unreduce(args, dims):
         return None
     g, x, axis, keep = args[0], args[-3], args[-2], args[-1]
     gd, xd = dims[0], dims[-3]
-    if not xd or not isinstance(axis, gast.Constant) or not isinstance(keep, gast.Constant):
+    axis = _axis_value(axis)
+    if not xd or axis is _NONE or not isinstance(keep, gast.Constant):
         return None
-    if gd == () and axis.value is None and len(args) == 4:
+    if gd == () and axis is None and len(args) == 4:
         return None, xd         # (unreduce of a number: np.full of x's shape, zero too)
-    want = reduced(xd, axis.value, bool(keep.value))
+    want = reduced(xd, axis, bool(keep.value))
     if not gd or want != gd:
         return None
     return None, xd
+
+
+def _choose_grad(args, dims):
+    """The part of g routed through where an array `mask` is true (the adjoint of
+    np.maximum, np.where, np.clip): np.where(mask, g, 0.0)."""
+    if len(args) != 2 or not dims[1] or broadcast(dims) is None:
+        return None
+    return nodes.call(nodes.attribute(nodes.name("np"), "where"),
+                      [args[1], args[0], nodes.const(0.0)]), broadcast(dims)
+
+
+def _count_reduced(args, dims):
+    """How many elements a reduction of an array x over constant axes combines:
+    `x.shape[-1]`, `x.shape[0] * x.shape[2]` (`x.size` for every axis is
+    `spell_out_helpers`'s)."""
+    if len(args) != 2 or not dims[0]:
+        return None
+    axis = _axis_value(args[1])
+    if axis is _NONE or axis is None or reduced(dims[0], axis, False) is None:
+        return None
+    sizes = [gast.Subscript(value=nodes.attribute(args[0], "shape"),
+                            slice=nodes.const(a) if a >= 0 else gast.UnaryOp(
+                                op=gast.USub(), operand=nodes.const(-a)),
+                            ctx=gast.Load())
+             for a in (axis if isinstance(axis, tuple) else (axis,))]
+    out = sizes[0]
+    for size in sizes[1:]:
+        out = gast.BinOp(left=out, op=gast.Mult(), right=size)
+    return out, ()
+
+
+def _axis_value(axis):
+    """The value of a constant axis argument: an int (`-1` too), a tuple of ints or
+    None; else _NONE."""
+    if isinstance(axis, gast.Constant) and axis.value is None:
+        return None
+    if int_constant(axis) is not None:
+        return int_constant(axis)
+    if isinstance(axis, gast.Tuple) and axis.elts and all(
+            int_constant(e) is not None for e in axis.elts):
+        return tuple(int_constant(e) for e in axis.elts)
+    return _NONE
 
 
 def _transpose_grad(args, dims):
@@ -477,7 +528,8 @@ def _roll_grad(args, dims):
 
 _SPELLED = {"matmul_left": _matmul_left, "matmul_right": _matmul_right,
             "unbroadcast": _unbroadcast, "unreduce": _unreduce, "extremum_grad": _unreduce,
-            "transpose_grad": _transpose_grad, "roll_grad": _roll_grad}
+            "transpose_grad": _transpose_grad, "roll_grad": _roll_grad,
+            "count_reduced": _count_reduced, "choose_grad": _choose_grad}
 
 
 def _matmul_dims(a, b):
@@ -635,44 +687,63 @@ _BROADCASTING = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 
 
 def _kept_dims_unreduces(fdef, shapes):
-    """`unreduce(g, x, axis, True)` as an operand of `+ - * /` whose other operand has
-    x's full shape is `g`: the operation broadcasts g (its reduced axes kept, of length
-    1) as `unreduce` would, with no broadcast view made and read. Serves the adjoint of
-    a sum with keepdims=True added to its operand's other adjoint (softmax normalisers:
-    `E_bar = E_bar + unreduce(v7_bar, S_1, 1, True)` → `E_bar = E_bar + v7_bar`)."""
+    """`unreduce(g, x, axis, True)` inside an elementwise expression (`+ - * /`, unary
+    minus) whose value has the same shape with g in its place is `g`: the operations
+    broadcast g (its reduced axes kept, of length 1) as `unreduce` would, each element
+    of the result reading the same numbers, with no broadcast view made and read.
+    Serves the adjoint of a sum or mean with keepdims=True added to its operand's other
+    adjoint (softmax normalisers: `E_bar = E_bar + unreduce(v7_bar, S_1, 1, True)` →
+    `E_bar = E_bar + v7_bar`), and the variance's (`2.0 * unreduce(g, x, -1, True) *
+    (x - mean) / n` → `2.0 * g * (x - mean) / n`, in a layer norm)."""
 
-    def narrow(side, other):
-        if not (isinstance(side, gast.Call) and nodes.is_name(side.func, "unreduce")
-                and len(side.args) == 4 and not side.keywords
-                and isinstance(side.args[1], gast.Name)
-                and isinstance(side.args[3], gast.Constant) and side.args[3].value is True):
+    def kept_dims(call):
+        """g, where `call` is such an unreduce of g (of the reduced shape, or a
+        number), else None."""
+        if not (isinstance(call, gast.Call) and nodes.is_name(call.func, "unreduce")
+                and len(call.args) == 4 and not call.keywords
+                and isinstance(call.args[1], gast.Name) and _is_true(call.args[3])):
             return None
-        g, x, axis = side.args[:3]
-        full = shapes.get(x.id)
-        axes = _constant_axes(axis)
-        if not full or axes is None or _shape(other, shapes) != full:
+        g, x, axis = call.args[:3]
+        full, axes = shapes.get(x.id), _constant_axes(axis)
+        if not full or axes is None:
             return None
         gd = _shape(g, shapes)
         return g if gd == () or gd == reduced(full, axes, True) else None
 
-    class Narrow(nodes.Transformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, _BROADCASTING):
-                node.left = narrow(node.left, node.right) or node.left
-                node.right = narrow(node.right, node.left) or node.right
-            return node
-    Narrow().visit(fdef)
+    def sites(e):
+        """(node, field) of each unreduce call e reaches through elementwise operations."""
+        if isinstance(e, gast.BinOp) and isinstance(e.op, _BROADCASTING):
+            for field in ("left", "right"):
+                side = getattr(e, field)
+                yield from [(e, field)] if kept_dims(side) is not None else sites(side)
+        elif isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+            yield from [(e, "operand")] if kept_dims(e.operand) is not None \
+                else sites(e.operand)
+
+    def narrow(root):
+        want = _shape(root, shapes)
+        if not want or want is _NONE:
+            return
+        for node, field in list(sites(root)):
+            call = getattr(node, field)
+            setattr(node, field, kept_dims(call))
+            if _shape(root, shapes) != want:
+                setattr(node, field, call)
+
+    for st in nodes.walk(fdef):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1:
+            narrow(st.value)
+        elif isinstance(st, gast.AugAssign) and isinstance(st.op, _BROADCASTING) \
+                and isinstance(st.target, gast.Name):
+            root = gast.BinOp(left=nodes.name(st.target.id), op=st.op, right=st.value)
+            narrow(root)
+            st.value = root.right
 
 
 def _constant_axes(node):
-    """The int or tuple of ints a constant axis option holds, else None."""
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, gast.Tuple) and all(isinstance(e, gast.Constant)
-                                            and type(e.value) is int for e in node.elts):
-        return tuple(e.value for e in node.elts)
-    return None
+    """The int or tuple of ints a constant axis option holds (`-1` too), else None."""
+    axes = _axis_value(node)
+    return None if axes is _NONE else axes
 
 
 def _narrow_unreduces(fdef, shapes):
