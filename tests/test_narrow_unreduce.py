@@ -50,7 +50,14 @@ def normaliser_beside_a_row(A, v):
     return np.sum(np.log(s + v[None, :]))          # operand has A's full shape
 
 
+def pair_potential(x, w):
+    d = x[:, None, :] - x[None, :, :]
+    r2 = np.sum(d ** 2, axis=-1) + np.eye(x.shape[0])   # (a negative axis)
+    return np.sum(w / np.sqrt(r2))
+
+
 CASES = [
+    (pair_potential, lambda r: (r.standard_normal((6, 3)), r.standard_normal((6, 6)))),
     (squared_distances, lambda r: (r.standard_normal((3, 2)), r.standard_normal((20, 2)))),
     (mixture, lambda r: (r.standard_normal((3, 2)), r.standard_normal((15, 2)))),
     (sum_then_scaled, lambda r: (r.standard_normal((4, 5)), r.standard_normal(4))),
@@ -72,8 +79,14 @@ def test_against_finite_differences(f, make, optimize):
 
 def test_squared_distances_use_the_reduced_adjoint():
     g = s2sgrad.grad(squared_distances, wrt=(0, 1))
-    g(*CASES[0][1](np.random.default_rng(5)))
+    g(*CASES[1][1](np.random.default_rng(5)))
     assert "np.expand_dims(D2_bar, 2)" in g.source and "unreduce(D2_bar" not in g.source
+
+
+def test_a_negative_axis_is_an_axis():
+    g = s2sgrad.grad(pair_potential, wrt=(0, 1))
+    g(*CASES[0][1](np.random.default_rng(5)))
+    assert "np.expand_dims(r2_bar, -1)" in g.source and "unreduce(" not in g.source
 
 
 def test_kept_dims_are_read_as_they_are():

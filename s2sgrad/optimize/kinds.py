@@ -765,8 +765,7 @@ def _narrow_unreduces(fdef, shapes):
                     and len(call.args) == 4 and not call.keywords
                     and reads.get(t) == 1 and binds.get(t) == 1
                     and isinstance(call.args[1], gast.Name)
-                    and isinstance(call.args[2], gast.Constant)
-                    and type(call.args[2].value) is int
+                    and int_constant(call.args[2]) is not None
                     and isinstance(call.args[3], gast.Constant)
                     and call.args[3].value in (False, True)):
                 continue
