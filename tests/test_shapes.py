@@ -452,3 +452,59 @@ def test_an_adjoint_made_zero_again_in_each_step_keeps_its_shape():
     g = s2sgrad.grad(sinkhorn)
     g(*args)
     assert "matmul_left(" not in g.source and "matmul_right(" not in g.source
+
+
+# ------------------------------------------------- parameters unpacked from a flat vector
+def flat_mlp(theta, X, Y):
+    W1 = theta[:12].reshape(4, 3)
+    b1 = theta[12:15]
+    W2 = np.reshape(theta[15:21], (3, 2))
+    b2 = theta[-2:]
+    h = np.tanh(X @ W1 + b1)
+    return np.mean((h @ W2 + b2 - Y) ** 2)
+
+
+def flat_reshaped_by_minus_one(theta, X):
+    W = theta[:8].reshape(4, -1)
+    return np.sum(np.sin(X @ W))
+
+
+def reshaped_to_its_own_shape(A, B):
+    C = (A * B).reshape(A.shape)
+    return np.sum(C @ B.T)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (flat_mlp, (0.5 * R.normal(size=23), R.normal(size=(5, 4)), R.normal(size=(5, 2))), 0),
+    (flat_reshaped_by_minus_one, (R.normal(size=10), R.normal(size=(3, 4))), (0, 1)),
+    (reshaped_to_its_own_shape, (R.normal(size=(3, 4)), R.normal(size=(3, 4))), (0, 1)),
+])
+def test_reshapes_have_the_shapes_they_ask_for(f, args, wrt):
+    assert_grad_matches(f, *args, wrt=wrt)
+
+
+def test_a_flat_parameter_vector_unpacks_into_known_shapes():
+    """`theta[:12].reshape(4, 3)` is (4, 3), its 4 the size of X's columns (assumed
+    equal), and `theta[-2:]` has Y's 2 columns: the layers' adjoints are written as by
+    hand, with no unbroadcast or matmul helper; other sizes still get right gradients
+    (the assumptions fail there: code compiled for no sizes)."""
+    g = s2sgrad.grad(flat_mlp)
+    g(0.5 * R.normal(size=23), R.normal(size=(5, 4)), R.normal(size=(5, 2)))
+    for helper in ("unbroadcast(", "matmul_left(", "matmul_right(", "count_reduced("):
+        assert helper not in g.source, g.source
+    assert "W1_bar = X.T @ " in g.source
+    # one more row of data: the same code; another layout of theta: other code, right
+    assert_grad_matches(flat_mlp, 0.5 * R.normal(size=23), R.normal(size=(7, 4)),
+                        R.normal(size=(7, 2)))
+
+
+def wide_first_layer(theta, X):
+    W = theta[:6].reshape(2, 3)
+    return np.sum(np.tanh(X[:, :2] @ W))
+
+
+def test_a_literal_size_assumed_equal_to_a_symbol_s_is_checked_on_each_call():
+    """X's 2 columns make the reshape's 2 X's column symbol; called with X of 5
+    columns the assumption fails, and the gradient is still right."""
+    for X in (R.normal(size=(4, 2)), R.normal(size=(4, 5)), R.normal(size=(3, 2))):
+        assert_grad_matches(wide_first_layer, R.normal(size=6), X, wrt=(0, 1))

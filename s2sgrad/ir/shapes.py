@@ -34,6 +34,8 @@ first binding and gives up on disagreement): then it has that shape in every ste
 Values of one known shape share a shape class (`trace.shape_classes`), so the
 backward pass drops `unbroadcast` between them and needs no saved shapes.
 """
+import math
+
 import gast
 
 from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
@@ -172,6 +174,16 @@ class _Sizes:
     def assume(self, relation, a, b):
         if a != b:
             self.assumptions.add((relation, a, b))
+
+    def symbol_of(self, size):
+        """The symbol whose size in the call compiled for is the literal `size` (> 1),
+        the equality assumed; else `size`."""
+        if size > 1:
+            for symbol, n in self.sizes.items():
+                if n == size:
+                    self.assume("eq", (size, ()), (0, ((symbol, 1),)))
+                    return symbol
+        return size
 
     def dim(self, form, integer=False):
         """The dimension the linear form is: exact for a constant, a symbol or a symbol
@@ -333,6 +345,8 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
     def of(a):
         if isinstance(a, Const):
             v = a.value
+            if type(v) is tuple and all(type(n) is int for n in v):
+                return ("tup", v)                       # (a shape written out: `(3, 2)`)
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return UNKNOWN
             return ("int", v) if type(v) is int else ("arr", ())
@@ -378,11 +392,13 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         return _arr(broadcast(shapes))
     if name == "getitem" and isinstance(s.expr, gast.Subscript):
         return _getitem(of(s.args[0]), s.expr.slice, of, ctx)
+    if name == "reshape" and _is_reshape(s.expr):
+        return _arr(_reshaped(operands[0], operands[1:], ctx))
     if name in ("matmul", "dot") and len(s.args) == 2 and not s.kwargs:
         a, b = operands
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
             return UNKNOWN
-        return _arr(matmul_shape(a[1], b[1], name == "dot"))
+        return _arr(matmul_shape(a[1], _inner_unified(a[1], b[1], ctx), name == "dot"))
     if full_reduction(s) and len(s.args) == 1:
         base = operands[0]
         axis = reduced_axis(s)
@@ -421,6 +437,70 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         if base != UNKNOWN and base[0] == "arr":
             return ("arr", tuple(reversed(base[1])))
     return UNKNOWN
+
+
+def _is_reshape(e):
+    """Is `e` a call of np.reshape or of an array's reshape (not ravel, squeeze or the
+    other views one rule serves)?"""
+    f = getattr(e, "func", None)
+    return isinstance(e, gast.Call) and (
+        isinstance(f, gast.Attribute) and f.attr == "reshape" or
+        isinstance(f, gast.Name) and f.id == "reshape")
+
+
+def _reshaped(base, shape, ctx=None):
+    """The dims of a reshape of `base` (an abstract value) to `shape`, the abstract
+    values of the sizes (`x.reshape(64, 32)`, `np.reshape(x, (n, 3))`,
+    `x.reshape(x.shape)`): the sizes asked for, whenever the reshape succeeds; one -1 is
+    found where every other size is a literal (`theta[:6].reshape(2, -1)`). A literal
+    size that is the size of a symbol in the call compiled for is that symbol, the
+    equality assumed (`ctx`): a matrix unpacked from a flat vector then has the dims of
+    the data it multiplies."""
+    if base == UNKNOWN or base[0] != "arr":
+        return None
+    if len(shape) == 1 and shape[0] != UNKNOWN and shape[0][0] == "tup":
+        dims = list(shape[0][1])
+    elif all(o != UNKNOWN and o[0] == "int" for o in shape):
+        dims = [o[1] for o in shape]
+    else:
+        return None
+    if not all(_is_dim(d) for d in dims):
+        return None
+    if dims.count(-1) == 1:
+        others = [d for d in dims if d != -1]
+        if not all(type(d) is int for d in list(base[1]) + others):
+            return None
+        total, rest = math.prod(base[1]), math.prod(others)
+        if rest <= 0 or total % rest:
+            return None
+        dims[dims.index(-1)] = total // rest
+    if any(type(d) is int and d < 0 for d in dims):
+        return None
+    if ctx is not None:
+        dims = [ctx.symbol_of(d) if type(d) is int else d for d in dims]
+    return tuple(dims)
+
+
+def _inner_unified(a, b, ctx):
+    """b's dims, the one a matrix product sums over written as a's where the two differ
+    only in how they are written (a symbol and a literal, `X @ W1` for X of (d0, d1) and
+    W1 reshaped to (64, 32)) and have one size in the call compiled for: the equality
+    assumed (see `holds`)."""
+    if ctx is None or not a or not b:
+        return b
+    k = -2 if len(b) > 1 else 0
+    x, y = a[-1], b[k]
+    fx, fy = linear(x), linear(y)
+    if x == y or fx is None or fy is None or ctx.reads_loop(fx) or ctx.reads_loop(fy):
+        return b
+    try:
+        same = ctx.value(fx) == ctx.value(fy)
+    except KeyError:
+        return b
+    if not same:
+        return b
+    ctx.assume("eq", fx, fy)
+    return b[:k] + (x,) + (b[k + 1:] if k == -2 else b[1:])
 
 
 # Operations whose result has the shape of their first operand, whatever their other
@@ -635,6 +715,13 @@ def _computed_slice(dim, sl, of, ctx):
     if ctx is None or not isinstance(sl, gast.Slice) or sl.step is not None:
         return None
     whole = linear(dim)
+    last = int_constant(sl.lower)
+    if last is not None and last < 0 and sl.upper is None and whole is not None \
+            and not ctx.reads_loop(whole):     # `x[-4:]`: the last 4, where there are 4
+        if ctx.value(whole) < -last:
+            return None
+        ctx.assume("le", (-last, ()), whole)
+        return ctx.symbol_of(-last)
     lo = (0, ()) if sl.lower is None else _bound(sl.lower, of)
     hi = whole if sl.upper is None else _bound(sl.upper, of)
     if whole is None or lo is None or hi is None:
