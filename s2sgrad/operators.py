@@ -209,11 +209,20 @@ JVPFunction._hvp_tangent = _jvp_of_hvp
 
 
 def _as_tangent(t, x):
+    """The tangent `t` of argument `x` in x's precision: a float32 argument gets a
+    float32 tangent (np.result_type(float32, float) would be float64, and the tangent
+    code would then compute in float64), an integer one a float64 tangent."""
     if isinstance(x, np.ndarray):       # a fresh array: results never alias the caller's
-        return np.array(np.broadcast_to(t, x.shape), dtype=np.result_type(x.dtype, float))
+        return np.array(np.broadcast_to(t, x.shape), dtype=_tangent_dtype(x.dtype))
+    if isinstance(x, np.floating) and not isinstance(x, float):
+        return x.dtype.type(t)          # (np.float32: np.float64 is a float)
     if isinstance(x, (float, np.floating)):
         return float(t)
     return t
+
+
+def _tangent_dtype(dtype):
+    return dtype if dtype.kind in "fc" else np.result_type(dtype, float)
 
 
 def jvp(func: Callable[..., Any], backend: Optional[str] = None,

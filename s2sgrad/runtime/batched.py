@@ -534,7 +534,7 @@ def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
         raise GradientError("vmap of indexing into a list, tuple or dict: use an array")
     xs = _example_shape(x, xb)
     n = np.shape(g)[0] if gb else np.shape(v)[0]
-    dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), float)
+    dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), 0.0)
     if in_place and gb and type(g) is np.ndarray and g.shape == (n,) + tuple(xs) \
             and g.dtype == dtype and g.flags.writeable:
         out = g                         # (held by nobody else: updated, not copied)

@@ -19,7 +19,7 @@ def _conv_full(g, n, m, mode, correlate=False):
     else:
         raise NotImplementedError(f"gradient of np.convolve/np.correlate with mode={mode!r} "
                                   "is not supported: use 'full', 'same' or 'valid'")
-    out = np.zeros(n + m - 1, np.result_type(g, float))
+    out = np.zeros(n + m - 1, np.result_type(g, 0.0))
     out[start:start + size] = g
     return out
 

@@ -16,7 +16,7 @@ def cumprod_grad(g, x, axis=None):
     if axis is None:
         return np.reshape(cumprod_grad(np.ravel(g), np.ravel(x), 0), np.shape(x))
     x = np.asarray(x)
-    dtype = np.result_type(g, x, float)
+    dtype = np.result_type(g, x, 0.0)
     if x.shape[axis] == 0:
         return np.zeros(x.shape, dtype)
     fast = _cumprod_grad_nonzero(g, x, axis, dtype)
@@ -54,7 +54,7 @@ def cumprod_tangent(t, x, axis=None):
     if axis is None:
         return cumprod_tangent(np.ravel(t), np.ravel(x), 0)
     x = np.asarray(x)
-    dtype = np.result_type(np.asarray(t).dtype, x, float)
+    dtype = np.result_type(t, x, 0.0)
     xm = np.moveaxis(x, axis, -1).astype(dtype)
     tm = np.moveaxis(np.broadcast_to(t, x.shape), axis, -1)
     y = np.cumprod(xm, axis=-1)
@@ -122,7 +122,7 @@ def average_grad_weights(g, y, a, axis=None, weights=None, returned=False, keepd
     axes = _average_axes(a, axis)
     a = np.asarray(a)
     w = _average_weights(a, axis, weights)
-    total = np.zeros(a.shape, np.result_type(a, w, float))
+    total = np.zeros(a.shape, np.result_type(a, w, 0.0))
     if not is_zero(gy):
         avg = unreduce(y[0] if returned else y, a, axes, keepdims)
         total = total + unreduce(gy, a, axes, keepdims) * (a - avg) \
@@ -233,7 +233,7 @@ def polyval_grad_p(g, p, x):
     pa = np.asarray(p)
     n = len(pa)
     x = np.asarray(x)
-    out = np.zeros(pa.shape, np.result_type(g, pa, float))
+    out = np.zeros(pa.shape, np.result_type(g, pa, 0.0))
     for i in range(n):
         out[i] = unbroadcast(g * x ** (n - 1 - i), pa[i])
     return out
@@ -288,7 +288,7 @@ def interp_grad_fp(g, x, xp, fp, left=None, right=None, period=None):
         return 0.0
     j, jn, t, width, below, inside, above = _interp_parts(x, xp, fp, period)
     g = np.broadcast_to(g, np.shape(inside))
-    out = np.zeros(np.shape(fp), np.result_type(g, float))
+    out = np.zeros(np.shape(fp), np.result_type(g, 0.0))
     gi = np.where(inside, g, 0.0)
     np.add.at(out, j, gi * (1.0 - t))
     np.add.at(out, jn, gi * t)
@@ -307,7 +307,7 @@ def interp_grad_xp(g, x, xp, fp, left=None, right=None, period=None):
     j, jn, t, width, below, inside, above = _interp_parts(x, xp, fp, period)
     fp = np.asarray(fp)
     gs = np.where(inside, g * (fp[jn] - fp[j]) / width, 0.0)
-    out = np.zeros(np.shape(xp), np.result_type(g, float))
+    out = np.zeros(np.shape(xp), np.result_type(g, 0.0))
     np.add.at(out, j, gs * (t - 1.0))
     np.add.at(out, jn, -gs * t)
     return out
