@@ -72,10 +72,15 @@ def broadcast_to(y, x, shape):
 _COPY_OPTIONS = ("copy", "order", "subok", "like", "casting")
 
 
-@defadjoint(np.array, np.copy,
+#: np.astype(x, dtype) (NumPy ≥ 2.1), x.astype(dtype) as a function, if NumPy has it
+ASTYPE = tuple(f for f in (getattr(np, "astype", None),) if f is not None)
+
+
+@defadjoint(np.array, np.copy, *ASTYPE,
             methods=["copy", "astype"], keywords=_COPY_OPTIONS, props=(FRESH, READS_CONTAINER),
             positional={np.array: {1: "dtype"}, ".astype": {1: "dtype"},
-                        np.copy: {1: "order"}, ".copy": {1: "order"}})
+                        np.copy: {1: "order"}, ".copy": {1: "order"},
+                        **{f: {1: "dtype"} for f in ASTYPE}})
 def copy(y, x, *options, dtype=None, **keywords):
     """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint; a cast to an
     integer or boolean dtype passes no gradient)"""

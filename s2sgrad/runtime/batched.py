@@ -84,6 +84,19 @@ def rank_up(x, other, other_batched=0):
     return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
 
 
+def rank_up_core(x, others, batched, cores, core):
+    """`rank_up` for an operand of a generalized ufunc (np.vecdot, np.matvec): batched
+    `x`, whose last `core` axes are its core axes, with axes of length one inserted
+    after its batch axis until an example has as many loop axes (those before the core
+    axes) as each of `others` (batched where `batched` says, with `cores` core axes)."""
+    need = max((np.ndim(o) - b - c for o, b, c in zip(others, batched, cores)), default=0)
+    need -= np.ndim(x) - 1 - core
+    if need <= 0:
+        return x
+    x = np.asarray(x)
+    return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
+
+
 def rank_up_many(x, others, batched):
     """`rank_up` against several operands (np.where, np.clip, ...)."""
     need = max((np.ndim(o) - b for o, b in zip(others, batched)), default=0)

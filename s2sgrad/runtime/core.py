@@ -954,6 +954,19 @@ def split_grad(gs, x, indices_or_sections, axis=0):
     return np.concatenate(parts, axis)
 
 
+def unstack_grad(gs, x, axis=0):
+    """Adjoint of `x` from the adjoints of the pieces of np.unstack(x, axis=axis): the
+    pieces' adjoints stacked along the axis (zeros for pieces that got none)."""
+    if is_zero(gs):
+        return 0.0
+    shape = np.shape(x)
+    a = axis % len(shape)
+    piece = shape[:a] + shape[a + 1:]
+    dtype = np.result_type(x, 0.0)
+    return np.stack([np.zeros(piece, dtype) if is_zero(gi) else np.broadcast_to(gi, piece)
+                     for gi in gs], a)
+
+
 def concat_grads(g, xs, axis=0):
     """Adjoints of the pieces of np.concatenate(xs, axis)."""
     if is_zero(g):

@@ -359,3 +359,34 @@ def interp_tangent_end(t, x, xp, side, period=None):
     return np.where(parts[4] if side < 0 else parts[6], t, 0.0)[()]
 
 
+
+
+# ---- np.cumulative_sum / np.cumulative_prod (NumPy ≥ 2.1): cumsum / cumprod that may
+# start with the initial value (0 or 1) along the axis (`include_initial=True`)
+
+def _along(axis, nd, index):
+    """The subscript taking `index` (a slice) along `axis` of an array of `nd` axes."""
+    at = [slice(None)] * nd
+    at[axis] = index
+    return tuple(at)
+
+
+def drop_initial(g, axis=None, include_initial=False):
+    """The adjoint of cumsum(x)/cumprod(x) inside that of cumulative_sum/_prod(x, ...):
+    ȳ without its first entry along the axis when the result starts with the initial
+    value (a constant: its adjoint goes nowhere)."""
+    if is_zero(g) or not include_initial:
+        return g
+    g = np.asarray(g)
+    return g[_along(0 if axis is None else axis, g.ndim, slice(1, None))]
+
+
+def with_initial(t, axis=None, include_initial=False):
+    """The tangent of cumulative_sum/_prod(x, ...) from that of cumsum(x)/cumprod(x): a
+    zero first entry along the axis for the initial value, a constant."""
+    if not include_initial:
+        return t
+    t = np.asarray(t)
+    a = 0 if axis is None else axis
+    first = np.zeros_like(t[_along(a, t.ndim, slice(0, 1))])
+    return np.concatenate((first, t), axis=a)
