@@ -483,7 +483,21 @@ def _is_fresh(s):
         return True
     if s.kind is not Kind.OP:
         return False
-    return FRESH in s.rule.props and not _copy_may_alias(s)
+    return FRESH in s.rule.props and not _copy_may_alias(s) and not _diff_may_alias(s)
+
+
+def _diff_may_alias(s):
+    """`np.diff(x, n)` is x itself for n = 0: a new array only for a literal n ≥ 1 (or
+    none, n=1)."""
+    call = s.expr if isinstance(s.expr, gast.Call) else None
+    if call is None or s.rule.name != "diff":
+        return False
+    n = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "n"), None)
+    if any(k.arg is None for k in call.keywords):
+        return True                                   # **options: may hold n=0
+    return n is not None and not (isinstance(n, gast.Constant) and type(n.value) is int
+                                  and n.value >= 1)
 
 
 def _copy_may_alias(s):
