@@ -645,12 +645,14 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
         x = args[h.user_i]
         shape = np.shape(x)
         draws = _SameDraws(func, args, "hessian")
+        # (a float32 argument: a float32 Hessian, like its gradient and its hvp)
+        dtype = _tangent_dtype(x.dtype) if isinstance(x, np.ndarray) else np.dtype(float)
         cols = []
         for _, e in _basis(x):
             draws.rewind()                    # (each column: the draws of one call of f)
-            cols.append(np.ravel(np.asarray(h(*args, e), dtype=float)))
+            cols.append(np.ravel(np.asarray(h(*args, e), dtype=dtype)))
         size = int(np.prod(shape)) if shape else 1
-        mat = np.stack(cols, axis=1) if cols else np.zeros((size, size))
+        mat = np.stack(cols, axis=1) if cols else np.zeros((size, size), dtype)
         return mat.reshape(shape + shape) if shape else float(mat[0, 0])
     hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
     return hess

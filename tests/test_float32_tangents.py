@@ -88,6 +88,14 @@ def test_hvp_and_forward_over_reverse_keep_float32(f):
     close32(gdot, want)
 
 
+@pytest.mark.parametrize("f", [power, products], ids=lambda f: f.__name__)
+def test_hessian_of_float32_is_float32(f):
+    hess = s2sgrad.hessian(f)(X.astype(np.float32))
+    assert hess.dtype == np.float32
+    want = np.stack([fd_hvp(f, X, e) for e in np.eye(X.size)], axis=1)
+    close32(hess, want)
+
+
 def test_float32_number_gets_a_float32_tangent():
     value, tangent = s2sgrad.jvp(lambda x: x ** 3)((np.float32(0.5),), (np.float32(1.0),))
     assert type(value) is np.float32 and type(tangent) is np.float32
