@@ -594,7 +594,7 @@ def _unseeded_call(fn):
     makers = _unseeded_makers()
     for node in gast.walk(parsed.node) if parsed is not None else ():
         if not isinstance(node, gast.Call) or \
-                not any(_resolved(parsed, node.func) is m for m in makers):
+                not any(_same_callable(_resolved(parsed, node.func), m) for m in makers):
             continue
         seeds = list(node.args) + [k.value for k in node.keywords
                                    if k.arg in ("seed", "entropy", "a", "x")]
@@ -605,6 +605,16 @@ def _unseeded_call(fn):
         _UNSEEDED.clear()
     _UNSEEDED[key] = found
     return found
+
+
+def _same_callable(a, b):
+    """`a is b`, or the same method of the same object (`random.seed`: each attribute
+    read makes a new bound method)."""
+    import types
+    if a is b:
+        return True
+    return isinstance(a, types.MethodType) and isinstance(b, types.MethodType) \
+        and a.__func__ is b.__func__ and a.__self__ is b.__self__
 
 
 def _resolved(parsed, expr):

@@ -45,6 +45,17 @@ def unseeded_inside(x):
     return np.sum(x ** 2 * rng.normal(size=x.shape))
 
 
+def reseeded_inside(x):
+    np.random.seed()
+    return np.sum(x ** 2 * np.random.normal(size=x.shape))
+
+
+def python_reseeded_inside(x):
+    import random
+    random.seed()
+    return np.sum(x ** 2 * np.random.normal(size=x.shape))
+
+
 def seeded_inside(x):
     rng = np.random.default_rng(5)
     return np.sum(x ** 2 * rng.normal(size=x.shape))
@@ -118,6 +129,15 @@ def test_a_seeded_generator_made_inside_is_consistent():
     noise = np.random.default_rng(5).normal(size=X.shape)
     np.testing.assert_allclose(s2sgrad.hessian(seeded_inside)(X), np.diag(2.0 * noise),
                                rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("f, says", [(reseeded_inside, "np.random.seed()"),
+                                     (python_reseeded_inside, "random.seed()")],
+                         ids=["numpy", "python"])
+def test_reseeding_from_the_operating_system_inside_is_refused(f, says):
+    with pytest.raises(TransformError, match="same random numbers") as info:
+        s2sgrad.hessian(f)(X)
+    assert says in str(info.value)
 
 
 @pytest.mark.parametrize("operator", [s2sgrad.hessian, s2sgrad.jacobian],
