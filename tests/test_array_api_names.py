@@ -338,3 +338,16 @@ def test_vmap_without_a_loop(f):
         warnings.simplefilter("error")
         got = s2sgrad.vmap(f)(xs)
     np.testing.assert_allclose(got, np.stack([f(x) for x in xs]), rtol=1e-12)
+
+
+def complex_vecdot(z):
+    return np.real(np.sum(np.vecdot(z, z)))
+
+
+@needs("vecdot")
+def test_complex_operands_are_refused_like_elsewhere():
+    """vecdot conjugates its first operand; s2sgrad's rules are those of real code, and a
+    complex argument is refused before they run."""
+    from s2sgrad import GradientError
+    with pytest.raises(GradientError, match="complex"):
+        s2sgrad.grad(complex_vecdot)(np.array([1.0 + 1.0j, 2.0]))
