@@ -395,7 +395,7 @@ def add_at(g, x, index, v, in_place=False):
         return tuple(out) if isinstance(x, tuple) else out   # namedtuples too
     fresh = False
     if isinstance(g, np.ndarray) and g.shape == np.shape(x):
-        out = g.astype(np.result_type(g, v, 0.0), copy=True)
+        out = g.astype(np.result_type(g, v, float), copy=True)
     else:
         xa = x if type(x) is np.ndarray else np.asarray(x)
         out = np.zeros(xa.shape, xa.dtype if xa.dtype.kind in "fc" else float)

@@ -45,7 +45,7 @@ def _norm_partials(y, x, ord, axis, keepdims):
     p-norm's sign(x)·(|x|/y)^(p-1); for ±inf the entries at the extreme (shared by
     ties); for matrix norms the extreme column or row sums (ord ±1, ±inf), U·Vᵀ of the
     SVD ('nuc') and u₁v₁ᵀ of the largest or smallest singular value (ord ±2)."""
-    x = np.asarray(x, dtype=np.result_type(x, 0.0))
+    x = np.asarray(x, dtype=np.result_type(x, float))
     nd = x.ndim
     axes = _norm_axes(x, ord, axis)
     full = tuple(range(nd)) if axes is None else axes
@@ -313,7 +313,7 @@ def diagonal_grad(g, a, offset=0, axis1=0, axis2=1):
     if is_zero(g):
         return 0.0
     shape = np.shape(a)
-    out = np.zeros(shape, np.result_type(np.asarray(a).dtype, 0.0)
+    out = np.zeros(shape, np.result_type(np.asarray(a).dtype, float)
                    if np.asarray(a).dtype.kind in "fc" else float)
     if len(shape) == 2 and offset == 0 and (axis1, axis2) in ((0, 1), (-2, -1)) \
             and np.ndim(g) <= 1:
@@ -368,7 +368,8 @@ def repeat_grad(g, x, repeats, axis=None):
         axis = axis % len(xs)
         n, gm = xs[axis], np.moveaxis(g, axis, 0)
         rest = gm.shape[1:]
-    out = np.zeros((n,) + rest, np.result_type(g, 0.0))
+    # (float64 for float32 too, as its Numba version: backend/numba/helpers_more.py)
+    out = np.zeros((n,) + rest, np.result_type(g, float))
     np.add.at(out, np.repeat(np.arange(n), repeats), gm)
     return np.reshape(out, xs) if axis is None else np.moveaxis(out, 0, axis)
 
@@ -425,7 +426,8 @@ def take_grad(g, x, indices, axis=None, mode="raise"):
     if is_zero(g):
         return 0.0
     xs = np.shape(x)
-    out = np.zeros(xs, np.result_type(g, 0.0))
+    # (float64 for float32 too, as its Numba version: backend/numba/helpers_more.py)
+    out = np.zeros(xs, np.result_type(g, float))
     if axis is None:
         flat = out.reshape(-1)
         np.add.at(flat, _take_indices(indices, flat.size, mode), g)
