@@ -463,10 +463,11 @@ class _SameDraws:
     the user's it calls. A generator seeded afresh from the operating system inside f
     (`np.random.default_rng()`) cannot be replayed: refused (`_refuse_unseeded`)."""
 
-    def __init__(self, func, args, label):
+    def __init__(self, func, args, label, refuse=True):
         import random
         functions = _users_functions(func)
-        _refuse_unseeded(functions, func, label)
+        if refuse:                            # (one evaluation only: nothing to refuse)
+            _refuse_unseeded(functions, func, label)
         self.states = [(np.random.set_state, np.random.get_state()),
                        (random.setstate, random.getstate())]
         seen = set()
@@ -745,7 +746,9 @@ class SecondDerivative:
                                 "use s2sgrad.hessian or s2sgrad.hvp for arrays")
         x = args[self.j]
         out = np.zeros(np.shape(x))
+        draws = _SameDraws(self.inner.func, args, "grad of grad", refuse=np.size(x) > 1)
         for k, e in _basis(x):
+            draws.rewind()                    # (each entry: the draws of one call of f)
             _, d = self._impl(args, e)
             out.reshape(-1)[k] = float(np.sum(d))
         return grad_like(out if np.shape(x) else float(out), x)

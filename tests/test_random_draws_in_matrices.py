@@ -147,3 +147,16 @@ def test_an_unseeded_generator_made_inside_is_refused(operator):
         operator(unseeded_inside)(X)
     assert "np.random.default_rng()" in str(info.value)
     assert info.value.lineno == unseeded_inside.__code__.co_firstlineno + 1
+
+
+def scaled_draws(x, w):
+    return x ** 2 * np.sum(w * np.random.normal(size=w.shape))
+
+
+def test_grad_of_grad_over_an_array_uses_one_realisation():
+    """d/dw of d/dx (x²·Σ w·noise) = 2x·noise, every entry from the same draws."""
+    w = np.array([0.5, 1.5, -1.0])
+    np.random.seed(4)
+    got = s2sgrad.grad(s2sgrad.grad(scaled_draws), wrt=1)(0.7, w)
+    np.random.seed(4)
+    np.testing.assert_allclose(got, 2 * 0.7 * np.random.normal(size=3), rtol=1e-12)
