@@ -655,7 +655,7 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     def hess(*args):
         x = args[h.user_i]
         shape = np.shape(x)
-        draws = _SameDraws(func, args, "hessian")
+        draws = _SameDraws(func, args, "hessian", refuse=np.size(x) > 1)
         # (a float32 argument: a float32 Hessian, like its gradient and its hvp)
         dtype = _tangent_dtype(x.dtype) if isinstance(x, np.ndarray) else np.dtype(float)
         cols = []
