@@ -197,7 +197,8 @@ def view_of_new_array_then_argument(x):
     (squeeze_store, (X,)), (slice_store, (X,)), (atleast_store, (X,)), (expand_store, (X,)),
     (real_store, (X,)), (broadcast_store, (X,)),
     pytest.param(matrix_transpose_store, (X,), marks=pytest.mark.skipif(
-        not hasattr(np, "matrix_transpose"), reason="NumPy < 2")), (diff_zero_store, (X,)), (diff_variable_order_store, (X, 0)),
+        not hasattr(np, "matrix_transpose"), reason="NumPy < 2")),
+    (diff_zero_store, (X,)), (diff_variable_order_store, (X, 0)),
     (view_of_new_array_then_argument, (X,))], ids=lambda v: getattr(v, "__name__", ""))
 def test_stores_into_possible_views_stay_refused(f, args):
     x = X.copy()
