@@ -497,9 +497,12 @@ def _saved_state(obj):
 def _held_values(value, depth=4):
     """`value` and what it holds (items of lists, tuples, dicts; attributes of an
     object, `self.rng`), `depth` levels down."""
+    import types
     yield value
-    if depth == 0 or isinstance(value, (np.ndarray, str, bytes, int, float, complex)):
-        return
+    if depth == 0 or isinstance(value, (np.ndarray, str, bytes, int, float, complex,
+                                        types.ModuleType, type, types.FunctionType,
+                                        types.BuiltinFunctionType, types.MethodType)):
+        return                     # (a module's namespace is not what f's draws read)
     if isinstance(value, dict):
         items = list(value.values())
     elif isinstance(value, (list, tuple)):
