@@ -1,7 +1,7 @@
 """NumPy 2's array-API names (np.vecdot, np.matvec, np.vecmat, np.matrix_transpose,
 np.permute_dims, np.cumulative_sum, np.cumulative_prod, np.unstack, np.concat,
 np.astype, np.linalg.vecdot, np.linalg.matrix_transpose, np.linalg.vector_norm,
-np.linalg.matrix_norm): gradients, tangents and Hessian-vector products against
+np.linalg.matrix_norm, np.linalg.matmul, outer, tensordot, cross, diagonal, trace): gradients, tangents and Hessian-vector products against
 centered finite differences in float64, with their keyword arguments and broadcasting.
 A name the installed NumPy lacks is skipped."""
 import numpy as np
@@ -149,8 +149,38 @@ def matrix_norm_spectral(x):
     return np.linalg.matrix_norm(x, ord=2)
 
 
+def linalg_matmul(x, b):
+    return np.sum(np.linalg.matmul(x, b) * W3)
+
+
+def linalg_outer(x, b):
+    return np.sum(np.linalg.outer(x[0], b) * W44)
+
+
+def linalg_tensordot(x, b):
+    return np.sum(np.linalg.tensordot(x, np.outer(b, b), axes=1) * W34)
+
+
+def linalg_cross(x, b):
+    return np.sum(np.linalg.cross(x[:, :3], b[:3]) * W34[:, :3])
+
+
+def linalg_diagonal(x):
+    return np.sum(np.linalg.diagonal(x.reshape(3, 2, 2), offset=0) * W34[:, :2])
+
+
+def linalg_trace(x):
+    return np.sum(np.linalg.trace(x.reshape(2, 2, 3), offset=1) * W3[:2])
+
+
 X = A
 CASES = [
+    (linalg_matmul, (X, B), ("linalg.matmul",)),
+    (linalg_outer, (X, B), ("linalg.outer",)),
+    (linalg_tensordot, (X, B), ("linalg.tensordot",)),
+    (linalg_cross, (X, B), ("linalg.cross",)),
+    (linalg_diagonal, (RNG.uniform(-1, 1, 12),), ("linalg.diagonal",)),
+    (linalg_trace, (RNG.uniform(-1, 1, 12),), ("linalg.trace",)),
     (vecdot_same, (B,), ("vecdot",)),
     (vecdot_broadcast, (X, B), ("vecdot",)),
     (vecdot_axis0, (X, W34 - 1.0), ("vecdot",)),

@@ -304,7 +304,8 @@ _VIEW_SAMPLES = {np.transpose: (), np.reshape: ((9,),), np.ravel: (), np.squeeze
                  np.float64: (), np.float32: (), np.rollaxis: (1,), np.atleast_3d: (),
                  np.real: (), np.lib.stride_tricks.sliding_window_view: ((2, 2),),
                  **{f: () for f in (getattr(np, "matrix_transpose", None),
-                                    getattr(np.linalg, "matrix_transpose", None)) if f}}
+                                    getattr(np.linalg, "matrix_transpose", None),
+                                    getattr(np.linalg, "diagonal", None)) if f}}
 
 
 def test_view_results_share_memory_with_their_operand():

@@ -803,6 +803,12 @@ CASES += [
                C(_numpy("linalg.vector_norm"), u(2, 3, 4), axis=(0, 2), ord=3)),
     *_if_numpy("linalg.matrix_norm", C(_numpy("linalg.matrix_norm"), u(3, 4)),
                C(_numpy("linalg.matrix_norm"), u(2, 3, 3), keepdims=True, ord="nuc")),
+    *_if_numpy("linalg.matmul", C(_numpy("linalg.matmul"), u(2, 3, 4), u(4, 2))),
+    *_if_numpy("linalg.outer", C(_numpy("linalg.outer"), u(3), u(4))),
+    *_if_numpy("linalg.tensordot", C(_numpy("linalg.tensordot"), u(3, 4), u(4, 2), axes=1)),
+    *_if_numpy("linalg.cross", C(_numpy("linalg.cross"), u(2, 3), u(3))),
+    *_if_numpy("linalg.diagonal", C(_numpy("linalg.diagonal"), u(2, 3, 4), offset=1)),
+    *_if_numpy("linalg.trace", C(_numpy("linalg.trace"), u(2, 3, 3), offset=-1)),
     # their runtime helpers (reverse code)
     C(runtime.vecdot_grad, u(3), u(3, 4), u(4), active=[0, 1]),
     C(runtime.vecdot_grad, u(3), u(4, 3), u(4, 1), 0, active=[0, 1]),

@@ -1,6 +1,7 @@
 """NumPy 2's array-API names: vecdot, matvec, vecmat, matrix_transpose, cumulative_sum,
-cumulative_prod, unstack, astype, linalg.vector_norm and linalg.matrix_norm (np.concat
-and np.permute_dims are np.concatenate and np.transpose themselves, ruled with them).
+cumulative_prod, unstack, astype, and np.linalg's vector_norm, matrix_norm, matmul,
+outer, tensordot, cross, diagonal and trace (np.concat and np.permute_dims are
+np.concatenate and np.transpose themselves, ruled with them).
 
 Each name is registered only where the installed NumPy has it (`_have`). Where a name
 is an older function under another spelling, its rule is that function's, through the
@@ -17,12 +18,13 @@ from functools import partial
 import numpy as np
 
 from .registry import CONTAINER, FRESH, PURE, VIEW, defadjoint, deftangent
+from . import linalg as linalg_rules, products, tangents
 from .. import runtime
 from ..runtime import (vecdot_grad, matvec_grad_matrix, matvec_grad_vector,  # noqa: F401
                        vecmat_grad_vector, vecmat_grad_matrix, swapaxes_grad, cumsum_grad,
                        cumprod_grad, cumprod_tangent, drop_initial, with_initial,
                        unstack_grad, norm_grad, norm_tangent, vector_norm_grad,
-                       vector_norm_tangent, vector_norm_grad_dy)
+                       vector_norm_tangent, vector_norm_grad_dy, diagonal_grad, trace_grad)
 
 
 def _have(*names):
@@ -160,6 +162,45 @@ def matrix_norm(y, x, *, keepdims=False, ord="fro"):
 def matrix_norm_dot(y, x, *, keepdims=False, ord="fro"):
     """y = linalg.norm(x, ord, axis=(-2, -1))  →  ẏ = Σ ∂y/∂x·ẋ over the last two axes"""
     y_dot += norm_tangent(x_dot, y, x, ord, (-2, -1), keepdims)
+
+
+# ---------------------------------------------------------------- np.linalg's spellings
+# np.linalg.matmul, outer, tensordot and cross are np.matmul, np.outer (of vectors),
+# np.tensordot and np.cross with keyword-only options: the same templates, registered
+# for them too. np.linalg.diagonal and trace read the last two axes (np.diagonal and
+# np.trace the first two).
+for _adjoint, _tangent, _name in ((linalg_rules.matmul, tangents.matmul, "linalg.matmul"),
+                                  (linalg_rules.outer, tangents.outer, "linalg.outer"),
+                                  (linalg_rules.tensordot, tangents.tensordot,
+                                   "linalg.tensordot"),
+                                  (products.cross, products.cross_dot, "linalg.cross")):
+    if _have(_name):
+        computed(*_have(_name))(_adjoint)
+        deftangent(*_have(_name))(_tangent)
+
+
+@defadjoint(*_have("linalg.diagonal"), props=(VIEW, PURE))     # (a read-only view)
+def linalg_diagonal(y, x, *, offset=0):
+    """yᵢ = x[..., i, i + offset]  →  x̄[..., i, i + offset] += ȳᵢ"""
+    x_bar += diagonal_grad(y_bar, x, offset, -2, -1)
+
+
+@deftangent(*_have("linalg.diagonal"))
+def linalg_diagonal_dot(y, x, *, offset=0):
+    """y = diagonal(x, offset, -2, -1)  →  ẏ = diagonal(ẋ, offset, -2, -1)"""
+    y_dot += np.diagonal(x_dot, offset, -2, -1)
+
+
+@computed(*_have("linalg.trace"))
+def linalg_trace(y, x, *, offset=0, dtype=None):
+    """y = Σᵢ x[..., i, i + offset]  →  x̄ += ȳ on that diagonal"""
+    x_bar += trace_grad(y_bar, x, offset, -2, -1)
+
+
+@deftangent(*_have("linalg.trace"))
+def linalg_trace_dot(y, x, *, offset=0, dtype=None):
+    """y = trace(x, offset, -2, -1)  →  ẏ = trace(ẋ, offset, -2, -1)"""
+    y_dot += np.trace(x_dot, offset, -2, -1)
 
 
 # ---------------------------------------------------------------- helpers (forward-over-reverse)
