@@ -473,7 +473,8 @@ class _SameDraws:
         seen = set()
         _, fixed, keywords = partial_parts(func)       # (a method's object: `self.rng`)
         held = _held_values((fixed, tuple(args), keywords))
-        for obj in list(held) + [v for fn in functions for v in _free_values(fn)]:
+        free = [v for fn in functions for g in _free_values(fn) for v in _held_values(g, 2)]
+        for obj in list(held) + free:               # (a global config's `cfg.rng` too)
             if isinstance(obj, _RANDOM_STATES) and id(obj) not in seen:
                 seen.add(id(obj))
                 self.states.append(_saved_state(obj))

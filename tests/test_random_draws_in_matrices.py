@@ -160,3 +160,24 @@ def test_grad_of_grad_over_an_array_uses_one_realisation():
     got = s2sgrad.grad(s2sgrad.grad(scaled_draws), wrt=1)(0.7, w)
     np.random.seed(4)
     np.testing.assert_allclose(got, 2 * 0.7 * np.random.normal(size=3), rtol=1e-12)
+
+
+class Config:
+    rng = None
+
+
+CONFIG = Config()
+CONFIG.rng = np.random.default_rng(21)
+
+
+def config_generator(x):
+    return np.sum(x ** 2 * CONFIG.rng.normal(size=x.shape))
+
+
+def test_hessian_replays_a_generator_held_by_a_global_object():
+    state = CONFIG.rng.bit_generator.state
+    hess = s2sgrad.hessian(config_generator)(X)
+    ref = np.random.default_rng()
+    ref.bit_generator.state = state
+    np.testing.assert_allclose(hess, np.diag(2.0 * ref.normal(size=X.shape)), rtol=1e-12,
+                               atol=1e-15)
