@@ -96,6 +96,7 @@ class BatchedTangent:
     def __init__(self, func, i):
         self.func, self.i = func, i
         self._hit = None
+        self._looping = False        # no batched code: `columns` runs f's once per tangent
 
     def get(self):
         with _LOCK, deep_expressions(self.func):
@@ -121,6 +122,7 @@ class BatchedTangent:
                 f"Batched: {t} is a stack of tangents along a new leading axis.", callee_defs)
         except NoBatchingRule as exc:
             _warn_loop(name, exc.what, _in_generated(parsed))
+            self._looping = True
             single = bindings[name]
 
             def looped(*args, **kw):
@@ -134,12 +136,18 @@ class BatchedTangent:
             _warn_loop(name, what, _in_generated(parsed))
         return fn, source, t
 
-    def columns(self, args, n_in, keywords=None):
+    def columns(self, args, n_in, keywords=None, rewind=None):
         """(the Jacobian's columns as an (n_out, n_in) matrix, out.shape); `keywords`
-        fixed by a functools.partial."""
+        fixed by a functools.partial; `rewind()` puts back the random states before each
+        run of f's code (every column sees the same draws)."""
         keywords = keywords or {}
+        rewind = rewind or (lambda: None)
         from .runtime import RaggedExamples, stack_examples
         fn, _, t = self.get()
+
+        def one(tk):
+            rewind()
+            return self._single(*args, **keywords, **{t: tk})[1]
         x = args[self.i]
         in_shape = np.shape(x)
         dtype = np.result_type(np.asarray(x).dtype, float)
@@ -148,16 +156,18 @@ class BatchedTangent:
             ts = np.zeros((hi - lo, n_in), dtype)
             ts[np.arange(hi - lo), np.arange(lo, hi)] = 1.0
             ts = ts.reshape((hi - lo,) + in_shape)
-            try:
-                _, tangent = fn(*args, **keywords, **{t: ts})
-            except Exception as exc:
-                if isinstance(exc, S2SGradError) and not isinstance(exc, RaggedExamples):
-                    raise
-                _warn_loop(self.func.__name__, f"a case the batched code does not handle "
-                           f"({type(exc).__name__}: {exc})", "")
-                tangent = stack_examples([self._single(*args, **keywords, **{t: tk})[1]
-                                          for tk in ts],
-                                         items=True)
+            if self._looping:                # (no batched code: one run per tangent)
+                tangent = stack_examples([one(tk) for tk in ts], items=True)
+            else:
+                try:
+                    rewind()
+                    _, tangent = fn(*args, **keywords, **{t: ts})
+                except Exception as exc:
+                    if isinstance(exc, S2SGradError) and not isinstance(exc, RaggedExamples):
+                        raise
+                    _warn_loop(self.func.__name__, f"a case the batched code does not "
+                               f"handle ({type(exc).__name__}: {exc})", "")
+                    tangent = stack_examples([one(tk) for tk in ts], items=True)
             if isinstance(tangent, (list, tuple)):      # a list output: items as columns
                 tangent = np.stack([np.broadcast_to(np.asarray(v, float), (hi - lo,)
                                                     + np.shape(v)[1:]) for v in tangent],
@@ -166,6 +176,7 @@ class BatchedTangent:
             out_shape = tangent.shape[1:]
             parts.append(tangent.reshape(hi - lo, -1))
         if not parts:                    # (on copies: f may store into its arguments)
+            rewind()
             value = self.func(*_fresh(list(args), True, set()), **keywords)
             out_shape = np.shape(value)
             return np.zeros((int(np.prod(out_shape)), 0)), out_shape

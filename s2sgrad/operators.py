@@ -209,11 +209,20 @@ JVPFunction._hvp_tangent = _jvp_of_hvp
 
 
 def _as_tangent(t, x):
+    """The tangent `t` of argument `x` in x's precision: a float32 argument gets a
+    float32 tangent (np.result_type(float32, float) would be float64, and the tangent
+    code would then compute in float64), an integer one a float64 tangent."""
     if isinstance(x, np.ndarray):       # a fresh array: results never alias the caller's
-        return np.array(np.broadcast_to(t, x.shape), dtype=np.result_type(x.dtype, float))
+        return np.array(np.broadcast_to(t, x.shape), dtype=_tangent_dtype(x.dtype))
+    if isinstance(x, np.floating) and not isinstance(x, float):
+        return x.dtype.type(t)          # (np.float32: np.float64 is a float)
     if isinstance(x, (float, np.floating)):
         return float(t)
     return t
+
+
+def _tangent_dtype(dtype):
+    return dtype if dtype.kind in "fc" else np.result_type(dtype, float)
 
 
 def jvp(func: Callable[..., Any], backend: Optional[str] = None,
@@ -437,6 +446,204 @@ def hvp(func: Callable[..., Any], wrt: Any = 0, backend: Optional[str] = None,
     return HVPFunction(func, wrt, backend, strict)
 
 
+# ------------------------------------------------------- random draws shared by columns
+
+#: objects that hold a random state f's draws may read
+_RANDOM_STATES = (np.random.Generator, np.random.RandomState, np.random.BitGenerator)
+
+
+class _SameDraws:
+    """The random states f's draws read, saved before the first column of a Hessian or
+    a Jacobian and put back before each evaluation of f behind it (`rewind`), so that
+    every column is a derivative of the same realisation of f (the one a plain call
+    would draw), and afterwards the states stand as after that one call. The states:
+    NumPy's global one (`np.random.normal`), Python's `random`, and every Generator,
+    RandomState or bit generator among f's arguments (in lists, tuples, dicts, objects'
+    attributes) and among the globals and closure cells of f and of the functions of
+    the user's it calls. A generator seeded afresh from the operating system inside f
+    (`np.random.default_rng()`) cannot be replayed: refused (`_refuse_unseeded`)."""
+
+    def __init__(self, func, args, label, refuse=True):
+        import random
+        functions = _users_functions(func)
+        if refuse:                            # (one evaluation only: nothing to refuse)
+            _refuse_unseeded(functions, func, label)
+        self.states = [(np.random.set_state, np.random.get_state()),
+                       (random.setstate, random.getstate())]
+        seen = set()
+        _, fixed, keywords = partial_parts(func)       # (a method's object: `self.rng`)
+        held = _held_values((fixed, tuple(args), keywords))
+        free = [v for fn in functions for g in _free_values(fn) for v in _held_values(g, 2)]
+        for obj in list(held) + free:               # (a global config's `cfg.rng` too)
+            if isinstance(obj, _RANDOM_STATES) and id(obj) not in seen:
+                seen.add(id(obj))
+                self.states.append(_saved_state(obj))
+
+    def rewind(self):
+        for restore, state in self.states:
+            restore(state)
+
+
+def _saved_state(obj):
+    """(restore, state) of a Generator, RandomState or bit generator."""
+    if isinstance(obj, np.random.RandomState):
+        return obj.set_state, obj.get_state()
+    bits = obj.bit_generator if isinstance(obj, np.random.Generator) else obj
+
+    def restore(state, bits=bits):
+        bits.state = state
+    return restore, bits.state
+
+
+def _held_values(value, depth=4):
+    """`value` and what it holds (items of lists, tuples, dicts; attributes of an
+    object, `self.rng`), `depth` levels down."""
+    import types
+    yield value
+    if depth == 0 or isinstance(value, (np.ndarray, str, bytes, int, float, complex,
+                                        types.ModuleType, type, types.FunctionType,
+                                        types.BuiltinFunctionType, types.MethodType)):
+        return                     # (a module's namespace is not what f's draws read)
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, _RANDOM_STATES):
+        return
+    else:
+        items = list(getattr(value, "__dict__", {}).values())
+    for item in items:
+        yield from _held_values(item, depth - 1)
+
+
+def _free_values(fn):
+    """The values of the globals and closure cells the code of `fn` names."""
+    import types
+    names, todo = set(), [fn.__code__]
+    while todo:
+        code = todo.pop()
+        names.update(code.co_names)
+        todo += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    for name in sorted(names):
+        if name in fn.__globals__:
+            yield fn.__globals__[name]
+    for cell in fn.__closure__ or ():
+        try:
+            yield cell.cell_contents
+        except ValueError:            # (a cell not yet bound)
+            pass
+
+
+def _users_functions(func):
+    """f and the functions of the user's it names, and those they name (not a library's,
+    whose draws, if any, go through the states of its arguments)."""
+    import types
+    from .ir.trace import _library
+    out, todo = [], [partial_parts(func)[0]]
+    while todo:
+        fn = todo.pop()
+        try:
+            fn = unwrap(fn)
+        except S2SGradError:
+            continue
+        if isinstance(fn, types.MethodType):
+            fn = fn.__func__
+        if not isinstance(fn, types.FunctionType) or _library(fn) or \
+                any(fn is seen for seen in out):
+            continue
+        out.append(fn)
+        todo += [v for v in _free_values(fn) if callable(v)]
+    return out
+
+
+def _unseeded_makers():
+    """Calls that seed a generator from the operating system when given no seed."""
+    import random
+    bits = [getattr(np.random, n, None) for n in
+            ("default_rng", "RandomState", "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64",
+             "SeedSequence", "seed")]
+    return [b for b in bits if b is not None] + [random.Random, random.seed]
+
+
+def _refuse_unseeded(functions, func, label):
+    """A generator made inside f without a seed draws other numbers at each call, so the
+    columns of the matrix would be derivatives of different functions: refused."""
+    for fn in functions:
+        found = _unseeded_call(fn)
+        if found is not None:
+            parsed, node = found
+            name = readable_name(unwrap(func))
+            raise parsed.error(
+                f"{label} of {name} cannot give every column the same random numbers: "
+                f"`{_call_text(node)}` seeds a generator from the operating system at each "
+                "call, so each column would be the derivative of another realisation", node,
+                "seed it (`np.random.default_rng(0)`), or make the generator outside and "
+                "pass it in as an argument (its state is then replayed for every column)")
+
+
+_UNSEEDED = {}      # (code, globals' id) -> (parsed, call) or None: parsing costs ~1 ms
+
+
+def _unseeded_call(fn):
+    """(parsed, the call) of the first call in `fn` that makes a generator seeded from the
+    operating system (`np.random.default_rng()`, `np.random.seed()`), or None."""
+    import gast
+    key = (fn.__code__, id(fn.__globals__))
+    if key in _UNSEEDED:
+        return _UNSEEDED[key]
+    found = None
+    try:
+        parsed = parse_function(fn)
+    except S2SGradError:
+        parsed = None
+    makers = _unseeded_makers()
+    for node in gast.walk(parsed.node) if parsed is not None else ():
+        if not isinstance(node, gast.Call) or \
+                not any(_same_callable(_resolved(parsed, node.func), m) for m in makers):
+            continue
+        seeds = list(node.args) + [k.value for k in node.keywords
+                                   if k.arg in ("seed", "entropy", "a", "x")]
+        if not seeds or (isinstance(seeds[0], gast.Constant) and seeds[0].value is None):
+            found = parsed, node
+            break
+    if len(_UNSEEDED) > 512:
+        _UNSEEDED.clear()
+    _UNSEEDED[key] = found
+    return found
+
+
+def _same_callable(a, b):
+    """`a is b`, or the same method of the same object (`random.seed`: each attribute
+    read makes a new bound method)."""
+    import types
+    if a is b:
+        return True
+    return isinstance(a, types.MethodType) and isinstance(b, types.MethodType) \
+        and a.__func__ is b.__func__ and a.__self__ is b.__self__
+
+
+def _resolved(parsed, expr):
+    """The object a dotted name (`np.random.default_rng`) denotes, or None."""
+    import gast
+    if isinstance(expr, gast.Name):
+        try:
+            return parsed.resolve(expr.id)
+        except KeyError:
+            return None
+    if isinstance(expr, gast.Attribute):
+        owner = _resolved(parsed, expr.value)
+        return None if owner is None else getattr(owner, expr.attr, None)
+    return None
+
+
+def _call_text(node):
+    from .syntax import emit
+    try:
+        return emit.expression_source(node)
+    except Exception:
+        return "the call"
+
+
 def _basis(x):
     x = np.asarray(x, dtype=float)
     for k in range(x.size):
@@ -452,9 +659,15 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     def hess(*args):
         x = args[h.user_i]
         shape = np.shape(x)
-        cols = [np.ravel(np.asarray(h(*args, e), dtype=float)) for _, e in _basis(x)]
+        draws = _SameDraws(func, args, "hessian", refuse=np.size(x) > 1)
+        # (a float32 argument: a float32 Hessian, like its gradient and its hvp)
+        dtype = _tangent_dtype(x.dtype) if isinstance(x, np.ndarray) else np.dtype(float)
+        cols = []
+        for _, e in _basis(x):
+            draws.rewind()                    # (each column: the draws of one call of f)
+            cols.append(np.ravel(np.asarray(h(*args, e), dtype=dtype)))
         size = int(np.prod(shape)) if shape else 1
-        mat = np.stack(cols, axis=1) if cols else np.zeros((size, size))
+        mat = np.stack(cols, axis=1) if cols else np.zeros((size, size), dtype)
         return mat.reshape(shape + shape) if shape else float(mat[0, 0])
     hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
     return hess
@@ -477,12 +690,14 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
     def jac(*args):
         results = []
         value = None
+        draws = _SameDraws(func, args, "jacobian")
         for i in indices:
             x = args[i]
             in_shape = np.shape(x)
             n_in = int(np.prod(in_shape)) if in_shape else 1
             if mode != "reverse":
                 if value is None:       # (on copies: f may store into its arguments)
+                    draws.rewind()
                     value = func(*_fresh(list(args), True, set()))
                 n_out = int(np.prod(np.shape(value))) if np.shape(value) else 1
             use_forward = mode == "forward" or (mode == "auto" and n_in < n_out)
@@ -491,11 +706,13 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
                 if i not in forward:
                     forward[i] = BatchedTangent(base, i + len(fixed))
                 tangent = forward[i]
-                mat, out_shape = tangent.columns(fixed + tuple(args), n_in, keywords)
+                mat, out_shape = tangent.columns(fixed + tuple(args), n_in, keywords,
+                                                 draws.rewind)
             else:
                 if i not in backward:
                     backward[i] = vjp(func, wrt=i)
                 pull_fn = backward[i]
+                draws.rewind()
                 value_i, pull = pull_fn(*args)
                 out_shape = np.shape(value_i)
                 mat = _rows(pull, out_shape, n_in)
@@ -533,7 +750,9 @@ class SecondDerivative:
                                 "use s2sgrad.hessian or s2sgrad.hvp for arrays")
         x = args[self.j]
         out = np.zeros(np.shape(x))
+        draws = _SameDraws(self.inner.func, args, "grad of grad", refuse=np.size(x) > 1)
         for k, e in _basis(x):
+            draws.rewind()                    # (each entry: the draws of one call of f)
             _, d = self._impl(args, e)
             out.reshape(-1)[k] = float(np.sum(d))
         return grad_like(out if np.shape(x) else float(out), x)

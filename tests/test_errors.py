@@ -534,3 +534,38 @@ def test_a_local_function_not_inlined_says_why(f, says):
         s2sgrad.grad(f)(X3)
     assert info.value.lineno == marker_line(f)
     assert says in str(info.value)
+
+
+# ---------------------------------------------------------------- messages show the source
+# A-normal form names every intermediate value (`v1 = x * 2.0`); a message quotes the
+# expression the user wrote, never such a name.
+
+def store_into_a_view_of_an_expression(x):
+    y = (x * 2.0).reshape(3)
+    y[0] = 1.0  # <- HERE
+    return np.sum(y)
+
+
+def store_into_a_transposed_broadcast(x):
+    y = np.broadcast_to(x * 2.0, (2, 3)).T
+    y[0] = 1.0  # <- HERE
+    return np.sum(y)
+
+
+def index_object_of_the_input(x):
+    sl = np.s_[x[0]:3]  # <- HERE
+    return np.sum(x[sl])
+
+
+@pytest.mark.parametrize("f, says", [
+    (store_into_a_view_of_an_expression, "`(x * 2.0).reshape(3)`"),
+    (store_into_a_transposed_broadcast, "`np.broadcast_to(x * 2.0, (2, 3)).T`"),
+    (index_object_of_the_input, "the index of `np.s_`"),
+])
+def test_messages_quote_the_source_not_generated_names(f, says):
+    import re
+    with pytest.raises(TransformError) as info:
+        s2sgrad.grad(f)(X3)
+    assert info.value.lineno == marker_line(f)
+    assert says in info.value.message
+    assert not re.search(r"\bv\d+\b", info.value.message), info.value.message

@@ -302,7 +302,10 @@ _VIEW_SAMPLES = {np.transpose: (), np.reshape: ((9,),), np.ravel: (), np.squeeze
                  np.moveaxis: (0, 1), np.fliplr: (), np.flipud: (), np.rot90: (),
                  np.diagonal: (), np.diag: (), np.asarray: (), np.asanyarray: (),
                  np.float64: (), np.float32: (), np.rollaxis: (1,), np.atleast_3d: (),
-                 np.real: (), np.lib.stride_tricks.sliding_window_view: ((2, 2),)}
+                 np.real: (), np.lib.stride_tricks.sliding_window_view: ((2, 2),),
+                 **{f: () for f in (getattr(np, "matrix_transpose", None),
+                                    getattr(np.linalg, "matrix_transpose", None),
+                                    getattr(np.linalg, "diagonal", None)) if f}}
 
 
 def test_view_results_share_memory_with_their_operand():

@@ -772,6 +772,57 @@ CASES += [
 ]
 
 
+# NumPy 2's array-API names (rules/array_api.py), where the installed NumPy has them
+def _numpy(name):
+    obj = np
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _if_numpy(name, *cases):
+    return list(cases) if _numpy(name) is not None else []
+
+
+CASES += [
+    *_if_numpy("vecdot", *[C(_numpy("vecdot"), u(3, 4), u(4)),
+                           C(_numpy("vecdot"), u(4, 3), u(4, 1), axis=0)]),
+    *_if_numpy("linalg.vecdot", C(_numpy("linalg.vecdot"), u(2, 3), u(2, 3), axis=-1)),
+    *_if_numpy("matvec", C(_numpy("matvec"), u(3, 4), u(2, 1, 4))),
+    *_if_numpy("vecmat", C(_numpy("vecmat"), u(2, 3), u(3, 4))),
+    *_if_numpy("matrix_transpose", C(_numpy("matrix_transpose"), u(2, 3, 4))),
+    *_if_numpy("linalg.matrix_transpose", C(_numpy("linalg.matrix_transpose"), u(3, 4))),
+    *_if_numpy("unstack", C(_numpy("unstack"), u(3, 2)), C(_numpy("unstack"), u(2, 3), axis=1)),
+    *_if_numpy("cumulative_sum", C(_numpy("cumulative_sum"), u(5)),
+               C(_numpy("cumulative_sum"), u(3, 4), axis=1, include_initial=True)),
+    *_if_numpy("cumulative_prod", C(_numpy("cumulative_prod"), u(5)),
+               C(_numpy("cumulative_prod"), u(3, 4), axis=0, include_initial=True)),
+    *_if_numpy("astype", C(_numpy("astype"), u(3), np.float64)),
+    *_if_numpy("linalg.vector_norm", C(_numpy("linalg.vector_norm"), u(3, 4)),
+               C(_numpy("linalg.vector_norm"), u(3, 4), axis=0, keepdims=True),
+               C(_numpy("linalg.vector_norm"), u(2, 3, 4), axis=(0, 2), ord=3)),
+    *_if_numpy("linalg.matrix_norm", C(_numpy("linalg.matrix_norm"), u(3, 4)),
+               C(_numpy("linalg.matrix_norm"), u(2, 3, 3), keepdims=True, ord="nuc")),
+    *_if_numpy("linalg.matmul", C(_numpy("linalg.matmul"), u(2, 3, 4), u(4, 2))),
+    *_if_numpy("linalg.outer", C(_numpy("linalg.outer"), u(3), u(4))),
+    *_if_numpy("linalg.tensordot", C(_numpy("linalg.tensordot"), u(3, 4), u(4, 2), axes=1)),
+    *_if_numpy("linalg.cross", C(_numpy("linalg.cross"), u(2, 3), u(3))),
+    *_if_numpy("linalg.diagonal", C(_numpy("linalg.diagonal"), u(2, 3, 4), offset=1)),
+    *_if_numpy("linalg.trace", C(_numpy("linalg.trace"), u(2, 3, 3), offset=-1)),
+    # their runtime helpers (reverse code)
+    C(runtime.vecdot_grad, u(3), u(3, 4), u(4), active=[0, 1]),
+    C(runtime.vecdot_grad, u(3), u(4, 3), u(4, 1), 0, active=[0, 1]),
+    C(runtime.matvec_grad_matrix, u(2, 3), u(4), u(3, 4), active=[0, 1]),
+    C(runtime.matvec_grad_vector, u(2, 3), u(3, 4), u(4), active=[0, 1]),
+    C(runtime.vecmat_grad_vector, u(2, 4), u(3, 4), u(3), active=[0, 1]),
+    C(runtime.vecmat_grad_matrix, u(2, 4), u(3), u(3, 4), active=[0, 1]),
+    C(runtime.drop_initial, u(3, 5), 1, True, active=[0]),
+    C(runtime.with_initial, u(4, 3), 0, True, active=[0]),
+    C(runtime.unstack_grad, [u(3), 0.0], u(3, 2), 1, active=[0], dirs={0: [u(3), 0.0]}),
+    C(runtime.vector_norm_grad, u(3), pos(3), u(3, 4), 1, active=[0, 1, 2]),
+    C(runtime.vector_norm_grad, u(), 1.3, u(2, 3), active=[0, 1, 2]),
+]
+
 def _ids():
     seen = {}
     out = []

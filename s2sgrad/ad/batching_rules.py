@@ -95,6 +95,28 @@ _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.st
                np.var, np.all, np.any, np.nansum, np.nanmean, np.nanmax, np.nanmin}
 _AXIS_ONLY = {np.cumsum, np.cumprod, np.argmax, np.argmin, np.sort, np.argsort, np.flip,
               np.diff}                                     # axis=None flattens: loop
+
+
+def _numpy_has(*names):
+    """The objects among `names` ("linalg.vector_norm") the installed NumPy has."""
+    out = set()
+    for name in names:
+        obj = np
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if obj is not None:
+            out.add(obj)
+    return out
+
+
+# NumPy 2's array-API names: np.astype casts elementwise; vector_norm reduces `axis=`
+# (every axis by default); cumulative_sum/_prod are cumsum/cumprod along `axis=`;
+# matrix_transpose and matrix_norm read only the last two axes of an example
+_CASTS = _numpy_has("astype")
+_ELEMENTWISE |= _CASTS
+_REDUCTIONS |= _numpy_has("linalg.vector_norm")
+_AXIS_ONLY |= _numpy_has("cumulative_sum", "cumulative_prod")
+_TRAILING = _numpy_has("matrix_transpose", "linalg.matrix_transpose", "linalg.matrix_norm")
 _METHOD_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "std", "var", "all", "any"}
 _METHOD_SAME = {"copy", "astype", "conj", "clip", "round"}
 _BUILTIN_MAP = {abs: "np.abs", max: "np.maximum", min: "np.minimum"}
@@ -155,6 +177,18 @@ def _is_ufunc(obj):
     return isinstance(obj, np.ufunc)
 
 
+def _core_ranks(gufunc):
+    """The number of core axes of each input of a generalized ufunc ("(m,n),(n)->(m)":
+    [2, 1]); None where a core axis is optional ("n?", matmul's) or the signature is
+    not understood."""
+    sig = gufunc.signature or ""
+    if "?" in sig or "->" not in sig:
+        return None
+    inputs = sig.split("->")[0]
+    groups = inputs[1:-1].split("),(") if inputs else []
+    return [len([d for d in g.split(",") if d.strip()]) for g in groups]
+
+
 class CallRules:
     """The rules of calls, mixed into `batching.Batcher` (which provides `atom`,
     `flags`, `locals`, `_helper`, `_align`, `_axis`... )."""
@@ -174,6 +208,16 @@ class CallRules:
         called = self.call_batched(node, obj, out)
         if called is not None:
             return called
+        if obj is np.matmul or obj is np.dot:
+            args = [self.atom(a, out) for a in node.args]
+            if len(args) != 2 or node.keywords:
+                return self.loop(node, out, f"the call `{_text(node)}`")
+            name = "batched_matmul" if obj is np.matmul else "batched_dot"
+            if not any(is_batched(f) for _, f in args):
+                return nodes.call(node.func, [a for a, _ in args]), False
+            return self._helper(name, [a for a, _ in args], [f for _, f in args]), True
+        if _is_ufunc(obj) and obj.signature is not None:      # vecdot, matvec: core axes
+            return self.gufunc(node, obj, out)
         if isinstance(obj, np.ufunc) or obj in _ELEMENTWISE or _math_to_numpy(obj) \
                 or (obj in _BUILTIN_MAP and len(node.args) == 2) or (obj is abs):
             return self.elementwise(node, obj, out)
@@ -184,14 +228,14 @@ class CallRules:
             return self.reduction(node, obj, out, axis_at=1)
         if obj in _AXIS_ONLY:
             return self.axis_op(node, out)
-        if obj is np.matmul or obj is np.dot:
-            args = [self.atom(a, out) for a in node.args]
-            if len(args) != 2 or node.keywords:
-                return self.loop(node, out, f"the call `{_text(node)}`")
-            name = "batched_matmul" if obj is np.matmul else "batched_dot"
-            if not any(is_batched(f) for _, f in args):
-                return nodes.call(node.func, [a for a, _ in args]), False
-            return self._helper(name, [a for a, _ in args], [f for _, f in args]), True
+        if obj in _TRAILING:
+            args, kws = self._args(node, out)
+            if len(args) == 1 and args[0][1] is True and \
+                    not any(is_batched(f) for _, f in kws.values()):
+                return gast.Call(func=node.func, args=[args[0][0]],
+                                 keywords=[gast.keyword(arg=k, value=v)
+                                           for k, (v, _) in kws.items()]), True
+            return self.loop(node, out, f"the call `{_text(node)}`")
         if obj in (np.concatenate, np.stack) and len(node.args) in (1, 2):
             joined = self.join_arrays(node, out)
             if joined is not None:
@@ -295,8 +339,8 @@ class CallRules:
                                          else None)
         if mapped:
             func = nodes.parse_expr(mapped)
-        if obj in _LIKE_ONLY or obj in (np.array, np.asarray, np.copy,
-                                        np.ascontiguousarray, np.asanyarray):
+        if obj in _LIKE_ONLY or obj in _CASTS or obj in (np.array, np.asarray, np.copy,
+                                                         np.ascontiguousarray, np.asanyarray):
             return gast.Call(func=func, args=[a for a, _ in args],
                              keywords=[gast.keyword(arg=k, value=v)
                                        for k, (v, _) in kws.items()]), True
@@ -314,6 +358,39 @@ class CallRules:
                     nodes.tuple_([nodes.const(int(is_batched(g))) for _, g in others])]))
         return gast.Call(func=func, args=new, keywords=[gast.keyword(arg=k, value=v)
                                                         for k, (v, _) in kws.items()]), True
+
+    def gufunc(self, node, obj, out):
+        """A generalized ufunc (np.vecdot, np.matvec, np.vecmat): its operands broadcast
+        over the axes before their core axes only, so a batched operand gains axes of
+        length one after its batch axis until its loop axes reach every other operand's
+        (rank_up would count the other operands' core axes too: a batched vector against
+        a matrix would gain an axis its result keeps)."""
+        cores = _core_ranks(obj)
+        args, kws = self._args(node, out)
+        args = [self.array(a, f) for a, f in args]
+        axis = kws.pop("axis", None)          # (counted from the end: the same per example)
+        if axis is not None and not (
+                isinstance(axis[0], gast.UnaryOp) and isinstance(axis[0].op, gast.USub)
+                and isinstance(axis[0].operand, gast.Constant)
+                and type(axis[0].operand.value) is int):
+            return self.loop(node, out, f"the call `{_text(node)}`")
+        if kws or cores is None or len(cores) != len(args) or \
+                any(isinstance(f, tuple) for _, f in args):
+            return self.loop(node, out, f"the call `{_text(node)}`")
+        keywords = [] if axis is None else [gast.keyword(arg="axis", value=axis[0])]
+        if not any(is_batched(f) for _, f in args):
+            return gast.Call(func=node.func, args=[a for a, _ in args], keywords=keywords), False
+        new = []
+        for i, (a, f) in enumerate(args):
+            others = [(b, g, c) for j, ((b, g), c) in enumerate(zip(args, cores)) if j != i]
+            if not is_batched(f) or not others:
+                new.append(a)
+                continue
+            new.append(nodes.call("rank_up_core", [
+                a, nodes.tuple_([b for b, _, _ in others]),
+                nodes.tuple_([nodes.const(int(is_batched(g))) for _, g, _ in others]),
+                nodes.tuple_([nodes.const(c) for _, _, c in others]), nodes.const(cores[i])]))
+        return gast.Call(func=node.func, args=new, keywords=keywords), True
 
     def _axis(self, axis_node, x):
         """An example's axis as an axis of batched x."""

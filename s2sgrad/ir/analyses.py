@@ -483,7 +483,21 @@ def _is_fresh(s):
         return True
     if s.kind is not Kind.OP:
         return False
-    return FRESH in s.rule.props and not _copy_may_alias(s)
+    return FRESH in s.rule.props and not _copy_may_alias(s) and not _diff_may_alias(s)
+
+
+def _diff_may_alias(s):
+    """`np.diff(x, n)` is x itself for n = 0: a new array only for a literal n ≥ 1 (or
+    none, n=1)."""
+    call = s.expr if isinstance(s.expr, gast.Call) else None
+    if call is None or s.rule.name != "diff":
+        return False
+    n = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "n"), None)
+    if any(k.arg is None for k in call.keywords):
+        return True                                   # **options: may hold n=0
+    return n is not None and not (isinstance(n, gast.Constant) and type(n.value) is int
+                                  and n.value >= 1)
 
 
 def _copy_may_alias(s):
@@ -755,7 +769,7 @@ def check_stores(trace):
             if not (_is_fresh(d) or _takes_over_fresh(d, c, defs_of, readers)):
                 raise trace.parsed.error(
                     f"s2sgrad cannot {what} `{c}`: it may share memory with another value "
-                    f"(it was assigned from `{emit_expr(d)}`)", s.node,
+                    f"(it was assigned from `{emit_expr(d, trace)}`)", s.node,
                     f"make it a copy: `{c} = ....copy()` or build it with np.zeros/[]")
 
 
@@ -816,9 +830,32 @@ def _takes_over_fresh(d, c, defs_of, readers):
                 for r in readers.get(t, ()))
 
 
-def emit_expr(s):
+def emit_expr(s, trace=None):
+    """The expression of statement `s` for a message; given the `trace`, as the user
+    wrote it: the temporaries of A-normal form (`v1` in `v1.reshape(3)`) put back as the
+    expressions they stand for (`(x * 2.0).reshape(3)`), while that stays short."""
     from ..syntax import emit
-    return emit.expression_source(s.expr)
+    if trace is None:
+        return emit.expression_source(s.expr)
+    written = set(nodes.names_in(trace.parsed.node, nodes.STORE)) | set(trace.params)
+    defs_of = {}
+    for d, _ in _placed(trace.body):
+        if isinstance(d, Assign):
+            defs_of.setdefault(d.target, []).append(d)
+
+    def expand(expr, depth):
+        mapping = {}
+        for n in set(nodes.names_in(expr)):
+            ds = defs_of.get(n, [])
+            if n not in written and len(ds) == 1 and isinstance(ds[0].expr, gast.expr) \
+                    and depth < 8:
+                mapping[n] = expand(ds[0].expr, depth + 1)
+        return nodes.substitute(expr, mapping) if mapping else expr
+    try:
+        text = emit.expression_source(expand(s.expr, 0))
+    except Exception:                     # (an expression astor cannot print)
+        text = None
+    return text if text is not None and len(text) <= 100 else emit.expression_source(s.expr)
 
 
 def _alias_links(placed, containers=frozenset(), passed_on=frozenset()):
@@ -1014,11 +1051,11 @@ def check_item_updates(trace):
         why = _shared_item(trace, c, j, loops, placed, defs_of, readers)
         if why:
             raise trace.parsed.error(
-                f"`{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')}= ...` "
+                f"`{emit_expr(got[0], trace)} {_AUG_SYMBOL.get(type(s.expr.op), '+')}= ...` "
                 f"changes that array in place, and {why}: Python would see the change "
                 "there too", s.node,
-                f"write the new value into the slot: `{emit_expr(got[0])} = "
-                f"{emit_expr(got[0])} {_AUG_SYMBOL.get(type(s.expr.op), '+')} ...`, or put "
+                f"write the new value into the slot: `{emit_expr(got[0], trace)} = "
+                f"{emit_expr(got[0], trace)} {_AUG_SYMBOL.get(type(s.expr.op), '+')} ...`, or put "
                 "a separate array in each slot (`[np.zeros(n) for _ in range(k)]`, "
                 "`y.copy()`)")
 

@@ -64,6 +64,7 @@ class Builder:
         self.display = {}          # memo of `_is_display` per name
         self.displays = {}         # name -> the list/tuple display it was last bound to
         self.objects = {}          # name -> the module object it was bound to (np.r_)
+        self.object_text = {}      # ... and the source that named it (`np.s_`, for messages)
         self.bindings = collections.Counter(
             t.id for n in nodes.walk(fn) if isinstance(n, gast.Assign)
             for t in n.targets if isinstance(t, gast.Name))
@@ -374,6 +375,7 @@ class Builder:
             except KeyError:
                 raise self.error(f"unknown name in `{_dotted(e)}`", e) from None
             value = self.objects[target] = self._resolve(e)
+            self.object_text[target] = _dotted(e)
             of_module = isinstance(self._resolve(e.value), types.ModuleType)
             return Assign(target, e, Kind.CONST, node=s,       # a module constant: np.pi
                           number=of_module and type(value) in (int, float))
@@ -439,7 +441,8 @@ class Builder:
             return Assign(target, e, Kind.OP, rules.OPERATORS["index_concat"],
                           [e.value.id, Const(None)] + items, node=s)
         a = Assign(target, e, Kind.NONDIFF, args=[e.value.id], node=s)
-        a.cut_what = f"the index of `{_dotted(e.value)}`"
+        shown = self.object_text.get(e.value.id, e.value.id)   # (np.s_, not its temporary)
+        a.cut_what = f"the index of `{shown}`"
         return a
 
     def _einsum_spec(self, e):

@@ -16,3 +16,4 @@ from .registry import (CONTAINER, ELEMENTWISE, FRESH, FULL_REDUCTION,  # noqa: F
                        SCALAR_PRESERVING, VIEW)
 from . import arithmetic, math_, numpy_, reductions, linalg, indexing, containers  # noqa: F401
 from . import arrays, series, products, decompositions, selections, tangents  # noqa: F401
+from . import array_api  # noqa: F401

@@ -21,7 +21,7 @@ view = partial(defadjoint, props=VIEW)
 
 
 # ---------------------------------------------------------------- triangles
-@defadjoint(np.tril)
+@defadjoint(np.tril, props=FRESH)
 def tril(y, m, k=0):
     """y = tril(m, k)  →  m̄ += tril(ȳ, k)"""
     m_bar += tril_grad(y_bar, m, k)
@@ -33,7 +33,7 @@ def tril_dot(y, m, k=0):
     y_dot += np.tril(m_dot, k)
 
 
-@defadjoint(np.triu)
+@defadjoint(np.triu, props=FRESH)
 def triu(y, m, k=0):
     """y = triu(m, k)  →  m̄ += triu(ȳ, k)"""
     m_bar += triu_grad(y_bar, m, k)
@@ -46,7 +46,7 @@ def triu_dot(y, m, k=0):
 
 
 # ---------------------------------------------------------------- padding
-@defadjoint(np.pad)
+@defadjoint(np.pad, props=FRESH)
 def pad(y, array, pad_width, mode="constant", constant_values=0, **options):
     """y = pad(x, pad_width, constant_values=c)  →  x̄ += ȳ without the padding ;
     c̄ += Σ ȳ over the padding   (mode 'constant' only: the template does not read
@@ -124,7 +124,7 @@ def rot90_dot(y, m, k=1, axes=(0, 1)):
 
 
 # ---------------------------------------------------------------- selections
-@defadjoint(np.take_along_axis)
+@defadjoint(np.take_along_axis, props=FRESH)
 def take_along_axis(y, arr, indices, axis=-1):
     """y = take_along_axis(x, indices, axis)  →  x̄ += ȳ added back where it was read
     (repeated indices accumulate)"""

@@ -20,7 +20,7 @@ from ..runtime import (cholesky_grad, cholesky_tangent, eigh_grad, eigh_tangent,
                        lstsq_tangent_a, lstsq_tangent_b)
 
 
-@defadjoint(np.linalg.cholesky)
+@defadjoint(np.linalg.cholesky, props=FRESH)
 def cholesky(y, a, upper=False):
     """L = cholesky(a)  →  ā += L⁻ᵀ·Φ(Lᵀ·L̄)·L⁻¹ folded onto a's lower triangle
     (Φ: lower triangle with half the diagonal; upper=True: U = Lᵀ, the upper triangle)"""
@@ -46,7 +46,7 @@ def eigh_dot(y, a, UPLO="L"):
     y_dot += eigh_tangent(a_dot, y, UPLO)
 
 
-@defadjoint(np.linalg.eigvalsh)
+@defadjoint(np.linalg.eigvalsh, props=FRESH)
 def eigvalsh(y, a, UPLO="L"):
     """w = eigvalsh(a)  →  ā += V·diag(w̄)·Vᵀ folded onto the triangle UPLO"""
     a_bar += eigvalsh_grad(y_bar, a, UPLO)
@@ -73,7 +73,7 @@ def svd_dot(y, a, full_matrices=True, compute_uv=True, hermitian=False):
     y_dot += svd_tangent(a_dot, y, a, full_matrices, compute_uv, hermitian)
 
 
-@defadjoint(np.linalg.pinv)
+@defadjoint(np.linalg.pinv, props=FRESH)
 def pinv(y, a, rcond=None, hermitian=False, rtol=None):
     """Y = pinv(a) (full rank)  →  ā += -Yᵀ·Ȳ·Yᵀ + (I - aY)·Ȳᵀ·Y·Yᵀ + Yᵀ·Y·Ȳᵀ·(I - Ya)"""
     a_bar += pinv_grad(y_bar, y, a, rcond, hermitian, rtol)

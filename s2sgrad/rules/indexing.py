@@ -72,10 +72,15 @@ def broadcast_to(y, x, shape):
 _COPY_OPTIONS = ("copy", "order", "subok", "like", "casting")
 
 
-@defadjoint(np.array, np.copy,
+#: np.astype(x, dtype) (NumPy ≥ 2.1), x.astype(dtype) as a function, if NumPy has it
+ASTYPE = tuple(f for f in (getattr(np, "astype", None),) if f is not None)
+
+
+@defadjoint(np.array, np.copy, *ASTYPE,
             methods=["copy", "astype"], keywords=_COPY_OPTIONS, props=(FRESH, READS_CONTAINER),
             positional={np.array: {1: "dtype"}, ".astype": {1: "dtype"},
-                        np.copy: {1: "order"}, ".copy": {1: "order"}})
+                        np.copy: {1: "order"}, ".copy": {1: "order"},
+                        **{f: {1: "dtype"} for f in ASTYPE}})
 def copy(y, x, *options, dtype=None, **keywords):
     """y = array(x)  →  x̄ += ȳ   (lists of floats get a list adjoint; a cast to an
     integer or boolean dtype passes no gradient)"""
@@ -111,7 +116,7 @@ from ..runtime import (tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, 
                        item_grad)
 
 
-@pure(np.tile)
+@fresh(np.tile)
 def tile(y, x, reps):
     """y = tile(x, reps)  →  x̄ += Σ over the copies of ȳ"""
     x_bar += tile_grad(y_bar, x, reps)
@@ -123,25 +128,25 @@ def repeat(y, x, repeats, axis=None):
     x_bar += repeat_grad(y_bar, x, repeats, axis)
 
 
-@pure(np.diff)
+@fresh(np.diff)   # (n=0 returns x itself: `analyses._may_return_operand`)
 def diff(y, x, n=1, axis=-1):
     """yᵢ = xᵢ₊₁ - xᵢ (n times, along axis)  →  x̄ᵢ += ȳᵢ₋₁ - ȳᵢ (n times)"""
     x_bar += diff_grad(y_bar, x, n, axis)
 
 
-@pure(np.roll)
+@fresh(np.roll)
 def roll(y, x, shift, axis=None):
     """y = roll(x, shift, axis)  →  x̄ += roll(ȳ, -shift, axis)"""
     x_bar += roll_grad(y_bar, shift, axis)
 
 
-@pure(np.sort)
+@fresh(np.sort)
 def sort(y, x, axis=-1, kind=None, order=None):
     """y = x[argsort(x)] along axis  →  x̄[argsort(x)] += ȳ"""
     x_bar += sort_grad(y_bar, x, axis, kind)
 
 
-@pure(np.take, methods=["take"])
+@fresh(np.take, methods=["take"])
 def take(y, x, indices, axis=None, out=None, mode="raise"):
     """y = take(x, indices, axis)  →  x̄[indices] += ȳ along axis (repeats accumulate)"""
     x_bar += take_grad(y_bar, x, indices, axis, mode)

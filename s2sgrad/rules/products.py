@@ -5,12 +5,12 @@ runtime helpers the adjoints call (for forward-over-reverse) close the module.
 """
 import numpy as np
 
-from .registry import defadjoint, deftangent
+from .registry import FRESH, defadjoint, deftangent
 from .. import runtime
 from ..runtime import kron_grad_a, kron_grad_b, vdot_grad, cross_grad_a, cross_grad_b  # noqa: F401
 
 
-@defadjoint(np.kron)
+@defadjoint(np.kron, props=FRESH)
 def kron(y, a, b):
     """y[block i, j] = aᵢ·bⱼ  →  āᵢ += Σⱼ ȳ[block i, j]·bⱼ ;  b̄ⱼ += Σᵢ ȳ[block i, j]·aᵢ"""
     a_bar += kron_grad_a(y_bar, b, a)
@@ -24,7 +24,7 @@ def kron_dot(y, a, b):
     y_dot += np.kron(a, b_dot)
 
 
-@defadjoint(np.vdot)
+@defadjoint(np.vdot, props=FRESH)
 def vdot(y, a, b):
     """y = Σ ravel(a)·ravel(b)  →  ā += ȳ·b ;  b̄ += ȳ·a   (each in its own shape)"""
     a_bar += vdot_grad(y_bar, b, a)
@@ -38,7 +38,7 @@ def vdot_dot(y, a, b):
     y_dot += np.vdot(a, b_dot)
 
 
-@defadjoint(np.cross)
+@defadjoint(np.cross, props=FRESH)
 def cross(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """y = a × b (3-vectors, broadcast)  →  ā += b × ȳ ;  b̄ += ȳ × a"""
     a_bar += cross_grad_a(y_bar, b, a, axisa, axisb, axisc, axis)

@@ -5,7 +5,7 @@ Each adjoint rule is followed by its tangent rule (`<name>_dot`).
 """
 import numpy as np
 
-from .registry import defadjoint, deftangent
+from .registry import FRESH, defadjoint, deftangent
 from .. import runtime
 from ..runtime import (cumprod_grad, cumprod_tangent, average_grad_a,  # noqa: F401
                        average_grad_weights, average_tangent_a, average_tangent_weights,
@@ -22,7 +22,7 @@ TRAPEZOID = tuple(f for f in (getattr(np, "trapezoid", None), getattr(np, "trapz
 
 
 # ---------------------------------------------------------------- cumulative product
-@defadjoint(np.cumprod, methods=["cumprod"])
+@defadjoint(np.cumprod, methods=["cumprod"], props=FRESH)
 def cumprod(y, a, axis=None, dtype=None, out=None):
     """yⱼ = Π_{k≤j} aₖ  →  āᵢ += Π_{k<i} aₖ · Σ_{j≥i} ȳⱼ·Π_{i<k≤j} aₖ   (exact with zeros)"""
     a_bar += cumprod_grad(y_bar, a, axis)
@@ -35,7 +35,7 @@ def cumprod_dot(y, a, axis=None, dtype=None, out=None):
 
 
 # ---------------------------------------------------------------- weighted average
-@defadjoint(np.average)
+@defadjoint(np.average, props=FRESH)
 def average(y, a, axis=None, weights=None, returned=False, keepdims=False):
     """y = Σ w·a / Σ w  →  ā += ȳ·w / Σw ;  w̄ += ȳ·(a - y) / Σw   (w = 1 without weights;
     with returned=True the sum of weights passes its adjoint to w too)"""
@@ -51,7 +51,7 @@ def average_dot(y, a, axis=None, weights=None, returned=False, keepdims=False):
 
 
 # ---------------------------------------------------------------- trapezoidal rule
-@defadjoint(*TRAPEZOID)
+@defadjoint(*TRAPEZOID, props=FRESH)
 def trapezoid(out, y, x=None, dx=1.0, axis=-1):
     """I = Σ dᵢ·(yᵢ + yᵢ₊₁)/2, d = diff(x) or dx  →  ȳᵢ += Ī·(dᵢ₋₁ + dᵢ)/2 ;
     x̄ᵢ += Ī·(sᵢ₋₁ - sᵢ) with sᵢ = (yᵢ + yᵢ₊₁)/2 ;  d̄x += Ī·Σ sᵢ"""
@@ -70,7 +70,7 @@ def trapezoid_dot(out, y, x=None, dx=1.0, axis=-1):
 
 
 # ---------------------------------------------------------------- polynomials
-@defadjoint(np.polyval)
+@defadjoint(np.polyval, props=FRESH)
 def polyval(y, p, x):
     """y = Σᵢ pᵢ·x^(n-1-i)  →  p̄ᵢ += Σ ȳ·x^(n-1-i) ;  x̄ += ȳ·p'(x)"""
     p_bar += polyval_grad_p(y_bar, p, x)
@@ -85,7 +85,7 @@ def polyval_dot(y, p, x):
 
 
 # ---------------------------------------------------------------- interpolation
-@defadjoint(np.interp)
+@defadjoint(np.interp, props=FRESH)
 def interp(y, x, xp, fp, left=None, right=None, period=None):
     """y = fp[j] + t·(fp[j+1] - fp[j]), t = (x - xp[j]) / (xp[j+1] - xp[j])  →
     x̄ += ȳ·slope ;  fp̄[j] += ȳ·(1 - t), fp̄[j+1] += ȳ·t ;  xp̄ through t ;
@@ -109,7 +109,7 @@ def interp_dot(y, x, xp, fp, left=None, right=None, period=None):
 
 
 # ---------------------------------------------------------------- convolution (1-D)
-@defadjoint(np.convolve)
+@defadjoint(np.convolve, props=FRESH)
 def convolve(y, a, v, mode="full"):
     """yₖ = Σᵢ aᵢ·vₖ₋ᵢ (the 'full' output, or its middle)  →
     ā += correlate(ȳ, v, 'valid') ;  v̄ += correlate(ȳ, a, 'valid')   (ȳ in the full length)"""
@@ -124,7 +124,7 @@ def convolve_dot(y, a, v, mode="full"):
     y_dot += np.convolve(a, v_dot, mode)
 
 
-@defadjoint(np.correlate)
+@defadjoint(np.correlate, props=FRESH)
 def correlate(y, a, v, mode="valid"):
     """yₖ = Σₙ aₙ₊ₖ·vₙ = convolve(a, v[::-1])  →  ā += correlate(ȳ, v[::-1], 'valid') ;
     v̄ += correlate(ȳ, a, 'valid')[::-1]   (ȳ in the full length)"""

@@ -31,6 +31,7 @@ import operator
 import numpy as np
 
 from .registry import deftangent, nondifferentiable
+from . import indexing
 from .. import runtime
 from ..runtime import (  # noqa: F401  (used by the templates)
     accumulated_grad, add_at, add_attr, add_grads, attr_tangent, axis_sum, choose_grad,
@@ -746,7 +747,7 @@ def broadcast_to(y, x, shape):
 
 
 @deftangent(np.array, np.asarray, builtins.list, builtins.tuple, np.asanyarray, np.copy,
-            np.float64, np.float32, methods=["copy", "astype"])
+            np.float64, np.float32, *indexing.ASTYPE, methods=["copy", "astype"])
 def copy(y, x, *options, dtype=None, **keywords):
     """y = array(x), list(x), x.astype(…)…  →  ẏ = ẋ converted like x was"""
     y_dot += copy_tangent(x_dot, y)

@@ -113,7 +113,7 @@ def sliding_window_grad(g, x, window_shape, axis=None):
                                   "one axis twice is not supported")
     g = np.asarray(g)
     counts = g.shape[:len(shape)]            # window positions along each axis
-    out = np.zeros(shape, np.result_type(g, float))
+    out = np.zeros(shape, np.result_type(g, 0.0))
     for offset in np.ndindex(*window):
         index = [slice(None)] * len(shape)
         for a, o in zip(axes, offset):
@@ -128,7 +128,7 @@ def take_along_axis_grad(g, arr, indices, axis=-1):
     if is_zero(g):
         return 0.0
     shape = np.shape(arr)
-    out = np.zeros(shape, np.result_type(g, float))
+    out = np.zeros(shape, np.result_type(g, 0.0))
     ind = np.asarray(indices)
     if axis is None:
         np.add.at(out.reshape(-1), ind, g)
@@ -231,7 +231,7 @@ def partition_grad(g, y, x, axis=-1):
         return 0.0
     if axis is None:
         return np.reshape(partition_grad(g, y, np.ravel(x), -1), np.shape(x))
-    out = np.zeros(np.shape(x), np.result_type(g, float))
+    out = np.zeros(np.shape(x), np.result_type(g, 0.0))
     np.put_along_axis(out, _partition_source(y, x, axis), g, axis)
     return out
 
@@ -270,7 +270,7 @@ def median_grad(g, x, axis=None, keepdims=False):
         return 0.0
     axes, rest, last, order, weights = _median_layout(x, axis)
     sorted_bar = np.reshape(g, rest + (1,)) * weights
-    moved = np.zeros(order.shape, np.result_type(g, float))
+    moved = np.zeros(order.shape, np.result_type(g, 0.0))
     np.put_along_axis(moved, order, sorted_bar, -1)
     shape = tuple(np.shape(x)[i] for i in axes)
     return np.moveaxis(np.reshape(moved, rest + shape), last, axes)
@@ -366,7 +366,7 @@ def quantile_grad(g, a, q, axis=None, keepdims=False):
     weights = _quantile_weights(q, order.shape[-1])
     g = np.moveaxis(np.reshape(g, (weights.shape[0],) + rest), 0, -1)
     sorted_bar = g @ weights
-    moved = np.zeros(order.shape, np.result_type(g, float))
+    moved = np.zeros(order.shape, np.result_type(g, 0.0))
     np.put_along_axis(moved, order, sorted_bar, -1)
     shape = tuple(np.shape(a)[i] for i in axes)
     return np.moveaxis(np.reshape(moved, rest + shape), last, axes)
@@ -411,7 +411,7 @@ def accumulate_grad(g, x, axis=0, larger=True):
     g = np.moveaxis(np.broadcast_to(g, np.shape(x)), axis, -1)
     n = source.shape[-1]
     flat = np.zeros((int(np.prod(source.shape[:-1], dtype=int)), n),
-                    np.result_type(g, float))
+                    np.result_type(g, 0.0))
     rows = np.arange(flat.shape[0])[:, None]
     np.add.at(flat, (rows, np.reshape(source, (-1, n))), np.reshape(g, (-1, n)))
     return np.moveaxis(np.reshape(flat, source.shape), -1, axis)

@@ -84,6 +84,19 @@ def rank_up(x, other, other_batched=0):
     return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
 
 
+def rank_up_core(x, others, batched, cores, core):
+    """`rank_up` for an operand of a generalized ufunc (np.vecdot, np.matvec): batched
+    `x`, whose last `core` axes are its core axes, with axes of length one inserted
+    after its batch axis until an example has as many loop axes (those before the core
+    axes) as each of `others` (batched where `batched` says, with `cores` core axes)."""
+    need = max((np.ndim(o) - b - c for o, b, c in zip(others, batched, cores)), default=0)
+    need -= np.ndim(x) - 1 - core
+    if need <= 0:
+        return x
+    x = np.asarray(x)
+    return x.reshape(x.shape[:1] + (1,) * need + x.shape[1:])
+
+
 def rank_up_many(x, others, batched):
     """`rank_up` against several operands (np.where, np.clip, ...)."""
     need = max((np.ndim(o) - b for o, b in zip(others, batched)), default=0)
@@ -534,7 +547,7 @@ def batched_add_at(g, x, index, v, in_place=False, batched=(True, False, True)):
         raise GradientError("vmap of indexing into a list, tuple or dict: use an array")
     xs = _example_shape(x, xb)
     n = np.shape(g)[0] if gb else np.shape(v)[0]
-    dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), float)
+    dtype = np.result_type(*(a for a, b in ((g, gb), (v, vb)) if b), 0.0)
     if in_place and gb and type(g) is np.ndarray and g.shape == (n,) + tuple(xs) \
             and g.dtype == dtype and g.flags.writeable:
         out = g                         # (held by nobody else: updated, not copied)

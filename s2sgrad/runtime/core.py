@@ -872,7 +872,7 @@ def einsum_grad(g, spec, operands, k):
         grad = np.broadcast_to(grad, full)
     if diagonal is None:
         return grad
-    out = np.zeros(shapes[k], np.result_type(grad, operands[k], float))
+    out = np.zeros(shapes[k], np.result_type(grad, operands[k], 0.0))
     np.einsum(diagonal, out)[...] = grad                 # a writeable view: the diagonal
     return out
 
@@ -952,6 +952,19 @@ def split_grad(gs, x, indices_or_sections, axis=0):
     parts = [np.broadcast_to(gi, p.shape) if not is_zero(gi)
              else p for gi, p in zip(gs, pieces)] if isinstance(gs, (list, tuple)) else pieces
     return np.concatenate(parts, axis)
+
+
+def unstack_grad(gs, x, axis=0):
+    """Adjoint of `x` from the adjoints of the pieces of np.unstack(x, axis=axis): the
+    pieces' adjoints stacked along the axis (zeros for pieces that got none)."""
+    if is_zero(gs):
+        return 0.0
+    shape = np.shape(x)
+    a = axis % len(shape)
+    piece = shape[:a] + shape[a + 1:]
+    dtype = np.result_type(x, 0.0)
+    return np.stack([np.zeros(piece, dtype) if is_zero(gi) else np.broadcast_to(gi, piece)
+                     for gi in gs], a)
 
 
 def concat_grads(g, xs, axis=0):

@@ -129,7 +129,7 @@ def eigh_grad(g, y, UPLO="L"):
         return 0.0
     w, v = y[0], y[1]
     gw, gv = getitem_grad(g, 0), getitem_grad(g, 1)
-    inner = np.zeros(np.shape(v), np.result_type(v, float))
+    inner = np.zeros(np.shape(v), np.result_type(v, 0.0))
     if not is_zero(gw):
         inner = inner + np.asarray(gw)[..., None] * np.eye(np.shape(w)[-1])
     if not is_zero(gv):
@@ -196,7 +196,7 @@ def svd_grad(g, y, a, full_matrices=True, compute_uv=True, hermitian=False):
         gvh = gvh if is_zero(gvh) else gvh[..., :k, :]
     v = _mT(vh)
     f = _inv_gaps(s * s)
-    inner = np.zeros(np.shape(s)[:-1] + (k, k), np.result_type(u, float))
+    inner = np.zeros(np.shape(s)[:-1] + (k, k), np.result_type(u, 0.0))
     out = 0.0
     if not is_zero(gs):
         inner = inner + np.asarray(gs)[..., None] * np.eye(k)
@@ -242,7 +242,7 @@ def _pinv_check(a, rcond=None, hermitian=False, rtol=None):
     s = np.linalg.svd(a, compute_uv=False)
     m, n = np.shape(a)[-2:]
     tol = rtol if rtol is not None else rcond if rcond is not None \
-        else max(m, n) * np.finfo(np.result_type(a, float)).eps
+        else max(m, n) * np.finfo(np.result_type(a, 0.0)).eps
     if np.any(s <= np.asarray(tol)[..., None] * np.max(s, axis=-1, keepdims=True)):
         raise NotImplementedError("gradient of np.linalg.pinv of a rank-deficient matrix "
                                   "is not supported (it jumps where the rank changes)")
@@ -282,7 +282,7 @@ def matrix_power_grad(g, a, n):
         return 0.0
     a = np.asarray(a)
     if n == 0:
-        return np.zeros(a.shape, np.result_type(a, float))
+        return np.zeros(a.shape, np.result_type(a, 0.0))
     b = a if n > 0 else np.linalg.inv(a)
     p = abs(int(n))
     powers = _matrix_powers(_mT(b), p)
@@ -294,7 +294,7 @@ def matrix_power_tangent(t, a, n):
     """Tangent of y = aⁿ along ȧ = t: Σₖ aᵏ·ȧ·aⁿ⁻¹⁻ᵏ (for n < 0 with a⁻¹ and its tangent)."""
     a = np.asarray(a)
     if n == 0:
-        return np.zeros(a.shape, np.result_type(a, float))
+        return np.zeros(a.shape, np.result_type(a, 0.0))
     b = a if n > 0 else np.linalg.inv(a)
     db = t if n > 0 else -(b @ t @ b)
     p = abs(int(n))
@@ -321,7 +321,7 @@ def qr_grad(g, y, a, mode="reduced"):
         (q, r), gq, gr = np.linalg.qr(a), 0.0, g
     else:
         q, r, gq, gr = y[0], y[1], getitem_grad(g, 0), getitem_grad(g, 1)
-    m = np.zeros(np.shape(r), np.result_type(r, float))
+    m = np.zeros(np.shape(r), np.result_type(r, 0.0))
     if not is_zero(gr):
         m = m + r @ _mT(gr)
     if not is_zero(gq):
@@ -368,7 +368,7 @@ def eig_grad(g, y):
     w, v = y[0], y[1]
     _eig_check(w)
     gw, gv = getitem_grad(g, 0), getitem_grad(g, 1)
-    inner = np.zeros(np.shape(v), np.result_type(v, float))
+    inner = np.zeros(np.shape(v), np.result_type(v, 0.0))
     if not is_zero(gw):
         inner = inner + np.asarray(gw)[..., None] * np.eye(np.shape(w)[-1])
     if not is_zero(gv):

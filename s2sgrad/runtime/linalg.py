@@ -368,6 +368,7 @@ def repeat_grad(g, x, repeats, axis=None):
         axis = axis % len(xs)
         n, gm = xs[axis], np.moveaxis(g, axis, 0)
         rest = gm.shape[1:]
+    # (float64 for float32 too, as its Numba version: backend/numba/helpers_more.py)
     out = np.zeros((n,) + rest, np.result_type(g, float))
     np.add.at(out, np.repeat(np.arange(n), repeats), gm)
     return np.reshape(out, xs) if axis is None else np.moveaxis(out, 0, axis)
@@ -397,7 +398,7 @@ def sort_grad(g, x, axis=-1, kind=None):
     if axis is None:
         return np.reshape(sort_grad(g, np.ravel(x), -1, kind), np.shape(x))
     order = np.argsort(x, axis=axis, kind=kind)
-    out = np.zeros(np.shape(x), np.result_type(g, float))
+    out = np.zeros(np.shape(x), np.result_type(g, 0.0))
     np.put_along_axis(out, order, g, axis)
     return out
 
@@ -425,6 +426,7 @@ def take_grad(g, x, indices, axis=None, mode="raise"):
     if is_zero(g):
         return 0.0
     xs = np.shape(x)
+    # (float64 for float32 too, as its Numba version: backend/numba/helpers_more.py)
     out = np.zeros(xs, np.result_type(g, float))
     if axis is None:
         flat = out.reshape(-1)
@@ -442,7 +444,7 @@ def item_grad(g, x, index=()):
     """Adjoint of y = x.item(*index): ȳ at that one element of x."""
     if is_zero(g):
         return 0.0
-    out = np.zeros(np.shape(x), np.result_type(np.asarray(x).dtype, float)
+    out = np.zeros(np.shape(x), np.result_type(np.asarray(x).dtype, 0.0)
                    if np.asarray(x).dtype.kind in "fc" else float)
     if len(index) == 0:
         out[...] = g
@@ -519,3 +521,69 @@ def norm_grad_dy(g, y, x, t, ord=None, axis=None, keepdims=False):
     return -norm_grad(g * t / safe, y, x, ord, axis, keepdims)
 
 
+
+
+# ---- np.linalg.vector_norm (NumPy ≥ 2.0): the vector norm over `axis` (every axis by
+# default, whatever x's rank), as np.linalg.norm's over one axis of x with those axes
+# moved last and merged
+
+def _vector_norm_axes(x, axis):
+    nd = np.ndim(x)
+    if axis is None:
+        return tuple(range(nd))
+    return tuple(a % nd for a in ((axis,) if isinstance(axis, int) else axis))
+
+
+def _merged(x, axes):
+    """x with `axes` moved last and merged into one axis."""
+    x = np.asarray(x)
+    k = len(axes)
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - k, x.ndim)))
+    return moved.reshape(moved.shape[:x.ndim - k] + (-1,))
+
+
+def _unmerged(d, x, axes):
+    """The inverse of `_merged` for an array `d` shaped like `_merged(x, axes)`."""
+    shape, nd, k = np.shape(x), np.ndim(x), len(axes)
+    rest = [i for i in range(nd) if i not in axes]
+    moved = np.reshape(d, tuple(shape[i] for i in rest) + tuple(shape[i] for i in axes))
+    return np.moveaxis(moved, tuple(range(nd - k, nd)), axes)
+
+
+def _kept(v, x, axes, keepdims):
+    """A value shaped like vector_norm's result (with or without the kept axes) in the
+    shape of the axes it keeps."""
+    shape = np.shape(x)
+    rest = tuple(shape[i] for i in range(len(shape)) if i not in axes)
+    if keepdims:
+        v = np.broadcast_to(v, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return np.reshape(v, rest)
+
+
+def vector_norm_grad(g, y, x, axis=None, keepdims=False, ord=2):
+    """Adjoint of y = np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord):
+    x̄ = ȳ·∂y/∂x (for ord=2 ȳ·x / y, 0 at y = 0)."""
+    if is_zero(g):
+        return 0.0
+    axes = _vector_norm_axes(x, axis)
+    d = norm_grad(_kept(g, x, axes, keepdims), _kept(y, x, axes, keepdims),
+                  _merged(x, axes), ord, -1, False)
+    return _unmerged(np.broadcast_to(d, _merged(x, axes).shape), x, axes)
+
+
+def vector_norm_tangent(t, y, x, axis=None, keepdims=False, ord=2):
+    """Tangent of y = np.linalg.vector_norm(x, ...) along ẋ = t: Σ ∂y/∂x·ẋ over the
+    axes (0 at y = 0 for ord=2)."""
+    axes = _vector_norm_axes(x, axis)
+    s = norm_tangent(_merged(np.broadcast_to(t, np.shape(x)), axes),
+                     _kept(y, x, axes, keepdims), _merged(x, axes), ord, -1, False)
+    return np.reshape(s, np.shape(y))
+
+
+def vector_norm_grad_dy(g, y, x, t, axis=None, keepdims=False, ord=2):
+    """Tangent of vector_norm_grad(g, y, x, …) = ḡ·x / y along ẏ = t (g, x held fixed;
+    the 2-norm's only)."""
+    axes = _vector_norm_axes(x, axis)
+    d = norm_grad_dy(_kept(g, x, axes, keepdims), _kept(y, x, axes, keepdims),
+                     _merged(x, axes), _kept(t, x, axes, keepdims), ord, -1, False)
+    return _unmerged(np.broadcast_to(d, _merged(x, axes).shape), x, axes)

@@ -19,7 +19,7 @@ def _conv_full(g, n, m, mode, correlate=False):
     else:
         raise NotImplementedError(f"gradient of np.convolve/np.correlate with mode={mode!r} "
                                   "is not supported: use 'full', 'same' or 'valid'")
-    out = np.zeros(n + m - 1, np.result_type(g, float))
+    out = np.zeros(n + m - 1, np.result_type(g, 0.0))
     out[start:start + size] = g
     return out
 
@@ -114,3 +114,49 @@ def cross_grad_b(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return np.moveaxis(unbroadcast(gb, bm), -1, axisb)
 
 
+
+
+# ---- the array API's products: vecdot, matvec, vecmat (NumPy ≥ 2.0 / 2.2)
+# Real operands only (complex ones are refused before these run): no conjugation.
+
+def vecdot_grad(g, other, x, axis=-1):
+    """Adjoint of x in y = vecdot(x, other, axis=axis) = Σₖ x[..k..]·other[..k..] (either
+    operand's place: the product is symmetric for real operands): x̄ = ȳ·other along the
+    axis, summed over the axes where x was broadcast."""
+    if is_zero(g):
+        return 0.0
+    x, other = np.asarray(x), np.asarray(other)
+    moved = np.moveaxis(x, axis, -1)
+    d = unbroadcast(np.expand_dims(g, -1) * np.moveaxis(other, axis, -1), moved)
+    return np.moveaxis(np.broadcast_to(d, moved.shape), -1, axis)
+
+
+def matvec_grad_matrix(g, v, a):
+    """Adjoint of the matrix in y = matvec(a, v), yᵢ = Σⱼ aᵢⱼ·vⱼ: āᵢⱼ = ȳᵢ·vⱼ (batched,
+    summed over broadcast batches)."""
+    if is_zero(g):
+        return 0.0
+    g, v = np.asarray(g), np.asarray(v)
+    return unbroadcast(g[..., :, None] * v[..., None, :], a)
+
+
+def matvec_grad_vector(g, a, v):
+    """Adjoint of the vector in y = matvec(a, v): v̄ⱼ = Σᵢ ȳᵢ·aᵢⱼ."""
+    if is_zero(g):
+        return 0.0
+    return unbroadcast((np.asarray(g)[..., None, :] @ np.asarray(a))[..., 0, :], v)
+
+
+def vecmat_grad_vector(g, a, v):
+    """Adjoint of the vector in y = vecmat(v, a), yⱼ = Σᵢ vᵢ·aᵢⱼ: v̄ᵢ = Σⱼ aᵢⱼ·ȳⱼ."""
+    if is_zero(g):
+        return 0.0
+    return unbroadcast((np.asarray(a) @ np.asarray(g)[..., :, None])[..., 0], v)
+
+
+def vecmat_grad_matrix(g, v, a):
+    """Adjoint of the matrix in y = vecmat(v, a): āᵢⱼ = vᵢ·ȳⱼ."""
+    if is_zero(g):
+        return 0.0
+    g, v = np.asarray(g), np.asarray(v)
+    return unbroadcast(v[..., :, None] * g[..., None, :], a)

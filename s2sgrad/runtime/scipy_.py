@@ -292,7 +292,7 @@ def _frechet(a, e):
     a, e = np.asarray(a), np.broadcast_to(e, np.shape(a))
     if a.ndim == 2:
         return expm_frechet(a, e, compute_expm=False)
-    out = np.empty(np.broadcast_shapes(a.shape, e.shape), np.result_type(a, e, float))
+    out = np.empty(np.broadcast_shapes(a.shape, e.shape), np.result_type(a, e, 0.0))
     for i in np.ndindex(a.shape[:-2]):
         out[i] = expm_frechet(a[i], e[i], compute_expm=False)
     return out

@@ -16,7 +16,7 @@ def cumprod_grad(g, x, axis=None):
     if axis is None:
         return np.reshape(cumprod_grad(np.ravel(g), np.ravel(x), 0), np.shape(x))
     x = np.asarray(x)
-    dtype = np.result_type(g, x, float)
+    dtype = np.result_type(g, x, 0.0)
     if x.shape[axis] == 0:
         return np.zeros(x.shape, dtype)
     fast = _cumprod_grad_nonzero(g, x, axis, dtype)
@@ -54,7 +54,7 @@ def cumprod_tangent(t, x, axis=None):
     if axis is None:
         return cumprod_tangent(np.ravel(t), np.ravel(x), 0)
     x = np.asarray(x)
-    dtype = np.result_type(np.asarray(t).dtype, x, float)
+    dtype = np.result_type(t, x, 0.0)
     xm = np.moveaxis(x, axis, -1).astype(dtype)
     tm = np.moveaxis(np.broadcast_to(t, x.shape), axis, -1)
     y = np.cumprod(xm, axis=-1)
@@ -122,7 +122,7 @@ def average_grad_weights(g, y, a, axis=None, weights=None, returned=False, keepd
     axes = _average_axes(a, axis)
     a = np.asarray(a)
     w = _average_weights(a, axis, weights)
-    total = np.zeros(a.shape, np.result_type(a, w, float))
+    total = np.zeros(a.shape, np.result_type(a, w, 0.0))
     if not is_zero(gy):
         avg = unreduce(y[0] if returned else y, a, axes, keepdims)
         total = total + unreduce(gy, a, axes, keepdims) * (a - avg) \
@@ -233,7 +233,7 @@ def polyval_grad_p(g, p, x):
     pa = np.asarray(p)
     n = len(pa)
     x = np.asarray(x)
-    out = np.zeros(pa.shape, np.result_type(g, pa, float))
+    out = np.zeros(pa.shape, np.result_type(g, pa, 0.0))
     for i in range(n):
         out[i] = unbroadcast(g * x ** (n - 1 - i), pa[i])
     return out
@@ -288,7 +288,7 @@ def interp_grad_fp(g, x, xp, fp, left=None, right=None, period=None):
         return 0.0
     j, jn, t, width, below, inside, above = _interp_parts(x, xp, fp, period)
     g = np.broadcast_to(g, np.shape(inside))
-    out = np.zeros(np.shape(fp), np.result_type(g, float))
+    out = np.zeros(np.shape(fp), np.result_type(g, 0.0))
     gi = np.where(inside, g, 0.0)
     np.add.at(out, j, gi * (1.0 - t))
     np.add.at(out, jn, gi * t)
@@ -307,7 +307,7 @@ def interp_grad_xp(g, x, xp, fp, left=None, right=None, period=None):
     j, jn, t, width, below, inside, above = _interp_parts(x, xp, fp, period)
     fp = np.asarray(fp)
     gs = np.where(inside, g * (fp[jn] - fp[j]) / width, 0.0)
-    out = np.zeros(np.shape(xp), np.result_type(g, float))
+    out = np.zeros(np.shape(xp), np.result_type(g, 0.0))
     np.add.at(out, j, gs * (t - 1.0))
     np.add.at(out, jn, -gs * t)
     return out
@@ -359,3 +359,34 @@ def interp_tangent_end(t, x, xp, side, period=None):
     return np.where(parts[4] if side < 0 else parts[6], t, 0.0)[()]
 
 
+
+
+# ---- np.cumulative_sum / np.cumulative_prod (NumPy ≥ 2.1): cumsum / cumprod that may
+# start with the initial value (0 or 1) along the axis (`include_initial=True`)
+
+def _along(axis, nd, index):
+    """The subscript taking `index` (a slice) along `axis` of an array of `nd` axes."""
+    at = [slice(None)] * nd
+    at[axis] = index
+    return tuple(at)
+
+
+def drop_initial(g, axis=None, include_initial=False):
+    """The adjoint of cumsum(x)/cumprod(x) inside that of cumulative_sum/_prod(x, ...):
+    ȳ without its first entry along the axis when the result starts with the initial
+    value (a constant: its adjoint goes nowhere)."""
+    if is_zero(g) or not include_initial:
+        return g
+    g = np.asarray(g)
+    return g[_along(0 if axis is None else axis, g.ndim, slice(1, None))]
+
+
+def with_initial(t, axis=None, include_initial=False):
+    """The tangent of cumulative_sum/_prod(x, ...) from that of cumsum(x)/cumprod(x): a
+    zero first entry along the axis for the initial value, a constant."""
+    if not include_initial:
+        return t
+    t = np.asarray(t)
+    a = 0 if axis is None else axis
+    first = np.zeros_like(t[_along(a, t.ndim, slice(0, 1))])
+    return np.concatenate((first, t), axis=a)

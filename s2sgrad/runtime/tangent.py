@@ -114,7 +114,7 @@ def prod_others(x, t, axis=None):
     left and right of each element are cumulative products of dual numbers (x, t),
     computed by a doubling scan (log n vectorised steps)."""
     x = np.asarray(x)
-    dtype = np.result_type(x.dtype, np.asarray(t).dtype, float)
+    dtype = np.result_type(x, t, 0.0)
     x = x.astype(dtype)
     t = np.broadcast_to(np.asarray(t, dtype=dtype), x.shape)
     nd = x.ndim
@@ -162,7 +162,9 @@ def prod_grad_dx(g, x, t, axis=None, keepdims=False):
 def extremum_tangent(t, y, x, axis=None, keepdims=False):
     """Tangent of y = max(x, axis) or min(...) along ẋ = t: the mean of t over the
     tied extreme elements (the same sharing as `extremum_grad`)."""
-    weights = extremum_grad(np.ones(np.shape(y)), y, x, axis, keepdims)
+    # (ones in y's precision: a float32 max keeps a float32 tangent)
+    weights = extremum_grad(np.ones(np.shape(y), np.result_type(y, np.float32)), y, x, axis,
+                            keepdims)
     if isinstance(t, (list, tuple)):        # max(xs) of a list: the items' tangents
         t = np.asarray(tangents_like(t, x), dtype=float)
     return np.sum(t * weights, axis=axis, keepdims=keepdims)
@@ -269,7 +271,7 @@ def sorted_grad(g, xs, key=None, reverse=False):
     out = [0.0] * len(order)
     for j, i in enumerate(order):
         out[i] = getitem_grad(g, j)
-    return np.array(out, np.result_type(xs, float)) if isinstance(xs, np.ndarray) else out
+    return np.array(out, np.result_type(xs, 0.0)) if isinstance(xs, np.ndarray) else out
 
 
 def sorted_tangent(t, y, xs, key=None, reverse=False):
