@@ -14,8 +14,8 @@ from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .ir.instances import InstanceKind
-from .pipeline import (DICT, NUMBERS, OTHER, FunctionKind, cached_compile, compile_kinds,
-                       kinds_of, symbol_sizes, _is_current)
+from .pipeline import (DICT, NUMBERS, OTHER, DictKind, FunctionKind, cached_compile,
+                       compile_kinds, kinds_of, symbol_sizes, _is_current)
 
 
 # ------------------------------------------------------------------ wrt handling
@@ -406,7 +406,7 @@ class GradientFunction:
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
         others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS)
-                       or type(kinds[i]) in (FunctionKind, InstanceKind))
+                       or type(kinds[i]) in (FunctionKind, InstanceKind, DictKind))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them

@@ -142,6 +142,51 @@ class FunctionKind:
         return f"FunctionKind({getattr(self.obj, '__name__', self.obj)!r})"
 
 
+class DictKind:
+    """The kind of a dict argument whose keys are strings and whose values are arrays or
+    plain numbers (`params = {"W1": ..., "b1": ...}`): its items' shapes (`()` for a
+    number), in its order. The code is specialized on them as on an array's shape (its
+    symbols shared with the other arguments'), so that `params["W1"]` has known dims."""
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+    def __eq__(self, other):
+        return type(other) is DictKind and other.items == self.items
+
+    def __hash__(self):
+        return hash(self.items)
+
+    def __repr__(self):
+        return f"DictKind({self.items!r})"
+
+    def shapes(self):
+        return [dims for _, dims in self.items if dims != ()]
+
+    def with_shapes(self, shapes):
+        """This kind with its array items' shapes replaced, in order, from `shapes`."""
+        return DictKind(tuple((k, next(shapes) if dims != () else ()) for k, dims in self.items))
+
+
+def _dict_kind(d, _ndarray=np.ndarray, _plain=frozenset((float, int, np.float64))):
+    """DictKind of a dict of strings to arrays and plain numbers, else DICT."""
+    items = []
+    for k, v in d.items():
+        t = type(v)
+        if type(k) is not str:
+            return DICT
+        if t is _ndarray:
+            if v.shape == ():
+                return DICT
+            items.append((k, v.shape))
+        elif t in _plain:
+            items.append((k, ()))
+        else:
+            return DICT
+    return DictKind(tuple(items)) if items else DICT
+
+
 _KIND_OF_TYPE = dict.fromkeys(_NUMBER_TYPES, NUMBER)
 _KIND_OF_TYPE[dict] = DICT          # `for k in d` iterates keys: compiled knowing d is a dict
 _KIND_OF_TYPE.update(dict.fromkeys(
@@ -165,6 +210,8 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
             out.append(a.shape)
         elif t is list:
             out.append(NUMBERS if a and _plain.issuperset(map(type, a)) else OTHER)
+        elif t is dict:
+            out.append(_dict_kind(a))
         else:
             k = _get(t)
             if k is None:
@@ -211,9 +258,20 @@ def _kind_of_type(t):
     return kind
 
 
+def _shapes_of(kinds):
+    """The array shapes among `kinds`, a DictKind's items' included, in order."""
+    out = []
+    for k in kinds:
+        if type(k) is tuple:
+            out.append(k)
+        elif type(k) is DictKind:
+            out.extend(k.shapes())
+    return out
+
+
 def symbol_sizes(kinds):
     """{symbol: size} of the arrays' shapes among `kinds`, as `compile_kinds` names them."""
-    shapes = [k for k in kinds if type(k) is tuple]
+    shapes = _shapes_of(kinds)
     sizes = {}
     for concrete, symbolic in zip(shapes, shapes_mod.pattern(shapes)):
         for n, d in zip(concrete, symbolic):
@@ -226,11 +284,12 @@ def compile_kinds(kinds):
     """The kinds the code is compiled for: each array's shape as its pattern (1 stays,
     other sizes become symbols, equal sizes one symbol; see `shapes.pattern`), so that
     calls whose sizes differ but follow one pattern share the code."""
-    shapes = [k for k in kinds if type(k) is tuple]
+    shapes = _shapes_of(kinds)
     if not shapes:
         return kinds
     symbolic = iter(shapes_mod.pattern(shapes))
-    return tuple(next(symbolic) if type(k) is tuple else k for k in kinds)
+    return tuple(next(symbolic) if type(k) is tuple else
+                 k.with_shapes(symbolic) if type(k) is DictKind else k for k in kinds)
 
 
 def call_graph(parsed, optimize=True):
@@ -342,7 +401,10 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     params = [a.id for a in parsed.node.args.args]
     numbers = {p for p, k in zip(params, kinds) if k == NUMBER}
     arrays = {p: k for p, k in zip(params, kinds) if type(k) is tuple}
-    parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT}
+    parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT or
+                          type(k) is DictKind}
+    parsed.dict_items = {p: dict(k.items) for p, k in zip(params, kinds)
+                         if type(k) is DictKind}
     functions = {p: k.obj if type(k) is FunctionKind else k
                  for p, k in zip(params, kinds) if type(k) in (FunctionKind, InstanceKind)}
     parsed.number_lists = {p for p, k in zip(params, kinds) if k == NUMBERS}

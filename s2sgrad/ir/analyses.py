@@ -403,7 +403,10 @@ def analyse(trace):
                 if CONTAINER in s.rule.props:
                     container = True
                 elif name in ("getitem", "field", "copy"):   # xs[i], p.W, np.array(xs)
-                    container = s.args[0] in mc or _builds_list(s)
+                    # (an item of a dict of arrays and numbers read only at its keys:
+                    # an array or a number, `shapes.read_only_dicts`)
+                    container = (s.args[0] in mc or _builds_list(s)) and \
+                        s.args[0] not in trace.dict_items
             if container:
                 mc.add(s.target)
                 changed = True

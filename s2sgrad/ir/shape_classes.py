@@ -381,7 +381,7 @@ def infer_scalars(trace, scalar_params, number_calls=None):
     zero_d = set()
     while True:
         found = _scalar_fixpoint(trace, scalar_params, zero_d, number_calls)
-        if not trace.array_shapes:
+        if not trace.array_shapes and not trace.dict_items:
             return found
         trace.known_shapes = infer_shapes(trace, trace.array_shapes, found)
         more = {n for n, dims in trace.known_shapes.items() if dims == ()} - found

@@ -89,6 +89,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
         else None
     val = {p: ("arr", tuple(s)) for p, s in param_shapes.items()}
     val.update({p: ("arr", ()) for p in trace.params if p in scalars})
+    val.update({p: ("dict", items) for p, items in trace.dict_items.items()})
     stmts = list(walk(trace.body))
     lists = _joined_lists(stmts)
     changed = True
@@ -659,8 +660,34 @@ def reduced(dims, axis, keepdims):
                  if keepdims or k not in axes)
 
 
+def read_only_dicts(stmts, dict_items):
+    """The dict parameters among `dict_items` ({name: {key: dims}}) that the statements
+    only read items of, at constant keys the dict has (`params["W1"]`): never stored
+    into, passed on, iterated or read whole, so each such item is, whenever it is read,
+    the array (or number) the call passed there. {name: {key: dims}}."""
+    keep = dict(dict_items)
+    for s in stmts:
+        if isinstance(s, SetItem) and s.container in keep:
+            keep.pop(s.container)
+            continue
+        for n in reads(s):
+            if n not in keep:
+                continue
+            if not (isinstance(s, Assign) and s.kind is Kind.OP and
+                    s.rule.name == "getitem" and s.args[0] == n and n not in s.args[1:]
+                    and isinstance(s.expr, gast.Subscript)
+                    and isinstance(s.expr.slice, gast.Constant)
+                    and s.expr.slice.value in keep[n]):
+                keep.pop(n)
+    return keep
+
+
 def _getitem(base, index, of, ctx=None):
     if base == UNKNOWN:
+        return UNKNOWN
+    if base[0] == "dict":
+        if isinstance(index, gast.Constant) and index.value in base[1]:
+            return ("arr", tuple(base[1][index.value]))
         return UNKNOWN
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     if base[0] == "tup":

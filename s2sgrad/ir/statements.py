@@ -172,6 +172,9 @@ class Trace:
     known_shapes: dict = field(default_factory=dict)      # {name: shape}, infer_scalars
     array_params: tuple = ()      # parameters known to be NumPy arrays (not containers)
     array_shapes: dict = field(default_factory=dict)  # {array parameter: shape pattern}
+    # {dict parameter: {key: shape pattern, () for a number}} of the dicts read only by
+    # items at constant keys (`shapes.read_only_dicts`)
+    dict_items: dict = field(default_factory=dict)
     symbol_sizes: dict = None     # {symbol: size} of the call compiled for (the entry's)
     shape_assumptions: set = field(default_factory=set)   # what shapes rely on, `shapes`
     number_list_params: tuple = ()  # parameters known to be lists of numbers (not changed)

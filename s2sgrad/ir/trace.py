@@ -33,6 +33,7 @@ from .analyses import (analyse, check_calls, check_in_place, check_item_updates,
                        check_stores, check_views,
                        rename_top_level)
 from .shape_classes import infer_scalars
+from .shapes import read_only_dicts
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return, Trace,
                          walk, defs, Kind)
 
@@ -1240,6 +1241,8 @@ def build(parsed: Parsed, fn: gast.FunctionDef, wrt: tuple, scalar_params=(), ar
         if entry:                              # (a callee's symbols are its own)
             trace.symbol_sizes = getattr(parsed, "symbol_sizes", None)
     rename_top_level(trace)
+    if entry and getattr(parsed, "dict_items", None):
+        trace.dict_items = read_only_dicts(list(walk(trace.body)), parsed.dict_items)
     check_stores(trace)
     trace.constant_calls = number_calls or _NumberCalls()
     analyse(trace)
