@@ -501,7 +501,7 @@ def _inner_unified(a, b, ctx):
     if not same:
         return b
     ctx.assume("eq", fx, fy)
-    return b[:k] + (x,) + (b[k + 1:] if k == -2 else b[1:])
+    return b[:-2] + (x,) + b[-1:] if k == -2 else (x,) + b[1:]
 
 
 # Operations whose result has the shape of their first operand, whatever their other
