@@ -110,6 +110,10 @@ class JVPFunction:
         elif not isinstance(func, (HVPFunction, SecondDerivative, JVPFunction)):
             _refuse_variadic(func, "jvp")
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
+            # grad of a partial, a bound method or a callable object: what its call
+            # passes before the arguments (and its fixed keywords) are passed here too
+            self.fixed = func.bound_to + self.fixed
+            self.keywords = {**func.keywords, **self.keywords}
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
             self.params = [a.id for a in self._parsed.node.args.args]
@@ -517,7 +521,11 @@ class SecondDerivative:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
         _refuse_variadic(inner.func, "grad of grad")
-        (self.j,), _ = resolve_wrt(inner.func, wrt)
+        # (of a partial, a bound method or a callable object: the arguments its calls
+        # pass first, and its fixed keywords, as the inner gradient's call passes them)
+        self.fixed, self.keywords = inner.bound_to, inner.keywords
+        (j,), _ = resolve_wrt(inner.original, wrt)
+        self.j = j + len(self.fixed)
         self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)
 
@@ -528,13 +536,14 @@ class SecondDerivative:
 
     def __call__(self, *args):
         from .runtime import grad_like
+        args = self.fixed + args
         if np.ndim(args[self.inner.wrt[0]]) != 0:
             raise GradientError("grad(grad(f)) needs the inner gradient to be a scalar; "
                                 "use s2sgrad.hessian or s2sgrad.hvp for arrays")
         x = args[self.j]
         out = np.zeros(np.shape(x))
         for k, e in _basis(x):
-            _, d = self._impl(args, e)
+            _, d = self._impl(args, e, self.keywords)
             out.reshape(-1)[k] = float(np.sum(d))
         return grad_like(out if np.shape(x) else float(out), x)
 
@@ -549,13 +558,16 @@ class HigherDerivative:
     def __init__(self, inner, wrt=0):
         if isinstance(inner, HigherDerivative):
             self.func, inner_wrts = inner.func, inner.wrts
+            self.original = inner.original
         else:
             self.func, inner_wrts = inner.inner.func, (inner.inner.wrt[0], inner.j)
+            self.original = inner.inner.original
+        self.fixed, self.keywords = inner.fixed, inner.keywords     # (SecondDerivative's)
         if isinstance(wrt, (tuple, list)):
             raise S2SGradError("a derivative of order three or more takes one argument "
                                "index or name as wrt")
-        (j,), _ = resolve_wrt(self.func, wrt)
-        self.wrts = inner_wrts + (j,)
+        (j,), _ = resolve_wrt(self.original, wrt)
+        self.wrts = inner_wrts + (j + len(self.fixed),)
         self.is_tuple = False
         self._fn = self._compiled = None
         self.__name__ = f"grad{len(self.wrts)}_{getattr(unwrap(self.func), '__name__', 'f')}"
@@ -576,7 +588,8 @@ class HigherDerivative:
     def __call__(self, *args, **kwargs):
         from .runtime import grad_like
         import inspect
-        bound = inspect.signature(self.func).bind(*args, **kwargs)
+        bound = inspect.signature(self.func).bind(*self.fixed, *args,
+                                                  **{**self.keywords, **kwargs})
         bound.apply_defaults()
         args = bound.args
         for i in self.wrts[:-1]:

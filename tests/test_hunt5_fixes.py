@@ -1,5 +1,7 @@
 """Regressions of the fifth hunt in other people's styles, each against an independent
 oracle (closed forms, or centered finite differences in float64)."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,75 @@ def test_callable_object_is_differentiated_through_its_call():
 def test_library_callable_objects_are_still_refused_with_a_hint():
     with pytest.raises(s2sgrad.S2SGradError, match="not a Python function"):
         s2sgrad.grad(np.vectorize(np.sin))(_r(3))
+
+
+# ------------------------------------- higher derivatives of partials, methods, objects
+
+def _cubic(c, t, s=1.0):
+    return c * s * t ** 3
+
+
+def _cubic_kw(t, s=1.0, c=1.0):
+    return c * s * t ** 3
+
+
+class _Cubic:
+    def __init__(self, c):
+        self.c = c
+
+    def value(self, t, s=1.0):
+        return self.c * s * t ** 3
+
+    def __call__(self, t, s=1.0):
+        return self.c * s * t ** 3
+
+
+_CUBICS = [
+    pytest.param(functools.partial(_cubic, 2.0), id="partial"),
+    pytest.param(functools.partial(_cubic_kw, c=2.0), id="keyword_partial"),
+    pytest.param(_Cubic(2.0).value, id="bound_method"),
+    pytest.param(_Cubic(2.0), id="callable_object"),
+]
+
+
+@pytest.mark.parametrize("f", _CUBICS)
+def test_second_and_third_derivatives_pass_the_bound_arguments(f):
+    """grad(grad(f)) and grad(grad(grad(f))) of a partial, a bound method or a callable
+    object pass what f's calls pass first (they raised IndexError or TypeError): for
+    2 t³, 12 t and 12."""
+    t = 1.5
+    assert s2sgrad.grad(s2sgrad.grad(f))(t) == pytest.approx(12 * t, rel=1e-12)
+    assert s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(f)))(t) == pytest.approx(12.0, rel=1e-12)
+    assert s2sgrad.grad(s2sgrad.grad(f), wrt="s")(t, 1.0) == pytest.approx(6 * t ** 2,
+                                                                           rel=1e-12)
+
+
+def _weighted_cube(a, x, y):
+    return np.sum(a * x ** 3 * y)
+
+
+def _weighted_cube_kw(x, y, a=1.0):
+    return np.sum(a * x ** 3 * y)
+
+
+class _Weighted:
+    def __init__(self, a):
+        self.a = a
+
+    def loss(self, x, y):
+        return np.sum(self.a * x ** 3 * y)
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda a: functools.partial(_weighted_cube, a), id="partial"),
+    pytest.param(lambda a: functools.partial(_weighted_cube_kw, a=a), id="keyword_partial"),
+    pytest.param(lambda a: _Weighted(a).loss, id="bound_method"),
+])
+def test_jvp_of_grad_passes_the_bound_arguments(make):
+    """jvp(grad(f)) of a partial or a bound method (a TypeError, an argument missing):
+    the gradient 3 a x² y and its tangent 6 a x y ẋ + 3 a x² ẏ."""
+    a, x, y = _r(3), _r(3, seed=1), _r(3, seed=2)
+    vx, vy = _r(3, seed=3), _r(3, seed=4)
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(make(a)))((x, y), (vx, vy))
+    np.testing.assert_allclose(value, 3 * a * x ** 2 * y, rtol=1e-12)
+    np.testing.assert_allclose(tangent, 6 * a * x * y * vx + 3 * a * x ** 2 * vy, rtol=1e-12)
