@@ -45,8 +45,8 @@ def partial_parts(func):
     method (its object first); of any other callable: (func, (), {})."""
     if isinstance(func, functools.partial):
         return func.func, tuple(func.args), dict(func.keywords)
-    if inspect.ismethod(func) and not isinstance(func.__self__, type):
-        return func.__func__, (func.__self__,), {}      # model.loss: self passed first
+    if inspect.ismethod(func):      # model.loss: self passed first (a classmethod: cls)
+        return func.__func__, (func.__self__,), {}
     call = called_method(func)
     if call is not None:
         return call, (func,), {}                        # model(x): model.__call__(x)

@@ -464,6 +464,35 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     return hess
 
 
+def _jacobian_of_gradient(gradient, wrt):
+    """jacobian(grad(f)) (the Hessian written as autograd's and JAX's users write it, and
+    its mixed blocks for wrt other than grad's): by columns, jvp(grad(f)) along each basis
+    tangent of the argument, shaped gradient.shape + argument.shape."""
+    if gradient.is_tuple or gradient.with_value or gradient.has_aux:
+        raise S2SGradError("jacobian of a gradient needs grad(f) with a single wrt (no "
+                           "value_and_grad, no has_aux): jacobian(grad(f, wrt=i))")
+    indices, is_tuple = resolve_wrt(gradient.original, wrt)
+    tangent = JVPFunction(gradient)
+    x_i = gradient.wrt[0] - len(gradient.bound_to)     # (among the arguments passed)
+
+    def jac(*args):
+        results = []
+        for j in indices:
+            x = args[j]
+            cols = []
+            for _, e in _basis(x):
+                along = tuple(e if k == j else None for k in range(len(args)))
+                cols.append(np.ravel(np.asarray(tangent(args, along)[1], dtype=float)))
+            out_shape = np.shape(args[x_i])
+            size = int(np.prod(out_shape)) if out_shape else 1
+            mat = np.stack(cols, axis=1) if cols else np.zeros((size, 0))
+            results.append(mat.reshape(out_shape + np.shape(x)) if np.shape(x) or out_shape
+                           else float(mat[0, 0]))
+        return tuple(results) if is_tuple else results[0]
+    jac.__name__ = f"jacobian_{gradient.__name__}"
+    return jac
+
+
 def jacobian(func: Callable[..., Any], wrt: Any = 0,
              mode: str = "auto") -> Callable[..., Any]:
     """The Jacobian of f w.r.t. `wrt`, shaped out.shape + in.shape. mode 'auto' builds
@@ -473,6 +502,8 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
     pulled back by one batched backward pass."""
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    if isinstance(func, GradientFunction):
+        return _jacobian_of_gradient(func, wrt)
     indices, is_tuple = resolve_wrt(func, wrt)
     _refuse_variadic(partial_parts(func)[0], "jacobian")
     forward = {}

@@ -146,3 +146,55 @@ def test_jvp_of_grad_passes_the_bound_arguments(make):
     value, tangent = s2sgrad.jvp(s2sgrad.grad(make(a)))((x, y), (vx, vy))
     np.testing.assert_allclose(value, 3 * a * x ** 2 * y, rtol=1e-12)
     np.testing.assert_allclose(tangent, 6 * a * x * y * vx + 3 * a * x ** 2 * vy, rtol=1e-12)
+
+
+# ------------------------------------------------- classmethods in every operator
+
+class _Scaled:
+    factor = 3.0
+
+    @classmethod
+    def loss(cls, x, y):
+        return cls.factor * np.sum(np.sin(x) * y ** 2)
+
+
+def test_classmethod_in_every_operator():
+    """A classmethod was differentiated by grad but refused by vjp, jvp, hvp and hessian
+    ("not a Python function with source code"): the class is passed first."""
+    x, y, v = _r(3), _r(3, seed=1), _r(3, seed=2)
+    f = _Scaled.loss
+    g = 3.0 * np.cos(x) * y ** 2
+    H = np.diag(-3.0 * np.sin(x) * y ** 2)
+    np.testing.assert_allclose(s2sgrad.grad(f)(x, y), g, rtol=1e-12)
+    np.testing.assert_allclose(s2sgrad.vjp(f)(x, y)[1](2.0), 2 * g, rtol=1e-12)
+    assert s2sgrad.jvp(f)((x, y), (v, np.zeros(3)))[1] == pytest.approx(g @ v, rel=1e-12)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x, y, v), H @ v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s2sgrad.hessian(f)(x, y), H, rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------ jacobian(grad(f))
+
+def _mixed(x, y):
+    return np.sum(np.sin(x) * y ** 2) + np.sum(x ** 2) * y[0]
+
+
+def test_jacobian_of_grad_is_the_hessian():
+    """jacobian(grad(f)), autograd's and JAX's way to a Hessian, was refused ("cannot
+    read the signature"); now the Hessian, and with another wrt the mixed block."""
+    x, y = _r(3), _r(3, seed=1)
+    H = np.diag(-np.sin(x) * y ** 2 + 2 * y[0])
+    np.testing.assert_allclose(s2sgrad.jacobian(s2sgrad.grad(_mixed))(x, y), H,
+                               rtol=1e-12, atol=1e-14)
+    mixed = np.diag(2 * np.cos(x) * y)
+    mixed[:, 0] += 2 * x
+    np.testing.assert_allclose(s2sgrad.jacobian(s2sgrad.grad(_mixed), wrt=1)(x, y), mixed,
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        s2sgrad.jacobian(s2sgrad.grad(functools.partial(_mixed, y=y)))(x), H,
+        rtol=1e-12, atol=1e-14)
+    assert s2sgrad.jacobian(s2sgrad.grad(lambda t: t ** 3))(1.5) == pytest.approx(9.0)
+
+
+def test_jacobian_of_grad_of_several_arguments_is_refused():
+    with pytest.raises(s2sgrad.S2SGradError, match="single wrt"):
+        s2sgrad.jacobian(s2sgrad.grad(_mixed, wrt=(0, 1)))
