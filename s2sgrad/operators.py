@@ -426,11 +426,11 @@ class HVPFunction:
         self._impl.get()
         return self._impl.source
 
-    def __call__(self, *args_and_v):
+    def __call__(self, *args_and_v, **kwargs):
         *args, v = args_and_v
         from .runtime import grad_like
         args = self.fixed + tuple(args)
-        _, hv = self._impl(args, v, self.keywords)
+        _, hv = self._impl(args, v, {**self.keywords, **kwargs})
         return grad_like(hv, args[self.i])
 
 
@@ -453,10 +453,11 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     """The Hessian of scalar f w.r.t. one argument (columns by forward-over-reverse)."""
     h = HVPFunction(func, wrt)
 
-    def hess(*args):
+    def hess(*args, **kwargs):
         x = args[h.user_i]
         shape = np.shape(x)
-        cols = [np.ravel(np.asarray(h(*args, e), dtype=float)) for _, e in _basis(x)]
+        cols = [np.ravel(np.asarray(h(*args, e, **kwargs), dtype=float))
+                for _, e in _basis(x)]
         size = int(np.prod(shape)) if shape else 1
         mat = np.stack(cols, axis=1) if cols else np.zeros((size, size))
         return mat.reshape(shape + shape) if shape else float(mat[0, 0])
@@ -565,16 +566,17 @@ class SecondDerivative:
         self._impl.get()
         return self._impl.source
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         from .runtime import grad_like
         args = self.fixed + args
+        keywords = {**self.keywords, **kwargs}
         if np.ndim(args[self.inner.wrt[0]]) != 0:
             raise GradientError("grad(grad(f)) needs the inner gradient to be a scalar; "
                                 "use s2sgrad.hessian or s2sgrad.hvp for arrays")
         x = args[self.j]
         out = np.zeros(np.shape(x))
         for k, e in _basis(x):
-            _, d = self._impl(args, e, self.keywords)
+            _, d = self._impl(args, e, keywords)
             out.reshape(-1)[k] = float(np.sum(d))
         return grad_like(out if np.shape(x) else float(out), x)
 

@@ -198,3 +198,20 @@ def test_jacobian_of_grad_is_the_hessian():
 def test_jacobian_of_grad_of_several_arguments_is_refused():
     with pytest.raises(s2sgrad.S2SGradError, match="single wrt"):
         s2sgrad.jacobian(s2sgrad.grad(_mixed, wrt=(0, 1)))
+
+
+# ------------------------------------------ keywords in the calls of hvp, hessian, grad²
+
+def _power_sum(x, scale=2.0, *, p=3.0):
+    return scale * np.sum(np.abs(x) ** p)
+
+
+def test_second_order_calls_take_keywords():
+    """hvp(f)(x, v, p=4.0), hessian(f)(x, p=4.0) and grad(grad(f))(t, p=4.0) raised
+    TypeError (unexpected keyword argument), though grad(f)(x, p=4.0) takes it."""
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([1.0, 2.0, -1.0])
+    H = np.diag(2.0 * 4.0 * 3.0 * np.abs(x) ** 2)
+    np.testing.assert_allclose(s2sgrad.hvp(_power_sum)(x, v, p=4.0), H @ v, rtol=1e-12)
+    np.testing.assert_allclose(s2sgrad.hessian(_power_sum)(x, p=4.0), H, rtol=1e-12)
+    assert s2sgrad.grad(s2sgrad.grad(_power_sum))(0.7, p=4.0) == \
+        pytest.approx(2.0 * 12 * 0.7 ** 2, rel=1e-12)
