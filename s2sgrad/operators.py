@@ -11,6 +11,7 @@
   in `batch`.
 """
 import dataclasses
+import inspect
 import threading
 from typing import Any, Callable, Optional
 
@@ -119,7 +120,7 @@ class JVPFunction:
             self.params = [a.id for a in self._parsed.node.args.args]
         elif isinstance(func, HVPFunction):             # jvp(hvp(f)): third order
             self._parsed = None
-            self.params = _param_names(func.func) + ["v"]
+            self.params = _param_names(func._impl.func)[len(func.fixed):] + ["v"]
         elif isinstance(func, (SecondDerivative, JVPFunction)):
             raise S2SGradError("jvp composes with f, grad(f) and hvp(f); for higher "
                                "derivatives of a scalar function nest grad: "
@@ -188,11 +189,18 @@ def _jvp_of_hvp(self, primals, tangents, active):
     """jvp(hvp(f))((*args, v), (*ṫ, v̇)) → (H·v, D(H·v)[ṫ, v̇]): the tangent code of the
     forward-over-reverse code, along f's arguments and v at once (third order in f)."""
     hvp_ = self.func
-    n = len(primals) - 1
+    base = hvp_._impl.func           # (of a partial or a bound method: its function)
+    *args, v = primals
+    # every parameter of f by position: what a partial or a method passes first, the
+    # arguments, then the defaults of those left out (the code takes them all)
+    bound = inspect.signature(base).bind(*hvp_.fixed, *args, **hvp_.keywords)
+    bound.apply_defaults()
+    full, keywords = list(bound.args), bound.kwargs
+    n, shift = len(full), len(hvp_.fixed)
     # the hvp code's parameters: f's, the output's adjoint, then v (as x_dot)
-    along = tuple(i if i < n else n + 1 for i in active)
+    along = tuple(i + shift if i < len(args) else n + 1 for i in active)
     with _LOCK:
-        compiled = cached_compile(hvp_.func, (hvp_.i,), False)
+        compiled = cached_compile(base, (hvp_.i,), False)
         key = ("hvp", along)
         hit = self._cache.get(key)
         if hit is None or hit[0] is not compiled:
@@ -201,10 +209,9 @@ def _jvp_of_hvp(self, primals, tangents, active):
                 "jvp_hvp_" + compiled.fdef.name.removeprefix("grad_"))
             hit = self._cache[key] = compiled, fn, source
     _, fn, _ = hit
-    *args, v = primals
-    x = args[hvp_.i]
+    x = full[hvp_.i]
     dots = [_as_tangent(tangents[i], primals[i]) for i in active]
-    (_, hv), (_, hv_dot) = fn(*args, 1.0, _as_tangent(v, x), *dots)
+    (_, hv), (_, hv_dot) = fn(*full, 1.0, _as_tangent(v, x), *dots, **keywords)
     from .runtime import grad_like
     return grad_like(hv, x), grad_like(hv_dot, x)
 

@@ -215,3 +215,33 @@ def test_second_order_calls_take_keywords():
     np.testing.assert_allclose(s2sgrad.hessian(_power_sum)(x, p=4.0), H, rtol=1e-12)
     assert s2sgrad.grad(s2sgrad.grad(_power_sum))(0.7, p=4.0) == \
         pytest.approx(2.0 * 12 * 0.7 ** 2, rel=1e-12)
+
+
+# ------------------------------------------------------------------- jvp(hvp(f))
+
+def _quartic(x, c=2.0):
+    return c * np.sum(x ** 4)
+
+
+class _Quartic:
+    def __init__(self, c):
+        self.c = c
+
+    def loss(self, x):
+        return self.c * np.sum(x ** 4)
+
+
+@pytest.mark.parametrize("f,c", [
+    pytest.param(_quartic, 2.0, id="default_left_out"),
+    pytest.param(functools.partial(_quartic, c=3.0), 3.0, id="keyword_partial"),
+    pytest.param(_Quartic(3.0).loss, 3.0, id="bound_method"),
+])
+def test_jvp_of_hvp_of_functions_with_defaults_partials_and_methods(f, c):
+    """jvp(hvp(f)) raised TypeError for an f with a parameter left at its default (the
+    code was called with the arguments given only), and refused partials and bound
+    methods. H·v = 12 c x² v; its tangent along (ẋ, v̇): 24 c x ẋ v + 12 c x² v̇."""
+    x, v = np.array([0.5, -1.0]), np.array([1.0, 0.5])
+    xd, vd = np.array([0.3, 0.2]), np.array([-0.4, 0.1])
+    hv, dhv = s2sgrad.jvp(s2sgrad.hvp(f))((x, v), (xd, vd))
+    np.testing.assert_allclose(hv, 12 * c * x ** 2 * v, rtol=1e-12)
+    np.testing.assert_allclose(dhv, 24 * c * x * xd * v + 12 * c * x ** 2 * vd, rtol=1e-12)
