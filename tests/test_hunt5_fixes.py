@@ -245,3 +245,60 @@ def test_jvp_of_hvp_of_functions_with_defaults_partials_and_methods(f, c):
     hv, dhv = s2sgrad.jvp(s2sgrad.hvp(f))((x, v), (xd, vd))
     np.testing.assert_allclose(hv, 12 * c * x ** 2 * v, rtol=1e-12)
     np.testing.assert_allclose(dhv, 24 * c * x * xd * v + 12 * c * x ** 2 * vd, rtol=1e-12)
+
+
+# -------------------------------------------------------------- values made strings
+
+def _keys_by_format(params):
+    total = 0.0
+    for i in range(2):
+        total = total + np.sum(params["w{}".format(i)] ** 2) * (i + 1)
+    return total + params["_".join(["b", "0"])] ** 3
+
+
+def test_string_methods_of_literals_build_keys():
+    """`params["w{}".format(i)]` was refused ("unknown function `<expression>.format`")."""
+    p = {"w0": np.array([1.0, 2.0]), "w1": np.array([0.5]), "b_0": 0.7}
+    g = s2sgrad.grad(_keys_by_format)(p)
+    np.testing.assert_allclose(g["w0"], 2 * p["w0"], rtol=1e-12)
+    np.testing.assert_allclose(g["w1"], 4 * p["w1"], rtol=1e-12)
+    assert g["b_0"] == pytest.approx(3 * 0.7 ** 2, rel=1e-12)
+
+
+def _logs(x):
+    loss = np.sum(x ** 2)
+    print("loss %.3f" % loss, "x0 {:.2f}".format(x[0]), f"{loss:.1f}", str(x[1]))
+    return loss
+
+
+def _str_round_trip(x):
+    return float(str(x[0])) * x[1]
+
+
+def _fstring_round_trip(x):
+    return float(f"{x[0]}") * x[1]
+
+
+def _percent_round_trip(x):
+    return float("%.17g" % x[0]) * x[1]
+
+
+def _format_round_trip(x):
+    return float("{}".format(x[0])) * x[1]
+
+
+def test_logging_a_value_as_text_still_differentiates(capsys):
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(_logs)(x), 2 * x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [_str_round_trip, _fstring_round_trip, _percent_round_trip,
+                               _format_round_trip])
+def test_a_number_read_back_from_its_text_is_refused(f):
+    """float(str(v)) is v (finite differences: slope 1): s2sgrad took the text for a
+    constant, a silently zero gradient (`%` raised TypeError in the backward pass)."""
+    x = np.array([2.0, 3.0])
+    assert numerical_grad(f, (x,), 0)[0] == pytest.approx(3.0, rel=1e-6)
+    with pytest.raises(TransformError, match="formatted as a string") as info:
+        s2sgrad.grad(f)(x)
+    assert info.value.lineno
