@@ -302,3 +302,110 @@ def test_a_number_read_back_from_its_text_is_refused(f):
     with pytest.raises(TransformError, match="formatted as a string") as info:
         s2sgrad.grad(f)(x)
     assert info.value.lineno
+
+
+# --------------------------------------- second order through loops: zero adjoints, masks
+
+_B = np.array([[2.0, 0.3], [0.1, 1.5]])
+_b = np.array([1.0, -0.5])
+
+
+def _fd_hvp(f, x, v, h=1e-4):
+    """The directional derivative of a finite-difference gradient (both centered)."""
+    def g(z):
+        return np.asarray(numerical_grad(f, (z,), 0), dtype=float)
+    return (g(x + h * v) - g(x - h * v)) / (2 * h)
+
+
+def _recurrence(step):
+    """A state updated through `step` in a loop, the output summed before the update: the
+    last step's result is never read, so its adjoint is the zero adjoint `0.0`."""
+    def f(q):
+        P = np.eye(2)
+        out = 0.0
+        for i in range(3):
+            S = _B + q * P
+            out = out + np.sum(S * S)
+            P = P + 0.1 * step(S)
+        return out
+    return f
+
+
+def _inv_step(S):
+    return np.linalg.inv(S)
+
+
+def _solve_vector_step(S):
+    return np.outer(np.linalg.solve(S, _b), _b)
+
+
+def _solve_matrix_step(S):
+    return np.linalg.solve(S, _B)
+
+
+def _einsum_step(S):
+    return np.einsum("ij,jk->ik", S, S)
+
+
+def _tensordot_step(S):
+    return np.tensordot(S, S, axes=1)
+
+
+def _kalman(q):
+    P = np.eye(2)
+    Hm = np.array([[1.0, 0.0]])
+    ll = 0.0
+    for _ in range(3):
+        P = P + q * np.eye(2)
+        S = Hm @ P @ Hm.T + 0.5
+        K = P @ Hm.T @ np.linalg.inv(S)
+        P = (np.eye(2) - K @ Hm) @ P
+        ll = ll + np.log(np.linalg.det(S))
+    return ll
+
+
+@pytest.mark.parametrize("f", [
+    pytest.param(_recurrence(_inv_step), id="inv"),
+    pytest.param(_recurrence(_solve_vector_step), id="solve_vector"),
+    pytest.param(_recurrence(_solve_matrix_step), id="solve_matrix"),
+    pytest.param(_recurrence(_einsum_step), id="einsum"),
+    pytest.param(_recurrence(_tensordot_step), id="tensordot"),
+    pytest.param(_kalman, id="kalman_covariance"),
+])
+def test_second_order_where_a_loop_step_has_the_zero_adjoint(f):
+    """hvp and grad(grad(f)) raised ValueError (matmul/solve of the zero adjoint `0.0`,
+    or a tangent of a matrix's shape for it) where a loop's last np.linalg.inv,
+    np.linalg.solve, np.einsum or np.tensordot result is never read."""
+    q = 0.3
+    expected = _fd_hvp(f, q, 1.0)
+    assert s2sgrad.hvp(f)(q, 1.0) == pytest.approx(expected, rel=1e-5)
+    assert s2sgrad.grad(s2sgrad.grad(f))(q) == pytest.approx(expected, rel=1e-5)
+
+
+def _where_in_loop(x):
+    P = x
+    out = 0.0
+    for _ in range(3):
+        S = P * 1.0
+        out = out + np.sum(S * S)
+        P = P + 0.1 * np.where(S > 0.5, S, S ** 2)
+    return out
+
+
+def _take_along_in_loop(x):
+    P = x
+    out = 0.0
+    for _ in range(3):
+        S = P * 1.0
+        out = out + np.sum(S * S)
+        P = P + 0.1 * np.take_along_axis(S, np.array([1, 0]), axis=0)
+    return out
+
+
+@pytest.mark.parametrize("f", [_where_in_loop, _take_along_in_loop])
+def test_hvp_reads_masks_and_indices_saved_by_the_gradient(f):
+    """The mask of np.where (the indices of take_along_axis) is saved per step by the
+    gradient; hvp read it back from the list and refused it as a value depending on the
+    input. A selector is piecewise constant, like an index."""
+    x, v = np.array([0.3, 0.9]), np.array([1.0, -0.5])
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), _fd_hvp(f, x, v), rtol=1e-5)

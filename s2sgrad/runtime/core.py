@@ -87,6 +87,8 @@ def match_shape(t, y):
     took for numbers (broadcasting it would give wrong numbers)."""
     if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
         return t
+    if type(y) is float and y == 0.0 and type(t) is np.ndarray:
+        return t        # y the zero adjoint `0.0` (of any shape): t has the real one
     if type(y) in (list, tuple) and type(t) in (list, tuple):
         if len(t) == len(y):
             return t
