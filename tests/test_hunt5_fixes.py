@@ -409,3 +409,25 @@ def test_hvp_reads_masks_and_indices_saved_by_the_gradient(f):
     input. A selector is piecewise constant, like an index."""
     x, v = np.array([0.3, 0.9]), np.array([1.0, -0.5])
     np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), _fd_hvp(f, x, v), rtol=1e-5)
+
+
+def _expand_then_broadcast(q):
+    P = np.eye(2)
+    out = 0.0
+    for _ in range(3):
+        S = _B + q * P
+        out = out + np.sum(S * S)
+        P = P + 0.1 * (np.expand_dims(S[0], 0) * np.ones((2, 1)))
+    return out
+
+
+def test_a_broadcast_product_of_the_zero_adjoint_keeps_its_operands_shape():
+    """`np.expand_dims(S[0], 0) * np.ones((2, 1))` in a loop whose last result is never
+    read: the zero adjoint times the (2, 1) operand was summed to (1, 1), not the (1, 2)
+    of the other operand, and the adjoint of expand_dims failed to reshape it (a
+    ValueError in grad itself)."""
+    q = 0.3
+    assert s2sgrad.grad(_expand_then_broadcast)(q) == pytest.approx(
+        numerical_grad(_expand_then_broadcast, (q,), 0), rel=1e-6)
+    assert s2sgrad.hvp(_expand_then_broadcast)(q, 1.0) == pytest.approx(
+        _fd_hvp(_expand_then_broadcast, q, 1.0), rel=1e-5)

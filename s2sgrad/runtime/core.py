@@ -45,6 +45,10 @@ def unbroadcast(g, x):
     axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
+    if type(x) in (np.ndarray, ShapeOf) and np.shape(g) != xs:
+        # g broadcasts to x (the zero adjoint `0.0` times the other operand, of a
+        # smaller shape): x's own shape, as the rules after this one expect (a reshape's)
+        g = np.array(np.broadcast_to(g, xs))
     return g
 
 
