@@ -431,3 +431,24 @@ def test_a_broadcast_product_of_the_zero_adjoint_keeps_its_operands_shape():
         numerical_grad(_expand_then_broadcast, (q,), 0), rel=1e-6)
     assert s2sgrad.hvp(_expand_then_broadcast)(q, 1.0) == pytest.approx(
         _fd_hvp(_expand_then_broadcast, q, 1.0), rel=1e-5)
+
+
+_W = np.array([1.0, 3.0])
+
+
+def _weighted_average(X):
+    return np.sum(np.average(X, axis=0, weights=_W) ** 2) + np.average(X[0] ** 3, weights=_W)
+
+
+def _open_mesh(X):
+    return np.sum(X[np.ix_([1, 0], [0, 1])] ** 3)
+
+
+@pytest.mark.parametrize("f", [_weighted_average, _open_mesh])
+def test_hvp_of_weighted_averages_and_open_meshes(f):
+    """hvp refused np.average with weights over an axis (the adjoint's reduced axes,
+    computed from the array, were taken for a value of the input reaching np.sum's axis)
+    and an index made by np.ix_ ("no adjoint for numpy.ix_" in the gradient's code)."""
+    X = np.array([[0.3, 0.9], [1.2, -0.4]])
+    V = np.array([[1.0, 0.5], [-0.3, 0.2]])
+    np.testing.assert_allclose(s2sgrad.hvp(f)(X, V), _fd_hvp(f, X, V), rtol=1e-5, atol=1e-5)
