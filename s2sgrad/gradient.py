@@ -45,9 +45,29 @@ def partial_parts(func):
     method (its object first); of any other callable: (func, (), {})."""
     if isinstance(func, functools.partial):
         return func.func, tuple(func.args), dict(func.keywords)
-    if inspect.ismethod(func) and not isinstance(func.__self__, type):
-        return func.__func__, (func.__self__,), {}      # model.loss: self passed first
+    if inspect.ismethod(func):      # model.loss: self passed first (a classmethod: cls)
+        return func.__func__, (func.__self__,), {}
+    call = called_method(func)
+    if call is not None:
+        return call, (func,), {}                        # model(x): model.__call__(x)
     return func, (), {}
+
+
+_LIBRARIES = ("numpy", "scipy", "s2sgrad", "functools")
+
+
+def called_method(obj):
+    """The `__call__` a class of the user's defines for its instance `obj`, written in
+    Python (`grad(model)` differentiates `model.__call__`); None for anything else:
+    functions, classes, and the callable objects of libraries (np.vectorize, partials,
+    s2sgrad's own gradients), whose `__call__` is not the user's code."""
+    if isinstance(obj, type) or inspect.isroutine(obj) or not callable(obj):
+        return None
+    cls = type(obj)
+    if (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+        return None
+    call = getattr(cls, "__call__", None)
+    return call if inspect.isfunction(call) else None
 
 
 def resolve_wrt(func, wrt):

@@ -11,6 +11,7 @@
   in `batch`.
 """
 import dataclasses
+import inspect
 import threading
 from typing import Any, Callable, Optional
 
@@ -110,12 +111,16 @@ class JVPFunction:
         elif not isinstance(func, (HVPFunction, SecondDerivative, JVPFunction)):
             _refuse_variadic(func, "jvp")
         if isinstance(func, GradientFunction):          # jvp(grad(f)): forward over reverse
+            # grad of a partial, a bound method or a callable object: what its call
+            # passes before the arguments (and its fixed keywords) are passed here too
+            self.fixed = func.bound_to + self.fixed
+            self.keywords = {**func.keywords, **self.keywords}
             compiled = cached_compile(func.func, func.wrt, func.is_tuple, func.optimize)
             self._parsed = gradient_parsed(compiled)
             self.params = [a.id for a in self._parsed.node.args.args]
         elif isinstance(func, HVPFunction):             # jvp(hvp(f)): third order
             self._parsed = None
-            self.params = _param_names(func.func) + ["v"]
+            self.params = _param_names(func._impl.func)[len(func.fixed):] + ["v"]
         elif isinstance(func, (SecondDerivative, JVPFunction)):
             raise S2SGradError("jvp composes with f, grad(f) and hvp(f); for higher "
                                "derivatives of a scalar function nest grad: "
@@ -184,11 +189,18 @@ def _jvp_of_hvp(self, primals, tangents, active):
     """jvp(hvp(f))((*args, v), (*ṫ, v̇)) → (H·v, D(H·v)[ṫ, v̇]): the tangent code of the
     forward-over-reverse code, along f's arguments and v at once (third order in f)."""
     hvp_ = self.func
-    n = len(primals) - 1
+    base = hvp_._impl.func           # (of a partial or a bound method: its function)
+    *args, v = primals
+    # every parameter of f by position: what a partial or a method passes first, the
+    # arguments, then the defaults of those left out (the code takes them all)
+    bound = inspect.signature(base).bind(*hvp_.fixed, *args, **hvp_.keywords)
+    bound.apply_defaults()
+    full, keywords = list(bound.args), bound.kwargs
+    n, shift = len(full), len(hvp_.fixed)
     # the hvp code's parameters: f's, the output's adjoint, then v (as x_dot)
-    along = tuple(i if i < n else n + 1 for i in active)
+    along = tuple(i + shift if i < len(args) else n + 1 for i in active)
     with _LOCK:
-        compiled = cached_compile(hvp_.func, (hvp_.i,), False)
+        compiled = cached_compile(base, (hvp_.i,), False)
         key = ("hvp", along)
         hit = self._cache.get(key)
         if hit is None or hit[0] is not compiled:
@@ -197,10 +209,9 @@ def _jvp_of_hvp(self, primals, tangents, active):
                 "jvp_hvp_" + compiled.fdef.name.removeprefix("grad_"))
             hit = self._cache[key] = compiled, fn, source
     _, fn, _ = hit
-    *args, v = primals
-    x = args[hvp_.i]
+    x = full[hvp_.i]
     dots = [_as_tangent(tangents[i], primals[i]) for i in active]
-    (_, hv), (_, hv_dot) = fn(*args, 1.0, _as_tangent(v, x), *dots)
+    (_, hv), (_, hv_dot) = fn(*full, 1.0, _as_tangent(v, x), *dots, **keywords)
     from .runtime import grad_like
     return grad_like(hv, x), grad_like(hv_dot, x)
 
@@ -431,11 +442,11 @@ class HVPFunction:
         self._impl.get()
         return self._impl.source
 
-    def __call__(self, *args_and_v):
+    def __call__(self, *args_and_v, **kwargs):
         *args, v = args_and_v
         from .runtime import grad_like
         args = self.fixed + tuple(args)
-        _, hv = self._impl(args, v, self.keywords)
+        _, hv = self._impl(args, v, {**self.keywords, **kwargs})
         return grad_like(hv, args[self.i])
 
 
@@ -656,7 +667,7 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
     """The Hessian of scalar f w.r.t. one argument (columns by forward-over-reverse)."""
     h = HVPFunction(func, wrt)
 
-    def hess(*args):
+    def hess(*args, **kwargs):
         x = args[h.user_i]
         shape = np.shape(x)
         draws = _SameDraws(func, args, "hessian", refuse=np.size(x) > 1)
@@ -665,12 +676,41 @@ def hessian(func: Callable[..., Any], wrt: Any = 0) -> Callable[..., Any]:
         cols = []
         for _, e in _basis(x):
             draws.rewind()                    # (each column: the draws of one call of f)
-            cols.append(np.ravel(np.asarray(h(*args, e), dtype=dtype)))
+            cols.append(np.ravel(np.asarray(h(*args, e, **kwargs), dtype=dtype)))
         size = int(np.prod(shape)) if shape else 1
         mat = np.stack(cols, axis=1) if cols else np.zeros((size, size), dtype)
         return mat.reshape(shape + shape) if shape else float(mat[0, 0])
     hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
     return hess
+
+
+def _jacobian_of_gradient(gradient, wrt):
+    """jacobian(grad(f)) (the Hessian written as autograd's and JAX's users write it, and
+    its mixed blocks for wrt other than grad's): by columns, jvp(grad(f)) along each basis
+    tangent of the argument, shaped gradient.shape + argument.shape."""
+    if gradient.is_tuple or gradient.with_value or gradient.has_aux:
+        raise S2SGradError("jacobian of a gradient needs grad(f) with a single wrt (no "
+                           "value_and_grad, no has_aux): jacobian(grad(f, wrt=i))")
+    indices, is_tuple = resolve_wrt(gradient.original, wrt)
+    tangent = JVPFunction(gradient)
+    x_i = gradient.wrt[0] - len(gradient.bound_to)     # (among the arguments passed)
+
+    def jac(*args):
+        results = []
+        for j in indices:
+            x = args[j]
+            cols = []
+            for _, e in _basis(x):
+                along = tuple(e if k == j else None for k in range(len(args)))
+                cols.append(np.ravel(np.asarray(tangent(args, along)[1], dtype=float)))
+            out_shape = np.shape(args[x_i])
+            size = int(np.prod(out_shape)) if out_shape else 1
+            mat = np.stack(cols, axis=1) if cols else np.zeros((size, 0))
+            results.append(mat.reshape(out_shape + np.shape(x)) if np.shape(x) or out_shape
+                           else float(mat[0, 0]))
+        return tuple(results) if is_tuple else results[0]
+    jac.__name__ = f"jacobian_{gradient.__name__}"
+    return jac
 
 
 def jacobian(func: Callable[..., Any], wrt: Any = 0,
@@ -682,6 +722,8 @@ def jacobian(func: Callable[..., Any], wrt: Any = 0,
     pulled back by one batched backward pass."""
     if mode not in ("auto", "forward", "reverse"):
         raise S2SGradError(f"jacobian mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    if isinstance(func, GradientFunction):
+        return _jacobian_of_gradient(func, wrt)
     indices, is_tuple = resolve_wrt(func, wrt)
     _refuse_variadic(partial_parts(func)[0], "jacobian")
     forward = {}
@@ -734,7 +776,11 @@ class SecondDerivative:
             raise S2SGradError("grad of a gradient needs the inner grad to have a single wrt")
         self.inner = inner
         _refuse_variadic(inner.func, "grad of grad")
-        (self.j,), _ = resolve_wrt(inner.func, wrt)
+        # (of a partial, a bound method or a callable object: the arguments its calls
+        # pass first, and its fixed keywords, as the inner gradient's call passes them)
+        self.fixed, self.keywords = inner.bound_to, inner.keywords
+        (j,), _ = resolve_wrt(inner.original, wrt)
+        self.j = j + len(self.fixed)
         self.is_tuple = False
         self._impl = _GradJvp(inner.func, inner.wrt[0], self.j)
 
@@ -743,8 +789,10 @@ class SecondDerivative:
         self._impl.get()
         return self._impl.source
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         from .runtime import grad_like
+        args = self.fixed + args
+        keywords = {**self.keywords, **kwargs}
         if np.ndim(args[self.inner.wrt[0]]) != 0:
             raise GradientError("grad(grad(f)) needs the inner gradient to be a scalar; "
                                 "use s2sgrad.hessian or s2sgrad.hvp for arrays")
@@ -753,7 +801,7 @@ class SecondDerivative:
         draws = _SameDraws(self.inner.func, args, "grad of grad", refuse=np.size(x) > 1)
         for k, e in _basis(x):
             draws.rewind()                    # (each entry: the draws of one call of f)
-            _, d = self._impl(args, e)
+            _, d = self._impl(args, e, keywords)
             out.reshape(-1)[k] = float(np.sum(d))
         return grad_like(out if np.shape(x) else float(out), x)
 
@@ -768,13 +816,16 @@ class HigherDerivative:
     def __init__(self, inner, wrt=0):
         if isinstance(inner, HigherDerivative):
             self.func, inner_wrts = inner.func, inner.wrts
+            self.original = inner.original
         else:
             self.func, inner_wrts = inner.inner.func, (inner.inner.wrt[0], inner.j)
+            self.original = inner.inner.original
+        self.fixed, self.keywords = inner.fixed, inner.keywords     # (SecondDerivative's)
         if isinstance(wrt, (tuple, list)):
             raise S2SGradError("a derivative of order three or more takes one argument "
                                "index or name as wrt")
-        (j,), _ = resolve_wrt(self.func, wrt)
-        self.wrts = inner_wrts + (j,)
+        (j,), _ = resolve_wrt(self.original, wrt)
+        self.wrts = inner_wrts + (j + len(self.fixed),)
         self.is_tuple = False
         self._fn = self._compiled = None
         self.__name__ = f"grad{len(self.wrts)}_{getattr(unwrap(self.func), '__name__', 'f')}"
@@ -795,7 +846,8 @@ class HigherDerivative:
     def __call__(self, *args, **kwargs):
         from .runtime import grad_like
         import inspect
-        bound = inspect.signature(self.func).bind(*args, **kwargs)
+        bound = inspect.signature(self.func).bind(*self.fixed, *args,
+                                                  **{**self.keywords, **kwargs})
         bound.apply_defaults()
         args = bound.args
         for i in self.wrts[:-1]:

@@ -139,6 +139,12 @@ def dependencies(s):
     return [], []
 
 
+# Operands that select (np.where's condition, take's indices, a mask, an index): a
+# boolean or an integer, piecewise constant in the input like an index, so not checked
+# (a mask the backward pass reads back from its saved list was refused in hvp)
+_SELECTORS = frozenset({"condition", "condlist", "indices", "mask", "index"})
+
+
 def _cut_inputs(s):
     """(name, what) for each operand that statement `s` reads but carries no gradient
     from: an option parameter of a rule (einsum's `subscripts`, np.clip's bounds), a
@@ -154,6 +160,8 @@ def _cut_inputs(s):
         params = s.rule.params
         for i, a in enumerate(s.args):
             pname = params[i] if i < len(params) else s.rule.vararg
+            if pname in _SELECTORS and s.rule.name != "index_concat":
+                continue
             if isinstance(a, str) and pname is not None and pname not in keep:
                 out.append((a, f"the argument `{pname}` of `{s.rule.name}`"))
         for k, a in s.kwargs.items():

@@ -41,6 +41,8 @@ from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, R
 _BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
            gast.Pow: "pow", gast.Mod: "mod", gast.MatMult: "matmul"}
 _UNARY = {gast.USub: "neg", gast.UAdd: "pos"}
+_STRING_METHODS = ("format",)   # (of the non-differentiable methods) a string's
+
 _NONDIFF_BINOPS = (gast.FloorDiv, gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift,
                    gast.RShift)
 _CONTAINER_METHODS = {"copy", "pop", "index", "count", "keys", "values", "items", "get"}
@@ -322,6 +324,12 @@ class Builder:
             args = [_operand(e.left), _operand(e.right)]
             if isinstance(e.op, _NONDIFF_BINOPS):
                 return Assign(target, e, Kind.NONDIFF, args=args, node=s)
+            if isinstance(e.op, gast.Mod) and isinstance(e.left, gast.Constant) \
+                    and isinstance(e.left.value, str):       # "loss %.3f" % v: a string
+                a = Assign(target, e, Kind.NONDIFF, args=args, node=s)
+                a.cut_what = "a value formatted as a string"
+                a.cut_args = args[1:]
+                return a
             key = _BINOPS.get(type(e.op))
             if key is None:
                 raise self.error(f"unsupported operator {type(e.op).__name__}", e)
@@ -598,7 +606,11 @@ class Builder:
             if name == "pop" and len(args) == 1 and not kwargs:
                 return Assign(target, e, Kind.POP, args=args, node=s)
             if name in rules.NONDIFF_METHODS or name in ("astype_int",):
-                return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
+                a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
+                if name in _STRING_METHODS:     # an f-string's text: a number read back
+                    a.cut_what = "a value formatted as a string"    # from it has a slope
+                    a.cut_args = args[1:] + list(kwargs.values())
+                return a
             if name in _CONTAINER_METHODS:
                 raise self.error(f"s2sgrad cannot differentiate the method `.{name}()`", e,
                                  "index the container explicitly")
@@ -612,6 +624,15 @@ class Builder:
                                  "with @s2sgrad.adjoint; a method of your own class: write "
                                  f"it as a function of the parameters, `{name}(params, ...)`,"
                                  " with the parameters in a @dataclass, NamedTuple or dict")
+            return a
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Constant) \
+                and isinstance(func.value.value, str) and hasattr(str, func.attr):
+            # "W{}".format(i), ", ".join(names): a string, never a gradient (refused
+            # where a value with one would reach the result through it)
+            a = Assign(target, e, Kind.NONDIFF, args=[_operand(func.value)] + args,
+                       kwargs=kwargs, node=s)
+            a.cut_what = "a value formatted as a string"
+            a.cut_args = args + list(kwargs.values())
             return a
         try:
             obj = self._resolve(func)
@@ -660,6 +681,11 @@ class Builder:
         if rule is not None:
             args, kwargs = self.options(rule, id(obj), args, kwargs, e, _dotted(func))
             return self._power(Assign(target, e, Kind.OP, rule, args, kwargs, s))
+        if obj is str:          # str(v): text, from which float() would read v back
+            a = Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
+            a.cut_what = "a value formatted as a string"
+            a.cut_args = args + list(kwargs.values())
+            return a
         if rules.is_nondifferentiable(obj):
             return Assign(target, e, Kind.NONDIFF, args=args, kwargs=kwargs, node=s)
         if id(obj) in rules.CONSTANT_ARGS:      # np.full, np.arange: constants of constants

@@ -54,8 +54,8 @@ def tensordot(y, a, b, axes=2):
     b_bar += tensordot_grads(y_bar, a, b, axes)[1]
 
 
-@computed(np.einsum)
-def einsum(y, subscripts, *operands):
+@computed(np.einsum, keywords=("optimize",))     # (the contraction order, not the value)
+def einsum(y, subscripts, *operands, **options):
     """y = einsum(spec, x₁, x₂, …)  →  x̄ₖ += einsum of ȳ with the other operands"""
     operands_bar += einsum_grad(y_bar, subscripts, operands, k)
 

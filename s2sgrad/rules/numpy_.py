@@ -294,7 +294,7 @@ nondifferentiable(np.sign, np.heaviside, np.floor, np.ceil, np.round, np.rint, n
                   np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
                   np.eye, np.identity,
                   np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
-                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices,
+                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.ix_,
                   # dtypes, shapes, predicates and integer results
                   np.result_type, np.promote_types, np.can_cast, np.min_scalar_type,
                   np.common_type, np.iscomplexobj, np.isrealobj, np.isscalar, np.issubdtype,

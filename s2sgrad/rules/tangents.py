@@ -684,7 +684,7 @@ def tensordot(y, a, b, axes=2):
 
 
 @deftangent(np.einsum)
-def einsum(y, subscripts, *operands):
+def einsum(y, subscripts, *operands, **options):
     """y = einsum(spec, x₁, x₂, …)  →  ẏ = Σₖ einsum(spec, …, ẋₖ, …)"""
     y_dot += einsum_tangent(subscripts, operands, k, operands_dot)
 

@@ -45,6 +45,10 @@ def unbroadcast(g, x):
     axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
+    if type(x) in (np.ndarray, ShapeOf) and np.shape(g) != xs:
+        # g broadcasts to x (the zero adjoint `0.0` times the other operand, of a
+        # smaller shape): x's own shape, as the rules after this one expect (a reshape's)
+        g = np.array(np.broadcast_to(g, xs))
     return g
 
 
@@ -87,6 +91,8 @@ def match_shape(t, y):
     took for numbers (broadcasting it would give wrong numbers)."""
     if (type(t) is float and type(y) is float) or np.shape(t) == np.shape(y):
         return t
+    if type(y) is float and y == 0.0 and type(t) is np.ndarray:
+        return t        # y the zero adjoint `0.0` (of any shape): t has the real one
     if type(y) in (list, tuple) and type(t) in (list, tuple):
         if len(t) == len(y):
             return t

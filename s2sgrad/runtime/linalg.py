@@ -468,6 +468,8 @@ def _inv_tangent(a, t):
 
 def inv_grad_dy(g, y, t):
     """Tangent of inv_grad(g, y) = -yᵀ·g·yᵀ along ẏ = t."""
+    if is_zero(g):
+        return 0.0
     yt, tt = np.swapaxes(y, -1, -2), np.swapaxes(t, -1, -2)
     return -(tt @ g @ yt + yt @ g @ tt)
 
@@ -492,6 +494,8 @@ def slogdet_grad_da(g, a, t):
 
 def _solve_adjoint_da(g, a, b, t):
     """d solve(aᵀ, g) along ȧ = t: -solve(aᵀ, ȧᵀ·solve(aᵀ, g))."""
+    if is_zero(g):
+        return 0.0
     gb = _solve_adjoint(g, a, b)
     tt = np.swapaxes(t, -1, -2)
     if _solve_vector(a, b):
@@ -501,11 +505,15 @@ def _solve_adjoint_da(g, a, b, t):
 
 def solve_grad_b_da(g, a, b, t):
     """Tangent of solve_grad_b(g, a, b) along ȧ = t (g held fixed)."""
+    if is_zero(g):
+        return 0.0
     return unbroadcast(_solve_adjoint_da(g, a, b, t), b)
 
 
 def solve_grad_a_da(g, y, a, b, t):
     """Tangent of solve_grad_a(g, y, a, b) along ȧ = t (g and y held fixed)."""
+    if is_zero(g):
+        return 0.0
     d = _solve_adjoint_da(g, a, b, t)
     if _solve_vector(a, b):
         return unbroadcast(-(d[..., :, None] * y[..., None, :]), a)

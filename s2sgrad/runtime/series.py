@@ -66,11 +66,12 @@ def cumprod_tangent(t, x, axis=None):
     return np.moveaxis(out, -1, axis)
 
 
-def _average_axes(a, axis):
-    """The axes np.average reduces, as a sorted tuple (None for all)."""
+def _average_axes(nd, axis):
+    """The axes np.average reduces over an array of `nd` dimensions, as a sorted tuple
+    (None for all). (Given the number, not the array: hvp, differentiating the adjoints
+    below, sees integers, not a value of the input, reach np.sum's axis.)"""
     if axis is None:
         return None
-    nd = np.ndim(a)
     return tuple(sorted(d % nd for d in ((axis,) if np.ndim(axis) == 0 else axis)))
 
 
@@ -102,7 +103,7 @@ def average_grad_a(g, a, axis=None, weights=None, returned=False, keepdims=False
     gy = getitem_grad(g, 0) if returned else g
     if is_zero(gy):
         return 0.0
-    axes = _average_axes(a, axis)
+    axes = _average_axes(np.ndim(a), axis)
     ga = unreduce(gy, a, axes, keepdims)
     if weights is None:
         return ga / count_reduced(a, axes)
@@ -119,7 +120,7 @@ def average_grad_weights(g, y, a, axis=None, weights=None, returned=False, keepd
     gs = getitem_grad(g, 1) if returned else 0.0
     if is_zero(gy) and is_zero(gs):
         return 0.0
-    axes = _average_axes(a, axis)
+    axes = _average_axes(np.ndim(a), axis)
     a = np.asarray(a)
     w = _average_weights(a, axis, weights)
     total = np.zeros(a.shape, np.result_type(a, w, 0.0))
@@ -142,7 +143,7 @@ def average_tangent_weights(t, y, a, axis=None, weights=None, returned=False,
                             keepdims=False):
     """Tangent of y = average(a, axis, weights) along ẇ = t: Σ ẇ·(a - y) / Σw (and Σẇ for
     the returned sum of weights)."""
-    axes = _average_axes(a, axis)
+    axes = _average_axes(np.ndim(a), axis)
     a = np.asarray(a)
     w = _average_weights(a, axis, weights)
     tw = _average_weights(a, axis, t)
