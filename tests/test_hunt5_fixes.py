@@ -452,3 +452,18 @@ def test_hvp_of_weighted_averages_and_open_meshes(f):
     X = np.array([[0.3, 0.9], [1.2, -0.4]])
     V = np.array([[1.0, 0.5], [-0.3, 0.2]])
     np.testing.assert_allclose(s2sgrad.hvp(f)(X, V), _fd_hvp(f, X, V), rtol=1e-5, atol=1e-5)
+
+
+def test_np_ix_of_values_the_input_moves_is_refused():
+    """np.ix_ of float arrays gives reshaped views of them (an outer product's
+    operands): it has no derivative, so a value that depends on the input reaching it is
+    refused, where it would have been taken for a constant; index arrays pass."""
+    import s2sgrad
+    from s2sgrad.errors import TransformError
+
+    def outer_sum(x, y):
+        xx, yy = np.ix_(x, y)
+        return np.sum(xx * yy)
+
+    with pytest.raises(TransformError, match="np.ix_"):
+        s2sgrad.grad(outer_sum)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))

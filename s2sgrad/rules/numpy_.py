@@ -294,7 +294,7 @@ nondifferentiable(np.sign, np.heaviside, np.floor, np.ceil, np.round, np.rint, n
                   np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
                   np.eye, np.identity,
                   np.nonzero, np.count_nonzero, np.allclose, np.isclose, np.any, np.all,
-                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices, np.ix_,
+                  np.searchsorted, np.tri, np.triu_indices, np.tril_indices,
                   # dtypes, shapes, predicates and integer results
                   np.result_type, np.promote_types, np.can_cast, np.min_scalar_type,
                   np.common_type, np.iscomplexobj, np.isrealobj, np.isscalar, np.issubdtype,
@@ -310,6 +310,9 @@ nondifferentiable(np.sign, np.heaviside, np.floor, np.ceil, np.round, np.rint, n
 # Constants made from constants: their values follow their arguments' (np.full(3, v) is v,
 # np.arange(a, b) starts at a), so no value that depends on the input may reach them.
 constant_arguments(np.full, np.arange, np.logspace, np.geomspace)
+# np.ix_ of index arrays: an index object (its float arrays, reshaped views of its
+# arguments, would carry a gradient: a value that depends on the input is refused)
+constant_arguments(np.ix_)
 constant_arguments(np.full_like, first=1)
 
 # Random numbers are constants for the gradient, their parameters are not (a draw's
