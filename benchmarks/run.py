@@ -333,11 +333,16 @@ def warm_up_s2sgrad(s2sgrad):
     """Pay one-time costs (lazy imports inside s2sgrad) before any workload is measured:
     s2sgrad's own modules, and SciPy, whose BLAS the runtime's triangular solves import
     on their first call (about 0.2 s once per process; without the warm-up it would land
-    in the transform column of the first workload with a Cholesky factor)."""
+    in the transform column of the first workload with a Cholesky factor). That call
+    imports scipy.linalg after the warm-up's transforms: s2sgrad's rules for it load
+    then, as a program that imports SciPy pays once, at its first transform (without it,
+    in the transform column of the first workload whose transform looks a name up)."""
     try:
         with time_limit(TRANSFORM_TIMEOUT_S):
             s2sgrad.grad(_s2s_warmup_fn)(2.0)
             s2sgrad.grad(_s2s_warmup_linalg)(3.0, np.ones(2))
+            from s2sgrad.rules.registry import load_optional
+            load_optional()
     except Exception:
         pass
 

@@ -971,3 +971,19 @@ def test_common_subexpression_whose_twin_is_read_by_nothing_else():
     x = np.array([0.3, -0.8])
     np.testing.assert_allclose(s2sgrad.grad(cse_then_loop)(x),
                                numerical_grad(cse_then_loop, (x,)), rtol=1e-6, atol=1e-8)
+
+
+def test_common_subexpressions_are_matched_by_structure_constants_by_type():
+    """The key of an expression is its structure: the same reads match whatever their
+    marks, and constants match by type and value as their source would (`1`, `1.0`,
+    `True`, `-0.0` and `0.0` are different expressions)."""
+    from s2sgrad.optimize.trace_passes import _structure
+    from s2sgrad.syntax.nodes import parse_expr
+
+    def key(text):
+        return _structure(parse_expr(text))
+    assert key("np.exp(-r) * x[0]") == key("np.exp(-r) * x[0]")
+    assert key("np.exp(-r)") != key("np.exp(r)") != key("np.tanh(r)")
+    for a, b in (("x * 1", "x * 1.0"), ("x * 1", "x * True"), ("x * 0.0", "x * -0.0"),
+                 ("x + y", "y + x"), ("f(x, y)", "f(y, x)")):
+        assert key(a) != key(b), (a, b)
