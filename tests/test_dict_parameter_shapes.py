@@ -129,3 +129,22 @@ def test_a_dict_with_other_values_is_an_ordinary_dict():
     params = {"w": RNG.standard_normal(3), "n": [2.0]}
     got = s2sgrad.grad(with_list)(params, RNG.standard_normal(3))
     assert got["n"] == [0.0] or np.shape(got["n"]) in ((1,), ())
+
+
+def copied_by_dict(params, x):
+    p = dict(params)                       # (a new dict: storing into it is allowed)
+    p["w"] = p["w"] * 2.0
+    q = dict(p)
+    q["w"] = q["w"] + params["w"]
+    return np.sum(q["w"] * x) + np.sum(p["w"])
+
+
+def test_a_dict_copied_by_dict_takes_stores():
+    """`dict(params)` of a dict is its copy (it was refused as a value that may share
+    memory): d/dw [sum(3w * x) + sum(2w)] = 3x + 2, the caller's dict unchanged."""
+    params, x = {"w": RNG.standard_normal(3)}, RNG.standard_normal(3)
+    before = params["w"].copy()
+    got = s2sgrad.grad(copied_by_dict)(params, x)
+    np.testing.assert_allclose(got["w"], 3 * x + 2, rtol=1e-12)
+    np.testing.assert_allclose(got["w"], dict_fd(copied_by_dict, params, x)["w"], rtol=1e-6)
+    assert np.array_equal(params["w"], before)

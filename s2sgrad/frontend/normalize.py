@@ -981,6 +981,13 @@ class Normalizer:
             return self.expr_Dict(gast.Dict(keys=[nodes.const(k.arg) for k in e.keywords],
                                             values=[k.value for k in e.keywords]), pre)
         if isinstance(func, gast.Name) and func.id == "dict" and len(e.args) == 1 \
+                and not e.keywords and self._is_builtin("dict") \
+                and is_dict(e.args[0], self.parsed) and not isinstance(e.args[0], gast.Call):
+            # dict(d) of a dict: its copy, a new dict (items stored into it change no
+            # one else's dict)
+            return self.expr(nodes.copy_location(
+                nodes.call(nodes.attribute(e.args[0], "copy")), e), pre)
+        if isinstance(func, gast.Name) and func.id == "dict" and len(e.args) == 1 \
                 and not e.keywords and self._is_builtin("dict") and _is_pairs(e.args[0]):
             # dict(zip(keys, values)), dict([(k, v), ...]): {k: v for k, v in pairs}
             k, v = self.fresh("key"), self.fresh("value")
