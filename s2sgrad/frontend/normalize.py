@@ -963,6 +963,9 @@ class Normalizer:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
             return self.inline(e, pre, self.small_helper(func.id))
+        spelled = _library_spelling(e, self.parsed)
+        if spelled is not None:
+            return self.expr(nodes.copy_location(spelled, e), pre)
         if isinstance(func, gast.Attribute) and func.attr in ("values", "items") \
                 and not e.args and not e.keywords and is_dict(func.value, self.parsed):
             # d.values(), d.items() read as values (sum(d.values()), list(d.items())):
@@ -2433,6 +2436,74 @@ def _is_literal(e):
 
 def _is_comprehension_arg(call):
     return len(call.args) == 1 and isinstance(call.args[0], gast.GeneratorExp)
+
+
+def _global_object(func, parsed):
+    """The object a call's function denotes where it is a global name or an attribute
+    chain rooted at a module (`np.linalg.multi_dot`), else None."""
+    chain = []
+    while isinstance(func, gast.Attribute):
+        chain.append(func.attr)
+        func = func.value
+    if not isinstance(func, gast.Name) or func.id in _local_names(parsed):
+        return None
+    try:
+        obj = parsed.resolve(func.id)
+    except KeyError:
+        return None
+    for attr in reversed(chain):
+        if not isinstance(obj, types.ModuleType):
+            return None
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+def _library_spelling(e, parsed):
+    """The call `e` of a NumPy function written with the functions it stands for, or
+    None: `np.sum(x, axis, initial=c)` is `np.sum(x, axis) + c` (np.prod's `* c`),
+    `np.linalg.multi_dot([A, B, C])` is `A @ B @ C` (the same product, its order fixed),
+    `np.diagflat(v, k)` is `np.diag(np.ravel(v), k)`. Serves code that uses these
+    spellings (they were refused as options or functions without a rule)."""
+    func = e.func
+    if not isinstance(func, (gast.Name, gast.Attribute)) or \
+            any(k.arg is None for k in e.keywords):
+        return None
+    obj = _global_object(func, parsed)
+    if obj is None:
+        return None
+    kw = {k.arg: k.value for k in e.keywords}
+    if (obj is np.sum or obj is np.prod) and "initial" in kw and "where" not in kw \
+            and len(e.args) <= 3:
+        rest = [k for k in e.keywords if k.arg != "initial"]
+        reduced = gast.Call(func=func, args=list(e.args), keywords=rest)
+        op = gast.Add() if obj is np.sum else gast.Mult()
+        return gast.BinOp(left=reduced, op=op, right=kw["initial"])
+    multi_dot = getattr(np.linalg, "multi_dot", None)
+    if obj is multi_dot and len(e.args) == 1 and not kw and \
+            isinstance(e.args[0], (gast.List, gast.Tuple)) and len(e.args[0].elts) >= 2 \
+            and not any(isinstance(x, gast.Starred) for x in e.args[0].elts):
+        out = e.args[0].elts[0]
+        for x in e.args[0].elts[1:]:
+            out = gast.BinOp(left=out, op=gast.MatMult(), right=x)
+        return out
+    if obj is np.diagflat and 1 <= len(e.args) + len(kw) <= 2 and set(kw) <= {"v", "k"}:
+        args = dict(zip(("v", "k"), e.args), **kw)
+        if "v" not in args:
+            return None
+        ravel = nodes.call(nodes.attribute(nodes.name("np"), "ravel"), [args["v"]])
+        diag = nodes.call(nodes.attribute(nodes.name("np"), "diag"),
+                          [ravel] + ([args["k"]] if "k" in args else []))
+        return diag if _numpy_is_np(parsed) else None
+    return None
+
+
+def _numpy_is_np(parsed):
+    """Does the name `np` denote NumPy in the function's module (so that spelled-out
+    calls written with it resolve)?"""
+    try:
+        return parsed.resolve("np") is np and "np" not in _local_names(parsed)
+    except KeyError:
+        return False
 
 
 def _is_dotted_global(e, parsed):
