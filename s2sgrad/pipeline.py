@@ -434,7 +434,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         arrays = set(tr.array_params) | {n for n, dims in tr.known_shapes.items() if dims}
         shapes = {n: d for n, d in tr.known_shapes.items() if n not in tr.maybe_container}
         fdef = optimize_function(fdef, arrays - tr.maybe_container, tr.scalars | {adj.seed},
-                                 shapes)
+                                 shapes, tr.list_items)
     vdef = value_twin(fdef, adj, f"value_and_{name}")
     scalar_output = _returns_number(tr)
     if optimize:

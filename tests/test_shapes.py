@@ -508,3 +508,25 @@ def test_a_literal_size_assumed_equal_to_a_symbol_s_is_checked_on_each_call():
     columns the assumption fails, and the gradient is still right."""
     for X in (R.normal(size=(4, 2)), R.normal(size=(4, 5)), R.normal(size=(3, 2))):
         assert_grad_matches(wide_first_layer, R.normal(size=6), X, wrt=(0, 1))
+
+
+def gru_cell_vectors(Wz, Wh, xs):
+    h = np.zeros(Wz.shape[1])
+    for t in range(xs.shape[0]):
+        hx = np.concatenate([h, xs[t]])
+        z = 1.0 / (1.0 + np.exp(-(hx @ Wz)))
+        hh = np.tanh(np.concatenate([z * h, xs[t]]) @ Wh)
+        h = (1 - z) * h + z * hh
+    return np.sum(h ** 2)
+
+
+def test_the_parts_of_a_joined_list_s_adjoint_have_the_items_shapes():
+    """`concat_grads(g, [h, x], 0)`'s parts have h's and x's dims: what the step's
+    adjoints compute from them is known, and the products with the weights are
+    written as by hand (`Wh @ g`, `np.outer(hx, g)`), not as helpers."""
+    args = (0.3 * R.normal(size=(7, 4)), 0.3 * R.normal(size=(7, 4)), R.normal(size=(5, 3)))
+    g = s2sgrad.grad(gru_cell_vectors, wrt=(0, 1))
+    g(*args)
+    assert "matmul_left(" not in g.source and "matmul_right(" not in g.source, g.source
+    assert "np.outer(" in g.source
+    assert_grad_matches(gru_cell_vectors, *args, wrt=(0, 1))

@@ -83,7 +83,8 @@ def pattern(shapes):
 def infer_shapes(trace, param_shapes, scalars=None):
     """{name: tuple of dims} for the names whose array (or number: ()) has that shape
     whenever they hold a value. `param_shapes`: {array parameter: symbolic shape};
-    `scalars`: the names known to be numbers (default `trace.scalars`)."""
+    `scalars`: the names known to be numbers (default `trace.scalars`). The dims of the
+    items of the lists np.concatenate joins go to `trace.list_items`."""
     scalars = trace.scalars if scalars is None else scalars
     ctx = _Sizes(trace.symbol_sizes, trace.shape_assumptions) if trace.symbol_sizes \
         else None
@@ -118,6 +119,7 @@ def infer_shapes(trace, param_shapes, scalars=None):
             elif old != UNKNOWN and old != new:
                 val[target] = UNKNOWN
                 changed = True
+    trace.list_items = {n: v[1] for n, v in val.items() if v != UNKNOWN and v[0] == "list"}
     return {n: v[1] if v[0] == "arr" else () for n, v in val.items()
             if v != UNKNOWN and v[0] in ("arr", "int")}
 

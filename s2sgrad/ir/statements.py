@@ -175,6 +175,9 @@ class Trace:
     # {dict parameter: {key: shape pattern, () for a number}} of the dicts read only by
     # items at constant keys (`shapes.read_only_dicts`)
     dict_items: dict = field(default_factory=dict)
+    # {list display name: (dims of each item)} of the lists only np.concatenate reads
+    # (`shapes.infer_shapes`): the adjoint's parts have those dims
+    list_items: dict = field(default_factory=dict)
     symbol_sizes: dict = None     # {symbol: size} of the call compiled for (the entry's)
     shape_assumptions: set = field(default_factory=set)   # what shapes rely on, `shapes`
     number_list_params: tuple = ()  # parameters known to be lists of numbers (not changed)

@@ -56,11 +56,12 @@ __all__ = ["optimize_function", "optimize_gradient", "optimize_trace", "uniform_
 
 
 def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozenset(),
-                      shapes: dict = None) -> gast.FunctionDef:
+                      shapes: dict = None, lists: dict = None) -> gast.FunctionDef:
     """The optimizer's entry: runs the passes over one generated function. `arrays`
     and `numbers`: names known to hold NumPy arrays, and numbers, in this compilation
     (see `index_adjoints`, `spell_out_helpers`); `shapes`: {name: dims} of the trace's
-    names of known shape (see `spell_out_shapes`). The reverse pass marks the function
+    names of known shape (see `spell_out_shapes`), `lists`: {name: dims of each item} of
+    the lists np.concatenate joins. The reverse pass marks the function
     with the facts of its trace (`s2s_numbers`, `s2s_number_lists`) where the caller
     passes none (a callee's pair)."""
     called = called_names(fdef.body)     # (no pass below introduces these helpers)
@@ -89,7 +90,7 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
     if arrays:
         fdef.body = write_pieces_in_place(fdef.body, arrays)
     if shapes:
-        spell_out_shapes(fdef, shapes, numbers)
+        spell_out_shapes(fdef, shapes, numbers, lists)
     fdef.body = negated_reductions(fdef.body)
     dead_saves(fdef)
     batch_saves(fdef)

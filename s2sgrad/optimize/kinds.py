@@ -279,7 +279,23 @@ def code_shapes(fdef, known, numbers=()):
         if not stuck:
             break
         shapes.update(dict.fromkeys(stuck))
-    return {n: d for n, d in shapes.items() if d is not None and n not in opaque}
+    return {n: d for n, d in shapes.items() if d is not None and n not in opaque
+            and type(d) is not _Items}
+
+
+class _Items:
+    """The dims of each item of a list (or of the adjoint of one: its parts), as `shapes`
+    holds them for `concat_grads` and `getitem_grad` (`_shape`); never a value's dims."""
+    __slots__ = ("dims",)
+
+    def __init__(self, dims):
+        self.dims = tuple(dims)
+
+    def __eq__(self, other):
+        return type(other) is _Items and other.dims == self.dims
+
+    def __hash__(self):
+        return hash(self.dims)
 
 
 def _shape(e, shapes, pending=frozenset()):
@@ -290,7 +306,7 @@ def _shape(e, shapes, pending=frozenset()):
         dims = [_shape(p, shapes, pending) for p in parts]
         if any(d is _NONE for d in dims):
             return _NONE
-        return None if any(d is None for d in dims) else dims
+        return None if any(d is None or type(d) is _Items for d in dims) else dims
 
     if isinstance(e, gast.Constant):
         return () if type(e.value) in (int, float) else None
@@ -339,6 +355,21 @@ def _shape(e, shapes, pending=frozenset()):
             k = int_constant(e.args[1])
             k = k + len(dims) + 1 if k < 0 else k
             return dims[:k] + (1,) + dims[k:] if 0 <= k <= len(dims) else None
+        if isinstance(f, gast.Name) and f.id == "concat_grads" and len(e.args) == 3:
+            # the parts of an array g (not the zero 0.0, whose parts are 0.0): arrays of
+            # the list's items' dims
+            g, parts = _shape(e.args[0], shapes, pending), _shape(e.args[1], shapes, pending)
+            if g is _NONE or parts is _NONE:
+                return _NONE
+            return parts if type(parts) is _Items and g and type(g) is tuple else None
+        if isinstance(f, gast.Name) and f.id == "getitem_grad" and len(e.args) == 2 \
+                and int_constant(e.args[1]) is not None:
+            parts = _shape(e.args[0], shapes, pending)
+            k = int_constant(e.args[1])
+            if parts is _NONE:
+                return _NONE
+            return parts.dims[k] if type(parts) is _Items and \
+                -len(parts.dims) <= k < len(parts.dims) else None
         if isinstance(f, gast.Name) and f.id in _ELEMENTWISE_HELPERS and e.args:
             dims = all_of(e.args)
             return dims if dims is None or dims is _NONE else broadcast(dims)
@@ -360,7 +391,7 @@ def _helper_dims(args, shapes, pending=frozenset()):
             _axis_value(a) is not _NONE else _shape(a, shapes, pending) for a in args]
     if any(d is _NONE for d in dims):
         return _NONE
-    return None if any(d is None for d in dims) else dims
+    return None if any(d is None or type(d) is _Items for d in dims) else dims
 
 
 def _backward_sum_shape(name, args, shapes, pending):
@@ -545,7 +576,7 @@ def _axes(axes):
     return nodes.tuple_([nodes.const(k) for k in axes])
 
 
-def spell_out_shapes(fdef, known, numbers=()):
+def spell_out_shapes(fdef, known, numbers=(), lists=None):
     """Helpers whose every case the shapes settle (`code_shapes`), written as NumPy:
 
         h_bar = matmul_left(v11_bar, Wh, h)      →   h_bar = v11_bar @ Wh.T
@@ -557,6 +588,8 @@ def spell_out_shapes(fdef, known, numbers=()):
     called = called_names(fdef.body)
     if not called & (_SPELLED.keys() | {"unreduce"}):
         return fdef
+    if lists and "concat_grads" in called:     # (the parts of a joined list's adjoint)
+        known = {**known, **{n: _Items(items) for n, items in lists.items()}}
     shapes = _array_starts(fdef, known, numbers)
 
     class Spell(nodes.Transformer):
@@ -594,7 +627,7 @@ def _array_starts(fdef, known, numbers):
     def candidate(st, loop):
         t = single_target(st)
         dims = known.get(t[:-4]) if t is not None and t.endswith("_bar") else None
-        if dims and shapes.get(t) is None:
+        if dims and type(dims) is tuple and shapes.get(t) is None:
             starts.append((st, t, dims, loop))
 
     for block in _blocks(fdef.body):
