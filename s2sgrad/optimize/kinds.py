@@ -213,6 +213,9 @@ def _is_none(node):
 #: their arguments).
 _ELEMENTWISE_HELPERS = {"div_or_zero", "log_or_zero"}
 
+#: Comparisons that act element by element (not `is`, `in`: one bool).
+_ELEMENTWISE_COMPARISONS = (gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt, gast.GtE)
+
 _UFUNCS = {
     "abs", "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "cbrt", "clip", "cos", "cosh", "deg2rad", "exp", "exp2", "expm1", "fabs",
@@ -324,7 +327,8 @@ def _shape(e, shapes, pending=frozenset()):
     if isinstance(e, gast.Attribute) and e.attr == "T":
         dims = _shape(e.value, shapes, pending)
         return dims if dims is None or dims is _NONE else tuple(reversed(dims))
-    if isinstance(e, gast.Compare) and len(e.ops) == 1:        # (a mask: `hn >= 0.0`)
+    if isinstance(e, gast.Compare) and len(e.ops) == 1 and isinstance(
+            e.ops[0], _ELEMENTWISE_COMPARISONS):                 # (a mask: `hn >= 0.0`)
         dims = all_of([e.left, e.comparators[0]])
         return dims if dims is None or dims is _NONE else broadcast(dims)
     if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Attribute) \
