@@ -15,7 +15,7 @@ import pytest
 import s2sgrad
 from s2sgrad.errors import TransformError
 
-from support.numeric import assert_grad_matches
+from support.numeric import assert_grad_matches, numerical_grad
 
 X = np.array([0.3, -1.2, 0.8])
 
@@ -173,12 +173,17 @@ def sorted_two_parameter_lambda(x):
 
 @pytest.mark.parametrize("f, args, what", [
     (sorted_computed_reverse, (X, True), "computed `reverse=`"),
-    (dict_of_a_dict, (X,), "builtins.dict"),
     (sorted_two_parameter_lambda, (X,), "lambda")], ids=lambda v: getattr(v, "__name__", ""))
 def test_what_is_not_lowered_is_refused(f, args, what):
     with pytest.raises(TransformError, match=what) as info:
         s2sgrad.grad(f)(*args)
     assert "test_text_and_dicts.py" in str(info.value)
+
+
+def test_dict_of_a_dict_is_its_copy():
+    """`dict(d)` of a dict is `d.copy()` (it was refused as `builtins.dict`)."""
+    np.testing.assert_allclose(s2sgrad.grad(dict_of_a_dict)(X),
+                               numerical_grad(dict_of_a_dict, (X,), 0), rtol=1e-6)
 
 
 # ---------------------------------------------- d.values() and d.items() read as values
