@@ -299,36 +299,15 @@ def name_nodes(tree):
 
 
 def name_sets(tree):
-    """(ids read, ids bound) by the Name nodes of `tree`: the walk of `name_nodes`, in
-    no order, that keeps no list of nodes (the optimizer asks this of every statement
-    in most passes: the largest part of the time of a transform is walks)."""
+    """(ids read, ids bound) by the Name nodes of `tree`."""
     loads, stores = set(), set()
-    load, store, name_, ast_ = gast.Load, gast.Store, gast.Name, gast.AST
-    known = _NAME_FIELDS
-    todo = [tree]
-    pop, push = todo.pop, todo.append
-    while todo:
-        node = pop()
-        cls = node.__class__
-        if cls is name_:
-            ctx = node.ctx.__class__
-            if ctx is load:
-                loads.add(node.id)
-            elif ctx is store:
-                stores.add(node.id)
-            annotation = getattr(node, "annotation", None)
-            if annotation is not None:
-                push(annotation)
-            continue
-        fields = known.get(cls)
-        for field in _name_fields(cls) if fields is None else fields:
-            value = getattr(node, field, None)
-            if value is None:
-                continue
-            if value.__class__ is list:
-                todo += [x for x in value if isinstance(x, ast_)]
-            elif isinstance(value, ast_):
-                push(value)
+    load, store = gast.Load, gast.Store
+    for node in name_nodes(tree):
+        ctx = node.ctx.__class__
+        if ctx is load:
+            loads.add(node.id)
+        elif ctx is store:
+            stores.add(node.id)
     return loads, stores
 
 
