@@ -963,7 +963,8 @@ class Normalizer:
             return self.inline(e, pre)
         if isinstance(func, gast.Name) and self.small_helper(func.id) is not None:
             return self.inline(e, pre, self.small_helper(func.id))
-        spelled = _library_spelling(e, self.parsed)
+        denoted = self._global_chain(func, _local_names(self.parsed))
+        spelled = _library_spelling(e, self.parsed, denoted)
         if spelled is not None:
             return self.expr(nodes.copy_location(spelled, e), pre)
         if isinstance(func, gast.Attribute) and func.attr in ("values", "items") \
@@ -2438,38 +2439,15 @@ def _is_comprehension_arg(call):
     return len(call.args) == 1 and isinstance(call.args[0], gast.GeneratorExp)
 
 
-def _global_object(func, parsed):
-    """The object a call's function denotes where it is a global name or an attribute
-    chain rooted at a module (`np.linalg.multi_dot`), else None."""
-    chain = []
-    while isinstance(func, gast.Attribute):
-        chain.append(func.attr)
-        func = func.value
-    if not isinstance(func, gast.Name) or func.id in _local_names(parsed):
-        return None
-    try:
-        obj = parsed.resolve(func.id)
-    except KeyError:
-        return None
-    for attr in reversed(chain):
-        if not isinstance(obj, types.ModuleType):
-            return None
-        obj = getattr(obj, attr, None)
-    return obj
-
-
-def _library_spelling(e, parsed):
+def _library_spelling(e, parsed, obj):
     """The call `e` of a NumPy function written with the functions it stands for, or
     None: `np.sum(x, axis, initial=c)` is `np.sum(x, axis) + c` (np.prod's `* c`),
     `np.linalg.multi_dot([A, B, C])` is `A @ B @ C` (the same product, its order fixed),
     `np.diagflat(v, k)` is `np.diag(np.ravel(v), k)`. Serves code that uses these
-    spellings (they were refused as options or functions without a rule)."""
+    spellings (they were refused as options or functions without a rule). `obj`: what
+    the call's function denotes (`Normalizer._global_chain`), or None."""
     func = e.func
-    if not isinstance(func, (gast.Name, gast.Attribute)) or \
-            any(k.arg is None for k in e.keywords):
-        return None
-    obj = _global_object(func, parsed)
-    if obj is None:
+    if obj is None or any(k.arg is None for k in e.keywords):
         return None
     kw = {k.arg: k.value for k in e.keywords}
     if (obj is np.sum or obj is np.prod) and "initial" in kw and "where" not in kw \
