@@ -392,7 +392,10 @@ def add_at(g, x, index, v, in_place=False):
         out[index] = add_grads(out[index], v) if index in out else v
         return out
     if isinstance(x, (list, tuple)):
-        out = list(g) if isinstance(g, (list, tuple)) else [0.0] * len(x)
+        if in_place and type(g) is list and type(x) is list and len(g) == len(x):
+            out = g     # (a list adjoint updated at each step of a loop: not copied
+        else:           # at each, which made the loop's adjoint quadratic in its length)
+            out = list(g) if isinstance(g, (list, tuple)) else [0.0] * len(x)
         if isinstance(index, slice):
             for k, vk in zip(range(*index.indices(len(x))), v):
                 out[k] = add_grads(out[k], vk)
