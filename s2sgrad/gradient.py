@@ -14,7 +14,7 @@ from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .ir.instances import InstanceKind
-from .pipeline import (DICT, NUMBERS, OTHER, DictKind, FunctionKind, cached_compile,
+from .pipeline import (DICT, NUMBER_TUPLE, NUMBERS, OTHER, DictKind, FunctionKind, cached_compile,
                        compile_kinds, kinds_of, symbol_sizes, _is_current)
 
 
@@ -425,7 +425,7 @@ class GradientFunction:
             fn = jit(fn, self.strict)
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
-        others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS)
+        others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS, NUMBER_TUPLE)
                        or type(kinds[i]) in (FunctionKind, InstanceKind, DictKind))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:

@@ -120,7 +120,8 @@ def refuse_while(trace):
 _NUMBER_TYPES = (float, int, np.float64, np.float32, np.float16, np.int64, np.int32)
 
 
-NUMBER, ARRAY, OTHER, DICT, FUNCTION, NUMBERS = 1, 2, 0, 3, 4, 5   # NUMBERS: a list of numbers
+# NUMBERS: a list of numbers, NUMBER_TUPLE: a tuple of them (`params = (a, b)`)
+NUMBER, ARRAY, OTHER, DICT, FUNCTION, NUMBERS, NUMBER_TUPLE = 1, 2, 0, 3, 4, 5, 6
 
 
 class FunctionKind:
@@ -199,7 +200,7 @@ _PLAIN_NUMBERS = frozenset((float, int, np.float64))
 
 def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NUMBERS):
     """What each positional argument is: a plain number, a NumPy array (its shape
-    tuple), a list of plain numbers, a function (`FunctionKind`), an object of the
+    tuple), a list or a tuple of plain numbers, a function (`FunctionKind`), an object of the
     user's class with methods (`InstanceKind`), or anything else. Runs on every call: a
     plain loop with the lookups bound as defaults (faster here than a comprehension,
     which is a call of its own); a type is classified once (`_kind_of_type`)."""
@@ -210,6 +211,8 @@ def kinds_of(args, _get=_KIND_OF_TYPE.get, _ndarray=np.ndarray, _plain=_PLAIN_NU
             out.append(a.shape)
         elif t is list:
             out.append(NUMBERS if a and _plain.issuperset(map(type, a)) else OTHER)
+        elif t is tuple and a and _plain.issuperset(map(type, a)):
+            out.append(NUMBER_TUPLE)
         elif t is dict:
             out.append(_dict_kind(a))
         else:
@@ -407,7 +410,7 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
                          if type(k) is DictKind}
     functions = {p: k.obj if type(k) is FunctionKind else k
                  for p, k in zip(params, kinds) if type(k) in (FunctionKind, InstanceKind)}
-    parsed.number_lists = {p for p, k in zip(params, kinds) if k == NUMBERS}
+    parsed.number_lists = {p for p, k in zip(params, kinds) if k in (NUMBERS, NUMBER_TUPLE)}
     aux_name = _aux_returns(parsed) if has_aux else None
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)
     check_returns_value(parsed)
@@ -442,7 +445,8 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
         if scalar_output:
             # grad_f need not compute the value, nor what only gives shapes known otherwise
             fdef.body = optimize_gradient(fdef.body, tr.scalars, representatives,
-                                          arrays=arrays - tr.maybe_container, shapes=shapes)
+                                          arrays=arrays - tr.maybe_container, shapes=shapes,
+                                          adjoints=getattr(fdef, "s2s_adjoints", ()))
     callee_defs = generator.definitions()
     if optimize:
         callee_defs = [optimize_function(d) for d in callee_defs]
