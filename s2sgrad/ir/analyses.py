@@ -8,7 +8,7 @@ import numpy as np
 from ..rules.registry import CONTAINER, FRESH, HOLDS_OPERANDS, READS_CONTAINER, VIEW
 from ..syntax import nodes
 from .statements import (Assign, SetItem, Append, Pop, Effect, If, For, While, Return,
-                         walk, defs, reads, Kind)
+                         walk, defs, makes_array, reads, Kind)
 
 
 def rename_top_level(trace):
@@ -410,7 +410,9 @@ def analyse(trace):
                 name = s.rule.name
                 if CONTAINER in s.rule.props:
                     container = True
-                elif name in ("getitem", "field", "copy"):   # xs[i], p.W, np.array(xs)
+                elif makes_array(s):         # np.array(xs): an array, whatever xs is
+                    container = False
+                elif name in ("getitem", "field", "copy"):   # xs[i], p.W, list(xs)
                     # (an item of a dict of arrays and numbers read only at its keys:
                     # an array or a number, `shapes.read_only_dicts`)
                     container = (s.args[0] in mc or _builds_list(s)) and \

@@ -15,7 +15,9 @@ code. `infer_shapes` follows the symbols through the trace:
   d0 less one, whatever d0 is), `x.shape`, `len(x)`, `np.zeros(shape)`;
 * `np.concatenate([x, h], axis)` of a list display nothing else reads: the parts'
   lengths along the axis added (a GRU's `[x, h]` of (b, n) and (b, m) is (b, n + m), the
-  rows of the weights it multiplies).
+  rows of the weights it multiplies); `np.array([a, b])` and `np.stack([x, y], axis)`
+  of such a display of alike items: their number, a new axis (an ODE's right-hand side
+  `np.array([y[1], -k * y[0]])` is a vector of 2).
 
 Integers computed from sizes (`H = W.shape[0]`, `2 * H`, `n - 1`) are linear forms of the
 symbols, and slices with such bounds (`z[:, H:2 * H]` of the stacked gates of an LSTM)
@@ -40,7 +42,7 @@ import gast
 
 from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
 from ..syntax.nodes import Const
-from .statements import Assign, SetItem, Append, Pop, For, Kind, defs, reads, walk
+from .statements import Assign, SetItem, Append, Pop, For, Kind, defs, makes_array, reads, walk
 
 UNKNOWN = "?"
 
@@ -308,14 +310,26 @@ def _joined_lists(stmts):
     if not displays:
         return displays
     for s in stmts:
-        joins = isinstance(s, Assign) and s.kind is Kind.OP and \
-            s.rule.name == "concatenate" and s.args
+        joins = isinstance(s, Assign) and s.kind is Kind.OP and s.args and (
+            s.rule.name in ("concatenate", "stack") or makes_array(s))
         for n in reads(s):
             if n in displays and not (joins and n == s.args[0]
                                       and n not in s.args[1:]):
                 displays.discard(n)
     bound = [t for s in stmts for t in defs(s) if t in displays]
     return displays - {t for t in bound if bound.count(t) > 1}
+
+
+def _stacked(items, axis, ctx):
+    """The dims of np.stack (np.array: axis 0) of arrays of dims `items`: all alike,
+    their number inserted at `axis` (the symbol of that size in the call compiled for,
+    the equality assumed, as a reshape's literal sizes), else None."""
+    if not items or any(d != items[0] for d in items) or not isinstance(axis, int) \
+            or isinstance(axis, bool) or not -len(items[0]) - 1 <= axis <= len(items[0]):
+        return None
+    axis %= len(items[0]) + 1
+    n = len(items) if ctx is None else ctx.symbol_of(len(items))
+    return items[0][:axis] + (n,) + items[0][axis:]
 
 
 def _concatenated(parts, axis, ctx):
@@ -380,6 +394,13 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
                 or not isinstance(axis, Const):
             return UNKNOWN
         return _arr(_concatenated(items[1], axis.value, ctx))
+    if (name == "stack" and set(s.kwargs) <= {"axis"} or makes_array(s) and not s.kwargs) \
+            and s.args and operands[0] != UNKNOWN and operands[0][0] == "list":
+        axis = s.kwargs.get("axis", s.args[1] if len(s.args) > 1 and name == "stack"
+                            else Const(0))
+        if len(s.args) > (2 if name == "stack" else 1) or not isinstance(axis, Const):
+            return UNKNOWN
+        return _arr(_stacked(operands[0][1], axis.value, ctx))
     if name == "display" and isinstance(s.expr, gast.Tuple):
         if all(o != UNKNOWN and o[0] == "int" and _is_dim(o[1]) for o in operands):
             return ("tup", tuple(o[1] for o in operands))

@@ -212,6 +212,16 @@ def walk(body):
             yield from walk(s.body)
 
 
+def makes_array(s):
+    """Is `s` an array NumPy makes of its first operand (`np.array(xs)`, `np.asarray(xs)`,
+    `np.copy(xs)`: the copy rule called as a NumPy function), not a method of the operand
+    (`xs.copy()` of a list is a list) nor `list(x)`/`tuple(x)`?"""
+    f = getattr(s.expr, "func", None)
+    return s.kind is Kind.OP and s.rule.name == "copy" and isinstance(f, gast.Attribute) \
+        and f.attr in ("array", "asarray", "asanyarray", "copy") \
+        and not (isinstance(f.value, gast.Name) and s.args and f.value.id == s.args[0])
+
+
 def reads(s):
     """The names one statement reads (not those of its nested blocks): a branch's or a
     `while`'s test, a loop's range bounds, the value returned, an operation's operands."""
