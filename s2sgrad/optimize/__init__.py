@@ -16,7 +16,10 @@ statements and returns statements with the same meaning; what they share is in `
    call given the caller's adjoint to add to, not a copy, where it is unshared.
 8. `lists` — adjoints of lists of numbers as lists (`x_bar[i] += g`).
 9. `kinds` — helpers the known kinds and shapes settle written as NumPy; `scatter` —
-   the adjoint of indexing at provably distinct positions as a plain assignment.
+   the adjoint of indexing at provably distinct positions as a plain assignment;
+   `contract` — a sum over axes of a product of two arrays as one einsum or `@`;
+   `stack` — the outer products a backward loop adds up, one matrix product after it;
+   `concat` — the parts of np.concatenate's adjoint as slices of it.
 10. `saves` — no stack whose values nothing reads; one tuple pushed per loop step (for
     the old values, and for the step's own); a tape of n entries for `for i in range(n)`
     loops.
@@ -31,6 +34,8 @@ passes, keeping what the value needs.
 import gast
 
 from .algebra import negated_reductions, simplify
+from .concat import spell_concat_parts
+from .contract import contract_sums
 from .copies import propagate_copies
 from .dead import (dead_adjoints, dead_forward, dead_forward_in_blocks, fill_blocks,
                    drop_empty_backward_loops,
@@ -44,11 +49,13 @@ from .lists import list_adjoints
 from .pieces import write_pieces_in_place
 from .reuse import reuse_values
 from .seeds import fold_loop_seeds
-from .kinds import index_adjoints, spell_out_helpers, spell_out_shapes
+from .kinds import code_shapes, index_adjoints, parameter_sizes, spell_out_helpers, \
+    spell_out_shapes, with_items
 from .saves import batch_saves, dead_saves, preallocate_tapes
 from .scatter import distinct_scatters
 from .signs import fold_negations
 from .squares import sums_of_squares
+from .stack import stack_outer_products
 from .sums import backward_sums
 from .trace_passes import optimize_trace
 
@@ -91,6 +98,15 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
         fdef.body = write_pieces_in_place(fdef.body, arrays)
     if shapes:
         spell_out_shapes(fdef, shapes, numbers, lists)
+        known, computed = with_items(shapes, lists), []
+
+        def code():       # (computed once, for the passes below that find a candidate)
+            if not computed:
+                computed.append(code_shapes(fdef, known, numbers))
+            return computed[0]
+        contract_sums(fdef, code)
+        stack_outer_products(fdef, code)
+        spell_concat_parts(fdef, lists, code, lambda found: parameter_sizes(fdef, found))
     fdef.body = negated_reductions(fdef.body)
     dead_saves(fdef)
     batch_saves(fdef)
@@ -101,7 +117,8 @@ def optimize_function(fdef: gast.FunctionDef, arrays=frozenset(), numbers=frozen
 
 
 def optimize_gradient(body: list, scalars: set, representatives: dict,
-                      with_value: bool = False, arrays=frozenset(), shapes=None) -> list:
+                      with_value: bool = False, arrays=frozenset(), shapes=None,
+                      adjoints=frozenset()) -> list:
     """What `grad_f` (the gradient alone, of a function whose value is a number) does not
     need: values read only for their shape come from `representatives`, the forward
     values only the function's value needs go, and loops whose steps share only sums
@@ -111,7 +128,8 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
     value costs what it needs beyond the gradient, not a second, unfused pass.
     `shapes`: {name: dims} of the names of known shape (see `sums_of_squares`, for
     `grad_f` only: `value_and_grad_f` returns the value as the function's own code
-    computes it, bit for bit)."""
+    computes it, bit for bit); `adjoints`: names whose adjoint a pass contracted away
+    (`contract`), which had one."""
     if with_value:
         # every forward value feeds the value: only the loops have something to gain
         body = list(body)
@@ -124,4 +142,4 @@ def optimize_gradient(body: list, scalars: set, representatives: dict,
     if fused is not body:
         body = dead_forward(fused)
     body = fold_loop_seeds(dead_forward_in_blocks(body), scalars, arrays)
-    return backward_sums(reuse_values(sums_of_squares(body, shapes or {})), scalars)
+    return backward_sums(reuse_values(sums_of_squares(body, shapes or {}, adjoints)), scalars)

@@ -63,6 +63,16 @@ def stores_all(stmts):
     return out
 
 
+def changed(stmts):
+    """The names the statements bind or write into (`x[i] = ...`, `x[i] += ...`)."""
+    out = set()
+    for st in stmts:
+        out |= stores(st)
+        out |= {n.value.id for n in nodes.walk(st) if n.__class__ is gast.Subscript
+                and n.ctx.__class__ is gast.Store and n.value.__class__ is gast.Name}
+    return out
+
+
 def loads(node):
     return nodes.name_sets(node)[0]
 

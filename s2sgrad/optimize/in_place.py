@@ -136,15 +136,18 @@ def _only_add_at_stores(stmts, name):
 
 
 def _starts_fresh(before, name, entry=()):
-    """Is `name` 0.0 (or unset) at this point of the straight-line code `before`, or the
-    unread accumulator it was given (`entry`)?"""
+    """Is `name` 0.0 (or unset) at this point of the straight-line code `before`, a value
+    an arithmetic operation made and nothing has read since (a new array or number,
+    `K_bar = v7_bar * v6`), or the unread accumulator it was given (`entry`)?"""
+    read = False
     for st in reversed(before):
         if name in stores(st):
-            return isinstance(st, gast.Assign) and is_zero(st.value)
+            return isinstance(st, gast.Assign) and (is_zero(st.value) or not read and (
+                isinstance(st.value, gast.BinOp) and name not in loads(st.value)))
         if not isinstance(st, gast.Expr) and not isinstance(st, gast.Assign):
             return False
         if name in loads(st):
-            entry = ()
+            entry, read = (), True
     return name in entry
 
 

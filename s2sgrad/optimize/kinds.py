@@ -359,6 +359,12 @@ def _shape(e, shapes, pending=frozenset()):
             k = int_constant(e.args[1])
             k = k + len(dims) + 1 if k < 0 else k
             return dims[:k] + (1,) + dims[k:] if 0 <= k <= len(dims) else None
+        if isinstance(f, gast.Name) and f.id == "add_at" and len(e.args) in (4, 5) \
+                and not e.keywords:
+            # the adjoint of x after adding at x[index]: an array of x's dims, whatever
+            # the adjoint before (the zero 0.0 or an array of x's dims) and the index
+            x = _shape(e.args[1], shapes, pending)
+            return x if x is _NONE or (type(x) is tuple and x) else None
         if isinstance(f, gast.Name) and f.id == "concat_grads" and len(e.args) == 3:
             # the parts of an array g (not the zero 0.0, whose parts are 0.0): arrays of
             # the list's items' dims
@@ -592,8 +598,8 @@ def spell_out_shapes(fdef, known, numbers=(), lists=None):
     called = called_names(fdef.body)
     if not called & (_SPELLED.keys() | {"unreduce"}):
         return fdef
-    if lists and "concat_grads" in called:     # (the parts of a joined list's adjoint)
-        known = {**known, **{n: _Items(items) for n, items in lists.items()}}
+    if "concat_grads" in called:
+        known = with_items(known, lists)
     shapes = _array_starts(fdef, known, numbers)
 
     class Spell(nodes.Transformer):
@@ -612,6 +618,27 @@ def spell_out_shapes(fdef, known, numbers=(), lists=None):
         _narrow_unreduces(fdef, shapes)
         _kept_dims_unreduces(fdef, shapes)
     return fdef
+
+
+def parameter_sizes(fdef, shapes):
+    """{symbol: `P.shape[k]`} for the sizes of the parameters of known shape: an
+    expression of each size that holds anywhere in the function."""
+    out = {}
+    for a in fdef.args.args:
+        dims = shapes.get(a.id)
+        if type(dims) is not tuple:
+            continue
+        for k, d in enumerate(dims):
+            if isinstance(d, str) and d not in out:
+                out[d] = nodes.subscript(nodes.attribute(nodes.name(a.id), "shape"),
+                                         nodes.const(k))
+    return out
+
+
+def with_items(known, lists):
+    """`known` with the items' dims of the lists np.concatenate joins (`lists`: {name:
+    dims of each item}): the parts of a joined list's adjoint have them."""
+    return {**known, **{n: _Items(items) for n, items in lists.items()}} if lists else known
 
 
 def _array_starts(fdef, known, numbers):

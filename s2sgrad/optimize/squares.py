@@ -16,7 +16,8 @@ another order, and `value_and_grad_f` returns the value as the function's own co
 computes it, bit for bit.
 
 Only where `a` is an array the gradient flows through (its adjoint `a_bar` is bound in
-the function: a float or complex array, never integers, whose sum NumPy would widen),
+the function, or was before `optimize.contract` folded it into a contraction: a float
+or complex array, never integers, whose sum NumPy would widen),
 its number of dimensions is known, the sum is over the last axis or all of them without
 other options, and the square is read nowhere else.
 """
@@ -31,13 +32,14 @@ from .facts import name_counts, single_target
 _LETTERS = "ijklmnopqrstuvwxyz"
 
 
-def sums_of_squares(body, shapes):
+def sums_of_squares(body, shapes, adjoints=frozenset()):
     """The rewrite over a function's body and its blocks; `shapes`: {name: dims} of the
     names of known shape. Returns a new list; a compound statement whose blocks change
     is copied first (`grad_f` and its value twin share statements)."""
     reads, binds = name_counts(gast.Module(body=list(body), type_ignores=[]))
-    if not any(n.endswith("_bar") for n in binds):
+    if not adjoints and not any(n.endswith("_bar") for n in binds):
         return body
+    binds = {**binds, **{a + "_bar": 1 for a in adjoints}}
     return _block(body, shapes, reads, binds)
 
 

@@ -13,7 +13,8 @@ def for_numba(source, shapes=None):
     """Every rewrite below (`shapes`: {def's name: {name: dims}}, see
     `elementwise_loops`)."""
     source = elementwise_loops(source, shapes or {})
-    source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
+    source = zero_adjoints_typed(tapes_appended(numba_source(
+        contractions(sums_of_squares(source)))))
     source = views_added(source, shapes or {})
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
 
@@ -25,6 +26,32 @@ def sums_of_squares(source):
     source = re.sub(r"np\.einsum\('\.\.\.i,\.\.\.i->\.\.\.', (\w+), \1\)",
                     r"np.sum(\1 * \1, axis=-1)", source)
     return re.sub(r"np\.einsum\('([a-z]+),\1->', (\w+), \2\)", r"np.sum(\2 * \2)", source)
+
+
+def contractions(source):
+    """`np.einsum('ij,ijk->jk', a, b)` (a sum of a product, `optimize.contract`) written
+    as the product it contracts, its operands widened where they lack a letter, then
+    summed over each letter the result drops: `np.sum(np.expand_dims(a, 2) * b,
+    axis=0)`. Numba has no einsum. Only for the specs that pass writes: two operands,
+    the letters of each and of the result in order."""
+    def product(m):
+        specs, out = m.group(1).split(","), m.group(2)
+        letters = sorted(set("".join(specs)))
+        if any(list(s) != sorted(s) for s in specs + [out]) or not set(out) <= set(letters):
+            return m.group(0)
+        terms = []
+        for spec, name in zip(specs, (m.group(3), m.group(4))):
+            for k, letter in enumerate(letters):
+                if letter not in spec:
+                    name = f"np.expand_dims({name}, {k})"
+            terms.append(name)
+        total = " * ".join(terms)
+        for k in reversed(range(len(letters))):
+            if letters[k] not in out:
+                total = f"np.sum({total}, axis={k})"
+        return total
+    return re.sub(r"np\.einsum\('([a-z]+,[a-z]+)->([a-z]*)', (\w+), (\w+)\)", product,
+                  source)
 
 
 def pieces_unplaced(source):
