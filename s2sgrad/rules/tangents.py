@@ -766,7 +766,8 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
                        solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
                        lower_t_product, phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
-                       tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
+                       tile_grad, repeat_grad, diff_grad, diff_end_grad, diff_tangent,
+                       sort_grad, take_grad, item_grad)
 
 
 @deftangent(np.linalg.norm)
@@ -832,9 +833,11 @@ def repeat(y, x, repeats, axis=None):
 
 
 @deftangent(np.diff)
-def diff(y, x, n=1, axis=-1):
-    """y = diff(x, n, axis)  →  ẏ = diff(ẋ, n, axis)"""
-    y_dot += np.diff(x_dot, n, axis)
+def diff(y, x, n=1, axis=-1, prepend=None, append=None):
+    """y = diff(x, n, axis, prepend=p, append=a)  →  ẏ = diff([ṗ, ẋ, ȧ], n, axis)"""
+    y_dot += diff_tangent(x_dot, "x", x, n, axis, prepend=prepend, append=append)
+    y_dot += diff_tangent(prepend_dot, "prepend", x, n, axis, prepend=prepend, append=append)
+    y_dot += diff_tangent(append_dot, "append", x, n, axis, prepend=prepend, append=append)
 
 
 @deftangent(np.roll)
@@ -1288,9 +1291,15 @@ def clip_pass_(out, g, x, a_min, a_max):
 
 
 @deftangent(runtime.diff_grad)
-def diff_grad_(out, g, x, n=1, axis=-1):
-    """out = diff_grad(g, x, …)  →  ȯut = diff_grad(ġ, x, …)"""
-    out_dot += diff_grad(g_dot, x, n, axis)
+def diff_grad_(out, g, x, n=1, axis=-1, prepend=None, append=None):
+    """out = diff_grad(g, x, …)  →  ȯut = diff_grad(ġ, x, …)   (x, prepend, append: shapes)"""
+    out_dot += diff_grad(g_dot, x, n, axis, prepend=prepend, append=append)
+
+
+@deftangent(runtime.diff_end_grad)
+def diff_end_grad_(out, g, end, x, n=1, axis=-1, prepend=None, append=None):
+    """out = diff_end_grad(g, …)  →  ȯut = diff_end_grad(ġ, …)   (linear in g)"""
+    out_dot += diff_end_grad(g_dot, end, x, n, axis, prepend=prepend, append=append)
 
 
 @deftangent(runtime.sort_grad)
