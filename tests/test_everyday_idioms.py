@@ -101,3 +101,61 @@ def test_diff_with_ends_vmap():
     got = s2sgrad.vmap(s2sgrad.grad(diff_rows))(np.stack([np.outer(r, [1.0, -0.5]).T
                                                           for r in xs]))
     np.testing.assert_allclose(got, per_example, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- math.prod
+
+def prod_of_numbers(x):
+    return math.prod([x[0], x[1], 2.0]) + x[2]
+
+
+def prod_with_start(x):
+    return math.prod([x[0], x[1], x[2]], start=-1.5)
+
+
+def prod_start_of_input(x):
+    return math.prod((x[0], x[2]), start=x[1] * 3.0)
+
+
+def prod_of_generator(x):
+    return math.prod((np.sin(v) for v in x), start=0.5)
+
+
+def prod_of_arrays(x):
+    return np.sum(math.prod([x, np.cos(x), x[1]]))
+
+
+def prod_of_rows(m):
+    return np.sum(math.prod(m, start=m[0]))
+
+
+@pytest.mark.parametrize("f, x", [(prod_of_numbers, X), (prod_with_start, X),
+                                  (prod_start_of_input, X), (prod_of_generator, X),
+                                  (prod_of_arrays, X), (prod_of_rows, M)])
+def test_math_prod(f, x):
+    assert_grad_matches(f, x)
+
+
+def test_math_prod_with_a_zero_closed_form():
+    # d/dxᵢ Π x = Π_{j≠i} xⱼ, exact where another item (or the item itself) is zero
+    def f(x):
+        return math.prod([x[0], x[1], x[2]])
+    x = np.array([0.0, 2.0, -3.0])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x), [-6.0, 0.0, 0.0])
+    x = np.array([0.0, 0.0, -3.0])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x), [0.0, 0.0, 0.0])
+
+
+def test_math_prod_of_nothing_is_its_start():
+    def f(x):
+        return math.prod([], start=x[0] * 2.0) + x[1]
+    np.testing.assert_allclose(s2sgrad.grad(f)(X), [2.0, 1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("f", [prod_of_numbers, prod_start_of_input, prod_of_generator,
+                               prod_of_arrays])
+def test_math_prod_jvp_and_hvp(f):
+    value, t = s2sgrad.jvp(f)((X,), (V,))
+    assert value == pytest.approx(f(X))
+    assert t == pytest.approx(_fd_jvp(f, X, V), rel=1e-5, abs=1e-6)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(X, V), _fd_hvp(f, X, V), rtol=1e-4, atol=1e-4)

@@ -421,6 +421,8 @@ CASES = [
     C(np.std, u(3, 4), axis=0), M("std", u(5), ddof=1),
     C(builtins.sum, [u(), u(), u()]), C(builtins.sum, [u(3), u(), u(2, 3)]),
     C(builtins.sum, [u(3), u(3)], 0.5),
+    C(math.prod, [u(), u(), u()]), C(math.prod, [u(3), u(), u(2, 3)], start=u()),
+    C(math.prod, u(3, 2), start=u(2)),
     C(np.cumsum, u(3, 4), axis=1), M("cumsum", u(3, 4)),
     # ---------------------------------------------------------- products
     C(operator.matmul, u(3, 4), u(4, 2)), C(np.matmul, u(2, 3, 4), u(4)),
@@ -530,6 +532,9 @@ CASES = [
     C(runtime.unappend, [u(), u(2), u()]),
     C(runtime.split_concat, [u(), u(), u()], [0.0], [0.0, 0.0], active=[0]),
     C(runtime.sum_list_grad, u(2, 3), [u(3), u(), u(2, 3)], active=[0]),
+    C(runtime.prod_list_grad, u(), [u(), u(), u()], u()),
+    C(runtime.prod_list_grad, u(2, 3), [u(3), u(), u(2, 3)], u()),
+    C(runtime.prod_list_grad, u(2), u(3, 2)),
     C(runtime.extremum_grad, u(2), TIED.max(axis=1), TIED, 1, active=[0]),
     C(runtime.extremum_grad, u(), TIED.min(), TIED, active=[0]),
     C(runtime.choose_grad, u(3, 4), u(3, 4) > 0), C(runtime.choose_grad, u(), False),

@@ -45,6 +45,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
+    prod_list_grad, prod_list_grad_dxs, prod_list_tangent,
     reshape_like, set_zero, sinc_deriv, slot_tangent, stored_grad, stored_cast_grad, sum_product, split_concat, split_grad,
     stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
@@ -641,6 +642,13 @@ def sum_list(y, xs, start=0):
     y_dot += match_shape(start_dot, y)
 
 
+@deftangent(math.prod)
+def prod_list(y, xs, *, start=1):
+    """y = start·Π xs  →  ẏ = Σᵢ ẋᵢ·start·Π_{j≠i} xⱼ + ṡtart·Π xⱼ"""
+    y_dot += match_shape(prod_list_tangent(xs_dot, xs, start), y)
+    y_dot += match_shape(start_dot * math.prod(xs), y)
+
+
 @deftangent(np.cumsum, methods=["cumsum"])
 def cumsum(y, x, axis=None):
     """y = cumsum(x)  →  ẏ = cumsum(ẋ)"""
@@ -1027,6 +1035,16 @@ def split_concat_(y, g, a, b):
 def sum_list_grad_(y, g, xs):
     """y = sum_list_grad(g, xs)  →  ẏ = sum_list_grad(ġ, xs)"""
     y_dot += sum_list_grad(g_dot, xs)
+
+
+@deftangent(runtime.prod_list_grad)
+def prod_list_grad_(out, g, xs, start=1):
+    """out = prod_list_grad(g, xs, start), linear in g and in start  →
+    ȯut = prod_list_grad(ġ, xs, start) + (the product rule over the others' ẋⱼ)
+    + prod_list_grad(g·ṡtart, xs)"""
+    out_dot += prod_list_grad(g_dot, xs, start)
+    out_dot += prod_list_grad_dxs(g, xs, xs_dot, start)
+    out_dot += prod_list_grad(g * start_dot, xs)
 
 
 @deftangent(runtime.extremum_grad)
