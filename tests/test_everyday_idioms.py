@@ -57,6 +57,10 @@ def diff_columns(m):
     return np.sum(np.tanh(np.diff(m, n=2, axis=0, prepend=np.ones((1, 4)), append=m[:1])))
 
 
+def diff_zero_times(x):
+    return np.sum(np.diff(x, n=0, prepend=x[0] * 5.0) ** 2)   # x itself: no prepend
+
+
 def diff_positional(x):
     return np.sum(np.diff(x, 1, -1, x[0], x[-1] * x[0]) ** 2)
 
@@ -64,7 +68,7 @@ def diff_positional(x):
 @pytest.mark.parametrize("f, x", [(diff_number_ends, X), (diff_end_of_input, X),
                                   (diff_array_ends, X), (diff_list_end, X),
                                   (diff_twice, X), (diff_rows, M), (diff_columns, M),
-                                  (diff_positional, X)])
+                                  (diff_positional, X), (diff_zero_times, X)])
 def test_diff_with_prepend_and_append(f, x):
     assert_grad_matches(f, x)
 

@@ -379,7 +379,7 @@ def diff_grad(g, x, n=1, axis=-1, prepend=None, append=None):
     `prepend`/`append`, y differences [prepend, x, append] and x̄ is x's part of its adjoint."""
     if is_zero(g):
         return 0.0
-    if prepend is None and append is None:
+    if (prepend is None and append is None) or n == 0:   # (n=0: x itself, no ends)
         return _diff_grad(g, x, n, axis)
     before, after = _diff_end_lengths(x, axis, prepend, append)
     full = _diff_grad(g, x, n, axis)
@@ -391,7 +391,7 @@ def diff_end_grad(g, end, x, n=1, axis=-1, prepend=None, append=None):
     """Adjoint of y = diff(x, n, axis, prepend=…, append=…) for the `end` ("prepend" or
     "append"): its part of the adjoint of [prepend, x, append], summed over the copies of
     a number (NumPy broadcasts one to a slice of x's shape)."""
-    if is_zero(g):
+    if is_zero(g) or n == 0:            # (n=0: x itself, the ends are not read)
         return 0.0
     value = prepend if end == "prepend" else append
     before, after = _diff_end_lengths(x, axis, prepend, append)
