@@ -286,7 +286,7 @@ def fine(x):
 
 def h(x, *rest):
     global G
-    return divmod(x, 2.0)
+    return np.unwrap(x)
 '''
 
 

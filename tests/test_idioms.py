@@ -518,12 +518,12 @@ def test_starred_call_of_the_wrong_length_is_an_error_not_a_subset():
 
 
 def test_starred_calls_that_cannot_be_spread_are_refused():
-    def spread_ufunc(w):
-        xs = (w, w * 2.0)
+    def spread_ufunc(w):            # (a display's length is known: that is spread)
+        xs = tuple(w[:2])
         return np.sum(np.maximum(*xs))
 
-    def double_star(w):
-        opts = {"q": w}
+    def double_star(w):             # (a dict display's keys are known: that is spread)
+        opts = dict(q=w)
         return pair_loss(w, **opts)
     import inspect
     for f, what in ((spread_ufunc, "*xs"), (double_star, "opts)")):

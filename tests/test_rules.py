@@ -997,6 +997,7 @@ def sel_repeat_axis(x, w): return np.sum(np.repeat(x, [2, 0, 1], axis=1) * w)
 def sel_repeat_method(x, w): return np.sum(x.repeat(3, axis=0) * w)
 def sel_diff(x, w): return np.sum(np.diff(x) * w)
 def sel_diff2(x, w): return np.sum(np.diff(x, n=2, axis=0) * w)
+def sel_diff_ends(x, w): return np.sum(np.diff(x, axis=0, prepend=x[:1] ** 2, append=0.5) * w)
 def sel_roll(x, w): return np.sum(np.roll(x, 2) * w)
 def sel_roll_axis(x, w): return np.sum(np.roll(x, -1, axis=1) * w)
 def sel_roll_tuple(x, w): return np.sum(np.roll(x, (1, 2), axis=(0, 1)) * w)
@@ -1017,6 +1018,7 @@ def sel_item_single(x): return math.sin(x.item())
     P(sel_repeat, (4,), (8,)), P(sel_repeat, (2, 3), (12,)), P(sel_repeat_axis, (2, 3), (2, 3)),
     P(sel_repeat_method, (2, 3), (6, 3)),
     P(sel_diff, (5,), (4,)), P(sel_diff, (3, 4), (3, 3)), P(sel_diff2, (5, 3), (3, 3)),
+    P(sel_diff_ends, (3, 4), (4, 4)),
     P(sel_roll, (5,), (5,)), P(sel_roll, (3, 4), (3, 4)), P(sel_roll_axis, (3, 4), (3, 4)),
     P(sel_roll_tuple, (3, 4), (3, 4)),
     P(sel_take, (5,), (4,)), P(sel_take, (2, 3), (4,)), P(sel_take_axis, (3, 4), (3, 2, 2)),

@@ -425,8 +425,10 @@ class CallRules:
         """cumsum, argmax, sort, ...: with an explicit axis, the axis shifted by one."""
         args, kws = self._args(node, out)
         axis = args[1][0] if len(args) > 1 else kws.get("axis", (None, False))[0]
+        # (np.diff's prepend/append have the example's shape: joined per example)
         if axis is None or (isinstance(axis, gast.Constant) and axis.value is None) or \
                 not args or args[0][1] is not True or len(args) > 2 or \
+                "prepend" in kws or "append" in kws or \
                 any(is_batched(f) for _, f in list(kws.values()) + args[1:]):
             return self.loop(node, out, f"the call `{_text(node)}`")
         kws.pop("axis", None)

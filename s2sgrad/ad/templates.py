@@ -2,8 +2,11 @@
 (`y_bar / x if None is None else ...` → `y_bar / x`, `unbroadcast(e, a)` where the
 shapes agree statically → `e`). Reverse and forward mode instantiate rules through it.
 """
+import inspect
+
 import gast
 
+from .. import runtime
 from ..syntax import nodes
 
 
@@ -59,6 +62,15 @@ class _Fold(nodes.Transformer):
             return node.body if v else node.orelse
         return node
 
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if node.keywords and isinstance(node.func, gast.Name):
+            unset = _none_defaults(node.func.id)
+            node.keywords = [k for k in node.keywords if not (
+                k.arg in unset and isinstance(k.value, gast.Constant)
+                and k.value.value is None)]
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         ok_l, left = _const_value(node.left)
@@ -83,6 +95,24 @@ class _Fold(nodes.Transformer):
 
 _ARITH = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
           gast.Mult: lambda a, b: a * b, gast.Pow: lambda a, b: a ** b}
+
+
+_NONE_DEFAULTS = {}
+
+
+def _none_defaults(name):
+    """The keywords of runtime helper `name` that default to None: `k=None` passed to one
+    says nothing (`diff_grad(g, x, 1, -1, prepend=None)` is `diff_grad(g, x, 1, -1)`)."""
+    if name not in _NONE_DEFAULTS:
+        helper = getattr(runtime, name, None)
+        try:
+            params = inspect.signature(helper).parameters.values() if callable(helper) else ()
+        except (TypeError, ValueError):
+            params = ()
+        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        _NONE_DEFAULTS[name] = frozenset(p.name for p in params
+                                         if p.default is None and p.kind in keyword)
+    return _NONE_DEFAULTS[name]
 
 
 def fold_template(expr):

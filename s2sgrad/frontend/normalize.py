@@ -465,7 +465,16 @@ class Normalizer:
                 and len(target.elts) == len(s.value.elts) \
                 and not any(isinstance(e, gast.Starred) for e in target.elts + s.value.elts):
             return pre + self.parallel_assign(target, s.value, s)
-        value = self.atom(s.value, pre)
+        value = s.value
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Call) \
+                and isinstance(value.func, gast.Name) and value.func.id == "zip" \
+                and self._is_builtin("zip"):
+            # `a, b = zip(*pairs)` unpacks every tuple zip makes, there and then: the
+            # list of them (`zip(*xs)` of a display, or of a name bound once to one)
+            value = self.spread(value, pre)
+            if self._pairs_read_whole(value):
+                value = nodes.copy_location(self.tuples(value), s.value)
+        value = self.atom(value, pre)
         return pre + self.store(target, value, s)
 
     def parallel_assign(self, target, value, loc):
@@ -958,6 +967,7 @@ class Normalizer:
         func = e.func
         if any(isinstance(a, gast.Starred) for a in e.args):
             e = self.spread(e, pre)
+        e = self.spread_keywords(e)
         e = self.pack_call(e)
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(e, pre)
@@ -979,6 +989,17 @@ class Normalizer:
                 iter=nodes.call(nodes.attribute(nodes.clone(func.value), "keys")),
                 ifs=[], is_async=0)])
             return self.expr(nodes.copy_location(comp, e), pre)
+        if isinstance(func, gast.Name) and func.id == "divmod" and len(e.args) == 2 \
+                and not e.keywords and self._is_builtin("divmod") \
+                and not any(isinstance(a, gast.Starred) for a in e.args):
+            # divmod(a, b) is (a // b, a % b), as Python defines both: `//` carries no
+            # gradient, `%` has its rule (a and b evaluated once, in order)
+            a, b = self.atom(e.args[0], pre), self.atom(e.args[1], pre)
+            pair = gast.Tuple(elts=[
+                nodes.copy_location(gast.BinOp(left=a, op=gast.FloorDiv(), right=b), e),
+                nodes.copy_location(gast.BinOp(left=nodes.clone(a), op=gast.Mod(),
+                                               right=nodes.clone(b)), e)], ctx=gast.Load())
+            return self.expr(nodes.copy_location(pair, e), pre)
         if isinstance(func, gast.Name) and func.id == "dict" and not e.args and e.keywords \
                 and all(k.arg for k in e.keywords) and self._is_builtin("dict"):
             # dict(a=x, b=y) is the display {"a": x, "b": y}
@@ -1713,10 +1734,14 @@ class Normalizer:
         """`f(a, *xs)`: the items of a display (`f(*(a, b))`) are passed one by one; for a
         function whose positional parameters are known (a local function, one of yours,
         without defaults or `*args`), `xs` is passed as `xs[0], xs[1], …`, as many as
-        the parameters left, after a check that it has that many items. Any other call
-        keeps `*xs` (the trace accepts it where no gradient is involved: `rs.randn(*shape)`)."""
-        starred = [a for a in e.args if isinstance(a, gast.Starred)]
+        the parameters left, after a check that it has that many items; for any other
+        function, a name bound once to a display is spread like it (`spread_known`).
+        Any other call keeps `*xs` (the trace accepts it where no gradient is involved:
+        `rs.randn(*shape)`)."""
         arity = self.positional_arity(e.func)
+        if arity is None:
+            e = self.spread_known(e)
+        starred = [a for a in e.args if isinstance(a, gast.Starred)]
         opaque = [a for a in starred if not isinstance(a.value, (gast.Tuple, gast.List))]
         if len(opaque) > 1 or (opaque and arity is None):
             return e
@@ -1743,6 +1768,48 @@ class Normalizer:
                 args += [nodes.copy_location(nodes.subscript(nodes.clone(seq), nodes.const(i)),
                                              a) for i in range(k)]
         return nodes.copy_location(gast.Call(func=e.func, args=args, keywords=e.keywords), e)
+
+    def spread_known(self, e):
+        """`f(*xs)` of a name bound once to a list or tuple display (`_fixed_display`):
+        `f(*(xs[0], xs[1], …))`, as many items as the display has."""
+        args = []
+        for a in e.args:
+            shown = _fixed_display(self.parsed, a.value.id) if isinstance(
+                a, gast.Starred) and isinstance(a.value, gast.Name) else None
+            if isinstance(shown, (gast.List, gast.Tuple)):
+                items = [nodes.copy_location(nodes.subscript(nodes.clone(a.value),
+                                                             nodes.const(i)), a)
+                         for i in range(len(shown.elts))]
+                a = nodes.copy_location(gast.Starred(value=nodes.copy_location(
+                    gast.Tuple(elts=items, ctx=gast.Load()), a), ctx=gast.Load()), a)
+            args.append(a)
+        return nodes.copy_location(gast.Call(func=e.func, args=args, keywords=e.keywords), e)
+
+    def spread_keywords(self, e):
+        """`f(**{"k": v})`, and `f(**opts)` of a name bound once to such a dict display
+        (`_fixed_display`): `f(k=v)`, `f(k=opts["k"])`, one keyword per key. A `**`
+        whose keys are not known here stays (refused where it reaches the trace)."""
+        if not any(k.arg is None for k in e.keywords):
+            return e
+        keywords = []
+        for kw in e.keywords:
+            shown = kw.value if isinstance(kw.value, gast.Dict) else _fixed_display(
+                self.parsed, kw.value.id) if isinstance(kw.value, gast.Name) else None
+            if kw.arg is not None or getattr(kw, "s2s_packed", None) \
+                    or not isinstance(shown, gast.Dict) or not all(
+                        isinstance(k, gast.Constant) and isinstance(k.value, str)
+                        for k in shown.keys):
+                keywords.append(kw)
+                continue
+            for k, v in zip(shown.keys, shown.values):
+                value = v if shown is kw.value else nodes.copy_location(
+                    nodes.subscript(nodes.clone(kw.value), nodes.const(k.value)), kw.value)
+                keywords.append(gast.keyword(arg=k.value, value=value))
+        given = [k.arg for k in keywords if k.arg is not None]
+        twice = sorted({k for k in given if given.count(k) > 1})
+        if twice:
+            raise self.error(f"the keyword `{twice[0]}=` is given twice in the call", e)
+        return nodes.copy_location(gast.Call(func=e.func, args=e.args, keywords=keywords), e)
 
     def spread_zip(self, it, target, pre):
         """`for a, b in zip(*rows)`: as many sequences as the target has names, checked
@@ -2507,6 +2574,59 @@ def _local_names(parsed):
             a.id for a in parsed.node.args.args}
         parsed._locals = cache
     return cache
+
+
+def _fixed_display(parsed, name):
+    """The display (a list or tuple without `*items`, or a dict with constant string keys
+    and no `**items`) a local name is bound to when its length, or its keys, are known
+    wherever the function reads it: bound once, by a statement of the function's own top
+    level, and read only as `*name` or `**name` in a call or as `name[...]` (a tuple
+    anywhere: it cannot change). Else None: `name.append(...)`, `name[k] = ...` or a
+    call that is given the name could change it."""
+    cache = getattr(parsed, "_fixed_displays", None)
+    if cache is None:
+        cache = parsed._fixed_displays = _fixed_displays(parsed.node)
+    return cache.get(name)
+
+
+def _fixed_displays(fn):
+    stores, declared = {}, set()
+    for n in nodes.walk(fn):
+        if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1     # (Store, Del, Param)
+        elif isinstance(n, (gast.Global, gast.Nonlocal)):
+            declared.update(n.names)
+        elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not fn:
+            stores[n.name] = stores.get(n.name, 0) + 1
+    found = {}
+    for st in fn.body:
+        if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                and isinstance(st.targets[0], gast.Name)):
+            continue
+        t, v = st.targets[0].id, st.value
+        if stores.get(t) != 1 or t in declared:
+            continue
+        if isinstance(v, (gast.List, gast.Tuple)) and not any(
+                isinstance(e, gast.Starred) for e in v.elts):
+            found[t] = v
+        elif isinstance(v, gast.Dict) and all(
+                isinstance(k, gast.Constant) and isinstance(k.value, str) for k in v.keys) \
+                and len({k.value for k in v.keys}) == len(v.keys):
+            found[t] = v
+    if not found:
+        return found
+    read = set()                      # the reads that cannot change the display
+    for n in nodes.walk(fn):
+        if isinstance(n, gast.Call):
+            read |= {id(a.value) for a in n.args if isinstance(a, gast.Starred)}
+            read |= {id(k.value) for k in n.keywords if k.arg is None}
+        elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load):
+            read.add(id(n.value))
+    for n in nodes.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in found \
+                and id(n) not in read and not isinstance(found[n.id], gast.Tuple):
+            del found[n.id]
+    return found
 
 
 def _contains(node, kind, into_loops=False):

@@ -112,8 +112,8 @@ def flip(y, x, axis=None):
 
 
 # ---------------------------------------------------------------- copies and selections
-from ..runtime import (tile_grad, repeat_grad, diff_grad, sort_grad, take_grad,  # noqa: E402,F401
-                       item_grad)
+from ..runtime import (tile_grad, repeat_grad, diff_grad, diff_end_grad,  # noqa: E402,F401
+                       sort_grad, take_grad, item_grad)
 
 
 @fresh(np.tile)
@@ -129,9 +129,13 @@ def repeat(y, x, repeats, axis=None):
 
 
 @fresh(np.diff)   # (n=0 returns x itself: `analyses._may_return_operand`)
-def diff(y, x, n=1, axis=-1):
-    """yᵢ = xᵢ₊₁ - xᵢ (n times, along axis)  →  x̄ᵢ += ȳᵢ₋₁ - ȳᵢ (n times)"""
-    x_bar += diff_grad(y_bar, x, n, axis)
+def diff(y, x, n=1, axis=-1, prepend=None, append=None):
+    """yᵢ = xᵢ₊₁ - xᵢ (n times, along axis)  →  x̄ᵢ += ȳᵢ₋₁ - ȳᵢ (n times);
+    with prepend/append, x is [prepend, x, append] (a number broadcast to one slice of
+    x's shape) and each of the three gets its part of that adjoint"""
+    x_bar += diff_grad(y_bar, x, n, axis, prepend=prepend, append=append)
+    prepend_bar += diff_end_grad(y_bar, "prepend", x, n, axis, prepend=prepend, append=append)
+    append_bar += diff_end_grad(y_bar, "append", x, n, axis, prepend=prepend, append=append)
 
 
 @fresh(np.roll)

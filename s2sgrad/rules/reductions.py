@@ -8,7 +8,7 @@ import numpy as np
 from .registry import FRESH, FULL_REDUCTION, PURE, READS_CONTAINER, defadjoint
 
 from ..runtime import (unreduce, count_reduced, extremum_grad, sum_list_grad,  # noqa: F401
-                       accumulated_grad,
+                       accumulated_grad, prod_list_grad, unbroadcast,
                        prod_grad, cumsum_grad, div_or_zero)
 
 
@@ -69,6 +69,13 @@ def sum_list(y, xs, start=0):
     """y = sum(xs)  →  x̄ᵢ += ȳ for every element"""
     xs_bar += sum_list_grad(y_bar, xs)
     start_bar += y_bar
+
+
+@computed(math.prod, props=(FRESH, PURE, READS_CONTAINER))
+def prod_list(y, xs, *, start=1):
+    """y = start·Π xs  →  x̄ᵢ += ȳ·start·Π_{j≠i} xⱼ ;  s̄tart += ȳ·Π xⱼ"""
+    xs_bar += prod_list_grad(y_bar, xs, start)
+    start_bar += unbroadcast(y_bar * math.prod(xs), start)
 
 
 @computed(np.cumsum, methods=["cumsum"])

@@ -45,6 +45,7 @@ from ..runtime import (  # noqa: F401  (used by the templates)
     index_concat_tangent, item_tangent, log_or_zero, match_grad, pow_base_deriv,
     pow_base_deriv2,
     match_shape, matmul_left, matmul_right, prod_grad, prod_grad_dx, prod_tangent,
+    prod_list_grad, prod_list_grad_dxs, prod_list_tangent,
     reshape_like, set_zero, sinc_deriv, slot_tangent, stored_grad, stored_cast_grad, sum_product, split_concat, split_grad,
     stack_grads, sum_list_grad,
     tangents_like, tensordot_grads, transpose_grad, transpose_tangent, unappend, unbroadcast,
@@ -641,6 +642,13 @@ def sum_list(y, xs, start=0):
     y_dot += match_shape(start_dot, y)
 
 
+@deftangent(math.prod)
+def prod_list(y, xs, *, start=1):
+    """y = start·Π xs  →  ẏ = Σᵢ ẋᵢ·start·Π_{j≠i} xⱼ + ṡtart·Π xⱼ"""
+    y_dot += match_shape(prod_list_tangent(xs_dot, xs, start), y)
+    y_dot += match_shape(start_dot * math.prod(xs), y)
+
+
 @deftangent(np.cumsum, methods=["cumsum"])
 def cumsum(y, x, axis=None):
     """y = cumsum(x)  →  ẏ = cumsum(ẋ)"""
@@ -766,7 +774,8 @@ from ..runtime import (det_tangent, norm_tangent, slogdet_tangent,  # noqa: E402
                        slogdet_grad, slogdet_grad_da, solve_grad_a, solve_grad_a_da,
                        solve_grad_b, solve_grad_b_da, solve_grads, solve_transposed,
                        lower_t_product, phi_sandwich, phi_sandwich_tangent, trace_grad, diagonal_grad, diag_grad,
-                       tile_grad, repeat_grad, diff_grad, sort_grad, take_grad, item_grad)
+                       tile_grad, repeat_grad, diff_grad, diff_end_grad, diff_tangent,
+                       sort_grad, take_grad, item_grad)
 
 
 @deftangent(np.linalg.norm)
@@ -832,9 +841,11 @@ def repeat(y, x, repeats, axis=None):
 
 
 @deftangent(np.diff)
-def diff(y, x, n=1, axis=-1):
-    """y = diff(x, n, axis)  →  ẏ = diff(ẋ, n, axis)"""
-    y_dot += np.diff(x_dot, n, axis)
+def diff(y, x, n=1, axis=-1, prepend=None, append=None):
+    """y = diff(x, n, axis, prepend=p, append=a)  →  ẏ = diff([ṗ, ẋ, ȧ], n, axis)"""
+    y_dot += diff_tangent(x_dot, "x", x, n, axis, prepend=prepend, append=append)
+    y_dot += diff_tangent(prepend_dot, "prepend", x, n, axis, prepend=prepend, append=append)
+    y_dot += diff_tangent(append_dot, "append", x, n, axis, prepend=prepend, append=append)
 
 
 @deftangent(np.roll)
@@ -1024,6 +1035,16 @@ def split_concat_(y, g, a, b):
 def sum_list_grad_(y, g, xs):
     """y = sum_list_grad(g, xs)  →  ẏ = sum_list_grad(ġ, xs)"""
     y_dot += sum_list_grad(g_dot, xs)
+
+
+@deftangent(runtime.prod_list_grad)
+def prod_list_grad_(out, g, xs, start=1):
+    """out = prod_list_grad(g, xs, start), linear in g and in start  →
+    ȯut = prod_list_grad(ġ, xs, start) + (the product rule over the others' ẋⱼ)
+    + prod_list_grad(g·ṡtart, xs)"""
+    out_dot += prod_list_grad(g_dot, xs, start)
+    out_dot += prod_list_grad_dxs(g, xs, xs_dot, start)
+    out_dot += prod_list_grad(g * start_dot, xs)
 
 
 @deftangent(runtime.extremum_grad)
@@ -1288,9 +1309,15 @@ def clip_pass_(out, g, x, a_min, a_max):
 
 
 @deftangent(runtime.diff_grad)
-def diff_grad_(out, g, x, n=1, axis=-1):
-    """out = diff_grad(g, x, …)  →  ȯut = diff_grad(ġ, x, …)"""
-    out_dot += diff_grad(g_dot, x, n, axis)
+def diff_grad_(out, g, x, n=1, axis=-1, prepend=None, append=None):
+    """out = diff_grad(g, x, …)  →  ȯut = diff_grad(ġ, x, …)   (x, prepend, append: shapes)"""
+    out_dot += diff_grad(g_dot, x, n, axis, prepend=prepend, append=append)
+
+
+@deftangent(runtime.diff_end_grad)
+def diff_end_grad_(out, g, end, x, n=1, axis=-1, prepend=None, append=None):
+    """out = diff_end_grad(g, …)  →  ȯut = diff_end_grad(ġ, …)   (linear in g)"""
+    out_dot += diff_end_grad(g_dot, end, x, n, axis, prepend=prepend, append=append)
 
 
 @deftangent(runtime.sort_grad)

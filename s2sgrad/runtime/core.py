@@ -580,6 +580,31 @@ def sum_list_grad(g, xs):
     return [unbroadcast(g, x) for x in xs]
 
 
+def prod_list_grad(g, xs, start=1):
+    """Adjoint of every element of `xs` from the adjoint of y = math.prod(xs, start=start):
+    x̄ᵢ = ȳ·start·Π_{j≠i} xⱼ, from prefix and suffix products (exact with zeros). Like
+    `sum_list_grad`, an array's adjoint (math.prod multiplies its rows) is an array."""
+    items = list(xs)
+    if is_zero(g):
+        return 0.0 if isinstance(xs, np.ndarray) else [0.0] * len(items)
+    out = [unbroadcast(g * other, x)
+           for other, x in zip(_products_of_others(items, start), items)]
+    return np.array(out).reshape(xs.shape) if isinstance(xs, np.ndarray) else out
+
+
+def _products_of_others(items, start=1):
+    """[start·Π_{j≠i} xⱼ for each i], from prefix and suffix products (no division)."""
+    before, p = [], start
+    for x in items:
+        before.append(p)
+        p = p * x
+    after, p = [None] * len(items), 1
+    for i in reversed(range(len(items))):
+        after[i] = p
+        p = p * items[i]
+    return [b * a for b, a in zip(before, after)]
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
     if axis is None and type(x) is np.ndarray and (

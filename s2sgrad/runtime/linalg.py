@@ -374,10 +374,59 @@ def repeat_grad(g, x, repeats, axis=None):
     return np.reshape(out, xs) if axis is None else np.moveaxis(out, 0, axis)
 
 
-def diff_grad(g, x, n=1, axis=-1):
-    """Adjoint of y = diff(x, n, axis): n times x̄ᵢ = ȳᵢ₋₁ - ȳᵢ (zero-padded ends)."""
+def diff_grad(g, x, n=1, axis=-1, prepend=None, append=None):
+    """Adjoint of y = diff(x, n, axis): n times x̄ᵢ = ȳᵢ₋₁ - ȳᵢ (zero-padded ends). With
+    `prepend`/`append`, y differences [prepend, x, append] and x̄ is x's part of its adjoint."""
     if is_zero(g):
         return 0.0
+    if (prepend is None and append is None) or n == 0:   # (n=0: x itself, no ends)
+        return _diff_grad(g, x, n, axis)
+    before, after = _diff_end_lengths(x, axis, prepend, append)
+    full = _diff_grad(g, x, n, axis)
+    axis = axis % np.ndim(x)
+    return full[(slice(None),) * axis + (slice(before, full.shape[axis] - after),)]
+
+
+def diff_end_grad(g, end, x, n=1, axis=-1, prepend=None, append=None):
+    """Adjoint of y = diff(x, n, axis, prepend=…, append=…) for the `end` ("prepend" or
+    "append"): its part of the adjoint of [prepend, x, append], summed over the copies of
+    a number (NumPy broadcasts one to a slice of x's shape)."""
+    if is_zero(g) or n == 0:            # (n=0: x itself, the ends are not read)
+        return 0.0
+    value = prepend if end == "prepend" else append
+    before, after = _diff_end_lengths(x, axis, prepend, append)
+    full = _diff_grad(g, x, n, axis)
+    axis = axis % np.ndim(x)
+    part = slice(0, before) if end == "prepend" else slice(full.shape[axis] - after, None)
+    g_end = full[(slice(None),) * axis + (part,)]
+    if np.ndim(value) == 0:
+        return np.sum(g_end)
+    return np.reshape(g_end, np.shape(value))
+
+
+def diff_tangent(t, part, x, n=1, axis=-1, prepend=None, append=None):
+    """The tangent of y = diff(x, n, axis, prepend=…, append=…) from the tangent `t` of
+    one `part` ("x", "prepend" or "append"): diff of [prepend, x, append] with `t` in its
+    place and zeros in the others (diff is linear)."""
+    if is_zero(t):
+        return 0.0
+    zeros = {k: np.zeros(np.shape(v), np.result_type(t, 0.0))
+             for k, v in (("x", x), ("prepend", prepend), ("append", append))}
+    zeros[part] = t
+    ends = {k: zeros[k] for k, v in (("prepend", prepend), ("append", append))
+            if v is not None}
+    return np.diff(zeros["x"], n, axis, **ends)
+
+
+def _diff_end_lengths(x, axis, prepend, append):
+    """The lengths along `axis` of np.diff's prepend and append (0 when absent, 1 for a
+    number)."""
+    axis = axis % np.ndim(x)
+    return tuple(0 if v is None else 1 if np.ndim(v) == 0 else np.shape(v)[axis]
+                 for v in (prepend, append))
+
+
+def _diff_grad(g, x, n=1, axis=-1):
     g = np.asarray(g)
     axis = axis % np.ndim(x)
     lead = (slice(None),) * axis

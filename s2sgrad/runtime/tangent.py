@@ -1,9 +1,9 @@
 """Helpers of the forward-mode (tangent) templates in rules/tangents.py."""
 import numpy as np
 
-from .core import (add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
+from .core import (_products_of_others, add_at, choose_grad, einsum_grad, extremum_grad, getitem_grad, grad_like, is_zero,
                    keeps_values, _list_with_array,
-                   match_shape, unreduce, zero_grad)
+                   match_shape, unbroadcast, unreduce, zero_grad)
 
 
 # ---- tangent helpers
@@ -41,6 +41,38 @@ def tangents_like(ts, xs):
     """The tangents of a sequence of values, each broadcast to its value's shape (a
     zero `0.0` of an array element becomes an array of zeros)."""
     return [match_shape(t, x) for t, x in zip(ts, xs)]
+
+
+def prod_list_tangent(ts, xs, start=1):
+    """Tangent of y = math.prod(xs, start=start) along the items' tangents `ts`:
+    Σᵢ ṫᵢ·start·Π_{j≠i} xⱼ (exact with zeros)."""
+    items = list(xs)
+    if is_zero(ts):
+        return 0.0
+    out = 0.0
+    for t, other in zip(ts, _products_of_others(items, start)):
+        if not is_zero(t):
+            out = out + t * other
+    return out
+
+
+def prod_list_grad_dxs(g, xs, ts, start=1):
+    """Tangent of prod_list_grad(g, xs, start) along the items' tangents `ts` (g held
+    fixed): for each i, ȳ·start·Σ_{k≠i} ṫₖ·Π_{j≠i,k} xⱼ, by the product rule over the
+    other items."""
+    items = list(xs)
+    if is_zero(g) or is_zero(ts):
+        return 0.0 if isinstance(xs, np.ndarray) else [0.0] * len(items)
+    ts = list(ts)
+    out = []
+    for i, x in enumerate(items):
+        p, p_dot = start, 0.0
+        for j, (xj, tj) in enumerate(zip(items, ts)):
+            if j != i:
+                p_dot = p_dot * xj + (0.0 if is_zero(tj) else p * tj)
+                p = p * xj
+        out.append(unbroadcast(g * p_dot, x))
+    return np.array(out).reshape(xs.shape) if isinstance(xs, np.ndarray) else out
 
 
 def item_tangent(t, k, y):
