@@ -6,7 +6,8 @@ give `X: (d0, d1)`, `y: (d0,)`). Calls with other sizes of the same pattern reus
 code. `infer_shapes` follows the symbols through the trace:
 
 * elementwise operations broadcast (a 1 stretches; two different symbols give up);
-* `a @ b`, `np.dot` of vectors and matrices, reductions over `axis`, `.T`;
+* `a @ b`, `np.dot` of vectors and matrices, reductions over `axis` (`np.linalg.norm`
+  too), `.T`; numbers from `float(x)` and from `math` functions of numbers;
 * copies and casts (`x0.copy()`, `np.array(x)`), `np.roll`, `np.flip`, `np.tril`,
   `np.linalg.cholesky`: the shape of their operand; `np.diff(x, n, axis)`: n fewer;
   `np.eye(n)`: n×n; `np.linalg.solve` with one matrix: the right-hand side's shape;
@@ -40,7 +41,7 @@ import math
 
 import gast
 
-from ..rules.registry import ELEMENTWISE, FULL_REDUCTION
+from ..rules.registry import ELEMENTWISE, FULL_REDUCTION, RETURNS_NUMBER, SCALAR_PRESERVING
 from ..syntax.nodes import Const
 from .statements import Assign, SetItem, Append, Pop, For, Kind, defs, makes_array, reads, walk
 
@@ -414,6 +415,17 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         if None in shapes:
             return UNKNOWN
         return _arr(broadcast(shapes))
+    if RETURNS_NUMBER in s.rule.props or SCALAR_PRESERVING in s.rule.props and operands \
+            and all(o != UNKNOWN and (o[0] == "int" or o == ("arr", ())) for o in operands):
+        return ("arr", ())                     # float(x); math.sqrt(n) of a number
+    if name == "norm" and len(s.args) == 1 and set(s.kwargs) <= {"axis", "keepdims"}:
+        axis = s.kwargs.get("axis", Const(None))
+        keep = s.kwargs.get("keepdims", Const(False))
+        base = operands[0]
+        if base == UNKNOWN or base[0] != "arr" or not isinstance(axis, Const) \
+                or not isinstance(keep, Const) or (axis.value is None and len(base[1]) > 2):
+            return UNKNOWN                     # (a 2-norm, or Frobenius of a matrix)
+        return _arr(reduced(base[1], axis.value, bool(keep.value)))
     if name == "getitem" and isinstance(s.expr, gast.Subscript):
         return _getitem(of(s.args[0]), s.expr.slice, of, ctx)
     if name == "reshape" and _is_reshape(s.expr):
@@ -423,7 +435,8 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":
             return UNKNOWN
         return _arr(matmul_shape(a[1], _inner_unified(a[1], b[1], ctx), name == "dot"))
-    if full_reduction(s) and len(s.args) == 1:
+    if full_reduction(s) and (len(s.args) == 1 or len(s.args) == 2 and "axis" not in s.kwargs
+                              and isinstance(s.args[1], Const)):     # (`x.mean(-1)` too)
         base = operands[0]
         axis = reduced_axis(s)
         keep = s.kwargs.get("keepdims", Const(False))
@@ -714,9 +727,9 @@ def _getitem(base, index, of, ctx=None):
         return UNKNOWN
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
     if base[0] == "tup":
-        if len(parts) == 1 and isinstance(parts[0], gast.Constant) \
-                and type(parts[0].value) is int and -len(base[1]) <= parts[0].value < len(base[1]):
-            return ("int", base[1][parts[0].value])
+        k = int_constant(parts[0]) if len(parts) == 1 else None     # (`x.shape[-1]` too)
+        if k is not None and -len(base[1]) <= k < len(base[1]):
+            return ("int", base[1][k])
         return UNKNOWN
     if base[0] != "arr":
         return UNKNOWN

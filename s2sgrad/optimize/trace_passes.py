@@ -222,7 +222,8 @@ def stop_softmax_shifts(trace):
     for block in _blocks(trace.body):
         by_target = {s.target: s for s in block if isinstance(s, Assign)}
         for m in block:
-            if not (_is_op_kw(m, "max_") and len(m.args) == 1 and isinstance(m.args[0], str)):
+            if not (_is_op_kw(m, "max_") and len(m.args) in (1, 2)      # (`z.max(-1)`)
+                    and isinstance(m.args[0], str)):
                 continue
             if _softmax_shift(m, by_target, uses):
                 m.no_gradient = "the shift of a softmax: its value does not depend on it"
