@@ -5,17 +5,24 @@ place."""
 import gast
 
 from ..syntax import nodes
+from .facts import changed_in_place
 
 
 class _Simplify(nodes.Transformer):
+    def __init__(self, mutated=frozenset()):
+        self.mutated = mutated
+
     def visit_Assign(self, node):
         top = node.value
         self.generic_visit(node)
         if node.value is not top and not isinstance(node.value, (gast.BinOp, gast.UnaryOp)) \
-                and not _adjoint_target(node):
+                and (not _adjoint_target(node) or isinstance(node.value, gast.Name)
+                     and node.value.id in self.mutated):
             # `b = a * 1.0` in the user's code makes a new array that `b[0] = ...` may
             # change; `b = a` would change `a` too (adjoints are never changed in place
-            # unless `in_place` proves them unshared)
+            # unless `in_place` proves them unshared). Likewise `a_bar = 1.0 * b` of a
+            # value the code changes in place later (`restore_item(b, 0, ...)`, `b[0] =
+            # v`): `a_bar = b` would read the changed value
             node.value = top
         return node
 
@@ -84,4 +91,7 @@ def _is_one(node):
 
 def simplify(body):
     """Algebraic clean-ups: `a + -b` → `a - b`, `g * 1.0` → `g`, `-(-g)` → `g`."""
-    return [_Simplify().visit(st) for st in body]
+    mutated = set()
+    for st in nodes.flat(body):
+        mutated |= changed_in_place(st)
+    return [_Simplify(mutated).visit(st) for st in body]

@@ -73,6 +73,33 @@ def changed(stmts):
     return out
 
 
+def changed_in_place(st):
+    """Names whose value `st` changes without binding them: stores into them (`x[i] = v`,
+    `x[i] += v`, `x.a = v`), the generated code's `restore_item(x, ...)` and in-place
+    `add_at(g, ..., True)`, and the receivers of method calls (`xs.append(v)`; a NumPy
+    module's functions excepted)."""
+    out = set()
+    for n in nodes.walk(st):
+        if n.__class__ in (gast.Subscript, gast.Attribute) \
+                and n.ctx.__class__ in (gast.Store, gast.Del):
+            base = n.value
+            while base.__class__ in (gast.Subscript, gast.Attribute):
+                base = base.value
+            if base.__class__ is gast.Name:
+                out.add(base.id)
+        elif n.__class__ is gast.Call:
+            f = n.func
+            if f.__class__ is gast.Name and n.args and n.args[0].__class__ is gast.Name and (
+                    f.id == "restore_item" or f.id == "add_at" and len(n.args) == 5
+                    and not (n.args[4].__class__ is gast.Constant
+                             and n.args[4].value is False)):
+                out.add(n.args[0].id)
+            elif f.__class__ is gast.Attribute and f.value.__class__ is gast.Name \
+                    and f.value.id not in _PURE_MODULES:
+                out.add(f.value.id)
+    return out
+
+
 def loads(node):
     return nodes.name_sets(node)[0]
 
