@@ -64,12 +64,11 @@ def stores_all(stmts):
 
 
 def changed(stmts):
-    """The names the statements bind or write into (`x[i] = ...`, `x[i] += ...`)."""
+    """The names the statements bind or change in place (`x[i] = ...`, `x[i] += ...`,
+    `restore_item(x, ...)`, `xs.append(v)`: `changed_in_place`)."""
     out = set()
     for st in stmts:
-        out |= stores(st)
-        out |= {n.value.id for n in nodes.walk(st) if n.__class__ is gast.Subscript
-                and n.ctx.__class__ is gast.Store and n.value.__class__ is gast.Name}
+        out |= stores(st) | changed_in_place(st)
     return out
 
 
