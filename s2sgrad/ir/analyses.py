@@ -993,6 +993,7 @@ def check_in_place(trace, entry=False):
     for k, (r, _) in enumerate(placed):
         for n in _reads_of(r):
             readers.setdefault(n, []).append(k)
+    items = _number_items(trace, placed)
     for j, s, loops in updates:
         old = s.args[0]
         op = _AUG_SYMBOL.get(type(getattr(s.expr, "op", None)), "+")
@@ -1019,7 +1020,7 @@ def check_in_place(trace, entry=False):
                     f"with {what} `{a}` (the caller would see the change)", s.node,
                     f"make a new value: `{old} = {old} {op} ...` (or copy first: "
                     f"`{old} = {old}.copy()`)")
-            if a == old:
+            if a == old or a in items:
                 continue
             for k in readers.get(a, ()):
                 around = set(loops) & set(placed[k][1])
@@ -1031,6 +1032,27 @@ def check_in_place(trace, entry=False):
                         f"is read afterwards (line {line})", s.node,
                         f"write `{old} = {old} {op} ...` for a new value, or store into "
                         f"the array itself (`z[:2] *= 3.0` or `z[:2] = z[:2] * 3.0`)")
+
+
+def _number_items(trace, placed):
+    """The numbers read out of an array at integer positions (`acc[0]` of a vector, a
+    NumPy scalar: a copy, which no change to the array reaches), bound only so."""
+    out = {}
+    for s, _ in placed:
+        for d in defs(s):
+            whole = isinstance(s, Assign) and s.kind is Kind.OP and s.rule.name == "getitem" \
+                and d in trace.scalars and _integer_index(getattr(s.expr, "slice", None))
+            out[d] = out.get(d, True) and whole
+    return {d for d, ok in out.items() if ok}
+
+
+def _integer_index(index):
+    """Is `index` integers alone (names or literals, no slice, None or Ellipsis)?"""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return index is not None and all(
+        isinstance(p, gast.Name) or isinstance(p, gast.Constant) and type(p.value) is int
+        or isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant)
+        and type(p.operand.value) is int for p in parts)
 
 
 def check_item_updates(trace):
