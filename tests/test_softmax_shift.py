@@ -48,7 +48,37 @@ def softmax_in_a_loop(z, t):
     return total
 
 
+def logsumexp_axis_put_back(z, t):             # the max without keepdims, put back
+    m = z.max(axis=1)
+    return np.sum((m + np.log(np.exp(z - m[:, None]).sum(axis=1))) * t[:, 0])
+
+
+def softmax_axis_put_back(z, t):
+    m = np.max(z, axis=1)
+    e = np.exp(z - m[:, None])
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * t)
+
+
+def log_softmax_columns_put_back(z, t):
+    m = np.max(z, axis=0)
+    s = z - m[None, :]
+    return -np.sum((s - np.log(np.sum(np.exp(s), axis=0, keepdims=True))) * t)
+
+
 # left alone: the max is used for something else, or broadcasts along another axis
+def put_back_along_another_axis(z, t):
+    m = np.max(z, axis=1)
+    e = np.exp(z - m[None, :])          # the rows' maxima subtracted along the columns
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * t)
+
+
+def put_back_and_read_again(z, t):
+    m = np.max(z, axis=1)
+    mk = m[:, None]
+    e = np.exp(z - mk)
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * t) + np.sum(mk)
+
+
 def max_also_returned(z, t):
     m = np.max(z, axis=1, keepdims=True)
     e = np.exp(z - m)
@@ -62,8 +92,10 @@ def shift_without_keepdims(z, t):
 
 
 STOPPED = [softmax_rows, log_softmax_rows, log_softmax_all, logsumexp_indexed,
-           logsumexp_kept, softmax_in_a_loop]
-KEPT = [max_also_returned, shift_without_keepdims]
+           logsumexp_kept, softmax_in_a_loop, logsumexp_axis_put_back,
+           softmax_axis_put_back, log_softmax_columns_put_back]
+KEPT = [max_also_returned, shift_without_keepdims, put_back_along_another_axis,
+        put_back_and_read_again]
 
 rng = np.random.default_rng(5)
 Z = rng.normal(size=(3, 3))

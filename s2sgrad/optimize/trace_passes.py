@@ -204,6 +204,7 @@ def stop_softmax_shifts(trace):
     cancelling to zero. Recognised, each temporary used only as shown:
 
         m = max(z, axis=a, keepdims=k); z1 = z - m; e = exp(z1); s = sum(e, axis=a, keepdims=k)
+        (or `m = max(z, axis=a)` and `z1 = z - m[:, None]`: the axis put back)
         p = e / s                          (softmax)
         l = log(s); out = z1 - l           (log-softmax)
         l = log(s); out = m + l            (log-sum-exp; or `m[:, 0] + l` with keepdims=False
@@ -245,9 +246,16 @@ def _softmax_shift(m, by_target, uses):
     if options is None:
         return False
     axis, keep = options
-    if axis is not None and not keep:
-        return False               # m would broadcast along another axis than it reduced
     z = m.args[0]
+    shifted, kept = m.target, keep          # (the m the shift subtracts, with its axis)
+    if axis is not None and not keep:
+        # m would broadcast along another axis than it reduced, unless the shift puts the
+        # axis back: `z - m[:, None]` (read nowhere else)
+        views = [u for u in uses.get(m.target, []) if _is_op_kw(u, "getitem")
+                 and u.args[:1] == [m.target] and _restores_axis(u.expr, axis)]
+        if len(views) != 1 or len(uses.get(views[0].target, [])) != 1:
+            return False
+        shifted, kept = views[0].target, True
 
     def only(name, n=1):
         used = uses.get(name, [])
@@ -255,11 +263,12 @@ def _softmax_shift(m, by_target, uses):
                                                by_target[u.target] is u for u in used
                                                if isinstance(u, Assign)) else None
     m_uses = uses.get(m.target, [])
-    shift = [u for u in m_uses if _is_op_kw(u, "subtract") and u.args == [z, m.target]]
+    shift = [u for u in uses.get(shifted, []) if _is_op_kw(u, "subtract")
+             and u.args == [z, shifted]]
     if len(shift) != 1:
         return False
     z1 = shift[0].target
-    rest = [u for u in m_uses if u is not shift[0]]
+    rest = [u for u in m_uses if u is not shift[0] and getattr(u, "target", None) != shifted]
     z1_uses = uses.get(z1, [])
     exps = [u for u in z1_uses if _is_exp(u)]
     if len(exps) != 1 or not all(isinstance(u, Assign) for u in z1_uses):
@@ -277,7 +286,7 @@ def _softmax_shift(m, by_target, uses):
         return False
     other_e = [u for u in e_uses if u is not total]
     other_z1 = [u for u in z1_uses if u is not exps[0]]
-    if not rest and not other_z1 and len(other_e) == 1 and sum_keep == keep \
+    if not rest and not other_z1 and len(other_e) == 1 and sum_keep == kept \
             and _is_op_kw(other_e[0], "divide") and other_e[0].args == [e, total.target] \
             and t_uses[0] is other_e[0]:
         return True                                           # softmax
@@ -288,7 +297,7 @@ def _softmax_shift(m, by_target, uses):
     if l_uses is None:
         return False
     out = l_uses[0]
-    if not rest and other_z1 == [out] and sum_keep == keep and _is_op_kw(out, "subtract") \
+    if not rest and other_z1 == [out] and sum_keep == kept and _is_op_kw(out, "subtract") \
             and out.args == [z1, log]:
         return True                                           # log-softmax
     if other_z1 or len(rest) != 1 or not _is_op_kw(out, "add") or log not in out.args:
@@ -299,6 +308,28 @@ def _softmax_shift(m, by_target, uses):
     return (keep and not sum_keep and _is_op_kw(back, "getitem") and back.args[:1] == [m.target]
             and only(back.target) == [out] and sorted(out.args) == sorted([back.target, log])
             and _drops_axis(back.expr, axis))
+
+
+def _restores_axis(expr, axis):
+    """Is `expr` `m[:, ..., None]` with the None at position `axis` (≥ 0) and full slices
+    elsewhere (`m[:, None]` for axis 1, `m[None]` for axis 0), or `m[..., None]` for
+    axis -1: m with the axis it was reduced over put back, of length 1?"""
+    if not isinstance(expr, gast.Subscript) or not isinstance(axis, int):
+        return False
+    idx = expr.slice
+    items = idx.elts if isinstance(idx, gast.Tuple) else [idx]
+
+    def full(x):
+        return isinstance(x, gast.Slice) and x.lower is None and x.upper is None \
+            and x.step is None
+
+    def none(x):
+        return isinstance(x, gast.Constant) and x.value is None
+    if axis == -1:
+        return len(items) == 2 and isinstance(items[0], gast.Constant) \
+            and items[0].value is Ellipsis and none(items[1])
+    return axis >= 0 and len(items) > axis and all(full(x) for x in items[:axis]) \
+        and none(items[axis]) and all(full(x) for x in items[axis + 1:])
 
 
 def _drops_axis(expr, axis):
