@@ -321,6 +321,29 @@ def _joined_lists(stmts):
     return displays - {t for t in bound if bound.count(t) > 1}
 
 
+def _einsum_dims(spec, operands):
+    """The dims of np.einsum(spec, *operands) for an explicit spec (`'ij,jk->ik'`, no
+    ellipsis) and operands of known dims, each letter of one size; else None."""
+    if not isinstance(spec, str) or "->" not in spec or "." in spec:
+        return None
+    inputs, out = spec.replace(" ", "").split("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands) or any(o == UNKNOWN or o[0] not in ("arr", "int")
+                                          for o in operands):
+        return None
+    size = {}
+    for term, o in zip(terms, operands):
+        dims = o[1] if o[0] == "arr" else ()
+        if len(dims) != len(term):
+            return None
+        for letter, n in zip(term, dims):
+            if size.setdefault(letter, n) != n:
+                return None
+    if any(letter not in size for letter in out):
+        return None
+    return tuple(size[letter] for letter in out)
+
+
 def _stacked(items, axis, ctx):
     """The dims of np.stack (np.array: axis 0) of arrays of dims `items`: all alike,
     their number inserted at `axis` (the symbol of that size in the call compiled for,
@@ -430,6 +453,8 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         return _getitem(of(s.args[0]), s.expr.slice, of, ctx)
     if name == "reshape" and _is_reshape(s.expr):
         return _arr(_reshaped(operands[0], operands[1:], ctx))
+    if name == "einsum" and s.args and isinstance(s.args[0], Const) and not s.kwargs:
+        return _arr(_einsum_dims(s.args[0].value, operands[1:]))
     if name in ("matmul", "dot") and len(s.args) == 2 and not s.kwargs:
         a, b = operands
         if a == UNKNOWN or b == UNKNOWN or a[0] != "arr" or b[0] != "arr":

@@ -391,7 +391,54 @@ def _shape(e, shapes, pending=frozenset()):
                 return dims
             spelled = _SPELLED[f.id](e.args, dims)
             return None if spelled is None else spelled[1]
+        if isinstance(f, gast.Name) and f.id == "einsum_grad":
+            spelled = _einsum_grad(e.args, shapes, pending)
+            return spelled if spelled is None or spelled is _NONE else spelled[1]
     return None
+
+
+def _einsum_grad(args, shapes, pending=frozenset()):
+    """`einsum_grad(g, spec, (a, b, c), k)` (the adjoint of operand k of np.einsum) as
+    the einsum of g with the other operands onto operand k's letters, `np.einsum('j,ik,
+    ...->...', g, ...)`, and its dims: where every operand and g has known dims, no
+    letter is broadcast (one size per letter), operand k repeats no letter (no
+    diagonal) and has none that only it reads (no axis to broadcast back). Else None
+    (or _NONE while a name has no binding evaluated yet)."""
+    if len(args) != 4:
+        return None
+    g, spec, ops, k = args
+    k = int_constant(k)
+    if not (isinstance(spec, gast.Constant) and isinstance(spec.value, str)
+            and isinstance(ops, gast.Tuple) and k is not None and 0 <= k < len(ops.elts)):
+        return None
+    text = spec.value.replace(" ", "")
+    if "->" not in text or "." in text:
+        return None
+    inputs, out = text.split("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ops.elts):
+        return None
+    dims = [_shape(o, shapes, pending) for o in ops.elts]
+    gd = _shape(g, shapes, pending)
+    if _NONE in [gd] + dims:
+        return _NONE
+    if type(gd) is not tuple or any(type(d) is not tuple for d in dims) \
+            or len(gd) != len(out) or any(len(d) != len(t) for d, t in zip(dims, terms)):
+        return None
+    size = {}
+    for term, d in zip(terms + [out], dims + [gd]):
+        for letter, n in zip(term, d):
+            if size.setdefault(letter, n) != n:
+                return None
+    target = terms[k]
+    others = [t for i, t in enumerate(terms) if i != k]
+    if len(set(target)) != len(target) or any(
+            letter not in out and not any(letter in t for t in others) for letter in target):
+        return None
+    call = nodes.call(nodes.attribute(nodes.name("np"), "einsum"),
+                      [nodes.const(",".join([out] + others) + "->" + target), g]
+                      + [o for i, o in enumerate(ops.elts) if i != k])
+    return call, dims[k]
 
 
 def _helper_dims(args, shapes, pending=frozenset()):
@@ -596,7 +643,7 @@ def spell_out_shapes(fdef, known, numbers=(), lists=None):
     Only where the adjoint has the full shape of the operation's result (an array, not
     the zero 0.0) and the operands are vectors or matrices."""
     called = called_names(fdef.body)
-    if not called & (_SPELLED.keys() | {"unreduce"}):
+    if not called & (_SPELLED.keys() | {"unreduce", "einsum_grad"}):
         return fdef
     if "concat_grads" in called:
         known = with_items(known, lists)
@@ -606,6 +653,9 @@ def spell_out_shapes(fdef, known, numbers=(), lists=None):
         def visit_Call(self, node):
             self.generic_visit(node)
             f = node.func
+            if isinstance(f, gast.Name) and f.id == "einsum_grad" and not node.keywords:
+                spelled = _einsum_grad(node.args, shapes)
+                return node if spelled is None or spelled is _NONE else spelled[0]
             if node.keywords or not isinstance(f, gast.Name) or f.id not in _SPELLED:
                 return node
             dims = _helper_dims(node.args, shapes)
