@@ -14,7 +14,8 @@ from .backend.numba import check_backend
 from .frontend.checkpoint import check_option
 from .runtime.core import record_fields
 from .ir.instances import InstanceKind
-from .pipeline import (DICT, NUMBER_TUPLE, NUMBERS, OTHER, DictKind, FunctionKind, cached_compile,
+from .pipeline import (DICT, NUMBER_TUPLE, NUMBERS, OTHER, DictKind, FunctionKind, RecordKind,
+                       cached_compile, record_kinds,
                        compile_kinds, kinds_of, symbol_sizes, _is_current)
 
 
@@ -285,7 +286,7 @@ class GradientFunction:
                               args, kwargs)
             if exc is not None:
                 raise exc
-        kinds = kinds_of(args)
+        kinds = record_kinds(kinds_of(args), args)
         if len(args) < self.n_params and not kwargs and self.variadic is None:
             kinds += self._default_kinds(len(args))
         entry = self._by_kinds.get(kinds)
@@ -426,7 +427,7 @@ class GradientFunction:
         present = [i for i in self.wrt if i < len(kinds)]
         arrays = tuple(i for i in present if type(kinds[i]) is tuple)
         others = tuple(i for i in present if kinds[i] in (OTHER, DICT, NUMBERS, NUMBER_TUPLE)
-                       or type(kinds[i]) in (FunctionKind, InstanceKind, DictKind))
+                       or type(kinds[i]) in (FunctionKind, InstanceKind, DictKind, RecordKind))
         entry = (compiled, fn, plain, arrays, others)
         if len(self._by_kinds) >= _KINDS_KEPT:
             self._by_kinds.clear()          # many sizes: the compile cache has them

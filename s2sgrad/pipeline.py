@@ -33,6 +33,7 @@ from .ir import shapes as shapes_mod
 from .ir.instances import InstanceKind, has_methods
 from .optimize import optimize_function, optimize_gradient, optimize_trace, uniform_seeds
 from .optimize.kinds import code_shapes
+from .runtime.core import record_fields
 from .syntax import emit, nodes, reserved
 
 PIPELINE = ("parse", "normalize", "trace", "reverse", "optimize", "emit", "load")
@@ -170,6 +171,63 @@ class DictKind:
         return DictKind(tuple((k, next(shapes) if dims != () else ()) for k, dims in self.items))
 
 
+class RecordKind:
+    """The kind of a NamedTuple or @dataclass argument whose fields are arrays or plain
+    numbers (`params.W`, `params.b`), given to `grad` and `value_and_grad`: the class's
+    `InstanceKind` (its methods resolve as before) and the fields' shapes (`()` for a
+    number), in order. The code is specialized on them as on a dict's items
+    (`DictKind`), so that `params.W` has known dims."""
+    __slots__ = ("instance", "items")
+
+    def __init__(self, instance, items):
+        self.instance = instance
+        self.items = items
+
+    def __eq__(self, other):
+        return type(other) is RecordKind and other.instance is self.instance \
+            and other.items == self.items
+
+    def __hash__(self):
+        return hash(self.items)
+
+    def __repr__(self):
+        return f"RecordKind({self.instance.cls.__qualname__}, {self.items!r})"
+
+    def shapes(self):
+        return [dims for _, dims in self.items if dims != ()]
+
+    def with_shapes(self, shapes):
+        """This kind with its array fields' shapes replaced, in order, from `shapes`."""
+        return RecordKind(self.instance, tuple((k, next(shapes) if dims != () else ())
+                                               for k, dims in self.items))
+
+
+def record_kinds(kinds, args):
+    """`kinds` (of `args`, `kinds_of`) with the InstanceKind of each NamedTuple or
+    @dataclass argument whose fields are arrays and plain numbers made a RecordKind."""
+    if not any(k.__class__ is InstanceKind for k in kinds):
+        return kinds
+    return tuple(_record_kind(k, a) if k.__class__ is InstanceKind else k
+                 for k, a in zip(kinds, args)) + kinds[len(args):]
+
+
+def _record_kind(kind, obj, _ndarray=np.ndarray, _plain=frozenset((float, int, np.float64))):
+    fields = record_fields(obj)
+    if not fields:
+        return kind
+    items = []
+    for name in fields:
+        v = getattr(obj, name, None)
+        t = type(v)
+        if t is _ndarray and v.shape != ():
+            items.append((name, v.shape))
+        elif t in _plain:
+            items.append((name, ()))
+        else:
+            return kind
+    return RecordKind(kind, tuple(items))
+
+
 def _dict_kind(d, _ndarray=np.ndarray, _plain=frozenset((float, int, np.float64))):
     """DictKind of a dict of strings to arrays and plain numbers, else DICT."""
     items = []
@@ -267,7 +325,7 @@ def _shapes_of(kinds):
     for k in kinds:
         if type(k) is tuple:
             out.append(k)
-        elif type(k) is DictKind:
+        elif type(k) in (DictKind, RecordKind):
             out.extend(k.shapes())
     return out
 
@@ -292,7 +350,8 @@ def compile_kinds(kinds):
         return kinds
     symbolic = iter(shapes_mod.pattern(shapes))
     return tuple(next(symbolic) if type(k) is tuple else
-                 k.with_shapes(symbolic) if type(k) is DictKind else k for k in kinds)
+                 k.with_shapes(symbolic) if type(k) in (DictKind, RecordKind) else k
+                 for k in kinds)
 
 
 def call_graph(parsed, optimize=True):
@@ -407,9 +466,10 @@ def compile_gradient(func, wrt: tuple, is_tuple: bool, optimize: bool = True,
     parsed.dict_params = {p for p, k in zip(params, kinds) if k == DICT or
                           type(k) is DictKind}
     parsed.dict_items = {p: dict(k.items) for p, k in zip(params, kinds)
-                         if type(k) is DictKind}
-    functions = {p: k.obj if type(k) is FunctionKind else k
-                 for p, k in zip(params, kinds) if type(k) in (FunctionKind, InstanceKind)}
+                         if type(k) in (DictKind, RecordKind)}
+    functions = {p: k.obj if type(k) is FunctionKind else k.instance if type(k) is RecordKind
+                 else k for p, k in zip(params, kinds)
+                 if type(k) in (FunctionKind, InstanceKind, RecordKind)}
     parsed.number_lists = {p for p, k in zip(params, kinds) if k in (NUMBERS, NUMBER_TUPLE)}
     aux_name = _aux_returns(parsed) if has_aux else None
     tr = build_trace(parsed, wrt, numbers, arrays, entry=True, functions=functions)

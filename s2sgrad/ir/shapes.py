@@ -451,6 +451,11 @@ def _evaluate(s, val, scalars, ctx=None, lists=frozenset()):
         return _arr(reduced(base[1], axis.value, bool(keep.value)))
     if name == "getitem" and isinstance(s.expr, gast.Subscript):
         return _getitem(of(s.args[0]), s.expr.slice, of, ctx)
+    if name == "field" and len(s.args) == 2 and isinstance(s.args[1], Const):
+        base = of(s.args[0])                     # `params.W` of a record's known fields
+        if base != UNKNOWN and base[0] == "dict" and s.args[1].value in base[1]:
+            return ("arr", tuple(base[1][s.args[1].value]))
+        return UNKNOWN
     if name == "reshape" and _is_reshape(s.expr):
         return _arr(_reshaped(operands[0], operands[1:], ctx))
     if name == "einsum" and s.args and isinstance(s.args[0], Const) and not s.kwargs:
@@ -722,10 +727,11 @@ def reduced(dims, axis, keepdims):
 
 
 def read_only_dicts(stmts, dict_items):
-    """The dict parameters among `dict_items` ({name: {key: dims}}) that the statements
-    only read items of, at constant keys the dict has (`params["W1"]`): never stored
-    into, passed on, iterated or read whole, so each such item is, whenever it is read,
-    the array (or number) the call passed there. {name: {key: dims}}."""
+    """The dict (or NamedTuple and dataclass) parameters among `dict_items` ({name: {key:
+    dims}}) that the statements only read items of, at constant keys the dict has
+    (`params["W1"]`; the fields of a record, `params.W1`): never stored into, passed
+    on, iterated or read whole, so each such item is, whenever it is read, the array
+    (or number) the call passed there. {name: {key: dims}}."""
     keep = dict(dict_items)
     for s in stmts:
         if isinstance(s, SetItem) and s.container in keep:
@@ -734,11 +740,14 @@ def read_only_dicts(stmts, dict_items):
         for n in reads(s):
             if n not in keep:
                 continue
-            if not (isinstance(s, Assign) and s.kind is Kind.OP and
-                    s.rule.name == "getitem" and s.args[0] == n and n not in s.args[1:]
-                    and isinstance(s.expr, gast.Subscript)
-                    and isinstance(s.expr.slice, gast.Constant)
-                    and s.expr.slice.value in keep[n]):
+            item = isinstance(s, Assign) and s.kind is Kind.OP and s.args[0] == n and (
+                s.rule.name == "getitem" and n not in s.args[1:]
+                and isinstance(s.expr, gast.Subscript)
+                and isinstance(s.expr.slice, gast.Constant)
+                and s.expr.slice.value in keep[n]
+                or s.rule.name == "field" and len(s.args) == 2
+                and isinstance(s.args[1], Const) and s.args[1].value in keep[n])
+            if not item:
                 keep.pop(n)
     return keep
 
