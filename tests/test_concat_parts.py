@@ -2,16 +2,15 @@
 of the joined array's adjoint where the items' lengths are known. Checked against
 centred finite differences (grad, value_and_grad); the source checks say which form
 was written, and where the helpers must stay."""
-import gast
 import numpy as np
 import pytest
 
 import s2sgrad
 from s2sgrad.optimize.concat import spell_concat_parts
-from s2sgrad.optimize.kinds import code_shapes, parameter_sizes
-from s2sgrad.syntax import nodes
+from s2sgrad.optimize.kinds import parameter_sizes
 
 from support.numeric import assert_grad_matches, assert_value_and_grad_matches
+from support.source_passes import gradient_source, run_pass
 
 R = np.random.default_rng(19)
 
@@ -55,30 +54,21 @@ def test_gradients_match_finite_differences(f, args, wrt):
     assert_value_and_grad_matches(f, *args, wrt=wrt)
 
 
-def _source(f, args, wrt):
-    g = s2sgrad.grad(f, wrt=wrt)
-    g(*args)
-    return g.source
-
-
 @pytest.mark.parametrize("k, parts", [
     (0, ["h_bar = hx_bar[:W.shape[1]]", "x_bar = hx_bar[W.shape[1]:]"]),   # (h: W's columns)
     (1, ["[:, :A.shape[1]]", "[:, A.shape[1]:]"]),
     (3, ["[:W.shape[1]]"]),
 ])
 def test_parts_are_slices(k, parts):
-    src = _source(*CASES[k])
+    src = gradient_source(*CASES[k])
     assert "concat_grads" not in src and "getitem_grad" not in src, src
     for p in parts:
         assert p in src, src
 
 
 def _optimized(text, lists, shapes):
-    fdef = nodes.parse_stmts(text)[0]
-    spell_concat_parts(fdef, lists, lambda: code_shapes(fdef, shapes),
-                       lambda found: parameter_sizes(fdef, found))
-    import astor
-    return astor.to_source(gast.gast_to_ast(fdef))
+    return run_pass(text, lambda fdef, shapes_of: spell_concat_parts(
+        fdef, lists, shapes_of, lambda found: parameter_sizes(fdef, found)), shapes)
 
 
 LISTS = {"v": (("n",), (3,), ("m",))}

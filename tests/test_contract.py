@@ -3,17 +3,15 @@ written as one `np.einsum` (or `@` where it is one matrix product). Each program
 checked against centred finite differences, through `grad` and `value_and_grad`, in
 float64 and float32; the source checks say which form the pass wrote, and where it must
 leave the code alone. The Numba spelling of the einsum is checked against NumPy."""
-import gast
 import numpy as np
 import pytest
 
 import s2sgrad
 from s2sgrad.backend.numba.rewrite import contractions
 from s2sgrad.optimize.contract import contract_sums
-from s2sgrad.optimize.kinds import code_shapes
-from s2sgrad.syntax import nodes
 
 from support.numeric import assert_grad_matches, assert_value_and_grad_matches
+from support.source_passes import gradient_source, run_pass
 
 R = np.random.default_rng(7)
 
@@ -93,31 +91,25 @@ def test_float32_stays_float32(f, args, wrt):
         np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5)
 
 
-def _source(f, args, wrt):
-    g = s2sgrad.grad(f, wrt=wrt)
-    g(*args)
-    return g.source
-
-
 def test_kmeans_centres_adjoint_is_one_einsum():
-    src = _source(*CASES[0])
+    src = gradient_source(*CASES[0])
     assert "np.einsum('ij,ijk->jk', D2_bar, v3)" in src, src
     assert "v3_bar" not in src and "v4_bar" not in src, src      # no temporaries left
     assert "np.einsum('...i,...i->...', v3, v3)" in src, src     # (the squares' pass too)
 
 
 def test_shared_scale_is_an_einsum_over_the_rows():
-    src = _source(*CASES[1])
+    src = gradient_source(*CASES[1])
     assert "np.einsum('ij,ij->j'" in src, src
 
 
 def test_outer_products_over_a_batch_are_matrix_products():
-    src = _source(*CASES[3])
+    src = gradient_source(*CASES[3])
     assert " @ " in src and "einsum" not in src, src
 
 
 def test_adjoint_read_twice_is_contracted_where_it_is_summed():
-    src = _source(*CASES[6])
+    src = gradient_source(*CASES[6])
     assert "v1_bar = np.expand_dims(np.einsum('ij,ij->i', c_bar, b), 1)" in src, src
     assert "b_bar = c_bar * v1" in src, src
 
@@ -165,11 +157,7 @@ def test_views_of_a_name_bound_again_are_not_read_through():
 
 
 def _optimized(text, shapes):
-    """contract_sums over a function's source, with the shapes given."""
-    fdef = nodes.parse_stmts(text)[0]
-    contract_sums(fdef, lambda: code_shapes(fdef, shapes))
-    import astor
-    return astor.to_source(gast.gast_to_ast(fdef))
+    return run_pass(text, contract_sums, shapes)
 
 
 def test_source_in_source_out():
@@ -206,9 +194,9 @@ def test_which_sums_are_contracted(shapes, axis, want):
 
 
 def test_divisors_the_same_along_the_summed_axes_divide_the_sum():
-    src = _source(*CASES[7])
+    src = gradient_source(*CASES[7])
     assert "np.expand_dims(np.einsum('ij,ij->i', P_bar, P), 1) / v" in src, src
-    src = _source(*CASES[8])
+    src = gradient_source(*CASES[8])
     assert "np.einsum('ij,ij->j'" in src and ") / s2" in src, src
 
 

@@ -9,6 +9,7 @@ import pytest
 import s2sgrad
 
 from support.numeric import assert_grad_matches
+from support.source_passes import gradient_source
 
 R = np.random.default_rng(43)
 
@@ -45,18 +46,12 @@ def test_gradients(f, args, wrt):
     assert_grad_matches(f, *args, wrt=wrt)
 
 
-def _source(f, args, wrt):
-    g = s2sgrad.grad(f, wrt=wrt)
-    g(*args)
-    return g.source
-
-
 @pytest.mark.parametrize("k, spelled", [
     (0, ["np.einsum(',ij,j->i'", "np.einsum(',i,j->ij'", "np.einsum(',i,ij->j'"]),
     (1, ["np.einsum('bqk,bkd->bqd'", "np.einsum('bqk,bqd->bkd'"]),
 ])
 def test_spelled(k, spelled):
-    src = _source(*CASES[k])
+    src = gradient_source(*CASES[k])
     assert "einsum_grad" not in src, src
     for s in spelled:
         assert s in src, src
@@ -64,4 +59,4 @@ def test_spelled(k, spelled):
 
 @pytest.mark.parametrize("k", [2, 3])
 def test_diagonals_reductions_and_broadcasts_keep_the_helper(k):
-    assert "einsum_grad(" in _source(*CASES[k])
+    assert "einsum_grad(" in gradient_source(*CASES[k])

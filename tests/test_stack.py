@@ -4,16 +4,14 @@ checked against centred finite differences (grad and value_and_grad, float64 and
 float32); the source checks say where the pass applies and where it must not."""
 import importlib.util
 
-import gast
 import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad.optimize.kinds import code_shapes
 from s2sgrad.optimize.stack import stack_outer_products
-from s2sgrad.syntax import nodes
 
 from support.numeric import assert_grad_matches, assert_value_and_grad_matches
+from support.source_passes import gradient_source, run_pass
 
 R = np.random.default_rng(11)
 
@@ -87,16 +85,10 @@ def test_float32_stays_float32(f, args, wrt):
         np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-4)
 
 
-def _source(f, args, wrt):
-    g = s2sgrad.grad(f, wrt=wrt)
-    g(*args)
-    return g.source
-
-
 @pytest.mark.parametrize("k, sums", [(0, ["K_bar += ", "K_bar += "]), (1, ["W_bar = ", "U_bar = "]),
                                      (2, ["Wz_bar = ", "Wh_bar = "])])
 def test_outer_products_become_one_matrix_product(k, sums):
-    src = _source(*CASES[k])
+    src = gradient_source(*CASES[k])
     assert "np.outer" not in src and "_rows = np.empty((" in src, src
     after = src[src.index("added as one matrix product"):]
     for s in sums:
@@ -105,12 +97,12 @@ def test_outer_products_become_one_matrix_product(k, sums):
 
 
 def test_the_joined_vector_is_kept_once_for_two_products():
-    src = _source(*CASES[2])
+    src = gradient_source(*CASES[2])
     assert src.count("hx_rows[t] = hx") == 1, src
 
 
 def test_batched_cells_are_left_alone():
-    src = _source(*CASES[4])
+    src = gradient_source(*CASES[4])
     assert "_rows" not in src, src
 
 
@@ -122,10 +114,7 @@ def test_no_steps():
 
 
 def _optimized(text, shapes):
-    fdef = nodes.parse_stmts(text)[0]
-    stack_outer_products(fdef, lambda: code_shapes(fdef, shapes))
-    import astor
-    return astor.to_source(gast.gast_to_ast(fdef))
+    return run_pass(text, stack_outer_products, shapes)
 
 
 def test_source_in_source_out():

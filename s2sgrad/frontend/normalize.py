@@ -1267,20 +1267,9 @@ class Normalizer:
         bound anywhere else too (a nested scope included), a parameter, or a chain
         whose root is local stays as it is."""
         fn = self.parsed.node
-        stores, declared = {}, set()
-        for n in nodes.walk(fn):
-            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
-                stores[n.id] = stores.get(n.id, 0) + 1     # (Store, Del, Param)
-            elif isinstance(n, (gast.Global, gast.Nonlocal)):
-                declared.update(n.names)
-            elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not fn:
-                stores[n.name] = stores.get(n.name, 0) + 1
+        stores, declared = _binding_counts(fn)
         found = {}
-        for st in fn.body:
-            if not (isinstance(st, gast.Assign) and len(st.targets) == 1
-                    and isinstance(st.targets[0], gast.Name)):
-                continue
-            t = st.targets[0].id
+        for st, t in _top_bindings(fn):
             obj = self._global_chain(st.value, stores)
             if stores.get(t) == 1 and t not in declared and t not in found and (
                     isinstance(obj, _ALIASABLE)):
@@ -2589,7 +2578,9 @@ def _fixed_display(parsed, name):
     return cache.get(name)
 
 
-def _fixed_displays(fn):
+def _binding_counts(fn):
+    """({name: times `fn` binds it, its parameters and nested definitions included},
+    the names it declares global or nonlocal)."""
     stores, declared = {}, set()
     for n in nodes.walk(fn):
         if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
@@ -2598,12 +2589,22 @@ def _fixed_displays(fn):
             declared.update(n.names)
         elif isinstance(n, (gast.FunctionDef, gast.ClassDef)) and n is not fn:
             stores[n.name] = stores.get(n.name, 0) + 1
-    found = {}
+    return stores, declared
+
+
+def _top_bindings(fn):
+    """(statement, name) of each `name = value` at the top level of `fn`'s body."""
     for st in fn.body:
-        if not (isinstance(st, gast.Assign) and len(st.targets) == 1
-                and isinstance(st.targets[0], gast.Name)):
-            continue
-        t, v = st.targets[0].id, st.value
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name):
+            yield st, st.targets[0].id
+
+
+def _fixed_displays(fn):
+    stores, declared = _binding_counts(fn)
+    found = {}
+    for st, t in _top_bindings(fn):
+        v = st.value
         if stores.get(t) != 1 or t in declared:
             continue
         if isinstance(v, (gast.List, gast.Tuple)) and not any(

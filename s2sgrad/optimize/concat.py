@@ -25,7 +25,7 @@ import gast
 
 from ..ir.shapes import int_constant
 from ..syntax import nodes
-from .facts import name_counts, single_target, stores_all
+from .facts import blocks, name_counts, single_target, stores_all
 
 
 def spell_concat_parts(fdef, lists, shapes_of, sizes_of):
@@ -39,19 +39,10 @@ def spell_concat_parts(fdef, lists, shapes_of, sizes_of):
     shapes = shapes_of()
     sizes = sizes_of(shapes)
     reads, binds = name_counts(fdef)
-    for block in list(_blocks(fdef.body)):
+    for block in list(blocks(fdef.body)):
         for st in [s for s in block if any(s is c for c in calls)]:
             _spell(block, block.index(st), lists, shapes, sizes, reads, binds)
     return fdef
-
-
-def _blocks(stmts):
-    yield stmts
-    for st in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(st, field, None)
-            if isinstance(st, (gast.If, gast.For, gast.While)) and isinstance(inner, list):
-                yield from _blocks(inner)
 
 
 def _concat_call(e):

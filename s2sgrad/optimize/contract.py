@@ -28,7 +28,7 @@ the contraction; the order of the additions is einsum's, as for `optimize.square
 import gast
 
 from ..syntax import nodes
-from .facts import changed, is_comment, loads, name_counts, single_target
+from .facts import blocks, changed, is_comment, loads, name_counts, single_target, sum_options
 from .kinds import _shape
 
 _LETTERS = "ijklmnopqrstuvwxyz"
@@ -70,7 +70,7 @@ def _drop_unread_views(fdef, views):
     unread = {id(st) for t, (_, _, st, _) in views.items() if not reads.get(t)}
     if not unread:
         return
-    for block, _ in [(fdef.body, 0)] + [b for st in fdef.body for b in _nested(st)]:
+    for block in blocks(fdef.body):
         if any(id(st) in unread for st in block):
             _remove(block, unread)
 
@@ -87,37 +87,17 @@ def _backward_blocks(body, start):
     """(block, index of its first backward statement) for the backward pass's statements
     and the blocks nested in them."""
     yield body, start
-    for st in body[start:]:
-        yield from _nested(st)
-
-
-def _nested(st):
-    for field in ("body", "orelse"):
-        inner = getattr(st, field, None)
-        if isinstance(st, (gast.If, gast.For, gast.While)) and isinstance(inner, list):
-            yield inner, 0
-            for s in inner:
-                yield from _nested(s)
+    nested = blocks(body[start:])
+    next(nested)                      # (a copy of the backward statements themselves)
+    for block in nested:
+        yield block, 0
 
 
 def _sum_call(node):
     """(operand, axis node, keepdims) of `np.sum(x, axis=A[, keepdims=K])` (or with the
     axis in place), else None."""
-    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-            and node.func.attr == "sum" and nodes.is_name(node.func.value, "np")
-            and 1 <= len(node.args) <= 2):
-        return None
-    options = {k.arg: k.value for k in node.keywords}
-    if len(node.args) == 2:
-        if "axis" in options:
-            return None
-        options["axis"] = node.args[1]
-    if set(options) - {"axis", "keepdims"} or "axis" not in options:
-        return None
-    keep = options.get("keepdims", nodes.const(False))
-    if not (isinstance(keep, gast.Constant) and type(keep.value) is bool):
-        return None
-    return node.args[0], options["axis"], keep.value
+    found = sum_options(node)
+    return None if found is None else (found[0], found[1], found[2].value)
 
 
 def _axes(node, rank):

@@ -208,3 +208,33 @@ def removable_forward(st):
             and isinstance(st.targets[0], gast.Name) and pure(st.value):
         return st.targets[0].id
     return None
+
+
+def blocks(stmts):
+    """`stmts` and every statement list nested in them, at any depth (the bodies and
+    `else` blocks of branches and loops)."""
+    yield stmts
+    for st in stmts:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            yield from blocks(st.body)
+            yield from blocks(st.orelse)
+
+
+def sum_options(node):
+    """(operand, axis, keepdims) of `np.sum(x, axis=a, keepdims=k)` (the axis perhaps
+    in place, keepdims perhaps left out: a constant False), the axis given and no other
+    option, keepdims a constant bool; else None."""
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr == "sum" and nodes.is_name(node.func.value, "np")
+            and 1 <= len(node.args) <= 2):
+        return None
+    options = {k.arg: k.value for k in node.keywords}
+    if len(node.args) == 2:
+        if "axis" in options:
+            return None
+        options["axis"] = node.args[1]
+    keep = options.get("keepdims", nodes.const(False))
+    if set(options) - {"axis", "keepdims"} or "axis" not in options \
+            or not (isinstance(keep, gast.Constant) and type(keep.value) is bool):
+        return None
+    return node.args[0], options["axis"], keep

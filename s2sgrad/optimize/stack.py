@@ -31,7 +31,7 @@ later does not matter; the sum adds in another order.
 import gast
 
 from ..syntax import nodes
-from .facts import changed, is_zero, loads, name_counts, stores
+from .facts import blocks, changed, is_zero, loads, name_counts, stores
 from .kinds import parameter_sizes
 
 _NOTE = "the outer products of the loop's steps, added as one matrix product"
@@ -49,22 +49,13 @@ def stack_outer_products(fdef, shapes_of):
         return fdef
     reads, _ = name_counts(fdef)
     taken = {n.id for n in nodes.walk(fdef) if isinstance(n, gast.Name)}
-    for block in list(_blocks(fdef.body)):
+    for block in list(blocks(fdef.body)):
         k = 0
         while k < len(block):
             st = block[k]
             k = _stack(block, k, sizes, shapes, reads, taken) \
                 if isinstance(st, gast.For) else k + 1
     return fdef
-
-
-def _blocks(stmts):
-    yield stmts
-    for st in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(st, field, None)
-            if isinstance(st, (gast.If, gast.For, gast.While)) and isinstance(inner, list):
-                yield from _blocks(inner)
 
 
 def _reversed_range(loop):

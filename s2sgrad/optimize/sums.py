@@ -23,7 +23,7 @@ import gast
 
 from ..ir.shapes import int_constant
 from ..syntax import nodes
-from .facts import is_comment
+from .facts import is_comment, sum_options
 
 _MARK = nodes.COMMENT_MARK + "backward pass"
 
@@ -85,18 +85,9 @@ class _Sums(gast.NodeTransformer):
 def _axis_sum_args(node):
     """[x, axis, keepdims] of `np.sum(x, axis=k)` / `np.sum(x, k)` with an int k and a
     constant keepdims, else None."""
-    if not 1 <= len(node.args) <= 2:
+    found = sum_options(node)
+    if found is None or int_constant(found[1]) is None:
         return None
-    options = {k.arg: k.value for k in node.keywords}
-    if len(node.args) == 2:
-        if "axis" in options:
-            return None
-        options["axis"] = node.args[1]
-    if set(options) - {"axis", "keepdims"}:
-        return None
-    axis, keep = options.get("axis"), options.get("keepdims", nodes.const(False))
-    if int_constant(axis) is None or not (isinstance(keep, gast.Constant)
-                                          and type(keep.value) is bool):
-        return None
-    args = [node.args[0], axis]
+    x, axis, keep = found
+    args = [x, axis]
     return args + [keep] if keep.value else args

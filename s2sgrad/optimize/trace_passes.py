@@ -311,30 +311,21 @@ def _softmax_shift(m, by_target, uses):
 
 
 def _restores_axis(expr, axis):
-    """Is `expr` `m[:, ..., None]` with the None at position `axis` (≥ 0) and full slices
-    elsewhere (`m[:, None]` for axis 1, `m[None]` for axis 0), or `m[..., None]` for
-    axis -1: m with the axis it was reduced over put back, of length 1?"""
-    if not isinstance(expr, gast.Subscript) or not isinstance(axis, int):
-        return False
-    idx = expr.slice
-    items = idx.elts if isinstance(idx, gast.Tuple) else [idx]
-
-    def full(x):
-        return isinstance(x, gast.Slice) and x.lower is None and x.upper is None \
-            and x.step is None
-
-    def none(x):
-        return isinstance(x, gast.Constant) and x.value is None
-    if axis == -1:
-        return len(items) == 2 and isinstance(items[0], gast.Constant) \
-            and items[0].value is Ellipsis and none(items[1])
-    return axis >= 0 and len(items) > axis and all(full(x) for x in items[:axis]) \
-        and none(items[axis]) and all(full(x) for x in items[axis + 1:])
+    """Is `expr` `m[:, None]` with the None at position `axis` (`m[None]` for axis 0,
+    `m[..., None]` for -1): m with the axis it was reduced over put back, of length 1?"""
+    return _at_axis(expr, axis, lambda x: isinstance(x, gast.Constant) and x.value is None)
 
 
 def _drops_axis(expr, axis):
-    """Is `expr` `m[:, ..., 0]` with the 0 at position `axis` (≥ 0) and full slices
-    before it (`m[:, 0]` for axis 1), or `m[..., 0]` for axis -1?"""
+    """Is `expr` `m[:, 0]` with the 0 at position `axis` (`m[0]` for axis 0, `m[..., 0]`
+    for -1): m of keepdims=True without the axis it was reduced over?"""
+    return _at_axis(expr, axis, lambda x: isinstance(x, gast.Constant)
+                    and type(x.value) is int and x.value == 0)
+
+
+def _at_axis(expr, axis, marker):
+    """Is `expr` a subscript whose index is `marker` at position `axis` (≥ 0, or -1 after
+    an Ellipsis) and full slices elsewhere?"""
     if not isinstance(expr, gast.Subscript) or not isinstance(axis, int):
         return False
     idx = expr.slice
@@ -343,14 +334,11 @@ def _drops_axis(expr, axis):
     def full(x):
         return isinstance(x, gast.Slice) and x.lower is None and x.upper is None \
             and x.step is None
-
-    def zero(x):
-        return isinstance(x, gast.Constant) and type(x.value) is int and x.value == 0
-    if axis == -1 and len(items) == 2 and isinstance(items[0], gast.Constant) \
-            and items[0].value is Ellipsis and zero(items[1]):
-        return True
-    return axis >= 0 and len(items) == axis + 1 and all(full(x) for x in items[:-1]) \
-        and zero(items[-1])
+    if axis == -1:
+        return len(items) == 2 and isinstance(items[0], gast.Constant) \
+            and items[0].value is Ellipsis and marker(items[1])
+    return axis >= 0 and len(items) > axis and all(full(x) for x in items[:axis]) \
+        and marker(items[axis]) and all(full(x) for x in items[axis + 1:])
 
 
 def _is_op_kw(s, name):
