@@ -171,35 +171,29 @@ class DictKind:
         return DictKind(tuple((k, next(shapes) if dims != () else ()) for k, dims in self.items))
 
 
-class RecordKind:
+class RecordKind(DictKind):
     """The kind of a NamedTuple or @dataclass argument whose fields are arrays or plain
     numbers (`params.W`, `params.b`), given to `grad` and `value_and_grad`: the class's
-    `InstanceKind` (its methods resolve as before) and the fields' shapes (`()` for a
-    number), in order. The code is specialized on them as on a dict's items
-    (`DictKind`), so that `params.W` has known dims."""
-    __slots__ = ("instance", "items")
+    `InstanceKind` (its methods resolve as before) and, as a DictKind's items, the
+    fields' shapes (`()` for a number), in order. The code is specialized on them as on
+    a dict's items, so that `params.W` has known dims."""
+    __slots__ = ("instance",)
 
     def __init__(self, instance, items):
+        super().__init__(items)
         self.instance = instance
-        self.items = items
 
     def __eq__(self, other):
         return type(other) is RecordKind and other.instance is self.instance \
             and other.items == self.items
 
-    def __hash__(self):
-        return hash(self.items)
+    __hash__ = DictKind.__hash__
 
     def __repr__(self):
         return f"RecordKind({self.instance.cls.__qualname__}, {self.items!r})"
 
-    def shapes(self):
-        return [dims for _, dims in self.items if dims != ()]
-
     def with_shapes(self, shapes):
-        """This kind with its array fields' shapes replaced, in order, from `shapes`."""
-        return RecordKind(self.instance, tuple((k, next(shapes) if dims != () else ())
-                                               for k, dims in self.items))
+        return RecordKind(self.instance, super().with_shapes(shapes).items)
 
 
 def record_kinds(kinds, args):
