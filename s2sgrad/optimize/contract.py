@@ -54,6 +54,8 @@ def contract_sums(fdef, shapes_of):
         while k < len(block):
             st = block[k]
             for call in [n for n in _own_nodes(st) if _sum_call(n) is not None]:
+                if not _of_a_product(call, block, k, first, reads, binds):
+                    continue                   # (no shapes computed for nothing)
                 if shapes is None:
                     shapes = shapes_of()
                     views = _views(fdef, binds, shapes)
@@ -81,6 +83,18 @@ def _own_nodes(st):
     if isinstance(st, (gast.If, gast.For, gast.While)):
         return nodes.walk(st.test if not isinstance(st, gast.For) else st.iter)
     return nodes.walk(st)
+
+
+def _of_a_product(call, block, k, first, reads, binds):
+    """Does the sum `call` (in block[k]) add up a product or quotient, written in it or
+    bound to the name it sums?"""
+    operand = _sum_call(call)[0]
+    while isinstance(operand, gast.UnaryOp) and isinstance(operand.op, gast.USub):
+        operand = operand.operand
+    if isinstance(operand, gast.Name):
+        j = _binding(block, first, k, operand.id, reads, binds)
+        operand = block[j].value if j is not None else None
+    return isinstance(operand, gast.BinOp) and isinstance(operand.op, (gast.Mult, gast.Div))
 
 
 def _backward_blocks(body, start):
