@@ -1,0 +1,64 @@
+"""Regressions of the sixth hunt (today's optimizer passes and the styles around them),
+each against an independent oracle: centered finite differences in float64."""
+import numpy as np
+import pytest
+
+import s2sgrad
+
+
+def _r(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+def _fd_directional(f, x, v, eps=1e-6):
+    return (f(x + eps * v) - f(x - eps * v)) / (2 * eps)
+
+
+# ------------------------------------------- tangents of new values, stores into operands
+
+def _copy_then_store(copy):
+    def f(x):
+        y = x * 2.0
+        z = copy(y)
+        y[0] = 5.0 * y[1]
+        return np.sum(z * y)
+    return f
+
+
+def _minus_zero(y):
+    return y - 0.0
+
+
+COPIES = {
+    "plus zero": lambda y: y + 0.0,
+    "unary plus": lambda y: +y,
+    "minus zero": lambda y: y - 0,
+    "flatten": lambda y: y.flatten(),
+    "ravel plus zero": lambda y: np.ravel(y) + 0,
+    "call of the user's": _minus_zero,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COPIES))
+def test_tangent_of_a_copy_is_not_changed_by_a_store_into_the_original(name):
+    """`z = y + 0.0` has the tangent ẏ itself (`y.flatten()` a view of it); a store
+    `y[0] = v` afterwards changed ż too: jvp and hvp were silently wrong."""
+    f = _copy_then_store(COPIES[name])
+    x, v = _r(4), _r(4, seed=1)
+    _, tangent = s2sgrad.jvp(f)((x,), (v,))
+    np.testing.assert_allclose(tangent, _fd_directional(f, x, v), rtol=1e-6)
+    g = s2sgrad.grad(f)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), _fd_directional(g, x, v, 1e-5),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_hvp_of_a_copy_then_a_store_into_the_original():
+    def f(x):
+        y = x * 1.0
+        z = y + 0.0
+        y[0] = 5.0 * y[1]
+        return np.sum(z * y)
+    x, v = np.array([0.3, -1.2, 0.5, 2.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    g = s2sgrad.grad(f)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), _fd_directional(g, x, v, 1e-5),
+                               rtol=1e-6)
