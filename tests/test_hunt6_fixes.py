@@ -62,3 +62,28 @@ def test_hvp_of_a_copy_then_a_store_into_the_original():
     g = s2sgrad.grad(f)
     np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), _fd_directional(g, x, v, 1e-5),
                                rtol=1e-6)
+
+
+# ------------------------------------------- stacked outer products, a negative count
+
+def fewer_steps(K, v, n):
+    for i in range(n - 5):
+        v = np.tanh(K @ v)
+    return np.sum(v)
+
+
+@pytest.mark.parametrize("n", [2, 5, 8])
+def test_stacked_outer_products_of_a_loop_of_negative_count(n):
+    """`range(n - 5)` makes no step for n < 5; the rows of the stacked outer products
+    were allocated as `np.empty((n - 5, ...))`: ValueError (negative dimensions)."""
+    K, v = 0.5 * _r(3, 3), _r(3, seed=1)
+    gK, gv = s2sgrad.grad(fewer_steps, wrt=(0, 1))(K, v, n)
+    for got, i, x in ((gK, 0, K), (gv, 1, v)):
+        ref = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[idx] = 1e-6
+            args_p, args_m = [K, v, n], [K, v, n]
+            args_p[i], args_m[i] = x + e, x - e
+            ref[idx] = (fewer_steps(*args_p) - fewer_steps(*args_m)) / 2e-6
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-9)

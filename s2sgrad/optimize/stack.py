@@ -53,7 +53,7 @@ def stack_outer_products(fdef, shapes_of):
         k = 0
         while k < len(block):
             st = block[k]
-            k = _stack(block, k, sizes, shapes, reads, taken) \
+            k = _stack(block, k, sizes, shapes, reads, taken, fdef) \
                 if isinstance(st, gast.For) else k + 1
     return fdef
 
@@ -129,7 +129,7 @@ def _product(body, k, e, reads):
     return (b, a, j) if swap else (a, b, j)
 
 
-def _stack(block, at, sizes, shapes, reads, taken):
+def _stack(block, at, sizes, shapes, reads, taken, fdef):
     """Stack the outer products of the loop block[at]; returns the index in `block` of
     the statement after the loop and the sums put after it."""
     loop = block[at]
@@ -179,8 +179,8 @@ def _stack(block, at, sizes, shapes, reads, taken):
             rows[key] = name
             before.append(nodes.assign(name, nodes.call(
                 nodes.attribute(nodes.name("np"), "empty"),
-                [gast.Tuple(elts=[nodes.clone(count) if isinstance(count, gast.AST)
-                                  else count, nodes.clone(_length(shapes[v][0], sizes))],
+                [gast.Tuple(elts=[_steps(count, fdef),
+                                  nodes.clone(_length(shapes[v][0], sizes))],
                             ctx=gast.Load())])))
             replaced.setdefault(k, []).append(gast.Assign(
                 targets=[nodes.subscript(nodes.name(name), nodes.name(index), store=True)],
@@ -217,6 +217,36 @@ def _stack(block, at, sizes, shapes, reads, taken):
     block[at + 1:at + 1] = sums
     block[at:at] = before
     return at + len(before) + len(sums) + 1
+
+
+def _steps(count, fdef):
+    """The number of steps of `range(count)`: `max(n, 0)` (a negative count makes no
+    step, and np.empty refuses a negative length), or n itself where it is a length
+    (`len(xs)`, `xs.shape[0]`)."""
+    if isinstance(count, gast.Constant):
+        return nodes.const(max(count.value, 0))
+    if _is_length(count.id, fdef):
+        return nodes.clone(count)
+    return nodes.call("max", [nodes.clone(count), nodes.const(0)])
+
+
+def _is_length(name, fdef):
+    """Is `name` bound once, to `len(...)`, `x.shape[k]` or `s[k]` of `s = x.shape`?"""
+    def binding(n):
+        found = [st.value for st in nodes.walk(fdef) if isinstance(st, gast.Assign)
+                 and len(st.targets) == 1 and nodes.is_name(st.targets[0], n)]
+        bound = [t for t in nodes.walk(fdef) if isinstance(t, gast.Name)
+                 and t.id == n and not isinstance(t.ctx, gast.Load)]
+        return found[0] if len(found) == 1 and len(bound) == 1 else None
+    value = binding(name)
+    if isinstance(value, gast.Call) and nodes.is_name(value.func, "len"):
+        return True
+    if not isinstance(value, gast.Subscript):
+        return False
+    base = value.value
+    if isinstance(base, gast.Name):
+        base = binding(base.id)
+    return isinstance(base, gast.Attribute) and base.attr == "shape"
 
 
 def _length(d, sizes):
