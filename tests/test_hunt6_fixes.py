@@ -87,3 +87,22 @@ def test_stacked_outer_products_of_a_loop_of_negative_count(n):
             args_p[i], args_m[i] = x + e, x - e
             ref[idx] = (fewer_steps(*args_p) - fewer_steps(*args_m)) / 2e-6
         np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-9)
+
+
+def test_negative_count_in_a_module_that_imports_numpy_with_a_star(tmp_path, monkeypatch):
+    """`from numpy import *` replaces the builtin max in the user's module, where the
+    generated code runs: the count is clamped with np.maximum."""
+    (tmp_path / "star_module_hunt6.py").write_text(
+        "from numpy import *\n\n"
+        "def f(K, v, n):\n"
+        "    for i in range(n - 5):\n"
+        "        v = tanh(K @ v)\n"
+        "    return sum(v)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import star_module_hunt6 as m
+    K, v = 0.5 * _r(3, 3), _r(3, seed=1)
+    for n in (2, 7):
+        gv = s2sgrad.grad(m.f, wrt=1)(K, v, n)
+        ref = np.array([(m.f(K, v + e, n) - m.f(K, v - e, n)) / 2e-6
+                        for e in 1e-6 * np.eye(3)])
+        np.testing.assert_allclose(gv, ref, rtol=1e-6, atol=1e-9)

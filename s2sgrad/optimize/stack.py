@@ -220,14 +220,16 @@ def _stack(block, at, sizes, shapes, reads, taken, fdef):
 
 
 def _steps(count, fdef):
-    """The number of steps of `range(count)`: `max(n, 0)` (a negative count makes no
-    step, and np.empty refuses a negative length), or n itself where it is a length
+    """The number of steps of `range(count)`: `np.maximum(n, 0)` (a negative count makes
+    no step, and np.empty refuses a negative length; not the builtin `max`, which `from
+    numpy import *` in the user's module replaces), or n itself where it is a length
     (`len(xs)`, `xs.shape[0]`)."""
     if isinstance(count, gast.Constant):
         return nodes.const(max(count.value, 0))
     if _is_length(count.id, fdef):
         return nodes.clone(count)
-    return nodes.call("max", [nodes.clone(count), nodes.const(0)])
+    return nodes.call(nodes.attribute(nodes.name("np"), "maximum"),
+                      [nodes.clone(count), nodes.const(0)])
 
 
 def _is_length(name, fdef):
