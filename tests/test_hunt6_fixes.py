@@ -106,3 +106,26 @@ def test_negative_count_in_a_module_that_imports_numpy_with_a_star(tmp_path, mon
         ref = np.array([(m.f(K, v + e, n) - m.f(K, v - e, n)) / 2e-6
                         for e in 1e-6 * np.eye(3)])
         np.testing.assert_allclose(gv, ref, rtol=1e-6, atol=1e-9)
+
+
+# ------------------------------------------- zip in a module that imports numpy with a star
+
+def test_zip_in_a_module_that_imports_numpy_with_a_star(tmp_path, monkeypatch):
+    """`for x, y in zip(xs, ys)` runs for the shorter length, which the normalizer wrote
+    `min(n, n2)`: with `from numpy import *` that is np.min(n, axis=n2), an AxisError."""
+    (tmp_path / "star_zip_hunt6.py").write_text(
+        "from numpy import *\n\n"
+        "def f(w, xs, ys):\n"
+        "    s = 0.0\n"
+        "    for x, y in zip(xs, ys):\n"
+        "        s = s + (x @ w - y) ** 2\n"
+        "    return s\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import star_zip_hunt6 as m
+    w = _r(3)
+    for rows, count in ((4, 4), (4, 1), (2, 5)):
+        xs, ys = _r(rows, 3, seed=1), _r(count, seed=2)
+        gw = s2sgrad.grad(m.f)(w, xs, ys)
+        ref = np.array([(m.f(w + e, xs, ys) - m.f(w - e, xs, ys)) / 2e-6
+                        for e in 1e-6 * np.eye(3)])
+        np.testing.assert_allclose(gw, ref, rtol=1e-6, atol=1e-9)
