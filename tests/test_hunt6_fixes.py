@@ -1,5 +1,7 @@
 """Regressions of the sixth hunt (today's optimizer passes and the styles around them),
 each against an independent oracle: centered finite differences in float64."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,20 @@ def test_zip_in_a_module_that_imports_numpy_with_a_star(tmp_path, monkeypatch):
         ref = np.array([(m.f(w + e, xs, ys) - m.f(w - e, xs, ys)) / 2e-6
                         for e in 1e-6 * np.eye(3)])
         np.testing.assert_allclose(gw, ref, rtol=1e-6, atol=1e-9)
+
+
+def test_forward_jacobian_of_a_copy_then_a_store_into_the_original():
+    """The batched forward pass (jacobian by columns) copies the shared tangent too,
+    with a batching rule of its own (no loop over the examples)."""
+    def f(x):
+        y = x * 2.0
+        z = y + 0.0
+        y[0] = 5.0 * y[1]
+        return z * y
+    x = _r(4)
+    ref = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in 1e-6 * np.eye(4)]).T
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*own_tangent")
+        warnings.filterwarnings("error", message=".*unshared_tangent")
+        J = s2sgrad.jacobian(f, mode="forward")(x)
+    np.testing.assert_allclose(J, ref, rtol=1e-6, atol=1e-8)
