@@ -148,3 +148,66 @@ def test_forward_jacobian_of_a_copy_then_a_store_into_the_original():
         warnings.filterwarnings("error", message=".*unshared_tangent")
         J = s2sgrad.jacobian(f, mode="forward")(x)
     np.testing.assert_allclose(J, ref, rtol=1e-6, atol=1e-8)
+
+
+def _fd_grad(f, args, i, eps=1e-6):
+    x = args[i]
+    ref = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = eps
+        plus, minus = list(args), list(args)
+        plus[i], minus[i] = x + e, x - e
+        ref[idx] = (f(*plus) - f(*minus)) / (2 * eps)
+    return ref
+
+
+# ------------------------------------------- stacked outer products, a shared adjoint
+
+def loop_then_sum_of_a_sum(K, D, v, n):
+    for i in range(n):
+        v = np.tanh(K @ v)
+    M = K + D
+    return np.sum(v) + np.sum(M * M)
+
+
+def loop_then_sine_of_a_sum(K, D, v, n):
+    for i in range(n):
+        v = np.tanh(K @ v)
+    return np.sum(v) + np.sum(np.sin(K + D))
+
+
+@pytest.mark.parametrize("f", [loop_then_sum_of_a_sum, loop_then_sine_of_a_sum])
+def test_stacked_outer_products_leave_a_shared_adjoint_be(f):
+    """`K_bar = M_bar; D_bar = M_bar` (the adjoint of K + D), then the loop's outer
+    products added after it as `K_bar += rows.T @ rows`: in place, into D_bar too. D's
+    gradient was silently wrong; the sum is `K_bar = K_bar + ...` where the loop added
+    that way."""
+    K, D, v = 0.5 * _r(3, 3), _r(3, 3, seed=1), _r(3, seed=2)
+    args = (K, D, v, 3)
+    got = s2sgrad.grad(f, wrt=(0, 1))(*args)
+    for i, g in zip((0, 1), got):
+        np.testing.assert_allclose(g, _fd_grad(f, args, i), rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------- the zero seed of a value kept as its shape
+
+def weighted_by_the_step_then_joined(A, B, D, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(A @ A.T) * i
+    M = np.concatenate([A, B], axis=1) + D
+    return s + np.sum(np.tanh(M))
+
+
+def test_value_and_grad_with_a_zero_seed_of_a_value_kept_as_its_shape():
+    """At step 0 the seed `s_bar * i` is 0; value_and_grad kept only the shape of
+    `A @ A.T` (ShapeOf) and unreduce gave the number 0.0 for it, not zeros of that
+    shape: `v2_bar @ v1.T` raised ValueError (matmul of a number)."""
+    A, B, D = _r(2, 2), _r(2, 3, seed=1), _r(2, 5, seed=2)
+    args = (A, B, D, 3)
+    value, got = s2sgrad.value_and_grad(weighted_by_the_step_then_joined, wrt=(0, 1, 2))(*args)
+    assert value == pytest.approx(weighted_by_the_step_then_joined(*args), rel=1e-12)
+    for i, g in zip((0, 1, 2), got):
+        np.testing.assert_allclose(g, _fd_grad(weighted_by_the_step_then_joined, args, i),
+                                   rtol=1e-6, atol=1e-8)

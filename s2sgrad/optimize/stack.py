@@ -193,7 +193,8 @@ def _stack(block, at, sizes, shapes, reads, taken, fdef):
         if j is not None:
             dropped.add(j)
         after.append((acc, gast.BinOp(left=nodes.attribute(nodes.name(ra), "T"),
-                                      op=gast.MatMult(), right=nodes.name(rb))))
+                                      op=gast.MatMult(), right=nodes.name(rb)),
+                      isinstance(body[k], gast.AugAssign)))
     new_body = []
     for k, st in enumerate(body):
         if k in replaced:
@@ -203,15 +204,20 @@ def _stack(block, at, sizes, shapes, reads, taken, fdef):
     loop.body[:] = new_body
     left = {n for s in loop.body for n in loads(s) | stores(s)}
     sums, defined = [nodes.comment(_NOTE)], set()
-    for acc, total in after:
+    for acc, total, in_place in after:
         start = _zero_start(block, block.index(loop), acc) \
             if acc not in left and acc not in defined else None
         if start is not None:                  # (0.0 before the loop: the sum is its value)
             block.remove(start)
             sums.append(nodes.assign(acc, total))
-        else:
+        elif in_place or acc in defined:
             sums.append(gast.AugAssign(target=nodes.name(acc, store=True), op=gast.Add(),
                                        value=total))
+        else:
+            # the loop added with `A = A + e`: A may be another adjoint's array too
+            # (`K_bar = M_bar; D_bar = M_bar`), which `+=` would change
+            sums.append(nodes.assign(acc, gast.BinOp(left=nodes.name(acc), op=gast.Add(),
+                                                     right=total)))
         defined.add(acc)
     at = block.index(loop)
     block[at + 1:at + 1] = sums
