@@ -143,6 +143,7 @@ _HELPERS = {
     "tangents_like": ((0,), (1,), None),
     "copy_tangent": ((0,), (1,), None),
     "slot_tangent": ((0,), (1,), None),
+    "unshared_tangent": ((0, 2), (1, 3), "batched_unshared_tangent"),
     "extremum_grad": ((0, 1, 2), (), "batched_extremum_grad"),
     "unreshape": ((0,), (1,), "batched_unreshape"),
     "unreshape_order": ((0,), (1,), "batched_unreshape_order"),

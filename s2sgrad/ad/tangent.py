@@ -43,6 +43,31 @@ def _read_as_container(trace):
     return container_uses(stmts, returned)[0]
 
 
+def _changed_and_views(trace):
+    """The containers a store or a generated `restore_item` changes in place, with the
+    names that are views or second names of them (or that they are views of): the
+    values whose tangents such a change writes into."""
+    from ..ir import walk
+    from ..ir.analyses import _is_view
+    stmts = list(walk(trace.body))
+    out = {s.container for s in stmts if isinstance(s, SetItem)}
+    out |= {s.restored_item()[0] for s in stmts
+            if isinstance(s, Effect) and s.restored_item()}
+    if not out:
+        return out
+    links = [(s.args[0], s.target) for s in stmts if isinstance(s, Assign) and s.args
+             and isinstance(s.args[0], str)
+             and (s.kind is Kind.COPY or _is_view(s, trace))]
+    grown = True
+    while grown:
+        grown = False
+        for a, b in links:
+            if (a in out) != (b in out):
+                out |= {a, b}
+                grown = True
+    return out
+
+
 class Tangent:
     """Writes the tangent code of one trace. State: `used` names, `env` (objects the
     templates refer to), `jvps` (the JvpGraph making callee functions), `stored_into`
@@ -56,6 +81,20 @@ class Tangent:
         self.read_as_container = _read_as_container(trace)
         from ..ir import walk
         self.stored_into = {s.container for s in walk(trace.body) if isinstance(s, SetItem)}
+        self.shared = _changed_and_views(trace)
+
+    def unshared(self, s):
+        """For a value whose tangent may be (a view of) the tangent of an operand that a
+        store changes later, while the value is a new array (`z = y + 0.0`, `z =
+        y.flatten()`, a call of the user's returning its argument): the tangent copied
+        where it shares memory (`unshared_tangent`), so that the store leaves it be."""
+        t = s.target
+        if t in self.shared or t in self.trace.scalars or s.kind not in (Kind.OP, Kind.CALL):
+            return []
+        return [nodes.assign(dot(t), nodes.call("unshared_tangent", [
+            nodes.name(dot(t)), nodes.name(t), nodes.name(dot(a)), nodes.name(a)]))
+            for a in s.args if isinstance(a, str) and a in self.shared and self.active(a)
+            and a not in self.trace.scalars]
 
     def fresh(self, hint):
         return nodes.fresh_name(hint, self.used)
@@ -80,7 +119,7 @@ class Tangent:
         tr = self.trace
         if isinstance(s, Assign):
             if s.kind is Kind.CALL and s.target in tr.active:
-                return self.call(s)
+                return self.call(s) + self.unshared(s)
             out = [s.node]
             if s.target in tr.active:
                 out += self.tangent(s)
@@ -88,6 +127,8 @@ class Tangent:
                     # stores below write into the tangent: one of its own
                     out.append(nodes.assign(dot(s.target), nodes.call(
                         "own_tangent", [nodes.name(dot(s.target)), nodes.name(s.target)])))
+                else:
+                    out += self.unshared(s)
             return out
         if isinstance(s, SetItem):
             out = [s.node]

@@ -776,8 +776,17 @@ class Normalizer:
             n = lens[0]
             for other in lens[1:]:
                 shorter = self.fresh("n")
-                pre.append(nodes.assign(shorter, nodes.call("min", [nodes.name(n),
-                                                                    nodes.name(other)])))
+                if self._is_builtin("min"):
+                    pre.append(nodes.assign(shorter, nodes.call("min", [nodes.name(n),
+                                                                        nodes.name(other)])))
+                else:
+                    # the module rebinds min (`from numpy import *`): the shorter length
+                    # chosen by a branch
+                    less = self.fresh("shorter")
+                    pre.append(nodes.assign(less, gast.Compare(
+                        left=nodes.name(n), ops=[gast.Lt()], comparators=[nodes.name(other)])))
+                    pre.append(nodes.if_(nodes.name(less), [nodes.assign(shorter, nodes.name(n))],
+                                         [nodes.assign(shorter, nodes.name(other))]))
                 n = shorter
             if not (isinstance(target, (gast.Tuple, gast.List))
                     and len(target.elts) == len(seqs)):

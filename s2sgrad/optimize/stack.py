@@ -53,7 +53,7 @@ def stack_outer_products(fdef, shapes_of):
         k = 0
         while k < len(block):
             st = block[k]
-            k = _stack(block, k, sizes, shapes, reads, taken) \
+            k = _stack(block, k, sizes, shapes, reads, taken, fdef) \
                 if isinstance(st, gast.For) else k + 1
     return fdef
 
@@ -120,7 +120,7 @@ def _product(body, k, e, reads):
     return (b, a, j) if swap else (a, b, j)
 
 
-def _stack(block, at, sizes, shapes, reads, taken):
+def _stack(block, at, sizes, shapes, reads, taken, fdef):
     """Stack the outer products of the loop block[at]; returns the index in `block` of
     the statement after the loop and the sums put after it."""
     loop = block[at]
@@ -170,8 +170,8 @@ def _stack(block, at, sizes, shapes, reads, taken):
             rows[key] = name
             before.append(nodes.assign(name, nodes.call(
                 nodes.attribute(nodes.name("np"), "empty"),
-                [gast.Tuple(elts=[nodes.clone(count) if isinstance(count, gast.AST)
-                                  else count, nodes.clone(_length(shapes[v][0], sizes))],
+                [gast.Tuple(elts=[_steps(count, fdef),
+                                  nodes.clone(_length(shapes[v][0], sizes))],
                             ctx=gast.Load())])))
             replaced.setdefault(k, []).append(gast.Assign(
                 targets=[nodes.subscript(nodes.name(name), nodes.name(index), store=True)],
@@ -184,7 +184,8 @@ def _stack(block, at, sizes, shapes, reads, taken):
         if j is not None:
             dropped.add(j)
         after.append((acc, gast.BinOp(left=nodes.attribute(nodes.name(ra), "T"),
-                                      op=gast.MatMult(), right=nodes.name(rb))))
+                                      op=gast.MatMult(), right=nodes.name(rb)),
+                      isinstance(body[k], gast.AugAssign)))
     new_body = []
     for k, st in enumerate(body):
         if k in replaced:
@@ -194,20 +195,57 @@ def _stack(block, at, sizes, shapes, reads, taken):
     loop.body[:] = new_body
     left = {n for s in loop.body for n in loads(s) | stores(s)}
     sums, defined = [nodes.comment(_NOTE)], set()
-    for acc, total in after:
+    for acc, total, in_place in after:
         start = _zero_start(block, block.index(loop), acc) \
             if acc not in left and acc not in defined else None
         if start is not None:                  # (0.0 before the loop: the sum is its value)
             block.remove(start)
             sums.append(nodes.assign(acc, total))
-        else:
+        elif in_place or acc in defined:
             sums.append(gast.AugAssign(target=nodes.name(acc, store=True), op=gast.Add(),
                                        value=total))
+        else:
+            # the loop added with `A = A + e`: A may be another adjoint's array too
+            # (`K_bar = M_bar; D_bar = M_bar`), which `+=` would change
+            sums.append(nodes.assign(acc, gast.BinOp(left=nodes.name(acc), op=gast.Add(),
+                                                     right=total)))
         defined.add(acc)
     at = block.index(loop)
     block[at + 1:at + 1] = sums
     block[at:at] = before
     return at + len(before) + len(sums) + 1
+
+
+def _steps(count, fdef):
+    """The number of steps of `range(count)`: `np.maximum(n, 0)` (a negative count makes
+    no step, and np.empty refuses a negative length; not the builtin `max`, which `from
+    numpy import *` in the user's module replaces), or n itself where it is a length
+    (`len(xs)`, `xs.shape[0]`)."""
+    if isinstance(count, gast.Constant):
+        return nodes.const(max(count.value, 0))
+    if _is_length(count.id, fdef):
+        return nodes.clone(count)
+    return nodes.call(nodes.attribute(nodes.name("np"), "maximum"),
+                      [nodes.clone(count), nodes.const(0)])
+
+
+def _is_length(name, fdef):
+    """Is `name` bound once, to `len(...)`, `x.shape[k]` or `s[k]` of `s = x.shape`?"""
+    def binding(n):
+        found = [st.value for st in nodes.walk(fdef) if isinstance(st, gast.Assign)
+                 and len(st.targets) == 1 and nodes.is_name(st.targets[0], n)]
+        bound = [t for t in nodes.walk(fdef) if isinstance(t, gast.Name)
+                 and t.id == n and not isinstance(t.ctx, gast.Load)]
+        return found[0] if len(found) == 1 and len(bound) == 1 else None
+    value = binding(name)
+    if isinstance(value, gast.Call) and nodes.is_name(value.func, "len"):
+        return True
+    if not isinstance(value, gast.Subscript):
+        return False
+    base = value.value
+    if isinstance(base, gast.Name):
+        base = binding(base.id)
+    return isinstance(base, gast.Attribute) and base.attr == "shape"
 
 
 def _length(d, sizes):

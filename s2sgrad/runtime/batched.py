@@ -713,6 +713,13 @@ def batched_tangents_like(ts, xs, batched=(True, False)):
             for t, x in zip(ts, xs)]
 
 
+def batched_unshared_tangent(t, y, o_dot, o, batched=None):
+    """`unshared_tangent` for each example: a batched tangent shares memory with a
+    batched operand's tangent exactly where one example's would."""
+    from .tangent import unshared_tangent
+    return unshared_tangent(t, y, o_dot, o)
+
+
 def batched_copy_tangent(t, y, batched=(True, False)):
     """`copy_tangent` for each example: the tangent converted like the value was (an
     array of y's dtype when y is an array; a list of batched items otherwise)."""

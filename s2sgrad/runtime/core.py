@@ -607,10 +607,11 @@ def _products_of_others(items, start=1):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction over `axis` back to the shape of `x`."""
-    if axis is None and type(x) is np.ndarray and (
+    if axis is None and (type(x) is np.ndarray or type(x) is ShapeOf) and (
             type(g) is float or type(g) is np.float64 or _real_number(g)):
         # the usual seed of a loss; a number of any real type, zero too, gives an array
-        # of x's shape (`optimize.kinds` takes that shape for it, as Numba's helper does)
+        # of x's shape (`optimize.kinds` takes that shape for it, as Numba's helper does;
+        # so does the backward pass where it kept only x's shape, `ShapeOf`)
         return np.full(x.shape, g)
     if is_zero(g):
         return 0.0

@@ -28,6 +28,19 @@ def own_tangent(t, y):
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
 
 
+def unshared_tangent(t, y, o_dot, o):
+    """The tangent `t` of y, copied where it shares memory with the tangent `o_dot` of an
+    operand `o` that a store changes later while y does not share o's memory: `z = y +
+    0.0` has the tangent ẏ itself, `y.flatten()` a view of it, and `y[0] = v` would
+    change ż too."""
+    if isinstance(t, np.ndarray) and isinstance(o_dot, np.ndarray) \
+            and np.may_share_memory(t, o_dot) and not (
+                isinstance(y, np.ndarray) and isinstance(o, np.ndarray)
+                and np.may_share_memory(y, o)):
+        return t.copy()
+    return t
+
+
 def slot_tangent(t, y):
     """The tangent `t` of an adjoint's slot y = getitem_grad(g, index): a zero `0.0` left
     in the container tangent for a slot that holds an array (or container) becomes zeros
