@@ -8,6 +8,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.backend.numba.rewrite import contractions
+from s2sgrad.runtime import axis_sum
 from s2sgrad.optimize.contract import contract_sums
 
 from support.numeric import assert_grad_matches, assert_value_and_grad_matches
@@ -227,6 +228,22 @@ def test_forward_pass_is_left_alone():
     assert "np.sum(a * b, axis=0)" in out, out
 
 
+@pytest.mark.parametrize("text, want", [
+    ("r = np.expand_dims(np.einsum('ij,ijk->jk', a, b), 0)",
+     "a_wide = np.expand_dims(a, 2)  # (added for Numba)\nr = axis_sum(a_wide * b, 0, True)"),
+    ("r = np.expand_dims(np.einsum('ij,ij->i', a, b), 1)", "r = axis_sum(a * b, 1, True)"),
+    ("r = np.expand_dims(np.einsum('ij,ij->i', a, b), 0)",
+     "r = np.expand_dims(axis_sum(a * b, 1), 0)"),
+    ("r = -(np.expand_dims(np.einsum('ij,ij->i', a, b), 1) / d)",
+     "r = -axis_sum(a * b / d, 1, True)"),              # (d: one column, as the pass leaves)
+    ("r = -(np.einsum('ij,ij->i', a, b) / e)", "r = -(axis_sum(a * b, 1) / e)"),   # (e varies)
+])
+def test_numba_spelling_keeps_one_summed_axis(text, want):
+    shapes = {"f": {"a": ("n", "k"), "b": ("n", "k"), "d": ("n", 1), "e": ("k",)}}
+    out = contractions(f"def f(a, b, d, e):\n    {text}\n", shapes)
+    assert out == "def f(a, b, d, e):\n" + "".join(f"    {line}\n" for line in want.split("\n"))
+
+
 @pytest.mark.parametrize("spec, shapes", [
     ("ij,ijk->jk", [(5, 3), (5, 3, 2)]),
     ("ij,ij->j", [(4, 3), (1, 3)]),
@@ -236,7 +253,8 @@ def test_forward_pass_is_left_alone():
 ])
 def test_numba_spelling_computes_the_einsum(spec, shapes):
     a, b = (R.standard_normal(s) for s in shapes)
-    text = contractions(f"np.einsum('{spec}', a, b)")
+    text = contractions(f"r = np.einsum('{spec}', a, b)\n")
     assert "einsum" not in text, text
-    np.testing.assert_allclose(eval(text, {"np": np, "a": a, "b": b}),
-                               np.einsum(spec, a, b), rtol=1e-13, atol=1e-13)
+    space = {"np": np, "a": a, "b": b, "axis_sum": axis_sum}
+    exec(text, space)
+    np.testing.assert_allclose(space["r"], np.einsum(spec, a, b), rtol=1e-13, atol=1e-13)

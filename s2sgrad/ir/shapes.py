@@ -322,18 +322,24 @@ def _joined_lists(stmts):
 
 
 def _einsum_dims(spec, operands):
+    """`einsum_dims` of the abstract values of the operands."""
+    if any(o == UNKNOWN or o[0] not in ("arr", "int") for o in operands):
+        return None
+    return einsum_dims(spec, [o[1] if o[0] == "arr" else () for o in operands])
+
+
+def einsum_dims(spec, operands):
     """The dims of np.einsum(spec, *operands) for an explicit spec (`'ij,jk->ik'`, no
-    ellipsis) and operands of known dims, each letter of one size; else None."""
+    ellipsis) and operands of known dims (`operands`: their dims), each letter of one
+    size; else None."""
     if not isinstance(spec, str) or "->" not in spec or "." in spec:
         return None
     inputs, out = spec.replace(" ", "").split("->")
     terms = inputs.split(",")
-    if len(terms) != len(operands) or any(o == UNKNOWN or o[0] not in ("arr", "int")
-                                          for o in operands):
+    if len(terms) != len(operands):
         return None
     size = {}
-    for term, o in zip(terms, operands):
-        dims = o[1] if o[0] == "arr" else ()
+    for term, dims in zip(terms, operands):
         if len(dims) != len(term):
             return None
         for letter, n in zip(term, dims):

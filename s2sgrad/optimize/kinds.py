@@ -11,7 +11,7 @@ import gast
 from ..syntax import nodes
 from .facts import called_names, is_comment, is_zero, loads, name_counts, single_target, stores, \
     stores_all, zeros_after
-from ..ir.shapes import broadcast, int_constant, matmul_shape, reduced
+from ..ir.shapes import broadcast, einsum_dims, int_constant, matmul_shape, reduced
 
 
 def index_adjoints(body, arrays, made=frozenset(), ints=frozenset()):
@@ -350,6 +350,11 @@ def _shape(e, shapes, pending=frozenset()):
         if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
                 and f.attr == "zeros_like" and len(e.args) == 1:
             return _shape(e.args[0], shapes, pending)
+        if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
+                and f.attr == "einsum" and e.args and isinstance(e.args[0], gast.Constant):
+            dims = all_of(e.args[1:])           # (`optimize.contract`'s contractions)
+            return dims if dims is None or dims is _NONE else \
+                einsum_dims(e.args[0].value, dims)
         if isinstance(f, gast.Attribute) and nodes.is_name(f.value, "np") \
                 and f.attr == "expand_dims" and len(e.args) == 2 \
                 and int_constant(e.args[1]) is not None:

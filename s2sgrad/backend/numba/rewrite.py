@@ -12,9 +12,8 @@ ADDED = "  # (added for Numba)"
 def for_numba(source, shapes=None):
     """Every rewrite below (`shapes`: {def's name: {name: dims}}, see
     `elementwise_loops`)."""
-    source = elementwise_loops(source, shapes or {})
-    source = zero_adjoints_typed(tapes_appended(numba_source(
-        contractions(sums_of_squares(source)))))
+    source = elementwise_loops(contractions(source, shapes or {}), shapes or {})
+    source = zero_adjoints_typed(tapes_appended(numba_source(sums_of_squares(source))))
     source = views_added(source, shapes or {})
     return pieces_unplaced(shapes_kept(in_place_checked(reductions_over_axes(source))))
 
@@ -28,30 +27,109 @@ def sums_of_squares(source):
     return re.sub(r"np\.einsum\('([a-z]+),\1->', (\w+), \2\)", r"np.sum(\2 * \2)", source)
 
 
-def contractions(source):
+def contractions(source, shapes=None):
     """`np.einsum('ij,ijk->jk', a, b)` (a sum of a product, `optimize.contract`) written
     as the product it contracts, its operands widened where they lack a letter, then
-    summed over each letter the result drops: `np.sum(np.expand_dims(a, 2) * b,
-    axis=0)`. Numba has no einsum. Only for the specs that pass writes: two operands,
-    the letters of each and of the result in order."""
-    def product(m):
-        specs, out = m.group(1).split(","), m.group(2)
+    summed over each letter the result drops: `axis_sum(np.expand_dims(a, 2) * b, 0)`,
+    and `np.expand_dims(np.einsum(...), k)` of one summed axis k as `axis_sum(..., k,
+    True)`. Numba has no einsum; `axis_sum` of an elementwise product is what
+    `arguments_named` and `elementwise_loops` make one loop of. A divisor after it that
+    is the same along the summed axes (its dims in `shapes`, {def's name: {name: dims}},
+    say so: what `optimize.contract` took out of the sum) goes back into the sum, for
+    that loop: `axis_sum(g * p / s, 1, True)`. Only for the specs that pass writes: two
+    operands, the letters of each and of the result in order."""
+    shapes = shapes or {}
+    parts = re.split(r"(?m)^(?=def )", source)
+    return "".join(_widened(_contracted(part, shapes.get(_def_name(part), {})),
+                            shapes.get(_def_name(part), {})) for part in parts)
+
+
+def _widened(source, known):
+    """`np.expand_dims(a, k)` inside a line the contractions wrote, bound to a name of
+    its own on a line before (`a_wide = np.expand_dims(a, 2)`, a view), so that the
+    product reads names alone and `elementwise_loops` makes it a loop; the name's dims
+    go to `known`."""
+    if "axis_sum(np.expand_dims(" not in source:
+        return source
+    taken = set(re.findall(r"\w+", source))
+    out = []
+    for line in source.splitlines(True):
+        added = []
+
+        def bind(m):
+            name, k = m.group(1), int(m.group(2))
+            wide = next(f"{name}_wide{i or ''}" for i in range(100)
+                        if f"{name}_wide{i or ''}" not in taken)
+            taken.add(wide)
+            dims = known.get(name)
+            if type(dims) is tuple and 0 <= k <= len(dims):
+                known[wide] = dims[:k] + (1,) + dims[k:]
+            added.append(f"{wide} = np.expand_dims({name}, {k})")
+            return wide
+        if "axis_sum(" in line and not line.rstrip().endswith(ADDED.strip()):
+            line = re.sub(r"np\.expand_dims\((\w+), (\d+)\)", bind, line)
+        indent = re.match(r"\s*", line).group(0)
+        out.extend(f"{indent}{a}{ADDED}\n" for a in added)
+        out.append(line)
+    return "".join(out)
+
+
+def _def_name(part):
+    m = re.match(r"def (\w+)\(", part)
+    return m.group(1) if m else None
+
+
+def _contracted(source, known):
+    def product(m, kept=None):
+        specs, out = m.group("specs").split(","), m.group("out")
         letters = sorted(set("".join(specs)))
         if any(list(s) != sorted(s) for s in specs + [out]) or not set(out) <= set(letters):
-            return m.group(0)
+            return None
         terms = []
-        for spec, name in zip(specs, (m.group(3), m.group(4))):
+        for spec, name in zip(specs, (m.group("a"), m.group("b"))):
             for k, letter in enumerate(letters):
                 if letter not in spec:
                     name = f"np.expand_dims({name}, {k})"
             terms.append(name)
-        total = " * ".join(terms)
-        for k in reversed(range(len(letters))):
-            if letters[k] not in out:
-                total = f"np.sum({total}, axis={k})"
-        return total
-    return re.sub(r"np\.einsum\('([a-z]+,[a-z]+)->([a-z]*)', (\w+), (\w+)\)", product,
-                  source)
+        summed = [k for k, letter in enumerate(letters) if letter not in out]
+        d = m.group("d")
+        inside = d is not None and _same_along(known.get(d), summed, len(letters))
+        total = " * ".join(terms) + (f" / {d}" if inside else "")
+        after = f" / {d}" if d is not None and not inside else ""
+        if kept is not None:
+            return f"axis_sum({total}, {kept}, True){after}" if summed == [kept] else None
+        if len(summed) == 1:
+            return f"axis_sum({total}, {summed[0]}){after}"
+        for k in reversed(summed):
+            total = f"np.sum({total}, axis={k})"
+        return total + after
+
+    einsum = r"np\.einsum\('(?P<specs>[a-z]+,[a-z]+)->(?P<out>[a-z]*)', (?P<a>\w+), (?P<b>\w+)\)"
+    kept = r"np\.expand_dims\(" + einsum + r", (?P<k>\d+)\)"
+    divided = r"(?: / (?P<d>\w+)(?![\w.(\[]))?"
+    def negated(m, kept=None):
+        """`-(…)` around one sum (a divisor went inside): `-axis_sum(…)`, the form the
+        loops that follow are written around."""
+        text = product(m, kept)
+        return None if text is None else ("-" + text if text.startswith("axis_sum(")
+                                          and text.endswith(")") and " / " not in
+                                          text[text.rindex(")"):] else f"-({text})")
+    source = re.sub(r"-\(" + kept + divided + r"\)",
+                    lambda m: negated(m, int(m.group("k"))) or m.group(0), source)
+    source = re.sub(r"-\(" + einsum + divided + r"\)", lambda m: negated(m) or m.group(0),
+                    source)
+    source = re.sub(kept + divided, lambda m: product(m, int(m.group("k"))) or m.group(0),
+                    source)
+    return re.sub(einsum + divided, lambda m: product(m) or m.group(0), source)
+
+
+def _same_along(dims, summed, rank):
+    """Is a value of these dims (right-aligned against `rank` axes) of length 1, or
+    absent, along each of the `summed` axes?"""
+    if type(dims) is not tuple or len(dims) > rank:
+        return False
+    start = rank - len(dims)
+    return all(p < start or dims[p - start] == 1 for p in summed)
 
 
 def pieces_unplaced(source):
@@ -468,10 +546,9 @@ def arguments_named(source, shapes):
                     isinstance(stmt.targets[0], ast.Name) and
                     stmt.lineno == stmt.end_lineno):
                 continue
-            call = stmt.value.operand if isinstance(stmt.value, ast.UnaryOp) and \
-                isinstance(stmt.value.op, ast.USub) else stmt.value
-            if not (isinstance(call, ast.Call) and call.args and
-                    ast.unparse(call.func) in REDUCERS):
+            call = next((c for c in ast.walk(stmt.value) if isinstance(c, ast.Call)
+                         and c.args and ast.unparse(c.func) in REDUCERS), None)
+            if call is None:                   # (`-2 * axis_sum(...)`: anywhere in it)
                 continue
             e, found = call.args[0], set()
             if isinstance(e, (ast.Name, ast.Constant)) or not fuser._elementwise(e, found):
