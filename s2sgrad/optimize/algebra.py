@@ -9,8 +9,17 @@ from .facts import changed_in_place
 
 
 class _Simplify(nodes.Transformer):
-    def __init__(self, mutated=frozenset()):
-        self.mutated = mutated
+    def __init__(self, body=()):
+        self.body, self._mutated = body, None
+
+    @property
+    def mutated(self):
+        """The names the statements change in place (computed when first asked)."""
+        if self._mutated is None:
+            self._mutated = set()
+            for st in nodes.flat(self.body):
+                self._mutated |= changed_in_place(st)
+        return self._mutated
 
     def visit_Assign(self, node):
         top = node.value
@@ -91,7 +100,5 @@ def _is_one(node):
 
 def simplify(body):
     """Algebraic clean-ups: `a + -b` → `a - b`, `g * 1.0` → `g`, `-(-g)` → `g`."""
-    mutated = set()
-    for st in nodes.flat(body):
-        mutated |= changed_in_place(st)
-    return [_Simplify(mutated).visit(st) for st in body]
+    simplifier = _Simplify(body)
+    return [simplifier.visit(st) for st in body]
