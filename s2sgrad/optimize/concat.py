@@ -26,15 +26,18 @@ import gast
 from ..ir.shapes import int_constant
 from ..syntax import nodes
 from .facts import blocks, name_counts, single_target, stores_all
+from .kinds import size_expression
 
 
 def spell_concat_parts(fdef, lists, shapes_of, sizes_of):
     """The pass over `fdef`, in place. `lists`: {name: dims of each item} of the lists
     np.concatenate joins; `shapes_of()`: {name: dims} of the names of known shape;
     `sizes_of(shapes)`: {symbol: expression of that size}."""
+    if not lists:
+        return fdef
     calls = [st for st in nodes.walk(fdef) if isinstance(st, gast.Assign)
              and _concat_call(st.value) is not None]
-    if not lists or not calls:
+    if not calls:
         return fdef
     shapes = shapes_of()
     sizes = sizes_of(shapes)
@@ -72,7 +75,7 @@ def _spell(block, k, lists, shapes, sizes, reads, binds):
     rank = len(gd) if joined else len(gd) - 1      # (a stack has one axis more)
     if not 0 <= axis < len(gd) or any(len(d) != rank for d in items):
         return
-    lengths = [_length(d[axis], sizes) for d in items] if joined else None
+    lengths = [size_expression(d[axis], sizes) for d in items] if joined else None
     if joined and any(n is None for n in lengths):
         return
     sites = []                                  # (parent node, field, position)
@@ -80,9 +83,10 @@ def _spell(block, k, lists, shapes, sizes, reads, binds):
         for node in nodes.walk(block[m]):
             for field, value in gast.iter_fields(node):
                 for pos, child in enumerate(value if isinstance(value, list) else [value]):
-                    if _part_read(child, t) is not None:
+                    index = _part_read(child, t)
+                    if index is not None:
                         sites.append((m, node, field, pos if isinstance(value, list) else None,
-                                      _part_read(child, t)))
+                                      index))
     if len(sites) != reads.get(t, 0) or not sites:
         return                                  # (read other than as one part)
     last = max(m for m, *_ in sites)
@@ -112,13 +116,6 @@ def _part_read(node, t):
     return None
 
 
-def _length(d, sizes):
-    if type(d) is int:
-        return nodes.const(d)
-    found = sizes.get(d)
-    return None if found is None else nodes.clone(found)
-
-
 def _slice(g, lengths, index, axis):
     """`g[..., start:end]` for the part `index` of the lengths along `axis`."""
     start = None
@@ -131,16 +128,16 @@ def _slice(g, lengths, index, axis):
         end = nodes.clone(lengths[index])
     else:
         end = gast.BinOp(left=nodes.clone(start), op=gast.Add(), right=nodes.clone(lengths[index]))
-    cut = gast.Slice(lower=start, upper=end, step=None)
-    index_node = cut if axis == 0 else gast.Tuple(
-        elts=[gast.Slice(lower=None, upper=None, step=None) for _ in range(axis)] + [cut],
-        ctx=gast.Load())
-    return gast.Subscript(value=nodes.name(g), slice=index_node, ctx=gast.Load())
+    return _along(g, axis, gast.Slice(lower=start, upper=end, step=None))
 
 
 def _taken(g, index, axis):
     """`g[..., index]`: the part `index` of a stack along `axis`."""
-    at = nodes.const(index)
+    return _along(g, axis, nodes.const(index))
+
+
+def _along(g, axis, at):
+    """`g[:, ..., at]`: `at` indexes axis `axis` of g, full slices before it."""
     index_node = at if axis == 0 else gast.Tuple(
         elts=[gast.Slice(lower=None, upper=None, step=None) for _ in range(axis)] + [at],
         ctx=gast.Load())

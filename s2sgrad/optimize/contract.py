@@ -59,7 +59,7 @@ def contract_sums(fdef, shapes_of):
                 if shapes is None:
                     shapes = shapes_of()
                     views = _views(fdef, binds, shapes)
-                _contract(call, block, k, first, reads, binds, shapes, _shape, views)
+                _contract(call, block, k, first, reads, binds, shapes, views)
             k = block.index(st) + 1 if st in block else k
     if shapes is not None:
         _drop_unread_views(fdef, views)
@@ -140,7 +140,7 @@ def _factors(node, divides=False):
     return [(node, divides)]
 
 
-def _contract(call, block, k, first, reads, binds, shapes, shape, views):
+def _contract(call, block, k, first, reads, binds, shapes, views):
     operand, axis, keep = _sum_call(call)
     removed = []                                  # statements the contraction replaces
     negated = False
@@ -158,7 +158,7 @@ def _contract(call, block, k, first, reads, binds, shapes, shape, views):
             return
     if not (isinstance(product, gast.BinOp) and isinstance(product.op, (gast.Mult, gast.Div))):
         return
-    full = shape(product, shapes)
+    full = _shape(product, shapes)
     if not full or type(full) is not tuple:
         return
     rank = len(full)
@@ -167,7 +167,7 @@ def _contract(call, block, k, first, reads, binds, shapes, shape, views):
         return
     numbers, arrays, divisors = [], [], []
     for f, divides in _factors(product):
-        d = shape(f, shapes)
+        d = _shape(f, shapes)
         if divides:
             if not _outside(d, axes, rank, keep):
                 return

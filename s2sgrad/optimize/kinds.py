@@ -690,6 +690,15 @@ def parameter_sizes(fdef, shapes):
     return out
 
 
+def size_expression(d, sizes):
+    """A new expression of the size `d` (a literal, or a symbol `sizes` gives an
+    expression of, `parameter_sizes`), else None."""
+    if type(d) is int:
+        return nodes.const(d)
+    found = sizes.get(d)
+    return None if found is None else nodes.clone(found)
+
+
 def with_items(known, lists):
     """`known` with the items' dims of the lists np.concatenate joins (`lists`: {name:
     dims of each item}): the parts of a joined list's adjoint have them."""

@@ -32,7 +32,7 @@ import gast
 
 from ..syntax import nodes
 from .facts import blocks, changed, is_zero, loads, name_counts, stores
-from .kinds import parameter_sizes
+from .kinds import parameter_sizes, size_expression
 
 _NOTE = "the outer products of the loop's steps, added as one matrix product"
 
@@ -143,7 +143,7 @@ def _stack(block, at, sizes, shapes, reads, taken, fdef):
         da, db = shapes.get(a), shapes.get(b)
         if not (type(da) is tuple and len(da) == 1 and type(db) is tuple and len(db) == 1):
             continue
-        if _length(da[0], sizes) is None or _length(db[0], sizes) is None:
+        if size_expression(da[0], sizes) is None or size_expression(db[0], sizes) is None:
             continue
         found.append((k, acc[0], a, b, j))
     # an adjoint the loop reads other than in its own additions keeps its code
@@ -171,7 +171,7 @@ def _stack(block, at, sizes, shapes, reads, taken, fdef):
             before.append(nodes.assign(name, nodes.call(
                 nodes.attribute(nodes.name("np"), "empty"),
                 [gast.Tuple(elts=[_steps(count, fdef),
-                                  nodes.clone(_length(shapes[v][0], sizes))],
+                                  size_expression(shapes[v][0], sizes)],
                             ctx=gast.Load())])))
             replaced.setdefault(k, []).append(gast.Assign(
                 targets=[nodes.subscript(nodes.name(name), nodes.name(index), store=True)],
@@ -246,12 +246,6 @@ def _is_length(name, fdef):
     if isinstance(base, gast.Name):
         base = binding(base.id)
     return isinstance(base, gast.Attribute) and base.attr == "shape"
-
-
-def _length(d, sizes):
-    if type(d) is int:
-        return nodes.const(d)
-    return sizes.get(d)
 
 
 def _zero_start(block, at, acc):
